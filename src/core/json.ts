@@ -1,0 +1,101 @@
+/**
+ * Plain JSON values and the few pure operations the core needs on them:
+ * canonical serialisation (stable key order), deep equality and cloning.
+ */
+export type JsonPrimitive = string | number | boolean | null;
+export type JsonValue = JsonPrimitive | JsonValue[] | JsonObject;
+export interface JsonObject {
+  [key: string]: JsonValue;
+}
+
+/** True for plain objects (not arrays, not null). */
+export function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Serialises with object keys sorted at every level, so equal values give equal text. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (isObject(value)) {
+    const keys = Object.keys(value).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+/** Returns a copy whose object keys are sorted at every level (arrays keep their order). */
+export function sortKeys<T extends JsonValue>(value: T): T {
+  if (Array.isArray(value)) return value.map((v) => sortKeys(v)) as T;
+  if (isObject(value)) {
+    const out: JsonObject = {};
+    for (const k of Object.keys(value).sort()) out[k] = sortKeys(value[k] as JsonValue);
+    return out as T;
+  }
+  return value;
+}
+
+/** Structural equality of two JSON values (object key order does not matter). */
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    return a.every((v, i) => deepEqual(v, b[i]));
+  }
+  if (isObject(a)) {
+    if (!isObject(b)) return false;
+    const ka = Object.keys(a);
+    if (ka.length !== Object.keys(b).length) return false;
+    return ka.every((k) => Object.hasOwn(b, k) && deepEqual(a[k], b[k]));
+  }
+  return false;
+}
+
+/** Deep copy of a JSON value. */
+export function cloneJson<T extends JsonValue>(value: T): T {
+  return structuredClone(value);
+}
+
+/** Escapes one RFC 6901 reference token. */
+export function escapePointerToken(token: string): string {
+  return token.replaceAll('~', '~0').replaceAll('/', '~1');
+}
+
+/** Splits an RFC 6901 JSON Pointer into unescaped tokens ("" → []). */
+export function parsePointer(pointer: string): string[] {
+  if (pointer === '') return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((t) => t.replaceAll('~1', '/').replaceAll('~0', '~'));
+}
+
+/** Builds a pointer from tokens. */
+export function buildPointer(tokens: readonly (string | number)[]): string {
+  return tokens.map((t) => `/${escapePointerToken(String(t))}`).join('');
+}
+
+/** Reads the value at a pointer, or undefined when any step is missing. */
+export function getAtPointer(value: JsonValue, pointer: string): JsonValue | undefined {
+  let cur: JsonValue | undefined = value;
+  for (const token of parsePointer(pointer)) {
+    if (Array.isArray(cur)) cur = cur[Number(token)];
+    else if (isObject(cur)) cur = Object.hasOwn(cur, token) ? cur[token] : undefined;
+    else return undefined;
+    if (cur === undefined) return undefined;
+  }
+  return cur;
+}
+
+/** Removes the value at a pointer in place (no-op when absent). */
+export function removeAtPointer(value: JsonValue, pointer: string): void {
+  const tokens = parsePointer(pointer);
+  const last = tokens.pop();
+  if (last === undefined) return;
+  const parent = getAtPointer(value, buildPointer(tokens));
+  if (Array.isArray(parent)) {
+    const i = Number(last);
+    if (Number.isInteger(i) && i >= 0 && i < parent.length) parent.splice(i, 1);
+  } else if (isObject(parent)) {
+    delete parent[last];
+  }
+}

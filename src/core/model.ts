@@ -1,0 +1,100 @@
+/**
+ * The core's data model: source positions, diagnostics, the loaded config and
+ * desired documents. Values only; no I/O.
+ */
+import type { JsonObject } from './json.ts';
+
+/** A place in a source file; line and col are 1-based. */
+export interface SourcePos {
+  readonly file: string;
+  readonly line: number;
+  readonly col: number;
+}
+
+export type Severity = 'error' | 'warning';
+
+/** A problem with the user's input: reported, never thrown. */
+export interface Diagnostic {
+  readonly severity: Severity;
+  /** Stable machine code, e.g. YAML_SYNTAX, SCHEMA, DID_FORMAT, DUPLICATE_DID. */
+  readonly code: string;
+  readonly message: string;
+  readonly file: string;
+  readonly line: number;
+  readonly col: number;
+  /** JSON Pointer inside the document (from its top, e.g. /spec/servers/0/auth). */
+  readonly pointer?: string;
+}
+
+/** Identity of a live object: (target, account, kind, name). */
+export interface DocumentKey {
+  readonly target: string;
+  readonly account: string;
+  readonly kind: string;
+  readonly name: string;
+}
+
+/** Canonical text form of a key: target/account/kind/name. */
+export function keyString(key: DocumentKey): string {
+  return `${key.target}/${key.account}/${key.kind}/${key.name}`;
+}
+
+/** Finds the position of a key or value inside a document, by JSON Pointer. */
+export interface Locator {
+  /** Position of the value at the pointer, falling back to the nearest ancestor that exists. */
+  value(pointer: string): SourcePos;
+  /** Position of the key that names the pointer's last token (its value for array items). */
+  key(pointer: string): SourcePos;
+}
+
+/** One desired object, as declared by a YAML document. */
+export interface DesiredDocument {
+  readonly key: DocumentKey;
+  /** Pinned live id, when the document sets `id`. */
+  readonly id?: string;
+  /** The body to send, with `${env:…}` substituted and the name filled in. */
+  readonly spec: JsonObject;
+  /** JSON Pointers (inside spec) owned elsewhere: treated as absent on both sides. */
+  readonly ignore: readonly string[];
+  /** JSON Pointers (inside spec) whose values came from `${env:…}`. */
+  readonly sensitive: readonly string[];
+  /** Where the document starts. */
+  readonly source: SourcePos;
+  /** Position lookup for the document (pointers start at the document root: /spec/...). */
+  readonly locate: Locator;
+}
+
+export interface TargetConfig {
+  readonly name: string;
+  /** 'kazoo' | 'cloudflare' (checked against the provider registry). */
+  readonly type: string;
+  readonly url?: string;
+  /** Kazoo schema version setting ("4.3" when absent). */
+  readonly schema?: string;
+  /** Cloudflare account id. */
+  readonly account_id?: string;
+  /** Credentials; values are usually `${env:…}` and therefore sensitive. */
+  readonly auth: Readonly<Record<string, string>>;
+  /** Max in-flight requests to this target. */
+  readonly concurrency: number;
+  /** Request timeout in milliseconds. */
+  readonly timeout_ms: number;
+  /** Extra PEM file to trust (private CA), or undefined for the system store. */
+  readonly ca_file?: string;
+  readonly source: SourcePos;
+}
+
+export interface Policy {
+  readonly prune: boolean;
+  readonly max_deletes: number;
+  readonly max_changes: number;
+}
+
+export interface Config {
+  readonly file: string;
+  /** Directory the config lives in; document globs are relative to it. */
+  readonly dir: string;
+  readonly targets: Readonly<Record<string, TargetConfig>>;
+  readonly documents: readonly string[];
+  readonly policy: Policy;
+}

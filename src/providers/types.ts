@@ -1,0 +1,89 @@
+/**
+ * The one interface every API implements (STYLE.md §3). The offline half is
+ * pure and used by `validate`; the online half is a session bound to one target
+ * and built with an injected HTTP layer.
+ */
+import type { JsonObject } from '../core/json.ts';
+import type { DesiredDocument, Diagnostic, TargetConfig } from '../core/model.ts';
+import type { HttpDeps } from '../io/http-types.ts';
+
+/** A live object as read from an API. */
+export interface LiveObject {
+  readonly id: string;
+  /** Server revision for optimistic concurrency (Kazoo `_rev`); undefined when the API has none. */
+  readonly revision?: string;
+  /** The body as the API returned it (server-owned fields included). */
+  readonly body: JsonObject;
+}
+
+/** A problem found checking one document offline, positioned by a pointer inside `spec`. */
+export interface SpecProblem {
+  readonly severity: 'error' | 'warning';
+  readonly code: string;
+  readonly message: string;
+  /** JSON Pointer inside the document's spec. */
+  readonly pointer: string;
+  /** Point at the key rather than the value (unknown or duplicate keys). */
+  readonly atKey?: boolean;
+}
+
+/** What an update sends, built by the provider from the diff (pure). */
+export interface WriteRequest {
+  readonly method: 'PUT' | 'POST' | 'PATCH' | 'DELETE';
+  /** Body to send (may contain secrets: never serialised into plan output). */
+  readonly body: JsonObject | null;
+}
+
+export interface ProviderSession {
+  /** Every live object of this kind in one account (documents fetched in full). */
+  list(account: string, signal?: AbortSignal): Promise<LiveObject[]>;
+  /** One object by id, or undefined when it does not exist (404). */
+  get(account: string, id: string, signal?: AbortSignal): Promise<LiveObject | undefined>;
+  /** Creates an object; `id` pins the new object's id where the API allows it. */
+  create(account: string, body: JsonObject, id?: string): Promise<LiveObject>;
+  /** Sends an update built by `buildUpdate`, guarded by the live revision where the API has one. */
+  update(account: string, live: LiveObject, request: WriteRequest): Promise<LiveObject>;
+  /** Deletes; an object already gone counts as success. */
+  delete(account: string, live: LiveObject): Promise<void>;
+  /** Frees connections. */
+  close(): Promise<void>;
+}
+
+export interface Provider {
+  /** Document kind, e.g. "kazoo/connectivity". */
+  readonly kind: string;
+  /** Target `type` this kind lives on, e.g. "kazoo". */
+  readonly targetType: string;
+  /** Verb used for creates and updates, for display (e.g. PUT/PATCH or POST/PUT). */
+  readonly verbs: { readonly create: string; readonly update: string; readonly delete: string };
+
+  /** Checks target settings (schema version, auth shape); returns messages for bad settings. */
+  checkTarget(target: TargetConfig): string[];
+  /** The account a document belongs to when it does not say (Cloudflare: the target's account_id). */
+  defaultAccount(target: TargetConfig): string | undefined;
+  /** Offline checks of one document's spec: schema (after server coercions), unknown keys, per-document semantics. */
+  checkSpec(spec: JsonObject, target: TargetConfig): SpecProblem[];
+  /** Checks across all documents of this kind (e.g. a DID used twice in an account). */
+  checkAll(docs: readonly DesiredDocument[]): Diagnostic[];
+  /** Pointers (inside a spec) of fields the API treats as secrets, e.g. auth passwords. */
+  secretPointers(spec: JsonObject): string[];
+  /**
+   * The comparable form of a body (desired or live): server coercions and
+   * defaults applied, server-owned fields dropped, keys sorted. Pure.
+   */
+  normalize(body: JsonObject, target: TargetConfig): JsonObject;
+  /** The name identity of a live body (undefined when it has none). */
+  nameOf(body: JsonObject): string | undefined;
+  /** Builds the create body from the desired spec. */
+  buildCreate(desired: JsonObject, target: TargetConfig): JsonObject;
+  /** Builds the smallest update request turning `live` into `desired` (both normalised). */
+  buildUpdate(liveNormalized: JsonObject, desiredNormalized: JsonObject, desired: JsonObject): WriteRequest;
+  /** Values (e.g. DIDs) a spec claims exclusively inside its account, for ordering writes. */
+  claims(spec: JsonObject): string[];
+  /** True when a live body carries connops' ownership marker (prune may delete it). */
+  isManaged(body: JsonObject): boolean;
+  /** Adds the ownership marker to a body about to be written, if the API can store one. */
+  markManaged(body: JsonObject): JsonObject;
+  /** Opens a session against one target. */
+  connect(target: TargetConfig, deps: HttpDeps): ProviderSession;
+}
