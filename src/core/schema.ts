@@ -3,7 +3,7 @@
  * ajv's errors into plain `{ pointer, message }` records. Pure.
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { buildPointer, parsePointer, type JsonObject, type JsonValue } from './json.ts';
+import { buildPointer, getAtPointer, parsePointer, type JsonObject, type JsonValue } from './json.ts';
 
 export interface SchemaProblem {
   /** JSON Pointer of the offending value (for `required`, of the missing key). */
@@ -13,6 +13,10 @@ export interface SchemaProblem {
   readonly message: string;
   /** True when the pointer names a key that is absent (so point at its parent). */
   readonly missing: boolean;
+  /** ajv's keyword parameters (limit, allowedValues, type, missingProperty…); set by `validateAgainstDetailed` only. */
+  readonly params?: Readonly<Record<string, unknown>>;
+  /** The offending value (absent for `required`); set by `validateAgainstDetailed` only. */
+  readonly value?: JsonValue;
 }
 
 const ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false, allowUnionTypes: true });
@@ -35,6 +39,24 @@ export function validateAgainst(schema: JsonObject, value: JsonValue): SchemaPro
   const fn = compileSchema(schema);
   if (fn(value)) return [];
   return (fn.errors ?? []).map(toProblem);
+}
+
+/**
+ * Like `validateAgainst`, but each problem also carries ajv's `params` and the
+ * offending `value`, which a server emulator needs to build Kazoo's error
+ * details (reference/kazoo-api.md §3.3). Kept separate so the plain problems stay
+ * unchanged.
+ */
+export function validateAgainstDetailed(schema: JsonObject, value: JsonValue): SchemaProblem[] {
+  const fn = compileSchema(schema);
+  if (fn(value)) return [];
+  return (fn.errors ?? []).map((e) => {
+    const problem = toProblem(e);
+    const params = { ...(e.params as Record<string, unknown>) };
+    if (problem.missing) return { ...problem, params };
+    const found = getAtPointer(value, e.instancePath);
+    return found === undefined ? { ...problem, params } : { ...problem, params, value: found };
+  });
 }
 
 function toProblem(e: ErrorObject): SchemaProblem {

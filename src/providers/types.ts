@@ -61,6 +61,8 @@ export interface Provider {
   checkTarget(target: TargetConfig): string[];
   /** The account a document belongs to when it does not say (Cloudflare: the target's account_id). */
   defaultAccount(target: TargetConfig): string | undefined;
+  /** Checks an account id's form; returns a message when it is malformed. */
+  checkAccount?(account: string): string | undefined;
   /** Offline checks of one document's spec: schema (after server coercions), unknown keys, per-document semantics. */
   checkSpec(spec: JsonObject, target: TargetConfig): SpecProblem[];
   /** Checks across all documents of this kind (e.g. a DID used twice in an account). */

@@ -1,0 +1,89 @@
+/**
+ * Command-line parsing (node:util parseArgs) shared by every command.
+ */
+import { parseArgs } from 'node:util';
+import { UsageError } from '../core/errors.ts';
+
+export const OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  target: { type: 'string', multiple: true },
+  account: { type: 'string', multiple: true },
+  only: { type: 'string', multiple: true },
+  'changed-since': { type: 'string' },
+  ref: { type: 'string' },
+  shard: { type: 'string' },
+  format: { type: 'string', short: 'f' },
+  'detailed-exitcode': { type: 'boolean' },
+  yes: { type: 'boolean', short: 'y' },
+  force: { type: 'boolean' },
+  prune: { type: 'boolean' },
+  'log-file': { type: 'string' },
+  'no-color': { type: 'boolean' },
+  color: { type: 'boolean' },
+  out: { type: 'string', short: 'o' },
+  'expect-fingerprint': { type: 'string' },
+  lenient: { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+  // emulator
+  'kazoo-port': { type: 'string' },
+  'cloudflare-port': { type: 'string' },
+  seed: { type: 'string' },
+  'api-key': { type: 'string' },
+  'account-id': { type: 'string' },
+  latency: { type: 'string' },
+  jitter: { type: 'string' },
+  'rate-429': { type: 'string' },
+  'retry-after': { type: 'string' },
+  'rate-500': { type: 'string' },
+  'rate-502': { type: 'string' },
+  'rate-503': { type: 'string' },
+  'drop-rate': { type: 'string' },
+  'reset-rate': { type: 'string' },
+  'token-expiry': { type: 'string' },
+  'fault-seed': { type: 'string' },
+} as const;
+
+export type Flags = {
+  readonly [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K] extends { multiple: true }
+    ? string[]
+    : (typeof OPTIONS)[K] extends { type: 'boolean' }
+      ? boolean
+      : string;
+};
+
+export interface ParsedArgs {
+  readonly command: string | undefined;
+  readonly positionals: string[];
+  readonly flags: Flags;
+}
+
+export function parseCommandLine(argv: readonly string[]): ParsedArgs {
+  try {
+    const { values, positionals } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+    const [command, ...rest] = positionals;
+    return { command, positionals: rest, flags: values as Flags };
+  } catch (err) {
+    throw new UsageError((err as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ''));
+  }
+}
+
+/** Reads `--format`, checking it against the allowed values. */
+export function formatFlag<T extends string>(flags: Flags, allowed: readonly T[], fallback: T): T {
+  const f = flags.format;
+  if (f === undefined) return fallback;
+  if ((allowed as readonly string[]).includes(f)) return f as T;
+  throw new UsageError(`--format must be one of ${allowed.join(', ')} (got "${f}")`);
+}
+
+/** Parses `--shard i/n`. */
+export function shardFlag(flags: Flags): { index: number; count: number } | undefined {
+  const s = flags.shard;
+  if (s === undefined) return undefined;
+  const m = /^(\d+)\/(\d+)$/.exec(s);
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!m || count < 1 || index < 1 || index > count) throw new UsageError(`--shard must be i/n with 1 ≤ i ≤ n, e.g. --shard 2/4 (got "${s}")`);
+  return { index, count };
+}

@@ -1,0 +1,31 @@
+/**
+ * Process entry of the bundled CLI (dist/cli.js): wires the real process to run().
+ */
+import { createInterface } from 'node:readline/promises';
+import type { CliIO } from './io.ts';
+import { run } from './main.ts';
+
+export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
+  const io: CliIO = {
+    stdout: (t) => void process.stdout.write(t),
+    stderr: (t) => void process.stderr.write(t),
+    env: process.env,
+    cwd: process.cwd(),
+    stdoutIsTTY: process.stdout.isTTY === true,
+    stdinIsTTY: process.stdin.isTTY === true,
+    async prompt(question) {
+      const rl = createInterface({ input: process.stdin, output: process.stderr });
+      try {
+        return await rl.question(question);
+      } finally {
+        rl.close();
+      }
+    },
+    waitForInterrupt: () =>
+      new Promise<void>((resolve) => {
+        process.once('SIGINT', () => resolve());
+        process.once('SIGTERM', () => resolve());
+      }),
+  };
+  return run(argv, io);
+}

@@ -1,0 +1,232 @@
+/**
+ * Turns parsed YAML documents into DesiredDocuments, checking the envelope
+ * (kind, target, account, name, id, ignore, spec), each spec through its
+ * provider, and identities across all documents. Pure.
+ */
+import { isObject, parsePointer, type JsonObject } from './json.ts';
+import { keyString, type Config, type DesiredDocument, type Diagnostic, type SourcePos } from './model.ts';
+import type { Provider } from '../providers/types.ts';
+import { parseYamlFile, type EnvLookup, type YamlDocument } from './yaml.ts';
+
+const DOC_KEYS = ['kind', 'target', 'account', 'name', 'id', 'ignore', 'spec'];
+
+export interface SourceFile {
+  readonly path: string;
+  readonly text: string;
+}
+
+export interface DesiredState {
+  readonly documents: DesiredDocument[];
+  readonly diagnostics: Diagnostic[];
+  /** Values that came from `${env:…}`: register them for redaction. */
+  readonly secrets: string[];
+}
+
+/**
+ * Parses and checks every document of every file.
+ * @param providers the registry, keyed by kind
+ */
+export function buildDesiredState(
+  files: readonly SourceFile[],
+  config: Config,
+  providers: ReadonlyMap<string, Provider>,
+  env: EnvLookup,
+): DesiredState {
+  const diagnostics: Diagnostic[] = [];
+  const documents: DesiredDocument[] = [];
+  const secrets: string[] = [];
+  for (const file of files) {
+    const parsed = parseYamlFile(file.path, file.text, env);
+    diagnostics.push(...parsed.diagnostics);
+    if (parsed.documents.length === 0 && parsed.diagnostics.length === 0) {
+      diagnostics.push({ severity: 'warning', code: 'EMPTY_FILE', message: 'file holds no documents', file: file.path, line: 1, col: 1 });
+    }
+    for (const ydoc of parsed.documents) {
+      const d = checkDocument(ydoc, file.path, config, providers, diagnostics, secrets);
+      if (d) documents.push(d);
+    }
+  }
+  diagnostics.push(...checkIdentities(documents));
+  for (const provider of providers.values()) {
+    const mine = documents.filter((d) => d.key.kind === provider.kind);
+    if (mine.length > 0) diagnostics.push(...provider.checkAll(mine));
+  }
+  return { documents, diagnostics: sortDiagnostics(diagnostics), secrets };
+}
+
+function checkDocument(
+  ydoc: YamlDocument,
+  file: string,
+  config: Config,
+  providers: ReadonlyMap<string, Provider>,
+  diagnostics: Diagnostic[],
+  secrets: string[],
+): DesiredDocument | undefined {
+  const root = ydoc.value;
+  if (root === undefined || root === null) return undefined; // empty document, or YAML errors already reported
+  const loc = ydoc.locate;
+  const report = (severity: 'error' | 'warning', code: string, message: string, pointer: string, atKey = false): void => {
+    const p = atKey ? loc.key(pointer) : loc.value(pointer);
+    diagnostics.push({ severity, code, message, file, line: p.line, col: p.col, pointer });
+  };
+  if (!isObject(root)) {
+    report('error', 'DOCUMENT', 'a document must be a mapping with kind, target, account, name and spec', '');
+    return undefined;
+  }
+  let ok = true;
+  const fail = (code: string, message: string, pointer: string, atKey = false): void => {
+    report('error', code, message, pointer, atKey);
+    ok = false;
+  };
+  for (const key of Object.keys(root)) {
+    if (!DOC_KEYS.includes(key)) {
+      const hint = key === 'specs' || key === 'body' ? ' (did you mean "spec"?)' : '';
+      fail('UNKNOWN_DOCUMENT_KEY', `unknown document key "${key}"${hint}; a document has ${DOC_KEYS.join(', ')}`, `/${key}`, true);
+    }
+  }
+  const str = (key: string, required: boolean): string | undefined => {
+    const v = root[key];
+    if (v === undefined) {
+      if (required) fail('MISSING_FIELD', `document needs \`${key}\``, '');
+      return undefined;
+    }
+    if (typeof v === 'number') {
+      fail('DOCUMENT', `\`${key}\` must be a string: YAML read it as a number (which loses digits); put it in quotes`, `/${key}`);
+      return undefined;
+    }
+    if (typeof v !== 'string' || v === '') {
+      fail('DOCUMENT', `\`${key}\` must be a non-empty string`, `/${key}`);
+      return undefined;
+    }
+    return v;
+  };
+  const kind = str('kind', true);
+  const targetName = str('target', true);
+  const name = str('name', true);
+  const id = str('id', false);
+  let account = str('account', false);
+
+  const provider = kind !== undefined ? providers.get(kind) : undefined;
+  if (kind !== undefined && !provider) {
+    fail('UNKNOWN_KIND', `unknown kind "${kind}"; known kinds: ${[...providers.keys()].join(', ')}`, '/kind');
+  }
+  const target = targetName !== undefined ? config.targets[targetName] : undefined;
+  if (targetName !== undefined && !target) {
+    const known = Object.keys(config.targets);
+    fail('UNKNOWN_TARGET', `unknown target "${targetName}"; the config defines ${known.length ? known.join(', ') : 'no targets'}`, '/target');
+  }
+  if (provider && target && target.type !== provider.targetType) {
+    fail('TARGET_KIND', `kind "${provider.kind}" needs a target of type "${provider.targetType}", but "${target.name}" is "${target.type}"`, '/target');
+  }
+  if (provider && target && account === undefined) {
+    account = provider.defaultAccount(target);
+    if (account === undefined && root['account'] === undefined) fail('MISSING_FIELD', 'document needs `account` (the Kazoo account id)', '');
+  }
+  if (provider && account !== undefined && provider.checkAccount) {
+    const problem = provider.checkAccount(account);
+    if (problem) fail('ACCOUNT', problem, root['account'] === undefined ? '/target' : '/account');
+  }
+
+  const ignore: string[] = [];
+  const rawIgnore = root['ignore'];
+  if (rawIgnore !== undefined) {
+    if (!Array.isArray(rawIgnore)) fail('IGNORE', '`ignore` must be a list of JSON Pointers, e.g. [/servers/0/options/hunt_account_id]', '/ignore');
+    else
+      rawIgnore.forEach((p, i) => {
+        if (typeof p === 'string' && (p === '' || p.startsWith('/'))) ignore.push(p);
+        else fail('IGNORE', `ignore entry must be a JSON Pointer starting with "/", e.g. /servers/0/options/hunt_account_id`, `/ignore/${i}`);
+      });
+  }
+
+  const spec = root['spec'];
+  if (spec === undefined) fail('MISSING_FIELD', 'document needs `spec`: the body of the API object', '');
+  else if (!isObject(spec)) fail('SPEC', '`spec` must be a mapping (the body of the API object)', '/spec');
+
+  const sensitive = ydoc.sensitive.filter((p) => p.startsWith('/spec/')).map((p) => p.slice('/spec'.length));
+  for (const p of ydoc.sensitive) {
+    const v = valueAt(root, p);
+    if (typeof v === 'string' && v !== '') secrets.push(v);
+  }
+
+  if (!ok || !provider || !target || kind === undefined || name === undefined || account === undefined || !isObject(spec)) return undefined;
+
+  let body: JsonObject = spec;
+  const specName = spec['name'];
+  if (specName !== undefined && specName !== name) {
+    report('error', 'NAME_MISMATCH', `spec.name "${String(specName)}" differs from the document name "${name}"; remove spec.name or make them equal`, '/spec/name');
+    return undefined;
+  }
+  if (specName === undefined) body = { ...spec, name };
+
+  let specOk = true;
+  for (const problem of provider.checkSpec(body, target)) {
+    const pointer = `/spec${problem.pointer}`;
+    let message = problem.message;
+    if (problem.code === 'SCHEMA' && / must be a string/.test(message) && ydoc.numberLike.has(pointer)) {
+      message += ' (YAML read it as a number: put it in quotes)';
+    }
+    report(problem.severity, problem.code, message, pointer, problem.atKey ?? false);
+    if (problem.severity === 'error') specOk = false;
+  }
+  if (!specOk) return undefined;
+
+  return {
+    key: { target: target.name, account, kind, name },
+    ...(id !== undefined ? { id } : {}),
+    spec: body,
+    ignore,
+    sensitive,
+    source: ydoc.start,
+    locate: loc,
+  };
+}
+
+function valueAt(root: JsonObject, pointer: string): unknown {
+  let cur: unknown = root;
+  for (const t of parsePointer(pointer)) {
+    if (Array.isArray(cur)) cur = cur[Number(t)];
+    else if (isObject(cur)) cur = cur[t];
+    else return undefined;
+  }
+  return cur;
+}
+
+function checkIdentities(documents: readonly DesiredDocument[]): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const seen = new Map<string, DesiredDocument>();
+  const ids = new Map<string, DesiredDocument>();
+  for (const d of documents) {
+    const k = keyString(d.key);
+    const first = seen.get(k);
+    if (first) {
+      const p = d.locate.value('/name');
+      out.push({
+        severity: 'error',
+        code: 'DUPLICATE_IDENTITY',
+        message: `${d.key.kind} "${d.key.name}" in account ${d.key.account} on ${d.key.target} is already declared at ${where(first.source)}; each object is declared once`,
+        file: p.file,
+        line: p.line,
+        col: p.col,
+        pointer: '/name',
+      });
+    } else seen.set(k, d);
+    if (d.id !== undefined) {
+      const idKey = `${d.key.target}/${d.key.account}/${d.key.kind}#${d.id}`;
+      const other = ids.get(idKey);
+      if (other) {
+        const p = d.locate.value('/id');
+        out.push({ severity: 'error', code: 'DUPLICATE_IDENTITY', message: `id ${d.id} is already pinned by "${other.key.name}" at ${where(other.source)}`, file: p.file, line: p.line, col: p.col, pointer: '/id' });
+      } else ids.set(idKey, d);
+    }
+  }
+  return out;
+}
+
+function where(p: SourcePos): string {
+  return `${p.file}:${p.line}:${p.col}`;
+}
+
+/** Orders diagnostics by file, line, column (stable). */
+export function sortDiagnostics(list: readonly Diagnostic[]): Diagnostic[] {
+  return [...list].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.col - b.col));
+}

@@ -1,0 +1,387 @@
+/**
+ * Builds a plan from desired documents and live objects: matching, diffing,
+ * ordering, masking and the fingerprint. Pure: live state and the clock come in
+ * as values.
+ */
+import { createHash } from 'node:crypto';
+import { buildPointer, canonicalJson, cloneJson, deepEqual, getAtPointer, isObject, parsePointer, removeAtPointer, type JsonObject, type JsonValue } from './json.ts';
+import { diffOps, type PatchOp } from './json-patch.ts';
+import { keyString, type DesiredDocument, type DocumentKey, type SourcePos, type TargetConfig } from './model.ts';
+import type { LiveObject, Provider, WriteRequest } from '../providers/types.ts';
+
+export const PLAN_FORMAT_VERSION = '1';
+export const SENSITIVE = '(sensitive)';
+export const SENSITIVE_CHANGED = '(sensitive value changed)';
+
+export type Action = 'create' | 'update' | 'delete' | 'noop';
+
+export interface PlanChange {
+  readonly key: DocumentKey;
+  readonly action: Action;
+  readonly reason: string;
+  /** Live id (update, delete, noop) or pinned id (create). */
+  readonly id?: string;
+  /** Live revision the change was computed against (an opaque hash for APIs without revisions). */
+  readonly revision?: string;
+  /** Normalised live body (after `ignore`); holds secrets. */
+  readonly before?: JsonObject;
+  /** Normalised desired body (after `ignore`); holds secrets. */
+  readonly after?: JsonObject;
+  /** RFC 6902 operations before → after with sensitive values masked (display only). */
+  readonly ops: PatchOp[];
+  /** The request apply will send (create/update); holds secrets, never serialised. */
+  readonly request?: WriteRequest;
+  /** The live object (update/delete/noop). */
+  readonly live?: LiveObject;
+  readonly source?: SourcePos;
+  /** DIDs (or other exclusive values) this change newly claims / gives up. */
+  readonly claims: readonly string[];
+  readonly releases: readonly string[];
+  /** Indices (into Plan.changes) of changes that must finish first. */
+  readonly dependsOn: readonly number[];
+  /** Masked copies for output. */
+  readonly beforeMasked?: JsonObject;
+  readonly afterMasked?: JsonObject;
+}
+
+export interface PlanProblem {
+  readonly key?: DocumentKey;
+  readonly message: string;
+  readonly source?: SourcePos;
+}
+
+export interface PlanSummary {
+  readonly create: number;
+  readonly update: number;
+  readonly delete: number;
+  readonly noop: number;
+}
+
+export interface PlanMeta {
+  readonly generated_at: string;
+  readonly git?: { readonly commit: string; readonly dirty: boolean };
+  readonly selection?: Readonly<Record<string, unknown>>;
+}
+
+export interface Plan {
+  readonly format_version: string;
+  readonly changes: PlanChange[];
+  /** Problems that stop part of the plan (ambiguous names, DID swaps). */
+  readonly problems: PlanProblem[];
+  /** Live objects that no document declares and prune will not touch, per reason. */
+  readonly unmanaged: number;
+  readonly summary: PlanSummary;
+  readonly fingerprint: string;
+  readonly meta: PlanMeta;
+}
+
+/** Live objects of one kind in one account of one target. */
+export interface LiveScope {
+  readonly target: string;
+  readonly kind: string;
+  readonly account: string;
+  readonly objects: readonly LiveObject[];
+}
+
+export interface PlanInput {
+  readonly documents: readonly DesiredDocument[];
+  readonly live: readonly LiveScope[];
+  readonly targets: Readonly<Record<string, TargetConfig>>;
+  readonly providers: ReadonlyMap<string, Provider>;
+  readonly prune: boolean;
+  /** Documents that git says were deleted (deletes when prune is on, even without the marker). */
+  readonly deleted?: readonly DocumentKey[];
+  readonly meta: PlanMeta;
+}
+
+export function scopeKey(target: string, kind: string, account: string): string {
+  return `${target}/${account}/${kind}`;
+}
+
+/** Opaque revision for APIs that have none: a hash of the normalised live body. */
+export function bodyRevision(normalized: JsonObject): string {
+  return `sha256:${createHash('sha256').update(canonicalJson(normalized)).digest('hex').slice(0, 16)}`;
+}
+
+/** Builds the plan. */
+export function buildPlan(input: PlanInput): Plan {
+  const changes: PlanChange[] = [];
+  const problems: PlanProblem[] = [];
+  let unmanaged = 0;
+  const liveByScope = new Map(input.live.map((s) => [scopeKey(s.target, s.kind, s.account), s]));
+  const docsByScope = new Map<string, DesiredDocument[]>();
+  for (const d of input.documents) {
+    const k = scopeKey(d.key.target, d.key.kind, d.key.account);
+    const list = docsByScope.get(k) ?? [];
+    list.push(d);
+    docsByScope.set(k, list);
+  }
+  const deleted = new Set((input.deleted ?? []).map(keyString));
+  const scopes = new Set([...docsByScope.keys(), ...liveByScope.keys()]);
+
+  for (const sk of [...scopes].sort()) {
+    const docs = docsByScope.get(sk) ?? [];
+    const scope = liveByScope.get(sk);
+    const sample = docs[0];
+    const kind = sample?.key.kind ?? scope?.kind ?? '';
+    const targetName = sample?.key.target ?? scope?.target ?? '';
+    const account = sample?.key.account ?? scope?.account ?? '';
+    const provider = input.providers.get(kind);
+    const target = input.targets[targetName];
+    if (!provider || !target) continue;
+    const objects = scope?.objects ?? [];
+    const byId = new Map(objects.map((o) => [o.id, o]));
+    const byName = new Map<string, LiveObject[]>();
+    for (const o of objects) {
+      const n = provider.nameOf(o.body);
+      if (n === undefined) continue;
+      const list = byName.get(n) ?? [];
+      list.push(o);
+      byName.set(n, list);
+    }
+    const matched = new Set<string>();
+
+    for (const doc of docs) {
+      let live: LiveObject | undefined;
+      let reason = '';
+      if (doc.id !== undefined) {
+        live = byId.get(doc.id);
+        if (!live) reason = `no live object has the pinned id ${doc.id}; it will be created with that id`;
+      } else {
+        const candidates = (byName.get(doc.key.name) ?? []).filter((o) => !matched.has(o.id));
+        if (candidates.length > 1) {
+          problems.push({
+            key: doc.key,
+            source: doc.source,
+            message: `${doc.key.kind} "${doc.key.name}" in account ${account}: ${candidates.length} live objects have this name (ids ${candidates.map((c) => c.id).join(', ')}); pin one with \`id:\` so connops does not guess`,
+          });
+          for (const c of candidates) matched.add(c.id);
+          continue;
+        }
+        live = candidates[0];
+        if (!live) reason = 'not found on the server';
+      }
+      changes.push(planDocument(doc, live, reason, provider, target));
+      if (live) matched.add(live.id);
+    }
+
+    // Objects no document declares: delete only with prune, only inside accounts
+    // this run declares, and only objects connops wrote or that git says a document
+    // declared (SPEC.md §4).
+    const declaresAccount = docs.length > 0 || (input.deleted ?? []).some((k) => scopeKey(k.target, k.kind, k.account) === sk);
+    for (const o of objects) {
+      if (matched.has(o.id)) continue;
+      const name = provider.nameOf(o.body) ?? o.id;
+      const key: DocumentKey = { target: targetName, account, kind, name };
+      const wasDeclared = deleted.has(keyString(key));
+      if (input.prune && declaresAccount && (provider.isManaged(o.body) || wasDeclared)) {
+        const beforeN = provider.normalize(o.body, target);
+        const revision = o.revision ?? bodyRevision(beforeN);
+        const masked = maskBody(beforeN, new Set(provider.secretPointers(beforeN)), undefined);
+        changes.push({
+          key,
+          action: 'delete',
+          reason: wasDeclared ? 'its document was deleted from git (prune is on)' : 'no document declares it and connops manages it (prune is on)',
+          id: o.id,
+          revision,
+          before: beforeN,
+          ops: diffOps(masked, {}),
+          live: o,
+          claims: [],
+          releases: provider.claims(beforeN),
+          dependsOn: [],
+          beforeMasked: masked,
+        });
+      } else if (declaresAccount) {
+        unmanaged++;
+      }
+    }
+  }
+
+  const ordered = orderChanges(changes, problems);
+  const summary = summarize(ordered);
+  const fingerprint = fingerprintOf(input.documents, ordered, input.providers, input.targets);
+  return { format_version: PLAN_FORMAT_VERSION, changes: ordered, problems, unmanaged, summary, fingerprint, meta: input.meta };
+}
+
+function planDocument(doc: DesiredDocument, live: LiveObject | undefined, reason: string, provider: Provider, target: TargetConfig): PlanChange {
+  const desiredN = provider.normalize(doc.spec, target);
+  const sensitive = new Set([...doc.sensitive, ...provider.secretPointers(doc.spec)]);
+  if (!live) {
+    const after = withoutIgnored(desiredN, doc.ignore);
+    const afterMasked = maskBody(after, sensitive, undefined);
+    return {
+      key: doc.key,
+      action: 'create',
+      reason,
+      ...(doc.id !== undefined ? { id: doc.id } : {}),
+      after,
+      ops: diffOps({}, afterMasked),
+      request: { method: provider.verbs.create as WriteRequest['method'], body: provider.markManaged(provider.buildCreate(doc.spec, target)) },
+      source: doc.source,
+      claims: provider.claims(after),
+      releases: [],
+      dependsOn: [],
+      afterMasked,
+    };
+  }
+  const liveN = provider.normalize(live.body, target);
+  for (const p of provider.secretPointers(liveN)) sensitive.add(p);
+  const revision = live.revision ?? bodyRevision(liveN);
+  // Ignored fields take the live value on the desired side, so they never show as
+  // changes and an array rewrite (Kazoo replaces arrays whole) carries them unchanged.
+  const desiredForWrite = overlayIgnored(desiredN, liveN, doc.ignore);
+  const before = withoutIgnored(liveN, doc.ignore);
+  const after = withoutIgnored(desiredForWrite, doc.ignore);
+  const beforeMasked = maskBody(before, sensitive, undefined);
+  const afterMasked = maskBody(after, sensitive, before);
+  const base = { key: doc.key, id: live.id, revision, before, after, live, source: doc.source, beforeMasked, afterMasked };
+  if (deepEqual(liveN, desiredForWrite)) {
+    return { ...base, action: 'noop', reason: 'up to date', ops: [], claims: [], releases: [], dependsOn: [] };
+  }
+  let request = provider.buildUpdate(liveN, desiredForWrite, doc.spec);
+  if (!provider.isManaged(live.body) && request.body) request = { ...request, body: provider.markManaged(request.body) };
+  const had = new Set(provider.claims(liveN));
+  const has = new Set(provider.claims(desiredForWrite));
+  const ops = diffOps(beforeMasked, afterMasked);
+  return {
+    ...base,
+    action: 'update',
+    reason: `${ops.length} field${ops.length === 1 ? '' : 's'} differ${ops.length === 1 ? 's' : ''}`,
+    ops,
+    request,
+    claims: [...has].filter((d) => !had.has(d)),
+    releases: [...had].filter((d) => !has.has(d)),
+    dependsOn: [],
+  };
+}
+
+/** Copies live values into `desired` at each ignored pointer (or removes them when live has none). */
+export function overlayIgnored(desired: JsonObject, live: JsonObject, ignore: readonly string[]): JsonObject {
+  if (ignore.length === 0) return desired;
+  const out = cloneJson(desired);
+  for (const pointer of ignore) {
+    const liveValue = getAtPointer(live, pointer);
+    if (liveValue === undefined) {
+      removeAtPointer(out, pointer);
+      continue;
+    }
+    const tokens = parsePointer(pointer);
+    const last = tokens.pop();
+    const container = getAtPointer(out, buildPointer(tokens));
+    if (last === undefined) continue;
+    if (isObject(container)) container[last] = cloneJson(liveValue);
+    else if (Array.isArray(container) && Number(last) < container.length) container[Number(last)] = cloneJson(liveValue);
+  }
+  return out;
+}
+
+/** A copy of `body` without the ignored pointers. */
+export function withoutIgnored(body: JsonObject, ignore: readonly string[]): JsonObject {
+  if (ignore.length === 0) return body;
+  const out = cloneJson(body);
+  for (const p of ignore) removeAtPointer(out, p);
+  return out;
+}
+
+/**
+ * Replaces each sensitive value with a marker. On the `after` side (when
+ * `before` is given), a value that differs from before reads "(sensitive value
+ * changed)", so the diff shows that it changed without showing it.
+ */
+export function maskBody(body: JsonObject, sensitive: ReadonlySet<string>, before: JsonObject | undefined): JsonObject {
+  if (sensitive.size === 0) return body;
+  const out = cloneJson(body);
+  for (const pointer of sensitive) {
+    const v = getAtPointer(out, pointer);
+    if (v === undefined) continue;
+    const changed = before !== undefined && !deepEqual(getAtPointer(before, pointer), v);
+    setAt(out, pointer, changed ? SENSITIVE_CHANGED : SENSITIVE);
+  }
+  return out;
+}
+
+function setAt(root: JsonObject, pointer: string, value: JsonValue): void {
+  const tokens = parsePointer(pointer);
+  const last = tokens.pop();
+  if (last === undefined) return;
+  let cur: JsonValue | undefined = root;
+  for (const t of tokens) cur = Array.isArray(cur) ? cur[Number(t)] : isObject(cur) ? cur[t] : undefined;
+  if (Array.isArray(cur)) cur[Number(last)] = value;
+  else if (isObject(cur)) cur[last] = value;
+}
+
+/**
+ * Orders changes so every release of a DID happens before the write that claims
+ * it (deletes first, then updates, then creates, dependencies respected), and
+ * reports claim cycles, which no order can apply.
+ */
+function orderChanges(changes: PlanChange[], problems: PlanProblem[]): PlanChange[] {
+  const rank: Record<Action, number> = { delete: 0, update: 1, create: 2, noop: 3 };
+  const sorted = [...changes].sort((a, b) => rank[a.action] - rank[b.action] || keyString(a.key).localeCompare(keyString(b.key)));
+  const releasedBy = new Map<string, number>();
+  sorted.forEach((c, i) => {
+    for (const r of c.releases) releasedBy.set(`${c.key.target}/${c.key.account}/${r}`, i);
+  });
+  const deps = sorted.map((c, i) => {
+    const d = new Set<number>();
+    for (const claim of c.claims) {
+      const j = releasedBy.get(`${c.key.target}/${c.key.account}/${claim}`);
+      if (j !== undefined && j !== i) d.add(j);
+    }
+    return [...d];
+  });
+  // Cycle detection (two documents swapping DIDs).
+  const state = new Array<number>(sorted.length).fill(0);
+  const inCycle = new Set<number>();
+  const visit = (i: number, stack: number[]): void => {
+    if (state[i] === 2) return;
+    if (state[i] === 1) {
+      for (const s of stack.slice(stack.indexOf(i))) inCycle.add(s);
+      return;
+    }
+    state[i] = 1;
+    for (const j of deps[i] ?? []) visit(j, [...stack, i]);
+    state[i] = 2;
+  };
+  sorted.forEach((_, i) => visit(i, []));
+  if (inCycle.size > 0) {
+    const names = [...inCycle].map((i) => `"${sorted[i]?.key.name}"`).join(', ');
+    problems.push({ message: `${names} swap DIDs with each other; no single apply can order that safely. Move the DIDs in two steps (first remove them from one document, apply, then add them to the other)` });
+  }
+  return sorted.map((c, i) => ({ ...c, dependsOn: deps[i] ?? [] }));
+}
+
+function summarize(changes: readonly PlanChange[]): PlanSummary {
+  const s = { create: 0, update: 0, delete: 0, noop: 0 };
+  for (const c of changes) s[c.action]++;
+  return s;
+}
+
+/**
+ * Hash of the normalised desired state, the live revisions and the changes.
+ * Secrets enter the hash only through a SHA-256 of their values, so the
+ * fingerprint changes when a password changes but cannot be reversed to it.
+ */
+function fingerprintOf(documents: readonly DesiredDocument[], changes: readonly PlanChange[], providers: ReadonlyMap<string, Provider>, targets: Readonly<Record<string, TargetConfig>>): string {
+  const desired = documents
+    .map((d) => {
+      const p = providers.get(d.key.kind);
+      const t = targets[d.key.target];
+      return { key: keyString(d.key), body: p && t ? p.normalize(d.spec, t) : d.spec, ignore: d.ignore };
+    })
+    .sort((a, b) => a.key.localeCompare(b.key));
+  const live = changes.map((c) => ({ key: keyString(c.key), action: c.action, id: c.id ?? null, revision: c.revision ?? null, ops: c.ops, secrets: secretDigest(c) }));
+  const h = createHash('sha256');
+  h.update(canonicalJson({ v: PLAN_FORMAT_VERSION, desired: desired.map((d) => ({ ...d, body: digestTree(d.body) })), live }));
+  return h.digest('hex');
+}
+
+function secretDigest(c: PlanChange): string | null {
+  if (!c.after) return null;
+  return createHash('sha256').update(canonicalJson(c.after)).digest('hex');
+}
+
+function digestTree(body: JsonObject): string {
+  return createHash('sha256').update(canonicalJson(body)).digest('hex');
+}

@@ -1,0 +1,54 @@
+/**
+ * Renders diagnostics as text (`file:line:col: error: message (pointer)`),
+ * JSON, or GitHub workflow annotations. Pure.
+ */
+import type { Diagnostic } from './model.ts';
+
+export type DiagnosticFormat = 'text' | 'json' | 'github';
+
+export function countDiagnostics(list: readonly Diagnostic[]): { errors: number; warnings: number } {
+  let errors = 0;
+  for (const d of list) if (d.severity === 'error') errors++;
+  return { errors, warnings: list.length - errors };
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** One line per diagnostic. */
+export function renderDiagnosticLine(d: Diagnostic): string {
+  return `${d.file}:${d.line}:${d.col}: ${d.severity}: ${d.message}${d.pointer ? ` (${d.pointer})` : ''}`;
+}
+
+/** Text report with a closing summary line. */
+export function renderDiagnosticsText(list: readonly Diagnostic[], stats: { files: number; documents: number }): string {
+  const { errors, warnings } = countDiagnostics(list);
+  const lines = list.map(renderDiagnosticLine);
+  const what = `${plural(stats.documents, 'document')} in ${plural(stats.files, 'file')}`;
+  lines.push(errors + warnings === 0 ? `OK: ${what}, no problems` : `${plural(errors, 'error')}, ${plural(warnings, 'warning')} (${what})`);
+  return lines.join('\n') + '\n';
+}
+
+export function renderDiagnosticsJson(list: readonly Diagnostic[], stats: { files: number; documents: number }): string {
+  const { errors, warnings } = countDiagnostics(list);
+  return JSON.stringify({ format_version: '1', valid: errors === 0, errors, warnings, ...stats, diagnostics: list }, null, 2) + '\n';
+}
+
+/** Escapes workflow-command data (%, CR, LF) and, for properties, also ':' and ','. */
+export function escapeWorkflowData(s: string): string {
+  return s.replaceAll('%', '%25').replaceAll('\r', '%0D').replaceAll('\n', '%0A');
+}
+function escapeProperty(s: string): string {
+  return escapeWorkflowData(s).replaceAll(':', '%3A').replaceAll(',', '%2C');
+}
+
+/** GitHub annotations: `::error file=…,line=…,col=…,title=…::message`. */
+export function renderDiagnosticsGithub(list: readonly Diagnostic[]): string {
+  return list
+    .map((d) => {
+      const props = [`file=${escapeProperty(d.file)}`, `line=${d.line}`, `col=${d.col}`, `title=${escapeProperty(`connops ${d.code}`)}`];
+      return `::${d.severity} ${props.join(',')}::${escapeWorkflowData(d.message + (d.pointer ? ` (${d.pointer})` : ''))}`;
+    })
+    .join('\n') + (list.length ? '\n' : '');
+}

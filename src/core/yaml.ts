@@ -1,0 +1,306 @@
+/**
+ * The one wrapper around `yaml`: parses a file's documents into plain JSON
+ * values while keeping every node's position, substituting `${env:NAME}` in
+ * strings (and remembering where, since those values are sensitive), and turning
+ * every YAML problem into a Diagnostic. Pure: the environment is passed in.
+ *
+ * We convert the AST ourselves rather than calling `toJS()` because:
+ * - map keys keep their source text: an unquoted DID key `+14155550100` is an
+ *   integer to YAML 1.2 and `toJS()` would give "14155550100", silently
+ *   dropping the "+" that Kazoo needs to route the call (kazoo-api.md §7.1);
+ * - alias expansion is counted, so an alias bomb is reported, not executed.
+ */
+import {
+  isAlias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseAllDocuments,
+  type Document,
+  type Node,
+  type ParsedNode,
+} from 'yaml';
+import { buildPointer, parsePointer, type JsonObject, type JsonValue } from './json.ts';
+import type { Diagnostic, Locator, SourcePos } from './model.ts';
+
+/** Largest number of JSON nodes one document may expand to (aliases included). */
+export const MAX_NODES_PER_DOCUMENT = 200_000;
+
+export type EnvLookup = (name: string) => string | undefined;
+
+export interface YamlDocument {
+  /** 0-based index of the document in its file. */
+  readonly index: number;
+  /** The converted value; undefined when the document is empty or could not be converted. */
+  readonly value: JsonValue | undefined;
+  readonly start: SourcePos;
+  readonly locate: Locator;
+  /** Pointers of string values that came (in whole or part) from `${env:…}`. */
+  readonly sensitive: readonly string[];
+  /** Pointers of number scalars written with a leading "+" or "0" (probably meant as strings). */
+  readonly numberLike: ReadonlySet<string>;
+}
+
+export interface ParsedYamlFile {
+  readonly documents: YamlDocument[];
+  readonly diagnostics: Diagnostic[];
+}
+
+const ENV_PATTERN = /\$\$|\$\{env:([^}]*)\}/g;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Parses every document of one YAML file.
+ * @param file path shown in diagnostics
+ * @param text file contents
+ * @param env lookup for `${env:NAME}`
+ */
+export function parseYamlFile(file: string, text: string, env: EnvLookup): ParsedYamlFile {
+  const diagnostics: Diagnostic[] = [];
+  const lineCounter = new LineCounter();
+  const at = (offset: number): SourcePos => {
+    const p = lineCounter.linePos(offset);
+    return { file, line: p.line, col: p.col };
+  };
+
+  if (text.includes('\u0000') || text.includes('\uFFFD')) {
+    diagnostics.push({
+      severity: 'error',
+      code: 'NOT_TEXT',
+      message: 'file is not UTF-8 text (it looks binary); connops reads YAML documents only',
+      file,
+      line: 1,
+      col: 1,
+    });
+    return { documents: [], diagnostics };
+  }
+
+  let docs: Document.Parsed[];
+  try {
+    docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true }) as Document.Parsed[];
+  } catch (err) {
+    /* v8 ignore next -- @preserve: yaml reports problems as doc.errors; this guards a library bug */
+    diagnostics.push({ severity: 'error', code: 'YAML_SYNTAX', message: `cannot parse YAML: ${String(err)}`, file, line: 1, col: 1 });
+    return { documents: [], diagnostics };
+  }
+  if (!Array.isArray(docs)) docs = [docs];
+
+  const documents: YamlDocument[] = [];
+  docs.forEach((doc, index) => {
+    let failed = false;
+    for (const e of doc.errors) {
+      failed = true;
+      const pos = at(e.pos[0]);
+      diagnostics.push({ severity: 'error', code: yamlCode(e.code), message: yamlMessage(e.code, e.message), ...pos });
+    }
+    for (const w of doc.warnings) {
+      const pos = at(w.pos[0]);
+      diagnostics.push({ severity: 'warning', code: 'YAML_WARNING', message: firstLine(w.message), ...pos });
+    }
+    const start = at(doc.contents?.range[0] ?? doc.range[0]);
+    const locate = makeLocator(doc, at, start);
+    if (failed) {
+      documents.push({ index, value: undefined, start, locate, sensitive: [], numberLike: new Set() });
+      return;
+    }
+    const conv = new Converter(doc, env, at, diagnostics);
+    const value = doc.contents ? conv.convert(doc.contents, []) : undefined;
+    documents.push({
+      index,
+      value: conv.aborted ? undefined : value,
+      start,
+      locate,
+      sensitive: conv.sensitive,
+      numberLike: conv.numberLike,
+    });
+  });
+  return { documents, diagnostics };
+}
+
+function firstLine(message: string): string {
+  return (message.split('\n')[0] ?? message).replace(/ at line \d+, column \d+:?$/, '');
+}
+
+function yamlCode(code: string): string {
+  if (code === 'DUPLICATE_KEY') return 'DUPLICATE_KEY';
+  if (code === 'TAB_AS_INDENT') return 'YAML_TAB';
+  return 'YAML_SYNTAX';
+}
+
+function yamlMessage(code: string, message: string): string {
+  if (code === 'DUPLICATE_KEY') return 'duplicate key: each key may appear once in a mapping (the later one would silently win)';
+  if (code === 'TAB_AS_INDENT') return 'tab used for indentation: YAML indents with spaces only';
+  return `YAML syntax error: ${firstLine(message)}`;
+}
+
+class Converter {
+  readonly sensitive: string[] = [];
+  readonly numberLike = new Set<string>();
+  aborted = false;
+  private nodes = 0;
+  private readonly doc: Document.Parsed;
+  private readonly env: EnvLookup;
+  private readonly at: (offset: number) => SourcePos;
+  private readonly diagnostics: Diagnostic[];
+  private readonly resolving = new Set<Node>();
+
+  constructor(doc: Document.Parsed, env: EnvLookup, at: (offset: number) => SourcePos, diagnostics: Diagnostic[]) {
+    this.doc = doc;
+    this.env = env;
+    this.at = at;
+    this.diagnostics = diagnostics;
+  }
+
+  convert(node: Node | null | undefined, path: string[]): JsonValue {
+    if (this.aborted || node == null) return null;
+    if (++this.nodes > MAX_NODES_PER_DOCUMENT) {
+      this.abort(node, 'YAML_TOO_LARGE', `document expands to more than ${MAX_NODES_PER_DOCUMENT} values (an alias bomb?); split it or remove aliases`);
+      return null;
+    }
+    if (isAlias(node)) {
+      const target = node.resolve(this.doc);
+      if (!target) {
+        this.abort(node, 'YAML_SYNTAX', `unknown alias *${node.source}`);
+        return null;
+      }
+      if (this.resolving.has(target)) {
+        this.abort(node, 'YAML_SYNTAX', `alias *${node.source} refers to itself`);
+        return null;
+      }
+      this.resolving.add(target);
+      const v = this.convert(target, path);
+      this.resolving.delete(target);
+      return v;
+    }
+    if (isMap(node)) {
+      const out: JsonObject = {};
+      for (const pair of node.items) {
+        if (!isPair(pair)) continue;
+        const key = this.keyText(pair.key as Node | null);
+        if (key === undefined) {
+          this.report(pair.key as Node, 'error', 'YAML_KEY', 'mapping keys must be plain strings or numbers');
+          continue;
+        }
+        if (key === '<<') {
+          this.report(pair.key as Node, 'error', 'YAML_MERGE', 'merge keys (<<) are not supported; write the keys out');
+          continue;
+        }
+        out[key] = this.convert(pair.value as Node | null, [...path, key]);
+      }
+      return out;
+    }
+    if (isSeq(node)) {
+      return node.items.map((item, i) => this.convert(item as Node | null, [...path, String(i)]));
+    }
+    if (isScalar(node)) {
+      const v = node.value;
+      if (typeof v === 'string') return this.substitute(v, node, path);
+      if (typeof v === 'number') {
+        if (!Number.isFinite(v)) {
+          this.report(node, 'error', 'YAML_NUMBER', `${node.source ?? String(v)} is not a finite number`);
+          return null;
+        }
+        if (typeof node.source === 'string' && /^[+0]\d/.test(node.source)) this.numberLike.add(buildPointer(path));
+        return v;
+      }
+      if (typeof v === 'boolean' || v === null) return v;
+      if (typeof v === 'bigint') {
+        this.report(node, 'error', 'YAML_NUMBER', `${String(v)} is too large for a JSON number`);
+        return null;
+      }
+      this.report(node, 'error', 'YAML_TYPE', 'unsupported YAML value (only strings, numbers, booleans and null)');
+      return null;
+    }
+    this.report(node, 'error', 'YAML_TYPE', 'unsupported YAML node');
+    return null;
+  }
+
+  private keyText(key: Node | null): string | undefined {
+    if (key == null) return '';
+    if (isScalar(key)) {
+      if (typeof key.value === 'string') return key.value;
+      // Keep the source text so `+14155550100:` stays "+14155550100", not 14155550100.
+      if (typeof key.source === 'string') return key.source;
+      if (key.value === null) return '';
+      if (typeof key.value === 'number' || typeof key.value === 'boolean') return String(key.value);
+    }
+    return undefined;
+  }
+
+  private substitute(value: string, node: Node, path: string[]): string {
+    if (!value.includes('$')) return value;
+    let used = false;
+    let unresolved = false;
+    const out = value.replace(ENV_PATTERN, (match, name: string | undefined) => {
+      if (match === '$$') return '$';
+      used = true;
+      if (name === undefined || !ENV_NAME.test(name)) {
+        this.report(node, 'error', 'ENV_SYNTAX', `\${env:${name ?? ''}} is not a valid variable reference; write \${env:NAME} with letters, digits and _`);
+        return '';
+      }
+      const v = this.env(name);
+      if (v === undefined) {
+        unresolved = true;
+        this.report(node, 'error', 'ENV_MISSING', `environment variable ${name} is not set (referenced as \${env:${name}})`);
+        // Keep the reference text: the error already blocks every write, and an
+        // empty string would add misleading "too short"/"required" errors.
+        return match;
+      }
+      return v;
+    });
+    if (used && !unresolved) this.sensitive.push(buildPointer(path));
+    return out;
+  }
+
+  private report(node: Node, severity: 'error' | 'warning', code: string, message: string): void {
+    const offset = node.range?.[0] ?? 0;
+    this.diagnostics.push({ severity, code, message, ...this.at(offset) });
+  }
+
+  private abort(node: Node, code: string, message: string): void {
+    this.report(node, 'error', code, message);
+    this.aborted = true;
+  }
+}
+
+function makeLocator(doc: Document.Parsed, at: (offset: number) => SourcePos, start: SourcePos): Locator {
+  function walk(pointer: string, wantKey: boolean): SourcePos {
+    let node: ParsedNode | null | undefined = doc.contents;
+    let best = start;
+    let keyPos: SourcePos | undefined;
+    const tokens = parsePointer(pointer);
+    for (let i = 0; i < tokens.length; i++) {
+      const token = tokens[i] as string;
+      while (node && isAlias(node)) node = node.resolve(doc) as ParsedNode | undefined;
+      if (!node) break;
+      keyPos = undefined;
+      if (isMap(node)) {
+        const pair = node.items.find((p) => {
+          const k = p.key as Node | null;
+          if (!isScalar(k)) return false;
+          return (typeof k.value === 'string' ? k.value : (k.source ?? String(k.value))) === token;
+        });
+        if (!pair) break;
+        const keyNode = pair.key as Node;
+        keyPos = at(keyNode.range?.[0] ?? 0);
+        node = pair.value as ParsedNode | null;
+        best = node?.range ? at(node.range[0]) : keyPos;
+      } else if (isSeq(node)) {
+        const item = node.items[Number(token)] as ParsedNode | undefined;
+        if (!item) break;
+        node = item;
+        best = at(item.range[0]);
+      } else {
+        break;
+      }
+      if (i === tokens.length - 1 && wantKey && keyPos) return keyPos;
+    }
+    return best;
+  }
+  return {
+    value: (pointer) => walk(pointer, false),
+    key: (pointer) => walk(pointer, true),
+  };
+}

@@ -1,0 +1,122 @@
+/**
+ * read → validate → fetch live → plan. Selection (target, account, shard,
+ * changed documents) narrows what is read and planned.
+ */
+import { ConnopsError } from '../core/errors.ts';
+import type { Config, DesiredDocument, DocumentKey } from '../core/model.ts';
+import { buildPlan, scopeKey, type LiveScope, type Plan, type PlanMeta } from '../core/plan.ts';
+import { shardOf } from '../core/shard.ts';
+import type { Provider } from '../providers/types.ts';
+import type { SessionPool } from './sessions.ts';
+
+export interface Selection {
+  readonly targets?: readonly string[];
+  readonly accounts?: readonly string[];
+  readonly shard?: { readonly index: number; readonly count: number };
+  /** Keep only documents whose key string is in this set (from --changed-since). */
+  readonly keys?: ReadonlySet<string>;
+}
+
+export interface ProgressEvent {
+  readonly phase: 'read' | 'apply' | 'verify';
+  readonly done: number;
+  readonly total: number;
+  readonly current?: string;
+}
+
+/** True when a (target, account) pair is in the selection. */
+export function inSelection(selection: Selection, target: string, account: string): boolean {
+  if (selection.targets && selection.targets.length > 0 && !selection.targets.includes(target)) return false;
+  if (selection.accounts && selection.accounts.length > 0 && !selection.accounts.includes(account)) return false;
+  if (selection.shard && shardOf(target, account, selection.shard.count) !== selection.shard.index) return false;
+  return true;
+}
+
+export function selectDocuments(documents: readonly DesiredDocument[], selection: Selection): DesiredDocument[] {
+  return documents.filter((d) => inSelection(selection, d.key.target, d.key.account) && (!selection.keys || selection.keys.has(`${d.key.target}/${d.key.account}/${d.key.kind}/${d.key.name}`)));
+}
+
+export interface ReadFailure {
+  readonly target: string;
+  readonly account: string;
+  readonly kind: string;
+  readonly message: string;
+}
+
+export interface LiveRead {
+  readonly scopes: LiveScope[];
+  readonly failures: ReadFailure[];
+}
+
+/** Lists live objects for every (target, kind, account) the documents (and deletions) touch. */
+export async function readLiveState(
+  config: Config,
+  documents: readonly DesiredDocument[],
+  deleted: readonly DocumentKey[],
+  providers: ReadonlyMap<string, Provider>,
+  pool: SessionPool,
+  onProgress?: (e: ProgressEvent) => void,
+): Promise<LiveRead> {
+  const wanted = new Map<string, { target: string; kind: string; account: string }>();
+  for (const k of [...documents.map((d) => d.key), ...deleted]) wanted.set(scopeKey(k.target, k.kind, k.account), { target: k.target, kind: k.kind, account: k.account });
+  const list = [...wanted.values()];
+  const scopes: LiveScope[] = [];
+  const failures: ReadFailure[] = [];
+  let done = 0;
+  onProgress?.({ phase: 'read', done, total: list.length });
+  await Promise.all(
+    list.map(async (s) => {
+      const provider = providers.get(s.kind);
+      const target = config.targets[s.target];
+      if (!provider || !target) return;
+      try {
+        const objects = await pool.get(provider, target).list(s.account);
+        scopes.push({ ...s, objects });
+      } catch (err) {
+        failures.push({ ...s, message: err instanceof Error ? err.message : String(err) });
+      } finally {
+        done++;
+        onProgress?.({ phase: 'read', done, total: list.length, current: `${s.target}/${s.account}` });
+      }
+    }),
+  );
+  return { scopes, failures };
+}
+
+export interface PlanRun {
+  readonly plan: Plan;
+  readonly failures: ReadFailure[];
+}
+
+export async function planDocuments(
+  config: Config,
+  documents: readonly DesiredDocument[],
+  options: {
+    readonly providers: ReadonlyMap<string, Provider>;
+    readonly pool: SessionPool;
+    readonly prune: boolean;
+    readonly deleted?: readonly DocumentKey[];
+    readonly meta: PlanMeta;
+    readonly onProgress?: (e: ProgressEvent) => void;
+  },
+): Promise<PlanRun> {
+  const deleted = options.deleted ?? [];
+  const live = await readLiveState(config, documents, deleted, options.providers, options.pool, options.onProgress);
+  if (live.failures.length > 0 && live.scopes.length === 0 && documents.length > 0) {
+    const first = live.failures[0] as ReadFailure;
+    throw new ConnopsError('API', `Cannot read live state: ${first.message}${live.failures.length > 1 ? ` (and ${live.failures.length - 1} more accounts)` : ''}`);
+  }
+  const failedScopes = new Set(live.failures.map((f) => scopeKey(f.target, f.kind, f.account)));
+  // Documents whose account could not be read are left out rather than planned as creates.
+  const readable = documents.filter((d) => !failedScopes.has(scopeKey(d.key.target, d.key.kind, d.key.account)));
+  const plan = buildPlan({
+    documents: readable,
+    live: live.scopes,
+    targets: config.targets,
+    providers: options.providers,
+    prune: options.prune,
+    deleted: deleted.filter((k) => !failedScopes.has(scopeKey(k.target, k.kind, k.account))),
+    meta: options.meta,
+  });
+  return { plan, failures: live.failures };
+}

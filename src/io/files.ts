@@ -1,0 +1,82 @@
+/**
+ * File-system reads for the engine: glob expansion of document patterns and
+ * size-limited text reads. Globs support `**`, `*`, `?` and `{a,b}`.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+
+/** Largest document file read; bigger files get a diagnostic instead of exhausting memory. */
+export const MAX_FILE_BYTES = 16 * 1024 * 1024;
+
+const SKIP_DIRS = new Set(['node_modules', '.git', 'dist']);
+
+/** Converts a glob to an anchored RegExp over '/'-separated relative paths. */
+export function globToRegExp(glob: string): RegExp {
+  let re = '';
+  let i = 0;
+  let inGroup = false;
+  while (i < glob.length) {
+    const c = glob[i] as string;
+    if (c === '*') {
+      if (glob[i + 1] === '*') {
+        const slash = glob[i + 2] === '/';
+        re += slash ? '(?:.*/)?' : '.*';
+        i += slash ? 3 : 2;
+        continue;
+      }
+      re += '[^/]*';
+    } else if (c === '?') re += '[^/]';
+    else if (c === '{') {
+      re += '(?:';
+      inGroup = true;
+    } else if (c === '}' && inGroup) {
+      re += ')';
+      inGroup = false;
+    } else if (c === ',' && inGroup) re += '|';
+    else re += c.replace(/[.+^$()|[\]\\]/g, '\\$&');
+    i++;
+  }
+  return new RegExp(`^${re}$`);
+}
+
+/** Lists files under `dir` matching any glob, as paths relative to `dir` with '/', sorted. */
+export async function listMatchingFiles(dir: string, globs: readonly string[]): Promise<string[]> {
+  const patterns = globs.map((g) => globToRegExp(g.replace(/^\.\//, '')));
+  const out: string[] = [];
+  async function walk(d: string): Promise<void> {
+    let entries;
+    try {
+      entries = await readdir(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const full = join(d, e.name);
+      if (e.isDirectory()) {
+        if (!SKIP_DIRS.has(e.name)) await walk(full);
+      } else if (e.isFile()) {
+        const rel = relative(dir, full).split(sep).join('/');
+        if (patterns.some((p) => p.test(rel))) out.push(rel);
+      }
+    }
+  }
+  await walk(dir);
+  return out.sort();
+}
+
+export type ReadResult = { readonly ok: true; readonly text: string } | { readonly ok: false; readonly reason: string };
+
+/** Reads a text file, refusing files over MAX_FILE_BYTES and reporting I/O errors as reasons. */
+export async function readTextFile(path: string, maxBytes = MAX_FILE_BYTES): Promise<ReadResult> {
+  try {
+    const s = await stat(path);
+    if (s.size > maxBytes) {
+      return { ok: false, reason: `file is ${(s.size / 1048576).toFixed(1)} MiB; connops reads document files up to ${maxBytes / 1048576} MiB (split it into several files)` };
+    }
+    const buf = await readFile(path);
+    return { ok: true, text: new TextDecoder('utf-8', { fatal: false }).decode(buf) };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return { ok: false, reason: code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : `cannot read file (${code ?? String(err)})` };
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * Offline checks of connectivity documents that Kazoo itself does not make
+ * (kazoo-api.md §7.6), plus schema validation mirroring the server. Pure.
+ */
+import { buildPointer, escapePointerToken, isObject, parsePointer, type JsonObject } from '../../core/json.ts';
+import type { DesiredDocument, Diagnostic } from '../../core/model.ts';
+import { validateAgainst } from '../../core/schema.ts';
+import { applyDefaults, coerceScalars, findUnknownKeys, knownKeys, schemaAt } from '../../core/schema-walk.ts';
+import type { SpecProblem } from '../types.ts';
+import { kazooConnectivitySchema, type KazooSchemaVersion } from './schema.ts';
+
+/** E.164 with "+": country code 1–9, at most 15 digits (§7.6.1). */
+const E164 = /^\+[1-9]\d{1,14}$/;
+
+/** Problems with a DID key or E.164 value, or undefined when it is routable. */
+export function didProblem(did: string): string | undefined {
+  if (!E164.test(did)) {
+    const digits = did.replace(/\D/g, '');
+    const suggestion = digits.length === 10 ? ` (for a NANP number: "+1${digits}")` : digits.length > 0 ? ` (e.g. "+${digits}")` : '';
+    return `"${did}" is not a +E.164 number; Kazoo routes a DID only when its key is exactly the normalised +E.164 form${suggestion}`;
+  }
+  if (did.startsWith('+1') && did.length !== 12) {
+    return `"${did}" is not a valid NANP number: +1 must be followed by exactly 10 digits`;
+  }
+  return undefined;
+}
+
+/** Schema (after the server's coercions and defaults), unknown keys and per-document semantics. */
+export function checkKazooSpec(spec: JsonObject, version: KazooSchemaVersion): SpecProblem[] {
+  const schema = kazooConnectivitySchema(version);
+  const problems: SpecProblem[] = [];
+  const prepared = applyDefaults(schema, coerceScalars(schema, spec)) as JsonObject;
+  for (const p of validateAgainst(schema, prepared)) {
+    if (p.missing) {
+      const tokens = parsePointer(p.pointer);
+      const missing = tokens.pop() ?? '';
+      const parent = buildPointer(tokens);
+      problems.push({ severity: 'error', code: 'SCHEMA', message: `"${missing}" is required here`, pointer: parent, atKey: tokens.length > 0 });
+    } else {
+      problems.push({ severity: 'error', code: 'SCHEMA', message: `${label(p.pointer)} ${p.message}`, pointer: p.pointer });
+    }
+  }
+  for (const pointer of findUnknownKeys(schema, spec)) {
+    const tokens = parsePointer(pointer);
+    const key = tokens[tokens.length - 1] ?? '';
+    const parentSchema = schemaAt(schema, tokens.slice(0, -1));
+    const guess = parentSchema ? closest(key, knownKeys(parentSchema)) : undefined;
+    problems.push({
+      severity: 'warning',
+      code: 'UNKNOWN_FIELD',
+      message: `unknown field "${key}"${guess ? ` (did you mean "${guess}"?)` : ''}: Kazoo stores it as it is, but nothing reads it`,
+      pointer,
+      atKey: true,
+    });
+  }
+  problems.push(...checkServers(spec));
+  return problems;
+}
+
+function label(pointer: string): string {
+  const last = parsePointer(pointer).pop();
+  return last === undefined ? 'the spec' : `"${last}"`;
+}
+
+function checkServers(spec: JsonObject): SpecProblem[] {
+  const out: SpecProblem[] = [];
+  const servers = spec['servers'];
+  if (!Array.isArray(servers)) return out;
+  servers.forEach((server, i) => {
+    if (!isObject(server)) return;
+    const base = `/servers/${i}`;
+    const auth = server['auth'];
+    if (isObject(auth)) {
+      const method = typeof auth['auth_method'] === 'string' ? auth['auth_method'].toLowerCase() : 'password';
+      if (method === 'password') {
+        for (const field of ['auth_user', 'auth_password']) {
+          if (typeof auth[field] !== 'string' || auth[field] === '') {
+            out.push({ severity: 'error', code: 'PASSWORD_AUTH', message: `a password-auth server needs auth.${field}`, pointer: `${base}/auth`, atKey: true });
+          }
+        }
+        if (!isObject(server['options'])) {
+          // §7.3: the sip_credentials view reads options.inbound_format and throws
+          // without `options`, dropping every server of the document from registration.
+          out.push({ severity: 'error', code: 'PASSWORD_AUTH', message: 'a password-auth server needs `options` (even `options: {}`): without it none of the servers in this document can register', pointer: base, atKey: false });
+        }
+      } else if (method === 'ip' && (typeof auth['ip'] !== 'string' || auth['ip'] === '')) {
+        out.push({ severity: 'error', code: 'IP_AUTH', message: 'an IP-auth server needs auth.ip (the address calls come from and go to)', pointer: `${base}/auth`, atKey: true });
+      }
+    }
+    const dids = server['DIDs'];
+    if (isObject(dids)) {
+      for (const [did, opts] of Object.entries(dids)) {
+        const problem = didProblem(did);
+        const pointer = `${base}/DIDs/${escapePointerToken(did)}`;
+        if (problem) out.push({ severity: 'error', code: 'DID_FORMAT', message: problem, pointer, atKey: true });
+        const e164 = isObject(opts) && isObject(opts['failover']) ? opts['failover']['e164'] : undefined;
+        if (typeof e164 === 'string' && !E164.test(e164)) {
+          out.push({ severity: 'error', code: 'DID_FORMAT', message: `failover.e164 "${e164}" is not a +E.164 number`, pointer: `${pointer}/failover/e164` });
+        }
+      }
+    }
+    const options = server['options'];
+    const failover = isObject(options) && isObject(options['failover']) ? options['failover']['e164'] : undefined;
+    if (typeof failover === 'string' && !E164.test(failover)) {
+      out.push({ severity: 'error', code: 'DID_FORMAT', message: `failover.e164 "${failover}" is not a +E.164 number`, pointer: `${base}/options/failover/e164` });
+    }
+  });
+  return out;
+}
+
+/** Account-wide checks: each DID once (§7.6.2), each SIP auth_user once (§7.6.5). */
+export function checkKazooAll(docs: readonly DesiredDocument[]): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const dids = new Map<string, string>();
+  const users = new Map<string, string>();
+  for (const doc of docs) {
+    const scope = `${doc.key.target}/${doc.key.account}`;
+    const servers = doc.spec['servers'];
+    if (!Array.isArray(servers)) continue;
+    servers.forEach((server, i) => {
+      if (!isObject(server)) return;
+      const where = `"${doc.key.name}" servers[${i}]`;
+      const dmap = server['DIDs'];
+      if (isObject(dmap)) {
+        for (const did of Object.keys(dmap)) {
+          const k = `${scope}/${did}`;
+          const pointer = `/spec/servers/${i}/DIDs/${escapePointerToken(did)}`;
+          const first = dids.get(k);
+          if (first) {
+            const p = doc.locate.key(pointer);
+            out.push({ severity: 'error', code: 'DUPLICATE_DID', message: `DID ${did} is already routed by ${first}; a DID may appear once per account (Kazoo would pick one of them at random order)`, file: p.file, line: p.line, col: p.col, pointer });
+          } else {
+            const p = doc.locate.key(pointer);
+            dids.set(k, `${where} (${p.file}:${p.line}:${p.col})`);
+          }
+        }
+      }
+      const auth = server['auth'];
+      if (isObject(auth) && typeof auth['auth_user'] === 'string' && String(auth['auth_method'] ?? 'password').toLowerCase() === 'password') {
+        const k = `${scope}/${auth['auth_user'].toLowerCase()}`;
+        const pointer = `/spec/servers/${i}/auth/auth_user`;
+        const p = doc.locate.value(pointer);
+        const first = users.get(k);
+        if (first) {
+          out.push({ severity: 'error', code: 'DUPLICATE_AUTH_USER', message: `SIP user "${auth['auth_user']}" is already used by ${first}; registrations would collide (kazoo-api.md §7.3)`, file: p.file, line: p.line, col: p.col, pointer });
+        } else users.set(k, `${where} (${p.file}:${p.line}:${p.col})`);
+      }
+    });
+  }
+  return out;
+}
+
+/** The closest known key within edit distance 2, for "did you mean" hints. */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = 3;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestD) {
+      bestD = d;
+      best = c;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 3;
+  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0] as number;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = prev[j] as number;
+      prev[j] = Math.min((prev[j] as number) + 1, (prev[j - 1] as number) + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = tmp;
+    }
+  }
+  return prev[b.length] as number;
+}
+

@@ -1,0 +1,77 @@
+/**
+ * Pure normalisation and patch building for Kazoo connectivity bodies.
+ */
+import { deepEqual, isObject, sortKeys, type JsonObject, type JsonValue } from '../../core/json.ts';
+import { applyDefaults, coerceScalars } from '../../core/schema-walk.ts';
+import { kazooConnectivitySchema, type KazooSchemaVersion } from './schema.ts';
+
+/**
+ * Key connops writes into every document it creates or updates, so prune can
+ * tell its objects from others. Kazoo keeps unknown keys (kazoo-api.md §2.2) and
+ * a plain key survives, unlike `_`/`pvt_` keys which the server strips (§6.4).
+ */
+export const MANAGED_MARKER = 'connops_managed';
+
+/**
+ * Comparable form of a connectivity body, desired or live:
+ * - private keys (`_*`, `pvt_*`), `id` and connops' marker dropped;
+ * - the server's coercions and schema defaults applied (§2.3, §2.4), so a
+ *   desired doc that omits `delay: 0` equals the live doc that stores it;
+ * - from 4.3 on, `account.auth_realm` dropped: the server forces it (§1.4), and
+ *   an `account` left empty by that is dropped too;
+ * - keys sorted.
+ */
+export function normalizeKazoo(body: JsonObject, version: KazooSchemaVersion): JsonObject {
+  const schema = kazooConnectivitySchema(version);
+  const publicOnly: JsonObject = {};
+  for (const [k, v] of Object.entries(body)) {
+    if (k.startsWith('_') || k.startsWith('pvt_') || k === 'id' || k === MANAGED_MARKER) continue;
+    publicOnly[k] = v;
+  }
+  let out = applyDefaults(schema, coerceScalars(schema, publicOnly)) as JsonObject;
+  if (version === '4.3' || version === '5') out = dropForcedRealm(out);
+  return sortKeys(out);
+}
+
+function dropForcedRealm(body: JsonObject): JsonObject {
+  const account = body['account'];
+  if (!isObject(account) || !Object.hasOwn(account, 'auth_realm')) return body;
+  const { auth_realm: _realm, ...rest } = account;
+  const out = { ...body };
+  if (Object.keys(rest).length === 0) delete out['account'];
+  else out['account'] = rest;
+  return out;
+}
+
+/**
+ * The smallest Kazoo PATCH body turning `live` into `desired` under Kazoo's
+ * merge rules (kazoo-api.md §1.7): nested objects merge, so only changed keys
+ * are sent; arrays and scalars replace whole; `null` deletes a key; and an
+ * empty object `{}` replaces rather than merges, so it is sent as such.
+ */
+export function buildMergePatch(live: JsonObject, desired: JsonObject): JsonObject {
+  const patch: JsonObject = {};
+  for (const [key, want] of Object.entries(desired)) {
+    const have = Object.hasOwn(live, key) ? live[key] : undefined;
+    if (have !== undefined && deepEqual(have, want)) continue;
+    if (isObject(want) && isObject(have) && Object.keys(want).length > 0) {
+      const sub = buildMergePatch(have, want);
+      if (Object.keys(sub).length > 0) patch[key] = sub;
+    } else {
+      patch[key] = stripNulls(want);
+    }
+  }
+  for (const key of Object.keys(live)) {
+    if (!Object.hasOwn(desired, key)) patch[key] = null;
+  }
+  return patch;
+}
+
+/** Kazoo drops nulls inside objects that a PATCH introduces (§1.7), so never send them there. */
+function stripNulls(value: JsonValue): JsonValue {
+  if (Array.isArray(value)) return value.map(stripNulls);
+  if (!isObject(value)) return value;
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(value)) if (v !== null) out[k] = stripNulls(v);
+  return out;
+}
