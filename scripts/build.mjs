@@ -15,4 +15,8 @@ const common = {
   },
 };
 
-await build({ ...common, entryPoints: { cli: 'src/cli/entry.ts', action: 'src/action/entry.ts' }, outdir: 'dist' });
+await build({
+  ...common,
+  entryPoints: { cli: 'src/cli/entry.ts', action: 'src/action/entry.ts' },
+  outdir: 'dist',
+});

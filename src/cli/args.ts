@@ -61,7 +61,12 @@ export interface ParsedArgs {
 
 export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   try {
-    const { values, positionals } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      options: OPTIONS,
+      allowPositionals: true,
+      strict: true,
+    });
     const [command, ...rest] = positionals;
     return { command, positionals: rest, flags: values as Flags };
   } catch (err) {
@@ -84,6 +89,7 @@ export function shardFlag(flags: Flags): { index: number; count: number } | unde
   const m = /^(\d+)\/(\d+)$/.exec(s);
   const index = m ? Number(m[1]) : NaN;
   const count = m ? Number(m[2]) : NaN;
-  if (!m || count < 1 || index < 1 || index > count) throw new UsageError(`--shard must be i/n with 1 ≤ i ≤ n, e.g. --shard 2/4 (got "${s}")`);
+  if (!m || count < 1 || index < 1 || index > count)
+    throw new UsageError(`--shard must be i/n with 1 ≤ i ≤ n, e.g. --shard 2/4 (got "${s}")`);
   return { index, count };
 }

@@ -22,9 +22,14 @@ export interface CommandContext {
   readonly configPath: string;
 }
 
-export function createContext(io: CliIO, flags: Flags, positionals: readonly string[]): CommandContext {
+export function createContext(
+  io: CliIO,
+  flags: Flags,
+  positionals: readonly string[],
+): CommandContext {
   const secrets = new SecretSet();
-  const noColor = flags['no-color'] === true || (io.env['NO_COLOR'] !== undefined && io.env['NO_COLOR'] !== '');
+  const noColor =
+    flags['no-color'] === true || (io.env['NO_COLOR'] !== undefined && io.env['NO_COLOR'] !== '');
   const color = !noColor && (flags.color === true || io.stdoutIsTTY);
   return {
     io,

@@ -16,7 +16,9 @@ export interface CliIO {
 }
 
 /** An in-memory CliIO for tests and embedding. */
-export function memoryIO(options: Partial<Omit<CliIO, 'stdout' | 'stderr'>> = {}): CliIO & { out: string; err: string } {
+export function memoryIO(
+  options: Partial<Omit<CliIO, 'stdout' | 'stderr'>> = {},
+): CliIO & { out: string; err: string } {
   const io = {
     out: '',
     err: '',

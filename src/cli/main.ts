@@ -14,13 +14,34 @@ export const VERSION = '0.1.0';
 type Command = (ctx: CommandContext) => Promise<number>;
 
 const COMMANDS: Record<string, { run: () => Promise<Command>; summary: string }> = {
-  validate: { run: async () => validateCommand, summary: 'check every document offline; all problems in one run' },
-  plan: { run: async () => (await import('./commands/plan.ts')).planCommand, summary: 'read live state and show what apply would change' },
-  apply: { run: async () => (await import('./commands/apply.ts')).applyCommand, summary: 're-plan, then make live state match (asks first; --yes in CI)' },
-  drift: { run: async () => (await import('./commands/plan.ts')).driftCommand, summary: 'report live changes made outside git; exit 2 on drift' },
-  import: { run: async () => (await import('./commands/import.ts')).importCommand, summary: 'write YAML documents from live objects (secrets become ${env:…})' },
-  emulator: { run: async () => (await import('./commands/emulator.ts')).emulatorCommand, summary: 'run local Kazoo and Cloudflare API emulators' },
-  report: { run: async () => (await import('./commands/report.ts')).reportCommand, summary: 'report merge FILE…: merge plan JSON from shards into one report' },
+  validate: {
+    run: async () => validateCommand,
+    summary: 'check every document offline; all problems in one run',
+  },
+  plan: {
+    run: async () => (await import('./commands/plan.ts')).planCommand,
+    summary: 'read live state and show what apply would change',
+  },
+  apply: {
+    run: async () => (await import('./commands/apply.ts')).applyCommand,
+    summary: 're-plan, then make live state match (asks first; --yes in CI)',
+  },
+  drift: {
+    run: async () => (await import('./commands/plan.ts')).driftCommand,
+    summary: 'report live changes made outside git; exit 2 on drift',
+  },
+  import: {
+    run: async () => (await import('./commands/import.ts')).importCommand,
+    summary: 'write YAML documents from live objects (secrets become ${env:…})',
+  },
+  emulator: {
+    run: async () => (await import('./commands/emulator.ts')).emulatorCommand,
+    summary: 'run local Kazoo and Cloudflare API emulators',
+  },
+  report: {
+    run: async () => (await import('./commands/report.ts')).reportCommand,
+    summary: 'report merge FILE…: merge plan JSON from shards into one report',
+  },
 };
 
 export function usage(): string {
@@ -83,7 +104,9 @@ export async function run(argv: readonly string[], io: CliIO): Promise<number> {
     }
     // A bug, not a user mistake: say so, with the stack only when asked for.
     const e = err as Error;
-    say(`connops: internal error: ${e?.message ?? String(err)}\nThis is a bug in connops; please report it${io.env['CONNOPS_DEBUG'] ? `\n${e?.stack ?? ''}` : ' (set CONNOPS_DEBUG=1 for details)'}.\n`);
+    say(
+      `connops: internal error: ${e?.message ?? String(err)}\nThis is a bug in connops; please report it${io.env['CONNOPS_DEBUG'] ? `\n${e?.stack ?? ''}` : ' (set CONNOPS_DEBUG=1 for details)'}.\n`,
+    );
     return EXIT.FAILURE;
   }
 }

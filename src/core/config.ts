@@ -8,7 +8,16 @@ import { parseYamlFile, type EnvLookup } from './yaml.ts';
 
 export const DEFAULT_POLICY: Policy = { prune: false, max_deletes: 5, max_changes: 100 };
 export const DEFAULT_DOCUMENTS = ['connectivity/**/*.yaml'];
-const TARGET_KEYS = ['type', 'url', 'schema', 'account_id', 'auth', 'concurrency', 'timeout_ms', 'ca_file'];
+const TARGET_KEYS = [
+  'type',
+  'url',
+  'schema',
+  'account_id',
+  'auth',
+  'concurrency',
+  'timeout_ms',
+  'ca_file',
+];
 
 export interface ParsedConfig {
   readonly config?: Config;
@@ -24,17 +33,32 @@ export interface ParsedConfig {
  * @param env `${env:…}` lookup
  * @param targetTypes target types the provider registry knows
  */
-export function parseConfig(file: string, dir: string, text: string, env: EnvLookup, targetTypes: readonly string[]): ParsedConfig {
+export function parseConfig(
+  file: string,
+  dir: string,
+  text: string,
+  env: EnvLookup,
+  targetTypes: readonly string[],
+): ParsedConfig {
   const parsed = parseYamlFile(file, text, env);
   const diagnostics = [...parsed.diagnostics];
   const secrets: string[] = [];
   const doc = parsed.documents[0];
   if (parsed.documents.length > 1) {
     const second = parsed.documents[1];
-    diagnostics.push(err('CONFIG', 'the config holds one YAML document; found more than one', second?.start ?? pos(file)));
+    diagnostics.push(
+      err(
+        'CONFIG',
+        'the config holds one YAML document; found more than one',
+        second?.start ?? pos(file),
+      ),
+    );
   }
   if (!doc || doc.value === undefined) {
-    if (diagnostics.length === 0) diagnostics.push(err('CONFIG', 'the config is empty: it needs at least `targets:`', pos(file)));
+    if (diagnostics.length === 0)
+      diagnostics.push(
+        err('CONFIG', 'the config is empty: it needs at least `targets:`', pos(file)),
+      );
     return { diagnostics, secrets };
   }
   const root = doc.value;
@@ -42,7 +66,13 @@ export function parseConfig(file: string, dir: string, text: string, env: EnvLoo
   const here = (p: string): SourcePos => loc.value(p);
   const keyAt = (p: string): SourcePos => loc.key(p);
   if (!isObject(root)) {
-    diagnostics.push(err('CONFIG', 'the config must be a mapping with `targets`, `documents` and `policy`', doc.start));
+    diagnostics.push(
+      err(
+        'CONFIG',
+        'the config must be a mapping with `targets`, `documents` and `policy`',
+        doc.start,
+      ),
+    );
     return { diagnostics, secrets };
   }
   // Credentials are secrets wherever they come from; other `${env:…}` values in
@@ -54,19 +84,33 @@ export function parseConfig(file: string, dir: string, text: string, env: EnvLoo
   }
   if (isObject(root['targets'])) {
     for (const t of Object.values(root['targets'])) {
-      if (isObject(t) && isObject(t['auth'])) for (const v of Object.values(t['auth'])) if (typeof v === 'string' && v.length >= 4) secrets.push(v);
+      if (isObject(t) && isObject(t['auth']))
+        for (const v of Object.values(t['auth']))
+          if (typeof v === 'string' && v.length >= 4) secrets.push(v);
     }
   }
   for (const key of Object.keys(root)) {
     if (!['targets', 'documents', 'policy'].includes(key)) {
-      diagnostics.push(warn('CONFIG_UNKNOWN_KEY', `unknown config key "${key}" (expected targets, documents, policy)`, keyAt(`/${key}`)));
+      diagnostics.push(
+        warn(
+          'CONFIG_UNKNOWN_KEY',
+          `unknown config key "${key}" (expected targets, documents, policy)`,
+          keyAt(`/${key}`),
+        ),
+      );
     }
   }
 
   const targets: Record<string, TargetConfig> = {};
   const rawTargets = root['targets'];
   if (!isObject(rawTargets) || Object.keys(rawTargets).length === 0) {
-    diagnostics.push(err('CONFIG', '`targets` must be a mapping of target names to settings, with at least one target', rawTargets === undefined ? doc.start : here('/targets')));
+    diagnostics.push(
+      err(
+        'CONFIG',
+        '`targets` must be a mapping of target names to settings, with at least one target',
+        rawTargets === undefined ? doc.start : here('/targets'),
+      ),
+    );
   } else {
     for (const [name, raw] of Object.entries(rawTargets)) {
       const base = `/targets/${name.replaceAll('~', '~0').replaceAll('/', '~1')}`;
@@ -79,8 +123,20 @@ export function parseConfig(file: string, dir: string, text: string, env: EnvLoo
   const rawDocs = root['documents'];
   if (rawDocs !== undefined) {
     if (typeof rawDocs === 'string') documents = [rawDocs];
-    else if (Array.isArray(rawDocs) && rawDocs.length > 0 && rawDocs.every((g) => typeof g === 'string' && g !== '')) documents = rawDocs as string[];
-    else diagnostics.push(err('CONFIG', '`documents` must be a list of glob patterns, e.g. ["connectivity/**/*.yaml"]', here('/documents')));
+    else if (
+      Array.isArray(rawDocs) &&
+      rawDocs.length > 0 &&
+      rawDocs.every((g) => typeof g === 'string' && g !== '')
+    )
+      documents = rawDocs as string[];
+    else
+      diagnostics.push(
+        err(
+          'CONFIG',
+          '`documents` must be a list of glob patterns, e.g. ["connectivity/**/*.yaml"]',
+          here('/documents'),
+        ),
+      );
   }
 
   const policy = parsePolicy(root['policy'], here, keyAt, diagnostics);
@@ -98,39 +154,74 @@ function parseTarget(
   diagnostics: Diagnostic[],
 ): TargetConfig | undefined {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
-    diagnostics.push(err('CONFIG', `target name "${name}" must be letters, digits, ".", "_" or "-"`, keyAt(base)));
+    diagnostics.push(
+      err('CONFIG', `target name "${name}" must be letters, digits, ".", "_" or "-"`, keyAt(base)),
+    );
   }
   if (!isObject(raw)) {
-    diagnostics.push(err('CONFIG', `target "${name}" must be a mapping with at least \`type\` and \`auth\``, here(base)));
+    diagnostics.push(
+      err(
+        'CONFIG',
+        `target "${name}" must be a mapping with at least \`type\` and \`auth\``,
+        here(base),
+      ),
+    );
     return undefined;
   }
   let ok = true;
   for (const key of Object.keys(raw)) {
-    if (!TARGET_KEYS.includes(key)) diagnostics.push(warn('CONFIG_UNKNOWN_KEY', `unknown setting "${key}" in target "${name}" (known: ${TARGET_KEYS.join(', ')})`, keyAt(`${base}/${key}`)));
+    if (!TARGET_KEYS.includes(key))
+      diagnostics.push(
+        warn(
+          'CONFIG_UNKNOWN_KEY',
+          `unknown setting "${key}" in target "${name}" (known: ${TARGET_KEYS.join(', ')})`,
+          keyAt(`${base}/${key}`),
+        ),
+      );
   }
   const type = raw['type'];
   if (typeof type !== 'string' || !targetTypes.includes(type)) {
-    diagnostics.push(err('CONFIG', `target "${name}" needs \`type\`: one of ${targetTypes.join(', ')}`, raw['type'] === undefined ? keyAt(base) : here(`${base}/type`)));
+    diagnostics.push(
+      err(
+        'CONFIG',
+        `target "${name}" needs \`type\`: one of ${targetTypes.join(', ')}`,
+        raw['type'] === undefined ? keyAt(base) : here(`${base}/type`),
+      ),
+    );
     ok = false;
   }
   const str = (key: string): string | undefined => {
     const v = raw[key];
     if (v === undefined) return undefined;
     if (typeof v === 'string' || (key === 'schema' && typeof v === 'number')) return String(v);
-    diagnostics.push(err('CONFIG', `\`${key}\` of target "${name}" must be a string`, here(`${base}/${key}`)));
+    diagnostics.push(
+      err('CONFIG', `\`${key}\` of target "${name}" must be a string`, here(`${base}/${key}`)),
+    );
     ok = false;
     return undefined;
   };
   const url = str('url');
   if (url !== undefined && !/^https?:\/\/[^\s]+$/.test(url)) {
-    diagnostics.push(err('CONFIG', `\`url\` of target "${name}" must be an http(s) URL, e.g. https://kazoo.example.net:8000/v2`, here(`${base}/url`)));
+    diagnostics.push(
+      err(
+        'CONFIG',
+        `\`url\` of target "${name}" must be an http(s) URL, e.g. https://kazoo.example.net:8000/v2`,
+        here(`${base}/url`),
+      ),
+    );
     ok = false;
   }
   const int = (key: string, def: number, min: number, max: number): number => {
     const v = raw[key];
     if (v === undefined) return def;
     if (typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max) return v;
-    diagnostics.push(err('CONFIG', `\`${key}\` of target "${name}" must be a whole number from ${min} to ${max}`, here(`${base}/${key}`)));
+    diagnostics.push(
+      err(
+        'CONFIG',
+        `\`${key}\` of target "${name}" must be a whole number from ${min} to ${max}`,
+        here(`${base}/${key}`),
+      ),
+    );
     ok = false;
     return def;
   };
@@ -139,13 +230,25 @@ function parseTarget(
   if (rawAuth === undefined) {
     // Allowed: validate works without credentials; the online commands report it.
   } else if (!isObject(rawAuth)) {
-    diagnostics.push(err('CONFIG', `\`auth\` of target "${name}" must be a mapping, e.g. { api_key: \${env:KAZOO_API_KEY} }`, here(`${base}/auth`)));
+    diagnostics.push(
+      err(
+        'CONFIG',
+        `\`auth\` of target "${name}" must be a mapping, e.g. { api_key: \${env:KAZOO_API_KEY} }`,
+        here(`${base}/auth`),
+      ),
+    );
     ok = false;
   } else {
     for (const [k, v] of Object.entries(rawAuth)) {
       if (typeof v === 'string') auth[k] = v;
       else {
-        diagnostics.push(err('CONFIG', `auth setting "${k}" of target "${name}" must be a string`, here(`${base}/auth/${k}`)));
+        diagnostics.push(
+          err(
+            'CONFIG',
+            `auth setting "${k}" of target "${name}" must be a string`,
+            here(`${base}/auth/${k}`),
+          ),
+        );
         ok = false;
       }
     }
@@ -168,22 +271,45 @@ function parseTarget(
   return ok ? target : undefined;
 }
 
-function parsePolicy(raw: JsonValue | undefined, here: (p: string) => SourcePos, keyAt: (p: string) => SourcePos, diagnostics: Diagnostic[]): Policy {
+function parsePolicy(
+  raw: JsonValue | undefined,
+  here: (p: string) => SourcePos,
+  keyAt: (p: string) => SourcePos,
+  diagnostics: Diagnostic[],
+): Policy {
   if (raw === undefined) return DEFAULT_POLICY;
   if (!isObject(raw)) {
-    diagnostics.push(err('CONFIG', '`policy` must be a mapping, e.g. { prune: false, max_deletes: 5, max_changes: 100 }', here('/policy')));
+    diagnostics.push(
+      err(
+        'CONFIG',
+        '`policy` must be a mapping, e.g. { prune: false, max_deletes: 5, max_changes: 100 }',
+        here('/policy'),
+      ),
+    );
     return DEFAULT_POLICY;
   }
   const out: { prune: boolean; max_deletes: number; max_changes: number } = { ...DEFAULT_POLICY };
   for (const [key, v] of Object.entries(raw)) {
     if (key === 'prune') {
       if (typeof v === 'boolean') out.prune = v;
-      else diagnostics.push(err('CONFIG', '`policy.prune` must be true or false', here('/policy/prune')));
+      else
+        diagnostics.push(
+          err('CONFIG', '`policy.prune` must be true or false', here('/policy/prune')),
+        );
     } else if (key === 'max_deletes' || key === 'max_changes') {
       if (typeof v === 'number' && Number.isInteger(v) && v >= 0) out[key] = v;
-      else diagnostics.push(err('CONFIG', `\`policy.${key}\` must be a whole number ≥ 0`, here(`/policy/${key}`)));
+      else
+        diagnostics.push(
+          err('CONFIG', `\`policy.${key}\` must be a whole number ≥ 0`, here(`/policy/${key}`)),
+        );
     } else {
-      diagnostics.push(warn('CONFIG_UNKNOWN_KEY', `unknown policy "${key}" (known: prune, max_deletes, max_changes)`, keyAt(`/policy/${key}`)));
+      diagnostics.push(
+        warn(
+          'CONFIG_UNKNOWN_KEY',
+          `unknown policy "${key}" (known: prune, max_deletes, max_changes)`,
+          keyAt(`/policy/${key}`),
+        ),
+      );
     }
   }
   return out;

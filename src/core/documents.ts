@@ -4,7 +4,13 @@
  * provider, and identities across all documents. Pure.
  */
 import { isObject, parsePointer, type JsonObject } from './json.ts';
-import { keyString, type Config, type DesiredDocument, type Diagnostic, type SourcePos } from './model.ts';
+import {
+  keyString,
+  type Config,
+  type DesiredDocument,
+  type Diagnostic,
+  type SourcePos,
+} from './model.ts';
 import type { Provider } from '../providers/types.ts';
 import { parseYamlFile, type EnvLookup, type YamlDocument } from './yaml.ts';
 
@@ -39,7 +45,14 @@ export function buildDesiredState(
     const parsed = parseYamlFile(file.path, file.text, env);
     diagnostics.push(...parsed.diagnostics);
     if (parsed.documents.length === 0 && parsed.diagnostics.length === 0) {
-      diagnostics.push({ severity: 'warning', code: 'EMPTY_FILE', message: 'file holds no documents', file: file.path, line: 1, col: 1 });
+      diagnostics.push({
+        severity: 'warning',
+        code: 'EMPTY_FILE',
+        message: 'file holds no documents',
+        file: file.path,
+        line: 1,
+        col: 1,
+      });
     }
     for (const ydoc of parsed.documents) {
       const d = checkDocument(ydoc, file.path, config, providers, diagnostics, secrets);
@@ -65,12 +78,23 @@ function checkDocument(
   const root = ydoc.value;
   if (root === undefined || root === null) return undefined; // empty document, or YAML errors already reported
   const loc = ydoc.locate;
-  const report = (severity: 'error' | 'warning', code: string, message: string, pointer: string, atKey = false): void => {
+  const report = (
+    severity: 'error' | 'warning',
+    code: string,
+    message: string,
+    pointer: string,
+    atKey = false,
+  ): void => {
     const p = atKey ? loc.key(pointer) : loc.value(pointer);
     diagnostics.push({ severity, code, message, file, line: p.line, col: p.col, pointer });
   };
   if (!isObject(root)) {
-    report('error', 'DOCUMENT', 'a document must be a mapping with kind, target, account, name and spec', '');
+    report(
+      'error',
+      'DOCUMENT',
+      'a document must be a mapping with kind, target, account, name and spec',
+      '',
+    );
     return undefined;
   }
   let ok = true;
@@ -81,7 +105,12 @@ function checkDocument(
   for (const key of Object.keys(root)) {
     if (!DOC_KEYS.includes(key)) {
       const hint = key === 'specs' || key === 'body' ? ' (did you mean "spec"?)' : '';
-      fail('UNKNOWN_DOCUMENT_KEY', `unknown document key "${key}"${hint}; a document has ${DOC_KEYS.join(', ')}`, `/${key}`, true);
+      fail(
+        'UNKNOWN_DOCUMENT_KEY',
+        `unknown document key "${key}"${hint}; a document has ${DOC_KEYS.join(', ')}`,
+        `/${key}`,
+        true,
+      );
     }
   }
   const str = (key: string, required: boolean): string | undefined => {
@@ -91,7 +120,11 @@ function checkDocument(
       return undefined;
     }
     if (typeof v === 'number') {
-      fail('DOCUMENT', `\`${key}\` must be a string: YAML read it as a number (which loses digits); put it in quotes`, `/${key}`);
+      fail(
+        'DOCUMENT',
+        `\`${key}\` must be a string: YAML read it as a number (which loses digits); put it in quotes`,
+        `/${key}`,
+      );
       return undefined;
     }
     if (typeof v !== 'string' || v === '') {
@@ -108,19 +141,32 @@ function checkDocument(
 
   const provider = kind !== undefined ? providers.get(kind) : undefined;
   if (kind !== undefined && !provider) {
-    fail('UNKNOWN_KIND', `unknown kind "${kind}"; known kinds: ${[...providers.keys()].join(', ')}`, '/kind');
+    fail(
+      'UNKNOWN_KIND',
+      `unknown kind "${kind}"; known kinds: ${[...providers.keys()].join(', ')}`,
+      '/kind',
+    );
   }
   const target = targetName !== undefined ? config.targets[targetName] : undefined;
   if (targetName !== undefined && !target) {
     const known = Object.keys(config.targets);
-    fail('UNKNOWN_TARGET', `unknown target "${targetName}"; the config defines ${known.length ? known.join(', ') : 'no targets'}`, '/target');
+    fail(
+      'UNKNOWN_TARGET',
+      `unknown target "${targetName}"; the config defines ${known.length ? known.join(', ') : 'no targets'}`,
+      '/target',
+    );
   }
   if (provider && target && target.type !== provider.targetType) {
-    fail('TARGET_KIND', `kind "${provider.kind}" needs a target of type "${provider.targetType}", but "${target.name}" is "${target.type}"`, '/target');
+    fail(
+      'TARGET_KIND',
+      `kind "${provider.kind}" needs a target of type "${provider.targetType}", but "${target.name}" is "${target.type}"`,
+      '/target',
+    );
   }
   if (provider && target && account === undefined) {
     account = provider.defaultAccount(target);
-    if (account === undefined && root['account'] === undefined) fail('MISSING_FIELD', 'document needs `account` (the Kazoo account id)', '');
+    if (account === undefined && root['account'] === undefined)
+      fail('MISSING_FIELD', 'document needs `account` (the Kazoo account id)', '');
   }
   if (provider && account !== undefined && provider.checkAccount) {
     const problem = provider.checkAccount(account);
@@ -130,30 +176,58 @@ function checkDocument(
   const ignore: string[] = [];
   const rawIgnore = root['ignore'];
   if (rawIgnore !== undefined) {
-    if (!Array.isArray(rawIgnore)) fail('IGNORE', '`ignore` must be a list of JSON Pointers, e.g. [/servers/0/options/hunt_account_id]', '/ignore');
+    if (!Array.isArray(rawIgnore))
+      fail(
+        'IGNORE',
+        '`ignore` must be a list of JSON Pointers, e.g. [/servers/0/options/hunt_account_id]',
+        '/ignore',
+      );
     else
       rawIgnore.forEach((p, i) => {
         if (typeof p === 'string' && (p === '' || p.startsWith('/'))) ignore.push(p);
-        else fail('IGNORE', `ignore entry must be a JSON Pointer starting with "/", e.g. /servers/0/options/hunt_account_id`, `/ignore/${i}`);
+        else
+          fail(
+            'IGNORE',
+            `ignore entry must be a JSON Pointer starting with "/", e.g. /servers/0/options/hunt_account_id`,
+            `/ignore/${i}`,
+          );
       });
   }
 
   const spec = root['spec'];
-  if (spec === undefined) fail('MISSING_FIELD', 'document needs `spec`: the body of the API object', '');
-  else if (!isObject(spec)) fail('SPEC', '`spec` must be a mapping (the body of the API object)', '/spec');
+  if (spec === undefined)
+    fail('MISSING_FIELD', 'document needs `spec`: the body of the API object', '');
+  else if (!isObject(spec))
+    fail('SPEC', '`spec` must be a mapping (the body of the API object)', '/spec');
 
-  const sensitive = ydoc.sensitive.filter((p) => p.startsWith('/spec/')).map((p) => p.slice('/spec'.length));
+  const sensitive = ydoc.sensitive
+    .filter((p) => p.startsWith('/spec/'))
+    .map((p) => p.slice('/spec'.length));
   for (const p of ydoc.sensitive) {
     const v = valueAt(root, p);
     if (typeof v === 'string' && v !== '') secrets.push(v);
   }
 
-  if (!ok || !provider || !target || kind === undefined || name === undefined || account === undefined || !isObject(spec)) return undefined;
+  if (
+    !ok ||
+    !provider ||
+    !target ||
+    kind === undefined ||
+    name === undefined ||
+    account === undefined ||
+    !isObject(spec)
+  )
+    return undefined;
 
   let body: JsonObject = spec;
   const specName = spec['name'];
   if (specName !== undefined && specName !== name) {
-    report('error', 'NAME_MISMATCH', `spec.name "${String(specName)}" differs from the document name "${name}"; remove spec.name or make them equal`, '/spec/name');
+    report(
+      'error',
+      'NAME_MISMATCH',
+      `spec.name "${String(specName)}" differs from the document name "${name}"; remove spec.name or make them equal`,
+      '/spec/name',
+    );
     return undefined;
   }
   if (specName === undefined) body = { ...spec, name };
@@ -162,7 +236,11 @@ function checkDocument(
   for (const problem of provider.checkSpec(body, target)) {
     const pointer = `/spec${problem.pointer}`;
     let message = problem.message;
-    if (problem.code === 'SCHEMA' && / must be a string/.test(message) && ydoc.numberLike.has(pointer)) {
+    if (
+      problem.code === 'SCHEMA' &&
+      / must be a string/.test(message) &&
+      ydoc.numberLike.has(pointer)
+    ) {
       message += ' (YAML read it as a number: put it in quotes)';
     }
     report(problem.severity, problem.code, message, pointer, problem.atKey ?? false);
@@ -215,7 +293,15 @@ function checkIdentities(documents: readonly DesiredDocument[]): Diagnostic[] {
       const other = ids.get(idKey);
       if (other) {
         const p = d.locate.value('/id');
-        out.push({ severity: 'error', code: 'DUPLICATE_IDENTITY', message: `id ${d.id} is already pinned by "${other.key.name}" at ${where(other.source)}`, file: p.file, line: p.line, col: p.col, pointer: '/id' });
+        out.push({
+          severity: 'error',
+          code: 'DUPLICATE_IDENTITY',
+          message: `id ${d.id} is already pinned by "${other.key.name}" at ${where(other.source)}`,
+          file: p.file,
+          line: p.line,
+          col: p.col,
+          pointer: '/id',
+        });
       } else ids.set(idKey, d);
     }
   }
@@ -228,5 +314,7 @@ function where(p: SourcePos): string {
 
 /** Orders diagnostics by file, line, column (stable). */
 export function sortDiagnostics(list: readonly Diagnostic[]): Diagnostic[] {
-  return [...list].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.col - b.col));
+  return [...list].sort((a, b) =>
+    a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.col - b.col,
+  );
 }

@@ -47,7 +47,12 @@ export class ApiError extends ConnopsError {
   constructor(
     code: ErrorCode,
     message: string,
-    details: { status: number; apiMessage: string; fields?: Record<string, string>; requestId?: string },
+    details: {
+      status: number;
+      apiMessage: string;
+      fields?: Record<string, string>;
+      requestId?: string;
+    },
     options?: ErrorOptions,
   ) {
     super(code, message, options);

@@ -17,5 +17,9 @@ export function diffOps(before: JsonValue, after: JsonValue): PatchOp[] {
   const ops = jsonpatch.compare(before as object, after as object);
   return ops
     .filter((o) => o.op === 'add' || o.op === 'remove' || o.op === 'replace')
-    .map((o) => (o.op === 'remove' ? { op: 'remove', path: o.path } : { op: o.op as 'add' | 'replace', path: o.path, value: (o as { value: JsonValue }).value }));
+    .map((o) =>
+      o.op === 'remove'
+        ? { op: 'remove', path: o.path }
+        : { op: o.op as 'add' | 'replace', path: o.path, value: (o as { value: JsonValue }).value },
+    );
 }

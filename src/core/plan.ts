@@ -4,9 +4,26 @@
  * as values.
  */
 import { createHash } from 'node:crypto';
-import { buildPointer, canonicalJson, cloneJson, deepEqual, getAtPointer, isObject, parsePointer, removeAtPointer, type JsonObject, type JsonValue } from './json.ts';
+import {
+  buildPointer,
+  canonicalJson,
+  cloneJson,
+  deepEqual,
+  getAtPointer,
+  isObject,
+  parsePointer,
+  removeAtPointer,
+  type JsonObject,
+  type JsonValue,
+} from './json.ts';
 import { diffOps, type PatchOp } from './json-patch.ts';
-import { keyString, type DesiredDocument, type DocumentKey, type SourcePos, type TargetConfig } from './model.ts';
+import {
+  keyString,
+  type DesiredDocument,
+  type DocumentKey,
+  type SourcePos,
+  type TargetConfig,
+} from './model.ts';
 import type { LiveObject, Provider, WriteRequest } from '../providers/types.ts';
 
 export const PLAN_FORMAT_VERSION = '1';
@@ -146,7 +163,16 @@ export function buildPlan(input: PlanInput): Plan {
       let reason = '';
       if (doc.id !== undefined) {
         live = byId.get(doc.id);
-        if (!live) reason = `no live object has the pinned id ${doc.id}; it will be created with that id`;
+        if (!live && !provider.createWithId) {
+          problems.push({
+            key: doc.key,
+            source: doc.source,
+            message: `${doc.key.kind} "${doc.key.name}": no live object has the pinned id ${doc.id}, and this API assigns ids itself; remove \`id:\` to create a new one`,
+          });
+          continue;
+        }
+        if (!live)
+          reason = `no live object has the pinned id ${doc.id}; it will be created with that id`;
       } else {
         const candidates = (byName.get(doc.key.name) ?? []).filter((o) => !matched.has(o.id));
         if (candidates.length > 1) {
@@ -168,7 +194,9 @@ export function buildPlan(input: PlanInput): Plan {
     // Objects no document declares: delete only with prune, only inside accounts
     // this run declares, and only objects connops wrote or that git says a document
     // declared (SPEC.md §4).
-    const declaresAccount = docs.length > 0 || (input.deleted ?? []).some((k) => scopeKey(k.target, k.kind, k.account) === sk);
+    const declaresAccount =
+      docs.length > 0 ||
+      (input.deleted ?? []).some((k) => scopeKey(k.target, k.kind, k.account) === sk);
     for (const o of objects) {
       if (matched.has(o.id)) continue;
       const name = provider.nameOf(o.body) ?? o.id;
@@ -181,7 +209,9 @@ export function buildPlan(input: PlanInput): Plan {
         changes.push({
           key,
           action: 'delete',
-          reason: wasDeclared ? 'its document was deleted from git (prune is on)' : 'no document declares it and connops manages it (prune is on)',
+          reason: wasDeclared
+            ? 'its document was deleted from git (prune is on)'
+            : 'no document declares it and connops manages it (prune is on)',
           id: o.id,
           revision,
           before: beforeN,
@@ -201,10 +231,24 @@ export function buildPlan(input: PlanInput): Plan {
   const ordered = orderChanges(changes, problems);
   const summary = summarize(ordered);
   const fingerprint = fingerprintOf(input.documents, ordered, input.providers, input.targets);
-  return { format_version: PLAN_FORMAT_VERSION, changes: ordered, problems, unmanaged, summary, fingerprint, meta: input.meta };
+  return {
+    format_version: PLAN_FORMAT_VERSION,
+    changes: ordered,
+    problems,
+    unmanaged,
+    summary,
+    fingerprint,
+    meta: input.meta,
+  };
 }
 
-function planDocument(doc: DesiredDocument, live: LiveObject | undefined, reason: string, provider: Provider, target: TargetConfig): PlanChange {
+function planDocument(
+  doc: DesiredDocument,
+  live: LiveObject | undefined,
+  reason: string,
+  provider: Provider,
+  target: TargetConfig,
+): PlanChange {
   const desiredN = provider.normalize(doc.spec, target);
   const sensitive = new Set([...doc.sensitive, ...provider.secretPointers(doc.spec)]);
   if (!live) {
@@ -217,7 +261,10 @@ function planDocument(doc: DesiredDocument, live: LiveObject | undefined, reason
       ...(doc.id !== undefined ? { id: doc.id } : {}),
       after,
       ops: diffOps({}, afterMasked),
-      request: { method: provider.verbs.create as WriteRequest['method'], body: provider.markManaged(provider.buildCreate(doc.spec, target)) },
+      request: {
+        method: provider.verbs.create as WriteRequest['method'],
+        body: provider.markManaged(provider.buildCreate(doc.spec, target)),
+      },
       source: doc.source,
       claims: provider.claims(after),
       releases: [],
@@ -235,12 +282,31 @@ function planDocument(doc: DesiredDocument, live: LiveObject | undefined, reason
   const after = withoutIgnored(desiredForWrite, doc.ignore);
   const beforeMasked = maskBody(before, sensitive, undefined);
   const afterMasked = maskBody(after, sensitive, before);
-  const base = { key: doc.key, id: live.id, revision, before, after, live, source: doc.source, beforeMasked, afterMasked };
+  const base = {
+    key: doc.key,
+    id: live.id,
+    revision,
+    before,
+    after,
+    live,
+    source: doc.source,
+    beforeMasked,
+    afterMasked,
+  };
   if (deepEqual(liveN, desiredForWrite)) {
-    return { ...base, action: 'noop', reason: 'up to date', ops: [], claims: [], releases: [], dependsOn: [] };
+    return {
+      ...base,
+      action: 'noop',
+      reason: 'up to date',
+      ops: [],
+      claims: [],
+      releases: [],
+      dependsOn: [],
+    };
   }
   let request = provider.buildUpdate(liveN, desiredForWrite, doc.spec);
-  if (!provider.isManaged(live.body) && request.body) request = { ...request, body: provider.markManaged(request.body) };
+  if (!provider.isManaged(live.body) && request.body)
+    request = { ...request, body: provider.markManaged(request.body) };
   const had = new Set(provider.claims(liveN));
   const has = new Set(provider.claims(desiredForWrite));
   const ops = diffOps(beforeMasked, afterMasked);
@@ -257,7 +323,11 @@ function planDocument(doc: DesiredDocument, live: LiveObject | undefined, reason
 }
 
 /** Copies live values into `desired` at each ignored pointer (or removes them when live has none). */
-export function overlayIgnored(desired: JsonObject, live: JsonObject, ignore: readonly string[]): JsonObject {
+export function overlayIgnored(
+  desired: JsonObject,
+  live: JsonObject,
+  ignore: readonly string[],
+): JsonObject {
   if (ignore.length === 0) return desired;
   const out = cloneJson(desired);
   for (const pointer of ignore) {
@@ -271,7 +341,8 @@ export function overlayIgnored(desired: JsonObject, live: JsonObject, ignore: re
     const container = getAtPointer(out, buildPointer(tokens));
     if (last === undefined) continue;
     if (isObject(container)) container[last] = cloneJson(liveValue);
-    else if (Array.isArray(container) && Number(last) < container.length) container[Number(last)] = cloneJson(liveValue);
+    else if (Array.isArray(container) && Number(last) < container.length)
+      container[Number(last)] = cloneJson(liveValue);
   }
   return out;
 }
@@ -289,7 +360,11 @@ export function withoutIgnored(body: JsonObject, ignore: readonly string[]): Jso
  * `before` is given), a value that differs from before reads "(sensitive value
  * changed)", so the diff shows that it changed without showing it.
  */
-export function maskBody(body: JsonObject, sensitive: ReadonlySet<string>, before: JsonObject | undefined): JsonObject {
+export function maskBody(
+  body: JsonObject,
+  sensitive: ReadonlySet<string>,
+  before: JsonObject | undefined,
+): JsonObject {
   if (sensitive.size === 0) return body;
   const out = cloneJson(body);
   for (const pointer of sensitive) {
@@ -306,7 +381,8 @@ function setAt(root: JsonObject, pointer: string, value: JsonValue): void {
   const last = tokens.pop();
   if (last === undefined) return;
   let cur: JsonValue | undefined = root;
-  for (const t of tokens) cur = Array.isArray(cur) ? cur[Number(t)] : isObject(cur) ? cur[t] : undefined;
+  for (const t of tokens)
+    cur = Array.isArray(cur) ? cur[Number(t)] : isObject(cur) ? cur[t] : undefined;
   if (Array.isArray(cur)) cur[Number(last)] = value;
   else if (isObject(cur)) cur[last] = value;
 }
@@ -318,7 +394,9 @@ function setAt(root: JsonObject, pointer: string, value: JsonValue): void {
  */
 function orderChanges(changes: PlanChange[], problems: PlanProblem[]): PlanChange[] {
   const rank: Record<Action, number> = { delete: 0, update: 1, create: 2, noop: 3 };
-  const sorted = [...changes].sort((a, b) => rank[a.action] - rank[b.action] || keyString(a.key).localeCompare(keyString(b.key)));
+  const sorted = [...changes].sort(
+    (a, b) => rank[a.action] - rank[b.action] || keyString(a.key).localeCompare(keyString(b.key)),
+  );
   const releasedBy = new Map<string, number>();
   sorted.forEach((c, i) => {
     for (const r of c.releases) releasedBy.set(`${c.key.target}/${c.key.account}/${r}`, i);
@@ -347,7 +425,9 @@ function orderChanges(changes: PlanChange[], problems: PlanProblem[]): PlanChang
   sorted.forEach((_, i) => visit(i, []));
   if (inCycle.size > 0) {
     const names = [...inCycle].map((i) => `"${sorted[i]?.key.name}"`).join(', ');
-    problems.push({ message: `${names} swap DIDs with each other; no single apply can order that safely. Move the DIDs in two steps (first remove them from one document, apply, then add them to the other)` });
+    problems.push({
+      message: `${names} swap DIDs with each other; no single apply can order that safely. Move the DIDs in two steps (first remove them from one document, apply, then add them to the other)`,
+    });
   }
   return sorted.map((c, i) => ({ ...c, dependsOn: deps[i] ?? [] }));
 }
@@ -363,17 +443,39 @@ function summarize(changes: readonly PlanChange[]): PlanSummary {
  * Secrets enter the hash only through a SHA-256 of their values, so the
  * fingerprint changes when a password changes but cannot be reversed to it.
  */
-function fingerprintOf(documents: readonly DesiredDocument[], changes: readonly PlanChange[], providers: ReadonlyMap<string, Provider>, targets: Readonly<Record<string, TargetConfig>>): string {
+function fingerprintOf(
+  documents: readonly DesiredDocument[],
+  changes: readonly PlanChange[],
+  providers: ReadonlyMap<string, Provider>,
+  targets: Readonly<Record<string, TargetConfig>>,
+): string {
   const desired = documents
     .map((d) => {
       const p = providers.get(d.key.kind);
       const t = targets[d.key.target];
-      return { key: keyString(d.key), body: p && t ? p.normalize(d.spec, t) : d.spec, ignore: d.ignore };
+      return {
+        key: keyString(d.key),
+        body: p && t ? p.normalize(d.spec, t) : d.spec,
+        ignore: d.ignore,
+      };
     })
     .sort((a, b) => a.key.localeCompare(b.key));
-  const live = changes.map((c) => ({ key: keyString(c.key), action: c.action, id: c.id ?? null, revision: c.revision ?? null, ops: c.ops, secrets: secretDigest(c) }));
+  const live = changes.map((c) => ({
+    key: keyString(c.key),
+    action: c.action,
+    id: c.id ?? null,
+    revision: c.revision ?? null,
+    ops: c.ops,
+    secrets: secretDigest(c),
+  }));
   const h = createHash('sha256');
-  h.update(canonicalJson({ v: PLAN_FORMAT_VERSION, desired: desired.map((d) => ({ ...d, body: digestTree(d.body) })), live }));
+  h.update(
+    canonicalJson({
+      v: PLAN_FORMAT_VERSION,
+      desired: desired.map((d) => ({ ...d, body: digestTree(d.body) })),
+      live,
+    }),
+  );
   return h.digest('hex');
 }
 

@@ -6,7 +6,10 @@ import type { Diagnostic } from './model.ts';
 
 export type DiagnosticFormat = 'text' | 'json' | 'github';
 
-export function countDiagnostics(list: readonly Diagnostic[]): { errors: number; warnings: number } {
+export function countDiagnostics(list: readonly Diagnostic[]): {
+  errors: number;
+  warnings: number;
+} {
   let errors = 0;
   for (const d of list) if (d.severity === 'error') errors++;
   return { errors, warnings: list.length - errors };
@@ -22,17 +25,33 @@ export function renderDiagnosticLine(d: Diagnostic): string {
 }
 
 /** Text report with a closing summary line. */
-export function renderDiagnosticsText(list: readonly Diagnostic[], stats: { files: number; documents: number }): string {
+export function renderDiagnosticsText(
+  list: readonly Diagnostic[],
+  stats: { files: number; documents: number },
+): string {
   const { errors, warnings } = countDiagnostics(list);
   const lines = list.map(renderDiagnosticLine);
   const what = `${plural(stats.documents, 'document')} in ${plural(stats.files, 'file')}`;
-  lines.push(errors + warnings === 0 ? `OK: ${what}, no problems` : `${plural(errors, 'error')}, ${plural(warnings, 'warning')} (${what})`);
+  lines.push(
+    errors + warnings === 0
+      ? `OK: ${what}, no problems`
+      : `${plural(errors, 'error')}, ${plural(warnings, 'warning')} (${what})`,
+  );
   return lines.join('\n') + '\n';
 }
 
-export function renderDiagnosticsJson(list: readonly Diagnostic[], stats: { files: number; documents: number }): string {
+export function renderDiagnosticsJson(
+  list: readonly Diagnostic[],
+  stats: { files: number; documents: number },
+): string {
   const { errors, warnings } = countDiagnostics(list);
-  return JSON.stringify({ format_version: '1', valid: errors === 0, errors, warnings, ...stats, diagnostics: list }, null, 2) + '\n';
+  return (
+    JSON.stringify(
+      { format_version: '1', valid: errors === 0, errors, warnings, ...stats, diagnostics: list },
+      null,
+      2,
+    ) + '\n'
+  );
 }
 
 /** Escapes workflow-command data (%, CR, LF) and, for properties, also ':' and ','. */
@@ -45,10 +64,17 @@ function escapeProperty(s: string): string {
 
 /** GitHub annotations: `::error file=…,line=…,col=…,title=…::message`. */
 export function renderDiagnosticsGithub(list: readonly Diagnostic[]): string {
-  return list
-    .map((d) => {
-      const props = [`file=${escapeProperty(d.file)}`, `line=${d.line}`, `col=${d.col}`, `title=${escapeProperty(`connops ${d.code}`)}`];
-      return `::${d.severity} ${props.join(',')}::${escapeWorkflowData(d.message + (d.pointer ? ` (${d.pointer})` : ''))}`;
-    })
-    .join('\n') + (list.length ? '\n' : '');
+  return (
+    list
+      .map((d) => {
+        const props = [
+          `file=${escapeProperty(d.file)}`,
+          `line=${d.line}`,
+          `col=${d.col}`,
+          `title=${escapeProperty(`connops ${d.code}`)}`,
+        ];
+        return `::${d.severity} ${props.join(',')}::${escapeWorkflowData(d.message + (d.pointer ? ` (${d.pointer})` : ''))}`;
+      })
+      .join('\n') + (list.length ? '\n' : '')
+  );
 }

@@ -12,13 +12,26 @@ import type { Plan, PlanChange } from './plan.ts';
 /** GitHub rejects comment bodies over 65 536 characters; keep a margin for the marker. */
 export const MARKDOWN_LIMIT = 60_000;
 
-const ANSI = { red: '\x1b[31m', green: '\x1b[32m', yellow: '\x1b[33m', bold: '\x1b[1m', dim: '\x1b[2m', reset: '\x1b[0m' };
-const SYMBOL: Record<PlanChange['action'], string> = { create: '+', update: '~', delete: '-', noop: '=' };
+const ANSI = {
+  red: '\x1b[31m',
+  green: '\x1b[32m',
+  yellow: '\x1b[33m',
+  bold: '\x1b[1m',
+  dim: '\x1b[2m',
+  reset: '\x1b[0m',
+};
+const SYMBOL: Record<PlanChange['action'], string> = {
+  create: '+',
+  update: '~',
+  delete: '-',
+  noop: '=',
+};
 
 /** `Plan: 3 to create, 5 to update, 0 to delete; 992 unchanged.` */
 export function summaryLine(plan: Plan): string {
   const s = plan.summary;
-  if (s.create + s.update + s.delete === 0) return `No changes: ${s.noop} document${s.noop === 1 ? '' : 's'} up to date.`;
+  if (s.create + s.update + s.delete === 0)
+    return `No changes: ${s.noop} document${s.noop === 1 ? '' : 's'} up to date.`;
   return `Plan: ${s.create} to create, ${s.update} to update, ${s.delete} to delete; ${s.noop} unchanged.`;
 }
 
@@ -40,7 +53,9 @@ export function opLines(change: PlanChange): string[] {
 }
 
 function headline(c: PlanChange): string {
-  const verb = { create: 'create', update: 'update', delete: 'delete', noop: 'unchanged' }[c.action];
+  const verb = { create: 'create', update: 'update', delete: 'delete', noop: 'unchanged' }[
+    c.action
+  ];
   return `${SYMBOL[c.action]} ${verb} ${c.key.kind} "${c.key.name}" (account ${c.key.account}, target ${c.key.target})`;
 }
 
@@ -51,22 +66,32 @@ export interface TextOptions {
 }
 
 export function renderPlanText(plan: Plan, options: TextOptions): string {
-  const paint = (color: keyof typeof ANSI, s: string): string => (options.color ? `${ANSI[color]}${s}${ANSI.reset}` : s);
+  const paint = (color: keyof typeof ANSI, s: string): string =>
+    options.color ? `${ANSI[color]}${s}${ANSI.reset}` : s;
   const colorOf = { create: 'green', update: 'yellow', delete: 'red', noop: 'dim' } as const;
   const out: string[] = [];
   for (const c of plan.changes) {
     if (c.action === 'noop' && !options.verbose) continue;
     out.push(paint(colorOf[c.action], headline(c)));
-    out.push(`    ${c.reason}${c.id ? ` [id ${c.id}${c.revision ? `, revision ${c.revision}` : ''}]` : ''}${c.source ? ` (${c.source.file}:${c.source.line})` : ''}`);
+    out.push(
+      `    ${c.reason}${c.id ? ` [id ${c.id}${c.revision ? `, revision ${c.revision}` : ''}]` : ''}${c.source ? ` (${c.source.file}:${c.source.line})` : ''}`,
+    );
     for (const line of opLines(c).slice(0, 200)) {
       const col = line.startsWith('+') ? 'green' : line.startsWith('-') ? 'red' : 'yellow';
       out.push(`    ${paint(col, line)}`);
     }
-    if (c.ops.length > 200) out.push(`    … ${c.ops.length - 200} more field changes (see --format json)`);
+    if (c.ops.length > 200)
+      out.push(`    … ${c.ops.length - 200} more field changes (see --format json)`);
     out.push('');
   }
   for (const p of plan.problems) out.push(paint('red', `! ${p.message}`));
-  if (plan.unmanaged > 0) out.push(paint('dim', `${plan.unmanaged} live object${plan.unmanaged === 1 ? '' : 's'} in declared accounts ${plan.unmanaged === 1 ? 'is' : 'are'} not declared by any document and will be left alone.`));
+  if (plan.unmanaged > 0)
+    out.push(
+      paint(
+        'dim',
+        `${plan.unmanaged} live object${plan.unmanaged === 1 ? '' : 's'} in declared accounts ${plan.unmanaged === 1 ? 'is' : 'are'} not declared by any document and will be left alone.`,
+      ),
+    );
   out.push(paint('bold', summaryLine(plan)));
   out.push(`Fingerprint: ${plan.fingerprint}`);
   return out.join('\n') + '\n';
@@ -77,7 +102,10 @@ function mdEscape(s: string): string {
 }
 
 /** Markdown for a PR comment or job summary; summarised when it would exceed `limit`. */
-export function renderPlanMarkdown(plan: Plan, options: { title?: string; limit?: number } = {}): string {
+export function renderPlanMarkdown(
+  plan: Plan,
+  options: { title?: string; limit?: number } = {},
+): string {
   const limit = options.limit ?? MARKDOWN_LIMIT;
   const s = plan.summary;
   const head: string[] = [
@@ -89,26 +117,45 @@ export function renderPlanMarkdown(plan: Plan, options: { title?: string; limit?
     '| --- | --- | --- | --- | --- |',
   ];
   const changed = plan.changes.filter((c) => c.action !== 'noop');
-  const rows = changed.map((c) => `| ${SYMBOL[c.action]} ${c.action} | ${c.key.kind} | ${mdEscape(c.key.name)} | \`${c.key.account}\` | ${mdEscape(c.key.target)} |`);
+  const rows = changed.map(
+    (c) =>
+      `| ${SYMBOL[c.action]} ${c.action} | ${c.key.kind} | ${mdEscape(c.key.name)} | \`${c.key.account}\` | ${mdEscape(c.key.target)} |`,
+  );
   const details = changed.map((c) => {
     const body = opLines(c).join('\n').replaceAll('```', "'''");
     return `<details><summary>${SYMBOL[c.action]} ${c.action} <code>${mdEscape(c.key.name)}</code>: ${mdEscape(c.reason)}</summary>\n\n\`\`\`diff\n${body}\n\`\`\`\n\n</details>`;
   });
   const tail: string[] = [];
   for (const p of plan.problems) tail.push(`> [!WARNING]\n> ${mdEscape(p.message)}`);
-  tail.push('', `<sub>fingerprint \`${plan.fingerprint}\` · ${s.noop} unchanged${plan.meta.git ? ` · commit \`${plan.meta.git.commit.slice(0, 12)}\`${plan.meta.git.dirty ? ' (dirty)' : ''}` : ''}</sub>`);
+  tail.push(
+    '',
+    `<sub>fingerprint \`${plan.fingerprint}\` · ${s.noop} unchanged${plan.meta.git ? ` · commit \`${plan.meta.git.commit.slice(0, 12)}\`${plan.meta.git.dirty ? ' (dirty)' : ''}` : ''}</sub>`,
+  );
 
-  const assemble = (r: string[], d: string[], note?: string): string => [...head, ...r, '', ...(note ? [note, ''] : []), ...d, ...tail].join('\n') + '\n';
+  const assemble = (r: string[], d: string[], note?: string): string =>
+    [...head, ...r, '', ...(note ? [note, ''] : []), ...d, ...tail].join('\n') + '\n';
   let text = assemble(rows, details);
   if (text.length <= limit) return text;
   // Too large: keep the table, drop per-field details from the end.
   let keep = details.length;
-  while (keep > 0 && (text = assemble(rows, details.slice(0, keep), `_Details shown for ${keep - 1} of ${details.length} documents; the full plan is in the JSON output._`)).length > limit) keep = Math.floor(keep / 2);
+  while (
+    keep > 0 &&
+    (text = assemble(
+      rows,
+      details.slice(0, keep),
+      `_Details shown for ${keep - 1} of ${details.length} documents; the full plan is in the JSON output._`,
+    )).length > limit
+  )
+    keep = Math.floor(keep / 2);
   if (text.length <= limit) return text;
   let keepRows = rows.length;
   do {
     keepRows = Math.floor(keepRows / 2);
-    text = assemble(rows.slice(0, keepRows), [], `_Plan too large for one comment: ${keepRows} of ${rows.length} changes listed; see the JSON plan for all of them._`);
+    text = assemble(
+      rows.slice(0, keepRows),
+      [],
+      `_Plan too large for one comment: ${keepRows} of ${rows.length} changes listed; see the JSON plan for all of them._`,
+    );
   } while (text.length > limit && keepRows > 0);
   return text;
 }
@@ -142,7 +189,10 @@ export function planToJson(plan: Plan): PlanJson {
     format_version: plan.format_version,
     fingerprint: plan.fingerprint,
     summary: plan.summary,
-    problems: plan.problems.map((p) => ({ message: p.message, address: p.key ? keyString(p.key) : null })),
+    problems: plan.problems.map((p) => ({
+      message: p.message,
+      address: p.key ? keyString(p.key) : null,
+    })),
     unmanaged: plan.unmanaged,
     meta: plan.meta,
     changes: plan.changes.map((c) => ({
@@ -177,15 +227,21 @@ export function explainStale(saved: PlanJson, fresh: Plan): string[] {
       continue;
     }
     if (old.revision !== (cur.revision ?? null)) {
-      reasons.push(`${name} changed on the server since the plan (revision ${old.revision ?? 'none'} → ${cur.revision ?? 'none'})`);
+      reasons.push(
+        `${name} changed on the server since the plan (revision ${old.revision ?? 'none'} → ${cur.revision ?? 'none'})`,
+      );
     } else if (old.action !== cur.action) {
       reasons.push(`${name}: planned ${old.action}, now ${cur.action}`);
     } else if (JSON.stringify(old.ops) !== JSON.stringify(cur.ops)) {
-      reasons.push(`${name}: the planned field changes differ (the desired state or live data changed)`);
+      reasons.push(
+        `${name}: the planned field changes differ (the desired state or live data changed)`,
+      );
     }
   }
-  for (const address of now.keys()) if (!then.has(address)) reasons.push(`"${now.get(address)?.key.name}" was not in the saved plan`);
-  if (reasons.length === 0) reasons.push('the desired documents or secret values changed since the plan');
+  for (const address of now.keys())
+    if (!then.has(address))
+      reasons.push(`"${now.get(address)?.key.name}" was not in the saved plan`);
+  if (reasons.length === 0)
+    reasons.push('the desired documents or secret values changed since the plan');
   return reasons;
 }
-

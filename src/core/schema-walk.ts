@@ -89,7 +89,11 @@ function coerceString(type: JsonValue | undefined, value: string): JsonValue {
  * JSON Pointers of keys that the schema does not describe, inside objects the
  * schema does describe (objects without `properties` accept anything).
  */
-export function findUnknownKeys(schema: Schema, value: JsonValue, path: (string | number)[] = []): string[] {
+export function findUnknownKeys(
+  schema: Schema,
+  value: JsonValue,
+  path: (string | number)[] = [],
+): string[] {
   const found: string[] = [];
   if (Array.isArray(value)) {
     const items = itemSchema(schema);

@@ -3,7 +3,13 @@
  * ajv's errors into plain `{ pointer, message }` records. Pure.
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { buildPointer, getAtPointer, parsePointer, type JsonObject, type JsonValue } from './json.ts';
+import {
+  buildPointer,
+  getAtPointer,
+  parsePointer,
+  type JsonObject,
+  type JsonValue,
+} from './json.ts';
 
 export interface SchemaProblem {
   /** JSON Pointer of the offending value (for `required`, of the missing key). */
@@ -72,8 +78,15 @@ function toProblem(e: ErrorObject): SchemaProblem {
       };
     }
     case 'enum': {
-      const allowed = (params['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)).join(', ');
-      return { pointer: e.instancePath, keyword: 'enum', message: `must be one of ${allowed}`, missing: false };
+      const allowed = (params['allowedValues'] as unknown[])
+        .map((v) => JSON.stringify(v))
+        .join(', ');
+      return {
+        pointer: e.instancePath,
+        keyword: 'enum',
+        message: `must be one of ${allowed}`,
+        missing: false,
+      };
     }
     case 'type':
       return {
@@ -83,7 +96,12 @@ function toProblem(e: ErrorObject): SchemaProblem {
         missing: false,
       };
     default:
-      return { pointer: e.instancePath, keyword: e.keyword, message: e.message ?? 'is invalid', missing: false };
+      return {
+        pointer: e.instancePath,
+        keyword: e.keyword,
+        message: e.message ?? 'is invalid',
+        missing: false,
+      };
   }
 }
 

@@ -79,10 +79,22 @@ export function parseYamlFile(file: string, text: string, env: EnvLookup): Parse
 
   let docs: Document.Parsed[];
   try {
-    docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true }) as Document.Parsed[];
+    docs = parseAllDocuments(text, {
+      lineCounter,
+      uniqueKeys: true,
+      prettyErrors: false,
+      strict: true,
+    }) as Document.Parsed[];
   } catch (err) {
     /* v8 ignore next -- @preserve: yaml reports problems as doc.errors; this guards a library bug */
-    diagnostics.push({ severity: 'error', code: 'YAML_SYNTAX', message: `cannot parse YAML: ${String(err)}`, file, line: 1, col: 1 });
+    diagnostics.push({
+      severity: 'error',
+      code: 'YAML_SYNTAX',
+      message: `cannot parse YAML: ${String(err)}`,
+      file,
+      line: 1,
+      col: 1,
+    });
     return { documents: [], diagnostics };
   }
   if (!Array.isArray(docs)) docs = [docs];
@@ -93,16 +105,33 @@ export function parseYamlFile(file: string, text: string, env: EnvLookup): Parse
     for (const e of doc.errors) {
       failed = true;
       const pos = at(e.pos[0]);
-      diagnostics.push({ severity: 'error', code: yamlCode(e.code), message: yamlMessage(e.code, e.message), ...pos });
+      diagnostics.push({
+        severity: 'error',
+        code: yamlCode(e.code),
+        message: yamlMessage(e.code, e.message),
+        ...pos,
+      });
     }
     for (const w of doc.warnings) {
       const pos = at(w.pos[0]);
-      diagnostics.push({ severity: 'warning', code: 'YAML_WARNING', message: firstLine(w.message), ...pos });
+      diagnostics.push({
+        severity: 'warning',
+        code: 'YAML_WARNING',
+        message: firstLine(w.message),
+        ...pos,
+      });
     }
     const start = at(doc.contents?.range[0] ?? doc.range[0]);
     const locate = makeLocator(doc, at, start);
     if (failed) {
-      documents.push({ index, value: undefined, start, locate, sensitive: [], numberLike: new Set() });
+      documents.push({
+        index,
+        value: undefined,
+        start,
+        locate,
+        sensitive: [],
+        numberLike: new Set(),
+      });
       return;
     }
     const conv = new Converter(doc, env, at, diagnostics);
@@ -130,7 +159,8 @@ function yamlCode(code: string): string {
 }
 
 function yamlMessage(code: string, message: string): string {
-  if (code === 'DUPLICATE_KEY') return 'duplicate key: each key may appear once in a mapping (the later one would silently win)';
+  if (code === 'DUPLICATE_KEY')
+    return 'duplicate key: each key may appear once in a mapping (the later one would silently win)';
   if (code === 'TAB_AS_INDENT') return 'tab used for indentation: YAML indents with spaces only';
   return `YAML syntax error: ${firstLine(message)}`;
 }
@@ -146,7 +176,12 @@ class Converter {
   private readonly diagnostics: Diagnostic[];
   private readonly resolving = new Set<Node>();
 
-  constructor(doc: Document.Parsed, env: EnvLookup, at: (offset: number) => SourcePos, diagnostics: Diagnostic[]) {
+  constructor(
+    doc: Document.Parsed,
+    env: EnvLookup,
+    at: (offset: number) => SourcePos,
+    diagnostics: Diagnostic[],
+  ) {
     this.doc = doc;
     this.env = env;
     this.at = at;
@@ -156,7 +191,11 @@ class Converter {
   convert(node: Node | null | undefined, path: string[]): JsonValue {
     if (this.aborted || node == null) return null;
     if (++this.nodes > MAX_NODES_PER_DOCUMENT) {
-      this.abort(node, 'YAML_TOO_LARGE', `document expands to more than ${MAX_NODES_PER_DOCUMENT} values (an alias bomb?); split it or remove aliases`);
+      this.abort(
+        node,
+        'YAML_TOO_LARGE',
+        `document expands to more than ${MAX_NODES_PER_DOCUMENT} values (an alias bomb?); split it or remove aliases`,
+      );
       return null;
     }
     if (isAlias(node)) {
@@ -180,11 +219,21 @@ class Converter {
         if (!isPair(pair)) continue;
         const key = this.keyText(pair.key as Node | null);
         if (key === undefined) {
-          this.report(pair.key as Node, 'error', 'YAML_KEY', 'mapping keys must be plain strings or numbers');
+          this.report(
+            pair.key as Node,
+            'error',
+            'YAML_KEY',
+            'mapping keys must be plain strings or numbers',
+          );
           continue;
         }
         if (key === '<<') {
-          this.report(pair.key as Node, 'error', 'YAML_MERGE', 'merge keys (<<) are not supported; write the keys out');
+          this.report(
+            pair.key as Node,
+            'error',
+            'YAML_MERGE',
+            'merge keys (<<) are not supported; write the keys out',
+          );
           continue;
         }
         out[key] = this.convert(pair.value as Node | null, [...path, key]);
@@ -199,10 +248,16 @@ class Converter {
       if (typeof v === 'string') return this.substitute(v, node, path);
       if (typeof v === 'number') {
         if (!Number.isFinite(v)) {
-          this.report(node, 'error', 'YAML_NUMBER', `${node.source ?? String(v)} is not a finite number`);
+          this.report(
+            node,
+            'error',
+            'YAML_NUMBER',
+            `${node.source ?? String(v)} is not a finite number`,
+          );
           return null;
         }
-        if (typeof node.source === 'string' && /^[+0]\d/.test(node.source)) this.numberLike.add(buildPointer(path));
+        if (typeof node.source === 'string' && /^[+0]\d/.test(node.source))
+          this.numberLike.add(buildPointer(path));
         return v;
       }
       if (typeof v === 'boolean' || v === null) return v;
@@ -210,7 +265,12 @@ class Converter {
         this.report(node, 'error', 'YAML_NUMBER', `${String(v)} is too large for a JSON number`);
         return null;
       }
-      this.report(node, 'error', 'YAML_TYPE', 'unsupported YAML value (only strings, numbers, booleans and null)');
+      this.report(
+        node,
+        'error',
+        'YAML_TYPE',
+        'unsupported YAML value (only strings, numbers, booleans and null)',
+      );
       return null;
     }
     this.report(node, 'error', 'YAML_TYPE', 'unsupported YAML node');
@@ -237,13 +297,23 @@ class Converter {
       if (match === '$$') return '$';
       used = true;
       if (name === undefined || !ENV_NAME.test(name)) {
-        this.report(node, 'error', 'ENV_SYNTAX', `\${env:${name ?? ''}} is not a valid variable reference; write \${env:NAME} with letters, digits and _`);
+        this.report(
+          node,
+          'error',
+          'ENV_SYNTAX',
+          `\${env:${name ?? ''}} is not a valid variable reference; write \${env:NAME} with letters, digits and _`,
+        );
         return '';
       }
       const v = this.env(name);
       if (v === undefined) {
         unresolved = true;
-        this.report(node, 'error', 'ENV_MISSING', `environment variable ${name} is not set (referenced as \${env:${name}})`);
+        this.report(
+          node,
+          'error',
+          'ENV_MISSING',
+          `environment variable ${name} is not set (referenced as \${env:${name}})`,
+        );
         // Keep the reference text: the error already blocks every write, and an
         // empty string would add misleading "too short"/"required" errors.
         return match;
@@ -265,7 +335,11 @@ class Converter {
   }
 }
 
-function makeLocator(doc: Document.Parsed, at: (offset: number) => SourcePos, start: SourcePos): Locator {
+function makeLocator(
+  doc: Document.Parsed,
+  at: (offset: number) => SourcePos,
+  start: SourcePos,
+): Locator {
   function walk(pointer: string, wantKey: boolean): SourcePos {
     let node: ParsedNode | null | undefined = doc.contents;
     let best = start;

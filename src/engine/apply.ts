@@ -63,7 +63,11 @@ export function recordRequestId(event: RequestEvent): void {
 }
 
 export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<ChangeResult[]> {
-  const indices = plan.changes.map((_, i) => i).filter((i) => plan.changes[i]?.action !== 'noop' && (!options.selected || options.selected.has(i)));
+  const indices = plan.changes
+    .map((_, i) => i)
+    .filter(
+      (i) => plan.changes[i]?.action !== 'noop' && (!options.selected || options.selected.has(i)),
+    );
   const results = new Map<number, ChangeResult>();
   const failed = new Set<number>();
   const pending = new Set(indices);
@@ -74,7 +78,9 @@ export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<Chan
 
   while (pending.size > 0) {
     // A wave: every pending change whose dependencies have all finished.
-    const wave = [...pending].filter((i) => (plan.changes[i]?.dependsOn ?? []).every((d) => !pending.has(d)));
+    const wave = [...pending].filter((i) =>
+      (plan.changes[i]?.dependsOn ?? []).every((d) => !pending.has(d)),
+    );
     if (wave.length === 0) break; // cycles were reported as plan problems; leave the rest
     for (const i of wave) pending.delete(i);
     let next = 0;
@@ -86,7 +92,12 @@ export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<Chan
         let result: ChangeResult;
         if (blocker !== undefined) {
           const b = plan.changes[blocker] as PlanChange;
-          result = { key: change.key, action: change.action, status: 'skipped', message: `skipped: it claims DIDs that "${b.key.name}" was to release, and that change failed` };
+          result = {
+            key: change.key,
+            action: change.action,
+            status: 'skipped',
+            message: `skipped: it claims DIDs that "${b.key.name}" was to release, and that change failed`,
+          };
         } else {
           result = await runChange(change, options);
         }
@@ -94,14 +105,24 @@ export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<Chan
         results.set(i, result);
         options.audit?.(auditOf(result, options, plan));
         done++;
-        options.onProgress?.({ phase: 'apply', done, total, current: `${change.key.account}/${change.key.name}` });
+        options.onProgress?.({
+          phase: 'apply',
+          done,
+          total,
+          current: `${change.key.account}/${change.key.name}`,
+        });
       }
     };
     await Promise.all(Array.from({ length: Math.min(parallel, wave.length) }, worker));
   }
   for (const i of pending) {
     const c = plan.changes[i] as PlanChange;
-    results.set(i, { key: c.key, action: c.action, status: 'skipped', message: 'skipped: part of a DID swap that cannot be ordered' });
+    results.set(i, {
+      key: c.key,
+      action: c.action,
+      status: 'skipped',
+      message: 'skipped: part of a DID swap that cannot be ordered',
+    });
   }
   return indices.map((i) => results.get(i) as ChangeResult);
 }
@@ -109,14 +130,24 @@ export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<Chan
 async function runChange(change: PlanChange, options: ApplyOptions): Promise<ChangeResult> {
   const provider = options.providers.get(change.key.kind);
   const target = options.config.targets[change.key.target];
-  if (!provider || !target) return { key: change.key, action: change.action, status: 'failed', message: 'unknown provider or target' };
+  if (!provider || !target)
+    return {
+      key: change.key,
+      action: change.action,
+      status: 'failed',
+      message: 'unknown provider or target',
+    };
   const session = options.pool.get(provider, target);
   const store: { requestId?: string } = {};
   return requestContext.run(store, async () => {
     try {
       let id = change.id;
       if (change.action === 'create') {
-        const created = await session.create(change.key.account, change.request?.body ?? {}, change.id);
+        const created = await session.create(
+          change.key.account,
+          change.request?.body ?? {},
+          change.id,
+        );
         id = created.id;
       } else if (change.action === 'update') {
         if (!change.live || !change.request) throw new Error('update without live object');
@@ -125,11 +156,25 @@ async function runChange(change: PlanChange, options: ApplyOptions): Promise<Cha
         if (!change.live) throw new Error('delete without live object');
         await session.delete(change.key.account, change.live);
       }
-      return { key: change.key, action: change.action, status: 'ok' as const, message: `${change.action}d`, ...(id !== undefined ? { id } : {}), ...(store.requestId ? { requestId: store.requestId } : {}) };
+      return {
+        key: change.key,
+        action: change.action,
+        status: 'ok' as const,
+        message: `${change.action}d`,
+        ...(id !== undefined ? { id } : {}),
+        ...(store.requestId ? { requestId: store.requestId } : {}),
+      };
     } catch (err) {
       const message = describeFailure(change, err);
       const requestId = err instanceof ApiError ? err.requestId : store.requestId;
-      return { key: change.key, action: change.action, status: 'failed' as const, message, ...(change.id !== undefined ? { id: change.id } : {}), ...(requestId ? { requestId } : {}) };
+      return {
+        key: change.key,
+        action: change.action,
+        status: 'failed' as const,
+        message,
+        ...(change.id !== undefined ? { id: change.id } : {}),
+        ...(requestId ? { requestId } : {}),
+      };
     }
   });
 }
@@ -163,7 +208,12 @@ function auditOf(r: ChangeResult, options: ApplyOptions, plan: Plan): AuditRecor
  * Reads back every object that was written and compares it with the plan:
  * creates and updates must now equal the desired body, deletes must be gone.
  */
-export async function verifyApplied(plan: Plan, results: readonly ChangeResult[], options: ApplyOptions, ignoreOf: (key: DocumentKey) => readonly string[]): Promise<ChangeResult[]> {
+export async function verifyApplied(
+  plan: Plan,
+  results: readonly ChangeResult[],
+  options: ApplyOptions,
+  ignoreOf: (key: DocumentKey) => readonly string[],
+): Promise<ChangeResult[]> {
   const byKey = new Map(plan.changes.map((c) => [keyString(c.key), c]));
   let done = 0;
   const ok = results.filter((r) => r.status === 'ok');
@@ -186,9 +236,21 @@ export async function verifyApplied(plan: Plan, results: readonly ChangeResult[]
           const want = change.after ?? {};
           verified = deepEqual(withoutIgnored(liveN, ignore), want);
         }
-        return { ...r, verified, ...(verified ? {} : { message: `${r.message}, but the object read back differs from the plan (the API did not converge)` }) };
+        return {
+          ...r,
+          verified,
+          ...(verified
+            ? {}
+            : {
+                message: `${r.message}, but the object read back differs from the plan (the API did not converge)`,
+              }),
+        };
       } catch (err) {
-        return { ...r, verified: false, message: `${r.message}, but reading it back failed: ${err instanceof Error ? err.message : String(err)}` };
+        return {
+          ...r,
+          verified: false,
+          message: `${r.message}, but reading it back failed: ${err instanceof Error ? err.message : String(err)}`,
+        };
       } finally {
         done++;
         options.onProgress?.({ phase: 'verify', done, total: ok.length });

@@ -53,7 +53,16 @@ export async function loadProject(options: LoadOptions): Promise<LoadedProject> 
   if (!configText.ok) {
     return {
       documents: [],
-      diagnostics: [{ severity: 'error', code: 'CONFIG', message: `cannot read the config: ${configText.reason} (use --config to point at connops.yaml)`, file: configShown, line: 1, col: 1 }],
+      diagnostics: [
+        {
+          severity: 'error',
+          code: 'CONFIG',
+          message: `cannot read the config: ${configText.reason} (use --config to point at connops.yaml)`,
+          file: configShown,
+          line: 1,
+          col: 1,
+        },
+      ],
       secrets: [],
       files: [],
     };
@@ -69,7 +78,14 @@ export async function loadProject(options: LoadOptions): Promise<LoadedProject> 
     for (const provider of providers.values()) {
       if (provider.targetType !== target.type) continue;
       for (const message of provider.checkTarget(target)) {
-        diagnostics.push({ severity: 'error', code: 'CONFIG', message: `target "${target.name}": ${message}`, file: target.source.file, line: target.source.line, col: target.source.col });
+        diagnostics.push({
+          severity: 'error',
+          code: 'CONFIG',
+          message: `target "${target.name}": ${message}`,
+          file: target.source.file,
+          line: target.source.line,
+          col: target.source.col,
+        });
       }
     }
   }
@@ -83,10 +99,25 @@ export async function loadProject(options: LoadOptions): Promise<LoadedProject> 
     const shown = relative(options.cwd, full) || full;
     const res = await source.read(full);
     if (res.ok) files.push({ path: shown, text: res.text });
-    else diagnostics.push({ severity: 'error', code: 'FILE', message: res.reason, file: shown, line: 1, col: 1 });
+    else
+      diagnostics.push({
+        severity: 'error',
+        code: 'FILE',
+        message: res.reason,
+        file: shown,
+        line: 1,
+        col: 1,
+      });
   }
   if (rel.length === 0) {
-    diagnostics.push({ severity: 'warning', code: 'NO_DOCUMENTS', message: `no files match documents: ${config.documents.join(', ')} (in ${source.label})`, file: configShown, line: 1, col: 1 });
+    diagnostics.push({
+      severity: 'warning',
+      code: 'NO_DOCUMENTS',
+      message: `no files match documents: ${config.documents.join(', ')} (in ${source.label})`,
+      file: configShown,
+      line: 1,
+      col: 1,
+    });
   }
   const state = buildDesiredState(files, config, providers, env);
   return {

@@ -26,14 +26,25 @@ export interface ProgressEvent {
 
 /** True when a (target, account) pair is in the selection. */
 export function inSelection(selection: Selection, target: string, account: string): boolean {
-  if (selection.targets && selection.targets.length > 0 && !selection.targets.includes(target)) return false;
-  if (selection.accounts && selection.accounts.length > 0 && !selection.accounts.includes(account)) return false;
-  if (selection.shard && shardOf(target, account, selection.shard.count) !== selection.shard.index) return false;
+  if (selection.targets && selection.targets.length > 0 && !selection.targets.includes(target))
+    return false;
+  if (selection.accounts && selection.accounts.length > 0 && !selection.accounts.includes(account))
+    return false;
+  if (selection.shard && shardOf(target, account, selection.shard.count) !== selection.shard.index)
+    return false;
   return true;
 }
 
-export function selectDocuments(documents: readonly DesiredDocument[], selection: Selection): DesiredDocument[] {
-  return documents.filter((d) => inSelection(selection, d.key.target, d.key.account) && (!selection.keys || selection.keys.has(`${d.key.target}/${d.key.account}/${d.key.kind}/${d.key.name}`)));
+export function selectDocuments(
+  documents: readonly DesiredDocument[],
+  selection: Selection,
+): DesiredDocument[] {
+  return documents.filter(
+    (d) =>
+      inSelection(selection, d.key.target, d.key.account) &&
+      (!selection.keys ||
+        selection.keys.has(`${d.key.target}/${d.key.account}/${d.key.kind}/${d.key.name}`)),
+  );
 }
 
 export interface ReadFailure {
@@ -58,7 +69,12 @@ export async function readLiveState(
   onProgress?: (e: ProgressEvent) => void,
 ): Promise<LiveRead> {
   const wanted = new Map<string, { target: string; kind: string; account: string }>();
-  for (const k of [...documents.map((d) => d.key), ...deleted]) wanted.set(scopeKey(k.target, k.kind, k.account), { target: k.target, kind: k.kind, account: k.account });
+  for (const k of [...documents.map((d) => d.key), ...deleted])
+    wanted.set(scopeKey(k.target, k.kind, k.account), {
+      target: k.target,
+      kind: k.kind,
+      account: k.account,
+    });
   const list = [...wanted.values()];
   const scopes: LiveScope[] = [];
   const failures: ReadFailure[] = [];
@@ -76,7 +92,12 @@ export async function readLiveState(
         failures.push({ ...s, message: err instanceof Error ? err.message : String(err) });
       } finally {
         done++;
-        onProgress?.({ phase: 'read', done, total: list.length, current: `${s.target}/${s.account}` });
+        onProgress?.({
+          phase: 'read',
+          done,
+          total: list.length,
+          current: `${s.target}/${s.account}`,
+        });
       }
     }),
   );
@@ -101,14 +122,26 @@ export async function planDocuments(
   },
 ): Promise<PlanRun> {
   const deleted = options.deleted ?? [];
-  const live = await readLiveState(config, documents, deleted, options.providers, options.pool, options.onProgress);
+  const live = await readLiveState(
+    config,
+    documents,
+    deleted,
+    options.providers,
+    options.pool,
+    options.onProgress,
+  );
   if (live.failures.length > 0 && live.scopes.length === 0 && documents.length > 0) {
     const first = live.failures[0] as ReadFailure;
-    throw new ConnopsError('API', `Cannot read live state: ${first.message}${live.failures.length > 1 ? ` (and ${live.failures.length - 1} more accounts)` : ''}`);
+    throw new ConnopsError(
+      'API',
+      `Cannot read live state: ${first.message}${live.failures.length > 1 ? ` (and ${live.failures.length - 1} more accounts)` : ''}`,
+    );
   }
   const failedScopes = new Set(live.failures.map((f) => scopeKey(f.target, f.kind, f.account)));
   // Documents whose account could not be read are left out rather than planned as creates.
-  const readable = documents.filter((d) => !failedScopes.has(scopeKey(d.key.target, d.key.kind, d.key.account)));
+  const readable = documents.filter(
+    (d) => !failedScopes.has(scopeKey(d.key.target, d.key.kind, d.key.account)),
+  );
   const plan = buildPlan({
     documents: readable,
     live: live.scopes,

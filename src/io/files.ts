@@ -64,19 +64,31 @@ export async function listMatchingFiles(dir: string, globs: readonly string[]): 
   return out.sort();
 }
 
-export type ReadResult = { readonly ok: true; readonly text: string } | { readonly ok: false; readonly reason: string };
+export type ReadResult =
+  { readonly ok: true; readonly text: string } | { readonly ok: false; readonly reason: string };
 
 /** Reads a text file, refusing files over MAX_FILE_BYTES and reporting I/O errors as reasons. */
 export async function readTextFile(path: string, maxBytes = MAX_FILE_BYTES): Promise<ReadResult> {
   try {
     const s = await stat(path);
     if (s.size > maxBytes) {
-      return { ok: false, reason: `file is ${(s.size / 1048576).toFixed(1)} MiB; connops reads document files up to ${maxBytes / 1048576} MiB (split it into several files)` };
+      return {
+        ok: false,
+        reason: `file is ${(s.size / 1048576).toFixed(1)} MiB; connops reads document files up to ${maxBytes / 1048576} MiB (split it into several files)`,
+      };
     }
     const buf = await readFile(path);
     return { ok: true, text: new TextDecoder('utf-8', { fatal: false }).decode(buf) };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return { ok: false, reason: code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : `cannot read file (${code ?? String(err)})` };
+    return {
+      ok: false,
+      reason:
+        code === 'ENOENT'
+          ? 'file not found'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : `cannot read file (${code ?? String(err)})`,
+    };
   }
 }

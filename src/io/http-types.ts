@@ -25,7 +25,13 @@ export interface HttpDeps {
   /** Called after every attempt. */
   readonly onRequest?: (event: RequestEvent) => void;
   /** Called when a request waits before a retry (for progress output). */
-  readonly onRetry?: (info: { target: string; method: string; path: string; delayMs: number; reason: string }) => void;
+  readonly onRetry?: (info: {
+    target: string;
+    method: string;
+    path: string;
+    delayMs: number;
+    reason: string;
+  }) => void;
   /** Sleep used between retries (tests inject a fast one). */
   readonly sleep?: (ms: number) => Promise<void>;
   /** Random source for backoff jitter (tests inject a fixed one). */

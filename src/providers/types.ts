@@ -56,6 +56,8 @@ export interface Provider {
   readonly targetType: string;
   /** Verb used for creates and updates, for display (e.g. PUT/PATCH or POST/PUT). */
   readonly verbs: { readonly create: string; readonly update: string; readonly delete: string };
+  /** True when a create can choose the new object's id (Kazoo `data.id`); false when the server assigns it. */
+  readonly createWithId: boolean;
 
   /** Checks target settings (schema version, auth shape); returns messages for bad settings. */
   checkTarget(target: TargetConfig): string[];
@@ -79,7 +81,11 @@ export interface Provider {
   /** Builds the create body from the desired spec. */
   buildCreate(desired: JsonObject, target: TargetConfig): JsonObject;
   /** Builds the smallest update request turning `live` into `desired` (both normalised). */
-  buildUpdate(liveNormalized: JsonObject, desiredNormalized: JsonObject, desired: JsonObject): WriteRequest;
+  buildUpdate(
+    liveNormalized: JsonObject,
+    desiredNormalized: JsonObject,
+    desired: JsonObject,
+  ): WriteRequest;
   /** Values (e.g. DIDs) a spec claims exclusively inside its account, for ordering writes. */
   claims(spec: JsonObject): string[];
   /** True when a live body carries connops' ownership marker (prune may delete it). */

@@ -8,7 +8,12 @@ import { ConnopsError, UsageError } from '../../core/errors.ts';
 import { keyString } from '../../core/model.ts';
 import { explainStale, renderPlanText, type PlanJson } from '../../core/render-plan.ts';
 import { globToRegExp } from '../../io/files.ts';
-import { applyPlan, verifyApplied, type AuditRecord, type ChangeResult } from '../../engine/apply.ts';
+import {
+  applyPlan,
+  verifyApplied,
+  type AuditRecord,
+  type ChangeResult,
+} from '../../engine/apply.ts';
 import type { Selection } from '../../engine/reconcile.ts';
 import { PROVIDERS } from '../../providers/registry.ts';
 import type { CommandContext } from '../context.ts';
@@ -30,13 +35,25 @@ export async function applyCommand(ctx: CommandContext): Promise<number> {
       return EXIT.FAILURE;
     }
     if (expected !== undefined && expected !== plan.fingerprint) {
-      const reasons = saved ? explainStale(saved, plan) : ['the live state or the documents changed since the plan with that fingerprint was made'];
-      ctx.err(`connops: plan is stale: ${reasons.join('; ')}.\nNothing was written. Run \`connops plan\` again and review the new plan (fingerprint ${plan.fingerprint}).\n`);
+      const reasons = saved
+        ? explainStale(saved, plan)
+        : ['the live state or the documents changed since the plan with that fingerprint was made'];
+      ctx.err(
+        `connops: plan is stale: ${reasons.join('; ')}.\nNothing was written. Run \`connops plan\` again and review the new plan (fingerprint ${plan.fingerprint}).\n`,
+      );
       return EXIT.FAILURE;
     }
-    const selected = selectChanges(plan.changes.map((c) => keyString(c.key)), ctx.flags.only);
+    const selected = selectChanges(
+      plan.changes.map((c) => keyString(c.key)),
+      ctx.flags.only,
+    );
     const chosen = plan.changes.filter((c, i) => c.action !== 'noop' && selected.has(i));
-    ctx.out(renderPlanText({ ...plan, changes: plan.changes.filter((_, i) => selected.has(i)) }, { color: ctx.color }));
+    ctx.out(
+      renderPlanText(
+        { ...plan, changes: plan.changes.filter((_, i) => selected.has(i)) },
+        { color: ctx.color },
+      ),
+    );
     if (chosen.length === 0) {
       ctx.out('Nothing to apply.\n');
       return EXIT.OK;
@@ -44,18 +61,26 @@ export async function applyCommand(ctx: CommandContext): Promise<number> {
     const deletes = chosen.filter((c) => c.action === 'delete').length;
     const { max_deletes, max_changes } = run.config.policy;
     const over: string[] = [];
-    if (deletes > max_deletes) over.push(`${deletes} deletes exceed policy.max_deletes (${max_deletes})`);
-    if (chosen.length > max_changes) over.push(`${chosen.length} changes exceed policy.max_changes (${max_changes})`);
+    if (deletes > max_deletes)
+      over.push(`${deletes} deletes exceed policy.max_deletes (${max_deletes})`);
+    if (chosen.length > max_changes)
+      over.push(`${chosen.length} changes exceed policy.max_changes (${max_changes})`);
     if (over.length > 0 && !ctx.flags.force) {
-      ctx.err(`connops: apply refused: ${over.join('; ')}. Review the plan, then re-run with --force if it is intended.\n`);
+      ctx.err(
+        `connops: apply refused: ${over.join('; ')}. Review the plan, then re-run with --force if it is intended.\n`,
+      );
       return EXIT.FAILURE;
     }
     if (!ctx.flags.yes) {
       if (!ctx.io.stdinIsTTY || !ctx.io.prompt) {
-        ctx.err('connops: apply needs --yes when it is not run on a terminal (nothing was written).\n');
+        ctx.err(
+          'connops: apply needs --yes when it is not run on a terminal (nothing was written).\n',
+        );
         return EXIT.FAILURE;
       }
-      const answer = await ctx.io.prompt(`\nApply ${chosen.length} change${chosen.length === 1 ? '' : 's'} to live systems? Only 'yes' is accepted: `);
+      const answer = await ctx.io.prompt(
+        `\nApply ${chosen.length} change${chosen.length === 1 ? '' : 's'} to live systems? Only 'yes' is accepted: `,
+      );
       if (answer.trim() !== 'yes') {
         ctx.err('Apply cancelled; nothing was written.\n');
         return EXIT.FAILURE;
@@ -77,7 +102,8 @@ export async function applyCommand(ctx: CommandContext): Promise<number> {
     try {
       results = await applyPlan(plan, options);
     } finally {
-      if (logFile && auditLines.length > 0) await appendFile(logFile, auditLines.join('\n') + '\n', { mode: 0o600 });
+      if (logFile && auditLines.length > 0)
+        await appendFile(logFile, auditLines.join('\n') + '\n', { mode: 0o600 });
     }
     const ignoreOf = new Map(run.documents.map((d) => [keyString(d.key), d.ignore]));
     results = await verifyApplied(plan, results, options, (k) => ignoreOf.get(keyString(k)) ?? []);
@@ -90,8 +116,11 @@ export async function applyCommand(ctx: CommandContext): Promise<number> {
 function report(ctx: CommandContext, results: readonly ChangeResult[]): number {
   const count = { created: 0, updated: 0, deleted: 0, failed: 0, skipped: 0, unverified: 0 };
   for (const r of results) {
-    const mark = r.status === 'ok' ? (r.verified === false ? '!' : '✓') : r.status === 'skipped' ? '-' : '✗';
-    ctx.out(`${mark} ${r.action} ${r.key.kind} "${r.key.name}" (account ${r.key.account}): ${r.message}${r.requestId ? ` [request ${r.requestId}]` : ''}\n`);
+    const mark =
+      r.status === 'ok' ? (r.verified === false ? '!' : '✓') : r.status === 'skipped' ? '-' : '✗';
+    ctx.out(
+      `${mark} ${r.action} ${r.key.kind} "${r.key.name}" (account ${r.key.account}): ${r.message}${r.requestId ? ` [request ${r.requestId}]` : ''}\n`,
+    );
     if (r.status === 'failed') count.failed++;
     else if (r.status === 'skipped') count.skipped++;
     else {
@@ -101,24 +130,34 @@ function report(ctx: CommandContext, results: readonly ChangeResult[]): number {
       if (r.action === 'delete') count.deleted++;
     }
   }
-  ctx.out(`Apply: ${count.created} created, ${count.updated} updated, ${count.deleted} deleted, ${count.failed} failed, ${count.skipped} skipped${count.unverified ? `, ${count.unverified} not converged` : ''}.\n`);
+  ctx.out(
+    `Apply: ${count.created} created, ${count.updated} updated, ${count.deleted} deleted, ${count.failed} failed, ${count.skipped} skipped${count.unverified ? `, ${count.unverified} not converged` : ''}.\n`,
+  );
   if (count.failed + count.skipped + count.unverified > 0) {
-    ctx.err('connops: some changes did not complete; the others were applied. Run `connops plan` to see what is left, then apply again.\n');
+    ctx.err(
+      'connops: some changes did not complete; the others were applied. Run `connops plan` to see what is left, then apply again.\n',
+    );
     return EXIT.FAILURE;
   }
   return EXIT.OK;
 }
 
 /** Indices of changes matching --only (glob against the full address or the name); all when absent. */
-export function selectChanges(addresses: readonly string[], only: readonly string[] | undefined): Set<number> {
+export function selectChanges(
+  addresses: readonly string[],
+  only: readonly string[] | undefined,
+): Set<number> {
   if (!only || only.length === 0) return new Set(addresses.map((_, i) => i));
-  const patterns = only.map((g) => new RegExp(globToRegExp(g).source.replaceAll('[^/]*', '.*').replaceAll('[^/]', '.')));
+  const patterns = only.map(
+    (g) => new RegExp(globToRegExp(g).source.replaceAll('[^/]*', '.*').replaceAll('[^/]', '.')),
+  );
   const out = new Set<number>();
   addresses.forEach((a, i) => {
     const name = a.split('/').pop() ?? a;
     if (patterns.some((p) => p.test(a) || p.test(name))) out.add(i);
   });
-  if (out.size === 0) throw new UsageError(`--only ${only.join(', ')} matches no document in the plan`);
+  if (out.size === 0)
+    throw new UsageError(`--only ${only.join(', ')} matches no document in the plan`);
   return out;
 }
 
@@ -133,17 +172,28 @@ async function readSavedPlan(path: string): Promise<PlanJson> {
   try {
     json = JSON.parse(text);
   } catch {
-    throw new ConnopsError('STALE_PLAN', `${path} is not a connops plan (not JSON); save one with \`connops plan --out ${path}\``);
+    throw new ConnopsError(
+      'STALE_PLAN',
+      `${path} is not a connops plan (not JSON); save one with \`connops plan --out ${path}\``,
+    );
   }
   const p = json as Partial<PlanJson>;
   if (typeof p.fingerprint !== 'string' || !Array.isArray(p.changes) || p.format_version !== '1') {
-    throw new ConnopsError('STALE_PLAN', `${path} is not a connops plan of format 1; save one with \`connops plan --out\``);
+    throw new ConnopsError(
+      'STALE_PLAN',
+      `${path} is not a connops plan of format 1; save one with \`connops plan --out\``,
+    );
   }
   return p as PlanJson;
 }
 
 function savedSelection(saved: PlanJson): { selection: Selection; prune?: boolean } {
-  const s = (saved.meta?.selection ?? {}) as { targets?: string[]; accounts?: string[]; shard?: string | null; prune?: boolean };
+  const s = (saved.meta?.selection ?? {}) as {
+    targets?: string[];
+    accounts?: string[];
+    shard?: string | null;
+    prune?: boolean;
+  };
   const m = typeof s.shard === 'string' ? /^(\d+)\/(\d+)$/.exec(s.shard) : null;
   return {
     selection: {

@@ -7,7 +7,13 @@ import type { Config, DesiredDocument, DocumentKey } from '../../core/model.ts';
 import type { Plan, PlanMeta } from '../../core/plan.ts';
 import { recordRequestId } from '../../engine/apply.ts';
 import { loadProject, type FileSource } from '../../engine/load.ts';
-import { inSelection, planDocuments, selectDocuments, type ReadFailure, type Selection } from '../../engine/reconcile.ts';
+import {
+  inSelection,
+  planDocuments,
+  selectDocuments,
+  type ReadFailure,
+  type Selection,
+} from '../../engine/reconcile.ts';
 import { SessionPool } from '../../engine/sessions.ts';
 import type { HttpDeps } from '../../io/http-types.ts';
 import { PROVIDERS } from '../../providers/registry.ts';
@@ -60,27 +66,52 @@ export const httpOverrides: { deps: HttpDeps } = { deps: {} };
  * Loads, validates (printing diagnostics; invalid input returns exit 3), and
  * plans. Returns an exit code instead of a plan when it cannot go on.
  */
-export async function loadAndPlan(ctx: CommandContext, options: { selection?: Selection; prune?: boolean; git?: GitResolver } = {}): Promise<PlannedProject | number> {
+export async function loadAndPlan(
+  ctx: CommandContext,
+  options: { selection?: Selection; prune?: boolean; git?: GitResolver } = {},
+): Promise<PlannedProject | number> {
   const git = await (options.git ?? noGit)(ctx);
-  const project = await loadProject({ configPath: ctx.configPath, env: ctx.io.env, cwd: ctx.io.cwd, ...(git.source ? { source: git.source } : {}) });
+  const project = await loadProject({
+    configPath: ctx.configPath,
+    env: ctx.io.env,
+    cwd: ctx.io.cwd,
+    ...(git.source ? { source: git.source } : {}),
+  });
   for (const s of project.secrets) ctx.secrets.add(s);
   const { errors } = countDiagnostics(project.diagnostics);
-  for (const d of project.diagnostics) if (d.severity === 'error' || !ctx.flags.quiet) ctx.err(renderDiagnosticLine(d) + '\n');
+  for (const d of project.diagnostics)
+    if (d.severity === 'error' || !ctx.flags.quiet) ctx.err(renderDiagnosticLine(d) + '\n');
   if (errors > 0 || !project.config) {
-    ctx.err(`connops: ${errors} error${errors === 1 ? '' : 's'} in the documents; nothing was read from or written to any API (run \`connops validate\` for the full report)\n`);
+    ctx.err(
+      `connops: ${errors} error${errors === 1 ? '' : 's'} in the documents; nothing was read from or written to any API (run \`connops validate\` for the full report)\n`,
+    );
     return EXIT.INVALID;
   }
   const config = project.config;
   const base = options.selection ?? selectionFromFlags(ctx);
   const selection: Selection = { ...base, ...(git.keys ? { keys: git.keys } : {}) };
-  for (const t of selection.targets ?? []) if (!config.targets[t]) throw new UsageError(`--target ${t}: the config has no such target (known: ${Object.keys(config.targets).join(', ')})`);
+  for (const t of selection.targets ?? [])
+    if (!config.targets[t])
+      throw new UsageError(
+        `--target ${t}: the config has no such target (known: ${Object.keys(config.targets).join(', ')})`,
+      );
   const documents = selectDocuments(project.documents, selection);
   for (const t of Object.values(config.targets)) {
     if (Object.keys(t.auth).length === 0 && documents.some((d) => d.key.target === t.name)) {
-      throw new ConnopsError('CONFIG', `target "${t.name}" has no \`auth\`; set it in ${ctx.configPath} (e.g. auth: { api_key: \${env:KAZOO_API_KEY} })`);
+      throw new ConnopsError(
+        'CONFIG',
+        `target "${t.name}" has no \`auth\`; set it in ${ctx.configPath} (e.g. auth: { api_key: \${env:KAZOO_API_KEY} })`,
+      );
     }
-    if (t.url === undefined && t.type === 'kazoo' && documents.some((d) => d.key.target === t.name)) {
-      throw new ConnopsError('CONFIG', `target "${t.name}" has no \`url\` (e.g. https://kazoo.example.net:8000/v2)`);
+    if (
+      t.url === undefined &&
+      t.type === 'kazoo' &&
+      documents.some((d) => d.key.target === t.name)
+    ) {
+      throw new ConnopsError(
+        'CONFIG',
+        `target "${t.name}" has no \`url\` (e.g. https://kazoo.example.net:8000/v2)`,
+      );
     }
   }
   const userOnRequest = httpOverrides.deps.onRequest;
@@ -116,12 +147,22 @@ export async function loadAndPlan(ctx: CommandContext, options: { selection?: Se
 }
 
 function selectionRecord(s: Selection): Record<string, unknown> {
-  return { targets: s.targets ?? [], accounts: s.accounts ?? [], shard: s.shard ? `${s.shard.index}/${s.shard.count}` : null };
+  return {
+    targets: s.targets ?? [],
+    accounts: s.accounts ?? [],
+    shard: s.shard ? `${s.shard.index}/${s.shard.count}` : null,
+  };
 }
 
 /** Prints read failures and plan problems; returns true when there were any. */
 export function reportPlanTrouble(ctx: CommandContext, run: PlannedProject): boolean {
-  for (const f of run.failures) ctx.err(`connops: cannot read ${f.kind} objects in account ${f.account} on ${f.target}: ${f.message}\n`);
-  for (const p of run.plan.problems) ctx.err(`connops: ${p.source ? `${p.source.file}:${p.source.line}:${p.source.col}: ` : ''}${p.message}\n`);
+  for (const f of run.failures)
+    ctx.err(
+      `connops: cannot read ${f.kind} objects in account ${f.account} on ${f.target}: ${f.message}\n`,
+    );
+  for (const p of run.plan.problems)
+    ctx.err(
+      `connops: ${p.source ? `${p.source.file}:${p.source.line}:${p.source.col}: ` : ''}${p.message}\n`,
+    );
   return run.failures.length > 0 || run.plan.problems.length > 0;
 }

@@ -3,7 +3,12 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { renderPlanJson, renderPlanMarkdown, renderPlanText, summaryLine } from '../../core/render-plan.ts';
+import {
+  renderPlanJson,
+  renderPlanMarkdown,
+  renderPlanText,
+  summaryLine,
+} from '../../core/render-plan.ts';
 import { formatFlag } from '../args.ts';
 import type { CommandContext } from '../context.ts';
 import { EXIT } from '../exit-codes.ts';
@@ -25,19 +30,32 @@ async function runPlan(ctx: CommandContext, mode: 'plan' | 'drift'): Promise<num
     const { plan } = run;
     const trouble = reportPlanTrouble(ctx, run);
     if (format === 'json') ctx.out(renderPlanJson(plan));
-    else if (format === 'markdown') ctx.out(renderPlanMarkdown(plan, { title: mode === 'drift' ? 'connops drift report' : 'connops plan' }));
+    else if (format === 'markdown')
+      ctx.out(
+        renderPlanMarkdown(plan, {
+          title: mode === 'drift' ? 'connops drift report' : 'connops plan',
+        }),
+      );
     else {
       ctx.out(renderPlanText(plan, { color: ctx.color }));
-      if (mode === 'drift') ctx.out(plan.summary.create + plan.summary.update + plan.summary.delete > 0 ? 'Drift detected: live state differs from git.\n' : 'No drift: live state matches git.\n');
+      if (mode === 'drift')
+        ctx.out(
+          plan.summary.create + plan.summary.update + plan.summary.delete > 0
+            ? 'Drift detected: live state differs from git.\n'
+            : 'No drift: live state matches git.\n',
+        );
     }
     if (ctx.flags.out) {
       await writeFile(resolve(ctx.io.cwd, ctx.flags.out), renderPlanJson(plan), { mode: 0o600 });
-      ctx.err(`Saved the plan to ${ctx.flags.out} (no secret values). Apply it with: connops apply ${ctx.flags.out}\n`);
+      ctx.err(
+        `Saved the plan to ${ctx.flags.out} (no secret values). Apply it with: connops apply ${ctx.flags.out}\n`,
+      );
     }
     if (format !== 'text') ctx.err(summaryLine(plan) + '\n');
     if (trouble) return EXIT.FAILURE;
     const changes = plan.summary.create + plan.summary.update + plan.summary.delete;
-    if (mode === 'drift' || ctx.flags['detailed-exitcode']) return changes > 0 ? EXIT.CHANGES : EXIT.OK;
+    if (mode === 'drift' || ctx.flags['detailed-exitcode'])
+      return changes > 0 ? EXIT.CHANGES : EXIT.OK;
     return EXIT.OK;
   } finally {
     await run.pool.closeAll();

@@ -1,7 +1,12 @@
 /**
  * `connops validate`: every offline problem in one run.
  */
-import { countDiagnostics, renderDiagnosticsGithub, renderDiagnosticsJson, renderDiagnosticsText } from '../../core/render-diagnostics.ts';
+import {
+  countDiagnostics,
+  renderDiagnosticsGithub,
+  renderDiagnosticsJson,
+  renderDiagnosticsText,
+} from '../../core/render-diagnostics.ts';
 import { loadProject } from '../../engine/load.ts';
 import { formatFlag } from '../args.ts';
 import type { CommandContext } from '../context.ts';
@@ -9,7 +14,11 @@ import { EXIT } from '../exit-codes.ts';
 
 export async function validateCommand(ctx: CommandContext): Promise<number> {
   const format = formatFlag(ctx.flags, ['text', 'json', 'github'] as const, 'text');
-  const project = await loadProject({ configPath: ctx.configPath, env: ctx.io.env, cwd: ctx.io.cwd });
+  const project = await loadProject({
+    configPath: ctx.configPath,
+    env: ctx.io.env,
+    cwd: ctx.io.cwd,
+  });
   for (const s of project.secrets) ctx.secrets.add(s);
   const stats = { files: project.files.length, documents: project.documents.length };
   const list = project.diagnostics;
@@ -21,7 +30,10 @@ export async function validateCommand(ctx: CommandContext): Promise<number> {
   return countDiagnostics(list).errors > 0 ? EXIT.INVALID : EXIT.OK;
 }
 
-function summaryOnly(list: Parameters<typeof renderDiagnosticsText>[0], stats: { files: number; documents: number }): string {
+function summaryOnly(
+  list: Parameters<typeof renderDiagnosticsText>[0],
+  stats: { files: number; documents: number },
+): string {
   const text = renderDiagnosticsText(list, stats).trimEnd().split('\n');
   return `${text[text.length - 1] ?? ''}\n`;
 }

@@ -2,10 +2,22 @@
  * Offline checks of connectivity documents that Kazoo itself does not make
  * (kazoo-api.md §7.6), plus schema validation mirroring the server. Pure.
  */
-import { buildPointer, escapePointerToken, isObject, parsePointer, type JsonObject } from '../../core/json.ts';
+import {
+  buildPointer,
+  escapePointerToken,
+  isObject,
+  parsePointer,
+  type JsonObject,
+} from '../../core/json.ts';
 import type { DesiredDocument, Diagnostic } from '../../core/model.ts';
 import { validateAgainst } from '../../core/schema.ts';
-import { applyDefaults, coerceScalars, findUnknownKeys, knownKeys, schemaAt } from '../../core/schema-walk.ts';
+import {
+  applyDefaults,
+  coerceScalars,
+  findUnknownKeys,
+  knownKeys,
+  schemaAt,
+} from '../../core/schema-walk.ts';
 import type { SpecProblem } from '../types.ts';
 import { kazooConnectivitySchema, type KazooSchemaVersion } from './schema.ts';
 
@@ -16,7 +28,12 @@ const E164 = /^\+[1-9]\d{1,14}$/;
 export function didProblem(did: string): string | undefined {
   if (!E164.test(did)) {
     const digits = did.replace(/\D/g, '');
-    const suggestion = digits.length === 10 ? ` (for a NANP number: "+1${digits}")` : digits.length > 0 ? ` (e.g. "+${digits}")` : '';
+    const suggestion =
+      digits.length === 10
+        ? ` (for a NANP number: "+1${digits}")`
+        : digits.length > 0
+          ? ` (e.g. "+${digits}")`
+          : '';
     return `"${did}" is not a +E.164 number; Kazoo routes a DID only when its key is exactly the normalised +E.164 form${suggestion}`;
   }
   if (did.startsWith('+1') && did.length !== 12) {
@@ -35,9 +52,20 @@ export function checkKazooSpec(spec: JsonObject, version: KazooSchemaVersion): S
       const tokens = parsePointer(p.pointer);
       const missing = tokens.pop() ?? '';
       const parent = buildPointer(tokens);
-      problems.push({ severity: 'error', code: 'SCHEMA', message: `"${missing}" is required here`, pointer: parent, atKey: tokens.length > 0 });
+      problems.push({
+        severity: 'error',
+        code: 'SCHEMA',
+        message: `"${missing}" is required here`,
+        pointer: parent,
+        atKey: tokens.length > 0,
+      });
     } else {
-      problems.push({ severity: 'error', code: 'SCHEMA', message: `${label(p.pointer)} ${p.message}`, pointer: p.pointer });
+      problems.push({
+        severity: 'error',
+        code: 'SCHEMA',
+        message: `${label(p.pointer)} ${p.message}`,
+        pointer: p.pointer,
+      });
     }
   }
   for (const pointer of findUnknownKeys(schema, spec)) {
@@ -71,20 +99,40 @@ function checkServers(spec: JsonObject): SpecProblem[] {
     const base = `/servers/${i}`;
     const auth = server['auth'];
     if (isObject(auth)) {
-      const method = typeof auth['auth_method'] === 'string' ? auth['auth_method'].toLowerCase() : 'password';
+      const method =
+        typeof auth['auth_method'] === 'string' ? auth['auth_method'].toLowerCase() : 'password';
       if (method === 'password') {
         for (const field of ['auth_user', 'auth_password']) {
           if (typeof auth[field] !== 'string' || auth[field] === '') {
-            out.push({ severity: 'error', code: 'PASSWORD_AUTH', message: `a password-auth server needs auth.${field}`, pointer: `${base}/auth`, atKey: true });
+            out.push({
+              severity: 'error',
+              code: 'PASSWORD_AUTH',
+              message: `a password-auth server needs auth.${field}`,
+              pointer: `${base}/auth`,
+              atKey: true,
+            });
           }
         }
         if (!isObject(server['options'])) {
           // §7.3: the sip_credentials view reads options.inbound_format and throws
           // without `options`, dropping every server of the document from registration.
-          out.push({ severity: 'error', code: 'PASSWORD_AUTH', message: 'a password-auth server needs `options` (even `options: {}`): without it none of the servers in this document can register', pointer: base, atKey: false });
+          out.push({
+            severity: 'error',
+            code: 'PASSWORD_AUTH',
+            message:
+              'a password-auth server needs `options` (even `options: {}`): without it none of the servers in this document can register',
+            pointer: base,
+            atKey: false,
+          });
         }
       } else if (method === 'ip' && (typeof auth['ip'] !== 'string' || auth['ip'] === '')) {
-        out.push({ severity: 'error', code: 'IP_AUTH', message: 'an IP-auth server needs auth.ip (the address calls come from and go to)', pointer: `${base}/auth`, atKey: true });
+        out.push({
+          severity: 'error',
+          code: 'IP_AUTH',
+          message: 'an IP-auth server needs auth.ip (the address calls come from and go to)',
+          pointer: `${base}/auth`,
+          atKey: true,
+        });
       }
     }
     const dids = server['DIDs'];
@@ -92,17 +140,36 @@ function checkServers(spec: JsonObject): SpecProblem[] {
       for (const [did, opts] of Object.entries(dids)) {
         const problem = didProblem(did);
         const pointer = `${base}/DIDs/${escapePointerToken(did)}`;
-        if (problem) out.push({ severity: 'error', code: 'DID_FORMAT', message: problem, pointer, atKey: true });
-        const e164 = isObject(opts) && isObject(opts['failover']) ? opts['failover']['e164'] : undefined;
+        if (problem)
+          out.push({
+            severity: 'error',
+            code: 'DID_FORMAT',
+            message: problem,
+            pointer,
+            atKey: true,
+          });
+        const e164 =
+          isObject(opts) && isObject(opts['failover']) ? opts['failover']['e164'] : undefined;
         if (typeof e164 === 'string' && !E164.test(e164)) {
-          out.push({ severity: 'error', code: 'DID_FORMAT', message: `failover.e164 "${e164}" is not a +E.164 number`, pointer: `${pointer}/failover/e164` });
+          out.push({
+            severity: 'error',
+            code: 'DID_FORMAT',
+            message: `failover.e164 "${e164}" is not a +E.164 number`,
+            pointer: `${pointer}/failover/e164`,
+          });
         }
       }
     }
     const options = server['options'];
-    const failover = isObject(options) && isObject(options['failover']) ? options['failover']['e164'] : undefined;
+    const failover =
+      isObject(options) && isObject(options['failover']) ? options['failover']['e164'] : undefined;
     if (typeof failover === 'string' && !E164.test(failover)) {
-      out.push({ severity: 'error', code: 'DID_FORMAT', message: `failover.e164 "${failover}" is not a +E.164 number`, pointer: `${base}/options/failover/e164` });
+      out.push({
+        severity: 'error',
+        code: 'DID_FORMAT',
+        message: `failover.e164 "${failover}" is not a +E.164 number`,
+        pointer: `${base}/options/failover/e164`,
+      });
     }
   });
   return out;
@@ -128,7 +195,15 @@ export function checkKazooAll(docs: readonly DesiredDocument[]): Diagnostic[] {
           const first = dids.get(k);
           if (first) {
             const p = doc.locate.key(pointer);
-            out.push({ severity: 'error', code: 'DUPLICATE_DID', message: `DID ${did} is already routed by ${first}; a DID may appear once per account (Kazoo would pick one of them at random order)`, file: p.file, line: p.line, col: p.col, pointer });
+            out.push({
+              severity: 'error',
+              code: 'DUPLICATE_DID',
+              message: `DID ${did} is already routed by ${first}; a DID may appear once per account (Kazoo would pick one of them at random order)`,
+              file: p.file,
+              line: p.line,
+              col: p.col,
+              pointer,
+            });
           } else {
             const p = doc.locate.key(pointer);
             dids.set(k, `${where} (${p.file}:${p.line}:${p.col})`);
@@ -136,13 +211,25 @@ export function checkKazooAll(docs: readonly DesiredDocument[]): Diagnostic[] {
         }
       }
       const auth = server['auth'];
-      if (isObject(auth) && typeof auth['auth_user'] === 'string' && String(auth['auth_method'] ?? 'password').toLowerCase() === 'password') {
+      if (
+        isObject(auth) &&
+        typeof auth['auth_user'] === 'string' &&
+        String(auth['auth_method'] ?? 'password').toLowerCase() === 'password'
+      ) {
         const k = `${scope}/${auth['auth_user'].toLowerCase()}`;
         const pointer = `/spec/servers/${i}/auth/auth_user`;
         const p = doc.locate.value(pointer);
         const first = users.get(k);
         if (first) {
-          out.push({ severity: 'error', code: 'DUPLICATE_AUTH_USER', message: `SIP user "${auth['auth_user']}" is already used by ${first}; registrations would collide (kazoo-api.md §7.3)`, file: p.file, line: p.line, col: p.col, pointer });
+          out.push({
+            severity: 'error',
+            code: 'DUPLICATE_AUTH_USER',
+            message: `SIP user "${auth['auth_user']}" is already used by ${first}; registrations would collide (kazoo-api.md §7.3)`,
+            file: p.file,
+            line: p.line,
+            col: p.col,
+            pointer,
+          });
         } else users.set(k, `${where} (${p.file}:${p.line}:${p.col})`);
       }
     });
@@ -172,10 +259,13 @@ function editDistance(a: string, b: string): number {
     prev[0] = i;
     for (let j = 1; j <= b.length; j++) {
       const tmp = prev[j] as number;
-      prev[j] = Math.min((prev[j] as number) + 1, (prev[j - 1] as number) + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev[j] = Math.min(
+        (prev[j] as number) + 1,
+        (prev[j - 1] as number) + 1,
+        diag + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
       diag = tmp;
     }
   }
   return prev[b.length] as number;
 }
-

@@ -18,17 +18,26 @@ export const kazooConnectivity: Provider = {
   kind: 'kazoo/connectivity',
   targetType: 'kazoo',
   verbs: { create: 'PUT', update: 'PATCH', delete: 'DELETE' },
+  // Crossbar honours a client-supplied data.id on PUT (kazoo-api.md §1.4).
+  createWithId: true,
 
   checkTarget(target) {
     const problems: string[] = [];
     if (resolveKazooSchemaVersion(target.schema) === undefined) {
-      problems.push(`schema "${target.schema ?? ''}" is not a Kazoo version connops knows; use one of ${Object.keys(KAZOO_SCHEMA_ALIASES).join(', ')}`);
+      problems.push(
+        `schema "${target.schema ?? ''}" is not a Kazoo version connops knows; use one of ${Object.keys(KAZOO_SCHEMA_ALIASES).join(', ')}`,
+      );
     }
     const a = target.auth;
     const hasKey = typeof a['api_key'] === 'string';
-    const hasUser = typeof a['username'] === 'string' && typeof a['password'] === 'string' && (typeof a['account_name'] === 'string' || typeof a['account_realm'] === 'string');
+    const hasUser =
+      typeof a['username'] === 'string' &&
+      typeof a['password'] === 'string' &&
+      (typeof a['account_name'] === 'string' || typeof a['account_realm'] === 'string');
     if (Object.keys(a).length > 0 && !hasKey && !hasUser) {
-      problems.push('auth must be { api_key } or { username, password, account_name | account_realm }');
+      problems.push(
+        'auth must be { api_key } or { username, password, account_name | account_realm }',
+      );
     }
     return problems;
   },
@@ -37,7 +46,9 @@ export const kazooConnectivity: Provider = {
 
   checkAccount(account) {
     // Crossbar answers 404 for account ids that are not 32 characters (kazoo-api.md §3.4).
-    return /^[0-9a-f]{32}$/.test(account) ? undefined : `account "${account}" is not a Kazoo account id (32 lowercase hex characters)`;
+    return /^[0-9a-f]{32}$/.test(account)
+      ? undefined
+      : `account "${account}" is not a Kazoo account id (32 lowercase hex characters)`;
   },
 
   checkSpec: (spec, target) => checkKazooSpec(spec, versionOf(target)),
@@ -48,7 +59,8 @@ export const kazooConnectivity: Provider = {
     const servers = spec['servers'];
     if (!Array.isArray(servers)) return out;
     servers.forEach((s, i) => {
-      if (isObject(s) && isObject(s['auth']) && s['auth']['auth_password'] !== undefined) out.push(`/servers/${i}/auth/auth_password`);
+      if (isObject(s) && isObject(s['auth']) && s['auth']['auth_password'] !== undefined)
+        out.push(`/servers/${i}/auth/auth_password`);
     });
     return out;
   },
@@ -65,7 +77,8 @@ export const kazooConnectivity: Provider = {
     const out: string[] = [];
     const servers = spec['servers'];
     if (!Array.isArray(servers)) return out;
-    for (const s of servers) if (isObject(s) && isObject(s['DIDs'])) out.push(...Object.keys(s['DIDs']));
+    for (const s of servers)
+      if (isObject(s) && isObject(s['DIDs'])) out.push(...Object.keys(s['DIDs']));
     return out;
   },
 
@@ -73,4 +86,3 @@ export const kazooConnectivity: Provider = {
   markManaged: (body) => ({ ...body, [MANAGED_MARKER]: true }),
   connect: (target, deps) => createKazooSession(target, deps),
 };
-

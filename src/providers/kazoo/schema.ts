@@ -73,7 +73,11 @@ function serverOptions(version: KazooSchemaVersion): JsonObject {
     failover,
     force_outbound: bool(false),
     ignore_early_media: bool(),
-    inbound_format: { type: 'string', enum: ['e164', 'npan', '1npan', 'username'], default: 'npan' },
+    inbound_format: {
+      type: 'string',
+      enum: ['e164', 'npan', '1npan', 'username'],
+      default: 'npan',
+    },
     ip: str(),
     media_handling: { type: 'string', enum: ['process', 'bypass'], default: 'bypass' },
     port: int,
@@ -98,7 +102,10 @@ function buildSchema(version: KazooSchemaVersion): JsonObject {
     properties: {
       caller_id: callerId(0),
       emergency_caller_id: callerId(0),
-      trunks: { type: 'integer', description: 'The number of two-way trunks this account has purchased' },
+      trunks: {
+        type: 'integer',
+        description: 'The number of two-way trunks this account has purchased',
+      },
       ...(version === '4.0' || version === '4.1' ? { auth_realm: str(1) } : {}),
     },
   };
@@ -120,7 +127,11 @@ function buildSchema(version: KazooSchemaVersion): JsonObject {
         type: 'object',
         required: ['auth_method'],
         properties: {
-          auth_method: { type: 'string', enum: ['password', 'Password', 'IP', 'ip'], default: 'password' },
+          auth_method: {
+            type: 'string',
+            enum: ['password', 'Password', 'IP', 'ip'],
+            default: 'password',
+          },
           auth_password: str(1),
           auth_user: str(1),
           ip: str(),
@@ -156,7 +167,9 @@ export function kazooConnectivitySchema(version: KazooSchemaVersion): JsonObject
 }
 
 /** Resolves a target's `schema` setting, or undefined when it names no known version. */
-export function resolveKazooSchemaVersion(setting: string | undefined): KazooSchemaVersion | undefined {
+export function resolveKazooSchemaVersion(
+  setting: string | undefined,
+): KazooSchemaVersion | undefined {
   if (setting === undefined) return DEFAULT_KAZOO_SCHEMA;
   return Object.hasOwn(KAZOO_SCHEMA_ALIASES, setting) ? KAZOO_SCHEMA_ALIASES[setting] : undefined;
 }

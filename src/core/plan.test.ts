@@ -1,0 +1,248 @@
+import { describe, expect, it } from 'vitest';
+import { kazooConnectivity } from '../providers/kazoo/provider.ts';
+import type { LiveObject, Provider } from '../providers/types.ts';
+import type { JsonObject } from './json.ts';
+import type { DesiredDocument, TargetConfig } from './model.ts';
+import { buildPlan, SENSITIVE_CHANGED, type LiveScope } from './plan.ts';
+
+const A = '3f2a9c0e8b7d4e1fa6c5b4d3e2f1a0b9';
+const target: TargetConfig = {
+  name: 't',
+  type: 'kazoo',
+  auth: {},
+  concurrency: 4,
+  timeout_ms: 1000,
+  source: { file: 'c', line: 1, col: 1 },
+};
+const providers = new Map<string, Provider>([[kazooConnectivity.kind, kazooConnectivity]]);
+const pos = { file: 'f.yaml', line: 1, col: 1 };
+
+function doc(
+  name: string,
+  spec: JsonObject,
+  extra: Partial<DesiredDocument> = {},
+): DesiredDocument {
+  return {
+    key: { target: 't', account: A, kind: 'kazoo/connectivity', name },
+    spec: { name, ...spec },
+    ignore: [],
+    sensitive: [],
+    source: pos,
+    locate: { value: () => pos, key: () => pos },
+    ...extra,
+  };
+}
+function live(id: string, body: JsonObject, revision = '1-aaa'): LiveObject {
+  return { id, revision, body };
+}
+function plan(
+  docs: DesiredDocument[],
+  objects: LiveObject[],
+  prune = false,
+  deleted: DesiredDocument['key'][] = [],
+) {
+  const scopes: LiveScope[] = [{ target: 't', kind: 'kazoo/connectivity', account: A, objects }];
+  return buildPlan({
+    documents: docs,
+    live: scopes,
+    targets: { t: target },
+    providers,
+    prune,
+    deleted,
+    meta: { generated_at: 'now' },
+  });
+}
+const ipServer = (ip: string, dids: string[] = []): JsonObject => ({
+  auth: { auth_method: 'ip', ip },
+  DIDs: Object.fromEntries(dids.map((d) => [d, {}])),
+  options: {},
+});
+
+describe('buildPlan', () => {
+  it('creates a missing document, with the ownership marker in the request', () => {
+    const p = plan([doc('a', { servers: [ipServer('192.0.2.1')] })], []);
+    expect(p.changes.map((c) => c.action)).toEqual(['create']);
+    expect(p.changes[0]?.request?.body).toMatchObject({ name: 'a', connops_managed: true });
+  });
+
+  it('is a noop when live equals desired after defaults and server fields', () => {
+    const body = {
+      id: 'x1',
+      name: 'a',
+      account: { auth_realm: 'r' },
+      servers: [
+        {
+          auth: { auth_method: 'ip', ip: '192.0.2.1' },
+          DIDs: {},
+          options: {
+            delay: 0,
+            enabled: true,
+            force_outbound: false,
+            hunt_non_reconcilable: false,
+            inbound_format: 'npan',
+            media_handling: 'bypass',
+          },
+        },
+      ],
+    };
+    const p = plan([doc('a', { servers: [ipServer('192.0.2.1')] })], [live('x1', body)]);
+    expect(p.summary).toEqual({ create: 0, update: 0, delete: 0, noop: 1 });
+  });
+
+  it('updates with the smallest merge patch and RFC 6902 ops for display', () => {
+    const p = plan(
+      [doc('a', { account: { caller_id: { cid_name: 'New' } }, servers: [] })],
+      [live('x1', { name: 'a', account: { caller_id: { cid_name: 'Old' } }, servers: [] })],
+    );
+    const c = p.changes[0];
+    expect(c?.action).toBe('update');
+    expect(c?.request).toEqual({
+      method: 'PATCH',
+      body: { account: { caller_id: { cid_name: 'New' } }, connops_managed: true },
+    });
+    expect(c?.ops).toEqual([{ op: 'replace', path: '/account/caller_id/cid_name', value: 'New' }]);
+    expect(c?.revision).toBe('1-aaa');
+  });
+
+  it('masks secrets in ops and bodies, showing that a password changed', () => {
+    const server = (pw: string): JsonObject => ({
+      auth: { auth_method: 'password', auth_user: 'u', auth_password: pw },
+      options: {},
+    });
+    const p = plan(
+      [doc('a', { servers: [server('new-secret')] })],
+      [live('x1', { name: 'a', servers: [server('old-secret')] })],
+    );
+    const c = p.changes[0];
+    expect(JSON.stringify([c?.ops, c?.beforeMasked, c?.afterMasked])).not.toMatch(/secret/);
+    expect(c?.ops).toEqual([
+      { op: 'replace', path: '/servers/0/auth/auth_password', value: SENSITIVE_CHANGED },
+    ]);
+  });
+
+  it('treats ignored pointers as absent on both sides but carries the live value in the write', () => {
+    const liveBody = {
+      name: 'a',
+      servers: [{ ...ipServer('192.0.2.1'), options: { hunt_account_id: 'reseller' } }],
+    };
+    const p = plan(
+      [
+        doc(
+          'a',
+          { servers: [ipServer('192.0.2.2')] },
+          { ignore: ['/servers/0/options/hunt_account_id'] },
+        ),
+      ],
+      [live('x1', liveBody)],
+    );
+    const c = p.changes[0];
+    expect(c?.ops.map((o) => o.path)).toEqual(['/servers/0/auth/ip']);
+    expect(JSON.stringify(c?.request?.body)).toContain('"hunt_account_id":"reseller"');
+  });
+
+  it('matches by pinned id before name', () => {
+    const p = plan(
+      [doc('renamed', { servers: [] }, { id: 'x1' })],
+      [live('x1', { name: 'old-name', servers: [] })],
+    );
+    expect(p.changes[0]).toMatchObject({ action: 'update', id: 'x1' });
+  });
+
+  it('refuses to guess between two live objects with the same name', () => {
+    const p = plan(
+      [doc('a', { servers: [] })],
+      [live('x1', { name: 'a' }), live('x2', { name: 'a' })],
+    );
+    expect(p.changes).toEqual([]);
+    expect(p.problems[0]?.message).toMatch(/2 live objects have this name.*x1, x2/);
+  });
+
+  describe('prune', () => {
+    const objects = [
+      live('x1', { name: 'a', servers: [] }),
+      live('m1', { name: 'managed', connops_managed: true }),
+      live('u1', { name: 'foreign' }),
+    ];
+    it('is off by default: nothing is deleted', () => {
+      expect(plan([doc('a', { servers: [] })], objects).summary.delete).toBe(0);
+    });
+    it('deletes only objects connops manages', () => {
+      const p = plan([doc('a', { servers: [] })], objects, true);
+      expect(p.changes.filter((c) => c.action === 'delete').map((c) => c.id)).toEqual(['m1']);
+      expect(p.unmanaged).toBe(1);
+    });
+    it('deletes an unmarked object that git says a document declared', () => {
+      const p = plan([doc('a', { servers: [] })], objects, true, [
+        { target: 't', account: A, kind: 'kazoo/connectivity', name: 'foreign' },
+      ]);
+      expect(
+        p.changes
+          .filter((c) => c.action === 'delete')
+          .map((c) => c.id)
+          .sort(),
+      ).toEqual(['m1', 'u1']);
+    });
+    it('never touches accounts no document declares', () => {
+      expect(plan([], objects, true).summary.delete).toBe(0);
+    });
+  });
+
+  it('orders a DID release before the write that claims it', () => {
+    const p = plan(
+      [
+        doc('a', { servers: [ipServer('192.0.2.1', [])] }),
+        doc('b', { servers: [ipServer('192.0.2.2', ['+14155550100'])] }),
+      ],
+      [
+        live('x1', { name: 'a', servers: [ipServer('192.0.2.1', ['+14155550100'])] }),
+        live('x2', { name: 'b', servers: [ipServer('192.0.2.2', [])] }),
+      ],
+    );
+    const a = p.changes.findIndex((c) => c.key.name === 'a');
+    const b = p.changes.findIndex((c) => c.key.name === 'b');
+    expect(p.changes[b]?.dependsOn).toEqual([a]);
+    expect(p.changes[a]?.releases).toEqual(['+14155550100']);
+  });
+
+  it('reports a DID swap, which no order can apply', () => {
+    const p = plan(
+      [
+        doc('a', { servers: [ipServer('192.0.2.1', ['+14155550101'])] }),
+        doc('b', { servers: [ipServer('192.0.2.2', ['+14155550100'])] }),
+      ],
+      [
+        live('x1', { name: 'a', servers: [ipServer('192.0.2.1', ['+14155550100'])] }),
+        live('x2', { name: 'b', servers: [ipServer('192.0.2.2', ['+14155550101'])] }),
+      ],
+    );
+    expect(p.problems.map((x) => x.message).join()).toMatch(/swap DIDs/);
+  });
+
+  it('fingerprint changes with the live revision, the desired body and a secret value', () => {
+    const base = plan(
+      [doc('a', { servers: [] })],
+      [live('x1', { name: 'a', servers: [] }, '1-a')],
+    ).fingerprint;
+    expect(
+      plan([doc('a', { servers: [] })], [live('x1', { name: 'a', servers: [] }, '1-a')])
+        .fingerprint,
+    ).toBe(base);
+    expect(
+      plan([doc('a', { servers: [] })], [live('x1', { name: 'a', servers: [] }, '2-b')])
+        .fingerprint,
+    ).not.toBe(base);
+    expect(
+      plan(
+        [doc('a', { servers: [ipServer('192.0.2.9')] })],
+        [live('x1', { name: 'a', servers: [] }, '1-a')],
+      ).fingerprint,
+    ).not.toBe(base);
+    const pw = (v: string) =>
+      doc('a', {
+        servers: [
+          { auth: { auth_method: 'password', auth_user: 'u', auth_password: v }, options: {} },
+        ],
+      });
+    expect(plan([pw('one')], []).fingerprint).not.toBe(plan([pw('two')], []).fingerprint);
+  });
+});

@@ -1,0 +1,93 @@
+import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readTextFile } from '../io/files.ts';
+import { parseYamlFile } from './yaml.ts';
+
+const env = (vars: Record<string, string>) => (n: string) => vars[n];
+
+describe('parseYamlFile', () => {
+  it('keeps a "+" DID key that YAML would read as an integer', () => {
+    const r = parseYamlFile('f.yaml', 'DIDs:\n  +14155550100: {}\n', env({}));
+    expect(r.documents[0]?.value).toEqual({ DIDs: { '+14155550100': {} } });
+  });
+
+  it('positions keys and values exactly', () => {
+    const r = parseYamlFile('f.yaml', 'a:\n  b:\n    - x\n    - c: 1\n', env({}));
+    const loc = r.documents[0]?.locate;
+    expect(loc?.value('/a/b/1/c')).toEqual({ file: 'f.yaml', line: 4, col: 10 });
+    expect(loc?.key('/a/b/1/c')).toEqual({ file: 'f.yaml', line: 4, col: 7 });
+    expect(loc?.value('/a/missing')).toEqual({ file: 'f.yaml', line: 2, col: 3 }); // nearest ancestor
+  });
+
+  it('substitutes ${env:} (several per string, $$ escapes) and marks the value sensitive', () => {
+    const r = parseYamlFile(
+      'f.yaml',
+      'p: "${env:A}-${env:B}"\nq: "$${env:A}"\n',
+      env({ A: 'one', B: 'two' }),
+    );
+    expect(r.documents[0]?.value).toEqual({ p: 'one-two', q: '${env:A}' });
+    expect(r.documents[0]?.sensitive).toEqual(['/p']);
+  });
+
+  it.each([
+    ['a missing variable', 'p: ${env:NOPE}\n', 'ENV_MISSING', 1, 4],
+    ['a malformed reference', 'p: ${env:1x}\n', 'ENV_SYNTAX', 1, 4],
+    ['a duplicate key', 'a: 1\na: 2\n', 'DUPLICATE_KEY', 2, 1],
+    ['tab indentation', 'a:\n\tb: 1\n', 'YAML_TAB', 2, 1],
+    ['an unclosed quote', 'a: "oops\n', 'YAML_SYNTAX', 2, 1],
+    ['a merge key', 'x: &x {a: 1}\ny:\n  <<: *x\n', 'YAML_MERGE', 3, 3],
+    ['.inf', 'a: .inf\n', 'YAML_NUMBER', 1, 4],
+    ['binary content', 'a: 1\u0000\u0001\n', 'NOT_TEXT', 1, 1],
+    ['invalid UTF-8 (decoded as U+FFFD)', 'a: \uFFFD\n', 'NOT_TEXT', 1, 1],
+    ['an unknown alias', 'a: *nope\n', 'YAML_SYNTAX', 1, 4],
+  ])('reports %s as a diagnostic, never throwing', (_name, text, code, line, col) => {
+    const r = parseYamlFile('f.yaml', text, env({}));
+    expect(r.diagnostics.map((d) => [d.code, d.line, d.col])).toContainEqual([code, line, col]);
+    expect(r.diagnostics.every((d) => !d.message.includes('    at '))).toBe(true);
+  });
+
+  it('stops an alias bomb without expanding it', () => {
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 9; i++)
+      levels.push(
+        `${'abcdefghij'[i]}: &${'abcdefghij'[i]} [${Array(10)
+          .fill(`*${'abcdefghij'[i - 1]}`)
+          .join(', ')}]`,
+      );
+    const started = process.memoryUsage().heapUsed;
+    const r = parseYamlFile('bomb.yaml', levels.join('\n') + '\n', env({}));
+    expect(r.diagnostics.map((d) => d.code)).toEqual(['YAML_TOO_LARGE']);
+    expect(r.documents[0]?.value).toBeUndefined();
+    expect(process.memoryUsage().heapUsed - started).toBeLessThan(200 * 1024 * 1024);
+  });
+
+  it('reads several documents per file, each positioned', () => {
+    const r = parseYamlFile('f.yaml', 'a: 1\n---\nb: 2\n', env({}));
+    expect(r.documents.map((d) => [d.value, d.start.line])).toEqual([
+      [{ a: 1 }, 1],
+      [{ b: 2 }, 3],
+    ]);
+  });
+
+  it('notes numbers written like strings (leading + or 0) so messages can suggest quotes', () => {
+    const r = parseYamlFile('f.yaml', 'n: +14155550100\nm: 0123\nk: 123\n', env({}));
+    expect([...(r.documents[0]?.numberLike ?? [])]).toEqual(['/n', '/m']);
+  });
+});
+
+describe('readTextFile', () => {
+  it('refuses a 50 MB file with a clear reason instead of reading it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'connops-'));
+    try {
+      const file = join(dir, 'huge.yaml');
+      await writeFile(file, '');
+      await truncate(file, 50 * 1024 * 1024);
+      const r = await readTextFile(file);
+      expect(r).toEqual({ ok: false, reason: expect.stringContaining('50.0 MiB') });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

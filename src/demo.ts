@@ -1,0 +1,116 @@
+/**
+ * `npm run demo`: starts both emulators in-process, seeds the accounts the
+ * examples use (as children of the demo reseller account), and runs
+ * validate → plan → apply → plan over examples/, then shows drift detection.
+ */
+import { join } from 'node:path';
+import { run } from './cli/main.ts';
+import type { CliIO } from './cli/io.ts';
+import { DEMO_KAZOO, startKazooEmulator } from './emulator/kazoo/server.ts';
+import { DEMO_CLOUDFLARE, startCloudflareEmulator } from './emulator/cloudflare/server.ts';
+
+const EXAMPLE_ACCOUNTS = [
+  { id: '3f2a9c0e8b7d4e1fa6c5b4d3e2f1a0b9', name: 'acme', realm: 'acme.sip.connops.local' },
+  { id: '7c1e5d9a2b4f4c8e9d0a1b2c3d4e5f60', name: 'globex', realm: 'globex.sip.connops.local' },
+  { id: 'a0b1c2d3e4f5061728394a5b6c7d8e9f', name: 'initech', realm: 'initech.sip.connops.local' },
+];
+
+/** Demo-only secrets: the examples read trunk passwords from these variables. */
+const DEMO_SECRETS = {
+  ACME_TRUNK_PASSWORD: 'demo-acme-hq-password',
+  ACME_STANDBY_PASSWORD: 'demo-acme-standby-password',
+  GLOBEX_FAX_PASSWORD: 'demo-globex-fax-password',
+  INITECH_TRUNK_PASSWORD: 'demo-initech-password',
+};
+
+export async function runDemo(
+  out: (s: string) => void = (s) => void process.stdout.write(s),
+  examplesDir = join(import.meta.dirname, '..', 'examples'),
+): Promise<number> {
+  const kazoo = await startKazooEmulator({
+    accounts: [
+      {
+        id: DEMO_KAZOO.accountId,
+        name: DEMO_KAZOO.accountName,
+        realm: DEMO_KAZOO.realm,
+        api_key: DEMO_KAZOO.apiKey,
+      },
+      ...EXAMPLE_ACCOUNTS.map((a) => ({ ...a, parent_id: DEMO_KAZOO.accountId })),
+    ],
+  });
+  const cloudflare = await startCloudflareEmulator({});
+  const env = {
+    ...process.env,
+    ...DEMO_SECRETS,
+    KAZOO_URL: kazoo.url,
+    KAZOO_API_KEY: DEMO_KAZOO.apiKey,
+    CLOUDFLARE_URL: cloudflare.url,
+    CLOUDFLARE_ACCOUNT_ID: DEMO_CLOUDFLARE.accountId,
+    CLOUDFLARE_API_TOKEN: DEMO_CLOUDFLARE.token,
+  };
+  const io: CliIO = {
+    stdout: out,
+    stderr: out,
+    env,
+    cwd: examplesDir,
+    stdoutIsTTY: process.stdout.isTTY === true,
+    stdinIsTTY: false,
+  };
+  const step = async (title: string, argv: string[], expect: number[]): Promise<number> => {
+    out(`\n\x1b[1m$ connops ${argv.join(' ')}\x1b[0m   # ${title}\n`);
+    const code = await run(argv, io);
+    out(`(exit ${code})\n`);
+    if (!expect.includes(code))
+      throw new Error(
+        `demo step "${argv.join(' ')}" exited ${code}, expected ${expect.join(' or ')}`,
+      );
+    return code;
+  };
+  try {
+    out(`Emulators: kazoo ${kazoo.url}, cloudflare ${cloudflare.url}\n`);
+    await step('check every document offline', ['validate'], [0]);
+    await step('what would change (exit 2: changes pending)', ['plan', '--detailed-exitcode'], [2]);
+    await step('make live state match', ['apply', '--yes'], [0]);
+    await step('converged: nothing left to do', ['plan', '--detailed-exitcode'], [0]);
+    // Someone edits a trunk by hand, outside git.
+    const token = kazoo.issueToken(DEMO_KAZOO.accountId);
+    const acme = EXAMPLE_ACCOUNTS[0]?.id ?? '';
+    const list = (await (
+      await fetch(`${kazoo.url}/accounts/${acme}/connectivity`, {
+        headers: { 'X-Auth-Token': token },
+      })
+    ).json()) as { data: string[] };
+    for (const id of list.data) {
+      const doc = (await (
+        await fetch(`${kazoo.url}/accounts/${acme}/connectivity/${id}`, {
+          headers: { 'X-Auth-Token': token },
+        })
+      ).json()) as { data: { name?: string } };
+      if (doc.data.name !== 'acme-denver') continue;
+      await fetch(`${kazoo.url}/accounts/${acme}/connectivity/${id}`, {
+        method: 'PATCH',
+        headers: { 'X-Auth-Token': token, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ data: { account: { trunks: 2 } } }),
+      });
+      out('\n# Someone set account.trunks on "acme-denver" by hand in the Kazoo UI.\n');
+    }
+    await step('scheduled drift check (exit 2: drift)', ['drift'], [2]);
+    out('\nDemo finished: validate → plan → apply → plan converged, and drift was detected.\n');
+    return 0;
+  } finally {
+    await Promise.all([kazoo.close(), cloudflare.close()]);
+  }
+}
+
+if (
+  process.argv[1] &&
+  import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/').split('/').pop() ?? '')
+) {
+  runDemo().then(
+    (code) => (process.exitCode = code),
+    (err: unknown) => {
+      process.stderr.write(`demo failed: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

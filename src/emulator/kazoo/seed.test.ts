@@ -1,0 +1,82 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadSeedFile, parseKazooSeed } from './seed.ts';
+import { startKazooEmulator } from './server.ts';
+import { apiAuth, call } from './test-client.ts';
+
+const ACCOUNT = '0123456789abcdef0123456789abcdef';
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'connops-seed-'));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe('loadSeedFile', () => {
+  it('reads YAML, keeping the "+" of unquoted DID keys', async () => {
+    const file = join(dir, 'seed.yaml');
+    await writeFile(
+      file,
+      [
+        'accounts:',
+        `  - id: "${ACCOUNT}"`,
+        '    name: acme',
+        '    realm: acme.sip.local',
+        `    api_key: "${'k'.repeat(64)}"`,
+        'numbers:',
+        `  "+14155550100": "${ACCOUNT}"`,
+        'docs:',
+        `  "${ACCOUNT}":`,
+        '    - _id: trunk1',
+        '      name: seeded',
+        '      servers:',
+        '        - auth: {auth_method: IP}',
+        '          DIDs:',
+        '            +14155550100: {}',
+        '',
+      ].join('\n'),
+    );
+    const seed = await loadSeedFile(file);
+    expect(seed.accounts?.[0]).toMatchObject({
+      id: ACCOUNT,
+      name: 'acme',
+      api_key: 'k'.repeat(64),
+    });
+    expect(seed.docs?.[ACCOUNT]?.[0]).toMatchObject({
+      servers: [{ DIDs: { '+14155550100': {} } }],
+    });
+
+    const emu = await startKazooEmulator({ seed });
+    try {
+      const token = await apiAuth(emu.url, 'k'.repeat(64));
+      const r = await call(emu.url, 'GET', `/accounts/${ACCOUNT}/connectivity/trunk1`, { token });
+      expect(r.status).toBe(200);
+      expect(r.json.data).toMatchObject({ id: 'trunk1', name: 'seeded' });
+      expect(r.json.revision).toMatch(/^1-[0-9a-f]{32}$/);
+    } finally {
+      await emu.close();
+    }
+  });
+
+  it('reads JSON and a {kazoo: …} wrapper', async () => {
+    const file = join(dir, 'seed.json');
+    await writeFile(
+      file,
+      JSON.stringify({ kazoo: { accounts: [{ id: ACCOUNT, name: 'a', realm: 'r.local' }] } }),
+    );
+    expect((await loadSeedFile(file)).accounts).toEqual([
+      { id: ACCOUNT, name: 'a', realm: 'r.local' },
+    ]);
+  });
+
+  it.each([
+    [{ accounts: 'x' }, /"accounts" must be a list/],
+    [{ accounts: [{ id: ACCOUNT, name: 'a' }] }, /accounts\[0\]\.realm is required/],
+    [{ docs: { [ACCOUNT]: 'x' } }, /docs\./],
+    [[1], /expected a mapping/],
+  ])('rejects %j', (value, message) => {
+    expect(() => parseKazooSeed(value)).toThrow(message);
+  });
+});

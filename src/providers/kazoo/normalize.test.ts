@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import type { JsonObject } from '../../core/json.ts';
+import { buildMergePatch, normalizeKazoo } from './normalize.ts';
+
+describe('normalizeKazoo', () => {
+  it('applies the defaults the server writes, drops server-owned fields and sorts keys', () => {
+    const live: JsonObject = {
+      id: 'abc',
+      _read_only: { x: 1 },
+      pvt_type: 'sys_info',
+      connops_managed: true,
+      account: { auth_realm: 'r.example' },
+      servers: [
+        {
+          auth: { auth_method: 'ip', ip: '192.0.2.1' },
+          options: {
+            delay: 0,
+            enabled: true,
+            force_outbound: false,
+            hunt_non_reconcilable: false,
+            inbound_format: 'npan',
+            media_handling: 'bypass',
+          },
+        },
+      ],
+    };
+    const desired: JsonObject = {
+      servers: [{ options: {}, auth: { ip: '192.0.2.1', auth_method: 'ip' } }],
+    };
+    expect(normalizeKazoo(live, '4.3')).toEqual(normalizeKazoo(desired, '4.3'));
+    expect(Object.keys(normalizeKazoo(live, '4.3'))).toEqual(['servers']);
+  });
+
+  it.each([
+    [
+      'port "5060" → 5060',
+      { servers: [{ auth: { auth_method: 'ip', port: '5060' } }] },
+      { servers: [{ auth: { auth_method: 'ip', port: 5060 } }] },
+    ],
+    [
+      'enabled "true" → true',
+      { servers: [{ auth: {}, options: { enabled: 'true' } }] },
+      { servers: [{ auth: {}, options: { enabled: true } }] },
+    ],
+  ])('mirrors the server coercion: %s', (_n, a, b) => {
+    expect(normalizeKazoo(a as JsonObject, '4.3')).toEqual(normalizeKazoo(b as JsonObject, '4.3'));
+  });
+
+  it("keeps account.auth_realm on 4.0/4.1, where it is the user's setting", () => {
+    expect(normalizeKazoo({ account: { auth_realm: 'x' } }, '4.1')).toEqual({
+      account: { auth_realm: 'x' },
+      servers: [],
+    });
+    expect(normalizeKazoo({ account: { auth_realm: 'x' } }, '4.3')).toEqual({ servers: [] });
+  });
+
+  it('"yes" stays a string (the server would reject it, and so does validate)', () => {
+    expect(
+      normalizeKazoo({ servers: [{ auth: {}, options: { enabled: 'yes' } }] }, '4.3')['servers'],
+    ).toMatchObject([{ options: { enabled: 'yes' } }]);
+  });
+});
+
+describe('buildMergePatch (Kazoo PATCH rules, kazoo-api.md §1.7)', () => {
+  it.each([
+    ['no change', { a: 1 }, { a: 1 }, {}],
+    ['scalar change', { a: 1, b: 2 }, { a: 1, b: 3 }, { b: 3 }],
+    [
+      'nested objects merge: only the changed leaf',
+      { account: { caller_id: { cid_name: 'A', cid_number: '+1' } } },
+      { account: { caller_id: { cid_name: 'B', cid_number: '+1' } } },
+      { account: { caller_id: { cid_name: 'B' } } },
+    ],
+    ['a removed key becomes null', { a: 1, b: 2 }, { a: 1 }, { b: null }],
+    ['arrays are replaced whole', { s: [1, 2, 3] }, { s: [1, 2, 4] }, { s: [1, 2, 4] }],
+    ['an empty object is sent as {} (it replaces)', { o: { x: 1 } }, { o: {} }, { o: {} }],
+    ['a new object is sent whole', { a: 1 }, { a: 1, o: { x: 1 } }, { o: { x: 1 } }],
+  ])('%s', (_n, live, desired, patch) => {
+    expect(buildMergePatch(live as JsonObject, desired as JsonObject)).toEqual(patch);
+  });
+});
