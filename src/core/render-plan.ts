@@ -41,15 +41,52 @@ function short(v: JsonValue | undefined): string {
   return s.length > 120 ? `${s.slice(0, 117)}...` : s;
 }
 
-/** One line per operation: `~ /path: "old" → "new"`, `+ /path: value`, `- /path (was value)`. */
+/** Leaf (pointer, value) pairs of a value; empty objects and arrays count as leaves. */
+function leaves(
+  path: string,
+  value: JsonValue | undefined,
+  out: [string, JsonValue | undefined][] = [],
+): [string, JsonValue | undefined][] {
+  if (Array.isArray(value) && value.length > 0)
+    value.forEach((v, i) => leaves(`${path}/${i}`, v, out));
+  else if (
+    value !== null &&
+    typeof value === 'object' &&
+    !Array.isArray(value) &&
+    Object.keys(value).length > 0
+  ) {
+    for (const [k, v] of Object.entries(value))
+      leaves(`${path}/${k.replaceAll('~', '~0').replaceAll('/', '~1')}`, v, out);
+  } else out.push([path, value]);
+  return out;
+}
+
+/**
+ * One line per changed field: `~ /path: "old" → "new"`, `+ /path: value`,
+ * `- /path (was value)`. Added or removed objects are expanded to their leaves,
+ * so a new server reads field by field rather than as one JSON blob.
+ */
 export function opLines(change: PlanChange): string[] {
   const before = change.beforeMasked ?? {};
-  return change.ops.map((op: PatchOp) => {
-    const old = getAtPointer(before, op.path);
-    if (op.op === 'add') return `+ ${op.path}: ${short(op.value)}`;
-    if (op.op === 'remove') return `- ${op.path} (was ${short(old)})`;
-    return `~ ${op.path}: ${short(old)} → ${short(op.value)}`;
-  });
+  const lines: string[] = [];
+  for (const op of change.ops) {
+    if (op.op === 'add')
+      for (const [p, v] of leaves(op.path, op.value)) lines.push(`+ ${p}: ${short(v)}`);
+    else if (op.op === 'remove')
+      for (const [p, v] of leaves(op.path, getAtPointer(before, op.path)))
+        lines.push(`- ${p} (was ${short(v)})`);
+    else {
+      const old = getAtPointer(before, op.path);
+      const scalar = (v: JsonValue | undefined): boolean => v === null || typeof v !== 'object';
+      if (scalar(old) && scalar(op.value))
+        lines.push(`~ ${op.path}: ${short(old)} → ${short(op.value)}`);
+      else {
+        for (const [p, v] of leaves(op.path, old)) lines.push(`- ${p} (was ${short(v)})`);
+        for (const [p, v] of leaves(op.path, op.value)) lines.push(`+ ${p}: ${short(v)}`);
+      }
+    }
+  }
+  return lines;
 }
 
 function headline(c: PlanChange): string {
