@@ -70,6 +70,8 @@ export async function loadAndPlan(
   ctx: CommandContext,
   options: { selection?: Selection; prune?: boolean; git?: GitResolver } = {},
 ): Promise<PlannedProject | number> {
+  // Flags first: a usage mistake is reported before any file is read.
+  const base = options.selection ?? selectionFromFlags(ctx);
   const git = await (options.git ?? noGit)(ctx);
   const project = await loadProject({
     configPath: ctx.configPath,
@@ -88,7 +90,6 @@ export async function loadAndPlan(
     return EXIT.INVALID;
   }
   const config = project.config;
-  const base = options.selection ?? selectionFromFlags(ctx);
   const selection: Selection = { ...base, ...(git.keys ? { keys: git.keys } : {}) };
   for (const t of selection.targets ?? [])
     if (!config.targets[t])
