@@ -108,6 +108,13 @@ export interface PlanInput {
   readonly prune: boolean;
   /** Documents that git says were deleted (deletes when prune is on, even without the marker). */
   readonly deleted?: readonly DocumentKey[];
+  /**
+   * The documents are only part of what the repo declares in their accounts
+   * (`--changed-since`): an undeclared live object may belong to a document that
+   * was not loaded, so only `deleted` keys are pruned and nothing is counted as
+   * unmanaged.
+   */
+  readonly partial?: boolean;
   readonly meta: PlanMeta;
 }
 
@@ -122,6 +129,16 @@ export function bodyRevision(normalized: JsonObject): string {
 
 /** Builds the plan. */
 export function buildPlan(input: PlanInput): Plan {
+  // Each desired body is normalised once: planning and the fingerprint both need it.
+  const normalized = new Map<DesiredDocument, JsonObject>();
+  const desiredOf = (doc: DesiredDocument, provider: Provider, target: TargetConfig): JsonObject => {
+    let n = normalized.get(doc);
+    if (!n) {
+      n = provider.normalize(doc.spec, target);
+      normalized.set(doc, n);
+    }
+    return n;
+  };
   const changes: PlanChange[] = [];
   const problems: PlanProblem[] = [];
   let unmanaged = 0;
@@ -187,7 +204,7 @@ export function buildPlan(input: PlanInput): Plan {
         live = candidates[0];
         if (!live) reason = 'not found on the server';
       }
-      changes.push(planDocument(doc, live, reason, provider, target));
+      changes.push(planDocument(doc, desiredOf(doc, provider, target), live, reason, provider, target));
       if (live) matched.add(live.id);
     }
 
@@ -202,7 +219,11 @@ export function buildPlan(input: PlanInput): Plan {
       const name = provider.nameOf(o.body) ?? o.id;
       const key: DocumentKey = { target: targetName, account, kind, name };
       const wasDeclared = deleted.has(keyString(key));
-      if (input.prune && declaresAccount && (provider.isManaged(o.body) || wasDeclared)) {
+      if (
+        input.prune &&
+        declaresAccount &&
+        (wasDeclared || (!input.partial && provider.isManaged(o.body)))
+      ) {
         const beforeN = provider.normalize(o.body, target);
         const revision = o.revision ?? bodyRevision(beforeN);
         const masked = maskBody(beforeN, new Set(provider.secretPointers(beforeN)), undefined);
@@ -222,7 +243,7 @@ export function buildPlan(input: PlanInput): Plan {
           dependsOn: [],
           beforeMasked: masked,
         });
-      } else if (declaresAccount) {
+      } else if (declaresAccount && !input.partial) {
         unmanaged++;
       }
     }
@@ -230,7 +251,11 @@ export function buildPlan(input: PlanInput): Plan {
 
   const ordered = orderChanges(changes, problems);
   const summary = summarize(ordered);
-  const fingerprint = fingerprintOf(input.documents, ordered, input.providers, input.targets);
+  const fingerprint = fingerprintOf(input.documents, ordered, (d) => {
+    const p = input.providers.get(d.key.kind);
+    const t = input.targets[d.key.target];
+    return p && t ? desiredOf(d, p, t) : d.spec;
+  });
   return {
     format_version: PLAN_FORMAT_VERSION,
     changes: ordered,
@@ -244,12 +269,12 @@ export function buildPlan(input: PlanInput): Plan {
 
 function planDocument(
   doc: DesiredDocument,
+  desiredN: JsonObject,
   live: LiveObject | undefined,
   reason: string,
   provider: Provider,
   target: TargetConfig,
 ): PlanChange {
-  const desiredN = provider.normalize(doc.spec, target);
   const sensitive = new Set([...doc.sensitive, ...provider.secretPointers(doc.spec)]);
   if (!live) {
     const after = withoutIgnored(desiredN, doc.ignore);
@@ -366,25 +391,42 @@ export function maskBody(
   before: JsonObject | undefined,
 ): JsonObject {
   if (sensitive.size === 0) return body;
-  const out = cloneJson(body);
+  let out = body;
   for (const pointer of sensitive) {
     const v = getAtPointer(out, pointer);
     if (v === undefined) continue;
     const changed = before !== undefined && !deepEqual(getAtPointer(before, pointer), v);
-    setAt(out, pointer, changed ? SENSITIVE_CHANGED : SENSITIVE);
+    out = replacedAt(out, parsePointer(pointer), changed ? SENSITIVE_CHANGED : SENSITIVE);
   }
   return out;
 }
 
-function setAt(root: JsonObject, pointer: string, value: JsonValue): void {
-  const tokens = parsePointer(pointer);
-  const last = tokens.pop();
-  if (last === undefined) return;
-  let cur: JsonValue | undefined = root;
-  for (const t of tokens)
-    cur = Array.isArray(cur) ? cur[Number(t)] : isObject(cur) ? cur[t] : undefined;
-  if (Array.isArray(cur)) cur[Number(last)] = value;
-  else if (isObject(cur)) cur[last] = value;
+/**
+ * A copy of `root` with the value at `tokens` replaced. Only the containers on
+ * the path are copied; the rest is shared (bodies are never mutated once
+ * built), which keeps masking cheap for documents with hundreds of DIDs.
+ */
+function replacedAt(root: JsonObject, tokens: readonly string[], value: JsonValue): JsonObject {
+  const step = (cur: JsonValue | undefined, i: number): JsonValue | undefined => {
+    const t = tokens[i];
+    if (t === undefined) return value;
+    if (Array.isArray(cur)) {
+      const n = Number(t);
+      const copy = [...cur];
+      const next = step(cur[n], i + 1);
+      if (next === undefined) return cur;
+      copy[n] = next;
+      return copy;
+    }
+    if (isObject(cur)) {
+      const next = step(cur[t], i + 1);
+      if (next === undefined) return cur;
+      return { ...cur, [t]: next };
+    }
+    return undefined;
+  };
+  const out = step(root, 0);
+  return isObject(out) ? out : root;
 }
 
 /**
@@ -394,8 +436,12 @@ function setAt(root: JsonObject, pointer: string, value: JsonValue): void {
  */
 function orderChanges(changes: PlanChange[], problems: PlanProblem[]): PlanChange[] {
   const rank: Record<Action, number> = { delete: 0, update: 1, create: 2, noop: 3 };
+  const keys = new Map(changes.map((c) => [c, keyString(c.key)]));
+  const collator = new Intl.Collator(); // what String#localeCompare uses, without its per-call set-up
   const sorted = [...changes].sort(
-    (a, b) => rank[a.action] - rank[b.action] || keyString(a.key).localeCompare(keyString(b.key)),
+    (a, b) =>
+      rank[a.action] - rank[b.action] ||
+      collator.compare(keys.get(a) as string, keys.get(b) as string),
   );
   const releasedBy = new Map<string, number>();
   sorted.forEach((c, i) => {
@@ -446,19 +492,21 @@ function summarize(changes: readonly PlanChange[]): PlanSummary {
 function fingerprintOf(
   documents: readonly DesiredDocument[],
   changes: readonly PlanChange[],
-  providers: ReadonlyMap<string, Provider>,
-  targets: Readonly<Record<string, TargetConfig>>,
+  normalizedOf: (d: DesiredDocument) => JsonObject,
 ): string {
+  // Without `ignore` a change's `after` is the very object of its desired body,
+  // so each body is hashed once.
+  const digests = new WeakMap<JsonObject, string>();
+  const digestTree = (body: JsonObject): string => {
+    let d = digests.get(body);
+    if (d === undefined) {
+      d = createHash('sha256').update(canonicalJson(body)).digest('hex');
+      digests.set(body, d);
+    }
+    return d;
+  };
   const desired = documents
-    .map((d) => {
-      const p = providers.get(d.key.kind);
-      const t = targets[d.key.target];
-      return {
-        key: keyString(d.key),
-        body: p && t ? p.normalize(d.spec, t) : d.spec,
-        ignore: d.ignore,
-      };
-    })
+    .map((d) => ({ key: keyString(d.key), body: normalizedOf(d), ignore: d.ignore }))
     .sort((a, b) => a.key.localeCompare(b.key));
   const live = changes.map((c) => ({
     key: keyString(c.key),
@@ -466,7 +514,7 @@ function fingerprintOf(
     id: c.id ?? null,
     revision: c.revision ?? null,
     ops: c.ops,
-    secrets: secretDigest(c),
+    secrets: c.after ? digestTree(c.after) : null,
   }));
   const h = createHash('sha256');
   h.update(
@@ -477,13 +525,4 @@ function fingerprintOf(
     }),
   );
   return h.digest('hex');
-}
-
-function secretDigest(c: PlanChange): string | null {
-  if (!c.after) return null;
-  return createHash('sha256').update(canonicalJson(c.after)).digest('hex');
-}
-
-function digestTree(body: JsonObject): string {
-  return createHash('sha256').update(canonicalJson(body)).digest('hex');
 }

@@ -282,3 +282,32 @@ export function explainStale(saved: PlanJson, fresh: Plan): string[] {
     reasons.push('the desired documents or secret values changed since the plan');
   return reasons;
 }
+
+/**
+ * A Plan to render from its JSON form (e.g. shards merged by `connops report
+ * merge`). Display fields only: no write requests, and bodies are the masked ones.
+ */
+export function planFromJson(json: PlanJson): Plan {
+  return {
+    format_version: json.format_version,
+    fingerprint: json.fingerprint,
+    summary: json.summary,
+    unmanaged: json.unmanaged,
+    meta: json.meta,
+    problems: json.problems.map((p) => ({ message: p.message })),
+    changes: json.changes.map((c) => ({
+      key: c.key,
+      action: c.action,
+      reason: c.reason,
+      ...(c.id !== null ? { id: c.id } : {}),
+      ...(c.revision !== null ? { revision: c.revision } : {}),
+      ops: c.ops,
+      ...(c.before !== null ? { beforeMasked: c.before } : {}),
+      ...(c.after !== null ? { afterMasked: c.after } : {}),
+      ...(c.source !== null ? { source: { ...c.source, col: 1 } } : {}),
+      claims: [],
+      releases: [],
+      dependsOn: [],
+    })),
+  };
+}

@@ -11,12 +11,12 @@
  * - alias expansion is counted, so an alias bomb is reported, not executed.
  */
 import {
+  Document as YamlDocumentNode,
   isAlias,
   isMap,
   isPair,
   isScalar,
   isSeq,
-  LineCounter,
   parseAllDocuments,
   type Document,
   type Node,
@@ -59,11 +59,8 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
  */
 export function parseYamlFile(file: string, text: string, env: EnvLookup): ParsedYamlFile {
   const diagnostics: Diagnostic[] = [];
-  const lineCounter = new LineCounter();
-  const at = (offset: number): SourcePos => {
-    const p = lineCounter.linePos(offset);
-    return { file, line: p.line, col: p.col };
-  };
+  const position = linePositions(text);
+  const at = (offset: number): SourcePos => ({ file, ...position(offset) });
 
   if (text.includes('\u0000') || text.includes('\uFFFD')) {
     diagnostics.push({
@@ -79,12 +76,7 @@ export function parseYamlFile(file: string, text: string, env: EnvLookup): Parse
 
   let docs: Document.Parsed[];
   try {
-    docs = parseAllDocuments(text, {
-      lineCounter,
-      uniqueKeys: true,
-      prettyErrors: false,
-      strict: true,
-    }) as Document.Parsed[];
+    docs = parseDocuments(text);
   } catch (err) {
     /* v8 ignore next -- @preserve: yaml reports problems as doc.errors; this guards a library bug */
     diagnostics.push({
@@ -97,9 +89,8 @@ export function parseYamlFile(file: string, text: string, env: EnvLookup): Parse
     });
     return { documents: [], diagnostics };
   }
-  if (!Array.isArray(docs)) docs = [docs];
-
   const documents: YamlDocument[] = [];
+  const reparsed = lazyReparse(text);
   docs.forEach((doc, index) => {
     let failed = false;
     for (const e of doc.errors) {
@@ -122,7 +113,7 @@ export function parseYamlFile(file: string, text: string, env: EnvLookup): Parse
       });
     }
     const start = at(doc.contents?.range[0] ?? doc.range[0]);
-    const locate = makeLocator(doc, at, start);
+    const locate = lazyLocator(file, index, start, reparsed);
     if (failed) {
       documents.push({
         index,
@@ -335,6 +326,81 @@ class Converter {
   }
 }
 
+/**
+ * 1-based line and column of an offset, counted from the text itself. (yaml's
+ * LineCounter only sees the line breaks the lexer emits as tokens; after a
+ * syntax error it misses those inside recovered tokens, and columns run past
+ * the end of the line.)
+ */
+export function linePositions(text: string): (offset: number) => { line: number; col: number } {
+  const starts = [0];
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+  return (offset) => {
+    const o = Math.max(0, Math.min(offset, text.length));
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if ((starts[mid] ?? 0) <= o) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, col: o - (starts[lo] ?? 0) + 1 };
+  };
+}
+
+function parseDocuments(text: string): Document.Parsed[] {
+  const docs = parseAllDocuments(text, {
+    uniqueKeys: true,
+    prettyErrors: false,
+    strict: true,
+  }) as Document.Parsed[] | Document.Parsed;
+  return Array.isArray(docs) ? docs : [docs];
+}
+
+interface Reparsed {
+  readonly docs: Document.Parsed[];
+  readonly position: (offset: number) => { line: number; col: number };
+}
+
+/**
+ * The syntax trees again, parsed on first use and shared by a file's
+ * documents. Positions are needed only to report a problem, so rather than
+ * keeping every document's tree alive for the whole run (several times the
+ * size of the text) the locators keep the text and parse it again when asked.
+ * Same text, same options: the same trees and offsets.
+ */
+function lazyReparse(text: string): () => Reparsed {
+  let cached: Reparsed | undefined;
+  return () => {
+    if (!cached) {
+      cached = { docs: parseDocuments(text), position: linePositions(text) };
+    }
+    return cached;
+  };
+}
+
+function lazyLocator(
+  file: string,
+  index: number,
+  start: SourcePos,
+  reparsed: () => Reparsed,
+): Locator {
+  let locator: Locator | undefined;
+  const get = (): Locator => {
+    if (!locator) {
+      const { docs, position } = reparsed();
+      const doc = docs[index];
+      const at = (offset: number): SourcePos => ({ file, ...position(offset) });
+      locator = doc ? makeLocator(doc, at, start) : { value: () => start, key: () => start };
+    }
+    return locator;
+  };
+  return {
+    value: (pointer) => get().value(pointer),
+    key: (pointer) => get().key(pointer),
+  };
+}
+
 function makeLocator(
   doc: Document.Parsed,
   at: (offset: number) => SourcePos,
@@ -377,4 +443,27 @@ function makeLocator(
     value: (pointer) => walk(pointer, false),
     key: (pointer) => walk(pointer, true),
   };
+}
+
+/** One document to write: a JSON value with an optional comment block above it. */
+export interface YamlOutputDocument {
+  readonly value: JsonValue;
+  /** Lines written as `# …` above the document. */
+  readonly comments?: readonly string[];
+}
+
+/**
+ * Writes documents as one multi-document YAML text (for `connops import`).
+ * The stringifier quotes every string that would read back as another type,
+ * so DID keys like "+14155550100" and numbers-as-strings stay strings.
+ */
+export function stringifyYamlDocuments(docs: readonly YamlOutputDocument[]): string {
+  return docs
+    .map((d) => {
+      const doc = new YamlDocumentNode(d.value);
+      if (d.comments && d.comments.length > 0)
+        doc.commentBefore = d.comments.map((c) => ` ${c.replaceAll('\n', ' ')}`).join('\n');
+      return doc.toString({ lineWidth: 0, singleQuote: true });
+    })
+    .join('---\n');
 }

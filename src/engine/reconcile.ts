@@ -117,6 +117,8 @@ export async function planDocuments(
     readonly pool: SessionPool;
     readonly prune: boolean;
     readonly deleted?: readonly DocumentKey[];
+    /** Documents are a subset of their accounts' declarations (see PlanInput.partial). */
+    readonly partial?: boolean;
     readonly meta: PlanMeta;
     readonly onProgress?: (e: ProgressEvent) => void;
   },
@@ -149,6 +151,7 @@ export async function planDocuments(
     providers: options.providers,
     prune: options.prune,
     deleted: deleted.filter((k) => !failedScopes.has(scopeKey(k.target, k.kind, k.account))),
+    ...(options.partial ? { partial: true } : {}),
     meta: options.meta,
   });
   return { plan, failures: live.failures };

@@ -1,6 +1,7 @@
 /**
  * What plan, drift and apply share: load and validate, select, connect, plan.
  */
+import { dirname } from 'node:path';
 import { countDiagnostics, renderDiagnosticLine } from '../../core/render-diagnostics.ts';
 import { ConnopsError, UsageError } from '../../core/errors.ts';
 import type { Config, DesiredDocument, DocumentKey } from '../../core/model.ts';
@@ -47,7 +48,11 @@ export const noGit: GitResolver = async (ctx) => {
     const { resolveGitInputs } = await import('../../io/git-inputs.ts');
     return resolveGitInputs(ctx);
   }
-  return {};
+  // Every run inside a repository records the commit it planned from (two cheap
+  // git calls); outside one, or without git, the plan simply has no git meta.
+  const { readGitMeta } = await import('../../io/git.ts');
+  const meta = await readGitMeta(dirname(ctx.configPath), ctx.io.env);
+  return meta ? { meta } : {};
 };
 
 export function selectionFromFlags(ctx: CommandContext): Selection {
@@ -133,6 +138,7 @@ export async function loadAndPlan(
       pool,
       prune,
       deleted,
+      ...(git.keys ? { partial: true } : {}),
       meta: {
         generated_at: new Date().toISOString(),
         ...(git.meta ? { git: git.meta } : {}),

@@ -1,0 +1,340 @@
+/**
+ * The one wrapper around `simple-git` (STYLE.md §7): read-only questions about
+ * the repository holding the config. Every command is an argument array (no
+ * shell), runs with a C.UTF-8 locale (so messages we match on are English) and
+ * with prompts disabled (a CI job must fail, not hang on a credential prompt).
+ * Failures become `ConnopsError('GIT', …)` in the user's terms.
+ */
+import { realpath } from 'node:fs/promises';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { simpleGit, type SimpleGit } from 'simple-git';
+import { ConnopsError } from '../core/errors.ts';
+import { MAX_FILE_BYTES, type ReadResult } from './files.ts';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Variables passed through to git. simple-git refuses to run when variables
+ * such as EDITOR, PAGER or GIT_SSH_COMMAND are set (they can run programs), and
+ * users commonly have them; we only read, so we pass what lookup and config
+ * discovery need and nothing else.
+ */
+const PASSED_ENV = [
+  'PATH',
+  'HOME',
+  'USERPROFILE',
+  'SYSTEMROOT',
+  'TMPDIR',
+  'TEMP',
+  'TMP',
+  'XDG_CONFIG_HOME',
+  'GIT_DIR',
+  'GIT_WORK_TREE',
+  'GIT_CEILING_DIRECTORIES',
+  'GIT_DISCOVERY_ACROSS_FILESYSTEM',
+  'GIT_CONFIG_GLOBAL',
+  'GIT_CONFIG_SYSTEM',
+  'GIT_CONFIG_NOSYSTEM',
+] as const;
+
+export function gitEnv(env: Env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of PASSED_ENV) {
+    const v = env[k];
+    if (v !== undefined) out[k] = v;
+  }
+  out['LANG'] = 'C.UTF-8';
+  out['LC_ALL'] = 'C.UTF-8';
+  out['GIT_TERMINAL_PROMPT'] = '0';
+  // Reads must not take index.lock (a concurrent `git commit` would fail).
+  out['GIT_OPTIONAL_LOCKS'] = '0';
+  return out;
+}
+
+function client(dir: string, env: Env): SimpleGit {
+  return simpleGit({
+    baseDir: dir,
+    trimmed: false,
+    // GIT_CONFIG_GLOBAL/SYSTEM only point git at config files the user chose.
+    unsafe: { allowUnsafeConfigPaths: true },
+  }).env(gitEnv(env));
+}
+
+/** The first line of git's message, without simple-git's stack or "fatal: ". */
+function gitMessage(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  const line = text.split('\n').find((l) => l.trim() !== '') ?? text;
+  return line.replace(/^(fatal|error): /, '').trim();
+}
+
+function isNoBinary(err: unknown): boolean {
+  return err instanceof Error && /spawn \S*git\S* ENOENT/.test(err.message);
+}
+
+function noBinary(err: unknown): ConnopsError {
+  return new ConnopsError(
+    'GIT',
+    'cannot run git: no `git` program on PATH. Install git (or put it on PATH) to use --ref or --changed-since',
+    { cause: err },
+  );
+}
+
+async function raw(git: SimpleGit, args: string[], what: string): Promise<string> {
+  try {
+    return await git.raw(args);
+  } catch (err) {
+    if (isNoBinary(err)) throw noBinary(err);
+    throw new ConnopsError('GIT', `cannot ${what}: ${gitMessage(err)}`, { cause: err });
+  }
+}
+
+/** A change between a revision and the working tree (or another revision). */
+export type FileChange =
+  | { readonly status: 'added' | 'modified' | 'deleted'; readonly path: string }
+  | { readonly status: 'renamed'; readonly path: string; readonly from: string };
+
+export interface TreeEntry {
+  /** Path relative to the repository root, '/'-separated. */
+  readonly path: string;
+  readonly size: number;
+}
+
+/** A git repository, opened at its root. Paths given to methods are absolute or root-relative. */
+export class GitRepo {
+  readonly root: string;
+  private readonly git: SimpleGit;
+
+  private constructor(root: string, git: SimpleGit) {
+    this.root = root;
+    this.git = git;
+  }
+
+  /**
+   * Opens the repository containing `dir`; undefined when `dir` is in none.
+   * Throws when git itself cannot run.
+   */
+  static async find(dir: string, env: Env): Promise<GitRepo | undefined> {
+    let real: string;
+    try {
+      real = await realpath(dir);
+    } catch {
+      real = resolve(dir);
+    }
+    const git = client(real, env);
+    let top: string;
+    try {
+      top = (await git.raw(['rev-parse', '--show-toplevel'])).trim();
+    } catch (err) {
+      if (isNoBinary(err)) throw noBinary(err);
+      if (/not a git repository/i.test(gitMessage(err))) return undefined;
+      throw new ConnopsError('GIT', `cannot inspect the git repository: ${gitMessage(err)}`, {
+        cause: err,
+      });
+    }
+    if (top === '') return undefined; // a bare repository or inside .git: no working tree
+    return new GitRepo(top, client(top, env));
+  }
+
+  /** Like `find`, but a directory outside any repository is an error. */
+  static async open(dir: string, env: Env, why: string): Promise<GitRepo> {
+    const repo = await GitRepo.find(dir, env);
+    if (!repo)
+      throw new ConnopsError(
+        'GIT',
+        `${why} needs a git repository, but ${dir} is not inside one (run connops from a clone, or drop ${why})`,
+      );
+    return repo;
+  }
+
+  /** Root-relative '/'-separated path for an absolute (or root-relative) path. */
+  async relativePath(path: string): Promise<string> {
+    if (!isAbsolute(path)) return path.split(sep).join('/');
+    let real = path;
+    try {
+      real = await realpath(path);
+    } catch {
+      // A path that no longer exists in the working tree (read at a commit):
+      // resolve its nearest existing parent instead.
+      const parent = resolve(path, '..');
+      if (parent !== path) {
+        const base = await this.relativePath(parent);
+        const leaf = path.slice(parent.length).replace(/^[\\/]+/, '');
+        return base === '' ? leaf : `${base}/${leaf}`;
+      }
+    }
+    const rel = relative(this.root, real).split(sep).join('/');
+    if (rel.startsWith('..'))
+      throw new ConnopsError('GIT', `${path} is outside the git repository at ${this.root}`);
+    return rel;
+  }
+
+  async headCommit(): Promise<string> {
+    return (await raw(this.git, ['rev-parse', '--verify', 'HEAD^{commit}'], 'read HEAD')).trim();
+  }
+
+  /** True when tracked or untracked (not ignored) files under `paths` differ from HEAD. */
+  async isDirty(paths: readonly string[] = []): Promise<boolean> {
+    const out = await raw(
+      this.git,
+      ['status', '--porcelain', '-z', '--untracked-files=normal', '--', ...paths],
+      'read the working tree status',
+    );
+    return out.length > 0;
+  }
+
+  async isShallow(): Promise<boolean> {
+    const out = await raw(
+      this.git,
+      ['rev-parse', '--is-shallow-repository'],
+      'inspect the repository',
+    );
+    return out.trim() === 'true';
+  }
+
+  /** The full commit id a revision names; a clear error (with a fetch hint in shallow clones) when unknown. */
+  async resolveRef(rev: string): Promise<string> {
+    if (rev === '' || rev.startsWith('-'))
+      throw new ConnopsError('GIT', `"${rev}" is not a git revision`);
+    try {
+      return (await this.git.raw(['rev-parse', '--verify', '--end-of-options', `${rev}^{commit}`]))
+        .trim()
+        .split('\n')[0] as string;
+    } catch (err) {
+      if (isNoBinary(err)) throw noBinary(err);
+      const shallow = await this.isShallow().catch(() => false);
+      const hint = shallow
+        ? ` This is a shallow clone, so older commits and other branches are missing: fetch them with \`git fetch --deepen=50 origin\` (or \`git fetch origin ${rev.replace(/^origin\//, '')}\`), or in GitHub Actions use actions/checkout with \`fetch-depth: 0\`.`
+        : ' Check the name, or fetch it first (e.g. `git fetch origin`).';
+      throw new ConnopsError(
+        'GIT',
+        `cannot find the git revision "${rev}" in ${this.root}.${hint}`,
+        {
+          cause: err,
+        },
+      );
+    }
+  }
+
+  /** The merge base of two commits, or undefined when they share no history. */
+  async mergeBase(a: string, b: string): Promise<string | undefined> {
+    try {
+      const out = (await this.git.raw(['merge-base', '--end-of-options', a, b])).trim();
+      return out === '' ? undefined : out;
+    } catch (err) {
+      if (isNoBinary(err)) throw noBinary(err);
+      return undefined;
+    }
+  }
+
+  /** Files (with sizes) under `dir` (root-relative; '' for all) at a commit. */
+  async listFilesAt(rev: string, dir: string): Promise<TreeEntry[]> {
+    const args = ['ls-tree', '-r', '-l', '-z', '--full-tree', rev];
+    if (dir !== '') args.push('--', dir);
+    const out = await raw(this.git, args, `list files at ${rev}`);
+    const entries: TreeEntry[] = [];
+    for (const rec of out.split('\0')) {
+      // "<mode> SP <type> SP <object> SP+ <size> TAB <path>"
+      const tab = rec.indexOf('\t');
+      if (tab < 0) continue;
+      const fields = rec.slice(0, tab).split(/ +/);
+      if (fields[1] !== 'blob') continue;
+      entries.push({ path: rec.slice(tab + 1), size: Number(fields[3]) });
+    }
+    return entries.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
+  }
+
+  /** A file's text at a commit, refusing files over `maxBytes` like the working-tree reader. */
+  async readFileAt(rev: string, path: string, maxBytes = MAX_FILE_BYTES): Promise<ReadResult> {
+    const spec = `${rev}:${path}`;
+    let size: number;
+    try {
+      size = Number((await this.git.raw(['cat-file', '-s', spec])).trim());
+    } catch (err) {
+      if (isNoBinary(err)) throw noBinary(err);
+      return { ok: false, reason: `file not found at ${rev.slice(0, 12)}` };
+    }
+    if (!Number.isFinite(size) || size > maxBytes)
+      return {
+        ok: false,
+        reason: `file is ${(size / 1048576).toFixed(1)} MiB; connops reads document files up to ${maxBytes / 1048576} MiB (split it into several files)`,
+      };
+    const text = await raw(this.git, ['cat-file', 'blob', spec], `read ${path} at ${rev}`);
+    return { ok: true, text };
+  }
+
+  /**
+   * Files changed between `from` and `to` (a commit), or between `from` and the
+   * working tree (committed and uncommitted changes, plus untracked files) when
+   * `to` is undefined. Renames are detected (`-M`), so a moved file is one
+   * change with both paths.
+   */
+  async changedFiles(from: string, to?: string): Promise<FileChange[]> {
+    const args = ['diff', '--name-status', '-M', '-z', '--no-ext-diff', '--end-of-options', from];
+    if (to !== undefined) args.push(to);
+    args.push('--');
+    const out = await raw(this.git, args, `compare with ${from}`);
+    const changes = parseNameStatus(out);
+    if (to === undefined) {
+      const untracked = await raw(
+        this.git,
+        ['ls-files', '--others', '--exclude-standard', '-z', '--full-name'],
+        'list untracked files',
+      );
+      for (const p of untracked.split('\0'))
+        if (p !== '') changes.push({ status: 'added', path: p });
+    }
+    return changes;
+  }
+}
+
+/** Parses `git diff --name-status -z` output. */
+export function parseNameStatus(out: string): FileChange[] {
+  const parts = out.split('\0');
+  const changes: FileChange[] = [];
+  let i = 0;
+  while (i < parts.length) {
+    const status = parts[i] ?? '';
+    if (status === '') {
+      i++;
+      continue;
+    }
+    const letter = status[0];
+    if (letter === 'R' || letter === 'C') {
+      const from = parts[i + 1] ?? '';
+      const path = parts[i + 2] ?? '';
+      // A copy leaves the source in place: only the new path changed.
+      changes.push(letter === 'R' ? { status: 'renamed', path, from } : { status: 'added', path });
+      i += 3;
+      continue;
+    }
+    const path = parts[i + 1] ?? '';
+    i += 2;
+    if (letter === 'A') changes.push({ status: 'added', path });
+    else if (letter === 'D') changes.push({ status: 'deleted', path });
+    else changes.push({ status: 'modified', path }); // M, T (type change), U (unmerged)
+  }
+  return changes;
+}
+
+/**
+ * `{ commit, dirty }` for a plan made from the working tree in `dir`, or
+ * undefined when `dir` is in no repository, git is missing or HEAD has no
+ * commit yet: recording it is a courtesy, never a reason to fail a run.
+ */
+export async function readGitMeta(
+  dir: string,
+  env: Env,
+): Promise<{ commit: string; dirty: boolean } | undefined> {
+  try {
+    const repo = await GitRepo.find(dir, env);
+    if (!repo) return undefined;
+    const rel = await repo.relativePath(dir);
+    const [commit, dirty] = await Promise.all([
+      repo.headCommit(),
+      repo.isDirty(rel === '' ? [] : [rel]),
+    ]);
+    return { commit, dirty };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,200 @@
+/**
+ * Git-aware runs against real temporary repositories: --ref, --changed-since
+ * (add, modify, rename, delete), meta.git, shallow clones, and the failures a
+ * user can meet (no repository, no git).
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { run } from '../../src/cli/main.ts';
+import { memoryIO } from '../../src/cli/io.ts';
+import type { PlanJson } from '../../src/core/render-plan.ts';
+import { ACCOUNTS, startWorld, type World } from '../helpers/e2e.ts';
+
+const exec = promisify(execFile);
+const GIT_ENV = {
+  ...process.env,
+  GIT_CONFIG_GLOBAL: '/dev/null',
+  GIT_CONFIG_SYSTEM: '/dev/null',
+  LC_ALL: 'C',
+};
+
+async function git(dir: string, ...args: string[]): Promise<string> {
+  return (await exec('git', args, { cwd: dir, env: GIT_ENV })).stdout.trim();
+}
+
+async function initRepo(dir: string): Promise<void> {
+  await git(dir, 'init', '-q', '-b', 'main');
+  await git(dir, 'config', 'user.name', 'connops test');
+  await git(dir, 'config', 'user.email', 'test@connops.invalid');
+  await git(dir, 'config', 'commit.gpgsign', 'false');
+}
+
+async function commitAll(dir: string, message: string): Promise<string> {
+  await git(dir, 'add', '-A');
+  await git(dir, 'commit', '-q', '-m', message);
+  return git(dir, 'rev-parse', 'HEAD');
+}
+
+let world: World;
+beforeEach(async () => {
+  world = await startWorld();
+  // The CLI's git reads no user or system config, like the helper above.
+  world.env['GIT_CONFIG_GLOBAL'] = '/dev/null';
+  world.env['GIT_CONFIG_SYSTEM'] = '/dev/null';
+});
+afterEach(async () => {
+  await world.close();
+});
+
+const planJson = async (argv: string[]): Promise<PlanJson> => {
+  const r = await world.cli(['plan', '--format', 'json', ...argv]);
+  expect(r.code, r.err).toBe(0);
+  return JSON.parse(r.out) as PlanJson;
+};
+const actions = (p: PlanJson): string[] => p.changes.map((c) => `${c.action} ${c.key.name}`).sort();
+
+describe('meta.git', () => {
+  it('is absent outside a repository, and records commit + dirty inside one', async () => {
+    expect((await planJson([])).meta.git).toBeUndefined();
+    await initRepo(world.dir);
+    const head = await commitAll(world.dir, 'examples');
+    expect((await planJson([])).meta.git).toEqual({ commit: head, dirty: false });
+    await writeFile(join(world.dir, 'connectivity', 'notes.txt'), 'scratch\n');
+    expect((await planJson([])).meta.git).toEqual({ commit: head, dirty: true });
+  });
+});
+
+describe('--ref', () => {
+  it('plans the documents of an old commit without checking it out', async () => {
+    await initRepo(world.dir);
+    const first = await commitAll(world.dir, 'examples');
+    await rm(join(world.dir, 'connectivity', 'globex'), { recursive: true });
+    await commitAll(world.dir, 'drop globex');
+    const atHead = await planJson([]);
+    expect(atHead.summary.create).toBe(6);
+    const atFirst = await planJson(['--ref', first.slice(0, 10)]);
+    expect(atFirst.summary.create).toBe(8);
+    expect(actions(atFirst)).toContain('create globex-fax');
+    expect(atFirst.meta.git).toEqual({ commit: first, dirty: false });
+    // The working tree is untouched.
+    expect(await git(world.dir, 'rev-parse', 'HEAD')).not.toBe(first);
+    await expect(
+      readFile(join(world.dir, 'connectivity', 'globex', 'trunks.yaml')),
+    ).rejects.toThrow();
+  });
+
+  it('names an unknown revision clearly (exit 1, no stack)', async () => {
+    await initRepo(world.dir);
+    await commitAll(world.dir, 'examples');
+    const r = await world.cli(['plan', '--ref', 'no-such-branch']);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('cannot find the git revision "no-such-branch"');
+    expect(r.err).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('--changed-since', () => {
+  it('plans only documents in added, modified and renamed files; deleted documents become deletes only with prune', async () => {
+    await initRepo(world.dir);
+    const base = await commitAll(world.dir, 'examples');
+    expect((await world.cli(['apply', '--yes'])).code).toBe(0);
+
+    const conn = join(world.dir, 'connectivity');
+    // modify: initech's trunk gets a third DID
+    const initech = join(conn, 'initech', 'main.yaml');
+    await writeFile(
+      initech,
+      (await readFile(initech, 'utf8')).replace(
+        "'+15125550171': {}",
+        "'+15125550171': {}\n        '+15125550172': {}",
+      ),
+    );
+    // rename without content change: plans as noops, deletes nothing
+    await rename(join(conn, 'globex', 'trunks.yaml'), join(conn, 'globex', 'renamed.yaml'));
+    // delete: acme-denver's file goes away
+    await rm(join(conn, 'acme', 'branch.yaml'));
+    // add: a new document (committed)
+    await writeFile(
+      join(conn, 'acme', 'lab.yaml'),
+      `kind: kazoo/connectivity\ntarget: kazoo-prod\naccount: ${ACCOUNTS.acme}\nname: acme-lab\nspec:\n  servers: []\n`,
+    );
+    await commitAll(world.dir, 'change things');
+    // and an uncommitted edit on top counts too
+    await writeFile(initech, (await readFile(initech, 'utf8')).replace('delay: 0', 'delay: 1'));
+
+    const noPrune = await planJson(['--changed-since', base]);
+    expect(actions(noPrune)).toEqual([
+      'create acme-lab',
+      'noop globex-fax',
+      'noop globex-primary',
+      'update initech-main',
+    ]);
+    expect(noPrune.unmanaged).toBe(0);
+    expect(noPrune.meta.git?.dirty).toBe(true);
+
+    const withPrune = await planJson(['--changed-since', base, '--prune']);
+    expect(actions(withPrune)).toEqual([
+      'create acme-lab',
+      'delete acme-denver',
+      'noop globex-fax',
+      'noop globex-primary',
+      'update initech-main',
+    ]);
+    // acme-main (unchanged, same account as the deleted document) is neither planned nor pruned.
+    expect(withPrune.changes.some((c) => c.key.name === 'acme-main')).toBe(false);
+
+    const apply = await world.cli(['apply', '--yes', '--changed-since', base, '--prune']);
+    expect(apply.code, apply.err).toBe(0);
+    const full = await planJson([]);
+    expect(full.summary).toEqual({ create: 0, update: 0, delete: 0, noop: 8 });
+  });
+
+  it('in a shallow clone missing the revision, says how to fetch it', async () => {
+    await initRepo(world.dir);
+    const base = await commitAll(world.dir, 'examples');
+    await writeFile(join(world.dir, 'connectivity', 'extra.yaml'), '# nothing\n');
+    await commitAll(world.dir, 'second');
+    const parent = await mkdtemp(join(tmpdir(), 'connops-shallow-'));
+    try {
+      const clone = join(parent, 'clone');
+      await exec('git', ['clone', '-q', '--depth', '1', `file://${world.dir}`, clone], {
+        env: GIT_ENV,
+      });
+      const io = memoryIO({ env: world.env, cwd: clone });
+      const code = await run(['plan', '--changed-since', base], io);
+      expect(code).toBe(1);
+      expect(io.err).toContain('shallow clone');
+      expect(io.err).toContain('git fetch --deepen');
+      expect(io.err).toContain('fetch-depth: 0');
+      expect(io.err).not.toMatch(/\n\s+at /);
+    } finally {
+      await rm(parent, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('failures', () => {
+  it('outside a repository, --ref and --changed-since fail clearly', async () => {
+    for (const flag of ['--ref', '--changed-since']) {
+      const r = await world.cli(['plan', flag, 'HEAD']);
+      expect(r.code).toBe(1);
+      expect(r.err).toContain(`${flag} needs a git repository`);
+      expect(r.err).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it('without a git binary, says so; plain runs still work without git meta', async () => {
+    await initRepo(world.dir);
+    await commitAll(world.dir, 'examples');
+    world.env['PATH'] = join(world.dir, 'no-such-bin');
+    const r = await world.cli(['plan', '--ref', 'HEAD']);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('no `git` program on PATH');
+    expect(r.err).not.toMatch(/\n\s+at /);
+    expect((await planJson([])).meta.git).toBeUndefined();
+  });
+});
