@@ -87,7 +87,15 @@ export function createCloudflareSession(
       });
       const env = client.ok(res);
       if (!env) throw client.fail(action, res, { account });
-      const items = Array.isArray(env.result) ? env.result : [];
+      // A missing or non-list result is an answer we do not understand, not an empty account:
+      // reading it as empty would plan every service as a create.
+      if (!Array.isArray(env.result)) {
+        throw new ApiError('API', `${action}: the answer has no list of services (result)`, {
+          status: res.status,
+          apiMessage: 'result is not an array',
+        });
+      }
+      const items = env.result;
       for (const item of items) out.push(toLive(item, action));
       const totalPages = env.resultInfo?.['total_pages'];
       // Stop on a short or empty page (what the SDKs and the terraform sweeper do, §7/§8),

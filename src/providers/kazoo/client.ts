@@ -225,7 +225,11 @@ export class KazooClient {
       if (res.status !== 200) throw this.error(res, op);
       const data = isObject(res.body) ? res.body['data'] : undefined;
       if (!Array.isArray(data)) throw this.unexpected(res, op, 'the listing has no data array');
-      for (const id of data) if (typeof id === 'string') ids.add(id);
+      // Ids are strings (§1.3); anything else means we misread the answer, and skipping it
+      // would plan an existing document as missing.
+      if (!data.every((id): id is string => typeof id === 'string' && id !== ''))
+        throw this.unexpected(res, op, 'the listing has an entry that is not a document id');
+      for (const id of data) ids.add(id);
       const next = isObject(res.body) ? res.body['next_start_key'] : undefined;
       if (next === undefined || next === null || next === '') return [...ids].sort();
       const key = typeof next === 'string' ? next : JSON.stringify(next);
