@@ -15,8 +15,32 @@ const common = {
   },
 };
 
+/**
+ * @actions/core imports @actions/http-client (and with it a second undici, ~0.8 MB)
+ * only for getIDToken (OIDC), which the Action never calls. A stub keeps dist/action.js
+ * small; calling it fails loudly instead of silently doing nothing.
+ */
+const noOidcClient = {
+  name: 'no-oidc-http-client',
+  setup(b) {
+    b.onResolve({ filter: /^@actions\/http-client(\/.*)?$/ }, (args) => ({
+      path: args.path,
+      namespace: 'connops-stub',
+    }));
+    b.onLoad({ filter: /.*/, namespace: 'connops-stub' }, () => ({
+      contents:
+        "const fail = () => { throw new Error('connops: @actions/http-client is not bundled (OIDC is not used)'); };\n" +
+        'export class HttpClient { constructor() { fail(); } }\n' +
+        'export class BearerCredentialHandler { constructor() { fail(); } }\n',
+      loader: 'js',
+    }));
+  },
+};
+
+await build({ ...common, entryPoints: { cli: 'src/cli/entry.ts' }, outdir: 'dist' });
 await build({
   ...common,
-  entryPoints: { cli: 'src/cli/entry.ts', action: 'src/action/entry.ts' },
+  entryPoints: { action: 'src/action/entry.ts' },
   outdir: 'dist',
+  plugins: [noOidcClient],
 });

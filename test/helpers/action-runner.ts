@@ -1,0 +1,306 @@
+/**
+ * Runs the bundled Action (dist/action.js) the way the runner does: a child
+ * process with INPUT_* and GITHUB_* variables, an event payload file, and
+ * GITHUB_OUTPUT / GITHUB_STEP_SUMMARY files, against the in-process emulators
+ * and a fake GitHub API on loopback.
+ */
+import { spawn } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from '../../src/cli/main.ts';
+import { memoryIO } from '../../src/cli/io.ts';
+import { DEMO_CLOUDFLARE, startCloudflareEmulator } from '../../src/emulator/cloudflare/server.ts';
+import {
+  DEMO_KAZOO,
+  startKazooEmulator,
+  type KazooEmulator,
+} from '../../src/emulator/kazoo/server.ts';
+import { startFakeGitHub, type FakeGitHub } from './fake-github.ts';
+
+export const REPO_ROOT = join(import.meta.dirname, '..', '..');
+export const DIST_ACTION = join(REPO_ROOT, 'dist', 'action.js');
+
+export const ACCOUNTS = {
+  acme: '3f2a9c0e8b7d4e1fa6c5b4d3e2f1a0b9',
+  globex: '7c1e5d9a2b4f4c8e9d0a1b2c3d4e5f60',
+  initech: 'a0b1c2d3e4f5061728394a5b6c7d8e9f',
+} as const;
+
+export const GITHUB_TOKEN = 'ghs_actionTestToken0123456789abcdefXYZ';
+export const SECRETS = {
+  ACME_TRUNK_PASSWORD: 'act-acme-hq-Secret-1',
+  ACME_STANDBY_PASSWORD: 'act-acme-standby-Secret-2',
+  GLOBEX_FAX_PASSWORD: 'act-globex-fax-Secret-3',
+  INITECH_TRUNK_PASSWORD: 'act-initech-Secret-4',
+};
+/** Every value that must never appear in logs, summaries, outputs or GitHub request bodies. */
+export const ALL_SECRETS = [
+  ...Object.values(SECRETS),
+  DEMO_KAZOO.apiKey,
+  DEMO_CLOUDFLARE.token,
+  GITHUB_TOKEN,
+];
+
+export interface ActionResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly summary: string;
+  readonly outputsText: string;
+  readonly outputs: Record<string, string>;
+}
+
+export interface ActionWorld {
+  readonly workspace: string;
+  /** The project directory inside the workspace (working-directory "infra"). */
+  readonly project: string;
+  readonly kazoo: KazooEmulator;
+  readonly github: FakeGitHub;
+  /** Secrets and URLs the workflow would pass with `env:`. */
+  readonly secretEnv: Record<string, string>;
+  /** Every result so far (for the no-secret sweep). */
+  readonly results: ActionResult[];
+  runAction(options: RunOptions): Promise<ActionResult>;
+  /** The CLI in-process in the project (to converge or inspect state). */
+  cli(argv: string[]): Promise<{ code: number; out: string; err: string }>;
+  kazooApi(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; json: unknown }>;
+  kazooIdOf(account: string, name: string): Promise<string | undefined>;
+  close(): Promise<void>;
+}
+
+export interface RunOptions {
+  readonly inputs: Record<string, string>;
+  readonly eventName: string;
+  readonly payload: unknown;
+  readonly sha?: string;
+  readonly ref?: string;
+  /** Leave out the secrets (a fork PR). */
+  readonly withoutSecrets?: boolean;
+  /** More environment (e.g. some secrets of a partly configured repository). */
+  readonly extraEnv?: Record<string, string>;
+  /** Node binary (default: this one). */
+  readonly node?: string;
+}
+
+function parseOutputs(text: string): Record<string, string> {
+  // @actions/core writes `name<<DELIM\nvalue\nDELIM` blocks.
+  const out: Record<string, string> = {};
+  const re = /^([^\n<]+)<<(\S+)\n([\s\S]*?)\n\2$/gm;
+  for (const m of text.matchAll(re)) if (m[1] !== undefined) out[m[1]] = m[3] ?? '';
+  return out;
+}
+
+export async function startActionWorld(options: { pageSize?: number } = {}): Promise<ActionWorld> {
+  const workspace = await mkdtemp(join(tmpdir(), 'connops-action-'));
+  const project = join(workspace, 'infra');
+  await cp(join(REPO_ROOT, 'examples'), project, {
+    recursive: true,
+    filter: (src) => !src.includes('/invalid') && !src.includes('/workflows'),
+  });
+  const kazoo = await startKazooEmulator({
+    accounts: [
+      {
+        id: DEMO_KAZOO.accountId,
+        name: DEMO_KAZOO.accountName,
+        realm: DEMO_KAZOO.realm,
+        api_key: DEMO_KAZOO.apiKey,
+      },
+      { id: ACCOUNTS.acme, name: 'acme', realm: 'acme.sip.test', parent_id: DEMO_KAZOO.accountId },
+      {
+        id: ACCOUNTS.globex,
+        name: 'globex',
+        realm: 'globex.sip.test',
+        parent_id: DEMO_KAZOO.accountId,
+      },
+      {
+        id: ACCOUNTS.initech,
+        name: 'initech',
+        realm: 'initech.sip.test',
+        parent_id: DEMO_KAZOO.accountId,
+      },
+    ],
+  });
+  const cloudflare = await startCloudflareEmulator({});
+  const github = await startFakeGitHub({
+    token: GITHUB_TOKEN,
+    ...(options.pageSize ? { pageSize: options.pageSize } : {}),
+  });
+  const secretEnv: Record<string, string> = {
+    ...SECRETS,
+    KAZOO_URL: kazoo.url,
+    KAZOO_API_KEY: DEMO_KAZOO.apiKey,
+    CLOUDFLARE_URL: cloudflare.url,
+    CLOUDFLARE_API_TOKEN: DEMO_CLOUDFLARE.token,
+  };
+  const results: ActionResult[] = [];
+  let runs = 0;
+  let token: string | undefined;
+  const world: ActionWorld = {
+    workspace,
+    project,
+    kazoo,
+    github,
+    secretEnv,
+    results,
+    async runAction(o) {
+      const dir = join(workspace, '..', `${workspace.split('/').pop()}-run-${++runs}`);
+      await mkdir(dir, { recursive: true });
+      const eventPath = join(dir, 'event.json');
+      const summaryPath = join(dir, 'summary.md');
+      const outputPath = join(dir, 'output.txt');
+      await writeFile(eventPath, JSON.stringify(o.payload, null, 2));
+      await writeFile(summaryPath, '');
+      await writeFile(outputPath, '');
+      const inputs = Object.fromEntries(
+        Object.entries({
+          config: 'connops.yaml',
+          'working-directory': 'infra',
+          'github-token': GITHUB_TOKEN,
+          comment: 'true',
+          'allow-plan-change': 'false',
+          'fail-on-drift': 'true',
+          'drift-issue': 'false',
+          args: '',
+          ...o.inputs,
+        }).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]),
+      );
+      const env: Record<string, string> = {
+        PATH: process.env['PATH'] ?? '',
+        HOME: process.env['HOME'] ?? dir,
+        ...inputs,
+        ...(o.withoutSecrets ? {} : secretEnv),
+        // A fork PR still has non-secret configuration (URLs are usually vars, not secrets).
+        ...(o.withoutSecrets ? { KAZOO_URL: kazoo.url, CLOUDFLARE_URL: cloudflare.url } : {}),
+        GITHUB_ACTIONS: 'true',
+        GITHUB_EVENT_NAME: o.eventName,
+        GITHUB_EVENT_PATH: eventPath,
+        GITHUB_REPOSITORY: github.repository,
+        GITHUB_API_URL: github.url,
+        GITHUB_SERVER_URL: 'https://github.example',
+        GITHUB_RUN_ID: String(4242 + runs),
+        GITHUB_SHA: o.sha ?? 'f'.repeat(40),
+        GITHUB_REF: o.ref ?? 'refs/heads/main',
+        GITHUB_WORKSPACE: workspace,
+        GITHUB_STEP_SUMMARY: summaryPath,
+        GITHUB_OUTPUT: outputPath,
+        RUNNER_TEMP: dir,
+        NO_COLOR: '1',
+        ...o.extraEnv,
+      };
+      const child = spawn(o.node ?? process.execPath, [DIST_ACTION], { env, cwd: workspace });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+      const code = await new Promise<number | null>((resolve, reject) => {
+        child.on('error', reject);
+        child.on('close', resolve);
+      });
+      const outputsText = await readFile(outputPath, 'utf8');
+      const result: ActionResult = {
+        code,
+        stdout,
+        stderr,
+        summary: await readFile(summaryPath, 'utf8'),
+        outputsText,
+        outputs: parseOutputs(outputsText),
+      };
+      results.push(result);
+      return result;
+    },
+    async cli(argv) {
+      const io = memoryIO({ env: { ...secretEnv, NO_COLOR: '1' }, cwd: project });
+      const code = await run(argv, io);
+      return { code, out: io.out, err: io.err };
+    },
+    async kazooApi(method, path, body) {
+      token ??= kazoo.issueToken(DEMO_KAZOO.accountId);
+      const res = await fetch(`${kazoo.url}${path}`, {
+        method,
+        headers: { 'X-Auth-Token': token, 'Content-Type': 'application/json' },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+      const text = await res.text();
+      return { status: res.status, json: text ? (JSON.parse(text) as unknown) : undefined };
+    },
+    async kazooIdOf(account, name) {
+      const list = (await world.kazooApi('GET', `/accounts/${account}/connectivity?paginate=false`))
+        .json as { data: string[] };
+      for (const id of list.data) {
+        const doc = (await world.kazooApi('GET', `/accounts/${account}/connectivity/${id}`))
+          .json as { data: { name?: string } };
+        if (doc.data.name === name) return id;
+      }
+      return undefined;
+    },
+    async close() {
+      await Promise.all([kazoo.close(), cloudflare.close(), github.close()]);
+      await rm(workspace, { recursive: true, force: true });
+      for (let i = 1; i <= runs; i++)
+        await rm(`${workspace}-run-${i}`, { recursive: true, force: true });
+    },
+  };
+  return world;
+}
+
+/** A pull_request payload as GitHub sends it (the fields the Action reads, and some context). */
+export function pullRequestPayload(options: {
+  number: number;
+  headSha: string;
+  repository: string;
+  headRepository?: string;
+}): unknown {
+  const repo = (full: string): unknown => ({
+    full_name: full,
+    name: full.split('/')[1],
+    owner: { login: full.split('/')[0] },
+  });
+  return {
+    action: 'synchronize',
+    number: options.number,
+    pull_request: {
+      number: options.number,
+      state: 'open',
+      title: 'Add trunks',
+      head: {
+        ref: 'feature',
+        sha: options.headSha,
+        repo: repo(options.headRepository ?? options.repository),
+      },
+      base: { ref: 'main', sha: 'b'.repeat(40), repo: repo(options.repository) },
+    },
+    repository: { ...(repo(options.repository) as object), default_branch: 'main' },
+    sender: { login: 'octocat', type: 'User' },
+  };
+}
+
+export function pushPayload(options: { sha: string; repository: string }): unknown {
+  return {
+    ref: 'refs/heads/main',
+    before: 'a'.repeat(40),
+    after: options.sha,
+    repository: {
+      full_name: options.repository,
+      name: options.repository.split('/')[1],
+      default_branch: 'main',
+    },
+    head_commit: { id: options.sha, message: 'Merge pull request #7' },
+  };
+}
+
+export function schedulePayload(): unknown {
+  return { schedule: '17 3 * * *' };
+}
+
+/** stdout without the `::add-mask::` lines: those carry secrets to the runner on purpose, and the runner hides them. */
+export function withoutMaskCommands(stdout: string): string {
+  return stdout
+    .split('\n')
+    .filter((l) => !l.startsWith('::add-mask::'))
+    .join('\n');
+}
