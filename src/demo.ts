@@ -6,14 +6,8 @@
 import { join } from 'node:path';
 import { run } from './cli/main.ts';
 import type { CliIO } from './cli/io.ts';
-import { DEMO_KAZOO, startKazooEmulator } from './emulator/kazoo/server.ts';
-import { DEMO_CLOUDFLARE, startCloudflareEmulator } from './emulator/cloudflare/server.ts';
-
-const EXAMPLE_ACCOUNTS = [
-  { id: '3f2a9c0e8b7d4e1fa6c5b4d3e2f1a0b9', name: 'acme', realm: 'acme.sip.connops.local' },
-  { id: '7c1e5d9a2b4f4c8e9d0a1b2c3d4e5f60', name: 'globex', realm: 'globex.sip.connops.local' },
-  { id: 'a0b1c2d3e4f5061728394a5b6c7d8e9f', name: 'initech', realm: 'initech.sip.connops.local' },
-];
+import { EXAMPLE_ACCOUNTS, startExampleEmulators } from './emulator/examples.ts';
+import { DEMO_KAZOO } from './emulator/kazoo/server.ts';
 
 /** Demo-only secrets: the examples read trunk passwords from these variables. */
 const DEMO_SECRETS = {
@@ -27,27 +21,9 @@ export async function runDemo(
   out: (s: string) => void = (s) => void process.stdout.write(s),
   examplesDir = join(import.meta.dirname, '..', 'examples'),
 ): Promise<number> {
-  const kazoo = await startKazooEmulator({
-    accounts: [
-      {
-        id: DEMO_KAZOO.accountId,
-        name: DEMO_KAZOO.accountName,
-        realm: DEMO_KAZOO.realm,
-        api_key: DEMO_KAZOO.apiKey,
-      },
-      ...EXAMPLE_ACCOUNTS.map((a) => ({ ...a, parent_id: DEMO_KAZOO.accountId })),
-    ],
-  });
-  const cloudflare = await startCloudflareEmulator({});
-  const env = {
-    ...process.env,
-    ...DEMO_SECRETS,
-    KAZOO_URL: kazoo.url,
-    KAZOO_API_KEY: DEMO_KAZOO.apiKey,
-    CLOUDFLARE_URL: cloudflare.url,
-    CLOUDFLARE_ACCOUNT_ID: DEMO_CLOUDFLARE.accountId,
-    CLOUDFLARE_API_TOKEN: DEMO_CLOUDFLARE.token,
-  };
+  const emulators = await startExampleEmulators();
+  const { kazoo, cloudflare } = emulators;
+  const env = { ...process.env, ...DEMO_SECRETS, ...emulators.env };
   const io: CliIO = {
     stdout: out,
     stderr: out,
@@ -74,7 +50,7 @@ export async function runDemo(
     await step('converged: nothing left to do', ['plan', '--detailed-exitcode'], [0]);
     // Someone edits a trunk by hand, outside git.
     const token = kazoo.issueToken(DEMO_KAZOO.accountId);
-    const acme = EXAMPLE_ACCOUNTS[0]?.id ?? '';
+    const acme = EXAMPLE_ACCOUNTS.acme;
     const list = (await (
       await fetch(`${kazoo.url}/accounts/${acme}/connectivity`, {
         headers: { 'X-Auth-Token': token },
@@ -98,7 +74,7 @@ export async function runDemo(
     out('\nDemo finished: validate → plan → apply → plan converged, and drift was detected.\n');
     return 0;
   } finally {
-    await Promise.all([kazoo.close(), cloudflare.close()]);
+    await emulators.close();
   }
 }
 

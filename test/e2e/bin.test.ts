@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SECRETS, startWorld, type World } from '../helpers/e2e.ts';
+import { PASSWORDS as SECRETS, startWorld, type World } from '../helpers/world.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const bin = join(root, 'bin', 'connops.js');

@@ -5,7 +5,14 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ACCOUNTS, kazooIdOf, SECRETS, startWorld, type World } from '../helpers/e2e.ts';
+import {
+  ACCOUNTS,
+  kazooIdOf,
+  PASSWORDS as SECRETS,
+  setPolicy as setProjectPolicy,
+  startWorld,
+  type World,
+} from '../helpers/world.ts';
 
 let world: World;
 beforeEach(async () => {
@@ -17,11 +24,7 @@ afterEach(async () => {
 
 const liveDocs = (account: string): unknown[] =>
   world.kazoo.dump().docs?.[account]?.filter((d) => !d['pvt_deleted']) ?? [];
-async function setPolicy(policy: string): Promise<void> {
-  const file = join(world.dir, 'connops.yaml');
-  const text = await readFile(file, 'utf8');
-  await writeFile(file, text.replace(/policy:\n(?: {2}.*\n)+/, `policy:\n${policy}\n`));
-}
+const setPolicy = (policy: string): Promise<void> => setProjectPolicy(world.dir, policy);
 
 describe('validate → plan → apply → plan', () => {
   it('converges, with Terraform-style exit codes', async () => {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../src/core/json.ts';
-import { ACCOUNTS, startWorld, type World } from '../helpers/e2e.ts';
+import { ACCOUNTS, startWorld, type World } from '../helpers/world.ts';
 
 const name35 = fc.string({
   minLength: 1,

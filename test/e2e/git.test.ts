@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/main.ts';
 import { memoryIO } from '../../src/cli/io.ts';
 import type { PlanJson } from '../../src/core/render-plan.ts';
-import { ACCOUNTS, startWorld, type World } from '../helpers/e2e.ts';
+import { ACCOUNTS, startWorld, type World } from '../helpers/world.ts';
 
 const exec = promisify(execFile);
 const GIT_ENV = {

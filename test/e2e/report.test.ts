@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PlanJson } from '../../src/core/render-plan.ts';
-import { startWorld, type World } from '../helpers/e2e.ts';
+import { startWorld, type World } from '../helpers/world.ts';
 
 let world: World;
 beforeEach(async () => {

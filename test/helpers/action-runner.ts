@@ -10,22 +10,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../src/cli/main.ts';
 import { memoryIO } from '../../src/cli/io.ts';
-import { DEMO_CLOUDFLARE, startCloudflareEmulator } from '../../src/emulator/cloudflare/server.ts';
-import {
-  DEMO_KAZOO,
-  startKazooEmulator,
-  type KazooEmulator,
-} from '../../src/emulator/kazoo/server.ts';
+import { EXAMPLE_ACCOUNTS, startExampleEmulators } from '../../src/emulator/examples.ts';
+import { DEMO_CLOUDFLARE } from '../../src/emulator/cloudflare/server.ts';
+import { DEMO_KAZOO, type KazooEmulator } from '../../src/emulator/kazoo/server.ts';
 import { startFakeGitHub, type FakeGitHub } from './fake-github.ts';
+import { kazooIdOf } from './world.ts';
 
 export const REPO_ROOT = join(import.meta.dirname, '..', '..');
 export const DIST_ACTION = join(REPO_ROOT, 'dist', 'action.js');
 
-export const ACCOUNTS = {
-  acme: '3f2a9c0e8b7d4e1fa6c5b4d3e2f1a0b9',
-  globex: '7c1e5d9a2b4f4c8e9d0a1b2c3d4e5f60',
-  initech: 'a0b1c2d3e4f5061728394a5b6c7d8e9f',
-} as const;
+export const ACCOUNTS = EXAMPLE_ACCOUNTS;
 
 export const GITHUB_TOKEN = 'ghs_actionTestToken0123456789abcdefXYZ';
 export const SECRETS = {
@@ -102,41 +96,13 @@ export async function startActionWorld(options: { pageSize?: number } = {}): Pro
     recursive: true,
     filter: (src) => !src.includes('/invalid') && !src.includes('/workflows'),
   });
-  const kazoo = await startKazooEmulator({
-    accounts: [
-      {
-        id: DEMO_KAZOO.accountId,
-        name: DEMO_KAZOO.accountName,
-        realm: DEMO_KAZOO.realm,
-        api_key: DEMO_KAZOO.apiKey,
-      },
-      { id: ACCOUNTS.acme, name: 'acme', realm: 'acme.sip.test', parent_id: DEMO_KAZOO.accountId },
-      {
-        id: ACCOUNTS.globex,
-        name: 'globex',
-        realm: 'globex.sip.test',
-        parent_id: DEMO_KAZOO.accountId,
-      },
-      {
-        id: ACCOUNTS.initech,
-        name: 'initech',
-        realm: 'initech.sip.test',
-        parent_id: DEMO_KAZOO.accountId,
-      },
-    ],
-  });
-  const cloudflare = await startCloudflareEmulator({});
+  const emulators = await startExampleEmulators();
+  const { kazoo, cloudflare } = emulators;
   const github = await startFakeGitHub({
     token: GITHUB_TOKEN,
     ...(options.pageSize ? { pageSize: options.pageSize } : {}),
   });
-  const secretEnv: Record<string, string> = {
-    ...SECRETS,
-    KAZOO_URL: kazoo.url,
-    KAZOO_API_KEY: DEMO_KAZOO.apiKey,
-    CLOUDFLARE_URL: cloudflare.url,
-    CLOUDFLARE_API_TOKEN: DEMO_CLOUDFLARE.token,
-  };
+  const secretEnv: Record<string, string> = { ...SECRETS, ...emulators.env };
   const results: ActionResult[] = [];
   let runs = 0;
   let token: string | undefined;
@@ -228,18 +194,9 @@ export async function startActionWorld(options: { pageSize?: number } = {}): Pro
       const text = await res.text();
       return { status: res.status, json: text ? (JSON.parse(text) as unknown) : undefined };
     },
-    async kazooIdOf(account, name) {
-      const list = (await world.kazooApi('GET', `/accounts/${account}/connectivity?paginate=false`))
-        .json as { data: string[] };
-      for (const id of list.data) {
-        const doc = (await world.kazooApi('GET', `/accounts/${account}/connectivity/${id}`))
-          .json as { data: { name?: string } };
-        if (doc.data.name === name) return id;
-      }
-      return undefined;
-    },
+    kazooIdOf: (account, name) => kazooIdOf(world, account, name),
     async close() {
-      await Promise.all([kazoo.close(), cloudflare.close(), github.close()]);
+      await Promise.all([emulators.close(), github.close()]);
       await rm(workspace, { recursive: true, force: true });
       for (let i = 1; i <= runs; i++)
         await rm(`${workspace}-run-${i}`, { recursive: true, force: true });

@@ -10,27 +10,16 @@ import { run } from '../../src/cli/main.ts';
 import { memoryIO } from '../../src/cli/io.ts';
 import { httpOverrides } from '../../src/cli/commands/common.ts';
 import { canonicalJson, type JsonObject } from '../../src/core/json.ts';
-import {
-  DEMO_CLOUDFLARE,
-  startCloudflareEmulator,
-  type CloudflareEmulator,
-} from '../../src/emulator/cloudflare/server.ts';
+import type { CloudflareEmulator } from '../../src/emulator/cloudflare/server.ts';
+import { EXAMPLE_ACCOUNTS, startExampleEmulators } from '../../src/emulator/examples.ts';
 import type { FaultConfig } from '../../src/emulator/faults.ts';
-import {
-  DEMO_KAZOO,
-  startKazooEmulator,
-  type KazooEmulator,
-} from '../../src/emulator/kazoo/server.ts';
+import { DEMO_KAZOO, type KazooEmulator } from '../../src/emulator/kazoo/server.ts';
 import { normalizeService } from '../../src/providers/cloudflare/normalize.ts';
 import { normalizeKazoo } from '../../src/providers/kazoo/normalize.ts';
 
 export const EXAMPLES_DIR = join(import.meta.dirname, '..', '..', 'examples');
 
-export const ACCOUNTS = {
-  acme: '3f2a9c0e8b7d4e1fa6c5b4d3e2f1a0b9',
-  globex: '7c1e5d9a2b4f4c8e9d0a1b2c3d4e5f60',
-  initech: 'a0b1c2d3e4f5061728394a5b6c7d8e9f',
-} as const;
+export const ACCOUNTS = EXAMPLE_ACCOUNTS;
 
 /** Secret values planted through `${env:…}`; long and distinctive so a leak is unmistakable. */
 export const PASSWORDS = {
@@ -59,7 +48,13 @@ export interface World {
   readonly kazoo: KazooEmulator;
   readonly cloudflare: CloudflareEmulator;
   readonly env: Record<string, string>;
-  cli(argv: readonly string[]): Promise<CliResult>;
+  /** Runs the CLI in-process in the project directory (a terminal and its answer can be simulated). */
+  cli(
+    argv: readonly string[],
+    options?: { stdinIsTTY?: boolean; stdoutIsTTY?: boolean; answer?: string },
+  ): Promise<CliResult>;
+  /** A token of the reseller account, for direct API calls. */
+  token(): string;
   /** A direct Kazoo API call as the reseller (an edit made outside connops). */
   kazooApi(
     method: string,
@@ -104,59 +99,41 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       filter: (src) => !src.includes(`${join(EXAMPLES_DIR, 'invalid')}`),
     });
   }
-  const kazoo = await startKazooEmulator({
-    ...(options.kazooPort !== undefined ? { port: options.kazooPort } : {}),
-    accounts: [
-      {
-        id: DEMO_KAZOO.accountId,
-        name: DEMO_KAZOO.accountName,
-        realm: DEMO_KAZOO.realm,
-        api_key: API_KEY,
-      },
-      { id: ACCOUNTS.acme, name: 'acme', realm: 'acme.sip.test', parent_id: DEMO_KAZOO.accountId },
-      {
-        id: ACCOUNTS.globex,
-        name: 'globex',
-        realm: 'globex.sip.test',
-        parent_id: DEMO_KAZOO.accountId,
-      },
-      {
-        id: ACCOUNTS.initech,
-        name: 'initech',
-        realm: 'initech.sip.test',
-        parent_id: DEMO_KAZOO.accountId,
-      },
-    ],
+  const emulators = await startExampleEmulators({
+    ...(options.kazooPort !== undefined ? { kazooPort: options.kazooPort } : {}),
+    ...(options.cloudflarePort !== undefined ? { cloudflarePort: options.cloudflarePort } : {}),
+    apiKey: API_KEY,
+    cloudflareToken: CF_TOKEN,
   });
-  const cloudflare = await startCloudflareEmulator({
-    ...(options.cloudflarePort !== undefined ? { port: options.cloudflarePort } : {}),
-    token: CF_TOKEN,
-  });
-  const env: Record<string, string> = {
-    ...PASSWORDS,
-    KAZOO_URL: kazoo.url,
-    KAZOO_API_KEY: API_KEY,
-    CLOUDFLARE_URL: cloudflare.url,
-    CLOUDFLARE_ACCOUNT_ID: DEMO_CLOUDFLARE.accountId,
-    CLOUDFLARE_API_TOKEN: CF_TOKEN,
-    NO_COLOR: '1',
-  };
+  const { kazoo, cloudflare } = emulators;
+  const env: Record<string, string> = { ...PASSWORDS, ...emulators.env, NO_COLOR: '1' };
   let token: string | undefined;
   const world: World = {
     dir,
     kazoo,
     cloudflare,
     env,
-    async cli(argv) {
-      const io = memoryIO({ env, cwd: dir });
+    async cli(argv, cliOptions = {}) {
+      const io = memoryIO({
+        env,
+        cwd: dir,
+        stdinIsTTY: cliOptions.stdinIsTTY ?? false,
+        stdoutIsTTY: cliOptions.stdoutIsTTY ?? false,
+        ...(cliOptions.answer !== undefined
+          ? { prompt: async () => cliOptions.answer as string }
+          : {}),
+      });
       const code = await run(argv, io);
       return { code, out: io.out, err: io.err };
     },
-    async kazooApi(method, path, body) {
+    token() {
       token ??= kazoo.issueToken(DEMO_KAZOO.accountId);
+      return token;
+    },
+    async kazooApi(method, path, body) {
       const res = await fetch(`${kazoo.url}${path}`, {
         method,
-        headers: { 'X-Auth-Token': token, 'Content-Type': 'application/json' },
+        headers: { 'X-Auth-Token': world.token(), 'Content-Type': 'application/json' },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       });
       const text = await res.text();
@@ -168,7 +145,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       cloudflare.faults.update(config);
     },
     async close() {
-      await Promise.all([kazoo.close(), cloudflare.close()]);
+      await emulators.close();
       await rm(dir, { recursive: true, force: true });
     },
   };
@@ -230,4 +207,21 @@ export async function setPolicy(dir: string, policy: string): Promise<void> {
   const path = join(dir, 'connops.yaml');
   const text = await readFile(path, 'utf8');
   await writeFile(path, text.replace(/policy:[\s\S]*$/, `policy:\n${policy}\n`));
+}
+
+/** The live Kazoo doc id of a named connectivity document. */
+export async function kazooIdOf(
+  world: Pick<World, 'kazooApi'>,
+  account: string,
+  name: string,
+): Promise<string | undefined> {
+  const list = (await world.kazooApi('GET', `/accounts/${account}/connectivity?paginate=false`))
+    .json as { data: string[] };
+  for (const id of list.data) {
+    const doc = (await world.kazooApi('GET', `/accounts/${account}/connectivity/${id}`)).json as {
+      data: { name?: string };
+    };
+    if (doc.data.name === name) return id;
+  }
+  return undefined;
 }
