@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../src/core/json.ts';
+import { cloudflareServiceBody } from '../helpers/arbitraries.ts';
 import { ACCOUNTS, startWorld, type World } from '../helpers/world.ts';
 
 const name35 = fc.string({
@@ -154,6 +155,39 @@ describe('plan → apply → plan converges', () => {
         }
       }),
       { numRuns: 40, seed: 20261123 },
+    );
+    expect(runs).toBe(40);
+  });
+
+  it('for generated Cloudflare services, created and then replaced (PUT of the complete body)', async () => {
+    let runs = 0;
+    const services = (tag: string) =>
+      fc
+        .tuple(cloudflareServiceBody(`svc-a`), cloudflareServiceBody(`svc-b`))
+        .map((b) => ({ tag, b }));
+    await fc.assert(
+      fc.asyncProperty(services('v1'), services('v2'), async (v1, v2) => {
+        runs++;
+        for (const version of [v1, v2]) {
+          const text = version.b
+            .map((body) => {
+              const { name, ...spec } = body;
+              return stringify({
+                kind: 'cloudflare/connectivity-service',
+                target: 'cf',
+                name,
+                spec,
+              });
+            })
+            .join('---\n');
+          await writeFile(join(world.dir, 'connectivity/cloudflare/services.yaml'), text);
+          const apply = await world.cli(['apply', '--yes', '--force', '--target', 'cf']);
+          expect(apply.code, apply.out + apply.err).toBe(0);
+          const plan = await world.cli(['plan', '--detailed-exitcode', '--target', 'cf']);
+          expect(plan.code, plan.out + plan.err).toBe(0);
+        }
+      }),
+      { numRuns: 40, seed: 20261124 },
     );
     expect(runs).toBe(40);
   });
