@@ -131,7 +131,11 @@ export function bodyRevision(normalized: JsonObject): string {
 export function buildPlan(input: PlanInput): Plan {
   // Each desired body is normalised once: planning and the fingerprint both need it.
   const normalized = new Map<DesiredDocument, JsonObject>();
-  const desiredOf = (doc: DesiredDocument, provider: Provider, target: TargetConfig): JsonObject => {
+  const desiredOf = (
+    doc: DesiredDocument,
+    provider: Provider,
+    target: TargetConfig,
+  ): JsonObject => {
     let n = normalized.get(doc);
     if (!n) {
       n = provider.normalize(doc.spec, target);
@@ -204,7 +208,9 @@ export function buildPlan(input: PlanInput): Plan {
         live = candidates[0];
         if (!live) reason = 'not found on the server';
       }
-      changes.push(planDocument(doc, desiredOf(doc, provider, target), live, reason, provider, target));
+      changes.push(
+        planDocument(doc, desiredOf(doc, provider, target), live, reason, provider, target),
+      );
       if (live) matched.add(live.id);
     }
 

@@ -8,6 +8,18 @@ import { buildPointer, isObject, type JsonObject, type JsonValue } from './json.
 
 type Schema = JsonObject;
 
+/** Compiled patternProperties, by source: the walks test every key of every object (each DID). */
+const patternCache = new Map<string, RegExp>();
+
+function patternOf(source: string): RegExp {
+  let re = patternCache.get(source);
+  if (!re) {
+    re = new RegExp(source, 'u');
+    patternCache.set(source, re);
+  }
+  return re;
+}
+
 function childSchemas(schema: Schema, key: string): Schema[] {
   const out: Schema[] = [];
   const props = schema['properties'];
@@ -15,7 +27,7 @@ function childSchemas(schema: Schema, key: string): Schema[] {
   const patterns = schema['patternProperties'];
   if (isObject(patterns)) {
     for (const [pattern, sub] of Object.entries(patterns)) {
-      if (isObject(sub) && new RegExp(pattern, 'u').test(key)) out.push(sub);
+      if (isObject(sub) && patternOf(pattern).test(key)) out.push(sub);
     }
   }
   return out;
@@ -48,7 +60,12 @@ export function applyDefaults(schema: Schema, value: JsonValue): JsonValue {
   if (isObject(props)) {
     for (const [key, sub] of Object.entries(props)) {
       if (Object.hasOwn(out, key) || !isObject(sub) || !Object.hasOwn(sub, 'default')) continue;
-      out[key] = applyDefaults(sub, structuredClone(sub['default'] as JsonValue));
+      const fallback = sub['default'] as JsonValue;
+      // Most defaults are scalars, which need no copy (structuredClone is costly per DID).
+      out[key] = applyDefaults(
+        sub,
+        typeof fallback === 'object' && fallback !== null ? structuredClone(fallback) : fallback,
+      );
     }
   }
   return out;

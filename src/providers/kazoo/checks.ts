@@ -178,15 +178,16 @@ function checkServers(spec: JsonObject): SpecProblem[] {
 /** Account-wide checks: each DID once (§7.6.2), each SIP auth_user once (§7.6.5). */
 export function checkKazooAll(docs: readonly DesiredDocument[]): Diagnostic[] {
   const out: Diagnostic[] = [];
-  const dids = new Map<string, string>();
-  const users = new Map<string, string>();
+  // First use of each DID / SIP user. Positions are looked up only for duplicates:
+  // locating costs a walk of the document's tree, and nearly every value is unique.
+  const dids = new Map<string, FirstUse>();
+  const users = new Map<string, FirstUse>();
   for (const doc of docs) {
     const scope = `${doc.key.target}/${doc.key.account}`;
     const servers = doc.spec['servers'];
     if (!Array.isArray(servers)) continue;
     servers.forEach((server, i) => {
       if (!isObject(server)) return;
-      const where = `"${doc.key.name}" servers[${i}]`;
       const dmap = server['DIDs'];
       if (isObject(dmap)) {
         for (const did of Object.keys(dmap)) {
@@ -198,15 +199,14 @@ export function checkKazooAll(docs: readonly DesiredDocument[]): Diagnostic[] {
             out.push({
               severity: 'error',
               code: 'DUPLICATE_DID',
-              message: `DID ${did} is already routed by ${first}; a DID may appear once per account (Kazoo would pick one of them at random order)`,
+              message: `DID ${did} is already routed by ${describeFirst(first)}; a DID may appear once per account (Kazoo would pick one of them at random order)`,
               file: p.file,
               line: p.line,
               col: p.col,
               pointer,
             });
           } else {
-            const p = doc.locate.key(pointer);
-            dids.set(k, `${where} (${p.file}:${p.line}:${p.col})`);
+            dids.set(k, { doc, server: i, pointer, atKey: true });
           }
         }
       }
@@ -218,23 +218,38 @@ export function checkKazooAll(docs: readonly DesiredDocument[]): Diagnostic[] {
       ) {
         const k = `${scope}/${auth['auth_user'].toLowerCase()}`;
         const pointer = `/spec/servers/${i}/auth/auth_user`;
-        const p = doc.locate.value(pointer);
         const first = users.get(k);
         if (first) {
+          const p = doc.locate.value(pointer);
           out.push({
             severity: 'error',
             code: 'DUPLICATE_AUTH_USER',
-            message: `SIP user "${auth['auth_user']}" is already used by ${first}; registrations would collide (kazoo-api.md §7.3)`,
+            message: `SIP user "${auth['auth_user']}" is already used by ${describeFirst(first)}; registrations would collide (kazoo-api.md §7.3)`,
             file: p.file,
             line: p.line,
             col: p.col,
             pointer,
           });
-        } else users.set(k, `${where} (${p.file}:${p.line}:${p.col})`);
+        } else users.set(k, { doc, server: i, pointer, atKey: false });
       }
     });
   }
   return out;
+}
+
+interface FirstUse {
+  readonly doc: DesiredDocument;
+  readonly server: number;
+  readonly pointer: string;
+  /** Position of the key (DIDs) rather than the value (auth_user). */
+  readonly atKey: boolean;
+}
+
+function describeFirst(first: FirstUse): string {
+  const p = first.atKey
+    ? first.doc.locate.key(first.pointer)
+    : first.doc.locate.value(first.pointer);
+  return `"${first.doc.key.name}" servers[${first.server}] (${p.file}:${p.line}:${p.col})`;
 }
 
 /** The closest known key within edit distance 2, for "did you mean" hints. */

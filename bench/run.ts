@@ -1,0 +1,357 @@
+/**
+ * `npm run bench`: the connops benchmark suite. Generates a realistic estate in
+ * a temp dir, seeds a Kazoo emulator (in this process, on 127.0.0.1) with the
+ * matching live documents and drift variants, and runs each scenario in a
+ * child process (bench/scenario.ts) so its peak RSS is its own. Prints a table
+ * and writes bench/RESULTS.md. Ratios, not absolute times, are what compare
+ * across machines.
+ *
+ * Flags: --accounts 1000 --docs 10000 --dids 20..200 --latency 0,20
+ *        --scales 1000,10000,50000 --concurrency 32 --updates 1000 --quick
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import type { JsonObject } from '../src/core/json.ts';
+import { startKazooEmulator, type KazooEmulator } from '../src/emulator/kazoo/server.ts';
+import { BENCH_API_KEY, drifted, generateEstate, type Estate } from './estate.ts';
+import type { ScenarioResult } from './scenario.ts';
+
+interface Options {
+  accounts: number;
+  docs: number;
+  didsMin: number;
+  didsMax: number;
+  latencies: number[];
+  scales: number[];
+  concurrency: number;
+  updates: number;
+  quick: boolean;
+}
+
+/** A scenario must finish within this, or the bench stops it and reports the timeout. */
+const SCENARIO_TIMEOUT_MS = 5 * 60_000;
+
+function parseOptions(argv: readonly string[]): Options {
+  const quick = argv.includes('--quick');
+  const o: Options = quick
+    ? {
+        accounts: 100,
+        docs: 1000,
+        didsMin: 20,
+        didsMax: 200,
+        latencies: [0, 20],
+        scales: [300, 1000],
+        concurrency: 32,
+        updates: 100,
+        quick,
+      }
+    : {
+        accounts: 1000,
+        docs: 10000,
+        didsMin: 20,
+        didsMax: 200,
+        latencies: [0, 20],
+        scales: [1000, 10000, 50000],
+        concurrency: 32,
+        updates: 1000,
+        quick,
+      };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = argv[i + 1] ?? '';
+    const list = (): number[] => value.split(',').map(Number);
+    switch (flag) {
+      case '--accounts':
+        o.accounts = Number(value);
+        break;
+      case '--docs':
+        o.docs = Number(value);
+        break;
+      case '--dids': {
+        const [lo, hi] = value.split('..').map(Number);
+        o.didsMin = lo ?? o.didsMin;
+        o.didsMax = hi ?? lo ?? o.didsMax;
+        break;
+      }
+      case '--latency':
+        o.latencies = list();
+        break;
+      case '--scales':
+        o.scales = list();
+        break;
+      case '--concurrency':
+        o.concurrency = Number(value);
+        break;
+      case '--updates':
+        o.updates = Number(value);
+        break;
+      default:
+        continue;
+    }
+    i++;
+  }
+  return o;
+}
+
+interface Row {
+  readonly scenario: string;
+  readonly docs: number;
+  readonly latencyMs: number | null;
+  readonly result: ScenarioResult;
+  /** Requests the emulator saw (cross-check of the client's count). */
+  readonly serverRequests: number | null;
+  /** Fewest requests the scenario could make. */
+  readonly minRequests: number | null;
+  /** (requests made × latency) / concurrency, ms. */
+  readonly lowerBoundMs: number | null;
+}
+
+/** Runs bench/scenario.ts in a child process and parses its JSON line. */
+async function runScenario(argv: string[], estate: Estate, url: string): Promise<ScenarioResult> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(import.meta.dirname, 'scenario.ts'),
+      JSON.stringify({ argv, cwd: estate.dir }),
+    ],
+    {
+      cwd: join(import.meta.dirname, '..'),
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        ...estate.env,
+        KAZOO_URL: url,
+        KAZOO_API_KEY: BENCH_API_KEY,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), SCENARIO_TIMEOUT_MS);
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  clearTimeout(timer);
+  const line = out.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(line) as ScenarioResult;
+  } catch {
+    // A failed or stopped scenario is a row in the results, not the end of the run.
+    const reason = code === null ? `stopped after ${SCENARIO_TIMEOUT_MS / 1000} s` : `exit ${code}`;
+    return {
+      code: -1,
+      ms: NaN,
+      onlineMs: NaN,
+      requests: {},
+      totalRequests: 0,
+      maxInFlight: 0,
+      maxRssMb: NaN,
+      summary: `FAILED (${reason})`,
+      stderrTail: err.slice(-2000),
+    };
+  }
+}
+
+/** Seeds the emulator's store directly (no HTTP) and switches drift variants cheaply. */
+class LiveState {
+  private drift = new Set<number>();
+  constructor(
+    private readonly emulator: KazooEmulator,
+    private readonly estate: Estate,
+  ) {
+    const docs: Record<string, JsonObject[]> = {};
+    for (const d of estate.docs) (docs[d.account] ??= []).push({ ...d.live, _id: d.id });
+    emulator.seed({ accounts: [estate.reseller, ...estate.accounts], docs });
+  }
+
+  /** Drifts `count` documents spread evenly over the estate; the rest match git again. */
+  setDrift(count: number): void {
+    const step = count > 0 ? this.estate.docs.length / count : 0;
+    const next = new Set<number>();
+    for (let i = 0; i < count; i++) next.add(Math.floor(i * step));
+    const docs: Record<string, JsonObject[]> = {};
+    for (const i of new Set([...this.drift, ...next])) {
+      const d = this.estate.docs[i];
+      if (!d) continue;
+      const body = next.has(i) ? drifted(d.live, i) : d.live;
+      (docs[d.account] ??= []).push({ ...body, _id: d.id });
+    }
+    this.emulator.seed({ docs });
+    this.drift = next;
+  }
+
+  /** After an apply the drifted documents match git again (with new revisions). */
+  forgetDrift(): void {
+    this.drift = new Set();
+  }
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  const root = await mkdtemp(join(tmpdir(), 'connops-bench-'));
+  const rows: Row[] = [];
+  const started = Date.now();
+  const say = (s: string): void => void process.stderr.write(`[${elapsed(started)}] ${s}\n`);
+  try {
+    const scales = [...new Set([options.docs, ...options.scales])].sort((a, b) => a - b);
+    for (const docs of scales) {
+      const accounts = Math.max(1, Math.round((options.accounts * docs) / options.docs));
+      say(`generating ${docs} documents in ${accounts} accounts`);
+      const estate = await generateEstate(join(root, String(docs)), {
+        accounts,
+        docs,
+        didsMin: options.didsMin,
+        didsMax: options.didsMax,
+        concurrency: options.concurrency,
+      });
+      say(`  ${(estate.bytes / 1e6).toFixed(1)} MB of YAML, ${estate.dids} DIDs`);
+      const emulator = await startKazooEmulator({ host: '127.0.0.1', accounts: [] });
+      const live = new LiveState(emulator, estate);
+      const cfg = ['-c', estate.configPath];
+      const minReads = 1 + accounts + docs; // sign-in + one listing page per account + one GET per doc
+      const scenario = async (
+        name: string,
+        argv: string[],
+        latencyMs: number | null,
+        minRequests: number | null,
+      ): Promise<void> => {
+        emulator.faults.update({ latencyMs: latencyMs ?? 0 });
+        const before = emulator.requestCount();
+        say(`${name} (${docs} docs${latencyMs !== null ? `, ${latencyMs} ms` : ''})`);
+        const result = await runScenario([...argv, ...cfg], estate, emulator.url);
+        const serverRequests = emulator.requestCount() - before;
+        const lowerBoundMs =
+          latencyMs !== null && latencyMs > 0
+            ? (result.totalRequests * latencyMs) / options.concurrency
+            : null;
+        rows.push({
+          scenario: name,
+          docs,
+          latencyMs,
+          result,
+          serverRequests: latencyMs === null ? null : serverRequests,
+          minRequests,
+          lowerBoundMs,
+        });
+        say(
+          `  ${(result.ms / 1000).toFixed(2)} s, ${result.maxRssMb.toFixed(0)} MB, ${result.summary}`,
+        );
+      };
+      try {
+        await scenario('validate', ['validate'], null, null);
+        const main = docs === options.docs;
+        const latencies = main ? options.latencies : [0];
+        const drifts = main
+          ? [
+              ['no changes', 0],
+              ['1 % drift', Math.round(docs / 100)],
+              ['100 % drift', docs],
+            ]
+          : [['no changes', 0]];
+        for (const latency of latencies) {
+          for (const [label, count] of drifts as Array<[string, number]>) {
+            live.setDrift(count);
+            await scenario(`plan, ${label}`, ['plan'], latency, minReads);
+          }
+        }
+        if (main) {
+          const updates = Math.min(options.updates, docs);
+          live.setDrift(updates);
+          const latency = Math.max(...options.latencies);
+          await scenario(
+            `apply ${updates} updates`,
+            ['apply', '--yes'],
+            latency,
+            minReads + 2 * updates,
+          );
+          live.forgetDrift();
+        }
+      } finally {
+        await emulator.close();
+      }
+      await rm(estate.dir, { recursive: true, force: true });
+    }
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+  const text = render(rows, options, command, Date.now() - started);
+  process.stdout.write(text);
+  await writeFile(join(import.meta.dirname, 'RESULTS.md'), text);
+}
+
+function elapsed(since: number): string {
+  const s = Math.round((Date.now() - since) / 1000);
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+const fmt = (n: number, digits = 2): string => n.toFixed(digits);
+
+function render(rows: readonly Row[], o: Options, command: string, totalMs: number): string {
+  const mainRows = rows.filter((r) => r.docs === o.docs);
+  const lines: string[] = [
+    '# connops benchmark results',
+    '',
+    `- Date: ${new Date().toISOString()}`,
+    `- Machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${fmt(totalmem() / 2 ** 30, 1)} GiB memory, Node ${process.version}, ${process.platform}/${process.arch}`,
+    `- Command: \`${command}\` (whole run ${fmt(totalMs / 60_000, 1)} min)`,
+    `- Estate: ${o.docs} documents in ${o.accounts} accounts, ${o.didsMin}..${o.didsMax} DIDs per document (log-uniform, split over 1-3 servers), password (\`\${env:}\`) and IP servers`,
+    `- Target concurrency: ${o.concurrency} (\`targets.*.concurrency\` in the generated connops.yaml); Kazoo emulator on 127.0.0.1 in the parent process, each scenario in its own child process`,
+    '- Lower bound = (requests actually made × emulator latency) / concurrency. Ratio = time / lower bound (1.00 is perfect).',
+    '- Shared machine: other jobs may run at the same time, so absolute times are noisy; compare ratios measured in the same run.',
+    '',
+    `## Scenarios at ${o.docs} documents`,
+    '',
+    '| scenario | latency | time (s) | online (s) | requests (server) | min requests | lower bound (s) | ratio time / online | peak RSS (MB) | result |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+  ];
+  for (const r of mainRows) {
+    const x = r.result;
+    const lb = r.lowerBoundMs;
+    lines.push(
+      `| ${r.scenario} | ${r.latencyMs === null ? '–' : `${r.latencyMs} ms`} | ${fmt(x.ms / 1000)} | ${fmt(x.onlineMs / 1000)} | ${x.totalRequests}${r.serverRequests !== null ? ` (${r.serverRequests})` : ''} | ${r.minRequests ?? '–'} | ${lb !== null ? fmt(lb / 1000) : '–'} | ${lb !== null ? `${fmt(x.ms / lb)} / ${fmt(x.onlineMs / lb)}` : '–'} | ${fmt(x.maxRssMb, 0)} | ${x.summary.replace(/\|/g, '/')}${x.code > 2 || x.code === 1 ? ` (exit ${x.code})` : ''} |`,
+    );
+  }
+  const validate = mainRows.find((r) => r.scenario === 'validate');
+  if (validate)
+    lines.push('', `Validate: ${fmt(o.docs / (validate.result.ms / 1000), 0)} documents/s.`);
+  lines.push(
+    '',
+    '"online" is the time from the first request to the end of the last; the rest of "time" is loading and validating the documents and building and printing the plan.',
+    '',
+    '## Growth (validate; plan without changes at 0 ms)',
+    '',
+    '| documents | validate (s) | per doc (ms) | ratio to smallest | peak RSS (MB) | plan (s) | per doc (ms) | ratio to smallest | peak RSS (MB) |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  );
+  const scales = [...new Set(rows.map((r) => r.docs))].sort((a, b) => a - b);
+  const perDoc = (r: Row | undefined): number | undefined => (r ? r.result.ms / r.docs : undefined);
+  const base = {
+    validate: perDoc(rows.find((r) => r.docs === scales[0] && r.scenario === 'validate')),
+    plan: perDoc(
+      rows.find(
+        (r) => r.docs === scales[0] && r.scenario === 'plan, no changes' && r.latencyMs === 0,
+      ),
+    ),
+  };
+  for (const docs of scales) {
+    const v = rows.find((r) => r.docs === docs && r.scenario === 'validate');
+    const p = rows.find(
+      (r) => r.docs === docs && r.scenario === 'plan, no changes' && r.latencyMs === 0,
+    );
+    const cell = (r: Row | undefined, b: number | undefined): string => {
+      const pd = perDoc(r);
+      if (!r || pd === undefined) return '– | – | – | –';
+      return `${fmt(r.result.ms / 1000)} | ${fmt(pd, 3)} | ${b ? fmt(pd / b) : '–'} | ${fmt(r.result.maxRssMb, 0)}`;
+    };
+    lines.push(`| ${docs} | ${cell(v, base.validate)} | ${cell(p, base.plan)} |`);
+  }
+  lines.push('', 'Per-document cost ratios near 1.0 across scales mean linear growth.', '');
+  return lines.join('\n');
+}
+
+await main();
