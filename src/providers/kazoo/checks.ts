@@ -148,31 +148,26 @@ function checkServers(spec: JsonObject): SpecProblem[] {
             pointer,
             atKey: true,
           });
-        const e164 =
-          isObject(opts) && isObject(opts['failover']) ? opts['failover']['e164'] : undefined;
-        if (typeof e164 === 'string' && !E164.test(e164)) {
-          out.push({
-            severity: 'error',
-            code: 'DID_FORMAT',
-            message: `failover.e164 "${e164}" is not a +E.164 number`,
-            pointer: `${pointer}/failover/e164`,
-          });
-        }
+        checkFailover(opts, pointer, out);
       }
     }
-    const options = server['options'];
-    const failover =
-      isObject(options) && isObject(options['failover']) ? options['failover']['e164'] : undefined;
-    if (typeof failover === 'string' && !E164.test(failover)) {
-      out.push({
-        severity: 'error',
-        code: 'DID_FORMAT',
-        message: `failover.e164 "${failover}" is not a +E.164 number`,
-        pointer: `${base}/options/failover/e164`,
-      });
-    }
+    checkFailover(server['options'], `${base}/options`, out);
   });
   return out;
+}
+
+/** `failover.e164` (on a DID or on server options) is dialled as a number: it must be +E.164. */
+function checkFailover(holder: unknown, pointer: string, out: SpecProblem[]): void {
+  const e164 =
+    isObject(holder) && isObject(holder['failover']) ? holder['failover']['e164'] : undefined;
+  if (typeof e164 === 'string' && !E164.test(e164)) {
+    out.push({
+      severity: 'error',
+      code: 'DID_FORMAT',
+      message: `failover.e164 "${e164}" is not a +E.164 number`,
+      pointer: `${pointer}/failover/e164`,
+    });
+  }
 }
 
 /** Account-wide checks: each DID once (§7.6.2), each SIP auth_user once (§7.6.5). */

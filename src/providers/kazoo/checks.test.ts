@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import type { JsonObject } from '../../core/json.ts';
+import { checkKazooSpec, closest, didProblem } from './checks.ts';
+
+const ip = (extra: JsonObject = {}): JsonObject => ({
+  auth: { auth_method: 'ip', ip: '192.0.2.1' },
+  options: {},
+  ...extra,
+});
+const problems = (spec: JsonObject) =>
+  checkKazooSpec(spec, '4.3').map((p) => [p.severity, p.code, p.pointer]);
+
+describe('didProblem (kazoo-api.md §7.6.1)', () => {
+  it.each([
+    ['+14155550100', undefined],
+    ['+442071838750', undefined],
+    ['4155550100', /for a NANP number: "\+14155550100"/],
+    ['14155550100', /e\.g\. "\+14155550100"/],
+    ['+1415555010', /\+1 must be followed by exactly 10 digits/],
+    ['+0123456', /not a \+E\.164 number/],
+    ['+1-415-555-0100', /not a \+E\.164 number/],
+    ['', /not a \+E\.164 number/],
+    ['+1234567890123456', /not a \+E\.164 number/], // 16 digits
+  ])('%j', (did, want) => {
+    const got = didProblem(did);
+    if (want === undefined) expect(got).toBeUndefined();
+    else expect(got).toMatch(want);
+  });
+});
+
+describe('checkKazooSpec', () => {
+  it.each([
+    ['a valid IP server', { servers: [ip()] }, []],
+    [
+      'coercible strings pass ("5060", "true")',
+      {
+        servers: [
+          ip({
+            auth: { auth_method: 'ip', ip: '192.0.2.1', port: '5060' },
+            options: { enabled: 'true' },
+          }),
+        ],
+      },
+      [],
+    ],
+    [
+      '"yes" for a boolean',
+      { servers: [ip({ options: { enabled: 'yes' } })] },
+      [['error', 'SCHEMA', '/servers/0/options/enabled']],
+    ],
+    ['a server without auth', { servers: [{ options: {} }] }, [['error', 'SCHEMA', '/servers/0']]],
+    [
+      'password auth without user, password and options',
+      { servers: [{ auth: { auth_method: 'password' } }] },
+      [
+        ['error', 'PASSWORD_AUTH', '/servers/0/auth'],
+        ['error', 'PASSWORD_AUTH', '/servers/0/auth'],
+        ['error', 'PASSWORD_AUTH', '/servers/0'],
+      ],
+    ],
+    [
+      '"Password" is password auth too (the server lower-cases it)',
+      { servers: [{ auth: { auth_method: 'Password', auth_user: 'u' }, options: {} }] },
+      [['error', 'PASSWORD_AUTH', '/servers/0/auth']],
+    ],
+    [
+      'IP auth without auth.ip',
+      { servers: [{ auth: { auth_method: 'IP' }, options: {} }] },
+      [['error', 'IP_AUTH', '/servers/0/auth']],
+    ],
+    [
+      'a DID not in +E.164',
+      { servers: [ip({ DIDs: { '4155550100': {} } })] },
+      [['error', 'DID_FORMAT', '/servers/0/DIDs/4155550100']],
+    ],
+    [
+      'a DID failover not in +E.164',
+      { servers: [ip({ DIDs: { '+14155550100': { failover: { e164: '4155550199' } } } })] },
+      [['error', 'DID_FORMAT', '/servers/0/DIDs/+14155550100/failover/e164']],
+    ],
+    [
+      'a server failover not in +E.164',
+      { servers: [ip({ options: { failover: { e164: '555' } } })] },
+      [['error', 'DID_FORMAT', '/servers/0/options/failover/e164']],
+    ],
+    [
+      'a SIP failover is not an E.164 number',
+      { servers: [ip({ options: { failover: { sip: 'sip:a@b.example' } } })] },
+      [],
+    ],
+    [
+      'an unknown field is a warning',
+      { servers: [ip({ options: { inbund_format: 'e164' } })] },
+      [['warning', 'UNKNOWN_FIELD', '/servers/0/options/inbund_format']],
+    ],
+    [
+      'an inbound_format outside the enum',
+      { servers: [ip({ options: { inbound_format: 'e.164' } })] },
+      [['error', 'SCHEMA', '/servers/0/options/inbound_format']],
+    ],
+  ] as const)('%s', (_name, spec, want) => {
+    expect(problems(spec as unknown as JsonObject)).toEqual(want);
+  });
+
+  it('suggests the closest known key', () => {
+    const [p] = checkKazooSpec({ servers: [ip({ options: { media_handlin: 'bypass' } })] }, '4.3');
+    expect(p?.message).toContain('did you mean "media_handling"?');
+    expect(closest('zzzzzz', ['enabled'])).toBeUndefined();
+  });
+});
