@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { JsonObject } from '../src/core/json.ts';
 import type { SeedAccount } from '../src/emulator/kazoo/store.ts';
 import { MANAGED_MARKER, normalizeKazoo } from '../src/providers/kazoo/normalize.ts';
+import { mulberry32 } from '../src/emulator/faults.ts';
 
 export interface EstateOptions {
   readonly accounts: number;
@@ -43,18 +44,6 @@ export interface Estate {
 
 export const BENCH_API_KEY = 'b'.repeat(62) + '01';
 const RESELLER_ID = 'f'.repeat(32);
-
-/** Small fast PRNG so estates are reproducible. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const hex32 = (s: string): string => createHash('md5').update(s).digest('hex');
 

@@ -80,8 +80,8 @@ interface PendingRule {
 /** Default Retry-After (seconds) for random 429s. */
 export const DEFAULT_RETRY_AFTER_S = 1;
 
-/** mulberry32: small, fast and good enough to make fault runs repeatable. */
-function mulberry32(seed: number): () => number {
+/** mulberry32: small, fast and good enough to make fault runs (and generated test data) repeatable. */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -21,6 +21,7 @@ import {
   type LiveState,
   type World,
 } from '../helpers/world.ts';
+import { mulberry32 } from '../../src/emulator/faults.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const KILLS = 5;
@@ -63,17 +64,6 @@ function documents(version: 1 | 2): string {
     );
   }
   return docs.join('\n---\n') + '\n';
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 let binDir = '';

@@ -589,12 +589,7 @@ export async function startKazooEmulator(
     // Ownership runs even after a failed load, so 403 can replace 404 (§9).
     const denied = ownershipError(ctx, prepared.doc, token.accountId);
     if (!existing) return denied ?? badIdentifier(ctx, id);
-    if (denied) return denied;
-    const cond = conditional(ctx, req, 'POST', String(existing['_rev']));
-    if (cond) return cond;
-    const doc = { ...forceRealm(prepared.doc, account), ...privateFields(existing) };
-    const stored = save(account.id, doc, ctx, token);
-    return ok(ctx, 200, publicView(stored), { revision: String(stored['_rev']) });
+    return denied ?? saveUpdate(ctx, req, 'POST', account, token, existing, prepared.doc);
   };
 
   const patchConnectivity = (
@@ -620,10 +615,22 @@ export async function startKazooEmulator(
     if (Object.hasOwn(existing, 'pvt_type') && existing['pvt_type'] !== 'sys_info')
       return badIdentifier(ctx, id);
     const denied = ownershipError(ctx, prepared.doc, token.accountId);
-    if (denied) return denied;
-    const cond = conditional(ctx, req, 'PATCH', String(existing['_rev']));
+    return denied ?? saveUpdate(ctx, req, 'PATCH', account, token, existing, prepared.doc);
+  };
+
+  /** The end of POST and PATCH: If-Match (§4), then save with the realm forced and private fields kept (§1.6). */
+  const saveUpdate = (
+    ctx: RequestContext,
+    req: EmulatorRequest,
+    method: 'POST' | 'PATCH',
+    account: SeedAccount,
+    token: TokenRecord,
+    existing: JsonObject,
+    prepared: JsonObject,
+  ): EmulatorResponse => {
+    const cond = conditional(ctx, req, method, String(existing['_rev']));
     if (cond) return cond;
-    const doc = { ...forceRealm(prepared.doc, account), ...privateFields(existing) };
+    const doc = { ...forceRealm(prepared, account), ...privateFields(existing) };
     const stored = save(account.id, doc, ctx, token);
     return ok(ctx, 200, publicView(stored), { revision: String(stored['_rev']) });
   };
