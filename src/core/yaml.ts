@@ -24,11 +24,13 @@ import {
 } from 'yaml';
 import { buildPointer, parsePointer, type JsonObject, type JsonValue } from './json.ts';
 import type { Diagnostic, Locator, SourcePos } from './model.ts';
+import { substituteEnv, type EnvLookup } from './env-subst.ts';
+import { parseFastYaml } from './yaml-fast.ts';
 
 /** Largest number of JSON nodes one document may expand to (aliases included). */
 export const MAX_NODES_PER_DOCUMENT = 200_000;
 
-export type EnvLookup = (name: string) => string | undefined;
+export type { EnvLookup } from './env-subst.ts';
 
 export interface YamlDocument {
   /** 0-based index of the document in its file. */
@@ -48,16 +50,18 @@ export interface ParsedYamlFile {
   readonly diagnostics: Diagnostic[];
 }
 
-const ENV_PATTERN = /\$\$|\$\{env:([^}]*)\}/g;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
 /**
  * Parses every document of one YAML file.
  * @param file path shown in diagnostics
  * @param text file contents
  * @param env lookup for `${env:NAME}`
  */
-export function parseYamlFile(file: string, text: string, env: EnvLookup): ParsedYamlFile {
+export function parseYamlFile(
+  file: string,
+  text: string,
+  env: EnvLookup,
+  options: { readonly fast?: boolean } = {},
+): ParsedYamlFile {
   const diagnostics: Diagnostic[] = [];
   const position = linePositions(text);
   const at = (offset: number): SourcePos => ({ file, ...position(offset) });
@@ -72,6 +76,28 @@ export function parseYamlFile(file: string, text: string, env: EnvLookup): Parse
       col: 1,
     });
     return { documents: [], diagnostics };
+  }
+
+  // Most files are plain YAML: take the fast path when it accepts the whole file
+  // (it leaves every problem, and everything unusual, to the library below).
+  const fast =
+    options.fast === false ? undefined : parseFastYaml(text, env, MAX_NODES_PER_DOCUMENT);
+  if (fast) {
+    const reparse = lazyReparse(text);
+    return {
+      documents: fast.map((d, index) => {
+        const start = at(d.startOffset);
+        return {
+          index,
+          value: d.value,
+          start,
+          locate: lazyLocator(file, index, start, reparse),
+          sensitive: d.sensitive,
+          numberLike: d.numberLike,
+        };
+      }),
+      diagnostics,
+    };
   }
 
   let docs: Document.Parsed[];
@@ -281,38 +307,10 @@ class Converter {
   }
 
   private substitute(value: string, node: Node, path: string[]): string {
-    if (!value.includes('$')) return value;
-    let used = false;
-    let unresolved = false;
-    const out = value.replace(ENV_PATTERN, (match, name: string | undefined) => {
-      if (match === '$$') return '$';
-      used = true;
-      if (name === undefined || !ENV_NAME.test(name)) {
-        this.report(
-          node,
-          'error',
-          'ENV_SYNTAX',
-          `\${env:${name ?? ''}} is not a valid variable reference; write \${env:NAME} with letters, digits and _`,
-        );
-        return '';
-      }
-      const v = this.env(name);
-      if (v === undefined) {
-        unresolved = true;
-        this.report(
-          node,
-          'error',
-          'ENV_MISSING',
-          `environment variable ${name} is not set (referenced as \${env:${name}})`,
-        );
-        // Keep the reference text: the error already blocks every write, and an
-        // empty string would add misleading "too short"/"required" errors.
-        return match;
-      }
-      return v;
-    });
-    if (used && !unresolved) this.sensitive.push(buildPointer(path));
-    return out;
+    const r = substituteEnv(value, this.env);
+    for (const p of r.problems) this.report(node, 'error', p.code, p.message);
+    if (r.used && r.resolved) this.sensitive.push(buildPointer(path));
+    return r.value;
   }
 
   private report(node: Node, severity: 'error' | 'warning', code: string, message: string): void {
