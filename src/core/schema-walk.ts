@@ -8,16 +8,65 @@ import { buildPointer, isObject, type JsonObject, type JsonValue } from './json.
 
 type Schema = JsonObject;
 
-/** Compiled patternProperties, by source: the walks test every key of every object (each DID). */
-const patternCache = new Map<string, RegExp>();
+/**
+ * A schema object prepared for walking: property map, compiled patterns and the
+ * defaults to fill, built once per schema object. The walks visit every key of
+ * every object (hundreds of thousands of DIDs in a large estate), so nothing is
+ * looked up or compiled per key.
+ */
+interface Walker {
+  readonly type: JsonValue | undefined;
+  readonly props: ReadonlyMap<string, Walker>;
+  readonly patterns: readonly (readonly [RegExp, Walker])[];
+  readonly items: Walker | undefined;
+  /** [key, default value, walker of that property] for every property with a default. */
+  readonly defaults: readonly (readonly [string, JsonValue, Walker])[];
+  /** True when the schema lists properties or patterns (so other keys are unknown). */
+  readonly describes: boolean;
+}
 
-function patternOf(source: string): RegExp {
-  let re = patternCache.get(source);
-  if (!re) {
-    re = new RegExp(source, 'u');
-    patternCache.set(source, re);
+const walkers = new WeakMap<Schema, Walker>();
+
+function walkerOf(schema: Schema): Walker {
+  let w = walkers.get(schema);
+  if (w) return w;
+  const propsRaw = isObject(schema['properties']) ? schema['properties'] : undefined;
+  const patternsRaw = isObject(schema['patternProperties'])
+    ? schema['patternProperties']
+    : undefined;
+  const props = new Map<string, Walker>();
+  const patterns: [RegExp, Walker][] = [];
+  const defaults: [string, JsonValue, Walker][] = [];
+  const items = isObject(schema['items']) ? schema['items'] : undefined;
+  w = {
+    type: schema['type'],
+    props,
+    patterns,
+    items: undefined,
+    defaults,
+    describes: propsRaw !== undefined || patternsRaw !== undefined,
+  };
+  walkers.set(schema, w); // before recursing, so a recursive schema terminates
+  for (const [key, sub] of Object.entries(propsRaw ?? {})) {
+    if (!isObject(sub)) continue;
+    const sw = walkerOf(sub);
+    props.set(key, sw);
+    if (Object.hasOwn(sub, 'default')) defaults.push([key, sub['default'] as JsonValue, sw]);
   }
-  return re;
+  for (const [source, sub] of Object.entries(patternsRaw ?? {})) {
+    if (isObject(sub)) patterns.push([new RegExp(source, 'u'), walkerOf(sub)]);
+  }
+  if (items) (w as { items: Walker | undefined }).items = walkerOf(items);
+  return w;
+}
+
+/** The walkers describing a key: its property, then every matching pattern. */
+function childWalkers(w: Walker, key: string): Walker[] | undefined {
+  const prop = w.props.get(key);
+  if (w.patterns.length === 0) return prop ? [prop] : undefined;
+  let out: Walker[] | undefined = prop ? [prop] : undefined;
+  for (const [re, sub] of w.patterns) if (re.test(key)) (out ??= []).push(sub);
+  return out;
 }
 
 function childSchemas(schema: Schema, key: string): Schema[] {
@@ -27,7 +76,7 @@ function childSchemas(schema: Schema, key: string): Schema[] {
   const patterns = schema['patternProperties'];
   if (isObject(patterns)) {
     for (const [pattern, sub] of Object.entries(patterns)) {
-      if (isObject(sub) && patternOf(pattern).test(key)) out.push(sub);
+      if (isObject(sub) && new RegExp(pattern, 'u').test(key)) out.push(sub);
     }
   }
   return out;
@@ -38,6 +87,20 @@ function itemSchema(schema: Schema): Schema | undefined {
   return isObject(items) ? items : undefined;
 }
 
+/** A copy of a default value (objects and arrays are copied; scalars need no copy). */
+function fresh(value: JsonValue): JsonValue {
+  return typeof value === 'object' && value !== null ? structuredClone(value) : value;
+}
+
+/**
+ * The server's preparation of a body in one walk: coerce wrong-typed strings
+ * (§2.4) and then fill defaults (§2.3). Equal to
+ * `applyDefaults(schema, coerceScalars(schema, value))`.
+ */
+export function coerceAndDefault(schema: Schema, value: JsonValue): JsonValue {
+  return prepare(walkerOf(schema), value, true, true);
+}
+
 /**
  * Fills each missing property that has a `default`, in every object that is
  * present, recursively (jesse's `use_defaults` + `apply_defaults_to_empty_objects`,
@@ -45,30 +108,7 @@ function itemSchema(schema: Schema): Schema | undefined {
  * they have a default themselves.
  */
 export function applyDefaults(schema: Schema, value: JsonValue): JsonValue {
-  if (Array.isArray(value)) {
-    const items = itemSchema(schema);
-    return items ? value.map((v) => applyDefaults(items, v)) : value;
-  }
-  if (!isObject(value)) return value;
-  const out: JsonObject = {};
-  for (const [key, child] of Object.entries(value)) {
-    let next = child;
-    for (const sub of childSchemas(schema, key)) next = applyDefaults(sub, next);
-    out[key] = next;
-  }
-  const props = schema['properties'];
-  if (isObject(props)) {
-    for (const [key, sub] of Object.entries(props)) {
-      if (Object.hasOwn(out, key) || !isObject(sub) || !Object.hasOwn(sub, 'default')) continue;
-      const fallback = sub['default'] as JsonValue;
-      // Most defaults are scalars, which need no copy (structuredClone is costly per DID).
-      out[key] = applyDefaults(
-        sub,
-        typeof fallback === 'object' && fallback !== null ? structuredClone(fallback) : fallback,
-      );
-    }
-  }
-  return out;
+  return prepare(walkerOf(schema), value, false, true);
 }
 
 /**
@@ -77,17 +117,27 @@ export function applyDefaults(schema: Schema, value: JsonValue): JsonValue {
  * "5060" → 5060, "true"/"false" → booleans, and nothing else.
  */
 export function coerceScalars(schema: Schema, value: JsonValue): JsonValue {
-  if (typeof value === 'string') return coerceString(schema['type'], value);
+  return prepare(walkerOf(schema), value, true, false);
+}
+
+function prepare(w: Walker, value: JsonValue, coerce: boolean, defaults: boolean): JsonValue {
+  if (typeof value === 'string') return coerce ? coerceString(w.type, value) : value;
   if (Array.isArray(value)) {
-    const items = itemSchema(schema);
-    return items ? value.map((v) => coerceScalars(items, v)) : value;
+    const items = w.items;
+    return items ? value.map((v) => prepare(items, v, coerce, defaults)) : value;
   }
   if (!isObject(value)) return value;
   const out: JsonObject = {};
-  for (const [key, child] of Object.entries(value)) {
-    let next = child;
-    for (const sub of childSchemas(schema, key)) next = coerceScalars(sub, next);
+  for (const key in value) {
+    let next = value[key] as JsonValue;
+    const subs = childWalkers(w, key);
+    if (subs) for (const sub of subs) next = prepare(sub, next, coerce, defaults);
     out[key] = next;
+  }
+  if (defaults) {
+    for (const [key, fallback, sub] of w.defaults) {
+      if (!Object.hasOwn(out, key)) out[key] = prepare(sub, fresh(fallback), false, true);
+    }
   }
   return out;
 }
@@ -106,27 +156,31 @@ function coerceString(type: JsonValue | undefined, value: string): JsonValue {
  * JSON Pointers of keys that the schema does not describe, inside objects the
  * schema does describe (objects without `properties` accept anything).
  */
-export function findUnknownKeys(
-  schema: Schema,
-  value: JsonValue,
-  path: (string | number)[] = [],
-): string[] {
+export function findUnknownKeys(schema: Schema, value: JsonValue): string[] {
   const found: string[] = [];
-  if (Array.isArray(value)) {
-    const items = itemSchema(schema);
-    if (items) value.forEach((v, i) => found.push(...findUnknownKeys(items, v, [...path, i])));
-    return found;
-  }
-  if (!isObject(value)) return found;
-  const describes = isObject(schema['properties']) || isObject(schema['patternProperties']);
-  for (const [key, child] of Object.entries(value)) {
-    const subs = childSchemas(schema, key);
-    if (subs.length === 0) {
-      if (describes) found.push(buildPointer([...path, key]));
-      continue;
+  const path: string[] = [];
+  const walk = (w: Walker, v: JsonValue): void => {
+    if (Array.isArray(v)) {
+      const items = w.items;
+      if (!items) return;
+      for (let i = 0; i < v.length; i++) {
+        path.push(String(i));
+        walk(items, v[i] as JsonValue);
+        path.pop();
+      }
+      return;
     }
-    for (const sub of subs) found.push(...findUnknownKeys(sub, child, [...path, key]));
-  }
+    if (!isObject(v)) return;
+    for (const key in v) {
+      const subs = childWalkers(w, key);
+      path.push(key);
+      if (!subs) {
+        if (w.describes) found.push(buildPointer(path));
+      } else for (const sub of subs) walk(sub, v[key] as JsonValue);
+      path.pop();
+    }
+  };
+  walk(walkerOf(schema), value);
   return found;
 }
 

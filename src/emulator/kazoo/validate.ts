@@ -4,7 +4,7 @@
  * coerce scalars, apply defaults, validate, and render failures in Kazoo's
  * validation-error format. Also kz_json's PATCH merge. Pure.
  */
-import { applyDefaults, coerceScalars } from '../../core/schema-walk.ts';
+import { applyDefaults, coerceAndDefault } from '../../core/schema-walk.ts';
 import { validateAgainstDetailed, type SchemaProblem } from '../../core/schema.ts';
 import { isObject, parsePointer, type JsonObject, type JsonValue } from '../../core/json.ts';
 
@@ -153,8 +153,7 @@ export type Prepared =
  */
 export function prepareWrite(schema: JsonObject, data: JsonValue): Prepared {
   const input = isObject(data) ? publicFields(data) : data;
-  const coerced = coerceScalars(schema, input);
-  const defaulted = applyDefaults(schema, coerced);
+  const defaulted = coerceAndDefault(schema, input);
   const problems = validateAgainstDetailed(schema, defaulted);
   if (problems.length > 0) return { ok: false, errors: kazooValidationErrors(problems) };
   // The schema's root type is object, so a valid value is one.

@@ -11,13 +11,7 @@ import {
 } from '../../core/json.ts';
 import type { DesiredDocument, Diagnostic } from '../../core/model.ts';
 import { validateAgainst } from '../../core/schema.ts';
-import {
-  applyDefaults,
-  coerceScalars,
-  findUnknownKeys,
-  knownKeys,
-  schemaAt,
-} from '../../core/schema-walk.ts';
+import { coerceAndDefault, findUnknownKeys, knownKeys, schemaAt } from '../../core/schema-walk.ts';
 import type { SpecProblem } from '../types.ts';
 import { kazooConnectivitySchema, type KazooSchemaVersion } from './schema.ts';
 
@@ -46,7 +40,7 @@ export function didProblem(did: string): string | undefined {
 export function checkKazooSpec(spec: JsonObject, version: KazooSchemaVersion): SpecProblem[] {
   const schema = kazooConnectivitySchema(version);
   const problems: SpecProblem[] = [];
-  const prepared = applyDefaults(schema, coerceScalars(schema, spec)) as JsonObject;
+  const prepared = coerceAndDefault(schema, spec) as JsonObject;
   for (const p of validateAgainst(schema, prepared)) {
     if (p.missing) {
       const tokens = parsePointer(p.pointer);
@@ -137,8 +131,11 @@ function checkServers(spec: JsonObject): SpecProblem[] {
     }
     const dids = server['DIDs'];
     if (isObject(dids)) {
-      for (const [did, opts] of Object.entries(dids)) {
+      for (const did in dids) {
+        const opts = dids[did];
         const problem = didProblem(did);
+        // Pointers are built only when needed: estates carry hundreds of thousands of DIDs.
+        if (!problem && !(isObject(opts) && opts['failover'] !== undefined)) continue;
         const pointer = `${base}/DIDs/${escapePointerToken(did)}`;
         if (problem)
           out.push({
@@ -175,21 +172,23 @@ export function checkKazooAll(docs: readonly DesiredDocument[]): Diagnostic[] {
   const out: Diagnostic[] = [];
   // First use of each DID / SIP user. Positions are looked up only for duplicates:
   // locating costs a walk of the document's tree, and nearly every value is unique.
-  const dids = new Map<string, FirstUse>();
+  // Per (target, account): DID → first use. Keys and pointers are built only for duplicates.
+  const didsByScope = new Map<string, Map<string, FirstUse>>();
   const users = new Map<string, FirstUse>();
   for (const doc of docs) {
     const scope = `${doc.key.target}/${doc.key.account}`;
+    let dids = didsByScope.get(scope);
+    if (!dids) didsByScope.set(scope, (dids = new Map()));
     const servers = doc.spec['servers'];
     if (!Array.isArray(servers)) continue;
     servers.forEach((server, i) => {
       if (!isObject(server)) return;
       const dmap = server['DIDs'];
       if (isObject(dmap)) {
-        for (const did of Object.keys(dmap)) {
-          const k = `${scope}/${did}`;
-          const pointer = `/spec/servers/${i}/DIDs/${escapePointerToken(did)}`;
-          const first = dids.get(k);
+        for (const did in dmap) {
+          const first = dids.get(did);
           if (first) {
+            const pointer = didPointer(i, did);
             const p = doc.locate.key(pointer);
             out.push({
               severity: 'error',
@@ -201,7 +200,7 @@ export function checkKazooAll(docs: readonly DesiredDocument[]): Diagnostic[] {
               pointer,
             });
           } else {
-            dids.set(k, { doc, server: i, pointer, atKey: true });
+            dids.set(did, { doc, server: i, did });
           }
         }
       }
@@ -225,25 +224,29 @@ export function checkKazooAll(docs: readonly DesiredDocument[]): Diagnostic[] {
             col: p.col,
             pointer,
           });
-        } else users.set(k, { doc, server: i, pointer, atKey: false });
+        } else users.set(k, { doc, server: i });
       }
     });
   }
   return out;
 }
 
+/** Where a DID (when `did` is set: its key) or a SIP user (its auth_user value) was first used. */
 interface FirstUse {
   readonly doc: DesiredDocument;
   readonly server: number;
-  readonly pointer: string;
-  /** Position of the key (DIDs) rather than the value (auth_user). */
-  readonly atKey: boolean;
+  readonly did?: string;
+}
+
+function didPointer(server: number, did: string): string {
+  return `/spec/servers/${server}/DIDs/${escapePointerToken(did)}`;
 }
 
 function describeFirst(first: FirstUse): string {
-  const p = first.atKey
-    ? first.doc.locate.key(first.pointer)
-    : first.doc.locate.value(first.pointer);
+  const p =
+    first.did !== undefined
+      ? first.doc.locate.key(didPointer(first.server, first.did))
+      : first.doc.locate.value(`/spec/servers/${first.server}/auth/auth_user`);
   return `"${first.doc.key.name}" servers[${first.server}] (${p.file}:${p.line}:${p.col})`;
 }
 

@@ -2,7 +2,7 @@
  * Pure normalisation and patch building for Kazoo connectivity bodies.
  */
 import { deepEqual, isObject, sortKeys, type JsonObject, type JsonValue } from '../../core/json.ts';
-import { applyDefaults, coerceScalars } from '../../core/schema-walk.ts';
+import { coerceAndDefault } from '../../core/schema-walk.ts';
 import { kazooConnectivitySchema, type KazooSchemaVersion } from './schema.ts';
 
 /**
@@ -28,7 +28,7 @@ export function normalizeKazoo(body: JsonObject, version: KazooSchemaVersion): J
     if (k.startsWith('_') || k.startsWith('pvt_') || k === 'id' || k === MANAGED_MARKER) continue;
     publicOnly[k] = v;
   }
-  let out = applyDefaults(schema, coerceScalars(schema, publicOnly)) as JsonObject;
+  let out = coerceAndDefault(schema, publicOnly) as JsonObject;
   if (version === '4.3' || version === '5') out = dropForcedRealm(out);
   return sortKeys(out);
 }
