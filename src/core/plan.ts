@@ -309,6 +309,22 @@ function planDocument(
   // Ignored fields take the live value on the desired side, so they never show as
   // changes and an array rewrite (Kazoo replaces arrays whole) carries them unchanged.
   const desiredForWrite = overlayIgnored(desiredN, liveN, doc.ignore);
+  if (deepEqual(liveN, desiredForWrite)) {
+    // Nothing to send: keep only what staleness checks need (id, revision), not the
+    // bodies, so a large converged estate does not hold every document twice more.
+    return {
+      key: doc.key,
+      id: live.id,
+      revision,
+      source: doc.source,
+      action: 'noop',
+      reason: 'up to date',
+      ops: [],
+      claims: [],
+      releases: [],
+      dependsOn: [],
+    };
+  }
   const before = withoutIgnored(liveN, doc.ignore);
   const after = withoutIgnored(desiredForWrite, doc.ignore);
   const beforeMasked = maskBody(before, sensitive, undefined);
@@ -324,17 +340,6 @@ function planDocument(
     beforeMasked,
     afterMasked,
   };
-  if (deepEqual(liveN, desiredForWrite)) {
-    return {
-      ...base,
-      action: 'noop',
-      reason: 'up to date',
-      ops: [],
-      claims: [],
-      releases: [],
-      dependsOn: [],
-    };
-  }
   let request = provider.buildUpdate(liveN, desiredForWrite, doc.spec);
   if (!provider.isManaged(live.body) && request.body)
     request = { ...request, body: provider.markManaged(request.body) };
@@ -506,7 +511,9 @@ function fingerprintOf(
   const digestTree = (body: JsonObject): string => {
     let d = digests.get(body);
     if (d === undefined) {
-      d = createHash('sha256').update(canonicalJson(body)).digest('hex');
+      // Normalised bodies have sorted keys (Provider.normalize), so the native
+      // serialiser gives the canonical text, much faster than canonicalJson.
+      d = createHash('sha256').update(JSON.stringify(body)).digest('hex');
       digests.set(body, d);
     }
     return d;
