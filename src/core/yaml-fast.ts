@@ -177,7 +177,7 @@ class FastParser {
       if (line.indent < indent) break;
       if (line.indent > indent || isSeqItem(line.content)) fail();
       const { key, rest } = splitKey(line.content);
-      if (key === '<<' || Object.hasOwn(out, key)) fail();
+      if (key === '<<' || key === '__proto__' || Object.hasOwn(out, key)) fail();
       this.i++;
       this.path.push(key);
       const value = this.inlineValue(rest, false);
@@ -291,7 +291,7 @@ class FastParser {
           i = colon;
         }
         i++; // ':'
-        if (s[i] !== ' ' || key === '<<' || Object.hasOwn(out, key)) fail();
+        if (s[i] !== ' ' || key === '<<' || key === '__proto__' || Object.hasOwn(out, key)) fail();
         skip();
         this.path.push(key);
         [out[key], i] = this.flowValue(s, i);

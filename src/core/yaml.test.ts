@@ -38,6 +38,8 @@ describe('parseYamlFile', () => {
     ['tab indentation', 'a:\n\tb: 1\n', 'YAML_TAB', 2, 1],
     ['an unclosed quote', 'a: "oops\n', 'YAML_SYNTAX', 2, 1],
     ['a merge key', 'x: &x {a: 1}\ny:\n  <<: *x\n', 'YAML_MERGE', 3, 3],
+    ['a __proto__ key', 'a:\n  __proto__: { polluted: true }\n', 'YAML_KEY', 2, 3],
+    ['a __proto__ key in a flow mapping', 'a: { __proto__: 1 }\n', 'YAML_KEY', 1, 6],
     ['.inf', 'a: .inf\n', 'YAML_NUMBER', 1, 4],
     ['binary content', 'a: 1\u0000\u0001\n', 'NOT_TEXT', 1, 1],
     ['invalid UTF-8 (decoded as U+FFFD)', 'a: \uFFFD\n', 'NOT_TEXT', 1, 1],

@@ -244,6 +244,11 @@ class Converter {
           );
           continue;
         }
+        if (key === '__proto__') {
+          // Assigning it would set the object's prototype and lose the key.
+          this.report(pair.key as Node, 'error', 'YAML_KEY', 'the key "__proto__" is not allowed');
+          continue;
+        }
         if (key === '<<') {
           this.report(
             pair.key as Node,
