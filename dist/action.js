@@ -54465,12 +54465,15 @@ var INCOMPLETE = {
   code: EXIT.FAILURE,
   reason: "connops: the plan is incomplete: some live state could not be read (see the log)"
 };
-async function plainPlan(run) {
+async function validateStrict(run) {
   const v = await validate(run, { lenientEnv: false });
-  if (v.outcome.code !== EXIT.OK) {
-    await run.summary(validationSummary(run, v));
-    return v.outcome;
-  }
+  if (v.outcome.code === EXIT.OK) return void 0;
+  await run.summary(validationSummary(run, v));
+  return v.outcome;
+}
+async function plainPlan(run) {
+  const invalid = await validateStrict(run);
+  if (invalid) return invalid;
   const p2 = await makePlan(run);
   if (isOutcome(p2)) return p2;
   await run.summary(renderPlanMarkdown(p2.plan, { title: title(run, "connops plan") }));
@@ -54564,11 +54567,8 @@ async function applyOnPush(run) {
       code: EXIT.FAILURE,
       reason: `connops: apply runs on pushes to the default branch (${defaultBranch ?? "unknown"}) only; this push is to ${run.env["GITHUB_REF"] ?? "an unknown ref"}. Nothing was written.`
     };
-  const v = await validate(run, { lenientEnv: false });
-  if (v.outcome.code !== EXIT.OK) {
-    await run.summary(validationSummary(run, v));
-    return v.outcome;
-  }
+  const invalid = await validateStrict(run);
+  if (invalid) return invalid;
   const reviewed = run.eventName === "push" ? await findReviewedPlan(run, sha) : `apply was started by ${run.eventName || "an unknown event"}, not by a push that merged a reviewed pull request`;
   const p2 = await makePlan(run);
   if (isOutcome(p2)) return p2;
@@ -54657,11 +54657,8 @@ async function runApply(run, fingerprint) {
   return { code, log: ctx.secrets.redact(log) };
 }
 async function drift(run) {
-  const v = await validate(run, { lenientEnv: false });
-  if (v.outcome.code !== EXIT.OK) {
-    await run.summary(validationSummary(run, v));
-    return v.outcome;
-  }
+  const invalid = await validateStrict(run);
+  if (invalid) return invalid;
   const p2 = await makePlan(run);
   if (isOutcome(p2)) return p2;
   const { plan } = p2;

@@ -1,6 +1,7 @@
 // `npm run test:node24`: fetches Node 24 from the npm registry (the node-<platform>-<arch>
 // package, which needs no install script) into node_modules/.cache/node24 unless
-// CONNOPS_NODE24 is set, then runs the bundled Action's smoke test with it.
+// CONNOPS_NODE24 is set, then runs the bundled Action's smoke test with it
+// (`--fetch-only`: fetch, and stop).
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -27,6 +28,8 @@ if (!node) {
   }
 }
 console.log(`Node 24: ${execFileSync(node, ['--version'], { encoding: 'utf8' }).trim()} (${node})`);
+// `--fetch-only` (used by .ci/run): leave the binary in the cache for `npm test` to find.
+if (process.argv.includes('--fetch-only')) process.exit(0);
 execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
 execFileSync(
   process.execPath,

@@ -458,12 +458,17 @@ const INCOMPLETE: Outcome = {
   reason: 'connops: the plan is incomplete: some live state could not be read (see the log)',
 };
 
-async function plainPlan(run: Run): Promise<Outcome> {
+/** Validates with every credential required; on problems writes the summary and returns the outcome to end with. */
+async function validateStrict(run: Run): Promise<Outcome | undefined> {
   const v = await validate(run, { lenientEnv: false });
-  if (v.outcome.code !== EXIT.OK) {
-    await run.summary(validationSummary(run, v));
-    return v.outcome;
-  }
+  if (v.outcome.code === EXIT.OK) return undefined;
+  await run.summary(validationSummary(run, v));
+  return v.outcome;
+}
+
+async function plainPlan(run: Run): Promise<Outcome> {
+  const invalid = await validateStrict(run);
+  if (invalid) return invalid;
   const p = await makePlan(run);
   if (isOutcome(p)) return p;
   await run.summary(renderPlanMarkdown(p.plan, { title: title(run, 'connops plan') }));
@@ -577,11 +582,8 @@ async function applyOnPush(run: Run): Promise<Outcome> {
       code: EXIT.FAILURE,
       reason: `connops: apply runs on pushes to the default branch (${defaultBranch ?? 'unknown'}) only; this push is to ${run.env['GITHUB_REF'] ?? 'an unknown ref'}. Nothing was written.`,
     };
-  const v = await validate(run, { lenientEnv: false });
-  if (v.outcome.code !== EXIT.OK) {
-    await run.summary(validationSummary(run, v));
-    return v.outcome;
-  }
+  const invalid = await validateStrict(run);
+  if (invalid) return invalid;
   // Fails closed: an API error here is a failed step, never an unreviewed apply.
   const reviewed =
     run.eventName === 'push'
@@ -677,11 +679,8 @@ async function runApply(run: Run, fingerprint: string): Promise<{ code: number; 
 // ---------------------------------------------------------------- drift
 
 async function drift(run: Run): Promise<Outcome> {
-  const v = await validate(run, { lenientEnv: false });
-  if (v.outcome.code !== EXIT.OK) {
-    await run.summary(validationSummary(run, v));
-    return v.outcome;
-  }
+  const invalid = await validateStrict(run);
+  if (invalid) return invalid;
   const p = await makePlan(run);
   if (isOutcome(p)) return p;
   const { plan } = p;

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { makeSelfSignedCert } from '../../test/helpers/tls.ts';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -459,31 +459,7 @@ describe('TLS', () => {
   let haveOpenssl = true;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'connops-tls-'));
-    try {
-      execFileSync(
-        'openssl',
-        [
-          'req',
-          '-x509',
-          '-newkey',
-          'rsa:2048',
-          '-nodes',
-          '-keyout',
-          join(dir, 'key.pem'),
-          '-out',
-          join(dir, 'cert.pem'),
-          '-days',
-          '2',
-          '-subj',
-          '/CN=127.0.0.1',
-          '-addext',
-          'subjectAltName=IP:127.0.0.1',
-        ],
-        { stdio: 'ignore' },
-      );
-    } catch {
-      haveOpenssl = false;
-    }
+    haveOpenssl = makeSelfSignedCert(dir);
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -3,7 +3,7 @@
  * and a guard against shell interpolation creeping into src/.
  * The client-level TLS cases live in src/io/http.test.ts; this one drives the CLI.
  */
-import { execFileSync } from 'node:child_process';
+import { makeSelfSignedCert } from '../helpers/tls.ts';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -25,32 +25,8 @@ describe('TLS through the CLI', () => {
   beforeAll(async () => {
     useFastRetries();
     certDir = mkdtempSync(join(tmpdir(), 'connops-tls-'));
-    try {
-      execFileSync(
-        'openssl',
-        [
-          'req',
-          '-x509',
-          '-newkey',
-          'rsa:2048',
-          '-nodes',
-          '-keyout',
-          join(certDir, 'key.pem'),
-          '-out',
-          join(certDir, 'cert.pem'),
-          '-days',
-          '2',
-          '-subj',
-          '/CN=127.0.0.1',
-          '-addext',
-          'subjectAltName=IP:127.0.0.1',
-        ],
-        { stdio: 'ignore' },
-      );
-    } catch {
-      openssl = false;
-      return;
-    }
+    openssl = makeSelfSignedCert(certDir);
+    if (!openssl) return;
     world = await startWorld();
     // An HTTPS front for the Kazoo emulator, counting every request that got through TLS.
     proxy = createServer(
