@@ -35901,6 +35901,7 @@ function walkerOf(schema) {
   const defaults = [];
   const items = isObject(schema["items"]) ? schema["items"] : void 0;
   w = {
+    schema,
     type: schema["type"],
     props,
     patterns,
@@ -35927,22 +35928,6 @@ function childWalkers(w, key) {
   let out = prop ? [prop] : void 0;
   for (const [re, sub] of w.patterns) if (re.test(key)) (out ??= []).push(sub);
   return out;
-}
-function childSchemas(schema, key) {
-  const out = [];
-  const props = schema["properties"];
-  if (isObject(props) && Object.hasOwn(props, key) && isObject(props[key])) out.push(props[key]);
-  const patterns = schema["patternProperties"];
-  if (isObject(patterns)) {
-    for (const [pattern, sub] of Object.entries(patterns)) {
-      if (isObject(sub) && new RegExp(pattern, "u").test(key)) out.push(sub);
-    }
-  }
-  return out;
-}
-function itemSchema(schema) {
-  const items = schema["items"];
-  return isObject(items) ? items : void 0;
 }
 function fresh(value) {
   return typeof value === "object" && value !== null ? structuredClone(value) : value;
@@ -36012,16 +35997,12 @@ function knownKeys(schema) {
   return isObject(props) ? Object.keys(props) : [];
 }
 function schemaAt(schema, tokens) {
-  let cur = schema;
+  let cur = walkerOf(schema);
   for (const token of tokens) {
     if (!cur) return void 0;
-    if (cur["type"] === "array") {
-      cur = itemSchema(cur);
-      continue;
-    }
-    cur = childSchemas(cur, token)[0];
+    cur = cur.type === "array" ? cur.items : childWalkers(cur, token)?.[0];
   }
-  return cur;
+  return cur?.schema;
 }
 var walkers;
 var init_schema_walk = __esm({
@@ -45367,11 +45348,6 @@ function parseConfig(file, dir, text, env, targetTypes2) {
     );
     return { diagnostics, secrets };
   }
-  for (const p2 of doc.sensitive) {
-    if (!/^\/targets\/[^/]+\/auth\//.test(p2)) continue;
-    const v = getString(root, p2);
-    if (v) secrets.push(v);
-  }
   if (isObject(root["targets"])) {
     for (const t2 of Object.values(root["targets"])) {
       if (isObject(t2) && isObject(t2["auth"])) {
@@ -45581,14 +45557,6 @@ function parsePolicy(raw2, here, keyAt, diagnostics) {
     }
   }
   return out;
-}
-function getString(root, pointer) {
-  let cur = root;
-  for (const t2 of pointer.split("/").slice(1)) {
-    const token = t2.replaceAll("~1", "/").replaceAll("~0", "~");
-    cur = isObject(cur) ? cur[token] : Array.isArray(cur) ? cur[Number(token)] : void 0;
-  }
-  return typeof cur === "string" ? cur : void 0;
 }
 function pos(file) {
   return { file, line: 1, col: 1 };
@@ -53264,7 +53232,7 @@ function checkDocument(ydoc, file, config, providers, diagnostics, secrets) {
     fail2("SPEC", "`spec` must be a mapping (the body of the API object)", "/spec");
   const sensitive = ydoc.sensitive.filter((p2) => p2.startsWith("/spec/")).map((p2) => p2.slice("/spec".length));
   for (const p2 of ydoc.sensitive) {
-    const v = valueAt(root, p2);
+    const v = getAtPointer(root, p2);
     if (typeof v === "string" && v !== "") secrets.push(v);
   }
   if (!ok || !provider || !target || kind === void 0 || name === void 0 || account === void 0 || !isObject(spec))
@@ -53302,49 +53270,42 @@ function checkDocument(ydoc, file, config, providers, diagnostics, secrets) {
     locate: loc
   };
 }
-function valueAt(root, pointer) {
-  let cur = root;
-  for (const t2 of parsePointer(pointer)) {
-    if (Array.isArray(cur)) cur = cur[Number(t2)];
-    else if (isObject(cur)) cur = cur[t2];
-    else return void 0;
-  }
-  return cur;
-}
 function checkIdentities(documents) {
   const out = [];
+  const duplicate = (d, pointer, message) => {
+    const p2 = d.locate.value(pointer);
+    out.push({
+      severity: "error",
+      code: "DUPLICATE_IDENTITY",
+      message,
+      file: p2.file,
+      line: p2.line,
+      col: p2.col,
+      pointer
+    });
+  };
   const seen = /* @__PURE__ */ new Map();
   const ids = /* @__PURE__ */ new Map();
   for (const d of documents) {
     const k2 = keyString(d.key);
     const first2 = seen.get(k2);
     if (first2) {
-      const p2 = d.locate.value("/name");
-      out.push({
-        severity: "error",
-        code: "DUPLICATE_IDENTITY",
-        message: `${d.key.kind} "${d.key.name}" in account ${d.key.account} on ${d.key.target} is already declared at ${where(first2.source)}; each object is declared once`,
-        file: p2.file,
-        line: p2.line,
-        col: p2.col,
-        pointer: "/name"
-      });
+      duplicate(
+        d,
+        "/name",
+        `${d.key.kind} "${d.key.name}" in account ${d.key.account} on ${d.key.target} is already declared at ${where(first2.source)}; each object is declared once`
+      );
     } else seen.set(k2, d);
     if (d.id !== void 0) {
       const idKey = `${d.key.target}/${d.key.account}/${d.key.kind}#${d.id}`;
       const other = ids.get(idKey);
-      if (other) {
-        const p2 = d.locate.value("/id");
-        out.push({
-          severity: "error",
-          code: "DUPLICATE_IDENTITY",
-          message: `id ${d.id} is already pinned by "${other.key.name}" at ${where(other.source)}`,
-          file: p2.file,
-          line: p2.line,
-          col: p2.col,
-          pointer: "/id"
-        });
-      } else ids.set(idKey, d);
+      if (other)
+        duplicate(
+          d,
+          "/id",
+          `id ${d.id} is already pinned by "${other.key.name}" at ${where(other.source)}`
+        );
+      else ids.set(idKey, d);
     }
   }
   return out;

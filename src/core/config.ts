@@ -2,7 +2,7 @@
  * Parses connops.yaml (targets, document globs, policy) into a Config, with a
  * positioned diagnostic for every mistake. Pure.
  */
-import { isObject, type JsonObject, type JsonValue } from './json.ts';
+import { isObject, type JsonValue } from './json.ts';
 import type { Config, Diagnostic, Policy, SourcePos, TargetConfig } from './model.ts';
 import { parseYamlFile, type EnvLookup } from './yaml.ts';
 
@@ -77,11 +77,6 @@ export function parseConfig(
   }
   // Credentials are secrets wherever they come from; other `${env:…}` values in
   // the config (a URL, an account id) are not, so they stay readable in output.
-  for (const p of doc.sensitive) {
-    if (!/^\/targets\/[^/]+\/auth\//.test(p)) continue;
-    const v = getString(root, p);
-    if (v) secrets.push(v);
-  }
   if (isObject(root['targets'])) {
     for (const t of Object.values(root['targets'])) {
       if (isObject(t) && isObject(t['auth']))
@@ -313,15 +308,6 @@ function parsePolicy(
     }
   }
   return out;
-}
-
-function getString(root: JsonObject, pointer: string): string | undefined {
-  let cur: JsonValue | undefined = root;
-  for (const t of pointer.split('/').slice(1)) {
-    const token = t.replaceAll('~1', '/').replaceAll('~0', '~');
-    cur = isObject(cur) ? cur[token] : Array.isArray(cur) ? cur[Number(token)] : undefined;
-  }
-  return typeof cur === 'string' ? cur : undefined;
 }
 
 function pos(file: string): SourcePos {

@@ -3,7 +3,7 @@
  * (kind, target, account, name, id, ignore, spec), each spec through its
  * provider, and identities across all documents. Pure.
  */
-import { isObject, parsePointer, type JsonObject } from './json.ts';
+import { getAtPointer, isObject, type JsonObject } from './json.ts';
 import {
   keyString,
   type Config,
@@ -204,7 +204,7 @@ function checkDocument(
     .filter((p) => p.startsWith('/spec/'))
     .map((p) => p.slice('/spec'.length));
   for (const p of ydoc.sensitive) {
-    const v = valueAt(root, p);
+    const v = getAtPointer(root, p);
     if (typeof v === 'string' && v !== '') secrets.push(v);
   }
 
@@ -259,50 +259,42 @@ function checkDocument(
   };
 }
 
-function valueAt(root: JsonObject, pointer: string): unknown {
-  let cur: unknown = root;
-  for (const t of parsePointer(pointer)) {
-    if (Array.isArray(cur)) cur = cur[Number(t)];
-    else if (isObject(cur)) cur = cur[t];
-    else return undefined;
-  }
-  return cur;
-}
-
 function checkIdentities(documents: readonly DesiredDocument[]): Diagnostic[] {
   const out: Diagnostic[] = [];
+  const duplicate = (d: DesiredDocument, pointer: '/name' | '/id', message: string): void => {
+    const p = d.locate.value(pointer);
+    out.push({
+      severity: 'error',
+      code: 'DUPLICATE_IDENTITY',
+      message,
+      file: p.file,
+      line: p.line,
+      col: p.col,
+      pointer,
+    });
+  };
   const seen = new Map<string, DesiredDocument>();
   const ids = new Map<string, DesiredDocument>();
   for (const d of documents) {
     const k = keyString(d.key);
     const first = seen.get(k);
     if (first) {
-      const p = d.locate.value('/name');
-      out.push({
-        severity: 'error',
-        code: 'DUPLICATE_IDENTITY',
-        message: `${d.key.kind} "${d.key.name}" in account ${d.key.account} on ${d.key.target} is already declared at ${where(first.source)}; each object is declared once`,
-        file: p.file,
-        line: p.line,
-        col: p.col,
-        pointer: '/name',
-      });
+      duplicate(
+        d,
+        '/name',
+        `${d.key.kind} "${d.key.name}" in account ${d.key.account} on ${d.key.target} is already declared at ${where(first.source)}; each object is declared once`,
+      );
     } else seen.set(k, d);
     if (d.id !== undefined) {
       const idKey = `${d.key.target}/${d.key.account}/${d.key.kind}#${d.id}`;
       const other = ids.get(idKey);
-      if (other) {
-        const p = d.locate.value('/id');
-        out.push({
-          severity: 'error',
-          code: 'DUPLICATE_IDENTITY',
-          message: `id ${d.id} is already pinned by "${other.key.name}" at ${where(other.source)}`,
-          file: p.file,
-          line: p.line,
-          col: p.col,
-          pointer: '/id',
-        });
-      } else ids.set(idKey, d);
+      if (other)
+        duplicate(
+          d,
+          '/id',
+          `id ${d.id} is already pinned by "${other.key.name}" at ${where(other.source)}`,
+        );
+      else ids.set(idKey, d);
     }
   }
   return out;

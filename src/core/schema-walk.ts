@@ -15,6 +15,8 @@ type Schema = JsonObject;
  * looked up or compiled per key.
  */
 interface Walker {
+  /** The schema object this walker was built from. */
+  readonly schema: Schema;
   readonly type: JsonValue | undefined;
   readonly props: ReadonlyMap<string, Walker>;
   readonly patterns: readonly (readonly [RegExp, Walker])[];
@@ -39,6 +41,7 @@ function walkerOf(schema: Schema): Walker {
   const defaults: [string, JsonValue, Walker][] = [];
   const items = isObject(schema['items']) ? schema['items'] : undefined;
   w = {
+    schema,
     type: schema['type'],
     props,
     patterns,
@@ -67,24 +70,6 @@ function childWalkers(w: Walker, key: string): Walker[] | undefined {
   let out: Walker[] | undefined = prop ? [prop] : undefined;
   for (const [re, sub] of w.patterns) if (re.test(key)) (out ??= []).push(sub);
   return out;
-}
-
-function childSchemas(schema: Schema, key: string): Schema[] {
-  const out: Schema[] = [];
-  const props = schema['properties'];
-  if (isObject(props) && Object.hasOwn(props, key) && isObject(props[key])) out.push(props[key]);
-  const patterns = schema['patternProperties'];
-  if (isObject(patterns)) {
-    for (const [pattern, sub] of Object.entries(patterns)) {
-      if (isObject(sub) && new RegExp(pattern, 'u').test(key)) out.push(sub);
-    }
-  }
-  return out;
-}
-
-function itemSchema(schema: Schema): Schema | undefined {
-  const items = schema['items'];
-  return isObject(items) ? items : undefined;
 }
 
 /** A copy of a default value (objects and arrays are copied; scalars need no copy). */
@@ -192,14 +177,10 @@ export function knownKeys(schema: Schema): string[] {
 
 /** Resolves the sub-schema at a pointer (array indices and pattern keys followed). */
 export function schemaAt(schema: Schema, tokens: readonly string[]): Schema | undefined {
-  let cur: Schema | undefined = schema;
+  let cur: Walker | undefined = walkerOf(schema);
   for (const token of tokens) {
     if (!cur) return undefined;
-    if (cur['type'] === 'array') {
-      cur = itemSchema(cur);
-      continue;
-    }
-    cur = childSchemas(cur, token)[0];
+    cur = cur.type === 'array' ? cur.items : childWalkers(cur, token)?.[0];
   }
-  return cur;
+  return cur?.schema;
 }
