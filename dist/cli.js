@@ -44016,6 +44016,7 @@ function walkerOf(schema) {
   const props = /* @__PURE__ */ new Map();
   const patterns = [];
   const defaults = [];
+  const defaultOf = /* @__PURE__ */ new Map();
   const items = isObject(schema["items"]) ? schema["items"] : void 0;
   w = {
     schema,
@@ -44024,6 +44025,7 @@ function walkerOf(schema) {
     patterns,
     items: void 0,
     defaults,
+    defaultOf,
     describes: propsRaw !== void 0 || patternsRaw !== void 0
   };
   walkers.set(schema, w);
@@ -44031,7 +44033,11 @@ function walkerOf(schema) {
     if (!isObject(sub)) continue;
     const sw = walkerOf(sub);
     props.set(key, sw);
-    if (Object.hasOwn(sub, "default")) defaults.push([key, sub["default"], sw]);
+    if (Object.hasOwn(sub, "default")) {
+      const entry = [key, sub["default"], sw];
+      defaults.push(entry);
+      defaultOf.set(key, entry);
+    }
   }
   for (const [source, sub] of Object.entries(patternsRaw ?? {})) {
     if (isObject(sub)) patterns.push([new RegExp(source, "u"), walkerOf(sub)]);
@@ -44050,28 +44056,38 @@ function fresh(value) {
   return typeof value === "object" && value !== null ? structuredClone(value) : value;
 }
 function coerceAndDefault(schema, value) {
-  return prepare(walkerOf(schema), value, true, true);
+  return prepare(walkerOf(schema), value, true, true, false);
+}
+function coerceDefaultAndSort(schema, value) {
+  return prepare(walkerOf(schema), value, true, true, true);
 }
 function applyDefaults(schema, value) {
-  return prepare(walkerOf(schema), value, false, true);
+  return prepare(walkerOf(schema), value, false, true, false);
 }
-function prepare(w, value, coerce, defaults) {
+function prepare(w, value, coerce, defaults, sorted2) {
   if (typeof value === "string") return coerce ? coerceString(w.type, value) : value;
   if (Array.isArray(value)) {
     const items = w.items;
-    return items ? value.map((v) => prepare(items, v, coerce, defaults)) : value;
+    if (items) return value.map((v) => prepare(items, v, coerce, defaults, sorted2));
+    return sorted2 ? sortKeys(value) : value;
   }
   if (!isObject(value)) return value;
-  const out = {};
-  for (const key in value) {
-    let next = value[key];
-    const subs = childWalkers(w, key);
-    if (subs) for (const sub of subs) next = prepare(sub, next, coerce, defaults);
-    out[key] = next;
-  }
+  const keys = Object.keys(value);
   if (defaults) {
-    for (const [key, fallback, sub] of w.defaults) {
-      if (!Object.hasOwn(out, key)) out[key] = prepare(sub, fresh(fallback), false, true);
+    for (const [key] of w.defaults) if (!Object.hasOwn(value, key)) keys.push(key);
+  }
+  if (sorted2) keys.sort();
+  const out = {};
+  for (const key of keys) {
+    if (Object.hasOwn(value, key)) {
+      let next = value[key];
+      const subs = childWalkers(w, key);
+      if (subs) for (const sub of subs) next = prepare(sub, next, coerce, defaults, sorted2);
+      else if (sorted2) next = sortKeys(next);
+      out[key] = next;
+    } else {
+      const [, fallback, sub] = w.defaultOf.get(key);
+      out[key] = prepare(sub, fresh(fallback), false, true, sorted2);
     }
   }
   return out;
@@ -44294,8 +44310,9 @@ function didProblem(did) {
 function checkKazooSpec(spec, version) {
   const schema = kazooConnectivitySchema(version);
   const problems = [];
-  const prepared = coerceAndDefault(schema, spec);
-  for (const p2 of validateAgainst(schema, prepared)) {
+  let found = validateAgainst(schema, spec);
+  if (found.length > 0) found = validateAgainst(schema, coerceAndDefault(schema, spec));
+  for (const p2 of found) {
     if (p2.missing) {
       const tokens = parsePointer(p2.pointer);
       const missing = tokens.pop() ?? "";
@@ -44517,14 +44534,16 @@ var init_checks2 = __esm({
 // src/providers/kazoo/normalize.ts
 function normalizeKazoo(body, version) {
   const schema = kazooConnectivitySchema(version);
-  const publicOnly = {};
-  for (const [k2, v] of Object.entries(body)) {
-    if (k2.startsWith("_") || k2.startsWith("pvt_") || k2 === "id" || k2 === MANAGED_MARKER) continue;
-    publicOnly[k2] = v;
+  let publicOnly = body;
+  if (Object.keys(body).some(isServerOwned)) {
+    publicOnly = {};
+    for (const [k2, v] of Object.entries(body)) if (!isServerOwned(k2)) publicOnly[k2] = v;
   }
-  let out = coerceAndDefault(schema, publicOnly);
-  if (version === "4.3" || version === "5") out = dropForcedRealm(out);
-  return sortKeys(out);
+  const out = coerceDefaultAndSort(schema, publicOnly);
+  return version === "4.3" || version === "5" ? dropForcedRealm(out) : out;
+}
+function isServerOwned(key) {
+  return key.startsWith("_") || key.startsWith("pvt_") || key === "id" || key === MANAGED_MARKER;
 }
 function dropForcedRealm(body) {
   const account = body["account"];

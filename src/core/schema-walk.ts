@@ -4,7 +4,7 @@
  * around validation: fill in defaults, coerce scalars, and find keys the schema
  * does not know. Pure; every function returns a new value.
  */
-import { buildPointer, isObject, type JsonObject, type JsonValue } from './json.ts';
+import { buildPointer, isObject, sortKeys, type JsonObject, type JsonValue } from './json.ts';
 
 type Schema = JsonObject;
 
@@ -23,6 +23,8 @@ interface Walker {
   readonly items: Walker | undefined;
   /** [key, default value, walker of that property] for every property with a default. */
   readonly defaults: readonly (readonly [string, JsonValue, Walker])[];
+  /** The same defaults by key. */
+  readonly defaultOf: ReadonlyMap<string, readonly [string, JsonValue, Walker]>;
   /** True when the schema lists properties or patterns (so other keys are unknown). */
   readonly describes: boolean;
 }
@@ -39,6 +41,7 @@ function walkerOf(schema: Schema): Walker {
   const props = new Map<string, Walker>();
   const patterns: [RegExp, Walker][] = [];
   const defaults: [string, JsonValue, Walker][] = [];
+  const defaultOf = new Map<string, [string, JsonValue, Walker]>();
   const items = isObject(schema['items']) ? schema['items'] : undefined;
   w = {
     schema,
@@ -47,6 +50,7 @@ function walkerOf(schema: Schema): Walker {
     patterns,
     items: undefined,
     defaults,
+    defaultOf,
     describes: propsRaw !== undefined || patternsRaw !== undefined,
   };
   walkers.set(schema, w); // before recursing, so a recursive schema terminates
@@ -54,7 +58,11 @@ function walkerOf(schema: Schema): Walker {
     if (!isObject(sub)) continue;
     const sw = walkerOf(sub);
     props.set(key, sw);
-    if (Object.hasOwn(sub, 'default')) defaults.push([key, sub['default'] as JsonValue, sw]);
+    if (Object.hasOwn(sub, 'default')) {
+      const entry: [string, JsonValue, Walker] = [key, sub['default'] as JsonValue, sw];
+      defaults.push(entry);
+      defaultOf.set(key, entry);
+    }
   }
   for (const [source, sub] of Object.entries(patternsRaw ?? {})) {
     if (isObject(sub)) patterns.push([new RegExp(source, 'u'), walkerOf(sub)]);
@@ -83,7 +91,16 @@ function fresh(value: JsonValue): JsonValue {
  * `applyDefaults(schema, coerceScalars(schema, value))`.
  */
 export function coerceAndDefault(schema: Schema, value: JsonValue): JsonValue {
-  return prepare(walkerOf(schema), value, true, true);
+  return prepare(walkerOf(schema), value, true, true, false);
+}
+
+/**
+ * `coerceAndDefault` with object keys sorted at every level (the comparable
+ * form the diff and the fingerprint use), in the same single walk: equal to
+ * `sortKeys(coerceAndDefault(schema, value))` without the second copy.
+ */
+export function coerceDefaultAndSort(schema: Schema, value: JsonValue): JsonValue {
+  return prepare(walkerOf(schema), value, true, true, true);
 }
 
 /**
@@ -93,7 +110,7 @@ export function coerceAndDefault(schema: Schema, value: JsonValue): JsonValue {
  * they have a default themselves.
  */
 export function applyDefaults(schema: Schema, value: JsonValue): JsonValue {
-  return prepare(walkerOf(schema), value, false, true);
+  return prepare(walkerOf(schema), value, false, true, false);
 }
 
 /**
@@ -102,26 +119,37 @@ export function applyDefaults(schema: Schema, value: JsonValue): JsonValue {
  * "5060" → 5060, "true"/"false" → booleans, and nothing else.
  */
 export function coerceScalars(schema: Schema, value: JsonValue): JsonValue {
-  return prepare(walkerOf(schema), value, true, false);
+  return prepare(walkerOf(schema), value, true, false, false);
 }
 
-function prepare(w: Walker, value: JsonValue, coerce: boolean, defaults: boolean): JsonValue {
+function prepare(
+  w: Walker,
+  value: JsonValue,
+  coerce: boolean,
+  defaults: boolean,
+  sorted: boolean,
+): JsonValue {
   if (typeof value === 'string') return coerce ? coerceString(w.type, value) : value;
   if (Array.isArray(value)) {
     const items = w.items;
-    return items ? value.map((v) => prepare(items, v, coerce, defaults)) : value;
+    if (items) return value.map((v) => prepare(items, v, coerce, defaults, sorted));
+    return sorted ? sortKeys(value) : value;
   }
   if (!isObject(value)) return value;
+  const keys = Object.keys(value);
+  if (defaults) for (const [key] of w.defaults) if (!Object.hasOwn(value, key)) keys.push(key);
+  if (sorted) keys.sort();
   const out: JsonObject = {};
-  for (const key in value) {
-    let next = value[key] as JsonValue;
-    const subs = childWalkers(w, key);
-    if (subs) for (const sub of subs) next = prepare(sub, next, coerce, defaults);
-    out[key] = next;
-  }
-  if (defaults) {
-    for (const [key, fallback, sub] of w.defaults) {
-      if (!Object.hasOwn(out, key)) out[key] = prepare(sub, fresh(fallback), false, true);
+  for (const key of keys) {
+    if (Object.hasOwn(value, key)) {
+      let next = value[key] as JsonValue;
+      const subs = childWalkers(w, key);
+      if (subs) for (const sub of subs) next = prepare(sub, next, coerce, defaults, sorted);
+      else if (sorted) next = sortKeys(next);
+      out[key] = next;
+    } else {
+      const [, fallback, sub] = w.defaultOf.get(key) as readonly [string, JsonValue, Walker];
+      out[key] = prepare(sub, fresh(fallback), false, true, sorted);
     }
   }
   return out;

@@ -40,8 +40,14 @@ export function didProblem(did: string): string | undefined {
 export function checkKazooSpec(spec: JsonObject, version: KazooSchemaVersion): SpecProblem[] {
   const schema = kazooConnectivitySchema(version);
   const problems: SpecProblem[] = [];
-  const prepared = coerceAndDefault(schema, spec) as JsonObject;
-  for (const p of validateAgainst(schema, prepared)) {
+  // The server validates, and only when that fails coerces and fills defaults and
+  // validates again (§2.3, §2.4); so the common, valid document costs one pass and
+  // no copy. Valid before preparing is valid after: preparing only rewrites
+  // strings where the schema wants another type, and fills valid defaults
+  // (schema.test.ts checks the defaults).
+  let found = validateAgainst(schema, spec);
+  if (found.length > 0) found = validateAgainst(schema, coerceAndDefault(schema, spec));
+  for (const p of found) {
     if (p.missing) {
       const tokens = parsePointer(p.pointer);
       const missing = tokens.pop() ?? '';

@@ -1,8 +1,8 @@
 /**
  * Pure normalisation and patch building for Kazoo connectivity bodies.
  */
-import { deepEqual, isObject, sortKeys, type JsonObject, type JsonValue } from '../../core/json.ts';
-import { coerceAndDefault } from '../../core/schema-walk.ts';
+import { deepEqual, isObject, type JsonObject, type JsonValue } from '../../core/json.ts';
+import { coerceDefaultAndSort } from '../../core/schema-walk.ts';
 import { kazooConnectivitySchema, type KazooSchemaVersion } from './schema.ts';
 
 /**
@@ -23,14 +23,18 @@ export const MANAGED_MARKER = 'connops_managed';
  */
 export function normalizeKazoo(body: JsonObject, version: KazooSchemaVersion): JsonObject {
   const schema = kazooConnectivitySchema(version);
-  const publicOnly: JsonObject = {};
-  for (const [k, v] of Object.entries(body)) {
-    if (k.startsWith('_') || k.startsWith('pvt_') || k === 'id' || k === MANAGED_MARKER) continue;
-    publicOnly[k] = v;
+  let publicOnly = body;
+  if (Object.keys(body).some(isServerOwned)) {
+    publicOnly = {};
+    for (const [k, v] of Object.entries(body)) if (!isServerOwned(k)) publicOnly[k] = v;
   }
-  let out = coerceAndDefault(schema, publicOnly) as JsonObject;
-  if (version === '4.3' || version === '5') out = dropForcedRealm(out);
-  return sortKeys(out);
+  // One walk coerces, fills defaults and sorts keys; dropping the realm keeps the order.
+  const out = coerceDefaultAndSort(schema, publicOnly) as JsonObject;
+  return version === '4.3' || version === '5' ? dropForcedRealm(out) : out;
+}
+
+function isServerOwned(key: string): boolean {
+  return key.startsWith('_') || key.startsWith('pvt_') || key === 'id' || key === MANAGED_MARKER;
 }
 
 function dropForcedRealm(body: JsonObject): JsonObject {

@@ -132,3 +132,33 @@ describe('kazoo/connectivity schemas', () => {
     );
   });
 });
+
+/** Every [pointer, default, sub-schema] in a schema (properties, patterns and items followed). */
+function defaultsOf(schema: JsonObject, at = ''): [string, unknown, JsonObject][] {
+  const out: [string, unknown, JsonObject][] = [];
+  if (Object.hasOwn(schema, 'default')) out.push([at, schema['default'], schema]);
+  for (const group of ['properties', 'patternProperties'] as const) {
+    const subs = schema[group];
+    if (isObject(subs))
+      for (const [k, v] of Object.entries(subs))
+        out.push(...defaultsOf(v as JsonObject, `${at}/${k}`));
+  }
+  if (isObject(schema['items'])) out.push(...defaultsOf(schema['items'] as JsonObject, `${at}/[]`));
+  return out;
+}
+
+describe('kazoo/connectivity defaults', () => {
+  // checkKazooSpec skips coercing and defaulting a body that already validates;
+  // that is only sound while every default is itself valid where it is filled in.
+  it.each(['4.0', '4.1', '4.3', '5'] as const)('every default of schema %s is valid', (v) => {
+    const found = defaultsOf(kazooConnectivitySchema(v));
+    expect(found.length).toBeGreaterThan(0);
+    for (const [pointer, value, sub] of found) {
+      const { default: _d, ...rest } = sub;
+      expect([
+        pointer,
+        validateAgainst({ ...rest, $id: undefined } as JsonObject, value as JsonObject),
+      ]).toEqual([pointer, []]);
+    }
+  });
+});
