@@ -288,10 +288,20 @@ function sortKeys(value) {
   if (Array.isArray(value)) return value.map((v) => sortKeys(v));
   if (isObject(value)) {
     const out = {};
-    for (const k2 of Object.keys(value).sort()) out[k2] = sortKeys(value[k2]);
+    for (const k2 of Object.keys(value).sort()) setKey(out, k2, sortKeys(value[k2]));
     return out;
   }
   return value;
+}
+function setKey(out, key, value) {
+  if (key === "__proto__")
+    Object.defineProperty(out, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true
+    });
+  else out[key] = value;
 }
 function deepEqual(a, b2) {
   if (a === b2) return true;
@@ -7728,6 +7738,10 @@ function parseFastYaml(text, env, maxNodes) {
     throw err2;
   }
 }
+function spaces(s, i2) {
+  while (s.charCodeAt(i2) === 32) i2++;
+  return i2;
+}
 function isSeqItem(content) {
   return content === "-" || content.startsWith("- ");
 }
@@ -7768,47 +7782,39 @@ function splitKey(content) {
   return { key, rest: content.slice(k2 + 1) };
 }
 function quoted(s, start) {
-  const q2 = s[start];
   let out = "";
-  let i2 = start + 1;
-  while (i2 < s.length) {
-    const c3 = s[i2];
-    if (q2 === "'") {
-      if (c3 === "'") {
-        if (s[i2 + 1] === "'") {
-          out += "'";
-          i2 += 2;
-          continue;
-        }
-        return [out, i2 + 1];
-      }
-      out += c3;
-      i2++;
-      continue;
+  let from = start + 1;
+  if (s.charCodeAt(start) === 39) {
+    for (; ; ) {
+      const j2 = s.indexOf("'", from);
+      if (j2 === -1) return fail();
+      if (s.charCodeAt(j2 + 1) !== 39) return [out + s.slice(from, j2), j2 + 1];
+      out += s.slice(from, j2 + 1);
+      from = j2 + 2;
     }
-    if (c3 === '"') return [out, i2 + 1];
-    if (c3 === "\\") {
-      const e = s[i2 + 1] ?? "";
-      if (e === "u" || e === "x" || e === "U") {
-        const len = e === "x" ? 2 : e === "u" ? 4 : 8;
-        const hex = s.slice(i2 + 2, i2 + 2 + len);
-        if (!new RegExp(`^[0-9a-fA-F]{${len}}$`).test(hex)) fail();
-        const cp = parseInt(hex, 16);
-        if (cp > 1114111 || cp >= 55296 && cp <= 57343) fail();
-        out += String.fromCodePoint(cp);
-        i2 += 2 + len;
-        continue;
-      }
-      const mapped = ESCAPES[e];
-      if (mapped === void 0) fail();
-      out += mapped;
-      i2 += 2;
-      continue;
-    }
-    out += c3;
-    i2++;
   }
-  return fail();
+  for (; ; ) {
+    const close = s.indexOf('"', from);
+    const escape2 = s.indexOf("\\", from);
+    if (close === -1) return fail();
+    if (escape2 === -1 || close < escape2) return [out + s.slice(from, close), close + 1];
+    out += s.slice(from, escape2);
+    const e = s[escape2 + 1] ?? "";
+    if (e === "u" || e === "x" || e === "U") {
+      const len = e === "x" ? 2 : e === "u" ? 4 : 8;
+      const hex = s.slice(escape2 + 2, escape2 + 2 + len);
+      if (!new RegExp(`^[0-9a-fA-F]{${len}}$`).test(hex)) fail();
+      const cp = parseInt(hex, 16);
+      if (cp > 1114111 || cp >= 55296 && cp <= 57343) fail();
+      out += String.fromCodePoint(cp);
+      from = escape2 + 2 + len;
+      continue;
+    }
+    const mapped = ESCAPES[e];
+    if (mapped === void 0) fail();
+    out += mapped;
+    from = escape2 + 2;
+  }
 }
 var Unsupported, fail, NULLS, TRUES, FALSES, INT, FLOAT, FLOAT_EXP, OTHER_NUMBERS, PLAIN_START_BAD, FastParser, EMPTY, ESCAPES;
 var init_yaml_fast = __esm({
@@ -7942,10 +7948,10 @@ var init_yaml_fast = __esm({
             this.i++;
             out.push(this.nestedBlock(indent, false));
           } else {
-            let spaces = 1;
-            while (line.content.charCodeAt(1 + spaces) === 32) spaces++;
-            const rest = line.content.slice(1 + spaces);
-            const restIndent = indent + 1 + spaces;
+            let spaces2 = 1;
+            while (line.content.charCodeAt(1 + spaces2) === 32) spaces2++;
+            const rest = line.content.slice(1 + spaces2);
+            const restIndent = indent + 1 + spaces2;
             if (rest.startsWith("#")) {
               this.i++;
               out.push(this.nestedBlock(indent, false));
@@ -7954,7 +7960,7 @@ var init_yaml_fast = __esm({
               this.lines[this.i] = {
                 indent: restIndent,
                 content: rest,
-                offset: line.offset + 1 + spaces
+                offset: line.offset + 1 + spaces2
               };
               out.push(this.parseMap(restIndent));
             } else {
@@ -7976,8 +7982,10 @@ var init_yaml_fast = __esm({
       }
       /** The value written after `key:` or `- `, or EMPTY when only a comment or nothing follows. */
       inlineValue(raw2, wholeLine) {
-        const s = raw2.replace(/^ +/, "");
-        if (s === "" || s.startsWith("#")) {
+        let lead = 0;
+        while (raw2.charCodeAt(lead) === 32) lead++;
+        const s = lead === 0 ? raw2 : raw2.slice(lead);
+        if (s === "" || s.charCodeAt(0) === 35) {
           if (wholeLine) fail();
           return EMPTY;
         }
@@ -7996,24 +8004,19 @@ var init_yaml_fast = __esm({
             fail();
           return this.scalar(plain);
         }
-        const after = s.slice(end);
-        if (after !== "" && !/^ +(#.*)?$/.test(after)) fail();
+        if (end < s.length && !/^ +(#.*)?$/.test(s.slice(end))) fail();
         return value;
       }
       flow(s, start) {
         this.count();
         const open = s[start];
         const close = open === "{" ? "}" : "]";
-        let i2 = start + 1;
-        const skip = () => {
-          while (s[i2] === " ") i2++;
-        };
+        let i2 = spaces(s, start + 1);
         if (open === "{") {
           const out2 = {};
-          skip();
           if (s[i2] === "}") return [out2, i2 + 1];
           for (; ; ) {
-            skip();
+            i2 = spaces(s, i2);
             let key;
             if (s[i2] === '"' || s[i2] === "'") {
               [key, i2] = quoted(s, i2);
@@ -8027,14 +8030,13 @@ var init_yaml_fast = __esm({
             }
             i2++;
             if (s[i2] !== " " || key === "<<" || key === "__proto__" || Object.hasOwn(out2, key)) fail();
-            skip();
+            i2 = spaces(s, i2);
             this.path.push(key);
             [out2[key], i2] = this.flowValue(s, i2);
             this.path.pop();
-            skip();
+            i2 = spaces(s, i2);
             if (s[i2] === ",") {
-              i2++;
-              skip();
+              i2 = spaces(s, i2 + 1);
               if (s[i2] === close) fail();
               continue;
             }
@@ -8043,19 +8045,17 @@ var init_yaml_fast = __esm({
           }
         }
         const out = [];
-        skip();
         if (s[i2] === "]") return [out, i2 + 1];
         for (; ; ) {
-          skip();
+          i2 = spaces(s, i2);
           this.path.push(String(out.length));
           let v;
           [v, i2] = this.flowValue(s, i2);
           out.push(v);
           this.path.pop();
-          skip();
+          i2 = spaces(s, i2);
           if (s[i2] === ",") {
-            i2++;
-            skip();
+            i2 = spaces(s, i2 + 1);
             if (s[i2] === close) fail();
             continue;
           }
@@ -11849,11 +11849,11 @@ var require_validate = __commonJS({
         jsonPointer = $data;
         data = names_1.default.rootData;
       } else {
-        const matches = RELATIVE_JSON_POINTER.exec($data);
-        if (!matches)
+        const matches2 = RELATIVE_JSON_POINTER.exec($data);
+        if (!matches2)
           throw new Error(`Invalid JSON-pointer: ${$data}`);
-        const up = +matches[1];
-        jsonPointer = matches[2];
+        const up = +matches2[1];
+        jsonPointer = matches2[2];
         if (jsonPointer === "#") {
           if (up >= dataLevel)
             throw new Error(errorMsg("property/index", up));
@@ -12772,11 +12772,11 @@ var require_schemes = __commonJS({
         urnComponent.error = "URN can not be parsed";
         return urnComponent;
       }
-      const matches = urnComponent.path.match(URN_REG);
-      if (matches && matches[0] === urnComponent.path) {
+      const matches2 = urnComponent.path.match(URN_REG);
+      if (matches2 && matches2[0] === urnComponent.path) {
         const scheme = options.scheme || urnComponent.scheme || "urn";
-        urnComponent.nid = matches[1].toLowerCase();
-        urnComponent.nss = matches[2];
+        urnComponent.nid = matches2[1].toLowerCase();
+        urnComponent.nss = matches2[2];
         const urnScheme = `${scheme}:${options.nid || urnComponent.nid}`;
         const schemeHandler = getSchemeHandler(urnScheme);
         urnComponent.path = void 0;
@@ -13097,8 +13097,8 @@ var require_fast_uri = __commonJS({
     var URI_PARSE = /^(?:([^#/:?]+):)?(?:\/\/((?:([^#/?@]*)@)?(\[[^#/?\]]+\]|[^#/:?]*)(?::(\d*))?))?([^#?]*)(?:\?([^#]*))?(?:#((?:.|[\n\r])*))?/u;
     var AUTHORITY_PREFIX = /^(?:[^#/:?]+:)?\/\/([^/?#]*)/;
     var AUTHORITY_INTRODUCER_REGION = /^(?:[^#/:?]+:)?([/\\\t\n\r]*)/;
-    function getParseError(parsed, matches) {
-      if (matches[2] !== void 0 && parsed.path && parsed.path[0] !== "/") {
+    function getParseError(parsed, matches2) {
+      if (matches2[2] !== void 0 && parsed.path && parsed.path[0] !== "/") {
         return 'URI path must start with "/" when authority is present.';
       }
       if (typeof parsed.port === "number" && (parsed.port < 0 || parsed.port > 65535)) {
@@ -13120,9 +13120,9 @@ var require_fast_uri = __commonJS({
     function isIPLiteral(host2) {
       return host2[0] === "[" && host2[host2.length - 1] === "]";
     }
-    function hasMalformedComponentPercentEncoding(matches) {
-      const host2 = matches[4];
-      return hasMalformedPercentEncoding(matches[3]) || host2 !== void 0 && !isIPLiteral(host2) && hasMalformedPercentEncoding(host2) || hasMalformedPercentEncoding(matches[6]) || hasMalformedPercentEncoding(matches[7]) || hasMalformedPercentEncoding(matches[8]);
+    function hasMalformedComponentPercentEncoding(matches2) {
+      const host2 = matches2[4];
+      return hasMalformedPercentEncoding(matches2[3]) || host2 !== void 0 && !isIPLiteral(host2) && hasMalformedPercentEncoding(host2) || hasMalformedPercentEncoding(matches2[6]) || hasMalformedPercentEncoding(matches2[7]) || hasMalformedPercentEncoding(matches2[8]);
     }
     function canonicalizeHost(parsed, options, schemeHandler, isIP4) {
       if (hasForbiddenDomainHost(parsed, options, schemeHandler, isIP4)) {
@@ -13197,15 +13197,15 @@ var require_fast_uri = __commonJS({
           }
         }
       }
-      const matches = uri.match(URI_PARSE);
-      if (matches) {
-        parsed.scheme = matches[1];
-        parsed.userinfo = matches[3];
-        parsed.host = matches[4];
-        parsed.port = parseInt(matches[5], 10);
-        parsed.path = matches[6] || "";
-        parsed.query = matches[7];
-        parsed.fragment = matches[8];
+      const matches2 = uri.match(URI_PARSE);
+      if (matches2) {
+        parsed.scheme = matches2[1];
+        parsed.userinfo = matches2[3];
+        parsed.host = matches2[4];
+        parsed.port = parseInt(matches2[5], 10);
+        parsed.path = matches2[6] || "";
+        parsed.query = matches2[7];
+        parsed.fragment = matches2[8];
         if (parsed.scheme !== void 0) {
           if (VALID_SCHEME.test(parsed.scheme)) {
             parsed.scheme = parsed.scheme.toLowerCase();
@@ -13214,14 +13214,14 @@ var require_fast_uri = __commonJS({
             malformedScheme = true;
           }
         }
-        malformedPercentEncoding = hasMalformedComponentPercentEncoding(matches);
+        malformedPercentEncoding = hasMalformedComponentPercentEncoding(matches2);
         if (malformedPercentEncoding) {
           parsed.error = parsed.error || "URI contains malformed percent-encoding.";
         }
         if (isNaN(parsed.port)) {
-          parsed.port = matches[5];
+          parsed.port = matches2[5];
         }
-        const parseError = getParseError(parsed, matches);
+        const parseError = getParseError(parsed, matches2);
         if (parseError !== void 0) {
           parsed.error = parsed.error || parseError;
           malformedAuthorityOrPort = true;
@@ -35853,17 +35853,17 @@ var require_sqlite_cache_store = __commonJS({
           if (now >= value.deleteAt && !canBeExpired) {
             continue;
           }
-          let matches = true;
+          let matches2 = true;
           if (value.vary) {
             const vary = JSON.parse(value.vary);
             for (const header in vary) {
               if (!headerValueEquals(headers[header], vary[header])) {
-                matches = false;
+                matches2 = false;
                 break;
               }
             }
           }
-          if (matches) {
+          if (matches2) {
             return value;
           }
         }
@@ -43963,6 +43963,9 @@ var init_provider = __esm({
       normalize(body) {
         return normalizeService(body);
       },
+      normalizedEquals(body, normalized) {
+        return deepEqual(normalizeService(body), normalized);
+      },
       nameOf(body) {
         const name = body["name"];
         return typeof name === "string" ? name : void 0;
@@ -44084,13 +44087,52 @@ function prepare(w, value, coerce, defaults, sorted2) {
       const subs = childWalkers(w, key);
       if (subs) for (const sub of subs) next = prepare(sub, next, coerce, defaults, sorted2);
       else if (sorted2) next = sortKeys(next);
-      out[key] = next;
+      setKey(out, key, next);
     } else {
       const [, fallback, sub] = w.defaultOf.get(key);
       out[key] = prepare(sub, fresh(fallback), false, true, sorted2);
     }
   }
   return out;
+}
+function preparedEquals(schema, value, expected) {
+  return matches(walkerOf(schema), value, expected);
+}
+function matches(w, value, expected) {
+  if (typeof value === "string") return coerceString(w.type, value) === expected;
+  if (Array.isArray(value)) {
+    const items = w.items;
+    if (!items) return deepEqual(value, expected);
+    if (!Array.isArray(expected) || expected.length !== value.length) return false;
+    for (let i2 = 0; i2 < value.length; i2++)
+      if (!matches(items, value[i2], expected[i2])) return false;
+    return true;
+  }
+  if (!isObject(value)) return value === expected;
+  if (!isObject(expected)) return false;
+  let seen = 0;
+  for (const key in value) {
+    if (!Object.hasOwn(expected, key)) return false;
+    seen++;
+    const subs = childWalkers(w, key);
+    const want = expected[key];
+    if (!subs) {
+      if (!deepEqual(value[key], want)) return false;
+    } else if (subs.length === 1) {
+      if (!matches(subs[0], value[key], want)) return false;
+    } else {
+      let next = value[key];
+      for (const sub of subs) next = prepare(sub, next, true, true, false);
+      if (!deepEqual(next, want)) return false;
+    }
+  }
+  for (const [key, fallback, sub] of w.defaults) {
+    if (Object.hasOwn(value, key)) continue;
+    seen++;
+    if (!Object.hasOwn(expected, key)) return false;
+    if (!deepEqual(prepare(sub, fresh(fallback), false, true, false), expected[key])) return false;
+  }
+  return seen === Object.keys(expected).length;
 }
 function coerceString(type, value) {
   if ((type === "integer" || type === "number") && /^-?\d+$/.test(value)) {
@@ -44533,14 +44575,22 @@ var init_checks2 = __esm({
 
 // src/providers/kazoo/normalize.ts
 function normalizeKazoo(body, version) {
-  const schema = kazooConnectivitySchema(version);
-  let publicOnly = body;
-  if (Object.keys(body).some(isServerOwned)) {
-    publicOnly = {};
-    for (const [k2, v] of Object.entries(body)) if (!isServerOwned(k2)) publicOnly[k2] = v;
-  }
-  const out = coerceDefaultAndSort(schema, publicOnly);
+  const out = coerceDefaultAndSort(
+    kazooConnectivitySchema(version),
+    publicPart(body)
+  );
   return version === "4.3" || version === "5" ? dropForcedRealm(out) : out;
+}
+function kazooNormalizedEquals(body, normalized, version) {
+  let view = publicPart(body);
+  if (version === "4.3" || version === "5") view = dropForcedRealm(view);
+  return preparedEquals(kazooConnectivitySchema(version), view, normalized);
+}
+function publicPart(body) {
+  if (!Object.keys(body).some(isServerOwned)) return body;
+  const out = {};
+  for (const [k2, v] of Object.entries(body)) if (!isServerOwned(k2)) setKey(out, k2, v);
+  return out;
 }
 function isServerOwned(key) {
   return key.startsWith("_") || key.startsWith("pvt_") || key === "id" || key === MANAGED_MARKER;
@@ -45060,11 +45110,11 @@ var init_client2 = __esm({
           (d) => d !== void 0
         );
         const name = body["name"];
-        let matches = typeof name === "string" ? docs.filter((d) => d.body["name"] === name) : docs.filter((d) => containsSent(body, d.body));
-        if (matches.length > 1) matches = matches.filter((d) => containsSent(body, d.body));
-        const [only] = matches;
-        if (matches.length === 1 && only !== void 0) return { kind: "found", live: only };
-        if (matches.length > 1) return { kind: "ambiguous", ids: matches.map((d) => d.id) };
+        let matches2 = typeof name === "string" ? docs.filter((d) => d.body["name"] === name) : docs.filter((d) => containsSent(body, d.body));
+        if (matches2.length > 1) matches2 = matches2.filter((d) => containsSent(body, d.body));
+        const [only] = matches2;
+        if (matches2.length === 1 && only !== void 0) return { kind: "found", live: only };
+        if (matches2.length > 1) return { kind: "ambiguous", ids: matches2.map((d) => d.id) };
         return { kind: "none" };
       }
       notCreatedNote(account, name) {
@@ -45294,6 +45344,7 @@ var init_provider2 = __esm({
         return out;
       },
       normalize: (body, target) => normalizeKazoo(body, versionOf(target)),
+      normalizedEquals: (body, normalized, target) => kazooNormalizedEquals(body, normalized, versionOf(target)),
       nameOf: (body) => typeof body["name"] === "string" ? body["name"] : void 0,
       buildCreate: (desired) => ({ ...desired }),
       buildUpdate(liveNormalized, desiredNormalized) {
@@ -46384,129 +46435,8 @@ function scopeKey(target, kind, account) {
 function bodyRevision(normalized) {
   return `sha256:${createHash2("sha256").update(canonicalJson(normalized)).digest("hex").slice(0, 16)}`;
 }
-function buildPlan(input) {
-  const normalized = /* @__PURE__ */ new Map();
-  const desiredOf = (doc, provider, target) => {
-    let n = normalized.get(doc);
-    if (!n) {
-      n = provider.normalize(doc.spec, target);
-      normalized.set(doc, n);
-    }
-    return n;
-  };
-  const changes = [];
-  const problems = [];
-  let unmanaged = 0;
-  const liveByScope = new Map(input.live.map((s) => [scopeKey(s.target, s.kind, s.account), s]));
-  const docsByScope = /* @__PURE__ */ new Map();
-  for (const d of input.documents) {
-    const k2 = scopeKey(d.key.target, d.key.kind, d.key.account);
-    const list = docsByScope.get(k2) ?? [];
-    list.push(d);
-    docsByScope.set(k2, list);
-  }
-  const deleted = new Set((input.deleted ?? []).map(keyString));
-  const scopes = /* @__PURE__ */ new Set([...docsByScope.keys(), ...liveByScope.keys()]);
-  for (const sk of [...scopes].sort()) {
-    const docs = docsByScope.get(sk) ?? [];
-    const scope = liveByScope.get(sk);
-    const sample = docs[0];
-    const kind = sample?.key.kind ?? scope?.kind ?? "";
-    const targetName = sample?.key.target ?? scope?.target ?? "";
-    const account = sample?.key.account ?? scope?.account ?? "";
-    const provider = input.providers.get(kind);
-    const target = input.targets[targetName];
-    if (!provider || !target) continue;
-    const objects = scope?.objects ?? [];
-    const byId = new Map(objects.map((o2) => [o2.id, o2]));
-    const byName = /* @__PURE__ */ new Map();
-    for (const o2 of objects) {
-      const n = provider.nameOf(o2.body);
-      if (n === void 0) continue;
-      const list = byName.get(n) ?? [];
-      list.push(o2);
-      byName.set(n, list);
-    }
-    const matched = /* @__PURE__ */ new Set();
-    for (const doc of docs) {
-      let live;
-      let reason = "";
-      if (doc.id !== void 0) {
-        live = byId.get(doc.id);
-        if (!live && !provider.createWithId) {
-          problems.push({
-            key: doc.key,
-            source: doc.source,
-            message: `${doc.key.kind} "${doc.key.name}": no live object has the pinned id ${doc.id}, and this API assigns ids itself; remove \`id:\` to create a new one`
-          });
-          continue;
-        }
-        if (!live)
-          reason = `no live object has the pinned id ${doc.id}; it will be created with that id`;
-      } else {
-        const candidates = (byName.get(doc.key.name) ?? []).filter((o2) => !matched.has(o2.id));
-        if (candidates.length > 1) {
-          problems.push({
-            key: doc.key,
-            source: doc.source,
-            message: `${doc.key.kind} "${doc.key.name}" in account ${account}: ${candidates.length} live objects have this name (ids ${candidates.map((c3) => c3.id).join(", ")}); pin one with \`id:\` so connops does not guess`
-          });
-          for (const c3 of candidates) matched.add(c3.id);
-          continue;
-        }
-        live = candidates[0];
-        if (!live) reason = "not found on the server";
-      }
-      changes.push(
-        planDocument(doc, desiredOf(doc, provider, target), live, reason, provider, target)
-      );
-      if (live) matched.add(live.id);
-    }
-    const declaresAccount = docs.length > 0 || (input.deleted ?? []).some((k2) => scopeKey(k2.target, k2.kind, k2.account) === sk);
-    for (const o2 of objects) {
-      if (matched.has(o2.id)) continue;
-      const name = provider.nameOf(o2.body) ?? o2.id;
-      const key = { target: targetName, account, kind, name };
-      const wasDeclared = deleted.has(keyString(key));
-      if (input.prune && declaresAccount && (wasDeclared || !input.partial && provider.isManaged(o2.body))) {
-        const beforeN = provider.normalize(o2.body, target);
-        const revision = o2.revision ?? bodyRevision(beforeN);
-        const masked = maskBody(beforeN, new Set(provider.secretPointers(beforeN)), void 0);
-        changes.push({
-          key,
-          action: "delete",
-          reason: wasDeclared ? "its document was deleted from git (prune is on)" : "no document declares it and connops manages it (prune is on)",
-          id: o2.id,
-          revision,
-          before: beforeN,
-          ops: diffOps(masked, {}),
-          live: o2,
-          claims: [],
-          releases: provider.claims(beforeN),
-          dependsOn: [],
-          beforeMasked: masked
-        });
-      } else if (declaresAccount && !input.partial) {
-        unmanaged++;
-      }
-    }
-  }
-  const ordered = orderChanges(changes, problems);
-  const summary = summarize(ordered);
-  const fingerprint = fingerprintOf(input.documents, ordered, (d) => {
-    const p2 = input.providers.get(d.key.kind);
-    const t2 = input.targets[d.key.target];
-    return p2 && t2 ? desiredOf(d, p2, t2) : d.spec;
-  });
-  return {
-    format_version: PLAN_FORMAT_VERSION,
-    changes: ordered,
-    problems,
-    unmanaged,
-    summary,
-    fingerprint,
-    meta: input.meta
-  };
+function digestOf(body) {
+  return createHash2("sha256").update(JSON.stringify(body)).digest("hex");
 }
 function planDocument(doc, desiredN, live, reason, provider, target) {
   const sensitive = /* @__PURE__ */ new Set([...doc.sensitive, ...provider.secretPointers(doc.spec)]);
@@ -46531,24 +46461,14 @@ function planDocument(doc, desiredN, live, reason, provider, target) {
       afterMasked: afterMasked2
     };
   }
+  if (doc.ignore.length === 0 && live.revision !== void 0 && provider.normalizedEquals(live.body, desiredN, target)) {
+    return noopChange(doc, live.id, live.revision);
+  }
   const liveN = provider.normalize(live.body, target);
   for (const p2 of provider.secretPointers(liveN)) sensitive.add(p2);
   const revision = live.revision ?? bodyRevision(liveN);
   const desiredForWrite = overlayIgnored(desiredN, liveN, doc.ignore);
-  if (deepEqual(liveN, desiredForWrite)) {
-    return {
-      key: doc.key,
-      id: live.id,
-      revision,
-      source: doc.source,
-      action: "noop",
-      reason: "up to date",
-      ops: [],
-      claims: [],
-      releases: [],
-      dependsOn: []
-    };
-  }
+  if (deepEqual(liveN, desiredForWrite)) return noopChange(doc, live.id, revision);
   const before = withoutIgnored(liveN, doc.ignore);
   const after = withoutIgnored(desiredForWrite, doc.ignore);
   const beforeMasked = maskBody(before, sensitive, void 0);
@@ -46578,6 +46498,20 @@ function planDocument(doc, desiredN, live, reason, provider, target) {
     request,
     claims: [...has].filter((d) => !had.has(d)),
     releases: [...had].filter((d) => !has.has(d)),
+    dependsOn: []
+  };
+}
+function noopChange(doc, id, revision) {
+  return {
+    key: doc.key,
+    id,
+    revision,
+    source: doc.source,
+    action: "noop",
+    reason: "up to date",
+    ops: [],
+    claims: [],
+    releases: [],
     dependsOn: []
   };
 }
@@ -46684,36 +46618,26 @@ function summarize(changes) {
   for (const c3 of changes) s[c3.action]++;
   return s;
 }
-function fingerprintOf(documents, changes, normalizedOf) {
-  const digests = /* @__PURE__ */ new WeakMap();
-  const digestTree = (body) => {
-    let d = digests.get(body);
-    if (d === void 0) {
-      d = createHash2("sha256").update(JSON.stringify(body)).digest("hex");
-      digests.set(body, d);
-    }
-    return d;
-  };
-  const desired = documents.map((d) => ({ key: keyString(d.key), body: normalizedOf(d), ignore: d.ignore })).sort((a, b2) => a.key.localeCompare(b2.key));
+function fingerprintOf(desired, changes, digest) {
   const live = changes.map((c3) => ({
     key: keyString(c3.key),
     action: c3.action,
     id: c3.id ?? null,
     revision: c3.revision ?? null,
     ops: c3.ops,
-    secrets: c3.after ? digestTree(c3.after) : null
+    secrets: c3.after ? digest(c3.after) : null
   }));
   const h2 = createHash2("sha256");
   h2.update(
     canonicalJson({
       v: PLAN_FORMAT_VERSION,
-      desired: desired.map((d) => ({ ...d, body: digestTree(d.body) })),
+      desired: [...desired].sort((a, b2) => a.key.localeCompare(b2.key)),
       live
     })
   );
   return h2.digest("hex");
 }
-var PLAN_FORMAT_VERSION, SENSITIVE, SENSITIVE_CHANGED;
+var PLAN_FORMAT_VERSION, SENSITIVE, SENSITIVE_CHANGED, Planner;
 var init_plan = __esm({
   "src/core/plan.ts"() {
     "use strict";
@@ -46723,6 +46647,164 @@ var init_plan = __esm({
     PLAN_FORMAT_VERSION = "1";
     SENSITIVE = "(sensitive)";
     SENSITIVE_CHANGED = "(sensitive value changed)";
+    Planner = class {
+      input;
+      docsByScope = /* @__PURE__ */ new Map();
+      deleted;
+      deletedScopes;
+      planned = /* @__PURE__ */ new Set();
+      changes = [];
+      problemsByScope = /* @__PURE__ */ new Map();
+      unmanaged = 0;
+      /** Digest of each document's normalised desired body, for the fingerprint. */
+      desiredDigests = /* @__PURE__ */ new Map();
+      /** The same digests by body, so a change whose `after` is that body is not hashed again. */
+      bodyDigests = /* @__PURE__ */ new WeakMap();
+      constructor(input) {
+        this.input = input;
+        for (const d of input.documents) {
+          const k2 = scopeKey(d.key.target, d.key.kind, d.key.account);
+          const list = this.docsByScope.get(k2);
+          if (list) list.push(d);
+          else this.docsByScope.set(k2, [d]);
+        }
+        this.deleted = new Set((input.deleted ?? []).map(keyString));
+        this.deletedScopes = new Set(
+          (input.deleted ?? []).map((k2) => scopeKey(k2.target, k2.kind, k2.account))
+        );
+      }
+      /** Plans one scope's documents against its live objects (call once per scope). */
+      addScope(scope) {
+        const sk = scopeKey(scope.target, scope.kind, scope.account);
+        this.planned.add(sk);
+        this.planScope(sk, this.docsByScope.get(sk) ?? [], scope);
+      }
+      /**
+       * Plans the documents of scopes never added (no live objects: creates),
+       * orders the changes and computes the fingerprint. Documents and deletions in
+       * `skipScopes` (accounts that could not be read) are left out entirely.
+       */
+      finish(skipScopes = /* @__PURE__ */ new Set()) {
+        for (const [sk, docs] of this.docsByScope) {
+          if (this.planned.has(sk) || skipScopes.has(sk)) continue;
+          this.planned.add(sk);
+          this.planScope(sk, docs, void 0);
+        }
+        const problems = [...this.problemsByScope.keys()].sort().flatMap((k2) => this.problemsByScope.get(k2) ?? []);
+        const ordered = orderChanges(this.changes, problems);
+        const documents = this.input.documents.filter(
+          (d) => !skipScopes.has(scopeKey(d.key.target, d.key.kind, d.key.account))
+        );
+        const fingerprint = fingerprintOf(
+          documents.map((d) => ({
+            key: keyString(d.key),
+            body: this.desiredDigests.get(d) ?? digestOf(d.spec),
+            ignore: d.ignore
+          })),
+          ordered,
+          (body) => this.bodyDigests.get(body) ?? digestOf(body)
+        );
+        return {
+          format_version: PLAN_FORMAT_VERSION,
+          changes: ordered,
+          problems,
+          unmanaged: this.unmanaged,
+          summary: summarize(ordered),
+          fingerprint,
+          meta: this.input.meta
+        };
+      }
+      problem(sk, p2) {
+        const list = this.problemsByScope.get(sk);
+        if (list) list.push(p2);
+        else this.problemsByScope.set(sk, [p2]);
+      }
+      planScope(sk, docs, scope) {
+        const input = this.input;
+        const sample = docs[0];
+        const kind = sample?.key.kind ?? scope?.kind ?? "";
+        const targetName = sample?.key.target ?? scope?.target ?? "";
+        const account = sample?.key.account ?? scope?.account ?? "";
+        const provider = input.providers.get(kind);
+        const target = input.targets[targetName];
+        if (!provider || !target) return;
+        const objects = scope?.objects ?? [];
+        const byId = new Map(objects.map((o2) => [o2.id, o2]));
+        const byName = /* @__PURE__ */ new Map();
+        for (const o2 of objects) {
+          const n = provider.nameOf(o2.body);
+          if (n === void 0) continue;
+          const list = byName.get(n) ?? [];
+          list.push(o2);
+          byName.set(n, list);
+        }
+        const matched = /* @__PURE__ */ new Set();
+        for (const doc of docs) {
+          const desiredN = provider.normalize(doc.spec, target);
+          const digest = digestOf(desiredN);
+          this.desiredDigests.set(doc, digest);
+          this.bodyDigests.set(desiredN, digest);
+          let live;
+          let reason = "";
+          if (doc.id !== void 0) {
+            live = byId.get(doc.id);
+            if (!live && !provider.createWithId) {
+              this.problem(sk, {
+                key: doc.key,
+                source: doc.source,
+                message: `${doc.key.kind} "${doc.key.name}": no live object has the pinned id ${doc.id}, and this API assigns ids itself; remove \`id:\` to create a new one`
+              });
+              continue;
+            }
+            if (!live)
+              reason = `no live object has the pinned id ${doc.id}; it will be created with that id`;
+          } else {
+            const candidates = (byName.get(doc.key.name) ?? []).filter((o2) => !matched.has(o2.id));
+            if (candidates.length > 1) {
+              this.problem(sk, {
+                key: doc.key,
+                source: doc.source,
+                message: `${doc.key.kind} "${doc.key.name}" in account ${account}: ${candidates.length} live objects have this name (ids ${candidates.map((c3) => c3.id).join(", ")}); pin one with \`id:\` so connops does not guess`
+              });
+              for (const c3 of candidates) matched.add(c3.id);
+              continue;
+            }
+            live = candidates[0];
+            if (!live) reason = "not found on the server";
+          }
+          this.changes.push(planDocument(doc, desiredN, live, reason, provider, target));
+          if (live) matched.add(live.id);
+        }
+        const declaresAccount = docs.length > 0 || this.deletedScopes.has(sk);
+        for (const o2 of objects) {
+          if (matched.has(o2.id)) continue;
+          const name = provider.nameOf(o2.body) ?? o2.id;
+          const key = { target: targetName, account, kind, name };
+          const wasDeclared = this.deleted.has(keyString(key));
+          if (input.prune && declaresAccount && (wasDeclared || !input.partial && provider.isManaged(o2.body))) {
+            const beforeN = provider.normalize(o2.body, target);
+            const revision = o2.revision ?? bodyRevision(beforeN);
+            const masked = maskBody(beforeN, new Set(provider.secretPointers(beforeN)), void 0);
+            this.changes.push({
+              key,
+              action: "delete",
+              reason: wasDeclared ? "its document was deleted from git (prune is on)" : "no document declares it and connops manages it (prune is on)",
+              id: o2.id,
+              revision,
+              before: beforeN,
+              ops: diffOps(masked, {}),
+              live: o2,
+              claims: [],
+              releases: provider.claims(beforeN),
+              dependsOn: [],
+              beforeMasked: masked
+            });
+          } else if (declaresAccount && !input.partial) {
+            this.unmanaged++;
+          }
+        }
+      }
+    };
   }
 });
 
@@ -46948,7 +47030,7 @@ function selectDocuments(documents, selection) {
     (d) => inSelection(selection, d.key.target, d.key.account) && (!selection.keys || selection.keys.has(`${d.key.target}/${d.key.account}/${d.key.kind}/${d.key.name}`))
   );
 }
-async function readLiveState(config, documents, deleted, providers, pool, onProgress) {
+async function readLiveState(config, documents, deleted, providers, pool, onScope, onProgress) {
   const wanted = /* @__PURE__ */ new Map();
   for (const k2 of [...documents.map((d) => d.key), ...deleted])
     wanted.set(scopeKey(k2.target, k2.kind, k2.account), {
@@ -46957,8 +47039,8 @@ async function readLiveState(config, documents, deleted, providers, pool, onProg
       account: k2.account
     });
   const list = [...wanted.values()];
-  const scopes = [];
   const failures = [];
+  let read = 0;
   let done = 0;
   onProgress?.({ phase: "read", done, total: list.length });
   await Promise.all(
@@ -46968,7 +47050,8 @@ async function readLiveState(config, documents, deleted, providers, pool, onProg
       if (!provider || !target) return;
       try {
         const objects = await pool.get(provider, target).list(s.account);
-        scopes.push({ ...s, objects });
+        read++;
+        onScope({ ...s, objects });
       } catch (err2) {
         failures.push({ ...s, message: err2 instanceof Error ? err2.message : String(err2) });
       } finally {
@@ -46982,19 +47065,29 @@ async function readLiveState(config, documents, deleted, providers, pool, onProg
       }
     })
   );
-  return { scopes, failures };
+  return { read, failures };
 }
 async function planDocuments(config, documents, options) {
   const deleted = options.deleted ?? [];
+  const planner = new Planner({
+    documents,
+    targets: config.targets,
+    providers: options.providers,
+    prune: options.prune,
+    deleted,
+    ...options.partial ? { partial: true } : {},
+    meta: options.meta
+  });
   const live = await readLiveState(
     config,
     documents,
     deleted,
     options.providers,
     options.pool,
+    (scope) => planner.addScope(scope),
     options.onProgress
   );
-  if (live.failures.length > 0 && live.scopes.length === 0 && documents.length > 0) {
+  if (live.failures.length > 0 && live.read === 0 && documents.length > 0) {
     const first2 = live.failures[0];
     throw new ConnopsError(
       "API",
@@ -47002,20 +47095,7 @@ async function planDocuments(config, documents, options) {
     );
   }
   const failedScopes = new Set(live.failures.map((f) => scopeKey(f.target, f.kind, f.account)));
-  const readable = documents.filter(
-    (d) => !failedScopes.has(scopeKey(d.key.target, d.key.kind, d.key.account))
-  );
-  const plan = buildPlan({
-    documents: readable,
-    live: live.scopes,
-    targets: config.targets,
-    providers: options.providers,
-    prune: options.prune,
-    deleted: deleted.filter((k2) => !failedScopes.has(scopeKey(k2.target, k2.kind, k2.account))),
-    ...options.partial ? { partial: true } : {},
-    meta: options.meta
-  });
-  return { plan, failures: live.failures };
+  return { plan: planner.finish(failedScopes), failures: live.failures };
 }
 var init_reconcile = __esm({
   "src/engine/reconcile.ts"() {

@@ -28,10 +28,26 @@ export function sortKeys<T extends JsonValue>(value: T): T {
   if (Array.isArray(value)) return value.map((v) => sortKeys(v)) as T;
   if (isObject(value)) {
     const out: JsonObject = {};
-    for (const k of Object.keys(value).sort()) out[k] = sortKeys(value[k] as JsonValue);
+    for (const k of Object.keys(value).sort()) setKey(out, k, sortKeys(value[k] as JsonValue));
     return out as T;
   }
   return value;
+}
+
+/**
+ * `out[key] = value` for a copy being built, also when the key is `__proto__`
+ * (JSON.parse makes that an ordinary key; a plain assignment would set the
+ * copy's prototype instead and lose the key).
+ */
+export function setKey(out: JsonObject, key: string, value: JsonValue): void {
+  if (key === '__proto__')
+    Object.defineProperty(out, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  else out[key] = value;
 }
 
 /** Structural equality of two JSON values (object key order does not matter). */

@@ -3,7 +3,7 @@ import { kazooConnectivity } from '../providers/kazoo/provider.ts';
 import type { LiveObject, Provider } from '../providers/types.ts';
 import type { JsonObject } from './json.ts';
 import type { DesiredDocument, TargetConfig } from './model.ts';
-import { buildPlan, SENSITIVE_CHANGED, type LiveScope } from './plan.ts';
+import { buildPlan, Planner, SENSITIVE_CHANGED, type LiveScope } from './plan.ts';
 
 const A = '3f2a9c0e8b7d4e1fa6c5b4d3e2f1a0b9';
 const target: TargetConfig = {
@@ -244,5 +244,60 @@ describe('buildPlan', () => {
         ],
       });
     expect(plan([pw('one')], []).fingerprint).not.toBe(plan([pw('two')], []).fingerprint);
+  });
+
+  describe('Planner (scopes planned as they arrive)', () => {
+    const B = 'b'.repeat(32);
+    const inAccount = (account: string, name: string, spec: JsonObject): DesiredDocument => {
+      const d = doc(name, spec);
+      return { ...d, key: { ...d.key, account } };
+    };
+    const documents = [
+      inAccount(A, 'a', { servers: [] }),
+      inAccount(A, 'dup', { servers: [] }),
+      inAccount(B, 'b', { servers: [ipServer('192.0.2.1')] }),
+      inAccount(B, 'dup', { servers: [] }),
+      inAccount('c'.repeat(32), 'new', { servers: [] }),
+    ];
+    const scopes: LiveScope[] = [A, B].map((account) => ({
+      target: 't',
+      kind: 'kazoo/connectivity',
+      account,
+      objects: [
+        live(`${account}-1`, { name: account === A ? 'a' : 'b', servers: [] }),
+        live(`${account}-2`, { name: 'dup' }),
+        live(`${account}-3`, { name: 'dup' }),
+      ],
+    }));
+    const context = {
+      documents,
+      targets: { t: target },
+      providers,
+      prune: false,
+      meta: { generated_at: 'now' },
+    };
+
+    it('gives the same plan, problems in the same order, whatever order scopes arrive in', () => {
+      const forward = buildPlan({ ...context, live: scopes });
+      const planner = new Planner(context);
+      for (const s of [...scopes].reverse()) planner.addScope(s);
+      const backward = planner.finish();
+      expect(forward.problems.map((p) => p.key?.account)).toEqual([A, B]);
+      expect(forward.summary).toEqual({ create: 1, update: 1, delete: 0, noop: 1 });
+      expect(backward).toEqual(forward);
+    });
+
+    it('leaves out, fingerprint included, the documents of accounts that could not be read', () => {
+      const planner = new Planner(context);
+      planner.addScope(scopes[0] as LiveScope);
+      const skipped = planner.finish(new Set([`t/${B}/kazoo/connectivity`]));
+      expect(skipped.changes.map((c) => c.key.name).sort()).toEqual(['a', 'new']);
+      const withoutB = buildPlan({
+        ...context,
+        documents: documents.filter((d) => d.key.account !== B),
+        live: [scopes[0] as LiveScope],
+      });
+      expect(skipped.fingerprint).toBe(withoutB.fingerprint);
+    });
   });
 });

@@ -100,9 +100,9 @@ export interface LiveScope {
   readonly objects: readonly LiveObject[];
 }
 
-export interface PlanInput {
+/** Everything a plan needs except the live state, which arrives scope by scope. */
+export interface PlanContext {
   readonly documents: readonly DesiredDocument[];
-  readonly live: readonly LiveScope[];
   readonly targets: Readonly<Record<string, TargetConfig>>;
   readonly providers: ReadonlyMap<string, Provider>;
   readonly prune: boolean;
@@ -118,6 +118,10 @@ export interface PlanInput {
   readonly meta: PlanMeta;
 }
 
+export interface PlanInput extends PlanContext {
+  readonly live: readonly LiveScope[];
+}
+
 export function scopeKey(target: string, kind: string, account: string): string {
   return `${target}/${account}/${kind}`;
 }
@@ -127,46 +131,114 @@ export function bodyRevision(normalized: JsonObject): string {
   return `sha256:${createHash('sha256').update(canonicalJson(normalized)).digest('hex').slice(0, 16)}`;
 }
 
-/** Builds the plan. */
+/** Builds the plan from live state already read in full. */
 export function buildPlan(input: PlanInput): Plan {
-  // Each desired body is normalised once: planning and the fingerprint both need it.
-  const normalized = new Map<DesiredDocument, JsonObject>();
-  const desiredOf = (
-    doc: DesiredDocument,
-    provider: Provider,
-    target: TargetConfig,
-  ): JsonObject => {
-    let n = normalized.get(doc);
-    if (!n) {
-      n = provider.normalize(doc.spec, target);
-      normalized.set(doc, n);
-    }
-    return n;
-  };
-  const changes: PlanChange[] = [];
-  const problems: PlanProblem[] = [];
-  let unmanaged = 0;
-  const liveByScope = new Map(input.live.map((s) => [scopeKey(s.target, s.kind, s.account), s]));
-  const docsByScope = new Map<string, DesiredDocument[]>();
-  for (const d of input.documents) {
-    const k = scopeKey(d.key.target, d.key.kind, d.key.account);
-    const list = docsByScope.get(k) ?? [];
-    list.push(d);
-    docsByScope.set(k, list);
-  }
-  const deleted = new Set((input.deleted ?? []).map(keyString));
-  const scopes = new Set([...docsByScope.keys(), ...liveByScope.keys()]);
+  const planner = new Planner(input);
+  for (const scope of input.live) planner.addScope(scope);
+  return planner.finish();
+}
 
-  for (const sk of [...scopes].sort()) {
-    const docs = docsByScope.get(sk) ?? [];
-    const scope = liveByScope.get(sk);
+/** SHA-256 of a normalised body (sorted keys, so the native serialiser gives canonical text). */
+function digestOf(body: JsonObject): string {
+  return createHash('sha256').update(JSON.stringify(body)).digest('hex');
+}
+
+/**
+ * Builds a plan while live state is still arriving: each (target, account,
+ * kind) scope is planned as soon as its live objects are read, and what an
+ * unchanged document needs afterwards is only its id, revision and a digest.
+ * So a large estate's live bodies are never all held at once, and the diff
+ * runs while other reads wait on the network. The result does not depend on
+ * the order scopes arrive in.
+ */
+export class Planner {
+  private readonly input: PlanContext;
+  private readonly docsByScope = new Map<string, DesiredDocument[]>();
+  private readonly deleted: Set<string>;
+  private readonly deletedScopes: Set<string>;
+  private readonly planned = new Set<string>();
+  private readonly changes: PlanChange[] = [];
+  private readonly problemsByScope = new Map<string, PlanProblem[]>();
+  private unmanaged = 0;
+  /** Digest of each document's normalised desired body, for the fingerprint. */
+  private readonly desiredDigests = new Map<DesiredDocument, string>();
+  /** The same digests by body, so a change whose `after` is that body is not hashed again. */
+  private readonly bodyDigests = new WeakMap<JsonObject, string>();
+
+  constructor(input: PlanContext) {
+    this.input = input;
+    for (const d of input.documents) {
+      const k = scopeKey(d.key.target, d.key.kind, d.key.account);
+      const list = this.docsByScope.get(k);
+      if (list) list.push(d);
+      else this.docsByScope.set(k, [d]);
+    }
+    this.deleted = new Set((input.deleted ?? []).map(keyString));
+    this.deletedScopes = new Set(
+      (input.deleted ?? []).map((k) => scopeKey(k.target, k.kind, k.account)),
+    );
+  }
+
+  /** Plans one scope's documents against its live objects (call once per scope). */
+  addScope(scope: LiveScope): void {
+    const sk = scopeKey(scope.target, scope.kind, scope.account);
+    this.planned.add(sk);
+    this.planScope(sk, this.docsByScope.get(sk) ?? [], scope);
+  }
+
+  /**
+   * Plans the documents of scopes never added (no live objects: creates),
+   * orders the changes and computes the fingerprint. Documents and deletions in
+   * `skipScopes` (accounts that could not be read) are left out entirely.
+   */
+  finish(skipScopes: ReadonlySet<string> = new Set()): Plan {
+    for (const [sk, docs] of this.docsByScope) {
+      if (this.planned.has(sk) || skipScopes.has(sk)) continue;
+      this.planned.add(sk);
+      this.planScope(sk, docs, undefined);
+    }
+    const problems = [...this.problemsByScope.keys()]
+      .sort()
+      .flatMap((k) => this.problemsByScope.get(k) ?? []);
+    const ordered = orderChanges(this.changes, problems);
+    const documents = this.input.documents.filter(
+      (d) => !skipScopes.has(scopeKey(d.key.target, d.key.kind, d.key.account)),
+    );
+    const fingerprint = fingerprintOf(
+      documents.map((d) => ({
+        key: keyString(d.key),
+        body: this.desiredDigests.get(d) ?? digestOf(d.spec),
+        ignore: d.ignore,
+      })),
+      ordered,
+      (body) => this.bodyDigests.get(body) ?? digestOf(body),
+    );
+    return {
+      format_version: PLAN_FORMAT_VERSION,
+      changes: ordered,
+      problems,
+      unmanaged: this.unmanaged,
+      summary: summarize(ordered),
+      fingerprint,
+      meta: this.input.meta,
+    };
+  }
+
+  private problem(sk: string, p: PlanProblem): void {
+    const list = this.problemsByScope.get(sk);
+    if (list) list.push(p);
+    else this.problemsByScope.set(sk, [p]);
+  }
+
+  private planScope(sk: string, docs: readonly DesiredDocument[], scope: LiveScope | undefined) {
+    const input = this.input;
     const sample = docs[0];
     const kind = sample?.key.kind ?? scope?.kind ?? '';
     const targetName = sample?.key.target ?? scope?.target ?? '';
     const account = sample?.key.account ?? scope?.account ?? '';
     const provider = input.providers.get(kind);
     const target = input.targets[targetName];
-    if (!provider || !target) continue;
+    if (!provider || !target) return;
     const objects = scope?.objects ?? [];
     const byId = new Map(objects.map((o) => [o.id, o]));
     const byName = new Map<string, LiveObject[]>();
@@ -180,12 +252,17 @@ export function buildPlan(input: PlanInput): Plan {
     const matched = new Set<string>();
 
     for (const doc of docs) {
+      // Each desired body is normalised once: the diff and the fingerprint both need it.
+      const desiredN = provider.normalize(doc.spec, target);
+      const digest = digestOf(desiredN);
+      this.desiredDigests.set(doc, digest);
+      this.bodyDigests.set(desiredN, digest);
       let live: LiveObject | undefined;
       let reason = '';
       if (doc.id !== undefined) {
         live = byId.get(doc.id);
         if (!live && !provider.createWithId) {
-          problems.push({
+          this.problem(sk, {
             key: doc.key,
             source: doc.source,
             message: `${doc.key.kind} "${doc.key.name}": no live object has the pinned id ${doc.id}, and this API assigns ids itself; remove \`id:\` to create a new one`,
@@ -197,7 +274,7 @@ export function buildPlan(input: PlanInput): Plan {
       } else {
         const candidates = (byName.get(doc.key.name) ?? []).filter((o) => !matched.has(o.id));
         if (candidates.length > 1) {
-          problems.push({
+          this.problem(sk, {
             key: doc.key,
             source: doc.source,
             message: `${doc.key.kind} "${doc.key.name}" in account ${account}: ${candidates.length} live objects have this name (ids ${candidates.map((c) => c.id).join(', ')}); pin one with \`id:\` so connops does not guess`,
@@ -208,23 +285,19 @@ export function buildPlan(input: PlanInput): Plan {
         live = candidates[0];
         if (!live) reason = 'not found on the server';
       }
-      changes.push(
-        planDocument(doc, desiredOf(doc, provider, target), live, reason, provider, target),
-      );
+      this.changes.push(planDocument(doc, desiredN, live, reason, provider, target));
       if (live) matched.add(live.id);
     }
 
     // Objects no document declares: delete only with prune, only inside accounts
     // this run declares, and only objects connops wrote or that git says a document
     // declared (SPEC.md §4).
-    const declaresAccount =
-      docs.length > 0 ||
-      (input.deleted ?? []).some((k) => scopeKey(k.target, k.kind, k.account) === sk);
+    const declaresAccount = docs.length > 0 || this.deletedScopes.has(sk);
     for (const o of objects) {
       if (matched.has(o.id)) continue;
       const name = provider.nameOf(o.body) ?? o.id;
       const key: DocumentKey = { target: targetName, account, kind, name };
-      const wasDeclared = deleted.has(keyString(key));
+      const wasDeclared = this.deleted.has(keyString(key));
       if (
         input.prune &&
         declaresAccount &&
@@ -233,7 +306,7 @@ export function buildPlan(input: PlanInput): Plan {
         const beforeN = provider.normalize(o.body, target);
         const revision = o.revision ?? bodyRevision(beforeN);
         const masked = maskBody(beforeN, new Set(provider.secretPointers(beforeN)), undefined);
-        changes.push({
+        this.changes.push({
           key,
           action: 'delete',
           reason: wasDeclared
@@ -250,27 +323,10 @@ export function buildPlan(input: PlanInput): Plan {
           beforeMasked: masked,
         });
       } else if (declaresAccount && !input.partial) {
-        unmanaged++;
+        this.unmanaged++;
       }
     }
   }
-
-  const ordered = orderChanges(changes, problems);
-  const summary = summarize(ordered);
-  const fingerprint = fingerprintOf(input.documents, ordered, (d) => {
-    const p = input.providers.get(d.key.kind);
-    const t = input.targets[d.key.target];
-    return p && t ? desiredOf(d, p, t) : d.spec;
-  });
-  return {
-    format_version: PLAN_FORMAT_VERSION,
-    changes: ordered,
-    problems,
-    unmanaged,
-    summary,
-    fingerprint,
-    meta: input.meta,
-  };
 }
 
 function planDocument(
@@ -303,28 +359,21 @@ function planDocument(
       afterMasked,
     };
   }
+  if (
+    doc.ignore.length === 0 &&
+    live.revision !== undefined &&
+    provider.normalizedEquals(live.body, desiredN, target)
+  ) {
+    // The common case in a converged estate, decided without a normalised copy of live.
+    return noopChange(doc, live.id, live.revision);
+  }
   const liveN = provider.normalize(live.body, target);
   for (const p of provider.secretPointers(liveN)) sensitive.add(p);
   const revision = live.revision ?? bodyRevision(liveN);
   // Ignored fields take the live value on the desired side, so they never show as
   // changes and an array rewrite (Kazoo replaces arrays whole) carries them unchanged.
   const desiredForWrite = overlayIgnored(desiredN, liveN, doc.ignore);
-  if (deepEqual(liveN, desiredForWrite)) {
-    // Nothing to send: keep only what staleness checks need (id, revision), not the
-    // bodies, so a large converged estate does not hold every document twice more.
-    return {
-      key: doc.key,
-      id: live.id,
-      revision,
-      source: doc.source,
-      action: 'noop',
-      reason: 'up to date',
-      ops: [],
-      claims: [],
-      releases: [],
-      dependsOn: [],
-    };
-  }
+  if (deepEqual(liveN, desiredForWrite)) return noopChange(doc, live.id, revision);
   const before = withoutIgnored(liveN, doc.ignore);
   const after = withoutIgnored(desiredForWrite, doc.ignore);
   const beforeMasked = maskBody(before, sensitive, undefined);
@@ -354,6 +403,25 @@ function planDocument(
     request,
     claims: [...has].filter((d) => !had.has(d)),
     releases: [...had].filter((d) => !has.has(d)),
+    dependsOn: [],
+  };
+}
+
+/**
+ * Nothing to send: keep only what staleness checks need (id, revision), not the
+ * bodies, so a large converged estate does not hold every document twice more.
+ */
+function noopChange(doc: DesiredDocument, id: string, revision: string): PlanChange {
+  return {
+    key: doc.key,
+    id,
+    revision,
+    source: doc.source,
+    action: 'noop',
+    reason: 'up to date',
+    ops: [],
+    claims: [],
+    releases: [],
     dependsOn: [],
   };
 }
@@ -501,39 +569,23 @@ function summarize(changes: readonly PlanChange[]): PlanSummary {
  * fingerprint changes when a password changes but cannot be reversed to it.
  */
 function fingerprintOf(
-  documents: readonly DesiredDocument[],
+  desired: ReadonlyArray<{ key: string; body: string; ignore: readonly string[] }>,
   changes: readonly PlanChange[],
-  normalizedOf: (d: DesiredDocument) => JsonObject,
+  digest: (body: JsonObject) => string,
 ): string {
-  // Without `ignore` a change's `after` is the very object of its desired body,
-  // so each body is hashed once.
-  const digests = new WeakMap<JsonObject, string>();
-  const digestTree = (body: JsonObject): string => {
-    let d = digests.get(body);
-    if (d === undefined) {
-      // Normalised bodies have sorted keys (Provider.normalize), so the native
-      // serialiser gives the canonical text, much faster than canonicalJson.
-      d = createHash('sha256').update(JSON.stringify(body)).digest('hex');
-      digests.set(body, d);
-    }
-    return d;
-  };
-  const desired = documents
-    .map((d) => ({ key: keyString(d.key), body: normalizedOf(d), ignore: d.ignore }))
-    .sort((a, b) => a.key.localeCompare(b.key));
   const live = changes.map((c) => ({
     key: keyString(c.key),
     action: c.action,
     id: c.id ?? null,
     revision: c.revision ?? null,
     ops: c.ops,
-    secrets: c.after ? digestTree(c.after) : null,
+    secrets: c.after ? digest(c.after) : null,
   }));
   const h = createHash('sha256');
   h.update(
     canonicalJson({
       v: PLAN_FORMAT_VERSION,
-      desired: desired.map((d) => ({ ...d, body: digestTree(d.body) })),
+      desired: [...desired].sort((a, b) => a.key.localeCompare(b.key)),
       live,
     }),
   );

@@ -1,44 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { kazooConnectivitySchema } from '../providers/kazoo/schema.ts';
-import { sortKeys, type JsonObject, type JsonValue } from './json.ts';
+import { kazooLikeBody as body } from '../../test/helpers/arbitraries.ts';
+import { sortKeys } from './json.ts';
 import { coerceAndDefault, coerceDefaultAndSort } from './schema-walk.ts';
 
 const schema = kazooConnectivitySchema('4.3');
-
-/** Bodies shaped like connectivity documents, with arbitrary (often wrong-typed) leaves. */
-const leaf = fc.oneof(
-  fc.jsonValue({ maxDepth: 2 }),
-  fc.constantFrom('5060', 'true', 'false', '1.5', 'e164'),
-);
-const keyed = (keys: string[]): fc.Arbitrary<Record<string, JsonValue>> =>
-  fc.dictionary(fc.oneof(fc.constantFrom(...keys), fc.string({ maxLength: 4 })), leaf, {
-    maxKeys: 6,
-  }) as fc.Arbitrary<Record<string, JsonValue>>;
-const body = fc.record(
-  {
-    zz: leaf,
-    name: leaf,
-    account: keyed(['trunks', 'auth_realm', 'inbound_trunks', 'credits']),
-    servers: fc.array(
-      fc.record(
-        {
-          options: keyed(['delay', 'enabled', 'inbound_format', 'media_handling']),
-          auth: keyed(['auth_method', 'port', 'ip']),
-          DIDs: fc.dictionary(
-            fc.constantFrom('+15555550100', '+15555550101', '12', 'x'),
-            fc.oneof(keyed(['force_outbound', 'failover']), leaf),
-            { maxKeys: 4 },
-          ),
-          b: leaf,
-        },
-        { requiredKeys: [] },
-      ),
-      { maxLength: 3 },
-    ),
-  },
-  { requiredKeys: [] },
-) as fc.Arbitrary<JsonObject>;
 
 describe('coerceDefaultAndSort', () => {
   it('equals sortKeys(coerceAndDefault(…)), key order included', () => {

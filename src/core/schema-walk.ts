@@ -4,7 +4,15 @@
  * around validation: fill in defaults, coerce scalars, and find keys the schema
  * does not know. Pure; every function returns a new value.
  */
-import { buildPointer, isObject, sortKeys, type JsonObject, type JsonValue } from './json.ts';
+import {
+  buildPointer,
+  deepEqual,
+  isObject,
+  setKey,
+  sortKeys,
+  type JsonObject,
+  type JsonValue,
+} from './json.ts';
 
 type Schema = JsonObject;
 
@@ -146,13 +154,62 @@ function prepare(
       const subs = childWalkers(w, key);
       if (subs) for (const sub of subs) next = prepare(sub, next, coerce, defaults, sorted);
       else if (sorted) next = sortKeys(next);
-      out[key] = next;
+      setKey(out, key, next);
     } else {
       const [, fallback, sub] = w.defaultOf.get(key) as readonly [string, JsonValue, Walker];
       out[key] = prepare(sub, fresh(fallback), false, true, sorted);
     }
   }
   return out;
+}
+
+/**
+ * True when `coerceAndDefault(schema, value)` deep-equals `expected`, decided
+ * without building the prepared copy: the walk compares as it goes and stops
+ * at the first difference. A plan compares every live document with its
+ * desired form, and in a converged estate nearly all are equal, so this keeps
+ * that check from allocating a second copy of every live body.
+ */
+export function preparedEquals(schema: Schema, value: JsonValue, expected: JsonValue): boolean {
+  return matches(walkerOf(schema), value, expected);
+}
+
+function matches(w: Walker, value: JsonValue, expected: JsonValue): boolean {
+  if (typeof value === 'string') return coerceString(w.type, value) === expected;
+  if (Array.isArray(value)) {
+    const items = w.items;
+    if (!items) return deepEqual(value, expected);
+    if (!Array.isArray(expected) || expected.length !== value.length) return false;
+    for (let i = 0; i < value.length; i++)
+      if (!matches(items, value[i] as JsonValue, expected[i] as JsonValue)) return false;
+    return true;
+  }
+  if (!isObject(value)) return value === expected;
+  if (!isObject(expected)) return false;
+  let seen = 0;
+  for (const key in value) {
+    if (!Object.hasOwn(expected, key)) return false;
+    seen++;
+    const subs = childWalkers(w, key);
+    const want = expected[key] as JsonValue;
+    if (!subs) {
+      if (!deepEqual(value[key], want)) return false;
+    } else if (subs.length === 1) {
+      if (!matches(subs[0] as Walker, value[key] as JsonValue, want)) return false;
+    } else {
+      // Several walkers apply in turn (a property and a pattern): prepare, then compare.
+      let next = value[key] as JsonValue;
+      for (const sub of subs) next = prepare(sub, next, true, true, false);
+      if (!deepEqual(next, want)) return false;
+    }
+  }
+  for (const [key, fallback, sub] of w.defaults) {
+    if (Object.hasOwn(value, key)) continue;
+    seen++;
+    if (!Object.hasOwn(expected, key)) return false;
+    if (!deepEqual(prepare(sub, fresh(fallback), false, true, false), expected[key])) return false;
+  }
+  return seen === Object.keys(expected).length;
 }
 
 function coerceString(type: JsonValue | undefined, value: string): JsonValue {

@@ -240,8 +240,10 @@ class FastParser {
 
   /** The value written after `key:` or `- `, or EMPTY when only a comment or nothing follows. */
   private inlineValue(raw: string, wholeLine: boolean): JsonValue | typeof EMPTY {
-    const s = raw.replace(/^ +/, '');
-    if (s === '' || s.startsWith('#')) {
+    let lead = 0;
+    while (raw.charCodeAt(lead) === 32) lead++;
+    const s = lead === 0 ? raw : raw.slice(lead);
+    if (s === '' || s.charCodeAt(0) === 35 /* # */) {
       if (wholeLine) fail();
       return EMPTY;
     }
@@ -260,8 +262,7 @@ class FastParser {
         fail();
       return this.scalar(plain);
     }
-    const after = s.slice(end);
-    if (after !== '' && !/^ +(#.*)?$/.test(after)) fail();
+    if (end < s.length && !/^ +(#.*)?$/.test(s.slice(end))) fail();
     return value;
   }
 
@@ -269,16 +270,12 @@ class FastParser {
     this.count();
     const open = s[start];
     const close = open === '{' ? '}' : ']';
-    let i = start + 1;
-    const skip = (): void => {
-      while (s[i] === ' ') i++;
-    };
+    let i = spaces(s, start + 1);
     if (open === '{') {
       const out: JsonObject = {};
-      skip();
       if (s[i] === '}') return [out, i + 1];
       for (;;) {
-        skip();
+        i = spaces(s, i);
         let key: string;
         if (s[i] === '"' || s[i] === "'") {
           [key, i] = quoted(s, i);
@@ -292,14 +289,13 @@ class FastParser {
         }
         i++; // ':'
         if (s[i] !== ' ' || key === '<<' || key === '__proto__' || Object.hasOwn(out, key)) fail();
-        skip();
+        i = spaces(s, i);
         this.path.push(key);
         [out[key], i] = this.flowValue(s, i);
         this.path.pop();
-        skip();
+        i = spaces(s, i);
         if (s[i] === ',') {
-          i++;
-          skip();
+          i = spaces(s, i + 1);
           if (s[i] === close) fail(); // trailing comma: leave to the library
           continue;
         }
@@ -308,19 +304,17 @@ class FastParser {
       }
     }
     const out: JsonValue[] = [];
-    skip();
     if (s[i] === ']') return [out, i + 1];
     for (;;) {
-      skip();
+      i = spaces(s, i);
       this.path.push(String(out.length));
       let v: JsonValue;
       [v, i] = this.flowValue(s, i);
       out.push(v);
       this.path.pop();
-      skip();
+      i = spaces(s, i);
       if (s[i] === ',') {
-        i++;
-        skip();
+        i = spaces(s, i + 1);
         if (s[i] === close) fail();
         continue;
       }
@@ -375,6 +369,12 @@ class FastParser {
 }
 
 const EMPTY = Symbol('empty');
+
+/** The index of the first non-space at or after `i`. */
+function spaces(s: string, i: number): number {
+  while (s.charCodeAt(i) === 32) i++;
+  return i;
+}
 
 function isSeqItem(content: string): boolean {
   return content === '-' || content.startsWith('- ');
@@ -437,47 +437,44 @@ const ESCAPES: Record<string, string> = {
   ' ': ' ',
 };
 
-/** A quoted scalar starting at `start` and closing on the same line: [value, index after it]. */
+/**
+ * A quoted scalar starting at `start` and closing on the same line: [value,
+ * index after it]. Runs of ordinary characters are copied as slices, not one
+ * character at a time (DID keys are quoted, and an estate has hundreds of
+ * thousands of them).
+ */
 function quoted(s: string, start: number): [string, number] {
-  const q = s[start];
   let out = '';
-  let i = start + 1;
-  while (i < s.length) {
-    const c = s[i] as string;
-    if (q === "'") {
-      if (c === "'") {
-        if (s[i + 1] === "'") {
-          out += "'";
-          i += 2;
-          continue;
-        }
-        return [out, i + 1];
-      }
-      out += c;
-      i++;
-      continue;
+  let from = start + 1;
+  if (s.charCodeAt(start) === 39 /* ' */) {
+    for (;;) {
+      const j = s.indexOf("'", from);
+      if (j === -1) return fail();
+      if (s.charCodeAt(j + 1) !== 39) return [out + s.slice(from, j), j + 1];
+      out += s.slice(from, j + 1); // '' is one quote
+      from = j + 2;
     }
-    if (c === '"') return [out, i + 1];
-    if (c === '\\') {
-      const e = s[i + 1] ?? '';
-      if (e === 'u' || e === 'x' || e === 'U') {
-        const len = e === 'x' ? 2 : e === 'u' ? 4 : 8;
-        const hex = s.slice(i + 2, i + 2 + len);
-        if (!new RegExp(`^[0-9a-fA-F]{${len}}$`).test(hex)) fail();
-        const cp = parseInt(hex, 16);
-        if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) fail();
-        out += String.fromCodePoint(cp);
-        i += 2 + len;
-        continue;
-      }
-      const mapped = ESCAPES[e];
-      if (mapped === undefined) fail();
-      out += mapped;
-      i += 2;
-      continue;
-    }
-    out += c;
-    i++;
   }
-  return fail();
+  for (;;) {
+    const close = s.indexOf('"', from);
+    const escape = s.indexOf('\\', from);
+    if (close === -1) return fail();
+    if (escape === -1 || close < escape) return [out + s.slice(from, close), close + 1];
+    out += s.slice(from, escape);
+    const e = s[escape + 1] ?? '';
+    if (e === 'u' || e === 'x' || e === 'U') {
+      const len = e === 'x' ? 2 : e === 'u' ? 4 : 8;
+      const hex = s.slice(escape + 2, escape + 2 + len);
+      if (!new RegExp(`^[0-9a-fA-F]{${len}}$`).test(hex)) fail();
+      const cp = parseInt(hex, 16);
+      if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) fail();
+      out += String.fromCodePoint(cp);
+      from = escape + 2 + len;
+      continue;
+    }
+    const mapped = ESCAPES[e];
+    if (mapped === undefined) fail();
+    out += mapped;
+    from = escape + 2;
+  }
 }

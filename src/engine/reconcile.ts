@@ -4,7 +4,7 @@
  */
 import { ConnopsError } from '../core/errors.ts';
 import type { Config, DesiredDocument, DocumentKey } from '../core/model.ts';
-import { buildPlan, scopeKey, type LiveScope, type Plan, type PlanMeta } from '../core/plan.ts';
+import { Planner, scopeKey, type LiveScope, type Plan, type PlanMeta } from '../core/plan.ts';
 import { shardOf } from '../core/shard.ts';
 import type { Provider } from '../providers/types.ts';
 import type { SessionPool } from './sessions.ts';
@@ -54,20 +54,21 @@ export interface ReadFailure {
   readonly message: string;
 }
 
-export interface LiveRead {
-  readonly scopes: LiveScope[];
-  readonly failures: ReadFailure[];
-}
-
-/** Lists live objects for every (target, kind, account) the documents (and deletions) touch. */
+/**
+ * Lists live objects for every (target, kind, account) the documents (and
+ * deletions) touch, handing each scope to `onScope` as soon as it is read (so
+ * the caller can plan it and let its bodies go). Returns the scopes that could
+ * not be read and how many could.
+ */
 export async function readLiveState(
   config: Config,
   documents: readonly DesiredDocument[],
   deleted: readonly DocumentKey[],
   providers: ReadonlyMap<string, Provider>,
   pool: SessionPool,
+  onScope: (scope: LiveScope) => void,
   onProgress?: (e: ProgressEvent) => void,
-): Promise<LiveRead> {
+): Promise<{ readonly read: number; readonly failures: ReadFailure[] }> {
   const wanted = new Map<string, { target: string; kind: string; account: string }>();
   for (const k of [...documents.map((d) => d.key), ...deleted])
     wanted.set(scopeKey(k.target, k.kind, k.account), {
@@ -76,8 +77,8 @@ export async function readLiveState(
       account: k.account,
     });
   const list = [...wanted.values()];
-  const scopes: LiveScope[] = [];
   const failures: ReadFailure[] = [];
+  let read = 0;
   let done = 0;
   onProgress?.({ phase: 'read', done, total: list.length });
   await Promise.all(
@@ -87,7 +88,8 @@ export async function readLiveState(
       if (!provider || !target) return;
       try {
         const objects = await pool.get(provider, target).list(s.account);
-        scopes.push({ ...s, objects });
+        read++;
+        onScope({ ...s, objects });
       } catch (err) {
         failures.push({ ...s, message: err instanceof Error ? err.message : String(err) });
       } finally {
@@ -101,7 +103,7 @@ export async function readLiveState(
       }
     }),
   );
-  return { scopes, failures };
+  return { read, failures };
 }
 
 export interface PlanRun {
@@ -109,6 +111,7 @@ export interface PlanRun {
   readonly failures: ReadFailure[];
 }
 
+/** Reads live state and plans each account as it arrives (see Planner). */
 export async function planDocuments(
   config: Config,
   documents: readonly DesiredDocument[],
@@ -117,42 +120,39 @@ export async function planDocuments(
     readonly pool: SessionPool;
     readonly prune: boolean;
     readonly deleted?: readonly DocumentKey[];
-    /** Documents are a subset of their accounts' declarations (see PlanInput.partial). */
+    /** Documents are a subset of their accounts' declarations (see PlanContext.partial). */
     readonly partial?: boolean;
     readonly meta: PlanMeta;
     readonly onProgress?: (e: ProgressEvent) => void;
   },
 ): Promise<PlanRun> {
   const deleted = options.deleted ?? [];
+  const planner = new Planner({
+    documents,
+    targets: config.targets,
+    providers: options.providers,
+    prune: options.prune,
+    deleted,
+    ...(options.partial ? { partial: true } : {}),
+    meta: options.meta,
+  });
   const live = await readLiveState(
     config,
     documents,
     deleted,
     options.providers,
     options.pool,
+    (scope) => planner.addScope(scope),
     options.onProgress,
   );
-  if (live.failures.length > 0 && live.scopes.length === 0 && documents.length > 0) {
+  if (live.failures.length > 0 && live.read === 0 && documents.length > 0) {
     const first = live.failures[0] as ReadFailure;
     throw new ConnopsError(
       'API',
       `Cannot read live state: ${first.message}${live.failures.length > 1 ? ` (and ${live.failures.length - 1} more accounts)` : ''}`,
     );
   }
-  const failedScopes = new Set(live.failures.map((f) => scopeKey(f.target, f.kind, f.account)));
   // Documents whose account could not be read are left out rather than planned as creates.
-  const readable = documents.filter(
-    (d) => !failedScopes.has(scopeKey(d.key.target, d.key.kind, d.key.account)),
-  );
-  const plan = buildPlan({
-    documents: readable,
-    live: live.scopes,
-    targets: config.targets,
-    providers: options.providers,
-    prune: options.prune,
-    deleted: deleted.filter((k) => !failedScopes.has(scopeKey(k.target, k.kind, k.account))),
-    ...(options.partial ? { partial: true } : {}),
-    meta: options.meta,
-  });
-  return { plan, failures: live.failures };
+  const failedScopes = new Set(live.failures.map((f) => scopeKey(f.target, f.kind, f.account)));
+  return { plan: planner.finish(failedScopes), failures: live.failures };
 }

@@ -76,6 +76,11 @@ export interface Provider {
    * defaults applied, server-owned fields dropped, keys sorted. Pure.
    */
   normalize(body: JsonObject, target: TargetConfig): JsonObject;
+  /**
+   * `deepEqual(normalize(body, target), normalized)`; a provider may decide it
+   * without building the normalised copy (plans compare every live document).
+   */
+  normalizedEquals(body: JsonObject, normalized: JsonObject, target: TargetConfig): boolean;
   /** The name identity of a live body (undefined when it has none). */
   nameOf(body: JsonObject): string | undefined;
   /** Builds the create body from the desired spec. */

@@ -2,7 +2,7 @@
  * fast-check arbitraries shared by property tests.
  */
 import fc from 'fast-check';
-import type { JsonObject } from '../../src/core/json.ts';
+import type { JsonObject, JsonValue } from '../../src/core/json.ts';
 
 const maybe = <T>(arb: fc.Arbitrary<T>): fc.Arbitrary<T | null | undefined> =>
   fc.oneof(arb, fc.constant(null), fc.constant(undefined));
@@ -55,3 +55,44 @@ export function cloudflareServiceBody(name: string): fc.Arbitrary<JsonObject> {
   });
   return fc.oneof(httpBody, tcpBody).map((b) => clean({ name, ...b }));
 }
+
+const leaf = fc.oneof(
+  fc.jsonValue({ maxDepth: 2 }),
+  fc.constantFrom('5060', 'true', 'false', '1.5', 'e164'),
+);
+const keyed = (keys: string[]): fc.Arbitrary<Record<string, JsonValue>> =>
+  fc.dictionary(fc.oneof(fc.constantFrom(...keys), fc.string({ maxLength: 4 })), leaf, {
+    maxKeys: 6,
+  }) as fc.Arbitrary<Record<string, JsonValue>>;
+/**
+ * Bodies shaped like Kazoo connectivity documents (live or desired), with
+ * arbitrary, often wrong-typed leaves and server-owned keys.
+ */
+export const kazooLikeBody = fc.record(
+  {
+    zz: leaf,
+    name: leaf,
+    _rev: leaf,
+    pvt_type: leaf,
+    id: leaf,
+    connops_managed: leaf,
+    account: keyed(['trunks', 'auth_realm', 'caller_id', 'credits']),
+    servers: fc.array(
+      fc.record(
+        {
+          options: keyed(['delay', 'enabled', 'inbound_format', 'media_handling']),
+          auth: keyed(['auth_method', 'port', 'ip']),
+          DIDs: fc.dictionary(
+            fc.constantFrom('+15555550100', '+15555550101', '12', 'x'),
+            fc.oneof(keyed(['force_outbound', 'failover']), leaf),
+            { maxKeys: 4 },
+          ),
+          b: leaf,
+        },
+        { requiredKeys: [] },
+      ),
+      { maxLength: 3 },
+    ),
+  },
+  { requiredKeys: [] },
+) as fc.Arbitrary<JsonObject>;

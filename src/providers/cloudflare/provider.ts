@@ -3,7 +3,7 @@
  * directory services, identified by `name` within the target's account
  * (reference/cloudflare-api.md §2 "Unique per account", §10).
  */
-import { canonicalJson, type JsonObject } from '../../core/json.ts';
+import { canonicalJson, deepEqual, type JsonObject } from '../../core/json.ts';
 import type { Diagnostic, TargetConfig } from '../../core/model.ts';
 import { validateAgainst, type SchemaProblem } from '../../core/schema.ts';
 import type { Provider, SpecProblem, WriteRequest } from '../types.ts';
@@ -105,6 +105,11 @@ export const cloudflareConnectivityService: Provider = {
 
   normalize(body: JsonObject): JsonObject {
     return normalizeService(body);
+  },
+
+  normalizedEquals(body: JsonObject, normalized: JsonObject): boolean {
+    // Service bodies are small: normalising and comparing costs little.
+    return deepEqual(normalizeService(body), normalized);
   },
 
   nameOf(body: JsonObject): string | undefined {

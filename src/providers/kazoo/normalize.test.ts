@@ -1,6 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { JsonObject } from '../../core/json.ts';
-import { buildMergePatch, normalizeKazoo } from './normalize.ts';
+import { kazooLikeBody } from '../../../test/helpers/arbitraries.ts';
+import { deepEqual, type JsonObject } from '../../core/json.ts';
+import { buildMergePatch, kazooNormalizedEquals, normalizeKazoo } from './normalize.ts';
 
 describe('normalizeKazoo', () => {
   it('applies the defaults the server writes, drops server-owned fields and sorts keys', () => {
@@ -77,5 +79,65 @@ describe('buildMergePatch (Kazoo PATCH rules, kazoo-api.md §1.7)', () => {
     ['a new object is sent whole', { a: 1 }, { a: 1, o: { x: 1 } }, { o: { x: 1 } }],
   ])('%s', (_n, live, desired, patch) => {
     expect(buildMergePatch(live as JsonObject, desired as JsonObject)).toEqual(patch);
+  });
+});
+
+describe('kazooNormalizedEquals', () => {
+  const versions = ['4.0', '4.1', '4.3', '5'] as const;
+  /** Objects inside a value, depth first (where a mutation can add or remove a key). */
+  const objectsIn = (v: unknown, out: JsonObject[] = []): JsonObject[] => {
+    if (Array.isArray(v)) for (const x of v) objectsIn(x, out);
+    else if (v !== null && typeof v === 'object') {
+      out.push(v as JsonObject);
+      for (const x of Object.values(v)) objectsIn(x, out);
+    }
+    return out;
+  };
+
+  it('agrees with deepEqual(normalizeKazoo(…)) on generated bodies, for every schema', () => {
+    fc.assert(
+      fc.property(
+        kazooLikeBody,
+        kazooLikeBody,
+        fc.constantFrom(...versions),
+        fc.constantFrom('same', 'other', 'add', 'remove'),
+        fc.nat(),
+        (body, other, version, mode, pick) => {
+          const expected = normalizeKazoo(mode === 'other' ? other : body, version);
+          const objects = objectsIn(expected);
+          const target = objects[pick % objects.length] as JsonObject;
+          const keys = Object.keys(target);
+          if (mode === 'add') target['extra'] = 1;
+          if (mode === 'remove' && keys.length > 0)
+            delete target[keys[pick % keys.length] as string];
+          const want = deepEqual(normalizeKazoo(body, version), expected);
+          expect(kazooNormalizedEquals(body, expected, version)).toBe(want);
+          if (mode === 'same') expect(want).toBe(true);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  it.each([
+    ['a DID option', { DIDs: { '+15555550100': { force_outbound: true } } }],
+    ['a new DID', { DIDs: { '+15555550100': {}, '+15555550101': {} } }],
+    ['a dropped default', { DIDs: { '+15555550100': { force_outbound: false, x: 1 } } }],
+  ])('sees %s', (_label, server) => {
+    const live = { _rev: '1-a', name: 'n', servers: [{ DIDs: { '+15555550100': {} } }] };
+    const desired = normalizeKazoo({ name: 'n', servers: [server] }, '4.3');
+    expect(kazooNormalizedEquals(live, desired, '4.3')).toBe(false);
+    expect(kazooNormalizedEquals(live, normalizeKazoo(live, '4.3'), '4.3')).toBe(true);
+  });
+});
+
+describe('a "__proto__" key in a live body', () => {
+  it("stays an ordinary key through normalisation (it is not the copy's prototype)", () => {
+    const live = JSON.parse('{"name":"n","servers":[{"b":{"__proto__":{"x":1}}}]}') as JsonObject;
+    const n = normalizeKazoo(live, '4.3');
+    const b = ((n['servers'] as JsonObject[])[0] as JsonObject)['b'] as JsonObject;
+    expect(Object.keys(b)).toEqual(['__proto__']);
+    expect(Object.getPrototypeOf(b)).toBe(Object.prototype);
+    expect(kazooNormalizedEquals(live, n, '4.3')).toBe(true);
   });
 });

@@ -1,8 +1,8 @@
 /**
  * Pure normalisation and patch building for Kazoo connectivity bodies.
  */
-import { deepEqual, isObject, type JsonObject, type JsonValue } from '../../core/json.ts';
-import { coerceDefaultAndSort } from '../../core/schema-walk.ts';
+import { deepEqual, isObject, setKey, type JsonObject, type JsonValue } from '../../core/json.ts';
+import { coerceDefaultAndSort, preparedEquals } from '../../core/schema-walk.ts';
 import { kazooConnectivitySchema, type KazooSchemaVersion } from './schema.ts';
 
 /**
@@ -22,15 +22,36 @@ export const MANAGED_MARKER = 'connops_managed';
  * - keys sorted.
  */
 export function normalizeKazoo(body: JsonObject, version: KazooSchemaVersion): JsonObject {
-  const schema = kazooConnectivitySchema(version);
-  let publicOnly = body;
-  if (Object.keys(body).some(isServerOwned)) {
-    publicOnly = {};
-    for (const [k, v] of Object.entries(body)) if (!isServerOwned(k)) publicOnly[k] = v;
-  }
   // One walk coerces, fills defaults and sorts keys; dropping the realm keeps the order.
-  const out = coerceDefaultAndSort(schema, publicOnly) as JsonObject;
+  const out = coerceDefaultAndSort(
+    kazooConnectivitySchema(version),
+    publicPart(body),
+  ) as JsonObject;
   return version === '4.3' || version === '5' ? dropForcedRealm(out) : out;
+}
+
+/**
+ * `deepEqual(normalizeKazoo(body, version), normalized)`, without building the
+ * normalised copy (see preparedEquals). The realm is dropped before the walk
+ * rather than after: the same thing, because from 4.3 on neither `account` nor
+ * anything in it has a default (normalize.test.ts checks the two agree).
+ */
+export function kazooNormalizedEquals(
+  body: JsonObject,
+  normalized: JsonObject,
+  version: KazooSchemaVersion,
+): boolean {
+  let view = publicPart(body);
+  if (version === '4.3' || version === '5') view = dropForcedRealm(view);
+  return preparedEquals(kazooConnectivitySchema(version), view, normalized);
+}
+
+/** The body without server-owned keys (the body itself when it has none). */
+function publicPart(body: JsonObject): JsonObject {
+  if (!Object.keys(body).some(isServerOwned)) return body;
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(body)) if (!isServerOwned(k)) setKey(out, k, v);
+  return out;
 }
 
 function isServerOwned(key: string): boolean {

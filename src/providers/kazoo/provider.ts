@@ -6,7 +6,12 @@ import { isObject } from '../../core/json.ts';
 import type { TargetConfig } from '../../core/model.ts';
 import type { Provider, WriteRequest } from '../types.ts';
 import { checkKazooAll, checkKazooSpec } from './checks.ts';
-import { buildMergePatch, MANAGED_MARKER, normalizeKazoo } from './normalize.ts';
+import {
+  buildMergePatch,
+  kazooNormalizedEquals,
+  MANAGED_MARKER,
+  normalizeKazoo,
+} from './normalize.ts';
 import { DEFAULT_KAZOO_SCHEMA, KAZOO_SCHEMA_ALIASES, resolveKazooSchemaVersion } from './schema.ts';
 import { createKazooSession } from './session.ts';
 
@@ -66,6 +71,8 @@ export const kazooConnectivity: Provider = {
   },
 
   normalize: (body, target) => normalizeKazoo(body, versionOf(target)),
+  normalizedEquals: (body, normalized, target) =>
+    kazooNormalizedEquals(body, normalized, versionOf(target)),
   nameOf: (body) => (typeof body['name'] === 'string' ? body['name'] : undefined),
   buildCreate: (desired) => ({ ...desired }),
 
