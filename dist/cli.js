@@ -11849,11 +11849,11 @@ var require_validate = __commonJS({
         jsonPointer = $data;
         data = names_1.default.rootData;
       } else {
-        const matches2 = RELATIVE_JSON_POINTER.exec($data);
-        if (!matches2)
+        const matches = RELATIVE_JSON_POINTER.exec($data);
+        if (!matches)
           throw new Error(`Invalid JSON-pointer: ${$data}`);
-        const up = +matches2[1];
-        jsonPointer = matches2[2];
+        const up = +matches[1];
+        jsonPointer = matches[2];
         if (jsonPointer === "#") {
           if (up >= dataLevel)
             throw new Error(errorMsg("property/index", up));
@@ -12772,11 +12772,11 @@ var require_schemes = __commonJS({
         urnComponent.error = "URN can not be parsed";
         return urnComponent;
       }
-      const matches2 = urnComponent.path.match(URN_REG);
-      if (matches2 && matches2[0] === urnComponent.path) {
+      const matches = urnComponent.path.match(URN_REG);
+      if (matches && matches[0] === urnComponent.path) {
         const scheme = options.scheme || urnComponent.scheme || "urn";
-        urnComponent.nid = matches2[1].toLowerCase();
-        urnComponent.nss = matches2[2];
+        urnComponent.nid = matches[1].toLowerCase();
+        urnComponent.nss = matches[2];
         const urnScheme = `${scheme}:${options.nid || urnComponent.nid}`;
         const schemeHandler = getSchemeHandler(urnScheme);
         urnComponent.path = void 0;
@@ -13097,8 +13097,8 @@ var require_fast_uri = __commonJS({
     var URI_PARSE = /^(?:([^#/:?]+):)?(?:\/\/((?:([^#/?@]*)@)?(\[[^#/?\]]+\]|[^#/:?]*)(?::(\d*))?))?([^#?]*)(?:\?([^#]*))?(?:#((?:.|[\n\r])*))?/u;
     var AUTHORITY_PREFIX = /^(?:[^#/:?]+:)?\/\/([^/?#]*)/;
     var AUTHORITY_INTRODUCER_REGION = /^(?:[^#/:?]+:)?([/\\\t\n\r]*)/;
-    function getParseError(parsed, matches2) {
-      if (matches2[2] !== void 0 && parsed.path && parsed.path[0] !== "/") {
+    function getParseError(parsed, matches) {
+      if (matches[2] !== void 0 && parsed.path && parsed.path[0] !== "/") {
         return 'URI path must start with "/" when authority is present.';
       }
       if (typeof parsed.port === "number" && (parsed.port < 0 || parsed.port > 65535)) {
@@ -13120,9 +13120,9 @@ var require_fast_uri = __commonJS({
     function isIPLiteral(host2) {
       return host2[0] === "[" && host2[host2.length - 1] === "]";
     }
-    function hasMalformedComponentPercentEncoding(matches2) {
-      const host2 = matches2[4];
-      return hasMalformedPercentEncoding(matches2[3]) || host2 !== void 0 && !isIPLiteral(host2) && hasMalformedPercentEncoding(host2) || hasMalformedPercentEncoding(matches2[6]) || hasMalformedPercentEncoding(matches2[7]) || hasMalformedPercentEncoding(matches2[8]);
+    function hasMalformedComponentPercentEncoding(matches) {
+      const host2 = matches[4];
+      return hasMalformedPercentEncoding(matches[3]) || host2 !== void 0 && !isIPLiteral(host2) && hasMalformedPercentEncoding(host2) || hasMalformedPercentEncoding(matches[6]) || hasMalformedPercentEncoding(matches[7]) || hasMalformedPercentEncoding(matches[8]);
     }
     function canonicalizeHost(parsed, options, schemeHandler, isIP4) {
       if (hasForbiddenDomainHost(parsed, options, schemeHandler, isIP4)) {
@@ -13197,15 +13197,15 @@ var require_fast_uri = __commonJS({
           }
         }
       }
-      const matches2 = uri.match(URI_PARSE);
-      if (matches2) {
-        parsed.scheme = matches2[1];
-        parsed.userinfo = matches2[3];
-        parsed.host = matches2[4];
-        parsed.port = parseInt(matches2[5], 10);
-        parsed.path = matches2[6] || "";
-        parsed.query = matches2[7];
-        parsed.fragment = matches2[8];
+      const matches = uri.match(URI_PARSE);
+      if (matches) {
+        parsed.scheme = matches[1];
+        parsed.userinfo = matches[3];
+        parsed.host = matches[4];
+        parsed.port = parseInt(matches[5], 10);
+        parsed.path = matches[6] || "";
+        parsed.query = matches[7];
+        parsed.fragment = matches[8];
         if (parsed.scheme !== void 0) {
           if (VALID_SCHEME.test(parsed.scheme)) {
             parsed.scheme = parsed.scheme.toLowerCase();
@@ -13214,14 +13214,14 @@ var require_fast_uri = __commonJS({
             malformedScheme = true;
           }
         }
-        malformedPercentEncoding = hasMalformedComponentPercentEncoding(matches2);
+        malformedPercentEncoding = hasMalformedComponentPercentEncoding(matches);
         if (malformedPercentEncoding) {
           parsed.error = parsed.error || "URI contains malformed percent-encoding.";
         }
         if (isNaN(parsed.port)) {
-          parsed.port = matches2[5];
+          parsed.port = matches[5];
         }
-        const parseError = getParseError(parsed, matches2);
+        const parseError = getParseError(parsed, matches);
         if (parseError !== void 0) {
           parsed.error = parsed.error || parseError;
           malformedAuthorityOrPort = true;
@@ -35853,17 +35853,17 @@ var require_sqlite_cache_store = __commonJS({
           if (now >= value.deleteAt && !canBeExpired) {
             continue;
           }
-          let matches2 = true;
+          let matches = true;
           if (value.vary) {
             const vary = JSON.parse(value.vary);
             for (const header in vary) {
               if (!headerValueEquals(headers[header], vary[header])) {
-                matches2 = false;
+                matches = false;
                 break;
               }
             }
           }
-          if (matches2) {
+          if (matches) {
             return value;
           }
         }
@@ -43963,8 +43963,8 @@ var init_provider = __esm({
       normalize(body) {
         return normalizeService(body);
       },
-      normalizedEquals(body, normalized) {
-        return deepEqual(normalizeService(body), normalized);
+      sameNormalized(a, b2) {
+        return deepEqual(normalizeService(a), normalizeService(b2));
       },
       nameOf(body) {
         const name = body["name"];
@@ -44095,44 +44095,52 @@ function prepare(w, value, coerce, defaults, sorted2) {
   }
   return out;
 }
-function preparedEquals(schema, value, expected) {
-  return matches(walkerOf(schema), value, expected);
+function preparedEqual(schema, a, b2) {
+  return same(walkerOf(schema), a, b2);
 }
-function matches(w, value, expected) {
-  if (typeof value === "string") return coerceString(w.type, value) === expected;
-  if (Array.isArray(value)) {
+function same(w, a, b2) {
+  if (typeof a === "string" || typeof b2 === "string") {
+    const pa = typeof a === "string" ? coerceString(w.type, a) : a;
+    const pb = typeof b2 === "string" ? coerceString(w.type, b2) : b2;
+    return pa === pb;
+  }
+  if (Array.isArray(a) || Array.isArray(b2)) {
+    if (!Array.isArray(a) || !Array.isArray(b2) || a.length !== b2.length) return false;
     const items = w.items;
-    if (!items) return deepEqual(value, expected);
-    if (!Array.isArray(expected) || expected.length !== value.length) return false;
-    for (let i2 = 0; i2 < value.length; i2++)
-      if (!matches(items, value[i2], expected[i2])) return false;
+    if (!items) return deepEqual(a, b2);
+    for (let i2 = 0; i2 < a.length; i2++)
+      if (!same(items, a[i2], b2[i2])) return false;
     return true;
   }
-  if (!isObject(value)) return value === expected;
-  if (!isObject(expected)) return false;
-  let seen = 0;
-  for (const key in value) {
-    if (!Object.hasOwn(expected, key)) return false;
-    seen++;
-    const subs = childWalkers(w, key);
-    const want = expected[key];
-    if (!subs) {
-      if (!deepEqual(value[key], want)) return false;
-    } else if (subs.length === 1) {
-      if (!matches(subs[0], value[key], want)) return false;
-    } else {
-      let next = value[key];
-      for (const sub of subs) next = prepare(sub, next, true, true, false);
-      if (!deepEqual(next, want)) return false;
-    }
+  if (!isObject(a) || !isObject(b2)) return a === b2;
+  for (const key in a) {
+    if (Object.hasOwn(b2, key)) {
+      if (!sameAt(w, key, a[key], b2[key])) return false;
+    } else if (!isDefaultAt(w, key, a[key])) return false;
   }
-  for (const [key, fallback, sub] of w.defaults) {
-    if (Object.hasOwn(value, key)) continue;
-    seen++;
-    if (!Object.hasOwn(expected, key)) return false;
-    if (!deepEqual(prepare(sub, fresh(fallback), false, true, false), expected[key])) return false;
+  for (const key in b2) {
+    if (!Object.hasOwn(a, key) && !isDefaultAt(w, key, b2[key])) return false;
   }
-  return seen === Object.keys(expected).length;
+  return true;
+}
+function sameAt(w, key, a, b2) {
+  const subs = childWalkers(w, key);
+  if (!subs) return deepEqual(a, b2);
+  if (subs.length === 1) return same(subs[0], a, b2);
+  return deepEqual(prepareAll(subs, a), prepareAll(subs, b2));
+}
+function isDefaultAt(w, key, value) {
+  const entry = w.defaultOf.get(key);
+  if (!entry) return false;
+  const [, fallback, sub] = entry;
+  const filled = prepare(sub, fresh(fallback), false, true, false);
+  const subs = childWalkers(w, key) ?? [];
+  return subs.length === 1 ? same(subs[0], value, filled) : deepEqual(prepareAll(subs, value), filled);
+}
+function prepareAll(subs, value) {
+  let out = value;
+  for (const sub of subs) out = prepare(sub, out, true, true, false);
+  return out;
 }
 function coerceString(type, value) {
   if ((type === "integer" || type === "number") && /^-?\d+$/.test(value)) {
@@ -44581,10 +44589,12 @@ function normalizeKazoo(body, version) {
   );
   return version === "4.3" || version === "5" ? dropForcedRealm(out) : out;
 }
-function kazooNormalizedEquals(body, normalized, version) {
-  let view = publicPart(body);
-  if (version === "4.3" || version === "5") view = dropForcedRealm(view);
-  return preparedEquals(kazooConnectivitySchema(version), view, normalized);
+function kazooSameNormalized(a, b2, version) {
+  const view = (body) => {
+    const pub = publicPart(body);
+    return version === "4.3" || version === "5" ? dropForcedRealm(pub) : pub;
+  };
+  return preparedEqual(kazooConnectivitySchema(version), view(a), view(b2));
 }
 function publicPart(body) {
   if (!Object.keys(body).some(isServerOwned)) return body;
@@ -45110,11 +45120,11 @@ var init_client2 = __esm({
           (d) => d !== void 0
         );
         const name = body["name"];
-        let matches2 = typeof name === "string" ? docs.filter((d) => d.body["name"] === name) : docs.filter((d) => containsSent(body, d.body));
-        if (matches2.length > 1) matches2 = matches2.filter((d) => containsSent(body, d.body));
-        const [only] = matches2;
-        if (matches2.length === 1 && only !== void 0) return { kind: "found", live: only };
-        if (matches2.length > 1) return { kind: "ambiguous", ids: matches2.map((d) => d.id) };
+        let matches = typeof name === "string" ? docs.filter((d) => d.body["name"] === name) : docs.filter((d) => containsSent(body, d.body));
+        if (matches.length > 1) matches = matches.filter((d) => containsSent(body, d.body));
+        const [only] = matches;
+        if (matches.length === 1 && only !== void 0) return { kind: "found", live: only };
+        if (matches.length > 1) return { kind: "ambiguous", ids: matches.map((d) => d.id) };
         return { kind: "none" };
       }
       notCreatedNote(account, name) {
@@ -45344,7 +45354,7 @@ var init_provider2 = __esm({
         return out;
       },
       normalize: (body, target) => normalizeKazoo(body, versionOf(target)),
-      normalizedEquals: (body, normalized, target) => kazooNormalizedEquals(body, normalized, versionOf(target)),
+      sameNormalized: (a, b2, target) => kazooSameNormalized(a, b2, versionOf(target)),
       nameOf: (body) => typeof body["name"] === "string" ? body["name"] : void 0,
       buildCreate: (desired) => ({ ...desired }),
       buildUpdate(liveNormalized, desiredNormalized) {
@@ -46438,7 +46448,11 @@ function bodyRevision(normalized) {
 function digestOf(body) {
   return createHash2("sha256").update(JSON.stringify(body)).digest("hex");
 }
-function planDocument(doc, desiredN, live, reason, provider, target) {
+function planDocument(doc, live, reason, provider, target) {
+  if (live && doc.ignore.length === 0 && live.revision !== void 0 && provider.sameNormalized(live.body, doc.spec, target)) {
+    return noopChange(doc, live.id, live.revision);
+  }
+  const desiredN = provider.normalize(doc.spec, target);
   const sensitive = /* @__PURE__ */ new Set([...doc.sensitive, ...provider.secretPointers(doc.spec)]);
   if (!live) {
     const after2 = withoutIgnored(desiredN, doc.ignore);
@@ -46460,9 +46474,6 @@ function planDocument(doc, desiredN, live, reason, provider, target) {
       dependsOn: [],
       afterMasked: afterMasked2
     };
-  }
-  if (doc.ignore.length === 0 && live.revision !== void 0 && provider.normalizedEquals(live.body, desiredN, target)) {
-    return noopChange(doc, live.id, live.revision);
   }
   const liveN = provider.normalize(live.body, target);
   for (const p2 of provider.secretPointers(liveN)) sensitive.add(p2);
@@ -46618,14 +46629,14 @@ function summarize(changes) {
   for (const c3 of changes) s[c3.action]++;
   return s;
 }
-function fingerprintOf(desired, changes, digest) {
+function fingerprintOf(desired, changes) {
   const live = changes.map((c3) => ({
     key: keyString(c3.key),
     action: c3.action,
     id: c3.id ?? null,
     revision: c3.revision ?? null,
     ops: c3.ops,
-    secrets: c3.after ? digest(c3.after) : null
+    secrets: c3.after ? digestOf(c3.after) : null
   }));
   const h2 = createHash2("sha256");
   h2.update(
@@ -46656,10 +46667,6 @@ var init_plan = __esm({
       changes = [];
       problemsByScope = /* @__PURE__ */ new Map();
       unmanaged = 0;
-      /** Digest of each document's normalised desired body, for the fingerprint. */
-      desiredDigests = /* @__PURE__ */ new Map();
-      /** The same digests by body, so a change whose `after` is that body is not hashed again. */
-      bodyDigests = /* @__PURE__ */ new WeakMap();
       constructor(input) {
         this.input = input;
         for (const d of input.documents) {
@@ -46698,11 +46705,10 @@ var init_plan = __esm({
         const fingerprint = fingerprintOf(
           documents.map((d) => ({
             key: keyString(d.key),
-            body: this.desiredDigests.get(d) ?? digestOf(d.spec),
+            body: digestOf(d.spec),
             ignore: d.ignore
           })),
-          ordered,
-          (body) => this.bodyDigests.get(body) ?? digestOf(body)
+          ordered
         );
         return {
           format_version: PLAN_FORMAT_VERSION,
@@ -46740,10 +46746,6 @@ var init_plan = __esm({
         }
         const matched = /* @__PURE__ */ new Set();
         for (const doc of docs) {
-          const desiredN = provider.normalize(doc.spec, target);
-          const digest = digestOf(desiredN);
-          this.desiredDigests.set(doc, digest);
-          this.bodyDigests.set(desiredN, digest);
           let live;
           let reason = "";
           if (doc.id !== void 0) {
@@ -46772,7 +46774,7 @@ var init_plan = __esm({
             live = candidates[0];
             if (!live) reason = "not found on the server";
           }
-          this.changes.push(planDocument(doc, desiredN, live, reason, provider, target));
+          this.changes.push(planDocument(doc, live, reason, provider, target));
           if (live) matched.add(live.id);
         }
         const declaresAccount = docs.length > 0 || this.deletedScopes.has(sk);
@@ -53734,7 +53736,7 @@ function escapeDollars(value) {
   }
   return value;
 }
-function shrinkToDefaults(spec, same) {
+function shrinkToDefaults(spec, same2) {
   const root = cloneJson(spec);
   const visit = (node) => {
     if (Array.isArray(node)) {
@@ -53745,7 +53747,7 @@ function shrinkToDefaults(spec, same) {
     for (const key of Object.keys(node)) {
       const kept = node[key];
       delete node[key];
-      if (same(root)) continue;
+      if (same2(root)) continue;
       node[key] = kept;
       visit(kept);
     }
@@ -53781,10 +53783,10 @@ function buildImport(input) {
   for (const { o: o2, name, named } of rows) {
     const liveN = provider.normalize(o2.body, target);
     const wanted = named ? liveN : { ...liveN, name };
-    const same = (candidate) => deepEqual(provider.normalize({ ...candidate, name }, target), wanted);
+    const same2 = (candidate) => deepEqual(provider.normalize({ ...candidate, name }, target), wanted);
     const full = { ...liveN };
     delete full["name"];
-    let spec = shrinkToDefaults(full, same);
+    let spec = shrinkToDefaults(full, same2);
     const checked = (s) => provider.checkSpec({ ...s, name }, target).filter((p2) => p2.severity === "error");
     let errors = checked(spec);
     if (errors.length > 0 && checked(full).length < errors.length) {

@@ -138,7 +138,11 @@ export function buildPlan(input: PlanInput): Plan {
   return planner.finish();
 }
 
-/** SHA-256 of a normalised body (sorted keys, so the native serialiser gives canonical text). */
+/**
+ * SHA-256 of a body's JSON text. The text is canonical for what is hashed here:
+ * normalised bodies have sorted keys, and a desired spec keeps the key order of
+ * its file's text (so the same files always give the same digest).
+ */
 function digestOf(body: JsonObject): string {
   return createHash('sha256').update(JSON.stringify(body)).digest('hex');
 }
@@ -160,10 +164,6 @@ export class Planner {
   private readonly changes: PlanChange[] = [];
   private readonly problemsByScope = new Map<string, PlanProblem[]>();
   private unmanaged = 0;
-  /** Digest of each document's normalised desired body, for the fingerprint. */
-  private readonly desiredDigests = new Map<DesiredDocument, string>();
-  /** The same digests by body, so a change whose `after` is that body is not hashed again. */
-  private readonly bodyDigests = new WeakMap<JsonObject, string>();
 
   constructor(input: PlanContext) {
     this.input = input;
@@ -207,11 +207,10 @@ export class Planner {
     const fingerprint = fingerprintOf(
       documents.map((d) => ({
         key: keyString(d.key),
-        body: this.desiredDigests.get(d) ?? digestOf(d.spec),
+        body: digestOf(d.spec),
         ignore: d.ignore,
       })),
       ordered,
-      (body) => this.bodyDigests.get(body) ?? digestOf(body),
     );
     return {
       format_version: PLAN_FORMAT_VERSION,
@@ -252,11 +251,6 @@ export class Planner {
     const matched = new Set<string>();
 
     for (const doc of docs) {
-      // Each desired body is normalised once: the diff and the fingerprint both need it.
-      const desiredN = provider.normalize(doc.spec, target);
-      const digest = digestOf(desiredN);
-      this.desiredDigests.set(doc, digest);
-      this.bodyDigests.set(desiredN, digest);
       let live: LiveObject | undefined;
       let reason = '';
       if (doc.id !== undefined) {
@@ -285,7 +279,7 @@ export class Planner {
         live = candidates[0];
         if (!live) reason = 'not found on the server';
       }
-      this.changes.push(planDocument(doc, desiredN, live, reason, provider, target));
+      this.changes.push(planDocument(doc, live, reason, provider, target));
       if (live) matched.add(live.id);
     }
 
@@ -331,12 +325,21 @@ export class Planner {
 
 function planDocument(
   doc: DesiredDocument,
-  desiredN: JsonObject,
   live: LiveObject | undefined,
   reason: string,
   provider: Provider,
   target: TargetConfig,
 ): PlanChange {
+  if (
+    live &&
+    doc.ignore.length === 0 &&
+    live.revision !== undefined &&
+    provider.sameNormalized(live.body, doc.spec, target)
+  ) {
+    // The common case in a converged estate, decided without normalised copies.
+    return noopChange(doc, live.id, live.revision);
+  }
+  const desiredN = provider.normalize(doc.spec, target);
   const sensitive = new Set([...doc.sensitive, ...provider.secretPointers(doc.spec)]);
   if (!live) {
     const after = withoutIgnored(desiredN, doc.ignore);
@@ -358,14 +361,6 @@ function planDocument(
       dependsOn: [],
       afterMasked,
     };
-  }
-  if (
-    doc.ignore.length === 0 &&
-    live.revision !== undefined &&
-    provider.normalizedEquals(live.body, desiredN, target)
-  ) {
-    // The common case in a converged estate, decided without a normalised copy of live.
-    return noopChange(doc, live.id, live.revision);
   }
   const liveN = provider.normalize(live.body, target);
   for (const p of provider.secretPointers(liveN)) sensitive.add(p);
@@ -571,7 +566,6 @@ function summarize(changes: readonly PlanChange[]): PlanSummary {
 function fingerprintOf(
   desired: ReadonlyArray<{ key: string; body: string; ignore: readonly string[] }>,
   changes: readonly PlanChange[],
-  digest: (body: JsonObject) => string,
 ): string {
   const live = changes.map((c) => ({
     key: keyString(c.key),
@@ -579,7 +573,7 @@ function fingerprintOf(
     id: c.id ?? null,
     revision: c.revision ?? null,
     ops: c.ops,
-    secrets: c.after ? digest(c.after) : null,
+    secrets: c.after ? digestOf(c.after) : null,
   }));
   const h = createHash('sha256');
   h.update(

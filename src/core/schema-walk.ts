@@ -164,52 +164,68 @@ function prepare(
 }
 
 /**
- * True when `coerceAndDefault(schema, value)` deep-equals `expected`, decided
- * without building the prepared copy: the walk compares as it goes and stops
- * at the first difference. A plan compares every live document with its
- * desired form, and in a converged estate nearly all are equal, so this keeps
- * that check from allocating a second copy of every live body.
+ * True when `coerceAndDefault(schema, a)` deep-equals `coerceAndDefault(schema, b)`,
+ * decided without building either: the walk compares as it goes and stops at
+ * the first difference. A plan compares every live document with its desired
+ * document, and in a converged estate nearly all are equal, so this keeps that
+ * check from copying both sides of every document.
  */
-export function preparedEquals(schema: Schema, value: JsonValue, expected: JsonValue): boolean {
-  return matches(walkerOf(schema), value, expected);
+export function preparedEqual(schema: Schema, a: JsonValue, b: JsonValue): boolean {
+  return same(walkerOf(schema), a, b);
 }
 
-function matches(w: Walker, value: JsonValue, expected: JsonValue): boolean {
-  if (typeof value === 'string') return coerceString(w.type, value) === expected;
-  if (Array.isArray(value)) {
+function same(w: Walker, a: JsonValue, b: JsonValue): boolean {
+  if (typeof a === 'string' || typeof b === 'string') {
+    // Coercion only ever turns a string into a scalar, so an object or array on the other side differs.
+    const pa = typeof a === 'string' ? coerceString(w.type, a) : a;
+    const pb = typeof b === 'string' ? coerceString(w.type, b) : b;
+    return pa === pb;
+  }
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
     const items = w.items;
-    if (!items) return deepEqual(value, expected);
-    if (!Array.isArray(expected) || expected.length !== value.length) return false;
-    for (let i = 0; i < value.length; i++)
-      if (!matches(items, value[i] as JsonValue, expected[i] as JsonValue)) return false;
+    if (!items) return deepEqual(a, b);
+    for (let i = 0; i < a.length; i++)
+      if (!same(items, a[i] as JsonValue, b[i] as JsonValue)) return false;
     return true;
   }
-  if (!isObject(value)) return value === expected;
-  if (!isObject(expected)) return false;
-  let seen = 0;
-  for (const key in value) {
-    if (!Object.hasOwn(expected, key)) return false;
-    seen++;
-    const subs = childWalkers(w, key);
-    const want = expected[key] as JsonValue;
-    if (!subs) {
-      if (!deepEqual(value[key], want)) return false;
-    } else if (subs.length === 1) {
-      if (!matches(subs[0] as Walker, value[key] as JsonValue, want)) return false;
-    } else {
-      // Several walkers apply in turn (a property and a pattern): prepare, then compare.
-      let next = value[key] as JsonValue;
-      for (const sub of subs) next = prepare(sub, next, true, true, false);
-      if (!deepEqual(next, want)) return false;
-    }
+  if (!isObject(a) || !isObject(b)) return a === b;
+  for (const key in a) {
+    if (Object.hasOwn(b, key)) {
+      if (!sameAt(w, key, a[key] as JsonValue, b[key] as JsonValue)) return false;
+    } else if (!isDefaultAt(w, key, a[key] as JsonValue)) return false;
   }
-  for (const [key, fallback, sub] of w.defaults) {
-    if (Object.hasOwn(value, key)) continue;
-    seen++;
-    if (!Object.hasOwn(expected, key)) return false;
-    if (!deepEqual(prepare(sub, fresh(fallback), false, true, false), expected[key])) return false;
+  for (const key in b) {
+    if (!Object.hasOwn(a, key) && !isDefaultAt(w, key, b[key] as JsonValue)) return false;
   }
-  return seen === Object.keys(expected).length;
+  return true;
+}
+
+/** Both values of `key` (in an object walked by `w`) prepare to the same thing. */
+function sameAt(w: Walker, key: string, a: JsonValue, b: JsonValue): boolean {
+  const subs = childWalkers(w, key);
+  if (!subs) return deepEqual(a, b);
+  if (subs.length === 1) return same(subs[0] as Walker, a, b);
+  // Several walkers apply in turn (a property and a pattern): prepare, then compare.
+  return deepEqual(prepareAll(subs, a), prepareAll(subs, b));
+}
+
+/** `value`, present under `key` on one side only, prepares to the default the other side gets. */
+function isDefaultAt(w: Walker, key: string, value: JsonValue): boolean {
+  const entry = w.defaultOf.get(key);
+  if (!entry) return false;
+  const [, fallback, sub] = entry;
+  const filled = prepare(sub, fresh(fallback), false, true, false);
+  const subs = childWalkers(w, key) ?? [];
+  return subs.length === 1
+    ? same(subs[0] as Walker, value, filled)
+    : deepEqual(prepareAll(subs, value), filled);
+}
+
+function prepareAll(subs: readonly Walker[], value: JsonValue): JsonValue {
+  let out = value;
+  for (const sub of subs) out = prepare(sub, out, true, true, false);
+  return out;
 }
 
 function coerceString(type: JsonValue | undefined, value: string): JsonValue {

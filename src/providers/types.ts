@@ -77,10 +77,11 @@ export interface Provider {
    */
   normalize(body: JsonObject, target: TargetConfig): JsonObject;
   /**
-   * `deepEqual(normalize(body, target), normalized)`; a provider may decide it
-   * without building the normalised copy (plans compare every live document).
+   * `deepEqual(normalize(a, target), normalize(b, target))`; a provider may
+   * decide it without building either copy (plans compare every live document
+   * with its desired document).
    */
-  normalizedEquals(body: JsonObject, normalized: JsonObject, target: TargetConfig): boolean;
+  sameNormalized(a: JsonObject, b: JsonObject, target: TargetConfig): boolean;
   /** The name identity of a live body (undefined when it has none). */
   nameOf(body: JsonObject): string | undefined;
   /** Builds the create body from the desired spec. */

@@ -107,9 +107,9 @@ export const cloudflareConnectivityService: Provider = {
     return normalizeService(body);
   },
 
-  normalizedEquals(body: JsonObject, normalized: JsonObject): boolean {
-    // Service bodies are small: normalising and comparing costs little.
-    return deepEqual(normalizeService(body), normalized);
+  sameNormalized(a: JsonObject, b: JsonObject): boolean {
+    // Service bodies are small: normalising both and comparing costs little.
+    return deepEqual(normalizeService(a), normalizeService(b));
   },
 
   nameOf(body: JsonObject): string | undefined {

@@ -2,7 +2,7 @@
  * Pure normalisation and patch building for Kazoo connectivity bodies.
  */
 import { deepEqual, isObject, setKey, type JsonObject, type JsonValue } from '../../core/json.ts';
-import { coerceDefaultAndSort, preparedEquals } from '../../core/schema-walk.ts';
+import { coerceDefaultAndSort, preparedEqual } from '../../core/schema-walk.ts';
 import { kazooConnectivitySchema, type KazooSchemaVersion } from './schema.ts';
 
 /**
@@ -31,19 +31,18 @@ export function normalizeKazoo(body: JsonObject, version: KazooSchemaVersion): J
 }
 
 /**
- * `deepEqual(normalizeKazoo(body, version), normalized)`, without building the
- * normalised copy (see preparedEquals). The realm is dropped before the walk
- * rather than after: the same thing, because from 4.3 on neither `account` nor
- * anything in it has a default (normalize.test.ts checks the two agree).
+ * `deepEqual(normalizeKazoo(a, version), normalizeKazoo(b, version))`, without
+ * building either copy (see preparedEqual). The realm is dropped before the
+ * walk rather than after: the same thing, because from 4.3 on neither
+ * `account` nor anything in it has a default (normalize.test.ts checks the two
+ * agree).
  */
-export function kazooNormalizedEquals(
-  body: JsonObject,
-  normalized: JsonObject,
-  version: KazooSchemaVersion,
-): boolean {
-  let view = publicPart(body);
-  if (version === '4.3' || version === '5') view = dropForcedRealm(view);
-  return preparedEquals(kazooConnectivitySchema(version), view, normalized);
+export function kazooSameNormalized(a: JsonObject, b: JsonObject, version: KazooSchemaVersion) {
+  const view = (body: JsonObject): JsonObject => {
+    const pub = publicPart(body);
+    return version === '4.3' || version === '5' ? dropForcedRealm(pub) : pub;
+  };
+  return preparedEqual(kazooConnectivitySchema(version), view(a), view(b));
 }
 
 /** The body without server-owned keys (the body itself when it has none). */

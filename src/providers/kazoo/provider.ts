@@ -8,7 +8,7 @@ import type { Provider, WriteRequest } from '../types.ts';
 import { checkKazooAll, checkKazooSpec } from './checks.ts';
 import {
   buildMergePatch,
-  kazooNormalizedEquals,
+  kazooSameNormalized,
   MANAGED_MARKER,
   normalizeKazoo,
 } from './normalize.ts';
@@ -71,8 +71,7 @@ export const kazooConnectivity: Provider = {
   },
 
   normalize: (body, target) => normalizeKazoo(body, versionOf(target)),
-  normalizedEquals: (body, normalized, target) =>
-    kazooNormalizedEquals(body, normalized, versionOf(target)),
+  sameNormalized: (a, b, target) => kazooSameNormalized(a, b, versionOf(target)),
   nameOf: (body) => (typeof body['name'] === 'string' ? body['name'] : undefined),
   buildCreate: (desired) => ({ ...desired }),
 
