@@ -10,6 +10,7 @@
  *        --scales 1000,10000,50000 --concurrency 32 --updates 1000 --quick
  */
 import { spawn } from 'node:child_process';
+import { build } from 'esbuild';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -108,16 +109,38 @@ interface Row {
   readonly lowerBoundMs: number | null;
 }
 
-/** Runs bench/scenario.ts in a child process and parses its JSON line. */
-async function runScenario(argv: string[], estate: Estate, url: string): Promise<ScenarioResult> {
+/**
+ * Bundles bench/scenario.ts the way scripts/build.mjs bundles the CLI, so the
+ * scenarios time the code as it ships (plain JavaScript, not tsx's on-the-fly
+ * transform, which adds its own cost to every function).
+ */
+async function bundleScenario(dir: string): Promise<string> {
+  const outfile = join(dir, 'scenario.mjs');
+  await build({
+    entryPoints: [join(import.meta.dirname, 'scenario.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20.19',
+    logLevel: 'warning',
+    banner: {
+      js: "import { createRequire as __connopsCreateRequire } from 'node:module';\nconst require = __connopsCreateRequire(import.meta.url);",
+    },
+  });
+  return outfile;
+}
+
+/** Runs the bundled scenario in a child process and parses its JSON line. */
+async function runScenario(
+  script: string,
+  argv: string[],
+  estate: Estate,
+  url: string,
+): Promise<ScenarioResult> {
   const child = spawn(
     process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(import.meta.dirname, 'scenario.ts'),
-      JSON.stringify({ argv, cwd: estate.dir }),
-    ],
+    [script, JSON.stringify({ argv, cwd: estate.dir })],
     {
       cwd: join(import.meta.dirname, '..'),
       env: {
@@ -198,6 +221,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   const say = (s: string): void => void process.stderr.write(`[${elapsed(started)}] ${s}\n`);
   try {
+    const script = await bundleScenario(root);
     const scales = [...new Set([options.docs, ...options.scales])].sort((a, b) => a - b);
     for (const docs of scales) {
       const accounts = Math.max(1, Math.round((options.accounts * docs) / options.docs));
@@ -223,7 +247,7 @@ async function main(): Promise<void> {
         emulator.faults.update({ latencyMs: latencyMs ?? 0 });
         const before = emulator.requestCount();
         say(`${name} (${docs} docs${latencyMs !== null ? `, ${latencyMs} ms` : ''})`);
-        const result = await runScenario([...argv, ...cfg], estate, emulator.url);
+        const result = await runScenario(script, [...argv, ...cfg], estate, emulator.url);
         const serverRequests = emulator.requestCount() - before;
         const lowerBoundMs =
           latencyMs !== null && latencyMs > 0
@@ -300,7 +324,7 @@ function render(rows: readonly Row[], o: Options, command: string, totalMs: numb
     `- Machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${fmt(totalmem() / 2 ** 30, 1)} GiB memory, Node ${process.version}, ${process.platform}/${process.arch}`,
     `- Command: \`${command}\` (whole run ${fmt(totalMs / 60_000, 1)} min)`,
     `- Estate: ${o.docs} documents in ${o.accounts} accounts, ${o.didsMin}..${o.didsMax} DIDs per document (log-uniform, split over 1-3 servers), password (\`\${env:}\`) and IP servers`,
-    `- Target concurrency: ${o.concurrency} (\`targets.*.concurrency\` in the generated connops.yaml); Kazoo emulator on 127.0.0.1 in the parent process, each scenario in its own child process`,
+    `- Target concurrency: ${o.concurrency} (\`targets.*.concurrency\` in the generated connops.yaml); Kazoo emulator on 127.0.0.1 in the parent process, each scenario in its own child process running the CLI bundled as it ships`,
     '- Lower bound = (requests actually made × emulator latency) / concurrency. Ratio = time / lower bound (1.00 is perfect).',
     '- Shared machine: other jobs may run at the same time, so absolute times are noisy; compare ratios measured in the same run.',
     '',

@@ -3,7 +3,7 @@
  * scenario alone: runs one CLI command in-process, counts every HTTP attempt
  * through `httpOverrides.deps.onRequest`, and prints one JSON line.
  *
- * Usage: node --import tsx bench/scenario.ts '<json ScenarioArgs>'
+ * Usage: node <bundle of this file> '<json ScenarioArgs>' (bench/run.ts bundles it)
  * (the environment carries KAZOO_URL, KAZOO_API_KEY and the trunk passwords).
  */
 import { run } from '../src/cli/main.ts';

@@ -53524,6 +53524,7 @@ function shardOf(target, account, count) {
 }
 
 // src/engine/reconcile.ts
+init_http();
 function inSelection(selection, target, account) {
   if (selection.targets && selection.targets.length > 0 && !selection.targets.includes(target))
     return false;
@@ -53547,6 +53548,10 @@ async function readLiveState(config, documents, deleted, providers, pool, onScop
       account: k2.account
     });
   const list = [...wanted.values()];
+  const touched = new Set(list.map((s) => s.target));
+  const window2 = new Semaphore(
+    [...touched].reduce((sum, t2) => sum + (config.targets[t2]?.concurrency ?? 1), 0)
+  );
   const failures = [];
   let read = 0;
   let done = 0;
@@ -53556,6 +53561,7 @@ async function readLiveState(config, documents, deleted, providers, pool, onScop
       const provider = providers.get(s.kind);
       const target = config.targets[s.target];
       if (!provider || !target) return;
+      await window2.acquire();
       try {
         const objects = await pool.get(provider, target).list(s.account);
         read++;
@@ -53563,6 +53569,7 @@ async function readLiveState(config, documents, deleted, providers, pool, onScop
       } catch (err2) {
         failures.push({ ...s, message: err2 instanceof Error ? err2.message : String(err2) });
       } finally {
+        window2.release();
         done++;
         onProgress?.({
           phase: "read",

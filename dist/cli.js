@@ -47041,6 +47041,10 @@ async function readLiveState(config, documents, deleted, providers, pool, onScop
       account: k2.account
     });
   const list = [...wanted.values()];
+  const touched = new Set(list.map((s) => s.target));
+  const window2 = new Semaphore(
+    [...touched].reduce((sum, t2) => sum + (config.targets[t2]?.concurrency ?? 1), 0)
+  );
   const failures = [];
   let read = 0;
   let done = 0;
@@ -47050,6 +47054,7 @@ async function readLiveState(config, documents, deleted, providers, pool, onScop
       const provider = providers.get(s.kind);
       const target = config.targets[s.target];
       if (!provider || !target) return;
+      await window2.acquire();
       try {
         const objects = await pool.get(provider, target).list(s.account);
         read++;
@@ -47057,6 +47062,7 @@ async function readLiveState(config, documents, deleted, providers, pool, onScop
       } catch (err2) {
         failures.push({ ...s, message: err2 instanceof Error ? err2.message : String(err2) });
       } finally {
+        window2.release();
         done++;
         onProgress?.({
           phase: "read",
@@ -47105,6 +47111,7 @@ var init_reconcile = __esm({
     init_errors();
     init_plan();
     init_shard();
+    init_http();
   }
 });
 

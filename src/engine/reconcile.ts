@@ -6,6 +6,7 @@ import { ConnopsError } from '../core/errors.ts';
 import type { Config, DesiredDocument, DocumentKey } from '../core/model.ts';
 import { Planner, scopeKey, type LiveScope, type Plan, type PlanMeta } from '../core/plan.ts';
 import { shardOf } from '../core/shard.ts';
+import { Semaphore } from '../io/http.ts';
 import type { Provider } from '../providers/types.ts';
 import type { SessionPool } from './sessions.ts';
 
@@ -59,6 +60,12 @@ export interface ReadFailure {
  * deletions) touch, handing each scope to `onScope` as soon as it is read (so
  * the caller can plan it and let its bodies go). Returns the scopes that could
  * not be read and how many could.
+ *
+ * Scopes are read a window at a time (as many as the targets' concurrency
+ * allows requests), not all at once: each target's request limit keeps its
+ * connections full either way, but starting every account together would queue
+ * each account's document reads behind every other account's, so early
+ * documents would wait, in memory, for the whole estate.
  */
 export async function readLiveState(
   config: Config,
@@ -77,6 +84,10 @@ export async function readLiveState(
       account: k.account,
     });
   const list = [...wanted.values()];
+  const touched = new Set(list.map((s) => s.target));
+  const window = new Semaphore(
+    [...touched].reduce((sum, t) => sum + (config.targets[t]?.concurrency ?? 1), 0),
+  );
   const failures: ReadFailure[] = [];
   let read = 0;
   let done = 0;
@@ -86,6 +97,7 @@ export async function readLiveState(
       const provider = providers.get(s.kind);
       const target = config.targets[s.target];
       if (!provider || !target) return;
+      await window.acquire();
       try {
         const objects = await pool.get(provider, target).list(s.account);
         read++;
@@ -93,6 +105,7 @@ export async function readLiveState(
       } catch (err) {
         failures.push({ ...s, message: err instanceof Error ? err.message : String(err) });
       } finally {
+        window.release();
         done++;
         onProgress?.({
           phase: 'read',
