@@ -53477,11 +53477,11 @@ async function loadProject(options) {
   const rel = await source.list(dir, config.documents);
   const files = [];
   const configRel = relative2(dir, options.configPath);
-  for (const r2 of rel) {
-    if (r2 === configRel) continue;
-    const full = join2(dir, r2);
+  const paths = rel.filter((r2) => r2 !== configRel).map((r2) => join2(dir, r2));
+  const read = await inOrder(paths, READS_IN_FLIGHT, (full) => source.read(full));
+  for (const [i2, full] of paths.entries()) {
     const shown = relative2(options.cwd, full) || full;
-    const res = await source.read(full);
+    const res = read[i2];
     if (res.ok) files.push({ path: shown, text: res.text });
     else
       diagnostics.push({
@@ -53511,6 +53511,19 @@ async function loadProject(options) {
     secrets: [...secrets, ...state.secrets],
     files: rel.filter((r2) => r2 !== configRel)
   };
+}
+var READS_IN_FLIGHT = 16;
+async function inOrder(items, limit, fn) {
+  const out = new Array(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const i2 = next++;
+      out[i2] = await fn(items[i2]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return out;
 }
 
 // src/engine/reconcile.ts

@@ -93,11 +93,12 @@ export async function loadProject(options: LoadOptions): Promise<LoadedProject> 
   const rel = await source.list(dir, config.documents);
   const files: SourceFile[] = [];
   const configRel = relative(dir, options.configPath);
-  for (const r of rel) {
-    if (r === configRel) continue;
-    const full = join(dir, r);
+  const paths = rel.filter((r) => r !== configRel).map((r) => join(dir, r));
+  // Several reads in flight: one at a time, a large repo waits on the disk more than it parses.
+  const read = await inOrder(paths, READS_IN_FLIGHT, (full) => source.read(full));
+  for (const [i, full] of paths.entries()) {
     const shown = relative(options.cwd, full) || full;
-    const res = await source.read(full);
+    const res = read[i] as Awaited<ReturnType<FileSource['read']>>;
     if (res.ok) files.push({ path: shown, text: res.text });
     else
       diagnostics.push({
@@ -127,4 +128,24 @@ export async function loadProject(options: LoadOptions): Promise<LoadedProject> 
     secrets: [...secrets, ...state.secrets],
     files: rel.filter((r) => r !== configRel),
   };
+}
+
+const READS_IN_FLIGHT = 16;
+
+/** `items.map(fn)` with at most `limit` calls pending at once; results keep the input order. */
+async function inOrder<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return out;
 }
