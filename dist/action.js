@@ -35928,7 +35928,7 @@ function walkerOf(schema) {
   for (const [key, sub] of Object.entries(propsRaw ?? {})) {
     if (!isObject(sub)) continue;
     const sw = walkerOf(sub);
-    props.set(key, sw);
+    props.set(key, [sw]);
     if (Object.hasOwn(sub, "default")) {
       const entry = [key, sub["default"], sw];
       defaults.push(entry);
@@ -35936,17 +35936,24 @@ function walkerOf(schema) {
     }
   }
   for (const [source, sub] of Object.entries(patternsRaw ?? {})) {
-    if (isObject(sub)) patterns.push([new RegExp(source, "u"), walkerOf(sub)]);
+    if (!isObject(sub)) continue;
+    const pw = walkerOf(sub);
+    patterns.push([new RegExp(source, "u"), pw, [pw]]);
   }
   if (items) w.items = walkerOf(items);
   return w;
 }
 function childWalkers(w, key) {
   const prop = w.props.get(key);
-  if (w.patterns.length === 0) return prop ? [prop] : void 0;
-  let out = prop ? [prop] : void 0;
-  for (const [re, sub] of w.patterns) if (re.test(key)) (out ??= []).push(sub);
-  return out;
+  if (w.patterns.length === 0) return prop;
+  let out = prop;
+  let own;
+  for (const [re, sub, alone] of w.patterns) {
+    if (!re.test(key)) continue;
+    if (!out) out = alone;
+    else (own ??= [...out]).push(sub);
+  }
+  return own ?? out;
 }
 function fresh(value) {
   return typeof value === "object" && value !== null ? structuredClone(value) : value;

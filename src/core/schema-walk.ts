@@ -26,8 +26,10 @@ interface Walker {
   /** The schema object this walker was built from. */
   readonly schema: Schema;
   readonly type: JsonValue | undefined;
-  readonly props: ReadonlyMap<string, Walker>;
-  readonly patterns: readonly (readonly [RegExp, Walker])[];
+  /** Each property's walker, as a one-element list (what childWalkers returns, built once). */
+  readonly props: ReadonlyMap<string, readonly Walker[]>;
+  /** Each pattern, its walker, and that walker as a one-element list. */
+  readonly patterns: readonly (readonly [RegExp, Walker, readonly Walker[]])[];
   readonly items: Walker | undefined;
   /** [key, default value, walker of that property] for every property with a default. */
   readonly defaults: readonly (readonly [string, JsonValue, Walker])[];
@@ -46,8 +48,8 @@ function walkerOf(schema: Schema): Walker {
   const patternsRaw = isObject(schema['patternProperties'])
     ? schema['patternProperties']
     : undefined;
-  const props = new Map<string, Walker>();
-  const patterns: [RegExp, Walker][] = [];
+  const props = new Map<string, readonly Walker[]>();
+  const patterns: [RegExp, Walker, readonly Walker[]][] = [];
   const defaults: [string, JsonValue, Walker][] = [];
   const defaultOf = new Map<string, [string, JsonValue, Walker]>();
   const items = isObject(schema['items']) ? schema['items'] : undefined;
@@ -65,7 +67,7 @@ function walkerOf(schema: Schema): Walker {
   for (const [key, sub] of Object.entries(propsRaw ?? {})) {
     if (!isObject(sub)) continue;
     const sw = walkerOf(sub);
-    props.set(key, sw);
+    props.set(key, [sw]);
     if (Object.hasOwn(sub, 'default')) {
       const entry: [string, JsonValue, Walker] = [key, sub['default'] as JsonValue, sw];
       defaults.push(entry);
@@ -73,19 +75,30 @@ function walkerOf(schema: Schema): Walker {
     }
   }
   for (const [source, sub] of Object.entries(patternsRaw ?? {})) {
-    if (isObject(sub)) patterns.push([new RegExp(source, 'u'), walkerOf(sub)]);
+    if (!isObject(sub)) continue;
+    const pw = walkerOf(sub);
+    patterns.push([new RegExp(source, 'u'), pw, [pw]]);
   }
   if (items) (w as { items: Walker | undefined }).items = walkerOf(items);
   return w;
 }
 
-/** The walkers describing a key: its property, then every matching pattern. */
-function childWalkers(w: Walker, key: string): Walker[] | undefined {
+/**
+ * The walkers describing a key: its property, then every matching pattern.
+ * Called for every key of every object walked, so the common answers (one
+ * property, or one pattern) are lists built once, not per call.
+ */
+function childWalkers(w: Walker, key: string): readonly Walker[] | undefined {
   const prop = w.props.get(key);
-  if (w.patterns.length === 0) return prop ? [prop] : undefined;
-  let out: Walker[] | undefined = prop ? [prop] : undefined;
-  for (const [re, sub] of w.patterns) if (re.test(key)) (out ??= []).push(sub);
-  return out;
+  if (w.patterns.length === 0) return prop;
+  let out = prop;
+  let own: Walker[] | undefined;
+  for (const [re, sub, alone] of w.patterns) {
+    if (!re.test(key)) continue;
+    if (!out) out = alone;
+    else (own ??= [...out]).push(sub);
+  }
+  return own ?? out;
 }
 
 /** A copy of a default value (objects and arrays are copied; scalars need no copy). */
