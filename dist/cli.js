@@ -8790,7 +8790,11 @@ function buildDesiredState(files, config, providers, env) {
     const mine = documents.filter((d) => d.key.kind === provider.kind);
     if (mine.length > 0) diagnostics.push(...provider.checkAll(mine));
   }
-  return { documents, diagnostics: sortDiagnostics(diagnostics), secrets };
+  return {
+    documents: documents.map(({ locate: _locate, ...d }) => d),
+    diagnostics: sortDiagnostics(diagnostics),
+    secrets
+  };
 }
 function checkDocument(ydoc, file, config, providers, diagnostics, secrets) {
   const root = ydoc.value;

@@ -24,6 +24,8 @@ describe('examples/', () => {
     expect(p.diagnostics).toEqual([]);
     expect(p.documents.length).toBeGreaterThanOrEqual(5);
     expect(p.files.length).toBeGreaterThanOrEqual(4);
+    // Position lookups keep their file's text alive; loading drops them after the checks.
+    for (const d of p.documents) expect(Object.keys(d)).not.toContain('locate');
   });
 });
 

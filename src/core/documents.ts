@@ -8,6 +8,7 @@ import {
   keyString,
   type Config,
   type DesiredDocument,
+  type LocatedDocument,
   type Diagnostic,
   type SourcePos,
 } from './model.ts';
@@ -39,7 +40,7 @@ export function buildDesiredState(
   env: EnvLookup,
 ): DesiredState {
   const diagnostics: Diagnostic[] = [];
-  const documents: DesiredDocument[] = [];
+  const documents: LocatedDocument[] = [];
   const secrets: string[] = [];
   for (const file of files) {
     const parsed = parseYamlFile(file.path, file.text, env);
@@ -64,7 +65,11 @@ export function buildDesiredState(
     const mine = documents.filter((d) => d.key.kind === provider.kind);
     if (mine.length > 0) diagnostics.push(...provider.checkAll(mine));
   }
-  return { documents, diagnostics: sortDiagnostics(diagnostics), secrets };
+  return {
+    documents: documents.map(({ locate: _locate, ...d }) => d),
+    diagnostics: sortDiagnostics(diagnostics),
+    secrets,
+  };
 }
 
 function checkDocument(
@@ -74,7 +79,7 @@ function checkDocument(
   providers: ReadonlyMap<string, Provider>,
   diagnostics: Diagnostic[],
   secrets: string[],
-): DesiredDocument | undefined {
+): LocatedDocument | undefined {
   const root = ydoc.value;
   if (root === undefined || root === null) return undefined; // empty document, or YAML errors already reported
   const loc = ydoc.locate;
@@ -259,9 +264,9 @@ function checkDocument(
   };
 }
 
-function checkIdentities(documents: readonly DesiredDocument[]): Diagnostic[] {
+function checkIdentities(documents: readonly LocatedDocument[]): Diagnostic[] {
   const out: Diagnostic[] = [];
-  const duplicate = (d: DesiredDocument, pointer: '/name' | '/id', message: string): void => {
+  const duplicate = (d: LocatedDocument, pointer: '/name' | '/id', message: string): void => {
     const p = d.locate.value(pointer);
     out.push({
       severity: 'error',

@@ -60,6 +60,14 @@ export interface DesiredDocument {
   readonly sensitive: readonly string[];
   /** Where the document starts. */
   readonly source: SourcePos;
+}
+
+/**
+ * A desired document while it is being checked: with a position lookup, which
+ * keeps its file's text alive. Loading drops it once every check has run, so a
+ * plan over a large repo does not hold every file in memory.
+ */
+export interface LocatedDocument extends DesiredDocument {
   /** Position lookup for the document (pointers start at the document root: /spec/...). */
   readonly locate: Locator;
 }

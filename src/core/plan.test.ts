@@ -28,7 +28,6 @@ function doc(
     ignore: [],
     sensitive: [],
     source: pos,
-    locate: { value: () => pos, key: () => pos },
     ...extra,
   };
 }

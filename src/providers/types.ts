@@ -4,7 +4,7 @@
  * and built with an injected HTTP layer.
  */
 import type { JsonObject } from '../core/json.ts';
-import type { DesiredDocument, Diagnostic, TargetConfig } from '../core/model.ts';
+import type { Diagnostic, LocatedDocument, TargetConfig } from '../core/model.ts';
 import type { HttpDeps } from '../io/http-types.ts';
 
 /** A live object as read from an API. */
@@ -68,7 +68,7 @@ export interface Provider {
   /** Offline checks of one document's spec: schema (after server coercions), unknown keys, per-document semantics. */
   checkSpec(spec: JsonObject, target: TargetConfig): SpecProblem[];
   /** Checks across all documents of this kind (e.g. a DID used twice in an account). */
-  checkAll(docs: readonly DesiredDocument[]): Diagnostic[];
+  checkAll(docs: readonly LocatedDocument[]): Diagnostic[];
   /** Pointers (inside a spec) of fields the API treats as secrets, e.g. auth passwords. */
   secretPointers(spec: JsonObject): string[];
   /**

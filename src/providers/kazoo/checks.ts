@@ -9,7 +9,7 @@ import {
   parsePointer,
   type JsonObject,
 } from '../../core/json.ts';
-import type { DesiredDocument, Diagnostic } from '../../core/model.ts';
+import type { LocatedDocument, Diagnostic } from '../../core/model.ts';
 import { validateAgainst } from '../../core/schema.ts';
 import { coerceAndDefault, findUnknownKeys, knownKeys, schemaAt } from '../../core/schema-walk.ts';
 import type { SpecProblem } from '../types.ts';
@@ -174,7 +174,7 @@ function checkFailover(holder: unknown, pointer: string, out: SpecProblem[]): vo
 }
 
 /** Account-wide checks: each DID once (§7.6.2), each SIP auth_user once (§7.6.5). */
-export function checkKazooAll(docs: readonly DesiredDocument[]): Diagnostic[] {
+export function checkKazooAll(docs: readonly LocatedDocument[]): Diagnostic[] {
   const out: Diagnostic[] = [];
   // First use of each DID / SIP user. Positions are looked up only for duplicates:
   // locating costs a walk of the document's tree, and nearly every value is unique.
@@ -239,7 +239,7 @@ export function checkKazooAll(docs: readonly DesiredDocument[]): Diagnostic[] {
 
 /** Where a DID (when `did` is set: its key) or a SIP user (its auth_user value) was first used. */
 interface FirstUse {
-  readonly doc: DesiredDocument;
+  readonly doc: LocatedDocument;
   readonly server: number;
   readonly did?: string;
 }
