@@ -35336,13 +35336,16 @@ var init_redact = __esm({
     SECRET_PARAMS = /([?&](?:auth_token|api_key|token|access_token|password|credentials)=)[^&#\s]*/gi;
     SecretSet = class {
       values = /* @__PURE__ */ new Set();
-      /** Longest first, so a secret containing another is masked whole. */
-      ordered = [];
+      /** Longest first, so a secret containing another is masked whole; rebuilt on first use after an add. */
+      sorted = [];
       /** Registers a secret; values shorter than 4 characters are ignored. */
       add(value) {
         if (value === void 0 || value.length < MIN_SECRET_LENGTH || this.values.has(value)) return;
         this.values.add(value);
-        this.ordered = [...this.values].sort((a, b2) => b2.length - a.length);
+        this.sorted = void 0;
+      }
+      get ordered() {
+        return this.sorted ??= [...this.values].sort((a, b2) => b2.length - a.length);
       }
       /** True when `text` contains any registered secret. */
       has(text) {
@@ -35847,6 +35850,7 @@ var init_provider = __esm({
         const schema = validateAgainst(CLOUDFLARE_SERVICE_SCHEMA, spec).filter((p2) => !isHostBranchNoise(p2) && !checked.has(p2.pointer)).map(schemaToSpecProblem);
         return [...schema, ...checks];
       },
+      facts: () => null,
       checkAll() {
         return [];
       },
@@ -36374,6 +36378,19 @@ function checkFailover(holder, pointer, out) {
     });
   }
 }
+function kazooFacts(spec) {
+  const servers = spec["servers"];
+  if (!Array.isArray(servers)) return [];
+  return servers.map((server) => {
+    if (!isObject(server)) return { dids: [], user: null };
+    const auth = server["auth"];
+    const password = isObject(auth) && typeof auth["auth_user"] === "string" && String(auth["auth_method"] ?? "password").toLowerCase() === "password";
+    return {
+      dids: isObject(server["DIDs"]) ? Object.keys(server["DIDs"]) : [],
+      user: password ? auth["auth_user"] : null
+    };
+  });
+}
 function checkKazooAll(docs) {
   const out = [];
   const didsByScope = /* @__PURE__ */ new Map();
@@ -36382,34 +36399,28 @@ function checkKazooAll(docs) {
     const scope = `${doc.key.target}/${doc.key.account}`;
     let dids = didsByScope.get(scope);
     if (!dids) didsByScope.set(scope, dids = /* @__PURE__ */ new Map());
-    const servers = doc.spec["servers"];
-    if (!Array.isArray(servers)) continue;
+    const servers = doc.facts;
     servers.forEach((server, i2) => {
-      if (!isObject(server)) return;
-      const dmap = server["DIDs"];
-      if (isObject(dmap)) {
-        for (const did in dmap) {
-          const first2 = dids.get(did);
-          if (first2) {
-            const pointer = didPointer(i2, did);
-            const p2 = doc.locate.key(pointer);
-            out.push({
-              severity: "error",
-              code: "DUPLICATE_DID",
-              message: `DID ${did} is already routed by ${describeFirst(first2)}; a DID may appear once per account (Kazoo would pick one of them at random order)`,
-              file: p2.file,
-              line: p2.line,
-              col: p2.col,
-              pointer
-            });
-          } else {
-            dids.set(did, { doc, server: i2, did });
-          }
+      for (const did of server.dids) {
+        const first2 = dids.get(did);
+        if (first2) {
+          const pointer = didPointer(i2, did);
+          const p2 = doc.locate.key(pointer);
+          out.push({
+            severity: "error",
+            code: "DUPLICATE_DID",
+            message: `DID ${did} is already routed by ${describeFirst(first2)}; a DID may appear once per account (Kazoo would pick one of them at random order)`,
+            file: p2.file,
+            line: p2.line,
+            col: p2.col,
+            pointer
+          });
+        } else {
+          dids.set(did, { doc, server: i2, did });
         }
       }
-      const auth = server["auth"];
-      if (isObject(auth) && typeof auth["auth_user"] === "string" && String(auth["auth_method"] ?? "password").toLowerCase() === "password") {
-        const k2 = `${scope}/${auth["auth_user"].toLowerCase()}`;
+      if (server.user !== null) {
+        const k2 = `${scope}/${server.user.toLowerCase()}`;
         const pointer = `/spec/servers/${i2}/auth/auth_user`;
         const first2 = users.get(k2);
         if (first2) {
@@ -36417,7 +36428,7 @@ function checkKazooAll(docs) {
           out.push({
             severity: "error",
             code: "DUPLICATE_AUTH_USER",
-            message: `SIP user "${auth["auth_user"]}" is already used by ${describeFirst(first2)}; registrations would collide (kazoo-api.md \xA77.3)`,
+            message: `SIP user "${server.user}" is already used by ${describeFirst(first2)}; registrations would collide (kazoo-api.md \xA77.3)`,
             file: p2.file,
             line: p2.line,
             col: p2.col,
@@ -37239,6 +37250,7 @@ var init_provider2 = __esm({
         return /^[0-9a-f]{32}$/.test(account) ? void 0 : `account "${account}" is not a Kazoo account id (32 lowercase hex characters)`;
       },
       checkSpec: (spec, target) => checkKazooSpec(spec, versionOf(target)),
+      facts: (spec) => kazooFacts(spec),
       checkAll: (docs) => checkKazooAll(docs),
       secretPointers(spec) {
         const out = [];
@@ -53195,9 +53207,10 @@ init_json();
 init_model();
 init_yaml();
 var DOC_KEYS = ["kind", "target", "account", "name", "id", "ignore", "spec"];
-function buildDesiredState(files, config, providers, env) {
+function buildDesiredState(files, config, providers, env, options = {}) {
   const diagnostics = [];
   const documents = [];
+  const checked = [];
   const secrets = [];
   for (const file of files) {
     const parsed = parseYamlFile(file.path, file.text, env);
@@ -53213,17 +53226,28 @@ function buildDesiredState(files, config, providers, env) {
       });
     }
     for (const ydoc of parsed.documents) {
-      const d = checkDocument(ydoc, file.path, config, providers, diagnostics, secrets);
-      if (d) documents.push(d);
+      const located = checkDocument(ydoc, file.path, config, providers, diagnostics, secrets);
+      if (!located) continue;
+      const { locate, ...doc } = located;
+      const provider = providers.get(doc.key.kind);
+      checked.push({
+        key: doc.key,
+        ...doc.id !== void 0 ? { id: doc.id } : {},
+        source: doc.source,
+        locate,
+        facts: provider.facts(doc.spec)
+      });
+      if (options.keepSpecs !== false) documents.push(doc);
     }
   }
-  diagnostics.push(...checkIdentities(documents));
+  diagnostics.push(...checkIdentities(checked));
   for (const provider of providers.values()) {
-    const mine = documents.filter((d) => d.key.kind === provider.kind);
+    const mine = checked.filter((d) => d.key.kind === provider.kind);
     if (mine.length > 0) diagnostics.push(...provider.checkAll(mine));
   }
   return {
-    documents: documents.map(({ locate: _locate, ...d }) => d),
+    documents,
+    count: checked.length,
     diagnostics: sortDiagnostics(diagnostics),
     secrets
   };
@@ -53450,6 +53474,7 @@ async function loadProject(options) {
   if (!configText.ok) {
     return {
       documents: [],
+      documentCount: 0,
       diagnostics: [
         {
           severity: "error",
@@ -53468,7 +53493,7 @@ async function loadProject(options) {
   const parsed = parseConfig(configShown, dir, configText.text, env, targetTypes(providers));
   const diagnostics = [...parsed.diagnostics];
   const secrets = [...parsed.secrets];
-  if (!parsed.config) return { documents: [], diagnostics, secrets, files: [] };
+  if (!parsed.config) return { documents: [], documentCount: 0, diagnostics, secrets, files: [] };
   const config = parsed.config;
   for (const target of Object.values(config.targets)) {
     for (const provider of providers.values()) {
@@ -53514,10 +53539,13 @@ async function loadProject(options) {
       col: 1
     });
   }
-  const state = buildDesiredState(files, config, providers, env);
+  const state = buildDesiredState(files, config, providers, env, {
+    keepSpecs: options.keepSpecs !== false
+  });
   return {
     config,
     documents: state.documents,
+    documentCount: state.count,
     diagnostics: sortDiagnostics([...diagnostics, ...state.diagnostics]),
     secrets: [...secrets, ...state.secrets],
     files: rel.filter((r2) => r2 !== configRel)
@@ -54444,7 +54472,7 @@ async function dispatch(run) {
 }
 async function validate(run, options) {
   const { ctx } = run;
-  const load = (env) => loadProject({ configPath: ctx.configPath, env, cwd: ctx.io.cwd });
+  const load = (env) => loadProject({ configPath: ctx.configPath, env, cwd: ctx.io.cwd, keepSpecs: false });
   let project = await load(run.env);
   for (const s of project.secrets) run.secret(s);
   for (const t2 of Object.values(project.config?.targets ?? {}))
@@ -54481,7 +54509,7 @@ async function validate(run, options) {
     );
   }
   const { errors, warnings } = countDiagnostics(shown);
-  const stats = { documents: project.documents.length, files: project.files.length };
+  const stats = { documents: project.documentCount, files: project.files.length };
   run.say(
     "info",
     `connops validate: ${errors} error${errors === 1 ? "" : "s"}, ${warnings} warning${warnings === 1 ? "" : "s"} (${stats.documents} documents in ${stats.files} files)`
@@ -54815,4 +54843,4 @@ Last checked ${when}${runUrl ? ` ([run](${runUrl}))` : ""}. Fix it by applying g
 }
 
 // src/action/entry.ts
-process.exitCode = await runAction(process.env);
+process.exitCode = await runAction({ ...process.env });

@@ -314,7 +314,7 @@ interface Validation {
 async function validate(run: Run, options: { lenientEnv: boolean }): Promise<Validation> {
   const { ctx } = run;
   const load = (env: Env): ReturnType<typeof loadProject> =>
-    loadProject({ configPath: ctx.configPath, env, cwd: ctx.io.cwd });
+    loadProject({ configPath: ctx.configPath, env, cwd: ctx.io.cwd, keepSpecs: false });
   let project = await load(run.env);
   for (const s of project.secrets) run.secret(s);
   for (const t of Object.values(project.config?.targets ?? {}))
@@ -355,7 +355,7 @@ async function validate(run: Run, options: { lenientEnv: boolean }): Promise<Val
     );
   }
   const { errors, warnings } = countDiagnostics(shown);
-  const stats = { documents: project.documents.length, files: project.files.length };
+  const stats = { documents: project.documentCount, files: project.files.length };
   run.say(
     'info',
     `connops validate: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'} (${stats.documents} documents in ${stats.files} files)`,

@@ -9,7 +9,8 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   const io: CliIO = {
     stdout: (t) => void process.stdout.write(t),
     stderr: (t) => void process.stderr.write(t),
-    env: process.env,
+    // A copy: each read of process.env asks the C library, which scans every variable.
+    env: { ...process.env },
     cwd: process.cwd(),
     stdoutIsTTY: process.stdout.isTTY === true,
     stdinIsTTY: process.stdin.isTTY === true,

@@ -8,7 +8,8 @@ import {
   keyString,
   type Config,
   type DesiredDocument,
-  type LocatedDocument,
+  type CheckedDocument,
+  type Locator,
   type Diagnostic,
   type SourcePos,
 } from './model.ts';
@@ -23,24 +24,35 @@ export interface SourceFile {
 }
 
 export interface DesiredState {
+  /** The documents that passed their own checks (empty unless specs are kept). */
   readonly documents: DesiredDocument[];
+  /** How many documents passed their own checks. */
+  readonly count: number;
   readonly diagnostics: Diagnostic[];
   /** Values that came from `${env:…}`: register them for redaction. */
   readonly secrets: string[];
 }
 
+/** A document during its checks: with the position lookup into its file. */
+type Located = DesiredDocument & { readonly locate: Locator };
+
 /**
  * Parses and checks every document of every file.
  * @param providers the registry, keyed by kind
+ * @param options.keepSpecs false when only the diagnostics are wanted (`validate`):
+ *   each spec is then let go as soon as it is checked, which keeps a large
+ *   repo's memory (and the collector's work) small.
  */
 export function buildDesiredState(
   files: readonly SourceFile[],
   config: Config,
   providers: ReadonlyMap<string, Provider>,
   env: EnvLookup,
+  options: { readonly keepSpecs?: boolean } = {},
 ): DesiredState {
   const diagnostics: Diagnostic[] = [];
-  const documents: LocatedDocument[] = [];
+  const documents: DesiredDocument[] = [];
+  const checked: CheckedDocument[] = [];
   const secrets: string[] = [];
   for (const file of files) {
     const parsed = parseYamlFile(file.path, file.text, env);
@@ -56,17 +68,28 @@ export function buildDesiredState(
       });
     }
     for (const ydoc of parsed.documents) {
-      const d = checkDocument(ydoc, file.path, config, providers, diagnostics, secrets);
-      if (d) documents.push(d);
+      const located = checkDocument(ydoc, file.path, config, providers, diagnostics, secrets);
+      if (!located) continue;
+      const { locate, ...doc } = located;
+      const provider = providers.get(doc.key.kind) as Provider; // checkDocument checked the kind
+      checked.push({
+        key: doc.key,
+        ...(doc.id !== undefined ? { id: doc.id } : {}),
+        source: doc.source,
+        locate,
+        facts: provider.facts(doc.spec),
+      });
+      if (options.keepSpecs !== false) documents.push(doc);
     }
   }
-  diagnostics.push(...checkIdentities(documents));
+  diagnostics.push(...checkIdentities(checked));
   for (const provider of providers.values()) {
-    const mine = documents.filter((d) => d.key.kind === provider.kind);
+    const mine = checked.filter((d) => d.key.kind === provider.kind);
     if (mine.length > 0) diagnostics.push(...provider.checkAll(mine));
   }
   return {
-    documents: documents.map(({ locate: _locate, ...d }) => d),
+    documents,
+    count: checked.length,
     diagnostics: sortDiagnostics(diagnostics),
     secrets,
   };
@@ -79,7 +102,7 @@ function checkDocument(
   providers: ReadonlyMap<string, Provider>,
   diagnostics: Diagnostic[],
   secrets: string[],
-): LocatedDocument | undefined {
+): Located | undefined {
   const root = ydoc.value;
   if (root === undefined || root === null) return undefined; // empty document, or YAML errors already reported
   const loc = ydoc.locate;
@@ -264,9 +287,9 @@ function checkDocument(
   };
 }
 
-function checkIdentities(documents: readonly LocatedDocument[]): Diagnostic[] {
+function checkIdentities(documents: readonly CheckedDocument[]): Diagnostic[] {
   const out: Diagnostic[] = [];
-  const duplicate = (d: LocatedDocument, pointer: '/name' | '/id', message: string): void => {
+  const duplicate = (d: CheckedDocument, pointer: '/name' | '/id', message: string): void => {
     const p = d.locate.value(pointer);
     out.push({
       severity: 'error',
@@ -278,8 +301,8 @@ function checkIdentities(documents: readonly LocatedDocument[]): Diagnostic[] {
       pointer,
     });
   };
-  const seen = new Map<string, DesiredDocument>();
-  const ids = new Map<string, DesiredDocument>();
+  const seen = new Map<string, CheckedDocument>();
+  const ids = new Map<string, CheckedDocument>();
   for (const d of documents) {
     const k = keyString(d.key);
     const first = seen.get(k);

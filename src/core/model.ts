@@ -2,7 +2,7 @@
  * The core's data model: source positions, diagnostics, the loaded config and
  * desired documents. Values only; no I/O.
  */
-import type { JsonObject } from './json.ts';
+import type { JsonObject, JsonValue } from './json.ts';
 
 /** A place in a source file; line and col are 1-based. */
 export interface SourcePos {
@@ -63,13 +63,20 @@ export interface DesiredDocument {
 }
 
 /**
- * A desired document while it is being checked: with a position lookup, which
- * keeps its file's text alive. Loading drops it once every check has run, so a
- * plan over a large repo does not hold every file in memory.
+ * What the checks across documents see of one document: its identity, a
+ * position lookup (which keeps its file's text alive) and the provider's
+ * `facts` about its spec (e.g. its DIDs), not the spec itself. So `validate`
+ * can let each spec go once it is checked, and loading drops the lookups once
+ * every check has run.
  */
-export interface LocatedDocument extends DesiredDocument {
+export interface CheckedDocument {
+  readonly key: DocumentKey;
+  readonly id?: string;
+  readonly source: SourcePos;
   /** Position lookup for the document (pointers start at the document root: /spec/...). */
   readonly locate: Locator;
+  /** Provider.facts(spec). */
+  readonly facts: JsonValue;
 }
 
 export interface TargetConfig {

@@ -32,11 +32,16 @@ export interface LoadOptions {
   readonly cwd: string;
   readonly source?: FileSource;
   readonly providers?: ReadonlyMap<string, Provider>;
+  /** False when only diagnostics are wanted: specs are let go once checked (see buildDesiredState). */
+  readonly keepSpecs?: boolean;
 }
 
 export interface LoadedProject {
   readonly config?: Config;
+  /** The documents that passed their own checks (empty when `keepSpecs` is false). */
   readonly documents: DesiredDocument[];
+  /** How many documents passed their own checks. */
+  readonly documentCount: number;
   readonly diagnostics: Diagnostic[];
   /** Values from `${env:…}` in config and documents, for redaction. */
   readonly secrets: string[];
@@ -53,6 +58,7 @@ export async function loadProject(options: LoadOptions): Promise<LoadedProject> 
   if (!configText.ok) {
     return {
       documents: [],
+      documentCount: 0,
       diagnostics: [
         {
           severity: 'error',
@@ -71,7 +77,7 @@ export async function loadProject(options: LoadOptions): Promise<LoadedProject> 
   const parsed = parseConfig(configShown, dir, configText.text, env, targetTypes(providers));
   const diagnostics = [...parsed.diagnostics];
   const secrets = [...parsed.secrets];
-  if (!parsed.config) return { documents: [], diagnostics, secrets, files: [] };
+  if (!parsed.config) return { documents: [], documentCount: 0, diagnostics, secrets, files: [] };
   const config = parsed.config;
 
   for (const target of Object.values(config.targets)) {
@@ -120,10 +126,13 @@ export async function loadProject(options: LoadOptions): Promise<LoadedProject> 
       col: 1,
     });
   }
-  const state = buildDesiredState(files, config, providers, env);
+  const state = buildDesiredState(files, config, providers, env, {
+    keepSpecs: options.keepSpecs !== false,
+  });
   return {
     config,
     documents: state.documents,
+    documentCount: state.count,
     diagnostics: sortDiagnostics([...diagnostics, ...state.diagnostics]),
     secrets: [...secrets, ...state.secrets],
     files: rel.filter((r) => r !== configRel),

@@ -26,14 +26,19 @@ const SECRET_PARAMS =
 /** A set of secret values (passwords, API keys, tokens) to mask in any text. */
 export class SecretSet {
   private readonly values = new Set<string>();
-  /** Longest first, so a secret containing another is masked whole. */
-  private ordered: string[] = [];
+  /** Longest first, so a secret containing another is masked whole; rebuilt on first use after an add. */
+  private sorted: string[] | undefined = [];
 
   /** Registers a secret; values shorter than 4 characters are ignored. */
   add(value: string | undefined): void {
     if (value === undefined || value.length < MIN_SECRET_LENGTH || this.values.has(value)) return;
     this.values.add(value);
-    this.ordered = [...this.values].sort((a, b) => b.length - a.length);
+    // Sorting here would make registering n secrets cost n sorts (a large repo has thousands).
+    this.sorted = undefined;
+  }
+
+  private get ordered(): string[] {
+    return (this.sorted ??= [...this.values].sort((a, b) => b.length - a.length));
   }
 
   /** True when `text` contains any registered secret. */

@@ -3,8 +3,8 @@
  * pure and used by `validate`; the online half is a session bound to one target
  * and built with an injected HTTP layer.
  */
-import type { JsonObject } from '../core/json.ts';
-import type { Diagnostic, LocatedDocument, TargetConfig } from '../core/model.ts';
+import type { JsonObject, JsonValue } from '../core/json.ts';
+import type { CheckedDocument, Diagnostic, TargetConfig } from '../core/model.ts';
 import type { HttpDeps } from '../io/http-types.ts';
 
 /** A live object as read from an API. */
@@ -67,8 +67,13 @@ export interface Provider {
   checkAccount?(account: string): string | undefined;
   /** Offline checks of one document's spec: schema (after server coercions), unknown keys, per-document semantics. */
   checkSpec(spec: JsonObject, target: TargetConfig): SpecProblem[];
+  /**
+   * What `checkAll` needs to know of a spec (e.g. its DIDs per server), taken
+   * while the spec is at hand so the checks across documents do not need it.
+   */
+  facts(spec: JsonObject): JsonValue;
   /** Checks across all documents of this kind (e.g. a DID used twice in an account). */
-  checkAll(docs: readonly LocatedDocument[]): Diagnostic[];
+  checkAll(docs: readonly CheckedDocument[]): Diagnostic[];
   /** Pointers (inside a spec) of fields the API treats as secrets, e.g. auth passwords. */
   secretPointers(spec: JsonObject): string[];
   /**

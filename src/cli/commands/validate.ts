@@ -18,9 +18,10 @@ export async function validateCommand(ctx: CommandContext): Promise<number> {
     configPath: ctx.configPath,
     env: ctx.io.env,
     cwd: ctx.io.cwd,
+    keepSpecs: false,
   });
   for (const s of project.secrets) ctx.secrets.add(s);
-  const stats = { files: project.files.length, documents: project.documents.length };
+  const stats = { files: project.files.length, documents: project.documentCount };
   const list = project.diagnostics;
   if (format === 'json') ctx.out(renderDiagnosticsJson(list, stats));
   else if (format === 'github') {

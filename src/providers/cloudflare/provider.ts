@@ -92,6 +92,8 @@ export const cloudflareConnectivityService: Provider = {
     return [...schema, ...checks];
   },
 
+  facts: () => null,
+
   checkAll(): Diagnostic[] {
     // Duplicate names within (target, account) are the engine's identity check;
     // nothing else spans documents for this kind.

@@ -8,8 +8,9 @@ import {
   isObject,
   parsePointer,
   type JsonObject,
+  type JsonValue,
 } from '../../core/json.ts';
-import type { LocatedDocument, Diagnostic } from '../../core/model.ts';
+import type { CheckedDocument, Diagnostic } from '../../core/model.ts';
 import { validateAgainst } from '../../core/schema.ts';
 import { coerceAndDefault, findUnknownKeys, knownKeys, schemaAt } from '../../core/schema-walk.ts';
 import type { SpecProblem } from '../types.ts';
@@ -173,50 +174,64 @@ function checkFailover(holder: unknown, pointer: string, out: SpecProblem[]): vo
   }
 }
 
+/** What the account-wide checks need of one server: its DIDs and, for password auth, its SIP user. */
+interface ServerFacts {
+  readonly dids: string[];
+  readonly user: string | null;
+}
+
+/** Per server, in order (so indexes still name servers): its DIDs and SIP user. */
+export function kazooFacts(spec: JsonObject): JsonValue {
+  const servers = spec['servers'];
+  if (!Array.isArray(servers)) return [];
+  return servers.map((server): ServerFacts => {
+    if (!isObject(server)) return { dids: [], user: null };
+    const auth = server['auth'];
+    const password =
+      isObject(auth) &&
+      typeof auth['auth_user'] === 'string' &&
+      String(auth['auth_method'] ?? 'password').toLowerCase() === 'password';
+    return {
+      dids: isObject(server['DIDs']) ? Object.keys(server['DIDs']) : [],
+      user: password ? (auth['auth_user'] as string) : null,
+    };
+  }) as unknown as JsonValue;
+}
+
 /** Account-wide checks: each DID once (§7.6.2), each SIP auth_user once (§7.6.5). */
-export function checkKazooAll(docs: readonly LocatedDocument[]): Diagnostic[] {
+export function checkKazooAll(docs: readonly CheckedDocument[]): Diagnostic[] {
   const out: Diagnostic[] = [];
-  // First use of each DID / SIP user. Positions are looked up only for duplicates:
-  // locating costs a walk of the document's tree, and nearly every value is unique.
-  // Per (target, account): DID → first use. Keys and pointers are built only for duplicates.
+  // First use of each DID / SIP user, per (target, account). Positions are looked up
+  // only for duplicates: locating costs a walk of the document's tree, and nearly
+  // every value is unique.
   const didsByScope = new Map<string, Map<string, FirstUse>>();
   const users = new Map<string, FirstUse>();
   for (const doc of docs) {
     const scope = `${doc.key.target}/${doc.key.account}`;
     let dids = didsByScope.get(scope);
     if (!dids) didsByScope.set(scope, (dids = new Map()));
-    const servers = doc.spec['servers'];
-    if (!Array.isArray(servers)) continue;
+    const servers = doc.facts as unknown as readonly ServerFacts[];
     servers.forEach((server, i) => {
-      if (!isObject(server)) return;
-      const dmap = server['DIDs'];
-      if (isObject(dmap)) {
-        for (const did in dmap) {
-          const first = dids.get(did);
-          if (first) {
-            const pointer = didPointer(i, did);
-            const p = doc.locate.key(pointer);
-            out.push({
-              severity: 'error',
-              code: 'DUPLICATE_DID',
-              message: `DID ${did} is already routed by ${describeFirst(first)}; a DID may appear once per account (Kazoo would pick one of them at random order)`,
-              file: p.file,
-              line: p.line,
-              col: p.col,
-              pointer,
-            });
-          } else {
-            dids.set(did, { doc, server: i, did });
-          }
+      for (const did of server.dids) {
+        const first = dids.get(did);
+        if (first) {
+          const pointer = didPointer(i, did);
+          const p = doc.locate.key(pointer);
+          out.push({
+            severity: 'error',
+            code: 'DUPLICATE_DID',
+            message: `DID ${did} is already routed by ${describeFirst(first)}; a DID may appear once per account (Kazoo would pick one of them at random order)`,
+            file: p.file,
+            line: p.line,
+            col: p.col,
+            pointer,
+          });
+        } else {
+          dids.set(did, { doc, server: i, did });
         }
       }
-      const auth = server['auth'];
-      if (
-        isObject(auth) &&
-        typeof auth['auth_user'] === 'string' &&
-        String(auth['auth_method'] ?? 'password').toLowerCase() === 'password'
-      ) {
-        const k = `${scope}/${auth['auth_user'].toLowerCase()}`;
+      if (server.user !== null) {
+        const k = `${scope}/${server.user.toLowerCase()}`;
         const pointer = `/spec/servers/${i}/auth/auth_user`;
         const first = users.get(k);
         if (first) {
@@ -224,7 +239,7 @@ export function checkKazooAll(docs: readonly LocatedDocument[]): Diagnostic[] {
           out.push({
             severity: 'error',
             code: 'DUPLICATE_AUTH_USER',
-            message: `SIP user "${auth['auth_user']}" is already used by ${describeFirst(first)}; registrations would collide (kazoo-api.md §7.3)`,
+            message: `SIP user "${server.user}" is already used by ${describeFirst(first)}; registrations would collide (kazoo-api.md §7.3)`,
             file: p.file,
             line: p.line,
             col: p.col,
@@ -239,7 +254,7 @@ export function checkKazooAll(docs: readonly LocatedDocument[]): Diagnostic[] {
 
 /** Where a DID (when `did` is set: its key) or a SIP user (its auth_user value) was first used. */
 interface FirstUse {
-  readonly doc: LocatedDocument;
+  readonly doc: CheckedDocument;
   readonly server: number;
   readonly did?: string;
 }

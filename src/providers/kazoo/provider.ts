@@ -5,7 +5,7 @@
 import { isObject } from '../../core/json.ts';
 import type { TargetConfig } from '../../core/model.ts';
 import type { Provider, WriteRequest } from '../types.ts';
-import { checkKazooAll, checkKazooSpec } from './checks.ts';
+import { checkKazooAll, checkKazooSpec, kazooFacts } from './checks.ts';
 import {
   buildMergePatch,
   kazooSameNormalized,
@@ -57,6 +57,7 @@ export const kazooConnectivity: Provider = {
   },
 
   checkSpec: (spec, target) => checkKazooSpec(spec, versionOf(target)),
+  facts: (spec) => kazooFacts(spec),
   checkAll: (docs) => checkKazooAll(docs),
 
   secretPointers(spec) {
