@@ -138,20 +138,16 @@ async function runScenario(
   estate: Estate,
   url: string,
 ): Promise<ScenarioResult> {
-  const child = spawn(
-    process.execPath,
-    [script, JSON.stringify({ argv, cwd: estate.dir })],
-    {
-      cwd: join(import.meta.dirname, '..'),
-      env: {
-        PATH: process.env['PATH'] ?? '',
-        ...estate.env,
-        KAZOO_URL: url,
-        KAZOO_API_KEY: BENCH_API_KEY,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  const child = spawn(process.execPath, [script, JSON.stringify({ argv, cwd: estate.dir })], {
+    cwd: join(import.meta.dirname, '..'),
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      ...estate.env,
+      KAZOO_URL: url,
+      KAZOO_API_KEY: BENCH_API_KEY,
     },
-  );
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
