@@ -179,20 +179,17 @@ var init_redact = __esm({
     SECRET_PARAMS = /([?&](?:auth_token|api_key|token|access_token|password|credentials)=)[^&#\s]*/gi;
     SecretSet = class {
       values = /* @__PURE__ */ new Set();
-      /** Longest first, so a secret containing another is masked whole; rebuilt on first use after an add. */
-      sorted = [];
+      /** Secrets by their first MIN_SECRET_LENGTH characters; rebuilt on first use after an add. */
+      index = /* @__PURE__ */ new Map();
       /** Registers a secret; values shorter than 4 characters are ignored. */
       add(value) {
         if (value === void 0 || value.length < MIN_SECRET_LENGTH || this.values.has(value)) return;
         this.values.add(value);
-        this.sorted = void 0;
-      }
-      get ordered() {
-        return this.sorted ??= [...this.values].sort((a, b2) => b2.length - a.length);
+        this.index = void 0;
       }
       /** True when `text` contains any registered secret. */
       has(text) {
-        return this.ordered.some((s) => text.includes(s));
+        return this.spans(text, true).length > 0;
       }
       /** Number of registered secrets. */
       get size() {
@@ -200,9 +197,41 @@ var init_redact = __esm({
       }
       /** Replaces every registered secret (and token query parameters) in `text` with `***`. */
       redact(text) {
-        let out = text;
-        for (const secret of this.ordered) out = out.split(secret).join(MASK);
-        return redactUrl(out);
+        let out = "";
+        let from = 0;
+        for (const [start, end] of this.spans(text, false)) {
+          out += text.slice(from, start) + MASK;
+          from = end;
+        }
+        return redactUrl(from === 0 ? text : out + text.slice(from));
+      }
+      /** Where secrets occur in `text`, as merged [start, end) spans in order (the first only, with `first`). */
+      spans(text, first2) {
+        const out = [];
+        if (this.values.size === 0) return out;
+        const index = this.index ??= this.buildIndex();
+        for (let i2 = 0; i2 + MIN_SECRET_LENGTH <= text.length; i2++) {
+          const candidates = index.get(text.slice(i2, i2 + MIN_SECRET_LENGTH));
+          if (!candidates) continue;
+          const hit = candidates.find((secret) => text.startsWith(secret, i2));
+          if (hit === void 0) continue;
+          const last2 = out[out.length - 1];
+          if (last2 && i2 <= last2[1]) last2[1] = Math.max(last2[1], i2 + hit.length);
+          else out.push([i2, i2 + hit.length]);
+          if (first2) break;
+        }
+        return out;
+      }
+      buildIndex() {
+        const index = /* @__PURE__ */ new Map();
+        for (const secret of this.values) {
+          const key = secret.slice(0, MIN_SECRET_LENGTH);
+          const list = index.get(key);
+          if (list) list.push(secret);
+          else index.set(key, [secret]);
+        }
+        for (const list of index.values()) list.sort((a, b2) => b2.length - a.length);
+        return index;
       }
     };
   }

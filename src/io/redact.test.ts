@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SecretSet, redactHeaders, redactUrl } from './redact.ts';
 
@@ -28,6 +29,29 @@ describe('SecretSet', () => {
     secrets.add('pass');
     secrets.add('password123');
     expect(secrets.redact('password123 pass')).toBe('*** ***');
+  });
+
+  it('masks overlapping secrets as one, so no part of either shows', () => {
+    const secrets = new SecretSet();
+    secrets.add('abcd');
+    secrets.add('cdefgh');
+    expect(secrets.redact('xx abcdefgh yy')).toBe('xx *** yy');
+    expect(secrets.redact('abcdabcd')).toBe('***');
+  });
+
+  it('leaves no registered secret in any text (generated secrets that overlap a lot)', () => {
+    const word = (min: number, max: number) =>
+      fc.string({ unit: fc.constantFrom('a', 'b'), minLength: min, maxLength: max });
+    fc.assert(
+      fc.property(fc.array(word(4, 8), { maxLength: 30 }), word(0, 80), (list, text) => {
+        const secrets = new SecretSet();
+        for (const v of list) secrets.add(v);
+        const out = secrets.redact(text);
+        for (const v of list) expect(out.includes(v)).toBe(false);
+        expect(secrets.has(text)).toBe(list.some((v) => text.includes(v)));
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('treats secrets literally (no regular expression syntax)', () => {

@@ -23,27 +23,30 @@ const SECRET_HEADERS: ReadonlySet<string> = new Set([
 const SECRET_PARAMS =
   /([?&](?:auth_token|api_key|token|access_token|password|credentials)=)[^&#\s]*/gi;
 
-/** A set of secret values (passwords, API keys, tokens) to mask in any text. */
+/**
+ * A set of secret values (passwords, API keys, tokens) to mask in any text.
+ *
+ * A repo can hold thousands of secrets (a password per trunk) and every line
+ * of output is redacted, so matching does not try each secret in turn: the
+ * secrets are indexed by their first characters and the text is scanned once.
+ * Every occurrence of every secret is masked, and occurrences that overlap or
+ * touch become one mask, so no part of any secret shows.
+ */
 export class SecretSet {
   private readonly values = new Set<string>();
-  /** Longest first, so a secret containing another is masked whole; rebuilt on first use after an add. */
-  private sorted: string[] | undefined = [];
+  /** Secrets by their first MIN_SECRET_LENGTH characters; rebuilt on first use after an add. */
+  private index: Map<string, string[]> | undefined = new Map();
 
   /** Registers a secret; values shorter than 4 characters are ignored. */
   add(value: string | undefined): void {
     if (value === undefined || value.length < MIN_SECRET_LENGTH || this.values.has(value)) return;
     this.values.add(value);
-    // Sorting here would make registering n secrets cost n sorts (a large repo has thousands).
-    this.sorted = undefined;
-  }
-
-  private get ordered(): string[] {
-    return (this.sorted ??= [...this.values].sort((a, b) => b.length - a.length));
+    this.index = undefined;
   }
 
   /** True when `text` contains any registered secret. */
   has(text: string): boolean {
-    return this.ordered.some((s) => text.includes(s));
+    return this.spans(text, true).length > 0;
   }
 
   /** Number of registered secrets. */
@@ -53,9 +56,44 @@ export class SecretSet {
 
   /** Replaces every registered secret (and token query parameters) in `text` with `***`. */
   redact(text: string): string {
-    let out = text;
-    for (const secret of this.ordered) out = out.split(secret).join(MASK);
-    return redactUrl(out);
+    let out = '';
+    let from = 0;
+    for (const [start, end] of this.spans(text, false)) {
+      out += text.slice(from, start) + MASK;
+      from = end;
+    }
+    return redactUrl(from === 0 ? text : out + text.slice(from));
+  }
+
+  /** Where secrets occur in `text`, as merged [start, end) spans in order (the first only, with `first`). */
+  private spans(text: string, first: boolean): Array<[number, number]> {
+    const out: Array<[number, number]> = [];
+    if (this.values.size === 0) return out;
+    const index = (this.index ??= this.buildIndex());
+    for (let i = 0; i + MIN_SECRET_LENGTH <= text.length; i++) {
+      const candidates = index.get(text.slice(i, i + MIN_SECRET_LENGTH));
+      if (!candidates) continue;
+      // Longest first: the first that matches covers the most.
+      const hit = candidates.find((secret) => text.startsWith(secret, i));
+      if (hit === undefined) continue;
+      const last = out[out.length - 1];
+      if (last && i <= last[1]) last[1] = Math.max(last[1], i + hit.length);
+      else out.push([i, i + hit.length]);
+      if (first) break;
+    }
+    return out;
+  }
+
+  private buildIndex(): Map<string, string[]> {
+    const index = new Map<string, string[]>();
+    for (const secret of this.values) {
+      const key = secret.slice(0, MIN_SECRET_LENGTH);
+      const list = index.get(key);
+      if (list) list.push(secret);
+      else index.set(key, [secret]);
+    }
+    for (const list of index.values()) list.sort((a, b) => b.length - a.length);
+    return index;
   }
 }
 
