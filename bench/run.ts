@@ -11,6 +11,7 @@
  */
 import { spawn } from 'node:child_process';
 import { build } from 'esbuild';
+import { BUNDLE_OPTIONS } from '../scripts/bundle-options.mjs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -117,16 +118,9 @@ interface Row {
 async function bundleScenario(dir: string): Promise<string> {
   const outfile = join(dir, 'scenario.mjs');
   await build({
+    ...BUNDLE_OPTIONS,
     entryPoints: [join(import.meta.dirname, 'scenario.ts')],
     outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20.19',
-    logLevel: 'warning',
-    banner: {
-      js: "import { createRequire as __connopsCreateRequire } from 'node:module';\nconst require = __connopsCreateRequire(import.meta.url);",
-    },
   });
   return outfile;
 }

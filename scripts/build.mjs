@@ -1,19 +1,7 @@
 // Bundles the CLI and the Action into dist/ (ESM, Node 20.19+). The output is
 // committed, so the build must be deterministic: no timestamps, no absolute paths.
 import { build } from 'esbuild';
-
-const common = {
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20.19',
-  legalComments: 'none',
-  logLevel: 'warning',
-  // Some bundled CJS dependencies call require() for node built-ins.
-  banner: {
-    js: "import { createRequire as __connopsCreateRequire } from 'node:module';\nconst require = __connopsCreateRequire(import.meta.url);",
-  },
-};
+import { BUNDLE_OPTIONS as common } from './bundle-options.mjs';
 
 /**
  * @actions/core imports @actions/http-client (and with it a second undici, ~0.8 MB)

@@ -10,6 +10,7 @@ import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { BUNDLE_OPTIONS } from '../../scripts/bundle-options.mjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FaultDecision } from '../../src/emulator/faults.ts';
 import {
@@ -79,16 +80,9 @@ beforeAll(async () => {
   await mkdir(join(binDir, 'bin'));
   await copyFile(join(ROOT, 'bin/connops.js'), join(binDir, 'bin/connops.js'));
   await build({
+    ...BUNDLE_OPTIONS,
     entryPoints: { cli: join(ROOT, 'src/cli/entry.ts') },
     outdir: join(binDir, 'dist'),
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20.19',
-    logLevel: 'warning',
-    banner: {
-      js: "import { createRequire as __connopsCreateRequire } from 'node:module';\nconst require = __connopsCreateRequire(import.meta.url);",
-    },
   });
 
   const files = { 'connops.yaml': CONFIG, 'docs/trunks.yaml': documents(1) };
