@@ -559,9 +559,10 @@ function summarize(changes: readonly PlanChange[]): PlanSummary {
 }
 
 /**
- * Hash of the normalised desired state, the live revisions and the changes.
- * Secrets enter the hash only through a SHA-256 of their values, so the
- * fingerprint changes when a password changes but cannot be reversed to it.
+ * Hash of the desired documents (a digest of each spec as written), the live
+ * revisions and the changes. Secrets enter the hash only through SHA-256
+ * digests of the bodies holding them, so the fingerprint changes when a
+ * password changes but cannot be reversed to it.
  */
 function fingerprintOf(
   desired: ReadonlyArray<{ key: string; body: string; ignore: readonly string[] }>,

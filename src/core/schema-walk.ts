@@ -117,7 +117,7 @@ export function coerceAndDefault(schema: Schema, value: JsonValue): JsonValue {
 
 /**
  * `coerceAndDefault` with object keys sorted at every level (the comparable
- * form the diff and the fingerprint use), in the same single walk: equal to
+ * form diffs are shown in), in the same single walk: equal to
  * `sortKeys(coerceAndDefault(schema, value))` without the second copy.
  */
 export function coerceDefaultAndSort(schema: Schema, value: JsonValue): JsonValue {
