@@ -44788,7 +44788,7 @@ function quoted(s, start) {
     from = escape2 + 2;
   }
 }
-var Unsupported, fail, NULLS, TRUES, FALSES, INT, FLOAT, FLOAT_EXP, OTHER_NUMBERS, PLAIN_START_BAD, FastParser, EMPTY, ESCAPES;
+var Unsupported, fail, NULLS, TRUES, FALSES, INT, FLOAT, FLOAT_EXP, OTHER_NUMBERS, PLAIN_START_BAD, FastParser, EMPTY, EMPTY_MAP, ESCAPES;
 var init_yaml_fast = __esm({
   "src/core/yaml-fast.ts"() {
     "use strict";
@@ -44985,8 +44985,8 @@ var init_yaml_fast = __esm({
         const close = open2 === "{" ? "}" : "]";
         let i2 = spaces(s, start + 1);
         if (open2 === "{") {
+          if (s[i2] === "}") return [EMPTY_MAP, i2 + 1];
           const out2 = {};
-          if (s[i2] === "}") return [out2, i2 + 1];
           for (; ; ) {
             i2 = spaces(s, i2);
             let key;
@@ -45078,6 +45078,7 @@ var init_yaml_fast = __esm({
       }
     };
     EMPTY = Symbol("empty");
+    EMPTY_MAP = Object.freeze({});
     ESCAPES = {
       '"': '"',
       "\\": "\\",

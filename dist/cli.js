@@ -7848,7 +7848,7 @@ function quoted(s, start) {
     from = escape2 + 2;
   }
 }
-var Unsupported, fail, NULLS, TRUES, FALSES, INT, FLOAT, FLOAT_EXP, OTHER_NUMBERS, PLAIN_START_BAD, FastParser, EMPTY, ESCAPES;
+var Unsupported, fail, NULLS, TRUES, FALSES, INT, FLOAT, FLOAT_EXP, OTHER_NUMBERS, PLAIN_START_BAD, FastParser, EMPTY, EMPTY_MAP, ESCAPES;
 var init_yaml_fast = __esm({
   "src/core/yaml-fast.ts"() {
     "use strict";
@@ -8045,8 +8045,8 @@ var init_yaml_fast = __esm({
         const close = open === "{" ? "}" : "]";
         let i2 = spaces(s, start + 1);
         if (open === "{") {
+          if (s[i2] === "}") return [EMPTY_MAP, i2 + 1];
           const out2 = {};
-          if (s[i2] === "}") return [out2, i2 + 1];
           for (; ; ) {
             i2 = spaces(s, i2);
             let key;
@@ -8138,6 +8138,7 @@ var init_yaml_fast = __esm({
       }
     };
     EMPTY = Symbol("empty");
+    EMPTY_MAP = Object.freeze({});
     ESCAPES = {
       '"': '"',
       "\\": "\\",

@@ -206,3 +206,19 @@ describe('yaml fast path', () => {
     expect(taken).toBeGreaterThan(50);
   });
 });
+
+describe('yaml fast path: empty maps', () => {
+  it('reads every `{}` as one frozen object, so a change in place throws instead of spreading', () => {
+    const [doc] =
+      parseFastYaml("DIDs:\n  '+14155550100': {}\n  '+14155550101': {}\n", () => undefined, 100) ??
+      [];
+    const dids = (doc?.value as Record<string, Record<string, unknown>>)['DIDs'] ?? {};
+    const [a, b] = Object.values(dids);
+    expect(a).toEqual({});
+    expect(a).toBe(b);
+    expect(Object.isFrozen(a)).toBe(true);
+    expect(() => {
+      (a as Record<string, unknown>)['failover'] = {};
+    }).toThrow(TypeError);
+  });
+});
