@@ -53830,30 +53830,18 @@ function reportPlanTrouble(ctx, run) {
       `connops: ${p2.source ? `${p2.source.file}:${p2.source.line}:${p2.source.col}: ` : ""}${p2.message}
 `
     );
+  return planIsIncomplete(run);
+}
+function planIsIncomplete(run) {
   return run.failures.length > 0 || run.plan.problems.length > 0;
 }
 
 // src/cli/commands/apply.ts
-async function applyCommand(ctx) {
-  const planFile = ctx.positionals[0];
-  let saved;
-  if (planFile !== void 0) saved = await readSavedPlan(resolve2(ctx.io.cwd, planFile));
-  const expected = saved?.fingerprint ?? ctx.flags["expect-fingerprint"];
-  const run = await loadAndPlan(ctx, saved ? savedSelection(saved) : {});
-  if (typeof run === "number") return run;
+async function applyPlanned(ctx, run) {
   try {
     const { plan } = run;
     if (reportPlanTrouble(ctx, run)) {
       ctx.err("connops: apply refused: the plan is incomplete (see above); nothing was written.\n");
-      return EXIT.FAILURE;
-    }
-    if (expected !== void 0 && expected !== plan.fingerprint) {
-      const reasons = saved ? explainStale(saved, plan) : ["the live state or the documents changed since the plan with that fingerprint was made"];
-      ctx.err(
-        `connops: plan is stale: ${reasons.join("; ")}.
-Nothing was written. Run \`connops plan\` again and review the new plan (fingerprint ${plan.fingerprint}).
-`
-      );
       return EXIT.FAILURE;
     }
     const selected = selectChanges(
@@ -53969,43 +53957,6 @@ function selectChanges(addresses, only) {
   if (out.size === 0)
     throw new UsageError(`--only ${only.join(", ")} matches no document in the plan`);
   return out;
-}
-async function readSavedPlan(path) {
-  let text;
-  try {
-    text = await readFile2(path, "utf8");
-  } catch {
-    throw new UsageError(`cannot read the saved plan ${path}`);
-  }
-  let json;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new ConnopsError(
-      "STALE_PLAN",
-      `${path} is not a connops plan (not JSON); save one with \`connops plan --out ${path}\``
-    );
-  }
-  const p2 = json;
-  if (typeof p2.fingerprint !== "string" || !Array.isArray(p2.changes) || p2.format_version !== "1") {
-    throw new ConnopsError(
-      "STALE_PLAN",
-      `${path} is not a connops plan of format 1; save one with \`connops plan --out\``
-    );
-  }
-  return p2;
-}
-function savedSelection(saved) {
-  const s = saved.meta?.selection ?? {};
-  const m = typeof s.shard === "string" ? /^(\d+)\/(\d+)$/.exec(s.shard) : null;
-  return {
-    selection: {
-      ...s.targets?.length ? { targets: s.targets } : {},
-      ...s.accounts?.length ? { accounts: s.accounts } : {},
-      ...m ? { shard: { index: Number(m[1]), count: Number(m[2]) } } : {}
-    },
-    ...typeof s.prune === "boolean" ? { prune: s.prune } : {}
-  };
 }
 
 // src/cli/context.ts
@@ -54581,11 +54532,12 @@ function mdCell(s) {
 function changeCount(plan) {
   return plan.summary.create + plan.summary.update + plan.summary.delete;
 }
-async function makePlan(run) {
+async function makePlan(run, keepOpen = false) {
   const { ctx } = run;
   const planned = await run.untrusted(() => loadAndPlan(ctx));
   if (typeof planned === "number")
     return { code: planned, reason: "connops: the documents are invalid (see the log)" };
+  let handedOver = false;
   try {
     const trouble = await run.untrusted(async () => {
       const t2 = reportPlanTrouble(ctx, planned);
@@ -54601,9 +54553,10 @@ ${run.identity.scope}`).digest("hex").slice(0, 12);
     run.core.setOutput("has-changes", changeCount(plan) > 0 ? "true" : "false");
     run.core.setOutput("fingerprint", plan.fingerprint);
     run.core.setOutput("plan-json", file);
-    return { plan, trouble };
+    handedOver = keepOpen;
+    return keepOpen ? { plan, trouble, project: planned } : { plan, trouble };
   } finally {
-    await planned.pool.closeAll();
+    if (!handedOver) await planned.pool.closeAll();
   }
 }
 function isOutcome(x2) {
@@ -54721,8 +54674,15 @@ async function applyOnPush(run) {
   const invalid = await validateStrict(run);
   if (invalid) return invalid;
   const reviewed = run.eventName === "push" ? await findReviewedPlan(run, sha) : `apply was started by ${run.eventName || "an unknown event"}, not by a push that merged a reviewed pull request`;
-  const p2 = await makePlan(run);
+  const p2 = await makePlan(run, true);
   if (isOutcome(p2)) return p2;
+  try {
+    return await applyReviewed(run, p2, reviewed);
+  } finally {
+    await p2.project?.pool.closeAll();
+  }
+}
+async function applyReviewed(run, p2, reviewed) {
   const { plan } = p2;
   const heading = title(run, "connops apply");
   if (p2.trouble) {
@@ -54757,7 +54717,7 @@ async function applyOnPush(run) {
     notes.push(`The plan matches the one reviewed in #${reviewed.pr}.`);
   }
   for (const n of notes) run.say(n.includes("anyway") ? "warning" : "info", `connops: ${n}`);
-  const { code, log } = await runApply(run, plan.fingerprint);
+  const { code, log } = await runApply(run, p2.project);
   const shown = log.length > APPLY_LOG_LIMIT ? `${log.slice(0, APPLY_LOG_LIMIT)}
 \u2026(see the step log)` : log;
   await run.summary(
@@ -54794,7 +54754,7 @@ async function refuse(run, heading, plan, reasons) {
   );
   return { code: EXIT.FAILURE, reason: `connops: apply refused. ${reasons.join(" ")} ${advice}` };
 }
-async function runApply(run, fingerprint) {
+async function runApply(run, project) {
   let log = "";
   const capture = (text) => {
     log += text;
@@ -54802,9 +54762,9 @@ async function runApply(run, fingerprint) {
     if (t2 !== "") run.core.info(t2);
   };
   const io = { ...run.ctx.io, stdout: capture, stderr: capture };
-  const ctx = createContext(io, { ...run.flags, yes: true, "expect-fingerprint": fingerprint }, []);
+  const ctx = createContext(io, { ...run.flags, yes: true }, []);
   for (const s of run.known) ctx.secrets.add(s);
-  const code = await run.untrusted(() => applyCommand(ctx));
+  const code = await run.untrusted(() => applyPlanned(ctx, project));
   return { code, log: ctx.secrets.redact(log) };
 }
 async function drift(run) {

@@ -53518,6 +53518,9 @@ function reportPlanTrouble(ctx, run2) {
       `connops: ${p2.source ? `${p2.source.file}:${p2.source.line}:${p2.source.col}: ` : ""}${p2.message}
 `
     );
+  return planIsIncomplete(run2);
+}
+function planIsIncomplete(run2) {
   return run2.failures.length > 0 || run2.plan.problems.length > 0;
 }
 var noGit, httpOverrides;
@@ -53613,6 +53616,7 @@ var init_plan2 = __esm({
 var apply_exports = {};
 __export(apply_exports, {
   applyCommand: () => applyCommand,
+  applyPlanned: () => applyPlanned,
   selectChanges: () => selectChanges
 });
 import { appendFile, readFile as readFile2 } from "node:fs/promises";
@@ -53624,19 +53628,24 @@ async function applyCommand(ctx) {
   const expected = saved?.fingerprint ?? ctx.flags["expect-fingerprint"];
   const run2 = await loadAndPlan(ctx, saved ? savedSelection(saved) : {});
   if (typeof run2 === "number") return run2;
+  const { plan } = run2;
+  if (!planIsIncomplete(run2) && expected !== void 0 && expected !== plan.fingerprint) {
+    await run2.pool.closeAll();
+    const reasons = saved ? explainStale(saved, plan) : ["the live state or the documents changed since the plan with that fingerprint was made"];
+    ctx.err(
+      `connops: plan is stale: ${reasons.join("; ")}.
+Nothing was written. Run \`connops plan\` again and review the new plan (fingerprint ${plan.fingerprint}).
+`
+    );
+    return EXIT.FAILURE;
+  }
+  return applyPlanned(ctx, run2);
+}
+async function applyPlanned(ctx, run2) {
   try {
     const { plan } = run2;
     if (reportPlanTrouble(ctx, run2)) {
       ctx.err("connops: apply refused: the plan is incomplete (see above); nothing was written.\n");
-      return EXIT.FAILURE;
-    }
-    if (expected !== void 0 && expected !== plan.fingerprint) {
-      const reasons = saved ? explainStale(saved, plan) : ["the live state or the documents changed since the plan with that fingerprint was made"];
-      ctx.err(
-        `connops: plan is stale: ${reasons.join("; ")}.
-Nothing was written. Run \`connops plan\` again and review the new plan (fingerprint ${plan.fingerprint}).
-`
-      );
       return EXIT.FAILURE;
     }
     const selected = selectChanges(

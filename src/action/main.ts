@@ -3,7 +3,7 @@
  * comment per config, updated in place), apply on pushes to the default branch
  * only when the plan still matches the one reviewed in the merged PR, and
  * drift on a schedule (optionally one issue kept up to date). The engine is the
- * CLI's: loadAndPlan and applyCommand run in-process.
+ * CLI's: loadAndPlan and applyPlanned run in-process.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -13,8 +13,8 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import * as actionsToolkit from '@actions/core';
 import type { AnnotationProperties } from '@actions/core';
 import { parseCommandLine, type Flags } from '../cli/args.ts';
-import { applyCommand } from '../cli/commands/apply.ts';
-import { loadAndPlan, reportPlanTrouble } from '../cli/commands/common.ts';
+import { applyPlanned } from '../cli/commands/apply.ts';
+import { loadAndPlan, reportPlanTrouble, type PlannedProject } from '../cli/commands/common.ts';
 import { createContext, type CommandContext } from '../cli/context.ts';
 import { EXIT } from '../cli/exit-codes.ts';
 import type { CliIO } from '../cli/io.ts';
@@ -410,6 +410,8 @@ interface Planned {
   readonly plan: Plan;
   /** Read failures or plan problems: the plan is incomplete. */
   readonly trouble: boolean;
+  /** With `keepOpen`: the planned project, sessions open, for applyPlanned (the caller closes it). */
+  readonly project?: PlannedProject;
 }
 
 function changeCount(plan: Plan): number {
@@ -417,11 +419,12 @@ function changeCount(plan: Plan): number {
 }
 
 /** Plans with the CLI's engine, logs the text plan, writes the JSON plan and the outputs. */
-async function makePlan(run: Run): Promise<Planned | Outcome> {
+async function makePlan(run: Run, keepOpen = false): Promise<Planned | Outcome> {
   const { ctx } = run;
   const planned = await run.untrusted(() => loadAndPlan(ctx));
   if (typeof planned === 'number')
     return { code: planned, reason: 'connops: the documents are invalid (see the log)' };
+  let handedOver = false;
   try {
     const trouble = await run.untrusted(async () => {
       const t = reportPlanTrouble(ctx, planned);
@@ -439,9 +442,10 @@ async function makePlan(run: Run): Promise<Planned | Outcome> {
     run.core.setOutput('has-changes', changeCount(plan) > 0 ? 'true' : 'false');
     run.core.setOutput('fingerprint', plan.fingerprint);
     run.core.setOutput('plan-json', file);
-    return { plan, trouble };
+    handedOver = keepOpen;
+    return keepOpen ? { plan, trouble, project: planned } : { plan, trouble };
   } finally {
-    await planned.pool.closeAll();
+    if (!handedOver) await planned.pool.closeAll();
   }
 }
 
@@ -589,8 +593,21 @@ async function applyOnPush(run: Run): Promise<Outcome> {
     run.eventName === 'push'
       ? await findReviewedPlan(run, sha)
       : `apply was started by ${run.eventName || 'an unknown event'}, not by a push that merged a reviewed pull request`;
-  const p = await makePlan(run);
+  // The plan's sessions stay open: the apply below writes from this very plan.
+  const p = await makePlan(run, true);
   if (isOutcome(p)) return p;
+  try {
+    return await applyReviewed(run, p, reviewed);
+  } finally {
+    await p.project?.pool.closeAll();
+  }
+}
+
+async function applyReviewed(
+  run: Run,
+  p: Planned,
+  reviewed: Awaited<ReturnType<typeof findReviewedPlan>> | string,
+): Promise<Outcome> {
   const { plan } = p;
   const heading = title(run, 'connops apply');
   if (p.trouble) {
@@ -619,7 +636,7 @@ async function applyOnPush(run: Run): Promise<Outcome> {
     notes.push(`The plan matches the one reviewed in #${reviewed.pr}.`);
   }
   for (const n of notes) run.say(n.includes('anyway') ? 'warning' : 'info', `connops: ${n}`);
-  const { code, log } = await runApply(run, plan.fingerprint);
+  const { code, log } = await runApply(run, p.project as PlannedProject);
   const shown =
     log.length > APPLY_LOG_LIMIT ? `${log.slice(0, APPLY_LOG_LIMIT)}\n…(see the step log)` : log;
   await run.summary(
@@ -661,8 +678,12 @@ async function refuse(run: Run, heading: string, plan: Plan, reasons: string[]):
   return { code: EXIT.FAILURE, reason: `connops: apply refused. ${reasons.join(' ')} ${advice}` };
 }
 
-/** applyCommand with --yes and --expect-fingerprint: it re-plans and refuses if live state moved again. */
-async function runApply(run: Run, fingerprint: string): Promise<{ code: number; log: string }> {
+/**
+ * Applies the plan just compared with the reviewed one, without reading live
+ * state again: each write carries the revision it was planned against, so a
+ * document changed since is refused (409/412), not overwritten.
+ */
+async function runApply(run: Run, project: PlannedProject): Promise<{ code: number; log: string }> {
   let log = '';
   const capture = (text: string): void => {
     log += text;
@@ -670,9 +691,9 @@ async function runApply(run: Run, fingerprint: string): Promise<{ code: number; 
     if (t !== '') run.core.info(t);
   };
   const io: CliIO = { ...run.ctx.io, stdout: capture, stderr: capture };
-  const ctx = createContext(io, { ...run.flags, yes: true, 'expect-fingerprint': fingerprint }, []);
+  const ctx = createContext(io, { ...run.flags, yes: true }, []);
   for (const s of run.known) ctx.secrets.add(s);
-  const code = await run.untrusted(() => applyCommand(ctx));
+  const code = await run.untrusted(() => applyPlanned(ctx, project));
   return { code, log: ctx.secrets.redact(log) };
 }
 

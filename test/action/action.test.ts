@@ -231,8 +231,27 @@ describe('push to the default branch: apply', () => {
     const plan = await prPlan(SHA1);
     expect(plan.code).toBe(0);
     const writesBefore = world.github.writes().length;
-    const r = await pushApply();
+    const beforePlan = world.kazoo.requestCount();
+    expect((await world.cli(['plan', '--detailed-exitcode'])).code).toBe(2);
+    const readPass = world.kazoo.requestCount() - beforePlan; // a sign-in and one listing per account
+    const seen: string[] = [];
+    const faults = world.kazoo.faults;
+    const decide = faults.decide.bind(faults);
+    faults.decide = (method, path) => {
+      seen.push(`${method} ${path}`);
+      return decide(method, path);
+    };
+    const r = await pushApply().finally(() => (faults.decide = decide));
     expect(r.code, r.stdout + r.stderr).toBe(0);
+    // Live state is read once: the plan compared with the review is the plan applied.
+    // One session (one sign-in), the accounts listed once, plus one listing per create
+    // (a create without a pinned id lists its account first, to find its document
+    // again after an unclear failure).
+    const kazooCreates = (r.summary.match(/✓ create kazoo\/connectivity/g) ?? []).length;
+    expect(kazooCreates).toBeGreaterThan(0);
+    expect(seen.filter((x) => /^PUT .*\/api_auth$/.test(x))).toHaveLength(1);
+    const listings = seen.filter((x) => /^GET .*\/connectivity(\?.*)?$/.test(x)).length;
+    expect(listings).toBe(readPass - 1 + kazooCreates);
     expect(r.summary).toContain('The plan matches the one reviewed in #7.');
     expect(r.summary).toContain('Apply: 8 created, 0 updated, 0 deleted, 0 failed, 0 skipped.');
     expect(r.outputs['fingerprint']).toBe(plan.outputs['fingerprint']);

@@ -19,7 +19,7 @@ import { PROVIDERS } from '../../providers/registry.ts';
 import type { CommandContext } from '../context.ts';
 import { EXIT } from '../exit-codes.ts';
 import { progressReporter } from '../progress.ts';
-import { loadAndPlan, reportPlanTrouble } from './common.ts';
+import { loadAndPlan, planIsIncomplete, reportPlanTrouble, type PlannedProject } from './common.ts';
 
 export async function applyCommand(ctx: CommandContext): Promise<number> {
   const planFile = ctx.positionals[0];
@@ -28,19 +28,33 @@ export async function applyCommand(ctx: CommandContext): Promise<number> {
   const expected = saved?.fingerprint ?? ctx.flags['expect-fingerprint'];
   const run = await loadAndPlan(ctx, saved ? savedSelection(saved) : {});
   if (typeof run === 'number') return run;
+  const { plan } = run;
+  if (!planIsIncomplete(run) && expected !== undefined && expected !== plan.fingerprint) {
+    await run.pool.closeAll();
+    const reasons = saved
+      ? explainStale(saved, plan)
+      : ['the live state or the documents changed since the plan with that fingerprint was made'];
+    ctx.err(
+      `connops: plan is stale: ${reasons.join('; ')}.\nNothing was written. Run \`connops plan\` again and review the new plan (fingerprint ${plan.fingerprint}).\n`,
+    );
+    return EXIT.FAILURE;
+  }
+  return applyPlanned(ctx, run);
+}
+
+/**
+ * Applies a plan just made in this process (its sessions still open): refuses
+ * an incomplete plan, applies `--only`, the policy limits and the prompt, then
+ * executes, verifies and reports. Closes the plan's sessions. The Action uses
+ * it after comparing the plan with the reviewed one, so it does not read the
+ * whole estate a second time; every write still carries the revision it was
+ * planned against, so anything changed since is refused, not overwritten.
+ */
+export async function applyPlanned(ctx: CommandContext, run: PlannedProject): Promise<number> {
   try {
     const { plan } = run;
     if (reportPlanTrouble(ctx, run)) {
       ctx.err('connops: apply refused: the plan is incomplete (see above); nothing was written.\n');
-      return EXIT.FAILURE;
-    }
-    if (expected !== undefined && expected !== plan.fingerprint) {
-      const reasons = saved
-        ? explainStale(saved, plan)
-        : ['the live state or the documents changed since the plan with that fingerprint was made'];
-      ctx.err(
-        `connops: plan is stale: ${reasons.join('; ')}.\nNothing was written. Run \`connops plan\` again and review the new plan (fingerprint ${plan.fingerprint}).\n`,
-      );
       return EXIT.FAILURE;
     }
     const selected = selectChanges(

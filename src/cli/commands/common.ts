@@ -171,5 +171,10 @@ export function reportPlanTrouble(ctx: CommandContext, run: PlannedProject): boo
     ctx.err(
       `connops: ${p.source ? `${p.source.file}:${p.source.line}:${p.source.col}: ` : ''}${p.message}\n`,
     );
+  return planIsIncomplete(run);
+}
+
+/** True when some live state could not be read or part of the plan could not be made. */
+export function planIsIncomplete(run: PlannedProject): boolean {
   return run.failures.length > 0 || run.plan.problems.length > 0;
 }
