@@ -2,7 +2,7 @@
  * The core's data model: source positions, diagnostics, the loaded config and
  * desired documents. Values only; no I/O.
  */
-import type { JsonObject, JsonValue } from './json.ts';
+import type { JsonObject } from './json.ts';
 
 /** A place in a source file; line and col are 1-based. */
 export interface SourcePos {
@@ -75,8 +75,8 @@ export interface CheckedDocument {
   readonly source: SourcePos;
   /** Position lookup for the document (pointers start at the document root: /spec/...). */
   readonly locate: Locator;
-  /** Provider.facts(spec). */
-  readonly facts: JsonValue;
+  /** Provider.facts(spec): only its own provider reads it. */
+  readonly facts: unknown;
 }
 
 export interface TargetConfig {

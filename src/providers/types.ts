@@ -3,7 +3,7 @@
  * pure and used by `validate`; the online half is a session bound to one target
  * and built with an injected HTTP layer.
  */
-import type { JsonObject, JsonValue } from '../core/json.ts';
+import type { JsonObject } from '../core/json.ts';
 import type { CheckedDocument, Diagnostic, TargetConfig } from '../core/model.ts';
 import type { HttpDeps } from '../io/http-types.ts';
 
@@ -71,7 +71,7 @@ export interface Provider {
    * What `checkAll` needs to know of a spec (e.g. its DIDs per server), taken
    * while the spec is at hand so the checks across documents do not need it.
    */
-  facts(spec: JsonObject): JsonValue;
+  facts(spec: JsonObject): unknown;
   /** Checks across all documents of this kind (e.g. a DID used twice in an account). */
   checkAll(docs: readonly CheckedDocument[]): Diagnostic[];
   /** Pointers (inside a spec) of fields the API treats as secrets, e.g. auth passwords. */

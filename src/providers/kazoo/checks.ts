@@ -8,7 +8,6 @@ import {
   isObject,
   parsePointer,
   type JsonObject,
-  type JsonValue,
 } from '../../core/json.ts';
 import type { CheckedDocument, Diagnostic } from '../../core/model.ts';
 import { validateAgainst } from '../../core/schema.ts';
@@ -181,7 +180,7 @@ interface ServerFacts {
 }
 
 /** Per server, in order (so indexes still name servers): its DIDs and SIP user. */
-export function kazooFacts(spec: JsonObject): JsonValue {
+export function kazooFacts(spec: JsonObject): ServerFacts[] {
   const servers = spec['servers'];
   if (!Array.isArray(servers)) return [];
   return servers.map((server): ServerFacts => {
@@ -195,7 +194,7 @@ export function kazooFacts(spec: JsonObject): JsonValue {
       dids: isObject(server['DIDs']) ? Object.keys(server['DIDs']) : [],
       user: password ? (auth['auth_user'] as string) : null,
     };
-  }) as unknown as JsonValue;
+  });
 }
 
 /** Account-wide checks: each DID once (§7.6.2), each SIP auth_user once (§7.6.5). */
@@ -210,7 +209,7 @@ export function checkKazooAll(docs: readonly CheckedDocument[]): Diagnostic[] {
     const scope = `${doc.key.target}/${doc.key.account}`;
     let dids = didsByScope.get(scope);
     if (!dids) didsByScope.set(scope, (dids = new Map()));
-    const servers = doc.facts as unknown as readonly ServerFacts[];
+    const servers = doc.facts as readonly ServerFacts[];
     servers.forEach((server, i) => {
       for (const did of server.dids) {
         const first = dids.get(did);
