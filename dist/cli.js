@@ -47137,10 +47137,9 @@ async function readLiveState(config, documents, deleted, providers, pool, onScop
       const target = config.targets[s.target];
       if (!provider || !target) return;
       await window2.acquire();
+      let objects;
       try {
-        const objects = await pool.get(provider, target).list(s.account);
-        read++;
-        onScope({ ...s, objects });
+        objects = await pool.get(provider, target).list(s.account);
       } catch (err2) {
         failures.push({ ...s, message: err2 instanceof Error ? err2.message : String(err2) });
       } finally {
@@ -47152,6 +47151,10 @@ async function readLiveState(config, documents, deleted, providers, pool, onScop
           total: list.length,
           current: `${s.target}/${s.account}`
         });
+      }
+      if (objects) {
+        read++;
+        onScope({ ...s, objects });
       }
     })
   );

@@ -7,7 +7,7 @@ import type { Config, DesiredDocument, DocumentKey } from '../core/model.ts';
 import { Planner, scopeKey, type LiveScope, type Plan, type PlanMeta } from '../core/plan.ts';
 import { shardOf } from '../core/shard.ts';
 import { Semaphore } from '../io/http.ts';
-import type { Provider } from '../providers/types.ts';
+import type { LiveObject, Provider } from '../providers/types.ts';
 import type { SessionPool } from './sessions.ts';
 
 export interface Selection {
@@ -98,10 +98,9 @@ export async function readLiveState(
       const target = config.targets[s.target];
       if (!provider || !target) return;
       await window.acquire();
+      let objects: LiveObject[] | undefined;
       try {
-        const objects = await pool.get(provider, target).list(s.account);
-        read++;
-        onScope({ ...s, objects });
+        objects = await pool.get(provider, target).list(s.account);
       } catch (err) {
         failures.push({ ...s, message: err instanceof Error ? err.message : String(err) });
       } finally {
@@ -113,6 +112,11 @@ export async function readLiveState(
           total: list.length,
           current: `${s.target}/${s.account}`,
         });
+      }
+      // Outside the try: a failure while planning is a bug to surface, not an unreadable account.
+      if (objects) {
+        read++;
+        onScope({ ...s, objects });
       }
     }),
   );
