@@ -36784,7 +36784,7 @@ function tokenOf(res) {
   const token = res.body["auth_token"];
   return typeof token === "string" && token !== "" && token !== "undefined" ? token : void 0;
 }
-var SERVER_FORCED_POINTERS, MAX_PAGES2, KazooClient;
+var SERVER_FORCED_POINTERS, MAX_PAGES2, LISTING_PAGE_SIZE, KazooClient;
 var init_client2 = __esm({
   "src/providers/kazoo/client.ts"() {
     "use strict";
@@ -36795,6 +36795,7 @@ var init_client2 = __esm({
     init_errors2();
     SERVER_FORCED_POINTERS = /* @__PURE__ */ new Set(["/account/auth_realm"]);
     MAX_PAGES2 = 1e5;
+    LISTING_PAGE_SIZE = 500;
     KazooClient = class {
       target;
       http;
@@ -36813,7 +36814,7 @@ var init_client2 = __esm({
         this.target = target.name;
         this.secrets = deps.secrets ?? new SecretSet();
         this.auth = readAuth(target, this.secrets);
-        this.pageSize = deps.pageSize;
+        this.pageSize = deps.pageSize ?? LISTING_PAGE_SIZE;
         if (target.url === void 0 || target.url === "") {
           throw new ConnopsError("CONFIG", `Target ${target.name}: url is required for a kazoo target`);
         }
@@ -36851,7 +36852,7 @@ var init_client2 = __esm({
         let startKey;
         for (let page = 0; page < MAX_PAGES2; page += 1) {
           const query = new URLSearchParams();
-          if (this.pageSize !== void 0) query.set("page_size", String(this.pageSize));
+          query.set("page_size", String(this.pageSize));
           if (startKey !== void 0) query.set("start_key", startKey);
           const qs = query.toString();
           const res = await this.call(

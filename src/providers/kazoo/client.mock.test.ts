@@ -9,12 +9,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApiError, HttpError } from '../../core/errors.ts';
 import type { TargetConfig } from '../../core/model.ts';
 import { SecretSet } from '../../io/redact.ts';
-import { KazooClient, containsSent } from './client.ts';
+import { KazooClient, LISTING_PAGE_SIZE, containsSent } from './client.ts';
 
 const ORIGIN = 'http://kazoo.test:8000';
 const ACC = 'a'.repeat(32);
 const API_KEY = 'k'.repeat(64);
 const LIST = `/v2/accounts/${ACC}/connectivity`;
+/** A listing asks for LISTING_PAGE_SIZE ids per page. */
+const LISTING = `${LIST}?page_size=${LISTING_PAGE_SIZE}`;
 
 function target(auth: Record<string, string> = { api_key: API_KEY }): TargetConfig {
   return {
@@ -74,7 +76,7 @@ describe('KazooClient auth', () => {
   it('signs in with the api key and sends the token as X-Auth-Token', async () => {
     authOk('tok-1');
     pool()
-      .intercept({ path: LIST, method: 'GET', headers: { 'x-auth-token': 'tok-1' } })
+      .intercept({ path: LISTING, method: 'GET', headers: { 'x-auth-token': 'tok-1' } })
       .reply(200, { data: ['b', 'a'], status: 'success' });
     const c = client();
     expect(await c.listIds(ACC)).toEqual(['a', 'b']);
@@ -120,11 +122,11 @@ describe('KazooClient auth', () => {
   it('gives up with an AUTH error when the fresh token is refused too', async () => {
     authOk('t1');
     pool()
-      .intercept({ path: LIST, method: 'GET' })
+      .intercept({ path: LISTING, method: 'GET' })
       .reply(401, { message: 'invalid credentials', data: {} });
     authOk('t2');
     pool()
-      .intercept({ path: LIST, method: 'GET' })
+      .intercept({ path: LISTING, method: 'GET' })
       .reply(401, { message: 'invalid credentials', data: {} });
     const err = await client()
       .listIds(ACC)
@@ -196,13 +198,13 @@ describe('KazooClient writes', () => {
   it('finds the document an id-less create made when the answer was lost', async () => {
     authOk('t');
     pool()
-      .intercept({ path: LIST, method: 'GET' })
+      .intercept({ path: LISTING, method: 'GET' })
       .reply(200, { data: ['old'] });
     pool()
       .intercept({ path: LIST, method: 'PUT' })
       .replyWithError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
     pool()
-      .intercept({ path: LIST, method: 'GET' })
+      .intercept({ path: LISTING, method: 'GET' })
       .reply(200, { data: ['old', 'new1', 'new2'] });
     pool()
       .intercept({ path: `${LIST}/new1`, method: 'GET' })
@@ -216,7 +218,7 @@ describe('KazooClient writes', () => {
 
   it('does not repeat an id-less create and says it was not created', async () => {
     authOk('t');
-    pool().intercept({ path: LIST, method: 'GET' }).reply(200, { data: [] }).times(2);
+    pool().intercept({ path: LISTING, method: 'GET' }).reply(200, { data: [] }).times(2);
     pool()
       .intercept({ path: LIST, method: 'PUT' })
       .replyWithError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));

@@ -12,7 +12,7 @@ import { SecretSet } from '../../io/redact.ts';
 import type { FaultConfig } from '../../emulator/faults.ts';
 import { DEMO_KAZOO, startKazooEmulator } from '../../emulator/kazoo/server.ts';
 import type { KazooEmulator } from '../../emulator/kazoo/server.ts';
-import { KazooClient } from './client.ts';
+import { KazooClient, LISTING_PAGE_SIZE } from './client.ts';
 import type { KazooDeps } from './client.ts';
 import { createKazooSession } from './session.ts';
 
@@ -202,6 +202,16 @@ describe('reads and writes', () => {
     expect(docs.map((d) => [d.id, d.body['name']])).toEqual(ids.map((id) => [id, `n-${id}`]));
     expect(docs.every((d) => /^1-[0-9a-f]{32}$/.test(d.revision ?? ''))).toBe(true);
     expect(storedDocs(emu)).toHaveLength(8);
+  });
+
+  it('lists a large account in one page by default (Kazoo pages by 50 unless asked)', async () => {
+    const { emu, client, events } = await start();
+    const ids = Array.from({ length: 120 }, (_, i) => `big${String(i).padStart(29, '0')}`);
+    emu.seed({ docs: { [ACC]: ids.map((id) => ({ _id: id, name: `n-${id}` })) } });
+    expect(await client.listIds(ACC)).toEqual(ids);
+    // One listing request (at Kazoo's 50 it would take three pages, one after another).
+    expect(events.filter((e) => e.path === `/accounts/${ACC}/connectivity`)).toHaveLength(1);
+    expect(LISTING_PAGE_SIZE).toBeGreaterThanOrEqual(ids.length);
   });
 
   it('creates with and without an id, reads, patches with If-Match, conflicts and deletes', async () => {

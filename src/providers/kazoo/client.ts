@@ -19,7 +19,7 @@ import type { KazooOperation } from './errors.ts';
 export type KazooDeps = HttpDeps & {
   /** Secrets to mask in error messages; the client adds the target's credentials and its tokens. */
   readonly secrets?: SecretSet;
-  /** Listing `page_size`; Kazoo's own default (50, §6.3) when absent. */
+  /** Listing `page_size` (default LISTING_PAGE_SIZE). */
   readonly pageSize?: number;
   /** Retries after the first attempt (HTTP layer default when absent). */
   readonly maxRetries?: number;
@@ -147,6 +147,15 @@ type CreatedLookup =
   | { readonly kind: 'ambiguous'; readonly ids: readonly string[] };
 
 /**
+ * Ids per listing page. Kazoo pages by 50 unless asked (kazoo-api.md §6.3), and
+ * each further page is one more round trip before an account's documents can
+ * be read; a listing is ids only, so 500 per page stays small. (`paginate=false`
+ * would return everything at once, but a large listing can then trip the
+ * server's memory watchdog, §6.3.)
+ */
+export const LISTING_PAGE_SIZE = 500;
+
+/**
  * One Kazoo target. Tokens are fetched lazily, cached, and refreshed once on
  * a 401 (single flight: concurrent requests share one sign-in).
  */
@@ -155,7 +164,7 @@ export class KazooClient {
   private readonly http: HttpClient;
   private readonly secrets: SecretSet;
   private readonly auth: AuthConfig;
-  private readonly pageSize: number | undefined;
+  private readonly pageSize: number;
   private token: string | undefined;
   private pendingAuth: Promise<string> | undefined;
   private signedInAccount: string | undefined;
@@ -169,7 +178,7 @@ export class KazooClient {
     this.target = target.name;
     this.secrets = deps.secrets ?? new SecretSet();
     this.auth = readAuth(target, this.secrets);
-    this.pageSize = deps.pageSize;
+    this.pageSize = deps.pageSize ?? LISTING_PAGE_SIZE;
     if (target.url === undefined || target.url === '') {
       throw new ConnopsError('CONFIG', `Target ${target.name}: url is required for a kazoo target`);
     }
@@ -211,7 +220,7 @@ export class KazooClient {
     let startKey: string | undefined;
     for (let page = 0; page < MAX_PAGES; page += 1) {
       const query = new URLSearchParams();
-      if (this.pageSize !== undefined) query.set('page_size', String(this.pageSize));
+      query.set('page_size', String(this.pageSize));
       if (startKey !== undefined) query.set('start_key', startKey);
       const qs = query.toString();
       const res = await this.call(
