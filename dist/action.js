@@ -53002,6 +53002,20 @@ function fingerprintOf(desired, changes) {
   return h2.digest("hex");
 }
 
+// src/engine/concurrency.ts
+async function mapInOrder(items, limit, fn) {
+  const out = new Array(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const i2 = next++;
+      out[i2] = await fn(items[i2]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return out;
+}
+
 // src/engine/apply.ts
 var requestContext = new AsyncLocalStorage();
 function recordRequestId(event) {
@@ -53025,37 +53039,32 @@ async function applyPlan(plan, options) {
     );
     if (wave.length === 0) break;
     for (const i2 of wave) pending2.delete(i2);
-    let next = 0;
-    const worker = async () => {
-      while (next < wave.length) {
-        const i2 = wave[next++];
-        const change = plan.changes[i2];
-        const blocker = change.dependsOn.find((d) => failed.has(d));
-        let result;
-        if (blocker !== void 0) {
-          const b2 = plan.changes[blocker];
-          result = {
-            key: change.key,
-            action: change.action,
-            status: "skipped",
-            message: `skipped: it claims DIDs that "${b2.key.name}" was to release, and that change failed`
-          };
-        } else {
-          result = await runChange(change, options);
-        }
-        if (result.status !== "ok") failed.add(i2);
-        results.set(i2, result);
-        options.audit?.(auditOf(result, options, plan));
-        done++;
-        options.onProgress?.({
-          phase: "apply",
-          done,
-          total,
-          current: `${change.key.account}/${change.key.name}`
-        });
+    await mapInOrder(wave, parallel, async (i2) => {
+      const change = plan.changes[i2];
+      const blocker = change.dependsOn.find((d) => failed.has(d));
+      let result;
+      if (blocker !== void 0) {
+        const b2 = plan.changes[blocker];
+        result = {
+          key: change.key,
+          action: change.action,
+          status: "skipped",
+          message: `skipped: it claims DIDs that "${b2.key.name}" was to release, and that change failed`
+        };
+      } else {
+        result = await runChange(change, options);
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(parallel, wave.length) }, worker));
+      if (result.status !== "ok") failed.add(i2);
+      results.set(i2, result);
+      options.audit?.(auditOf(result, options, plan));
+      done++;
+      options.onProgress?.({
+        phase: "apply",
+        done,
+        total,
+        current: `${change.key.account}/${change.key.name}`
+      });
+    });
   }
   for (const i2 of pending2) {
     const c3 = plan.changes[i2];
@@ -53545,7 +53554,7 @@ async function loadProject(options) {
   const files = [];
   const configRel = relative2(dir, options.configPath);
   const paths = rel.filter((r2) => r2 !== configRel).map((r2) => join2(dir, r2));
-  const read = await inOrder(paths, READS_IN_FLIGHT, (full) => source.read(full));
+  const read = await mapInOrder(paths, READS_IN_FLIGHT, (full) => source.read(full));
   for (const [i2, full] of paths.entries()) {
     const shown = relative2(options.cwd, full) || full;
     const res = read[i2];
@@ -53583,18 +53592,6 @@ async function loadProject(options) {
   };
 }
 var READS_IN_FLIGHT = 16;
-async function inOrder(items, limit, fn) {
-  const out = new Array(items.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      const i2 = next++;
-      out[i2] = await fn(items[i2]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  return out;
-}
 
 // src/engine/reconcile.ts
 init_errors();

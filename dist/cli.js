@@ -45458,6 +45458,25 @@ var init_registry = __esm({
   }
 });
 
+// src/engine/concurrency.ts
+async function mapInOrder(items, limit, fn) {
+  const out = new Array(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const i2 = next++;
+      out[i2] = await fn(items[i2]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return out;
+}
+var init_concurrency = __esm({
+  "src/engine/concurrency.ts"() {
+    "use strict";
+  }
+});
+
 // src/engine/load.ts
 import { dirname, join as join2, relative as relative2 } from "node:path";
 async function loadProject(options) {
@@ -45509,7 +45528,7 @@ async function loadProject(options) {
   const files = [];
   const configRel = relative2(dir, options.configPath);
   const paths = rel.filter((r2) => r2 !== configRel).map((r2) => join2(dir, r2));
-  const read = await inOrder(paths, READS_IN_FLIGHT, (full) => source.read(full));
+  const read = await mapInOrder(paths, READS_IN_FLIGHT, (full) => source.read(full));
   for (const [i2, full] of paths.entries()) {
     const shown = relative2(options.cwd, full) || full;
     const res = read[i2];
@@ -45546,18 +45565,6 @@ async function loadProject(options) {
     files: rel.filter((r2) => r2 !== configRel)
   };
 }
-async function inOrder(items, limit, fn) {
-  const out = new Array(items.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      const i2 = next++;
-      out[i2] = await fn(items[i2]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  return out;
-}
 var workingTree, READS_IN_FLIGHT;
 var init_load = __esm({
   "src/engine/load.ts"() {
@@ -45566,6 +45573,7 @@ var init_load = __esm({
     init_documents();
     init_files();
     init_registry();
+    init_concurrency();
     workingTree = {
       list: listMatchingFiles,
       read: (path) => readTextFile(path),
@@ -46916,37 +46924,32 @@ async function applyPlan(plan, options) {
     );
     if (wave.length === 0) break;
     for (const i2 of wave) pending.delete(i2);
-    let next = 0;
-    const worker = async () => {
-      while (next < wave.length) {
-        const i2 = wave[next++];
-        const change = plan.changes[i2];
-        const blocker = change.dependsOn.find((d) => failed.has(d));
-        let result;
-        if (blocker !== void 0) {
-          const b2 = plan.changes[blocker];
-          result = {
-            key: change.key,
-            action: change.action,
-            status: "skipped",
-            message: `skipped: it claims DIDs that "${b2.key.name}" was to release, and that change failed`
-          };
-        } else {
-          result = await runChange(change, options);
-        }
-        if (result.status !== "ok") failed.add(i2);
-        results.set(i2, result);
-        options.audit?.(auditOf(result, options, plan));
-        done++;
-        options.onProgress?.({
-          phase: "apply",
-          done,
-          total,
-          current: `${change.key.account}/${change.key.name}`
-        });
+    await mapInOrder(wave, parallel, async (i2) => {
+      const change = plan.changes[i2];
+      const blocker = change.dependsOn.find((d) => failed.has(d));
+      let result;
+      if (blocker !== void 0) {
+        const b2 = plan.changes[blocker];
+        result = {
+          key: change.key,
+          action: change.action,
+          status: "skipped",
+          message: `skipped: it claims DIDs that "${b2.key.name}" was to release, and that change failed`
+        };
+      } else {
+        result = await runChange(change, options);
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(parallel, wave.length) }, worker));
+      if (result.status !== "ok") failed.add(i2);
+      results.set(i2, result);
+      options.audit?.(auditOf(result, options, plan));
+      done++;
+      options.onProgress?.({
+        phase: "apply",
+        done,
+        total,
+        current: `${change.key.account}/${change.key.name}`
+      });
+    });
   }
   for (const i2 of pending) {
     const c3 = plan.changes[i2];
@@ -47084,6 +47087,7 @@ var init_apply = __esm({
     init_json();
     init_model();
     init_plan();
+    init_concurrency();
     requestContext = new AsyncLocalStorage();
   }
 });

@@ -10,6 +10,7 @@ import { keyString, type Config, type DocumentKey } from '../core/model.ts';
 import { withoutIgnored, type Plan, type PlanChange } from '../core/plan.ts';
 import type { RequestEvent } from '../io/http-types.ts';
 import type { Provider } from '../providers/types.ts';
+import { mapInOrder } from './concurrency.ts';
 import type { ProgressEvent } from './reconcile.ts';
 import type { SessionPool } from './sessions.ts';
 
@@ -83,37 +84,32 @@ export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<Chan
     );
     if (wave.length === 0) break; // cycles were reported as plan problems; leave the rest
     for (const i of wave) pending.delete(i);
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < wave.length) {
-        const i = wave[next++] as number;
-        const change = plan.changes[i] as PlanChange;
-        const blocker = change.dependsOn.find((d) => failed.has(d));
-        let result: ChangeResult;
-        if (blocker !== undefined) {
-          const b = plan.changes[blocker] as PlanChange;
-          result = {
-            key: change.key,
-            action: change.action,
-            status: 'skipped',
-            message: `skipped: it claims DIDs that "${b.key.name}" was to release, and that change failed`,
-          };
-        } else {
-          result = await runChange(change, options);
-        }
-        if (result.status !== 'ok') failed.add(i);
-        results.set(i, result);
-        options.audit?.(auditOf(result, options, plan));
-        done++;
-        options.onProgress?.({
-          phase: 'apply',
-          done,
-          total,
-          current: `${change.key.account}/${change.key.name}`,
-        });
+    await mapInOrder(wave, parallel, async (i) => {
+      const change = plan.changes[i] as PlanChange;
+      const blocker = change.dependsOn.find((d) => failed.has(d));
+      let result: ChangeResult;
+      if (blocker !== undefined) {
+        const b = plan.changes[blocker] as PlanChange;
+        result = {
+          key: change.key,
+          action: change.action,
+          status: 'skipped',
+          message: `skipped: it claims DIDs that "${b.key.name}" was to release, and that change failed`,
+        };
+      } else {
+        result = await runChange(change, options);
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(parallel, wave.length) }, worker));
+      if (result.status !== 'ok') failed.add(i);
+      results.set(i, result);
+      options.audit?.(auditOf(result, options, plan));
+      done++;
+      options.onProgress?.({
+        phase: 'apply',
+        done,
+        total,
+        current: `${change.key.account}/${change.key.name}`,
+      });
+    });
   }
   for (const i of pending) {
     const c = plan.changes[i] as PlanChange;

@@ -8,6 +8,7 @@ import { buildDesiredState, sortDiagnostics, type SourceFile } from '../core/doc
 import type { Config, DesiredDocument, Diagnostic } from '../core/model.ts';
 import { listMatchingFiles, readTextFile, type ReadResult } from '../io/files.ts';
 import { PROVIDERS, targetTypes } from '../providers/registry.ts';
+import { mapInOrder } from './concurrency.ts';
 import type { Provider } from '../providers/types.ts';
 
 /** Where files come from: the working tree, or a git commit (src/io/git.ts). */
@@ -101,7 +102,7 @@ export async function loadProject(options: LoadOptions): Promise<LoadedProject> 
   const configRel = relative(dir, options.configPath);
   const paths = rel.filter((r) => r !== configRel).map((r) => join(dir, r));
   // Several reads in flight: one at a time, a large repo waits on the disk more than it parses.
-  const read = await inOrder(paths, READS_IN_FLIGHT, (full) => source.read(full));
+  const read = await mapInOrder(paths, READS_IN_FLIGHT, (full) => source.read(full));
   for (const [i, full] of paths.entries()) {
     const shown = relative(options.cwd, full) || full;
     const res = read[i] as Awaited<ReturnType<FileSource['read']>>;
@@ -140,21 +141,3 @@ export async function loadProject(options: LoadOptions): Promise<LoadedProject> 
 }
 
 const READS_IN_FLIGHT = 16;
-
-/** `items.map(fn)` with at most `limit` calls pending at once; results keep the input order. */
-async function inOrder<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  return out;
-}
