@@ -44142,7 +44142,7 @@ function prepare(w, value, coerce, defaults, sorted2) {
     if (Object.hasOwn(value, key)) {
       let next = value[key];
       const subs = childWalkers(w, key);
-      if (subs) for (const sub of subs) next = prepare(sub, next, coerce, defaults, sorted2);
+      if (subs) next = prepareAll(subs, next, coerce, defaults, sorted2);
       else if (sorted2) next = sortKeys(next);
       setKey(out, key, next);
     } else {
@@ -44194,9 +44194,9 @@ function isDefaultAt(w, key, value) {
   const subs = childWalkers(w, key) ?? [];
   return subs.length === 1 ? same(subs[0], value, filled) : deepEqual(prepareAll(subs, value), filled);
 }
-function prepareAll(subs, value) {
+function prepareAll(subs, value, coerce = true, defaults = true, sorted2 = false) {
   let out = value;
-  for (const sub of subs) out = prepare(sub, out, true, true, false);
+  for (const sub of subs) out = prepare(sub, out, coerce, defaults, sorted2);
   return out;
 }
 function coerceString(type, value) {
@@ -44651,12 +44651,12 @@ function normalizeKazoo(body, version) {
     kazooConnectivitySchema(version),
     publicPart(body)
   );
-  return version === "4.3" || version === "5" ? dropForcedRealm(out) : out;
+  return realmForced(version) ? dropForcedRealm(out) : out;
 }
 function kazooSameNormalized(a, b2, version) {
   const view = (body) => {
     const pub = publicPart(body);
-    return version === "4.3" || version === "5" ? dropForcedRealm(pub) : pub;
+    return realmForced(version) ? dropForcedRealm(pub) : pub;
   };
   return preparedEqual(kazooConnectivitySchema(version), view(a), view(b2));
 }
@@ -44668,6 +44668,9 @@ function publicPart(body) {
 }
 function isServerOwned(key) {
   return key.startsWith("_") || key.startsWith("pvt_") || key === "id" || key === MANAGED_MARKER;
+}
+function realmForced(version) {
+  return version === "4.3" || version === "5";
 }
 function dropForcedRealm(body) {
   const account = body["account"];

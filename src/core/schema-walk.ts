@@ -165,7 +165,7 @@ function prepare(
     if (Object.hasOwn(value, key)) {
       let next = value[key] as JsonValue;
       const subs = childWalkers(w, key);
-      if (subs) for (const sub of subs) next = prepare(sub, next, coerce, defaults, sorted);
+      if (subs) next = prepareAll(subs, next, coerce, defaults, sorted);
       else if (sorted) next = sortKeys(next);
       setKey(out, key, next);
     } else {
@@ -235,9 +235,16 @@ function isDefaultAt(w: Walker, key: string, value: JsonValue): boolean {
     : deepEqual(prepareAll(subs, value), filled);
 }
 
-function prepareAll(subs: readonly Walker[], value: JsonValue): JsonValue {
+/** `value` through each walker in turn (a property and the patterns that match its key). */
+function prepareAll(
+  subs: readonly Walker[],
+  value: JsonValue,
+  coerce = true,
+  defaults = true,
+  sorted = false,
+): JsonValue {
   let out = value;
-  for (const sub of subs) out = prepare(sub, out, true, true, false);
+  for (const sub of subs) out = prepare(sub, out, coerce, defaults, sorted);
   return out;
 }
 

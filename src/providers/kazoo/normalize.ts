@@ -27,7 +27,7 @@ export function normalizeKazoo(body: JsonObject, version: KazooSchemaVersion): J
     kazooConnectivitySchema(version),
     publicPart(body),
   ) as JsonObject;
-  return version === '4.3' || version === '5' ? dropForcedRealm(out) : out;
+  return realmForced(version) ? dropForcedRealm(out) : out;
 }
 
 /**
@@ -40,7 +40,7 @@ export function normalizeKazoo(body: JsonObject, version: KazooSchemaVersion): J
 export function kazooSameNormalized(a: JsonObject, b: JsonObject, version: KazooSchemaVersion) {
   const view = (body: JsonObject): JsonObject => {
     const pub = publicPart(body);
-    return version === '4.3' || version === '5' ? dropForcedRealm(pub) : pub;
+    return realmForced(version) ? dropForcedRealm(pub) : pub;
   };
   return preparedEqual(kazooConnectivitySchema(version), view(a), view(b));
 }
@@ -55,6 +55,11 @@ function publicPart(body: JsonObject): JsonObject {
 
 function isServerOwned(key: string): boolean {
   return key.startsWith('_') || key.startsWith('pvt_') || key === 'id' || key === MANAGED_MARKER;
+}
+
+/** From 4.3 on the server sets `account.auth_realm` itself (§1.4), whatever was sent. */
+function realmForced(version: KazooSchemaVersion): boolean {
+  return version === '4.3' || version === '5';
 }
 
 function dropForcedRealm(body: JsonObject): JsonObject {
