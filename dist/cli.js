@@ -43286,25 +43286,62 @@ function parseJson(text) {
     return void 0;
   }
 }
-async function readBounded(body, limit) {
-  const chunks = [];
-  let size = 0;
-  for await (const chunk of body) {
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
-    if (size + buf.length > limit) {
-      chunks.push(buf.subarray(0, limit - size));
-      size = limit;
-      body.destroy();
-      return {
-        text: `${Buffer.concat(chunks).toString("utf8")}
-\u2026[cut: body exceeded ${limit} bytes]`,
-        cut: true
-      };
+function exchange(dispatcher, options, limit, signal) {
+  return new Promise((resolve8, reject) => {
+    let settled = false;
+    let controller;
+    let status = 0;
+    let headers = {};
+    const chunks = [];
+    let size = 0;
+    const settle = (outcome) => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener("abort", onAbort);
+      outcome();
+    };
+    const text = () => chunks.length === 1 ? chunks[0].toString("utf8") : Buffer.concat(chunks).toString("utf8");
+    const onAbort = () => {
+      settle(() => reject(abortReason(signal)));
+      controller?.abort(CANCELLED);
+    };
+    if (signal.aborted) return reject(abortReason(signal));
+    signal.addEventListener("abort", onAbort, { once: true });
+    const handler = {
+      onRequestStart(c3) {
+        controller = c3;
+        if (settled) c3.abort(CANCELLED);
+      },
+      onResponseStart(_c, statusCode, rawHeaders) {
+        status = statusCode;
+        headers = flattenHeaders(rawHeaders);
+      },
+      onResponseData(c3, chunk) {
+        if (settled) return;
+        if (size + chunk.length > limit) {
+          chunks.push(chunk.subarray(0, limit - size));
+          const cutText = `${text()}
+\u2026[cut: body exceeded ${limit} bytes]`;
+          settle(() => resolve8({ status, headers, text: cutText, cut: true }));
+          c3.abort(new Error(`body exceeded ${limit} bytes`));
+          return;
+        }
+        chunks.push(chunk);
+        size += chunk.length;
+      },
+      onResponseEnd() {
+        settle(() => resolve8({ status, headers, text: text(), cut: false }));
+      },
+      onResponseError(_c, error2) {
+        settle(() => reject(error2));
+      }
+    };
+    try {
+      dispatcher.dispatch(options, handler);
+    } catch (error2) {
+      settle(() => reject(error2));
     }
-    chunks.push(buf);
-    size += buf.length;
-  }
-  return { text: Buffer.concat(chunks).toString("utf8"), cut: false };
+  });
 }
 function defaultSleep(ms) {
   return new Promise((resolve8) => setTimeout(resolve8, ms));
@@ -43366,24 +43403,25 @@ function createHttpClient(options) {
         body = JSON.stringify(req.body);
         headers["content-type"] ??= "application/json";
       }
-      const res = await dispatcher.request({
-        origin,
-        path: basePath + req.path,
-        method: req.method,
-        headers,
-        ...body !== void 0 ? { body } : {},
-        signal: controller.signal,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs
-      });
-      const resHeaders = flattenHeaders(
-        res.headers
+      const res = await exchange(
+        dispatcher,
+        {
+          origin,
+          path: basePath + req.path,
+          method: req.method,
+          headers,
+          ...body !== void 0 ? { body } : {},
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs
+        },
+        maxBodyBytes,
+        controller.signal
       );
-      const { text, cut } = await readBounded(res.body, maxBodyBytes);
-      const parsed = !cut && looksLikeJson(resHeaders["content-type"], text) ? parseJson(text) : void 0;
+      const { text, cut } = res;
+      const parsed = !cut && looksLikeJson(res.headers["content-type"], text) ? parseJson(text) : void 0;
       return {
         kind: "response",
-        response: { status: res.statusCode, headers: resHeaders, body: parsed, text }
+        response: { status: res.status, headers: res.headers, body: parsed, text }
       };
     } catch (error2) {
       if (req.signal?.aborted) throw abortReason(req.signal);
@@ -43461,7 +43499,7 @@ function createHttpClient(options) {
     }
   };
 }
-var import_undici, DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_AFTER_MS, DEFAULT_MAX_BODY_BYTES, BACKOFF_BASE_MS, BACKOFF_CAP_MS, RETRYABLE_STATUSES, Semaphore, TLS_CODE;
+var import_undici, DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_AFTER_MS, DEFAULT_MAX_BODY_BYTES, BACKOFF_BASE_MS, BACKOFF_CAP_MS, RETRYABLE_STATUSES, Semaphore, TLS_CODE, CANCELLED;
 var init_http = __esm({
   "src/io/http.ts"() {
     "use strict";
@@ -43515,6 +43553,7 @@ var init_http = __esm({
       }
     };
     TLS_CODE = /^(ERR_TLS_|CERT_|UNABLE_TO_|SELF_SIGNED|DEPTH_ZERO|ERR_SSL_)/;
+    CANCELLED = new Error("The request was cancelled");
   }
 });
 

@@ -404,6 +404,20 @@ describe('createHttpClient against a loopback server', () => {
     expect(res.text).toContain('[cut: body exceeded 1024 bytes]');
   });
 
+  it('joins a body that arrives in pieces, even with a character split between them', async () => {
+    const whole = Buffer.from(JSON.stringify({ name: '€uro trunk', n: 1 }));
+    const split = whole.indexOf(Buffer.from('€')) + 1; // inside the three bytes of '€'
+    const srv = await loopback((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write(whole.subarray(0, split));
+      setTimeout(() => res.end(whole.subarray(split)), 20);
+    });
+    const { client } = harness(srv.url);
+    const res = await client.request({ method: 'GET', path: '/x', idempotent: true });
+    expect(res.body).toEqual({ name: '€uro trunk', n: 1 });
+    expect(res.text).toBe(whole.toString('utf8'));
+  });
+
   it.each([
     ['application/json', '{"broken": ', undefined],
     ['text/plain', '{"a":1}', { a: 1 }],

@@ -218,29 +218,90 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** Reads a body up to `limit` bytes; beyond that the stream is dropped and the text marked as cut. */
-async function readBounded(
-  body: Dispatcher.ResponseData['body'],
+/** What undici is told when the caller cancels (the caller already has its own reason). */
+const CANCELLED = new Error('The request was cancelled');
+
+/** One answer as it came off the wire, before JSON parsing. */
+interface RawResponse {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly text: string;
+  /** The body passed `limit` bytes: the text stops there and says so. */
+  readonly cut: boolean;
+}
+
+/**
+ * One HTTP exchange through undici's `dispatch` handler API. It collects the
+ * body as it arrives instead of wrapping it in a stream and an async iterator
+ * (what `request()` does), which costs about a third less CPU per request; a
+ * plan of a large estate makes tens of thousands of them on one thread.
+ * Bodies past `limit` bytes are cut off and the connection dropped, because
+ * reading a huge body costs more than one new socket. `signal` cancels the
+ * exchange; a cancel before the request is on a socket stops it from being sent.
+ */
+function exchange(
+  dispatcher: Dispatcher,
+  options: Dispatcher.DispatchOptions,
   limit: number,
-): Promise<{ text: string; cut: boolean }> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
-    if (size + buf.length > limit) {
-      chunks.push(buf.subarray(0, limit - size));
-      size = limit;
-      // Destroying (rather than draining) a huge body costs one socket, which is cheaper than reading it.
-      body.destroy();
-      return {
-        text: `${Buffer.concat(chunks).toString('utf8')}\n…[cut: body exceeded ${limit} bytes]`,
-        cut: true,
-      };
+  signal: AbortSignal,
+): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    let controller: Dispatcher.DispatchController | undefined;
+    let status = 0;
+    let headers: Record<string, string> = {};
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const settle = (outcome: () => void): void => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      outcome();
+    };
+    const text = (): string =>
+      chunks.length === 1
+        ? (chunks[0] as Buffer).toString('utf8')
+        : Buffer.concat(chunks).toString('utf8');
+    const onAbort = (): void => {
+      settle(() => reject(abortReason(signal)));
+      controller?.abort(CANCELLED);
+    };
+    if (signal.aborted) return reject(abortReason(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart(c) {
+        controller = c;
+        if (settled) c.abort(CANCELLED);
+      },
+      onResponseStart(_c, statusCode, rawHeaders) {
+        status = statusCode;
+        headers = flattenHeaders(rawHeaders);
+      },
+      onResponseData(c, chunk) {
+        if (settled) return;
+        if (size + chunk.length > limit) {
+          chunks.push(chunk.subarray(0, limit - size));
+          const cutText = `${text()}\n…[cut: body exceeded ${limit} bytes]`;
+          settle(() => resolve({ status, headers, text: cutText, cut: true }));
+          c.abort(new Error(`body exceeded ${limit} bytes`));
+          return;
+        }
+        chunks.push(chunk);
+        size += chunk.length;
+      },
+      onResponseEnd() {
+        settle(() => resolve({ status, headers, text: text(), cut: false }));
+      },
+      onResponseError(_c, error) {
+        settle(() => reject(error));
+      },
+    };
+    try {
+      dispatcher.dispatch(options, handler);
+    } catch (error) {
+      settle(() => reject(error));
     }
-    chunks.push(buf);
-    size += buf.length;
-  }
-  return { text: Buffer.concat(chunks).toString('utf8'), cut: false };
+  });
 }
 
 function defaultSleep(ms: number): Promise<void> {
@@ -321,25 +382,26 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         body = JSON.stringify(req.body);
         headers['content-type'] ??= 'application/json';
       }
-      const res = await dispatcher.request({
-        origin,
-        path: basePath + req.path,
-        method: req.method,
-        headers,
-        ...(body !== undefined ? { body } : {}),
-        signal: controller.signal,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-      });
-      const resHeaders = flattenHeaders(
-        res.headers as Record<string, string | string[] | undefined>,
+      const res = await exchange(
+        dispatcher,
+        {
+          origin,
+          path: basePath + req.path,
+          method: req.method,
+          headers,
+          ...(body !== undefined ? { body } : {}),
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+        },
+        maxBodyBytes,
+        controller.signal,
       );
-      const { text, cut } = await readBounded(res.body, maxBodyBytes);
+      const { text, cut } = res;
       const parsed =
-        !cut && looksLikeJson(resHeaders['content-type'], text) ? parseJson(text) : undefined;
+        !cut && looksLikeJson(res.headers['content-type'], text) ? parseJson(text) : undefined;
       return {
         kind: 'response',
-        response: { status: res.statusCode, headers: resHeaders, body: parsed, text },
+        response: { status: res.status, headers: res.headers, body: parsed, text },
       };
     } catch (error) {
       if (req.signal?.aborted) throw abortReason(req.signal);
