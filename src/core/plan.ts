@@ -163,6 +163,8 @@ export class Planner {
   private readonly planned = new Set<string>();
   private readonly changes: PlanChange[] = [];
   private readonly problemsByScope = new Map<string, PlanProblem[]>();
+  /** Each planned document's spec digest, taken while other scopes are still being read. */
+  private readonly digests = new Map<DesiredDocument, string>();
   private unmanaged = 0;
 
   constructor(input: PlanContext) {
@@ -207,7 +209,7 @@ export class Planner {
     const fingerprint = fingerprintOf(
       documents.map((d) => ({
         key: keyString(d.key),
-        body: digestOf(d.spec),
+        body: this.digests.get(d) ?? digestOf(d.spec),
         ignore: d.ignore,
       })),
       ordered,
@@ -230,6 +232,7 @@ export class Planner {
   }
 
   private planScope(sk: string, docs: readonly DesiredDocument[], scope: LiveScope | undefined) {
+    for (const doc of docs) this.digests.set(doc, digestOf(doc.spec));
     const input = this.input;
     const sample = docs[0];
     const kind = sample?.key.kind ?? scope?.kind ?? '';
