@@ -26358,7 +26358,7 @@ var require_agent = __commonJS({
     function defaultFactory(origin, opts) {
       return opts && opts.connections === 1 ? new Client(origin, opts) : new Pool(origin, opts);
     }
-    var Agent2 = class extends DispatcherBase {
+    var Agent = class extends DispatcherBase {
       constructor({ factory = defaultFactory, maxOrigins = Infinity, connect, tls, ...options } = {}) {
         if (typeof factory !== "function") {
           throw new InvalidArgumentError("factory must be a function.");
@@ -26470,7 +26470,7 @@ var require_agent = __commonJS({
         return allClientStats;
       }
     };
-    module.exports = Agent2;
+    module.exports = Agent;
   }
 });
 
@@ -27176,7 +27176,7 @@ var require_proxy_agent = __commonJS({
   "node_modules/undici/lib/dispatcher/proxy-agent.js"(exports, module) {
     "use strict";
     var { kProxy, kClose, kDestroy, kDispatch } = require_symbols();
-    var Agent2 = require_agent();
+    var Agent = require_agent();
     var Pool = require_pool();
     var DispatcherBase = require_dispatcher_base();
     var { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = require_errors3();
@@ -27307,7 +27307,7 @@ var require_proxy_agent = __commonJS({
         } else {
           this[kClient] = clientFactory(url, { connect });
         }
-        this[kAgent] = new Agent2({
+        this[kAgent] = new Agent({
           ...opts,
           factory,
           connect: async (opts2, callback) => {
@@ -27435,7 +27435,7 @@ var require_env_http_proxy_agent = __commonJS({
     var DispatcherBase = require_dispatcher_base();
     var { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = require_symbols();
     var ProxyAgent = require_proxy_agent();
-    var Agent2 = require_agent();
+    var Agent = require_agent();
     var DEFAULT_PORTS = {
       "http:": 80,
       "https:": 443
@@ -27448,7 +27448,7 @@ var require_env_http_proxy_agent = __commonJS({
         super();
         this.#opts = opts;
         const { httpProxy, httpsProxy, noProxy, ...agentOpts } = opts;
-        this[kNoProxyAgent] = new Agent2(agentOpts);
+        this[kNoProxyAgent] = new Agent(agentOpts);
         const HTTP_PROXY = httpProxy ?? process.env.http_proxy ?? process.env.HTTP_PROXY;
         if (HTTP_PROXY) {
           this[kHttpProxyAgent] = new ProxyAgent({ ...agentOpts, uri: HTTP_PROXY });
@@ -30197,7 +30197,7 @@ var require_mock_agent = __commonJS({
   "node_modules/undici/lib/mock/mock-agent.js"(exports, module) {
     "use strict";
     var { kClients } = require_symbols();
-    var Agent2 = require_agent();
+    var Agent = require_agent();
     var {
       kAgent,
       kMockAgentSet,
@@ -30235,7 +30235,7 @@ var require_mock_agent = __commonJS({
         if (opts?.agent && typeof opts.agent.dispatch !== "function") {
           throw new InvalidArgumentError("Argument opts.agent must implement Agent");
         }
-        const agent = opts?.agent ? opts.agent : new Agent2(opts);
+        const agent = opts?.agent ? opts.agent : new Agent(opts);
         this[kAgent] = agent;
         this[kClients] = agent[kClients];
         this[kOptions] = mockOptions;
@@ -30842,7 +30842,7 @@ var require_snapshot_recorder = __commonJS({
 var require_snapshot_agent = __commonJS({
   "node_modules/undici/lib/mock/snapshot-agent.js"(exports, module) {
     "use strict";
-    var Agent2 = require_agent();
+    var Agent = require_agent();
     var MockAgent = require_mock_agent();
     var { SnapshotRecorder } = require_snapshot_recorder();
     var WrapHandler = require_wrap_handler();
@@ -30893,7 +30893,7 @@ var require_snapshot_agent = __commonJS({
         });
         this[kSnapshotLoaded] = false;
         if (this[kSnapshotMode] === "record" || this[kSnapshotMode] === "update" || this[kSnapshotMode] === "playback" && opts.excludeUrls && opts.excludeUrls.length > 0) {
-          this[kRealAgent] = new Agent2(opts);
+          this[kRealAgent] = new Agent(opts);
         }
         if ((this[kSnapshotMode] === "playback" || this[kSnapshotMode] === "update") && this[kSnapshotPath]) {
           this.loadSnapshots().catch(() => {
@@ -31132,9 +31132,9 @@ var require_global2 = __commonJS({
     var globalDispatcher = Symbol.for("undici.globalDispatcher.2");
     var legacyGlobalDispatcher = Symbol.for("undici.globalDispatcher.1");
     var { InvalidArgumentError } = require_errors3();
-    var Agent2 = require_agent();
+    var Agent = require_agent();
     if (getGlobalDispatcher() === void 0) {
-      setGlobalDispatcher(new Agent2());
+      setGlobalDispatcher(new Agent());
     }
     function setGlobalDispatcher(agent) {
       if (!agent || typeof agent.dispatch !== "function") {
@@ -42991,7 +42991,7 @@ var require_undici = __commonJS({
     var Pool = require_pool();
     var BalancedPool = require_balanced_pool();
     var RoundRobinPool = require_round_robin_pool();
-    var Agent2 = require_agent();
+    var Agent = require_agent();
     var ProxyAgent = require_proxy_agent();
     var Socks5ProxyAgent = require_socks5_proxy_agent();
     var EnvHttpProxyAgent = require_env_http_proxy_agent();
@@ -43018,7 +43018,7 @@ var require_undici = __commonJS({
     module.exports.Pool = Pool;
     module.exports.BalancedPool = BalancedPool;
     module.exports.RoundRobinPool = RoundRobinPool;
-    module.exports.Agent = Agent2;
+    module.exports.Agent = Agent;
     module.exports.ProxyAgent = ProxyAgent;
     module.exports.Socks5ProxyAgent = Socks5ProxyAgent;
     module.exports.EnvHttpProxyAgent = EnvHttpProxyAgent;
@@ -43373,19 +43373,20 @@ function createHttpClient(options) {
   const sleep2 = deps.sleep ?? defaultSleep;
   const random = deps.random ?? Math.random;
   const limiter = new Semaphore(options.concurrency);
+  const agentOptions = {
+    connections: limiter.limit,
+    keepAliveTimeout: 3e4,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    ...options.caFile !== void 0 ? { connect: { ca: loadCa(options.caFile) } } : {}
+  };
   let ownAgent;
-  let dispatcher;
-  if (deps.dispatcher) {
-    dispatcher = deps.dispatcher;
-  } else {
-    ownAgent = new import_undici.Agent({
-      connections: limiter.limit,
-      keepAliveTimeout: 3e4,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-      ...options.caFile !== void 0 ? { connect: { ca: loadCa(options.caFile) } } : {}
-    });
+  let dispatcher = deps.dispatcher;
+  async function firstDispatcher() {
+    const { Agent } = await Promise.resolve().then(() => __toESM(require_undici(), 1));
+    ownAgent ??= new Agent(agentOptions);
     dispatcher = ownAgent;
+    return dispatcher;
   }
   async function attemptOnce(req) {
     const controller = new AbortController();
@@ -43404,7 +43405,7 @@ function createHttpClient(options) {
         headers["content-type"] ??= "application/json";
       }
       const res = await exchange(
-        dispatcher,
+        dispatcher ?? await firstDispatcher(),
         {
           origin,
           path: basePath + req.path,
@@ -43499,11 +43500,10 @@ function createHttpClient(options) {
     }
   };
 }
-var import_undici, DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_AFTER_MS, DEFAULT_MAX_BODY_BYTES, BACKOFF_BASE_MS, BACKOFF_CAP_MS, RETRYABLE_STATUSES, Semaphore, TLS_CODE, CANCELLED;
+var DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_AFTER_MS, DEFAULT_MAX_BODY_BYTES, BACKOFF_BASE_MS, BACKOFF_CAP_MS, RETRYABLE_STATUSES, Semaphore, TLS_CODE, CANCELLED;
 var init_http = __esm({
   "src/io/http.ts"() {
     "use strict";
-    import_undici = __toESM(require_undici(), 1);
     init_errors();
     DEFAULT_MAX_RETRIES = 4;
     DEFAULT_MAX_RETRY_AFTER_MS = 6e4;
@@ -46799,6 +46799,8 @@ var init_plan = __esm({
       planned = /* @__PURE__ */ new Set();
       changes = [];
       problemsByScope = /* @__PURE__ */ new Map();
+      /** Each planned document's spec digest, taken while other scopes are still being read. */
+      digests = /* @__PURE__ */ new Map();
       unmanaged = 0;
       constructor(input) {
         this.input = input;
@@ -46838,7 +46840,7 @@ var init_plan = __esm({
         const fingerprint = fingerprintOf(
           documents.map((d) => ({
             key: keyString(d.key),
-            body: digestOf(d.spec),
+            body: this.digests.get(d) ?? digestOf(d.spec),
             ignore: d.ignore
           })),
           ordered
@@ -46859,6 +46861,7 @@ var init_plan = __esm({
         else this.problemsByScope.set(sk, [p2]);
       }
       planScope(sk, docs, scope) {
+        for (const doc of docs) this.digests.set(doc, digestOf(doc.spec));
         const input = this.input;
         const sample = docs[0];
         const kind = sample?.key.kind ?? scope?.kind ?? "";

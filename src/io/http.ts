@@ -6,8 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import { Agent } from 'undici';
-import type { Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import { ConnopsError, HttpError } from '../core/errors.ts';
 import type {
   HttpClient,
@@ -350,20 +349,25 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const random = deps.random ?? Math.random;
   const limiter = new Semaphore(options.concurrency);
 
+  // TLS verification stays on: there is deliberately no option to turn it off.
+  const agentOptions: Agent.Options = {
+    connections: limiter.limit,
+    keepAliveTimeout: 30_000,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    ...(options.caFile !== undefined ? { connect: { ca: loadCa(options.caFile) } } : {}),
+  };
   let ownAgent: Agent | undefined;
-  let dispatcher: Dispatcher;
-  if (deps.dispatcher) {
-    dispatcher = deps.dispatcher;
-  } else {
-    // TLS verification stays on: there is deliberately no option to turn it off.
-    ownAgent = new Agent({
-      connections: limiter.limit,
-      keepAliveTimeout: 30_000,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-      ...(options.caFile !== undefined ? { connect: { ca: loadCa(options.caFile) } } : {}),
-    });
+  let dispatcher: Dispatcher | undefined = deps.dispatcher;
+  /**
+   * undici is loaded on the first request, not at start-up: `validate` and
+   * other offline commands never pay for it (about a fifth of the CLI's start).
+   */
+  async function firstDispatcher(): Promise<Dispatcher> {
+    const { Agent } = await import('undici');
+    ownAgent ??= new Agent(agentOptions);
     dispatcher = ownAgent;
+    return dispatcher;
   }
 
   async function attemptOnce(req: HttpRequest): Promise<Attempt> {
@@ -383,7 +387,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         headers['content-type'] ??= 'application/json';
       }
       const res = await exchange(
-        dispatcher,
+        dispatcher ?? (await firstDispatcher()),
         {
           origin,
           path: basePath + req.path,
