@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSeedFile, parseKazooSeed } from './seed.ts';
 import { startKazooEmulator } from './server.ts';
+import { newId } from './store.ts';
 import { apiAuth, call } from './test-client.ts';
 
 const ACCOUNT = '0123456789abcdef0123456789abcdef';
@@ -78,5 +79,13 @@ describe('loadSeedFile', () => {
     [[1], /expected a mapping/],
   ])('rejects %j', (value, message) => {
     expect(() => parseKazooSeed(value)).toThrow(message);
+  });
+});
+
+describe('newId', () => {
+  it('gives distinct 32-hex ids across refills of its random pool', () => {
+    const ids = Array.from({ length: 1000 }, () => newId()); // about four pools of 256
+    expect(ids.every((id) => /^[0-9a-f]{32}$/.test(id))).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
   });
 });
