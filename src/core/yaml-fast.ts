@@ -17,6 +17,7 @@
  * differentially. Positions are not computed here: locators re-parse lazily.
  * Pure.
  */
+import { detached } from './detach.ts';
 import { substituteEnv, type EnvLookup } from './env-subst.ts';
 import { buildPointer, type JsonObject, type JsonValue } from './json.ts';
 
@@ -364,7 +365,7 @@ class FastParser {
     const r = substituteEnv(value, this.env);
     if (r.problems.length > 0) fail();
     if (r.used && r.resolved) this.sensitive.push(buildPointer(this.path));
-    return r.value;
+    return detached(r.value);
   }
 }
 

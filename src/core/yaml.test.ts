@@ -1,6 +1,8 @@
 import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { readTextFile } from '../io/files.ts';
 import { parseYamlFile } from './yaml.ts';
@@ -91,5 +93,32 @@ describe('readTextFile', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('values kept from a parse', () => {
+  // A value cut from the file text must not keep the whole text alive (src/core/detach.ts).
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const heapAfterGc = (): number => {
+    gc();
+    gc();
+    return process.memoryUsage().heapUsed;
+  };
+
+  it.each([
+    ['the fast path', true],
+    ['the yaml library', false],
+  ])('from %s hold only their own characters, not the file', (_label, fast) => {
+    const padding = 16 * 1024 * 1024;
+    const before = heapAfterGc();
+    const kept = ((): string => {
+      const text = `kind: kazoo/connectivity\nname: a-name-of-twenty-five\n# ${'x'.repeat(padding)}\n`;
+      const value = parseYamlFile('f.yaml', text, env({}), { fast }).documents[0]?.value;
+      return (value as { name: string }).name;
+    })();
+    const grown = heapAfterGc() - before;
+    expect(kept).toBe('a-name-of-twenty-five');
+    expect(grown).toBeLessThan(padding / 4);
   });
 });

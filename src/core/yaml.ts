@@ -24,6 +24,7 @@ import {
 } from 'yaml';
 import { buildPointer, parsePointer, type JsonObject, type JsonValue } from './json.ts';
 import type { Diagnostic, Locator, SourcePos } from './model.ts';
+import { detached } from './detach.ts';
 import { substituteEnv, type EnvLookup } from './env-subst.ts';
 import { parseFastYaml } from './yaml-fast.ts';
 
@@ -315,7 +316,7 @@ class Converter {
     const r = substituteEnv(value, this.env);
     for (const p of r.problems) this.report(node, 'error', p.code, p.message);
     if (r.used && r.resolved) this.sensitive.push(buildPointer(path));
-    return r.value;
+    return detached(r.value);
   }
 
   private report(node: Node, severity: 'error' | 'warning', code: string, message: string): void {
