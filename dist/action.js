@@ -44703,6 +44703,18 @@ var require_dist = __commonJS({
   }
 });
 
+// src/core/detach.ts
+function detached(s) {
+  return s.length < SHORTEST_VIEW ? s : ` ${s}`.slice(1);
+}
+var SHORTEST_VIEW;
+var init_detach = __esm({
+  "src/core/detach.ts"() {
+    "use strict";
+    SHORTEST_VIEW = 13;
+  }
+});
+
 // src/core/env-subst.ts
 function substituteEnv(value, env) {
   if (!value.includes("$")) return { value, used: false, resolved: true, problems: [] };
@@ -44835,6 +44847,7 @@ var Unsupported, fail, NULLS, TRUES, FALSES, INT, FLOAT, FLOAT_EXP, OTHER_NUMBER
 var init_yaml_fast = __esm({
   "src/core/yaml-fast.ts"() {
     "use strict";
+    init_detach();
     init_env_subst();
     init_json();
     Unsupported = class extends Error {
@@ -45117,7 +45130,7 @@ var init_yaml_fast = __esm({
         const r2 = substituteEnv(value, this.env);
         if (r2.problems.length > 0) fail();
         if (r2.used && r2.resolved) this.sensitive.push(buildPointer(this.path));
-        return r2.value;
+        return detached(r2.value);
       }
     };
     EMPTY = Symbol("empty");
@@ -45344,6 +45357,7 @@ var init_yaml = __esm({
     "use strict";
     import_yaml = __toESM(require_dist(), 1);
     init_json();
+    init_detach();
     init_env_subst();
     init_yaml_fast();
     MAX_NODES_PER_DOCUMENT = 2e5;
@@ -45469,7 +45483,7 @@ var init_yaml = __esm({
         const r2 = substituteEnv(value, this.env);
         for (const p2 of r2.problems) this.report(node, "error", p2.code, p2.message);
         if (r2.used && r2.resolved) this.sensitive.push(buildPointer(path));
-        return r2.value;
+        return detached(r2.value);
       }
       report(node, severity, code, message) {
         const offset = node.range?.[0] ?? 0;
@@ -50840,9 +50854,9 @@ var init_esm = __esm({
             this.current = "";
             this.detached = false;
           }
-          push(status, detached, name, commit, label2) {
+          push(status, detached2, name, commit, label2) {
             if (status === "*") {
-              this.detached = detached;
+              this.detached = detached2;
               this.current = name;
             }
             this.all.push(name);

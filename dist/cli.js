@@ -7720,6 +7720,18 @@ var require_dist = __commonJS({
   }
 });
 
+// src/core/detach.ts
+function detached(s) {
+  return s.length < SHORTEST_VIEW ? s : ` ${s}`.slice(1);
+}
+var SHORTEST_VIEW;
+var init_detach = __esm({
+  "src/core/detach.ts"() {
+    "use strict";
+    SHORTEST_VIEW = 13;
+  }
+});
+
 // src/core/env-subst.ts
 function substituteEnv(value, env) {
   if (!value.includes("$")) return { value, used: false, resolved: true, problems: [] };
@@ -7852,6 +7864,7 @@ var Unsupported, fail, NULLS, TRUES, FALSES, INT, FLOAT, FLOAT_EXP, OTHER_NUMBER
 var init_yaml_fast = __esm({
   "src/core/yaml-fast.ts"() {
     "use strict";
+    init_detach();
     init_env_subst();
     init_json();
     Unsupported = class extends Error {
@@ -8134,7 +8147,7 @@ var init_yaml_fast = __esm({
         const r2 = substituteEnv(value, this.env);
         if (r2.problems.length > 0) fail();
         if (r2.used && r2.resolved) this.sensitive.push(buildPointer(this.path));
-        return r2.value;
+        return detached(r2.value);
       }
     };
     EMPTY = Symbol("empty");
@@ -8369,6 +8382,7 @@ var init_yaml = __esm({
     "use strict";
     import_yaml = __toESM(require_dist(), 1);
     init_json();
+    init_detach();
     init_env_subst();
     init_yaml_fast();
     MAX_NODES_PER_DOCUMENT = 2e5;
@@ -8494,7 +8508,7 @@ var init_yaml = __esm({
         const r2 = substituteEnv(value, this.env);
         for (const p2 of r2.problems) this.report(node, "error", p2.code, p2.message);
         if (r2.used && r2.resolved) this.sensitive.push(buildPointer(path));
-        return r2.value;
+        return detached(r2.value);
       }
       report(node, severity, code, message) {
         const offset = node.range?.[0] ?? 0;
@@ -52379,9 +52393,9 @@ var init_esm = __esm({
             this.current = "";
             this.detached = false;
           }
-          push(status, detached, name, commit, label2) {
+          push(status, detached2, name, commit, label2) {
             if (status === "*") {
-              this.detached = detached;
+              this.detached = detached2;
               this.current = name;
             }
             this.all.push(name);
@@ -55003,7 +55017,12 @@ var init_envelope = __esm({
 // src/emulator/kazoo/store.ts
 import { createHash as createHash5, createHmac, randomBytes } from "node:crypto";
 function newId() {
-  return randomBytes(16).toString("hex");
+  if (idAt + 16 > idPool.length) {
+    idPool = randomBytes(4096);
+    idAt = 0;
+  }
+  idAt += 16;
+  return idPool.toString("hex", idAt - 16, idAt);
 }
 function nextRevision(previous) {
   const n = typeof previous === "string" ? Number.parseInt(previous.split("-")[0] ?? "0", 10) || 0 : 0;
@@ -55021,11 +55040,13 @@ function userCredentials(username, password, method) {
 function ownerIdFor(account) {
   return createHash5("md5").update(`user:${account.id}:${account.username ?? ""}`).digest("hex");
 }
-var base64url, KazooStore;
+var idPool, idAt, base64url, KazooStore;
 var init_store = __esm({
   "src/emulator/kazoo/store.ts"() {
     "use strict";
     init_json();
+    idPool = Buffer.alloc(0);
+    idAt = 0;
     base64url = (data) => Buffer.from(data).toString("base64url");
     KazooStore = class {
       accounts = /* @__PURE__ */ new Map();
