@@ -183,7 +183,8 @@ var init_json = __esm({
 });
 
 // src/io/files.ts
-import { readdir as readdir2, readFile, stat as stat2 } from "node:fs/promises";
+import { readFileSync, statSync } from "node:fs";
+import { readdir as readdir2 } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 function globToRegExp(glob) {
   let re = "";
@@ -237,15 +238,14 @@ async function listMatchingFiles(dir, globs) {
 }
 async function readTextFile(path, maxBytes = MAX_FILE_BYTES) {
   try {
-    const s = await stat2(path);
+    const s = statSync(path);
     if (s.size > maxBytes) {
       return {
         ok: false,
         reason: `file is ${(s.size / 1048576).toFixed(1)} MiB; connops reads document files up to ${maxBytes / 1048576} MiB (split it into several files)`
       };
     }
-    const buf = await readFile(path);
-    return { ok: true, text: new TextDecoder("utf-8", { fatal: false }).decode(buf) };
+    return { ok: true, text: UTF8.decode(readFileSync(path)) };
   } catch (err2) {
     const code = err2.code;
     return {
@@ -254,12 +254,13 @@ async function readTextFile(path, maxBytes = MAX_FILE_BYTES) {
     };
   }
 }
-var MAX_FILE_BYTES, SKIP_DIRS;
+var MAX_FILE_BYTES, SKIP_DIRS, UTF8;
 var init_files = __esm({
   "src/io/files.ts"() {
     "use strict";
     MAX_FILE_BYTES = 16 * 1024 * 1024;
     SKIP_DIRS = /* @__PURE__ */ new Set(["node_modules", ".git", "dist"]);
+    UTF8 = new TextDecoder("utf-8", { fatal: false });
   }
 });
 
@@ -22271,7 +22272,7 @@ var require_snapshot_utils = __commonJS({
 var require_snapshot_recorder = __commonJS({
   "node_modules/undici/lib/mock/snapshot-recorder.js"(exports, module) {
     "use strict";
-    var { writeFile: writeFile3, readFile: readFile3, mkdir: mkdir3 } = __require("node:fs/promises");
+    var { writeFile: writeFile3, readFile: readFile2, mkdir: mkdir3 } = __require("node:fs/promises");
     var { dirname: dirname5, resolve: resolve5 } = __require("node:path");
     var { setTimeout: setTimeout2, clearTimeout: clearTimeout2 } = __require("node:timers");
     var { InvalidArgumentError, UndiciError } = require_errors2();
@@ -22473,7 +22474,7 @@ var require_snapshot_recorder = __commonJS({
           throw new InvalidArgumentError("Snapshot path is required");
         }
         try {
-          const data = await readFile3(resolve5(path), "utf8");
+          const data = await readFile2(resolve5(path), "utf8");
           const parsed = JSON.parse(data);
           if (Array.isArray(parsed)) {
             this.#snapshots.clear();
@@ -34983,7 +34984,7 @@ ${captureLines}` : capture.stack;
 });
 
 // src/io/http.ts
-import { readFileSync } from "node:fs";
+import { readFileSync as readFileSync2 } from "node:fs";
 import { rootCertificates } from "node:tls";
 function abortReason(signal) {
   return signal?.reason ?? new Error("The request was cancelled");
@@ -35154,7 +35155,7 @@ function defaultSleep(ms) {
 function loadCa(caFile) {
   let pem;
   try {
-    pem = readFileSync(caFile, "utf8");
+    pem = readFileSync2(caFile, "utf8");
   } catch (err2) {
     throw new ConnopsError(
       "CONFIG",
@@ -46590,12 +46591,12 @@ var require_src2 = __commonJS({
     function check(path, isFile, isDirectory2) {
       log(`checking %s`, path);
       try {
-        const stat3 = fs_1.statSync(path);
-        if (stat3.isFile() && isFile) {
+        const stat2 = fs_1.statSync(path);
+        if (stat2.isFile() && isFile) {
           log(`[OK] path represents a file`);
           return true;
         }
-        if (stat3.isDirectory() && isDirectory2) {
+        if (stat2.isDirectory() && isDirectory2) {
           log(`[OK] path represents a directory`);
           return true;
         }
@@ -51946,7 +51947,7 @@ var init_git_inputs = __esm({
 
 // src/action/main.ts
 import { createHash as createHash5, randomUUID as randomUUID2 } from "node:crypto";
-import { readFileSync as readFileSync2 } from "node:fs";
+import { readFileSync as readFileSync3 } from "node:fs";
 import { mkdir as mkdir2, writeFile as writeFile2 } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname as dirname4, join as join4, relative as relative5, resolve as resolve4, sep as sep3 } from "node:path";
@@ -52459,7 +52460,7 @@ function shardFlag(flags) {
 // src/cli/commands/apply.ts
 init_errors();
 init_model();
-import { appendFile as appendFile2, readFile as readFile2 } from "node:fs/promises";
+import { appendFile as appendFile2, readFile } from "node:fs/promises";
 import { resolve as resolve2 } from "node:path";
 
 // src/core/render-plan.ts
@@ -54403,7 +54404,7 @@ function toPosix(p2) {
 function readEvent(path) {
   if (!path) return {};
   try {
-    return JSON.parse(readFileSync2(path, "utf8"));
+    return JSON.parse(readFileSync3(path, "utf8"));
   } catch {
     throw new InputError(`cannot read the event payload GITHUB_EVENT_PATH=${path}`);
   }

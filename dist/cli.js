@@ -9071,7 +9071,8 @@ var init_documents = __esm({
 });
 
 // src/io/files.ts
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readFileSync, statSync } from "node:fs";
+import { readdir } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 function globToRegExp(glob) {
   let re = "";
@@ -9125,15 +9126,14 @@ async function listMatchingFiles(dir, globs) {
 }
 async function readTextFile(path, maxBytes = MAX_FILE_BYTES) {
   try {
-    const s = await stat(path);
+    const s = statSync(path);
     if (s.size > maxBytes) {
       return {
         ok: false,
         reason: `file is ${(s.size / 1048576).toFixed(1)} MiB; connops reads document files up to ${maxBytes / 1048576} MiB (split it into several files)`
       };
     }
-    const buf = await readFile(path);
-    return { ok: true, text: new TextDecoder("utf-8", { fatal: false }).decode(buf) };
+    return { ok: true, text: UTF8.decode(readFileSync(path)) };
   } catch (err2) {
     const code = err2.code;
     return {
@@ -9142,12 +9142,13 @@ async function readTextFile(path, maxBytes = MAX_FILE_BYTES) {
     };
   }
 }
-var MAX_FILE_BYTES, SKIP_DIRS;
+var MAX_FILE_BYTES, SKIP_DIRS, UTF8;
 var init_files = __esm({
   "src/io/files.ts"() {
     "use strict";
     MAX_FILE_BYTES = 16 * 1024 * 1024;
     SKIP_DIRS = /* @__PURE__ */ new Set(["node_modules", ".git", "dist"]);
+    UTF8 = new TextDecoder("utf-8", { fatal: false });
   }
 });
 
@@ -30480,7 +30481,7 @@ var require_snapshot_utils = __commonJS({
 var require_snapshot_recorder = __commonJS({
   "node_modules/undici/lib/mock/snapshot-recorder.js"(exports, module) {
     "use strict";
-    var { writeFile: writeFile4, readFile: readFile4, mkdir: mkdir2 } = __require("node:fs/promises");
+    var { writeFile: writeFile4, readFile: readFile3, mkdir: mkdir2 } = __require("node:fs/promises");
     var { dirname: dirname5, resolve: resolve8 } = __require("node:path");
     var { setTimeout: setTimeout2, clearTimeout: clearTimeout2 } = __require("node:timers");
     var { InvalidArgumentError, UndiciError } = require_errors3();
@@ -30682,7 +30683,7 @@ var require_snapshot_recorder = __commonJS({
           throw new InvalidArgumentError("Snapshot path is required");
         }
         try {
-          const data = await readFile4(resolve8(path), "utf8");
+          const data = await readFile3(resolve8(path), "utf8");
           const parsed = JSON.parse(data);
           if (Array.isArray(parsed)) {
             this.#snapshots.clear();
@@ -43192,7 +43193,7 @@ ${captureLines}` : capture.stack;
 });
 
 // src/io/http.ts
-import { readFileSync } from "node:fs";
+import { readFileSync as readFileSync2 } from "node:fs";
 import { rootCertificates } from "node:tls";
 function abortReason(signal) {
   return signal?.reason ?? new Error("The request was cancelled");
@@ -43363,7 +43364,7 @@ function defaultSleep(ms) {
 function loadCa(caFile) {
   let pem;
   try {
-    pem = readFileSync(caFile, "utf8");
+    pem = readFileSync2(caFile, "utf8");
   } catch (err2) {
     throw new ConnopsError(
       "CONFIG",
@@ -48129,12 +48130,12 @@ var require_src2 = __commonJS({
     function check(path, isFile, isDirectory) {
       log(`checking %s`, path);
       try {
-        const stat2 = fs_1.statSync(path);
-        if (stat2.isFile() && isFile) {
+        const stat = fs_1.statSync(path);
+        if (stat.isFile() && isFile) {
           log(`[OK] path represents a file`);
           return true;
         }
-        if (stat2.isDirectory() && isDirectory) {
+        if (stat.isDirectory() && isDirectory) {
           log(`[OK] path represents a directory`);
           return true;
         }
@@ -53686,7 +53687,7 @@ __export(apply_exports, {
   applyPlanned: () => applyPlanned,
   selectChanges: () => selectChanges
 });
-import { appendFile, readFile as readFile2 } from "node:fs/promises";
+import { appendFile, readFile } from "node:fs/promises";
 import { resolve as resolve4 } from "node:path";
 async function applyCommand(ctx) {
   const planFile = ctx.positionals[0];
@@ -53832,7 +53833,7 @@ function selectChanges(addresses, only) {
 async function readSavedPlan(path) {
   let text;
   try {
-    text = await readFile2(path, "utf8");
+    text = await readFile(path, "utf8");
   } catch {
     throw new UsageError(`cannot read the saved plan ${path}`);
   }
@@ -55907,12 +55908,12 @@ var init_server2 = __esm({
 });
 
 // src/emulator/index.ts
-import { readFile as readFile3 } from "node:fs/promises";
+import { readFile as readFile2 } from "node:fs/promises";
 async function startEmulators(options = {}) {
   let kazooSeed;
   let cloudflareSeed;
   if (options.seedFile !== void 0) {
-    const value = parseSeedText(options.seedFile, await readFile3(options.seedFile, "utf8"));
+    const value = parseSeedText(options.seedFile, await readFile2(options.seedFile, "utf8"));
     if (isObject(value) && (Object.hasOwn(value, "kazoo") || Object.hasOwn(value, "cloudflare"))) {
       kazooSeed = value["kazoo"];
       cloudflareSeed = value["cloudflare"];
