@@ -101,7 +101,7 @@ export async function loadProject(options: LoadOptions): Promise<LoadedProject> 
   const files: SourceFile[] = [];
   const configRel = relative(dir, options.configPath);
   const paths = rel.filter((r) => r !== configRel).map((r) => join(dir, r));
-  // Several reads in flight: one at a time, a large repo waits on the disk more than it parses.
+  // Several reads in flight: a source that reads from git waits on it (the working tree reads synchronously).
   const read = await mapInOrder(paths, READS_IN_FLIGHT, (full) => source.read(full));
   for (const [i, full] of paths.entries()) {
     const shown = relative(options.cwd, full) || full;
