@@ -16124,13 +16124,19 @@ function toProblem(e) {
 function article(type) {
   return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
 }
-var import_ajv, ajv, compiled;
+var import_ajv, AJV_OPTIONS, ajv, compiled;
 var init_schema = __esm({
   "src/core/schema.ts"() {
     "use strict";
     import_ajv = __toESM(require_ajv(), 1);
     init_json();
-    ajv = new import_ajv.Ajv({ allErrors: true, strict: true, strictTypes: false, allowUnionTypes: true });
+    AJV_OPTIONS = {
+      allErrors: true,
+      strict: true,
+      strictTypes: false,
+      allowUnionTypes: true
+    };
+    ajv = new import_ajv.Ajv({ ...AJV_OPTIONS, validateSchema: false });
     compiled = /* @__PURE__ */ new WeakMap();
   }
 });

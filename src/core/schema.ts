@@ -25,7 +25,20 @@ export interface SchemaProblem {
   readonly value?: JsonValue;
 }
 
-const ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false, allowUnionTypes: true });
+/** How connops compiles schemas: every error, strict about unknown keywords. */
+export const AJV_OPTIONS = {
+  allErrors: true,
+  strict: true,
+  strictTypes: false,
+  allowUnionTypes: true,
+} as const;
+
+/**
+ * The schemas are connops's own, so checking each against the JSON Schema
+ * meta-schema (and compiling that first: a third of the CLI's start-up) is left
+ * to a test (src/providers/schemas.test.ts) instead of every run.
+ */
+const ajv = new Ajv({ ...AJV_OPTIONS, validateSchema: false });
 const compiled = new WeakMap<JsonObject, ValidateFunction>();
 
 /** Returns the compiled validator for a schema object (compiled on first use only). */
