@@ -7,7 +7,10 @@
  * across machines.
  *
  * Flags: --accounts 1000 --docs 10000 --dids 20..200 --latency 0,20
- *        --scales 1000,10000,50000 --concurrency 32 --updates 1000 --quick
+ *        --scales 1000,10000,50000 --concurrency 32 --updates 1000 --repeat 1 --quick
+ *
+ * --repeat N runs every scenario N times and reports its median run, with the
+ * range over the runs beside it (this machine's timings move by ±20 %).
  */
 import { spawn } from 'node:child_process';
 import { build } from 'esbuild';
@@ -29,6 +32,7 @@ interface Options {
   scales: number[];
   concurrency: number;
   updates: number;
+  repeat: number;
   quick: boolean;
 }
 
@@ -47,6 +51,7 @@ function parseOptions(argv: readonly string[]): Options {
         scales: [300, 1000],
         concurrency: 32,
         updates: 100,
+        repeat: 1,
         quick,
       }
     : {
@@ -58,6 +63,7 @@ function parseOptions(argv: readonly string[]): Options {
         scales: [1000, 10000, 50000],
         concurrency: 32,
         updates: 1000,
+        repeat: 1,
         quick,
       };
   for (let i = 0; i < argv.length; i++) {
@@ -89,6 +95,9 @@ function parseOptions(argv: readonly string[]): Options {
       case '--updates':
         o.updates = Number(value);
         break;
+      case '--repeat':
+        o.repeat = Math.max(1, Math.floor(Number(value)) || 1);
+        break;
       default:
         continue;
     }
@@ -101,7 +110,10 @@ interface Row {
   readonly scenario: string;
   readonly docs: number;
   readonly latencyMs: number | null;
+  /** The median run (by time) of `runs`. */
   readonly result: ScenarioResult;
+  /** Every run of the scenario (one unless --repeat). */
+  readonly runs: readonly ScenarioResult[];
   /** Requests the emulator saw (cross-check of the client's count). */
   readonly serverRequests: number | null;
   /** Fewest requests the scenario could make. */
@@ -233,12 +245,21 @@ async function main(): Promise<void> {
         argv: string[],
         latencyMs: number | null,
         minRequests: number | null,
+        prepare: () => void = () => undefined,
       ): Promise<void> => {
         emulator.faults.update({ latencyMs: latencyMs ?? 0 });
-        const before = emulator.requestCount();
         say(`${name} (${docs} docs${latencyMs !== null ? `, ${latencyMs} ms` : ''})`);
-        const result = await runScenario(script, [...argv, ...cfg], estate, emulator.url);
-        const serverRequests = emulator.requestCount() - before;
+        const runs: Array<{ result: ScenarioResult; serverRequests: number }> = [];
+        for (let n = 0; n < options.repeat; n++) {
+          prepare();
+          const before = emulator.requestCount();
+          const result = await runScenario(script, [...argv, ...cfg], estate, emulator.url);
+          runs.push({ result, serverRequests: emulator.requestCount() - before });
+          say(
+            `  ${(result.ms / 1000).toFixed(2)} s, ${result.maxRssMb.toFixed(0)} MB, ${result.summary}`,
+          );
+        }
+        const { result, serverRequests } = medianRun(runs);
         const lowerBoundMs =
           latencyMs !== null && latencyMs > 0
             ? (result.totalRequests * latencyMs) / options.concurrency
@@ -248,13 +269,11 @@ async function main(): Promise<void> {
           docs,
           latencyMs,
           result,
+          runs: runs.map((r) => r.result),
           serverRequests: latencyMs === null ? null : serverRequests,
           minRequests,
           lowerBoundMs,
         });
-        say(
-          `  ${(result.ms / 1000).toFixed(2)} s, ${result.maxRssMb.toFixed(0)} MB, ${result.summary}`,
-        );
       };
       try {
         await scenario('validate', ['validate'], null, null);
@@ -275,13 +294,17 @@ async function main(): Promise<void> {
         }
         if (main) {
           const updates = Math.min(options.updates, docs);
-          live.setDrift(updates);
           const latency = Math.max(...options.latencies);
+          // Each run drifts the same documents again (the run before converged them).
           await scenario(
             `apply ${updates} updates`,
             ['apply', '--yes'],
             latency,
             minReads + 2 * updates,
+            () => {
+              live.forgetDrift();
+              live.setDrift(updates);
+            },
           );
           live.forgetDrift();
         }
@@ -298,12 +321,31 @@ async function main(): Promise<void> {
   await writeFile(join(import.meta.dirname, 'RESULTS.md'), text);
 }
 
+/** The run with the median time (the lower middle one for an even count). */
+function medianRun<T extends { result: ScenarioResult }>(runs: readonly T[]): T {
+  const sorted = [...runs].sort((a, b) => a.result.ms - b.result.ms);
+  return sorted[Math.floor((sorted.length - 1) / 2)] as T;
+}
+
 function elapsed(since: number): string {
   const s = Math.round((Date.now() - since) / 1000);
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 }
 
 const fmt = (n: number, digits = 2): string => n.toFixed(digits);
+
+/** `value` of the median run, and with several runs the range over them: "12.10 (11.73–12.75)". */
+function withRange(
+  runs: readonly ScenarioResult[],
+  pick: (r: ScenarioResult) => number,
+  median: ScenarioResult,
+  digits = 2,
+): string {
+  const shown = fmt(pick(median), digits);
+  if (runs.length < 2) return shown;
+  const values = runs.map(pick);
+  return `${shown} (${fmt(Math.min(...values), digits)}–${fmt(Math.max(...values), digits)})`;
+}
 
 function render(rows: readonly Row[], o: Options, command: string, totalMs: number): string {
   const mainRows = rows.filter((r) => r.docs === o.docs);
@@ -317,6 +359,9 @@ function render(rows: readonly Row[], o: Options, command: string, totalMs: numb
     `- Target concurrency: ${o.concurrency} (\`targets.*.concurrency\` in the generated connops.yaml); Kazoo emulator on 127.0.0.1 in the parent process, each scenario in its own child process running the CLI bundled as it ships`,
     '- Lower bound = (requests actually made × emulator latency) / concurrency. Ratio = time / lower bound (1.00 is perfect).',
     '- Shared machine: other jobs may run at the same time, so absolute times are noisy; compare ratios measured in the same run.',
+    o.repeat > 1
+      ? `- Runs per scenario: ${o.repeat}; each row is the median run (by time), with the range over all runs in brackets.`
+      : '- Runs per scenario: 1 (`--repeat N` runs each N times and reports the median).',
     '',
     `## Scenarios at ${o.docs} documents`,
     '',
@@ -327,7 +372,7 @@ function render(rows: readonly Row[], o: Options, command: string, totalMs: numb
     const x = r.result;
     const lb = r.lowerBoundMs;
     lines.push(
-      `| ${r.scenario} | ${r.latencyMs === null ? '–' : `${r.latencyMs} ms`} | ${fmt(x.ms / 1000)} | ${fmt(x.onlineMs / 1000)} | ${x.totalRequests}${r.serverRequests !== null ? ` (${r.serverRequests})` : ''} | ${r.minRequests ?? '–'} | ${lb !== null ? fmt(lb / 1000) : '–'} | ${lb !== null ? `${fmt(x.ms / lb)} / ${fmt(x.onlineMs / lb)}` : '–'} | ${fmt(x.maxRssMb, 0)} | ${x.summary.replace(/\|/g, '/')}${x.code > 2 || x.code === 1 ? ` (exit ${x.code})` : ''} |`,
+      `| ${r.scenario} | ${r.latencyMs === null ? '–' : `${r.latencyMs} ms`} | ${withRange(r.runs, (y) => y.ms / 1000, x)} | ${withRange(r.runs, (y) => y.onlineMs / 1000, x)} | ${x.totalRequests}${r.serverRequests !== null ? ` (${r.serverRequests})` : ''} | ${r.minRequests ?? '–'} | ${lb !== null ? fmt(lb / 1000) : '–'} | ${lb !== null ? `${fmt(x.ms / lb)} / ${fmt(x.onlineMs / lb)}` : '–'} | ${withRange(r.runs, (y) => y.maxRssMb, x, 0)} | ${x.summary.replace(/\|/g, '/')}${x.code > 2 || x.code === 1 ? ` (exit ${x.code})` : ''} |`,
     );
   }
   const validate = mainRows.find((r) => r.scenario === 'validate');
