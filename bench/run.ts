@@ -301,10 +301,7 @@ async function main(): Promise<void> {
             ['apply', '--yes'],
             latency,
             minReads + 2 * updates,
-            () => {
-              live.forgetDrift();
-              live.setDrift(updates);
-            },
+            () => live.setDrift(updates),
           );
           live.forgetDrift();
         }
@@ -334,7 +331,7 @@ function elapsed(since: number): string {
 
 const fmt = (n: number, digits = 2): string => n.toFixed(digits);
 
-/** `value` of the median run, and with several runs the range over them: "12.10 (11.73–12.75)". */
+/** `pick` of the median run, and the range over the runs when they differ: "12.10 (11.73–12.75)". */
 function withRange(
   runs: readonly ScenarioResult[],
   pick: (r: ScenarioResult) => number,
@@ -343,8 +340,11 @@ function withRange(
 ): string {
   const shown = fmt(pick(median), digits);
   if (runs.length < 2) return shown;
-  const values = runs.map(pick);
-  return `${shown} (${fmt(Math.min(...values), digits)}–${fmt(Math.max(...values), digits)})`;
+  const [lo, hi] = [
+    fmt(Math.min(...runs.map(pick)), digits),
+    fmt(Math.max(...runs.map(pick)), digits),
+  ];
+  return lo === hi ? shown : `${shown} (${lo}–${hi})`;
 }
 
 function render(rows: readonly Row[], o: Options, command: string, totalMs: number): string {
@@ -372,7 +372,7 @@ function render(rows: readonly Row[], o: Options, command: string, totalMs: numb
     const x = r.result;
     const lb = r.lowerBoundMs;
     lines.push(
-      `| ${r.scenario} | ${r.latencyMs === null ? '–' : `${r.latencyMs} ms`} | ${withRange(r.runs, (y) => y.ms / 1000, x)} | ${withRange(r.runs, (y) => y.onlineMs / 1000, x)} | ${x.totalRequests}${r.serverRequests !== null ? ` (${r.serverRequests})` : ''} | ${r.minRequests ?? '–'} | ${lb !== null ? fmt(lb / 1000) : '–'} | ${lb !== null ? `${fmt(x.ms / lb)} / ${fmt(x.onlineMs / lb)}` : '–'} | ${withRange(r.runs, (y) => y.maxRssMb, x, 0)} | ${x.summary.replace(/\|/g, '/')}${x.code > 2 || x.code === 1 ? ` (exit ${x.code})` : ''} |`,
+      `| ${r.scenario} | ${r.latencyMs === null ? '–' : `${r.latencyMs} ms`} | ${withRange(r.runs, (y) => y.ms / 1000, x)} | ${withRange(r.runs, (y) => y.onlineMs / 1000, x)} | ${withRange(r.runs, (y) => y.totalRequests, x, 0)}${r.serverRequests !== null ? ` (${r.serverRequests})` : ''} | ${r.minRequests ?? '–'} | ${lb !== null ? fmt(lb / 1000) : '–'} | ${lb !== null ? `${fmt(x.ms / lb)} / ${fmt(x.onlineMs / lb)}` : '–'} | ${withRange(r.runs, (y) => y.maxRssMb, x, 0)} | ${x.summary.replace(/\|/g, '/')}${x.code > 2 || x.code === 1 ? ` (exit ${x.code})` : ''} |`,
     );
   }
   const validate = mainRows.find((r) => r.scenario === 'validate');
