@@ -44128,7 +44128,6 @@ function walkerOf(schema) {
   const patternsRaw = isObject(schema["patternProperties"]) ? schema["patternProperties"] : void 0;
   const props = /* @__PURE__ */ new Map();
   const patterns = [];
-  const defaults = [];
   const defaultOf = /* @__PURE__ */ new Map();
   const items = isObject(schema["items"]) ? schema["items"] : void 0;
   w = {
@@ -44137,7 +44136,6 @@ function walkerOf(schema) {
     props,
     patterns,
     items: void 0,
-    defaults,
     defaultOf,
     describes: propsRaw !== void 0 || patternsRaw !== void 0
   };
@@ -44146,11 +44144,7 @@ function walkerOf(schema) {
     if (!isObject(sub)) continue;
     const sw = walkerOf(sub);
     props.set(key, [sw]);
-    if (Object.hasOwn(sub, "default")) {
-      const entry = [key, sub["default"], sw];
-      defaults.push(entry);
-      defaultOf.set(key, entry);
-    }
+    if (Object.hasOwn(sub, "default")) defaultOf.set(key, [sub["default"], sw]);
   }
   for (const [source, sub] of Object.entries(patternsRaw ?? {})) {
     if (!isObject(sub)) continue;
@@ -44194,7 +44188,7 @@ function prepare(w, value, coerce, defaults, sorted2) {
   if (!isObject(value)) return value;
   const keys = Object.keys(value);
   if (defaults) {
-    for (const [key] of w.defaults) if (!Object.hasOwn(value, key)) keys.push(key);
+    for (const key of w.defaultOf.keys()) if (!Object.hasOwn(value, key)) keys.push(key);
   }
   if (sorted2) keys.sort();
   const out = {};
@@ -44206,7 +44200,7 @@ function prepare(w, value, coerce, defaults, sorted2) {
       else if (sorted2) next = sortKeys(next);
       setKey(out, key, next);
     } else {
-      const [, fallback, sub] = w.defaultOf.get(key);
+      const [fallback, sub] = w.defaultOf.get(key);
       out[key] = prepare(sub, fresh(fallback), false, true, sorted2);
     }
   }
@@ -44249,7 +44243,7 @@ function sameAt(w, key, a, b2) {
 function isDefaultAt(w, key, value) {
   const entry = w.defaultOf.get(key);
   if (!entry) return false;
-  const [, fallback, sub] = entry;
+  const [fallback, sub] = entry;
   const filled = prepare(sub, fresh(fallback), false, true, false);
   const subs = childWalkers(w, key) ?? [];
   return subs.length === 1 ? same(subs[0], value, filled) : deepEqual(prepareAll(subs, value), filled);

@@ -31,10 +31,8 @@ interface Walker {
   /** Each pattern, its walker, and that walker as a one-element list. */
   readonly patterns: readonly (readonly [RegExp, Walker, readonly Walker[]])[];
   readonly items: Walker | undefined;
-  /** [key, default value, walker of that property] for every property with a default. */
-  readonly defaults: readonly (readonly [string, JsonValue, Walker])[];
-  /** The same defaults by key. */
-  readonly defaultOf: ReadonlyMap<string, readonly [string, JsonValue, Walker]>;
+  /** Every property with a default (in schema order): its default value and its walker. */
+  readonly defaultOf: ReadonlyMap<string, readonly [JsonValue, Walker]>;
   /** True when the schema lists properties or patterns (so other keys are unknown). */
   readonly describes: boolean;
 }
@@ -50,8 +48,7 @@ function walkerOf(schema: Schema): Walker {
     : undefined;
   const props = new Map<string, readonly Walker[]>();
   const patterns: [RegExp, Walker, readonly Walker[]][] = [];
-  const defaults: [string, JsonValue, Walker][] = [];
-  const defaultOf = new Map<string, [string, JsonValue, Walker]>();
+  const defaultOf = new Map<string, readonly [JsonValue, Walker]>();
   const items = isObject(schema['items']) ? schema['items'] : undefined;
   w = {
     schema,
@@ -59,7 +56,6 @@ function walkerOf(schema: Schema): Walker {
     props,
     patterns,
     items: undefined,
-    defaults,
     defaultOf,
     describes: propsRaw !== undefined || patternsRaw !== undefined,
   };
@@ -68,11 +64,7 @@ function walkerOf(schema: Schema): Walker {
     if (!isObject(sub)) continue;
     const sw = walkerOf(sub);
     props.set(key, [sw]);
-    if (Object.hasOwn(sub, 'default')) {
-      const entry: [string, JsonValue, Walker] = [key, sub['default'] as JsonValue, sw];
-      defaults.push(entry);
-      defaultOf.set(key, entry);
-    }
+    if (Object.hasOwn(sub, 'default')) defaultOf.set(key, [sub['default'] as JsonValue, sw]);
   }
   for (const [source, sub] of Object.entries(patternsRaw ?? {})) {
     if (!isObject(sub)) continue;
@@ -158,7 +150,8 @@ function prepare(
   }
   if (!isObject(value)) return value;
   const keys = Object.keys(value);
-  if (defaults) for (const [key] of w.defaults) if (!Object.hasOwn(value, key)) keys.push(key);
+  if (defaults)
+    for (const key of w.defaultOf.keys()) if (!Object.hasOwn(value, key)) keys.push(key);
   if (sorted) keys.sort();
   const out: JsonObject = {};
   for (const key of keys) {
@@ -169,7 +162,7 @@ function prepare(
       else if (sorted) next = sortKeys(next);
       setKey(out, key, next);
     } else {
-      const [, fallback, sub] = w.defaultOf.get(key) as readonly [string, JsonValue, Walker];
+      const [fallback, sub] = w.defaultOf.get(key) as readonly [JsonValue, Walker];
       out[key] = prepare(sub, fresh(fallback), false, true, sorted);
     }
   }
@@ -227,7 +220,7 @@ function sameAt(w: Walker, key: string, a: JsonValue, b: JsonValue): boolean {
 function isDefaultAt(w: Walker, key: string, value: JsonValue): boolean {
   const entry = w.defaultOf.get(key);
   if (!entry) return false;
-  const [, fallback, sub] = entry;
+  const [fallback, sub] = entry;
   const filled = prepare(sub, fresh(fallback), false, true, false);
   const subs = childWalkers(w, key) ?? [];
   return subs.length === 1
