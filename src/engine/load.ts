@@ -105,7 +105,7 @@ export async function loadProject(options: LoadOptions): Promise<LoadedProject> 
   const read = await mapInOrder(paths, READS_IN_FLIGHT, (full) => source.read(full));
   for (const [i, full] of paths.entries()) {
     const shown = relative(options.cwd, full) || full;
-    const res = read[i] as Awaited<ReturnType<FileSource['read']>>;
+    const res = read[i] as ReadResult;
     if (res.ok) files.push({ path: shown, text: res.text });
     else
       diagnostics.push({
