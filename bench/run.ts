@@ -14,7 +14,7 @@
  */
 import { spawn } from 'node:child_process';
 import { build } from 'esbuild';
-import { BUNDLE_OPTIONS } from '../scripts/bundle-options.mjs';
+import { BUNDLE_OPTIONS, NO_HTTP_IN_WORKER } from '../scripts/bundle-options.mjs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -128,13 +128,21 @@ interface Row {
  * transform, which adds its own cost to every function).
  */
 async function bundleScenario(dir: string): Promise<string> {
-  const outfile = join(dir, 'scenario.mjs');
+  // The worker that `validate` starts for a large repo is looked up beside the bundle,
+  // as dist/check-worker.js is beside dist/cli.js (an ES module, as the package says).
+  await writeFile(join(dir, 'package.json'), '{ "type": "module" }\n');
   await build({
     ...BUNDLE_OPTIONS,
-    entryPoints: [join(import.meta.dirname, 'scenario.ts')],
-    outfile,
+    entryPoints: { scenario: join(import.meta.dirname, 'scenario.ts') },
+    outdir: dir,
   });
-  return outfile;
+  await build({
+    ...BUNDLE_OPTIONS,
+    entryPoints: { 'check-worker': join(import.meta.dirname, '../src/engine/check-worker.ts') },
+    outdir: dir,
+    plugins: [NO_HTTP_IN_WORKER],
+  });
+  return join(dir, 'scenario.js');
 }
 
 /** Runs the bundled scenario in a child process and parses its JSON line. */

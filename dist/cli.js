@@ -8803,6 +8803,9 @@ var init_config = __esm({
 function keyString(key) {
   return `${key.target}/${key.account}/${key.kind}/${key.name}`;
 }
+function scopeOf(key) {
+  return `${key.target}/${key.account}`;
+}
 var init_model = __esm({
   "src/core/model.ts"() {
     "use strict";
@@ -8811,48 +8814,55 @@ var init_model = __esm({
 
 // src/core/documents.ts
 function buildDesiredState(files, config, providers, env, options = {}) {
+  const keepSpecs = options.keepSpecs !== false;
+  return combineFileChecks(
+    files.map((file) => checkFile(file, config, providers, env, keepSpecs)),
+    providers
+  );
+}
+function checkFile(file, config, providers, env, keepSpecs) {
   const diagnostics = [];
-  const documents = [];
-  const checked = [];
   const secrets = [];
-  for (const file of files) {
-    const parsed = parseYamlFile(file.path, file.text, env);
-    diagnostics.push(...parsed.diagnostics);
-    if (parsed.documents.length === 0 && parsed.diagnostics.length === 0) {
-      diagnostics.push({
-        severity: "warning",
-        code: "EMPTY_FILE",
-        message: "file holds no documents",
-        file: file.path,
-        line: 1,
-        col: 1
-      });
-    }
-    for (const ydoc of parsed.documents) {
-      const located = checkDocument(ydoc, file.path, config, providers, diagnostics, secrets);
-      if (!located) continue;
-      const { locate, ...doc } = located;
-      const provider = providers.get(doc.key.kind);
-      checked.push({
-        key: doc.key,
-        ...doc.id !== void 0 ? { id: doc.id } : {},
-        source: doc.source,
-        locate,
-        facts: provider.facts(doc.spec)
-      });
-      if (options.keepSpecs !== false) documents.push(doc);
-    }
+  const checked = [];
+  const documents = [];
+  const parsed = parseYamlFile(file.path, file.text, env);
+  diagnostics.push(...parsed.diagnostics);
+  if (parsed.documents.length === 0 && parsed.diagnostics.length === 0) {
+    diagnostics.push({
+      severity: "warning",
+      code: "EMPTY_FILE",
+      message: "file holds no documents",
+      file: file.path,
+      line: 1,
+      col: 1
+    });
   }
-  diagnostics.push(...checkIdentities(checked));
-  for (const provider of providers.values()) {
-    const mine = checked.filter((d) => d.key.kind === provider.kind);
-    if (mine.length > 0) diagnostics.push(...provider.checkAll(mine));
+  for (const ydoc of parsed.documents) {
+    const located = checkDocument(ydoc, file.path, config, providers, diagnostics, secrets);
+    if (!located) continue;
+    const { locate, ...doc } = located;
+    const provider = providers.get(doc.key.kind);
+    checked.push({
+      key: doc.key,
+      ...doc.id !== void 0 ? { id: doc.id } : {},
+      source: doc.source,
+      index: ydoc.index,
+      locate,
+      facts: provider.facts(doc.spec)
+    });
+    if (keepSpecs) documents.push(doc);
   }
+  return { diagnostics, secrets, checked, documents };
+}
+function combineFileChecks(checks, providers) {
+  const diagnostics = checks.flatMap((c3) => c3.diagnostics);
+  const checked = checks.flatMap((c3) => c3.checked);
+  diagnostics.push(...checkAcross(checked, providers));
   return {
-    documents,
+    documents: checks.flatMap((c3) => c3.documents),
     count: checked.length,
     diagnostics: sortDiagnostics(diagnostics),
-    secrets
+    secrets: checks.flatMap((c3) => c3.secrets)
   };
 }
 function checkDocument(ydoc, file, config, providers, diagnostics, secrets) {
@@ -9011,6 +9021,14 @@ function checkDocument(ydoc, file, config, providers, diagnostics, secrets) {
     locate: loc
   };
 }
+function checkAcross(checked, providers) {
+  const out = checkIdentities(checked);
+  for (const provider of providers.values()) {
+    const mine = checked.filter((d) => d.key.kind === provider.kind);
+    if (mine.length > 0) out.push(...provider.checkAll(mine));
+  }
+  return out;
+}
 function checkIdentities(documents) {
   const out = [];
   const duplicate = (d, pointer, message) => {
@@ -9125,6 +9143,9 @@ async function listMatchingFiles(dir, globs) {
   return out.sort();
 }
 async function readTextFile(path, maxBytes = MAX_FILE_BYTES) {
+  return readTextFileSync(path, maxBytes);
+}
+function readTextFileSync(path, maxBytes = MAX_FILE_BYTES) {
   try {
     const s = statSync(path);
     if (s.size > maxBytes) {
@@ -9141,6 +9162,16 @@ async function readTextFile(path, maxBytes = MAX_FILE_BYTES) {
       reason: code === "ENOENT" ? "file not found" : code === "EACCES" ? "permission denied" : `cannot read file (${code ?? String(err2)})`
     };
   }
+}
+function totalFileSize(paths) {
+  let bytes = 0;
+  for (const p2 of paths) {
+    try {
+      bytes += statSync(p2).size;
+    } catch {
+    }
+  }
+  return bytes;
 }
 var MAX_FILE_BYTES, SKIP_DIRS, UTF8;
 var init_files = __esm({
@@ -30488,7 +30519,7 @@ var require_snapshot_recorder = __commonJS({
   "node_modules/undici/lib/mock/snapshot-recorder.js"(exports, module) {
     "use strict";
     var { writeFile: writeFile4, readFile: readFile3, mkdir: mkdir2 } = __require("node:fs/promises");
-    var { dirname: dirname5, resolve: resolve8 } = __require("node:path");
+    var { dirname: dirname6, resolve: resolve8 } = __require("node:path");
     var { setTimeout: setTimeout2, clearTimeout: clearTimeout2 } = __require("node:timers");
     var { InvalidArgumentError, UndiciError } = require_errors3();
     var { hashId, isUrlExcludedFactory, normalizeHeaders, createHeaderFilters } = require_snapshot_utils();
@@ -30719,7 +30750,7 @@ var require_snapshot_recorder = __commonJS({
           throw new InvalidArgumentError("Snapshot path is required");
         }
         const resolvedPath = resolve8(path);
-        await mkdir2(dirname5(resolvedPath), { recursive: true });
+        await mkdir2(dirname6(resolvedPath), { recursive: true });
         const data = Array.from(this.#snapshots.entries()).map(([hash, snapshot]) => ({
           hash,
           snapshot
@@ -44606,11 +44637,12 @@ function checkKazooAll(docs) {
   const didsByScope = /* @__PURE__ */ new Map();
   const users = /* @__PURE__ */ new Map();
   for (const doc of docs) {
-    const scope = `${doc.key.target}/${doc.key.account}`;
+    const scope = scopeOf(doc.key);
     let dids = didsByScope.get(scope);
     if (!dids) didsByScope.set(scope, dids = /* @__PURE__ */ new Map());
     const servers = doc.facts;
     servers.forEach((server, i2) => {
+      const use = { doc, server: i2 };
       for (const did of server.dids) {
         const first2 = dids.get(did);
         if (first2) {
@@ -44619,14 +44651,14 @@ function checkKazooAll(docs) {
           out.push({
             severity: "error",
             code: "DUPLICATE_DID",
-            message: `DID ${did} is already routed by ${describeFirst(first2)}; a DID may appear once per account (Kazoo would pick one of them at random order)`,
+            message: `DID ${did} is already routed by ${describeFirst(first2, did)}; a DID may appear once per account (Kazoo would pick one of them at random order)`,
             file: p2.file,
             line: p2.line,
             col: p2.col,
             pointer
           });
         } else {
-          dids.set(did, { doc, server: i2, did });
+          dids.set(did, use);
         }
       }
       if (server.user !== null) {
@@ -44644,7 +44676,7 @@ function checkKazooAll(docs) {
             col: p2.col,
             pointer
           });
-        } else users.set(k2, { doc, server: i2 });
+        } else users.set(k2, use);
       }
     });
   }
@@ -44653,8 +44685,8 @@ function checkKazooAll(docs) {
 function didPointer(server, did) {
   return `/spec/servers/${server}/DIDs/${escapePointerToken(did)}`;
 }
-function describeFirst(first2) {
-  const p2 = first2.did !== void 0 ? first2.doc.locate.key(didPointer(first2.server, first2.did)) : first2.doc.locate.value(`/spec/servers/${first2.server}/auth/auth_user`);
+function describeFirst(first2, did) {
+  const p2 = did !== void 0 ? first2.doc.locate.key(didPointer(first2.server, did)) : first2.doc.locate.value(`/spec/servers/${first2.server}/auth/auth_user`);
   return `"${first2.doc.key.name}" servers[${first2.server}] (${p2.file}:${p2.line}:${p2.col})`;
 }
 function closest(word, candidates) {
@@ -44692,6 +44724,7 @@ var init_checks2 = __esm({
   "src/providers/kazoo/checks.ts"() {
     "use strict";
     init_json();
+    init_model();
     init_schema();
     init_schema_walk();
     init_schema3();
@@ -45515,6 +45548,252 @@ var init_registry = __esm({
   }
 });
 
+// src/engine/check-threads.ts
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join as join2 } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { Worker } from "node:worker_threads";
+function takeBatch(counter, batches) {
+  const b2 = Atomics.add(counter, 0, 1);
+  return b2 < batches ? b2 : -1;
+}
+function batchRange(job, b2) {
+  return [job.batchStarts[b2], job.batchStarts[b2 + 1] ?? job.files.length];
+}
+function checkBatch(job, b2, config, providers, env, held) {
+  const [start, end] = batchRange(job, b2);
+  const out = [];
+  for (let file = start; file < end; file++) {
+    const path = job.files[file];
+    const read = readTextFileSync(path.full);
+    if (!read.ok) {
+      const diagnostic = {
+        severity: "error",
+        code: "FILE",
+        message: read.reason,
+        file: path.shown,
+        line: 1,
+        col: 1
+      };
+      out.push({ diagnostics: [diagnostic], secrets: [], scopes: [] });
+      continue;
+    }
+    const c3 = checkFile({ path: path.shown, text: read.text }, config, providers, env, false);
+    for (const doc of c3.checked) held.push({ file, doc });
+    out.push({
+      diagnostics: c3.diagnostics,
+      secrets: c3.secrets,
+      scopes: c3.checked.map((d) => scopeOf(d.key))
+    });
+  }
+  return out;
+}
+function checkHeld(held, shared, providers) {
+  const local = [];
+  const spread = [];
+  for (const h2 of inFileOrder(held)) {
+    if (shared.has(scopeOf(h2.doc.key))) spread.push(h2);
+    else local.push(h2.doc);
+  }
+  return { diagnostics: checkAcross(local, providers), shared: spread };
+}
+function inFileOrder(list) {
+  return [...list].sort((a, b2) => a.file - b2.file || a.doc.index - b2.doc.index);
+}
+function workerScript() {
+  const built = new URL("./check-worker.js", import.meta.url);
+  if (existsSync(fileURLToPath(built))) return { entry: built, eval: false };
+  const source = new URL("./check-worker.ts", import.meta.url);
+  if (!existsSync(fileURLToPath(source))) return void 0;
+  try {
+    const pkg = createRequire(import.meta.url).resolve("tsx/package.json");
+    const tsx = pathToFileURL(join2(dirname(pkg), "dist", "esm", "api", "index.mjs")).href;
+    const entry = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(source.href)}); });`;
+    return { entry, eval: true };
+  } catch {
+    return void 0;
+  }
+}
+async function checkFilesInThreads(job, config, providers, threads, options = {}) {
+  const filesPerBatch = options.filesPerBatch ?? Math.max(1, Math.ceil(job.files.length / (threads * BATCHES_PER_THREAD)));
+  const batchStarts = [];
+  for (let i2 = 0; i2 < job.files.length; i2 += filesPerBatch) batchStarts.push(i2);
+  const full = { ...job, counter: new SharedArrayBuffer(4), batchStarts };
+  const env = (name) => job.env[name];
+  const summaries = new Array(job.files.length);
+  const problems = [];
+  const script = options.script ?? workerScript();
+  if (!script) problems.push("the worker script (check-worker.js) is not beside connops");
+  const workers = script ? Array.from({ length: threads - 1 }, () => new CheckWorker(script, full, problems)) : [];
+  const held = [];
+  const mine = /* @__PURE__ */ new Set();
+  const checkHere = (b2) => {
+    const [start] = batchRange(full, b2);
+    checkBatch(full, b2, config, providers, env, held).forEach((s, i2) => {
+      summaries[start + i2] = s;
+    });
+    mine.add(b2);
+  };
+  const counter = new Int32Array(full.counter);
+  const limit = options.mainBatches ?? Infinity;
+  const takeHere = () => mine.size < limit ? takeBatch(counter, batchStarts.length) : -1;
+  for (let b2 = takeHere(); b2 !== -1; ) {
+    checkHere(b2);
+    b2 = takeHere();
+  }
+  await Promise.all(workers.map((w) => w.checked));
+  const helping = workers.filter((w) => w.alive && w.batches.length > 0);
+  for (const w of helping) {
+    for (const { batch, files } of w.batches) {
+      const [start] = batchRange(full, batch);
+      files.forEach((s, i2) => {
+        summaries[start + i2] = s;
+      });
+    }
+  }
+  const theirs = new Set(helping.flatMap((w) => w.batches.map((b2) => b2.batch)));
+  for (let b2 = 0; b2 < batchStarts.length; b2++) if (!mine.has(b2) && !theirs.has(b2)) checkHere(b2);
+  const shared = sharedScopes(full, summaries);
+  const answers = helping.map((w) => w.across(shared));
+  const here = checkHeld(held, new Set(shared), providers);
+  const diagnostics = summaries.flatMap((s) => s.diagnostics);
+  diagnostics.push(...here.diagnostics);
+  const spread = [...here.shared];
+  const locate = relocator(job.files, job.env);
+  for (const [i2, answer] of (await Promise.all(answers)).entries()) {
+    if (answer) {
+      diagnostics.push(...answer.diagnostics);
+      for (const { file, doc } of answer.shared)
+        spread.push({ file, doc: { ...doc, locate: locate(file, doc) } });
+      continue;
+    }
+    const again = [];
+    for (const { batch } of helping[i2].batches)
+      checkBatch(full, batch, config, providers, env, again);
+    const redo = checkHeld(again, new Set(shared), providers);
+    diagnostics.push(...redo.diagnostics);
+    spread.push(...redo.shared);
+  }
+  diagnostics.push(
+    ...checkAcross(
+      inFileOrder(spread).map((h2) => h2.doc),
+      providers
+    )
+  );
+  for (const w of workers) w.stop();
+  const all = summaries;
+  return {
+    state: {
+      documents: [],
+      count: all.reduce((n, s) => n + s.scopes.length, 0),
+      diagnostics: sortDiagnostics(diagnostics),
+      secrets: all.flatMap((s) => s.secrets)
+    },
+    threads: (mine.size > 0 ? 1 : 0) + helping.length,
+    problems
+  };
+}
+function sharedScopes(job, summaries) {
+  const batchOf = /* @__PURE__ */ new Map();
+  const shared = /* @__PURE__ */ new Set();
+  for (let b2 = 0; b2 < job.batchStarts.length; b2++) {
+    const [start, end] = batchRange(job, b2);
+    for (let file = start; file < end; file++) {
+      for (const scope of summaries[file].scopes) {
+        const first2 = batchOf.get(scope);
+        if (first2 === void 0) batchOf.set(scope, b2);
+        else if (first2 !== b2) shared.add(scope);
+      }
+    }
+  }
+  return [...shared];
+}
+function relocator(files, env) {
+  const parsed = /* @__PURE__ */ new Map();
+  const lookup = (name) => env[name];
+  const reparse = (file) => {
+    if (!parsed.has(file)) {
+      const f = files[file];
+      const read = readTextFileSync(f.full);
+      parsed.set(file, read.ok ? parseYamlFile(f.shown, read.text, lookup) : void 0);
+    }
+    return parsed.get(file);
+  };
+  return (file, doc) => {
+    const real = () => reparse(file)?.documents[doc.index]?.locate;
+    return {
+      value: (pointer) => real()?.value(pointer) ?? doc.source,
+      key: (pointer) => real()?.key(pointer) ?? doc.source
+    };
+  };
+}
+var CheckWorker, BATCHES_PER_THREAD;
+var init_check_threads = __esm({
+  "src/engine/check-threads.ts"() {
+    "use strict";
+    init_documents();
+    init_model();
+    init_yaml();
+    init_files();
+    CheckWorker = class {
+      /** Batches reported in step 1. */
+      batches = [];
+      /** Resolves at the end of step 1, or when the worker fails (never rejects). */
+      checked;
+      alive = true;
+      #worker;
+      #onAcross;
+      constructor(script, job, problems) {
+        this.checked = new Promise((resolve8) => {
+          const fail2 = (problem) => {
+            if (!this.alive) return;
+            this.alive = false;
+            problems.push(problem);
+            this.stop();
+            resolve8();
+            this.#onAcross?.(void 0);
+          };
+          try {
+            this.#worker = new Worker(script.entry, {
+              eval: script.eval,
+              workerData: job,
+              stdin: false
+            });
+          } catch (err2) {
+            fail2(`a worker thread could not start: ${err2.message}`);
+            return;
+          }
+          this.#worker.on("message", (m) => {
+            if (m.type === "batch") this.batches.push({ batch: m.batch, files: m.files });
+            else if (m.type === "checked") resolve8();
+            else this.#onAcross?.(m);
+          });
+          this.#worker.on("error", (err2) => fail2(`a worker thread failed: ${err2.message}`));
+          this.#worker.on("exit", (code) => fail2(`a worker thread stopped (exit ${code}) early`));
+        });
+      }
+      /** Step 2: resolves with the worker's answer, or undefined when it failed. */
+      across(shared) {
+        return new Promise((resolve8) => {
+          if (!this.alive) return resolve8(void 0);
+          this.#onAcross = resolve8;
+          this.#worker?.postMessage({ shared });
+        });
+      }
+      stop() {
+        const w = this.#worker;
+        this.#worker = void 0;
+        if (w) {
+          w.removeAllListeners("exit");
+          void w.terminate();
+        }
+      }
+    };
+    BATCHES_PER_THREAD = 24;
+  }
+});
+
 // src/engine/concurrency.ts
 async function mapInOrder(items, limit, fn) {
   const out = new Array(items.length);
@@ -45535,7 +45814,8 @@ var init_concurrency = __esm({
 });
 
 // src/engine/load.ts
-import { dirname, join as join2, relative as relative2 } from "node:path";
+import { availableParallelism } from "node:os";
+import { dirname as dirname2, join as join3, relative as relative2 } from "node:path";
 async function loadProject(options) {
   const providers = options.providers ?? PROVIDERS;
   const source = options.source ?? workingTree;
@@ -45557,14 +45837,19 @@ async function loadProject(options) {
         }
       ],
       secrets: [],
-      files: []
+      files: [],
+      threads: 1,
+      threadProblems: []
     };
   }
-  const dir = dirname(options.configPath);
+  const dir = dirname2(options.configPath);
   const parsed = parseConfig(configShown, dir, configText.text, env, targetTypes(providers));
   const diagnostics = [...parsed.diagnostics];
   const secrets = [...parsed.secrets];
-  if (!parsed.config) return { documents: [], documentCount: 0, diagnostics, secrets, files: [] };
+  if (!parsed.config) {
+    const none = { documents: [], documentCount: 0, files: [], threads: 1, threadProblems: [] };
+    return { ...none, diagnostics, secrets };
+  }
   const config = parsed.config;
   for (const target of Object.values(config.targets)) {
     for (const provider of providers.values()) {
@@ -45582,24 +45867,8 @@ async function loadProject(options) {
     }
   }
   const rel = await source.list(dir, config.documents);
-  const files = [];
   const configRel = relative2(dir, options.configPath);
-  const paths = rel.filter((r2) => r2 !== configRel).map((r2) => join2(dir, r2));
-  const read = await mapInOrder(paths, READS_IN_FLIGHT, (full) => source.read(full));
-  for (const [i2, full] of paths.entries()) {
-    const shown = relative2(options.cwd, full) || full;
-    const res = read[i2];
-    if (res.ok) files.push({ path: shown, text: res.text });
-    else
-      diagnostics.push({
-        severity: "error",
-        code: "FILE",
-        message: res.reason,
-        file: shown,
-        line: 1,
-        col: 1
-      });
-  }
+  const paths = rel.filter((r2) => r2 !== configRel).map((r2) => join3(dir, r2));
   if (rel.length === 0) {
     diagnostics.push({
       severity: "warning",
@@ -45610,19 +45879,70 @@ async function loadProject(options) {
       col: 1
     });
   }
-  const state = buildDesiredState(files, config, providers, env, {
-    keepSpecs: options.keepSpecs !== false
-  });
+  const keepSpecs = options.keepSpecs !== false;
+  const threads = keepSpecs || source !== workingTree || options.providers ? 1 : options.threads ?? checkThreads(paths, options.env, configShown, diagnostics);
+  const shown = (full) => relative2(options.cwd, full) || full;
+  let state;
+  let threadsUsed = 1;
+  const threadProblems = [];
+  if (threads > 1) {
+    const job = {
+      configShown,
+      configDir: dir,
+      configText: configText.text,
+      env: options.env,
+      files: paths.map((full) => ({ full, shown: shown(full) }))
+    };
+    const done = await checkFilesInThreads(job, config, providers, threads);
+    state = done.state;
+    threadsUsed = done.threads;
+    threadProblems.push(...done.problems);
+  } else {
+    const files = [];
+    const read = await mapInOrder(paths, READS_IN_FLIGHT, (full) => source.read(full));
+    for (const [i2, full] of paths.entries()) {
+      const res = read[i2];
+      if (res.ok) files.push({ path: shown(full), text: res.text });
+      else
+        diagnostics.push({
+          severity: "error",
+          code: "FILE",
+          message: res.reason,
+          file: shown(full),
+          line: 1,
+          col: 1
+        });
+    }
+    state = buildDesiredState(files, config, providers, env, { keepSpecs });
+  }
   return {
     config,
     documents: state.documents,
     documentCount: state.count,
     diagnostics: sortDiagnostics([...diagnostics, ...state.diagnostics]),
     secrets: [...secrets, ...state.secrets],
-    files: rel.filter((r2) => r2 !== configRel)
+    files: rel.filter((r2) => r2 !== configRel),
+    threads: threadsUsed,
+    threadProblems
   };
 }
-var workingTree, READS_IN_FLIGHT;
+function checkThreads(paths, env, configShown, diagnostics) {
+  const raw2 = env["CONNOPS_THREADS"];
+  if (raw2 !== void 0 && raw2 !== "") {
+    const n = Number(raw2);
+    if (Number.isInteger(n) && n >= 1 && n <= 16) return n;
+    diagnostics.push({
+      severity: "warning",
+      code: "CONNOPS_THREADS",
+      message: `CONNOPS_THREADS is "${raw2}": it must be a whole number from 1 to 16 (1 checks in one thread); using the default`,
+      file: configShown,
+      line: 1,
+      col: 1
+    });
+  }
+  return paths.length > 1 && totalFileSize(paths) >= THREADS_MIN_BYTES ? Math.min(availableParallelism(), MAX_THREADS) : 1;
+}
+var workingTree, READS_IN_FLIGHT, THREADS_MIN_BYTES, MAX_THREADS;
 var init_load = __esm({
   "src/engine/load.ts"() {
     "use strict";
@@ -45630,6 +45950,7 @@ var init_load = __esm({
     init_documents();
     init_files();
     init_registry();
+    init_check_threads();
     init_concurrency();
     workingTree = {
       list: listMatchingFiles,
@@ -45637,6 +45958,8 @@ var init_load = __esm({
       label: "working tree"
     };
     READS_IN_FLIGHT = 16;
+    THREADS_MIN_BYTES = 4 << 20;
+    MAX_THREADS = 4;
   }
 });
 
@@ -53381,7 +53704,7 @@ __export(git_inputs_exports, {
   commitSource: () => commitSource,
   resolveGitInputs: () => resolveGitInputs
 });
-import { dirname as dirname2, join as join3, relative as relative4 } from "node:path";
+import { dirname as dirname3, join as join4, relative as relative4 } from "node:path";
 function commitSource(repo, commit) {
   return {
     label: `commit ${commit.slice(0, 7)}`,
@@ -53404,7 +53727,7 @@ function commitSource(repo, commit) {
 async function resolveGitInputs(ctx) {
   const ref = ctx.flags.ref;
   const since = ctx.flags["changed-since"];
-  const configDir = dirname2(ctx.configPath);
+  const configDir = dirname3(ctx.configPath);
   const why = ref !== void 0 ? "--ref" : "--changed-since";
   const repo = await GitRepo.open(configDir, ctx.io.env, why);
   const commit = ref !== void 0 ? await repo.resolveRef(ref) : void 0;
@@ -53452,7 +53775,7 @@ async function resolveGitInputs(ctx) {
     changes.map(async (c3) => {
       const now = c3.status === "deleted" ? void 0 : asDocument(c3.path);
       if (now !== void 0) {
-        const res = await read(join3(configDir, now));
+        const res = await read(join4(configDir, now));
         if (res.ok) after.push(...keysOf(now, res.text, config));
       }
       const old = c3.status === "renamed" ? c3.from : c3.status === "added" ? void 0 : c3.path;
@@ -53485,7 +53808,7 @@ var init_git_inputs = __esm({
 });
 
 // src/cli/commands/common.ts
-import { dirname as dirname3 } from "node:path";
+import { dirname as dirname4 } from "node:path";
 function selectionFromFlags(ctx) {
   const shard = shardFlag(ctx.flags);
   return {
@@ -53611,7 +53934,7 @@ var init_common = __esm({
         return resolveGitInputs2(ctx);
       }
       const { readGitMeta: readGitMeta2 } = await Promise.resolve().then(() => (init_git(), git_exports));
-      const meta = await readGitMeta2(dirname3(ctx.configPath), ctx.io.env);
+      const meta = await readGitMeta2(dirname4(ctx.configPath), ctx.io.env);
       return meta ? { meta } : {};
     };
     httpOverrides = { deps: {} };
@@ -54008,7 +54331,7 @@ __export(import_exports, {
   importCommand: () => importCommand
 });
 import { access, mkdir, writeFile as writeFile2 } from "node:fs/promises";
-import { dirname as dirname4, join as join4, relative as relative5, resolve as resolve5 } from "node:path";
+import { dirname as dirname5, join as join5, relative as relative5, resolve as resolve5 } from "node:path";
 async function importCommand(ctx) {
   const targetNames = ctx.flags.target ?? [];
   if (targetNames.length !== 1)
@@ -54025,7 +54348,7 @@ async function importCommand(ctx) {
   }
   const parsed = parseConfig(
     configShown,
-    dirname4(ctx.configPath),
+    dirname5(ctx.configPath),
     text.text,
     (n) => ctx.io.env[n],
     targetTypes(PROVIDERS)
@@ -54063,10 +54386,10 @@ async function importCommand(ctx) {
     const problem = first2.checkAccount?.(a);
     if (problem) throw new UsageError(`--account ${a}: ${problem}`);
   }
-  const outDir = resolve5(ctx.io.cwd, ctx.flags.out ?? join4(config.dir, "connectivity"));
+  const outDir = resolve5(ctx.io.cwd, ctx.flags.out ?? join5(config.dir, "connectivity"));
   const files = accounts.map((account) => ({
     account,
-    path: join4(outDir, target.name, `${account}.yaml`),
+    path: join5(outDir, target.name, `${account}.yaml`),
     parts: []
   }));
   const shown = (p2) => relative5(ctx.io.cwd, p2) || p2;
@@ -54139,7 +54462,7 @@ async function importCommand(ctx) {
     const header = `# Imported by connops from target ${target.name}, account ${f.account}.
 `;
     const body = f.parts.filter((p2) => p2.count > 0).map((p2) => p2.text).join("---\n");
-    await mkdir(dirname4(f.path), { recursive: true });
+    await mkdir(dirname5(f.path), { recursive: true });
     await writeFile2(f.path, header + body, { mode: 420 });
     ctx.out(`Wrote ${shown(f.path)} (${count} document${count === 1 ? "" : "s"})
 `);
@@ -56269,6 +56592,13 @@ async function validateCommand(ctx) {
     keepSpecs: false
   });
   for (const s of project.secrets) ctx.secrets.add(s);
+  if (ctx.io.env["CONNOPS_DEBUG"]) {
+    const why = project.threadProblems.map((p2) => `; ${p2}`).join("");
+    ctx.err(
+      `connops: checked ${project.files.length} files in ${threadCount(project.threads)}${why}
+`
+    );
+  }
   const stats = { files: project.files.length, documents: project.documentCount };
   const list = project.diagnostics;
   if (format === "json") ctx.out(renderDiagnosticsJson(list, stats));
@@ -56283,6 +56613,7 @@ function summaryOnly(list, stats) {
   return `${text[text.length - 1] ?? ""}
 `;
 }
+var threadCount = (n) => n === 1 ? "1 thread" : `${n} threads`;
 
 // src/cli/main.ts
 var VERSION = "0.1.0";

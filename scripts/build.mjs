@@ -1,7 +1,7 @@
 // Bundles the CLI and the Action into dist/ (ESM, Node 20.19+). The output is
 // committed, so the build must be deterministic: no timestamps, no absolute paths.
 import { build } from 'esbuild';
-import { BUNDLE_OPTIONS as common } from './bundle-options.mjs';
+import { BUNDLE_OPTIONS as common, NO_HTTP_IN_WORKER } from './bundle-options.mjs';
 
 /**
  * @actions/core imports @actions/http-client (and with it a second undici, ~0.8 MB)
@@ -26,6 +26,13 @@ const noOidcClient = {
 };
 
 await build({ ...common, entryPoints: { cli: 'src/cli/entry.ts' }, outdir: 'dist' });
+// Both bundles start it from beside them (src/engine/check-threads.ts).
+await build({
+  ...common,
+  entryPoints: { 'check-worker': 'src/engine/check-worker.ts' },
+  outdir: 'dist',
+  plugins: [NO_HTTP_IN_WORKER],
+});
 await build({
   ...common,
   entryPoints: { action: 'src/action/entry.ts' },

@@ -36,6 +36,17 @@ export interface DesiredState {
 /** A document during its checks: with the position lookup into its file. */
 type Located = DesiredDocument & { readonly locate: Locator };
 
+/** What checking one file gives: its own diagnostics and the documents that passed. */
+export interface FileCheck {
+  readonly diagnostics: Diagnostic[];
+  /** Values that came from `${env:…}` in this file. */
+  readonly secrets: string[];
+  /** What the checks across documents need of each document that passed. */
+  readonly checked: CheckedDocument[];
+  /** The documents that passed (empty unless specs are kept). */
+  readonly documents: DesiredDocument[];
+}
+
 /**
  * Parses and checks every document of every file.
  * @param providers the registry, keyed by kind
@@ -50,48 +61,72 @@ export function buildDesiredState(
   env: EnvLookup,
   options: { readonly keepSpecs?: boolean } = {},
 ): DesiredState {
+  const keepSpecs = options.keepSpecs !== false;
+  return combineFileChecks(
+    files.map((file) => checkFile(file, config, providers, env, keepSpecs)),
+    providers,
+  );
+}
+
+/**
+ * The checks of one file on its own: parse, envelope, spec. Files are
+ * independent here, so they may be checked in any order or thread (see
+ * engine/check-threads.ts); the checks across them (`checkAcross`) come after.
+ */
+export function checkFile(
+  file: SourceFile,
+  config: Config,
+  providers: ReadonlyMap<string, Provider>,
+  env: EnvLookup,
+  keepSpecs: boolean,
+): FileCheck {
   const diagnostics: Diagnostic[] = [];
-  const documents: DesiredDocument[] = [];
-  const checked: CheckedDocument[] = [];
   const secrets: string[] = [];
-  for (const file of files) {
-    const parsed = parseYamlFile(file.path, file.text, env);
-    diagnostics.push(...parsed.diagnostics);
-    if (parsed.documents.length === 0 && parsed.diagnostics.length === 0) {
-      diagnostics.push({
-        severity: 'warning',
-        code: 'EMPTY_FILE',
-        message: 'file holds no documents',
-        file: file.path,
-        line: 1,
-        col: 1,
-      });
-    }
-    for (const ydoc of parsed.documents) {
-      const located = checkDocument(ydoc, file.path, config, providers, diagnostics, secrets);
-      if (!located) continue;
-      const { locate, ...doc } = located;
-      const provider = providers.get(doc.key.kind) as Provider; // checkDocument checked the kind
-      checked.push({
-        key: doc.key,
-        ...(doc.id !== undefined ? { id: doc.id } : {}),
-        source: doc.source,
-        locate,
-        facts: provider.facts(doc.spec),
-      });
-      if (options.keepSpecs !== false) documents.push(doc);
-    }
+  const checked: CheckedDocument[] = [];
+  const documents: DesiredDocument[] = [];
+  const parsed = parseYamlFile(file.path, file.text, env);
+  diagnostics.push(...parsed.diagnostics);
+  if (parsed.documents.length === 0 && parsed.diagnostics.length === 0) {
+    diagnostics.push({
+      severity: 'warning',
+      code: 'EMPTY_FILE',
+      message: 'file holds no documents',
+      file: file.path,
+      line: 1,
+      col: 1,
+    });
   }
-  diagnostics.push(...checkIdentities(checked));
-  for (const provider of providers.values()) {
-    const mine = checked.filter((d) => d.key.kind === provider.kind);
-    if (mine.length > 0) diagnostics.push(...provider.checkAll(mine));
+  for (const ydoc of parsed.documents) {
+    const located = checkDocument(ydoc, file.path, config, providers, diagnostics, secrets);
+    if (!located) continue;
+    const { locate, ...doc } = located;
+    const provider = providers.get(doc.key.kind) as Provider; // checkDocument checked the kind
+    checked.push({
+      key: doc.key,
+      ...(doc.id !== undefined ? { id: doc.id } : {}),
+      source: doc.source,
+      index: ydoc.index,
+      locate,
+      facts: provider.facts(doc.spec),
+    });
+    if (keepSpecs) documents.push(doc);
   }
+  return { diagnostics, secrets, checked, documents };
+}
+
+/** Joins the files' checks (in file order) and runs the checks across documents. */
+export function combineFileChecks(
+  checks: readonly FileCheck[],
+  providers: ReadonlyMap<string, Provider>,
+): DesiredState {
+  const diagnostics = checks.flatMap((c) => c.diagnostics);
+  const checked = checks.flatMap((c) => c.checked);
+  diagnostics.push(...checkAcross(checked, providers));
   return {
-    documents,
+    documents: checks.flatMap((c) => c.documents),
     count: checked.length,
     diagnostics: sortDiagnostics(diagnostics),
-    secrets,
+    secrets: checks.flatMap((c) => c.secrets),
   };
 }
 
@@ -285,6 +320,24 @@ function checkDocument(
     source: ydoc.start,
     locate: loc,
   };
+}
+
+/**
+ * The checks across documents (identities, then each provider's `checkAll`),
+ * in document order. Every one of them relates documents of one scope (target
+ * and account) only, so running it on groups of whole scopes gives the same
+ * diagnostics as one run (check-threads.ts relies on this).
+ */
+export function checkAcross(
+  checked: readonly CheckedDocument[],
+  providers: ReadonlyMap<string, Provider>,
+): Diagnostic[] {
+  const out = checkIdentities(checked);
+  for (const provider of providers.values()) {
+    const mine = checked.filter((d) => d.key.kind === provider.kind);
+    if (mine.length > 0) out.push(...provider.checkAll(mine));
+  }
+  return out;
 }
 
 function checkIdentities(documents: readonly CheckedDocument[]): Diagnostic[] {

@@ -39,6 +39,11 @@ export function keyString(key: DocumentKey): string {
   return `${key.target}/${key.account}/${key.kind}/${key.name}`;
 }
 
+/** The scope checks across documents stay within (Provider.checkAll): target/account. */
+export function scopeOf(key: DocumentKey): string {
+  return `${key.target}/${key.account}`;
+}
+
 /** Finds the position of a key or value inside a document, by JSON Pointer. */
 export interface Locator {
   /** Position of the value at the pointer, falling back to the nearest ancestor that exists. */
@@ -73,6 +78,8 @@ export interface CheckedDocument {
   readonly key: DocumentKey;
   readonly id?: string;
   readonly source: SourcePos;
+  /** 0-based index of the document among its file's YAML documents. */
+  readonly index: number;
   /** Position lookup for the document (pointers start at the document root: /spec/...). */
   readonly locate: Locator;
   /** Provider.facts(spec): only its own provider reads it. */

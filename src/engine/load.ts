@@ -2,12 +2,19 @@
  * Loads a project: reads the config and the document files (from the working
  * tree or another FileSource such as a git commit) and runs every offline check.
  */
+import { availableParallelism } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { parseConfig } from '../core/config.ts';
-import { buildDesiredState, sortDiagnostics, type SourceFile } from '../core/documents.ts';
+import {
+  buildDesiredState,
+  sortDiagnostics,
+  type DesiredState,
+  type SourceFile,
+} from '../core/documents.ts';
 import type { Config, DesiredDocument, Diagnostic } from '../core/model.ts';
-import { listMatchingFiles, readTextFile, type ReadResult } from '../io/files.ts';
+import { listMatchingFiles, readTextFile, totalFileSize, type ReadResult } from '../io/files.ts';
 import { PROVIDERS, targetTypes } from '../providers/registry.ts';
+import { checkFilesInThreads } from './check-threads.ts';
 import { mapInOrder } from './concurrency.ts';
 import type { Provider } from '../providers/types.ts';
 
@@ -35,6 +42,8 @@ export interface LoadOptions {
   readonly providers?: ReadonlyMap<string, Provider>;
   /** False when only diagnostics are wanted: specs are let go once checked (see buildDesiredState). */
   readonly keepSpecs?: boolean;
+  /** Threads that check the files when specs are not kept (default: see `checkThreads`). */
+  readonly threads?: number;
 }
 
 export interface LoadedProject {
@@ -48,6 +57,10 @@ export interface LoadedProject {
   readonly secrets: string[];
   /** Document files read, relative to the config directory. */
   readonly files: string[];
+  /** Threads that checked the files (1 unless a large repo was validated, see check-threads.ts). */
+  readonly threads: number;
+  /** Why fewer threads ran than planned (a worker that could not start or failed); the results are complete regardless. */
+  readonly threadProblems: string[];
 }
 
 export async function loadProject(options: LoadOptions): Promise<LoadedProject> {
@@ -72,13 +85,18 @@ export async function loadProject(options: LoadOptions): Promise<LoadedProject> 
       ],
       secrets: [],
       files: [],
+      threads: 1,
+      threadProblems: [],
     };
   }
   const dir = dirname(options.configPath);
   const parsed = parseConfig(configShown, dir, configText.text, env, targetTypes(providers));
   const diagnostics = [...parsed.diagnostics];
   const secrets = [...parsed.secrets];
-  if (!parsed.config) return { documents: [], documentCount: 0, diagnostics, secrets, files: [] };
+  if (!parsed.config) {
+    const none = { documents: [], documentCount: 0, files: [], threads: 1, threadProblems: [] };
+    return { ...none, diagnostics, secrets };
+  }
   const config = parsed.config;
 
   for (const target of Object.values(config.targets)) {
@@ -98,25 +116,8 @@ export async function loadProject(options: LoadOptions): Promise<LoadedProject> 
   }
 
   const rel = await source.list(dir, config.documents);
-  const files: SourceFile[] = [];
   const configRel = relative(dir, options.configPath);
   const paths = rel.filter((r) => r !== configRel).map((r) => join(dir, r));
-  // Several reads in flight: a source that reads from git waits on it (the working tree reads synchronously).
-  const read = await mapInOrder(paths, READS_IN_FLIGHT, (full) => source.read(full));
-  for (const [i, full] of paths.entries()) {
-    const shown = relative(options.cwd, full) || full;
-    const res = read[i] as ReadResult;
-    if (res.ok) files.push({ path: shown, text: res.text });
-    else
-      diagnostics.push({
-        severity: 'error',
-        code: 'FILE',
-        message: res.reason,
-        file: shown,
-        line: 1,
-        col: 1,
-      });
-  }
   if (rel.length === 0) {
     diagnostics.push({
       severity: 'warning',
@@ -127,9 +128,48 @@ export async function loadProject(options: LoadOptions): Promise<LoadedProject> 
       col: 1,
     });
   }
-  const state = buildDesiredState(files, config, providers, env, {
-    keepSpecs: options.keepSpecs !== false,
-  });
+  const keepSpecs = options.keepSpecs !== false;
+  // Threads read the working tree themselves, and run only the built-in providers
+  // (a worker cannot be handed an injected registry).
+  const threads =
+    keepSpecs || source !== workingTree || options.providers
+      ? 1
+      : (options.threads ?? checkThreads(paths, options.env, configShown, diagnostics));
+  const shown = (full: string): string => relative(options.cwd, full) || full;
+  let state: DesiredState;
+  let threadsUsed = 1;
+  const threadProblems: string[] = [];
+  if (threads > 1) {
+    const job = {
+      configShown,
+      configDir: dir,
+      configText: configText.text,
+      env: options.env,
+      files: paths.map((full) => ({ full, shown: shown(full) })),
+    };
+    const done = await checkFilesInThreads(job, config, providers, threads);
+    state = done.state;
+    threadsUsed = done.threads;
+    threadProblems.push(...done.problems);
+  } else {
+    const files: SourceFile[] = [];
+    // Several reads in flight: a source that reads from git waits on it (the working tree reads synchronously).
+    const read = await mapInOrder(paths, READS_IN_FLIGHT, (full) => source.read(full));
+    for (const [i, full] of paths.entries()) {
+      const res = read[i] as ReadResult;
+      if (res.ok) files.push({ path: shown(full), text: res.text });
+      else
+        diagnostics.push({
+          severity: 'error',
+          code: 'FILE',
+          message: res.reason,
+          file: shown(full),
+          line: 1,
+          col: 1,
+        });
+    }
+    state = buildDesiredState(files, config, providers, env, { keepSpecs });
+  }
   return {
     config,
     documents: state.documents,
@@ -137,7 +177,41 @@ export async function loadProject(options: LoadOptions): Promise<LoadedProject> 
     diagnostics: sortDiagnostics([...diagnostics, ...state.diagnostics]),
     secrets: [...secrets, ...state.secrets],
     files: rel.filter((r) => r !== configRel),
+    threads: threadsUsed,
+    threadProblems,
   };
 }
 
 const READS_IN_FLIGHT = 16;
+
+/** Below this much YAML one thread is quicker: starting a worker costs about as much as checking it. */
+export const THREADS_MIN_BYTES = 4 << 20;
+const MAX_THREADS = 4;
+
+/**
+ * How many threads check the files: `CONNOPS_THREADS` when set (1 turns threads
+ * off), else one per core up to MAX_THREADS for a repo of THREADS_MIN_BYTES or more.
+ */
+export function checkThreads(
+  paths: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  configShown: string,
+  diagnostics: Diagnostic[],
+): number {
+  const raw = env['CONNOPS_THREADS'];
+  if (raw !== undefined && raw !== '') {
+    const n = Number(raw);
+    if (Number.isInteger(n) && n >= 1 && n <= 16) return n;
+    diagnostics.push({
+      severity: 'warning',
+      code: 'CONNOPS_THREADS',
+      message: `CONNOPS_THREADS is "${raw}": it must be a whole number from 1 to 16 (1 checks in one thread); using the default`,
+      file: configShown,
+      line: 1,
+      col: 1,
+    });
+  }
+  return paths.length > 1 && totalFileSize(paths) >= THREADS_MIN_BYTES
+    ? Math.min(availableParallelism(), MAX_THREADS)
+    : 1;
+}

@@ -78,6 +78,11 @@ const UTF8 = new TextDecoder('utf-8', { fatal: false });
  * files: ~150 ms against ~40 ms).
  */
 export async function readTextFile(path: string, maxBytes = MAX_FILE_BYTES): Promise<ReadResult> {
+  return readTextFileSync(path, maxBytes);
+}
+
+/** readTextFile for a thread that does nothing else meanwhile (see engine/check-threads.ts). */
+export function readTextFileSync(path: string, maxBytes = MAX_FILE_BYTES): ReadResult {
   try {
     const s = statSync(path);
     if (s.size > maxBytes) {
@@ -99,4 +104,17 @@ export async function readTextFile(path: string, maxBytes = MAX_FILE_BYTES): Pro
             : `cannot read file (${code ?? String(err)})`,
     };
   }
+}
+
+/** Total size in bytes of the files that exist among `paths` (the others count 0). */
+export function totalFileSize(paths: readonly string[]): number {
+  let bytes = 0;
+  for (const p of paths) {
+    try {
+      bytes += statSync(p).size;
+    } catch {
+      // Reading it will report the problem.
+    }
+  }
+  return bytes;
 }

@@ -72,7 +72,12 @@ export interface Provider {
    * while the spec is at hand so the checks across documents do not need it.
    */
   facts(spec: JsonObject): unknown;
-  /** Checks across all documents of this kind (e.g. a DID used twice in an account). */
+  /**
+   * Checks across documents of this kind (e.g. a DID used twice in an account).
+   * Only documents of the same target and account may be related: the engine
+   * may call it once per group of whole accounts (threads, engine/check-threads.ts),
+   * and the union of the groups' results must equal one call's.
+   */
   checkAll(docs: readonly CheckedDocument[]): Diagnostic[];
   /** Pointers (inside a spec) of fields the API treats as secrets, e.g. auth passwords. */
   secretPointers(spec: JsonObject): string[];

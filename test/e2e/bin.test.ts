@@ -20,12 +20,19 @@ afterAll(async () => {
   await world.close();
 });
 
-function connops(args: string[]): Promise<{ code: number; out: string; err: string }> {
+function connops(
+  args: string[],
+  extraEnv: Record<string, string> = {},
+): Promise<{ code: number; out: string; err: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [bin, ...args],
-      { cwd: world.dir, env: { PATH: process.env['PATH'] ?? '', ...world.env }, timeout: 60_000 },
+      {
+        cwd: world.dir,
+        env: { PATH: process.env['PATH'] ?? '', ...world.env, ...extraEnv },
+        timeout: 60_000,
+      },
       (error, stdout, stderr) => {
         resolve({
           code: error ? (typeof error.code === 'number' ? error.code : 1) : 0,
@@ -64,5 +71,17 @@ describe('the built bin (dist/cli.js)', () => {
     const invalid = await connops(['validate', '--config', 'missing.yaml']);
     expect(invalid.code).toBe(3);
     expect(invalid.out + invalid.err).not.toMatch(/\n\s+at /);
+  });
+
+  it('validate starts dist/check-worker.js when asked for threads, and it runs to the end', async () => {
+    const one = await connops(['validate', '--format', 'json'], { CONNOPS_THREADS: '1' });
+    const two = await connops(['validate', '--format', 'json'], {
+      CONNOPS_THREADS: '2',
+      CONNOPS_DEBUG: '1',
+    });
+    expect(two.code).toBe(0);
+    expect(two.out).toBe(one.out);
+    // A worker that failed to load or crashed would be named after a ";".
+    expect(two.err).toMatch(/^connops: checked \d+ files in [12] threads?$/m);
   });
 });

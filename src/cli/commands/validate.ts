@@ -21,6 +21,12 @@ export async function validateCommand(ctx: CommandContext): Promise<number> {
     keepSpecs: false,
   });
   for (const s of project.secrets) ctx.secrets.add(s);
+  if (ctx.io.env['CONNOPS_DEBUG']) {
+    const why = project.threadProblems.map((p) => `; ${p}`).join('');
+    ctx.err(
+      `connops: checked ${project.files.length} files in ${threadCount(project.threads)}${why}\n`,
+    );
+  }
   const stats = { files: project.files.length, documents: project.documentCount };
   const list = project.diagnostics;
   if (format === 'json') ctx.out(renderDiagnosticsJson(list, stats));
@@ -38,3 +44,5 @@ function summaryOnly(
   const text = renderDiagnosticsText(list, stats).trimEnd().split('\n');
   return `${text[text.length - 1] ?? ''}\n`;
 }
+
+const threadCount = (n: number): string => (n === 1 ? '1 thread' : `${n} threads`);

@@ -9,7 +9,7 @@ import {
   parsePointer,
   type JsonObject,
 } from '../../core/json.ts';
-import type { CheckedDocument, Diagnostic } from '../../core/model.ts';
+import { scopeOf, type CheckedDocument, type Diagnostic } from '../../core/model.ts';
 import { validateAgainst } from '../../core/schema.ts';
 import { coerceAndDefault, findUnknownKeys, knownKeys, schemaAt } from '../../core/schema-walk.ts';
 import type { SpecProblem } from '../types.ts';
@@ -206,11 +206,13 @@ export function checkKazooAll(docs: readonly CheckedDocument[]): Diagnostic[] {
   const didsByScope = new Map<string, Map<string, FirstUse>>();
   const users = new Map<string, FirstUse>();
   for (const doc of docs) {
-    const scope = `${doc.key.target}/${doc.key.account}`;
+    const scope = scopeOf(doc.key);
     let dids = didsByScope.get(scope);
     if (!dids) didsByScope.set(scope, (dids = new Map()));
     const servers = doc.facts as readonly ServerFacts[];
     servers.forEach((server, i) => {
+      // One record per server, shared by its DIDs (the DID itself is the map's key).
+      const use: FirstUse = { doc, server: i };
       for (const did of server.dids) {
         const first = dids.get(did);
         if (first) {
@@ -219,14 +221,14 @@ export function checkKazooAll(docs: readonly CheckedDocument[]): Diagnostic[] {
           out.push({
             severity: 'error',
             code: 'DUPLICATE_DID',
-            message: `DID ${did} is already routed by ${describeFirst(first)}; a DID may appear once per account (Kazoo would pick one of them at random order)`,
+            message: `DID ${did} is already routed by ${describeFirst(first, did)}; a DID may appear once per account (Kazoo would pick one of them at random order)`,
             file: p.file,
             line: p.line,
             col: p.col,
             pointer,
           });
         } else {
-          dids.set(did, { doc, server: i, did });
+          dids.set(did, use);
         }
       }
       if (server.user !== null) {
@@ -244,28 +246,28 @@ export function checkKazooAll(docs: readonly CheckedDocument[]): Diagnostic[] {
             col: p.col,
             pointer,
           });
-        } else users.set(k, { doc, server: i });
+        } else users.set(k, use);
       }
     });
   }
   return out;
 }
 
-/** Where a DID (when `did` is set: its key) or a SIP user (its auth_user value) was first used. */
+/** The document and server where a DID or a SIP user was first used. */
 interface FirstUse {
   readonly doc: CheckedDocument;
   readonly server: number;
-  readonly did?: string;
 }
 
 function didPointer(server: number, did: string): string {
   return `/spec/servers/${server}/DIDs/${escapePointerToken(did)}`;
 }
 
-function describeFirst(first: FirstUse): string {
+/** Where `first` used the DID `did` (its key), or without `did` its SIP user (the auth_user value). */
+function describeFirst(first: FirstUse, did?: string): string {
   const p =
-    first.did !== undefined
-      ? first.doc.locate.key(didPointer(first.server, first.did))
+    did !== undefined
+      ? first.doc.locate.key(didPointer(first.server, did))
       : first.doc.locate.value(`/spec/servers/${first.server}/auth/auth_user`);
   return `"${first.doc.key.name}" servers[${first.server}] (${p.file}:${p.line}:${p.col})`;
 }

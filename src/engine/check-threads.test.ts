@@ -1,0 +1,248 @@
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../core/config.ts';
+import { PROVIDERS, targetTypes } from '../providers/registry.ts';
+import { checkFilesInThreads, workerScript } from './check-threads.ts';
+import { checkThreads, loadProject, THREADS_MIN_BYTES } from './load.ts';
+
+/**
+ * A repo where accounts A and B keep each to one file and account C spreads
+ * over three, with mistakes of every reach: inside one file, across files of
+ * one account (a DID, a SIP user, a name), a YAML error, an unreadable file,
+ * a missing variable, and the examples/invalid set.
+ */
+const A = 'a'.repeat(32);
+const B = 'b'.repeat(32);
+const C = 'c'.repeat(32);
+const doc = (account: string, name: string, dids: string[], user?: string): string =>
+  [
+    'kind: kazoo/connectivity',
+    'target: kazoo-prod',
+    `account: ${account}`,
+    `name: ${name}`,
+    'spec:',
+    '  servers:',
+    user
+      ? `    - auth: { auth_method: password, auth_user: ${user}, auth_password: '\${env:PW}' }`
+      : '    - auth: { auth_method: ip, ip: 192.0.2.10 }',
+    `      DIDs: { ${dids.map((d) => `"${d}": {}`).join(', ')} }`,
+    ...(user ? ['      options: {}'] : []),
+    '',
+  ].join('\n');
+
+let dir: string;
+const env = { PW: 'secret-pw-value' };
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'connops-threads-'));
+  cpSync(join(import.meta.dirname, '..', '..', 'examples', 'invalid'), dir, { recursive: true });
+  writeFileSync(
+    join(dir, 'connops.yaml'),
+    [
+      'targets:',
+      '  kazoo-prod:',
+      '    type: kazoo',
+      '    url: https://kazoo.example.net:8000/v2',
+      '    auth: { api_key: not-needed-for-validate }',
+      'documents: ["*.yaml", "accounts/**/*.yaml"]',
+      '',
+    ].join('\n'),
+  );
+  mkdirSync(join(dir, 'accounts'));
+  const put = (name: string, text: string): void =>
+    writeFileSync(join(dir, 'accounts', name), text);
+  put(
+    'a.yaml',
+    [doc(A, 'a1', ['+14155550001'], 'alice'), doc(A, 'a2', ['+14155550001', '+14155550002'])].join(
+      '---\n',
+    ),
+  );
+  put('b.yaml', doc(B, 'b1', ['+14155550001', '+14155550003'], 'alice'));
+  put('c1.yaml', doc(C, 'c1', ['+14155550010', '+14155550011'], 'carol'));
+  put('c2.yaml', doc(C, 'c2', ['+14155550011'], 'carol'));
+  put('c3.yaml', [doc(C, 'c1', ['+14155550012']), doc(C, 'c4', ['+1415555001x'])].join('---\n'));
+  put('d-broken.yaml', 'kind: [unclosed\n');
+  put('e-secret.yaml', doc(B, 'b2', ['+14155550020'], 'bob').replace('${env:PW}', '${env:NOPE}'));
+  // Over the size limit: refused with a FILE error (a sparse file, nothing is written).
+  put('f-too-big.yaml', '');
+  truncateSync(join(dir, 'accounts', 'f-too-big.yaml'), 17 * 1024 * 1024);
+});
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const load = (threads: number) =>
+  loadProject({
+    configPath: join(dir, 'connops.yaml'),
+    env,
+    cwd: dir,
+    keepSpecs: false,
+    threads,
+  });
+
+async function direct(
+  options: Parameters<typeof checkFilesInThreads>[4],
+): ReturnType<typeof checkFilesInThreads> {
+  const configText = readFileSync(join(dir, 'connops.yaml'), 'utf8');
+  const lookup = (n: string): string | undefined => env[n as keyof typeof env];
+  const config = parseConfig(
+    'connops.yaml',
+    dir,
+    configText,
+    lookup,
+    targetTypes(PROVIDERS),
+  ).config;
+  if (!config) throw new Error('test config does not parse');
+  const project = await load(1);
+  const files = project.files.map((f) => ({ full: join(dir, f), shown: f }));
+  return checkFilesInThreads(
+    { configShown: 'connops.yaml', configDir: dir, configText, env, files },
+    config,
+    PROVIDERS,
+    2,
+    options,
+  );
+}
+
+describe('checking files in threads', () => {
+  it('finds the worker script beside the module (the TypeScript source under tests)', () => {
+    const script = workerScript();
+    expect(script?.eval).toBe(true);
+    expect(String(script?.entry)).toMatch(/check-worker\.ts/);
+  });
+
+  it('gives exactly the diagnostics, count and secrets of one thread, whoever checks what', async () => {
+    const one = await load(1);
+    expect(one.threads).toBe(1);
+    // Every kind of mistake is in the repo (so the comparison means something).
+    const codes = new Set(one.diagnostics.map((d) => d.code));
+    for (const c of [
+      'DUPLICATE_DID',
+      'DUPLICATE_AUTH_USER',
+      'DUPLICATE_IDENTITY',
+      'DID_FORMAT',
+      'YAML_SYNTAX',
+      'FILE',
+      'ENV_MISSING',
+    ])
+      expect([...codes], c).toContain(c);
+    // A duplicate across files of account C names the first use by file:line:col.
+    expect(
+      one.diagnostics.find((d) => d.code === 'DUPLICATE_DID' && d.file === 'accounts/c2.yaml')
+        ?.message,
+    ).toMatch(/accounts\/c1\.yaml:\d+:\d+/);
+
+    const two = await load(2);
+    expect(two.diagnostics).toEqual(one.diagnostics);
+    expect(two.documentCount).toBe(one.documentCount);
+    expect(new Set(two.secrets)).toEqual(new Set(one.secrets));
+    expect(two.threadProblems).toEqual([]);
+  });
+
+  it('a worker that checks every batch (one file per batch) gives the same result', async () => {
+    const one = await load(1);
+    const worker = await direct({ filesPerBatch: 1, mainBatches: 0 });
+    expect(worker.problems).toEqual([]);
+    expect(worker.threads).toBe(1); // the worker alone
+    expect(worker.state.diagnostics).toEqual(
+      one.diagnostics.filter((d) => d.file !== 'connops.yaml'),
+    );
+    expect(worker.state.count).toBe(one.documentCount);
+  });
+
+  it('documents of one account on both threads are checked together, with positions from the worker', async () => {
+    const one = await load(1);
+    // One file per batch; this thread takes the first three (a, b, c1) before the
+    // worker has started, the worker the rest (c2 and c3 of account C among them).
+    const r = await direct({ filesPerBatch: 1, mainBatches: 3 });
+    expect(r.problems).toEqual([]);
+    expect(r.threads).toBe(2);
+    const across = r.state.diagnostics.filter((d) => /^accounts\/c[23]/.test(d.file));
+    expect(across.map((d) => d.code)).toEqual(
+      expect.arrayContaining(['DUPLICATE_AUTH_USER', 'DUPLICATE_DID', 'DUPLICATE_IDENTITY']),
+    );
+    expect(r.state.diagnostics).toEqual(one.diagnostics.filter((d) => d.file !== 'connops.yaml'));
+  });
+
+  it('a worker that cannot start costs only time: this thread checks everything', async () => {
+    const one = await load(1);
+    const script = { entry: pathToFileURL(join(dir, 'no-such-worker.js')), eval: false };
+    const r = await direct({ filesPerBatch: 1, mainBatches: 0, script });
+    expect(r.problems.join('\n')).toMatch(/worker thread (failed|could not start|stopped)/);
+    expect(r.threads).toBe(1);
+    expect(r.state.diagnostics).toEqual(one.diagnostics.filter((d) => d.file !== 'connops.yaml'));
+  });
+
+  it('a worker that fails after its batches: this thread reads them again and checks them', async () => {
+    const one = await load(1);
+    const real = workerScript();
+    if (!real?.eval) throw new Error('expected the source worker under tests');
+    // The real worker, but it dies on the request of step 2 instead of answering it.
+    const prelude = [
+      "const { parentPort } = require('node:worker_threads');",
+      'const once = parentPort.once.bind(parentPort);',
+      "parentPort.once = (event) => once(event, () => { throw new Error('boom in step 2'); });",
+    ].join('\n');
+    const script = { entry: `${prelude}\n${String(real.entry)}`, eval: true };
+    const r = await direct({ filesPerBatch: 1, mainBatches: 0, script });
+    expect(r.problems.join('\n')).toMatch(/boom in step 2/);
+    expect(r.state.diagnostics).toEqual(one.diagnostics.filter((d) => d.file !== 'connops.yaml'));
+    expect(r.state.count).toBe(one.documentCount);
+  });
+});
+
+describe('how many threads', () => {
+  const big = (n: number): string[] =>
+    Array.from({ length: n }, (_, i) => join(dir, `big-${i}.yaml`));
+
+  it('one thread for a small repo; CONNOPS_THREADS decides when set', () => {
+    const small = [join(dir, 'duplicate-did.yaml'), join(dir, 'tabs.yaml')];
+    expect(checkThreads(small, {}, 'connops.yaml', [])).toBe(1);
+    expect(checkThreads(small, { CONNOPS_THREADS: '3' }, 'connops.yaml', [])).toBe(3);
+    expect(checkThreads(small, { CONNOPS_THREADS: '1' }, 'connops.yaml', [])).toBe(1);
+  });
+
+  it('a repo over the size threshold gets more than one thread where there are cores', () => {
+    const paths = big(2);
+    for (const p of paths) writeFileSync(p, `# ${'x'.repeat(THREADS_MIN_BYTES / 2)}\n`);
+    try {
+      const n = checkThreads(paths, {}, 'connops.yaml', []);
+      expect(n).toBeGreaterThanOrEqual(1);
+      expect(n).toBe(Math.min(availableParallelism(), 4));
+    } finally {
+      for (const p of paths) rmSync(p);
+    }
+  });
+
+  it('a bad CONNOPS_THREADS is a warning naming the variable, and the default is used', () => {
+    const diagnostics: Parameters<typeof checkThreads>[3] = [];
+    expect(
+      checkThreads(
+        [join(dir, 'tabs.yaml')],
+        { CONNOPS_THREADS: 'lots' },
+        'connops.yaml',
+        diagnostics,
+      ),
+    ).toBe(1);
+    expect(diagnostics).toEqual([
+      expect.objectContaining({
+        severity: 'warning',
+        code: 'CONNOPS_THREADS',
+        file: 'connops.yaml',
+      }),
+    ]);
+    expect(diagnostics[0]?.message).toMatch(/whole number from 1 to 16/);
+  });
+});
