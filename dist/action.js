@@ -44784,6 +44784,12 @@ function parseFastYaml(text, env, maxNodes) {
     throw err2;
   }
 }
+function dictionaryObject() {
+  const o2 = { first: null, second: null };
+  delete o2["first"];
+  delete o2["second"];
+  return o2;
+}
 function spaces(s, i2) {
   while (s.charCodeAt(i2) === 32) i2++;
   return i2;
@@ -44862,7 +44868,7 @@ function quoted(s, start) {
     from = escape2 + 2;
   }
 }
-var Unsupported, fail, NULLS, TRUES, FALSES, INT, FLOAT, FLOAT_EXP, OTHER_NUMBERS, PLAIN_START_BAD, FastParser, EMPTY, EMPTY_MAP, ESCAPES;
+var Unsupported, fail, NULLS, TRUES, FALSES, INT, FLOAT, FLOAT_EXP, OTHER_NUMBERS, PLAIN_START_BAD, FastParser, EMPTY, EMPTY_MAP, MANY_KEYS, ESCAPES;
 var init_yaml_fast = __esm({
   "src/core/yaml-fast.ts"() {
     "use strict";
@@ -44964,7 +44970,7 @@ var init_yaml_fast = __esm({
       }
       parseMap(indent) {
         this.count();
-        const out = {};
+        const out = this.manyKeys(indent) ? dictionaryObject() : {};
         while (this.i < this.lines.length) {
           const line = this.lines[this.i];
           if (line.indent < indent) break;
@@ -44982,6 +44988,16 @@ var init_yaml_fast = __esm({
           this.path.pop();
         }
         return out;
+      }
+      /** True when the block mapping starting here has MANY_KEYS keys or more (a DID map). */
+      manyKeys(indent) {
+        let keys = 0;
+        for (let j2 = this.i; j2 < this.lines.length; j2++) {
+          const at = this.lines[j2].indent;
+          if (at < indent) return false;
+          if (at === indent && ++keys >= MANY_KEYS) return true;
+        }
+        return false;
       }
       parseSeq(indent) {
         this.count();
@@ -45154,6 +45170,7 @@ var init_yaml_fast = __esm({
     };
     EMPTY = Symbol("empty");
     EMPTY_MAP = Object.freeze({});
+    MANY_KEYS = 16;
     ESCAPES = {
       '"': '"',
       "\\": "\\",

@@ -14491,7 +14491,7 @@ var FastParser = class {
   }
   parseMap(indent) {
     this.count();
-    const out = {};
+    const out = this.manyKeys(indent) ? dictionaryObject() : {};
     while (this.i < this.lines.length) {
       const line = this.lines[this.i];
       if (line.indent < indent) break;
@@ -14509,6 +14509,16 @@ var FastParser = class {
       this.path.pop();
     }
     return out;
+  }
+  /** True when the block mapping starting here has MANY_KEYS keys or more (a DID map). */
+  manyKeys(indent) {
+    let keys = 0;
+    for (let j = this.i; j < this.lines.length; j++) {
+      const at = this.lines[j].indent;
+      if (at < indent) return false;
+      if (at === indent && ++keys >= MANY_KEYS) return true;
+    }
+    return false;
   }
   parseSeq(indent) {
     this.count();
@@ -14681,6 +14691,13 @@ var FastParser = class {
 };
 var EMPTY = Symbol("empty");
 var EMPTY_MAP = Object.freeze({});
+var MANY_KEYS = 16;
+function dictionaryObject() {
+  const o = { first: null, second: null };
+  delete o["first"];
+  delete o["second"];
+  return o;
+}
 function spaces(s, i) {
   while (s.charCodeAt(i) === 32) i++;
   return i;

@@ -7782,6 +7782,12 @@ function parseFastYaml(text, env, maxNodes) {
     throw err2;
   }
 }
+function dictionaryObject() {
+  const o2 = { first: null, second: null };
+  delete o2["first"];
+  delete o2["second"];
+  return o2;
+}
 function spaces(s, i2) {
   while (s.charCodeAt(i2) === 32) i2++;
   return i2;
@@ -7860,7 +7866,7 @@ function quoted(s, start) {
     from = escape2 + 2;
   }
 }
-var Unsupported, fail, NULLS, TRUES, FALSES, INT, FLOAT, FLOAT_EXP, OTHER_NUMBERS, PLAIN_START_BAD, FastParser, EMPTY, EMPTY_MAP, ESCAPES;
+var Unsupported, fail, NULLS, TRUES, FALSES, INT, FLOAT, FLOAT_EXP, OTHER_NUMBERS, PLAIN_START_BAD, FastParser, EMPTY, EMPTY_MAP, MANY_KEYS, ESCAPES;
 var init_yaml_fast = __esm({
   "src/core/yaml-fast.ts"() {
     "use strict";
@@ -7962,7 +7968,7 @@ var init_yaml_fast = __esm({
       }
       parseMap(indent) {
         this.count();
-        const out = {};
+        const out = this.manyKeys(indent) ? dictionaryObject() : {};
         while (this.i < this.lines.length) {
           const line = this.lines[this.i];
           if (line.indent < indent) break;
@@ -7980,6 +7986,16 @@ var init_yaml_fast = __esm({
           this.path.pop();
         }
         return out;
+      }
+      /** True when the block mapping starting here has MANY_KEYS keys or more (a DID map). */
+      manyKeys(indent) {
+        let keys = 0;
+        for (let j2 = this.i; j2 < this.lines.length; j2++) {
+          const at = this.lines[j2].indent;
+          if (at < indent) return false;
+          if (at === indent && ++keys >= MANY_KEYS) return true;
+        }
+        return false;
       }
       parseSeq(indent) {
         this.count();
@@ -8152,6 +8168,7 @@ var init_yaml_fast = __esm({
     };
     EMPTY = Symbol("empty");
     EMPTY_MAP = Object.freeze({});
+    MANY_KEYS = 16;
     ESCAPES = {
       '"': '"',
       "\\": "\\",

@@ -222,3 +222,28 @@ describe('yaml fast path: empty maps', () => {
     }).toThrow(TypeError);
   });
 });
+
+describe('yaml fast path: large mappings', () => {
+  it('builds a DID-sized mapping as an ordinary object: same keys in the same order, same prototype, writable', () => {
+    const keys = [
+      ...Array.from({ length: 40 }, (_, i) => `'+1415555${String(1000 + i)}'`),
+      "'7'", // an integer-like key: JavaScript lists it first, in either layout
+      'plain_key',
+    ];
+    const text = `DIDs:\n${keys.map((k, i) => `  ${k}: ${i % 3 === 0 ? '{}' : `{ n: ${i} }`}`).join('\n')}\n`;
+    expect(agree(text)).toBe(true);
+    const fast = parseFastYaml(text, env, MAX_NODES_PER_DOCUMENT)?.[0]?.value as Record<
+      string,
+      Record<string, unknown>
+    >;
+    const slow = parseYamlFile('f.yaml', text, env, { fast: false }).documents[0]
+      ?.value as typeof fast;
+    const dids = fast['DIDs'] as Record<string, unknown>;
+    expect(Object.keys(dids)).toEqual(Object.keys(slow['DIDs'] as object));
+    expect(Object.keys(dids)[0]).toBe('7');
+    expect(Object.getPrototypeOf(dids)).toBe(Object.prototype);
+    expect(Object.hasOwn(dids, 'first') || Object.hasOwn(dids, 'second')).toBe(false);
+    dids['+14155559999'] = {};
+    expect(Object.keys(dids).at(-1)).toBe('+14155559999');
+  });
+});
