@@ -385,6 +385,11 @@ function where(p: SourcePos): string {
   return `${p.file}:${p.line}:${p.col}`;
 }
 
+/** The diagnostic for a document file that could not be read (`reason` from io/files.ts). */
+export function unreadable(file: string, reason: string): Diagnostic {
+  return { severity: 'error', code: 'FILE', message: reason, file, line: 1, col: 1 };
+}
+
 /** Orders diagnostics by file, line, column (stable). */
 export function sortDiagnostics(list: readonly Diagnostic[]): Diagnostic[] {
   return [...list].sort((a, b) =>

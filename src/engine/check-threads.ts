@@ -29,7 +29,13 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { checkAcross, checkFile, sortDiagnostics, type DesiredState } from '../core/documents.ts';
+import {
+  checkAcross,
+  checkFile,
+  sortDiagnostics,
+  unreadable,
+  type DesiredState,
+} from '../core/documents.ts';
 import {
   scopeOf,
   type CheckedDocument,
@@ -136,15 +142,7 @@ export function checkBatch(
     const path = job.files[file] as FilePath;
     const read = readTextFileSync(path.full);
     if (!read.ok) {
-      const diagnostic: Diagnostic = {
-        severity: 'error',
-        code: 'FILE',
-        message: read.reason,
-        file: path.shown,
-        line: 1,
-        col: 1,
-      };
-      out.push({ diagnostics: [diagnostic], secrets: [], scopes: [] });
+      out.push({ diagnostics: [unreadable(path.shown, read.reason)], secrets: [], scopes: [] });
       continue;
     }
     const c = checkFile({ path: path.shown, text: read.text }, config, providers, env, false);
@@ -272,8 +270,9 @@ export async function checkFilesInThreads(
 
   // Step 2: scopes spread over several batches go to this thread.
   const shared = sharedScopes(full, summaries as FileSummary[]);
+  const sharedSet = new Set(shared);
   const answers = helping.map((w) => w.across(shared));
-  const here = checkHeld(held, new Set(shared), providers);
+  const here = checkHeld(held, sharedSet, providers);
   const diagnostics = (summaries as FileSummary[]).flatMap((s) => s.diagnostics);
   diagnostics.push(...here.diagnostics);
   const spread: Held[] = [...here.shared];
@@ -290,7 +289,7 @@ export async function checkFilesInThreads(
     const again: Held[] = [];
     for (const { batch } of (helping[i] as CheckWorker).batches)
       checkBatch(full, batch, config, providers, env, again);
-    const redo = checkHeld(again, new Set(shared), providers);
+    const redo = checkHeld(again, sharedSet, providers);
     diagnostics.push(...redo.diagnostics);
     spread.push(...redo.shared);
   }

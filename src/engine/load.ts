@@ -8,6 +8,7 @@ import { parseConfig } from '../core/config.ts';
 import {
   buildDesiredState,
   sortDiagnostics,
+  unreadable,
   type DesiredState,
   type SourceFile,
 } from '../core/documents.ts';
@@ -158,15 +159,7 @@ export async function loadProject(options: LoadOptions): Promise<LoadedProject> 
     for (const [i, full] of paths.entries()) {
       const res = read[i] as ReadResult;
       if (res.ok) files.push({ path: shown(full), text: res.text });
-      else
-        diagnostics.push({
-          severity: 'error',
-          code: 'FILE',
-          message: res.reason,
-          file: shown(full),
-          line: 1,
-          col: 1,
-        });
+      else diagnostics.push(unreadable(shown(full), res.reason));
     }
     state = buildDesiredState(files, config, providers, env, { keepSpecs });
   }
