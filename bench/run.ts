@@ -301,6 +301,22 @@ async function main(): Promise<void> {
           }
         }
         if (main) {
+          // The rig's own floor at the highest latency: the same reads without connops.
+          const latency = Math.max(...options.latencies);
+          const floorPaths = [
+            ...estate.accounts.map((a) => `/accounts/${a.id}/connectivity`),
+            ...estate.docs.map((d) => `/accounts/${d.account}/connectivity/${d.id}`),
+          ];
+          await writeFile(join(estate.dir, 'floor-requests.json'), JSON.stringify(floorPaths));
+          live.setDrift(0);
+          await scenario(
+            'floor: bare client, same reads',
+            ['floor', String(options.concurrency)],
+            latency,
+            minReads,
+          );
+        }
+        if (main) {
           const updates = Math.min(options.updates, docs);
           const latency = Math.max(...options.latencies);
           // Each run drifts the same documents again (the run before converged them).

@@ -9,6 +9,7 @@
 import { run } from '../src/cli/main.ts';
 import { memoryIO } from '../src/cli/io.ts';
 import { httpOverrides } from '../src/cli/commands/common.ts';
+import { readFloor } from './floor.ts';
 
 export interface ScenarioArgs {
   readonly argv: readonly string[];
@@ -34,6 +35,7 @@ export interface ScenarioResult {
 
 async function main(): Promise<void> {
   const args = JSON.parse(process.argv[2] ?? '{}') as ScenarioArgs;
+  if (args.argv[0] === 'floor') return floor(args);
   const requests: Record<string, number> = {};
   let total = 0;
   let first = Infinity;
@@ -69,6 +71,25 @@ async function main(): Promise<void> {
     maxRssMb: process.resourceUsage().maxRSS / 1024,
     summary,
     stderrTail: io.err.slice(-600),
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+/** `floor <concurrency>`: the bare-client reads of bench/floor.ts, reported like a scenario. */
+async function floor(args: ScenarioArgs): Promise<void> {
+  const concurrency = Number(args.argv[1]);
+  const started = performance.now();
+  const run = await readFloor(args.cwd, concurrency);
+  const result: ScenarioResult = {
+    code: 0,
+    ms: performance.now() - started,
+    onlineMs: run.lastEnd - run.firstStart,
+    requests: { GET: run.requests - 1, PUT: 1 },
+    totalRequests: run.requests,
+    maxInFlight: concurrency,
+    maxRssMb: process.resourceUsage().maxRSS / 1024,
+    summary: `bare undici GETs + JSON.parse, no connops (${run.requests} requests)`,
+    stderrTail: '',
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
