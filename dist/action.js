@@ -53602,6 +53602,9 @@ function checkIdentities(documents) {
 function where(p2) {
   return `${p2.file}:${p2.line}:${p2.col}`;
 }
+function unreadable(file, reason) {
+  return { severity: "error", code: "FILE", message: reason, file, line: 1, col: 1 };
+}
 function sortDiagnostics(list) {
   return [...list].sort(
     (a, b2) => a.file < b2.file ? -1 : a.file > b2.file ? 1 : a.line - b2.line || a.col - b2.col
@@ -53635,15 +53638,7 @@ function checkBatch(job, b2, config, providers, env, held) {
     const path = job.files[file];
     const read = readTextFileSync(path.full);
     if (!read.ok) {
-      const diagnostic = {
-        severity: "error",
-        code: "FILE",
-        message: read.reason,
-        file: path.shown,
-        line: 1,
-        col: 1
-      };
-      out.push({ diagnostics: [diagnostic], secrets: [], scopes: [] });
+      out.push({ diagnostics: [unreadable(path.shown, read.reason)], secrets: [], scopes: [] });
       continue;
     }
     const c3 = checkFile({ path: path.shown, text: read.text }, config, providers, env, false);
@@ -53722,8 +53717,9 @@ async function checkFilesInThreads(job, config, providers, threads, options = {}
   const theirs = new Set(helping.flatMap((w) => w.batches.map((b2) => b2.batch)));
   for (let b2 = 0; b2 < batchStarts.length; b2++) if (!mine.has(b2) && !theirs.has(b2)) checkHere(b2);
   const shared = sharedScopes(full, summaries);
+  const sharedSet = new Set(shared);
   const answers = helping.map((w) => w.across(shared));
-  const here = checkHeld(held, new Set(shared), providers);
+  const here = checkHeld(held, sharedSet, providers);
   const diagnostics = summaries.flatMap((s) => s.diagnostics);
   diagnostics.push(...here.diagnostics);
   const spread = [...here.shared];
@@ -53738,7 +53734,7 @@ async function checkFilesInThreads(job, config, providers, threads, options = {}
     const again = [];
     for (const { batch } of helping[i2].batches)
       checkBatch(full, batch, config, providers, env, again);
-    const redo = checkHeld(again, new Set(shared), providers);
+    const redo = checkHeld(again, sharedSet, providers);
     diagnostics.push(...redo.diagnostics);
     spread.push(...redo.shared);
   }
@@ -53944,15 +53940,7 @@ async function loadProject(options) {
     for (const [i2, full] of paths.entries()) {
       const res = read[i2];
       if (res.ok) files.push({ path: shown(full), text: res.text });
-      else
-        diagnostics.push({
-          severity: "error",
-          code: "FILE",
-          message: res.reason,
-          file: shown(full),
-          line: 1,
-          col: 1
-        });
+      else diagnostics.push(unreadable(shown(full), res.reason));
     }
     state = buildDesiredState(files, config, providers, env, { keepSpecs });
   }

@@ -18416,6 +18416,9 @@ function checkIdentities(documents) {
 function where(p) {
   return `${p.file}:${p.line}:${p.col}`;
 }
+function unreadable(file, reason) {
+  return { severity: "error", code: "FILE", message: reason, file, line: 1, col: 1 };
+}
 
 // src/io/files.ts
 import { readFileSync as readFileSync2, statSync } from "node:fs";
@@ -18455,15 +18458,7 @@ function checkBatch(job, b, config, providers, env, held) {
     const path = job.files[file];
     const read = readTextFileSync(path.full);
     if (!read.ok) {
-      const diagnostic = {
-        severity: "error",
-        code: "FILE",
-        message: read.reason,
-        file: path.shown,
-        line: 1,
-        col: 1
-      };
-      out.push({ diagnostics: [diagnostic], secrets: [], scopes: [] });
+      out.push({ diagnostics: [unreadable(path.shown, read.reason)], secrets: [], scopes: [] });
       continue;
     }
     const c = checkFile({ path: path.shown, text: read.text }, config, providers, env, false);
