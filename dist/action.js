@@ -53688,74 +53688,77 @@ async function checkFilesInThreads(job, config, providers, threads, options = {}
   const script = options.script ?? workerScript();
   if (!script) problems.push("the worker script (check-worker.js) is not beside connops");
   const workers = script ? Array.from({ length: threads - 1 }, () => new CheckWorker(script, full, problems)) : [];
-  const held = [];
-  const mine = /* @__PURE__ */ new Set();
-  const checkHere = (b2) => {
-    const [start] = batchRange(full, b2);
-    checkBatch(full, b2, config, providers, env, held).forEach((s, i2) => {
-      summaries[start + i2] = s;
-    });
-    mine.add(b2);
-  };
-  const counter = new Int32Array(full.counter);
-  const limit = options.mainBatches ?? Infinity;
-  const takeHere = () => mine.size < limit ? takeBatch(counter, batchStarts.length) : -1;
-  for (let b2 = takeHere(); b2 !== -1; ) {
-    checkHere(b2);
-    b2 = takeHere();
-  }
-  await Promise.all(workers.map((w) => w.checked));
-  const helping = workers.filter((w) => w.alive && w.batches.length > 0);
-  for (const w of helping) {
-    for (const { batch, files } of w.batches) {
-      const [start] = batchRange(full, batch);
-      files.forEach((s, i2) => {
+  try {
+    const held = [];
+    const mine = /* @__PURE__ */ new Set();
+    const checkHere = (b2) => {
+      const [start] = batchRange(full, b2);
+      checkBatch(full, b2, config, providers, env, held).forEach((s, i2) => {
         summaries[start + i2] = s;
       });
+      mine.add(b2);
+    };
+    const counter = new Int32Array(full.counter);
+    const limit = options.mainBatches ?? Infinity;
+    const takeHere = () => mine.size < limit ? takeBatch(counter, batchStarts.length) : -1;
+    for (let b2 = takeHere(); b2 !== -1; ) {
+      checkHere(b2);
+      b2 = takeHere();
     }
-  }
-  const theirs = new Set(helping.flatMap((w) => w.batches.map((b2) => b2.batch)));
-  for (let b2 = 0; b2 < batchStarts.length; b2++) if (!mine.has(b2) && !theirs.has(b2)) checkHere(b2);
-  const shared = sharedScopes(full, summaries);
-  const sharedSet = new Set(shared);
-  const answers = helping.map((w) => w.across(shared));
-  const here = checkHeld(held, sharedSet, providers);
-  const diagnostics = summaries.flatMap((s) => s.diagnostics);
-  diagnostics.push(...here.diagnostics);
-  const spread = [...here.shared];
-  const locate = relocator(job.files, job.env);
-  for (const [i2, answer] of (await Promise.all(answers)).entries()) {
-    if (answer) {
-      diagnostics.push(...answer.diagnostics);
-      for (const { file, doc } of answer.shared)
-        spread.push({ file, doc: { ...doc, locate: locate(file, doc) } });
-      continue;
+    await Promise.all(workers.map((w) => w.checked));
+    const helping = workers.filter((w) => w.alive && w.batches.length > 0);
+    for (const w of helping) {
+      for (const { batch, files } of w.batches) {
+        const [start] = batchRange(full, batch);
+        files.forEach((s, i2) => {
+          summaries[start + i2] = s;
+        });
+      }
     }
-    const again = [];
-    for (const { batch } of helping[i2].batches)
-      checkBatch(full, batch, config, providers, env, again);
-    const redo = checkHeld(again, sharedSet, providers);
-    diagnostics.push(...redo.diagnostics);
-    spread.push(...redo.shared);
+    const theirs = new Set(helping.flatMap((w) => w.batches.map((b2) => b2.batch)));
+    for (let b2 = 0; b2 < batchStarts.length; b2++) if (!mine.has(b2) && !theirs.has(b2)) checkHere(b2);
+    const shared = sharedScopes(full, summaries);
+    const sharedSet = new Set(shared);
+    const answers = helping.map((w) => w.across(shared));
+    const here = checkHeld(held, sharedSet, providers);
+    const diagnostics = summaries.flatMap((s) => s.diagnostics);
+    diagnostics.push(...here.diagnostics);
+    const spread = [...here.shared];
+    const locate = relocator(job.files, job.env);
+    for (const [i2, answer] of (await Promise.all(answers)).entries()) {
+      if (answer) {
+        diagnostics.push(...answer.diagnostics);
+        for (const { file, doc } of answer.shared)
+          spread.push({ file, doc: { ...doc, locate: locate(file, doc) } });
+        continue;
+      }
+      const again = [];
+      for (const { batch } of helping[i2].batches)
+        checkBatch(full, batch, config, providers, env, again);
+      const redo = checkHeld(again, sharedSet, providers);
+      diagnostics.push(...redo.diagnostics);
+      spread.push(...redo.shared);
+    }
+    diagnostics.push(
+      ...checkAcross(
+        inFileOrder(spread).map((h2) => h2.doc),
+        providers
+      )
+    );
+    const all = summaries;
+    return {
+      state: {
+        documents: [],
+        count: all.reduce((n, s) => n + s.scopes.length, 0),
+        diagnostics: sortDiagnostics(diagnostics),
+        secrets: all.flatMap((s) => s.secrets)
+      },
+      threads: (mine.size > 0 ? 1 : 0) + helping.length,
+      problems
+    };
+  } finally {
+    for (const w of workers) w.stop();
   }
-  diagnostics.push(
-    ...checkAcross(
-      inFileOrder(spread).map((h2) => h2.doc),
-      providers
-    )
-  );
-  for (const w of workers) w.stop();
-  const all = summaries;
-  return {
-    state: {
-      documents: [],
-      count: all.reduce((n, s) => n + s.scopes.length, 0),
-      diagnostics: sortDiagnostics(diagnostics),
-      secrets: all.flatMap((s) => s.secrets)
-    },
-    threads: (mine.size > 0 ? 1 : 0) + helping.length,
-    problems
-  };
 }
 function sharedScopes(job, summaries) {
   const batchOf = /* @__PURE__ */ new Map();

@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import {
   cpSync,
   mkdirSync,
@@ -200,6 +201,40 @@ describe('checking files in threads', () => {
     expect(r.problems.join('\n')).toMatch(/boom in step 2/);
     expect(r.state.diagnostics).toEqual(one.diagnostics.filter((d) => d.file !== 'connops.yaml'));
     expect(r.state.count).toBe(one.documentCount);
+  });
+  it('a bug on this thread stops the workers too: the process exits instead of hanging', async () => {
+    // A child process (this test runner would not show a hang): this thread's provider
+    // throws on every spec, while the worker, with the real ones, waits for step 2.
+    const script = join(dir, 'bug.mts');
+    const src = (f: string): string =>
+      JSON.stringify(pathToFileURL(join(import.meta.dirname, '..', f)).href);
+    writeFileSync(
+      script,
+      [
+        `import { checkFilesInThreads } from ${src('engine/check-threads.ts')};`,
+        `import { parseConfig } from ${src('core/config.ts')};`,
+        `import { PROVIDERS, targetTypes } from ${src('providers/registry.ts')};`,
+        "import { readFileSync } from 'node:fs';",
+        `const dir = ${JSON.stringify(dir)};`,
+        "const configText = readFileSync(dir + '/connops.yaml', 'utf8');",
+        "const config = parseConfig('connops.yaml', dir, configText, () => 'x', targetTypes(PROVIDERS)).config;",
+        "const broken = new Map([...PROVIDERS].map(([k, p]) => [k, { ...p, checkSpec: () => { throw new Error('bug in a check'); } }]));",
+        "const files = ['a.yaml', 'b.yaml', 'c1.yaml', 'c2.yaml'].map((f) => ({ full: dir + '/accounts/' + f, shown: f }));",
+        "await checkFilesInThreads({ configShown: 'connops.yaml', configDir: dir, configText, env: {}, files }, config, broken, 2, { filesPerBatch: 1, mainBatches: 1 })",
+        "  .catch((err) => console.log('rejected:', err.message));",
+      ].join('\n'),
+    );
+    const root = join(import.meta.dirname, '..', '..');
+    const { code, out } = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', script],
+        { cwd: root, timeout: 20_000 },
+        (error, stdout) => resolve({ code: error ? (error.killed ? null : 1) : 0, out: stdout }),
+      );
+    });
+    expect(out).toContain('rejected: bug in a check');
+    expect(code, 'the process was killed after 20 s: a worker kept it alive').toBe(0);
   });
 });
 

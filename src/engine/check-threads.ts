@@ -238,79 +238,85 @@ export async function checkFilesInThreads(
     ? Array.from({ length: threads - 1 }, () => new CheckWorker(script, full, problems))
     : [];
 
-  // Step 1 on this thread, then the batches no worker reported (a worker failed).
-  const held: Held[] = [];
-  const mine = new Set<number>();
-  const checkHere = (b: number): void => {
-    const [start] = batchRange(full, b);
-    checkBatch(full, b, config, providers, env, held).forEach((s, i) => {
-      summaries[start + i] = s;
-    });
-    mine.add(b);
-  };
-  const counter = new Int32Array(full.counter);
-  const limit = options.mainBatches ?? Infinity;
-  const takeHere = (): number => (mine.size < limit ? takeBatch(counter, batchStarts.length) : -1);
-  for (let b = takeHere(); b !== -1;) {
-    checkHere(b);
-    b = takeHere();
-  }
-  await Promise.all(workers.map((w) => w.checked));
-  const helping = workers.filter((w) => w.alive && w.batches.length > 0);
-  for (const w of helping) {
-    for (const { batch, files } of w.batches) {
-      const [start] = batchRange(full, batch);
-      files.forEach((s, i) => {
+  // A failure here (a bug: user mistakes are diagnostics) must not leave a worker
+  // waiting for step 2, which would keep the process from exiting.
+  try {
+    // Step 1 on this thread, then the batches no worker reported (a worker failed).
+    const held: Held[] = [];
+    const mine = new Set<number>();
+    const checkHere = (b: number): void => {
+      const [start] = batchRange(full, b);
+      checkBatch(full, b, config, providers, env, held).forEach((s, i) => {
         summaries[start + i] = s;
       });
+      mine.add(b);
+    };
+    const counter = new Int32Array(full.counter);
+    const limit = options.mainBatches ?? Infinity;
+    const takeHere = (): number =>
+      mine.size < limit ? takeBatch(counter, batchStarts.length) : -1;
+    for (let b = takeHere(); b !== -1;) {
+      checkHere(b);
+      b = takeHere();
     }
-  }
-  const theirs = new Set(helping.flatMap((w) => w.batches.map((b) => b.batch)));
-  for (let b = 0; b < batchStarts.length; b++) if (!mine.has(b) && !theirs.has(b)) checkHere(b);
+    await Promise.all(workers.map((w) => w.checked));
+    const helping = workers.filter((w) => w.alive && w.batches.length > 0);
+    for (const w of helping) {
+      for (const { batch, files } of w.batches) {
+        const [start] = batchRange(full, batch);
+        files.forEach((s, i) => {
+          summaries[start + i] = s;
+        });
+      }
+    }
+    const theirs = new Set(helping.flatMap((w) => w.batches.map((b) => b.batch)));
+    for (let b = 0; b < batchStarts.length; b++) if (!mine.has(b) && !theirs.has(b)) checkHere(b);
 
-  // Step 2: scopes spread over several batches go to this thread.
-  const shared = sharedScopes(full, summaries as FileSummary[]);
-  const sharedSet = new Set(shared);
-  const answers = helping.map((w) => w.across(shared));
-  const here = checkHeld(held, sharedSet, providers);
-  const diagnostics = (summaries as FileSummary[]).flatMap((s) => s.diagnostics);
-  diagnostics.push(...here.diagnostics);
-  const spread: Held[] = [...here.shared];
-  const locate = relocator(job.files, job.env);
-  for (const [i, answer] of (await Promise.all(answers)).entries()) {
-    if (answer) {
-      diagnostics.push(...answer.diagnostics);
-      for (const { file, doc } of answer.shared)
-        spread.push({ file, doc: { ...doc, locate: locate(file, doc) } });
-      continue;
+    // Step 2: scopes spread over several batches go to this thread.
+    const shared = sharedScopes(full, summaries as FileSummary[]);
+    const sharedSet = new Set(shared);
+    const answers = helping.map((w) => w.across(shared));
+    const here = checkHeld(held, sharedSet, providers);
+    const diagnostics = (summaries as FileSummary[]).flatMap((s) => s.diagnostics);
+    diagnostics.push(...here.diagnostics);
+    const spread: Held[] = [...here.shared];
+    const locate = relocator(job.files, job.env);
+    for (const [i, answer] of (await Promise.all(answers)).entries()) {
+      if (answer) {
+        diagnostics.push(...answer.diagnostics);
+        for (const { file, doc } of answer.shared)
+          spread.push({ file, doc: { ...doc, locate: locate(file, doc) } });
+        continue;
+      }
+      // The worker failed after step 1: its documents are gone, so read them again here
+      // (the files' own diagnostics are in already).
+      const again: Held[] = [];
+      for (const { batch } of (helping[i] as CheckWorker).batches)
+        checkBatch(full, batch, config, providers, env, again);
+      const redo = checkHeld(again, sharedSet, providers);
+      diagnostics.push(...redo.diagnostics);
+      spread.push(...redo.shared);
     }
-    // The worker failed after step 1: its documents are gone, so read them again here
-    // (the files' own diagnostics are in already).
-    const again: Held[] = [];
-    for (const { batch } of (helping[i] as CheckWorker).batches)
-      checkBatch(full, batch, config, providers, env, again);
-    const redo = checkHeld(again, sharedSet, providers);
-    diagnostics.push(...redo.diagnostics);
-    spread.push(...redo.shared);
+    diagnostics.push(
+      ...checkAcross(
+        inFileOrder(spread).map((h) => h.doc),
+        providers,
+      ),
+    );
+    const all = summaries as FileSummary[];
+    return {
+      state: {
+        documents: [],
+        count: all.reduce((n, s) => n + s.scopes.length, 0),
+        diagnostics: sortDiagnostics(diagnostics),
+        secrets: all.flatMap((s) => s.secrets),
+      },
+      threads: (mine.size > 0 ? 1 : 0) + helping.length,
+      problems,
+    };
+  } finally {
+    for (const w of workers) w.stop();
   }
-  diagnostics.push(
-    ...checkAcross(
-      inFileOrder(spread).map((h) => h.doc),
-      providers,
-    ),
-  );
-  for (const w of workers) w.stop();
-  const all = summaries as FileSummary[];
-  return {
-    state: {
-      documents: [],
-      count: all.reduce((n, s) => n + s.scopes.length, 0),
-      diagnostics: sortDiagnostics(diagnostics),
-      secrets: all.flatMap((s) => s.secrets),
-    },
-    threads: (mine.size > 0 ? 1 : 0) + helping.length,
-    problems,
-  };
 }
 
 /** Scopes whose documents lie in more than one batch. */
