@@ -53806,7 +53806,10 @@ var CheckWorker = class {
       this.#worker.on("message", (m) => {
         if (m.type === "batch") this.batches.push({ batch: m.batch, files: m.files });
         else if (m.type === "checked") resolve5();
-        else this.#onAcross?.(m);
+        else {
+          this.stop();
+          this.#onAcross?.(m);
+        }
       });
       this.#worker.on("error", (err2) => fail2(`a worker thread failed: ${err2.message}`));
       this.#worker.on("exit", (code) => fail2(`a worker thread stopped (exit ${code}) early`));

@@ -95,6 +95,7 @@ const load = (threads: number) =>
 
 async function direct(
   options: Parameters<typeof checkFilesInThreads>[4],
+  threads = 2,
 ): ReturnType<typeof checkFilesInThreads> {
   const configText = readFileSync(join(dir, 'connops.yaml'), 'utf8');
   const lookup = (n: string): string | undefined => env[n as keyof typeof env];
@@ -112,7 +113,7 @@ async function direct(
     { configShown: 'connops.yaml', configDir: dir, configText, env, files },
     config,
     PROVIDERS,
-    2,
+    threads,
     options,
   );
 }
@@ -161,6 +162,28 @@ describe('checking files in threads', () => {
       one.diagnostics.filter((d) => d.file !== 'connops.yaml'),
     );
     expect(worker.state.count).toBe(one.documentCount);
+  });
+
+  it('two workers: one that has answered and exited is not reported as failed while the other still works', async () => {
+    const one = await load(1);
+    const real = workerScript();
+    if (!real?.eval) throw new Error('expected the source worker under tests');
+    // Of the two workers (consecutive thread ids), the odd one answers step 2
+    // half a second late, so the other's exit comes first.
+    const prelude = [
+      "const wt = require('node:worker_threads');",
+      'if (wt.threadId % 2 === 1) {',
+      '  const post = wt.parentPort.postMessage.bind(wt.parentPort);',
+      '  const close = wt.parentPort.close.bind(wt.parentPort);',
+      "  wt.parentPort.postMessage = (m) => (m.type === 'across' ? setTimeout(() => post(m), 500) : post(m));",
+      '  wt.parentPort.close = () => setTimeout(close, 600);',
+      '}',
+    ].join('\n');
+    const script = { entry: `${prelude}\n${String(real.entry)}`, eval: true };
+    const r = await direct({ filesPerBatch: 1, mainBatches: 0, script }, 3);
+    expect(r.problems).toEqual([]);
+    expect(r.state.diagnostics).toEqual(one.diagnostics.filter((d) => d.file !== 'connops.yaml'));
+    expect(r.state.count).toBe(one.documentCount);
   });
 
   it('documents of one account on both threads are checked together, with positions from the worker', async () => {

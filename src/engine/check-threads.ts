@@ -369,7 +369,11 @@ class CheckWorker {
       this.#worker.on('message', (m: WorkerMessage) => {
         if (m.type === 'batch') this.batches.push({ batch: m.batch, files: m.files });
         else if (m.type === 'checked') resolve();
-        else this.#onAcross?.(m);
+        else {
+          // The answer to step 2 is the worker's last word: its exit is no failure.
+          this.stop();
+          this.#onAcross?.(m);
+        }
       });
       this.#worker.on('error', (err) => fail(`a worker thread failed: ${err.message}`));
       this.#worker.on('exit', (code) => fail(`a worker thread stopped (exit ${code}) early`));
