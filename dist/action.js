@@ -53724,7 +53724,7 @@ async function checkFilesInThreads(job, config, providers, threads, options = {}
     const diagnostics = summaries.flatMap((s) => s.diagnostics);
     diagnostics.push(...here.diagnostics);
     const spread = [...here.shared];
-    const locate = relocator(job.files, job.env);
+    const locate = relocator(job.files, env);
     for (const [i2, answer] of (await Promise.all(answers)).entries()) {
       if (answer) {
         diagnostics.push(...answer.diagnostics);
@@ -53834,12 +53834,11 @@ var CheckWorker = class {
 };
 function relocator(files, env) {
   const parsed = /* @__PURE__ */ new Map();
-  const lookup = (name) => env[name];
   const reparse = (file) => {
     if (!parsed.has(file)) {
       const f = files[file];
       const read = readTextFileSync(f.full);
-      parsed.set(file, read.ok ? parseYamlFile(f.shown, read.text, lookup) : void 0);
+      parsed.set(file, read.ok ? parseYamlFile(f.shown, read.text, env) : void 0);
     }
     return parsed.get(file);
   };

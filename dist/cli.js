@@ -45674,7 +45674,7 @@ async function checkFilesInThreads(job, config, providers, threads, options = {}
     const diagnostics = summaries.flatMap((s) => s.diagnostics);
     diagnostics.push(...here.diagnostics);
     const spread = [...here.shared];
-    const locate = relocator(job.files, job.env);
+    const locate = relocator(job.files, env);
     for (const [i2, answer] of (await Promise.all(answers)).entries()) {
       if (answer) {
         diagnostics.push(...answer.diagnostics);
@@ -45727,12 +45727,11 @@ function sharedScopes(job, summaries) {
 }
 function relocator(files, env) {
   const parsed = /* @__PURE__ */ new Map();
-  const lookup = (name) => env[name];
   const reparse = (file) => {
     if (!parsed.has(file)) {
       const f = files[file];
       const read = readTextFileSync(f.full);
-      parsed.set(file, read.ok ? parseYamlFile(f.shown, read.text, lookup) : void 0);
+      parsed.set(file, read.ok ? parseYamlFile(f.shown, read.text, env) : void 0);
     }
     return parsed.get(file);
   };

@@ -280,7 +280,7 @@ export async function checkFilesInThreads(
     const diagnostics = (summaries as FileSummary[]).flatMap((s) => s.diagnostics);
     diagnostics.push(...here.diagnostics);
     const spread: Held[] = [...here.shared];
-    const locate = relocator(job.files, job.env);
+    const locate = relocator(job.files, env);
     for (const [i, answer] of (await Promise.all(answers)).entries()) {
       if (answer) {
         diagnostics.push(...answer.diagnostics);
@@ -408,15 +408,14 @@ class CheckWorker {
  */
 function relocator(
   files: readonly FilePath[],
-  env: Readonly<Record<string, string | undefined>>,
+  env: EnvLookup,
 ): (file: number, doc: WireChecked['doc']) => Locator {
   const parsed = new Map<number, ReturnType<typeof parseYamlFile> | undefined>();
-  const lookup: EnvLookup = (name) => env[name];
   const reparse = (file: number): ReturnType<typeof parseYamlFile> | undefined => {
     if (!parsed.has(file)) {
       const f = files[file] as FilePath;
       const read = readTextFileSync(f.full);
-      parsed.set(file, read.ok ? parseYamlFile(f.shown, read.text, lookup) : undefined);
+      parsed.set(file, read.ok ? parseYamlFile(f.shown, read.text, env) : undefined);
     }
     return parsed.get(file);
   };
