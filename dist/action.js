@@ -114,11 +114,19 @@ function canonicalJson(value) {
 function sortKeys(value) {
   if (Array.isArray(value)) return value.map((v) => sortKeys(v));
   if (isObject(value)) {
-    const out = {};
-    for (const k2 of Object.keys(value).sort()) setKey(out, k2, sortKeys(value[k2]));
+    const keys = Object.keys(value).sort();
+    const out = objectFor(keys.length);
+    for (const k2 of keys) setKey(out, k2, sortKeys(value[k2]));
     return out;
   }
   return value;
+}
+function objectFor(keys) {
+  if (keys < MANY_KEYS) return {};
+  const o2 = { first: null, second: null };
+  delete o2["first"];
+  delete o2["second"];
+  return o2;
 }
 function setKey(out, key, value) {
   if (key === "__proto__")
@@ -179,9 +187,11 @@ function removeAtPointer(value, pointer) {
     delete parent[last2];
   }
 }
+var MANY_KEYS;
 var init_json = __esm({
   "src/core/json.ts"() {
     "use strict";
+    MANY_KEYS = 16;
   }
 });
 
@@ -36066,7 +36076,7 @@ function prepare(w, value, coerce, defaults, sorted2) {
     for (const key of w.defaultOf.keys()) if (!Object.hasOwn(value, key)) keys.push(key);
   }
   if (sorted2) keys.sort();
-  const out = {};
+  const out = objectFor(keys.length);
   for (const key of keys) {
     if (Object.hasOwn(value, key)) {
       let next = value[key];
@@ -36592,9 +36602,10 @@ function kazooSameNormalized(a, b2, version) {
   return preparedEqual(kazooConnectivitySchema(version), view(a), view(b2));
 }
 function publicPart(body) {
-  if (!Object.keys(body).some(isServerOwned)) return body;
-  const out = {};
-  for (const [k2, v] of Object.entries(body)) if (!isServerOwned(k2)) setKey(out, k2, v);
+  const keys = Object.keys(body);
+  if (!keys.some(isServerOwned)) return body;
+  const out = objectFor(keys.length);
+  for (const k2 of keys) if (!isServerOwned(k2)) setKey(out, k2, body[k2]);
   return out;
 }
 function isServerOwned(key) {
@@ -36632,8 +36643,12 @@ function buildMergePatch(live, desired) {
 function stripNulls(value) {
   if (Array.isArray(value)) return value.map(stripNulls);
   if (!isObject(value)) return value;
-  const out = {};
-  for (const [k2, v] of Object.entries(value)) if (v !== null) out[k2] = stripNulls(v);
+  const keys = Object.keys(value);
+  const out = objectFor(keys.length);
+  for (const k2 of keys) {
+    const v = value[k2];
+    if (v !== null) setKey(out, k2, stripNulls(v));
+  }
   return out;
 }
 var MANAGED_MARKER;
@@ -44784,12 +44799,6 @@ function parseFastYaml(text, env, maxNodes) {
     throw err2;
   }
 }
-function dictionaryObject() {
-  const o2 = { first: null, second: null };
-  delete o2["first"];
-  delete o2["second"];
-  return o2;
-}
 function spaces(s, i2) {
   while (s.charCodeAt(i2) === 32) i2++;
   return i2;
@@ -44868,7 +44877,7 @@ function quoted(s, start) {
     from = escape2 + 2;
   }
 }
-var Unsupported, fail, NULLS, TRUES, FALSES, INT, FLOAT, FLOAT_EXP, OTHER_NUMBERS, PLAIN_START_BAD, FastParser, EMPTY, EMPTY_MAP, MANY_KEYS, ESCAPES;
+var Unsupported, fail, NULLS, TRUES, FALSES, INT, FLOAT, FLOAT_EXP, OTHER_NUMBERS, PLAIN_START_BAD, FastParser, EMPTY, EMPTY_MAP, ESCAPES;
 var init_yaml_fast = __esm({
   "src/core/yaml-fast.ts"() {
     "use strict";
@@ -44970,7 +44979,7 @@ var init_yaml_fast = __esm({
       }
       parseMap(indent) {
         this.count();
-        const out = this.manyKeys(indent) ? dictionaryObject() : {};
+        const out = objectFor(this.manyKeys(indent) ? MANY_KEYS : 0);
         while (this.i < this.lines.length) {
           const line = this.lines[this.i];
           if (line.indent < indent) break;
@@ -45170,7 +45179,6 @@ var init_yaml_fast = __esm({
     };
     EMPTY = Symbol("empty");
     EMPTY_MAP = Object.freeze({});
-    MANY_KEYS = 16;
     ESCAPES = {
       '"': '"',
       "\\": "\\",

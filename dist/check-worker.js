@@ -14292,11 +14292,20 @@ function canonicalJson(value) {
 function sortKeys(value) {
   if (Array.isArray(value)) return value.map((v) => sortKeys(v));
   if (isObject(value)) {
-    const out = {};
-    for (const k of Object.keys(value).sort()) setKey(out, k, sortKeys(value[k]));
+    const keys = Object.keys(value).sort();
+    const out = objectFor(keys.length);
+    for (const k of keys) setKey(out, k, sortKeys(value[k]));
     return out;
   }
   return value;
+}
+var MANY_KEYS = 16;
+function objectFor(keys) {
+  if (keys < MANY_KEYS) return {};
+  const o = { first: null, second: null };
+  delete o["first"];
+  delete o["second"];
+  return o;
 }
 function setKey(out, key, value) {
   if (key === "__proto__")
@@ -14491,7 +14500,7 @@ var FastParser = class {
   }
   parseMap(indent) {
     this.count();
-    const out = this.manyKeys(indent) ? dictionaryObject() : {};
+    const out = objectFor(this.manyKeys(indent) ? MANY_KEYS : 0);
     while (this.i < this.lines.length) {
       const line = this.lines[this.i];
       if (line.indent < indent) break;
@@ -14691,13 +14700,6 @@ var FastParser = class {
 };
 var EMPTY = Symbol("empty");
 var EMPTY_MAP = Object.freeze({});
-var MANY_KEYS = 16;
-function dictionaryObject() {
-  const o = { first: null, second: null };
-  delete o["first"];
-  delete o["second"];
-  return o;
-}
 function spaces(s, i) {
   while (s.charCodeAt(i) === 32) i++;
   return i;
@@ -16924,7 +16926,7 @@ function prepare(w, value, coerce, defaults, sorted) {
     for (const key of w.defaultOf.keys()) if (!Object.hasOwn(value, key)) keys.push(key);
   }
   if (sorted) keys.sort();
-  const out = {};
+  const out = objectFor(keys.length);
   for (const key of keys) {
     if (Object.hasOwn(value, key)) {
       let next = value[key];
@@ -17426,9 +17428,10 @@ function kazooSameNormalized(a, b, version) {
   return preparedEqual(kazooConnectivitySchema(version), view(a), view(b));
 }
 function publicPart(body) {
-  if (!Object.keys(body).some(isServerOwned)) return body;
-  const out = {};
-  for (const [k, v] of Object.entries(body)) if (!isServerOwned(k)) setKey(out, k, v);
+  const keys = Object.keys(body);
+  if (!keys.some(isServerOwned)) return body;
+  const out = objectFor(keys.length);
+  for (const k of keys) if (!isServerOwned(k)) setKey(out, k, body[k]);
   return out;
 }
 function isServerOwned(key) {
@@ -17466,8 +17469,12 @@ function buildMergePatch(live, desired) {
 function stripNulls(value) {
   if (Array.isArray(value)) return value.map(stripNulls);
   if (!isObject(value)) return value;
-  const out = {};
-  for (const [k, v] of Object.entries(value)) if (v !== null) out[k] = stripNulls(v);
+  const keys = Object.keys(value);
+  const out = objectFor(keys.length);
+  for (const k of keys) {
+    const v = value[k];
+    if (v !== null) setKey(out, k, stripNulls(v));
+  }
   return out;
 }
 

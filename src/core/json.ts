@@ -27,11 +27,35 @@ export function canonicalJson(value: unknown): string {
 export function sortKeys<T extends JsonValue>(value: T): T {
   if (Array.isArray(value)) return value.map((v) => sortKeys(v)) as T;
   if (isObject(value)) {
-    const out: JsonObject = {};
-    for (const k of Object.keys(value).sort()) setKey(out, k, sortKeys(value[k] as JsonValue));
+    const keys = Object.keys(value).sort();
+    const out = objectFor(keys.length);
+    for (const k of keys) setKey(out, k, sortKeys(value[k] as JsonValue));
     return out as T;
   }
   return value;
+}
+
+/**
+ * From this many keys on, an object built key by key starts as a hash table
+ * (see objectFor): a DID map.
+ */
+export const MANY_KEYS = 16;
+
+/**
+ * An empty object to be filled with `keys` keys one by one. For MANY_KEYS or
+ * more it is one that V8 keeps as a hash table from the start (deleting a
+ * property that is not the last one added does that). Otherwise V8 gives an
+ * object that gains keys one by one a new hidden class per key until about
+ * 16, then turns it into a hash table anyway; for a DID map of unique numbers
+ * each of those classes is used once. Same prototype, same key order and same
+ * behaviour as `{}`: only the engine's layout differs.
+ */
+export function objectFor(keys: number): JsonObject {
+  if (keys < MANY_KEYS) return {};
+  const o: JsonObject = { first: null, second: null };
+  delete o['first'];
+  delete o['second'];
+  return o;
 }
 
 /**

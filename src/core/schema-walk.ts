@@ -8,6 +8,7 @@ import {
   buildPointer,
   deepEqual,
   isObject,
+  objectFor,
   setKey,
   sortKeys,
   type JsonObject,
@@ -153,7 +154,7 @@ function prepare(
   if (defaults)
     for (const key of w.defaultOf.keys()) if (!Object.hasOwn(value, key)) keys.push(key);
   if (sorted) keys.sort();
-  const out: JsonObject = {};
+  const out = objectFor(keys.length);
   for (const key of keys) {
     if (Object.hasOwn(value, key)) {
       let next = value[key] as JsonValue;

@@ -19,7 +19,7 @@
  */
 import { detached } from './detach.ts';
 import { substituteEnv, type EnvLookup } from './env-subst.ts';
-import { buildPointer, type JsonObject, type JsonValue } from './json.ts';
+import { buildPointer, MANY_KEYS, objectFor, type JsonObject, type JsonValue } from './json.ts';
 
 export interface FastDocument {
   readonly value: JsonValue;
@@ -172,7 +172,7 @@ class FastParser {
 
   private parseMap(indent: number): JsonObject {
     this.count();
-    const out: JsonObject = this.manyKeys(indent) ? dictionaryObject() : {};
+    const out = objectFor(this.manyKeys(indent) ? MANY_KEYS : 0);
     while (this.i < this.lines.length) {
       const line = this.lines[this.i] as Line;
       if (line.indent < indent) break;
@@ -391,26 +391,6 @@ const EMPTY = Symbol('empty');
  */
 const EMPTY_MAP: JsonObject = Object.freeze({}) as JsonObject;
 
-/**
- * From this many keys on, a block mapping is built as `dictionaryObject()`.
- * V8 gives an object that gains keys one by one a new hidden class per key
- * until about 16, then turns it into a hash table anyway; for a DID map of
- * unique numbers each of those classes is used once. Measured on the bench
- * estate (775,565 DIDs): see the issue notes.
- */
-const MANY_KEYS = 16;
-
-/**
- * An empty plain object that V8 keeps as a hash table from the start (deleting
- * a property that is not the last one added does that). Same prototype, same
- * key order and same behaviour as `{}`: only the engine's layout differs.
- */
-function dictionaryObject(): JsonObject {
-  const o: JsonObject = { first: null, second: null };
-  delete o['first'];
-  delete o['second'];
-  return o;
-}
 
 /** The index of the first non-space at or after `i`. */
 function spaces(s: string, i: number): number {

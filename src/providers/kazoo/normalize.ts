@@ -1,7 +1,14 @@
 /**
  * Pure normalisation and patch building for Kazoo connectivity bodies.
  */
-import { deepEqual, isObject, setKey, type JsonObject, type JsonValue } from '../../core/json.ts';
+import {
+  deepEqual,
+  isObject,
+  objectFor,
+  setKey,
+  type JsonObject,
+  type JsonValue,
+} from '../../core/json.ts';
 import { coerceDefaultAndSort, preparedEqual } from '../../core/schema-walk.ts';
 import { kazooConnectivitySchema, type KazooSchemaVersion } from './schema.ts';
 
@@ -47,9 +54,10 @@ export function kazooSameNormalized(a: JsonObject, b: JsonObject, version: Kazoo
 
 /** The body without server-owned keys (the body itself when it has none). */
 function publicPart(body: JsonObject): JsonObject {
-  if (!Object.keys(body).some(isServerOwned)) return body;
-  const out: JsonObject = {};
-  for (const [k, v] of Object.entries(body)) if (!isServerOwned(k)) setKey(out, k, v);
+  const keys = Object.keys(body);
+  if (!keys.some(isServerOwned)) return body;
+  const out = objectFor(keys.length);
+  for (const k of keys) if (!isServerOwned(k)) setKey(out, k, body[k] as JsonValue);
   return out;
 }
 
@@ -100,7 +108,11 @@ export function buildMergePatch(live: JsonObject, desired: JsonObject): JsonObje
 function stripNulls(value: JsonValue): JsonValue {
   if (Array.isArray(value)) return value.map(stripNulls);
   if (!isObject(value)) return value;
-  const out: JsonObject = {};
-  for (const [k, v] of Object.entries(value)) if (v !== null) out[k] = stripNulls(v);
+  const keys = Object.keys(value);
+  const out = objectFor(keys.length);
+  for (const k of keys) {
+    const v = value[k] as JsonValue;
+    if (v !== null) setKey(out, k, stripNulls(v));
+  }
   return out;
 }

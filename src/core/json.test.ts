@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { buildMergePatch, normalizeKazoo } from '../providers/kazoo/normalize.ts';
+import { MANY_KEYS, deepEqual, objectFor, sortKeys, type JsonObject } from './json.ts';
+
+/** A DID-sized map: unique numbers, an integer-like key and `__proto__` as JSON.parse makes it. */
+function wideMap(): JsonObject {
+  const text = `{${[
+    ...Array.from({ length: 40 }, (_, i) => `"+1415555${String(9000 - i)}":{"n":${i}}`),
+    '"7":{}',
+    '"__proto__":{"kept":true}',
+  ].join(',')}}`;
+  return JSON.parse(text) as JsonObject;
+}
+
+/** The key order a `{}` filled in sorted order has (integer-like keys first, as JavaScript lists them). */
+function orderedCopy(map: JsonObject): JsonObject {
+  const out: JsonObject = {};
+  for (const k of Object.keys(map).sort())
+    Object.defineProperty(out, k, { value: map[k], enumerable: true, writable: true });
+  return out;
+}
+
+describe('objectFor', () => {
+  it('gives an ordinary empty object below and above the threshold', () => {
+    for (const n of [0, MANY_KEYS - 1, MANY_KEYS, 1000]) {
+      const o = objectFor(n);
+      expect(Object.getPrototypeOf(o)).toBe(Object.prototype);
+      expect(Object.keys(o)).toEqual([]);
+      o['b'] = 1;
+      o['a'] = 2;
+      expect(Object.keys(o)).toEqual(['b', 'a']);
+    }
+  });
+});
+
+describe('copies of wide maps', () => {
+  it('sortKeys keeps every key (also __proto__) and value, in sorted order', () => {
+    const map = wideMap();
+    const sorted = sortKeys(map);
+    expect(deepEqual(sorted, map)).toBe(true);
+    expect(Object.keys(sorted)).toEqual(Object.keys(orderedCopy(map)));
+    expect(Object.keys(sorted)[0]).toBe('7');
+    expect(Object.hasOwn(sorted, '__proto__')).toBe(true);
+    expect(Object.getPrototypeOf(sorted)).toBe(Object.prototype);
+  });
+
+  it('normalising a live body with a wide DID map keeps every entry, sorted', () => {
+    const dids = wideMap();
+    const live = JSON.parse(
+      JSON.stringify({ _rev: '3-a', id: 'x', name: 'n', servers: [{ DIDs: dids }] }),
+    ) as JsonObject;
+    const n = normalizeKazoo(live, '4.3');
+    expect(Object.hasOwn(n, '_rev') || Object.hasOwn(n, 'id')).toBe(false);
+    const got = ((n['servers'] as JsonObject[])[0] as JsonObject)['DIDs'] as JsonObject;
+    expect(Object.keys(got)).toEqual(Object.keys(orderedCopy(dids)));
+    expect(Object.hasOwn(got, '__proto__')).toBe(true);
+    // Each entry keeps its own fields (the schema may add defaults beside them).
+    for (const k of Object.keys(dids))
+      expect((got[k] as JsonObject)['n']).toEqual((dids[k] as JsonObject)['n']);
+  });
+
+  it('a merge patch that adds a wide map keeps its keys and drops the nulls inside it', () => {
+    const want = wideMap();
+    want['+14155550000'] = null;
+    const patch = buildMergePatch({}, { DIDs: want });
+    const sent = patch['DIDs'] as JsonObject;
+    expect(Object.hasOwn(sent, '+14155550000')).toBe(false);
+    expect(Object.hasOwn(sent, '__proto__')).toBe(true);
+    expect(Object.keys(sent)).toHaveLength(Object.keys(want).length - 1);
+  });
+});
