@@ -391,7 +391,6 @@ const EMPTY = Symbol('empty');
  */
 const EMPTY_MAP: JsonObject = Object.freeze({}) as JsonObject;
 
-
 /** The index of the first non-space at or after `i`. */
 function spaces(s: string, i: number): number {
   while (s.charCodeAt(i) === 32) i++;
