@@ -103,6 +103,21 @@ describe('buildPlan', () => {
     expect(c?.revision).toBe('1-aaa');
   });
 
+  it('keeps of the live object only what the write needs, not its body', () => {
+    const p = plan(
+      [doc('a', { account: { caller_id: { cid_name: 'New' } }, servers: [] })],
+      [
+        live('x1', { name: 'a', account: { caller_id: { cid_name: 'Old' } }, servers: [] }),
+        live('x2', { name: 'old', servers: [], connops_managed: true }, '4-ddd'),
+      ],
+      true,
+    );
+    expect(p.changes.map((c) => [c.action, c.live])).toEqual([
+      ['delete', { id: 'x2', revision: '4-ddd', name: 'old' }],
+      ['update', { id: 'x1', revision: '1-aaa', name: 'a' }],
+    ]);
+  });
+
   it('masks secrets in ops and bodies, showing that a password changed', () => {
     const server = (pw: string): JsonObject => ({
       auth: { auth_method: 'password', auth_user: 'u', auth_password: pw },

@@ -24,7 +24,7 @@ import {
   type SourcePos,
   type TargetConfig,
 } from './model.ts';
-import type { LiveObject, Provider, WriteRequest } from '../providers/types.ts';
+import type { LiveObject, LiveRef, Provider, WriteRequest } from '../providers/types.ts';
 
 export const PLAN_FORMAT_VERSION = '1';
 export const SENSITIVE = '(sensitive)';
@@ -48,8 +48,12 @@ export interface PlanChange {
   readonly ops: PatchOp[];
   /** The request apply will send (create/update); holds secrets, never serialised. */
   readonly request?: WriteRequest;
-  /** The live object (update/delete/noop). */
-  readonly live?: LiveObject;
+  /**
+   * What the write needs of the live object (update/delete): its id, revision
+   * and name. Not the body: `before` holds it normalised, and a plan of many
+   * changes would otherwise keep every live body twice.
+   */
+  readonly live?: LiveRef;
   readonly source?: SourcePos;
   /** DIDs (or other exclusive values) this change newly claims / gives up. */
   readonly claims: readonly string[];
@@ -313,7 +317,7 @@ export class Planner {
           revision,
           before: beforeN,
           ops: diffOps(masked, {}),
-          live: o,
+          live: liveRef(o, provider),
           claims: [],
           releases: provider.claims(beforeN),
           dependsOn: [],
@@ -324,6 +328,16 @@ export class Planner {
       }
     }
   }
+}
+
+/** The id, revision and name of a live object: what a write needs (see PlanChange.live). */
+function liveRef(o: LiveObject, provider: Provider): LiveRef {
+  const name = provider.nameOf(o.body);
+  return {
+    id: o.id,
+    ...(o.revision !== undefined ? { revision: o.revision } : {}),
+    ...(name !== undefined ? { name } : {}),
+  };
 }
 
 function planDocument(
@@ -382,7 +396,7 @@ function planDocument(
     revision,
     before,
     after,
-    live,
+    live: liveRef(live, provider),
     source: doc.source,
     beforeMasked,
     afterMasked,

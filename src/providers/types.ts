@@ -7,6 +7,15 @@ import type { JsonObject } from '../core/json.ts';
 import type { CheckedDocument, Diagnostic, TargetConfig } from '../core/model.ts';
 import type { HttpDeps } from '../io/http-types.ts';
 
+/** What a write needs to know of the live object it changes. */
+export interface LiveRef {
+  readonly id: string;
+  /** Server revision for optimistic concurrency (Kazoo `_rev`); undefined when the API has none. */
+  readonly revision?: string;
+  /** Its name, for messages. */
+  readonly name?: string;
+}
+
 /** A live object as read from an API. */
 export interface LiveObject {
   readonly id: string;
@@ -42,9 +51,9 @@ export interface ProviderSession {
   /** Creates an object; `id` pins the new object's id where the API allows it. */
   create(account: string, body: JsonObject, id?: string): Promise<LiveObject>;
   /** Sends an update built by `buildUpdate`, guarded by the live revision where the API has one. */
-  update(account: string, live: LiveObject, request: WriteRequest): Promise<LiveObject>;
+  update(account: string, live: LiveRef, request: WriteRequest): Promise<LiveObject>;
   /** Deletes; an object already gone counts as success. */
-  delete(account: string, live: LiveObject): Promise<void>;
+  delete(account: string, live: LiveRef): Promise<void>;
   /** Frees connections. */
   close(): Promise<void>;
 }

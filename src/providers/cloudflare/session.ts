@@ -13,7 +13,7 @@ import { ApiError, HttpError } from '../../core/errors.ts';
 import { canonicalJson, isObject, type JsonObject, type JsonValue } from '../../core/json.ts';
 import type { TargetConfig } from '../../core/model.ts';
 import type { HttpResponse } from '../../io/http-types.ts';
-import type { LiveObject, ProviderSession, WriteRequest } from '../types.ts';
+import type { LiveObject, LiveRef, ProviderSession, WriteRequest } from '../types.ts';
 import { CloudflareClient, type CloudflareClientOptions, type CloudflareDeps } from './client.ts';
 import { normalizeService } from './normalize.ts';
 
@@ -183,10 +183,10 @@ export function createCloudflareSession(
 
   async function update(
     account: string,
-    live: LiveObject,
+    live: LiveRef,
     request: WriteRequest,
   ): Promise<LiveObject> {
-    const name = nameOfBody(request.body) ?? nameOfBody(live.body);
+    const name = nameOfBody(request.body) ?? live.name;
     const action = `Cannot update ${label(name)} (${live.id}) in account ${shortId(account)}`;
     if (request.method !== 'PUT' || request.body === null) {
       throw new ApiError(
@@ -240,8 +240,8 @@ export function createCloudflareSession(
     return after;
   }
 
-  async function remove(account: string, live: LiveObject): Promise<void> {
-    const name = nameOfBody(live.body);
+  async function remove(account: string, live: LiveRef): Promise<void> {
+    const name = live.name;
     const res = await client.request({
       method: 'DELETE',
       path: servicesPath(account, live.id),

@@ -486,9 +486,13 @@ describe('createKazooSession', () => {
     expect((conflict as ConnopsError).code).toBe('CONFLICT');
     await session.delete(ACC, updated);
     expect(await session.list(ACC)).toEqual([]);
+    await expect(session.update(ACC, { id: 'x' }, { method: 'PATCH', body: {} })).rejects.toThrow(
+      /revision is unknown/,
+    );
+    // Deletes go through delete(), with the object's revision.
     await expect(
-      session.update(ACC, { id: 'x', body: {} }, { method: 'PATCH', body: {} }),
-    ).rejects.toThrow(/revision is unknown/);
+      session.update(ACC, { id: 'x', revision: '1-a' }, { method: 'DELETE', body: null }),
+    ).rejects.toThrow(/with DELETE/);
   });
 
   it('refuses a target without auth settings', () => {

@@ -5,11 +5,11 @@
 import { ConnopsError } from '../../core/errors.ts';
 import type { JsonObject } from '../../core/json.ts';
 import type { TargetConfig } from '../../core/model.ts';
-import type { LiveObject, ProviderSession, WriteRequest } from '../types.ts';
+import type { LiveObject, LiveRef, ProviderSession, WriteRequest } from '../types.ts';
 import { KazooClient } from './client.ts';
 import type { KazooDeps } from './client.ts';
 
-function requireRevision(account: string, live: LiveObject, verb: string): string {
+function requireRevision(account: string, live: LiveRef, verb: string): string {
   // Every Kazoo read carries a revision (§4); without one the write could not be guarded, so refuse it.
   if (live.revision === undefined) {
     throw new ConnopsError(
@@ -34,7 +34,7 @@ export function createKazooSession(target: TargetConfig, deps: KazooDeps): Provi
     list: (account, signal) => client.list(account, signal),
     get: (account, id, signal) => client.get(account, id, signal),
     create: (account, body, id) => client.create(account, body, id),
-    async update(account: string, live: LiveObject, request: WriteRequest): Promise<LiveObject> {
+    async update(account: string, live: LiveRef, request: WriteRequest): Promise<LiveObject> {
       const revision = requireRevision(account, live, 'update');
       const body: JsonObject = request.body ?? {};
       switch (request.method) {
@@ -43,13 +43,11 @@ export function createKazooSession(target: TargetConfig, deps: KazooDeps): Provi
         case 'POST':
           return client.replace(account, live.id, revision, body);
         case 'DELETE':
-          await client.delete(account, live.id, revision);
-          return live;
         case 'PUT':
-          // PUT only creates on this API (§1.1); an update sent as PUT is a bug in the caller.
+          // PUT only creates on this API (§1.1) and deletes go through delete(): either is a bug in the caller.
           throw new ConnopsError(
             'INTERNAL',
-            `Cannot update kazoo/connectivity ${live.id} in account ${account} with PUT (Kazoo updates with PATCH or POST)`,
+            `Cannot update kazoo/connectivity ${live.id} in account ${account} with ${request.method} (Kazoo updates with PATCH or POST)`,
           );
       }
     },
