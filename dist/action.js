@@ -35781,7 +35781,7 @@ function createCloudflareSession(target, deps, options = {}) {
     throw error3;
   }
   async function update(account, live, request) {
-    const name = nameOfBody(request.body) ?? nameOfBody(live.body);
+    const name = nameOfBody(request.body) ?? live.name;
     const action = `Cannot update ${label2(name)} (${live.id}) in account ${shortId(account)}`;
     if (request.method !== "PUT" || request.body === null) {
       throw new ApiError(
@@ -35832,7 +35832,7 @@ function createCloudflareSession(target, deps, options = {}) {
     return after;
   }
   async function remove2(account, live) {
-    const name = nameOfBody(live.body);
+    const name = live.name;
     const res = await client2.request({
       method: "DELETE",
       path: servicesPath(account, live.id),
@@ -36641,14 +36641,26 @@ function buildMergePatch(live, desired) {
   return patch;
 }
 function stripNulls(value) {
-  if (Array.isArray(value)) return value.map(stripNulls);
+  if (Array.isArray(value)) {
+    let out2;
+    value.forEach((v, i2) => {
+      const next2 = stripNulls(v);
+      if (next2 !== v) (out2 ??= [...value])[i2] = next2;
+    });
+    return out2 ?? value;
+  }
   if (!isObject(value)) return value;
   const keys = Object.keys(value);
-  const out = objectFor(keys.length);
-  for (const k2 of keys) {
+  const next = keys.map((k2) => {
     const v = value[k2];
-    if (v !== null) setKey(out, k2, stripNulls(v));
-  }
+    return v === null ? null : stripNulls(v);
+  });
+  if (next.every((v, i2) => v !== null && v === value[keys[i2]])) return value;
+  const out = objectFor(keys.length);
+  keys.forEach((k2, i2) => {
+    const v = next[i2];
+    if (v !== null) setKey(out, k2, v);
+  });
   return out;
 }
 var MANAGED_MARKER;
@@ -37294,12 +37306,10 @@ function createKazooSession(target, deps) {
         case "POST":
           return client2.replace(account, live.id, revision, body);
         case "DELETE":
-          await client2.delete(account, live.id, revision);
-          return live;
         case "PUT":
           throw new ConnopsError(
             "INTERNAL",
-            `Cannot update kazoo/connectivity ${live.id} in account ${account} with PUT (Kazoo updates with PATCH or POST)`
+            `Cannot update kazoo/connectivity ${live.id} in account ${account} with ${request.method} (Kazoo updates with PATCH or POST)`
           );
       }
     },
@@ -52892,7 +52902,7 @@ var Planner = class {
           revision,
           before: beforeN,
           ops: diffOps(masked, {}),
-          live: o2,
+          live: liveRef(o2, provider),
           claims: [],
           releases: provider.claims(beforeN),
           dependsOn: [],
@@ -52904,6 +52914,14 @@ var Planner = class {
     }
   }
 };
+function liveRef(o2, provider) {
+  const name = provider.nameOf(o2.body);
+  return {
+    id: o2.id,
+    ...o2.revision !== void 0 ? { revision: o2.revision } : {},
+    ...name !== void 0 ? { name } : {}
+  };
+}
 function planDocument(doc, live, reason, provider, target) {
   if (live && doc.ignore.length === 0 && live.revision !== void 0 && provider.sameNormalized(live.body, doc.spec, target)) {
     return noopChange(doc, live.id, live.revision);
@@ -52946,7 +52964,7 @@ function planDocument(doc, live, reason, provider, target) {
     revision,
     before,
     after,
-    live,
+    live: liveRef(live, provider),
     source: doc.source,
     beforeMasked,
     afterMasked

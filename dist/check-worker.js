@@ -16647,7 +16647,7 @@ function createCloudflareSession(target, deps, options = {}) {
     throw error2;
   }
   async function update(account, live, request) {
-    const name = nameOfBody(request.body) ?? nameOfBody(live.body);
+    const name = nameOfBody(request.body) ?? live.name;
     const action = `Cannot update ${label2(name)} (${live.id}) in account ${shortId(account)}`;
     if (request.method !== "PUT" || request.body === null) {
       throw new ApiError(
@@ -16698,7 +16698,7 @@ function createCloudflareSession(target, deps, options = {}) {
     return after;
   }
   async function remove(account, live) {
-    const name = nameOfBody(live.body);
+    const name = live.name;
     const res = await client.request({
       method: "DELETE",
       path: servicesPath(account, live.id),
@@ -17467,14 +17467,26 @@ function buildMergePatch(live, desired) {
   return patch;
 }
 function stripNulls(value) {
-  if (Array.isArray(value)) return value.map(stripNulls);
+  if (Array.isArray(value)) {
+    let out2;
+    value.forEach((v, i) => {
+      const next2 = stripNulls(v);
+      if (next2 !== v) (out2 ??= [...value])[i] = next2;
+    });
+    return out2 ?? value;
+  }
   if (!isObject(value)) return value;
   const keys = Object.keys(value);
-  const out = objectFor(keys.length);
-  for (const k of keys) {
+  const next = keys.map((k) => {
     const v = value[k];
-    if (v !== null) setKey(out, k, stripNulls(v));
-  }
+    return v === null ? null : stripNulls(v);
+  });
+  if (next.every((v, i) => v !== null && v === value[keys[i]])) return value;
+  const out = objectFor(keys.length);
+  keys.forEach((k, i) => {
+    const v = next[i];
+    if (v !== null) setKey(out, k, v);
+  });
   return out;
 }
 
@@ -18093,12 +18105,10 @@ function createKazooSession(target, deps) {
         case "POST":
           return client.replace(account, live.id, revision, body);
         case "DELETE":
-          await client.delete(account, live.id, revision);
-          return live;
         case "PUT":
           throw new ConnopsError(
             "INTERNAL",
-            `Cannot update kazoo/connectivity ${live.id} in account ${account} with PUT (Kazoo updates with PATCH or POST)`
+            `Cannot update kazoo/connectivity ${live.id} in account ${account} with ${request.method} (Kazoo updates with PATCH or POST)`
           );
       }
     },

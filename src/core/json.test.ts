@@ -68,4 +68,14 @@ describe('copies of wide maps', () => {
     expect(Object.hasOwn(sent, '__proto__')).toBe(true);
     expect(Object.keys(sent)).toHaveLength(Object.keys(want).length - 1);
   });
+
+  it('a merge patch shares a replaced array that has no null inside, and copies one that has', () => {
+    const servers = [{ DIDs: wideMap() }, { DIDs: { '+14155550001': {} } }];
+    expect(buildMergePatch({ servers: [] }, { servers })['servers']).toBe(servers);
+    const withNull = [servers[0], { DIDs: { '+14155550001': null } }] as JsonObject[];
+    const sent = buildMergePatch({ servers: [] }, { servers: withNull })['servers'] as JsonObject[];
+    expect(sent).not.toBe(withNull);
+    expect(sent[0]).toBe(servers[0]);
+    expect(sent[1]).toEqual({ DIDs: {} });
+  });
 });

@@ -104,15 +104,32 @@ export function buildMergePatch(live: JsonObject, desired: JsonObject): JsonObje
   return patch;
 }
 
-/** Kazoo drops nulls inside objects that a PATCH introduces (§1.7), so never send them there. */
+/**
+ * Kazoo drops nulls inside objects that a PATCH introduces (§1.7), so never
+ * send them there. A value with no null inside is returned as it is, not
+ * copied: bodies are never changed once built, and a patch that replaces a
+ * server array would otherwise copy every DID map in it.
+ */
 function stripNulls(value: JsonValue): JsonValue {
-  if (Array.isArray(value)) return value.map(stripNulls);
+  if (Array.isArray(value)) {
+    let out: JsonValue[] | undefined;
+    value.forEach((v, i) => {
+      const next = stripNulls(v);
+      if (next !== v) (out ??= [...value])[i] = next;
+    });
+    return out ?? value;
+  }
   if (!isObject(value)) return value;
   const keys = Object.keys(value);
-  const out = objectFor(keys.length);
-  for (const k of keys) {
+  const next = keys.map((k) => {
     const v = value[k] as JsonValue;
-    if (v !== null) setKey(out, k, stripNulls(v));
-  }
+    return v === null ? null : stripNulls(v);
+  });
+  if (next.every((v, i) => v !== null && v === value[keys[i] as string])) return value;
+  const out = objectFor(keys.length);
+  keys.forEach((k, i) => {
+    const v = next[i] as JsonValue;
+    if (v !== null) setKey(out, k, v);
+  });
   return out;
 }
