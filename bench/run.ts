@@ -15,9 +15,10 @@
 import { spawn } from 'node:child_process';
 import { build } from 'esbuild';
 import { BUNDLE_OPTIONS, NO_HTTP_IN_WORKER } from '../scripts/bundle-options.mjs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_CONCURRENCY } from '../src/core/config.ts';
 import type { JsonObject } from '../src/core/json.ts';
 import { startKazooEmulator, type KazooEmulator } from '../src/emulator/kazoo/server.ts';
 import { BENCH_API_KEY, drifted, generateEstate, type Estate } from './estate.ts';
@@ -253,15 +254,24 @@ async function main(): Promise<void> {
         argv: string[],
         latencyMs: number | null,
         minRequests: number | null,
-        prepare: () => void = () => undefined,
+        extra: {
+          readonly prepare?: () => void;
+          /** A config whose targets have this concurrency (default: the estate's). */
+          readonly concurrency?: number;
+        } = {},
       ): Promise<void> => {
+        const concurrency = extra.concurrency ?? options.concurrency;
+        const config =
+          concurrency === options.concurrency
+            ? cfg
+            : ['-c', await configWithConcurrency(estate.configPath, concurrency)];
         emulator.faults.update({ latencyMs: latencyMs ?? 0 });
         say(`${name} (${docs} docs${latencyMs !== null ? `, ${latencyMs} ms` : ''})`);
         const runs: Array<{ result: ScenarioResult; serverRequests: number }> = [];
         for (let n = 0; n < options.repeat; n++) {
-          prepare();
+          extra.prepare?.();
           const before = emulator.requestCount();
-          const result = await runScenario(script, [...argv, ...cfg], estate, emulator.url);
+          const result = await runScenario(script, [...argv, ...config], estate, emulator.url);
           runs.push({ result, serverRequests: emulator.requestCount() - before });
           say(
             `  ${(result.ms / 1000).toFixed(2)} s, ${result.maxRssMb.toFixed(0)} MB, ${result.summary}`,
@@ -270,7 +280,7 @@ async function main(): Promise<void> {
         const { result, serverRequests } = medianRun(runs);
         const lowerBoundMs =
           latencyMs !== null && latencyMs > 0
-            ? (result.totalRequests * latencyMs) / options.concurrency
+            ? (result.totalRequests * latencyMs) / concurrency
             : null;
         rows.push({
           scenario: name,
@@ -315,6 +325,19 @@ async function main(): Promise<void> {
             latency,
             minReads,
           );
+          // The same pair at the default concurrency, which most targets keep.
+          if (options.concurrency !== DEFAULT_CONCURRENCY) {
+            const at = { concurrency: DEFAULT_CONCURRENCY };
+            const suffix = `, concurrency ${DEFAULT_CONCURRENCY} (the default)`;
+            await scenario(`plan, no changes${suffix}`, ['plan'], latency, minReads, at);
+            await scenario(
+              `floor: bare client${suffix}`,
+              ['floor', String(DEFAULT_CONCURRENCY)],
+              latency,
+              minReads,
+              at,
+            );
+          }
         }
         if (main) {
           const updates = Math.min(options.updates, docs);
@@ -325,7 +348,7 @@ async function main(): Promise<void> {
             ['apply', '--yes'],
             latency,
             minReads + 2 * updates,
-            () => live.setDrift(updates),
+            { prepare: () => live.setDrift(updates) },
           );
           live.forgetDrift();
         }
@@ -340,6 +363,16 @@ async function main(): Promise<void> {
   const text = render(rows, options, command, Date.now() - started);
   process.stdout.write(text);
   await writeFile(join(import.meta.dirname, 'RESULTS.md'), text);
+}
+
+/** A copy of the estate's config beside it whose targets have another concurrency; returns its path. */
+async function configWithConcurrency(configPath: string, concurrency: number): Promise<string> {
+  const text = await readFile(configPath, 'utf8');
+  const changed = text.replace(/^(\s+concurrency:) \d+$/gm, `$1 ${concurrency}`);
+  if (changed === text) throw new Error(`bench: no concurrency line in ${configPath}`);
+  const path = configPath.replace(/\.yaml$/, `-c${concurrency}.yaml`);
+  await writeFile(path, changed);
+  return path;
 }
 
 /** The run with the median time (the lower middle one for an even count). */
@@ -380,7 +413,7 @@ function render(rows: readonly Row[], o: Options, command: string, totalMs: numb
     `- Machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${fmt(totalmem() / 2 ** 30, 1)} GiB memory, Node ${process.version}, ${process.platform}/${process.arch}`,
     `- Command: \`${command}\` (whole run ${fmt(totalMs / 60_000, 1)} min)`,
     `- Estate: ${o.docs} documents in ${o.accounts} accounts, ${o.didsMin}..${o.didsMax} DIDs per document (log-uniform, split over 1-3 servers), password (\`\${env:}\`) and IP servers`,
-    `- Target concurrency: ${o.concurrency} (\`targets.*.concurrency\` in the generated connops.yaml); Kazoo emulator on 127.0.0.1 in the parent process, each scenario in its own child process running the CLI bundled as it ships`,
+    `- Target concurrency: ${o.concurrency} (\`targets.*.concurrency\` in the generated connops.yaml), and ${DEFAULT_CONCURRENCY} (the default) where a row says so; Kazoo emulator on 127.0.0.1 in the parent process, each scenario in its own child process running the CLI bundled as it ships`,
     '- Lower bound = (requests actually made × emulator latency) / concurrency. Ratio = time / lower bound (1.00 is perfect).',
     '- Shared machine: other jobs may run at the same time, so absolute times are noisy; compare ratios measured in the same run.',
     o.repeat > 1

@@ -45750,7 +45750,7 @@ function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics) {
     name,
     type: typeof type === "string" ? type : "",
     auth,
-    concurrency: int2("concurrency", 8, 1, 256),
+    concurrency: int2("concurrency", DEFAULT_CONCURRENCY, 1, 256),
     timeout_ms: int2("timeout_ms", 3e4, 100, 6e5),
     source: keyAt(base),
     ...url !== void 0 ? { url: url.replace(/\/+$/, "") } : {},
@@ -45807,7 +45807,7 @@ function err(code, message, at) {
 function warn(code, message, at) {
   return { severity: "warning", code, message, ...at };
 }
-var DEFAULT_POLICY, DEFAULT_DOCUMENTS, TARGET_KEYS;
+var DEFAULT_POLICY, DEFAULT_DOCUMENTS, DEFAULT_CONCURRENCY, TARGET_KEYS;
 var init_config = __esm({
   "src/core/config.ts"() {
     "use strict";
@@ -45815,6 +45815,7 @@ var init_config = __esm({
     init_yaml();
     DEFAULT_POLICY = { prune: false, max_deletes: 5, max_changes: 100 };
     DEFAULT_DOCUMENTS = ["connectivity/**/*.yaml"];
+    DEFAULT_CONCURRENCY = 8;
     TARGET_KEYS = [
       "type",
       "url",

@@ -15130,6 +15130,7 @@ function makeLocator(doc, at, start) {
 // src/core/config.ts
 var DEFAULT_POLICY = { prune: false, max_deletes: 5, max_changes: 100 };
 var DEFAULT_DOCUMENTS = ["connectivity/**/*.yaml"];
+var DEFAULT_CONCURRENCY = 8;
 var TARGET_KEYS = [
   "type",
   "url",
@@ -15338,7 +15339,7 @@ function parseTarget(name, raw, base, here, keyAt, targetTypes2, diagnostics) {
     name,
     type: typeof type === "string" ? type : "",
     auth,
-    concurrency: int2("concurrency", 8, 1, 256),
+    concurrency: int2("concurrency", DEFAULT_CONCURRENCY, 1, 256),
     timeout_ms: int2("timeout_ms", 3e4, 100, 6e5),
     source: keyAt(base),
     ...url !== void 0 ? { url: url.replace(/\/+$/, "") } : {},

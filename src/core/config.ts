@@ -8,6 +8,8 @@ import { parseYamlFile, type EnvLookup } from './yaml.ts';
 
 export const DEFAULT_POLICY: Policy = { prune: false, max_deletes: 5, max_changes: 100 };
 export const DEFAULT_DOCUMENTS = ['connectivity/**/*.yaml'];
+/** `targets.*.concurrency` when a target does not set it. */
+export const DEFAULT_CONCURRENCY = 8;
 const TARGET_KEYS = [
   'type',
   'url',
@@ -255,7 +257,7 @@ function parseTarget(
     name,
     type: typeof type === 'string' ? type : '',
     auth,
-    concurrency: int('concurrency', 8, 1, 256),
+    concurrency: int('concurrency', DEFAULT_CONCURRENCY, 1, 256),
     timeout_ms: int('timeout_ms', 30_000, 100, 600_000),
     source: keyAt(base),
     ...(url !== undefined ? { url: url.replace(/\/+$/, '') } : {}),
