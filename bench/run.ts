@@ -20,8 +20,11 @@ import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_CONCURRENCY } from '../src/core/config.ts';
 import type { JsonObject } from '../src/core/json.ts';
+import type { TargetConfig } from '../src/core/model.ts';
+import { kazooConnectivity } from '../src/providers/kazoo/provider.ts';
 import { startKazooEmulator, type KazooEmulator } from '../src/emulator/kazoo/server.ts';
 import { BENCH_API_KEY, drifted, generateEstate, type Estate } from './estate.ts';
+import type { FloorWrite } from './floor.ts';
 import type { ScenarioResult } from './scenario.ts';
 
 interface Options {
@@ -222,6 +225,33 @@ class LiveState {
   forgetDrift(): void {
     this.drift = new Set();
   }
+
+  /**
+   * The PATCHes an apply sends for the drifted documents, built as the plan
+   * builds them (normalise both sides, smallest merge patch, the ownership
+   * marker when missing): the bodies for the writes floor.
+   */
+  floorWrites(): FloorWrite[] {
+    const target: TargetConfig = {
+      name: 'kazoo-bench',
+      type: 'kazoo',
+      schema: '4.3',
+      auth: {},
+      concurrency: 1,
+      timeout_ms: 60_000,
+      source: { file: 'connops.yaml', line: 1, col: 1 },
+    };
+    const p = kazooConnectivity;
+    return [...this.drift].map((i) => {
+      const d = this.estate.docs[i] as Estate['docs'][number];
+      const live = drifted(d.live, i);
+      const { body } = p.buildUpdate(p.normalize(live, target), p.normalize(d.live, target), {});
+      return {
+        path: `/accounts/${d.account}/connectivity/${d.id}`,
+        body: body && !p.isManaged(live) ? p.markManaged(body) : body,
+      };
+    });
+  }
 }
 
 async function main(): Promise<void> {
@@ -350,6 +380,19 @@ async function main(): Promise<void> {
             minReads + 2 * updates,
             { prepare: () => live.setDrift(updates) },
           );
+          // The same PATCHes and read-backs from a bare client (drifted again before each run).
+          live.setDrift(updates);
+          await writeFile(
+            join(estate.dir, 'floor-writes.json'),
+            JSON.stringify(live.floorWrites()),
+          );
+          await scenario(
+            'floor: bare client, same writes',
+            ['floor-writes', String(options.concurrency)],
+            latency,
+            2 * updates,
+            { prepare: () => live.setDrift(updates) },
+          );
           live.forgetDrift();
         }
       } finally {
@@ -438,6 +481,8 @@ function render(rows: readonly Row[], o: Options, command: string, totalMs: numb
   lines.push(
     '',
     '"online" is the time from the first request to the end of the last; the rest of "time" is loading and validating the documents and building and printing the plan.',
+    '',
+    'The floor rows time only their own requests. The writes floor first signs in and GETs each drifted document for its revision, untimed (the server count includes those); its PATCH bodies are the ones apply sends.',
     '',
     '## Growth (validate; plan without changes at 0 ms)',
     '',

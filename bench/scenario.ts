@@ -9,7 +9,7 @@
 import { run } from '../src/cli/main.ts';
 import { memoryIO } from '../src/cli/io.ts';
 import { httpOverrides } from '../src/cli/commands/common.ts';
-import { readFloor } from './floor.ts';
+import { readFloor, writeFloor } from './floor.ts';
 
 export interface ScenarioArgs {
   readonly argv: readonly string[];
@@ -35,7 +35,7 @@ export interface ScenarioResult {
 
 async function main(): Promise<void> {
   const args = JSON.parse(process.argv[2] ?? '{}') as ScenarioArgs;
-  if (args.argv[0] === 'floor') return floor(args);
+  if (args.argv[0] === 'floor' || args.argv[0] === 'floor-writes') return floor(args);
   const requests: Record<string, number> = {};
   let total = 0;
   let first = Infinity;
@@ -75,20 +75,30 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
-/** `floor <concurrency>`: the bare-client reads of bench/floor.ts, reported like a scenario. */
+/**
+ * `floor <concurrency>` and `floor-writes <concurrency>`: the bare-client
+ * requests of bench/floor.ts, reported like a scenario (time = the timed
+ * requests only).
+ */
 async function floor(args: ScenarioArgs): Promise<void> {
+  const writes = args.argv[0] === 'floor-writes';
   const concurrency = Number(args.argv[1]);
-  const started = performance.now();
-  const run = await readFloor(args.cwd, concurrency);
+  const run = writes
+    ? await writeFloor(args.cwd, concurrency)
+    : await readFloor(args.cwd, concurrency);
   const result: ScenarioResult = {
     code: 0,
-    ms: performance.now() - started,
+    ms: run.lastEnd - run.firstStart,
     onlineMs: run.lastEnd - run.firstStart,
-    requests: { GET: run.requests - 1, PUT: 1 },
+    requests: writes
+      ? { PATCH: run.requests / 2, GET: run.requests / 2 }
+      : { GET: run.requests - 1, PUT: 1 },
     totalRequests: run.requests,
     maxInFlight: concurrency,
     maxRssMb: process.resourceUsage().maxRSS / 1024,
-    summary: `bare undici GETs + JSON.parse, no connops (${run.requests} requests)`,
+    summary: writes
+      ? `bare undici PATCHes with If-Match, then read-back GETs, no connops (${run.requests} requests)`
+      : `bare undici GETs + JSON.parse, no connops (${run.requests} requests)`,
     stderrTail: '',
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
