@@ -16,6 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Pool } from 'undici';
+import { mapInOrder } from '../src/engine/concurrency.ts';
 
 export interface FloorRun {
   /** Requests timed. */
@@ -35,7 +36,7 @@ interface Floor {
   readonly basePath: string;
   readonly headers: Record<string, string>;
   /** `fn` over `items`, `concurrency` at a time. */
-  lanes<T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<void>;
+  lanes<T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<unknown>;
   /** Sends one request; its body parsed, or an error unless the status is 200. */
   send(method: 'GET' | 'PATCH', path: string, extra?: object): Promise<unknown>;
 }
@@ -55,13 +56,7 @@ async function openFloor(concurrency: number): Promise<Floor> {
     pool,
     basePath: url.pathname,
     headers,
-    async lanes(items, fn) {
-      let next = 0;
-      const lane = async (): Promise<void> => {
-        while (next < items.length) await fn(items[next++] as (typeof items)[number]);
-      };
-      await Promise.all(Array.from({ length: concurrency }, lane));
-    },
+    lanes: (items, fn) => mapInOrder(items, concurrency, fn),
     async send(method, path, extra = {}) {
       const res = await pool.request({ method, path: `${url.pathname}${path}`, headers, ...extra });
       const body = await res.body.text();
