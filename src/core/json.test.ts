@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { buildMergePatch, normalizeKazoo } from '../providers/kazoo/normalize.ts';
-import { MANY_KEYS, deepEqual, objectFor, sortKeys, type JsonObject } from './json.ts';
+import {
+  MANY_KEYS,
+  deepEqual,
+  objectFor,
+  shareEqual,
+  sortKeys,
+  type JsonObject,
+  type JsonValue,
+} from './json.ts';
+import fc from 'fast-check';
 
 /** A DID-sized map: unique numbers, an integer-like key and `__proto__` as JSON.parse makes it. */
 function wideMap(): JsonObject {
@@ -77,5 +86,65 @@ describe('copies of wide maps', () => {
     expect(sent).not.toBe(withNull);
     expect(sent[0]).toBe(servers[0]);
     expect(sent[1]).toEqual({ DIDs: {} });
+  });
+});
+
+describe('shareEqual', () => {
+  it('gives the previous value itself when the two are equal, in any key order', () => {
+    const prev = JSON.parse('{"a":{"x":1,"y":[1,{"z":2}]},"b":"s"}') as JsonObject;
+    const next = JSON.parse('{"b":"s","a":{"y":[1,{"z":2}],"x":1}}') as JsonObject;
+    expect(shareEqual(prev, next)).toBe(prev);
+  });
+
+  it('takes the unchanged parts from the previous value and keeps the changed ones', () => {
+    const prev = wideMap();
+    const next = structuredClone(prev);
+    next['+14155559000'] = { n: 99 };
+    delete next['7'];
+    const out = shareEqual(prev, next) as JsonObject;
+    expect(out).toEqual(next);
+    expect(Object.keys(out)).toEqual(Object.keys(next));
+    expect(out['+14155558999']).toBe(prev['+14155558999']);
+    expect(out['+14155559000']).toBe(next['+14155559000']);
+    expect(Object.hasOwn(out, '__proto__')).toBe(true);
+    expect(out['__proto__']).toBe(prev['__proto__']);
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+  });
+
+  it('matches arrays by index and returns the new value when nothing could be shared', () => {
+    const prev = { servers: [{ a: 1 }, { b: 2 }] };
+    const next = { servers: [{ a: 1 }, { b: 3 }, { c: 4 }] };
+    const out = shareEqual(prev, next) as { servers: JsonObject[] };
+    expect(out).toEqual(next);
+    expect(out.servers[0]).toBe(prev.servers[0]);
+    expect(out.servers[1]).toBe(next.servers[1]);
+    const apart = { x: [1, 2], y: 'a' };
+    expect(shareEqual({ x: [3], y: 'b' }, apart)).toBe(apart);
+    expect(shareEqual(undefined, apart)).toBe(apart);
+  });
+
+  it('agrees with deepEqual and always deep-equals the new value (property)', () => {
+    const json = fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small' },
+        fc.constantFrom(0, 1, 'a', 'b', true, null),
+        fc.array(tie('value'), { maxLength: 3 }),
+        fc.dictionary(fc.constantFrom('a', 'b', 'c', '__proto__'), tie('value'), {
+          maxKeys: 3,
+        }),
+      ),
+    })).value as fc.Arbitrary<JsonValue>;
+    const mutate = (v: JsonValue, seed: number): JsonValue =>
+      JSON.parse(JSON.stringify(v).replace(/1/, String(seed))) as JsonValue;
+    fc.assert(
+      fc.property(json, fc.nat(3), (prev, seed) => {
+        const next = seed === 0 ? structuredClone(prev) : mutate(prev, seed + 1);
+        const out = shareEqual(prev, next);
+        expect(out).toEqual(next);
+        expect(deepEqual(out, next)).toBe(true);
+        expect(out === prev).toBe(deepEqual(prev, next));
+      }),
+      { numRuns: 300 },
+    );
   });
 });

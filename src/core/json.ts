@@ -90,6 +90,52 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   return false;
 }
 
+/**
+ * `next`, with every part that deep-equals the same place in `prev` taken from
+ * `prev` (the same object), so the two share memory where they agree. Objects
+ * match by key, arrays by index. Returns `prev` itself when the two are equal,
+ * `next` itself when nothing could be shared, and otherwise a new container
+ * only where a part was swapped (in `next`'s key order). Neither input is
+ * changed; callers never mutate either afterwards.
+ */
+export function shareEqual(prev: JsonValue | undefined, next: JsonValue): JsonValue {
+  if (prev === next || typeof next !== 'object' || next === null) return next;
+  if (Array.isArray(next)) {
+    if (!Array.isArray(prev)) return next;
+    const parts: JsonValue[] = new Array<JsonValue>(next.length);
+    let same = next.length === prev.length;
+    let fresh = true;
+    for (let i = 0; i < next.length; i++) {
+      const n = next[i] as JsonValue;
+      const v = shareEqual(prev[i], n);
+      parts[i] = v;
+      if (v !== prev[i]) same = false;
+      if (v !== n) fresh = false;
+    }
+    return same ? prev : fresh ? next : parts;
+  }
+  if (!isObject(prev)) return next;
+  // Loops, not map/every: this runs over every DID of every changed document.
+  const keys = Object.keys(next);
+  const parts: JsonValue[] = new Array<JsonValue>(keys.length);
+  let same = keys.length === Object.keys(prev).length;
+  let fresh = true;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as string;
+    const n = next[k] as JsonValue;
+    const p = Object.hasOwn(prev, k) ? prev[k] : undefined;
+    const v = shareEqual(p, n);
+    parts[i] = v;
+    if (v !== p) same = false;
+    if (v !== n) fresh = false;
+  }
+  if (same) return prev;
+  if (fresh) return next;
+  const out = objectFor(keys.length);
+  for (let i = 0; i < keys.length; i++) setKey(out, keys[i] as string, parts[i] as JsonValue);
+  return out;
+}
+
 /** Deep copy of a JSON value. */
 export function cloneJson<T extends JsonValue>(value: T): T {
   return structuredClone(value);

@@ -118,6 +118,41 @@ describe('buildPlan', () => {
     ]);
   });
 
+  it('keeps one copy of what did not change: the desired body shares it with the live one', () => {
+    const dids = Array.from({ length: 40 }, (_, i) => `+1415555${String(1000 + i)}`);
+    const p = plan(
+      [
+        doc('a', {
+          account: { trunks: 5 },
+          servers: [ipServer('192.0.2.1', dids), ipServer('192.0.2.2', dids.slice(1))],
+        }),
+      ],
+      [
+        live('x1', {
+          name: 'a',
+          account: { trunks: 4 },
+          servers: [ipServer('192.0.2.1', dids), ipServer('192.0.2.2', dids)],
+        }),
+      ],
+    );
+    const c = p.changes[0];
+    const servers = (b: JsonObject | null | undefined): JsonObject[] =>
+      b?.['servers'] as JsonObject[];
+    expect(c?.action).toBe('update');
+    // The first server is the same on both sides: one object, in the body and in the PATCH.
+    expect(servers(c?.after)[0]).toBe(servers(c?.before)[0]);
+    expect(servers(c?.request?.body)[0]).toBe(servers(c?.before)[0]);
+    // The second lost a DID: a new map, whose remaining entries are the live ones.
+    const after = servers(c?.after)[1]?.['DIDs'] as JsonObject;
+    const before = servers(c?.before)[1]?.['DIDs'] as JsonObject;
+    expect(after).not.toBe(before);
+    expect(Object.keys(after)).toEqual(dids.slice(1));
+    expect(after[dids[5] as string]).toBe(before[dids[5] as string]);
+    expect(c?.ops).toEqual([
+      { op: 'remove', path: `/servers/1/DIDs/${dids[0]}` },
+      { op: 'replace', path: '/account/trunks', value: 5 },
+    ]);
+  });
   it('masks secrets in ops and bodies, showing that a password changed', () => {
     const server = (pw: string): JsonObject => ({
       auth: { auth_method: 'password', auth_user: 'u', auth_password: pw },

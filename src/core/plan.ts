@@ -9,6 +9,7 @@ import {
   canonicalJson,
   cloneJson,
   deepEqual,
+  shareEqual,
   getAtPointer,
   isObject,
   parsePointer,
@@ -384,8 +385,14 @@ function planDocument(
   const revision = live.revision ?? bodyRevision(liveN);
   // Ignored fields take the live value on the desired side, so they never show as
   // changes and an array rewrite (Kazoo replaces arrays whole) carries them unchanged.
-  const desiredForWrite = overlayIgnored(desiredN, liveN, doc.ignore);
-  if (deepEqual(liveN, desiredForWrite)) return noopChange(doc, live.id, revision);
+  // Where the two sides agree the desired body takes the live body's parts, so a
+  // change keeps one copy of what did not change rather than two (a document's
+  // hundreds of DIDs, mostly). Equal bodies come back as the live body itself.
+  const desiredForWrite = shareEqual(
+    liveN,
+    overlayIgnored(desiredN, liveN, doc.ignore),
+  ) as JsonObject;
+  if (desiredForWrite === liveN) return noopChange(doc, live.id, revision);
   const before = withoutIgnored(liveN, doc.ignore);
   const after = withoutIgnored(desiredForWrite, doc.ignore);
   const beforeMasked = maskBody(before, sensitive, undefined);
