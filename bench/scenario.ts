@@ -9,6 +9,7 @@
 import { run } from '../src/cli/main.ts';
 import { memoryIO } from '../src/cli/io.ts';
 import { httpOverrides } from '../src/cli/commands/common.ts';
+import { tuneHeap } from '../src/io/heap.ts';
 import { readFloor, writeFloor } from './floor.ts';
 
 export interface ScenarioArgs {
@@ -36,6 +37,7 @@ export interface ScenarioResult {
 async function main(): Promise<void> {
   const args = JSON.parse(process.argv[2] ?? '{}') as ScenarioArgs;
   if (args.argv[0] === 'floor' || args.argv[0] === 'floor-writes') return floor(args);
+  tuneHeap(); // as the shipped entries (src/cli/entry.ts, src/action/entry.ts) do
   const requests: Record<string, number> = {};
   let total = 0;
   let first = Infinity;

@@ -357,6 +357,42 @@ function deepEqual(a, b2) {
   }
   return false;
 }
+function shareEqual(prev, next) {
+  if (prev === next || typeof next !== "object" || next === null) return next;
+  if (Array.isArray(next)) {
+    if (!Array.isArray(prev)) return next;
+    const parts2 = new Array(next.length);
+    let same3 = next.length === prev.length;
+    let fresh3 = true;
+    for (let i2 = 0; i2 < next.length; i2++) {
+      const n = next[i2];
+      const v = shareEqual(prev[i2], n);
+      parts2[i2] = v;
+      if (v !== prev[i2]) same3 = false;
+      if (v !== n) fresh3 = false;
+    }
+    return same3 ? prev : fresh3 ? next : parts2;
+  }
+  if (!isObject(prev)) return next;
+  const keys = Object.keys(next);
+  const parts = new Array(keys.length);
+  let same2 = keys.length === Object.keys(prev).length;
+  let fresh2 = true;
+  for (let i2 = 0; i2 < keys.length; i2++) {
+    const k2 = keys[i2];
+    const n = next[k2];
+    const p2 = Object.hasOwn(prev, k2) ? prev[k2] : void 0;
+    const v = shareEqual(p2, n);
+    parts[i2] = v;
+    if (v !== p2) same2 = false;
+    if (v !== n) fresh2 = false;
+  }
+  if (same2) return prev;
+  if (fresh2) return next;
+  const out = objectFor(keys.length);
+  for (let i2 = 0; i2 < keys.length; i2++) setKey(out, keys[i2], parts[i2]);
+  return out;
+}
 function cloneJson(value) {
   return structuredClone(value);
 }
@@ -46986,8 +47022,11 @@ function planDocument(doc, live, reason, provider, target) {
   const liveN = provider.normalize(live.body, target);
   for (const p2 of provider.secretPointers(liveN)) sensitive.add(p2);
   const revision = live.revision ?? bodyRevision(liveN);
-  const desiredForWrite = overlayIgnored(desiredN, liveN, doc.ignore);
-  if (deepEqual(liveN, desiredForWrite)) return noopChange(doc, live.id, revision);
+  const desiredForWrite = shareEqual(
+    liveN,
+    overlayIgnored(desiredN, liveN, doc.ignore)
+  );
+  if (desiredForWrite === liveN) return noopChange(doc, live.id, revision);
   const before = withoutIgnored(liveN, doc.ignore);
   const after = withoutIgnored(desiredForWrite, doc.ignore);
   const beforeMasked = maskBody(before, sensitive, void 0);
@@ -56589,6 +56628,13 @@ var init_report = __esm({
 // src/cli/entry.ts
 import { createInterface } from "node:readline/promises";
 
+// src/io/heap.ts
+import { setFlagsFromString } from "node:v8";
+var HEAP_GROWING_PERCENT = 50;
+function tuneHeap() {
+  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+}
+
 // src/cli/main.ts
 init_errors();
 init_args();
@@ -56758,6 +56804,7 @@ ${e?.stack ?? ""}` : " (set CONNOPS_DEBUG=1 for details)"}.
 
 // src/cli/entry.ts
 async function main(argv = process.argv.slice(2)) {
+  tuneHeap();
   const io = {
     stdout: (t2) => void process.stdout.write(t2),
     stderr: (t2) => void process.stderr.write(t2),

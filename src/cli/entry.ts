@@ -2,10 +2,12 @@
  * Process entry of the bundled CLI (dist/cli.js): wires the real process to run().
  */
 import { createInterface } from 'node:readline/promises';
+import { tuneHeap } from '../io/heap.ts';
 import type { CliIO } from './io.ts';
 import { run } from './main.ts';
 
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
+  tuneHeap();
   const io: CliIO = {
     stdout: (t) => void process.stdout.write(t),
     stderr: (t) => void process.stderr.write(t),
