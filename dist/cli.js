@@ -44228,7 +44228,8 @@ function walkerOf(schema) {
     patterns,
     items: void 0,
     defaultOf,
-    describes: propsRaw !== void 0 || patternsRaw !== void 0
+    describes: propsRaw !== void 0 || patternsRaw !== void 0,
+    onlyDefaults: void 0
   };
   walkers.set(schema, w);
   for (const [key, sub] of Object.entries(propsRaw ?? {})) {
@@ -44243,6 +44244,13 @@ function walkerOf(schema) {
     patterns.push([new RegExp(source, "u"), pw, [pw]]);
   }
   if (items) w.items = walkerOf(items);
+  const scalars = [...defaultOf.values()].every(([v]) => v === null || typeof v !== "object");
+  if (defaultOf.size > 0 && scalars) {
+    const only = {};
+    for (const key of [...defaultOf.keys()].sort())
+      only[key] = defaultOf.get(key)[0];
+    w.onlyDefaults = Object.freeze(only);
+  }
   return w;
 }
 function childWalkers(w, key) {
@@ -44283,19 +44291,24 @@ function prepare(w, value, coerce, defaults, sorted2) {
   }
   if (sorted2) keys.sort();
   const out = objectFor(keys.length);
+  const only = sorted2 && keys.length === w.defaultOf.size ? w.onlyDefaults : void 0;
+  let allDefaults = only !== void 0;
   for (const key of keys) {
+    let next;
     if (Object.hasOwn(value, key)) {
-      let next = value[key];
+      next = value[key];
       const subs = childWalkers(w, key);
       if (subs) next = prepareAll(subs, next, coerce, defaults, sorted2);
       else if (sorted2) next = sortKeys(next);
       setKey(out, key, next);
     } else {
       const [fallback, sub] = w.defaultOf.get(key);
-      out[key] = prepare(sub, fresh(fallback), false, true, sorted2);
+      next = prepare(sub, fresh(fallback), false, true, sorted2);
+      out[key] = next;
     }
+    if (allDefaults) allDefaults = Object.hasOwn(only, key) && only?.[key] === next;
   }
-  return out;
+  return allDefaults ? only : out;
 }
 function preparedEqual(schema, a, b2) {
   return same(walkerOf(schema), a, b2);

@@ -36,4 +36,42 @@ describe('coerceDefaultAndSort', () => {
       }),
     );
   });
+
+  it('gives every object that holds only its defaults as one shared, frozen object', () => {
+    const dids = (v: unknown): Record<string, object> =>
+      (
+        (v as { servers: Array<{ DIDs: Record<string, object> }> }).servers[0] as {
+          DIDs: Record<string, object>;
+        }
+      ).DIDs;
+    const input = {
+      servers: [
+        {
+          DIDs: {
+            '+15555550100': {},
+            '+15555550101': { force_outbound: false },
+            '+15555550102': { force_outbound: 'false' },
+            '+15555550103': { force_outbound: true },
+            '+15555550104': { failover: { e164: '+15555550100' } },
+          },
+        },
+      ],
+    };
+    const a = dids(coerceDefaultAndSort(schema, input));
+    const b = dids(coerceDefaultAndSort(schema, structuredClone(input)));
+    const shared = a['+15555550100'];
+    expect(shared).toEqual({ force_outbound: false });
+    expect(Object.isFrozen(shared)).toBe(true);
+    expect(a['+15555550101']).toBe(shared);
+    expect(a['+15555550102']).toBe(shared); // after coercion
+    expect(b['+15555550100']).toBe(shared); // across calls
+    expect(a['+15555550103']).toEqual({ force_outbound: true });
+    expect(Object.isFrozen(a['+15555550103'])).toBe(false);
+    expect(a['+15555550104']).not.toBe(shared);
+    // Walks that build bodies to send or store keep their own objects.
+    const unsorted = dids(coerceAndDefault(schema, input));
+    expect(unsorted['+15555550100']).toEqual({ force_outbound: false });
+    expect(unsorted['+15555550100']).not.toBe(unsorted['+15555550101']);
+    expect(Object.isFrozen(unsorted['+15555550100'])).toBe(false);
+  });
 });

@@ -36,6 +36,13 @@ interface Walker {
   readonly defaultOf: ReadonlyMap<string, readonly [JsonValue, Walker]>;
   /** True when the schema lists properties or patterns (so other keys are unknown). */
   readonly describes: boolean;
+  /**
+   * When every default is a scalar: one frozen object holding exactly the
+   * defaults, keys sorted. A sorted walk returns it for every object that
+   * prepares to just that (a DID's `{ force_outbound: false }`), so the many
+   * such objects of a normalised body are one, not one per DID.
+   */
+  readonly onlyDefaults: JsonObject | undefined;
 }
 
 const walkers = new WeakMap<Schema, Walker>();
@@ -59,6 +66,7 @@ function walkerOf(schema: Schema): Walker {
     items: undefined,
     defaultOf,
     describes: propsRaw !== undefined || patternsRaw !== undefined,
+    onlyDefaults: undefined,
   };
   walkers.set(schema, w); // before recursing, so a recursive schema terminates
   for (const [key, sub] of Object.entries(propsRaw ?? {})) {
@@ -73,6 +81,13 @@ function walkerOf(schema: Schema): Walker {
     patterns.push([new RegExp(source, 'u'), pw, [pw]]);
   }
   if (items) (w as { items: Walker | undefined }).items = walkerOf(items);
+  const scalars = [...defaultOf.values()].every(([v]) => v === null || typeof v !== 'object');
+  if (defaultOf.size > 0 && scalars) {
+    const only: JsonObject = {};
+    for (const key of [...defaultOf.keys()].sort())
+      only[key] = (defaultOf.get(key) as readonly [JsonValue, Walker])[0];
+    (w as { onlyDefaults: JsonObject | undefined }).onlyDefaults = Object.freeze(only);
+  }
   return w;
 }
 
@@ -155,19 +170,26 @@ function prepare(
     for (const key of w.defaultOf.keys()) if (!Object.hasOwn(value, key)) keys.push(key);
   if (sorted) keys.sort();
   const out = objectFor(keys.length);
+  // Only sorted walks (normalised copies, which are never changed in place) share
+  // the defaults object: the others build bodies that are sent or stored.
+  const only = sorted && keys.length === w.defaultOf.size ? w.onlyDefaults : undefined;
+  let allDefaults = only !== undefined;
   for (const key of keys) {
+    let next: JsonValue;
     if (Object.hasOwn(value, key)) {
-      let next = value[key] as JsonValue;
+      next = value[key] as JsonValue;
       const subs = childWalkers(w, key);
       if (subs) next = prepareAll(subs, next, coerce, defaults, sorted);
       else if (sorted) next = sortKeys(next);
       setKey(out, key, next);
     } else {
       const [fallback, sub] = w.defaultOf.get(key) as readonly [JsonValue, Walker];
-      out[key] = prepare(sub, fresh(fallback), false, true, sorted);
+      next = prepare(sub, fresh(fallback), false, true, sorted);
+      out[key] = next;
     }
+    if (allDefaults) allDefaults = Object.hasOwn(only as JsonObject, key) && only?.[key] === next;
   }
-  return out;
+  return allDefaults ? (only as JsonObject) : out;
 }
 
 /**
