@@ -380,6 +380,14 @@ async function main(): Promise<void> {
             minReads + 2 * updates,
             { prepare: () => live.setDrift(updates) },
           );
+          if (options.concurrency !== DEFAULT_CONCURRENCY)
+            await scenario(
+              `apply ${updates} updates, concurrency ${DEFAULT_CONCURRENCY} (the default)`,
+              ['apply', '--yes'],
+              latency,
+              minReads + 2 * updates,
+              { prepare: () => live.setDrift(updates), concurrency: DEFAULT_CONCURRENCY },
+            );
           // The same PATCHes and read-backs from a bare client (drifted again before each run).
           live.setDrift(updates);
           await writeFile(
@@ -447,6 +455,54 @@ function withRange(
   return lo === hi ? shown : `${shown} (${lo}–${hi})`;
 }
 
+/**
+ * The issues' targets (validate < 2 s, plan and apply at 20 ms within 1.3× of
+ * the lower bound, peak RSS < 500 MB, no request beyond the minimum) checked
+ * against this run's rows: the median run decides, the worst run is shown.
+ */
+function targetLines(rows: readonly Row[], concurrency: number): string[] {
+  const out = ['## Targets (median run; worst run in brackets)', ''];
+  const mark = (ok: boolean): string => (ok ? 'met' : '**not met**');
+  const validate = rows.find((r) => r.scenario === 'validate');
+  if (validate) {
+    const worst = Math.max(...validate.runs.map((x) => x.ms)) / 1000;
+    const t = validate.result.ms / 1000;
+    out.push(`- validate < 2 s: ${fmt(t)} s (${fmt(worst)}): ${mark(t < 2)}`);
+  }
+  const timed = rows.filter(
+    (r) =>
+      r.lowerBoundMs !== null &&
+      !r.scenario.startsWith('floor') &&
+      (r.scenario.startsWith('plan, no changes') || r.scenario.startsWith('apply')),
+  );
+  for (const r of timed) {
+    const lb = r.lowerBoundMs as number;
+    const ratio = r.result.ms / lb;
+    const worst = Math.max(...r.runs.map((x) => x.ms)) / lb;
+    const name = r.scenario.includes('concurrency')
+      ? r.scenario
+      : `${r.scenario}, concurrency ${concurrency}`;
+    out.push(
+      `- ${name}, ${r.latencyMs} ms, within 1.3× of the lower bound: ${fmt(ratio)}× (${fmt(worst)}×): ${mark(ratio <= 1.3)}`,
+    );
+  }
+  const connops = rows.filter((r) => !r.scenario.startsWith('floor'));
+  const peaks = connops.map((r) => ({ r, mb: Math.max(...r.runs.map((x) => x.maxRssMb)) }));
+  const top = peaks.reduce((a, b) => (b.mb > a.mb ? b : a), peaks[0] as (typeof peaks)[number]);
+  if (top) {
+    const median = Math.max(...connops.map((r) => r.result.maxRssMb));
+    out.push(
+      `- peak RSS < 500 MB in every scenario: highest median ${fmt(median, 0)} MB (highest run ${fmt(top.mb, 0)} MB, ${top.r.scenario}): ${mark(median < 500)}`,
+    );
+  }
+  const counted = connops.filter((r) => r.minRequests !== null && r.latencyMs !== null);
+  const extra = counted.filter((r) => r.runs.some((x) => x.totalRequests > (r.minRequests ?? 0)));
+  out.push(
+    `- no request beyond the minimum: ${extra.length === 0 ? 'every run of every scenario' : `exceeded in ${extra.map((r) => r.scenario).join(', ')}`}: ${mark(extra.length === 0)}`,
+  );
+  return out;
+}
+
 function render(rows: readonly Row[], o: Options, command: string, totalMs: number): string {
   const mainRows = rows.filter((r) => r.docs === o.docs);
   const lines: string[] = [
@@ -478,6 +534,7 @@ function render(rows: readonly Row[], o: Options, command: string, totalMs: numb
   const validate = mainRows.find((r) => r.scenario === 'validate');
   if (validate)
     lines.push('', `Validate: ${fmt(o.docs / (validate.result.ms / 1000), 0)} documents/s.`);
+  lines.push('', ...targetLines(mainRows, o.concurrency));
   lines.push(
     '',
     '"online" is the time from the first request to the end of the last; the rest of "time" is loading and validating the documents and building and printing the plan.',
