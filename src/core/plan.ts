@@ -9,11 +9,11 @@ import {
   canonicalJson,
   cloneJson,
   deepEqual,
-  shareEqual,
   getAtPointer,
   isObject,
   parsePointer,
   removeAtPointer,
+  shareEqual,
   type JsonObject,
   type JsonValue,
 } from './json.ts';

@@ -8,7 +8,7 @@
  * live body is parsed, compared and dropped), so the peak was 2–5× what the
  * plan keeps. Growing by 50 % at most collects more often: on the benchmark
  * estate (10,000 documents) a plan with no changes peaked at 331–343 MB
- * instead of 445–557 MB, for 1–3 % more time (docs/sizing.md).
+ * instead of 445–557 MB, for 1–4 % more time (docs/sizing.md).
  */
 import { setFlagsFromString } from 'node:v8';
 
