@@ -472,7 +472,6 @@ function targetLines(rows: readonly Row[], concurrency: number): string[] {
   const timed = rows.filter(
     (r) =>
       r.lowerBoundMs !== null &&
-      !r.scenario.startsWith('floor') &&
       (r.scenario.startsWith('plan, no changes') || r.scenario.startsWith('apply')),
   );
   for (const r of timed) {
