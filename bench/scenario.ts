@@ -8,7 +8,7 @@
  */
 import { run } from '../src/cli/main.ts';
 import { memoryIO } from '../src/cli/io.ts';
-import { httpOverrides } from '../src/cli/commands/common.ts';
+import { httpOverrides } from '../src/engine/project.ts';
 import { tuneHeap } from '../src/io/heap.ts';
 import { readFloor, writeFloor } from './floor.ts';
 

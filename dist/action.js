@@ -86,19 +86,6 @@ var init_errors = __esm({
   }
 });
 
-// src/core/model.ts
-function keyString(key) {
-  return `${key.target}/${key.account}/${key.kind}/${key.name}`;
-}
-function scopeOf(key) {
-  return `${key.target}/${key.account}`;
-}
-var init_model = __esm({
-  "src/core/model.ts"() {
-    "use strict";
-  }
-});
-
 // src/core/json.ts
 function isObject(value) {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -231,9 +218,22 @@ var init_json = __esm({
   }
 });
 
+// src/core/model.ts
+function keyString(key) {
+  return `${key.target}/${key.account}/${key.kind}/${key.name}`;
+}
+function scopeOf(key) {
+  return `${key.target}/${key.account}`;
+}
+var init_model = __esm({
+  "src/core/model.ts"() {
+    "use strict";
+  }
+});
+
 // src/io/files.ts
 import { readFileSync, statSync } from "node:fs";
-import { readdir as readdir2 } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 function globToRegExp(glob) {
   let re = "";
@@ -268,7 +268,7 @@ async function listMatchingFiles(dir, globs) {
   async function walk(d) {
     let entries;
     try {
-      entries = await readdir2(d, { withFileTypes: true });
+      entries = await readdir(d, { withFileTypes: true });
     } catch {
       return;
     }
@@ -323,696 +323,6 @@ var init_files = __esm({
     MAX_FILE_BYTES = 16 * 1024 * 1024;
     SKIP_DIRS = /* @__PURE__ */ new Set(["node_modules", ".git", "dist"]);
     UTF8 = new TextDecoder("utf-8", { fatal: false });
-  }
-});
-
-// node_modules/fast-json-patch/commonjs/helpers.js
-var require_helpers = __commonJS({
-  "node_modules/fast-json-patch/commonjs/helpers.js"(exports) {
-    var __extends = exports && exports.__extends || /* @__PURE__ */ (function() {
-      var extendStatics = function(d, b2) {
-        extendStatics = Object.setPrototypeOf || { __proto__: [] } instanceof Array && function(d2, b3) {
-          d2.__proto__ = b3;
-        } || function(d2, b3) {
-          for (var p2 in b3) if (b3.hasOwnProperty(p2)) d2[p2] = b3[p2];
-        };
-        return extendStatics(d, b2);
-      };
-      return function(d, b2) {
-        extendStatics(d, b2);
-        function __() {
-          this.constructor = d;
-        }
-        d.prototype = b2 === null ? Object.create(b2) : (__.prototype = b2.prototype, new __());
-      };
-    })();
-    Object.defineProperty(exports, "__esModule", { value: true });
-    var _hasOwnProperty = Object.prototype.hasOwnProperty;
-    function hasOwnProperty(obj, key) {
-      return _hasOwnProperty.call(obj, key);
-    }
-    exports.hasOwnProperty = hasOwnProperty;
-    function _objectKeys(obj) {
-      if (Array.isArray(obj)) {
-        var keys_1 = new Array(obj.length);
-        for (var k2 = 0; k2 < keys_1.length; k2++) {
-          keys_1[k2] = "" + k2;
-        }
-        return keys_1;
-      }
-      if (Object.keys) {
-        return Object.keys(obj);
-      }
-      var keys = [];
-      for (var i2 in obj) {
-        if (hasOwnProperty(obj, i2)) {
-          keys.push(i2);
-        }
-      }
-      return keys;
-    }
-    exports._objectKeys = _objectKeys;
-    function _deepClone(obj) {
-      switch (typeof obj) {
-        case "object":
-          return JSON.parse(JSON.stringify(obj));
-        //Faster than ES5 clone - http://jsperf.com/deep-cloning-of-objects/5
-        case "undefined":
-          return null;
-        //this is how JSON.stringify behaves for array items
-        default:
-          return obj;
-      }
-    }
-    exports._deepClone = _deepClone;
-    function isInteger(str3) {
-      var i2 = 0;
-      var len = str3.length;
-      var charCode;
-      while (i2 < len) {
-        charCode = str3.charCodeAt(i2);
-        if (charCode >= 48 && charCode <= 57) {
-          i2++;
-          continue;
-        }
-        return false;
-      }
-      return true;
-    }
-    exports.isInteger = isInteger;
-    function escapePathComponent(path) {
-      if (path.indexOf("/") === -1 && path.indexOf("~") === -1)
-        return path;
-      return path.replace(/~/g, "~0").replace(/\//g, "~1");
-    }
-    exports.escapePathComponent = escapePathComponent;
-    function unescapePathComponent(path) {
-      return path.replace(/~1/g, "/").replace(/~0/g, "~");
-    }
-    exports.unescapePathComponent = unescapePathComponent;
-    function _getPathRecursive(root, obj) {
-      var found;
-      for (var key in root) {
-        if (hasOwnProperty(root, key)) {
-          if (root[key] === obj) {
-            return escapePathComponent(key) + "/";
-          } else if (typeof root[key] === "object") {
-            found = _getPathRecursive(root[key], obj);
-            if (found != "") {
-              return escapePathComponent(key) + "/" + found;
-            }
-          }
-        }
-      }
-      return "";
-    }
-    exports._getPathRecursive = _getPathRecursive;
-    function getPath(root, obj) {
-      if (root === obj) {
-        return "/";
-      }
-      var path = _getPathRecursive(root, obj);
-      if (path === "") {
-        throw new Error("Object not found in root");
-      }
-      return "/" + path;
-    }
-    exports.getPath = getPath;
-    function hasUndefined(obj) {
-      if (obj === void 0) {
-        return true;
-      }
-      if (obj) {
-        if (Array.isArray(obj)) {
-          for (var i_1 = 0, len = obj.length; i_1 < len; i_1++) {
-            if (hasUndefined(obj[i_1])) {
-              return true;
-            }
-          }
-        } else if (typeof obj === "object") {
-          var objKeys = _objectKeys(obj);
-          var objKeysLength = objKeys.length;
-          for (var i2 = 0; i2 < objKeysLength; i2++) {
-            if (hasUndefined(obj[objKeys[i2]])) {
-              return true;
-            }
-          }
-        }
-      }
-      return false;
-    }
-    exports.hasUndefined = hasUndefined;
-    function patchErrorMessageFormatter(message, args) {
-      var messageParts = [message];
-      for (var key in args) {
-        var value = typeof args[key] === "object" ? JSON.stringify(args[key], null, 2) : args[key];
-        if (typeof value !== "undefined") {
-          messageParts.push(key + ": " + value);
-        }
-      }
-      return messageParts.join("\n");
-    }
-    var PatchError = (
-      /** @class */
-      (function(_super) {
-        __extends(PatchError2, _super);
-        function PatchError2(message, name, index, operation, tree) {
-          var _newTarget = this.constructor;
-          var _this = _super.call(this, patchErrorMessageFormatter(message, { name, index, operation, tree })) || this;
-          _this.name = name;
-          _this.index = index;
-          _this.operation = operation;
-          _this.tree = tree;
-          Object.setPrototypeOf(_this, _newTarget.prototype);
-          _this.message = patchErrorMessageFormatter(message, { name, index, operation, tree });
-          return _this;
-        }
-        return PatchError2;
-      })(Error)
-    );
-    exports.PatchError = PatchError;
-  }
-});
-
-// node_modules/fast-json-patch/commonjs/core.js
-var require_core = __commonJS({
-  "node_modules/fast-json-patch/commonjs/core.js"(exports) {
-    Object.defineProperty(exports, "__esModule", { value: true });
-    var helpers_js_1 = require_helpers();
-    exports.JsonPatchError = helpers_js_1.PatchError;
-    exports.deepClone = helpers_js_1._deepClone;
-    var objOps = {
-      add: function(obj, key, document2) {
-        obj[key] = this.value;
-        return { newDocument: document2 };
-      },
-      remove: function(obj, key, document2) {
-        var removed = obj[key];
-        delete obj[key];
-        return { newDocument: document2, removed };
-      },
-      replace: function(obj, key, document2) {
-        var removed = obj[key];
-        obj[key] = this.value;
-        return { newDocument: document2, removed };
-      },
-      move: function(obj, key, document2) {
-        var removed = getValueByPointer(document2, this.path);
-        if (removed) {
-          removed = helpers_js_1._deepClone(removed);
-        }
-        var originalValue = applyOperation(document2, { op: "remove", path: this.from }).removed;
-        applyOperation(document2, { op: "add", path: this.path, value: originalValue });
-        return { newDocument: document2, removed };
-      },
-      copy: function(obj, key, document2) {
-        var valueToCopy = getValueByPointer(document2, this.from);
-        applyOperation(document2, { op: "add", path: this.path, value: helpers_js_1._deepClone(valueToCopy) });
-        return { newDocument: document2 };
-      },
-      test: function(obj, key, document2) {
-        return { newDocument: document2, test: _areEquals(obj[key], this.value) };
-      },
-      _get: function(obj, key, document2) {
-        this.value = obj[key];
-        return { newDocument: document2 };
-      }
-    };
-    var arrOps = {
-      add: function(arr, i2, document2) {
-        if (helpers_js_1.isInteger(i2)) {
-          arr.splice(i2, 0, this.value);
-        } else {
-          arr[i2] = this.value;
-        }
-        return { newDocument: document2, index: i2 };
-      },
-      remove: function(arr, i2, document2) {
-        var removedList = arr.splice(i2, 1);
-        return { newDocument: document2, removed: removedList[0] };
-      },
-      replace: function(arr, i2, document2) {
-        var removed = arr[i2];
-        arr[i2] = this.value;
-        return { newDocument: document2, removed };
-      },
-      move: objOps.move,
-      copy: objOps.copy,
-      test: objOps.test,
-      _get: objOps._get
-    };
-    function getValueByPointer(document2, pointer) {
-      if (pointer == "") {
-        return document2;
-      }
-      var getOriginalDestination = { op: "_get", path: pointer };
-      applyOperation(document2, getOriginalDestination);
-      return getOriginalDestination.value;
-    }
-    exports.getValueByPointer = getValueByPointer;
-    function applyOperation(document2, operation, validateOperation, mutateDocument, banPrototypeModifications, index) {
-      if (validateOperation === void 0) {
-        validateOperation = false;
-      }
-      if (mutateDocument === void 0) {
-        mutateDocument = true;
-      }
-      if (banPrototypeModifications === void 0) {
-        banPrototypeModifications = true;
-      }
-      if (index === void 0) {
-        index = 0;
-      }
-      if (validateOperation) {
-        if (typeof validateOperation == "function") {
-          validateOperation(operation, 0, document2, operation.path);
-        } else {
-          validator(operation, 0);
-        }
-      }
-      if (operation.path === "") {
-        var returnValue = { newDocument: document2 };
-        if (operation.op === "add") {
-          returnValue.newDocument = operation.value;
-          return returnValue;
-        } else if (operation.op === "replace") {
-          returnValue.newDocument = operation.value;
-          returnValue.removed = document2;
-          return returnValue;
-        } else if (operation.op === "move" || operation.op === "copy") {
-          returnValue.newDocument = getValueByPointer(document2, operation.from);
-          if (operation.op === "move") {
-            returnValue.removed = document2;
-          }
-          return returnValue;
-        } else if (operation.op === "test") {
-          returnValue.test = _areEquals(document2, operation.value);
-          if (returnValue.test === false) {
-            throw new exports.JsonPatchError("Test operation failed", "TEST_OPERATION_FAILED", index, operation, document2);
-          }
-          returnValue.newDocument = document2;
-          return returnValue;
-        } else if (operation.op === "remove") {
-          returnValue.removed = document2;
-          returnValue.newDocument = null;
-          return returnValue;
-        } else if (operation.op === "_get") {
-          operation.value = document2;
-          return returnValue;
-        } else {
-          if (validateOperation) {
-            throw new exports.JsonPatchError("Operation `op` property is not one of operations defined in RFC-6902", "OPERATION_OP_INVALID", index, operation, document2);
-          } else {
-            return returnValue;
-          }
-        }
-      } else {
-        if (!mutateDocument) {
-          document2 = helpers_js_1._deepClone(document2);
-        }
-        var path = operation.path || "";
-        var keys = path.split("/");
-        var obj = document2;
-        var t2 = 1;
-        var len = keys.length;
-        var existingPathFragment = void 0;
-        var key = void 0;
-        var validateFunction = void 0;
-        if (typeof validateOperation == "function") {
-          validateFunction = validateOperation;
-        } else {
-          validateFunction = validator;
-        }
-        while (true) {
-          key = keys[t2];
-          if (key && key.indexOf("~") != -1) {
-            key = helpers_js_1.unescapePathComponent(key);
-          }
-          if (banPrototypeModifications && (key == "__proto__" || key == "prototype" && t2 > 0 && keys[t2 - 1] == "constructor")) {
-            throw new TypeError("JSON-Patch: modifying `__proto__` or `constructor/prototype` prop is banned for security reasons, if this was on purpose, please set `banPrototypeModifications` flag false and pass it to this function. More info in fast-json-patch README");
-          }
-          if (validateOperation) {
-            if (existingPathFragment === void 0) {
-              if (obj[key] === void 0) {
-                existingPathFragment = keys.slice(0, t2).join("/");
-              } else if (t2 == len - 1) {
-                existingPathFragment = operation.path;
-              }
-              if (existingPathFragment !== void 0) {
-                validateFunction(operation, 0, document2, existingPathFragment);
-              }
-            }
-          }
-          t2++;
-          if (Array.isArray(obj)) {
-            if (key === "-") {
-              key = obj.length;
-            } else {
-              if (validateOperation && !helpers_js_1.isInteger(key)) {
-                throw new exports.JsonPatchError("Expected an unsigned base-10 integer value, making the new referenced value the array element with the zero-based index", "OPERATION_PATH_ILLEGAL_ARRAY_INDEX", index, operation, document2);
-              } else if (helpers_js_1.isInteger(key)) {
-                key = ~~key;
-              }
-            }
-            if (t2 >= len) {
-              if (validateOperation && operation.op === "add" && key > obj.length) {
-                throw new exports.JsonPatchError("The specified index MUST NOT be greater than the number of elements in the array", "OPERATION_VALUE_OUT_OF_BOUNDS", index, operation, document2);
-              }
-              var returnValue = arrOps[operation.op].call(operation, obj, key, document2);
-              if (returnValue.test === false) {
-                throw new exports.JsonPatchError("Test operation failed", "TEST_OPERATION_FAILED", index, operation, document2);
-              }
-              return returnValue;
-            }
-          } else {
-            if (t2 >= len) {
-              var returnValue = objOps[operation.op].call(operation, obj, key, document2);
-              if (returnValue.test === false) {
-                throw new exports.JsonPatchError("Test operation failed", "TEST_OPERATION_FAILED", index, operation, document2);
-              }
-              return returnValue;
-            }
-          }
-          obj = obj[key];
-          if (validateOperation && t2 < len && (!obj || typeof obj !== "object")) {
-            throw new exports.JsonPatchError("Cannot perform operation at the desired path", "OPERATION_PATH_UNRESOLVABLE", index, operation, document2);
-          }
-        }
-      }
-    }
-    exports.applyOperation = applyOperation;
-    function applyPatch(document2, patch, validateOperation, mutateDocument, banPrototypeModifications) {
-      if (mutateDocument === void 0) {
-        mutateDocument = true;
-      }
-      if (banPrototypeModifications === void 0) {
-        banPrototypeModifications = true;
-      }
-      if (validateOperation) {
-        if (!Array.isArray(patch)) {
-          throw new exports.JsonPatchError("Patch sequence must be an array", "SEQUENCE_NOT_AN_ARRAY");
-        }
-      }
-      if (!mutateDocument) {
-        document2 = helpers_js_1._deepClone(document2);
-      }
-      var results = new Array(patch.length);
-      for (var i2 = 0, length_1 = patch.length; i2 < length_1; i2++) {
-        results[i2] = applyOperation(document2, patch[i2], validateOperation, true, banPrototypeModifications, i2);
-        document2 = results[i2].newDocument;
-      }
-      results.newDocument = document2;
-      return results;
-    }
-    exports.applyPatch = applyPatch;
-    function applyReducer(document2, operation, index) {
-      var operationResult = applyOperation(document2, operation);
-      if (operationResult.test === false) {
-        throw new exports.JsonPatchError("Test operation failed", "TEST_OPERATION_FAILED", index, operation, document2);
-      }
-      return operationResult.newDocument;
-    }
-    exports.applyReducer = applyReducer;
-    function validator(operation, index, document2, existingPathFragment) {
-      if (typeof operation !== "object" || operation === null || Array.isArray(operation)) {
-        throw new exports.JsonPatchError("Operation is not an object", "OPERATION_NOT_AN_OBJECT", index, operation, document2);
-      } else if (!objOps[operation.op]) {
-        throw new exports.JsonPatchError("Operation `op` property is not one of operations defined in RFC-6902", "OPERATION_OP_INVALID", index, operation, document2);
-      } else if (typeof operation.path !== "string") {
-        throw new exports.JsonPatchError("Operation `path` property is not a string", "OPERATION_PATH_INVALID", index, operation, document2);
-      } else if (operation.path.indexOf("/") !== 0 && operation.path.length > 0) {
-        throw new exports.JsonPatchError('Operation `path` property must start with "/"', "OPERATION_PATH_INVALID", index, operation, document2);
-      } else if ((operation.op === "move" || operation.op === "copy") && typeof operation.from !== "string") {
-        throw new exports.JsonPatchError("Operation `from` property is not present (applicable in `move` and `copy` operations)", "OPERATION_FROM_REQUIRED", index, operation, document2);
-      } else if ((operation.op === "add" || operation.op === "replace" || operation.op === "test") && operation.value === void 0) {
-        throw new exports.JsonPatchError("Operation `value` property is not present (applicable in `add`, `replace` and `test` operations)", "OPERATION_VALUE_REQUIRED", index, operation, document2);
-      } else if ((operation.op === "add" || operation.op === "replace" || operation.op === "test") && helpers_js_1.hasUndefined(operation.value)) {
-        throw new exports.JsonPatchError("Operation `value` property is not present (applicable in `add`, `replace` and `test` operations)", "OPERATION_VALUE_CANNOT_CONTAIN_UNDEFINED", index, operation, document2);
-      } else if (document2) {
-        if (operation.op == "add") {
-          var pathLen = operation.path.split("/").length;
-          var existingPathLen = existingPathFragment.split("/").length;
-          if (pathLen !== existingPathLen + 1 && pathLen !== existingPathLen) {
-            throw new exports.JsonPatchError("Cannot perform an `add` operation at the desired path", "OPERATION_PATH_CANNOT_ADD", index, operation, document2);
-          }
-        } else if (operation.op === "replace" || operation.op === "remove" || operation.op === "_get") {
-          if (operation.path !== existingPathFragment) {
-            throw new exports.JsonPatchError("Cannot perform the operation at a path that does not exist", "OPERATION_PATH_UNRESOLVABLE", index, operation, document2);
-          }
-        } else if (operation.op === "move" || operation.op === "copy") {
-          var existingValue = { op: "_get", path: operation.from, value: void 0 };
-          var error3 = validate2([existingValue], document2);
-          if (error3 && error3.name === "OPERATION_PATH_UNRESOLVABLE") {
-            throw new exports.JsonPatchError("Cannot perform the operation from a path that does not exist", "OPERATION_FROM_UNRESOLVABLE", index, operation, document2);
-          }
-        }
-      }
-    }
-    exports.validator = validator;
-    function validate2(sequence, document2, externalValidator) {
-      try {
-        if (!Array.isArray(sequence)) {
-          throw new exports.JsonPatchError("Patch sequence must be an array", "SEQUENCE_NOT_AN_ARRAY");
-        }
-        if (document2) {
-          applyPatch(helpers_js_1._deepClone(document2), helpers_js_1._deepClone(sequence), externalValidator || true);
-        } else {
-          externalValidator = externalValidator || validator;
-          for (var i2 = 0; i2 < sequence.length; i2++) {
-            externalValidator(sequence[i2], i2, document2, void 0);
-          }
-        }
-      } catch (e) {
-        if (e instanceof exports.JsonPatchError) {
-          return e;
-        } else {
-          throw e;
-        }
-      }
-    }
-    exports.validate = validate2;
-    function _areEquals(a, b2) {
-      if (a === b2)
-        return true;
-      if (a && b2 && typeof a == "object" && typeof b2 == "object") {
-        var arrA = Array.isArray(a), arrB = Array.isArray(b2), i2, length, key;
-        if (arrA && arrB) {
-          length = a.length;
-          if (length != b2.length)
-            return false;
-          for (i2 = length; i2-- !== 0; )
-            if (!_areEquals(a[i2], b2[i2]))
-              return false;
-          return true;
-        }
-        if (arrA != arrB)
-          return false;
-        var keys = Object.keys(a);
-        length = keys.length;
-        if (length !== Object.keys(b2).length)
-          return false;
-        for (i2 = length; i2-- !== 0; )
-          if (!b2.hasOwnProperty(keys[i2]))
-            return false;
-        for (i2 = length; i2-- !== 0; ) {
-          key = keys[i2];
-          if (!_areEquals(a[key], b2[key]))
-            return false;
-        }
-        return true;
-      }
-      return a !== a && b2 !== b2;
-    }
-    exports._areEquals = _areEquals;
-  }
-});
-
-// node_modules/fast-json-patch/commonjs/duplex.js
-var require_duplex = __commonJS({
-  "node_modules/fast-json-patch/commonjs/duplex.js"(exports) {
-    Object.defineProperty(exports, "__esModule", { value: true });
-    var helpers_js_1 = require_helpers();
-    var core_js_1 = require_core();
-    var beforeDict = /* @__PURE__ */ new WeakMap();
-    var Mirror = (
-      /** @class */
-      /* @__PURE__ */ (function() {
-        function Mirror2(obj) {
-          this.observers = /* @__PURE__ */ new Map();
-          this.obj = obj;
-        }
-        return Mirror2;
-      })()
-    );
-    var ObserverInfo = (
-      /** @class */
-      /* @__PURE__ */ (function() {
-        function ObserverInfo2(callback, observer) {
-          this.callback = callback;
-          this.observer = observer;
-        }
-        return ObserverInfo2;
-      })()
-    );
-    function getMirror(obj) {
-      return beforeDict.get(obj);
-    }
-    function getObserverFromMirror(mirror, callback) {
-      return mirror.observers.get(callback);
-    }
-    function removeObserverFromMirror(mirror, observer) {
-      mirror.observers.delete(observer.callback);
-    }
-    function unobserve(root, observer) {
-      observer.unobserve();
-    }
-    exports.unobserve = unobserve;
-    function observe(obj, callback) {
-      var patches = [];
-      var observer;
-      var mirror = getMirror(obj);
-      if (!mirror) {
-        mirror = new Mirror(obj);
-        beforeDict.set(obj, mirror);
-      } else {
-        var observerInfo = getObserverFromMirror(mirror, callback);
-        observer = observerInfo && observerInfo.observer;
-      }
-      if (observer) {
-        return observer;
-      }
-      observer = {};
-      mirror.value = helpers_js_1._deepClone(obj);
-      if (callback) {
-        observer.callback = callback;
-        observer.next = null;
-        var dirtyCheck = function() {
-          generate(observer);
-        };
-        var fastCheck = function() {
-          clearTimeout(observer.next);
-          observer.next = setTimeout(dirtyCheck);
-        };
-        if (typeof window !== "undefined") {
-          window.addEventListener("mouseup", fastCheck);
-          window.addEventListener("keyup", fastCheck);
-          window.addEventListener("mousedown", fastCheck);
-          window.addEventListener("keydown", fastCheck);
-          window.addEventListener("change", fastCheck);
-        }
-      }
-      observer.patches = patches;
-      observer.object = obj;
-      observer.unobserve = function() {
-        generate(observer);
-        clearTimeout(observer.next);
-        removeObserverFromMirror(mirror, observer);
-        if (typeof window !== "undefined") {
-          window.removeEventListener("mouseup", fastCheck);
-          window.removeEventListener("keyup", fastCheck);
-          window.removeEventListener("mousedown", fastCheck);
-          window.removeEventListener("keydown", fastCheck);
-          window.removeEventListener("change", fastCheck);
-        }
-      };
-      mirror.observers.set(callback, new ObserverInfo(callback, observer));
-      return observer;
-    }
-    exports.observe = observe;
-    function generate(observer, invertible) {
-      if (invertible === void 0) {
-        invertible = false;
-      }
-      var mirror = beforeDict.get(observer.object);
-      _generate(mirror.value, observer.object, observer.patches, "", invertible);
-      if (observer.patches.length) {
-        core_js_1.applyPatch(mirror.value, observer.patches);
-      }
-      var temp = observer.patches;
-      if (temp.length > 0) {
-        observer.patches = [];
-        if (observer.callback) {
-          observer.callback(temp);
-        }
-      }
-      return temp;
-    }
-    exports.generate = generate;
-    function _generate(mirror, obj, patches, path, invertible) {
-      if (obj === mirror) {
-        return;
-      }
-      if (typeof obj.toJSON === "function") {
-        obj = obj.toJSON();
-      }
-      var newKeys = helpers_js_1._objectKeys(obj);
-      var oldKeys = helpers_js_1._objectKeys(mirror);
-      var changed = false;
-      var deleted = false;
-      for (var t2 = oldKeys.length - 1; t2 >= 0; t2--) {
-        var key = oldKeys[t2];
-        var oldVal = mirror[key];
-        if (helpers_js_1.hasOwnProperty(obj, key) && !(obj[key] === void 0 && oldVal !== void 0 && Array.isArray(obj) === false)) {
-          var newVal = obj[key];
-          if (typeof oldVal == "object" && oldVal != null && typeof newVal == "object" && newVal != null && Array.isArray(oldVal) === Array.isArray(newVal)) {
-            _generate(oldVal, newVal, patches, path + "/" + helpers_js_1.escapePathComponent(key), invertible);
-          } else {
-            if (oldVal !== newVal) {
-              changed = true;
-              if (invertible) {
-                patches.push({ op: "test", path: path + "/" + helpers_js_1.escapePathComponent(key), value: helpers_js_1._deepClone(oldVal) });
-              }
-              patches.push({ op: "replace", path: path + "/" + helpers_js_1.escapePathComponent(key), value: helpers_js_1._deepClone(newVal) });
-            }
-          }
-        } else if (Array.isArray(mirror) === Array.isArray(obj)) {
-          if (invertible) {
-            patches.push({ op: "test", path: path + "/" + helpers_js_1.escapePathComponent(key), value: helpers_js_1._deepClone(oldVal) });
-          }
-          patches.push({ op: "remove", path: path + "/" + helpers_js_1.escapePathComponent(key) });
-          deleted = true;
-        } else {
-          if (invertible) {
-            patches.push({ op: "test", path, value: mirror });
-          }
-          patches.push({ op: "replace", path, value: obj });
-          changed = true;
-        }
-      }
-      if (!deleted && newKeys.length == oldKeys.length) {
-        return;
-      }
-      for (var t2 = 0; t2 < newKeys.length; t2++) {
-        var key = newKeys[t2];
-        if (!helpers_js_1.hasOwnProperty(mirror, key) && obj[key] !== void 0) {
-          patches.push({ op: "add", path: path + "/" + helpers_js_1.escapePathComponent(key), value: helpers_js_1._deepClone(obj[key]) });
-        }
-      }
-    }
-    function compare(tree1, tree2, invertible) {
-      if (invertible === void 0) {
-        invertible = false;
-      }
-      var patches = [];
-      _generate(tree1, tree2, patches, "", invertible);
-      return patches;
-    }
-    exports.compare = compare;
-  }
-});
-
-// node_modules/fast-json-patch/index.js
-var require_fast_json_patch = __commonJS({
-  "node_modules/fast-json-patch/index.js"(exports) {
-    var core = require_core();
-    Object.assign(exports, core);
-    var duplex = require_duplex();
-    Object.assign(exports, duplex);
-    var helpers = require_helpers();
-    exports.JsonPatchError = helpers.PatchError;
-    exports.deepClone = helpers._deepClone;
-    exports.escapePathComponent = helpers.escapePathComponent;
-    exports.unescapePathComponent = helpers.unescapePathComponent;
   }
 });
 
@@ -3967,7 +3277,7 @@ var require_compile = __commonJS({
       const schOrFunc = root.refs[ref];
       if (schOrFunc)
         return schOrFunc;
-      let _sch = resolve5.call(this, root, ref);
+      let _sch = resolve4.call(this, root, ref);
       if (_sch === void 0) {
         const schema = (_a2 = root.localRefs) === null || _a2 === void 0 ? void 0 : _a2[ref];
         const { schemaId } = this.opts;
@@ -3994,7 +3304,7 @@ var require_compile = __commonJS({
     function sameSchemaEnv(s1, s2) {
       return s1.schema === s2.schema && s1.root === s2.root && s1.baseId === s2.baseId;
     }
-    function resolve5(root, ref) {
+    function resolve4(root, ref) {
       let sch;
       while (typeof (sch = this.refs[ref]) == "string")
         ref = sch;
@@ -4858,7 +4168,7 @@ var require_fast_uri = __commonJS({
       }
       return uri;
     }
-    function resolve5(baseURI, relativeURI, options) {
+    function resolve4(baseURI, relativeURI, options) {
       const schemelessOptions = options ? Object.assign({ scheme: "null" }, options) : { scheme: "null" };
       const {
         parsed: baseParsed,
@@ -5249,7 +4559,7 @@ var require_fast_uri = __commonJS({
     var fastUri = {
       SCHEMES,
       normalize: normalize2,
-      resolve: resolve5,
+      resolve: resolve4,
       resolveComponent,
       equal,
       serialize,
@@ -5273,7 +4583,7 @@ var require_uri = __commonJS({
 });
 
 // node_modules/ajv/dist/core.js
-var require_core2 = __commonJS({
+var require_core = __commonJS({
   "node_modules/ajv/dist/core.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -6021,7 +5331,7 @@ var require_ref = __commonJS({
 });
 
 // node_modules/ajv/dist/vocabularies/core/index.js
-var require_core3 = __commonJS({
+var require_core2 = __commonJS({
   "node_modules/ajv/dist/vocabularies/core/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -7558,7 +6868,7 @@ var require_draft7 = __commonJS({
   "node_modules/ajv/dist/vocabularies/draft7.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
-    var core_1 = require_core3();
+    var core_1 = require_core2();
     var validation_1 = require_validation();
     var applicator_1 = require_applicator();
     var format_1 = require_format2();
@@ -7857,7 +7167,7 @@ var require_ajv = __commonJS({
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.MissingRefError = exports.ValidationError = exports.CodeGen = exports.Name = exports.nil = exports.stringify = exports.str = exports._ = exports.KeywordCxt = exports.Ajv = void 0;
-    var core_1 = require_core2();
+    var core_1 = require_core();
     var draft7_1 = require_draft7();
     var discriminator_1 = require_discriminator();
     var draft7MetaSchema = require_json_schema_draft_07();
@@ -8085,7 +7395,7 @@ var init_schema2 = __esm({
 
 // src/providers/cloudflare/checks.ts
 import { isIP } from "node:net";
-function error2(code, pointer, message, atKey = false) {
+function error(code, pointer, message, atKey = false) {
   return atKey ? { severity: "error", code, pointer, message, atKey } : { severity: "error", code, pointer, message };
 }
 function given(v) {
@@ -8099,7 +7409,7 @@ function checkService(spec) {
     for (const [field, owner] of Object.entries(FIELD_TYPE)) {
       if (owner !== type && given(spec[field])) {
         out.push(
-          error2(
+          error(
             "FOREIGN_FIELD",
             buildPointer([field]),
             `"${field}" belongs to services of type "${owner}", not "${type}"; remove it`,
@@ -8110,7 +7420,7 @@ function checkService(spec) {
     }
   }
   if (type === "tcp" && !given(spec["tcp_port"])) {
-    out.push(error2("TCP_PORT_REQUIRED", "/tcp_port", 'a service of type "tcp" needs "tcp_port"'));
+    out.push(error("TCP_PORT_REQUIRED", "/tcp_port", 'a service of type "tcp" needs "tcp_port"'));
   }
   const host2 = spec["host"];
   if (isObject(host2)) out.push(...checkHost(host2));
@@ -8136,7 +7446,7 @@ function checkKeys(obj, known, at) {
     const pointer = buildPointer([...at, key]);
     if (at.length === 0 && READ_ONLY_FIELDS.includes(key)) {
       out.push(
-        error2(
+        error(
           "READ_ONLY_FIELD",
           pointer,
           `"${key}" is set by the server and cannot be written; remove it (pin an existing service with the document's "id" instead)`,
@@ -8145,7 +7455,7 @@ function checkKeys(obj, known, at) {
       );
     } else {
       const where2 = at.length === 0 ? "a connectivity service" : `"${at.join(".")}"`;
-      out.push(error2("UNKNOWN_KEY", pointer, `unknown key "${key}" in ${where2}`, true));
+      out.push(error("UNKNOWN_KEY", pointer, `unknown key "${key}" in ${where2}`, true));
     }
   }
   return out;
@@ -8157,7 +7467,7 @@ function checkHost(host2) {
   const nameForm = has("hostname") || has("resolver_network");
   if (ipForm && nameForm) {
     out.push(
-      error2(
+      error(
         "HOST_SHAPE",
         "/host",
         "host mixes the IP form (ipv4/ipv6 with network) and the hostname form (hostname with resolver_network); use one"
@@ -8165,7 +7475,7 @@ function checkHost(host2) {
     );
   } else if (!ipForm && !nameForm) {
     out.push(
-      error2(
+      error(
         "HOST_SHAPE",
         "/host",
         "host needs ipv4 and/or ipv6 with network, or hostname with resolver_network"
@@ -8174,23 +7484,23 @@ function checkHost(host2) {
   } else if (ipForm) {
     if (!has("ipv4") && !has("ipv6")) {
       out.push(
-        error2("HOST_SHAPE", "/host", 'host has "network" but no address: add "ipv4" and/or "ipv6"')
+        error("HOST_SHAPE", "/host", 'host has "network" but no address: add "ipv4" and/or "ipv6"')
       );
     }
     if (!has("network")) {
       out.push(
-        error2("HOST_SHAPE", "/host/network", 'an IP host needs "network" with the "tunnel_id"')
+        error("HOST_SHAPE", "/host/network", 'an IP host needs "network" with the "tunnel_id"')
       );
     }
   } else {
     if (!has("hostname")) {
       out.push(
-        error2("HOST_SHAPE", "/host/hostname", 'host has "resolver_network" but no "hostname"')
+        error("HOST_SHAPE", "/host/hostname", 'host has "resolver_network" but no "hostname"')
       );
     }
     if (!has("resolver_network")) {
       out.push(
-        error2(
+        error(
           "HOST_SHAPE",
           "/host/resolver_network",
           'a hostname host needs "resolver_network" with the "tunnel_id"'
@@ -8200,18 +7510,18 @@ function checkHost(host2) {
   }
   const ipv4 = host2["ipv4"];
   if (typeof ipv4 === "string" && isIP(ipv4) !== 4) {
-    out.push(error2("IP_ADDRESS", "/host/ipv4", `"${ipv4}" is not a valid IPv4 address`));
+    out.push(error("IP_ADDRESS", "/host/ipv4", `"${ipv4}" is not a valid IPv4 address`));
   }
   const ipv6 = host2["ipv6"];
   if (typeof ipv6 === "string" && isIP(ipv6) !== 6) {
-    out.push(error2("IP_ADDRESS", "/host/ipv6", `"${ipv6}" is not a valid IPv6 address`));
+    out.push(error("IP_ADDRESS", "/host/ipv6", `"${ipv6}" is not a valid IPv6 address`));
   }
   const hostname = host2["hostname"];
   if (typeof hostname === "string") {
     const why = hostnameProblem(hostname);
     if (why)
       out.push(
-        error2("HOSTNAME", "/host/hostname", `"${hostname}" is not a valid hostname: ${why}`)
+        error("HOSTNAME", "/host/hostname", `"${hostname}" is not a valid hostname: ${why}`)
       );
   }
   const network2 = host2["network"];
@@ -8228,7 +7538,7 @@ function checkHost(host2) {
       ips.forEach((ip, i2) => {
         if (typeof ip === "string" && isIP(ip) === 0) {
           out.push(
-            error2(
+            error(
               "IP_ADDRESS",
               buildPointer(["host", "resolver_network", "resolver_ips", i2]),
               `resolver "${ip}" is not a valid IP address`
@@ -8244,7 +7554,7 @@ function checkTunnel(net, key) {
   const id = net["tunnel_id"];
   if (typeof id === "string" && !UUID_RE.test(id)) {
     return [
-      error2(
+      error(
         "TUNNEL_ID",
         buildPointer(["host", key, "tunnel_id"]),
         `"${id}" is not a UUID; "tunnel_id" is the Cloudflare Tunnel's id`
@@ -11164,9 +10474,9 @@ var require_dispatcher_base = __commonJS({
       }
       close(callback) {
         if (callback === void 0) {
-          return new Promise((resolve5, reject) => {
+          return new Promise((resolve4, reject) => {
             this.close((err2, data) => {
-              return err2 ? reject(err2) : resolve5(data);
+              return err2 ? reject(err2) : resolve4(data);
             });
           });
         }
@@ -11204,9 +10514,9 @@ var require_dispatcher_base = __commonJS({
           err2 = null;
         }
         if (callback === void 0) {
-          return new Promise((resolve5, reject) => {
+          return new Promise((resolve4, reject) => {
             this.destroy(err2, (err3, data) => {
-              return err3 ? reject(err3) : resolve5(data);
+              return err3 ? reject(err3) : resolve4(data);
             });
           });
         }
@@ -14712,8 +14022,8 @@ var require_promise = __commonJS({
     function createDeferredPromise() {
       let res;
       let rej;
-      const promise = new Promise((resolve5, reject) => {
-        res = resolve5;
+      const promise = new Promise((resolve4, reject) => {
+        res = resolve4;
         rej = reject;
       });
       return { promise, resolve: res, reject: rej };
@@ -16139,12 +15449,12 @@ upgrade: ${upgrade}\r
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve5, reject) => {
+      const waitForDrain = () => new Promise((resolve4, reject) => {
         assert(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve5;
+          callback = resolve4;
         }
       });
       socket.on("close", onDrain).on("drain", onDrain);
@@ -17028,12 +16338,12 @@ var require_client_h2 = __commonJS({
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve5, reject) => {
+      const waitForDrain = () => new Promise((resolve4, reject) => {
         assert(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve5;
+          callback = resolve4;
         }
       });
       h2stream.on("close", onDrain).on("drain", onDrain);
@@ -17350,16 +16660,16 @@ var require_client = __commonJS({
         return this[kNeedDrain] < 2;
       }
       [kClose]() {
-        return new Promise((resolve5) => {
+        return new Promise((resolve4) => {
           if (this[kSize]) {
-            this[kClosedResolve] = resolve5;
+            this[kClosedResolve] = resolve4;
           } else {
-            resolve5(null);
+            resolve4(null);
           }
         });
       }
       [kDestroy](err2) {
-        return new Promise((resolve5) => {
+        return new Promise((resolve4) => {
           const requests = this[kQueue].splice(this[kPendingIdx]);
           for (let i2 = 0; i2 < requests.length; i2++) {
             const request = requests[i2];
@@ -17372,7 +16682,7 @@ var require_client = __commonJS({
               this[kClosedResolve]();
               this[kClosedResolve] = null;
             }
-            resolve5(null);
+            resolve4(null);
           };
           if (this[kHTTPContext]) {
             this[kHTTPContext].destroy(err2, callback);
@@ -17779,8 +17089,8 @@ var require_pool_base = __commonJS({
           }
           return Promise.all(closeAll);
         } else {
-          return new Promise((resolve5) => {
-            this[kClosedResolve] = resolve5;
+          return new Promise((resolve4) => {
+            this[kClosedResolve] = resolve4;
           });
         }
       }
@@ -18902,7 +18212,7 @@ var require_socks5_proxy_agent = __commonJS({
         const proxyHost = this[kProxyUrl].hostname;
         const proxyPort = parseInt(this[kProxyUrl].port) || 1080;
         debug3("creating SOCKS5 connection to", proxyHost, proxyPort);
-        const socket = await new Promise((resolve5, reject) => {
+        const socket = await new Promise((resolve4, reject) => {
           this[kConnector]({
             hostname: proxyHost,
             host: proxyHost,
@@ -18912,7 +18222,7 @@ var require_socks5_proxy_agent = __commonJS({
             if (err2) {
               reject(err2);
             } else {
-              resolve5(socket2);
+              resolve4(socket2);
             }
           });
         });
@@ -18922,14 +18232,14 @@ var require_socks5_proxy_agent = __commonJS({
           socket.destroy();
         });
         await socks5Client.handshake();
-        await new Promise((resolve5, reject) => {
+        await new Promise((resolve4, reject) => {
           const timeout = setTimeout(() => {
             reject(new Error("SOCKS5 authentication timeout"));
           }, 5e3);
           const onAuthenticated = () => {
             clearTimeout(timeout);
             socks5Client.removeListener("error", onError2);
-            resolve5();
+            resolve4();
           };
           const onError2 = (err2) => {
             clearTimeout(timeout);
@@ -18938,14 +18248,14 @@ var require_socks5_proxy_agent = __commonJS({
           };
           if (socks5Client.state === STATES.AUTHENTICATED) {
             clearTimeout(timeout);
-            resolve5();
+            resolve4();
           } else {
             socks5Client.once("authenticated", onAuthenticated);
             socks5Client.once("error", onError2);
           }
         });
         await socks5Client.connect(targetHost, targetPort);
-        await new Promise((resolve5, reject) => {
+        await new Promise((resolve4, reject) => {
           const timeout = setTimeout(() => {
             reject(new Error("SOCKS5 connection timeout"));
           }, 5e3);
@@ -18953,7 +18263,7 @@ var require_socks5_proxy_agent = __commonJS({
             debug3("SOCKS5 tunnel established to", targetHost, targetPort, "via", info2);
             clearTimeout(timeout);
             socks5Client.removeListener("error", onError2);
-            resolve5();
+            resolve4();
           };
           const onError2 = (err2) => {
             clearTimeout(timeout);
@@ -18996,8 +18306,8 @@ var require_socks5_proxy_agent = __commonJS({
                       socket,
                       servername: this[kRequestTls]?.servername || targetHost
                     });
-                    await new Promise((resolve5, reject) => {
-                      finalSocket.once("secureConnect", resolve5);
+                    await new Promise((resolve4, reject) => {
+                      finalSocket.once("secureConnect", resolve4);
                       finalSocket.once("error", reject);
                     });
                   }
@@ -20130,7 +19440,7 @@ var require_readable = __commonJS({
         if (this._readableState.closeEmitted) {
           return Promise.resolve(null);
         }
-        return new Promise((resolve5, reject) => {
+        return new Promise((resolve4, reject) => {
           if (this[kContentLength] && this[kContentLength] > limit || this[kBytesRead] > limit) {
             this.destroy(new AbortError());
           }
@@ -20144,11 +19454,11 @@ var require_readable = __commonJS({
               if (signal.aborted) {
                 reject(signal.reason ?? new AbortError());
               } else {
-                resolve5(null);
+                resolve4(null);
               }
             });
           } else {
-            this.on("close", resolve5);
+            this.on("close", resolve4);
           }
           this.on("error", noop).on("data", () => {
             if (this[kBytesRead] > limit) {
@@ -20176,7 +19486,7 @@ var require_readable = __commonJS({
     }
     function consume(stream, type) {
       assert(!stream[kConsume]);
-      return new Promise((resolve5, reject) => {
+      return new Promise((resolve4, reject) => {
         if (isUnusable(stream)) {
           const rState = stream._readableState;
           if (rState.destroyed && rState.closeEmitted === false) {
@@ -20191,7 +19501,7 @@ var require_readable = __commonJS({
             stream[kConsume] = {
               type,
               stream,
-              resolve: resolve5,
+              resolve: resolve4,
               reject,
               length: 0,
               body: []
@@ -20265,18 +19575,18 @@ var require_readable = __commonJS({
       return buffer;
     }
     function consumeEnd(consume2, encoding) {
-      const { type, body, resolve: resolve5, stream, length } = consume2;
+      const { type, body, resolve: resolve4, stream, length } = consume2;
       try {
         if (type === "text") {
-          resolve5(chunksDecode(body, length, encoding));
+          resolve4(chunksDecode(body, length, encoding));
         } else if (type === "json") {
-          resolve5(JSON.parse(chunksDecode(body, length, encoding)));
+          resolve4(JSON.parse(chunksDecode(body, length, encoding)));
         } else if (type === "arrayBuffer") {
-          resolve5(chunksConcat(body, length).buffer);
+          resolve4(chunksConcat(body, length).buffer);
         } else if (type === "blob") {
-          resolve5(new Blob(body, { type: stream[kContentType] }));
+          resolve4(new Blob(body, { type: stream[kContentType] }));
         } else if (type === "bytes") {
-          resolve5(chunksConcat(body, length));
+          resolve4(chunksConcat(body, length));
         }
         consumeFinish(consume2);
       } catch (err2) {
@@ -20466,9 +19776,9 @@ var require_api_request = __commonJS({
     };
     function request(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve5, reject) => {
+        return new Promise((resolve4, reject) => {
           request.call(this, opts, (err2, data) => {
-            return err2 ? reject(err2) : resolve5(data);
+            return err2 ? reject(err2) : resolve4(data);
           });
         });
       }
@@ -20680,9 +19990,9 @@ var require_api_stream = __commonJS({
     };
     function stream(opts, factory, callback) {
       if (callback === void 0) {
-        return new Promise((resolve5, reject) => {
+        return new Promise((resolve4, reject) => {
           stream.call(this, opts, factory, (err2, data) => {
-            return err2 ? reject(err2) : resolve5(data);
+            return err2 ? reject(err2) : resolve4(data);
           });
         });
       }
@@ -20970,9 +20280,9 @@ var require_api_upgrade = __commonJS({
     };
     function upgrade(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve5, reject) => {
+        return new Promise((resolve4, reject) => {
           upgrade.call(this, opts, (err2, data) => {
-            return err2 ? reject(err2) : resolve5(data);
+            return err2 ? reject(err2) : resolve4(data);
           });
         });
       }
@@ -21065,9 +20375,9 @@ var require_api_connect = __commonJS({
     };
     function connect(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve5, reject) => {
+        return new Promise((resolve4, reject) => {
           connect.call(this, opts, (err2, data) => {
-            return err2 ? reject(err2) : resolve5(data);
+            return err2 ? reject(err2) : resolve4(data);
           });
         });
       }
@@ -22340,8 +21650,8 @@ var require_snapshot_utils = __commonJS({
 var require_snapshot_recorder = __commonJS({
   "node_modules/undici/lib/mock/snapshot-recorder.js"(exports, module) {
     "use strict";
-    var { writeFile: writeFile3, readFile: readFile2, mkdir: mkdir3 } = __require("node:fs/promises");
-    var { dirname: dirname6, resolve: resolve5 } = __require("node:path");
+    var { writeFile: writeFile3, readFile, mkdir: mkdir3 } = __require("node:fs/promises");
+    var { dirname: dirname6, resolve: resolve4 } = __require("node:path");
     var { setTimeout: setTimeout2, clearTimeout: clearTimeout2 } = __require("node:timers");
     var { InvalidArgumentError, UndiciError } = require_errors2();
     var { hashId, isUrlExcludedFactory, normalizeHeaders, createHeaderFilters } = require_snapshot_utils();
@@ -22542,7 +21852,7 @@ var require_snapshot_recorder = __commonJS({
           throw new InvalidArgumentError("Snapshot path is required");
         }
         try {
-          const data = await readFile2(resolve5(path), "utf8");
+          const data = await readFile(resolve4(path), "utf8");
           const parsed = JSON.parse(data);
           if (Array.isArray(parsed)) {
             this.#snapshots.clear();
@@ -22571,7 +21881,7 @@ var require_snapshot_recorder = __commonJS({
         if (!path) {
           throw new InvalidArgumentError("Snapshot path is required");
         }
-        const resolvedPath = resolve5(path);
+        const resolvedPath = resolve4(path);
         await mkdir3(dirname6(resolvedPath), { recursive: true });
         const data = Array.from(this.#snapshots.entries()).map(([hash, snapshot]) => ({
           hash,
@@ -30551,7 +29861,7 @@ var require_fetch = __commonJS({
         const agent = fetchParams.controller.dispatcher;
         const path = url.pathname + url.search;
         const hasTrailingQuestionMark = url.search.length === 0 && url.href[url.href.length - url.hash.length - 1] === "?";
-        return new Promise((resolve5, reject) => agent.dispatch(
+        return new Promise((resolve4, reject) => agent.dispatch(
           {
             path: hasTrailingQuestionMark ? `${path}?` : path,
             origin: url.origin,
@@ -30639,7 +29949,7 @@ var require_fetch = __commonJS({
               }
               this.body = new Readable({ read: resume });
               const onError2 = this.onError.bind(this);
-              resolve5({
+              resolve4({
                 status,
                 statusText,
                 headersList,
@@ -30692,7 +30002,7 @@ var require_fetch = __commonJS({
                   headersList.append(headerName, String(value), true);
                 }
               }
-              resolve5({
+              resolve4({
                 status,
                 statusText: STATUS_CODES[status],
                 headersList,
@@ -30716,7 +30026,7 @@ var require_fetch = __commonJS({
                   headersList.append(nameStr, value.toString("latin1"), true);
                 }
               }
-              resolve5({
+              resolve4({
                 status,
                 statusText: STATUS_CODES[status],
                 headersList,
@@ -35161,7 +34471,7 @@ function parseJson(text) {
   }
 }
 function exchange(dispatcher, options, limit, signal) {
-  return new Promise((resolve5, reject) => {
+  return new Promise((resolve4, reject) => {
     let settled = false;
     let controller;
     let status = 0;
@@ -35196,7 +34506,7 @@ function exchange(dispatcher, options, limit, signal) {
           chunks.push(chunk.subarray(0, limit - size));
           const cutText = `${text()}
 \u2026[cut: body exceeded ${limit} bytes]`;
-          settle(() => resolve5({ status, headers, text: cutText, cut: true }));
+          settle(() => resolve4({ status, headers, text: cutText, cut: true }));
           c3.abort(new Error(`body exceeded ${limit} bytes`));
           return;
         }
@@ -35204,7 +34514,7 @@ function exchange(dispatcher, options, limit, signal) {
         size += chunk.length;
       },
       onResponseEnd() {
-        settle(() => resolve5({ status, headers, text: text(), cut: false }));
+        settle(() => resolve4({ status, headers, text: text(), cut: false }));
       },
       onResponseError(_c, error3) {
         settle(() => reject(error3));
@@ -35218,7 +34528,7 @@ function exchange(dispatcher, options, limit, signal) {
   });
 }
 function defaultSleep(ms) {
-  return new Promise((resolve5) => setTimeout(resolve5, ms));
+  return new Promise((resolve4) => setTimeout(resolve4, ms));
 }
 function loadCa(caFile) {
   let pem;
@@ -35403,11 +34713,11 @@ var init_http = __esm({
           this.active += 1;
           return Promise.resolve();
         }
-        return new Promise((resolve5, reject) => {
+        return new Promise((resolve4, reject) => {
           const waiter = {
             grant: () => {
               signal?.removeEventListener("abort", onAbort);
-              resolve5();
+              resolve4();
             }
           };
           const onAbort = () => {
@@ -35610,7 +34920,7 @@ var init_client = __esm({
         this.secrets = new SecretSet();
         for (const value of Object.values(target.auth)) this.secrets.add(value);
         this.extraSecrets = deps.secrets;
-        const sleep = deps.sleep ?? ((ms) => new Promise((resolve5) => setTimeout(resolve5, ms)));
+        const sleep = deps.sleep ?? ((ms) => new Promise((resolve4) => setTimeout(resolve4, ms)));
         const limits = options.budget ?? CLOUDFLARE_BUDGET;
         this.budget = new RequestBudget(
           limits.requests,
@@ -36857,7 +36167,7 @@ var init_errors2 = __esm({
 });
 
 // src/providers/kazoo/client.ts
-import { createHash as createHash2 } from "node:crypto";
+import { createHash } from "node:crypto";
 function readAuth(target, secrets) {
   const auth = target.auth;
   const apiKey = auth["api_key"];
@@ -36871,7 +36181,7 @@ function readAuth(target, secrets) {
   const accountRealm = auth["account_realm"];
   if (username !== void 0 && password !== void 0 && (accountName !== void 0 || accountRealm !== void 0)) {
     secrets.add(password);
-    const credentials = createHash2("md5").update(`${username.toLowerCase()}:${password}`).digest("hex");
+    const credentials = createHash("md5").update(`${username.toLowerCase()}:${password}`).digest("hex");
     secrets.add(credentials);
     return {
       kind: "user",
@@ -37463,6 +36773,696 @@ var init_registry = __esm({
       [kazooConnectivity.kind, kazooConnectivity],
       [cloudflareConnectivityService.kind, cloudflareConnectivityService]
     ]);
+  }
+});
+
+// node_modules/fast-json-patch/commonjs/helpers.js
+var require_helpers = __commonJS({
+  "node_modules/fast-json-patch/commonjs/helpers.js"(exports) {
+    var __extends = exports && exports.__extends || /* @__PURE__ */ (function() {
+      var extendStatics = function(d, b2) {
+        extendStatics = Object.setPrototypeOf || { __proto__: [] } instanceof Array && function(d2, b3) {
+          d2.__proto__ = b3;
+        } || function(d2, b3) {
+          for (var p2 in b3) if (b3.hasOwnProperty(p2)) d2[p2] = b3[p2];
+        };
+        return extendStatics(d, b2);
+      };
+      return function(d, b2) {
+        extendStatics(d, b2);
+        function __() {
+          this.constructor = d;
+        }
+        d.prototype = b2 === null ? Object.create(b2) : (__.prototype = b2.prototype, new __());
+      };
+    })();
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var _hasOwnProperty = Object.prototype.hasOwnProperty;
+    function hasOwnProperty(obj, key) {
+      return _hasOwnProperty.call(obj, key);
+    }
+    exports.hasOwnProperty = hasOwnProperty;
+    function _objectKeys(obj) {
+      if (Array.isArray(obj)) {
+        var keys_1 = new Array(obj.length);
+        for (var k2 = 0; k2 < keys_1.length; k2++) {
+          keys_1[k2] = "" + k2;
+        }
+        return keys_1;
+      }
+      if (Object.keys) {
+        return Object.keys(obj);
+      }
+      var keys = [];
+      for (var i2 in obj) {
+        if (hasOwnProperty(obj, i2)) {
+          keys.push(i2);
+        }
+      }
+      return keys;
+    }
+    exports._objectKeys = _objectKeys;
+    function _deepClone(obj) {
+      switch (typeof obj) {
+        case "object":
+          return JSON.parse(JSON.stringify(obj));
+        //Faster than ES5 clone - http://jsperf.com/deep-cloning-of-objects/5
+        case "undefined":
+          return null;
+        //this is how JSON.stringify behaves for array items
+        default:
+          return obj;
+      }
+    }
+    exports._deepClone = _deepClone;
+    function isInteger(str3) {
+      var i2 = 0;
+      var len = str3.length;
+      var charCode;
+      while (i2 < len) {
+        charCode = str3.charCodeAt(i2);
+        if (charCode >= 48 && charCode <= 57) {
+          i2++;
+          continue;
+        }
+        return false;
+      }
+      return true;
+    }
+    exports.isInteger = isInteger;
+    function escapePathComponent(path) {
+      if (path.indexOf("/") === -1 && path.indexOf("~") === -1)
+        return path;
+      return path.replace(/~/g, "~0").replace(/\//g, "~1");
+    }
+    exports.escapePathComponent = escapePathComponent;
+    function unescapePathComponent(path) {
+      return path.replace(/~1/g, "/").replace(/~0/g, "~");
+    }
+    exports.unescapePathComponent = unescapePathComponent;
+    function _getPathRecursive(root, obj) {
+      var found;
+      for (var key in root) {
+        if (hasOwnProperty(root, key)) {
+          if (root[key] === obj) {
+            return escapePathComponent(key) + "/";
+          } else if (typeof root[key] === "object") {
+            found = _getPathRecursive(root[key], obj);
+            if (found != "") {
+              return escapePathComponent(key) + "/" + found;
+            }
+          }
+        }
+      }
+      return "";
+    }
+    exports._getPathRecursive = _getPathRecursive;
+    function getPath(root, obj) {
+      if (root === obj) {
+        return "/";
+      }
+      var path = _getPathRecursive(root, obj);
+      if (path === "") {
+        throw new Error("Object not found in root");
+      }
+      return "/" + path;
+    }
+    exports.getPath = getPath;
+    function hasUndefined(obj) {
+      if (obj === void 0) {
+        return true;
+      }
+      if (obj) {
+        if (Array.isArray(obj)) {
+          for (var i_1 = 0, len = obj.length; i_1 < len; i_1++) {
+            if (hasUndefined(obj[i_1])) {
+              return true;
+            }
+          }
+        } else if (typeof obj === "object") {
+          var objKeys = _objectKeys(obj);
+          var objKeysLength = objKeys.length;
+          for (var i2 = 0; i2 < objKeysLength; i2++) {
+            if (hasUndefined(obj[objKeys[i2]])) {
+              return true;
+            }
+          }
+        }
+      }
+      return false;
+    }
+    exports.hasUndefined = hasUndefined;
+    function patchErrorMessageFormatter(message, args) {
+      var messageParts = [message];
+      for (var key in args) {
+        var value = typeof args[key] === "object" ? JSON.stringify(args[key], null, 2) : args[key];
+        if (typeof value !== "undefined") {
+          messageParts.push(key + ": " + value);
+        }
+      }
+      return messageParts.join("\n");
+    }
+    var PatchError = (
+      /** @class */
+      (function(_super) {
+        __extends(PatchError2, _super);
+        function PatchError2(message, name, index, operation, tree) {
+          var _newTarget = this.constructor;
+          var _this = _super.call(this, patchErrorMessageFormatter(message, { name, index, operation, tree })) || this;
+          _this.name = name;
+          _this.index = index;
+          _this.operation = operation;
+          _this.tree = tree;
+          Object.setPrototypeOf(_this, _newTarget.prototype);
+          _this.message = patchErrorMessageFormatter(message, { name, index, operation, tree });
+          return _this;
+        }
+        return PatchError2;
+      })(Error)
+    );
+    exports.PatchError = PatchError;
+  }
+});
+
+// node_modules/fast-json-patch/commonjs/core.js
+var require_core3 = __commonJS({
+  "node_modules/fast-json-patch/commonjs/core.js"(exports) {
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var helpers_js_1 = require_helpers();
+    exports.JsonPatchError = helpers_js_1.PatchError;
+    exports.deepClone = helpers_js_1._deepClone;
+    var objOps = {
+      add: function(obj, key, document2) {
+        obj[key] = this.value;
+        return { newDocument: document2 };
+      },
+      remove: function(obj, key, document2) {
+        var removed = obj[key];
+        delete obj[key];
+        return { newDocument: document2, removed };
+      },
+      replace: function(obj, key, document2) {
+        var removed = obj[key];
+        obj[key] = this.value;
+        return { newDocument: document2, removed };
+      },
+      move: function(obj, key, document2) {
+        var removed = getValueByPointer(document2, this.path);
+        if (removed) {
+          removed = helpers_js_1._deepClone(removed);
+        }
+        var originalValue = applyOperation(document2, { op: "remove", path: this.from }).removed;
+        applyOperation(document2, { op: "add", path: this.path, value: originalValue });
+        return { newDocument: document2, removed };
+      },
+      copy: function(obj, key, document2) {
+        var valueToCopy = getValueByPointer(document2, this.from);
+        applyOperation(document2, { op: "add", path: this.path, value: helpers_js_1._deepClone(valueToCopy) });
+        return { newDocument: document2 };
+      },
+      test: function(obj, key, document2) {
+        return { newDocument: document2, test: _areEquals(obj[key], this.value) };
+      },
+      _get: function(obj, key, document2) {
+        this.value = obj[key];
+        return { newDocument: document2 };
+      }
+    };
+    var arrOps = {
+      add: function(arr, i2, document2) {
+        if (helpers_js_1.isInteger(i2)) {
+          arr.splice(i2, 0, this.value);
+        } else {
+          arr[i2] = this.value;
+        }
+        return { newDocument: document2, index: i2 };
+      },
+      remove: function(arr, i2, document2) {
+        var removedList = arr.splice(i2, 1);
+        return { newDocument: document2, removed: removedList[0] };
+      },
+      replace: function(arr, i2, document2) {
+        var removed = arr[i2];
+        arr[i2] = this.value;
+        return { newDocument: document2, removed };
+      },
+      move: objOps.move,
+      copy: objOps.copy,
+      test: objOps.test,
+      _get: objOps._get
+    };
+    function getValueByPointer(document2, pointer) {
+      if (pointer == "") {
+        return document2;
+      }
+      var getOriginalDestination = { op: "_get", path: pointer };
+      applyOperation(document2, getOriginalDestination);
+      return getOriginalDestination.value;
+    }
+    exports.getValueByPointer = getValueByPointer;
+    function applyOperation(document2, operation, validateOperation, mutateDocument, banPrototypeModifications, index) {
+      if (validateOperation === void 0) {
+        validateOperation = false;
+      }
+      if (mutateDocument === void 0) {
+        mutateDocument = true;
+      }
+      if (banPrototypeModifications === void 0) {
+        banPrototypeModifications = true;
+      }
+      if (index === void 0) {
+        index = 0;
+      }
+      if (validateOperation) {
+        if (typeof validateOperation == "function") {
+          validateOperation(operation, 0, document2, operation.path);
+        } else {
+          validator(operation, 0);
+        }
+      }
+      if (operation.path === "") {
+        var returnValue = { newDocument: document2 };
+        if (operation.op === "add") {
+          returnValue.newDocument = operation.value;
+          return returnValue;
+        } else if (operation.op === "replace") {
+          returnValue.newDocument = operation.value;
+          returnValue.removed = document2;
+          return returnValue;
+        } else if (operation.op === "move" || operation.op === "copy") {
+          returnValue.newDocument = getValueByPointer(document2, operation.from);
+          if (operation.op === "move") {
+            returnValue.removed = document2;
+          }
+          return returnValue;
+        } else if (operation.op === "test") {
+          returnValue.test = _areEquals(document2, operation.value);
+          if (returnValue.test === false) {
+            throw new exports.JsonPatchError("Test operation failed", "TEST_OPERATION_FAILED", index, operation, document2);
+          }
+          returnValue.newDocument = document2;
+          return returnValue;
+        } else if (operation.op === "remove") {
+          returnValue.removed = document2;
+          returnValue.newDocument = null;
+          return returnValue;
+        } else if (operation.op === "_get") {
+          operation.value = document2;
+          return returnValue;
+        } else {
+          if (validateOperation) {
+            throw new exports.JsonPatchError("Operation `op` property is not one of operations defined in RFC-6902", "OPERATION_OP_INVALID", index, operation, document2);
+          } else {
+            return returnValue;
+          }
+        }
+      } else {
+        if (!mutateDocument) {
+          document2 = helpers_js_1._deepClone(document2);
+        }
+        var path = operation.path || "";
+        var keys = path.split("/");
+        var obj = document2;
+        var t2 = 1;
+        var len = keys.length;
+        var existingPathFragment = void 0;
+        var key = void 0;
+        var validateFunction = void 0;
+        if (typeof validateOperation == "function") {
+          validateFunction = validateOperation;
+        } else {
+          validateFunction = validator;
+        }
+        while (true) {
+          key = keys[t2];
+          if (key && key.indexOf("~") != -1) {
+            key = helpers_js_1.unescapePathComponent(key);
+          }
+          if (banPrototypeModifications && (key == "__proto__" || key == "prototype" && t2 > 0 && keys[t2 - 1] == "constructor")) {
+            throw new TypeError("JSON-Patch: modifying `__proto__` or `constructor/prototype` prop is banned for security reasons, if this was on purpose, please set `banPrototypeModifications` flag false and pass it to this function. More info in fast-json-patch README");
+          }
+          if (validateOperation) {
+            if (existingPathFragment === void 0) {
+              if (obj[key] === void 0) {
+                existingPathFragment = keys.slice(0, t2).join("/");
+              } else if (t2 == len - 1) {
+                existingPathFragment = operation.path;
+              }
+              if (existingPathFragment !== void 0) {
+                validateFunction(operation, 0, document2, existingPathFragment);
+              }
+            }
+          }
+          t2++;
+          if (Array.isArray(obj)) {
+            if (key === "-") {
+              key = obj.length;
+            } else {
+              if (validateOperation && !helpers_js_1.isInteger(key)) {
+                throw new exports.JsonPatchError("Expected an unsigned base-10 integer value, making the new referenced value the array element with the zero-based index", "OPERATION_PATH_ILLEGAL_ARRAY_INDEX", index, operation, document2);
+              } else if (helpers_js_1.isInteger(key)) {
+                key = ~~key;
+              }
+            }
+            if (t2 >= len) {
+              if (validateOperation && operation.op === "add" && key > obj.length) {
+                throw new exports.JsonPatchError("The specified index MUST NOT be greater than the number of elements in the array", "OPERATION_VALUE_OUT_OF_BOUNDS", index, operation, document2);
+              }
+              var returnValue = arrOps[operation.op].call(operation, obj, key, document2);
+              if (returnValue.test === false) {
+                throw new exports.JsonPatchError("Test operation failed", "TEST_OPERATION_FAILED", index, operation, document2);
+              }
+              return returnValue;
+            }
+          } else {
+            if (t2 >= len) {
+              var returnValue = objOps[operation.op].call(operation, obj, key, document2);
+              if (returnValue.test === false) {
+                throw new exports.JsonPatchError("Test operation failed", "TEST_OPERATION_FAILED", index, operation, document2);
+              }
+              return returnValue;
+            }
+          }
+          obj = obj[key];
+          if (validateOperation && t2 < len && (!obj || typeof obj !== "object")) {
+            throw new exports.JsonPatchError("Cannot perform operation at the desired path", "OPERATION_PATH_UNRESOLVABLE", index, operation, document2);
+          }
+        }
+      }
+    }
+    exports.applyOperation = applyOperation;
+    function applyPatch(document2, patch, validateOperation, mutateDocument, banPrototypeModifications) {
+      if (mutateDocument === void 0) {
+        mutateDocument = true;
+      }
+      if (banPrototypeModifications === void 0) {
+        banPrototypeModifications = true;
+      }
+      if (validateOperation) {
+        if (!Array.isArray(patch)) {
+          throw new exports.JsonPatchError("Patch sequence must be an array", "SEQUENCE_NOT_AN_ARRAY");
+        }
+      }
+      if (!mutateDocument) {
+        document2 = helpers_js_1._deepClone(document2);
+      }
+      var results = new Array(patch.length);
+      for (var i2 = 0, length_1 = patch.length; i2 < length_1; i2++) {
+        results[i2] = applyOperation(document2, patch[i2], validateOperation, true, banPrototypeModifications, i2);
+        document2 = results[i2].newDocument;
+      }
+      results.newDocument = document2;
+      return results;
+    }
+    exports.applyPatch = applyPatch;
+    function applyReducer(document2, operation, index) {
+      var operationResult = applyOperation(document2, operation);
+      if (operationResult.test === false) {
+        throw new exports.JsonPatchError("Test operation failed", "TEST_OPERATION_FAILED", index, operation, document2);
+      }
+      return operationResult.newDocument;
+    }
+    exports.applyReducer = applyReducer;
+    function validator(operation, index, document2, existingPathFragment) {
+      if (typeof operation !== "object" || operation === null || Array.isArray(operation)) {
+        throw new exports.JsonPatchError("Operation is not an object", "OPERATION_NOT_AN_OBJECT", index, operation, document2);
+      } else if (!objOps[operation.op]) {
+        throw new exports.JsonPatchError("Operation `op` property is not one of operations defined in RFC-6902", "OPERATION_OP_INVALID", index, operation, document2);
+      } else if (typeof operation.path !== "string") {
+        throw new exports.JsonPatchError("Operation `path` property is not a string", "OPERATION_PATH_INVALID", index, operation, document2);
+      } else if (operation.path.indexOf("/") !== 0 && operation.path.length > 0) {
+        throw new exports.JsonPatchError('Operation `path` property must start with "/"', "OPERATION_PATH_INVALID", index, operation, document2);
+      } else if ((operation.op === "move" || operation.op === "copy") && typeof operation.from !== "string") {
+        throw new exports.JsonPatchError("Operation `from` property is not present (applicable in `move` and `copy` operations)", "OPERATION_FROM_REQUIRED", index, operation, document2);
+      } else if ((operation.op === "add" || operation.op === "replace" || operation.op === "test") && operation.value === void 0) {
+        throw new exports.JsonPatchError("Operation `value` property is not present (applicable in `add`, `replace` and `test` operations)", "OPERATION_VALUE_REQUIRED", index, operation, document2);
+      } else if ((operation.op === "add" || operation.op === "replace" || operation.op === "test") && helpers_js_1.hasUndefined(operation.value)) {
+        throw new exports.JsonPatchError("Operation `value` property is not present (applicable in `add`, `replace` and `test` operations)", "OPERATION_VALUE_CANNOT_CONTAIN_UNDEFINED", index, operation, document2);
+      } else if (document2) {
+        if (operation.op == "add") {
+          var pathLen = operation.path.split("/").length;
+          var existingPathLen = existingPathFragment.split("/").length;
+          if (pathLen !== existingPathLen + 1 && pathLen !== existingPathLen) {
+            throw new exports.JsonPatchError("Cannot perform an `add` operation at the desired path", "OPERATION_PATH_CANNOT_ADD", index, operation, document2);
+          }
+        } else if (operation.op === "replace" || operation.op === "remove" || operation.op === "_get") {
+          if (operation.path !== existingPathFragment) {
+            throw new exports.JsonPatchError("Cannot perform the operation at a path that does not exist", "OPERATION_PATH_UNRESOLVABLE", index, operation, document2);
+          }
+        } else if (operation.op === "move" || operation.op === "copy") {
+          var existingValue = { op: "_get", path: operation.from, value: void 0 };
+          var error3 = validate2([existingValue], document2);
+          if (error3 && error3.name === "OPERATION_PATH_UNRESOLVABLE") {
+            throw new exports.JsonPatchError("Cannot perform the operation from a path that does not exist", "OPERATION_FROM_UNRESOLVABLE", index, operation, document2);
+          }
+        }
+      }
+    }
+    exports.validator = validator;
+    function validate2(sequence, document2, externalValidator) {
+      try {
+        if (!Array.isArray(sequence)) {
+          throw new exports.JsonPatchError("Patch sequence must be an array", "SEQUENCE_NOT_AN_ARRAY");
+        }
+        if (document2) {
+          applyPatch(helpers_js_1._deepClone(document2), helpers_js_1._deepClone(sequence), externalValidator || true);
+        } else {
+          externalValidator = externalValidator || validator;
+          for (var i2 = 0; i2 < sequence.length; i2++) {
+            externalValidator(sequence[i2], i2, document2, void 0);
+          }
+        }
+      } catch (e) {
+        if (e instanceof exports.JsonPatchError) {
+          return e;
+        } else {
+          throw e;
+        }
+      }
+    }
+    exports.validate = validate2;
+    function _areEquals(a, b2) {
+      if (a === b2)
+        return true;
+      if (a && b2 && typeof a == "object" && typeof b2 == "object") {
+        var arrA = Array.isArray(a), arrB = Array.isArray(b2), i2, length, key;
+        if (arrA && arrB) {
+          length = a.length;
+          if (length != b2.length)
+            return false;
+          for (i2 = length; i2-- !== 0; )
+            if (!_areEquals(a[i2], b2[i2]))
+              return false;
+          return true;
+        }
+        if (arrA != arrB)
+          return false;
+        var keys = Object.keys(a);
+        length = keys.length;
+        if (length !== Object.keys(b2).length)
+          return false;
+        for (i2 = length; i2-- !== 0; )
+          if (!b2.hasOwnProperty(keys[i2]))
+            return false;
+        for (i2 = length; i2-- !== 0; ) {
+          key = keys[i2];
+          if (!_areEquals(a[key], b2[key]))
+            return false;
+        }
+        return true;
+      }
+      return a !== a && b2 !== b2;
+    }
+    exports._areEquals = _areEquals;
+  }
+});
+
+// node_modules/fast-json-patch/commonjs/duplex.js
+var require_duplex = __commonJS({
+  "node_modules/fast-json-patch/commonjs/duplex.js"(exports) {
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var helpers_js_1 = require_helpers();
+    var core_js_1 = require_core3();
+    var beforeDict = /* @__PURE__ */ new WeakMap();
+    var Mirror = (
+      /** @class */
+      /* @__PURE__ */ (function() {
+        function Mirror2(obj) {
+          this.observers = /* @__PURE__ */ new Map();
+          this.obj = obj;
+        }
+        return Mirror2;
+      })()
+    );
+    var ObserverInfo = (
+      /** @class */
+      /* @__PURE__ */ (function() {
+        function ObserverInfo2(callback, observer) {
+          this.callback = callback;
+          this.observer = observer;
+        }
+        return ObserverInfo2;
+      })()
+    );
+    function getMirror(obj) {
+      return beforeDict.get(obj);
+    }
+    function getObserverFromMirror(mirror, callback) {
+      return mirror.observers.get(callback);
+    }
+    function removeObserverFromMirror(mirror, observer) {
+      mirror.observers.delete(observer.callback);
+    }
+    function unobserve(root, observer) {
+      observer.unobserve();
+    }
+    exports.unobserve = unobserve;
+    function observe(obj, callback) {
+      var patches = [];
+      var observer;
+      var mirror = getMirror(obj);
+      if (!mirror) {
+        mirror = new Mirror(obj);
+        beforeDict.set(obj, mirror);
+      } else {
+        var observerInfo = getObserverFromMirror(mirror, callback);
+        observer = observerInfo && observerInfo.observer;
+      }
+      if (observer) {
+        return observer;
+      }
+      observer = {};
+      mirror.value = helpers_js_1._deepClone(obj);
+      if (callback) {
+        observer.callback = callback;
+        observer.next = null;
+        var dirtyCheck = function() {
+          generate(observer);
+        };
+        var fastCheck = function() {
+          clearTimeout(observer.next);
+          observer.next = setTimeout(dirtyCheck);
+        };
+        if (typeof window !== "undefined") {
+          window.addEventListener("mouseup", fastCheck);
+          window.addEventListener("keyup", fastCheck);
+          window.addEventListener("mousedown", fastCheck);
+          window.addEventListener("keydown", fastCheck);
+          window.addEventListener("change", fastCheck);
+        }
+      }
+      observer.patches = patches;
+      observer.object = obj;
+      observer.unobserve = function() {
+        generate(observer);
+        clearTimeout(observer.next);
+        removeObserverFromMirror(mirror, observer);
+        if (typeof window !== "undefined") {
+          window.removeEventListener("mouseup", fastCheck);
+          window.removeEventListener("keyup", fastCheck);
+          window.removeEventListener("mousedown", fastCheck);
+          window.removeEventListener("keydown", fastCheck);
+          window.removeEventListener("change", fastCheck);
+        }
+      };
+      mirror.observers.set(callback, new ObserverInfo(callback, observer));
+      return observer;
+    }
+    exports.observe = observe;
+    function generate(observer, invertible) {
+      if (invertible === void 0) {
+        invertible = false;
+      }
+      var mirror = beforeDict.get(observer.object);
+      _generate(mirror.value, observer.object, observer.patches, "", invertible);
+      if (observer.patches.length) {
+        core_js_1.applyPatch(mirror.value, observer.patches);
+      }
+      var temp = observer.patches;
+      if (temp.length > 0) {
+        observer.patches = [];
+        if (observer.callback) {
+          observer.callback(temp);
+        }
+      }
+      return temp;
+    }
+    exports.generate = generate;
+    function _generate(mirror, obj, patches, path, invertible) {
+      if (obj === mirror) {
+        return;
+      }
+      if (typeof obj.toJSON === "function") {
+        obj = obj.toJSON();
+      }
+      var newKeys = helpers_js_1._objectKeys(obj);
+      var oldKeys = helpers_js_1._objectKeys(mirror);
+      var changed = false;
+      var deleted = false;
+      for (var t2 = oldKeys.length - 1; t2 >= 0; t2--) {
+        var key = oldKeys[t2];
+        var oldVal = mirror[key];
+        if (helpers_js_1.hasOwnProperty(obj, key) && !(obj[key] === void 0 && oldVal !== void 0 && Array.isArray(obj) === false)) {
+          var newVal = obj[key];
+          if (typeof oldVal == "object" && oldVal != null && typeof newVal == "object" && newVal != null && Array.isArray(oldVal) === Array.isArray(newVal)) {
+            _generate(oldVal, newVal, patches, path + "/" + helpers_js_1.escapePathComponent(key), invertible);
+          } else {
+            if (oldVal !== newVal) {
+              changed = true;
+              if (invertible) {
+                patches.push({ op: "test", path: path + "/" + helpers_js_1.escapePathComponent(key), value: helpers_js_1._deepClone(oldVal) });
+              }
+              patches.push({ op: "replace", path: path + "/" + helpers_js_1.escapePathComponent(key), value: helpers_js_1._deepClone(newVal) });
+            }
+          }
+        } else if (Array.isArray(mirror) === Array.isArray(obj)) {
+          if (invertible) {
+            patches.push({ op: "test", path: path + "/" + helpers_js_1.escapePathComponent(key), value: helpers_js_1._deepClone(oldVal) });
+          }
+          patches.push({ op: "remove", path: path + "/" + helpers_js_1.escapePathComponent(key) });
+          deleted = true;
+        } else {
+          if (invertible) {
+            patches.push({ op: "test", path, value: mirror });
+          }
+          patches.push({ op: "replace", path, value: obj });
+          changed = true;
+        }
+      }
+      if (!deleted && newKeys.length == oldKeys.length) {
+        return;
+      }
+      for (var t2 = 0; t2 < newKeys.length; t2++) {
+        var key = newKeys[t2];
+        if (!helpers_js_1.hasOwnProperty(mirror, key) && obj[key] !== void 0) {
+          patches.push({ op: "add", path: path + "/" + helpers_js_1.escapePathComponent(key), value: helpers_js_1._deepClone(obj[key]) });
+        }
+      }
+    }
+    function compare(tree1, tree2, invertible) {
+      if (invertible === void 0) {
+        invertible = false;
+      }
+      var patches = [];
+      _generate(tree1, tree2, patches, "", invertible);
+      return patches;
+    }
+    exports.compare = compare;
+  }
+});
+
+// node_modules/fast-json-patch/index.js
+var require_fast_json_patch = __commonJS({
+  "node_modules/fast-json-patch/index.js"(exports) {
+    var core = require_core3();
+    Object.assign(exports, core);
+    var duplex = require_duplex();
+    Object.assign(exports, duplex);
+    var helpers = require_helpers();
+    exports.JsonPatchError = helpers.PatchError;
+    exports.deepClone = helpers._deepClone;
+    exports.escapePathComponent = helpers.escapePathComponent;
+    exports.unescapePathComponent = helpers.unescapePathComponent;
   }
 });
 
@@ -51939,7 +51939,7 @@ var init_git = __esm({
   }
 });
 
-// src/io/git-inputs.ts
+// src/engine/git-inputs.ts
 var git_inputs_exports = {};
 __export(git_inputs_exports, {
   commitSource: () => commitSource,
@@ -51965,12 +51965,12 @@ function commitSource(repo, commit) {
     }
   };
 }
-async function resolveGitInputs(ctx) {
-  const ref = ctx.flags.ref;
-  const since = ctx.flags["changed-since"];
-  const configDir = dirname3(ctx.configPath);
+async function resolveGitInputs(run) {
+  const ref = run.ref;
+  const since = run.changedSince;
+  const configDir = dirname3(run.configPath);
   const why = ref !== void 0 ? "--ref" : "--changed-since";
-  const repo = await GitRepo.open(configDir, ctx.io.env, why);
+  const repo = await GitRepo.open(configDir, run.env, why);
   const commit = ref !== void 0 ? await repo.resolveRef(ref) : void 0;
   const source = commit !== void 0 ? commitSource(repo, commit) : void 0;
   const meta = commit !== void 0 ? { commit, dirty: false } : {
@@ -51983,10 +51983,10 @@ async function resolveGitInputs(ctx) {
   const from = await repo.mergeBase(base, head) ?? base;
   const changes = await repo.changedFiles(from, commit);
   const read = async (path) => source ? source.read(path) : readTextFile(path);
-  const configText = await read(ctx.configPath);
+  const configText = await read(run.configPath);
   if (!configText.ok) return { ...source ? { source } : {}, meta };
-  const env = (name) => ctx.io.env[name];
-  const configRel = relative4(ctx.io.cwd, ctx.configPath) || ctx.configPath;
+  const env = (name) => run.env[name];
+  const configRel = relative4(run.cwd, run.configPath) || run.configPath;
   const config = parseConfig(
     configRel,
     configDir,
@@ -51996,7 +51996,7 @@ async function resolveGitInputs(ctx) {
   ).config;
   if (!config) return { ...source ? { source } : {}, meta };
   const configRoot = await repo.relativePath(configDir);
-  const configFile = await repo.relativePath(ctx.configPath);
+  const configFile = await repo.relativePath(run.configPath);
   const patterns = config.documents.map((g) => globToRegExp(g.replace(/^\.\//, "")));
   const asDocument = (rootRel) => {
     if (rootRel === configFile) return void 0;
@@ -52004,10 +52004,10 @@ async function resolveGitInputs(ctx) {
     if (rel === void 0 || rel.split("/").some((s) => SKIP_SEGMENTS.has(s))) return void 0;
     return patterns.some((p2) => p2.test(rel)) ? rel : void 0;
   };
+  const notes = [];
   if (changes.some((c3) => c3.path === configFile || c3.status === "renamed" && c3.from === configFile))
-    ctx.err(
-      `connops: note: ${configRel} changed since ${since}; --changed-since only selects documents in changed files, so run a full plan to see the effect of config changes
-`
+    notes.push(
+      `note: ${configRel} changed since ${since}; --changed-since only selects documents in changed files, so run a full plan to see the effect of config changes`
     );
   const after = [];
   const before = [];
@@ -52032,12 +52032,13 @@ async function resolveGitInputs(ctx) {
     ...source ? { source } : {},
     keys: diff.keys,
     deleted: diff.deleted,
-    meta
+    meta,
+    notes
   };
 }
 var SKIP_SEGMENTS;
 var init_git_inputs = __esm({
-  "src/io/git-inputs.ts"() {
+  "src/engine/git-inputs.ts"() {
     "use strict";
     init_changed();
     init_config();
@@ -52056,522 +52057,19 @@ function tuneHeap() {
 }
 
 // src/action/main.ts
-import { createHash as createHash5, randomUUID as randomUUID2 } from "node:crypto";
-import { readFileSync as readFileSync3 } from "node:fs";
-import { mkdir as mkdir2, writeFile as writeFile2 } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { dirname as dirname5, join as join5, relative as relative5, resolve as resolve4, sep as sep3 } from "node:path";
-
-// node_modules/@actions/core/lib/command.js
-import * as os from "os";
-
-// node_modules/@actions/core/lib/utils.js
-function toCommandValue(input2) {
-  if (input2 === null || input2 === void 0) {
-    return "";
-  } else if (typeof input2 === "string" || input2 instanceof String) {
-    return input2;
-  }
-  return JSON.stringify(input2);
-}
-function toCommandProperties(annotationProperties) {
-  if (!Object.keys(annotationProperties).length) {
-    return {};
-  }
-  return {
-    title: annotationProperties.title,
-    file: annotationProperties.file,
-    line: annotationProperties.startLine,
-    endLine: annotationProperties.endLine,
-    col: annotationProperties.startColumn,
-    endColumn: annotationProperties.endColumn
-  };
-}
-
-// node_modules/@actions/core/lib/command.js
-function issueCommand(command, properties, message) {
-  const cmd = new Command(command, properties, message);
-  process.stdout.write(cmd.toString() + os.EOL);
-}
-var CMD_STRING = "::";
-var Command = class {
-  constructor(command, properties, message) {
-    if (!command) {
-      command = "missing.command";
-    }
-    this.command = command;
-    this.properties = properties;
-    this.message = message;
-  }
-  toString() {
-    let cmdStr = CMD_STRING + this.command;
-    if (this.properties && Object.keys(this.properties).length > 0) {
-      cmdStr += " ";
-      let first2 = true;
-      for (const key in this.properties) {
-        if (this.properties.hasOwnProperty(key)) {
-          const val = this.properties[key];
-          if (val) {
-            if (first2) {
-              first2 = false;
-            } else {
-              cmdStr += ",";
-            }
-            cmdStr += `${key}=${escapeProperty(val)}`;
-          }
-        }
-      }
-    }
-    cmdStr += `${CMD_STRING}${escapeData(this.message)}`;
-    return cmdStr;
-  }
-};
-function escapeData(s) {
-  return toCommandValue(s).replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
-}
-function escapeProperty(s) {
-  return toCommandValue(s).replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A").replace(/:/g, "%3A").replace(/,/g, "%2C");
-}
-
-// node_modules/@actions/core/lib/file-command.js
-import * as crypto from "crypto";
-import * as fs from "fs";
-import * as os2 from "os";
-function issueFileCommand(command, message) {
-  const filePath = process.env[`GITHUB_${command}`];
-  if (!filePath) {
-    throw new Error(`Unable to find environment variable for file command ${command}`);
-  }
-  if (!fs.existsSync(filePath)) {
-    throw new Error(`Missing file at path: ${filePath}`);
-  }
-  fs.appendFileSync(filePath, `${toCommandValue(message)}${os2.EOL}`, {
-    encoding: "utf8"
-  });
-}
-function prepareKeyValueMessage(key, value) {
-  const delimiter = `ghadelimiter_${crypto.randomUUID()}`;
-  const convertedValue = toCommandValue(value);
-  if (key.includes(delimiter)) {
-    throw new Error(`Unexpected input: name should not contain the delimiter "${delimiter}"`);
-  }
-  if (convertedValue.includes(delimiter)) {
-    throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter}"`);
-  }
-  return `${key}<<${delimiter}${os2.EOL}${convertedValue}${os2.EOL}${delimiter}`;
-}
-
-// node_modules/@actions/core/lib/core.js
-import * as os4 from "os";
-
-// node_modules/@actions/core/lib/summary.js
-import { EOL as EOL3 } from "os";
-import { constants, promises } from "fs";
-var __awaiter = function(thisArg, _arguments, P2, generator) {
-  function adopt(value) {
-    return value instanceof P2 ? value : new P2(function(resolve5) {
-      resolve5(value);
-    });
-  }
-  return new (P2 || (P2 = Promise))(function(resolve5, reject) {
-    function fulfilled(value) {
-      try {
-        step(generator.next(value));
-      } catch (e) {
-        reject(e);
-      }
-    }
-    function rejected(value) {
-      try {
-        step(generator["throw"](value));
-      } catch (e) {
-        reject(e);
-      }
-    }
-    function step(result) {
-      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
-    }
-    step((generator = generator.apply(thisArg, _arguments || [])).next());
-  });
-};
-var { access, appendFile, writeFile } = promises;
-var SUMMARY_ENV_VAR = "GITHUB_STEP_SUMMARY";
-var Summary = class {
-  constructor() {
-    this._buffer = "";
-  }
-  /**
-   * Finds the summary file path from the environment, rejects if env var is not found or file does not exist
-   * Also checks r/w permissions.
-   *
-   * @returns step summary file path
-   */
-  filePath() {
-    return __awaiter(this, void 0, void 0, function* () {
-      if (this._filePath) {
-        return this._filePath;
-      }
-      const pathFromEnv = process.env[SUMMARY_ENV_VAR];
-      if (!pathFromEnv) {
-        throw new Error(`Unable to find environment variable for $${SUMMARY_ENV_VAR}. Check if your runtime environment supports job summaries.`);
-      }
-      try {
-        yield access(pathFromEnv, constants.R_OK | constants.W_OK);
-      } catch (_a2) {
-        throw new Error(`Unable to access summary file: '${pathFromEnv}'. Check if the file has correct read/write permissions.`);
-      }
-      this._filePath = pathFromEnv;
-      return this._filePath;
-    });
-  }
-  /**
-   * Wraps content in an HTML tag, adding any HTML attributes
-   *
-   * @param {string} tag HTML tag to wrap
-   * @param {string | null} content content within the tag
-   * @param {[attribute: string]: string} attrs key-value list of HTML attributes to add
-   *
-   * @returns {string} content wrapped in HTML element
-   */
-  wrap(tag, content, attrs = {}) {
-    const htmlAttrs = Object.entries(attrs).map(([key, value]) => ` ${key}="${value}"`).join("");
-    if (!content) {
-      return `<${tag}${htmlAttrs}>`;
-    }
-    return `<${tag}${htmlAttrs}>${content}</${tag}>`;
-  }
-  /**
-   * Writes text in the buffer to the summary buffer file and empties buffer. Will append by default.
-   *
-   * @param {SummaryWriteOptions} [options] (optional) options for write operation
-   *
-   * @returns {Promise<Summary>} summary instance
-   */
-  write(options) {
-    return __awaiter(this, void 0, void 0, function* () {
-      const overwrite = !!(options === null || options === void 0 ? void 0 : options.overwrite);
-      const filePath = yield this.filePath();
-      const writeFunc = overwrite ? writeFile : appendFile;
-      yield writeFunc(filePath, this._buffer, { encoding: "utf8" });
-      return this.emptyBuffer();
-    });
-  }
-  /**
-   * Clears the summary buffer and wipes the summary file
-   *
-   * @returns {Summary} summary instance
-   */
-  clear() {
-    return __awaiter(this, void 0, void 0, function* () {
-      return this.emptyBuffer().write({ overwrite: true });
-    });
-  }
-  /**
-   * Returns the current summary buffer as a string
-   *
-   * @returns {string} string of summary buffer
-   */
-  stringify() {
-    return this._buffer;
-  }
-  /**
-   * If the summary buffer is empty
-   *
-   * @returns {boolen} true if the buffer is empty
-   */
-  isEmptyBuffer() {
-    return this._buffer.length === 0;
-  }
-  /**
-   * Resets the summary buffer without writing to summary file
-   *
-   * @returns {Summary} summary instance
-   */
-  emptyBuffer() {
-    this._buffer = "";
-    return this;
-  }
-  /**
-   * Adds raw text to the summary buffer
-   *
-   * @param {string} text content to add
-   * @param {boolean} [addEOL=false] (optional) append an EOL to the raw text (default: false)
-   *
-   * @returns {Summary} summary instance
-   */
-  addRaw(text, addEOL = false) {
-    this._buffer += text;
-    return addEOL ? this.addEOL() : this;
-  }
-  /**
-   * Adds the operating system-specific end-of-line marker to the buffer
-   *
-   * @returns {Summary} summary instance
-   */
-  addEOL() {
-    return this.addRaw(EOL3);
-  }
-  /**
-   * Adds an HTML codeblock to the summary buffer
-   *
-   * @param {string} code content to render within fenced code block
-   * @param {string} lang (optional) language to syntax highlight code
-   *
-   * @returns {Summary} summary instance
-   */
-  addCodeBlock(code, lang) {
-    const attrs = Object.assign({}, lang && { lang });
-    const element = this.wrap("pre", this.wrap("code", code), attrs);
-    return this.addRaw(element).addEOL();
-  }
-  /**
-   * Adds an HTML list to the summary buffer
-   *
-   * @param {string[]} items list of items to render
-   * @param {boolean} [ordered=false] (optional) if the rendered list should be ordered or not (default: false)
-   *
-   * @returns {Summary} summary instance
-   */
-  addList(items, ordered = false) {
-    const tag = ordered ? "ol" : "ul";
-    const listItems = items.map((item) => this.wrap("li", item)).join("");
-    const element = this.wrap(tag, listItems);
-    return this.addRaw(element).addEOL();
-  }
-  /**
-   * Adds an HTML table to the summary buffer
-   *
-   * @param {SummaryTableCell[]} rows table rows
-   *
-   * @returns {Summary} summary instance
-   */
-  addTable(rows) {
-    const tableBody = rows.map((row) => {
-      const cells = row.map((cell) => {
-        if (typeof cell === "string") {
-          return this.wrap("td", cell);
-        }
-        const { header, data, colspan, rowspan } = cell;
-        const tag = header ? "th" : "td";
-        const attrs = Object.assign(Object.assign({}, colspan && { colspan }), rowspan && { rowspan });
-        return this.wrap(tag, data, attrs);
-      }).join("");
-      return this.wrap("tr", cells);
-    }).join("");
-    const element = this.wrap("table", tableBody);
-    return this.addRaw(element).addEOL();
-  }
-  /**
-   * Adds a collapsable HTML details element to the summary buffer
-   *
-   * @param {string} label text for the closed state
-   * @param {string} content collapsable content
-   *
-   * @returns {Summary} summary instance
-   */
-  addDetails(label2, content) {
-    const element = this.wrap("details", this.wrap("summary", label2) + content);
-    return this.addRaw(element).addEOL();
-  }
-  /**
-   * Adds an HTML image tag to the summary buffer
-   *
-   * @param {string} src path to the image you to embed
-   * @param {string} alt text description of the image
-   * @param {SummaryImageOptions} options (optional) addition image attributes
-   *
-   * @returns {Summary} summary instance
-   */
-  addImage(src, alt, options) {
-    const { width, height } = options || {};
-    const attrs = Object.assign(Object.assign({}, width && { width }), height && { height });
-    const element = this.wrap("img", null, Object.assign({ src, alt }, attrs));
-    return this.addRaw(element).addEOL();
-  }
-  /**
-   * Adds an HTML section heading element
-   *
-   * @param {string} text heading text
-   * @param {number | string} [level=1] (optional) the heading level, default: 1
-   *
-   * @returns {Summary} summary instance
-   */
-  addHeading(text, level) {
-    const tag = `h${level}`;
-    const allowedTag = ["h1", "h2", "h3", "h4", "h5", "h6"].includes(tag) ? tag : "h1";
-    const element = this.wrap(allowedTag, text);
-    return this.addRaw(element).addEOL();
-  }
-  /**
-   * Adds an HTML thematic break (<hr>) to the summary buffer
-   *
-   * @returns {Summary} summary instance
-   */
-  addSeparator() {
-    const element = this.wrap("hr", null);
-    return this.addRaw(element).addEOL();
-  }
-  /**
-   * Adds an HTML line break (<br>) to the summary buffer
-   *
-   * @returns {Summary} summary instance
-   */
-  addBreak() {
-    const element = this.wrap("br", null);
-    return this.addRaw(element).addEOL();
-  }
-  /**
-   * Adds an HTML blockquote to the summary buffer
-   *
-   * @param {string} text quote text
-   * @param {string} cite (optional) citation url
-   *
-   * @returns {Summary} summary instance
-   */
-  addQuote(text, cite) {
-    const attrs = Object.assign({}, cite && { cite });
-    const element = this.wrap("blockquote", text, attrs);
-    return this.addRaw(element).addEOL();
-  }
-  /**
-   * Adds an HTML anchor tag to the summary buffer
-   *
-   * @param {string} text link text/content
-   * @param {string} href hyperlink
-   *
-   * @returns {Summary} summary instance
-   */
-  addLink(text, href) {
-    const element = this.wrap("a", text, { href });
-    return this.addRaw(element).addEOL();
-  }
-};
-var _summary = new Summary();
-var summary = _summary;
-
-// node_modules/@actions/core/lib/platform.js
-import os3 from "os";
-
-// node_modules/@actions/io/lib/io-util.js
-import * as fs2 from "fs";
-var { chmod, copyFile, lstat, mkdir, open, readdir, rename, rm, rmdir, stat, symlink, unlink } = fs2.promises;
-var IS_WINDOWS = process.platform === "win32";
-var READONLY = fs2.constants.O_RDONLY;
-
-// node_modules/@actions/exec/lib/toolrunner.js
-var IS_WINDOWS2 = process.platform === "win32";
-
-// node_modules/@actions/core/lib/platform.js
-var platform = os3.platform();
-var arch = os3.arch();
-
-// node_modules/@actions/core/lib/core.js
-var ExitCode;
-(function(ExitCode2) {
-  ExitCode2[ExitCode2["Success"] = 0] = "Success";
-  ExitCode2[ExitCode2["Failure"] = 1] = "Failure";
-})(ExitCode || (ExitCode = {}));
-function setSecret(secret) {
-  issueCommand("add-mask", {}, secret);
-}
-function setOutput(name, value) {
-  const filePath = process.env["GITHUB_OUTPUT"] || "";
-  if (filePath) {
-    return issueFileCommand("OUTPUT", prepareKeyValueMessage(name, value));
-  }
-  process.stdout.write(os4.EOL);
-  issueCommand("set-output", { name }, toCommandValue(value));
-}
-function setFailed(message) {
-  process.exitCode = ExitCode.Failure;
-  error(message);
-}
-function error(message, properties = {}) {
-  issueCommand("error", toCommandProperties(properties), message instanceof Error ? message.toString() : message);
-}
-function warning(message, properties = {}) {
-  issueCommand("warning", toCommandProperties(properties), message instanceof Error ? message.toString() : message);
-}
-function notice(message, properties = {}) {
-  issueCommand("notice", toCommandProperties(properties), message instanceof Error ? message.toString() : message);
-}
-function info(message) {
-  process.stdout.write(message + os4.EOL);
-}
-
-// src/cli/args.ts
 init_errors();
-import { parseArgs } from "node:util";
-var OPTIONS = {
-  config: { type: "string", short: "c" },
-  target: { type: "string", multiple: true },
-  account: { type: "string", multiple: true },
-  only: { type: "string", multiple: true },
-  "changed-since": { type: "string" },
-  ref: { type: "string" },
-  shard: { type: "string" },
-  format: { type: "string", short: "f" },
-  "detailed-exitcode": { type: "boolean" },
-  yes: { type: "boolean", short: "y" },
-  force: { type: "boolean" },
-  prune: { type: "boolean" },
-  "log-file": { type: "string" },
-  "no-color": { type: "boolean" },
-  color: { type: "boolean" },
-  out: { type: "string", short: "o" },
-  "expect-fingerprint": { type: "string" },
-  lenient: { type: "boolean" },
-  quiet: { type: "boolean", short: "q" },
-  help: { type: "boolean", short: "h" },
-  version: { type: "boolean" },
-  // emulator
-  "kazoo-port": { type: "string" },
-  "cloudflare-port": { type: "string" },
-  seed: { type: "string" },
-  "api-key": { type: "string" },
-  "account-id": { type: "string" },
-  latency: { type: "string" },
-  jitter: { type: "string" },
-  "rate-429": { type: "string" },
-  "retry-after": { type: "string" },
-  "rate-500": { type: "string" },
-  "rate-502": { type: "string" },
-  "rate-503": { type: "string" },
-  "drop-rate": { type: "string" },
-  "reset-rate": { type: "string" },
-  "token-expiry": { type: "string" },
-  "fault-seed": { type: "string" }
-};
-function parseCommandLine(argv) {
-  try {
-    const { values, positionals } = parseArgs({
-      args: [...argv],
-      options: OPTIONS,
-      allowPositionals: true,
-      strict: true
-    });
-    const [command, ...rest] = positionals;
-    return { command, positionals: rest, flags: values };
-  } catch (err2) {
-    throw new UsageError(err2.message.replace(/^TypeError \[[A-Z_]+\]: /, ""));
-  }
-}
-function shardFlag(flags) {
-  const s = flags.shard;
-  if (s === void 0) return void 0;
-  const m = /^(\d+)\/(\d+)$/.exec(s);
-  const index = m ? Number(m[1]) : NaN;
-  const count = m ? Number(m[2]) : NaN;
-  if (!m || count < 1 || index < 1 || index > count)
-    throw new UsageError(`--shard must be i/n with 1 \u2264 i \u2264 n, e.g. --shard 2/4 (got "${s}")`);
-  return { index, count };
-}
 
-// src/cli/commands/apply.ts
-init_errors();
-init_model();
-import { appendFile as appendFile2, readFile } from "node:fs/promises";
-import { resolve as resolve2 } from "node:path";
+// src/core/exit-codes.ts
+var EXIT = {
+  OK: 0,
+  FAILURE: 1,
+  CHANGES: 2,
+  INVALID: 3,
+  USAGE: 64
+};
+
+// src/action/apply.ts
+import { resolve as resolve3 } from "node:path";
 
 // src/core/render-plan.ts
 init_json();
@@ -52783,8 +52281,81 @@ function explainStale(saved, fresh2) {
   return reasons;
 }
 
-// src/cli/commands/apply.ts
+// src/core/render-diagnostics.ts
+function countDiagnostics(list) {
+  let errors = 0;
+  for (const d of list) if (d.severity === "error") errors++;
+  return { errors, warnings: list.length - errors };
+}
+function renderDiagnosticLine(d) {
+  return `${d.file}:${d.line}:${d.col}: ${d.severity}: ${d.message}${d.pointer ? ` (${d.pointer})` : ""}`;
+}
+
+// src/core/render-run.ts
+function renderLoaded(loaded, quiet) {
+  return [
+    ...loaded.notes.map((n) => `connops: ${n}
+`),
+    ...loaded.diagnostics.filter((d) => d.severity === "error" || !quiet).map((d) => renderDiagnosticLine(d) + "\n")
+  ];
+}
+function renderInvalidDocuments(diagnostics) {
+  const { errors } = countDiagnostics(diagnostics);
+  return `connops: ${errors} error${errors === 1 ? "" : "s"} in the documents; nothing was read from or written to any API (run \`connops validate\` for the full report)
+`;
+}
+function renderPlanTrouble(failures, plan) {
+  return [
+    ...failures.map(
+      (f) => `connops: cannot read ${f.kind} objects in account ${f.account} on ${f.target}: ${f.message}
+`
+    ),
+    ...plan.problems.map(
+      (p2) => `connops: ${p2.source ? `${p2.source.file}:${p2.source.line}:${p2.source.col}: ` : ""}${p2.message}
+`
+    )
+  ];
+}
+function countResults(results) {
+  const count = {
+    created: 0,
+    updated: 0,
+    deleted: 0,
+    failed: 0,
+    skipped: 0,
+    unverified: 0
+  };
+  for (const r2 of results) {
+    if (r2.status === "failed") count.failed++;
+    else if (r2.status === "skipped") count.skipped++;
+    else {
+      if (r2.verified === false) count.unverified++;
+      if (r2.action === "create") count.created++;
+      if (r2.action === "update") count.updated++;
+      if (r2.action === "delete") count.deleted++;
+    }
+  }
+  return { ...count, complete: count.failed + count.skipped + count.unverified === 0 };
+}
+function renderApplyResults(results) {
+  const lines = results.map((r2) => {
+    const mark = r2.status === "ok" ? r2.verified === false ? "!" : "\u2713" : r2.status === "skipped" ? "-" : "\u2717";
+    return `${mark} ${r2.action} ${r2.key.kind} "${r2.key.name}" (account ${r2.key.account}): ${r2.message}${r2.requestId ? ` [request ${r2.requestId}]` : ""}
+`;
+  });
+  const c3 = countResults(results);
+  lines.push(
+    `Apply: ${c3.created} created, ${c3.updated} updated, ${c3.deleted} deleted, ${c3.failed} failed, ${c3.skipped} skipped${c3.unverified ? `, ${c3.unverified} not converged` : ""}.
+`
+  );
+  return lines.join("");
+}
+
+// src/engine/apply-project.ts
+init_errors();
+init_model();
 init_files();
+init_registry();
 
 // src/engine/apply.ts
 init_errors();
@@ -52794,7 +52365,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 
 // src/core/plan.ts
 init_json();
-import { createHash } from "node:crypto";
+import { createHash as createHash2 } from "node:crypto";
 
 // src/core/json-patch.ts
 var import_fast_json_patch = __toESM(require_fast_json_patch(), 1);
@@ -52814,10 +52385,10 @@ function scopeKey(target, kind, account) {
   return `${target}/${account}/${kind}`;
 }
 function bodyRevision(normalized) {
-  return `sha256:${createHash("sha256").update(canonicalJson(normalized)).digest("hex").slice(0, 16)}`;
+  return `sha256:${createHash2("sha256").update(canonicalJson(normalized)).digest("hex").slice(0, 16)}`;
 }
 function digestOf(body) {
-  return createHash("sha256").update(JSON.stringify(body)).digest("hex");
+  return createHash2("sha256").update(JSON.stringify(body)).digest("hex");
 }
 var Planner = class {
   input;
@@ -53172,7 +52743,7 @@ function fingerprintOf(desired, changes) {
     ops: c3.ops,
     secrets: c3.after ? digestOf(c3.after) : null
   }));
-  const h2 = createHash("sha256");
+  const h2 = createHash2("sha256");
   h2.update(
     canonicalJson({
       v: PLAN_FORMAT_VERSION,
@@ -53376,48 +52947,270 @@ async function verifyApplied(plan, results, options, ignoreOf) {
   );
 }
 
-// src/cli/commands/apply.ts
-init_registry();
+// src/engine/apply-project.ts
+function prepareApply(project, options) {
+  const { plan } = project;
+  if (!project.complete) return { refused: "incomplete" };
+  const selected = selectChanges(
+    plan.changes.map((c3) => keyString(c3.key)),
+    options.only
+  );
+  const chosen = plan.changes.filter((c3, i2) => c3.action !== "noop" && selected.has(i2));
+  const shown = { ...plan, changes: plan.changes.filter((_2, i2) => selected.has(i2)) };
+  const deletes = chosen.filter((c3) => c3.action === "delete").length;
+  const { max_deletes, max_changes } = project.config.policy;
+  const over = [];
+  if (deletes > max_deletes)
+    over.push(`${deletes} deletes exceed policy.max_deletes (${max_deletes})`);
+  if (chosen.length > max_changes)
+    over.push(`${chosen.length} changes exceed policy.max_changes (${max_changes})`);
+  const ready = { selected, shown, writes: chosen.length };
+  if (chosen.length > 0 && over.length > 0 && !options.force)
+    return { ...ready, refused: "limits", reasons: over };
+  return ready;
+}
+async function executeApply(project, selected, options = {}) {
+  const apply = {
+    providers: PROVIDERS,
+    pool: project.pool,
+    config: project.config,
+    selected,
+    now: options.now ?? (() => /* @__PURE__ */ new Date()),
+    ...options.audit ? { audit: options.audit } : {},
+    ...options.onProgress ? { onProgress: options.onProgress } : {}
+  };
+  const results = await applyPlan(project.plan, apply);
+  const ignoreOf = new Map(project.documents.map((d) => [keyString(d.key), d.ignore]));
+  return verifyApplied(project.plan, results, apply, (k2) => ignoreOf.get(keyString(k2)) ?? []);
+}
+function selectChanges(addresses, only) {
+  if (!only || only.length === 0) return new Set(addresses.map((_2, i2) => i2));
+  const patterns = only.map(
+    (g) => new RegExp(globToRegExp(g).source.replaceAll("[^/]*", ".*").replaceAll("[^/]", "."))
+  );
+  const out = /* @__PURE__ */ new Set();
+  addresses.forEach((a, i2) => {
+    const name = a.split("/").pop() ?? a;
+    if (patterns.some((p2) => p2.test(a) || p2.test(name))) out.add(i2);
+  });
+  if (out.size === 0)
+    throw new UsageError(`--only ${only.join(", ")} matches no document in the plan`);
+  return out;
+}
 
-// src/cli/exit-codes.ts
-var EXIT = {
-  OK: 0,
-  FAILURE: 1,
-  CHANGES: 2,
-  INVALID: 3,
-  USAGE: 64
+// src/io/audit-log.ts
+init_errors();
+import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
+var AuditLog = class _AuditLog {
+  constructor(path, fd, secrets) {
+    this.path = path;
+    this.secrets = secrets;
+    this.fd = fd;
+  }
+  fd;
+  /** Opens (creating with mode 0600) `path` for appending, or throws a ConnopsError saying why it cannot. */
+  static open(path, secrets) {
+    try {
+      return new _AuditLog(path, openSync(path, "a", 384), secrets);
+    } catch (err2) {
+      const code = err2.code;
+      const why = code === "ENOENT" ? "its folder does not exist" : code === "EACCES" || code === "EPERM" ? "permission denied" : code === "EISDIR" ? "it is a folder" : err2.message;
+      throw new ConnopsError(
+        "IO",
+        `cannot open the audit log ${path} (${why}); nothing was written. Fix --log-file and run apply again.`
+      );
+    }
+  }
+  /**
+   * Appends one record as a JSON line, secrets masked before the line is
+   * encoded, and syncs it to disk before returning: the next write to any
+   * object starts only after this line is stored.
+   */
+  append(record) {
+    if (this.fd === void 0) throw new Error(`audit log ${this.path} is closed`);
+    const line = JSON.stringify(
+      record,
+      (_key, value) => typeof value === "string" ? this.secrets.redact(value) : value
+    );
+    writeSync(this.fd, line + "\n");
+    fsyncSync(this.fd);
+  }
+  close() {
+    if (this.fd === void 0) return;
+    closeSync(this.fd);
+    this.fd = void 0;
+  }
 };
 
-// src/cli/progress.ts
-function progressReporter(ctx) {
-  if (!ctx.io.stdoutIsTTY || ctx.flags.quiet) return void 0;
-  let last2 = 0;
-  const label2 = { read: "Reading live state", apply: "Applying", verify: "Verifying" };
-  return (e) => {
-    const now = Date.now();
-    const finished = e.done === e.total;
-    if (!finished && now - last2 < 100) return;
-    last2 = now;
-    const line = `${label2[e.phase]}: ${e.done}/${e.total}${e.current ? ` (${e.current})` : ""}`;
-    ctx.err(`\r\x1B[2K${line}${finished ? "\n" : ""}`);
+// src/action/markers.ts
+init_model();
+import { createHash as createHash3 } from "node:crypto";
+function encodeValue(v) {
+  return v.replace(/[%\s>-]/g, (c3) => `%${c3.charCodeAt(0).toString(16).padStart(2, "0")}`);
+}
+function decodeValue(v) {
+  try {
+    return decodeURIComponent(v);
+  } catch {
+    return v;
+  }
+}
+function renderMarker(kind, fields) {
+  const pairs = Object.entries(fields).map(([k2, v]) => `${k2}=${encodeValue(v)}`);
+  return `<!-- connops:${kind} ${pairs.join(" ")} -->`;
+}
+function parseMarker(body, kind) {
+  if (!body) return void 0;
+  const m = new RegExp(`<!-- connops:${kind} ([^>]*?) -->`).exec(body);
+  if (!m?.[1]) return void 0;
+  const fields = {};
+  for (const pair of m[1].split(/\s+/)) {
+    const eq = pair.indexOf("=");
+    if (eq > 0) fields[pair.slice(0, eq)] = decodeValue(pair.slice(eq + 1));
+  }
+  return fields;
+}
+function sameIdentity(fields, identity) {
+  return fields !== void 0 && fields["config"] === identity.config && (fields["scope"] ?? "") === identity.scope;
+}
+function digestOps(ops) {
+  return createHash3("sha256").update(JSON.stringify(ops)).digest("hex").slice(0, 16);
+}
+function pending(plan) {
+  return plan.changes.filter((c3) => c3.action !== "noop");
+}
+function renderReviewedChanges(plan, budget) {
+  const list = pending(plan).map((c3) => ({
+    a: keyString(c3.key),
+    n: c3.key.name,
+    x: c3.action,
+    r: c3.revision ?? null,
+    o: digestOps(c3.ops)
+  }));
+  const text = `<!-- connops:changes ${Buffer.from(JSON.stringify(list)).toString("base64url")} -->`;
+  return text.length <= budget ? text : "";
+}
+function parseReviewedChanges(body) {
+  const m = /<!-- connops:changes ([A-Za-z0-9_-]*) -->/.exec(body);
+  if (!m?.[1]) return void 0;
+  try {
+    const list = JSON.parse(Buffer.from(m[1], "base64url").toString("utf8"));
+    return Array.isArray(list) ? list : void 0;
+  } catch {
+    return void 0;
+  }
+}
+function explainPlanChange(commentBody2, fresh2) {
+  const reviewed = parseReviewedChanges(commentBody2);
+  if (!reviewed) return void 0;
+  const digestOp = (o2) => [{ op: "replace", path: "/#ops", value: o2 }];
+  const saved = {
+    format_version: fresh2.format_version,
+    fingerprint: "",
+    summary: fresh2.summary,
+    problems: [],
+    unmanaged: 0,
+    meta: fresh2.meta,
+    changes: reviewed.map((c3) => ({
+      address: c3.a,
+      key: { target: "", account: "", kind: "", name: c3.n },
+      action: c3.x,
+      reason: "",
+      id: null,
+      revision: c3.r,
+      ops: digestOp(c3.o),
+      before: null,
+      after: null,
+      source: null
+    }))
   };
+  const projected = {
+    ...fresh2,
+    changes: pending(fresh2).map((c3) => ({ ...c3, ops: digestOp(digestOps(c3.ops)) }))
+  };
+  return explainStale(saved, projected);
 }
 
-// src/cli/commands/common.ts
+// src/action/plan.ts
+import { createHash as createHash5 } from "node:crypto";
+import { mkdir as mkdir2, writeFile as writeFile2 } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname as dirname5, join as join5 } from "node:path";
+
+// src/engine/project.ts
+init_errors();
 import { dirname as dirname4 } from "node:path";
 
-// src/core/render-diagnostics.ts
-function countDiagnostics(list) {
-  let errors = 0;
-  for (const d of list) if (d.severity === "error") errors++;
-  return { errors, warnings: list.length - errors };
+// src/core/options.ts
+init_errors();
+import { parseArgs } from "node:util";
+var OPTIONS = {
+  config: { type: "string", short: "c" },
+  target: { type: "string", multiple: true },
+  account: { type: "string", multiple: true },
+  only: { type: "string", multiple: true },
+  "changed-since": { type: "string" },
+  ref: { type: "string" },
+  shard: { type: "string" },
+  format: { type: "string", short: "f" },
+  "detailed-exitcode": { type: "boolean" },
+  yes: { type: "boolean", short: "y" },
+  force: { type: "boolean" },
+  prune: { type: "boolean" },
+  "log-file": { type: "string" },
+  "no-color": { type: "boolean" },
+  color: { type: "boolean" },
+  out: { type: "string", short: "o" },
+  "expect-fingerprint": { type: "string" },
+  lenient: { type: "boolean" },
+  quiet: { type: "boolean", short: "q" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean" },
+  // emulator
+  "kazoo-port": { type: "string" },
+  "cloudflare-port": { type: "string" },
+  seed: { type: "string" },
+  "api-key": { type: "string" },
+  "account-id": { type: "string" },
+  latency: { type: "string" },
+  jitter: { type: "string" },
+  "rate-429": { type: "string" },
+  "retry-after": { type: "string" },
+  "rate-500": { type: "string" },
+  "rate-502": { type: "string" },
+  "rate-503": { type: "string" },
+  "drop-rate": { type: "string" },
+  "reset-rate": { type: "string" },
+  "token-expiry": { type: "string" },
+  "fault-seed": { type: "string" }
+};
+function parseCommandLine(argv) {
+  try {
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      options: OPTIONS,
+      allowPositionals: true,
+      strict: true
+    });
+    const [command, ...rest] = positionals;
+    return { command, positionals: rest, flags: values };
+  } catch (err2) {
+    throw new UsageError(err2.message.replace(/^TypeError \[[A-Z_]+\]: /, ""));
+  }
 }
-function renderDiagnosticLine(d) {
-  return `${d.file}:${d.line}:${d.col}: ${d.severity}: ${d.message}${d.pointer ? ` (${d.pointer})` : ""}`;
+function shardFlag(flags) {
+  const s = flags.shard;
+  if (s === void 0) return void 0;
+  const m = /^(\d+)\/(\d+)$/.exec(s);
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!m || count < 1 || index < 1 || index > count)
+    throw new UsageError(`--shard must be i/n with 1 \u2264 i \u2264 n, e.g. --shard 2/4 (got "${s}")`);
+  return { index, count };
 }
 
-// src/cli/commands/common.ts
-init_errors();
+// src/engine/project.ts
+init_registry();
 
 // src/engine/load.ts
 init_config();
@@ -53485,12 +53278,12 @@ function checkDocument(ydoc, file, config, providers, diagnostics, secrets) {
   const root = ydoc.value;
   if (root === void 0 || root === null) return void 0;
   const loc = ydoc.locate;
-  const report2 = (severity, code, message, pointer, atKey = false) => {
+  const report = (severity, code, message, pointer, atKey = false) => {
     const p2 = atKey ? loc.key(pointer) : loc.value(pointer);
     diagnostics.push({ severity, code, message, file, line: p2.line, col: p2.col, pointer });
   };
   if (!isObject(root)) {
-    report2(
+    report(
       "error",
       "DOCUMENT",
       "a document must be a mapping with kind, target, account, name and spec",
@@ -53500,7 +53293,7 @@ function checkDocument(ydoc, file, config, providers, diagnostics, secrets) {
   }
   let ok = true;
   const fail2 = (code, message, pointer, atKey = false) => {
-    report2("error", code, message, pointer, atKey);
+    report("error", code, message, pointer, atKey);
     ok = false;
   };
   for (const key of Object.keys(root)) {
@@ -53607,7 +53400,7 @@ function checkDocument(ydoc, file, config, providers, diagnostics, secrets) {
   let body = spec;
   const specName = spec["name"];
   if (specName !== void 0 && specName !== name) {
-    report2(
+    report(
       "error",
       "NAME_MISMATCH",
       `spec.name "${String(specName)}" differs from the document name "${name}"; remove spec.name or make them equal`,
@@ -53623,7 +53416,7 @@ function checkDocument(ydoc, file, config, providers, diagnostics, secrets) {
     if (problem.code === "SCHEMA" && / must be a string/.test(message) && ydoc.numberLike.has(pointer)) {
       message += " (YAML read it as a number: put it in quotes)";
     }
-    report2(problem.severity, problem.code, message, pointer, problem.atKey ?? false);
+    report(problem.severity, problem.code, message, pointer, problem.atKey ?? false);
     if (problem.severity === "error") specOk = false;
   }
   if (!specOk) return void 0;
@@ -53702,7 +53495,7 @@ init_files();
 init_registry();
 
 // src/engine/check-threads.ts
-import { existsSync as existsSync2 } from "node:fs";
+import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join as join2 } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -53751,9 +53544,9 @@ function inFileOrder(list) {
 }
 function workerScript() {
   const built = new URL("./check-worker.js", import.meta.url);
-  if (existsSync2(fileURLToPath(built))) return { entry: built, eval: false };
+  if (existsSync(fileURLToPath(built))) return { entry: built, eval: false };
   const source = new URL("./check-worker.ts", import.meta.url);
-  if (!existsSync2(fileURLToPath(source))) return void 0;
+  if (!existsSync(fileURLToPath(source))) return void 0;
   try {
     const pkg = createRequire(import.meta.url).resolve("tsx/package.json");
     const tsx = pathToFileURL(join2(dirname(pkg), "dist", "esm", "api", "index.mjs")).href;
@@ -53870,13 +53663,13 @@ var CheckWorker = class {
   #worker;
   #onAcross;
   constructor(script, job, problems) {
-    this.checked = new Promise((resolve5) => {
+    this.checked = new Promise((resolve4) => {
       const fail2 = (problem) => {
         if (!this.alive) return;
         this.alive = false;
         problems.push(problem);
         this.stop();
-        resolve5();
+        resolve4();
         this.#onAcross?.(void 0);
       };
       try {
@@ -53891,7 +53684,7 @@ var CheckWorker = class {
       }
       this.#worker.on("message", (m) => {
         if (m.type === "batch") this.batches.push({ batch: m.batch, files: m.files });
-        else if (m.type === "checked") resolve5();
+        else if (m.type === "checked") resolve4();
         else {
           this.stop();
           this.#onAcross?.(m);
@@ -53903,9 +53696,9 @@ var CheckWorker = class {
   }
   /** Step 2: resolves with the worker's answer, or undefined when it failed. */
   across(shared) {
-    return new Promise((resolve5) => {
-      if (!this.alive) return resolve5(void 0);
-      this.#onAcross = resolve5;
+    return new Promise((resolve4) => {
+      if (!this.alive) return resolve4(void 0);
+      this.#onAcross = resolve4;
       this.#worker?.postMessage({ shared });
     });
   }
@@ -54070,9 +53863,9 @@ function checkThreads(paths, env, configShown, diagnostics) {
 init_errors();
 
 // src/core/shard.ts
-import { createHash as createHash3 } from "node:crypto";
+import { createHash as createHash4 } from "node:crypto";
 function shardOf(target, account, count) {
-  const digest = createHash3("sha256").update(`${target}\0${account}`).digest();
+  const digest = createHash4("sha256").update(`${target}\0${account}`).digest();
   return digest.readUInt32BE(0) % count + 1;
 }
 
@@ -54192,46 +53985,56 @@ var SessionPool = class {
   }
 };
 
-// src/cli/commands/common.ts
-init_registry();
-var noGit = async (ctx) => {
-  if (ctx.flags.ref !== void 0 || ctx.flags["changed-since"] !== void 0) {
-    const { resolveGitInputs: resolveGitInputs2 } = await Promise.resolve().then(() => (init_git_inputs(), git_inputs_exports));
-    return resolveGitInputs2(ctx);
-  }
-  const { readGitMeta: readGitMeta2 } = await Promise.resolve().then(() => (init_git(), git_exports));
-  const meta = await readGitMeta2(dirname4(ctx.configPath), ctx.io.env);
-  return meta ? { meta } : {};
-};
-function selectionFromFlags(ctx) {
-  const shard = shardFlag(ctx.flags);
+// src/engine/project.ts
+function planOptionsFromFlags(flags) {
+  const shard = shardFlag(flags);
   return {
-    ...ctx.flags.target ? { targets: ctx.flags.target } : {},
-    ...ctx.flags.account ? { accounts: ctx.flags.account } : {},
-    ...shard ? { shard } : {}
+    selection: {
+      ...flags.target ? { targets: flags.target } : {},
+      ...flags.account ? { accounts: flags.account } : {},
+      ...shard ? { shard } : {}
+    },
+    ref: flags.ref,
+    changedSince: flags["changed-since"],
+    prune: flags.prune === true ? true : void 0
   };
 }
 var httpOverrides = { deps: {} };
-async function loadAndPlan(ctx, options = {}) {
-  const base = options.selection ?? selectionFromFlags(ctx);
-  const git = await (options.git ?? noGit)(ctx);
+function openSessions(secrets) {
+  const userOnRequest = httpOverrides.deps.onRequest;
+  return new SessionPool({
+    ...httpOverrides.deps,
+    secrets,
+    onRequest: (e) => {
+      recordRequestId(e);
+      userOnRequest?.(e);
+    }
+  });
+}
+async function readGitInputs(source) {
+  if (source.ref !== void 0 || source.changedSince !== void 0) {
+    const { resolveGitInputs: resolveGitInputs2 } = await Promise.resolve().then(() => (init_git_inputs(), git_inputs_exports));
+    return resolveGitInputs2(source);
+  }
+  const { readGitMeta: readGitMeta2 } = await Promise.resolve().then(() => (init_git(), git_exports));
+  const meta = await readGitMeta2(dirname4(source.configPath), source.env);
+  return meta ? { meta } : {};
+}
+async function planProject(options) {
+  const base = options.selection ?? {};
+  const git = await readGitInputs(options);
+  const notes = [...git.notes ?? []];
   const project = await loadProject({
-    configPath: ctx.configPath,
-    env: ctx.io.env,
-    cwd: ctx.io.cwd,
+    configPath: options.configPath,
+    env: options.env,
+    cwd: options.cwd,
     ...git.source ? { source: git.source } : {}
   });
-  for (const s of project.secrets) ctx.secrets.add(s);
+  for (const s of project.secrets) options.secrets.add(s);
+  options.onLoaded?.({ diagnostics: project.diagnostics, notes });
   const { errors } = countDiagnostics(project.diagnostics);
-  for (const d of project.diagnostics)
-    if (d.severity === "error" || !ctx.flags.quiet) ctx.err(renderDiagnosticLine(d) + "\n");
-  if (errors > 0 || !project.config) {
-    ctx.err(
-      `connops: ${errors} error${errors === 1 ? "" : "s"} in the documents; nothing was read from or written to any API (run \`connops validate\` for the full report)
-`
-    );
-    return EXIT.INVALID;
-  }
+  if (errors > 0 || !project.config)
+    return { invalid: true, diagnostics: project.diagnostics, errors, notes };
   const config = project.config;
   const selection = { ...base, ...git.keys ? { keys: git.keys } : {} };
   for (const t2 of selection.targets ?? [])
@@ -54240,32 +54043,10 @@ async function loadAndPlan(ctx, options = {}) {
         `--target ${t2}: the config has no such target (known: ${Object.keys(config.targets).join(", ")})`
       );
   const documents = selectDocuments(project.documents, selection);
-  for (const t2 of Object.values(config.targets)) {
-    if (Object.keys(t2.auth).length === 0 && documents.some((d) => d.key.target === t2.name)) {
-      throw new ConnopsError(
-        "CONFIG",
-        `target "${t2.name}" has no \`auth\`; set it in ${ctx.configPath} (e.g. auth: { api_key: \${env:KAZOO_API_KEY} })`
-      );
-    }
-    if (t2.url === void 0 && t2.type === "kazoo" && documents.some((d) => d.key.target === t2.name)) {
-      throw new ConnopsError(
-        "CONFIG",
-        `target "${t2.name}" has no \`url\` (e.g. https://kazoo.example.net:8000/v2)`
-      );
-    }
-  }
-  const userOnRequest = httpOverrides.deps.onRequest;
-  const pool = new SessionPool({
-    ...httpOverrides.deps,
-    secrets: ctx.secrets,
-    onRequest: (e) => {
-      recordRequestId(e);
-      userOnRequest?.(e);
-    }
-  });
-  const prune = options.prune ?? (ctx.flags.prune === true || config.policy.prune);
+  checkReachable(config, documents, options.configPath);
+  const pool = openSessions(options.secrets);
+  const prune = options.prune ?? config.policy.prune;
   const deleted = (git.deleted ?? []).filter((k2) => inSelection(base, k2.target, k2.account));
-  const onProgress = progressReporter(ctx);
   try {
     const run = await planDocuments(config, documents, {
       providers: PROVIDERS,
@@ -54278,12 +54059,37 @@ async function loadAndPlan(ctx, options = {}) {
         ...git.meta ? { git: git.meta } : {},
         selection: { ...selectionRecord(base), prune }
       },
-      ...onProgress ? { onProgress } : {}
+      ...options.onProgress ? { onProgress: options.onProgress } : {}
     });
-    return { config, documents, plan: run.plan, failures: run.failures, pool, selection };
+    return {
+      config,
+      documents,
+      plan: run.plan,
+      failures: run.failures,
+      complete: run.failures.length === 0 && run.plan.problems.length === 0,
+      pool,
+      selection,
+      diagnostics: project.diagnostics,
+      notes
+    };
   } catch (err2) {
     await pool.closeAll();
     throw err2;
+  }
+}
+function checkReachable(config, documents, configPath) {
+  for (const t2 of Object.values(config.targets)) {
+    if (!documents.some((d) => d.key.target === t2.name)) continue;
+    if (Object.keys(t2.auth).length === 0)
+      throw new ConnopsError(
+        "CONFIG",
+        `target "${t2.name}" has no \`auth\`; set it in ${configPath} (e.g. auth: { api_key: \${env:KAZOO_API_KEY} })`
+      );
+    if (t2.url === void 0 && t2.type === "kazoo")
+      throw new ConnopsError(
+        "CONFIG",
+        `target "${t2.name}" has no \`url\` (e.g. https://kazoo.example.net:8000/v2)`
+      );
   }
 }
 function selectionRecord(s) {
@@ -54293,167 +54099,1074 @@ function selectionRecord(s) {
     shard: s.shard ? `${s.shard.index}/${s.shard.count}` : null
   };
 }
-function reportPlanTrouble(ctx, run) {
-  for (const f of run.failures)
-    ctx.err(
-      `connops: cannot read ${f.kind} objects in account ${f.account} on ${f.target}: ${f.message}
-`
-    );
-  for (const p2 of run.plan.problems)
-    ctx.err(
-      `connops: ${p2.source ? `${p2.source.file}:${p2.source.line}:${p2.source.col}: ` : ""}${p2.message}
-`
-    );
-  return planIsIncomplete(run);
-}
-function planIsIncomplete(run) {
-  return run.failures.length > 0 || run.plan.problems.length > 0;
-}
 
-// src/cli/commands/apply.ts
-async function applyPlanned(ctx, run) {
-  try {
-    const { plan } = run;
-    if (reportPlanTrouble(ctx, run)) {
-      ctx.err("connops: apply refused: the plan is incomplete (see above); nothing was written.\n");
-      return EXIT.FAILURE;
-    }
-    const selected = selectChanges(
-      plan.changes.map((c3) => keyString(c3.key)),
-      ctx.flags.only
-    );
-    const chosen = plan.changes.filter((c3, i2) => c3.action !== "noop" && selected.has(i2));
-    ctx.out(
-      renderPlanText(
-        { ...plan, changes: plan.changes.filter((_2, i2) => selected.has(i2)) },
-        { color: ctx.color }
-      )
-    );
-    if (chosen.length === 0) {
-      ctx.out("Nothing to apply.\n");
-      return EXIT.OK;
-    }
-    const deletes = chosen.filter((c3) => c3.action === "delete").length;
-    const { max_deletes, max_changes } = run.config.policy;
-    const over = [];
-    if (deletes > max_deletes)
-      over.push(`${deletes} deletes exceed policy.max_deletes (${max_deletes})`);
-    if (chosen.length > max_changes)
-      over.push(`${chosen.length} changes exceed policy.max_changes (${max_changes})`);
-    if (over.length > 0 && !ctx.flags.force) {
-      ctx.err(
-        `connops: apply refused: ${over.join("; ")}. Review the plan, then re-run with --force if it is intended.
-`
-      );
-      return EXIT.FAILURE;
-    }
-    if (!ctx.flags.yes) {
-      if (!ctx.io.stdinIsTTY || !ctx.io.prompt) {
-        ctx.err(
-          "connops: apply needs --yes when it is not run on a terminal (nothing was written).\n"
-        );
-        return EXIT.FAILURE;
-      }
-      const answer = await ctx.io.prompt(
-        `
-Apply ${chosen.length} change${chosen.length === 1 ? "" : "s"} to live systems? Only 'yes' is accepted: `
-      );
-      if (answer.trim() !== "yes") {
-        ctx.err("Apply cancelled; nothing was written.\n");
-        return EXIT.FAILURE;
-      }
-    }
-    const logFile = ctx.flags["log-file"] ? resolve2(ctx.io.cwd, ctx.flags["log-file"]) : void 0;
-    const auditLines = [];
-    const onProgress = progressReporter(ctx);
-    const options = {
-      providers: PROVIDERS,
-      pool: run.pool,
-      config: run.config,
-      selected,
-      now: () => /* @__PURE__ */ new Date(),
-      audit: (r2) => void auditLines.push(ctx.secrets.redact(JSON.stringify(r2))),
-      ...onProgress ? { onProgress } : {}
-    };
-    let results;
-    try {
-      results = await applyPlan(plan, options);
-    } finally {
-      if (logFile && auditLines.length > 0)
-        await appendFile2(logFile, auditLines.join("\n") + "\n", { mode: 384 });
-    }
-    const ignoreOf = new Map(run.documents.map((d) => [keyString(d.key), d.ignore]));
-    results = await verifyApplied(plan, results, options, (k2) => ignoreOf.get(keyString(k2)) ?? []);
-    return report(ctx, results);
-  } finally {
-    await run.pool.closeAll();
-  }
-}
-function report(ctx, results) {
-  const count = { created: 0, updated: 0, deleted: 0, failed: 0, skipped: 0, unverified: 0 };
-  for (const r2 of results) {
-    const mark = r2.status === "ok" ? r2.verified === false ? "!" : "\u2713" : r2.status === "skipped" ? "-" : "\u2717";
-    ctx.out(
-      `${mark} ${r2.action} ${r2.key.kind} "${r2.key.name}" (account ${r2.key.account}): ${r2.message}${r2.requestId ? ` [request ${r2.requestId}]` : ""}
-`
-    );
-    if (r2.status === "failed") count.failed++;
-    else if (r2.status === "skipped") count.skipped++;
-    else {
-      if (r2.verified === false) count.unverified++;
-      if (r2.action === "create") count.created++;
-      if (r2.action === "update") count.updated++;
-      if (r2.action === "delete") count.deleted++;
-    }
-  }
-  ctx.out(
-    `Apply: ${count.created} created, ${count.updated} updated, ${count.deleted} deleted, ${count.failed} failed, ${count.skipped} skipped${count.unverified ? `, ${count.unverified} not converged` : ""}.
-`
-  );
-  if (count.failed + count.skipped + count.unverified > 0) {
-    ctx.err(
-      "connops: some changes did not complete; the others were applied. Run `connops plan` to see what is left, then apply again.\n"
-    );
-    return EXIT.FAILURE;
-  }
-  return EXIT.OK;
-}
-function selectChanges(addresses, only) {
-  if (!only || only.length === 0) return new Set(addresses.map((_2, i2) => i2));
-  const patterns = only.map(
-    (g) => new RegExp(globToRegExp(g).source.replaceAll("[^/]*", ".*").replaceAll("[^/]", "."))
-  );
-  const out = /* @__PURE__ */ new Set();
-  addresses.forEach((a, i2) => {
-    const name = a.split("/").pop() ?? a;
-    if (patterns.some((p2) => p2.test(a) || p2.test(name))) out.add(i2);
-  });
-  if (out.size === 0)
-    throw new UsageError(`--only ${only.join(", ")} matches no document in the plan`);
-  return out;
-}
+// src/action/run.ts
+import { randomUUID as randomUUID2 } from "node:crypto";
+import { readFileSync as readFileSync3 } from "node:fs";
+import { relative as relative5, resolve as resolve2, sep as sep3 } from "node:path";
 
-// src/cli/context.ts
-init_redact();
-import { resolve as resolve3 } from "node:path";
-function createContext(io, flags, positionals) {
-  const secrets = new SecretSet();
-  const noColor = flags["no-color"] === true || io.env["NO_COLOR"] !== void 0 && io.env["NO_COLOR"] !== "";
-  const color = !noColor && (flags.color === true || io.stdoutIsTTY);
+// node_modules/@actions/core/lib/command.js
+import * as os from "os";
+
+// node_modules/@actions/core/lib/utils.js
+function toCommandValue(input2) {
+  if (input2 === null || input2 === void 0) {
+    return "";
+  } else if (typeof input2 === "string" || input2 instanceof String) {
+    return input2;
+  }
+  return JSON.stringify(input2);
+}
+function toCommandProperties(annotationProperties) {
+  if (!Object.keys(annotationProperties).length) {
+    return {};
+  }
   return {
-    io,
-    flags,
-    positionals,
-    secrets,
-    out: (text) => io.stdout(secrets.redact(text)),
-    err: (text) => io.stderr(secrets.redact(text)),
-    color,
-    configPath: resolve3(io.cwd, flags.config ?? "connops.yaml")
+    title: annotationProperties.title,
+    file: annotationProperties.file,
+    line: annotationProperties.startLine,
+    endLine: annotationProperties.endLine,
+    col: annotationProperties.startColumn,
+    endColumn: annotationProperties.endColumn
   };
 }
 
-// src/action/main.ts
-init_errors();
+// node_modules/@actions/core/lib/command.js
+function issueCommand(command, properties, message) {
+  const cmd = new Command(command, properties, message);
+  process.stdout.write(cmd.toString() + os.EOL);
+}
+var CMD_STRING = "::";
+var Command = class {
+  constructor(command, properties, message) {
+    if (!command) {
+      command = "missing.command";
+    }
+    this.command = command;
+    this.properties = properties;
+    this.message = message;
+  }
+  toString() {
+    let cmdStr = CMD_STRING + this.command;
+    if (this.properties && Object.keys(this.properties).length > 0) {
+      cmdStr += " ";
+      let first2 = true;
+      for (const key in this.properties) {
+        if (this.properties.hasOwnProperty(key)) {
+          const val = this.properties[key];
+          if (val) {
+            if (first2) {
+              first2 = false;
+            } else {
+              cmdStr += ",";
+            }
+            cmdStr += `${key}=${escapeProperty(val)}`;
+          }
+        }
+      }
+    }
+    cmdStr += `${CMD_STRING}${escapeData(this.message)}`;
+    return cmdStr;
+  }
+};
+function escapeData(s) {
+  return toCommandValue(s).replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
+}
+function escapeProperty(s) {
+  return toCommandValue(s).replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A").replace(/:/g, "%3A").replace(/,/g, "%2C");
+}
+
+// node_modules/@actions/core/lib/file-command.js
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os2 from "os";
+function issueFileCommand(command, message) {
+  const filePath = process.env[`GITHUB_${command}`];
+  if (!filePath) {
+    throw new Error(`Unable to find environment variable for file command ${command}`);
+  }
+  if (!fs.existsSync(filePath)) {
+    throw new Error(`Missing file at path: ${filePath}`);
+  }
+  fs.appendFileSync(filePath, `${toCommandValue(message)}${os2.EOL}`, {
+    encoding: "utf8"
+  });
+}
+function prepareKeyValueMessage(key, value) {
+  const delimiter = `ghadelimiter_${crypto.randomUUID()}`;
+  const convertedValue = toCommandValue(value);
+  if (key.includes(delimiter)) {
+    throw new Error(`Unexpected input: name should not contain the delimiter "${delimiter}"`);
+  }
+  if (convertedValue.includes(delimiter)) {
+    throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter}"`);
+  }
+  return `${key}<<${delimiter}${os2.EOL}${convertedValue}${os2.EOL}${delimiter}`;
+}
+
+// node_modules/@actions/core/lib/core.js
+import * as os4 from "os";
+
+// node_modules/@actions/core/lib/summary.js
+import { EOL as EOL3 } from "os";
+import { constants, promises } from "fs";
+var __awaiter = function(thisArg, _arguments, P2, generator) {
+  function adopt(value) {
+    return value instanceof P2 ? value : new P2(function(resolve4) {
+      resolve4(value);
+    });
+  }
+  return new (P2 || (P2 = Promise))(function(resolve4, reject) {
+    function fulfilled(value) {
+      try {
+        step(generator.next(value));
+      } catch (e) {
+        reject(e);
+      }
+    }
+    function rejected(value) {
+      try {
+        step(generator["throw"](value));
+      } catch (e) {
+        reject(e);
+      }
+    }
+    function step(result) {
+      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+    }
+    step((generator = generator.apply(thisArg, _arguments || [])).next());
+  });
+};
+var { access, appendFile, writeFile } = promises;
+var SUMMARY_ENV_VAR = "GITHUB_STEP_SUMMARY";
+var Summary = class {
+  constructor() {
+    this._buffer = "";
+  }
+  /**
+   * Finds the summary file path from the environment, rejects if env var is not found or file does not exist
+   * Also checks r/w permissions.
+   *
+   * @returns step summary file path
+   */
+  filePath() {
+    return __awaiter(this, void 0, void 0, function* () {
+      if (this._filePath) {
+        return this._filePath;
+      }
+      const pathFromEnv = process.env[SUMMARY_ENV_VAR];
+      if (!pathFromEnv) {
+        throw new Error(`Unable to find environment variable for $${SUMMARY_ENV_VAR}. Check if your runtime environment supports job summaries.`);
+      }
+      try {
+        yield access(pathFromEnv, constants.R_OK | constants.W_OK);
+      } catch (_a2) {
+        throw new Error(`Unable to access summary file: '${pathFromEnv}'. Check if the file has correct read/write permissions.`);
+      }
+      this._filePath = pathFromEnv;
+      return this._filePath;
+    });
+  }
+  /**
+   * Wraps content in an HTML tag, adding any HTML attributes
+   *
+   * @param {string} tag HTML tag to wrap
+   * @param {string | null} content content within the tag
+   * @param {[attribute: string]: string} attrs key-value list of HTML attributes to add
+   *
+   * @returns {string} content wrapped in HTML element
+   */
+  wrap(tag, content, attrs = {}) {
+    const htmlAttrs = Object.entries(attrs).map(([key, value]) => ` ${key}="${value}"`).join("");
+    if (!content) {
+      return `<${tag}${htmlAttrs}>`;
+    }
+    return `<${tag}${htmlAttrs}>${content}</${tag}>`;
+  }
+  /**
+   * Writes text in the buffer to the summary buffer file and empties buffer. Will append by default.
+   *
+   * @param {SummaryWriteOptions} [options] (optional) options for write operation
+   *
+   * @returns {Promise<Summary>} summary instance
+   */
+  write(options) {
+    return __awaiter(this, void 0, void 0, function* () {
+      const overwrite = !!(options === null || options === void 0 ? void 0 : options.overwrite);
+      const filePath = yield this.filePath();
+      const writeFunc = overwrite ? writeFile : appendFile;
+      yield writeFunc(filePath, this._buffer, { encoding: "utf8" });
+      return this.emptyBuffer();
+    });
+  }
+  /**
+   * Clears the summary buffer and wipes the summary file
+   *
+   * @returns {Summary} summary instance
+   */
+  clear() {
+    return __awaiter(this, void 0, void 0, function* () {
+      return this.emptyBuffer().write({ overwrite: true });
+    });
+  }
+  /**
+   * Returns the current summary buffer as a string
+   *
+   * @returns {string} string of summary buffer
+   */
+  stringify() {
+    return this._buffer;
+  }
+  /**
+   * If the summary buffer is empty
+   *
+   * @returns {boolen} true if the buffer is empty
+   */
+  isEmptyBuffer() {
+    return this._buffer.length === 0;
+  }
+  /**
+   * Resets the summary buffer without writing to summary file
+   *
+   * @returns {Summary} summary instance
+   */
+  emptyBuffer() {
+    this._buffer = "";
+    return this;
+  }
+  /**
+   * Adds raw text to the summary buffer
+   *
+   * @param {string} text content to add
+   * @param {boolean} [addEOL=false] (optional) append an EOL to the raw text (default: false)
+   *
+   * @returns {Summary} summary instance
+   */
+  addRaw(text, addEOL = false) {
+    this._buffer += text;
+    return addEOL ? this.addEOL() : this;
+  }
+  /**
+   * Adds the operating system-specific end-of-line marker to the buffer
+   *
+   * @returns {Summary} summary instance
+   */
+  addEOL() {
+    return this.addRaw(EOL3);
+  }
+  /**
+   * Adds an HTML codeblock to the summary buffer
+   *
+   * @param {string} code content to render within fenced code block
+   * @param {string} lang (optional) language to syntax highlight code
+   *
+   * @returns {Summary} summary instance
+   */
+  addCodeBlock(code, lang) {
+    const attrs = Object.assign({}, lang && { lang });
+    const element = this.wrap("pre", this.wrap("code", code), attrs);
+    return this.addRaw(element).addEOL();
+  }
+  /**
+   * Adds an HTML list to the summary buffer
+   *
+   * @param {string[]} items list of items to render
+   * @param {boolean} [ordered=false] (optional) if the rendered list should be ordered or not (default: false)
+   *
+   * @returns {Summary} summary instance
+   */
+  addList(items, ordered = false) {
+    const tag = ordered ? "ol" : "ul";
+    const listItems = items.map((item) => this.wrap("li", item)).join("");
+    const element = this.wrap(tag, listItems);
+    return this.addRaw(element).addEOL();
+  }
+  /**
+   * Adds an HTML table to the summary buffer
+   *
+   * @param {SummaryTableCell[]} rows table rows
+   *
+   * @returns {Summary} summary instance
+   */
+  addTable(rows) {
+    const tableBody = rows.map((row) => {
+      const cells = row.map((cell) => {
+        if (typeof cell === "string") {
+          return this.wrap("td", cell);
+        }
+        const { header, data, colspan, rowspan } = cell;
+        const tag = header ? "th" : "td";
+        const attrs = Object.assign(Object.assign({}, colspan && { colspan }), rowspan && { rowspan });
+        return this.wrap(tag, data, attrs);
+      }).join("");
+      return this.wrap("tr", cells);
+    }).join("");
+    const element = this.wrap("table", tableBody);
+    return this.addRaw(element).addEOL();
+  }
+  /**
+   * Adds a collapsable HTML details element to the summary buffer
+   *
+   * @param {string} label text for the closed state
+   * @param {string} content collapsable content
+   *
+   * @returns {Summary} summary instance
+   */
+  addDetails(label2, content) {
+    const element = this.wrap("details", this.wrap("summary", label2) + content);
+    return this.addRaw(element).addEOL();
+  }
+  /**
+   * Adds an HTML image tag to the summary buffer
+   *
+   * @param {string} src path to the image you to embed
+   * @param {string} alt text description of the image
+   * @param {SummaryImageOptions} options (optional) addition image attributes
+   *
+   * @returns {Summary} summary instance
+   */
+  addImage(src, alt, options) {
+    const { width, height } = options || {};
+    const attrs = Object.assign(Object.assign({}, width && { width }), height && { height });
+    const element = this.wrap("img", null, Object.assign({ src, alt }, attrs));
+    return this.addRaw(element).addEOL();
+  }
+  /**
+   * Adds an HTML section heading element
+   *
+   * @param {string} text heading text
+   * @param {number | string} [level=1] (optional) the heading level, default: 1
+   *
+   * @returns {Summary} summary instance
+   */
+  addHeading(text, level) {
+    const tag = `h${level}`;
+    const allowedTag = ["h1", "h2", "h3", "h4", "h5", "h6"].includes(tag) ? tag : "h1";
+    const element = this.wrap(allowedTag, text);
+    return this.addRaw(element).addEOL();
+  }
+  /**
+   * Adds an HTML thematic break (<hr>) to the summary buffer
+   *
+   * @returns {Summary} summary instance
+   */
+  addSeparator() {
+    const element = this.wrap("hr", null);
+    return this.addRaw(element).addEOL();
+  }
+  /**
+   * Adds an HTML line break (<br>) to the summary buffer
+   *
+   * @returns {Summary} summary instance
+   */
+  addBreak() {
+    const element = this.wrap("br", null);
+    return this.addRaw(element).addEOL();
+  }
+  /**
+   * Adds an HTML blockquote to the summary buffer
+   *
+   * @param {string} text quote text
+   * @param {string} cite (optional) citation url
+   *
+   * @returns {Summary} summary instance
+   */
+  addQuote(text, cite) {
+    const attrs = Object.assign({}, cite && { cite });
+    const element = this.wrap("blockquote", text, attrs);
+    return this.addRaw(element).addEOL();
+  }
+  /**
+   * Adds an HTML anchor tag to the summary buffer
+   *
+   * @param {string} text link text/content
+   * @param {string} href hyperlink
+   *
+   * @returns {Summary} summary instance
+   */
+  addLink(text, href) {
+    const element = this.wrap("a", text, { href });
+    return this.addRaw(element).addEOL();
+  }
+};
+var _summary = new Summary();
+var summary = _summary;
+
+// node_modules/@actions/core/lib/platform.js
+import os3 from "os";
+
+// node_modules/@actions/io/lib/io-util.js
+import * as fs2 from "fs";
+var { chmod, copyFile, lstat, mkdir, open, readdir: readdir2, rename, rm, rmdir, stat, symlink, unlink } = fs2.promises;
+var IS_WINDOWS = process.platform === "win32";
+var READONLY = fs2.constants.O_RDONLY;
+
+// node_modules/@actions/exec/lib/toolrunner.js
+var IS_WINDOWS2 = process.platform === "win32";
+
+// node_modules/@actions/core/lib/platform.js
+var platform = os3.platform();
+var arch = os3.arch();
+
+// node_modules/@actions/core/lib/core.js
+var ExitCode;
+(function(ExitCode2) {
+  ExitCode2[ExitCode2["Success"] = 0] = "Success";
+  ExitCode2[ExitCode2["Failure"] = 1] = "Failure";
+})(ExitCode || (ExitCode = {}));
+function setSecret(secret) {
+  issueCommand("add-mask", {}, secret);
+}
+function setOutput(name, value) {
+  const filePath = process.env["GITHUB_OUTPUT"] || "";
+  if (filePath) {
+    return issueFileCommand("OUTPUT", prepareKeyValueMessage(name, value));
+  }
+  process.stdout.write(os4.EOL);
+  issueCommand("set-output", { name }, toCommandValue(value));
+}
+function setFailed(message) {
+  process.exitCode = ExitCode.Failure;
+  error2(message);
+}
+function error2(message, properties = {}) {
+  issueCommand("error", toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+}
+function warning(message, properties = {}) {
+  issueCommand("warning", toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+}
+function notice(message, properties = {}) {
+  issueCommand("notice", toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+}
+function info(message) {
+  process.stdout.write(message + os4.EOL);
+}
+
+// src/action/run.ts
+init_redact();
+
+// src/action/inputs.ts
+var COMMANDS = ["validate", "plan", "apply", "drift"];
+var InputError = class extends Error {
+  name = "InputError";
+};
+function input(env, name) {
+  return (env[`INPUT_${name.replace(/ /g, "_").toUpperCase()}`] ?? "").trim();
+}
+function booleanInput(env, name, fallback) {
+  const raw2 = input(env, name);
+  if (raw2 === "") return fallback;
+  if (["true", "True", "TRUE"].includes(raw2)) return true;
+  if (["false", "False", "FALSE"].includes(raw2)) return false;
+  throw new InputError(`input "${name}" must be true or false (got "${raw2}")`);
+}
+var RESERVED_FLAGS = /* @__PURE__ */ new Set([
+  "--config",
+  "-c",
+  "--format",
+  "-f",
+  "--out",
+  "-o",
+  "--expect-fingerprint",
+  "--detailed-exitcode",
+  "--help",
+  "-h",
+  "--version"
+]);
+function readInputs(env) {
+  const command = input(env, "command");
+  if (!COMMANDS.includes(command))
+    throw new InputError(
+      command === "" ? `input "command" is required (one of ${COMMANDS.join(", ")})` : `input "command" must be one of ${COMMANDS.join(", ")} (got "${command}")`
+    );
+  const args = splitArgs(input(env, "args"));
+  for (const a of args) {
+    const flag = a.split("=")[0] ?? a;
+    if (RESERVED_FLAGS.has(flag))
+      throw new InputError(
+        `input "args" must not contain ${flag}: the Action sets it (use the "config" input for the config file)`
+      );
+  }
+  return {
+    command,
+    config: input(env, "config") || "connops.yaml",
+    workingDirectory: input(env, "working-directory") || ".",
+    args,
+    githubToken: input(env, "github-token"),
+    comment: booleanInput(env, "comment", true),
+    allowPlanChange: booleanInput(env, "allow-plan-change", false),
+    failOnDrift: booleanInput(env, "fail-on-drift", true),
+    driftIssue: booleanInput(env, "drift-issue", false)
+  };
+}
+function splitArgs(text) {
+  const out = [];
+  let current = "";
+  let inWord = false;
+  let quote;
+  for (const ch of text) {
+    if (quote) {
+      if (ch === quote) quote = void 0;
+      else current += ch;
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+      inWord = true;
+    } else if (/\s/.test(ch)) {
+      if (inWord) out.push(current);
+      current = "";
+      inWord = false;
+    } else {
+      current += ch;
+      inWord = true;
+    }
+  }
+  if (quote) throw new InputError(`input "args" has an unterminated ${quote} quote`);
+  if (inWord) out.push(current);
+  return out;
+}
+
+// src/action/run.ts
+function toolkitCore() {
+  return {
+    info: (m) => info(m),
+    notice: (m, p2) => notice(m, p2),
+    warning: (m, p2) => warning(m, p2),
+    error: (m, p2) => error2(m, p2),
+    setOutput: (n, v) => setOutput(n, v),
+    setSecret: (v) => setSecret(v),
+    setFailed: (m) => setFailed(m),
+    async appendSummary(markdown) {
+      if (!process.env["GITHUB_STEP_SUMMARY"]) return;
+      await summary.addRaw(markdown, true).write();
+      summary.emptyBuffer();
+    }
+  };
+}
+var SUMMARY_LIMIT_BYTES = 1e6;
+function toPosix(p2) {
+  return p2.split(sep3).join("/");
+}
+function readEvent(path) {
+  if (!path) return {};
+  try {
+    return JSON.parse(readFileSync3(path, "utf8"));
+  } catch {
+    throw new InputError(`cannot read the event payload GITHUB_EVENT_PATH=${path}`);
+  }
+}
+function prepare2(env, core, api) {
+  const inputs = readInputs(env);
+  const workspace = resolve2(env["GITHUB_WORKSPACE"] || process.cwd());
+  const cwd = resolve2(workspace, inputs.workingDirectory);
+  const parsed = parseCommandLine([
+    inputs.command === "apply" ? "apply" : "plan",
+    "--config",
+    inputs.config,
+    "--no-color",
+    ...inputs.args
+  ]);
+  if (parsed.positionals.length > 0)
+    throw new InputError(
+      `input "args": unexpected argument "${parsed.positionals[0]}" (only --options are allowed)`
+    );
+  let framed = false;
+  const secrets = new SecretSet();
+  const known = /* @__PURE__ */ new Set();
+  const configPath = resolve2(cwd, parsed.flags.config ?? "connops.yaml");
+  const configAbs = resolve2(cwd, inputs.config);
+  const scope = [
+    ...parsed.flags.shard ? [`shard:${parsed.flags.shard}`] : [],
+    ...(parsed.flags.target ?? []).map((t2) => `target:${t2}`),
+    ...(parsed.flags.account ?? []).map((a) => `account:${a}`)
+  ].join(",");
+  const run = {
+    env,
+    core,
+    inputs,
+    flags: parsed.flags,
+    cwd,
+    configPath,
+    workspace,
+    secrets,
+    identity: { config: toPosix(relative5(workspace, configAbs)) || inputs.config, scope },
+    eventName: env["GITHUB_EVENT_NAME"] ?? "",
+    event: readEvent(env["GITHUB_EVENT_PATH"]),
+    repository: env["GITHUB_REPOSITORY"] ?? "",
+    api,
+    log(text) {
+      const t2 = secrets.redact(text).replace(/\n$/, "");
+      if (t2 !== "") core.info(t2);
+    },
+    async untrusted(fn) {
+      if (framed) return fn();
+      const token = randomUUID2();
+      core.info(`::stop-commands::${token}`);
+      framed = true;
+      try {
+        return await fn();
+      } finally {
+        framed = false;
+        core.info(`::${token}::`);
+      }
+    },
+    secret(value) {
+      if (value === void 0 || value.length < 4 || known.has(value)) return;
+      if (value.includes("${env:")) return;
+      known.add(value);
+      secrets.add(value);
+      core.setSecret(value);
+    },
+    say(kind, message) {
+      core[kind](secrets.redact(message));
+    },
+    async summary(markdown) {
+      let text = secrets.redact(markdown);
+      if (Buffer.byteLength(text) > SUMMARY_LIMIT_BYTES) {
+        text = `${Buffer.from(text).subarray(0, SUMMARY_LIMIT_BYTES).toString("utf8")}
+
+_Summary cut at GitHub's size limit; the step log has everything._
+`;
+      }
+      await core.appendSummary(text);
+    }
+  };
+  run.secret(inputs.githubToken);
+  return run;
+}
+function isPullRequest(run) {
+  return (run.eventName === "pull_request" || run.eventName === "pull_request_target") && run.event.pull_request !== void 0;
+}
+function title(run, what) {
+  return `${what}: \`${run.identity.config}\`${run.identity.scope ? ` (${run.identity.scope})` : ""}`;
+}
+function changeCount(plan) {
+  return plan.summary.create + plan.summary.update + plan.summary.delete;
+}
+var INCOMPLETE = {
+  code: EXIT.FAILURE,
+  reason: "connops: the plan is incomplete: some live state could not be read (see the log)"
+};
+function workspacePath(run, file) {
+  return toPosix(relative5(run.workspace, resolve2(run.cwd, file)));
+}
+function mdCell(s) {
+  return s.replace(/[|<>`\n]/g, (c3) => c3 === "\n" ? " " : `&#${c3.charCodeAt(0)};`);
+}
+
+// src/action/validate.ts
+var STAND_IN = "https://connops-placeholder.invalid/";
+async function validate(run, options) {
+  const load = (env) => loadProject({ configPath: run.configPath, env, cwd: run.cwd, keepSpecs: false });
+  let project = await load(run.env);
+  for (const s of project.secrets) run.secret(s);
+  for (const t2 of Object.values(project.config?.targets ?? {}))
+    for (const v of Object.values(t2.auth)) run.secret(v);
+  const missingEnv = /* @__PURE__ */ new Set();
+  const collectMissing = () => {
+    const before = missingEnv.size;
+    for (const d of project.diagnostics)
+      if (d.code === "ENV_MISSING") {
+        const name = /environment variable (\S+) is not set/.exec(d.message)?.[1];
+        if (name) missingEnv.add(name);
+      }
+    return missingEnv.size - before;
+  };
+  for (let round = 0; collectMissing() > 0 && options.lenientEnv && round < 3; round++) {
+    const standIns = Object.fromEntries([...missingEnv].map((n) => [n, `${STAND_IN}${n}`]));
+    project = await load({ ...run.env, ...standIns });
+    for (const v of project.secrets) if (!v.includes(STAND_IN)) run.secret(v);
+  }
+  const shown = [];
+  for (const d of project.diagnostics) {
+    if (options.lenientEnv && d.code === "ENV_MISSING") continue;
+    shown.push(d);
+    const file = workspacePath(run, d.file);
+    const props = {
+      title: `connops ${d.code}`,
+      file,
+      startLine: d.line,
+      startColumn: d.col
+    };
+    run.core[d.severity === "error" ? "error" : "warning"](
+      run.secrets.redact(`${d.message}${d.pointer ? ` (${d.pointer})` : ""}`),
+      props
+    );
+  }
+  const { errors, warnings } = countDiagnostics(shown);
+  const stats = { documents: project.documentCount, files: project.files.length };
+  run.say(
+    "info",
+    `connops validate: ${errors} error${errors === 1 ? "" : "s"}, ${warnings} warning${warnings === 1 ? "" : "s"} (${stats.documents} documents in ${stats.files} files)`
+  );
+  return {
+    outcome: errors > 0 || !project.config ? {
+      code: EXIT.INVALID,
+      reason: `connops: ${errors} error${errors === 1 ? "" : "s"} in the documents (see the annotations); nothing was read from or written to any API`
+    } : { code: EXIT.OK },
+    errors,
+    warnings,
+    missingEnv: options.lenientEnv ? [...missingEnv].sort() : [],
+    shown,
+    ...stats
+  };
+}
+function validationSummary(run, v) {
+  const lines = [
+    `### connops validate: \`${run.identity.config}\``,
+    "",
+    v.errors + v.warnings === 0 ? `**OK:** ${v.documents} documents in ${v.files} files, no problems.` : `**${v.errors} error${v.errors === 1 ? "" : "s"}, ${v.warnings} warning${v.warnings === 1 ? "" : "s"}** in ${v.documents} documents (${v.files} files).`
+  ];
+  if (v.shown.length > 0) {
+    lines.push("", "| file | line | severity | problem |", "| --- | --- | --- | --- |");
+    for (const d of v.shown.slice(0, 200))
+      lines.push(
+        `| ${mdCell(workspacePath(run, d.file))} | ${d.line}:${d.col} | ${d.severity} | ${mdCell(d.message)} |`
+      );
+    if (v.shown.length > 200) lines.push("", `_\u2026and ${v.shown.length - 200} more (see the log)._`);
+  }
+  return lines.join("\n") + "\n";
+}
+async function validateStrict(run) {
+  const v = await validate(run, { lenientEnv: false });
+  if (v.outcome.code === EXIT.OK) return void 0;
+  await run.summary(validationSummary(run, v));
+  return v.outcome;
+}
+
+// src/action/plan.ts
+function isOutcome(x2) {
+  return "code" in x2;
+}
+async function makePlan(run, keepOpen = false) {
+  const planned = await run.untrusted(async () => {
+    const result = await planProject({
+      ...planOptionsFromFlags(run.flags),
+      configPath: run.configPath,
+      cwd: run.cwd,
+      env: run.env,
+      secrets: run.secrets,
+      onLoaded(loaded) {
+        for (const line of renderLoaded(loaded, run.flags.quiet === true)) run.log(line);
+      }
+    });
+    if (result.invalid) run.log(renderInvalidDocuments(result.diagnostics));
+    return result;
+  });
+  if (planned.invalid)
+    return { code: EXIT.INVALID, reason: "connops: the documents are invalid (see the log)" };
+  let handedOver = false;
+  try {
+    await run.untrusted(async () => {
+      for (const line of renderPlanTrouble(planned.failures, planned.plan)) run.log(line);
+      run.log(renderPlanText(planned.plan, { color: false }));
+    });
+    const trouble = !planned.complete;
+    const { plan } = planned;
+    const digest = createHash5("sha256").update(`${run.identity.config}
+${run.identity.scope}`).digest("hex").slice(0, 12);
+    const file = join5(run.env["RUNNER_TEMP"] || tmpdir(), `connops-plan-${digest}.json`);
+    await mkdir2(dirname5(file), { recursive: true });
+    await writeFile2(file, run.secrets.redact(renderPlanJson(plan)), { mode: 384 });
+    run.core.setOutput("has-changes", changeCount(plan) > 0 ? "true" : "false");
+    run.core.setOutput("fingerprint", plan.fingerprint);
+    run.core.setOutput("plan-json", file);
+    handedOver = keepOpen;
+    return keepOpen ? { plan, trouble, project: planned } : { plan, trouble };
+  } finally {
+    if (!handedOver) await planned.pool.closeAll();
+  }
+}
+async function plainPlan(run) {
+  const invalid = await validateStrict(run);
+  if (invalid) return invalid;
+  const p2 = await makePlan(run);
+  if (isOutcome(p2)) return p2;
+  await run.summary(renderPlanMarkdown(p2.plan, { title: title(run, "connops plan") }));
+  return p2.trouble ? INCOMPLETE : { code: EXIT.OK };
+}
+
+// src/action/pull-request.ts
+var COMMENT_LIMIT = 65536;
+async function pullRequestPlan(run) {
+  const pr = run.event.pull_request;
+  if (!pr) return plainPlan(run);
+  const base = pr.base.repo.full_name || run.repository;
+  const fork = pr.head.repo === null || pr.head.repo.full_name !== base;
+  const v = await validate(run, { lenientEnv: true });
+  if (v.outcome.code !== EXIT.OK) {
+    await run.summary(validationSummary(run, v));
+    return v.outcome;
+  }
+  if (fork || v.missingEnv.length > 0) {
+    const why = fork ? "this pull request comes from a fork, and GitHub does not give secrets (nor a token that can comment) to workflows of fork PRs" : `the credentials are not set (${v.missingEnv.join(", ")}); pass them to the step with \`env:\` from repository secrets`;
+    const message = `connops: documents validated; plan skipped because it needs secrets: ${why}. A maintainer can run the plan from a branch of this repository.`;
+    run.say("notice", message);
+    await run.summary(`${validationSummary(run, v)}
+> [!NOTE]
+> ${message}
+`);
+    return { code: EXIT.OK };
+  }
+  const p2 = await makePlan(run);
+  if (isOutcome(p2)) return p2;
+  const headSha = pr.head.sha;
+  const markdown = renderPlanMarkdown(p2.plan, { title: title(run, "connops plan") });
+  await run.summary(markdown);
+  if (run.inputs.comment) {
+    const api = run.api();
+    if (!api)
+      run.say(
+        "warning",
+        "connops: no github-token (or GITHUB_REPOSITORY); the plan is in the job summary only"
+      );
+    else await upsertPlanComment(run, api, pr.number, p2.plan, markdown, headSha);
+  }
+  return p2.trouble ? INCOMPLETE : { code: EXIT.OK };
+}
+function commentBody(run, plan, markdown, sha) {
+  const marker = renderMarker("plan", {
+    config: run.identity.config,
+    ...run.identity.scope ? { scope: run.identity.scope } : {},
+    fingerprint: plan.fingerprint,
+    sha
+  });
+  const footer = `<sub>Planned at ${sha.slice(0, 12)}. When this merges, apply re-plans and refuses if the plan differs from this one.</sub>`;
+  const text = `${marker}
+${markdown.length > MARKDOWN_LIMIT ? markdown.slice(0, MARKDOWN_LIMIT) : markdown}
+${footer}
+`;
+  return text + renderReviewedChanges(plan, COMMENT_LIMIT - text.length - 100);
+}
+function ourComments(run, comments) {
+  const mine = comments.filter((c3) => sameIdentity(parseMarker(c3.body, "plan"), run.identity));
+  return [
+    ...mine.filter((c3) => c3.user?.type === "Bot"),
+    ...mine.filter((c3) => c3.user?.type !== "Bot")
+  ];
+}
+async function upsertPlanComment(run, api, issue2, plan, markdown, sha) {
+  const body = commentBody(run, plan, markdown, sha);
+  const existing = ourComments(run, await api.listIssueComments(issue2))[0];
+  if (existing) {
+    await api.updateIssueComment(existing.id, body);
+    run.say("info", `connops: updated the plan comment ${existing.id} on #${issue2}`);
+  } else {
+    const created = await api.createIssueComment(issue2, body);
+    run.say("info", `connops: posted the plan comment ${created.id} on #${issue2}`);
+  }
+}
+
+// src/action/apply.ts
+var APPLY_LOG_LIMIT = 2e5;
+async function findReviewedPlan(run, sha) {
+  const api = run.api();
+  if (!api) return "no github-token, so the merged pull request cannot be looked up";
+  const pulls = await api.pullsForCommit(sha);
+  const merged = pulls.find((p2) => p2.merged_at && p2.merge_commit_sha === sha) ?? pulls.find((p2) => p2.merged_at);
+  if (!merged) return `commit ${sha.slice(0, 12)} is not the merge of a pull request`;
+  const comment = ourComments(run, await api.listIssueComments(merged.number))[0];
+  const fingerprint = parseMarker(comment?.body, "plan")?.["fingerprint"];
+  if (!comment || !fingerprint)
+    return `pull request #${merged.number} has no connops plan comment for ${run.identity.config}`;
+  return { pr: merged.number, fingerprint, body: comment.body };
+}
+async function applyOnPush(run) {
+  const sha = run.env["GITHUB_SHA"] ?? "";
+  const defaultBranch = run.event.repository?.default_branch;
+  if (run.eventName === "push" && run.env["GITHUB_REF"] !== `refs/heads/${defaultBranch ?? ""}`)
+    return {
+      code: EXIT.FAILURE,
+      reason: `connops: apply runs on pushes to the default branch (${defaultBranch ?? "unknown"}) only; this push is to ${run.env["GITHUB_REF"] ?? "an unknown ref"}. Nothing was written.`
+    };
+  const invalid = await validateStrict(run);
+  if (invalid) return invalid;
+  const reviewed = run.eventName === "push" ? await findReviewedPlan(run, sha) : `apply was started by ${run.eventName || "an unknown event"}, not by a push that merged a reviewed pull request`;
+  const p2 = await makePlan(run, true);
+  if (isOutcome(p2)) return p2;
+  try {
+    return await applyReviewed(run, p2, reviewed);
+  } finally {
+    await p2.project?.pool.closeAll();
+  }
+}
+async function applyReviewed(run, p2, reviewed) {
+  const { plan } = p2;
+  const heading = title(run, "connops apply");
+  if (p2.trouble) {
+    await run.summary(
+      `### ${heading}
+
+**Apply refused: the plan is incomplete** (see the log).
+`
+    );
+    return INCOMPLETE;
+  }
+  if (changeCount(plan) === 0) {
+    await run.summary(`### ${heading}
+
+**Nothing to apply:** ${summaryLine(plan)}
+`);
+    return { code: EXIT.OK };
+  }
+  const notes = [];
+  if (typeof reviewed === "string") {
+    const text = `No reviewed plan: ${reviewed}.`;
+    if (!run.inputs.allowPlanChange) return refuse(run, heading, plan, [text]);
+    notes.push(`${text} Applying anyway because \`allow-plan-change\` is true.`);
+  } else if (reviewed.fingerprint !== plan.fingerprint) {
+    const reasons = explainPlanChange(reviewed.body, plan) ?? [
+      "the live state or the documents changed since the reviewed plan was made"
+    ];
+    const text = `The plan differs from the one reviewed in #${reviewed.pr} (fingerprint ${reviewed.fingerprint.slice(0, 16)}\u2026, now ${plan.fingerprint.slice(0, 16)}\u2026): ${reasons.join("; ")}.`;
+    if (!run.inputs.allowPlanChange) return refuse(run, heading, plan, [text]);
+    notes.push(`${text} Applying anyway because \`allow-plan-change\` is true.`);
+  } else {
+    notes.push(`The plan matches the one reviewed in #${reviewed.pr}.`);
+  }
+  for (const n of notes) run.say(n.includes("anyway") ? "warning" : "info", `connops: ${n}`);
+  const { code, log } = await runApply(run, p2.project);
+  const shown = log.length > APPLY_LOG_LIMIT ? `${log.slice(0, APPLY_LOG_LIMIT)}
+\u2026(see the step log)` : log;
+  await run.summary(
+    [
+      `### ${heading}`,
+      "",
+      ...notes.map((n) => `> ${n}`),
+      "",
+      code === EXIT.OK ? "**Applied.**" : "**Apply failed** (see the log).",
+      "",
+      "```text",
+      shown.replaceAll("```", "'''").trimEnd(),
+      "```",
+      "",
+      renderPlanMarkdown(plan, { title: "The plan applied" })
+    ].join("\n")
+  );
+  return code === EXIT.OK ? { code } : { code, reason: "connops: apply did not complete (see the log and the job summary)" };
+}
+async function refuse(run, heading, plan, reasons) {
+  const advice = "Nothing was written. Open a pull request (or re-run its plan) so the current plan is reviewed, or re-run this job with `allow-plan-change: true` to apply the plan as it is now.";
+  await run.summary(
+    [
+      `### ${heading}`,
+      "",
+      "**Apply refused.**",
+      "",
+      ...reasons.map((r2) => `- ${r2}`),
+      "",
+      advice,
+      "",
+      renderPlanMarkdown(plan, { title: "The plan as it is now (not applied)" })
+    ].join("\n")
+  );
+  return { code: EXIT.FAILURE, reason: `connops: apply refused. ${reasons.join(" ")} ${advice}` };
+}
+async function runApply(run, project) {
+  let log = "";
+  const say = (text) => {
+    log += text;
+    run.log(text);
+  };
+  const code = await run.untrusted(async () => {
+    const prepared = prepareApply(project, { only: run.flags.only, force: run.flags.force });
+    if (prepared.refused === "incomplete") return EXIT.FAILURE;
+    say(renderPlanText(prepared.shown, { color: false }));
+    if (prepared.writes === 0) {
+      say("Nothing to apply.\n");
+      return EXIT.OK;
+    }
+    if (prepared.refused === "limits") {
+      say(
+        `connops: apply refused: ${prepared.reasons.join("; ")}. Review the plan, then re-run with --force if it is intended.
+`
+      );
+      return EXIT.FAILURE;
+    }
+    const logFile = run.flags["log-file"];
+    const audit = logFile ? AuditLog.open(resolve3(run.cwd, logFile), run.secrets) : void 0;
+    try {
+      const results = await executeApply(project, prepared.selected, {
+        ...audit ? { audit: (r2) => audit.append(r2) } : {}
+      });
+      say(renderApplyResults(results));
+      if (countResults(results).complete) return EXIT.OK;
+      say(
+        "connops: some changes did not complete; the others were applied. Run `connops plan` to see what is left, then apply again.\n"
+      );
+      return EXIT.FAILURE;
+    } finally {
+      audit?.close();
+    }
+  });
+  return { code, log: run.secrets.redact(log) };
+}
+
+// src/action/drift.ts
+var DRIFT_LABEL = "connops-drift";
+async function drift(run) {
+  const invalid = await validateStrict(run);
+  if (invalid) return invalid;
+  const p2 = await makePlan(run);
+  if (isOutcome(p2)) return p2;
+  const { plan } = p2;
+  const drifted = changeCount(plan) > 0;
+  const markdown = renderPlanMarkdown(plan, { title: title(run, "connops drift report") });
+  await run.summary(
+    `${markdown}
+${drifted ? "**Drift detected:** live state differs from git." : "**No drift:** live state matches git."}
+`
+  );
+  if (run.inputs.driftIssue) {
+    const api = run.api();
+    if (!api)
+      return {
+        code: EXIT.FAILURE,
+        reason: "connops: drift-issue needs a github-token (and GITHUB_REPOSITORY)"
+      };
+    await syncDriftIssue(run, api, plan, markdown, drifted, p2.trouble);
+  }
+  if (p2.trouble) return INCOMPLETE;
+  if (!drifted) return { code: EXIT.OK };
+  const message = `connops: drift detected in ${run.identity.config}: ${summaryLine(plan)}`;
+  if (!run.inputs.failOnDrift) {
+    run.say("warning", message);
+    return { code: EXIT.OK };
+  }
+  return { code: EXIT.CHANGES, reason: message };
+}
+async function syncDriftIssue(run, api, plan, markdown, drifted, incomplete) {
+  const marker = renderMarker("drift", {
+    config: run.identity.config,
+    ...run.identity.scope ? { scope: run.identity.scope } : {}
+  });
+  const open2 = (await api.listOpenIssues(DRIFT_LABEL)).filter(
+    (i2) => sameIdentity(parseMarker(i2.body, "drift"), run.identity)
+  );
+  const existing = open2[0];
+  const when = `${(/* @__PURE__ */ new Date()).toISOString()}${run.env["GITHUB_SHA"] ? ` at commit ${run.env["GITHUB_SHA"].slice(0, 12)}` : ""}`;
+  const runUrl = run.env["GITHUB_SERVER_URL"] && run.env["GITHUB_RUN_ID"] ? `${run.env["GITHUB_SERVER_URL"]}/${run.repository}/actions/runs/${run.env["GITHUB_RUN_ID"]}` : void 0;
+  if (drifted) {
+    const body = `${marker}
+${markdown}
+Last checked ${when}${runUrl ? ` ([run](${runUrl}))` : ""}. Fix it by applying git (\`connops apply\`) or by changing the documents to match; this issue closes itself when the drift is gone.
+`;
+    if (existing) {
+      await api.updateIssue(existing.number, { body });
+      run.say("info", `connops: updated drift issue #${existing.number}`);
+    } else {
+      const title2 = `connops drift: ${run.identity.config}${run.identity.scope ? ` (${run.identity.scope})` : ""}`;
+      const created = await api.createIssue(title2, body, [DRIFT_LABEL]);
+      run.say("info", `connops: opened drift issue #${created.number}`);
+    }
+  } else if (existing && !incomplete) {
+    await api.createIssueComment(
+      existing.number,
+      `No drift any more: live state matches git (${summaryLine(plan)}) as of ${when}${runUrl ? ` ([run](${runUrl}))` : ""}. Closing.`
+    );
+    await api.updateIssue(existing.number, { state: "closed" });
+    run.say("info", `connops: closed drift issue #${existing.number}`);
+  }
+}
 
 // src/action/github.ts
 init_http();
@@ -54582,197 +55295,7 @@ function redactStrings(value, secrets) {
   return value;
 }
 
-// src/action/inputs.ts
-var COMMANDS = ["validate", "plan", "apply", "drift"];
-var InputError = class extends Error {
-  name = "InputError";
-};
-function input(env, name) {
-  return (env[`INPUT_${name.replace(/ /g, "_").toUpperCase()}`] ?? "").trim();
-}
-function booleanInput(env, name, fallback) {
-  const raw2 = input(env, name);
-  if (raw2 === "") return fallback;
-  if (["true", "True", "TRUE"].includes(raw2)) return true;
-  if (["false", "False", "FALSE"].includes(raw2)) return false;
-  throw new InputError(`input "${name}" must be true or false (got "${raw2}")`);
-}
-var RESERVED_FLAGS = /* @__PURE__ */ new Set([
-  "--config",
-  "-c",
-  "--format",
-  "-f",
-  "--out",
-  "-o",
-  "--expect-fingerprint",
-  "--detailed-exitcode",
-  "--help",
-  "-h",
-  "--version"
-]);
-function readInputs(env) {
-  const command = input(env, "command");
-  if (!COMMANDS.includes(command))
-    throw new InputError(
-      command === "" ? `input "command" is required (one of ${COMMANDS.join(", ")})` : `input "command" must be one of ${COMMANDS.join(", ")} (got "${command}")`
-    );
-  const args = splitArgs(input(env, "args"));
-  for (const a of args) {
-    const flag = a.split("=")[0] ?? a;
-    if (RESERVED_FLAGS.has(flag))
-      throw new InputError(
-        `input "args" must not contain ${flag}: the Action sets it (use the "config" input for the config file)`
-      );
-  }
-  return {
-    command,
-    config: input(env, "config") || "connops.yaml",
-    workingDirectory: input(env, "working-directory") || ".",
-    args,
-    githubToken: input(env, "github-token"),
-    comment: booleanInput(env, "comment", true),
-    allowPlanChange: booleanInput(env, "allow-plan-change", false),
-    failOnDrift: booleanInput(env, "fail-on-drift", true),
-    driftIssue: booleanInput(env, "drift-issue", false)
-  };
-}
-function splitArgs(text) {
-  const out = [];
-  let current = "";
-  let inWord = false;
-  let quote;
-  for (const ch of text) {
-    if (quote) {
-      if (ch === quote) quote = void 0;
-      else current += ch;
-    } else if (ch === '"' || ch === "'") {
-      quote = ch;
-      inWord = true;
-    } else if (/\s/.test(ch)) {
-      if (inWord) out.push(current);
-      current = "";
-      inWord = false;
-    } else {
-      current += ch;
-      inWord = true;
-    }
-  }
-  if (quote) throw new InputError(`input "args" has an unterminated ${quote} quote`);
-  if (inWord) out.push(current);
-  return out;
-}
-
-// src/action/markers.ts
-init_model();
-import { createHash as createHash4 } from "node:crypto";
-function encodeValue(v) {
-  return v.replace(/[%\s>-]/g, (c3) => `%${c3.charCodeAt(0).toString(16).padStart(2, "0")}`);
-}
-function decodeValue(v) {
-  try {
-    return decodeURIComponent(v);
-  } catch {
-    return v;
-  }
-}
-function renderMarker(kind, fields) {
-  const pairs = Object.entries(fields).map(([k2, v]) => `${k2}=${encodeValue(v)}`);
-  return `<!-- connops:${kind} ${pairs.join(" ")} -->`;
-}
-function parseMarker(body, kind) {
-  if (!body) return void 0;
-  const m = new RegExp(`<!-- connops:${kind} ([^>]*?) -->`).exec(body);
-  if (!m?.[1]) return void 0;
-  const fields = {};
-  for (const pair of m[1].split(/\s+/)) {
-    const eq = pair.indexOf("=");
-    if (eq > 0) fields[pair.slice(0, eq)] = decodeValue(pair.slice(eq + 1));
-  }
-  return fields;
-}
-function sameIdentity(fields, identity) {
-  return fields !== void 0 && fields["config"] === identity.config && (fields["scope"] ?? "") === identity.scope;
-}
-function digestOps(ops) {
-  return createHash4("sha256").update(JSON.stringify(ops)).digest("hex").slice(0, 16);
-}
-function pending(plan) {
-  return plan.changes.filter((c3) => c3.action !== "noop");
-}
-function renderReviewedChanges(plan, budget) {
-  const list = pending(plan).map((c3) => ({
-    a: keyString(c3.key),
-    n: c3.key.name,
-    x: c3.action,
-    r: c3.revision ?? null,
-    o: digestOps(c3.ops)
-  }));
-  const text = `<!-- connops:changes ${Buffer.from(JSON.stringify(list)).toString("base64url")} -->`;
-  return text.length <= budget ? text : "";
-}
-function parseReviewedChanges(body) {
-  const m = /<!-- connops:changes ([A-Za-z0-9_-]*) -->/.exec(body);
-  if (!m?.[1]) return void 0;
-  try {
-    const list = JSON.parse(Buffer.from(m[1], "base64url").toString("utf8"));
-    return Array.isArray(list) ? list : void 0;
-  } catch {
-    return void 0;
-  }
-}
-function explainPlanChange(commentBody2, fresh2) {
-  const reviewed = parseReviewedChanges(commentBody2);
-  if (!reviewed) return void 0;
-  const digestOp = (o2) => [{ op: "replace", path: "/#ops", value: o2 }];
-  const saved = {
-    format_version: fresh2.format_version,
-    fingerprint: "",
-    summary: fresh2.summary,
-    problems: [],
-    unmanaged: 0,
-    meta: fresh2.meta,
-    changes: reviewed.map((c3) => ({
-      address: c3.a,
-      key: { target: "", account: "", kind: "", name: c3.n },
-      action: c3.x,
-      reason: "",
-      id: null,
-      revision: c3.r,
-      ops: digestOp(c3.o),
-      before: null,
-      after: null,
-      source: null
-    }))
-  };
-  const projected = {
-    ...fresh2,
-    changes: pending(fresh2).map((c3) => ({ ...c3, ops: digestOp(digestOps(c3.ops)) }))
-  };
-  return explainStale(saved, projected);
-}
-
 // src/action/main.ts
-function toolkitCore() {
-  return {
-    info: (m) => info(m),
-    notice: (m, p2) => notice(m, p2),
-    warning: (m, p2) => warning(m, p2),
-    error: (m, p2) => error(m, p2),
-    setOutput: (n, v) => setOutput(n, v),
-    setSecret: (v) => setSecret(v),
-    setFailed: (m) => setFailed(m),
-    async appendSummary(markdown) {
-      if (!process.env["GITHUB_STEP_SUMMARY"]) return;
-      await summary.addRaw(markdown, true).write();
-      summary.emptyBuffer();
-    }
-  };
-}
-var SUMMARY_LIMIT_BYTES = 1e6;
-var COMMENT_LIMIT = 65536;
-var APPLY_LOG_LIMIT = 2e5;
-var DRIFT_LABEL = "connops-drift";
-var STAND_IN = "https://connops-placeholder.invalid/";
 async function runAction(env, deps = { core: toolkitCore() }) {
   const core = deps.core;
   let run;
@@ -54786,7 +55309,7 @@ async function runAction(env, deps = { core: toolkitCore() }) {
         apiUrl: env["GITHUB_API_URL"] || "https://api.github.com",
         repository: run.repository,
         token,
-        secrets: run.ctx.secrets
+        secrets: run.secrets
       });
     outcome = await dispatch(run);
   } catch (err2) {
@@ -54796,7 +55319,7 @@ async function runAction(env, deps = { core: toolkitCore() }) {
   }
   if (outcome.code !== EXIT.OK) {
     const reason = outcome.reason ?? `connops ${env["INPUT_COMMAND"] ?? ""} failed (exit ${outcome.code})`;
-    core.setFailed(run ? run.ctx.secrets.redact(reason) : reason);
+    core.setFailed(run ? run.secrets.redact(reason) : reason);
   }
   return outcome.code;
 }
@@ -54811,105 +55334,6 @@ function failureOf(err2, env) {
 ${e?.stack ?? ""}` : ""}`
   };
 }
-function toPosix(p2) {
-  return p2.split(sep3).join("/");
-}
-function readEvent(path) {
-  if (!path) return {};
-  try {
-    return JSON.parse(readFileSync3(path, "utf8"));
-  } catch {
-    throw new InputError(`cannot read the event payload GITHUB_EVENT_PATH=${path}`);
-  }
-}
-function prepare2(env, core, api) {
-  const inputs = readInputs(env);
-  const known = /* @__PURE__ */ new Set();
-  const workspace = resolve4(env["GITHUB_WORKSPACE"] || process.cwd());
-  const cwd = resolve4(workspace, inputs.workingDirectory);
-  const parsed = parseCommandLine([
-    inputs.command === "apply" ? "apply" : "plan",
-    "--config",
-    inputs.config,
-    "--no-color",
-    ...inputs.args
-  ]);
-  if (parsed.positionals.length > 0)
-    throw new InputError(
-      `input "args": unexpected argument "${parsed.positionals[0]}" (only --options are allowed)`
-    );
-  let framed = false;
-  const log = (text) => {
-    const t2 = text.replace(/\n$/, "");
-    if (t2 !== "") core.info(t2);
-  };
-  const io = {
-    stdout: log,
-    stderr: log,
-    env,
-    cwd,
-    stdoutIsTTY: false,
-    stdinIsTTY: false
-  };
-  const ctx = createContext(io, parsed.flags, []);
-  const configAbs = resolve4(cwd, inputs.config);
-  const scope = [
-    ...parsed.flags.shard ? [`shard:${parsed.flags.shard}`] : [],
-    ...(parsed.flags.target ?? []).map((t2) => `target:${t2}`),
-    ...(parsed.flags.account ?? []).map((a) => `account:${a}`)
-  ].join(",");
-  const run = {
-    env,
-    core,
-    inputs,
-    flags: parsed.flags,
-    ctx,
-    workspace,
-    identity: { config: toPosix(relative5(workspace, configAbs)) || inputs.config, scope },
-    eventName: env["GITHUB_EVENT_NAME"] ?? "",
-    event: readEvent(env["GITHUB_EVENT_PATH"]),
-    repository: env["GITHUB_REPOSITORY"] ?? "",
-    known,
-    api,
-    async untrusted(fn) {
-      if (framed) return fn();
-      const token = randomUUID2();
-      core.info(`::stop-commands::${token}`);
-      framed = true;
-      try {
-        return await fn();
-      } finally {
-        framed = false;
-        core.info(`::${token}::`);
-      }
-    },
-    secret(value) {
-      if (value === void 0 || value.length < 4 || known.has(value)) return;
-      if (value.includes("${env:")) return;
-      known.add(value);
-      ctx.secrets.add(value);
-      core.setSecret(value);
-    },
-    say(kind, message) {
-      core[kind](ctx.secrets.redact(message));
-    },
-    async summary(markdown) {
-      let text = ctx.secrets.redact(markdown);
-      if (Buffer.byteLength(text) > SUMMARY_LIMIT_BYTES) {
-        text = `${Buffer.from(text).subarray(0, SUMMARY_LIMIT_BYTES).toString("utf8")}
-
-_Summary cut at GitHub's size limit; the step log has everything._
-`;
-      }
-      await core.appendSummary(text);
-    }
-  };
-  run.secret(inputs.githubToken);
-  return run;
-}
-function isPullRequest(run) {
-  return (run.eventName === "pull_request" || run.eventName === "pull_request_target") && run.event.pull_request !== void 0;
-}
 async function dispatch(run) {
   switch (run.inputs.command) {
     case "validate": {
@@ -54923,386 +55347,6 @@ async function dispatch(run) {
       return drift(run);
     case "apply":
       return applyOnPush(run);
-  }
-}
-async function validate(run, options) {
-  const { ctx } = run;
-  const load = (env) => loadProject({ configPath: ctx.configPath, env, cwd: ctx.io.cwd, keepSpecs: false });
-  let project = await load(run.env);
-  for (const s of project.secrets) run.secret(s);
-  for (const t2 of Object.values(project.config?.targets ?? {}))
-    for (const v of Object.values(t2.auth)) run.secret(v);
-  const missingEnv = /* @__PURE__ */ new Set();
-  const collectMissing = () => {
-    const before = missingEnv.size;
-    for (const d of project.diagnostics)
-      if (d.code === "ENV_MISSING") {
-        const name = /environment variable (\S+) is not set/.exec(d.message)?.[1];
-        if (name) missingEnv.add(name);
-      }
-    return missingEnv.size - before;
-  };
-  for (let round = 0; collectMissing() > 0 && options.lenientEnv && round < 3; round++) {
-    const standIns = Object.fromEntries([...missingEnv].map((n) => [n, `${STAND_IN}${n}`]));
-    project = await load({ ...run.env, ...standIns });
-    for (const v of project.secrets) if (!v.includes(STAND_IN)) run.secret(v);
-  }
-  const shown = [];
-  for (const d of project.diagnostics) {
-    if (options.lenientEnv && d.code === "ENV_MISSING") continue;
-    shown.push(d);
-    const file = workspacePath(run, d.file);
-    const props = {
-      title: `connops ${d.code}`,
-      file,
-      startLine: d.line,
-      startColumn: d.col
-    };
-    run.core[d.severity === "error" ? "error" : "warning"](
-      ctx.secrets.redact(`${d.message}${d.pointer ? ` (${d.pointer})` : ""}`),
-      props
-    );
-  }
-  const { errors, warnings } = countDiagnostics(shown);
-  const stats = { documents: project.documentCount, files: project.files.length };
-  run.say(
-    "info",
-    `connops validate: ${errors} error${errors === 1 ? "" : "s"}, ${warnings} warning${warnings === 1 ? "" : "s"} (${stats.documents} documents in ${stats.files} files)`
-  );
-  return {
-    outcome: errors > 0 || !project.config ? {
-      code: EXIT.INVALID,
-      reason: `connops: ${errors} error${errors === 1 ? "" : "s"} in the documents (see the annotations); nothing was read from or written to any API`
-    } : { code: EXIT.OK },
-    errors,
-    warnings,
-    missingEnv: options.lenientEnv ? [...missingEnv].sort() : [],
-    shown,
-    ...stats
-  };
-}
-function validationSummary(run, v) {
-  const lines = [
-    `### connops validate: \`${run.identity.config}\``,
-    "",
-    v.errors + v.warnings === 0 ? `**OK:** ${v.documents} documents in ${v.files} files, no problems.` : `**${v.errors} error${v.errors === 1 ? "" : "s"}, ${v.warnings} warning${v.warnings === 1 ? "" : "s"}** in ${v.documents} documents (${v.files} files).`
-  ];
-  if (v.shown.length > 0) {
-    lines.push("", "| file | line | severity | problem |", "| --- | --- | --- | --- |");
-    for (const d of v.shown.slice(0, 200))
-      lines.push(
-        `| ${mdCell(workspacePath(run, d.file))} | ${d.line}:${d.col} | ${d.severity} | ${mdCell(d.message)} |`
-      );
-    if (v.shown.length > 200) lines.push("", `_\u2026and ${v.shown.length - 200} more (see the log)._`);
-  }
-  return lines.join("\n") + "\n";
-}
-function workspacePath(run, file) {
-  return toPosix(relative5(run.workspace, resolve4(run.ctx.io.cwd, file)));
-}
-function mdCell(s) {
-  return s.replace(/[|<>`\n]/g, (c3) => c3 === "\n" ? " " : `&#${c3.charCodeAt(0)};`);
-}
-function changeCount(plan) {
-  return plan.summary.create + plan.summary.update + plan.summary.delete;
-}
-async function makePlan(run, keepOpen = false) {
-  const { ctx } = run;
-  const planned = await run.untrusted(() => loadAndPlan(ctx));
-  if (typeof planned === "number")
-    return { code: planned, reason: "connops: the documents are invalid (see the log)" };
-  let handedOver = false;
-  try {
-    const trouble = await run.untrusted(async () => {
-      const t2 = reportPlanTrouble(ctx, planned);
-      ctx.out(renderPlanText(planned.plan, { color: false }));
-      return t2;
-    });
-    const { plan } = planned;
-    const digest = createHash5("sha256").update(`${run.identity.config}
-${run.identity.scope}`).digest("hex").slice(0, 12);
-    const file = join5(run.env["RUNNER_TEMP"] || tmpdir(), `connops-plan-${digest}.json`);
-    await mkdir2(dirname5(file), { recursive: true });
-    await writeFile2(file, ctx.secrets.redact(renderPlanJson(plan)), { mode: 384 });
-    run.core.setOutput("has-changes", changeCount(plan) > 0 ? "true" : "false");
-    run.core.setOutput("fingerprint", plan.fingerprint);
-    run.core.setOutput("plan-json", file);
-    handedOver = keepOpen;
-    return keepOpen ? { plan, trouble, project: planned } : { plan, trouble };
-  } finally {
-    if (!handedOver) await planned.pool.closeAll();
-  }
-}
-function isOutcome(x2) {
-  return "code" in x2;
-}
-function title(run, what) {
-  return `${what}: \`${run.identity.config}\`${run.identity.scope ? ` (${run.identity.scope})` : ""}`;
-}
-var INCOMPLETE = {
-  code: EXIT.FAILURE,
-  reason: "connops: the plan is incomplete: some live state could not be read (see the log)"
-};
-async function validateStrict(run) {
-  const v = await validate(run, { lenientEnv: false });
-  if (v.outcome.code === EXIT.OK) return void 0;
-  await run.summary(validationSummary(run, v));
-  return v.outcome;
-}
-async function plainPlan(run) {
-  const invalid = await validateStrict(run);
-  if (invalid) return invalid;
-  const p2 = await makePlan(run);
-  if (isOutcome(p2)) return p2;
-  await run.summary(renderPlanMarkdown(p2.plan, { title: title(run, "connops plan") }));
-  return p2.trouble ? INCOMPLETE : { code: EXIT.OK };
-}
-async function pullRequestPlan(run) {
-  const pr = run.event.pull_request;
-  if (!pr) return plainPlan(run);
-  const base = pr.base.repo.full_name || run.repository;
-  const fork = pr.head.repo === null || pr.head.repo.full_name !== base;
-  const v = await validate(run, { lenientEnv: true });
-  if (v.outcome.code !== EXIT.OK) {
-    await run.summary(validationSummary(run, v));
-    return v.outcome;
-  }
-  if (fork || v.missingEnv.length > 0) {
-    const why = fork ? "this pull request comes from a fork, and GitHub does not give secrets (nor a token that can comment) to workflows of fork PRs" : `the credentials are not set (${v.missingEnv.join(", ")}); pass them to the step with \`env:\` from repository secrets`;
-    const message = `connops: documents validated; plan skipped because it needs secrets: ${why}. A maintainer can run the plan from a branch of this repository.`;
-    run.say("notice", message);
-    await run.summary(`${validationSummary(run, v)}
-> [!NOTE]
-> ${message}
-`);
-    return { code: EXIT.OK };
-  }
-  const p2 = await makePlan(run);
-  if (isOutcome(p2)) return p2;
-  const headSha = pr.head.sha;
-  const markdown = renderPlanMarkdown(p2.plan, { title: title(run, "connops plan") });
-  await run.summary(markdown);
-  if (run.inputs.comment) {
-    const api = run.api();
-    if (!api)
-      run.say(
-        "warning",
-        "connops: no github-token (or GITHUB_REPOSITORY); the plan is in the job summary only"
-      );
-    else await upsertPlanComment(run, api, pr.number, p2.plan, markdown, headSha);
-  }
-  return p2.trouble ? INCOMPLETE : { code: EXIT.OK };
-}
-function commentBody(run, plan, markdown, sha) {
-  const marker = renderMarker("plan", {
-    config: run.identity.config,
-    ...run.identity.scope ? { scope: run.identity.scope } : {},
-    fingerprint: plan.fingerprint,
-    sha
-  });
-  const footer = `<sub>Planned at ${sha.slice(0, 12)}. When this merges, apply re-plans and refuses if the plan differs from this one.</sub>`;
-  const text = `${marker}
-${markdown.length > MARKDOWN_LIMIT ? markdown.slice(0, MARKDOWN_LIMIT) : markdown}
-${footer}
-`;
-  return text + renderReviewedChanges(plan, COMMENT_LIMIT - text.length - 100);
-}
-function ourComments(run, comments) {
-  const mine = comments.filter((c3) => sameIdentity(parseMarker(c3.body, "plan"), run.identity));
-  return [
-    ...mine.filter((c3) => c3.user?.type === "Bot"),
-    ...mine.filter((c3) => c3.user?.type !== "Bot")
-  ];
-}
-async function upsertPlanComment(run, api, issue2, plan, markdown, sha) {
-  const body = commentBody(run, plan, markdown, sha);
-  const existing = ourComments(run, await api.listIssueComments(issue2))[0];
-  if (existing) {
-    await api.updateIssueComment(existing.id, body);
-    run.say("info", `connops: updated the plan comment ${existing.id} on #${issue2}`);
-  } else {
-    const created = await api.createIssueComment(issue2, body);
-    run.say("info", `connops: posted the plan comment ${created.id} on #${issue2}`);
-  }
-}
-async function findReviewedPlan(run, sha) {
-  const api = run.api();
-  if (!api) return "no github-token, so the merged pull request cannot be looked up";
-  const pulls = await api.pullsForCommit(sha);
-  const merged = pulls.find((p2) => p2.merged_at && p2.merge_commit_sha === sha) ?? pulls.find((p2) => p2.merged_at);
-  if (!merged) return `commit ${sha.slice(0, 12)} is not the merge of a pull request`;
-  const comment = ourComments(run, await api.listIssueComments(merged.number))[0];
-  const fingerprint = parseMarker(comment?.body, "plan")?.["fingerprint"];
-  if (!comment || !fingerprint)
-    return `pull request #${merged.number} has no connops plan comment for ${run.identity.config}`;
-  return { pr: merged.number, fingerprint, body: comment.body };
-}
-async function applyOnPush(run) {
-  const sha = run.env["GITHUB_SHA"] ?? "";
-  const defaultBranch = run.event.repository?.default_branch;
-  if (run.eventName === "push" && run.env["GITHUB_REF"] !== `refs/heads/${defaultBranch ?? ""}`)
-    return {
-      code: EXIT.FAILURE,
-      reason: `connops: apply runs on pushes to the default branch (${defaultBranch ?? "unknown"}) only; this push is to ${run.env["GITHUB_REF"] ?? "an unknown ref"}. Nothing was written.`
-    };
-  const invalid = await validateStrict(run);
-  if (invalid) return invalid;
-  const reviewed = run.eventName === "push" ? await findReviewedPlan(run, sha) : `apply was started by ${run.eventName || "an unknown event"}, not by a push that merged a reviewed pull request`;
-  const p2 = await makePlan(run, true);
-  if (isOutcome(p2)) return p2;
-  try {
-    return await applyReviewed(run, p2, reviewed);
-  } finally {
-    await p2.project?.pool.closeAll();
-  }
-}
-async function applyReviewed(run, p2, reviewed) {
-  const { plan } = p2;
-  const heading = title(run, "connops apply");
-  if (p2.trouble) {
-    await run.summary(
-      `### ${heading}
-
-**Apply refused: the plan is incomplete** (see the log).
-`
-    );
-    return INCOMPLETE;
-  }
-  if (changeCount(plan) === 0) {
-    await run.summary(`### ${heading}
-
-**Nothing to apply:** ${summaryLine(plan)}
-`);
-    return { code: EXIT.OK };
-  }
-  const notes = [];
-  if (typeof reviewed === "string") {
-    const text = `No reviewed plan: ${reviewed}.`;
-    if (!run.inputs.allowPlanChange) return refuse(run, heading, plan, [text]);
-    notes.push(`${text} Applying anyway because \`allow-plan-change\` is true.`);
-  } else if (reviewed.fingerprint !== plan.fingerprint) {
-    const reasons = explainPlanChange(reviewed.body, plan) ?? [
-      "the live state or the documents changed since the reviewed plan was made"
-    ];
-    const text = `The plan differs from the one reviewed in #${reviewed.pr} (fingerprint ${reviewed.fingerprint.slice(0, 16)}\u2026, now ${plan.fingerprint.slice(0, 16)}\u2026): ${reasons.join("; ")}.`;
-    if (!run.inputs.allowPlanChange) return refuse(run, heading, plan, [text]);
-    notes.push(`${text} Applying anyway because \`allow-plan-change\` is true.`);
-  } else {
-    notes.push(`The plan matches the one reviewed in #${reviewed.pr}.`);
-  }
-  for (const n of notes) run.say(n.includes("anyway") ? "warning" : "info", `connops: ${n}`);
-  const { code, log } = await runApply(run, p2.project);
-  const shown = log.length > APPLY_LOG_LIMIT ? `${log.slice(0, APPLY_LOG_LIMIT)}
-\u2026(see the step log)` : log;
-  await run.summary(
-    [
-      `### ${heading}`,
-      "",
-      ...notes.map((n) => `> ${n}`),
-      "",
-      code === EXIT.OK ? "**Applied.**" : "**Apply failed** (see the log).",
-      "",
-      "```text",
-      shown.replaceAll("```", "'''").trimEnd(),
-      "```",
-      "",
-      renderPlanMarkdown(plan, { title: "The plan applied" })
-    ].join("\n")
-  );
-  return code === EXIT.OK ? { code } : { code, reason: "connops: apply did not complete (see the log and the job summary)" };
-}
-async function refuse(run, heading, plan, reasons) {
-  const advice = "Nothing was written. Open a pull request (or re-run its plan) so the current plan is reviewed, or re-run this job with `allow-plan-change: true` to apply the plan as it is now.";
-  await run.summary(
-    [
-      `### ${heading}`,
-      "",
-      "**Apply refused.**",
-      "",
-      ...reasons.map((r2) => `- ${r2}`),
-      "",
-      advice,
-      "",
-      renderPlanMarkdown(plan, { title: "The plan as it is now (not applied)" })
-    ].join("\n")
-  );
-  return { code: EXIT.FAILURE, reason: `connops: apply refused. ${reasons.join(" ")} ${advice}` };
-}
-async function runApply(run, project) {
-  let log = "";
-  const capture = (text) => {
-    log += text;
-    const t2 = text.replace(/\n$/, "");
-    if (t2 !== "") run.core.info(t2);
-  };
-  const io = { ...run.ctx.io, stdout: capture, stderr: capture };
-  const ctx = createContext(io, { ...run.flags, yes: true }, []);
-  for (const s of run.known) ctx.secrets.add(s);
-  const code = await run.untrusted(() => applyPlanned(ctx, project));
-  return { code, log: ctx.secrets.redact(log) };
-}
-async function drift(run) {
-  const invalid = await validateStrict(run);
-  if (invalid) return invalid;
-  const p2 = await makePlan(run);
-  if (isOutcome(p2)) return p2;
-  const { plan } = p2;
-  const drifted = changeCount(plan) > 0;
-  const markdown = renderPlanMarkdown(plan, { title: title(run, "connops drift report") });
-  await run.summary(
-    `${markdown}
-${drifted ? "**Drift detected:** live state differs from git." : "**No drift:** live state matches git."}
-`
-  );
-  if (run.inputs.driftIssue) {
-    const api = run.api();
-    if (!api)
-      return {
-        code: EXIT.FAILURE,
-        reason: "connops: drift-issue needs a github-token (and GITHUB_REPOSITORY)"
-      };
-    await syncDriftIssue(run, api, plan, markdown, drifted, p2.trouble);
-  }
-  if (p2.trouble) return INCOMPLETE;
-  if (!drifted) return { code: EXIT.OK };
-  const message = `connops: drift detected in ${run.identity.config}: ${summaryLine(plan)}`;
-  if (!run.inputs.failOnDrift) {
-    run.say("warning", message);
-    return { code: EXIT.OK };
-  }
-  return { code: EXIT.CHANGES, reason: message };
-}
-async function syncDriftIssue(run, api, plan, markdown, drifted, incomplete) {
-  const marker = renderMarker("drift", {
-    config: run.identity.config,
-    ...run.identity.scope ? { scope: run.identity.scope } : {}
-  });
-  const open2 = (await api.listOpenIssues(DRIFT_LABEL)).filter(
-    (i2) => sameIdentity(parseMarker(i2.body, "drift"), run.identity)
-  );
-  const existing = open2[0];
-  const when = `${(/* @__PURE__ */ new Date()).toISOString()}${run.env["GITHUB_SHA"] ? ` at commit ${run.env["GITHUB_SHA"].slice(0, 12)}` : ""}`;
-  const runUrl = run.env["GITHUB_SERVER_URL"] && run.env["GITHUB_RUN_ID"] ? `${run.env["GITHUB_SERVER_URL"]}/${run.repository}/actions/runs/${run.env["GITHUB_RUN_ID"]}` : void 0;
-  if (drifted) {
-    const body = `${marker}
-${markdown}
-Last checked ${when}${runUrl ? ` ([run](${runUrl}))` : ""}. Fix it by applying git (\`connops apply\`) or by changing the documents to match; this issue closes itself when the drift is gone.
-`;
-    if (existing) {
-      await api.updateIssue(existing.number, { body });
-      run.say("info", `connops: updated drift issue #${existing.number}`);
-    } else {
-      const title2 = `connops drift: ${run.identity.config}${run.identity.scope ? ` (${run.identity.scope})` : ""}`;
-      const created = await api.createIssue(title2, body, [DRIFT_LABEL]);
-      run.say("info", `connops: opened drift issue #${created.number}`);
-    }
-  } else if (existing && !incomplete) {
-    await api.createIssueComment(
-      existing.number,
-      `No drift any more: live state matches git (${summaryLine(plan)}) as of ${when}${runUrl ? ` ([run](${runUrl}))` : ""}. Closing.`
-    );
-    await api.updateIssue(existing.number, { state: "closed" });
-    run.say("info", `connops: closed drift issue #${existing.number}`);
   }
 }
 

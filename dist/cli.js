@@ -86,7 +86,7 @@ var init_errors = __esm({
   }
 });
 
-// src/cli/args.ts
+// src/core/options.ts
 import { parseArgs } from "node:util";
 function parseCommandLine(argv) {
   try {
@@ -119,8 +119,8 @@ function shardFlag(flags) {
   return { index, count };
 }
 var OPTIONS;
-var init_args = __esm({
-  "src/cli/args.ts"() {
+var init_options = __esm({
+  "src/core/options.ts"() {
     "use strict";
     init_errors();
     OPTIONS = {
@@ -237,10 +237,10 @@ var init_redact = __esm({
   }
 });
 
-// src/cli/exit-codes.ts
+// src/core/exit-codes.ts
 var EXIT;
 var init_exit_codes = __esm({
-  "src/cli/exit-codes.ts"() {
+  "src/core/exit-codes.ts"() {
     "use strict";
     EXIT = {
       OK: 0,
@@ -8926,12 +8926,12 @@ function checkDocument(ydoc, file, config, providers, diagnostics, secrets) {
   const root = ydoc.value;
   if (root === void 0 || root === null) return void 0;
   const loc = ydoc.locate;
-  const report2 = (severity, code, message, pointer, atKey = false) => {
+  const report = (severity, code, message, pointer, atKey = false) => {
     const p2 = atKey ? loc.key(pointer) : loc.value(pointer);
     diagnostics.push({ severity, code, message, file, line: p2.line, col: p2.col, pointer });
   };
   if (!isObject(root)) {
-    report2(
+    report(
       "error",
       "DOCUMENT",
       "a document must be a mapping with kind, target, account, name and spec",
@@ -8941,7 +8941,7 @@ function checkDocument(ydoc, file, config, providers, diagnostics, secrets) {
   }
   let ok = true;
   const fail2 = (code, message, pointer, atKey = false) => {
-    report2("error", code, message, pointer, atKey);
+    report("error", code, message, pointer, atKey);
     ok = false;
   };
   for (const key of Object.keys(root)) {
@@ -9048,7 +9048,7 @@ function checkDocument(ydoc, file, config, providers, diagnostics, secrets) {
   let body = spec;
   const specName = spec["name"];
   if (specName !== void 0 && specName !== name) {
-    report2(
+    report(
       "error",
       "NAME_MISMATCH",
       `spec.name "${String(specName)}" differs from the document name "${name}"; remove spec.name or make them equal`,
@@ -9064,7 +9064,7 @@ function checkDocument(ydoc, file, config, providers, diagnostics, secrets) {
     if (problem.code === "SCHEMA" && / must be a string/.test(message) && ydoc.numberLike.has(pointer)) {
       message += " (YAML read it as a number: put it in quotes)";
     }
-    report2(problem.severity, problem.code, message, pointer, problem.atKey ?? false);
+    report(problem.severity, problem.code, message, pointer, problem.atKey ?? false);
     if (problem.severity === "error") specOk = false;
   }
   if (!specOk) return void 0;
@@ -46281,6 +46281,72 @@ var init_render_plan = __esm({
   }
 });
 
+// src/core/render-run.ts
+function renderLoaded(loaded, quiet) {
+  return [
+    ...loaded.notes.map((n) => `connops: ${n}
+`),
+    ...loaded.diagnostics.filter((d) => d.severity === "error" || !quiet).map((d) => renderDiagnosticLine(d) + "\n")
+  ];
+}
+function renderInvalidDocuments(diagnostics) {
+  const { errors } = countDiagnostics(diagnostics);
+  return `connops: ${errors} error${errors === 1 ? "" : "s"} in the documents; nothing was read from or written to any API (run \`connops validate\` for the full report)
+`;
+}
+function renderPlanTrouble(failures, plan) {
+  return [
+    ...failures.map(
+      (f) => `connops: cannot read ${f.kind} objects in account ${f.account} on ${f.target}: ${f.message}
+`
+    ),
+    ...plan.problems.map(
+      (p2) => `connops: ${p2.source ? `${p2.source.file}:${p2.source.line}:${p2.source.col}: ` : ""}${p2.message}
+`
+    )
+  ];
+}
+function countResults(results) {
+  const count = {
+    created: 0,
+    updated: 0,
+    deleted: 0,
+    failed: 0,
+    skipped: 0,
+    unverified: 0
+  };
+  for (const r2 of results) {
+    if (r2.status === "failed") count.failed++;
+    else if (r2.status === "skipped") count.skipped++;
+    else {
+      if (r2.verified === false) count.unverified++;
+      if (r2.action === "create") count.created++;
+      if (r2.action === "update") count.updated++;
+      if (r2.action === "delete") count.deleted++;
+    }
+  }
+  return { ...count, complete: count.failed + count.skipped + count.unverified === 0 };
+}
+function renderApplyResults(results) {
+  const lines = results.map((r2) => {
+    const mark = r2.status === "ok" ? r2.verified === false ? "!" : "\u2713" : r2.status === "skipped" ? "-" : "\u2717";
+    return `${mark} ${r2.action} ${r2.key.kind} "${r2.key.name}" (account ${r2.key.account}): ${r2.message}${r2.requestId ? ` [request ${r2.requestId}]` : ""}
+`;
+  });
+  const c3 = countResults(results);
+  lines.push(
+    `Apply: ${c3.created} created, ${c3.updated} updated, ${c3.deleted} deleted, ${c3.failed} failed, ${c3.skipped} skipped${c3.unverified ? `, ${c3.unverified} not converged` : ""}.
+`
+  );
+  return lines.join("");
+}
+var init_render_run = __esm({
+  "src/core/render-run.ts"() {
+    "use strict";
+    init_render_diagnostics();
+  }
+});
+
 // node_modules/fast-json-patch/commonjs/helpers.js
 var require_helpers = __commonJS({
   "node_modules/fast-json-patch/commonjs/helpers.js"(exports) {
@@ -47703,26 +47769,6 @@ var init_sessions = __esm({
         this.sessions.clear();
       }
     };
-  }
-});
-
-// src/cli/progress.ts
-function progressReporter(ctx) {
-  if (!ctx.io.stdoutIsTTY || ctx.flags.quiet) return void 0;
-  let last2 = 0;
-  const label2 = { read: "Reading live state", apply: "Applying", verify: "Verifying" };
-  return (e) => {
-    const now = Date.now();
-    const finished = e.done === e.total;
-    if (!finished && now - last2 < 100) return;
-    last2 = now;
-    const line = `${label2[e.phase]}: ${e.done}/${e.total}${e.current ? ` (${e.current})` : ""}`;
-    ctx.err(`\r\x1B[2K${line}${finished ? "\n" : ""}`);
-  };
-}
-var init_progress = __esm({
-  "src/cli/progress.ts"() {
-    "use strict";
   }
 });
 
@@ -53787,7 +53833,7 @@ var init_git = __esm({
   }
 });
 
-// src/io/git-inputs.ts
+// src/engine/git-inputs.ts
 var git_inputs_exports = {};
 __export(git_inputs_exports, {
   commitSource: () => commitSource,
@@ -53813,12 +53859,12 @@ function commitSource(repo, commit) {
     }
   };
 }
-async function resolveGitInputs(ctx) {
-  const ref = ctx.flags.ref;
-  const since = ctx.flags["changed-since"];
-  const configDir = dirname3(ctx.configPath);
+async function resolveGitInputs(run2) {
+  const ref = run2.ref;
+  const since = run2.changedSince;
+  const configDir = dirname3(run2.configPath);
   const why = ref !== void 0 ? "--ref" : "--changed-since";
-  const repo = await GitRepo.open(configDir, ctx.io.env, why);
+  const repo = await GitRepo.open(configDir, run2.env, why);
   const commit = ref !== void 0 ? await repo.resolveRef(ref) : void 0;
   const source = commit !== void 0 ? commitSource(repo, commit) : void 0;
   const meta = commit !== void 0 ? { commit, dirty: false } : {
@@ -53831,10 +53877,10 @@ async function resolveGitInputs(ctx) {
   const from = await repo.mergeBase(base, head) ?? base;
   const changes = await repo.changedFiles(from, commit);
   const read = async (path) => source ? source.read(path) : readTextFile(path);
-  const configText = await read(ctx.configPath);
+  const configText = await read(run2.configPath);
   if (!configText.ok) return { ...source ? { source } : {}, meta };
-  const env = (name) => ctx.io.env[name];
-  const configRel = relative4(ctx.io.cwd, ctx.configPath) || ctx.configPath;
+  const env = (name) => run2.env[name];
+  const configRel = relative4(run2.cwd, run2.configPath) || run2.configPath;
   const config = parseConfig(
     configRel,
     configDir,
@@ -53844,7 +53890,7 @@ async function resolveGitInputs(ctx) {
   ).config;
   if (!config) return { ...source ? { source } : {}, meta };
   const configRoot = await repo.relativePath(configDir);
-  const configFile = await repo.relativePath(ctx.configPath);
+  const configFile = await repo.relativePath(run2.configPath);
   const patterns = config.documents.map((g) => globToRegExp(g.replace(/^\.\//, "")));
   const asDocument = (rootRel) => {
     if (rootRel === configFile) return void 0;
@@ -53852,10 +53898,10 @@ async function resolveGitInputs(ctx) {
     if (rel === void 0 || rel.split("/").some((s) => SKIP_SEGMENTS.has(s))) return void 0;
     return patterns.some((p2) => p2.test(rel)) ? rel : void 0;
   };
+  const notes = [];
   if (changes.some((c3) => c3.path === configFile || c3.status === "renamed" && c3.from === configFile))
-    ctx.err(
-      `connops: note: ${configRel} changed since ${since}; --changed-since only selects documents in changed files, so run a full plan to see the effect of config changes
-`
+    notes.push(
+      `note: ${configRel} changed since ${since}; --changed-since only selects documents in changed files, so run a full plan to see the effect of config changes`
     );
   const after = [];
   const before = [];
@@ -53880,12 +53926,13 @@ async function resolveGitInputs(ctx) {
     ...source ? { source } : {},
     keys: diff.keys,
     deleted: diff.deleted,
-    meta
+    meta,
+    notes
   };
 }
 var SKIP_SEGMENTS;
 var init_git_inputs = __esm({
-  "src/io/git-inputs.ts"() {
+  "src/engine/git-inputs.ts"() {
     "use strict";
     init_changed();
     init_config();
@@ -53896,36 +53943,56 @@ var init_git_inputs = __esm({
   }
 });
 
-// src/cli/commands/common.ts
+// src/engine/project.ts
 import { dirname as dirname4 } from "node:path";
-function selectionFromFlags(ctx) {
-  const shard = shardFlag(ctx.flags);
+function planOptionsFromFlags(flags) {
+  const shard = shardFlag(flags);
   return {
-    ...ctx.flags.target ? { targets: ctx.flags.target } : {},
-    ...ctx.flags.account ? { accounts: ctx.flags.account } : {},
-    ...shard ? { shard } : {}
+    selection: {
+      ...flags.target ? { targets: flags.target } : {},
+      ...flags.account ? { accounts: flags.account } : {},
+      ...shard ? { shard } : {}
+    },
+    ref: flags.ref,
+    changedSince: flags["changed-since"],
+    prune: flags.prune === true ? true : void 0
   };
 }
-async function loadAndPlan(ctx, options = {}) {
-  const base = options.selection ?? selectionFromFlags(ctx);
-  const git = await (options.git ?? noGit)(ctx);
+function openSessions(secrets) {
+  const userOnRequest = httpOverrides.deps.onRequest;
+  return new SessionPool({
+    ...httpOverrides.deps,
+    secrets,
+    onRequest: (e) => {
+      recordRequestId(e);
+      userOnRequest?.(e);
+    }
+  });
+}
+async function readGitInputs(source) {
+  if (source.ref !== void 0 || source.changedSince !== void 0) {
+    const { resolveGitInputs: resolveGitInputs2 } = await Promise.resolve().then(() => (init_git_inputs(), git_inputs_exports));
+    return resolveGitInputs2(source);
+  }
+  const { readGitMeta: readGitMeta2 } = await Promise.resolve().then(() => (init_git(), git_exports));
+  const meta = await readGitMeta2(dirname4(source.configPath), source.env);
+  return meta ? { meta } : {};
+}
+async function planProject(options) {
+  const base = options.selection ?? {};
+  const git = await readGitInputs(options);
+  const notes = [...git.notes ?? []];
   const project = await loadProject({
-    configPath: ctx.configPath,
-    env: ctx.io.env,
-    cwd: ctx.io.cwd,
+    configPath: options.configPath,
+    env: options.env,
+    cwd: options.cwd,
     ...git.source ? { source: git.source } : {}
   });
-  for (const s of project.secrets) ctx.secrets.add(s);
+  for (const s of project.secrets) options.secrets.add(s);
+  options.onLoaded?.({ diagnostics: project.diagnostics, notes });
   const { errors } = countDiagnostics(project.diagnostics);
-  for (const d of project.diagnostics)
-    if (d.severity === "error" || !ctx.flags.quiet) ctx.err(renderDiagnosticLine(d) + "\n");
-  if (errors > 0 || !project.config) {
-    ctx.err(
-      `connops: ${errors} error${errors === 1 ? "" : "s"} in the documents; nothing was read from or written to any API (run \`connops validate\` for the full report)
-`
-    );
-    return EXIT.INVALID;
-  }
+  if (errors > 0 || !project.config)
+    return { invalid: true, diagnostics: project.diagnostics, errors, notes };
   const config = project.config;
   const selection = { ...base, ...git.keys ? { keys: git.keys } : {} };
   for (const t2 of selection.targets ?? [])
@@ -53934,32 +54001,10 @@ async function loadAndPlan(ctx, options = {}) {
         `--target ${t2}: the config has no such target (known: ${Object.keys(config.targets).join(", ")})`
       );
   const documents = selectDocuments(project.documents, selection);
-  for (const t2 of Object.values(config.targets)) {
-    if (Object.keys(t2.auth).length === 0 && documents.some((d) => d.key.target === t2.name)) {
-      throw new ConnopsError(
-        "CONFIG",
-        `target "${t2.name}" has no \`auth\`; set it in ${ctx.configPath} (e.g. auth: { api_key: \${env:KAZOO_API_KEY} })`
-      );
-    }
-    if (t2.url === void 0 && t2.type === "kazoo" && documents.some((d) => d.key.target === t2.name)) {
-      throw new ConnopsError(
-        "CONFIG",
-        `target "${t2.name}" has no \`url\` (e.g. https://kazoo.example.net:8000/v2)`
-      );
-    }
-  }
-  const userOnRequest = httpOverrides.deps.onRequest;
-  const pool = new SessionPool({
-    ...httpOverrides.deps,
-    secrets: ctx.secrets,
-    onRequest: (e) => {
-      recordRequestId(e);
-      userOnRequest?.(e);
-    }
-  });
-  const prune = options.prune ?? (ctx.flags.prune === true || config.policy.prune);
+  checkReachable(config, documents, options.configPath);
+  const pool = openSessions(options.secrets);
+  const prune = options.prune ?? config.policy.prune;
   const deleted = (git.deleted ?? []).filter((k2) => inSelection(base, k2.target, k2.account));
-  const onProgress = progressReporter(ctx);
   try {
     const run2 = await planDocuments(config, documents, {
       providers: PROVIDERS,
@@ -53972,12 +54017,37 @@ async function loadAndPlan(ctx, options = {}) {
         ...git.meta ? { git: git.meta } : {},
         selection: { ...selectionRecord(base), prune }
       },
-      ...onProgress ? { onProgress } : {}
+      ...options.onProgress ? { onProgress: options.onProgress } : {}
     });
-    return { config, documents, plan: run2.plan, failures: run2.failures, pool, selection };
+    return {
+      config,
+      documents,
+      plan: run2.plan,
+      failures: run2.failures,
+      complete: run2.failures.length === 0 && run2.plan.problems.length === 0,
+      pool,
+      selection,
+      diagnostics: project.diagnostics,
+      notes
+    };
   } catch (err2) {
     await pool.closeAll();
     throw err2;
+  }
+}
+function checkReachable(config, documents, configPath) {
+  for (const t2 of Object.values(config.targets)) {
+    if (!documents.some((d) => d.key.target === t2.name)) continue;
+    if (Object.keys(t2.auth).length === 0)
+      throw new ConnopsError(
+        "CONFIG",
+        `target "${t2.name}" has no \`auth\`; set it in ${configPath} (e.g. auth: { api_key: \${env:KAZOO_API_KEY} })`
+      );
+    if (t2.url === void 0 && t2.type === "kazoo")
+      throw new ConnopsError(
+        "CONFIG",
+        `target "${t2.name}" has no \`url\` (e.g. https://kazoo.example.net:8000/v2)`
+      );
   }
 }
 function selectionRecord(s) {
@@ -53987,46 +54057,87 @@ function selectionRecord(s) {
     shard: s.shard ? `${s.shard.index}/${s.shard.count}` : null
   };
 }
-function reportPlanTrouble(ctx, run2) {
-  for (const f of run2.failures)
-    ctx.err(
-      `connops: cannot read ${f.kind} objects in account ${f.account} on ${f.target}: ${f.message}
-`
-    );
-  for (const p2 of run2.plan.problems)
-    ctx.err(
-      `connops: ${p2.source ? `${p2.source.file}:${p2.source.line}:${p2.source.col}: ` : ""}${p2.message}
-`
-    );
-  return planIsIncomplete(run2);
+function savedSelection(meta) {
+  const s = meta?.selection ?? {};
+  const m = typeof s.shard === "string" ? /^(\d+)\/(\d+)$/.exec(s.shard) : null;
+  return {
+    selection: {
+      ...s.targets?.length ? { targets: s.targets } : {},
+      ...s.accounts?.length ? { accounts: s.accounts } : {},
+      ...m ? { shard: { index: Number(m[1]), count: Number(m[2]) } } : {}
+    },
+    ...typeof s.prune === "boolean" ? { prune: s.prune } : {}
+  };
 }
-function planIsIncomplete(run2) {
-  return run2.failures.length > 0 || run2.plan.problems.length > 0;
-}
-var noGit, httpOverrides;
-var init_common = __esm({
-  "src/cli/commands/common.ts"() {
+var httpOverrides;
+var init_project = __esm({
+  "src/engine/project.ts"() {
     "use strict";
-    init_render_diagnostics();
     init_errors();
+    init_options();
+    init_render_diagnostics();
+    init_registry();
     init_apply();
     init_load();
     init_reconcile();
     init_sessions();
-    init_registry();
-    init_args();
-    init_exit_codes();
-    init_progress();
-    noGit = async (ctx) => {
-      if (ctx.flags.ref !== void 0 || ctx.flags["changed-since"] !== void 0) {
-        const { resolveGitInputs: resolveGitInputs2 } = await Promise.resolve().then(() => (init_git_inputs(), git_inputs_exports));
-        return resolveGitInputs2(ctx);
-      }
-      const { readGitMeta: readGitMeta2 } = await Promise.resolve().then(() => (init_git(), git_exports));
-      const meta = await readGitMeta2(dirname4(ctx.configPath), ctx.io.env);
-      return meta ? { meta } : {};
-    };
     httpOverrides = { deps: {} };
+  }
+});
+
+// src/cli/progress.ts
+function progressReporter(ctx) {
+  if (!ctx.io.stdoutIsTTY || ctx.flags.quiet) return void 0;
+  let last2 = 0;
+  const label2 = { read: "Reading live state", apply: "Applying", verify: "Verifying" };
+  return (e) => {
+    const now = Date.now();
+    const finished = e.done === e.total;
+    if (!finished && now - last2 < 100) return;
+    last2 = now;
+    const line = `${label2[e.phase]}: ${e.done}/${e.total}${e.current ? ` (${e.current})` : ""}`;
+    ctx.err(`\r\x1B[2K${line}${finished ? "\n" : ""}`);
+  };
+}
+var init_progress = __esm({
+  "src/cli/progress.ts"() {
+    "use strict";
+  }
+});
+
+// src/cli/commands/common.ts
+async function loadAndPlan(ctx, options = {}) {
+  const fromFlags = planOptionsFromFlags(ctx.flags);
+  const result = await planProject({
+    ...fromFlags,
+    configPath: ctx.configPath,
+    cwd: ctx.io.cwd,
+    env: ctx.io.env,
+    secrets: ctx.secrets,
+    ...options.selection ? { selection: options.selection } : {},
+    ...options.prune !== void 0 ? { prune: options.prune } : {},
+    onProgress: progressReporter(ctx),
+    onLoaded(loaded) {
+      for (const line of renderLoaded(loaded, ctx.flags.quiet === true)) ctx.err(line);
+    }
+  });
+  if (result.invalid) {
+    ctx.err(renderInvalidDocuments(result.diagnostics));
+    return EXIT.INVALID;
+  }
+  return result;
+}
+function reportPlanTrouble(ctx, run2) {
+  for (const line of renderPlanTrouble(run2.failures, run2.plan)) ctx.err(line);
+  return !run2.complete;
+}
+var init_common = __esm({
+  "src/cli/commands/common.ts"() {
+    "use strict";
+    init_exit_codes();
+    init_render_run();
+    init_project();
+    init_progress();
   }
 });
 
@@ -54086,147 +54197,52 @@ var init_plan2 = __esm({
   "src/cli/commands/plan.ts"() {
     "use strict";
     init_render_plan();
-    init_args();
+    init_options();
     init_exit_codes();
     init_common();
   }
 });
 
-// src/cli/commands/apply.ts
-var apply_exports = {};
-__export(apply_exports, {
-  applyCommand: () => applyCommand,
-  applyPlanned: () => applyPlanned,
-  selectChanges: () => selectChanges
-});
-import { appendFile, readFile } from "node:fs/promises";
-import { resolve as resolve4 } from "node:path";
-async function applyCommand(ctx) {
-  const planFile = ctx.positionals[0];
-  let saved;
-  if (planFile !== void 0) saved = await readSavedPlan(resolve4(ctx.io.cwd, planFile));
-  const expected = saved?.fingerprint ?? ctx.flags["expect-fingerprint"];
-  const run2 = await loadAndPlan(ctx, saved ? savedSelection(saved) : {});
-  if (typeof run2 === "number") return run2;
-  const { plan } = run2;
-  if (!planIsIncomplete(run2) && expected !== void 0 && expected !== plan.fingerprint) {
-    await run2.pool.closeAll();
-    const reasons = saved ? explainStale(saved, plan) : ["the live state or the documents changed since the plan with that fingerprint was made"];
-    ctx.err(
-      `connops: plan is stale: ${reasons.join("; ")}.
-Nothing was written. Run \`connops plan\` again and review the new plan (fingerprint ${plan.fingerprint}).
-`
-    );
-    return EXIT.FAILURE;
-  }
-  return applyPlanned(ctx, run2);
-}
-async function applyPlanned(ctx, run2) {
-  try {
-    const { plan } = run2;
-    if (reportPlanTrouble(ctx, run2)) {
-      ctx.err("connops: apply refused: the plan is incomplete (see above); nothing was written.\n");
-      return EXIT.FAILURE;
-    }
-    const selected = selectChanges(
-      plan.changes.map((c3) => keyString(c3.key)),
-      ctx.flags.only
-    );
-    const chosen = plan.changes.filter((c3, i2) => c3.action !== "noop" && selected.has(i2));
-    ctx.out(
-      renderPlanText(
-        { ...plan, changes: plan.changes.filter((_2, i2) => selected.has(i2)) },
-        { color: ctx.color }
-      )
-    );
-    if (chosen.length === 0) {
-      ctx.out("Nothing to apply.\n");
-      return EXIT.OK;
-    }
-    const deletes = chosen.filter((c3) => c3.action === "delete").length;
-    const { max_deletes, max_changes } = run2.config.policy;
-    const over = [];
-    if (deletes > max_deletes)
-      over.push(`${deletes} deletes exceed policy.max_deletes (${max_deletes})`);
-    if (chosen.length > max_changes)
-      over.push(`${chosen.length} changes exceed policy.max_changes (${max_changes})`);
-    if (over.length > 0 && !ctx.flags.force) {
-      ctx.err(
-        `connops: apply refused: ${over.join("; ")}. Review the plan, then re-run with --force if it is intended.
-`
-      );
-      return EXIT.FAILURE;
-    }
-    if (!ctx.flags.yes) {
-      if (!ctx.io.stdinIsTTY || !ctx.io.prompt) {
-        ctx.err(
-          "connops: apply needs --yes when it is not run on a terminal (nothing was written).\n"
-        );
-        return EXIT.FAILURE;
-      }
-      const answer = await ctx.io.prompt(
-        `
-Apply ${chosen.length} change${chosen.length === 1 ? "" : "s"} to live systems? Only 'yes' is accepted: `
-      );
-      if (answer.trim() !== "yes") {
-        ctx.err("Apply cancelled; nothing was written.\n");
-        return EXIT.FAILURE;
-      }
-    }
-    const logFile = ctx.flags["log-file"] ? resolve4(ctx.io.cwd, ctx.flags["log-file"]) : void 0;
-    const auditLines = [];
-    const onProgress = progressReporter(ctx);
-    const options = {
-      providers: PROVIDERS,
-      pool: run2.pool,
-      config: run2.config,
-      selected,
-      now: () => /* @__PURE__ */ new Date(),
-      audit: (r2) => void auditLines.push(ctx.secrets.redact(JSON.stringify(r2))),
-      ...onProgress ? { onProgress } : {}
-    };
-    let results;
-    try {
-      results = await applyPlan(plan, options);
-    } finally {
-      if (logFile && auditLines.length > 0)
-        await appendFile(logFile, auditLines.join("\n") + "\n", { mode: 384 });
-    }
-    const ignoreOf = new Map(run2.documents.map((d) => [keyString(d.key), d.ignore]));
-    results = await verifyApplied(plan, results, options, (k2) => ignoreOf.get(keyString(k2)) ?? []);
-    return report(ctx, results);
-  } finally {
-    await run2.pool.closeAll();
-  }
-}
-function report(ctx, results) {
-  const count = { created: 0, updated: 0, deleted: 0, failed: 0, skipped: 0, unverified: 0 };
-  for (const r2 of results) {
-    const mark = r2.status === "ok" ? r2.verified === false ? "!" : "\u2713" : r2.status === "skipped" ? "-" : "\u2717";
-    ctx.out(
-      `${mark} ${r2.action} ${r2.key.kind} "${r2.key.name}" (account ${r2.key.account}): ${r2.message}${r2.requestId ? ` [request ${r2.requestId}]` : ""}
-`
-    );
-    if (r2.status === "failed") count.failed++;
-    else if (r2.status === "skipped") count.skipped++;
-    else {
-      if (r2.verified === false) count.unverified++;
-      if (r2.action === "create") count.created++;
-      if (r2.action === "update") count.updated++;
-      if (r2.action === "delete") count.deleted++;
-    }
-  }
-  ctx.out(
-    `Apply: ${count.created} created, ${count.updated} updated, ${count.deleted} deleted, ${count.failed} failed, ${count.skipped} skipped${count.unverified ? `, ${count.unverified} not converged` : ""}.
-`
+// src/engine/apply-project.ts
+function prepareApply(project, options) {
+  const { plan } = project;
+  if (!project.complete) return { refused: "incomplete" };
+  const selected = selectChanges(
+    plan.changes.map((c3) => keyString(c3.key)),
+    options.only
   );
-  if (count.failed + count.skipped + count.unverified > 0) {
-    ctx.err(
-      "connops: some changes did not complete; the others were applied. Run `connops plan` to see what is left, then apply again.\n"
-    );
-    return EXIT.FAILURE;
-  }
-  return EXIT.OK;
+  const chosen = plan.changes.filter((c3, i2) => c3.action !== "noop" && selected.has(i2));
+  const shown = { ...plan, changes: plan.changes.filter((_2, i2) => selected.has(i2)) };
+  const deletes = chosen.filter((c3) => c3.action === "delete").length;
+  const { max_deletes, max_changes } = project.config.policy;
+  const over = [];
+  if (deletes > max_deletes)
+    over.push(`${deletes} deletes exceed policy.max_deletes (${max_deletes})`);
+  if (chosen.length > max_changes)
+    over.push(`${chosen.length} changes exceed policy.max_changes (${max_changes})`);
+  const ready = { selected, shown, writes: chosen.length };
+  if (chosen.length > 0 && over.length > 0 && !options.force)
+    return { ...ready, refused: "limits", reasons: over };
+  return ready;
+}
+async function executeApply(project, selected, options = {}) {
+  const apply = {
+    providers: PROVIDERS,
+    pool: project.pool,
+    config: project.config,
+    selected,
+    now: options.now ?? (() => /* @__PURE__ */ new Date()),
+    ...options.audit ? { audit: options.audit } : {},
+    ...options.onProgress ? { onProgress: options.onProgress } : {}
+  };
+  const results = await applyPlan(project.plan, apply);
+  const ignoreOf = new Map(project.documents.map((d) => [keyString(d.key), d.ignore]));
+  return verifyApplied(project.plan, results, apply, (k2) => ignoreOf.get(keyString(k2)) ?? []);
+}
+function staleReasons(plan, expected) {
+  const fingerprint = expected.saved?.fingerprint ?? expected.fingerprint;
+  if (fingerprint === void 0 || fingerprint === plan.fingerprint) return void 0;
+  return expected.saved ? explainStale(expected.saved, plan) : ["the live state or the documents changed since the plan with that fingerprint was made"];
 }
 function selectChanges(addresses, only) {
   if (!only || only.length === 0) return new Set(addresses.map((_2, i2) => i2));
@@ -54241,6 +54257,152 @@ function selectChanges(addresses, only) {
   if (out.size === 0)
     throw new UsageError(`--only ${only.join(", ")} matches no document in the plan`);
   return out;
+}
+var init_apply_project = __esm({
+  "src/engine/apply-project.ts"() {
+    "use strict";
+    init_errors();
+    init_model();
+    init_render_plan();
+    init_files();
+    init_registry();
+    init_apply();
+  }
+});
+
+// src/io/audit-log.ts
+import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
+var AuditLog;
+var init_audit_log = __esm({
+  "src/io/audit-log.ts"() {
+    "use strict";
+    init_errors();
+    AuditLog = class _AuditLog {
+      constructor(path, fd, secrets) {
+        this.path = path;
+        this.secrets = secrets;
+        this.fd = fd;
+      }
+      fd;
+      /** Opens (creating with mode 0600) `path` for appending, or throws a ConnopsError saying why it cannot. */
+      static open(path, secrets) {
+        try {
+          return new _AuditLog(path, openSync(path, "a", 384), secrets);
+        } catch (err2) {
+          const code = err2.code;
+          const why = code === "ENOENT" ? "its folder does not exist" : code === "EACCES" || code === "EPERM" ? "permission denied" : code === "EISDIR" ? "it is a folder" : err2.message;
+          throw new ConnopsError(
+            "IO",
+            `cannot open the audit log ${path} (${why}); nothing was written. Fix --log-file and run apply again.`
+          );
+        }
+      }
+      /**
+       * Appends one record as a JSON line, secrets masked before the line is
+       * encoded, and syncs it to disk before returning: the next write to any
+       * object starts only after this line is stored.
+       */
+      append(record) {
+        if (this.fd === void 0) throw new Error(`audit log ${this.path} is closed`);
+        const line = JSON.stringify(
+          record,
+          (_key, value) => typeof value === "string" ? this.secrets.redact(value) : value
+        );
+        writeSync(this.fd, line + "\n");
+        fsyncSync(this.fd);
+      }
+      close() {
+        if (this.fd === void 0) return;
+        closeSync(this.fd);
+        this.fd = void 0;
+      }
+    };
+  }
+});
+
+// src/cli/commands/apply.ts
+var apply_exports = {};
+__export(apply_exports, {
+  applyCommand: () => applyCommand
+});
+import { readFile } from "node:fs/promises";
+import { resolve as resolve4 } from "node:path";
+async function applyCommand(ctx) {
+  const planFile = ctx.positionals[0];
+  let saved;
+  if (planFile !== void 0) saved = await readSavedPlan(resolve4(ctx.io.cwd, planFile));
+  const run2 = await loadAndPlan(ctx, saved ? savedSelection(saved.meta) : {});
+  if (typeof run2 === "number") return run2;
+  const stale = run2.complete ? staleReasons(run2.plan, { saved, fingerprint: ctx.flags["expect-fingerprint"] }) : void 0;
+  if (stale) {
+    await run2.pool.closeAll();
+    ctx.err(
+      `connops: plan is stale: ${stale.join("; ")}.
+Nothing was written. Run \`connops plan\` again and review the new plan (fingerprint ${run2.plan.fingerprint}).
+`
+    );
+    return EXIT.FAILURE;
+  }
+  return applyPlanned(ctx, run2);
+}
+async function applyPlanned(ctx, run2) {
+  try {
+    if (reportPlanTrouble(ctx, run2)) {
+      ctx.err("connops: apply refused: the plan is incomplete (see above); nothing was written.\n");
+      return EXIT.FAILURE;
+    }
+    const prepared = prepareApply(run2, { only: ctx.flags.only, force: ctx.flags.force });
+    if (prepared.refused === "incomplete") return EXIT.FAILURE;
+    ctx.out(renderPlanText(prepared.shown, { color: ctx.color }));
+    if (prepared.writes === 0) {
+      ctx.out("Nothing to apply.\n");
+      return EXIT.OK;
+    }
+    if (prepared.refused === "limits") {
+      ctx.err(
+        `connops: apply refused: ${prepared.reasons.join("; ")}. Review the plan, then re-run with --force if it is intended.
+`
+      );
+      return EXIT.FAILURE;
+    }
+    if (!ctx.flags.yes) {
+      if (!ctx.io.stdinIsTTY || !ctx.io.prompt) {
+        ctx.err(
+          "connops: apply needs --yes when it is not run on a terminal (nothing was written).\n"
+        );
+        return EXIT.FAILURE;
+      }
+      const answer = await ctx.io.prompt(
+        `
+Apply ${prepared.writes} change${prepared.writes === 1 ? "" : "s"} to live systems? Only 'yes' is accepted: `
+      );
+      if (answer.trim() !== "yes") {
+        ctx.err("Apply cancelled; nothing was written.\n");
+        return EXIT.FAILURE;
+      }
+    }
+    const logFile = ctx.flags["log-file"];
+    const audit = logFile ? AuditLog.open(resolve4(ctx.io.cwd, logFile), ctx.secrets) : void 0;
+    let results;
+    try {
+      results = await executeApply(run2, prepared.selected, {
+        ...audit ? { audit: (r2) => audit.append(r2) } : {},
+        onProgress: progressReporter(ctx)
+      });
+    } finally {
+      audit?.close();
+    }
+    ctx.out(renderApplyResults(results));
+    if (!countResults(results).complete) {
+      ctx.err(
+        "connops: some changes did not complete; the others were applied. Run `connops plan` to see what is left, then apply again.\n"
+      );
+      return EXIT.FAILURE;
+    }
+    return EXIT.OK;
+  } finally {
+    await run2.pool.closeAll();
+  }
 }
 async function readSavedPlan(path) {
   let text;
@@ -54267,28 +54429,16 @@ async function readSavedPlan(path) {
   }
   return p2;
 }
-function savedSelection(saved) {
-  const s = saved.meta?.selection ?? {};
-  const m = typeof s.shard === "string" ? /^(\d+)\/(\d+)$/.exec(s.shard) : null;
-  return {
-    selection: {
-      ...s.targets?.length ? { targets: s.targets } : {},
-      ...s.accounts?.length ? { accounts: s.accounts } : {},
-      ...m ? { shard: { index: Number(m[1]), count: Number(m[2]) } } : {}
-    },
-    ...typeof s.prune === "boolean" ? { prune: s.prune } : {}
-  };
-}
 var init_apply2 = __esm({
   "src/cli/commands/apply.ts"() {
     "use strict";
     init_errors();
-    init_model();
-    init_render_plan();
-    init_files();
-    init_apply();
-    init_registry();
     init_exit_codes();
+    init_render_plan();
+    init_render_run();
+    init_apply_project();
+    init_project();
+    init_audit_log();
     init_progress();
     init_common();
   }
@@ -54595,7 +54745,7 @@ var init_import2 = __esm({
     init_files();
     init_registry();
     init_exit_codes();
-    init_common();
+    init_project();
   }
 });
 
@@ -56633,7 +56783,7 @@ var init_report = __esm({
     init_merge_plans();
     init_render_plan();
     init_files();
-    init_args();
+    init_options();
     init_exit_codes();
   }
 });
@@ -56650,7 +56800,7 @@ function tuneHeap() {
 
 // src/cli/main.ts
 init_errors();
-init_args();
+init_options();
 
 // src/cli/context.ts
 init_redact();
@@ -56677,7 +56827,7 @@ init_exit_codes();
 // src/cli/commands/validate.ts
 init_render_diagnostics();
 init_load();
-init_args();
+init_options();
 init_exit_codes();
 async function validateCommand(ctx) {
   const format = formatFlag(ctx.flags, ["text", "json", "github"], "text");

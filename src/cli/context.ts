@@ -3,7 +3,7 @@
  */
 import { resolve } from 'node:path';
 import { SecretSet } from '../io/redact.ts';
-import type { Flags } from './args.ts';
+import type { Flags } from '../core/options.ts';
 import type { CliIO } from './io.ts';
 
 export interface CommandContext {

@@ -3,9 +3,9 @@
  * that maps outcomes to exit codes; nothing here calls process.exit.
  */
 import { ConnopsError, UsageError } from '../core/errors.ts';
-import { parseCommandLine, type Flags } from './args.ts';
+import { parseCommandLine, type Flags } from '../core/options.ts';
 import { createContext, type CommandContext } from './context.ts';
-import { EXIT } from './exit-codes.ts';
+import { EXIT } from '../core/exit-codes.ts';
 import type { CliIO } from './io.ts';
 import { validateCommand } from './commands/validate.ts';
 

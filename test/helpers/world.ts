@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../src/cli/main.ts';
 import { memoryIO } from '../../src/cli/io.ts';
-import { httpOverrides } from '../../src/cli/commands/common.ts';
+import { httpOverrides } from '../../src/engine/project.ts';
 import { canonicalJson, type JsonObject } from '../../src/core/json.ts';
 import type { CloudflareEmulator } from '../../src/emulator/cloudflare/server.ts';
 import { EXAMPLE_ACCOUNTS, startExampleEmulators } from '../../src/emulator/examples.ts';

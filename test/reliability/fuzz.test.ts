@@ -15,7 +15,7 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/main.ts';
 import { memoryIO } from '../../src/cli/io.ts';
-import { httpOverrides } from '../../src/cli/commands/common.ts';
+import { httpOverrides } from '../../src/engine/project.ts';
 import {
   renderDiagnosticsGithub,
   renderDiagnosticsJson,

@@ -9,7 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Agent, type Dispatcher } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { httpOverrides } from '../../src/cli/commands/common.ts';
+import { httpOverrides } from '../../src/engine/project.ts';
 import type { FaultDecision } from '../../src/emulator/faults.ts';
 import {
   ACCOUNTS,

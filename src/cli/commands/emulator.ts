@@ -7,7 +7,7 @@ import { UsageError } from '../../core/errors.ts';
 import { parseFaultFlags } from '../../emulator/faults.ts';
 import { startEmulators } from '../../emulator/index.ts';
 import type { CommandContext } from '../context.ts';
-import { EXIT } from '../exit-codes.ts';
+import { EXIT } from '../../core/exit-codes.ts';
 
 function port(value: string | undefined, flag: string): number {
   if (value === undefined) return 0;

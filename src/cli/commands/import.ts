@@ -14,8 +14,8 @@ import { SessionPool } from '../../engine/sessions.ts';
 import { readTextFile } from '../../io/files.ts';
 import { PROVIDERS, targetTypes } from '../../providers/registry.ts';
 import type { CommandContext } from '../context.ts';
-import { EXIT } from '../exit-codes.ts';
-import { httpOverrides } from './common.ts';
+import { EXIT } from '../../core/exit-codes.ts';
+import { httpOverrides } from '../../engine/project.ts';
 
 interface AccountFile {
   readonly account: string;

@@ -9,9 +9,9 @@ import {
   renderPlanText,
   summaryLine,
 } from '../../core/render-plan.ts';
-import { formatFlag } from '../args.ts';
+import { formatFlag } from '../../core/options.ts';
 import type { CommandContext } from '../context.ts';
-import { EXIT } from '../exit-codes.ts';
+import { EXIT } from '../../core/exit-codes.ts';
 import { loadAndPlan, reportPlanTrouble } from './common.ts';
 
 export async function planCommand(ctx: CommandContext): Promise<number> {

@@ -14,9 +14,9 @@ import {
   type PlanJson,
 } from '../../core/render-plan.ts';
 import { readTextFile } from '../../io/files.ts';
-import { formatFlag } from '../args.ts';
+import { formatFlag } from '../../core/options.ts';
 import type { CommandContext } from '../context.ts';
-import { EXIT } from '../exit-codes.ts';
+import { EXIT } from '../../core/exit-codes.ts';
 
 export async function reportCommand(ctx: CommandContext): Promise<number> {
   const [sub, ...files] = ctx.positionals;

@@ -8,9 +8,9 @@ import {
   renderDiagnosticsText,
 } from '../../core/render-diagnostics.ts';
 import { loadProject } from '../../engine/load.ts';
-import { formatFlag } from '../args.ts';
+import { formatFlag } from '../../core/options.ts';
 import type { CommandContext } from '../context.ts';
-import { EXIT } from '../exit-codes.ts';
+import { EXIT } from '../../core/exit-codes.ts';
 
 export async function validateCommand(ctx: CommandContext): Promise<number> {
   const format = formatFlag(ctx.flags, ['text', 'json', 'github'] as const, 'text');

@@ -12,12 +12,11 @@ import { dirname, join, relative } from 'node:path';
 import { diffDocumentKeys, documentKeysOf } from '../core/changed.ts';
 import { parseConfig } from '../core/config.ts';
 import type { Config, DocumentKey } from '../core/model.ts';
-import type { FileSource } from '../engine/load.ts';
+import type { FileSource } from './load.ts';
+import type { GitInputs, ProjectSource } from './project.ts';
 import { PROVIDERS, targetTypes } from '../providers/registry.ts';
-import type { CommandContext } from '../cli/context.ts';
-import type { GitInputs } from '../cli/commands/common.ts';
-import { globToRegExp, readTextFile, type ReadResult } from './files.ts';
-import { GitRepo, type FileChange } from './git.ts';
+import { globToRegExp, readTextFile, type ReadResult } from '../io/files.ts';
+import { GitRepo, type FileChange } from '../io/git.ts';
 
 /** Directories the working-tree lister skips; a commit source skips them too. */
 const SKIP_SEGMENTS = new Set(['node_modules', '.git', 'dist']);
@@ -43,12 +42,12 @@ export function commitSource(repo: GitRepo, commit: string): FileSource {
   };
 }
 
-export async function resolveGitInputs(ctx: CommandContext): Promise<GitInputs> {
-  const ref = ctx.flags.ref;
-  const since = ctx.flags['changed-since'];
-  const configDir = dirname(ctx.configPath);
+export async function resolveGitInputs(run: ProjectSource): Promise<GitInputs> {
+  const ref = run.ref;
+  const since = run.changedSince;
+  const configDir = dirname(run.configPath);
   const why = ref !== undefined ? '--ref' : '--changed-since';
-  const repo = await GitRepo.open(configDir, ctx.io.env, why);
+  const repo = await GitRepo.open(configDir, run.env, why);
 
   const commit = ref !== undefined ? await repo.resolveRef(ref) : undefined;
   const source = commit !== undefined ? commitSource(repo, commit) : undefined;
@@ -71,10 +70,10 @@ export async function resolveGitInputs(ctx: CommandContext): Promise<GitInputs> 
 
   const read = async (path: string): Promise<ReadResult> =>
     source ? source.read(path) : readTextFile(path);
-  const configText = await read(ctx.configPath);
+  const configText = await read(run.configPath);
   if (!configText.ok) return { ...(source ? { source } : {}), meta }; // loadProject reports it
-  const env = (name: string): string | undefined => ctx.io.env[name];
-  const configRel = relative(ctx.io.cwd, ctx.configPath) || ctx.configPath;
+  const env = (name: string): string | undefined => run.env[name];
+  const configRel = relative(run.cwd, run.configPath) || run.configPath;
   const config = parseConfig(
     configRel,
     configDir,
@@ -85,7 +84,7 @@ export async function resolveGitInputs(ctx: CommandContext): Promise<GitInputs> 
   if (!config) return { ...(source ? { source } : {}), meta }; // loadProject reports it
 
   const configRoot = await repo.relativePath(configDir);
-  const configFile = await repo.relativePath(ctx.configPath);
+  const configFile = await repo.relativePath(run.configPath);
   const patterns = config.documents.map((g) => globToRegExp(g.replace(/^\.\//, '')));
   /** The config-relative path of a root-relative path when it is a document file. */
   const asDocument = (rootRel: string): string | undefined => {
@@ -100,11 +99,12 @@ export async function resolveGitInputs(ctx: CommandContext): Promise<GitInputs> 
     return patterns.some((p) => p.test(rel)) ? rel : undefined;
   };
 
+  const notes: string[] = [];
   if (
     changes.some((c) => c.path === configFile || (c.status === 'renamed' && c.from === configFile))
   )
-    ctx.err(
-      `connops: note: ${configRel} changed since ${since}; --changed-since only selects documents in changed files, so run a full plan to see the effect of config changes\n`,
+    notes.push(
+      `note: ${configRel} changed since ${since}; --changed-since only selects documents in changed files, so run a full plan to see the effect of config changes`,
     );
 
   const after: DocumentKey[] = [];
@@ -132,5 +132,6 @@ export async function resolveGitInputs(ctx: CommandContext): Promise<GitInputs> 
     keys: diff.keys,
     deleted: diff.deleted,
     meta,
+    notes,
   };
 }

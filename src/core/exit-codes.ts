@@ -1,4 +1,4 @@
-/** Exit codes (SPEC.md §2), used by the drivers only. */
+/** Exit codes (SPEC.md §2): the drivers (CLI and Action) map outcomes to these. */
 export const EXIT = {
   OK: 0,
   FAILURE: 1,

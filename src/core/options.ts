@@ -1,8 +1,9 @@
 /**
- * Command-line parsing (node:util parseArgs) shared by every command.
+ * The options every connops command takes, and their parsing (node:util parseArgs):
+ * one table for both drivers (the CLI's argv, the Action's `args` input).
  */
 import { parseArgs } from 'node:util';
-import { UsageError } from '../core/errors.ts';
+import { UsageError } from './errors.ts';
 
 export const OPTIONS = {
   config: { type: 'string', short: 'c' },

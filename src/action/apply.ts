@@ -1,0 +1,183 @@
+/**
+ * The apply job, on a push to the default branch: find the plan reviewed in
+ * the merged pull request, re-plan, refuse when they differ, otherwise apply
+ * the plan just made (without reading the estate again) and report.
+ */
+import { resolve } from 'node:path';
+import { EXIT } from '../core/exit-codes.ts';
+import type { Plan } from '../core/plan.ts';
+import { renderPlanMarkdown, renderPlanText, summaryLine } from '../core/render-plan.ts';
+import { countResults, renderApplyResults } from '../core/render-run.ts';
+import { executeApply, prepareApply } from '../engine/apply-project.ts';
+import type { PlannedProject } from '../engine/project.ts';
+import { AuditLog } from '../io/audit-log.ts';
+import { explainPlanChange, parseMarker } from './markers.ts';
+import { isOutcome, makePlan, type Planned } from './plan.ts';
+import { ourComments } from './pull-request.ts';
+import { changeCount, INCOMPLETE, title, type Outcome, type Run } from './run.ts';
+import { validateStrict } from './validate.ts';
+
+/** The longest apply log shown in the summary; the step log has all of it. */
+const APPLY_LOG_LIMIT = 200_000;
+
+interface Reviewed {
+  readonly pr: number;
+  readonly fingerprint: string;
+  readonly body: string;
+}
+
+/** The plan reviewed in the PR this push merged, if any. */
+async function findReviewedPlan(run: Run, sha: string): Promise<Reviewed | string> {
+  const api = run.api();
+  if (!api) return 'no github-token, so the merged pull request cannot be looked up';
+  const pulls = await api.pullsForCommit(sha);
+  const merged =
+    pulls.find((p) => p.merged_at && p.merge_commit_sha === sha) ?? pulls.find((p) => p.merged_at);
+  if (!merged) return `commit ${sha.slice(0, 12)} is not the merge of a pull request`;
+  const comment = ourComments(run, await api.listIssueComments(merged.number))[0];
+  const fingerprint = parseMarker(comment?.body, 'plan')?.['fingerprint'];
+  if (!comment || !fingerprint)
+    return `pull request #${merged.number} has no connops plan comment for ${run.identity.config}`;
+  return { pr: merged.number, fingerprint, body: comment.body };
+}
+
+export async function applyOnPush(run: Run): Promise<Outcome> {
+  const sha = run.env['GITHUB_SHA'] ?? '';
+  const defaultBranch = run.event.repository?.default_branch;
+  if (run.eventName === 'push' && run.env['GITHUB_REF'] !== `refs/heads/${defaultBranch ?? ''}`)
+    return {
+      code: EXIT.FAILURE,
+      reason: `connops: apply runs on pushes to the default branch (${defaultBranch ?? 'unknown'}) only; this push is to ${run.env['GITHUB_REF'] ?? 'an unknown ref'}. Nothing was written.`,
+    };
+  const invalid = await validateStrict(run);
+  if (invalid) return invalid;
+  // Fails closed: an API error here is a failed step, never an unreviewed apply.
+  const reviewed =
+    run.eventName === 'push'
+      ? await findReviewedPlan(run, sha)
+      : `apply was started by ${run.eventName || 'an unknown event'}, not by a push that merged a reviewed pull request`;
+  // The plan's sessions stay open: the apply below writes from this very plan.
+  const p = await makePlan(run, true);
+  if (isOutcome(p)) return p;
+  try {
+    return await applyReviewed(run, p, reviewed);
+  } finally {
+    await p.project?.pool.closeAll();
+  }
+}
+
+async function applyReviewed(run: Run, p: Planned, reviewed: Reviewed | string): Promise<Outcome> {
+  const { plan } = p;
+  const heading = title(run, 'connops apply');
+  if (p.trouble) {
+    await run.summary(
+      `### ${heading}\n\n**Apply refused: the plan is incomplete** (see the log).\n`,
+    );
+    return INCOMPLETE;
+  }
+  if (changeCount(plan) === 0) {
+    await run.summary(`### ${heading}\n\n**Nothing to apply:** ${summaryLine(plan)}\n`);
+    return { code: EXIT.OK };
+  }
+  const notes: string[] = [];
+  if (typeof reviewed === 'string') {
+    const text = `No reviewed plan: ${reviewed}.`;
+    if (!run.inputs.allowPlanChange) return refuse(run, heading, plan, [text]);
+    notes.push(`${text} Applying anyway because \`allow-plan-change\` is true.`);
+  } else if (reviewed.fingerprint !== plan.fingerprint) {
+    const reasons = explainPlanChange(reviewed.body, plan) ?? [
+      'the live state or the documents changed since the reviewed plan was made',
+    ];
+    const text = `The plan differs from the one reviewed in #${reviewed.pr} (fingerprint ${reviewed.fingerprint.slice(0, 16)}…, now ${plan.fingerprint.slice(0, 16)}…): ${reasons.join('; ')}.`;
+    if (!run.inputs.allowPlanChange) return refuse(run, heading, plan, [text]);
+    notes.push(`${text} Applying anyway because \`allow-plan-change\` is true.`);
+  } else {
+    notes.push(`The plan matches the one reviewed in #${reviewed.pr}.`);
+  }
+  for (const n of notes) run.say(n.includes('anyway') ? 'warning' : 'info', `connops: ${n}`);
+  const { code, log } = await runApply(run, p.project as PlannedProject);
+  const shown =
+    log.length > APPLY_LOG_LIMIT ? `${log.slice(0, APPLY_LOG_LIMIT)}\n…(see the step log)` : log;
+  await run.summary(
+    [
+      `### ${heading}`,
+      '',
+      ...notes.map((n) => `> ${n}`),
+      '',
+      code === EXIT.OK ? '**Applied.**' : '**Apply failed** (see the log).',
+      '',
+      '```text',
+      shown.replaceAll('```', "'''").trimEnd(),
+      '```',
+      '',
+      renderPlanMarkdown(plan, { title: 'The plan applied' }),
+    ].join('\n'),
+  );
+  return code === EXIT.OK
+    ? { code }
+    : { code, reason: 'connops: apply did not complete (see the log and the job summary)' };
+}
+
+async function refuse(run: Run, heading: string, plan: Plan, reasons: string[]): Promise<Outcome> {
+  const advice =
+    'Nothing was written. Open a pull request (or re-run its plan) so the current plan is reviewed, or re-run this job with `allow-plan-change: true` to apply the plan as it is now.';
+  await run.summary(
+    [
+      `### ${heading}`,
+      '',
+      '**Apply refused.**',
+      '',
+      ...reasons.map((r) => `- ${r}`),
+      '',
+      advice,
+      '',
+      renderPlanMarkdown(plan, { title: 'The plan as it is now (not applied)' }),
+    ].join('\n'),
+  );
+  return { code: EXIT.FAILURE, reason: `connops: apply refused. ${reasons.join(' ')} ${advice}` };
+}
+
+/**
+ * Applies the plan just compared with the reviewed one, without reading live
+ * state again: each write carries the revision it was planned against, so a
+ * document changed since is refused (409/412), not overwritten. The log is
+ * kept for the job summary as well as written to the step log.
+ */
+async function runApply(run: Run, project: PlannedProject): Promise<{ code: number; log: string }> {
+  let log = '';
+  const say = (text: string): void => {
+    log += text;
+    run.log(text);
+  };
+  const code = await run.untrusted(async () => {
+    const prepared = prepareApply(project, { only: run.flags.only, force: run.flags.force });
+    if (prepared.refused === 'incomplete') return EXIT.FAILURE; // the caller checked
+    say(renderPlanText(prepared.shown, { color: false }));
+    if (prepared.writes === 0) {
+      say('Nothing to apply.\n');
+      return EXIT.OK;
+    }
+    if (prepared.refused === 'limits') {
+      say(
+        `connops: apply refused: ${prepared.reasons.join('; ')}. Review the plan, then re-run with --force if it is intended.\n`,
+      );
+      return EXIT.FAILURE;
+    }
+    const logFile = run.flags['log-file'];
+    const audit = logFile ? AuditLog.open(resolve(run.cwd, logFile), run.secrets) : undefined;
+    try {
+      const results = await executeApply(project, prepared.selected, {
+        ...(audit ? { audit: (r) => audit.append(r) } : {}),
+      });
+      say(renderApplyResults(results));
+      if (countResults(results).complete) return EXIT.OK;
+      say(
+        'connops: some changes did not complete; the others were applied. Run `connops plan` to see what is left, then apply again.\n',
+      );
+      return EXIT.FAILURE;
+    } finally {
+      audit?.close();
+    }
+  });
+  return { code, log: run.secrets.redact(log) };
+}

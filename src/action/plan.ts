@@ -1,0 +1,81 @@
+/**
+ * Planning in the Action: the engine's planProject with the run's flags, its
+ * text in the step log, the JSON plan in a file and the step's outputs; and the
+ * plain `plan` job (not a pull request), which ends in the job summary.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { EXIT } from '../core/exit-codes.ts';
+import type { Plan } from '../core/plan.ts';
+import { renderPlanJson, renderPlanMarkdown, renderPlanText } from '../core/render-plan.ts';
+import { renderInvalidDocuments, renderLoaded, renderPlanTrouble } from '../core/render-run.ts';
+import { planOptionsFromFlags, planProject, type PlannedProject } from '../engine/project.ts';
+import { changeCount, INCOMPLETE, title, type Outcome, type Run } from './run.ts';
+import { validateStrict } from './validate.ts';
+
+export interface Planned {
+  readonly plan: Plan;
+  /** Read failures or plan problems: the plan is incomplete. */
+  readonly trouble: boolean;
+  /** With `keepOpen`: the planned project, sessions open, for an apply (the caller closes it). */
+  readonly project?: PlannedProject;
+}
+
+export function isOutcome(x: Planned | Outcome): x is Outcome {
+  return 'code' in x;
+}
+
+/** Plans with the engine, logs the text plan, writes the JSON plan and the outputs. */
+export async function makePlan(run: Run, keepOpen = false): Promise<Planned | Outcome> {
+  const planned = await run.untrusted(async () => {
+    const result = await planProject({
+      ...planOptionsFromFlags(run.flags),
+      configPath: run.configPath,
+      cwd: run.cwd,
+      env: run.env,
+      secrets: run.secrets,
+      onLoaded(loaded) {
+        for (const line of renderLoaded(loaded, run.flags.quiet === true)) run.log(line);
+      },
+    });
+    if (result.invalid) run.log(renderInvalidDocuments(result.diagnostics));
+    return result;
+  });
+  if (planned.invalid)
+    return { code: EXIT.INVALID, reason: 'connops: the documents are invalid (see the log)' };
+  let handedOver = false;
+  try {
+    await run.untrusted(async () => {
+      for (const line of renderPlanTrouble(planned.failures, planned.plan)) run.log(line);
+      run.log(renderPlanText(planned.plan, { color: false }));
+    });
+    const trouble = !planned.complete;
+    const { plan } = planned;
+    const digest = createHash('sha256')
+      .update(`${run.identity.config}\n${run.identity.scope}`)
+      .digest('hex')
+      .slice(0, 12);
+    const file = join(run.env['RUNNER_TEMP'] || tmpdir(), `connops-plan-${digest}.json`);
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, run.secrets.redact(renderPlanJson(plan)), { mode: 0o600 });
+    run.core.setOutput('has-changes', changeCount(plan) > 0 ? 'true' : 'false');
+    run.core.setOutput('fingerprint', plan.fingerprint);
+    run.core.setOutput('plan-json', file);
+    handedOver = keepOpen;
+    return keepOpen ? { plan, trouble, project: planned } : { plan, trouble };
+  } finally {
+    if (!handedOver) await planned.pool.closeAll();
+  }
+}
+
+/** `command: plan` outside a pull request: the plan in the log and the job summary. */
+export async function plainPlan(run: Run): Promise<Outcome> {
+  const invalid = await validateStrict(run);
+  if (invalid) return invalid;
+  const p = await makePlan(run);
+  if (isOutcome(p)) return p;
+  await run.summary(renderPlanMarkdown(p.plan, { title: title(run, 'connops plan') }));
+  return p.trouble ? INCOMPLETE : { code: EXIT.OK };
+}

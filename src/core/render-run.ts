@@ -1,0 +1,110 @@
+/**
+ * Text for what a run reports besides the plan itself: the live state that
+ * could not be read, plan problems, and the result of each write. Both drivers
+ * print these (the CLI on stderr/stdout, the Action in its log and summary).
+ */
+import type { Diagnostic, DocumentKey } from './model.ts';
+import type { Plan, PlanChange } from './plan.ts';
+import { countDiagnostics, renderDiagnosticLine } from './render-diagnostics.ts';
+
+/**
+ * What loading says before a plan: git notes, then each diagnostic (warnings
+ * only without `quiet`), one line each.
+ */
+export function renderLoaded(
+  loaded: { readonly diagnostics: readonly Diagnostic[]; readonly notes: readonly string[] },
+  quiet: boolean,
+): string[] {
+  return [
+    ...loaded.notes.map((n) => `connops: ${n}\n`),
+    ...loaded.diagnostics
+      .filter((d) => d.severity === 'error' || !quiet)
+      .map((d) => renderDiagnosticLine(d) + '\n'),
+  ];
+}
+
+/** The line that ends a run stopped by invalid documents. */
+export function renderInvalidDocuments(diagnostics: readonly Diagnostic[]): string {
+  const { errors } = countDiagnostics(diagnostics);
+  return `connops: ${errors} error${errors === 1 ? '' : 's'} in the documents; nothing was read from or written to any API (run \`connops validate\` for the full report)\n`;
+}
+
+/** A scope whose live state could not be read (engine/reconcile's ReadFailure). */
+export interface ReadTrouble {
+  readonly target: string;
+  readonly account: string;
+  readonly kind: string;
+  readonly message: string;
+}
+
+/** One line per unreadable scope and per plan problem, each ending in a newline. */
+export function renderPlanTrouble(failures: readonly ReadTrouble[], plan: Plan): string[] {
+  return [
+    ...failures.map(
+      (f) =>
+        `connops: cannot read ${f.kind} objects in account ${f.account} on ${f.target}: ${f.message}\n`,
+    ),
+    ...plan.problems.map(
+      (p) =>
+        `connops: ${p.source ? `${p.source.file}:${p.source.line}:${p.source.col}: ` : ''}${p.message}\n`,
+    ),
+  ];
+}
+
+/** The outcome of one write (engine/apply's ChangeResult). */
+export interface WriteOutcome {
+  readonly key: DocumentKey;
+  readonly action: PlanChange['action'];
+  readonly status: 'ok' | 'failed' | 'skipped';
+  readonly message: string;
+  readonly requestId?: string;
+  readonly verified?: boolean;
+}
+
+export interface ApplyCounts {
+  created: number;
+  updated: number;
+  deleted: number;
+  failed: number;
+  skipped: number;
+  unverified: number;
+}
+
+/** Counts of an apply's results; `complete` is false when anything failed, was skipped or did not converge. */
+export function countResults(
+  results: readonly WriteOutcome[],
+): ApplyCounts & { complete: boolean } {
+  const count: ApplyCounts = {
+    created: 0,
+    updated: 0,
+    deleted: 0,
+    failed: 0,
+    skipped: 0,
+    unverified: 0,
+  };
+  for (const r of results) {
+    if (r.status === 'failed') count.failed++;
+    else if (r.status === 'skipped') count.skipped++;
+    else {
+      if (r.verified === false) count.unverified++;
+      if (r.action === 'create') count.created++;
+      if (r.action === 'update') count.updated++;
+      if (r.action === 'delete') count.deleted++;
+    }
+  }
+  return { ...count, complete: count.failed + count.skipped + count.unverified === 0 };
+}
+
+/** One line per write (✓ applied, ! did not converge, - skipped, ✗ failed), then the totals line. */
+export function renderApplyResults(results: readonly WriteOutcome[]): string {
+  const lines = results.map((r) => {
+    const mark =
+      r.status === 'ok' ? (r.verified === false ? '!' : '✓') : r.status === 'skipped' ? '-' : '✗';
+    return `${mark} ${r.action} ${r.key.kind} "${r.key.name}" (account ${r.key.account}): ${r.message}${r.requestId ? ` [request ${r.requestId}]` : ''}\n`;
+  });
+  const c = countResults(results);
+  lines.push(
+    `Apply: ${c.created} created, ${c.updated} updated, ${c.deleted} deleted, ${c.failed} failed, ${c.skipped} skipped${c.unverified ? `, ${c.unverified} not converged` : ''}.\n`,
+  );
+  return lines.join('');
+}

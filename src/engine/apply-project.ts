@@ -1,0 +1,128 @@
+/**
+ * Applying a planned project, in the two halves a driver needs around its own
+ * rendering and prompt: `prepareApply` decides what would be written (refusing
+ * incomplete plans, applying `--only` and the policy limits), and
+ * `executeApply` writes it, verifies it and returns every result. Neither
+ * prints: the driver shows the plan, asks, and reports.
+ */
+import { UsageError } from '../core/errors.ts';
+import { keyString } from '../core/model.ts';
+import type { Plan } from '../core/plan.ts';
+import { explainStale, type PlanJson } from '../core/render-plan.ts';
+import { globToRegExp } from '../io/files.ts';
+import { PROVIDERS } from '../providers/registry.ts';
+import { applyPlan, verifyApplied, type AuditRecord, type ChangeResult } from './apply.ts';
+import type { PlannedProject } from './project.ts';
+import type { ProgressEvent } from './reconcile.ts';
+
+interface Selected {
+  /** Indices of plan.changes selected by `--only` (every change without it). */
+  readonly selected: ReadonlySet<number>;
+  /** The plan narrowed to the selection, for showing before the prompt. */
+  readonly shown: Plan;
+  /** How many selected changes write (noops excluded). */
+  readonly writes: number;
+}
+
+export type PreparedApply =
+  | { readonly refused: 'incomplete' }
+  | (Selected & {
+      readonly refused: 'limits';
+      /** Each policy limit the selection exceeds, in the user's terms. */
+      readonly reasons: readonly string[];
+    })
+  | (Selected & { readonly refused?: undefined });
+
+/**
+ * What an apply of `project` would write. Refuses an incomplete plan (some
+ * live state unread) and, without `force`, one over `policy.max_deletes` or
+ * `policy.max_changes`. `--only` that matches nothing is a UsageError.
+ */
+export function prepareApply(
+  project: PlannedProject,
+  options: { readonly only?: readonly string[] | undefined; readonly force?: boolean | undefined },
+): PreparedApply {
+  const { plan } = project;
+  if (!project.complete) return { refused: 'incomplete' };
+  const selected = selectChanges(
+    plan.changes.map((c) => keyString(c.key)),
+    options.only,
+  );
+  const chosen = plan.changes.filter((c, i) => c.action !== 'noop' && selected.has(i));
+  const shown = { ...plan, changes: plan.changes.filter((_, i) => selected.has(i)) };
+  const deletes = chosen.filter((c) => c.action === 'delete').length;
+  const { max_deletes, max_changes } = project.config.policy;
+  const over: string[] = [];
+  if (deletes > max_deletes)
+    over.push(`${deletes} deletes exceed policy.max_deletes (${max_deletes})`);
+  if (chosen.length > max_changes)
+    over.push(`${chosen.length} changes exceed policy.max_changes (${max_changes})`);
+  const ready = { selected, shown, writes: chosen.length };
+  if (chosen.length > 0 && over.length > 0 && !options.force)
+    return { ...ready, refused: 'limits', reasons: over };
+  return ready;
+}
+
+export interface ExecuteOptions {
+  readonly audit?: ((record: AuditRecord) => void) | undefined;
+  readonly onProgress?: ((e: ProgressEvent) => void) | undefined;
+  readonly now?: (() => Date) | undefined;
+}
+
+/**
+ * Writes the selected changes of a prepared apply (each with the revision it
+ * was planned against), then reads every written object back and marks what
+ * did not converge. The sessions stay open; the caller closes the pool.
+ */
+export async function executeApply(
+  project: PlannedProject,
+  selected: ReadonlySet<number>,
+  options: ExecuteOptions = {},
+): Promise<ChangeResult[]> {
+  const apply = {
+    providers: PROVIDERS,
+    pool: project.pool,
+    config: project.config,
+    selected,
+    now: options.now ?? (() => new Date()),
+    ...(options.audit ? { audit: options.audit } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  };
+  const results = await applyPlan(project.plan, apply);
+  const ignoreOf = new Map(project.documents.map((d) => [keyString(d.key), d.ignore]));
+  return verifyApplied(project.plan, results, apply, (k) => ignoreOf.get(keyString(k)) ?? []);
+}
+
+/**
+ * Compares a fresh plan with the one the user reviewed (a saved plan, or just
+ * its fingerprint). Returns why they differ, or undefined when they agree.
+ */
+export function staleReasons(
+  plan: Plan,
+  expected: { readonly saved?: PlanJson | undefined; readonly fingerprint?: string | undefined },
+): string[] | undefined {
+  const fingerprint = expected.saved?.fingerprint ?? expected.fingerprint;
+  if (fingerprint === undefined || fingerprint === plan.fingerprint) return undefined;
+  return expected.saved
+    ? explainStale(expected.saved, plan)
+    : ['the live state or the documents changed since the plan with that fingerprint was made'];
+}
+
+/** Indices of changes matching --only (glob against the full address or the name); all when absent. */
+export function selectChanges(
+  addresses: readonly string[],
+  only: readonly string[] | undefined,
+): Set<number> {
+  if (!only || only.length === 0) return new Set(addresses.map((_, i) => i));
+  const patterns = only.map(
+    (g) => new RegExp(globToRegExp(g).source.replaceAll('[^/]*', '.*').replaceAll('[^/]', '.')),
+  );
+  const out = new Set<number>();
+  addresses.forEach((a, i) => {
+    const name = a.split('/').pop() ?? a;
+    if (patterns.some((p) => p.test(a) || p.test(name))) out.add(i);
+  });
+  if (out.size === 0)
+    throw new UsageError(`--only ${only.join(', ')} matches no document in the plan`);
+  return out;
+}
