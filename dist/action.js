@@ -52056,6 +52056,23 @@ function tuneHeap() {
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
 }
 
+// src/io/signals.ts
+var SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 };
+function onStopSignal(handler) {
+  let seen = false;
+  const listener = (signal) => {
+    if (seen) process.exit(SIGNAL_EXIT[signal]);
+    seen = true;
+    handler(signal);
+  };
+  process.on("SIGINT", listener);
+  process.on("SIGTERM", listener);
+  return () => {
+    process.off("SIGINT", listener);
+    process.off("SIGTERM", listener);
+  };
+}
+
 // src/action/main.ts
 init_errors();
 
@@ -52323,10 +52340,12 @@ function countResults(results) {
     deleted: 0,
     failed: 0,
     skipped: 0,
-    unverified: 0
+    unverified: 0,
+    unknown: 0
   };
   for (const r2 of results) {
     if (r2.status === "failed") count.failed++;
+    else if (r2.status === "unknown") count.unknown++;
     else if (r2.status === "skipped") count.skipped++;
     else {
       if (r2.verified === false) count.unverified++;
@@ -52335,17 +52354,20 @@ function countResults(results) {
       if (r2.action === "delete") count.deleted++;
     }
   }
-  return { ...count, complete: count.failed + count.skipped + count.unverified === 0 };
+  return {
+    ...count,
+    complete: count.failed + count.skipped + count.unverified + count.unknown === 0
+  };
 }
 function renderApplyResults(results) {
   const lines = results.map((r2) => {
-    const mark = r2.status === "ok" ? r2.verified === false ? "!" : "\u2713" : r2.status === "skipped" ? "-" : "\u2717";
+    const mark = r2.status === "ok" ? r2.verified === false ? "!" : "\u2713" : r2.status === "skipped" ? "-" : r2.status === "unknown" ? "?" : "\u2717";
     return `${mark} ${r2.action} ${r2.key.kind} "${r2.key.name}" (account ${r2.key.account}): ${r2.message}${r2.requestId ? ` [request ${r2.requestId}]` : ""}
 `;
   });
   const c3 = countResults(results);
   lines.push(
-    `Apply: ${c3.created} created, ${c3.updated} updated, ${c3.deleted} deleted, ${c3.failed} failed, ${c3.skipped} skipped${c3.unverified ? `, ${c3.unverified} not converged` : ""}.
+    `Apply: ${c3.created} created, ${c3.updated} updated, ${c3.deleted} deleted, ${c3.failed} failed, ${c3.skipped} skipped${c3.unverified ? `, ${c3.unverified} not converged` : ""}${c3.unknown ? `, ${c3.unknown} outcome unknown` : ""}.
 `
   );
   return lines.join("");
@@ -52754,6 +52776,9 @@ function fingerprintOf(desired, changes) {
   return h2.digest("hex");
 }
 
+// src/engine/apply.ts
+init_http();
+
 // src/engine/concurrency.ts
 async function mapInOrder(items, limit, fn) {
   const out = new Array(items.length);
@@ -52766,6 +52791,65 @@ async function mapInOrder(items, limit, fn) {
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
   return out;
+}
+
+// src/engine/readback.ts
+init_errors();
+init_json();
+function outcomeMayBeLost(err2) {
+  if (err2 instanceof HttpError) return true;
+  if (!(err2 instanceof ApiError)) return false;
+  return err2.status >= 200 && err2.status < 300 || err2.status === 409 || err2.status === 412 || err2.status >= 500;
+}
+async function readBack(change, ctx) {
+  const { session, provider, target } = ctx;
+  const account = change.key.account;
+  const matches = (live) => deepEqual(
+    withoutIgnored(provider.normalize(live.body, target), ctx.ignore),
+    change.after ?? {}
+  );
+  try {
+    if (change.action === "delete") {
+      const id = change.live?.id ?? change.id;
+      if (id === void 0) return { applied: "unknown", why: "the object has no id to read" };
+      const live = await session.get(account, id);
+      if (live === void 0) return { applied: true };
+      return { applied: false, why: "reading it back shows the object still there" };
+    }
+    if (change.action === "update") {
+      const id = change.live?.id ?? change.id;
+      if (id === void 0) return { applied: "unknown", why: "the object has no id to read" };
+      const live = await session.get(account, id);
+      if (live === void 0)
+        return { applied: false, why: "reading it back finds the object gone" };
+      if (matches(live)) return { applied: true, id };
+      if (change.revision !== void 0 && live.revision === change.revision)
+        return { applied: false, why: "reading it back shows the revision it was planned against" };
+      return {
+        applied: "unknown",
+        why: "reading it back shows neither the planned body nor the revision it was planned against (someone else may have written it)"
+      };
+    }
+    if (change.action === "create") {
+      const candidates = change.id !== void 0 ? [await session.get(account, change.id)].filter((o2) => o2 !== void 0) : (await session.list(account)).filter(
+        (o2) => provider.nameOf(o2.body) === change.key.name
+      );
+      if (candidates.length === 0)
+        return { applied: false, why: "reading it back finds no such object" };
+      const only = candidates.length === 1 ? candidates[0] : void 0;
+      if (only && matches(only)) return { applied: true, id: only.id };
+      return {
+        applied: "unknown",
+        why: candidates.length > 1 ? `reading it back finds ${candidates.length} objects named "${change.key.name}"` : "reading it back finds an object that differs from the plan"
+      };
+    }
+    return { applied: "unknown", why: `nothing to read back for ${change.action}` };
+  } catch (err2) {
+    return {
+      applied: "unknown",
+      why: `reading it back failed too: ${err2 instanceof Error ? err2.message : String(err2)}`
+    };
+  }
 }
 
 // src/engine/apply.ts
@@ -52784,6 +52868,15 @@ async function applyPlan(plan, options) {
   const total = indices.length;
   let done = 0;
   const parallel = options.parallel ?? 64;
+  const slots = /* @__PURE__ */ new Map();
+  const slotOf = (target) => {
+    let slot = slots.get(target);
+    if (!slot) {
+      slot = new Semaphore(options.config.targets[target]?.concurrency ?? 1);
+      slots.set(target, slot);
+    }
+    return slot;
+  };
   options.onProgress?.({ phase: "apply", done, total });
   while (pending2.size > 0) {
     const wave = [...pending2].filter(
@@ -52794,6 +52887,7 @@ async function applyPlan(plan, options) {
     await mapInOrder(wave, parallel, async (i2) => {
       const change = plan.changes[i2];
       const blocker = change.dependsOn.find((d) => failed.has(d));
+      let stopped;
       let result;
       if (blocker !== void 0) {
         const b2 = plan.changes[blocker];
@@ -52804,11 +52898,23 @@ async function applyPlan(plan, options) {
           message: `skipped: it claims DIDs that "${b2.key.name}" was to release, and that change failed`
         };
       } else {
-        result = await runChange(change, options);
+        const slot = slotOf(change.key.target);
+        await slot.acquire();
+        try {
+          stopped = options.stop?.();
+          result = stopped !== void 0 ? {
+            key: change.key,
+            action: change.action,
+            status: "skipped",
+            message: `not started: ${stopped}`
+          } : await runChange(change, options);
+        } finally {
+          slot.release();
+        }
       }
       if (result.status !== "ok") failed.add(i2);
       results.set(i2, result);
-      options.audit?.(auditOf(result, options, plan));
+      if (stopped === void 0) options.audit?.(auditOf(result, options, plan));
       done++;
       options.onProgress?.({
         phase: "apply",
@@ -52867,8 +52973,32 @@ async function runChange(change, options) {
         ...store.requestId ? { requestId: store.requestId } : {}
       };
     } catch (err2) {
-      const message = describeFailure(change, err2);
       const requestId = err2 instanceof ApiError ? err2.requestId : store.requestId;
+      if (outcomeMayBeLost(err2)) {
+        const ignore = options.ignoreOf?.(change.key) ?? [];
+        const back = await readBack(change, { session, provider, target, ignore });
+        const lost = `the answer was lost (${err2 instanceof Error ? err2.message : String(err2)})`;
+        if (back.applied !== false) {
+          const id = back.applied === true ? back.id ?? change.id : change.id;
+          return {
+            key: change.key,
+            action: change.action,
+            status: back.applied === true ? "ok" : "unknown",
+            message: back.applied === true ? `${change.action}d (${lost}; reading it back shows it applied)` : `outcome unknown: ${lost}, and ${back.why}. Run plan to see the live state.`,
+            ...id !== void 0 ? { id } : {},
+            ...requestId ? { requestId } : {}
+          };
+        }
+        return {
+          key: change.key,
+          action: change.action,
+          status: "failed",
+          message: `${describeFailure(change, err2)} (not applied: ${back.why})`,
+          ...change.id !== void 0 ? { id: change.id } : {},
+          ...requestId ? { requestId } : {}
+        };
+      }
+      const message = describeFailure(change, err2);
       return {
         key: change.key,
         action: change.action,
@@ -52892,6 +53022,7 @@ function auditOf(r2, options, plan) {
   return {
     time: options.now().toISOString(),
     commit: plan.meta.git?.commit ?? null,
+    dirty: plan.meta.git?.dirty ?? null,
     target: r2.key.target,
     account: r2.key.account,
     kind: r2.key.kind,
@@ -52970,18 +53101,21 @@ function prepareApply(project, options) {
   return ready;
 }
 async function executeApply(project, selected, options = {}) {
+  const ignores = new Map(project.documents.map((d) => [keyString(d.key), d.ignore]));
+  const ignoreOf = (k2) => ignores.get(keyString(k2)) ?? [];
   const apply = {
     providers: PROVIDERS,
     pool: project.pool,
     config: project.config,
     selected,
     now: options.now ?? (() => /* @__PURE__ */ new Date()),
+    ignoreOf,
     ...options.audit ? { audit: options.audit } : {},
-    ...options.onProgress ? { onProgress: options.onProgress } : {}
+    ...options.onProgress ? { onProgress: options.onProgress } : {},
+    ...options.stop ? { stop: options.stop } : {}
   };
   const results = await applyPlan(project.plan, apply);
-  const ignoreOf = new Map(project.documents.map((d) => [keyString(d.key), d.ignore]));
-  return verifyApplied(project.plan, results, apply, (k2) => ignoreOf.get(keyString(k2)) ?? []);
+  return verifyApplied(project.plan, results, apply, ignoreOf);
 }
 function selectChanges(addresses, only) {
   if (!only || only.length === 0) return new Set(addresses.map((_2, i2) => i2));
@@ -54654,7 +54788,7 @@ function readEvent(path) {
     throw new InputError(`cannot read the event payload GITHUB_EVENT_PATH=${path}`);
   }
 }
-function prepare2(env, core, api) {
+function prepare2(env, core, api, onStopSignal2) {
   const inputs = readInputs(env);
   const workspace = resolve2(env["GITHUB_WORKSPACE"] || process.cwd());
   const cwd = resolve2(workspace, inputs.workingDirectory);
@@ -54693,6 +54827,7 @@ function prepare2(env, core, api) {
     event: readEvent(env["GITHUB_EVENT_PATH"]),
     repository: env["GITHUB_REPOSITORY"] ?? "",
     api,
+    onStopSignal: onStopSignal2,
     log(text) {
       const t2 = secrets.redact(text).replace(/\n$/, "");
       if (t2 !== "") core.info(t2);
@@ -55084,17 +55219,26 @@ async function runApply(run, project) {
     }
     const logFile = run.flags["log-file"];
     const audit = logFile ? AuditLog.open(resolve3(run.cwd, logFile), run.secrets) : void 0;
+    let signal;
+    const stopListening = run.onStopSignal?.((s) => {
+      signal = s;
+      say(`connops: ${s}: starting no new write; the writes in flight finish and are reported
+`);
+    });
     try {
       const results = await executeApply(project, prepared.selected, {
-        ...audit ? { audit: (r2) => audit.append(r2) } : {}
+        ...audit ? { audit: (r2) => audit.append(r2) } : {},
+        stop: () => signal ? `interrupted by ${signal}` : void 0
       });
       say(renderApplyResults(results));
+      if (signal) return SIGNAL_EXIT[signal];
       if (countResults(results).complete) return EXIT.OK;
       say(
         "connops: some changes did not complete; the others were applied. Run `connops plan` to see what is left, then apply again.\n"
       );
       return EXIT.FAILURE;
     } finally {
+      stopListening?.();
       audit?.close();
     }
   });
@@ -55302,7 +55446,7 @@ async function runAction(env, deps = { core: toolkitCore() }) {
   let api;
   let outcome;
   try {
-    run = prepare2(env, core, () => api);
+    run = prepare2(env, core, () => api, deps.onStopSignal);
     const token = run.inputs.githubToken;
     if (token !== "" && run.repository !== "")
       api = createGitHubApi({
@@ -55352,4 +55496,4 @@ async function dispatch(run) {
 
 // src/action/entry.ts
 tuneHeap();
-process.exitCode = await runAction({ ...process.env });
+process.exitCode = await runAction({ ...process.env }, { core: toolkitCore(), onStopSignal });

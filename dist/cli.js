@@ -39,6 +39,29 @@ var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(__ge
   mod
 ));
 
+// src/io/signals.ts
+function onStopSignal(handler) {
+  let seen = false;
+  const listener = (signal) => {
+    if (seen) process.exit(SIGNAL_EXIT[signal]);
+    seen = true;
+    handler(signal);
+  };
+  process.on("SIGINT", listener);
+  process.on("SIGTERM", listener);
+  return () => {
+    process.off("SIGINT", listener);
+    process.off("SIGTERM", listener);
+  };
+}
+var SIGNAL_EXIT;
+var init_signals = __esm({
+  "src/io/signals.ts"() {
+    "use strict";
+    SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 };
+  }
+});
+
 // src/core/errors.ts
 var ConnopsError, HttpError, ApiError, UsageError;
 var init_errors = __esm({
@@ -46313,10 +46336,12 @@ function countResults(results) {
     deleted: 0,
     failed: 0,
     skipped: 0,
-    unverified: 0
+    unverified: 0,
+    unknown: 0
   };
   for (const r2 of results) {
     if (r2.status === "failed") count.failed++;
+    else if (r2.status === "unknown") count.unknown++;
     else if (r2.status === "skipped") count.skipped++;
     else {
       if (r2.verified === false) count.unverified++;
@@ -46325,17 +46350,20 @@ function countResults(results) {
       if (r2.action === "delete") count.deleted++;
     }
   }
-  return { ...count, complete: count.failed + count.skipped + count.unverified === 0 };
+  return {
+    ...count,
+    complete: count.failed + count.skipped + count.unverified + count.unknown === 0
+  };
 }
 function renderApplyResults(results) {
   const lines = results.map((r2) => {
-    const mark = r2.status === "ok" ? r2.verified === false ? "!" : "\u2713" : r2.status === "skipped" ? "-" : "\u2717";
+    const mark = r2.status === "ok" ? r2.verified === false ? "!" : "\u2713" : r2.status === "skipped" ? "-" : r2.status === "unknown" ? "?" : "\u2717";
     return `${mark} ${r2.action} ${r2.key.kind} "${r2.key.name}" (account ${r2.key.account}): ${r2.message}${r2.requestId ? ` [request ${r2.requestId}]` : ""}
 `;
   });
   const c3 = countResults(results);
   lines.push(
-    `Apply: ${c3.created} created, ${c3.updated} updated, ${c3.deleted} deleted, ${c3.failed} failed, ${c3.skipped} skipped${c3.unverified ? `, ${c3.unverified} not converged` : ""}.
+    `Apply: ${c3.created} created, ${c3.updated} updated, ${c3.deleted} deleted, ${c3.failed} failed, ${c3.skipped} skipped${c3.unverified ? `, ${c3.unverified} not converged` : ""}${c3.unknown ? `, ${c3.unknown} outcome unknown` : ""}.
 `
   );
   return lines.join("");
@@ -47439,6 +47467,71 @@ var init_plan = __esm({
   }
 });
 
+// src/engine/readback.ts
+function outcomeMayBeLost(err2) {
+  if (err2 instanceof HttpError) return true;
+  if (!(err2 instanceof ApiError)) return false;
+  return err2.status >= 200 && err2.status < 300 || err2.status === 409 || err2.status === 412 || err2.status >= 500;
+}
+async function readBack(change, ctx) {
+  const { session, provider, target } = ctx;
+  const account = change.key.account;
+  const matches = (live) => deepEqual(
+    withoutIgnored(provider.normalize(live.body, target), ctx.ignore),
+    change.after ?? {}
+  );
+  try {
+    if (change.action === "delete") {
+      const id = change.live?.id ?? change.id;
+      if (id === void 0) return { applied: "unknown", why: "the object has no id to read" };
+      const live = await session.get(account, id);
+      if (live === void 0) return { applied: true };
+      return { applied: false, why: "reading it back shows the object still there" };
+    }
+    if (change.action === "update") {
+      const id = change.live?.id ?? change.id;
+      if (id === void 0) return { applied: "unknown", why: "the object has no id to read" };
+      const live = await session.get(account, id);
+      if (live === void 0)
+        return { applied: false, why: "reading it back finds the object gone" };
+      if (matches(live)) return { applied: true, id };
+      if (change.revision !== void 0 && live.revision === change.revision)
+        return { applied: false, why: "reading it back shows the revision it was planned against" };
+      return {
+        applied: "unknown",
+        why: "reading it back shows neither the planned body nor the revision it was planned against (someone else may have written it)"
+      };
+    }
+    if (change.action === "create") {
+      const candidates = change.id !== void 0 ? [await session.get(account, change.id)].filter((o2) => o2 !== void 0) : (await session.list(account)).filter(
+        (o2) => provider.nameOf(o2.body) === change.key.name
+      );
+      if (candidates.length === 0)
+        return { applied: false, why: "reading it back finds no such object" };
+      const only = candidates.length === 1 ? candidates[0] : void 0;
+      if (only && matches(only)) return { applied: true, id: only.id };
+      return {
+        applied: "unknown",
+        why: candidates.length > 1 ? `reading it back finds ${candidates.length} objects named "${change.key.name}"` : "reading it back finds an object that differs from the plan"
+      };
+    }
+    return { applied: "unknown", why: `nothing to read back for ${change.action}` };
+  } catch (err2) {
+    return {
+      applied: "unknown",
+      why: `reading it back failed too: ${err2 instanceof Error ? err2.message : String(err2)}`
+    };
+  }
+}
+var init_readback = __esm({
+  "src/engine/readback.ts"() {
+    "use strict";
+    init_errors();
+    init_json();
+    init_plan();
+  }
+});
+
 // src/engine/apply.ts
 import { AsyncLocalStorage } from "node:async_hooks";
 function recordRequestId(event) {
@@ -47455,6 +47548,15 @@ async function applyPlan(plan, options) {
   const total = indices.length;
   let done = 0;
   const parallel = options.parallel ?? 64;
+  const slots = /* @__PURE__ */ new Map();
+  const slotOf = (target) => {
+    let slot = slots.get(target);
+    if (!slot) {
+      slot = new Semaphore(options.config.targets[target]?.concurrency ?? 1);
+      slots.set(target, slot);
+    }
+    return slot;
+  };
   options.onProgress?.({ phase: "apply", done, total });
   while (pending.size > 0) {
     const wave = [...pending].filter(
@@ -47465,6 +47567,7 @@ async function applyPlan(plan, options) {
     await mapInOrder(wave, parallel, async (i2) => {
       const change = plan.changes[i2];
       const blocker = change.dependsOn.find((d) => failed.has(d));
+      let stopped;
       let result;
       if (blocker !== void 0) {
         const b2 = plan.changes[blocker];
@@ -47475,11 +47578,23 @@ async function applyPlan(plan, options) {
           message: `skipped: it claims DIDs that "${b2.key.name}" was to release, and that change failed`
         };
       } else {
-        result = await runChange(change, options);
+        const slot = slotOf(change.key.target);
+        await slot.acquire();
+        try {
+          stopped = options.stop?.();
+          result = stopped !== void 0 ? {
+            key: change.key,
+            action: change.action,
+            status: "skipped",
+            message: `not started: ${stopped}`
+          } : await runChange(change, options);
+        } finally {
+          slot.release();
+        }
       }
       if (result.status !== "ok") failed.add(i2);
       results.set(i2, result);
-      options.audit?.(auditOf(result, options, plan));
+      if (stopped === void 0) options.audit?.(auditOf(result, options, plan));
       done++;
       options.onProgress?.({
         phase: "apply",
@@ -47538,8 +47653,32 @@ async function runChange(change, options) {
         ...store.requestId ? { requestId: store.requestId } : {}
       };
     } catch (err2) {
-      const message = describeFailure(change, err2);
       const requestId = err2 instanceof ApiError ? err2.requestId : store.requestId;
+      if (outcomeMayBeLost(err2)) {
+        const ignore = options.ignoreOf?.(change.key) ?? [];
+        const back = await readBack(change, { session, provider, target, ignore });
+        const lost = `the answer was lost (${err2 instanceof Error ? err2.message : String(err2)})`;
+        if (back.applied !== false) {
+          const id = back.applied === true ? back.id ?? change.id : change.id;
+          return {
+            key: change.key,
+            action: change.action,
+            status: back.applied === true ? "ok" : "unknown",
+            message: back.applied === true ? `${change.action}d (${lost}; reading it back shows it applied)` : `outcome unknown: ${lost}, and ${back.why}. Run plan to see the live state.`,
+            ...id !== void 0 ? { id } : {},
+            ...requestId ? { requestId } : {}
+          };
+        }
+        return {
+          key: change.key,
+          action: change.action,
+          status: "failed",
+          message: `${describeFailure(change, err2)} (not applied: ${back.why})`,
+          ...change.id !== void 0 ? { id: change.id } : {},
+          ...requestId ? { requestId } : {}
+        };
+      }
+      const message = describeFailure(change, err2);
       return {
         key: change.key,
         action: change.action,
@@ -47563,6 +47702,7 @@ function auditOf(r2, options, plan) {
   return {
     time: options.now().toISOString(),
     commit: plan.meta.git?.commit ?? null,
+    dirty: plan.meta.git?.dirty ?? null,
     target: r2.key.target,
     account: r2.key.account,
     kind: r2.key.kind,
@@ -47625,7 +47765,9 @@ var init_apply = __esm({
     init_json();
     init_model();
     init_plan();
+    init_http();
     init_concurrency();
+    init_readback();
     requestContext = new AsyncLocalStorage();
   }
 });
@@ -54226,18 +54368,21 @@ function prepareApply(project, options) {
   return ready;
 }
 async function executeApply(project, selected, options = {}) {
+  const ignores = new Map(project.documents.map((d) => [keyString(d.key), d.ignore]));
+  const ignoreOf = (k2) => ignores.get(keyString(k2)) ?? [];
   const apply = {
     providers: PROVIDERS,
     pool: project.pool,
     config: project.config,
     selected,
     now: options.now ?? (() => /* @__PURE__ */ new Date()),
+    ignoreOf,
     ...options.audit ? { audit: options.audit } : {},
-    ...options.onProgress ? { onProgress: options.onProgress } : {}
+    ...options.onProgress ? { onProgress: options.onProgress } : {},
+    ...options.stop ? { stop: options.stop } : {}
   };
   const results = await applyPlan(project.plan, apply);
-  const ignoreOf = new Map(project.documents.map((d) => [keyString(d.key), d.ignore]));
-  return verifyApplied(project.plan, results, apply, (k2) => ignoreOf.get(keyString(k2)) ?? []);
+  return verifyApplied(project.plan, results, apply, ignoreOf);
 }
 function staleReasons(plan, expected) {
   const fingerprint = expected.saved?.fingerprint ?? expected.fingerprint;
@@ -54384,15 +54529,33 @@ Apply ${prepared.writes} change${prepared.writes === 1 ? "" : "s"} to live syste
     const logFile = ctx.flags["log-file"];
     const audit = logFile ? AuditLog.open(resolve4(ctx.io.cwd, logFile), ctx.secrets) : void 0;
     let results;
+    let signal;
+    const stopListening = ctx.io.onStopSignal?.((s) => {
+      signal = s;
+      ctx.err(
+        `
+connops: ${s}: starting no new write; the writes in flight finish and are reported${audit ? " and audited" : ""} (${s} again stops at once, leaving those unrecorded)
+`
+      );
+    });
     try {
       results = await executeApply(run2, prepared.selected, {
         ...audit ? { audit: (r2) => audit.append(r2) } : {},
-        onProgress: progressReporter(ctx)
+        onProgress: progressReporter(ctx),
+        stop: () => signal ? `interrupted by ${signal}` : void 0
       });
     } finally {
+      stopListening?.();
       audit?.close();
     }
     ctx.out(renderApplyResults(results));
+    if (signal) {
+      ctx.err(
+        `connops: apply interrupted by ${signal}: the writes not started are listed as skipped. Run \`connops plan\` to see what is left.
+`
+      );
+      return SIGNAL_EXIT[signal];
+    }
     if (!countResults(results).complete) {
       ctx.err(
         "connops: some changes did not complete; the others were applied. Run `connops plan` to see what is left, then apply again.\n"
@@ -54439,6 +54602,7 @@ var init_apply2 = __esm({
     init_apply_project();
     init_project();
     init_audit_log();
+    init_signals();
     init_progress();
     init_common();
   }
@@ -54868,6 +55032,8 @@ var init_faults = __esm({
               return { delayMs, action: { kind: "drop" }, rule };
             case "reset":
               return { delayMs, action: { kind: "reset" }, rule };
+            case "cut":
+              return { delayMs, action: { kind: "cut" }, rule };
           }
         }
         if (this.#isExcluded(path)) return { delayMs, action: { kind: "none" } };
@@ -54998,7 +55164,10 @@ async function respond(request, decision, tooBig, res, options) {
   }
   const response = tooBig ? { status: 413, body: "" } : await options.handle(request);
   if (action.kind === "drop") sendTruncated(res, response);
-  else send(res, response);
+  else if (action.kind === "cut") {
+    const body = response.body ?? "";
+    send(res, { ...response, body: body.slice(0, body.length >> 1) });
+  } else send(res, response);
 }
 async function listen(server, host2, port3) {
   await new Promise((resolve8, reject) => {
@@ -56798,6 +56967,9 @@ function tuneHeap() {
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
 }
 
+// src/cli/entry.ts
+init_signals();
+
 // src/cli/main.ts
 init_errors();
 init_options();
@@ -56984,6 +57156,7 @@ async function main(argv = process.argv.slice(2)) {
         rl.close();
       }
     },
+    onStopSignal,
     waitForInterrupt: () => new Promise((resolve8) => {
       process.once("SIGINT", () => resolve8());
       process.once("SIGTERM", () => resolve8());

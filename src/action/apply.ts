@@ -11,6 +11,7 @@ import { countResults, renderApplyResults } from '../core/render-run.ts';
 import { executeApply, prepareApply } from '../engine/apply-project.ts';
 import type { PlannedProject } from '../engine/project.ts';
 import { AuditLog } from '../io/audit-log.ts';
+import { SIGNAL_EXIT, type StopSignal } from '../io/signals.ts';
 import { explainPlanChange, parseMarker } from './markers.ts';
 import { isOutcome, makePlan, type Planned } from './plan.ts';
 import { ourComments } from './pull-request.ts';
@@ -165,17 +166,25 @@ async function runApply(run: Run, project: PlannedProject): Promise<{ code: numb
     }
     const logFile = run.flags['log-file'];
     const audit = logFile ? AuditLog.open(resolve(run.cwd, logFile), run.secrets) : undefined;
+    let signal: StopSignal | undefined;
+    const stopListening = run.onStopSignal?.((s) => {
+      signal = s;
+      say(`connops: ${s}: starting no new write; the writes in flight finish and are reported\n`);
+    });
     try {
       const results = await executeApply(project, prepared.selected, {
         ...(audit ? { audit: (r) => audit.append(r) } : {}),
+        stop: () => (signal ? `interrupted by ${signal}` : undefined),
       });
       say(renderApplyResults(results));
+      if (signal) return SIGNAL_EXIT[signal];
       if (countResults(results).complete) return EXIT.OK;
       say(
         'connops: some changes did not complete; the others were applied. Run `connops plan` to see what is left, then apply again.\n',
       );
       return EXIT.FAILURE;
     } finally {
+      stopListening?.();
       audit?.close();
     }
   });

@@ -30,6 +30,8 @@ export { toolkitCore } from './run.ts';
 
 export interface ActionDeps {
   readonly core: ActionCore;
+  /** The process's SIGINT/SIGTERM (a cancelled workflow run sends them); none in tests of the logic. */
+  readonly onStopSignal?: Run['onStopSignal'];
 }
 
 export async function runAction(
@@ -41,7 +43,7 @@ export async function runAction(
   let api: GitHubApi | undefined;
   let outcome: Outcome;
   try {
-    run = prepare(env, core, () => api);
+    run = prepare(env, core, () => api, deps.onStopSignal);
     const token = run.inputs.githubToken;
     if (token !== '' && run.repository !== '')
       api = createGitHubApi({

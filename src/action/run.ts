@@ -14,6 +14,7 @@ import { parseCommandLine, type Flags } from '../core/options.ts';
 import type { Plan } from '../core/plan.ts';
 import type { Env } from '../engine/project.ts';
 import { SecretSet } from '../io/redact.ts';
+import type { StopSignal } from '../io/signals.ts';
 import type { GitHubApi } from './github.ts';
 import { InputError, readInputs, type ActionInputs } from './inputs.ts';
 
@@ -93,6 +94,8 @@ export interface Run {
   secret(value: string | undefined): void;
   say(kind: 'info' | 'notice' | 'warning' | 'error', message: string): void;
   summary(markdown: string): Promise<void>;
+  /** See CliIO.onStopSignal: the first SIGINT/SIGTERM stops new writes, a second ends the process. */
+  readonly onStopSignal?: ((handler: (signal: StopSignal) => void) => () => void) | undefined;
 }
 
 export function toPosix(p: string): string {
@@ -108,7 +111,12 @@ function readEvent(path: string | undefined): EventPayload {
   }
 }
 
-export function prepare(env: Env, core: ActionCore, api: () => GitHubApi | undefined): Run {
+export function prepare(
+  env: Env,
+  core: ActionCore,
+  api: () => GitHubApi | undefined,
+  onStopSignal?: Run['onStopSignal'],
+): Run {
   const inputs = readInputs(env);
   const workspace = resolve(env['GITHUB_WORKSPACE'] || process.cwd());
   const cwd = resolve(workspace, inputs.workingDirectory);
@@ -150,6 +158,7 @@ export function prepare(env: Env, core: ActionCore, api: () => GitHubApi | undef
     event: readEvent(env['GITHUB_EVENT_PATH']),
     repository: env['GITHUB_REPOSITORY'] ?? '',
     api,
+    onStopSignal,
     log(text) {
       const t = secrets.redact(text).replace(/\n$/, '');
       if (t !== '') core.info(t);

@@ -3,6 +3,7 @@
  */
 import { createInterface } from 'node:readline/promises';
 import { tuneHeap } from '../io/heap.ts';
+import { onStopSignal } from '../io/signals.ts';
 import type { CliIO } from './io.ts';
 import { run } from './main.ts';
 
@@ -24,6 +25,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
         rl.close();
       }
     },
+    onStopSignal,
     waitForInterrupt: () =>
       new Promise<void>((resolve) => {
         process.once('SIGINT', () => resolve());

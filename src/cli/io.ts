@@ -1,3 +1,5 @@
+import type { StopSignal } from '../io/signals.ts';
+
 /**
  * What a command may touch: output streams, environment, working directory,
  * terminal facts and a prompt. The real process provides one; tests pass fakes.
@@ -13,6 +15,11 @@ export interface CliIO {
   prompt?(question: string): Promise<string>;
   /** Resolves when the user interrupts (Ctrl-C), for long-running commands. */
   waitForInterrupt?(): Promise<void>;
+  /**
+   * While an apply writes: calls `handler` on the first SIGINT/SIGTERM (a
+   * second one ends the process at once). Returns the function that stops listening.
+   */
+  onStopSignal?(handler: (signal: StopSignal) => void): () => void;
 }
 
 /** An in-memory CliIO for tests and embedding. */
@@ -34,6 +41,7 @@ export function memoryIO(
     },
     ...(options.prompt ? { prompt: options.prompt } : {}),
     ...(options.waitForInterrupt ? { waitForInterrupt: options.waitForInterrupt } : {}),
+    ...(options.onStopSignal ? { onStopSignal: options.onStopSignal } : {}),
   };
   return io;
 }

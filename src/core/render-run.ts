@@ -55,7 +55,7 @@ export function renderPlanTrouble(failures: readonly ReadTrouble[], plan: Plan):
 export interface WriteOutcome {
   readonly key: DocumentKey;
   readonly action: PlanChange['action'];
-  readonly status: 'ok' | 'failed' | 'skipped';
+  readonly status: 'ok' | 'failed' | 'skipped' | 'unknown';
   readonly message: string;
   readonly requestId?: string;
   readonly verified?: boolean;
@@ -68,6 +68,8 @@ export interface ApplyCounts {
   failed: number;
   skipped: number;
   unverified: number;
+  /** Writes whose answer was lost and whose read-back could not tell (engine/readback.ts). */
+  unknown: number;
 }
 
 /** Counts of an apply's results; `complete` is false when anything failed, was skipped or did not converge. */
@@ -81,9 +83,11 @@ export function countResults(
     failed: 0,
     skipped: 0,
     unverified: 0,
+    unknown: 0,
   };
   for (const r of results) {
     if (r.status === 'failed') count.failed++;
+    else if (r.status === 'unknown') count.unknown++;
     else if (r.status === 'skipped') count.skipped++;
     else {
       if (r.verified === false) count.unverified++;
@@ -92,19 +96,30 @@ export function countResults(
       if (r.action === 'delete') count.deleted++;
     }
   }
-  return { ...count, complete: count.failed + count.skipped + count.unverified === 0 };
+  return {
+    ...count,
+    complete: count.failed + count.skipped + count.unverified + count.unknown === 0,
+  };
 }
 
-/** One line per write (✓ applied, ! did not converge, - skipped, ✗ failed), then the totals line. */
+/** One line per write (✓ applied, ! did not converge, - skipped, ? outcome unknown, ✗ failed), then the totals line. */
 export function renderApplyResults(results: readonly WriteOutcome[]): string {
   const lines = results.map((r) => {
     const mark =
-      r.status === 'ok' ? (r.verified === false ? '!' : '✓') : r.status === 'skipped' ? '-' : '✗';
+      r.status === 'ok'
+        ? r.verified === false
+          ? '!'
+          : '✓'
+        : r.status === 'skipped'
+          ? '-'
+          : r.status === 'unknown'
+            ? '?'
+            : '✗';
     return `${mark} ${r.action} ${r.key.kind} "${r.key.name}" (account ${r.key.account}): ${r.message}${r.requestId ? ` [request ${r.requestId}]` : ''}\n`;
   });
   const c = countResults(results);
   lines.push(
-    `Apply: ${c.created} created, ${c.updated} updated, ${c.deleted} deleted, ${c.failed} failed, ${c.skipped} skipped${c.unverified ? `, ${c.unverified} not converged` : ''}.\n`,
+    `Apply: ${c.created} created, ${c.updated} updated, ${c.deleted} deleted, ${c.failed} failed, ${c.skipped} skipped${c.unverified ? `, ${c.unverified} not converged` : ''}${c.unknown ? `, ${c.unknown} outcome unknown` : ''}.\n`,
   );
   return lines.join('');
 }

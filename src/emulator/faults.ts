@@ -16,7 +16,13 @@ export interface FaultRule {
   method?: string;
   /** A string matches when the request path (no query) contains it; a RegExp is tested. */
   path?: string | RegExp;
-  action: 'status' | 'drop' | 'reset' | 'delay';
+  /**
+   * `cut`: the request is processed, then answered with its own status and a
+   * body cut to half its length, sent whole (Content-Length matches): the
+   * client sees a complete response it cannot read, like a proxy that
+   * truncated the body; `body: ''` for an empty one.
+   */
+  action: 'status' | 'drop' | 'reset' | 'delay' | 'cut';
   /** For `status`: the HTTP status to answer (default 500). */
   status?: number;
   /** For `status`: a Retry-After header value in seconds (none when absent). */
@@ -62,7 +68,8 @@ export type FaultAction =
   | { readonly kind: 'none' }
   | { readonly kind: 'status'; readonly status: number; readonly retryAfterS: number | null }
   | { readonly kind: 'drop' }
-  | { readonly kind: 'reset' };
+  | { readonly kind: 'reset' }
+  | { readonly kind: 'cut' };
 
 export interface FaultDecision {
   /** Wait this long before acting. */
@@ -162,6 +169,8 @@ export class FaultInjector {
           return { delayMs, action: { kind: 'drop' }, rule };
         case 'reset':
           return { delayMs, action: { kind: 'reset' }, rule };
+        case 'cut':
+          return { delayMs, action: { kind: 'cut' }, rule };
       }
     }
 

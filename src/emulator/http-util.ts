@@ -148,7 +148,11 @@ async function respond(
   }
   const response = tooBig ? { status: 413, body: '' } : await options.handle(request);
   if (action.kind === 'drop') sendTruncated(res, response);
-  else send(res, response);
+  else if (action.kind === 'cut') {
+    // send() sets Content-Length from the body it is given, so the cut body arrives whole.
+    const body = response.body ?? '';
+    send(res, { ...response, body: body.slice(0, body.length >> 1) });
+  } else send(res, response);
 }
 
 /** Starts listening; resolves with the bound port. */

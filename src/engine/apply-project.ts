@@ -6,7 +6,7 @@
  * prints: the driver shows the plan, asks, and reports.
  */
 import { UsageError } from '../core/errors.ts';
-import { keyString } from '../core/model.ts';
+import { keyString, type DocumentKey } from '../core/model.ts';
 import type { Plan } from '../core/plan.ts';
 import { explainStale, type PlanJson } from '../core/render-plan.ts';
 import { globToRegExp } from '../io/files.ts';
@@ -67,6 +67,8 @@ export interface ExecuteOptions {
   readonly audit?: ((record: AuditRecord) => void) | undefined;
   readonly onProgress?: ((e: ProgressEvent) => void) | undefined;
   readonly now?: (() => Date) | undefined;
+  /** Asked before each write starts; a reason stops new writes (signals: the driver decides). */
+  readonly stop?: (() => string | undefined) | undefined;
 }
 
 /**
@@ -79,18 +81,21 @@ export async function executeApply(
   selected: ReadonlySet<number>,
   options: ExecuteOptions = {},
 ): Promise<ChangeResult[]> {
+  const ignores = new Map(project.documents.map((d) => [keyString(d.key), d.ignore]));
+  const ignoreOf = (k: DocumentKey): readonly string[] => ignores.get(keyString(k)) ?? [];
   const apply = {
     providers: PROVIDERS,
     pool: project.pool,
     config: project.config,
     selected,
     now: options.now ?? (() => new Date()),
+    ignoreOf,
     ...(options.audit ? { audit: options.audit } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.stop ? { stop: options.stop } : {}),
   };
   const results = await applyPlan(project.plan, apply);
-  const ignoreOf = new Map(project.documents.map((d) => [keyString(d.key), d.ignore]));
-  return verifyApplied(project.plan, results, apply, (k) => ignoreOf.get(keyString(k)) ?? []);
+  return verifyApplied(project.plan, results, apply, ignoreOf);
 }
 
 /**

@@ -8,13 +8,19 @@ import { ApiError } from '../core/errors.ts';
 import { deepEqual } from '../core/json.ts';
 import { keyString, type Config, type DocumentKey } from '../core/model.ts';
 import { withoutIgnored, type Plan, type PlanChange } from '../core/plan.ts';
+import { Semaphore } from '../io/http.ts';
 import type { RequestEvent } from '../io/http-types.ts';
 import type { Provider } from '../providers/types.ts';
 import { mapInOrder } from './concurrency.ts';
+import { outcomeMayBeLost, readBack } from './readback.ts';
 import type { ProgressEvent } from './reconcile.ts';
 import type { SessionPool } from './sessions.ts';
 
-export type ResultStatus = 'ok' | 'failed' | 'skipped';
+/**
+ * `unknown`: the answer was lost and reading the object back could not tell
+ * whether the write took effect (INVARIANTS.md item 14: never called failed).
+ */
+export type ResultStatus = 'ok' | 'failed' | 'skipped' | 'unknown';
 
 export interface ChangeResult {
   readonly key: DocumentKey;
@@ -30,6 +36,8 @@ export interface ChangeResult {
 export interface AuditRecord {
   readonly time: string;
   readonly commit: string | null;
+  /** True when the documents had uncommitted changes (meta.git.dirty); null outside git. */
+  readonly dirty: boolean | null;
   readonly target: string;
   readonly account: string;
   readonly kind: string;
@@ -52,6 +60,13 @@ export interface ApplyOptions {
   readonly onProgress?: (e: ProgressEvent) => void;
   /** Max changes in flight at once (the HTTP layer also limits per target). */
   readonly parallel?: number;
+  /** The document's `ignore` pointers, for reading back a write whose answer was lost. */
+  readonly ignoreOf?: (key: DocumentKey) => readonly string[];
+  /**
+   * Asked before each write starts: a reason (e.g. "interrupted by SIGTERM")
+   * stops new writes; those already in flight finish and are reported.
+   */
+  readonly stop?: () => string | undefined;
 }
 
 /** Tracks which change an HTTP request belongs to, so its request id reaches the audit log. */
@@ -75,6 +90,17 @@ export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<Chan
   const total = indices.length;
   let done = 0;
   const parallel = options.parallel ?? 64;
+  // Writes in flight per target: its request limit, so the writes started are
+  // the ones on the wire (the HTTP layer would queue the rest unseen).
+  const slots = new Map<string, Semaphore>();
+  const slotOf = (target: string): Semaphore => {
+    let slot = slots.get(target);
+    if (!slot) {
+      slot = new Semaphore(options.config.targets[target]?.concurrency ?? 1);
+      slots.set(target, slot);
+    }
+    return slot;
+  };
   options.onProgress?.({ phase: 'apply', done, total });
 
   while (pending.size > 0) {
@@ -87,6 +113,7 @@ export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<Chan
     await mapInOrder(wave, parallel, async (i) => {
       const change = plan.changes[i] as PlanChange;
       const blocker = change.dependsOn.find((d) => failed.has(d));
+      let stopped: string | undefined;
       let result: ChangeResult;
       if (blocker !== undefined) {
         const b = plan.changes[blocker] as PlanChange;
@@ -97,11 +124,29 @@ export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<Chan
           message: `skipped: it claims DIDs that "${b.key.name}" was to release, and that change failed`,
         };
       } else {
-        result = await runChange(change, options);
+        // A write starts when it holds one of its target's slots; only then is
+        // `stop` asked, so a stop leaves queued writes unsent, not half-started.
+        const slot = slotOf(change.key.target);
+        await slot.acquire();
+        try {
+          stopped = options.stop?.();
+          result =
+            stopped !== undefined
+              ? {
+                  key: change.key,
+                  action: change.action,
+                  status: 'skipped',
+                  message: `not started: ${stopped}`,
+                }
+              : await runChange(change, options);
+        } finally {
+          slot.release();
+        }
       }
       if (result.status !== 'ok') failed.add(i);
       results.set(i, result);
-      options.audit?.(auditOf(result, options, plan));
+      // Not-started changes were never sent: nothing to record.
+      if (stopped === undefined) options.audit?.(auditOf(result, options, plan));
       done++;
       options.onProgress?.({
         phase: 'apply',
@@ -161,8 +206,35 @@ async function runChange(change: PlanChange, options: ApplyOptions): Promise<Cha
         ...(store.requestId ? { requestId: store.requestId } : {}),
       };
     } catch (err) {
-      const message = describeFailure(change, err);
       const requestId = err instanceof ApiError ? err.requestId : store.requestId;
+      if (outcomeMayBeLost(err)) {
+        const ignore = options.ignoreOf?.(change.key) ?? [];
+        const back = await readBack(change, { session, provider, target, ignore });
+        const lost = `the answer was lost (${err instanceof Error ? err.message : String(err)})`;
+        if (back.applied !== false) {
+          const id = back.applied === true ? (back.id ?? change.id) : change.id;
+          return {
+            key: change.key,
+            action: change.action,
+            status: back.applied === true ? 'ok' : 'unknown',
+            message:
+              back.applied === true
+                ? `${change.action}d (${lost}; reading it back shows it applied)`
+                : `outcome unknown: ${lost}, and ${back.why}. Run plan to see the live state.`,
+            ...(id !== undefined ? { id } : {}),
+            ...(requestId ? { requestId } : {}),
+          };
+        }
+        return {
+          key: change.key,
+          action: change.action,
+          status: 'failed' as const,
+          message: `${describeFailure(change, err)} (not applied: ${back.why})`,
+          ...(change.id !== undefined ? { id: change.id } : {}),
+          ...(requestId ? { requestId } : {}),
+        };
+      }
+      const message = describeFailure(change, err);
       return {
         key: change.key,
         action: change.action,
@@ -188,6 +260,7 @@ function auditOf(r: ChangeResult, options: ApplyOptions, plan: Plan): AuditRecor
   return {
     time: options.now().toISOString(),
     commit: plan.meta.git?.commit ?? null,
+    dirty: plan.meta.git?.dirty ?? null,
     target: r.key.target,
     account: r.key.account,
     kind: r.key.kind,

@@ -5,13 +5,10 @@
  * be half-written (each equals its prior or its desired version); a final run
  * completes and the plan is then empty.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { build } from 'esbuild';
-import { BUNDLE_OPTIONS } from '../../scripts/bundle-options.mjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildBin, spawnCli } from '../helpers/bin.ts';
 import type { FaultDecision } from '../../src/emulator/faults.ts';
 import {
   ACCOUNTS,
@@ -24,7 +21,6 @@ import {
 } from '../helpers/world.ts';
 import { mulberry32 } from '../../src/emulator/faults.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 const KILLS = 5;
 const SEED = 0x5eed;
 
@@ -74,16 +70,7 @@ let world: World;
 
 beforeAll(async () => {
   useFastRetries();
-  // The CLI as shipped: bin/connops.js importing ../dist/cli.js, bundled into a temp
-  // dir so this test neither needs nor touches the committed dist/.
-  binDir = await mkdtemp(join(tmpdir(), 'connops-bin-'));
-  await mkdir(join(binDir, 'bin'));
-  await copyFile(join(ROOT, 'bin/connops.js'), join(binDir, 'bin/connops.js'));
-  await build({
-    ...BUNDLE_OPTIONS,
-    entryPoints: { cli: join(ROOT, 'src/cli/entry.ts') },
-    outdir: join(binDir, 'dist'),
-  });
+  binDir = await buildBin();
 
   const files = { 'connops.yaml': CONFIG, 'docs/trunks.yaml': documents(1) };
   const ref = await startWorld({ files });
@@ -107,22 +94,8 @@ afterAll(async () => {
   await rm(binDir, { recursive: true, force: true });
 });
 
-function spawnApply(): {
-  child: ChildProcess;
-  done: Promise<{ code: number | null; signal: string | null; output: string }>;
-} {
-  const child = spawn(process.execPath, [join(binDir, 'bin/connops.js'), 'apply', '--yes'], {
-    cwd: world.dir,
-    env: { PATH: process.env['PATH'] ?? '', ...world.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const done = new Promise<{ code: number | null; signal: string | null; output: string }>(
-    (resolve) => child.on('close', (code, signal) => resolve({ code, signal, output })),
-  );
-  return { child, done };
+function spawnApply(): ReturnType<typeof spawnCli> {
+  return spawnCli(binDir, ['apply', '--yes'], world.dir, world.env);
 }
 
 describe('SIGKILL during apply', () => {

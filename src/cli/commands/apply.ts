@@ -12,6 +12,7 @@ import type { AuditRecord, ChangeResult } from '../../engine/apply.ts';
 import { executeApply, prepareApply, staleReasons } from '../../engine/apply-project.ts';
 import { savedSelection, type PlannedProject } from '../../engine/project.ts';
 import { AuditLog } from '../../io/audit-log.ts';
+import { SIGNAL_EXIT, type StopSignal } from '../../io/signals.ts';
 import type { CommandContext } from '../context.ts';
 import { progressReporter } from '../progress.ts';
 import { loadAndPlan, reportPlanTrouble } from './common.ts';
@@ -79,15 +80,30 @@ async function applyPlanned(ctx: CommandContext, run: PlannedProject): Promise<n
     // Opened before the first write: a log that cannot be written stops the apply here.
     const audit = logFile ? AuditLog.open(resolve(ctx.io.cwd, logFile), ctx.secrets) : undefined;
     let results: ChangeResult[];
+    let signal: StopSignal | undefined;
+    const stopListening = ctx.io.onStopSignal?.((s) => {
+      signal = s;
+      ctx.err(
+        `\nconnops: ${s}: starting no new write; the writes in flight finish and are reported${audit ? ' and audited' : ''} (${s} again stops at once, leaving those unrecorded)\n`,
+      );
+    });
     try {
       results = await executeApply(run, prepared.selected, {
         ...(audit ? { audit: (r: AuditRecord) => audit.append(r) } : {}),
         onProgress: progressReporter(ctx),
+        stop: () => (signal ? `interrupted by ${signal}` : undefined),
       });
     } finally {
+      stopListening?.();
       audit?.close();
     }
     ctx.out(renderApplyResults(results));
+    if (signal) {
+      ctx.err(
+        `connops: apply interrupted by ${signal}: the writes not started are listed as skipped. Run \`connops plan\` to see what is left.\n`,
+      );
+      return SIGNAL_EXIT[signal];
+    }
     if (!countResults(results).complete) {
       ctx.err(
         'connops: some changes did not complete; the others were applied. Run `connops plan` to see what is left, then apply again.\n',
