@@ -37466,6 +37466,408 @@ var require_fast_json_patch = __commonJS({
   }
 });
 
+// src/core/json-patch.ts
+function diffOps(before, after) {
+  const ops = import_fast_json_patch.default.compare(before, after);
+  return ops.filter((o2) => o2.op === "add" || o2.op === "remove" || o2.op === "replace").map(
+    (o2) => o2.op === "remove" ? { op: "remove", path: o2.path } : { op: o2.op, path: o2.path, value: o2.value }
+  );
+}
+var import_fast_json_patch;
+var init_json_patch = __esm({
+  "src/core/json-patch.ts"() {
+    "use strict";
+    import_fast_json_patch = __toESM(require_fast_json_patch(), 1);
+  }
+});
+
+// src/core/plan.ts
+import { createHash as createHash2 } from "node:crypto";
+function scopeKey(target, kind, account) {
+  return `${target}/${account}/${kind}`;
+}
+function bodyRevision(normalized) {
+  return `sha256:${createHash2("sha256").update(canonicalJson(normalized)).digest("hex").slice(0, 16)}`;
+}
+function digestOf(body) {
+  return createHash2("sha256").update(JSON.stringify(body)).digest("hex");
+}
+function liveRef(o2, provider) {
+  const name = provider.nameOf(o2.body);
+  return {
+    id: o2.id,
+    ...o2.revision !== void 0 ? { revision: o2.revision } : {},
+    ...name !== void 0 ? { name } : {}
+  };
+}
+function planDocument(doc, live, reason, provider, target) {
+  if (live && doc.ignore.length === 0 && live.revision !== void 0 && provider.sameNormalized(live.body, doc.spec, target)) {
+    return noopChange(doc, live.id, live.revision);
+  }
+  const desiredN = provider.normalize(doc.spec, target);
+  const sensitive = /* @__PURE__ */ new Set([...doc.sensitive, ...provider.secretPointers(doc.spec)]);
+  if (!live) {
+    const after2 = withoutIgnored(desiredN, doc.ignore);
+    const afterMasked2 = maskBody(after2, sensitive, void 0);
+    return {
+      key: doc.key,
+      action: "create",
+      reason,
+      ...doc.id !== void 0 ? { id: doc.id } : {},
+      after: after2,
+      ops: diffOps({}, afterMasked2),
+      request: {
+        method: provider.verbs.create,
+        body: provider.markManaged(provider.buildCreate(doc.spec, target))
+      },
+      source: doc.source,
+      claims: provider.claims(after2),
+      releases: [],
+      dependsOn: [],
+      afterMasked: afterMasked2
+    };
+  }
+  const liveN = provider.normalize(live.body, target);
+  for (const p2 of provider.secretPointers(liveN)) sensitive.add(p2);
+  const revision = live.revision ?? bodyRevision(liveN);
+  const desiredForWrite = shareEqual(
+    liveN,
+    overlayIgnored(desiredN, liveN, doc.ignore)
+  );
+  if (desiredForWrite === liveN) return noopChange(doc, live.id, revision);
+  const before = withoutIgnored(liveN, doc.ignore);
+  const after = withoutIgnored(desiredForWrite, doc.ignore);
+  const beforeMasked = maskBody(before, sensitive, void 0);
+  const afterMasked = maskBody(after, sensitive, before);
+  const base = {
+    key: doc.key,
+    id: live.id,
+    revision,
+    before,
+    after,
+    live: liveRef(live, provider),
+    source: doc.source,
+    beforeMasked,
+    afterMasked
+  };
+  let request = provider.buildUpdate(liveN, desiredForWrite, doc.spec);
+  if (!provider.isManaged(live.body) && request.body)
+    request = { ...request, body: provider.markManaged(request.body) };
+  const had = new Set(provider.claims(liveN));
+  const has = new Set(provider.claims(desiredForWrite));
+  const ops = diffOps(beforeMasked, afterMasked);
+  return {
+    ...base,
+    action: "update",
+    reason: `${ops.length} field${ops.length === 1 ? "" : "s"} differ${ops.length === 1 ? "s" : ""}`,
+    ops,
+    request,
+    claims: [...has].filter((d) => !had.has(d)),
+    releases: [...had].filter((d) => !has.has(d)),
+    dependsOn: []
+  };
+}
+function noopChange(doc, id, revision) {
+  return {
+    key: doc.key,
+    id,
+    revision,
+    source: doc.source,
+    action: "noop",
+    reason: "up to date",
+    ops: [],
+    claims: [],
+    releases: [],
+    dependsOn: []
+  };
+}
+function overlayIgnored(desired, live, ignore) {
+  if (ignore.length === 0) return desired;
+  const out = cloneJson(desired);
+  for (const pointer of ignore) {
+    const liveValue = getAtPointer(live, pointer);
+    if (liveValue === void 0) {
+      removeAtPointer(out, pointer);
+      continue;
+    }
+    const tokens = parsePointer(pointer);
+    const last2 = tokens.pop();
+    const container = getAtPointer(out, buildPointer(tokens));
+    if (last2 === void 0) continue;
+    if (isObject(container)) container[last2] = cloneJson(liveValue);
+    else if (Array.isArray(container) && Number(last2) < container.length)
+      container[Number(last2)] = cloneJson(liveValue);
+  }
+  return out;
+}
+function withoutIgnored(body, ignore) {
+  if (ignore.length === 0) return body;
+  const out = cloneJson(body);
+  for (const p2 of ignore) removeAtPointer(out, p2);
+  return out;
+}
+function maskBody(body, sensitive, before) {
+  if (sensitive.size === 0) return body;
+  let out = body;
+  for (const pointer of sensitive) {
+    const v = getAtPointer(out, pointer);
+    if (v === void 0) continue;
+    const changed = before !== void 0 && !deepEqual(getAtPointer(before, pointer), v);
+    out = replacedAt(out, parsePointer(pointer), changed ? SENSITIVE_CHANGED : SENSITIVE);
+  }
+  return out;
+}
+function replacedAt(root, tokens, value) {
+  const step = (cur, i2) => {
+    const t2 = tokens[i2];
+    if (t2 === void 0) return value;
+    if (Array.isArray(cur)) {
+      const n = Number(t2);
+      const copy = [...cur];
+      const next = step(cur[n], i2 + 1);
+      if (next === void 0) return cur;
+      copy[n] = next;
+      return copy;
+    }
+    if (isObject(cur)) {
+      const next = step(cur[t2], i2 + 1);
+      if (next === void 0) return cur;
+      return { ...cur, [t2]: next };
+    }
+    return void 0;
+  };
+  const out = step(root, 0);
+  return isObject(out) ? out : root;
+}
+function orderChanges(changes, problems) {
+  const rank = { delete: 0, update: 1, create: 2, noop: 3 };
+  const keys = new Map(changes.map((c3) => [c3, keyString(c3.key)]));
+  const collator = new Intl.Collator();
+  const sorted2 = [...changes].sort(
+    (a, b2) => rank[a.action] - rank[b2.action] || collator.compare(keys.get(a), keys.get(b2))
+  );
+  const releasedBy = /* @__PURE__ */ new Map();
+  sorted2.forEach((c3, i2) => {
+    for (const r2 of c3.releases) releasedBy.set(`${c3.key.target}/${c3.key.account}/${r2}`, i2);
+  });
+  const deps = sorted2.map((c3, i2) => {
+    const d = /* @__PURE__ */ new Set();
+    for (const claim of c3.claims) {
+      const j2 = releasedBy.get(`${c3.key.target}/${c3.key.account}/${claim}`);
+      if (j2 !== void 0 && j2 !== i2) d.add(j2);
+    }
+    return [...d];
+  });
+  const state = new Array(sorted2.length).fill(0);
+  const inCycle = /* @__PURE__ */ new Set();
+  const visit = (i2, stack) => {
+    if (state[i2] === 2) return;
+    if (state[i2] === 1) {
+      for (const s of stack.slice(stack.indexOf(i2))) inCycle.add(s);
+      return;
+    }
+    state[i2] = 1;
+    for (const j2 of deps[i2] ?? []) visit(j2, [...stack, i2]);
+    state[i2] = 2;
+  };
+  sorted2.forEach((_2, i2) => visit(i2, []));
+  if (inCycle.size > 0) {
+    const names = [...inCycle].map((i2) => `"${sorted2[i2]?.key.name}"`).join(", ");
+    problems.push({
+      message: `${names} swap DIDs with each other; no single apply can order that safely. Move the DIDs in two steps (first remove them from one document, apply, then add them to the other)`
+    });
+  }
+  return sorted2.map((c3, i2) => ({ ...c3, dependsOn: deps[i2] ?? [] }));
+}
+function summarize(changes) {
+  const s = { create: 0, update: 0, delete: 0, noop: 0 };
+  for (const c3 of changes) s[c3.action]++;
+  return s;
+}
+function fingerprintOf(desired, changes) {
+  const live = changes.map((c3) => ({
+    key: keyString(c3.key),
+    action: c3.action,
+    id: c3.id ?? null,
+    revision: c3.revision ?? null,
+    ops: c3.ops,
+    secrets: c3.after ? digestOf(c3.after) : null
+  }));
+  const h2 = createHash2("sha256");
+  h2.update(
+    canonicalJson({
+      v: PLAN_FORMAT_VERSION,
+      desired: [...desired].sort((a, b2) => a.key.localeCompare(b2.key)),
+      live
+    })
+  );
+  return h2.digest("hex");
+}
+var PLAN_FORMAT_VERSION, SENSITIVE, SENSITIVE_CHANGED, Planner;
+var init_plan = __esm({
+  "src/core/plan.ts"() {
+    "use strict";
+    init_json();
+    init_json_patch();
+    init_model();
+    PLAN_FORMAT_VERSION = "1";
+    SENSITIVE = "(sensitive)";
+    SENSITIVE_CHANGED = "(sensitive value changed)";
+    Planner = class {
+      input;
+      docsByScope = /* @__PURE__ */ new Map();
+      deleted;
+      deletedScopes;
+      planned = /* @__PURE__ */ new Set();
+      changes = [];
+      problemsByScope = /* @__PURE__ */ new Map();
+      /** Each planned document's spec digest, taken while other scopes are still being read. */
+      digests = /* @__PURE__ */ new Map();
+      unmanaged = 0;
+      constructor(input2) {
+        this.input = input2;
+        for (const d of input2.documents) {
+          const k2 = scopeKey(d.key.target, d.key.kind, d.key.account);
+          const list = this.docsByScope.get(k2);
+          if (list) list.push(d);
+          else this.docsByScope.set(k2, [d]);
+        }
+        this.deleted = new Set((input2.deleted ?? []).map(keyString));
+        this.deletedScopes = new Set(
+          (input2.deleted ?? []).map((k2) => scopeKey(k2.target, k2.kind, k2.account))
+        );
+      }
+      /** Plans one scope's documents against its live objects (call once per scope). */
+      addScope(scope) {
+        const sk = scopeKey(scope.target, scope.kind, scope.account);
+        this.planned.add(sk);
+        this.planScope(sk, this.docsByScope.get(sk) ?? [], scope);
+      }
+      /**
+       * Plans the documents of scopes never added (no live objects: creates),
+       * orders the changes and computes the fingerprint. Documents and deletions in
+       * `skipScopes` (accounts that could not be read) are left out entirely.
+       */
+      finish(skipScopes = /* @__PURE__ */ new Set()) {
+        for (const [sk, docs] of this.docsByScope) {
+          if (this.planned.has(sk) || skipScopes.has(sk)) continue;
+          this.planned.add(sk);
+          this.planScope(sk, docs, void 0);
+        }
+        const problems = [...this.problemsByScope.keys()].sort().flatMap((k2) => this.problemsByScope.get(k2) ?? []);
+        const ordered = orderChanges(this.changes, problems);
+        const documents = this.input.documents.filter(
+          (d) => !skipScopes.has(scopeKey(d.key.target, d.key.kind, d.key.account))
+        );
+        const fingerprint = fingerprintOf(
+          documents.map((d) => ({
+            key: keyString(d.key),
+            body: this.digests.get(d) ?? digestOf(d.spec),
+            ignore: d.ignore
+          })),
+          ordered
+        );
+        return {
+          format_version: PLAN_FORMAT_VERSION,
+          changes: ordered,
+          problems,
+          unmanaged: this.unmanaged,
+          summary: summarize(ordered),
+          fingerprint,
+          meta: this.input.meta
+        };
+      }
+      problem(sk, p2) {
+        const list = this.problemsByScope.get(sk);
+        if (list) list.push(p2);
+        else this.problemsByScope.set(sk, [p2]);
+      }
+      planScope(sk, docs, scope) {
+        for (const doc of docs) this.digests.set(doc, digestOf(doc.spec));
+        const input2 = this.input;
+        const sample = docs[0];
+        const kind = sample?.key.kind ?? scope?.kind ?? "";
+        const targetName = sample?.key.target ?? scope?.target ?? "";
+        const account = sample?.key.account ?? scope?.account ?? "";
+        const provider = input2.providers.get(kind);
+        const target = input2.targets[targetName];
+        if (!provider || !target) return;
+        const objects = scope?.objects ?? [];
+        const byId = new Map(objects.map((o2) => [o2.id, o2]));
+        const byName = /* @__PURE__ */ new Map();
+        for (const o2 of objects) {
+          const n = provider.nameOf(o2.body);
+          if (n === void 0) continue;
+          const list = byName.get(n) ?? [];
+          list.push(o2);
+          byName.set(n, list);
+        }
+        const matched = /* @__PURE__ */ new Set();
+        for (const doc of docs) {
+          let live;
+          let reason = "";
+          if (doc.id !== void 0) {
+            live = byId.get(doc.id);
+            if (!live && !provider.createWithId) {
+              this.problem(sk, {
+                key: doc.key,
+                source: doc.source,
+                message: `${doc.key.kind} "${doc.key.name}": no live object has the pinned id ${doc.id}, and this API assigns ids itself; remove \`id:\` to create a new one`
+              });
+              continue;
+            }
+            if (!live)
+              reason = `no live object has the pinned id ${doc.id}; it will be created with that id`;
+          } else {
+            const candidates = (byName.get(doc.key.name) ?? []).filter((o2) => !matched.has(o2.id));
+            if (candidates.length > 1) {
+              this.problem(sk, {
+                key: doc.key,
+                source: doc.source,
+                message: `${doc.key.kind} "${doc.key.name}" in account ${account}: ${candidates.length} live objects have this name (ids ${candidates.map((c3) => c3.id).join(", ")}); pin one with \`id:\` so connops does not guess`
+              });
+              for (const c3 of candidates) matched.add(c3.id);
+              continue;
+            }
+            live = candidates[0];
+            if (!live) reason = "not found on the server";
+          }
+          this.changes.push(planDocument(doc, live, reason, provider, target));
+          if (live) matched.add(live.id);
+        }
+        const declaresAccount = docs.length > 0 || this.deletedScopes.has(sk);
+        for (const o2 of objects) {
+          if (matched.has(o2.id)) continue;
+          const name = provider.nameOf(o2.body) ?? o2.id;
+          const key = { target: targetName, account, kind, name };
+          const wasDeclared = this.deleted.has(keyString(key));
+          if (input2.prune && declaresAccount && (wasDeclared || !input2.partial && provider.isManaged(o2.body))) {
+            const beforeN = provider.normalize(o2.body, target);
+            const revision = o2.revision ?? bodyRevision(beforeN);
+            const masked = maskBody(beforeN, new Set(provider.secretPointers(beforeN)), void 0);
+            this.changes.push({
+              key,
+              action: "delete",
+              reason: wasDeclared ? "its document was deleted from git (prune is on)" : "no document declares it and connops manages it (prune is on)",
+              id: o2.id,
+              revision,
+              before: beforeN,
+              ops: diffOps(masked, {}),
+              live: liveRef(o2, provider),
+              claims: [],
+              releases: provider.claims(beforeN),
+              dependsOn: [],
+              beforeMasked: masked
+            });
+          } else if (declaresAccount && !input2.partial) {
+            this.unmanaged++;
+          }
+        }
+      }
+    };
+  }
+});
+
 // node_modules/yaml/dist/nodes/identity.js
 var require_identity = __commonJS({
   "node_modules/yaml/dist/nodes/identity.js"(exports) {
@@ -45878,6 +46280,123 @@ var init_config = __esm({
   }
 });
 
+// src/core/shard.ts
+import { createHash as createHash4 } from "node:crypto";
+function shardOf(target, account, count) {
+  const digest = createHash4("sha256").update(`${target}\0${account}`).digest();
+  return digest.readUInt32BE(0) % count + 1;
+}
+var init_shard = __esm({
+  "src/core/shard.ts"() {
+    "use strict";
+  }
+});
+
+// src/engine/reconcile.ts
+function scopeOf2(target, account) {
+  return `${target}/${account}`;
+}
+function inSelection(selection, target, account) {
+  if (selection.targets && selection.targets.length > 0 && !selection.targets.includes(target))
+    return false;
+  if (selection.accounts && selection.accounts.length > 0 && !selection.accounts.includes(account))
+    return false;
+  if (selection.shard && shardOf(target, account, selection.shard.count) !== selection.shard.index)
+    return false;
+  if (selection.scopes && !selection.scopes.has(scopeOf2(target, account))) return false;
+  return true;
+}
+function selectDocuments(documents, selection) {
+  return documents.filter(
+    (d) => inSelection(selection, d.key.target, d.key.account) && (!selection.keys || selection.keys.has(`${d.key.target}/${d.key.account}/${d.key.kind}/${d.key.name}`))
+  );
+}
+async function readLiveState(config, documents, deleted, providers, pool, onScope, onProgress) {
+  const wanted = /* @__PURE__ */ new Map();
+  for (const k2 of [...documents.map((d) => d.key), ...deleted])
+    wanted.set(scopeKey(k2.target, k2.kind, k2.account), {
+      target: k2.target,
+      kind: k2.kind,
+      account: k2.account
+    });
+  const list = [...wanted.values()];
+  const touched = new Set(list.map((s) => s.target));
+  const window2 = new Semaphore(
+    [...touched].reduce((sum, t2) => sum + (config.targets[t2]?.concurrency ?? 1), 0)
+  );
+  const failures = [];
+  let read = 0;
+  let done = 0;
+  onProgress?.({ phase: "read", done, total: list.length });
+  await Promise.all(
+    list.map(async (s) => {
+      const provider = providers.get(s.kind);
+      const target = config.targets[s.target];
+      if (!provider || !target) return;
+      await window2.acquire();
+      let objects;
+      try {
+        objects = await pool.get(provider, target).list(s.account);
+      } catch (err2) {
+        failures.push({ ...s, message: err2 instanceof Error ? err2.message : String(err2) });
+      } finally {
+        window2.release();
+        done++;
+        onProgress?.({
+          phase: "read",
+          done,
+          total: list.length,
+          current: `${s.target}/${s.account}`
+        });
+      }
+      if (objects) {
+        read++;
+        onScope({ ...s, objects });
+      }
+    })
+  );
+  return { read, failures };
+}
+async function planDocuments(config, documents, options) {
+  const deleted = options.deleted ?? [];
+  const planner = new Planner({
+    documents,
+    targets: config.targets,
+    providers: options.providers,
+    prune: options.prune,
+    deleted,
+    ...options.partial ? { partial: true } : {},
+    meta: options.meta
+  });
+  const live = await readLiveState(
+    config,
+    documents,
+    deleted,
+    options.providers,
+    options.pool,
+    (scope) => planner.addScope(scope),
+    options.onProgress
+  );
+  if (live.failures.length > 0 && live.read === 0 && documents.length > 0) {
+    const first2 = live.failures[0];
+    throw new ConnopsError(
+      "API",
+      `Cannot read live state: ${first2.message}${live.failures.length > 1 ? ` (and ${live.failures.length - 1} more accounts)` : ""}`
+    );
+  }
+  const failedScopes = new Set(live.failures.map((f) => scopeKey(f.target, f.kind, f.account)));
+  return { plan: planner.finish(failedScopes), failures: live.failures };
+}
+var init_reconcile = __esm({
+  "src/engine/reconcile.ts"() {
+    "use strict";
+    init_errors();
+    init_plan();
+    init_shard();
+    init_http();
+  }
+});
+
 // src/core/changed.ts
 function documentKeysOf(file, text, config, providers, env) {
   const keys = [];
@@ -52005,7 +52524,10 @@ async function resolveGitInputs(run) {
     return patterns.some((p2) => p2.test(rel)) ? rel : void 0;
   };
   const notes = [];
-  if (changes.some((c3) => c3.path === configFile || c3.status === "renamed" && c3.from === configFile))
+  const configChanged = changes.some(
+    (c3) => c3.path === configFile || c3.status === "renamed" && c3.from === configFile
+  );
+  if (configChanged && run.scope !== "accounts")
     notes.push(
       `note: ${configRel} changed since ${since}; --changed-since only selects documents in changed files, so run a full plan to see the effect of config changes`
     );
@@ -52028,6 +52550,24 @@ async function resolveGitInputs(run) {
     })
   );
   const diff = diffDocumentKeys(before, after);
+  if (run.scope === "accounts") {
+    if (configChanged)
+      return {
+        ...source ? { source } : {},
+        meta,
+        notes,
+        scope: { since, accounts: void 0, why: `${configRel} changed` }
+      };
+    const accounts = /* @__PURE__ */ new Set();
+    for (const k2 of [...before, ...after]) accounts.add(scopeOf2(k2.target, k2.account));
+    return {
+      ...source ? { source } : {},
+      deleted: diff.deleted,
+      meta,
+      notes,
+      scope: { since, accounts }
+    };
+  }
   return {
     ...source ? { source } : {},
     keys: diff.keys,
@@ -52042,6 +52582,7 @@ var init_git_inputs = __esm({
     "use strict";
     init_changed();
     init_config();
+    init_reconcile();
     init_registry();
     init_files();
     init_git();
@@ -52179,8 +52720,20 @@ function renderPlanText(plan, options) {
       )
     );
   out.push(paint("bold", summaryLine(plan)));
+  const scoped = scopeLine(plan);
+  if (scoped) out.push(scoped);
   out.push(`Fingerprint: ${plan.fingerprint}`);
   return out.join("\n") + "\n";
+}
+function scopeLine(plan) {
+  const scope = plan.meta.selection?.["scope"];
+  if (!scope) return void 0;
+  const since = String(scope.since ?? "").slice(0, 12);
+  if (scope.whole_estate_because)
+    return `Planned every account: ${scope.whole_estate_because} since ${since}, which can affect any account.`;
+  const n = scope.planned_accounts ?? 0;
+  const total = scope.declared_accounts ?? 0;
+  return `Planned ${n.toLocaleString("en-US")} of ${total.toLocaleString("en-US")} accounts: the ones changed since ${since}. Drift in the others is not read here; a full plan (the scheduled drift run) reads all.`;
 }
 function mdEscape(s) {
   return s.replace(/[|<>`]/g, (c3) => `&#${c3.charCodeAt(0)};`);
@@ -52193,6 +52746,7 @@ function renderPlanMarkdown(plan, options = {}) {
     "",
     `**${summaryLine(plan)}**`,
     "",
+    ...scopeLine(plan) ? [`_${mdEscape(scopeLine(plan) ?? "")}_`, ""] : [],
     "| action | kind | name | account | target |",
     "| --- | --- | --- | --- | --- |"
   ];
@@ -52383,401 +52937,9 @@ init_registry();
 init_errors();
 init_json();
 init_model();
-import { AsyncLocalStorage } from "node:async_hooks";
-
-// src/core/plan.ts
-init_json();
-import { createHash as createHash2 } from "node:crypto";
-
-// src/core/json-patch.ts
-var import_fast_json_patch = __toESM(require_fast_json_patch(), 1);
-function diffOps(before, after) {
-  const ops = import_fast_json_patch.default.compare(before, after);
-  return ops.filter((o2) => o2.op === "add" || o2.op === "remove" || o2.op === "replace").map(
-    (o2) => o2.op === "remove" ? { op: "remove", path: o2.path } : { op: o2.op, path: o2.path, value: o2.value }
-  );
-}
-
-// src/core/plan.ts
-init_model();
-var PLAN_FORMAT_VERSION = "1";
-var SENSITIVE = "(sensitive)";
-var SENSITIVE_CHANGED = "(sensitive value changed)";
-function scopeKey(target, kind, account) {
-  return `${target}/${account}/${kind}`;
-}
-function bodyRevision(normalized) {
-  return `sha256:${createHash2("sha256").update(canonicalJson(normalized)).digest("hex").slice(0, 16)}`;
-}
-function digestOf(body) {
-  return createHash2("sha256").update(JSON.stringify(body)).digest("hex");
-}
-var Planner = class {
-  input;
-  docsByScope = /* @__PURE__ */ new Map();
-  deleted;
-  deletedScopes;
-  planned = /* @__PURE__ */ new Set();
-  changes = [];
-  problemsByScope = /* @__PURE__ */ new Map();
-  /** Each planned document's spec digest, taken while other scopes are still being read. */
-  digests = /* @__PURE__ */ new Map();
-  unmanaged = 0;
-  constructor(input2) {
-    this.input = input2;
-    for (const d of input2.documents) {
-      const k2 = scopeKey(d.key.target, d.key.kind, d.key.account);
-      const list = this.docsByScope.get(k2);
-      if (list) list.push(d);
-      else this.docsByScope.set(k2, [d]);
-    }
-    this.deleted = new Set((input2.deleted ?? []).map(keyString));
-    this.deletedScopes = new Set(
-      (input2.deleted ?? []).map((k2) => scopeKey(k2.target, k2.kind, k2.account))
-    );
-  }
-  /** Plans one scope's documents against its live objects (call once per scope). */
-  addScope(scope) {
-    const sk = scopeKey(scope.target, scope.kind, scope.account);
-    this.planned.add(sk);
-    this.planScope(sk, this.docsByScope.get(sk) ?? [], scope);
-  }
-  /**
-   * Plans the documents of scopes never added (no live objects: creates),
-   * orders the changes and computes the fingerprint. Documents and deletions in
-   * `skipScopes` (accounts that could not be read) are left out entirely.
-   */
-  finish(skipScopes = /* @__PURE__ */ new Set()) {
-    for (const [sk, docs] of this.docsByScope) {
-      if (this.planned.has(sk) || skipScopes.has(sk)) continue;
-      this.planned.add(sk);
-      this.planScope(sk, docs, void 0);
-    }
-    const problems = [...this.problemsByScope.keys()].sort().flatMap((k2) => this.problemsByScope.get(k2) ?? []);
-    const ordered = orderChanges(this.changes, problems);
-    const documents = this.input.documents.filter(
-      (d) => !skipScopes.has(scopeKey(d.key.target, d.key.kind, d.key.account))
-    );
-    const fingerprint = fingerprintOf(
-      documents.map((d) => ({
-        key: keyString(d.key),
-        body: this.digests.get(d) ?? digestOf(d.spec),
-        ignore: d.ignore
-      })),
-      ordered
-    );
-    return {
-      format_version: PLAN_FORMAT_VERSION,
-      changes: ordered,
-      problems,
-      unmanaged: this.unmanaged,
-      summary: summarize(ordered),
-      fingerprint,
-      meta: this.input.meta
-    };
-  }
-  problem(sk, p2) {
-    const list = this.problemsByScope.get(sk);
-    if (list) list.push(p2);
-    else this.problemsByScope.set(sk, [p2]);
-  }
-  planScope(sk, docs, scope) {
-    for (const doc of docs) this.digests.set(doc, digestOf(doc.spec));
-    const input2 = this.input;
-    const sample = docs[0];
-    const kind = sample?.key.kind ?? scope?.kind ?? "";
-    const targetName = sample?.key.target ?? scope?.target ?? "";
-    const account = sample?.key.account ?? scope?.account ?? "";
-    const provider = input2.providers.get(kind);
-    const target = input2.targets[targetName];
-    if (!provider || !target) return;
-    const objects = scope?.objects ?? [];
-    const byId = new Map(objects.map((o2) => [o2.id, o2]));
-    const byName = /* @__PURE__ */ new Map();
-    for (const o2 of objects) {
-      const n = provider.nameOf(o2.body);
-      if (n === void 0) continue;
-      const list = byName.get(n) ?? [];
-      list.push(o2);
-      byName.set(n, list);
-    }
-    const matched = /* @__PURE__ */ new Set();
-    for (const doc of docs) {
-      let live;
-      let reason = "";
-      if (doc.id !== void 0) {
-        live = byId.get(doc.id);
-        if (!live && !provider.createWithId) {
-          this.problem(sk, {
-            key: doc.key,
-            source: doc.source,
-            message: `${doc.key.kind} "${doc.key.name}": no live object has the pinned id ${doc.id}, and this API assigns ids itself; remove \`id:\` to create a new one`
-          });
-          continue;
-        }
-        if (!live)
-          reason = `no live object has the pinned id ${doc.id}; it will be created with that id`;
-      } else {
-        const candidates = (byName.get(doc.key.name) ?? []).filter((o2) => !matched.has(o2.id));
-        if (candidates.length > 1) {
-          this.problem(sk, {
-            key: doc.key,
-            source: doc.source,
-            message: `${doc.key.kind} "${doc.key.name}" in account ${account}: ${candidates.length} live objects have this name (ids ${candidates.map((c3) => c3.id).join(", ")}); pin one with \`id:\` so connops does not guess`
-          });
-          for (const c3 of candidates) matched.add(c3.id);
-          continue;
-        }
-        live = candidates[0];
-        if (!live) reason = "not found on the server";
-      }
-      this.changes.push(planDocument(doc, live, reason, provider, target));
-      if (live) matched.add(live.id);
-    }
-    const declaresAccount = docs.length > 0 || this.deletedScopes.has(sk);
-    for (const o2 of objects) {
-      if (matched.has(o2.id)) continue;
-      const name = provider.nameOf(o2.body) ?? o2.id;
-      const key = { target: targetName, account, kind, name };
-      const wasDeclared = this.deleted.has(keyString(key));
-      if (input2.prune && declaresAccount && (wasDeclared || !input2.partial && provider.isManaged(o2.body))) {
-        const beforeN = provider.normalize(o2.body, target);
-        const revision = o2.revision ?? bodyRevision(beforeN);
-        const masked = maskBody(beforeN, new Set(provider.secretPointers(beforeN)), void 0);
-        this.changes.push({
-          key,
-          action: "delete",
-          reason: wasDeclared ? "its document was deleted from git (prune is on)" : "no document declares it and connops manages it (prune is on)",
-          id: o2.id,
-          revision,
-          before: beforeN,
-          ops: diffOps(masked, {}),
-          live: liveRef(o2, provider),
-          claims: [],
-          releases: provider.claims(beforeN),
-          dependsOn: [],
-          beforeMasked: masked
-        });
-      } else if (declaresAccount && !input2.partial) {
-        this.unmanaged++;
-      }
-    }
-  }
-};
-function liveRef(o2, provider) {
-  const name = provider.nameOf(o2.body);
-  return {
-    id: o2.id,
-    ...o2.revision !== void 0 ? { revision: o2.revision } : {},
-    ...name !== void 0 ? { name } : {}
-  };
-}
-function planDocument(doc, live, reason, provider, target) {
-  if (live && doc.ignore.length === 0 && live.revision !== void 0 && provider.sameNormalized(live.body, doc.spec, target)) {
-    return noopChange(doc, live.id, live.revision);
-  }
-  const desiredN = provider.normalize(doc.spec, target);
-  const sensitive = /* @__PURE__ */ new Set([...doc.sensitive, ...provider.secretPointers(doc.spec)]);
-  if (!live) {
-    const after2 = withoutIgnored(desiredN, doc.ignore);
-    const afterMasked2 = maskBody(after2, sensitive, void 0);
-    return {
-      key: doc.key,
-      action: "create",
-      reason,
-      ...doc.id !== void 0 ? { id: doc.id } : {},
-      after: after2,
-      ops: diffOps({}, afterMasked2),
-      request: {
-        method: provider.verbs.create,
-        body: provider.markManaged(provider.buildCreate(doc.spec, target))
-      },
-      source: doc.source,
-      claims: provider.claims(after2),
-      releases: [],
-      dependsOn: [],
-      afterMasked: afterMasked2
-    };
-  }
-  const liveN = provider.normalize(live.body, target);
-  for (const p2 of provider.secretPointers(liveN)) sensitive.add(p2);
-  const revision = live.revision ?? bodyRevision(liveN);
-  const desiredForWrite = shareEqual(
-    liveN,
-    overlayIgnored(desiredN, liveN, doc.ignore)
-  );
-  if (desiredForWrite === liveN) return noopChange(doc, live.id, revision);
-  const before = withoutIgnored(liveN, doc.ignore);
-  const after = withoutIgnored(desiredForWrite, doc.ignore);
-  const beforeMasked = maskBody(before, sensitive, void 0);
-  const afterMasked = maskBody(after, sensitive, before);
-  const base = {
-    key: doc.key,
-    id: live.id,
-    revision,
-    before,
-    after,
-    live: liveRef(live, provider),
-    source: doc.source,
-    beforeMasked,
-    afterMasked
-  };
-  let request = provider.buildUpdate(liveN, desiredForWrite, doc.spec);
-  if (!provider.isManaged(live.body) && request.body)
-    request = { ...request, body: provider.markManaged(request.body) };
-  const had = new Set(provider.claims(liveN));
-  const has = new Set(provider.claims(desiredForWrite));
-  const ops = diffOps(beforeMasked, afterMasked);
-  return {
-    ...base,
-    action: "update",
-    reason: `${ops.length} field${ops.length === 1 ? "" : "s"} differ${ops.length === 1 ? "s" : ""}`,
-    ops,
-    request,
-    claims: [...has].filter((d) => !had.has(d)),
-    releases: [...had].filter((d) => !has.has(d)),
-    dependsOn: []
-  };
-}
-function noopChange(doc, id, revision) {
-  return {
-    key: doc.key,
-    id,
-    revision,
-    source: doc.source,
-    action: "noop",
-    reason: "up to date",
-    ops: [],
-    claims: [],
-    releases: [],
-    dependsOn: []
-  };
-}
-function overlayIgnored(desired, live, ignore) {
-  if (ignore.length === 0) return desired;
-  const out = cloneJson(desired);
-  for (const pointer of ignore) {
-    const liveValue = getAtPointer(live, pointer);
-    if (liveValue === void 0) {
-      removeAtPointer(out, pointer);
-      continue;
-    }
-    const tokens = parsePointer(pointer);
-    const last2 = tokens.pop();
-    const container = getAtPointer(out, buildPointer(tokens));
-    if (last2 === void 0) continue;
-    if (isObject(container)) container[last2] = cloneJson(liveValue);
-    else if (Array.isArray(container) && Number(last2) < container.length)
-      container[Number(last2)] = cloneJson(liveValue);
-  }
-  return out;
-}
-function withoutIgnored(body, ignore) {
-  if (ignore.length === 0) return body;
-  const out = cloneJson(body);
-  for (const p2 of ignore) removeAtPointer(out, p2);
-  return out;
-}
-function maskBody(body, sensitive, before) {
-  if (sensitive.size === 0) return body;
-  let out = body;
-  for (const pointer of sensitive) {
-    const v = getAtPointer(out, pointer);
-    if (v === void 0) continue;
-    const changed = before !== void 0 && !deepEqual(getAtPointer(before, pointer), v);
-    out = replacedAt(out, parsePointer(pointer), changed ? SENSITIVE_CHANGED : SENSITIVE);
-  }
-  return out;
-}
-function replacedAt(root, tokens, value) {
-  const step = (cur, i2) => {
-    const t2 = tokens[i2];
-    if (t2 === void 0) return value;
-    if (Array.isArray(cur)) {
-      const n = Number(t2);
-      const copy = [...cur];
-      const next = step(cur[n], i2 + 1);
-      if (next === void 0) return cur;
-      copy[n] = next;
-      return copy;
-    }
-    if (isObject(cur)) {
-      const next = step(cur[t2], i2 + 1);
-      if (next === void 0) return cur;
-      return { ...cur, [t2]: next };
-    }
-    return void 0;
-  };
-  const out = step(root, 0);
-  return isObject(out) ? out : root;
-}
-function orderChanges(changes, problems) {
-  const rank = { delete: 0, update: 1, create: 2, noop: 3 };
-  const keys = new Map(changes.map((c3) => [c3, keyString(c3.key)]));
-  const collator = new Intl.Collator();
-  const sorted2 = [...changes].sort(
-    (a, b2) => rank[a.action] - rank[b2.action] || collator.compare(keys.get(a), keys.get(b2))
-  );
-  const releasedBy = /* @__PURE__ */ new Map();
-  sorted2.forEach((c3, i2) => {
-    for (const r2 of c3.releases) releasedBy.set(`${c3.key.target}/${c3.key.account}/${r2}`, i2);
-  });
-  const deps = sorted2.map((c3, i2) => {
-    const d = /* @__PURE__ */ new Set();
-    for (const claim of c3.claims) {
-      const j2 = releasedBy.get(`${c3.key.target}/${c3.key.account}/${claim}`);
-      if (j2 !== void 0 && j2 !== i2) d.add(j2);
-    }
-    return [...d];
-  });
-  const state = new Array(sorted2.length).fill(0);
-  const inCycle = /* @__PURE__ */ new Set();
-  const visit = (i2, stack) => {
-    if (state[i2] === 2) return;
-    if (state[i2] === 1) {
-      for (const s of stack.slice(stack.indexOf(i2))) inCycle.add(s);
-      return;
-    }
-    state[i2] = 1;
-    for (const j2 of deps[i2] ?? []) visit(j2, [...stack, i2]);
-    state[i2] = 2;
-  };
-  sorted2.forEach((_2, i2) => visit(i2, []));
-  if (inCycle.size > 0) {
-    const names = [...inCycle].map((i2) => `"${sorted2[i2]?.key.name}"`).join(", ");
-    problems.push({
-      message: `${names} swap DIDs with each other; no single apply can order that safely. Move the DIDs in two steps (first remove them from one document, apply, then add them to the other)`
-    });
-  }
-  return sorted2.map((c3, i2) => ({ ...c3, dependsOn: deps[i2] ?? [] }));
-}
-function summarize(changes) {
-  const s = { create: 0, update: 0, delete: 0, noop: 0 };
-  for (const c3 of changes) s[c3.action]++;
-  return s;
-}
-function fingerprintOf(desired, changes) {
-  const live = changes.map((c3) => ({
-    key: keyString(c3.key),
-    action: c3.action,
-    id: c3.id ?? null,
-    revision: c3.revision ?? null,
-    ops: c3.ops,
-    secrets: c3.after ? digestOf(c3.after) : null
-  }));
-  const h2 = createHash2("sha256");
-  h2.update(
-    canonicalJson({
-      v: PLAN_FORMAT_VERSION,
-      desired: [...desired].sort((a, b2) => a.key.localeCompare(b2.key)),
-      live
-    })
-  );
-  return h2.digest("hex");
-}
-
-// src/engine/apply.ts
+init_plan();
 init_http();
+import { AsyncLocalStorage } from "node:async_hooks";
 
 // src/engine/concurrency.ts
 async function mapInOrder(items, limit, fn) {
@@ -52796,6 +52958,7 @@ async function mapInOrder(items, limit, fn) {
 // src/engine/readback.ts
 init_errors();
 init_json();
+init_plan();
 function outcomeMayBeLost(err2) {
   if (err2 instanceof HttpError) return true;
   if (!(err2 instanceof ApiError)) return false;
@@ -53284,6 +53447,7 @@ var OPTIONS = {
   account: { type: "string", multiple: true },
   only: { type: "string", multiple: true },
   "changed-since": { type: "string" },
+  scope: { type: "string" },
   ref: { type: "string" },
   shard: { type: "string" },
   format: { type: "string", short: "f" },
@@ -53341,6 +53505,15 @@ function shardFlag(flags) {
   if (!m || count < 1 || index < 1 || index > count)
     throw new UsageError(`--shard must be i/n with 1 \u2264 i \u2264 n, e.g. --shard 2/4 (got "${s}")`);
   return { index, count };
+}
+function scopeFlag(flags) {
+  const s = flags.scope;
+  if (s === void 0) return void 0;
+  if (s !== "documents" && s !== "accounts")
+    throw new UsageError(`--scope must be documents or accounts (got "${s}")`);
+  if (flags["changed-since"] === void 0)
+    throw new UsageError("--scope goes with --changed-since REV (it says what the change selects)");
+  return s;
 }
 
 // src/engine/project.ts
@@ -53993,108 +54166,8 @@ function checkThreads(paths, env, configShown, diagnostics) {
   return paths.length > 1 && totalFileSize(paths) >= THREADS_MIN_BYTES ? Math.min(availableParallelism(), MAX_THREADS) : 1;
 }
 
-// src/engine/reconcile.ts
-init_errors();
-
-// src/core/shard.ts
-import { createHash as createHash4 } from "node:crypto";
-function shardOf(target, account, count) {
-  const digest = createHash4("sha256").update(`${target}\0${account}`).digest();
-  return digest.readUInt32BE(0) % count + 1;
-}
-
-// src/engine/reconcile.ts
-init_http();
-function inSelection(selection, target, account) {
-  if (selection.targets && selection.targets.length > 0 && !selection.targets.includes(target))
-    return false;
-  if (selection.accounts && selection.accounts.length > 0 && !selection.accounts.includes(account))
-    return false;
-  if (selection.shard && shardOf(target, account, selection.shard.count) !== selection.shard.index)
-    return false;
-  return true;
-}
-function selectDocuments(documents, selection) {
-  return documents.filter(
-    (d) => inSelection(selection, d.key.target, d.key.account) && (!selection.keys || selection.keys.has(`${d.key.target}/${d.key.account}/${d.key.kind}/${d.key.name}`))
-  );
-}
-async function readLiveState(config, documents, deleted, providers, pool, onScope, onProgress) {
-  const wanted = /* @__PURE__ */ new Map();
-  for (const k2 of [...documents.map((d) => d.key), ...deleted])
-    wanted.set(scopeKey(k2.target, k2.kind, k2.account), {
-      target: k2.target,
-      kind: k2.kind,
-      account: k2.account
-    });
-  const list = [...wanted.values()];
-  const touched = new Set(list.map((s) => s.target));
-  const window2 = new Semaphore(
-    [...touched].reduce((sum, t2) => sum + (config.targets[t2]?.concurrency ?? 1), 0)
-  );
-  const failures = [];
-  let read = 0;
-  let done = 0;
-  onProgress?.({ phase: "read", done, total: list.length });
-  await Promise.all(
-    list.map(async (s) => {
-      const provider = providers.get(s.kind);
-      const target = config.targets[s.target];
-      if (!provider || !target) return;
-      await window2.acquire();
-      let objects;
-      try {
-        objects = await pool.get(provider, target).list(s.account);
-      } catch (err2) {
-        failures.push({ ...s, message: err2 instanceof Error ? err2.message : String(err2) });
-      } finally {
-        window2.release();
-        done++;
-        onProgress?.({
-          phase: "read",
-          done,
-          total: list.length,
-          current: `${s.target}/${s.account}`
-        });
-      }
-      if (objects) {
-        read++;
-        onScope({ ...s, objects });
-      }
-    })
-  );
-  return { read, failures };
-}
-async function planDocuments(config, documents, options) {
-  const deleted = options.deleted ?? [];
-  const planner = new Planner({
-    documents,
-    targets: config.targets,
-    providers: options.providers,
-    prune: options.prune,
-    deleted,
-    ...options.partial ? { partial: true } : {},
-    meta: options.meta
-  });
-  const live = await readLiveState(
-    config,
-    documents,
-    deleted,
-    options.providers,
-    options.pool,
-    (scope) => planner.addScope(scope),
-    options.onProgress
-  );
-  if (live.failures.length > 0 && live.read === 0 && documents.length > 0) {
-    const first2 = live.failures[0];
-    throw new ConnopsError(
-      "API",
-      `Cannot read live state: ${first2.message}${live.failures.length > 1 ? ` (and ${live.failures.length - 1} more accounts)` : ""}`
-    );
-  }
-  const failedScopes = new Set(live.failures.map((f) => scopeKey(f.target, f.kind, f.account)));
-  return { plan: planner.finish(failedScopes), failures: live.failures };
-}
+// src/engine/project.ts
+init_reconcile();
 
 // src/engine/sessions.ts
 var SessionPool = class {
@@ -54130,6 +54203,7 @@ function planOptionsFromFlags(flags) {
     },
     ref: flags.ref,
     changedSince: flags["changed-since"],
+    scope: scopeFlag(flags),
     prune: flags.prune === true ? true : void 0
   };
 }
@@ -54170,7 +54244,11 @@ async function planProject(options) {
   if (errors > 0 || !project.config)
     return { invalid: true, diagnostics: project.diagnostics, errors, notes };
   const config = project.config;
-  const selection = { ...base, ...git.keys ? { keys: git.keys } : {} };
+  const selection = {
+    ...base,
+    ...git.keys ? { keys: git.keys } : {},
+    ...git.scope?.accounts ? { scopes: git.scope.accounts } : {}
+  };
   for (const t2 of selection.targets ?? [])
     if (!config.targets[t2])
       throw new UsageError(
@@ -54180,7 +54258,7 @@ async function planProject(options) {
   checkReachable(config, documents, options.configPath);
   const pool = openSessions(options.secrets);
   const prune = options.prune ?? config.policy.prune;
-  const deleted = (git.deleted ?? []).filter((k2) => inSelection(base, k2.target, k2.account));
+  const deleted = (git.deleted ?? []).filter((k2) => inSelection(selection, k2.target, k2.account));
   try {
     const run = await planDocuments(config, documents, {
       providers: PROVIDERS,
@@ -54191,7 +54269,11 @@ async function planProject(options) {
       meta: {
         generated_at: (/* @__PURE__ */ new Date()).toISOString(),
         ...git.meta ? { git: git.meta } : {},
-        selection: { ...selectionRecord(base), prune }
+        selection: {
+          ...selectionRecord(base),
+          prune,
+          ...git.scope ? { scope: scopeRecord(git.scope, project.documents, documents) } : {}
+        }
       },
       ...options.onProgress ? { onProgress: options.onProgress } : {}
     });
@@ -54225,6 +54307,17 @@ function checkReachable(config, documents, configPath) {
         `target "${t2.name}" has no \`url\` (e.g. https://kazoo.example.net:8000/v2)`
       );
   }
+}
+function scopeRecord(scope, all, selected) {
+  const count = (docs) => new Set(docs.map((d) => scopeOf2(d.key.target, d.key.account))).size;
+  return {
+    kind: "accounts",
+    since: scope.since,
+    accounts: scope.accounts ? [...scope.accounts].sort() : null,
+    planned_accounts: count(selected),
+    declared_accounts: count(all),
+    ...scope.why ? { whole_estate_because: scope.why } : {}
+  };
 }
 function selectionRecord(s) {
   return {

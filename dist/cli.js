@@ -141,6 +141,15 @@ function shardFlag(flags) {
     throw new UsageError(`--shard must be i/n with 1 \u2264 i \u2264 n, e.g. --shard 2/4 (got "${s}")`);
   return { index, count };
 }
+function scopeFlag(flags) {
+  const s = flags.scope;
+  if (s === void 0) return void 0;
+  if (s !== "documents" && s !== "accounts")
+    throw new UsageError(`--scope must be documents or accounts (got "${s}")`);
+  if (flags["changed-since"] === void 0)
+    throw new UsageError("--scope goes with --changed-since REV (it says what the change selects)");
+  return s;
+}
 var OPTIONS;
 var init_options = __esm({
   "src/core/options.ts"() {
@@ -152,6 +161,7 @@ var init_options = __esm({
       account: { type: "string", multiple: true },
       only: { type: "string", multiple: true },
       "changed-since": { type: "string" },
+      scope: { type: "string" },
       ref: { type: "string" },
       shard: { type: "string" },
       format: { type: "string", short: "f" },
@@ -46138,8 +46148,20 @@ function renderPlanText(plan, options) {
       )
     );
   out.push(paint("bold", summaryLine(plan)));
+  const scoped = scopeLine(plan);
+  if (scoped) out.push(scoped);
   out.push(`Fingerprint: ${plan.fingerprint}`);
   return out.join("\n") + "\n";
+}
+function scopeLine(plan) {
+  const scope = plan.meta.selection?.["scope"];
+  if (!scope) return void 0;
+  const since = String(scope.since ?? "").slice(0, 12);
+  if (scope.whole_estate_because)
+    return `Planned every account: ${scope.whole_estate_because} since ${since}, which can affect any account.`;
+  const n = scope.planned_accounts ?? 0;
+  const total = scope.declared_accounts ?? 0;
+  return `Planned ${n.toLocaleString("en-US")} of ${total.toLocaleString("en-US")} accounts: the ones changed since ${since}. Drift in the others is not read here; a full plan (the scheduled drift run) reads all.`;
 }
 function mdEscape(s) {
   return s.replace(/[|<>`]/g, (c3) => `&#${c3.charCodeAt(0)};`);
@@ -46152,6 +46174,7 @@ function renderPlanMarkdown(plan, options = {}) {
     "",
     `**${summaryLine(plan)}**`,
     "",
+    ...scopeLine(plan) ? [`_${mdEscape(scopeLine(plan) ?? "")}_`, ""] : [],
     "| action | kind | name | account | target |",
     "| --- | --- | --- | --- | --- |"
   ];
@@ -47785,6 +47808,9 @@ var init_shard = __esm({
 });
 
 // src/engine/reconcile.ts
+function scopeOf2(target, account) {
+  return `${target}/${account}`;
+}
 function inSelection(selection, target, account) {
   if (selection.targets && selection.targets.length > 0 && !selection.targets.includes(target))
     return false;
@@ -47792,6 +47818,7 @@ function inSelection(selection, target, account) {
     return false;
   if (selection.shard && shardOf(target, account, selection.shard.count) !== selection.shard.index)
     return false;
+  if (selection.scopes && !selection.scopes.has(scopeOf2(target, account))) return false;
   return true;
 }
 function selectDocuments(documents, selection) {
@@ -54041,7 +54068,10 @@ async function resolveGitInputs(run2) {
     return patterns.some((p2) => p2.test(rel)) ? rel : void 0;
   };
   const notes = [];
-  if (changes.some((c3) => c3.path === configFile || c3.status === "renamed" && c3.from === configFile))
+  const configChanged = changes.some(
+    (c3) => c3.path === configFile || c3.status === "renamed" && c3.from === configFile
+  );
+  if (configChanged && run2.scope !== "accounts")
     notes.push(
       `note: ${configRel} changed since ${since}; --changed-since only selects documents in changed files, so run a full plan to see the effect of config changes`
     );
@@ -54064,6 +54094,24 @@ async function resolveGitInputs(run2) {
     })
   );
   const diff = diffDocumentKeys(before, after);
+  if (run2.scope === "accounts") {
+    if (configChanged)
+      return {
+        ...source ? { source } : {},
+        meta,
+        notes,
+        scope: { since, accounts: void 0, why: `${configRel} changed` }
+      };
+    const accounts = /* @__PURE__ */ new Set();
+    for (const k2 of [...before, ...after]) accounts.add(scopeOf2(k2.target, k2.account));
+    return {
+      ...source ? { source } : {},
+      deleted: diff.deleted,
+      meta,
+      notes,
+      scope: { since, accounts }
+    };
+  }
   return {
     ...source ? { source } : {},
     keys: diff.keys,
@@ -54078,6 +54126,7 @@ var init_git_inputs = __esm({
     "use strict";
     init_changed();
     init_config();
+    init_reconcile();
     init_registry();
     init_files();
     init_git();
@@ -54097,6 +54146,7 @@ function planOptionsFromFlags(flags) {
     },
     ref: flags.ref,
     changedSince: flags["changed-since"],
+    scope: scopeFlag(flags),
     prune: flags.prune === true ? true : void 0
   };
 }
@@ -54136,7 +54186,11 @@ async function planProject(options) {
   if (errors > 0 || !project.config)
     return { invalid: true, diagnostics: project.diagnostics, errors, notes };
   const config = project.config;
-  const selection = { ...base, ...git.keys ? { keys: git.keys } : {} };
+  const selection = {
+    ...base,
+    ...git.keys ? { keys: git.keys } : {},
+    ...git.scope?.accounts ? { scopes: git.scope.accounts } : {}
+  };
   for (const t2 of selection.targets ?? [])
     if (!config.targets[t2])
       throw new UsageError(
@@ -54146,7 +54200,7 @@ async function planProject(options) {
   checkReachable(config, documents, options.configPath);
   const pool = openSessions(options.secrets);
   const prune = options.prune ?? config.policy.prune;
-  const deleted = (git.deleted ?? []).filter((k2) => inSelection(base, k2.target, k2.account));
+  const deleted = (git.deleted ?? []).filter((k2) => inSelection(selection, k2.target, k2.account));
   try {
     const run2 = await planDocuments(config, documents, {
       providers: PROVIDERS,
@@ -54157,7 +54211,11 @@ async function planProject(options) {
       meta: {
         generated_at: (/* @__PURE__ */ new Date()).toISOString(),
         ...git.meta ? { git: git.meta } : {},
-        selection: { ...selectionRecord(base), prune }
+        selection: {
+          ...selectionRecord(base),
+          prune,
+          ...git.scope ? { scope: scopeRecord(git.scope, project.documents, documents) } : {}
+        }
       },
       ...options.onProgress ? { onProgress: options.onProgress } : {}
     });
@@ -54191,6 +54249,17 @@ function checkReachable(config, documents, configPath) {
         `target "${t2.name}" has no \`url\` (e.g. https://kazoo.example.net:8000/v2)`
       );
   }
+}
+function scopeRecord(scope, all, selected) {
+  const count = (docs) => new Set(docs.map((d) => scopeOf2(d.key.target, d.key.account))).size;
+  return {
+    kind: "accounts",
+    since: scope.since,
+    accounts: scope.accounts ? [...scope.accounts].sort() : null,
+    planned_accounts: count(selected),
+    declared_accounts: count(all),
+    ...scope.why ? { whole_estate_because: scope.why } : {}
+  };
 }
 function selectionRecord(s) {
   return {

@@ -11,6 +11,7 @@ export const OPTIONS = {
   account: { type: 'string', multiple: true },
   only: { type: 'string', multiple: true },
   'changed-since': { type: 'string' },
+  scope: { type: 'string' },
   ref: { type: 'string' },
   shard: { type: 'string' },
   format: { type: 'string', short: 'f' },
@@ -93,4 +94,15 @@ export function shardFlag(flags: Flags): { index: number; count: number } | unde
   if (!m || count < 1 || index < 1 || index > count)
     throw new UsageError(`--shard must be i/n with 1 ≤ i ≤ n, e.g. --shard 2/4 (got "${s}")`);
   return { index, count };
+}
+
+/** Parses `--scope documents|accounts` (what `--changed-since` selects); it needs `--changed-since`. */
+export function scopeFlag(flags: Flags): 'documents' | 'accounts' | undefined {
+  const s = flags.scope;
+  if (s === undefined) return undefined;
+  if (s !== 'documents' && s !== 'accounts')
+    throw new UsageError(`--scope must be documents or accounts (got "${s}")`);
+  if (flags['changed-since'] === undefined)
+    throw new UsageError('--scope goes with --changed-since REV (it says what the change selects)');
+  return s;
 }

@@ -130,8 +130,32 @@ export function renderPlanText(plan: Plan, options: TextOptions): string {
       ),
     );
   out.push(paint('bold', summaryLine(plan)));
+  const scoped = scopeLine(plan);
+  if (scoped) out.push(scoped);
   out.push(`Fingerprint: ${plan.fingerprint}`);
   return out.join('\n') + '\n';
+}
+
+/**
+ * For a plan scoped to the accounts a change touches (`--scope accounts`):
+ * what it read and what it could not see.
+ */
+export function scopeLine(plan: Plan): string | undefined {
+  const scope = plan.meta.selection?.['scope'] as
+    | {
+        since?: string;
+        planned_accounts?: number;
+        declared_accounts?: number;
+        whole_estate_because?: string;
+      }
+    | undefined;
+  if (!scope) return undefined;
+  const since = String(scope.since ?? '').slice(0, 12);
+  if (scope.whole_estate_because)
+    return `Planned every account: ${scope.whole_estate_because} since ${since}, which can affect any account.`;
+  const n = scope.planned_accounts ?? 0;
+  const total = scope.declared_accounts ?? 0;
+  return `Planned ${n.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} accounts: the ones changed since ${since}. Drift in the others is not read here; a full plan (the scheduled drift run) reads all.`;
 }
 
 function mdEscape(s: string): string {
@@ -150,6 +174,7 @@ export function renderPlanMarkdown(
     '',
     `**${summaryLine(plan)}**`,
     '',
+    ...(scopeLine(plan) ? [`_${mdEscape(scopeLine(plan) ?? '')}_`, ''] : []),
     '| action | kind | name | account | target |',
     '| --- | --- | --- | --- | --- |',
   ];

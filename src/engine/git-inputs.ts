@@ -14,6 +14,7 @@ import { parseConfig } from '../core/config.ts';
 import type { Config, DocumentKey } from '../core/model.ts';
 import type { FileSource } from './load.ts';
 import type { GitInputs, ProjectSource } from './project.ts';
+import { scopeOf } from './reconcile.ts';
 import { PROVIDERS, targetTypes } from '../providers/registry.ts';
 import { globToRegExp, readTextFile, type ReadResult } from '../io/files.ts';
 import { GitRepo, type FileChange } from '../io/git.ts';
@@ -100,9 +101,10 @@ export async function resolveGitInputs(run: ProjectSource): Promise<GitInputs> {
   };
 
   const notes: string[] = [];
-  if (
-    changes.some((c) => c.path === configFile || (c.status === 'renamed' && c.from === configFile))
-  )
+  const configChanged = changes.some(
+    (c) => c.path === configFile || (c.status === 'renamed' && c.from === configFile),
+  );
+  if (configChanged && run.scope !== 'accounts')
     notes.push(
       `note: ${configRel} changed since ${since}; --changed-since only selects documents in changed files, so run a full plan to see the effect of config changes`,
     );
@@ -127,6 +129,28 @@ export async function resolveGitInputs(run: ProjectSource): Promise<GitInputs> {
     }),
   );
   const diff = diffDocumentKeys(before, after);
+  if (run.scope === 'accounts') {
+    // Whole accounts: every document of an account a changed file touches (old
+    // or new version) is planned, so the plan is complete for those accounts
+    // (prune and undeclared objects work as in a full plan). A change to the
+    // config (targets, policy) can affect any account: plan everything.
+    if (configChanged)
+      return {
+        ...(source ? { source } : {}),
+        meta,
+        notes,
+        scope: { since, accounts: undefined, why: `${configRel} changed` },
+      };
+    const accounts = new Set<string>();
+    for (const k of [...before, ...after]) accounts.add(scopeOf(k.target, k.account));
+    return {
+      ...(source ? { source } : {}),
+      deleted: diff.deleted,
+      meta,
+      notes,
+      scope: { since, accounts },
+    };
+  }
   return {
     ...(source ? { source } : {}),
     keys: diff.keys,

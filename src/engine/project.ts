@@ -8,7 +8,7 @@
 import { dirname } from 'node:path';
 import { ConnopsError, UsageError } from '../core/errors.ts';
 import type { Config, DesiredDocument, Diagnostic, DocumentKey } from '../core/model.ts';
-import { shardFlag, type Flags } from '../core/options.ts';
+import { scopeFlag, shardFlag, type Flags } from '../core/options.ts';
 import type { Plan, PlanMeta } from '../core/plan.ts';
 import { countDiagnostics } from '../core/render-diagnostics.ts';
 import type { HttpDeps } from '../io/http-types.ts';
@@ -19,6 +19,7 @@ import { loadProject, type FileSource } from './load.ts';
 import {
   inSelection,
   planDocuments,
+  scopeOf,
   selectDocuments,
   type ProgressEvent,
   type ReadFailure,
@@ -36,7 +37,17 @@ export interface GitInputs {
   readonly meta?: PlanMeta['git'];
   /** Things the user should know about the git inputs (printed by the driver). */
   readonly notes?: readonly string[];
+  /**
+   * With `scope: 'accounts'`: the accounts (scopeOf) the changed files touch,
+   * or undefined with `why` when the whole estate must be planned.
+   */
+  readonly scope?: {
+    readonly since: string;
+    readonly accounts: ReadonlySet<string> | undefined;
+    readonly why?: string;
+  };
 }
+
 
 /** Where a run reads its documents from, and as of which git revisions. */
 export interface ProjectSource {
@@ -46,8 +57,14 @@ export interface ProjectSource {
   readonly env: Env;
   /** `--ref`: read the documents as of this revision. */
   readonly ref?: string | undefined;
-  /** `--changed-since`: plan only the documents changed since this revision. */
+  /** `--changed-since`: plan only what changed since this revision. */
   readonly changedSince?: string | undefined;
+  /**
+   * What `changedSince` selects: the documents in changed files (default), or
+   * every document of each account those files touch (`--scope accounts`, the
+   * PR plan's default), so the plan of each touched account is complete.
+   */
+  readonly scope?: 'documents' | 'accounts' | undefined;
 }
 
 export interface PlanProjectOptions extends ProjectSource {
@@ -97,7 +114,7 @@ export type PlanProjectResult = (PlannedProject & { readonly invalid?: false }) 
 /** The plan options the shared command-line flags ask for (both drivers parse the same flags). */
 export function planOptionsFromFlags(
   flags: Flags,
-): Pick<PlanProjectOptions, 'selection' | 'ref' | 'changedSince' | 'prune'> {
+): Pick<PlanProjectOptions, 'selection' | 'ref' | 'changedSince' | 'scope' | 'prune'> {
   const shard = shardFlag(flags);
   return {
     selection: {
@@ -107,6 +124,7 @@ export function planOptionsFromFlags(
     },
     ref: flags.ref,
     changedSince: flags['changed-since'],
+    scope: scopeFlag(flags),
     prune: flags.prune === true ? true : undefined,
   };
 }
@@ -161,7 +179,11 @@ export async function planProject(options: PlanProjectOptions): Promise<PlanProj
   if (errors > 0 || !project.config)
     return { invalid: true, diagnostics: project.diagnostics, errors, notes };
   const config = project.config;
-  const selection: Selection = { ...base, ...(git.keys ? { keys: git.keys } : {}) };
+  const selection: Selection = {
+    ...base,
+    ...(git.keys ? { keys: git.keys } : {}),
+    ...(git.scope?.accounts ? { scopes: git.scope.accounts } : {}),
+  };
   for (const t of selection.targets ?? [])
     if (!config.targets[t])
       throw new UsageError(
@@ -171,7 +193,7 @@ export async function planProject(options: PlanProjectOptions): Promise<PlanProj
   checkReachable(config, documents, options.configPath);
   const pool = openSessions(options.secrets);
   const prune = options.prune ?? config.policy.prune;
-  const deleted = (git.deleted ?? []).filter((k) => inSelection(base, k.target, k.account));
+  const deleted = (git.deleted ?? []).filter((k) => inSelection(selection, k.target, k.account));
   try {
     const run = await planDocuments(config, documents, {
       providers: PROVIDERS,
@@ -182,7 +204,11 @@ export async function planProject(options: PlanProjectOptions): Promise<PlanProj
       meta: {
         generated_at: new Date().toISOString(),
         ...(git.meta ? { git: git.meta } : {}),
-        selection: { ...selectionRecord(base), prune },
+        selection: {
+          ...selectionRecord(base),
+          prune,
+          ...(git.scope ? { scope: scopeRecord(git.scope, project.documents, documents) } : {}),
+        },
       },
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
@@ -222,6 +248,27 @@ function checkReachable(
         `target "${t.name}" has no \`url\` (e.g. https://kazoo.example.net:8000/v2)`,
       );
   }
+}
+
+/**
+ * What a scoped plan read, for the plan JSON, the comment and the fingerprint:
+ * the revision, the accounts planned, and how many accounts the repo declares.
+ */
+function scopeRecord(
+  scope: NonNullable<GitInputs['scope']>,
+  all: readonly DesiredDocument[],
+  selected: readonly DesiredDocument[],
+): Record<string, unknown> {
+  const count = (docs: readonly DesiredDocument[]): number =>
+    new Set(docs.map((d) => scopeOf(d.key.target, d.key.account))).size;
+  return {
+    kind: 'accounts',
+    since: scope.since,
+    accounts: scope.accounts ? [...scope.accounts].sort() : null,
+    planned_accounts: count(selected),
+    declared_accounts: count(all),
+    ...(scope.why ? { whole_estate_because: scope.why } : {}),
+  };
 }
 
 function selectionRecord(s: Selection): Record<string, unknown> {

@@ -16,6 +16,8 @@ export interface Selection {
   readonly shard?: { readonly index: number; readonly count: number };
   /** Keep only documents whose key string is in this set (from --changed-since). */
   readonly keys?: ReadonlySet<string>;
+  /** Keep only these `target/account` pairs (from --changed-since with --scope accounts). */
+  readonly scopes?: ReadonlySet<string>;
 }
 
 export interface ProgressEvent {
@@ -23,6 +25,11 @@ export interface ProgressEvent {
   readonly done: number;
   readonly total: number;
   readonly current?: string;
+}
+
+/** The (target, account) pair as one string, for scoped selections. */
+export function scopeOf(target: string, account: string): string {
+  return `${target}/${account}`;
 }
 
 /** True when a (target, account) pair is in the selection. */
@@ -33,6 +40,7 @@ export function inSelection(selection: Selection, target: string, account: strin
     return false;
   if (selection.shard && shardOf(target, account, selection.shard.count) !== selection.shard.index)
     return false;
+  if (selection.scopes && !selection.scopes.has(scopeOf(target, account))) return false;
   return true;
 }
 

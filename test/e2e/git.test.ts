@@ -198,3 +198,69 @@ describe('failures', () => {
     expect((await planJson([])).meta.git).toBeUndefined();
   });
 });
+
+describe('--changed-since with --scope accounts (the PR plan)', () => {
+  /** Requests per account path prefix while `fn` runs. */
+  async function readsDuring<T>(
+    fn: () => Promise<T>,
+  ): Promise<{ result: T; accounts: Set<string> }> {
+    const accounts = new Set<string>();
+    const injector = world.kazoo.faults;
+    const decide = injector.decide.bind(injector);
+    injector.decide = (method, path) => {
+      const m = /^\/v2\/accounts\/([0-9a-f]{32})\//.exec(path);
+      if (m) accounts.add(m[1] as string);
+      return decide(method, path);
+    };
+    try {
+      return { result: await fn(), accounts };
+    } finally {
+      injector.decide = decide;
+    }
+  }
+
+  it('reads and plans only the accounts the change touches, whole, and says so', async () => {
+    await initRepo(world.dir);
+    const base = await commitAll(world.dir, 'examples');
+    expect((await world.cli(['apply', '--yes'])).code).toBe(0);
+    const branch = join(world.dir, 'connectivity', 'acme', 'branch.yaml');
+    await writeFile(
+      branch,
+      (await readFile(branch, 'utf8')).replace(/timeout: \d+/, 'timeout: 44'),
+    );
+    await commitAll(world.dir, 'acme branch timeout');
+    const { result: plan, accounts } = await readsDuring(() =>
+      planJson(['--changed-since', base, '--scope', 'accounts']),
+    );
+    // acme's two documents are planned (main.yaml unchanged, as a noop); no other account is read.
+    expect(accounts).toEqual(new Set([ACCOUNTS.acme]));
+    expect(plan.changes.map((c) => `${c.action} ${c.key.name}`).sort()).toEqual([
+      'noop acme-main',
+      'update acme-denver',
+    ]);
+    const scope = plan.meta.selection?.['scope'] as Record<string, unknown>;
+    expect(scope).toMatchObject({ kind: 'accounts', since: base, planned_accounts: 1 });
+    expect(scope['declared_accounts']).toBe(4);
+    const text = await world.cli(['plan', '--changed-since', base, '--scope', 'accounts']);
+    expect(text.out).toContain('Planned 1 of 4 accounts: the ones changed since');
+  });
+
+  it('a change to the config plans every account', async () => {
+    await initRepo(world.dir);
+    const base = await commitAll(world.dir, 'examples');
+    const config = join(world.dir, 'connops.yaml');
+    await writeFile(config, `${await readFile(config, 'utf8')}\n# a comment\n`);
+    await commitAll(world.dir, 'touch config');
+    const plan = await planJson(['--changed-since', base, '--scope', 'accounts']);
+    expect(plan.summary.create).toBe(8);
+    expect(
+      (plan.meta.selection?.['scope'] as Record<string, unknown>)['whole_estate_because'],
+    ).toMatch(/connops\.yaml changed/);
+  });
+
+  it('--scope without --changed-since is a usage error', async () => {
+    const r = await world.cli(['plan', '--scope', 'accounts']);
+    expect(r.code).toBe(64);
+    expect(r.err).toContain('--scope goes with --changed-since');
+  });
+});
