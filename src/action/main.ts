@@ -19,6 +19,7 @@ import { createContext, type CommandContext } from '../cli/context.ts';
 import { EXIT } from '../cli/exit-codes.ts';
 import type { CliIO } from '../cli/io.ts';
 import { ConnopsError, UsageError } from '../core/errors.ts';
+import { escapeMarkdownCell } from '../core/escape.ts';
 import type { Diagnostic } from '../core/model.ts';
 import type { Plan } from '../core/plan.ts';
 import { countDiagnostics } from '../core/render-diagnostics.ts';
@@ -400,9 +401,7 @@ function workspacePath(run: Run, file: string): string {
   return toPosix(relative(run.workspace, resolve(run.ctx.io.cwd, file)));
 }
 
-function mdCell(s: string): string {
-  return s.replace(/[|<>`\n]/g, (c) => (c === '\n' ? ' ' : `&#${c.charCodeAt(0)};`));
-}
+const mdCell = escapeMarkdownCell;
 
 // ---------------------------------------------------------------- plan
 
