@@ -5,7 +5,7 @@
  * (schema walk, normalisation, diff, the text/markdown/JSON renderers and an
  * apply against the emulators) without a stack overflow.
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_NESTING_DEPTH } from '../../src/core/json.ts';
@@ -75,5 +75,45 @@ describe('nesting depth at the CLI', () => {
     expect(a.code, a.out + a.err).toBe(0);
     const again = await world.cli(['plan', '--detailed-exitcode']);
     expect(again.code, again.out).toBe(0);
+  });
+});
+
+describe('plain http to a host that is not loopback (INVARIANTS.md 16)', () => {
+  const legacy = (extra: string) =>
+    [
+      'targets:',
+      '  legacy:',
+      '    type: kazoo',
+      '    url: http://kazoo.legacy.example.net:8000/v2',
+      ...(extra ? [`    ${extra}`] : []),
+      '    auth:',
+      '      api_key: ${env:KAZOO_API_KEY}',
+    ].join('\n');
+
+  it('is refused by validate and plan, positioned at the url; insecure_http: true warns on every run', async () => {
+    const path = join(world.dir, 'connops.yaml');
+    const original = await readFile(path, 'utf8');
+    await writeFile(join(world.dir, 'connectivity/initech/deep.yaml'), '# none\n');
+    try {
+      await writeFile(path, original.replace('targets:', legacy('')));
+      for (const argv of [['validate'], ['plan']]) {
+        const r = await world.cli(argv);
+        expect(r.code, r.out + r.err).toBe(3);
+        expect(r.out + r.err).toContain(
+          'connops.yaml:6:10: error: `url` of target "legacy" is plain http to kazoo.legacy.example.net',
+        );
+      }
+      // The target is declared but no document uses it, so plan talks only to the emulators.
+      await writeFile(path, original.replace('targets:', legacy('insecure_http: true')));
+      for (const argv of [['validate'], ['plan'], ['plan']]) {
+        const r = await world.cli(argv);
+        expect(r.code, r.out + r.err).toBe(0);
+        expect(r.out + r.err).toContain(
+          'connops.yaml:6:10: warning: target "legacy" sends its credentials to kazoo.legacy.example.net over plain http',
+        );
+      }
+    } finally {
+      await writeFile(path, original);
+    }
   });
 });
