@@ -103,6 +103,8 @@ export interface TreeEntry {
 export class GitRepo {
   readonly root: string;
   private readonly git: SimpleGit;
+  /** The revision names resolveRef was given, by commit, to name them in later messages. */
+  private readonly names = new Map<string, string>();
 
   private constructor(root: string, git: SimpleGit) {
     this.root = root;
@@ -196,9 +198,13 @@ export class GitRepo {
     if (rev === '' || rev.startsWith('-'))
       throw new ConnopsError('GIT', `"${rev}" is not a git revision`);
     try {
-      return (await this.git.raw(['rev-parse', '--verify', '--end-of-options', `${rev}^{commit}`]))
+      const commit = (
+        await this.git.raw(['rev-parse', '--verify', '--end-of-options', `${rev}^{commit}`])
+      )
         .trim()
         .split('\n')[0] as string;
+      if (!this.names.has(commit)) this.names.set(commit, rev);
+      return commit;
     } catch (err) {
       if (isNoBinary(err)) throw noBinary(err);
       const shallow = await this.isShallow().catch(() => false);
@@ -215,15 +221,38 @@ export class GitRepo {
     }
   }
 
-  /** The merge base of two commits, or undefined when they share no history. */
-  async mergeBase(a: string, b: string): Promise<string | undefined> {
+  /**
+   * The merge base of `base` (the `--changed-since` revision) and `head`.
+   *
+   * When git finds none this throws, naming the fix, rather than letting the
+   * caller compare with `base` itself: that diff would show every change made
+   * on `base` after the branch point as this branch undoing it, and with
+   * `--prune` connops once deleted a live document `base` still declares
+   * (issue 23). In a shallow clone the common history is missing (fetch it);
+   * otherwise the two commits are unrelated (the wrong base was given).
+   */
+  async mergeBase(base: string, head: string): Promise<string> {
+    let out = '';
+    let why = '';
     try {
-      const out = (await this.git.raw(['merge-base', '--end-of-options', a, b])).trim();
-      return out === '' ? undefined : out;
+      out = (await this.git.raw(['merge-base', '--end-of-options', base, head])).trim();
     } catch (err) {
       if (isNoBinary(err)) throw noBinary(err);
-      return undefined;
+      why = gitMessage(err);
     }
+    if (out !== '') return out.split('\n')[0] as string;
+    const shallow = await this.isShallow().catch(() => false);
+    const named = (c: string, fallback: string): string => {
+      const name = this.names.get(c);
+      return name !== undefined && name !== c
+        ? `"${name}" (${c.slice(0, 12)})`
+        : `${fallback} ${c.slice(0, 12)}`;
+    };
+    const what = `git finds no common ancestor of ${named(base, 'the base commit')} and ${named(head, 'commit')}, so connops cannot tell which changes are this branch's${why ? ` (git: ${why})` : ''}.`;
+    const fix = shallow
+      ? ' This is a shallow clone: the history where they meet was not fetched. Run `git fetch --unshallow` (or `git fetch --deepen=200 origin`), or in GitHub Actions use actions/checkout with `fetch-depth: 0`, then run again.'
+      : ' They share no history: pass the branch this one was cut from (e.g. `--changed-since origin/main`), or leave out --changed-since to plan every document.';
+    throw new ConnopsError('GIT', `${what}${fix}`);
   }
 
   /** Files (with sizes) under `dir` (root-relative; '' for all) at a commit. */

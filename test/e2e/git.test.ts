@@ -177,6 +177,71 @@ describe('--changed-since', () => {
   });
 });
 
+describe('--changed-since without a merge base (issue 23)', () => {
+  it('in a shallow clone that has the base but not the history where they meet: an error naming git fetch --unshallow, and nothing written', async () => {
+    await initRepo(world.dir);
+    await commitAll(world.dir, 'examples');
+    await git(world.dir, 'checkout', '-q', '-b', 'feature');
+    await writeFile(join(world.dir, 'connectivity', 'extra.yaml'), '# this branch\n');
+    await commitAll(world.dir, 'feature work');
+    // Main moves on after the branch point: a diff against main itself would show this
+    // branch "undoing" it.
+    await git(world.dir, 'checkout', '-q', 'main');
+    const mainYaml = join(world.dir, 'connectivity', 'acme', 'main.yaml');
+    await writeFile(
+      mainYaml,
+      (await readFile(mainYaml, 'utf8')).replace('trunks: 20', 'trunks: 21'),
+    );
+    await commitAll(world.dir, 'main moves on');
+    const parent = await mkdtemp(join(tmpdir(), 'connops-shallow-'));
+    try {
+      const clone = join(parent, 'clone');
+      // What CI does with fetch-depth 1: the branch tip, then the base branch's tip.
+      await exec(
+        'git',
+        ['clone', '-q', '--depth', '1', '--branch', 'feature', `file://${world.dir}`, clone],
+        {
+          env: GIT_ENV,
+        },
+      );
+      await git(clone, 'fetch', '-q', '--depth', '1', 'origin', 'main:refs/remotes/origin/main');
+      const before = world.state();
+      for (const argv of [
+        ['plan', '--changed-since', 'origin/main'],
+        ['apply', '--yes', '--prune', '--changed-since', 'origin/main'],
+      ]) {
+        const io = memoryIO({ env: world.env, cwd: clone });
+        const code = await run(argv, io);
+        expect(code, io.out + io.err).toBe(1);
+        expect(io.err).toContain('no common ancestor of "origin/main"');
+        expect(io.err).toContain('shallow clone');
+        expect(io.err).toContain('git fetch --unshallow');
+        expect(io.err).not.toMatch(/\n\s+at /);
+      }
+      expect(world.state()).toEqual(before);
+      // After fetching the history it works, and sees only this branch's file.
+      await git(clone, 'fetch', '-q', '--unshallow', 'origin');
+      const io = memoryIO({ env: world.env, cwd: clone });
+      expect(await run(['plan', '--changed-since', 'origin/main'], io), io.err).toBe(0);
+    } finally {
+      await rm(parent, { recursive: true, force: true });
+    }
+  });
+
+  it('with an unrelated base: an error asking for the branch this one was cut from', async () => {
+    await initRepo(world.dir);
+    await commitAll(world.dir, 'examples');
+    await git(world.dir, 'checkout', '-q', '--orphan', 'other');
+    await commitAll(world.dir, 'unrelated root');
+    const r = await world.cli(['plan', '--changed-since', 'main']);
+    expect(r.code, r.out + r.err).toBe(1);
+    expect(r.err).toContain('no common ancestor of "main"');
+    expect(r.err).toContain('share no history');
+    expect(r.err).toContain('--changed-since origin/main');
+    expect(r.err).not.toContain('shallow');
+  });
+});
+
 describe('failures', () => {
   it('outside a repository, --ref and --changed-since fail clearly', async () => {
     for (const flag of ['--ref', '--changed-since']) {
