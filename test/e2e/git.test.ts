@@ -4,7 +4,7 @@
  * user can meet (no repository, no git).
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -239,6 +239,87 @@ describe('--changed-since without a merge base (issue 23)', () => {
     expect(r.err).toContain('share no history');
     expect(r.err).toContain('--changed-since origin/main');
     expect(r.err).not.toContain('shallow');
+  });
+});
+
+describe('symlinked document files (issue 23)', () => {
+  /** `plan` (validate has no --ref): its exit code and the diagnostics it printed. */
+  const validate = async (argv: string[]) => {
+    const r = await world.cli(['plan', ...argv]);
+    const diagnostics = (r.out + r.err)
+      .split('\n')
+      .map((l) => /^(\S+):(\d+):(\d+): (?:error|warning): (.*)$/.exec(l))
+      .filter((m) => m !== null)
+      .map((m) => ({
+        file: m[1] as string,
+        line: Number(m[2]),
+        col: Number(m[3]),
+        message: m[4] as string,
+      }));
+    return { code: r.code, diagnostics };
+  };
+
+  it('a link inside the repository reads the same in the working tree and with --ref', async () => {
+    await initRepo(world.dir);
+    // initech's document lives outside the document globs; the glob reaches it through a link.
+    await mkdir(join(world.dir, 'library'));
+    await rename(
+      join(world.dir, 'connectivity', 'initech', 'main.yaml'),
+      join(world.dir, 'library', 'initech.yaml'),
+    );
+    await symlink(
+      '../../library/initech.yaml',
+      join(world.dir, 'connectivity', 'initech', 'main.yaml'),
+    );
+    await commitAll(world.dir, 'linked');
+    const tree = await validate([]);
+    const atHead = await validate(['--ref', 'HEAD']);
+    expect(tree).toEqual({ code: 0, diagnostics: [] });
+    expect(atHead).toEqual(tree);
+    const keys = async (argv: string[]) => actions(await planJson(argv));
+    expect(await keys(['--ref', 'HEAD'])).toEqual(await keys([]));
+    expect(await keys([])).toContain('create initech-main');
+  });
+
+  it('a link leaving the repository, a loop and a dangling link are each an error naming the file, in both modes', async () => {
+    await initRepo(world.dir);
+    const outside = await mkdtemp(join(tmpdir(), 'connops-outside-'));
+    try {
+      const doc = await readFile(join(world.dir, 'connectivity', 'initech', 'main.yaml'), 'utf8');
+      await writeFile(join(outside, 'stolen.yaml'), doc.replace('initech-main', 'outside-doc'));
+      const dir = join(world.dir, 'connectivity', 'links');
+      await mkdir(dir);
+      await symlink(join(outside, 'stolen.yaml'), join(dir, 'absolute.yaml'));
+      await symlink(
+        '../../../' + outside.split('/').pop() + '/stolen.yaml',
+        join(dir, 'relative.yaml'),
+      );
+      await symlink('loop-b.yaml', join(dir, 'loop-a.yaml'));
+      await symlink('loop-a.yaml', join(dir, 'loop-b.yaml'));
+      await symlink('nowhere.yaml', join(dir, 'gone.yaml'));
+      await commitAll(world.dir, 'bad links');
+      for (const argv of [[], ['--ref', 'HEAD']]) {
+        const r = await validate(argv);
+        expect(r.code, argv.join(' ')).toBe(3);
+        const by = Object.fromEntries(r.diagnostics.map((d) => [d.file, d.message]));
+        expect(Object.keys(by).sort(), argv.join(' ')).toEqual(
+          ['absolute', 'gone', 'loop-a', 'loop-b', 'relative'].map(
+            (n) => `connectivity/links/${n}.yaml`,
+          ),
+        );
+        expect(by['connectivity/links/absolute.yaml']).toContain(
+          'symlink leads outside the repository',
+        );
+        expect(by['connectivity/links/relative.yaml']).toContain(
+          'symlink leads outside the repository',
+        );
+        expect(by['connectivity/links/loop-a.yaml']).toContain('symlink loop');
+        expect(by['connectivity/links/gone.yaml']).toContain('symlink to a missing file');
+        for (const d of r.diagnostics) expect([d.line, d.col]).toEqual([1, 1]);
+      }
+    } finally {
+      await rm(outside, { recursive: true, force: true });
+    }
   });
 });
 
