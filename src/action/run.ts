@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
 import * as actionsToolkit from '@actions/core';
 import type { AnnotationProperties } from '@actions/core';
+import { escapeMarkdownCell } from '../core/escape.ts';
 import { EXIT } from '../core/exit-codes.ts';
 import { parseCommandLine, type Flags } from '../core/options.ts';
 import type { Plan } from '../core/plan.ts';
@@ -224,6 +225,4 @@ export function workspacePath(run: Run, file: string): string {
   return toPosix(relative(run.workspace, resolve(run.cwd, file)));
 }
 
-export function mdCell(s: string): string {
-  return s.replace(/[|<>`\n]/g, (c) => (c === '\n' ? ' ' : `&#${c.charCodeAt(0)};`));
-}
+export const mdCell = escapeMarkdownCell;

@@ -19,6 +19,7 @@ const TARGET_KEYS = [
   'concurrency',
   'timeout_ms',
   'ca_file',
+  'insecure_http',
 ];
 
 export interface ParsedConfig {
@@ -208,6 +209,17 @@ function parseTarget(
     );
     ok = false;
   }
+  const insecure = raw['insecure_http'];
+  if (insecure !== undefined && typeof insecure !== 'boolean') {
+    diagnostics.push(
+      err(
+        'CONFIG',
+        `\`insecure_http\` of target "${name}" must be true or false`,
+        here(`${base}/insecure_http`),
+      ),
+    );
+    ok = false;
+  }
   const int = (key: string, def: number, min: number, max: number): number => {
     const v = raw[key];
     if (v === undefined) return def;
@@ -248,6 +260,30 @@ function parseTarget(
         );
         ok = false;
       }
+    }
+  }
+  // INVARIANTS.md 16: credentials go only over TLS to a host that is not this machine.
+  // Plain http carries the api key, Kazoo's md5 credentials and every trunk password
+  // in PUT/PATCH bodies in clear text.
+  if (url !== undefined && Object.keys(auth).length > 0 && plainHttpHost(url) !== undefined) {
+    const host = plainHttpHost(url) as string;
+    if (insecure === true)
+      diagnostics.push(
+        warn(
+          'INSECURE_HTTP',
+          `target "${name}" sends its credentials to ${host} over plain http (insecure_http: true); anyone on the network path can read them. Use an https:// URL`,
+          here(`${base}/url`),
+        ),
+      );
+    else {
+      diagnostics.push(
+        err(
+          'INSECURE_HTTP',
+          `\`url\` of target "${name}" is plain http to ${host}, which would send its credentials in clear text; use https:// (or, only for a trusted network, set \`insecure_http: true\` on the target)`,
+          here(`${base}/url`),
+        ),
+      );
+      ok = false;
     }
   }
   const schema = str('schema');
@@ -310,6 +346,26 @@ function parsePolicy(
     }
   }
   return out;
+}
+
+/**
+ * The host of a plain `http://` URL that is not loopback (127.0.0.0/8, ::1,
+ * localhost), or undefined. WHATWG URL parsing normalises the host first, so
+ * `127.1`, `0x7f.0.0.1` and `LOCALHOST` count as loopback and `127.0.0.1.example.com`
+ * does not.
+ */
+export function plainHttpHost(url: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return undefined; // reported as a malformed url already
+  }
+  if (parsed.protocol !== 'http:') return undefined;
+  const host = parsed.hostname;
+  if (host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host))
+    return undefined;
+  return host;
 }
 
 function pos(file: string): SourcePos {

@@ -36,6 +36,16 @@ export function sortKeys<T extends JsonValue>(value: T): T {
 }
 
 /**
+ * Deepest nesting of collections a document may have (the top-level mapping
+ * is level 1). Real connectivity documents need about 7 (servers → 0 → DIDs →
+ * number → caller_id → cid_name). The bound keeps every recursive stage after
+ * parsing (env substitution, schema walk, normalisation, diff, JSON) far from
+ * the stack limit: both YAML paths refuse deeper input with a positioned
+ * diagnostic, so nothing deeper reaches them.
+ */
+export const MAX_NESTING_DEPTH = 100;
+
+/**
  * From this many keys on, an object built key by key starts as a hash table
  * (see objectFor): a DID map.
  */

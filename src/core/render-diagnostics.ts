@@ -2,7 +2,10 @@
  * Renders diagnostics as text (`file:line:col: error: message (pointer)`),
  * JSON, or GitHub workflow annotations. Pure.
  */
+import { escapeWorkflowData, escapeWorkflowProperty } from './escape.ts';
 import type { Diagnostic } from './model.ts';
+
+export { escapeWorkflowData };
 
 export type DiagnosticFormat = 'text' | 'json' | 'github';
 
@@ -54,24 +57,16 @@ export function renderDiagnosticsJson(
   );
 }
 
-/** Escapes workflow-command data (%, CR, LF) and, for properties, also ':' and ','. */
-export function escapeWorkflowData(s: string): string {
-  return s.replaceAll('%', '%25').replaceAll('\r', '%0D').replaceAll('\n', '%0A');
-}
-function escapeProperty(s: string): string {
-  return escapeWorkflowData(s).replaceAll(':', '%3A').replaceAll(',', '%2C');
-}
-
 /** GitHub annotations: `::error file=…,line=…,col=…,title=…::message`. */
 export function renderDiagnosticsGithub(list: readonly Diagnostic[]): string {
   return (
     list
       .map((d) => {
         const props = [
-          `file=${escapeProperty(d.file)}`,
+          `file=${escapeWorkflowProperty(d.file)}`,
           `line=${d.line}`,
           `col=${d.col}`,
-          `title=${escapeProperty(`connops ${d.code}`)}`,
+          `title=${escapeWorkflowProperty(`connops ${d.code}`)}`,
         ];
         return `::${d.severity} ${props.join(',')}::${escapeWorkflowData(d.message + (d.pointer ? ` (${d.pointer})` : ''))}`;
       })

@@ -4,6 +4,7 @@
  * versioned JSON. All three come from the same Plan; none contains a secret
  * value (masked bodies only).
  */
+import { escapeFenced, escapeMarkdown } from './escape.ts';
 import { getAtPointer, type JsonObject, type JsonValue } from './json.ts';
 import type { PatchOp } from './json-patch.ts';
 import { keyString } from './model.ts';
@@ -158,9 +159,7 @@ export function scopeLine(plan: Plan): string | undefined {
   return `Planned ${n.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} accounts: the ones changed since ${since}. Drift in the others is not read here; a full plan (the scheduled drift run) reads all.`;
 }
 
-function mdEscape(s: string): string {
-  return s.replace(/[|<>`]/g, (c) => `&#${c.charCodeAt(0)};`);
-}
+const mdEscape = escapeMarkdown;
 
 /** Markdown for a PR comment or job summary; summarised when it would exceed `limit`. */
 export function renderPlanMarkdown(
@@ -184,7 +183,7 @@ export function renderPlanMarkdown(
       `| ${SYMBOL[c.action]} ${c.action} | ${c.key.kind} | ${mdEscape(c.key.name)} | \`${c.key.account}\` | ${mdEscape(c.key.target)} |`,
   );
   const details = changed.map((c) => {
-    const body = opLines(c).join('\n').replaceAll('```', "'''");
+    const body = escapeFenced(opLines(c).join('\n'));
     return `<details><summary>${SYMBOL[c.action]} ${c.action} <code>${mdEscape(c.key.name)}</code>: ${mdEscape(c.reason)}</summary>\n\n\`\`\`diff\n${body}\n\`\`\`\n\n</details>`;
   });
   const tail: string[] = [];

@@ -19,7 +19,14 @@
  */
 import { detached } from './detach.ts';
 import { substituteEnv, type EnvLookup } from './env-subst.ts';
-import { buildPointer, MANY_KEYS, objectFor, type JsonObject, type JsonValue } from './json.ts';
+import {
+  buildPointer,
+  MANY_KEYS,
+  MAX_NESTING_DEPTH,
+  objectFor,
+  type JsonObject,
+  type JsonValue,
+} from './json.ts';
 
 export interface FastDocument {
   readonly value: JsonValue;
@@ -86,6 +93,8 @@ class FastParser {
   private lines: Line[] = [];
   private i = 0;
   private nodes = 0;
+  /** Collections open around the current position; recursion is bounded by MAX_NESTING_DEPTH. */
+  private depth = 0;
   private readonly path: string[] = [];
   private sensitive: string[] = [];
   private numberLike = new Set<string>();
@@ -131,6 +140,7 @@ class FastParser {
     this.lines = lines;
     this.i = 0;
     this.nodes = 0;
+    this.depth = 0;
     this.sensitive = [];
     this.numberLike = new Set();
     const first = lines[0] as Line;
@@ -157,6 +167,15 @@ class FastParser {
     if (++this.nodes > this.maxNodes) fail();
   }
 
+  /**
+   * Opens a collection. Deeper than MAX_NESTING_DEPTH is left to the library
+   * path, which reports it with a position; recursing on here would overflow
+   * the stack on a few KB of `[` (3,000 of them did).
+   */
+  private enter(): void {
+    if (++this.depth > MAX_NESTING_DEPTH) fail();
+  }
+
   /** The block value that follows a `key:` or `-` with nothing after it on its line. */
   private nestedBlock(parentIndent: number, allowSameIndentSeq: boolean): JsonValue {
     const next = this.lines[this.i];
@@ -171,6 +190,7 @@ class FastParser {
   }
 
   private parseMap(indent: number): JsonObject {
+    this.enter();
     this.count();
     const out = objectFor(this.manyKeys(indent) ? MANY_KEYS : 0);
     while (this.i < this.lines.length) {
@@ -189,6 +209,7 @@ class FastParser {
       }
       this.path.pop();
     }
+    this.depth--;
     return out;
   }
 
@@ -204,6 +225,7 @@ class FastParser {
   }
 
   private parseSeq(indent: number): JsonValue[] {
+    this.enter();
     this.count();
     const out: JsonValue[] = [];
     while (this.i < this.lines.length) {
@@ -241,6 +263,7 @@ class FastParser {
       }
       this.path.pop();
     }
+    this.depth--;
     return out;
   }
 
@@ -279,6 +302,13 @@ class FastParser {
   }
 
   private flow(s: string, start: number): [JsonValue, number] {
+    this.enter();
+    const r = this.flowCollection(s, start);
+    this.depth--;
+    return r;
+  }
+
+  private flowCollection(s: string, start: number): [JsonValue, number] {
     this.count();
     const open = s[start];
     const close = open === '{' ? '}' : ']';

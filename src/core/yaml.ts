@@ -18,11 +18,19 @@ import {
   isScalar,
   isSeq,
   parseAllDocuments,
+  Parser,
+  type CST,
   type Document,
   type Node,
   type ParsedNode,
 } from 'yaml';
-import { buildPointer, parsePointer, type JsonObject, type JsonValue } from './json.ts';
+import {
+  buildPointer,
+  MAX_NESTING_DEPTH,
+  parsePointer,
+  type JsonObject,
+  type JsonValue,
+} from './json.ts';
 import type { Diagnostic, Locator, SourcePos } from './model.ts';
 import { detached } from './detach.ts';
 import { substituteEnv, type EnvLookup } from './env-subst.ts';
@@ -118,10 +126,26 @@ export function parseYamlFile(
   }
   const documents: YamlDocument[] = [];
   const reparsed = lazyReparse(text);
+  let deep: Map<number, number> | undefined;
   docs.forEach((doc, index) => {
     let failed = false;
+    let reportedDeep = false;
     for (const e of doc.errors) {
       failed = true;
+      if (e.code === 'RESOURCE_EXHAUSTION') {
+        // Reported once per document, at the collection that crosses the limit rather
+        // than where the library's stack happened to run out.
+        if (reportedDeep) continue;
+        reportedDeep = true;
+        deep ??= tooDeep(text);
+        diagnostics.push({
+          severity: 'error',
+          code: 'YAML_TOO_DEEP',
+          message: TOO_DEEP,
+          ...at(deep.get(index) ?? e.pos[0]),
+        });
+        continue;
+      }
       const pos = at(e.pos[0]);
       diagnostics.push({
         severity: 'error',
@@ -170,8 +194,13 @@ function firstLine(message: string): string {
   return (message.split('\n')[0] ?? message).replace(/ at line \d+, column \d+:?$/, '');
 }
 
+const TOO_DEEP = `nesting is deeper than ${MAX_NESTING_DEPTH} levels of mappings and sequences (a connectivity document needs fewer than 10); flatten the structure or remove the extra brackets`;
+
 function yamlCode(code: string): string {
   if (code === 'DUPLICATE_KEY') return 'DUPLICATE_KEY';
+  // yaml catches a stack overflow while composing deep collections and reports this code
+  // (yaml compose/compose-node.js: "Almost certainly here due to a stack overflow").
+  if (code === 'RESOURCE_EXHAUSTION') return 'YAML_TOO_DEEP';
   if (code === 'TAB_AS_INDENT') return 'YAML_TAB';
   return 'YAML_SYNTAX';
 }
@@ -180,6 +209,7 @@ function yamlMessage(code: string, message: string): string {
   if (code === 'DUPLICATE_KEY')
     return 'duplicate key: each key may appear once in a mapping (the later one would silently win)';
   if (code === 'TAB_AS_INDENT') return 'tab used for indentation: YAML indents with spaces only';
+  if (code === 'RESOURCE_EXHAUSTION') return TOO_DEEP;
   return `YAML syntax error: ${firstLine(message)}`;
 }
 
@@ -230,6 +260,12 @@ class Converter {
       const v = this.convert(target, path);
       this.resolving.delete(target);
       return v;
+    }
+    if ((isMap(node) || isSeq(node)) && path.length >= MAX_NESTING_DEPTH) {
+      // path.length collections enclose this one. Stopping here bounds this recursion
+      // and every later stage's.
+      this.abort(node, 'YAML_TOO_DEEP', TOO_DEEP);
+      return null;
     }
     if (isMap(node)) {
       const out: JsonObject = {};
@@ -350,6 +386,37 @@ export function linePositions(text: string): (offset: number) => { line: number;
     }
     return { line: lo + 1, col: o - (starts[lo] ?? 0) + 1 };
   };
+}
+
+/**
+ * Per document index, the offset of the first collection nested deeper than
+ * MAX_NESTING_DEPTH. Walks yaml's concrete syntax tree with an explicit stack
+ * (the tree is built without recursion), so any depth is safe here.
+ */
+function tooDeep(text: string): Map<number, number> {
+  const out = new Map<number, number>();
+  let index = -1;
+  for (const token of new Parser().parse(text)) {
+    if (token.type !== 'document') continue;
+    index++;
+    const stack: Array<[CST.Token, number]> = token.value ? [[token.value, 0]] : [];
+    while (stack.length > 0) {
+      const [t, above] = stack.pop() as [CST.Token, number];
+      if (t.type !== 'block-map' && t.type !== 'block-seq' && t.type !== 'flow-collection')
+        continue;
+      const depth = above + 1;
+      if (depth > MAX_NESTING_DEPTH) {
+        const seen = out.get(index);
+        if (seen === undefined || t.offset < seen) out.set(index, t.offset);
+        continue;
+      }
+      for (const item of t.items) {
+        if (item.key) stack.push([item.key, depth]);
+        if (item.value) stack.push([item.value, depth]);
+      }
+    }
+  }
+  return out;
 }
 
 function parseDocuments(text: string): Document.Parsed[] {

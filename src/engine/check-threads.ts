@@ -44,7 +44,7 @@ import {
   type Locator,
 } from '../core/model.ts';
 import { parseYamlFile, type EnvLookup } from '../core/yaml.ts';
-import { readTextFileSync } from '../io/files.ts';
+import { readDocumentFileSync } from '../io/files.ts';
 import type { Provider } from '../providers/types.ts';
 
 /** A document file: where to read it, and how messages name it. */
@@ -140,7 +140,7 @@ export function checkBatch(
   const out: FileSummary[] = [];
   for (let file = start; file < end; file++) {
     const path = job.files[file] as FilePath;
-    const read = readTextFileSync(path.full);
+    const read = readDocumentFileSync(path.full);
     if (!read.ok) {
       out.push({ diagnostics: [unreadable(path.shown, read.reason)], secrets: [], scopes: [] });
       continue;
@@ -414,7 +414,7 @@ function relocator(
   const reparse = (file: number): ReturnType<typeof parseYamlFile> | undefined => {
     if (!parsed.has(file)) {
       const f = files[file] as FilePath;
-      const read = readTextFileSync(f.full);
+      const read = readDocumentFileSync(f.full);
       parsed.set(file, read.ok ? parseYamlFile(f.shown, read.text, env) : undefined);
     }
     return parsed.get(file);

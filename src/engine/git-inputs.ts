@@ -66,7 +66,7 @@ export async function resolveGitInputs(run: ProjectSource): Promise<GitInputs> {
   // so commits that landed on `since` after the branch was cut do not count as
   // this branch's changes.
   const head = commit ?? meta.commit;
-  const from = (await repo.mergeBase(base, head)) ?? base;
+  const from = await repo.mergeBase(base, head);
   const changes = await repo.changedFiles(from, commit);
 
   const read = async (path: string): Promise<ReadResult> =>

@@ -13,7 +13,12 @@ import {
   type SourceFile,
 } from '../core/documents.ts';
 import type { Config, DesiredDocument, Diagnostic } from '../core/model.ts';
-import { listMatchingFiles, readTextFile, totalFileSize, type ReadResult } from '../io/files.ts';
+import {
+  listMatchingFiles,
+  readDocumentFile,
+  totalFileSize,
+  type ReadResult,
+} from '../io/files.ts';
 import { PROVIDERS, targetTypes } from '../providers/registry.ts';
 import { checkFilesInThreads } from './check-threads.ts';
 import { mapInOrder } from './concurrency.ts';
@@ -30,7 +35,7 @@ export interface FileSource {
 
 export const workingTree: FileSource = {
   list: listMatchingFiles,
-  read: (path) => readTextFile(path),
+  read: (path) => readDocumentFile(path),
   label: 'working tree',
 };
 

@@ -48,7 +48,6 @@ export interface GitInputs {
   };
 }
 
-
 /** Where a run reads its documents from, and as of which git revisions. */
 export interface ProjectSource {
   /** Absolute path of the config file. */

@@ -52,9 +52,9 @@ describe('outcomeMayBeLost', () => {
     ['a transport failure', new HttpError('PATCH', '/x', 'reset'), true],
     ['an unreadable 200', new ApiError('API', 'x', { status: 200, apiMessage: '' }), true],
     [
-      'a 412 (maybe our own first attempt)',
+      'a 412 (the revision guard refused it)',
       new ApiError('CONFLICT', 'x', { status: 412, apiMessage: '' }),
-      true,
+      false,
     ],
     ['a 502 from a proxy', new ApiError('API', 'x', { status: 502, apiMessage: '' }), true],
     ['a 400 validation error', new ApiError('API', 'x', { status: 400, apiMessage: '' }), false],

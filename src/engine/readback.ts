@@ -1,9 +1,8 @@
 /**
  * A write whose answer was lost is read back before it is called anything
  * (INVARIANTS.md item 14): a connection dropped after the server processed the
- * request, a truncated or unreadable 2xx, a 5xx from a proxy in front of a
- * server that did the work, or a 409/412 on a repeat of a request whose first
- * attempt landed. Reading the object tells applied from not applied; what the
+ * request, a truncated or unreadable 2xx, or a 5xx from a proxy in front of a
+ * server that did the work. Reading the object tells applied from not applied; what the
  * read cannot settle is "unknown", never "failed".
  */
 import { ApiError, HttpError } from '../core/errors.ts';
@@ -17,14 +16,11 @@ export function outcomeMayBeLost(err: unknown): boolean {
   if (err instanceof HttpError) return true;
   if (!(err instanceof ApiError)) return false;
   // 2xx: the server answered success but the body was unusable (cut, not JSON, no data).
-  // 409/412: a retried request found the revision moved, maybe by its own first attempt.
   // 5xx: a proxy or the server failed after the work may have been done.
-  return (
-    (err.status >= 200 && err.status < 300) ||
-    err.status === 409 ||
-    err.status === 412 ||
-    err.status >= 500
-  );
+  // Not 409/412: the revision guard refused the write, so it did not happen. (A
+  // repeat meeting its own first attempt is resolved by the client already:
+  // providers/kazoo/client.ts guardedWrite.)
+  return (err.status >= 200 && err.status < 300) || err.status >= 500;
 }
 
 export type ReadBack =

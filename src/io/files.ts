@@ -2,9 +2,9 @@
  * File-system reads for the engine: glob expansion of document patterns and
  * size-limited text reads. Globs support `**`, `*`, `?` and `{a,b}`.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 
 /** Largest document file read; bigger files get a diagnostic instead of exhausting memory. */
 export const MAX_FILE_BYTES = 16 * 1024 * 1024;
@@ -55,7 +55,10 @@ export async function listMatchingFiles(dir: string, globs: readonly string[]): 
       const full = join(d, e.name);
       if (e.isDirectory()) {
         if (!SKIP_DIRS.has(e.name)) await walk(full);
-      } else if (e.isFile()) {
+      } else if (e.isFile() || (e.isSymbolicLink() && !isDirectory(full))) {
+        // A symlinked file is listed like any file, as `git ls-tree` lists it at a
+        // commit; reading it (readDocumentFile) follows it or says why not.
+        // Symlinked directories are not followed (git does not descend into them either).
         const rel = relative(dir, full).split(sep).join('/');
         if (patterns.some((p) => p.test(rel))) out.push(rel);
       }
@@ -63,6 +66,14 @@ export async function listMatchingFiles(dir: string, globs: readonly string[]): 
   }
   await walk(dir);
   return out.sort();
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false; // a loop or a dangling link: listed, and reading it reports which
+  }
 }
 
 export type ReadResult =
@@ -104,6 +115,91 @@ export function readTextFileSync(path: string, maxBytes = MAX_FILE_BYTES): ReadR
             : `cannot read file (${code ?? String(err)})`,
     };
   }
+}
+
+/**
+ * Reads a document file of the working tree. A symlink is followed when it
+ * ends inside the repository (the git work tree holding the file, or the
+ * file's own directory outside git), so the file reads as it does at a commit
+ * with `--ref` (GitRepo.readFileAt follows links the same way). A link that
+ * leaves the repository, dangles or loops is a reason naming it, which the
+ * loader reports at the file: never a silent skip, never a read of a file the
+ * repository does not hold.
+ */
+export function readDocumentFileSync(path: string, maxBytes = MAX_FILE_BYTES): ReadResult {
+  let link = false;
+  try {
+    link = lstatSync(path).isSymbolicLink();
+  } catch {
+    // Missing: readTextFileSync reports it.
+  }
+  if (link) {
+    let real: string;
+    try {
+      real = realpathSync(path);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      return {
+        ok: false,
+        reason:
+          code === 'ELOOP'
+            ? 'symlink loop: following this link comes back to it; point it at a document file'
+            : `symlink to a missing file (${linkTarget(path)}); fix or remove the link`,
+      };
+    }
+    const root = repositoryRoot(dirname(path));
+    const inside = relative(root, real);
+    if (inside.startsWith('..') || isAbsolute(inside))
+      return {
+        ok: false,
+        reason: `symlink leads outside the repository (to ${real}); connops reads only files the repository holds, so copy the file in or point the link inside`,
+      };
+    if (statSync(real).isDirectory())
+      return { ok: false, reason: 'symlink to a directory; point documents at its files' };
+  }
+  return readTextFileSync(path, maxBytes);
+}
+
+export async function readDocumentFile(
+  path: string,
+  maxBytes = MAX_FILE_BYTES,
+): Promise<ReadResult> {
+  return readDocumentFileSync(path, maxBytes);
+}
+
+function linkTarget(path: string): string {
+  try {
+    return readlinkSync(path, 'utf8');
+  } catch {
+    return '?';
+  }
+}
+
+const roots = new Map<string, string>();
+
+/** The real path of the git work tree containing `dir` (found by its `.git`), or of `dir` itself. */
+function repositoryRoot(dir: string): string {
+  const cached = roots.get(dir);
+  if (cached !== undefined) return cached;
+  let real = dir;
+  try {
+    real = realpathSync(dir);
+  } catch {
+    // keep dir
+  }
+  let at = real;
+  let root = real;
+  for (;;) {
+    if (existsSync(join(at, '.git'))) {
+      root = at;
+      break;
+    }
+    const up = dirname(at);
+    if (up === at) break;
+    at = up;
+  }
+  roots.set(dir, root);
+  return root;
 }
 
 /** Total size in bytes of the files that exist among `paths` (the others count 0). */

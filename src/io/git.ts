@@ -5,8 +5,8 @@
  * with prompts disabled (a CI job must fail, not hang on a credential prompt).
  * Failures become `ConnopsError('GIT', …)` in the user's terms.
  */
-import { realpath } from 'node:fs/promises';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { lstat, realpath, stat } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { ConnopsError } from '../core/errors.ts';
 import { MAX_FILE_BYTES, type ReadResult } from './files.ts';
@@ -89,6 +89,9 @@ async function raw(git: SimpleGit, args: string[], what: string): Promise<string
 }
 
 /** A change between a revision and the working tree (or another revision). */
+/** The tree-entry mode git gives a symbolic link. */
+const SYMLINK_MODE = '120000';
+
 export type FileChange =
   | { readonly status: 'added' | 'modified' | 'deleted'; readonly path: string }
   | { readonly status: 'renamed'; readonly path: string; readonly from: string };
@@ -103,6 +106,10 @@ export interface TreeEntry {
 export class GitRepo {
   readonly root: string;
   private readonly git: SimpleGit;
+  /** Regular files listFilesAt saw, as `rev:path`: reading them needs no symlink check. */
+  private readonly plainFiles = new Set<string>();
+  /** The revision names resolveRef was given, by commit, to name them in later messages. */
+  private readonly names = new Map<string, string>();
 
   private constructor(root: string, git: SimpleGit) {
     this.root = root;
@@ -151,7 +158,17 @@ export class GitRepo {
     if (!isAbsolute(path)) return path.split(sep).join('/');
     let real = path;
     try {
-      real = await realpath(path);
+      // A symlinked file keeps its own name: at a commit it is the link that is read,
+      // and readFileAt follows it in that commit's tree, not in the working tree's.
+      const st = await lstat(path);
+      real =
+        st.isSymbolicLink() &&
+        !(await stat(path).then(
+          (t) => t.isDirectory(),
+          () => false,
+        ))
+          ? join(await realpath(dirname(path)), basename(path))
+          : await realpath(path);
     } catch {
       // A path that no longer exists in the working tree (read at a commit):
       // resolve its nearest existing parent instead.
@@ -196,9 +213,13 @@ export class GitRepo {
     if (rev === '' || rev.startsWith('-'))
       throw new ConnopsError('GIT', `"${rev}" is not a git revision`);
     try {
-      return (await this.git.raw(['rev-parse', '--verify', '--end-of-options', `${rev}^{commit}`]))
+      const commit = (
+        await this.git.raw(['rev-parse', '--verify', '--end-of-options', `${rev}^{commit}`])
+      )
         .trim()
         .split('\n')[0] as string;
+      if (!this.names.has(commit)) this.names.set(commit, rev);
+      return commit;
     } catch (err) {
       if (isNoBinary(err)) throw noBinary(err);
       const shallow = await this.isShallow().catch(() => false);
@@ -215,15 +236,38 @@ export class GitRepo {
     }
   }
 
-  /** The merge base of two commits, or undefined when they share no history. */
-  async mergeBase(a: string, b: string): Promise<string | undefined> {
+  /**
+   * The merge base of `base` (the `--changed-since` revision) and `head`.
+   *
+   * When git finds none this throws, naming the fix, rather than letting the
+   * caller compare with `base` itself: that diff would show every change made
+   * on `base` after the branch point as this branch undoing it, and with
+   * `--prune` connops once deleted a live document `base` still declares
+   * (issue 23). In a shallow clone the common history is missing (fetch it);
+   * otherwise the two commits are unrelated (the wrong base was given).
+   */
+  async mergeBase(base: string, head: string): Promise<string> {
+    let out = '';
+    let why = '';
     try {
-      const out = (await this.git.raw(['merge-base', '--end-of-options', a, b])).trim();
-      return out === '' ? undefined : out;
+      out = (await this.git.raw(['merge-base', '--end-of-options', base, head])).trim();
     } catch (err) {
       if (isNoBinary(err)) throw noBinary(err);
-      return undefined;
+      why = gitMessage(err);
     }
+    if (out !== '') return out.split('\n')[0] as string;
+    const shallow = await this.isShallow().catch(() => false);
+    const named = (c: string, fallback: string): string => {
+      const name = this.names.get(c);
+      return name !== undefined && name !== c
+        ? `"${name}" (${c.slice(0, 12)})`
+        : `${fallback} ${c.slice(0, 12)}`;
+    };
+    const what = `git finds no common ancestor of ${named(base, 'the base commit')} and ${named(head, 'commit')}, so connops cannot tell which changes are this branch's${why ? ` (git: ${why})` : ''}.`;
+    const fix = shallow
+      ? ' This is a shallow clone: the history where they meet was not fetched. Run `git fetch --unshallow` (or `git fetch --deepen=200 origin`), or in GitHub Actions use actions/checkout with `fetch-depth: 0`, then run again.'
+      : ' They share no history: pass the branch this one was cut from (e.g. `--changed-since origin/main`), or leave out --changed-since to plan every document.';
+    throw new ConnopsError('GIT', `${what}${fix}`);
   }
 
   /** Files (with sizes) under `dir` (root-relative; '' for all) at a commit. */
@@ -238,6 +282,7 @@ export class GitRepo {
       if (tab < 0) continue;
       const fields = rec.slice(0, tab).split(/ +/);
       if (fields[1] !== 'blob') continue;
+      if (fields[0] !== SYMLINK_MODE) this.plainFiles.add(`${rev}:${rec.slice(tab + 1)}`);
       entries.push({ path: rec.slice(tab + 1), size: Number(fields[3]) });
     }
     return entries.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
@@ -245,7 +290,9 @@ export class GitRepo {
 
   /** A file's text at a commit, refusing files over `maxBytes` like the working-tree reader. */
   async readFileAt(rev: string, path: string, maxBytes = MAX_FILE_BYTES): Promise<ReadResult> {
-    const spec = `${rev}:${path}`;
+    const target = await this.followLinks(rev, path);
+    if (typeof target !== 'string') return target;
+    const spec = `${rev}:${target}`;
     let size: number;
     try {
       size = Number((await this.git.raw(['cat-file', '-s', spec])).trim());
@@ -260,6 +307,62 @@ export class GitRepo {
       };
     const text = await raw(this.git, ['cat-file', 'blob', spec], `read ${path} at ${rev}`);
     return { ok: true, text };
+  }
+
+  /**
+   * Where `path` leads at `rev` once symlinks are followed, the way the
+   * working-tree reader follows them (readDocumentFileSync in files.ts): a
+   * link to a file inside the repository reads that file; a link leaving the
+   * repository, dangling, looping or naming a directory is a reason naming it.
+   */
+  private async followLinks(rev: string, path: string): Promise<string | ReadResult> {
+    let at = path;
+    const seen = new Set<string>();
+    for (;;) {
+      const known = this.plainFiles.has(`${rev}:${at}`);
+      const entry = known ? { mode: '100644', type: 'blob' } : await this.entryAt(rev, at);
+      if (!entry)
+        return at === path
+          ? at // not there at all: the read below says "file not found"
+          : {
+              ok: false,
+              reason: `symlink to a missing file (${at} is not in commit ${rev.slice(0, 12)}); fix or remove the link`,
+            };
+      if (entry.type === 'tree')
+        return { ok: false, reason: 'symlink to a directory; point documents at its files' };
+      if (entry.mode !== SYMLINK_MODE) return at;
+      if (seen.has(at) || seen.size > 40)
+        return {
+          ok: false,
+          reason: 'symlink loop: following this link comes back to it; point it at a document file',
+        };
+      seen.add(at);
+      const link = await raw(this.git, ['cat-file', 'blob', `${rev}:${at}`], `read the link ${at}`);
+      const next = posix.normalize(posix.join(posix.dirname(at), link));
+      if (posix.isAbsolute(link) || next === '..' || next.startsWith('../'))
+        return {
+          ok: false,
+          reason: `symlink leads outside the repository (to ${link}); connops reads only files the repository holds, so copy the file in or point the link inside`,
+        };
+      at = next;
+    }
+  }
+
+  /** Mode and type of one path at a commit, or undefined when the commit has no such path. */
+  private async entryAt(
+    rev: string,
+    path: string,
+  ): Promise<{ mode: string; type: string } | undefined> {
+    const out = await raw(
+      this.git,
+      ['ls-tree', '-z', '--full-tree', rev, '--', path],
+      `look up ${path} at ${rev}`,
+    );
+    const rec = out.split('\0')[0] ?? '';
+    const tab = rec.indexOf('\t');
+    if (tab < 0 || rec.slice(tab + 1) !== path) return undefined;
+    const [mode, type] = rec.slice(0, tab).split(' ');
+    return mode !== undefined && type !== undefined ? { mode, type } : undefined;
   }
 
   /**

@@ -2,9 +2,10 @@
  * Keeps credentials out of everything a user or a log sees (STYLE.md; style
  * anchors §8.5: redact Authorization, X-Auth-Token and token query parameters).
  */
+import { ESCAPES } from '../core/escape.ts';
 
 /** Shortest value treated as a secret: shorter strings would mangle ordinary text. */
-const MIN_SECRET_LENGTH = 4;
+export const MIN_SECRET_LENGTH = 4;
 const MASK = '***';
 
 /** Header names whose values are credentials. */
@@ -26,6 +27,21 @@ const SECRET_PARAMS =
 /**
  * A set of secret values (passwords, API keys, tokens) to mask in any text.
  *
+ * Redaction is part of the encoding, not a pass that must come before it:
+ * every secret is registered together with each form it can take in output
+ * (`formsOf`: JSON-string, workflow-command, Markdown, URL and form escaping
+ * from ESCAPES in src/core/escape.ts, any two of them composed, and base64).
+ * Every output of connops passes through a SecretSet at its sink (the
+ * context's stdout and stderr, saved plans, the audit log, the Action's
+ * annotations, summary and comments), so a secret is masked there whether a
+ * renderer escaped it before or not: `validate --format json` quoting a
+ * password with a quote or a backslash, a GitHub annotation with a `%` or a
+ * line break, a Markdown cell. A leak would need an escaping that is not in
+ * ESCAPES; renderers use only those.
+ *
+ * Masking a whole escaped form keeps the encoding valid (it replaces complete
+ * escape sequences), so JSON stays parseable and annotations stay one line.
+ *
  * A repo can hold thousands of secrets (a password per trunk) and every line
  * of output is redacted, so matching does not try each secret in turn: the
  * secrets are indexed by their first characters and the text is scanned once.
@@ -33,14 +49,18 @@ const SECRET_PARAMS =
  * touch become one mask, so no part of any secret shows.
  */
 export class SecretSet {
+  /** The secrets as registered. */
+  private readonly secrets = new Set<string>();
+  /** Every form of every secret: what is searched for. */
   private readonly values = new Set<string>();
   /** Secrets by their first MIN_SECRET_LENGTH characters; rebuilt on first use after an add. */
   private index: Map<string, string[]> | undefined = new Map();
 
-  /** Registers a secret; values shorter than 4 characters are ignored. */
+  /** Registers a secret and its escaped forms; values shorter than 4 characters are ignored. */
   add(value: string | undefined): void {
-    if (value === undefined || value.length < MIN_SECRET_LENGTH || this.values.has(value)) return;
-    this.values.add(value);
+    if (value === undefined || value.length < MIN_SECRET_LENGTH || this.secrets.has(value)) return;
+    this.secrets.add(value);
+    for (const form of formsOf(value)) this.values.add(form);
     this.index = undefined;
   }
 
@@ -49,9 +69,9 @@ export class SecretSet {
     return this.spans(text, true).length > 0;
   }
 
-  /** Number of registered secrets. */
+  /** Number of registered secrets (each counts once, whatever its forms). */
   get size(): number {
-    return this.values.size;
+    return this.secrets.size;
   }
 
   /** Replaces every registered secret (and token query parameters) in `text` with `***`. */
@@ -94,6 +114,41 @@ export class SecretSet {
     }
     for (const list of index.values()) list.sort((a, b) => b.length - a.length);
     return index;
+  }
+}
+
+/**
+ * The forms a secret can take in output: itself, each escaping in ESCAPES,
+ * any two of them in a row (a JSON-quoted value inside a JSON document or a
+ * workflow annotation), and base64 / base64url of the value on its own (an
+ * Authorization header value). Escapings work character by character, so an
+ * escaped secret inside a longer escaped text is exactly the escaped form.
+ */
+export function formsOf(secret: string): Set<string> {
+  const forms = new Set<string>([secret]);
+  const once: string[] = [];
+  for (const escape of ESCAPES) {
+    const e = tryEscape(escape, secret);
+    if (e === undefined) continue;
+    forms.add(e);
+    once.push(e);
+  }
+  for (const e of once)
+    for (const escape of ESCAPES) {
+      const e2 = tryEscape(escape, e);
+      if (e2 !== undefined) forms.add(e2);
+    }
+  forms.add(Buffer.from(secret).toString('base64'));
+  forms.add(Buffer.from(secret).toString('base64url'));
+  return forms;
+}
+
+/** encodeURIComponent throws on a lone surrogate; such a form cannot appear in output either. */
+function tryEscape(escape: (s: string) => string, s: string): string | undefined {
+  try {
+    return escape(s);
+  } catch {
+    return undefined;
   }
 }
 

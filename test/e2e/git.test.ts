@@ -4,7 +4,7 @@
  * user can meet (no repository, no git).
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -173,6 +173,152 @@ describe('--changed-since', () => {
       expect(io.err).not.toMatch(/\n\s+at /);
     } finally {
       await rm(parent, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('--changed-since without a merge base (issue 23)', () => {
+  it('in a shallow clone that has the base but not the history where they meet: an error naming git fetch --unshallow, and nothing written', async () => {
+    await initRepo(world.dir);
+    await commitAll(world.dir, 'examples');
+    await git(world.dir, 'checkout', '-q', '-b', 'feature');
+    await writeFile(join(world.dir, 'connectivity', 'extra.yaml'), '# this branch\n');
+    await commitAll(world.dir, 'feature work');
+    // Main moves on after the branch point: a diff against main itself would show this
+    // branch "undoing" it.
+    await git(world.dir, 'checkout', '-q', 'main');
+    const mainYaml = join(world.dir, 'connectivity', 'acme', 'main.yaml');
+    await writeFile(
+      mainYaml,
+      (await readFile(mainYaml, 'utf8')).replace('trunks: 20', 'trunks: 21'),
+    );
+    await commitAll(world.dir, 'main moves on');
+    const parent = await mkdtemp(join(tmpdir(), 'connops-shallow-'));
+    try {
+      const clone = join(parent, 'clone');
+      // What CI does with fetch-depth 1: the branch tip, then the base branch's tip.
+      await exec(
+        'git',
+        ['clone', '-q', '--depth', '1', '--branch', 'feature', `file://${world.dir}`, clone],
+        {
+          env: GIT_ENV,
+        },
+      );
+      await git(clone, 'fetch', '-q', '--depth', '1', 'origin', 'main:refs/remotes/origin/main');
+      const before = world.state();
+      for (const argv of [
+        ['plan', '--changed-since', 'origin/main'],
+        ['apply', '--yes', '--prune', '--changed-since', 'origin/main'],
+      ]) {
+        const io = memoryIO({ env: world.env, cwd: clone });
+        const code = await run(argv, io);
+        expect(code, io.out + io.err).toBe(1);
+        expect(io.err).toContain('no common ancestor of "origin/main"');
+        expect(io.err).toContain('shallow clone');
+        expect(io.err).toContain('git fetch --unshallow');
+        expect(io.err).not.toMatch(/\n\s+at /);
+      }
+      expect(world.state()).toEqual(before);
+      // After fetching the history it works, and sees only this branch's file.
+      await git(clone, 'fetch', '-q', '--unshallow', 'origin');
+      const io = memoryIO({ env: world.env, cwd: clone });
+      expect(await run(['plan', '--changed-since', 'origin/main'], io), io.err).toBe(0);
+    } finally {
+      await rm(parent, { recursive: true, force: true });
+    }
+  });
+
+  it('with an unrelated base: an error asking for the branch this one was cut from', async () => {
+    await initRepo(world.dir);
+    await commitAll(world.dir, 'examples');
+    await git(world.dir, 'checkout', '-q', '--orphan', 'other');
+    await commitAll(world.dir, 'unrelated root');
+    const r = await world.cli(['plan', '--changed-since', 'main']);
+    expect(r.code, r.out + r.err).toBe(1);
+    expect(r.err).toContain('no common ancestor of "main"');
+    expect(r.err).toContain('share no history');
+    expect(r.err).toContain('--changed-since origin/main');
+    expect(r.err).not.toContain('shallow');
+  });
+});
+
+describe('symlinked document files (issue 23)', () => {
+  /** `plan` (validate has no --ref): its exit code and the diagnostics it printed. */
+  const validate = async (argv: string[]) => {
+    const r = await world.cli(['plan', ...argv]);
+    const diagnostics = (r.out + r.err)
+      .split('\n')
+      .map((l) => /^(\S+):(\d+):(\d+): (?:error|warning): (.*)$/.exec(l))
+      .filter((m) => m !== null)
+      .map((m) => ({
+        file: m[1] as string,
+        line: Number(m[2]),
+        col: Number(m[3]),
+        message: m[4] as string,
+      }));
+    return { code: r.code, diagnostics };
+  };
+
+  it('a link inside the repository reads the same in the working tree and with --ref', async () => {
+    await initRepo(world.dir);
+    // initech's document lives outside the document globs; the glob reaches it through a link.
+    await mkdir(join(world.dir, 'library'));
+    await rename(
+      join(world.dir, 'connectivity', 'initech', 'main.yaml'),
+      join(world.dir, 'library', 'initech.yaml'),
+    );
+    await symlink(
+      '../../library/initech.yaml',
+      join(world.dir, 'connectivity', 'initech', 'main.yaml'),
+    );
+    await commitAll(world.dir, 'linked');
+    const tree = await validate([]);
+    const atHead = await validate(['--ref', 'HEAD']);
+    expect(tree).toEqual({ code: 0, diagnostics: [] });
+    expect(atHead).toEqual(tree);
+    const keys = async (argv: string[]) => actions(await planJson(argv));
+    expect(await keys(['--ref', 'HEAD'])).toEqual(await keys([]));
+    expect(await keys([])).toContain('create initech-main');
+  });
+
+  it('a link leaving the repository, a loop and a dangling link are each an error naming the file, in both modes', async () => {
+    await initRepo(world.dir);
+    const outside = await mkdtemp(join(tmpdir(), 'connops-outside-'));
+    try {
+      const doc = await readFile(join(world.dir, 'connectivity', 'initech', 'main.yaml'), 'utf8');
+      await writeFile(join(outside, 'stolen.yaml'), doc.replace('initech-main', 'outside-doc'));
+      const dir = join(world.dir, 'connectivity', 'links');
+      await mkdir(dir);
+      await symlink(join(outside, 'stolen.yaml'), join(dir, 'absolute.yaml'));
+      await symlink(
+        '../../../' + outside.split('/').pop() + '/stolen.yaml',
+        join(dir, 'relative.yaml'),
+      );
+      await symlink('loop-b.yaml', join(dir, 'loop-a.yaml'));
+      await symlink('loop-a.yaml', join(dir, 'loop-b.yaml'));
+      await symlink('nowhere.yaml', join(dir, 'gone.yaml'));
+      await commitAll(world.dir, 'bad links');
+      for (const argv of [[], ['--ref', 'HEAD']]) {
+        const r = await validate(argv);
+        expect(r.code, argv.join(' ')).toBe(3);
+        const by = Object.fromEntries(r.diagnostics.map((d) => [d.file, d.message]));
+        expect(Object.keys(by).sort(), argv.join(' ')).toEqual(
+          ['absolute', 'gone', 'loop-a', 'loop-b', 'relative'].map(
+            (n) => `connectivity/links/${n}.yaml`,
+          ),
+        );
+        expect(by['connectivity/links/absolute.yaml']).toContain(
+          'symlink leads outside the repository',
+        );
+        expect(by['connectivity/links/relative.yaml']).toContain(
+          'symlink leads outside the repository',
+        );
+        expect(by['connectivity/links/loop-a.yaml']).toContain('symlink loop');
+        expect(by['connectivity/links/gone.yaml']).toContain('symlink to a missing file');
+        for (const d of r.diagnostics) expect([d.line, d.col]).toEqual([1, 1]);
+      }
+    } finally {
+      await rm(outside, { recursive: true, force: true });
     }
   });
 });

@@ -21,6 +21,9 @@ import {
   renderDiagnosticsJson,
   renderDiagnosticsText,
 } from '../../src/core/render-diagnostics.ts';
+import { MAX_NESTING_DEPTH, type JsonValue } from '../../src/core/json.ts';
+import { parseFastYaml } from '../../src/core/yaml-fast.ts';
+import { MAX_NODES_PER_DOCUMENT, parseYamlFile } from '../../src/core/yaml.ts';
 import { loadProject, type FileSource } from '../../src/engine/load.ts';
 import { ACCOUNTS, EXAMPLES_DIR, stackLines } from '../helpers/world.ts';
 
@@ -265,6 +268,155 @@ describe('the loader under hostile YAML', () => {
     );
     counts.push(`random documents: ${runs} cases`);
   });
+});
+
+// ------------------------------------------- the fast parser against yaml
+
+/**
+ * The fast path (src/core/yaml-fast.ts) against the `yaml` library on the
+ * edges: deep nesting on both sides of MAX_NESTING_DEPTH in block, flow and
+ * mixed styles, long lines (long scalars, long one-line flow sequences) and
+ * many keys (past the MANY_KEYS switch of objectFor). Either the fast path
+ * declines, or it gives exactly the library's value; past the limit both give
+ * one YAML_TOO_DEEP error and no stack overflow.
+ */
+describe('the fast parser against the yaml library', () => {
+  const noEnv = (): string | undefined => undefined;
+  const depthOf = (v: JsonValue | undefined): number => {
+    let max = 0;
+    const stack: Array<[JsonValue | undefined, number]> = [[v, 0]];
+    while (stack.length > 0) {
+      const [x, d] = stack.pop() as [JsonValue | undefined, number];
+      if (x === null || typeof x !== 'object') continue;
+      max = Math.max(max, d + 1);
+      for (const c of Object.values(x)) stack.push([c, d + 1]);
+    }
+    return max;
+  };
+  const word = fc.stringMatching(/^[a-z][a-z0-9_]{0,7}$/);
+  const leaf = fc.oneof(
+    fc.integer(),
+    fc.boolean(),
+    fc.constant(null),
+    word,
+    fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 12 }),
+  );
+  /** A chain of `depth` collections (map or sequence at each level, with leaf siblings). */
+  const nested = fc
+    .record({
+      depth: fc.oneof(
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: MAX_NESTING_DEPTH - 3, max: MAX_NESTING_DEPTH + 3 }),
+        fc.integer({ min: 101, max: 400 }),
+      ),
+      kinds: fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }),
+      siblings: fc.array(fc.tuple(word, leaf), { maxLength: 3 }),
+      inner: leaf,
+    })
+    .map(({ depth, kinds, siblings, inner }) => {
+      let v: JsonValue = inner;
+      for (let i = depth - 1; i >= 0; i--) {
+        if (kinds[i % kinds.length]) {
+          const o: Record<string, JsonValue> = { k: v };
+          for (const [k, x] of siblings) if (k !== 'k') o[k] = x;
+          v = o;
+        } else v = [v, ...siblings.map(([, x]) => x)];
+      }
+      return { depth, value: v };
+    });
+  const style = fc.constantFrom(undefined, 0, 1, 3, 50);
+
+  function compare(text: string, depth: number): 'fast' | 'library' {
+    const slow = parseYamlFile('f.yaml', text, noEnv, { fast: false });
+    const both = parseYamlFile('f.yaml', text, noEnv);
+    const fast = parseFastYaml(text, noEnv, MAX_NODES_PER_DOCUMENT);
+    if (depth > MAX_NESTING_DEPTH) {
+      expect(fast, 'the fast path must decline what is too deep').toBeUndefined();
+      for (const r of [slow, both]) {
+        expect(r.diagnostics.map((d) => d.code)).toEqual(['YAML_TOO_DEEP']);
+        expect(r.documents[0]?.value).toBeUndefined();
+      }
+      return 'library';
+    }
+    expect(slow.diagnostics).toEqual([]);
+    expect(depthOf(slow.documents[0]?.value)).toBe(depth);
+    expect(both.documents.map((d) => d.value)).toEqual(slow.documents.map((d) => d.value));
+    if (!fast) return 'library';
+    expect(fast.map((d) => d.value)).toEqual(slow.documents.map((d) => d.value));
+    return 'fast';
+  }
+
+  it('nesting on both sides of the limit, block, flow and mixed', () => {
+    const took = { fast: 0, library: 0, deep: 0 };
+    fc.assert(
+      fc.property(nested, style, ({ depth, value }, flowLevel) => {
+        const text = stringify(value, {
+          ...(flowLevel !== undefined ? { flowLevel } : {}),
+          lineWidth: 0,
+        });
+        took[compare(text, depth)]++;
+        if (depth > MAX_NESTING_DEPTH) took.deep++;
+      }),
+      { numRuns: 300, seed: 2301 },
+    );
+    // Both paths and both sides of the limit were exercised.
+    expect(took.fast).toBeGreaterThan(50);
+    expect(took.deep).toBeGreaterThan(50);
+    counts.push(
+      `fast vs yaml, nesting: 300 cases (${took.fast} taken by the fast path, ${took.deep} too deep)`,
+    );
+  }, 120_000);
+
+  it('long lines and many keys', () => {
+    let fastTook = 0;
+    const doc = fc.oneof(
+      // One long scalar (plain or quoted) of up to 100 000 characters.
+      fc
+        .tuple(fc.integer({ min: 1, max: 100_000 }), fc.constantFrom('plain', 'quoted'))
+        .map(([n, q]) => {
+          const s =
+            'ab c'
+              .repeat(Math.ceil(n / 4))
+              .slice(0, n)
+              .trim() || 'x';
+          return `key: ${q === 'quoted' ? JSON.stringify(s) : s}\n`;
+        }),
+      // A long one-line flow sequence.
+      fc
+        .array(fc.oneof(fc.integer(), word), { minLength: 1, maxLength: 3000 })
+        .map((items) => `list: [${items.join(', ')}]\n`),
+      // Many keys, block or flow, around and well past MANY_KEYS.
+      fc
+        .tuple(fc.integer({ min: 1, max: 3000 }), fc.boolean(), fc.boolean())
+        .map(([n, flow, did]) => {
+          const keys = Array.from({ length: n }, (_, i) =>
+            did ? `'+1415555${String(i).padStart(4, '0')}'` : `k${i}`,
+          );
+          return flow
+            ? `m: {${keys.map((k, i) => `${k}: ${i}`).join(', ')}}\n`
+            : `m:\n${keys.map((k) => `  ${k}: {}`).join('\n')}\n`;
+        }),
+    );
+    fc.assert(
+      fc.property(doc, (text) => {
+        const slow = parseYamlFile('f.yaml', text, noEnv, { fast: false });
+        expect(slow.diagnostics).toEqual([]);
+        const fast = parseFastYaml(text, noEnv, MAX_NODES_PER_DOCUMENT);
+        if (fast) {
+          fastTook++;
+          expect(fast.map((d) => d.value)).toEqual(slow.documents.map((d) => d.value));
+          const a = fast[0]?.value as Record<string, JsonValue>;
+          const b = slow.documents[0]?.value as Record<string, JsonValue>;
+          expect(Object.keys(a)).toEqual(Object.keys(b));
+        }
+      }),
+      { numRuns: 80, seed: 2302 },
+    );
+    expect(fastTook).toBeGreaterThan(40);
+    counts.push(
+      `fast vs yaml, long lines and many keys: 80 cases (${fastTook} taken by the fast path)`,
+    );
+  }, 120_000);
 });
 
 // ------------------------------------------------------- a misbehaving server

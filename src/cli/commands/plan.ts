@@ -46,7 +46,11 @@ async function runPlan(ctx: CommandContext, mode: 'plan' | 'drift'): Promise<num
         );
     }
     if (ctx.flags.out) {
-      await writeFile(resolve(ctx.io.cwd, ctx.flags.out), renderPlanJson(plan), { mode: 0o600 });
+      await writeFile(
+        resolve(ctx.io.cwd, ctx.flags.out),
+        ctx.secrets.redact(renderPlanJson(plan)),
+        { mode: 0o600 },
+      );
       ctx.err(
         `Saved the plan to ${ctx.flags.out} (no secret values). Apply it with: connops apply ${ctx.flags.out}\n`,
       );

@@ -245,8 +245,11 @@ export class CloudflareClient {
     const env = parseEnvelope(res.body);
     const errors = env?.errors ?? [];
     const codes = new Set(errors.map((e) => e.code));
+    // Redacted before it is cut: a secret straddling the cut would otherwise show its first half.
     const quoted =
-      errors.length > 0 ? describeErrors(errors) : res.text.trim().slice(0, 300) || 'an empty body';
+      errors.length > 0
+        ? describeErrors(errors)
+        : this.redact(res.text.trim()).slice(0, 300) || 'an empty body';
     let code: ErrorCode = 'API';
     let why = `Cloudflare answered ${res.status}: ${quoted}`;
     if (codes.has(CF_CODE_DUPLICATE_NAME)) {
@@ -268,7 +271,8 @@ export class CloudflareClient {
     const requestId = res.headers['cf-ray'];
     return new ApiError(code, this.redact(`${action}: ${why}`), {
       status: res.status,
-      apiMessage: this.redact(errors.map((e) => e.message).join('; ') || res.text.slice(0, 300)),
+      apiMessage:
+        this.redact(errors.map((e) => e.message).join('; ')) || this.redact(res.text).slice(0, 300),
       fields,
       ...(requestId !== undefined ? { requestId } : {}),
     });
