@@ -351,6 +351,15 @@ describe('used_by after connectivity writes (§12, cb_connectivity track_assignm
     expect(usedBy(N1)).toBeUndefined();
   });
 
+  it('one number released and claimed in the same write (raw key → normalised key) ends marked', async () => {
+    // The 'undefined' group runs before 'trunkstore' (Erlang map key order), see numbers.ts.
+    emu.seed({ docs: { [A.id]: [{ _id: 'rawkey', ...trunk(['4155550701']) }] } });
+    emu.addNumber(N1, { assigned_to: A.id, used_by: 'trunkstore' });
+    const r = await api('POST', `${conn}/rawkey`, { body: { data: trunk([N1]) } });
+    expect(r.status, r.text).toBe(200);
+    expect(usedBy(N1)).toBe('trunkstore');
+  });
+
   it('a failed write (If-Match mismatch) changes nothing', async () => {
     const doc = await create([]);
     const r = await api('POST', `${conn}/${doc.id}`, {
