@@ -127,7 +127,10 @@ describe('numbers in a seed (§12)', () => {
       { numbers: { '+14155550100': 5 } },
       /numbers\.\+14155550100 must be an account id or a mapping/,
     ],
-    [{ numbers: { '+14155550100': { state: 'live' } } }, /\.state must be one of aging, available/],
+    [
+      { numbers: { '+14155550100': { state: 'live' } } },
+      /numbers\.\+14155550100\.state must be one of aging, available/,
+    ],
     [{ numbers: { '+14155550100': { owner: ACCOUNT } } }, /unknown key "owner"/],
     [{ numbers: { '+14155550100': { features: 'cnam' } } }, /\.features must be a list/],
     [{ numbers: { '+14155550100': { used_by: 1 } } }, /\.used_by must be a string/],

@@ -94,7 +94,7 @@ const NUMBER_KEYS = new Set(['assigned_to', 'state', 'used_by', 'features']);
 function parseSeedNumber(num: string, entry: JsonValue, source: string): SeedNumber {
   const where = `numbers.${num}`;
   const bad = (what: string): Error =>
-    new Error(`Invalid Kazoo seed in ${source}: ${where} ${what}`);
+    new Error(`Invalid Kazoo seed in ${source}: ${where}${what.startsWith('.') ? '' : ' '}${what}`);
   if (!isReconcilable(num))
     throw bad('is not a phone number Kazoo accepts (write it as E.164, e.g. "+14155550100")');
   if (typeof entry === 'string') return entry;
