@@ -111,7 +111,26 @@ export function canFetch(pn: PhoneNumber, authBy: string, isWithin: IsWithin): b
 }
 
 export class NumberManager {
+  /** Normalised number → record. Change `assigned_to` only through `put`/`assign`, which keep the index. */
   readonly records = new Map<string, PhoneNumber>();
+  /**
+   * Account → its numbers, sorted on demand: a plan reads every declared account's
+   * listing, so a page must not scan every number of the system (775,000 in the bench).
+   */
+  readonly #byAccount = new Map<string, { set: Set<string>; sorted?: PhoneNumber[] }>();
+
+  #index(pn: PhoneNumber, add: boolean): void {
+    if (pn.assigned_to === undefined) return;
+    let entry = this.#byAccount.get(pn.assigned_to);
+    if (!entry) {
+      if (!add) return;
+      entry = { set: new Set() };
+      this.#byAccount.set(pn.assigned_to, entry);
+    }
+    if (add) entry.set.add(pn.number);
+    else entry.set.delete(pn.number);
+    delete entry.sorted;
+  }
 
   get(num: string): PhoneNumber | undefined {
     return this.records.get(normalizeNumber(num));
@@ -136,12 +155,28 @@ export class NumberManager {
       ...(props.assigned_to !== undefined ? { assigned_to: props.assigned_to } : {}),
       ...(props.used_by !== undefined ? { used_by: props.used_by } : {}),
     };
+    const old = this.records.get(number);
+    if (old) this.#index(old, false);
     this.records.set(number, pn);
+    this.#index(pn, true);
     return pn;
   }
 
   delete(num: string): boolean {
-    return this.records.delete(normalizeNumber(num));
+    const pn = this.records.get(normalizeNumber(num));
+    if (!pn) return false;
+    this.#index(pn, false);
+    return this.records.delete(pn.number);
+  }
+
+  /** Changes a number's owner (undefined: unassigned), keeping the account index. */
+  assign(num: string, accountId: string | undefined): void {
+    const pn = this.get(num);
+    if (!pn) return;
+    this.#index(pn, false);
+    if (accountId === undefined) delete pn.assigned_to;
+    else pn.assigned_to = accountId;
+    this.#index(pn, true);
   }
 
   /** Loads seed numbers (shorthand: number → account id, assigned and `in_service`). */
@@ -170,10 +205,14 @@ export class NumberManager {
   }
 
   /** The numbers of an account's listing, ascending by number (the view's key order). */
-  listFor(accountId: string): PhoneNumber[] {
-    return [...this.records.values()]
-      .filter((pn) => pn.assigned_to === accountId)
+  listFor(accountId: string): readonly PhoneNumber[] {
+    const entry = this.#byAccount.get(accountId);
+    if (!entry) return [];
+    entry.sorted ??= [...entry.set]
+      .map((n) => this.records.get(n))
+      .filter((pn): pn is PhoneNumber => pn !== undefined)
       .sort((a, b) => cmp(a.number, b.number));
+    return entry.sorted;
   }
 
   /**
@@ -221,12 +260,11 @@ export class NumberManager {
   ): void {
     const oldNums = didKeys(stored);
     const newNums = didKeys(saved);
-    const assigned = newNums
-      .filter((n) => !oldNums.includes(n))
-      .map((n) => [n, 'trunkstore'] as const);
-    const unassigned = oldNums
-      .filter((n) => !newNums.includes(n))
-      .map((n) => [n, undefined] as const);
+    // Sets, not lists:member: a trunk may hold thousands of DIDs.
+    const oldSet = new Set(oldNums);
+    const newSet = new Set(newNums);
+    const assigned = newNums.filter((n) => !oldSet.has(n)).map((n) => [n, 'trunkstore'] as const);
+    const unassigned = oldNums.filter((n) => !newSet.has(n)).map((n) => [n, undefined] as const);
     this.applyAssignments([...assigned, ...unassigned], accountId, isWithin, nowMs);
   }
 
@@ -453,7 +491,17 @@ function listNumbers(deps: NumberRouteDeps, r: NumberRequest): EmulatorResponse 
   const pageSize = Number.isInteger(requested) && requested > 0 ? requested : deps.defaultPageSize;
   const startKey = req.query.get('start_key');
   const startNum = startKey !== null && startKey !== '' ? deps.decodeStartKey(startKey) : undefined;
-  const from = startNum === undefined ? all : all.filter((pn) => pn.number >= startNum);
+  let lo = 0;
+  if (startNum !== undefined) {
+    // First row >= start_key (CouchDB startkey is inclusive), by binary search.
+    let hi = all.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((all[mid]?.number ?? '') < startNum) lo = mid + 1;
+      else hi = mid;
+    }
+  }
+  const from = all.slice(lo, lo + pageSize + 1);
   const page = from.slice(0, pageSize);
   const extra: JsonObject = { page_size: page.length, ...revision(page) };
   if (startNum !== undefined) extra['start_key'] = deps.encodeStartKey(startNum);

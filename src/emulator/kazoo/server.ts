@@ -848,8 +848,7 @@ export async function startKazooEmulator(
     setNumberOwner: (number, accountId) => {
       if (accountId === undefined) store.numbers.delete(number);
       else {
-        const pn = store.numbers.get(number);
-        if (pn) pn.assigned_to = accountId;
+        if (store.numbers.get(number)) store.numbers.assign(number, accountId);
         else store.numbers.put(number, { assigned_to: accountId }, now());
       }
     },
