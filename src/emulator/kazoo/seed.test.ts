@@ -82,6 +82,64 @@ describe('loadSeedFile', () => {
   });
 });
 
+describe('numbers in a seed (§12)', () => {
+  it('reads the shorthand (account id) and the full form, and serves them on phone_numbers', async () => {
+    const file = join(dir, 'numbers.yaml');
+    await writeFile(
+      file,
+      [
+        'accounts:',
+        `  - {id: "${ACCOUNT}", name: acme, realm: acme.sip.local, api_key: "${'k'.repeat(64)}"}`,
+        'numbers:',
+        `  +14155550100: "${ACCOUNT}"`,
+        '  +14155550101:',
+        `    assigned_to: "${ACCOUNT}"`,
+        '    state: reserved',
+        '    used_by: trunkstore',
+        '  +14155550102: {state: available}',
+        '',
+      ].join('\n'),
+    );
+    const seed = await loadSeedFile(file);
+    expect(seed.numbers).toEqual({
+      '+14155550100': ACCOUNT,
+      '+14155550101': { assigned_to: ACCOUNT, state: 'reserved', used_by: 'trunkstore' },
+      '+14155550102': { state: 'available' },
+    });
+    const emu = await startKazooEmulator({ seed });
+    try {
+      const token = await apiAuth(emu.url, 'k'.repeat(64));
+      const r = await call(emu.url, 'GET', `/accounts/${ACCOUNT}/phone_numbers`, { token });
+      expect(r.json.data.numbers).toEqual({
+        '+14155550100': expect.objectContaining({ assigned_to: ACCOUNT, state: 'in_service' }),
+        '+14155550101': expect.objectContaining({ state: 'reserved', used_by: 'trunkstore' }),
+      });
+      expect(r.json.data.numbers['+14155550100']).not.toHaveProperty('used_by');
+      expect(emu.number('+14155550102')).toMatchObject({ state: 'available' });
+    } finally {
+      await emu.close();
+    }
+  });
+
+  it.each([
+    [{ numbers: ['x'] }, /"numbers" must map numbers/],
+    [
+      { numbers: { '+14155550100': 5 } },
+      /numbers\.\+14155550100 must be an account id or a mapping/,
+    ],
+    [
+      { numbers: { '+14155550100': { state: 'live' } } },
+      /numbers\.\+14155550100\.state must be one of aging, available/,
+    ],
+    [{ numbers: { '+14155550100': { owner: ACCOUNT } } }, /unknown key "owner"/],
+    [{ numbers: { '+14155550100': { features: 'cnam' } } }, /\.features must be a list/],
+    [{ numbers: { '+14155550100': { used_by: 1 } } }, /\.used_by must be a string/],
+    [{ numbers: { '12': ACCOUNT } }, /numbers\.12 is not a phone number/],
+  ])('rejects %j', (value, message) => {
+    expect(() => parseKazooSeed(value, 'seed.yaml')).toThrow(message);
+  });
+});
+
 describe('newId', () => {
   it('gives distinct 32-hex ids across refills of its random pool', () => {
     const ids = Array.from({ length: 1000 }, () => newId()); // about four pools of 256

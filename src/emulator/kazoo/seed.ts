@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { isObject, type JsonObject, type JsonValue } from '../../core/json.ts';
 import { parseYamlFile } from '../../core/yaml.ts';
+import { isNumberState, isReconcilable, NUMBER_STATES, type SeedNumber } from './numbers.ts';
 import type { KazooSeed, SeedAccount } from './store.ts';
 
 /** Parses seed text (YAML or JSON) into a plain value; throws on syntax errors. */
@@ -75,12 +76,53 @@ export function parseKazooSeed(value: unknown, source = 'seed'): KazooSeed {
   }
   const numbers = value['numbers'];
   if (numbers !== undefined) {
-    if (!isObject(numbers) || !Object.values(numbers).every((v) => typeof v === 'string')) {
-      throw new Error(`Invalid Kazoo seed in ${source}: "numbers" must map numbers to account ids`);
+    if (!isObject(numbers)) {
+      throw new Error(
+        `Invalid Kazoo seed in ${source}: "numbers" must map numbers to an account id or to {assigned_to, state, used_by, features}`,
+      );
     }
-    seed.numbers = numbers as Record<string, string>;
+    seed.numbers = {};
+    for (const [num, entry] of Object.entries(numbers))
+      seed.numbers[num] = parseSeedNumber(num, entry, source);
   }
   return seed;
+}
+
+const NUMBER_KEYS = new Set(['assigned_to', 'state', 'used_by', 'features']);
+
+/** One `numbers` entry: an account id, or the number's properties (§12). */
+function parseSeedNumber(num: string, entry: JsonValue, source: string): SeedNumber {
+  const where = `numbers.${num}`;
+  const bad = (what: string): Error =>
+    new Error(`Invalid Kazoo seed in ${source}: ${where}${what.startsWith('.') ? '' : ' '}${what}`);
+  if (!isReconcilable(num))
+    throw bad('is not a phone number Kazoo accepts (write it as E.164, e.g. "+14155550100")');
+  if (typeof entry === 'string') return entry;
+  if (!isObject(entry))
+    throw bad('must be an account id or a mapping with assigned_to, state, used_by, features');
+  for (const key of Object.keys(entry)) {
+    if (!NUMBER_KEYS.has(key))
+      throw bad(`has an unknown key "${key}" (allowed: ${[...NUMBER_KEYS].join(', ')})`);
+  }
+  const out: Exclude<SeedNumber, string> = {};
+  for (const key of ['assigned_to', 'used_by'] as const) {
+    const v = entry[key];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== 'string') throw bad(`.${key} must be a string`);
+    out[key] = v;
+  }
+  const state = entry['state'];
+  if (state !== undefined && state !== null) {
+    if (!isNumberState(state)) throw bad(`.state must be one of ${NUMBER_STATES.join(', ')}`);
+    out.state = state;
+  }
+  const features = entry['features'];
+  if (features !== undefined && features !== null) {
+    if (!Array.isArray(features) || !features.every((f) => typeof f === 'string'))
+      throw bad('.features must be a list of strings');
+    out.features = features as string[];
+  }
+  return out;
 }
 
 /** Reads and parses a seed file (YAML or JSON). Accepts `{kazoo: …}` wrapping too. */

@@ -20,6 +20,13 @@ import {
 } from '../http-util.ts';
 import { bare, failure, success, type KazooVersion, type RequestContext } from './envelope.ts';
 import {
+  canFetch,
+  handlePhoneNumbers,
+  phoneNumberMethods,
+  type NumberRouteDeps,
+  type PhoneNumber,
+} from './numbers.ts';
+import {
   accountDb,
   gregorianSeconds,
   KazooStore,
@@ -43,6 +50,7 @@ import {
 } from './validate.ts';
 
 export type { KazooSeed, SeedAccount } from './store.ts';
+export type { NumberState, PhoneNumber, SeedNumber } from './numbers.ts';
 export type { KazooVersion } from './envelope.ts';
 
 export interface KazooEmulatorOptions {
@@ -81,8 +89,12 @@ export interface KazooEmulator {
   /** HTTP requests received so far (faulted ones included). */
   requestCount(): number;
   createAccount(account: SeedAccount): SeedAccount;
-  /** Sets (or with undefined clears) the owning account of a number (§3.4). */
+  /** Sets (or with undefined clears) the owning account of a number (§3.4); a new number is `in_service`. */
   setNumberOwner(number: string, accountId: string | undefined): void;
+  /** Adds or replaces a number in the number manager (§12), as a seed's `numbers` entry would. */
+  addNumber(number: string, props?: Omit<Partial<PhoneNumber>, 'number'>): PhoneNumber;
+  /** A copy of one number's record, or undefined when the number manager does not have it. */
+  number(number: string): PhoneNumber | undefined;
   /** Expires every token issued so far (the next use gets 401). */
   expireTokens(): void;
   /** Issues a token for an account without an HTTP round trip. */
@@ -136,7 +148,13 @@ type Route =
   | { readonly kind: 'api_auth' }
   | { readonly kind: 'user_auth' }
   | { readonly kind: 'collection'; readonly accountId: string }
-  | { readonly kind: 'item'; readonly accountId: string; readonly docId: string };
+  | { readonly kind: 'item'; readonly accountId: string; readonly docId: string }
+  | {
+      readonly kind: 'numbers';
+      readonly accountId: string;
+      readonly rest: readonly string[];
+      readonly methods: readonly string[];
+    };
 
 function matchRoute(path: string): Route | undefined {
   const trimmed = path.replace(/\/+$/, '');
@@ -154,6 +172,11 @@ function matchRoute(path: string): Route | undefined {
     if (segs.length === 4 && segs[3] !== undefined)
       return { kind: 'item', accountId: segs[1], docId: segs[3] };
   }
+  if (segs[0] === 'accounts' && segs[2] === 'phone_numbers' && segs[1] !== undefined) {
+    // The number manager's routes (§12), in numbers.ts.
+    const methods = phoneNumberMethods(segs.slice(3));
+    if (methods) return { kind: 'numbers', accountId: segs[1], rest: segs.slice(3), methods };
+  }
   return undefined;
 }
 
@@ -166,6 +189,8 @@ function allowedMethods(route: Route): readonly string[] {
       return CONNECTIVITY_COLLECTION;
     case 'item':
       return CONNECTIVITY_ITEM;
+    case 'numbers':
+      return route.methods;
   }
 }
 
@@ -290,18 +315,8 @@ export async function startKazooEmulator(
   const buckets = new Map<string, { level: number; at: number }>();
   let requests = 0;
 
-  const loadSeed = (seed: KazooSeed): void => {
-    store.load({
-      ...seed,
-      ...(seed.numbers
-        ? {
-            numbers: Object.fromEntries(
-              Object.entries(seed.numbers).map(([n, a]) => [normalizeNumber(n), a]),
-            ),
-          }
-        : {}),
-    });
-  };
+  // Seed numbers are normalised by the number manager.
+  const loadSeed = (seed: KazooSeed): void => store.load(seed, now());
 
   const seededAccounts = [...(options.accounts ?? []), ...(options.seed?.accounts ?? [])];
   if (seededAccounts.length === 0) {
@@ -348,13 +363,29 @@ export async function startKazooEmulator(
   const badIdentifier = (ctx: RequestContext, id: string) =>
     fail(ctx, 404, 'bad_identifier', { cause: id, message: 'bad identifier' });
 
+  const isWithin = (accountId: string, ancestorId: string): boolean =>
+    store.isWithin(accountId, ancestorId);
+  const numberDeps: NumberRouteDeps = {
+    numbers: store.numbers,
+    isWithin,
+    docs: (accountId) => store.db(accountId).values(),
+    now,
+    defaultPageSize,
+    ok: (ctx, status, data, extra = {}) => ok(ctx, status, data, extra),
+    fail: (ctx, status, message, data) => fail(ctx, status, message, data),
+    encodeStartKey,
+    decodeStartKey,
+  };
+
   /** 403 for DIDs owned outside the authenticating account's reach (§3.4); unknown numbers pass. */
   const ownershipError = (ctx: RequestContext, doc: JsonObject, authAccountId: string) => {
     const refused = new Set<string>();
     for (const key of didKeys(doc)) {
       const num = normalizeNumber(key);
-      const owner = store.numbers.get(num);
-      if (owner !== undefined && !store.isWithin(owner, authAccountId)) refused.add(num);
+      // knm_number:validate_ownership/2 fetches with auth_by = the token's account
+      // (cb_modules_util.erl@223893d0:199-211): the same rule as every number read.
+      const pn = store.numbers.get(num);
+      if (pn && !canFetch(pn, authAccountId, isWithin)) refused.add(num);
     }
     if (refused.size === 0) return undefined;
     return fail(ctx, 403, 'forbidden', {
@@ -476,7 +507,7 @@ export async function startKazooEmulator(
     else if (typeof realm === 'string') {
       candidates = candidates.filter((a) => a.realm.toLowerCase() === realm.toLowerCase());
     } else if (typeof phone === 'string') {
-      const owner = store.numbers.get(normalizeNumber(phone));
+      const owner = store.numbers.ownerOf(phone);
       candidates = candidates.filter((a) => a.id === owner);
     }
     const account = candidates.find(
@@ -632,6 +663,8 @@ export async function startKazooEmulator(
     if (cond) return cond;
     const doc = { ...forceRealm(prepared, account), ...privateFields(existing) };
     const stored = save(account.id, doc, ctx, token);
+    // track_assignment('post') after the save, for POST and PATCH alike (§12, numbers.ts).
+    store.numbers.trackPost(account.id, existing, stored, isWithin, now());
     return ok(ctx, 200, publicView(stored), { revision: String(stored['_rev']) });
   };
 
@@ -656,6 +689,8 @@ export async function startKazooEmulator(
     const soft = !(flag === false || flag === 'false');
     if (soft) save(account.id, { ...existing, pvt_deleted: true }, ctx, token);
     else store.db(account.id).delete(id);
+    // track_assignment('delete'): every DID of the doc loses used_by (§12, numbers.ts).
+    store.numbers.trackDelete(account.id, existing, isWithin, now());
     // The response shows the doc and rev from before the delete write (§1.8).
     const view = { ...publicView(existing), _read_only: { deleted: true } };
     return ok(ctx, 200, view, { revision: rev });
@@ -727,6 +762,17 @@ export async function startKazooEmulator(
     if (!store.isWithin(account.id, token.accountId))
       return fail(ctx, 403, 'forbidden', { message: 'forbidden' });
 
+    if (route.kind === 'numbers') {
+      return handlePhoneNumbers(numberDeps, {
+        ctx,
+        req,
+        method,
+        accountId: account.id,
+        authAccountId: token.accountId,
+        rest: route.rest,
+        data,
+      });
+    }
     if (route.kind === 'collection') {
       return method === 'GET'
         ? listConnectivity(ctx, req, account.id)
@@ -800,8 +846,16 @@ export async function startKazooEmulator(
     requestCount: () => requests,
     createAccount: (account) => store.createAccount(account),
     setNumberOwner: (number, accountId) => {
-      if (accountId === undefined) store.numbers.delete(normalizeNumber(number));
-      else store.numbers.set(normalizeNumber(number), accountId);
+      if (accountId === undefined) store.numbers.delete(number);
+      else {
+        if (store.numbers.get(number)) store.numbers.assign(number, accountId);
+        else store.numbers.put(number, { assigned_to: accountId }, now());
+      }
+    },
+    addNumber: (number, props = {}) => ({ ...store.numbers.put(number, props, now()) }),
+    number: (number) => {
+      const pn = store.numbers.get(number);
+      return pn ? { ...pn, features: [...pn.features], doc: { ...pn.doc } } : undefined;
     },
     expireTokens: () => store.expireTokens(),
     issueToken: (accountId) => {

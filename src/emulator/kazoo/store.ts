@@ -5,6 +5,7 @@
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { cloneJson, isObject, type JsonObject } from '../../core/json.ts';
+import { NumberManager, type SeedNumber } from './numbers.ts';
 
 export interface SeedAccount {
   /** 32 lowercase hex characters. */
@@ -25,8 +26,12 @@ export interface KazooSeed {
   accounts?: SeedAccount[];
   /** Raw docs per account id (`_id` or `id`, `_rev`, `pvt_*` allowed; not validated). */
   docs?: Record<string, JsonObject[]>;
-  /** Phone number (E.164) → owning account id (§3.4, 403 on another account's DID). */
-  numbers?: Record<string, string>;
+  /**
+   * The number manager (§12): number (E.164) → owning account id (assigned,
+   * `in_service`), or `{assigned_to, state, used_by, features}`. The owner also
+   * decides the 403 on another account's DID (§3.4).
+   */
+  numbers?: Record<string, SeedNumber>;
 }
 
 export interface TokenRecord {
@@ -78,8 +83,8 @@ export class KazooStore {
   readonly accounts = new Map<string, SeedAccount>();
   /** accountId → docId → raw stored doc. */
   readonly dbs = new Map<string, Map<string, JsonObject>>();
-  /** Normalised number → owning account id. */
-  readonly numbers = new Map<string, string>();
+  /** The number manager (§12): numbers with owner, state and `used_by`. */
+  readonly numbers = new NumberManager();
   readonly tokens = new Map<string, TokenRecord>();
   readonly #secret = randomBytes(32);
 
@@ -102,7 +107,7 @@ export class KazooStore {
   }
 
   /** Loads accounts, docs and numbers (docs are stored as given, plus `_rev`/`pvt_type` when missing). */
-  load(seed: KazooSeed): void {
+  load(seed: KazooSeed, nowMs = Date.now()): void {
     for (const account of seed.accounts ?? []) this.createAccount(account);
     for (const [accountId, docs] of Object.entries(seed.docs ?? {})) {
       const db = this.dbs.get(accountId);
@@ -123,7 +128,7 @@ export class KazooStore {
         db.set(id, doc);
       }
     }
-    for (const [num, owner] of Object.entries(seed.numbers ?? {})) this.numbers.set(num, owner);
+    this.numbers.load(seed.numbers ?? {}, nowMs);
   }
 
   /** Everything, private fields included (for tests). */
@@ -134,7 +139,7 @@ export class KazooStore {
     return {
       accounts: [...this.accounts.values()].map((a) => ({ ...a })),
       docs,
-      numbers: Object.fromEntries(this.numbers),
+      numbers: this.numbers.dump(),
     };
   }
 

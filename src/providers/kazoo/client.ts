@@ -14,6 +14,7 @@ import { SecretSet } from '../../io/redact.ts';
 import type { LiveObject } from '../types.ts';
 import { kazooApiError } from './errors.ts';
 import type { KazooOperation } from './errors.ts';
+import type { AccountNumber } from './numbers.ts';
 
 /** Dependencies and tuning of a Kazoo client. */
 export type KazooDeps = HttpDeps & {
@@ -255,6 +256,72 @@ export class KazooClient {
         status: 200,
         apiMessage: '',
       },
+    );
+  }
+
+  /**
+   * Every number the number manager assigns to an account, with its state and
+   * `used_by` (`GET /v2/accounts/{A}/phone_numbers`, §12): `data.numbers` maps
+   * each number to its properties, paged like every crossbar listing (§6.3),
+   * so pages of LISTING_PAGE_SIZE are followed through `next_start_key`. One
+   * request per page. Sorted by number.
+   */
+  async listNumbers(account: string, signal?: AbortSignal): Promise<AccountNumber[]> {
+    const op: KazooOperation = {
+      verb: 'list',
+      target: this.target,
+      account,
+      resource: 'kazoo/phone_numbers',
+    };
+    const numbers = new Map<string, AccountNumber>();
+    const seenKeys = new Set<string>();
+    let startKey: string | undefined;
+    for (let page = 0; page < MAX_PAGES; page += 1) {
+      const query = new URLSearchParams();
+      query.set('page_size', String(this.pageSize));
+      if (startKey !== undefined) query.set('start_key', startKey);
+      const res = await this.call(
+        {
+          method: 'GET',
+          path: `/accounts/${encodeURIComponent(account)}/phone_numbers?${query.toString()}`,
+          idempotent: true,
+        },
+        signal,
+      );
+      if (res.status !== 200) throw this.error(res, op);
+      const data = isObject(res.body) ? res.body['data'] : undefined;
+      const rows = isObject(data) ? data['numbers'] : undefined;
+      // An answer we cannot read must not look like "owns nothing" (or "owns everything").
+      if (!isObject(rows)) throw this.unexpected(res, op, 'the listing has no data.numbers object');
+      for (const [number, row] of Object.entries(rows)) {
+        if (!isObject(row))
+          throw this.unexpected(res, op, `the listing entry for ${number} is not an object`);
+        const assignedTo = row['assigned_to'];
+        const state = row['state'];
+        const usedBy = row['used_by'];
+        numbers.set(number, {
+          number,
+          ...(typeof assignedTo === 'string' && assignedTo !== '' ? { assignedTo } : {}),
+          ...(typeof state === 'string' && state !== '' ? { state } : {}),
+          ...(typeof usedBy === 'string' && usedBy !== '' ? { usedBy } : {}),
+        });
+      }
+      const next = isObject(res.body) ? res.body['next_start_key'] : undefined;
+      if (next === undefined || next === null || next === '')
+        return [...numbers.values()].sort((a, b) =>
+          a.number < b.number ? -1 : a.number > b.number ? 1 : 0,
+        );
+      const key = typeof next === 'string' ? next : JSON.stringify(next);
+      if (seenKeys.has(key))
+        throw this.unexpected(res, op, 'the listing repeated a page key (next_start_key)');
+      seenKeys.add(key);
+      startKey = key;
+    }
+    /* v8 ignore next -- @preserve: needs 100 000 distinct page keys */
+    throw new ApiError(
+      'API',
+      `Cannot list kazoo/phone_numbers in account ${account}: more than ${MAX_PAGES} pages`,
+      { status: 200, apiMessage: '' },
     );
   }
 

@@ -18,6 +18,8 @@ export interface KazooOperation {
   readonly name?: string;
   /** Revision the write was guarded with (for conflict messages). */
   readonly revision?: string;
+  /** What is listed or read (default `kazoo/connectivity`; `kazoo/phone_numbers` for the number manager, §12). */
+  readonly resource?: string;
 }
 
 /** Masks secrets in a message; the identity when the caller has none. */
@@ -29,14 +31,17 @@ const MAX_FIELDS_IN_MESSAGE = 3;
 /** The "Cannot <verb> kazoo/connectivity <id> in account <A>" part of a message. */
 export function describeOperation(op: KazooOperation): string {
   if (op.verb === 'sign in to') return `Cannot sign in to ${op.target}`;
+  const resource = op.resource ?? 'kazoo/connectivity';
   const what =
     op.verb === 'list'
-      ? 'kazoo/connectivity documents'
+      ? op.resource === undefined
+        ? 'kazoo/connectivity documents'
+        : resource
       : op.id !== undefined
-        ? `kazoo/connectivity ${op.id}`
+        ? `${resource} ${op.id}`
         : op.name !== undefined
-          ? `kazoo/connectivity "${op.name}"`
-          : 'kazoo/connectivity';
+          ? `${resource} "${op.name}"`
+          : resource;
   return `Cannot ${op.verb} ${what}${op.account !== undefined ? ` in account ${op.account}` : ''}`;
 }
 
