@@ -86,6 +86,45 @@ var init_errors = __esm({
   }
 });
 
+// src/core/escape.ts
+function jsonStringBody(s) {
+  return JSON.stringify(s).slice(1, -1);
+}
+function escapeWorkflowData(s) {
+  return s.replaceAll("%", "%25").replaceAll("\r", "%0D").replaceAll("\n", "%0A");
+}
+function escapeWorkflowProperty(s) {
+  return escapeWorkflowData(s).replaceAll(":", "%3A").replaceAll(",", "%2C");
+}
+function escapeMarkdown(s) {
+  return s.replace(/[|<>`]/g, (c3) => `&#${c3.charCodeAt(0)};`);
+}
+function escapeMarkdownCell(s) {
+  return escapeMarkdown(s).replaceAll("\n", " ");
+}
+function escapeFenced(s) {
+  return s.replaceAll("```", "'''");
+}
+function formEncode(s) {
+  return new URLSearchParams({ v: s }).toString().slice(2);
+}
+var ESCAPES;
+var init_escape = __esm({
+  "src/core/escape.ts"() {
+    "use strict";
+    ESCAPES = [
+      jsonStringBody,
+      escapeWorkflowData,
+      escapeWorkflowProperty,
+      escapeMarkdown,
+      escapeMarkdownCell,
+      escapeFenced,
+      encodeURIComponent,
+      formEncode
+    ];
+  }
+});
+
 // src/core/json.ts
 function isObject(value) {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -210,10 +249,11 @@ function removeAtPointer(value, pointer) {
     delete parent[last2];
   }
 }
-var MANY_KEYS;
+var MAX_NESTING_DEPTH, MANY_KEYS;
 var init_json = __esm({
   "src/core/json.ts"() {
     "use strict";
+    MAX_NESTING_DEPTH = 100;
     MANY_KEYS = 16;
   }
 });
@@ -232,9 +272,9 @@ var init_model = __esm({
 });
 
 // src/io/files.ts
-import { readFileSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import { readdir } from "node:fs/promises";
-import { join, relative, sep } from "node:path";
+import { dirname, isAbsolute, join, relative, sep } from "node:path";
 function globToRegExp(glob) {
   let re = "";
   let i2 = 0;
@@ -276,7 +316,7 @@ async function listMatchingFiles(dir, globs) {
       const full = join(d, e.name);
       if (e.isDirectory()) {
         if (!SKIP_DIRS.has(e.name)) await walk(full);
-      } else if (e.isFile()) {
+      } else if (e.isFile() || e.isSymbolicLink() && !isDirectory(full)) {
         const rel = relative(dir, full).split(sep).join("/");
         if (patterns.some((p2) => p2.test(rel))) out.push(rel);
       }
@@ -284,6 +324,13 @@ async function listMatchingFiles(dir, globs) {
   }
   await walk(dir);
   return out.sort();
+}
+function isDirectory(path) {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 async function readTextFile(path, maxBytes = MAX_FILE_BYTES) {
   return readTextFileSync(path, maxBytes);
@@ -306,6 +353,67 @@ function readTextFileSync(path, maxBytes = MAX_FILE_BYTES) {
     };
   }
 }
+function readDocumentFileSync(path, maxBytes = MAX_FILE_BYTES) {
+  let link = false;
+  try {
+    link = lstatSync(path).isSymbolicLink();
+  } catch {
+  }
+  if (link) {
+    let real;
+    try {
+      real = realpathSync(path);
+    } catch (err2) {
+      const code = err2.code;
+      return {
+        ok: false,
+        reason: code === "ELOOP" ? "symlink loop: following this link comes back to it; point it at a document file" : `symlink to a missing file (${linkTarget(path)}); fix or remove the link`
+      };
+    }
+    const root = repositoryRoot(dirname(path));
+    const inside = relative(root, real);
+    if (inside.startsWith("..") || isAbsolute(inside))
+      return {
+        ok: false,
+        reason: `symlink leads outside the repository (to ${real}); connops reads only files the repository holds, so copy the file in or point the link inside`
+      };
+    if (statSync(real).isDirectory())
+      return { ok: false, reason: "symlink to a directory; point documents at its files" };
+  }
+  return readTextFileSync(path, maxBytes);
+}
+async function readDocumentFile(path, maxBytes = MAX_FILE_BYTES) {
+  return readDocumentFileSync(path, maxBytes);
+}
+function linkTarget(path) {
+  try {
+    return readlinkSync(path, "utf8");
+  } catch {
+    return "?";
+  }
+}
+function repositoryRoot(dir) {
+  const cached = roots.get(dir);
+  if (cached !== void 0) return cached;
+  let real = dir;
+  try {
+    real = realpathSync(dir);
+  } catch {
+  }
+  let at = real;
+  let root = real;
+  for (; ; ) {
+    if (existsSync(join(at, ".git"))) {
+      root = at;
+      break;
+    }
+    const up = dirname(at);
+    if (up === at) break;
+    at = up;
+  }
+  roots.set(dir, root);
+  return root;
+}
 function totalFileSize(paths) {
   let bytes = 0;
   for (const p2 of paths) {
@@ -316,13 +424,14 @@ function totalFileSize(paths) {
   }
   return bytes;
 }
-var MAX_FILE_BYTES, SKIP_DIRS, UTF8;
+var MAX_FILE_BYTES, SKIP_DIRS, UTF8, roots;
 var init_files = __esm({
   "src/io/files.ts"() {
     "use strict";
     MAX_FILE_BYTES = 16 * 1024 * 1024;
     SKIP_DIRS = /* @__PURE__ */ new Set(["node_modules", ".git", "dist"]);
     UTF8 = new TextDecoder("utf-8", { fatal: false });
+    roots = /* @__PURE__ */ new Map();
   }
 });
 
@@ -14500,7 +14609,7 @@ var require_client_h1 = __commonJS({
     var TIMEOUT_HEADERS = 2 | USE_FAST_TIMER;
     var TIMEOUT_BODY = 4 | USE_FAST_TIMER;
     var TIMEOUT_KEEP_ALIVE = 8 | USE_NATIVE_TIMER;
-    var Parser = class {
+    var Parser2 = class {
       /**
          * @param {import('./client.js')} client
          * @param {import('net').Socket} socket
@@ -14981,7 +15090,7 @@ var require_client_h1 = __commonJS({
       socket[kIdleSocketValidation] = 0;
       socket[kIdleSocketValidationTimeout] = null;
       socket[kSocketUsed] = false;
-      socket[kParser] = new Parser(client2, socket, llhttpInstance);
+      socket[kParser] = new Parser2(client2, socket, llhttpInstance);
       util.addListener(socket, "error", onHttpSocketError);
       util.addListener(socket, "readable", onHttpSocketReadable);
       util.addListener(socket, "end", onHttpSocketEnd);
@@ -21651,7 +21760,7 @@ var require_snapshot_recorder = __commonJS({
   "node_modules/undici/lib/mock/snapshot-recorder.js"(exports, module) {
     "use strict";
     var { writeFile: writeFile3, readFile, mkdir: mkdir3 } = __require("node:fs/promises");
-    var { dirname: dirname6, resolve: resolve4 } = __require("node:path");
+    var { dirname: dirname8, resolve: resolve4 } = __require("node:path");
     var { setTimeout: setTimeout2, clearTimeout: clearTimeout2 } = __require("node:timers");
     var { InvalidArgumentError, UndiciError } = require_errors2();
     var { hashId, isUrlExcludedFactory, normalizeHeaders, createHeaderFilters } = require_snapshot_utils();
@@ -21882,7 +21991,7 @@ var require_snapshot_recorder = __commonJS({
           throw new InvalidArgumentError("Snapshot path is required");
         }
         const resolvedPath = resolve4(path);
-        await mkdir3(dirname6(resolvedPath), { recursive: true });
+        await mkdir3(dirname8(resolvedPath), { recursive: true });
         const data = Array.from(this.#snapshots.entries()).map(([hash, snapshot]) => ({
           hash,
           snapshot
@@ -34742,6 +34851,31 @@ var init_http = __esm({
 });
 
 // src/io/redact.ts
+function formsOf(secret) {
+  const forms = /* @__PURE__ */ new Set([secret]);
+  const once = [];
+  for (const escape2 of ESCAPES) {
+    const e = tryEscape(escape2, secret);
+    if (e === void 0) continue;
+    forms.add(e);
+    once.push(e);
+  }
+  for (const e of once)
+    for (const escape2 of ESCAPES) {
+      const e2 = tryEscape(escape2, e);
+      if (e2 !== void 0) forms.add(e2);
+    }
+  forms.add(Buffer.from(secret).toString("base64"));
+  forms.add(Buffer.from(secret).toString("base64url"));
+  return forms;
+}
+function tryEscape(escape2, s) {
+  try {
+    return escape2(s);
+  } catch {
+    return void 0;
+  }
+}
 function redactUrl(text) {
   return text.replace(SECRET_PARAMS, `$1${MASK}`);
 }
@@ -34749,26 +34883,31 @@ var MIN_SECRET_LENGTH, MASK, SECRET_PARAMS, SecretSet;
 var init_redact = __esm({
   "src/io/redact.ts"() {
     "use strict";
+    init_escape();
     MIN_SECRET_LENGTH = 4;
     MASK = "***";
     SECRET_PARAMS = /([?&](?:auth_token|api_key|token|access_token|password|credentials)=)[^&#\s]*/gi;
     SecretSet = class {
+      /** The secrets as registered. */
+      secrets = /* @__PURE__ */ new Set();
+      /** Every form of every secret: what is searched for. */
       values = /* @__PURE__ */ new Set();
       /** Secrets by their first MIN_SECRET_LENGTH characters; rebuilt on first use after an add. */
       index = /* @__PURE__ */ new Map();
-      /** Registers a secret; values shorter than 4 characters are ignored. */
+      /** Registers a secret and its escaped forms; values shorter than 4 characters are ignored. */
       add(value) {
-        if (value === void 0 || value.length < MIN_SECRET_LENGTH || this.values.has(value)) return;
-        this.values.add(value);
+        if (value === void 0 || value.length < MIN_SECRET_LENGTH || this.secrets.has(value)) return;
+        this.secrets.add(value);
+        for (const form of formsOf(value)) this.values.add(form);
         this.index = void 0;
       }
       /** True when `text` contains any registered secret. */
       has(text) {
         return this.spans(text, true).length > 0;
       }
-      /** Number of registered secrets. */
+      /** Number of registered secrets (each counts once, whatever its forms). */
       get size() {
-        return this.values.size;
+        return this.secrets.size;
       }
       /** Replaces every registered secret (and token query parameters) in `text` with `***`. */
       redact(text) {
@@ -34969,7 +35108,7 @@ var init_client = __esm({
         const env = parseEnvelope(res.body);
         const errors = env?.errors ?? [];
         const codes = new Set(errors.map((e) => e.code));
-        const quoted2 = errors.length > 0 ? describeErrors(errors) : res.text.trim().slice(0, 300) || "an empty body";
+        const quoted2 = errors.length > 0 ? describeErrors(errors) : this.redact(res.text.trim()).slice(0, 300) || "an empty body";
         let code = "API";
         let why = `Cloudflare answered ${res.status}: ${quoted2}`;
         if (codes.has(CF_CODE_DUPLICATE_NAME)) {
@@ -34991,7 +35130,7 @@ var init_client = __esm({
         const requestId = res.headers["cf-ray"];
         return new ApiError(code, this.redact(`${action}: ${why}`), {
           status: res.status,
-          apiMessage: this.redact(errors.map((e) => e.message).join("; ") || res.text.slice(0, 300)),
+          apiMessage: this.redact(errors.map((e) => e.message).join("; ")) || this.redact(res.text).slice(0, 300),
           fields,
           ...requestId !== void 0 ? { requestId } : {}
         });
@@ -36036,7 +36175,8 @@ var init_normalize2 = __esm({
 // src/providers/kazoo/errors.ts
 function describeOperation(op) {
   if (op.verb === "sign in to") return `Cannot sign in to ${op.target}`;
-  const what = op.verb === "list" ? "kazoo/connectivity documents" : op.id !== void 0 ? `kazoo/connectivity ${op.id}` : op.name !== void 0 ? `kazoo/connectivity "${op.name}"` : "kazoo/connectivity";
+  const resource = op.resource ?? "kazoo/connectivity";
+  const what = op.verb === "list" ? op.resource === void 0 ? "kazoo/connectivity documents" : resource : op.id !== void 0 ? `${resource} ${op.id}` : op.name !== void 0 ? `${resource} "${op.name}"` : resource;
   return `Cannot ${op.verb} ${what}${op.account !== void 0 ? ` in account ${op.account}` : ""}`;
 }
 function str2(value) {
@@ -36331,6 +36471,69 @@ var init_client2 = __esm({
             status: 200,
             apiMessage: ""
           }
+        );
+      }
+      /**
+       * Every number the number manager assigns to an account, with its state and
+       * `used_by` (`GET /v2/accounts/{A}/phone_numbers`, §12): `data.numbers` maps
+       * each number to its properties, paged like every crossbar listing (§6.3),
+       * so pages of LISTING_PAGE_SIZE are followed through `next_start_key`. One
+       * request per page. Sorted by number.
+       */
+      async listNumbers(account, signal) {
+        const op = {
+          verb: "list",
+          target: this.target,
+          account,
+          resource: "kazoo/phone_numbers"
+        };
+        const numbers = /* @__PURE__ */ new Map();
+        const seenKeys = /* @__PURE__ */ new Set();
+        let startKey;
+        for (let page = 0; page < MAX_PAGES2; page += 1) {
+          const query = new URLSearchParams();
+          query.set("page_size", String(this.pageSize));
+          if (startKey !== void 0) query.set("start_key", startKey);
+          const res = await this.call(
+            {
+              method: "GET",
+              path: `/accounts/${encodeURIComponent(account)}/phone_numbers?${query.toString()}`,
+              idempotent: true
+            },
+            signal
+          );
+          if (res.status !== 200) throw this.error(res, op);
+          const data = isObject(res.body) ? res.body["data"] : void 0;
+          const rows = isObject(data) ? data["numbers"] : void 0;
+          if (!isObject(rows)) throw this.unexpected(res, op, "the listing has no data.numbers object");
+          for (const [number, row] of Object.entries(rows)) {
+            if (!isObject(row))
+              throw this.unexpected(res, op, `the listing entry for ${number} is not an object`);
+            const assignedTo = row["assigned_to"];
+            const state = row["state"];
+            const usedBy = row["used_by"];
+            numbers.set(number, {
+              number,
+              ...typeof assignedTo === "string" && assignedTo !== "" ? { assignedTo } : {},
+              ...typeof state === "string" && state !== "" ? { state } : {},
+              ...typeof usedBy === "string" && usedBy !== "" ? { usedBy } : {}
+            });
+          }
+          const next = isObject(res.body) ? res.body["next_start_key"] : void 0;
+          if (next === void 0 || next === null || next === "")
+            return [...numbers.values()].sort(
+              (a, b2) => a.number < b2.number ? -1 : a.number > b2.number ? 1 : 0
+            );
+          const key = typeof next === "string" ? next : JSON.stringify(next);
+          if (seenKeys.has(key))
+            throw this.unexpected(res, op, "the listing repeated a page key (next_start_key)");
+          seenKeys.add(key);
+          startKey = key;
+        }
+        throw new ApiError(
+          "API",
+          `Cannot list kazoo/phone_numbers in account ${account}: more than ${MAX_PAGES2} pages`,
+          { status: 200, apiMessage: "" }
         );
       }
       /** One document, or undefined when it does not exist (404 covers soft-deleted docs, §1.5). */
@@ -44272,7 +44475,7 @@ var require_parser = __commonJS({
         }
       }
     }
-    var Parser = class {
+    var Parser2 = class {
       /**
        * @param onNewLine - If defined, called separately with the start position of
        *   each new line (in `parse()`, including the start of input).
@@ -45045,7 +45248,7 @@ var require_parser = __commonJS({
         }
       }
     };
-    exports.Parser = Parser;
+    exports.Parser = Parser2;
   }
 });
 
@@ -45332,13 +45535,13 @@ function quoted(s, start) {
       from = escape2 + 2 + len;
       continue;
     }
-    const mapped = ESCAPES[e];
+    const mapped = ESCAPES2[e];
     if (mapped === void 0) fail();
     out += mapped;
     from = escape2 + 2;
   }
 }
-var Unsupported, fail, NULLS, TRUES, FALSES, INT, FLOAT, FLOAT_EXP, OTHER_NUMBERS, PLAIN_START_BAD, FastParser, EMPTY, EMPTY_MAP, ESCAPES;
+var Unsupported, fail, NULLS, TRUES, FALSES, INT, FLOAT, FLOAT_EXP, OTHER_NUMBERS, PLAIN_START_BAD, FastParser, EMPTY, EMPTY_MAP, ESCAPES2;
 var init_yaml_fast = __esm({
   "src/core/yaml-fast.ts"() {
     "use strict";
@@ -45365,6 +45568,8 @@ var init_yaml_fast = __esm({
       lines = [];
       i = 0;
       nodes = 0;
+      /** Collections open around the current position; recursion is bounded by MAX_NESTING_DEPTH. */
+      depth = 0;
       path = [];
       sensitive = [];
       numberLike = /* @__PURE__ */ new Set();
@@ -45403,6 +45608,7 @@ var init_yaml_fast = __esm({
         this.lines = lines;
         this.i = 0;
         this.nodes = 0;
+        this.depth = 0;
         this.sensitive = [];
         this.numberLike = /* @__PURE__ */ new Set();
         const first2 = lines[0];
@@ -45426,6 +45632,14 @@ var init_yaml_fast = __esm({
       count() {
         if (++this.nodes > this.maxNodes) fail();
       }
+      /**
+       * Opens a collection. Deeper than MAX_NESTING_DEPTH is left to the library
+       * path, which reports it with a position; recursing on here would overflow
+       * the stack on a few KB of `[` (3,000 of them did).
+       */
+      enter() {
+        if (++this.depth > MAX_NESTING_DEPTH) fail();
+      }
       /** The block value that follows a `key:` or `-` with nothing after it on its line. */
       nestedBlock(parentIndent, allowSameIndentSeq) {
         const next = this.lines[this.i];
@@ -45439,6 +45653,7 @@ var init_yaml_fast = __esm({
         return null;
       }
       parseMap(indent) {
+        this.enter();
         this.count();
         const out = objectFor(this.manyKeys(indent) ? MANY_KEYS : 0);
         while (this.i < this.lines.length) {
@@ -45457,6 +45672,7 @@ var init_yaml_fast = __esm({
           }
           this.path.pop();
         }
+        this.depth--;
         return out;
       }
       /** True when the block mapping starting here has MANY_KEYS keys or more (a DID map). */
@@ -45470,6 +45686,7 @@ var init_yaml_fast = __esm({
         return false;
       }
       parseSeq(indent) {
+        this.enter();
         this.count();
         const out = [];
         while (this.i < this.lines.length) {
@@ -45506,6 +45723,7 @@ var init_yaml_fast = __esm({
           }
           this.path.pop();
         }
+        this.depth--;
         return out;
       }
       /** After a value on the same line, a more-indented line would continue a multi-line scalar. */
@@ -45541,6 +45759,12 @@ var init_yaml_fast = __esm({
         return value;
       }
       flow(s, start) {
+        this.enter();
+        const r2 = this.flowCollection(s, start);
+        this.depth--;
+        return r2;
+      }
+      flowCollection(s, start) {
         this.count();
         const open2 = s[start];
         const close = open2 === "{" ? "}" : "]";
@@ -45640,7 +45864,7 @@ var init_yaml_fast = __esm({
     };
     EMPTY = Symbol("empty");
     EMPTY_MAP = Object.freeze({});
-    ESCAPES = {
+    ESCAPES2 = {
       '"': '"',
       "\\": "\\",
       "/": "/",
@@ -45708,10 +45932,24 @@ function parseYamlFile(file, text, env, options = {}) {
   }
   const documents = [];
   const reparsed = lazyReparse(text);
+  let deep;
   docs.forEach((doc, index) => {
     let failed = false;
+    let reportedDeep = false;
     for (const e of doc.errors) {
       failed = true;
+      if (e.code === "RESOURCE_EXHAUSTION") {
+        if (reportedDeep) continue;
+        reportedDeep = true;
+        deep ??= tooDeep(text);
+        diagnostics.push({
+          severity: "error",
+          code: "YAML_TOO_DEEP",
+          message: TOO_DEEP,
+          ...at(deep.get(index) ?? e.pos[0])
+        });
+        continue;
+      }
       const pos2 = at(e.pos[0]);
       diagnostics.push({
         severity: "error",
@@ -45760,6 +45998,7 @@ function firstLine(message) {
 }
 function yamlCode(code) {
   if (code === "DUPLICATE_KEY") return "DUPLICATE_KEY";
+  if (code === "RESOURCE_EXHAUSTION") return "YAML_TOO_DEEP";
   if (code === "TAB_AS_INDENT") return "YAML_TAB";
   return "YAML_SYNTAX";
 }
@@ -45767,6 +46006,7 @@ function yamlMessage(code, message) {
   if (code === "DUPLICATE_KEY")
     return "duplicate key: each key may appear once in a mapping (the later one would silently win)";
   if (code === "TAB_AS_INDENT") return "tab used for indentation: YAML indents with spaces only";
+  if (code === "RESOURCE_EXHAUSTION") return TOO_DEEP;
   return `YAML syntax error: ${firstLine(message)}`;
 }
 function linePositions(text) {
@@ -45783,6 +46023,31 @@ function linePositions(text) {
     }
     return { line: lo + 1, col: o2 - (starts[lo] ?? 0) + 1 };
   };
+}
+function tooDeep(text) {
+  const out = /* @__PURE__ */ new Map();
+  let index = -1;
+  for (const token of new import_yaml.Parser().parse(text)) {
+    if (token.type !== "document") continue;
+    index++;
+    const stack = token.value ? [[token.value, 0]] : [];
+    while (stack.length > 0) {
+      const [t2, above] = stack.pop();
+      if (t2.type !== "block-map" && t2.type !== "block-seq" && t2.type !== "flow-collection")
+        continue;
+      const depth = above + 1;
+      if (depth > MAX_NESTING_DEPTH) {
+        const seen = out.get(index);
+        if (seen === void 0 || t2.offset < seen) out.set(index, t2.offset);
+        continue;
+      }
+      for (const item of t2.items) {
+        if (item.key) stack.push([item.key, depth]);
+        if (item.value) stack.push([item.value, depth]);
+      }
+    }
+  }
+  return out;
 }
 function parseDocuments(text) {
   const docs = (0, import_yaml.parseAllDocuments)(text, {
@@ -45856,7 +46121,7 @@ function makeLocator(doc, at, start) {
     key: (pointer) => walk(pointer, true)
   };
 }
-var import_yaml, MAX_NODES_PER_DOCUMENT, Converter;
+var import_yaml, MAX_NODES_PER_DOCUMENT, TOO_DEEP, Converter;
 var init_yaml = __esm({
   "src/core/yaml.ts"() {
     "use strict";
@@ -45866,6 +46131,7 @@ var init_yaml = __esm({
     init_env_subst();
     init_yaml_fast();
     MAX_NODES_PER_DOCUMENT = 2e5;
+    TOO_DEEP = `nesting is deeper than ${MAX_NESTING_DEPTH} levels of mappings and sequences (a connectivity document needs fewer than 10); flatten the structure or remove the extra brackets`;
     Converter = class {
       sensitive = [];
       numberLike = /* @__PURE__ */ new Set();
@@ -45906,6 +46172,10 @@ var init_yaml = __esm({
           const v = this.convert(target, path);
           this.resolving.delete(target);
           return v;
+        }
+        if (((0, import_yaml.isMap)(node) || (0, import_yaml.isSeq)(node)) && path.length >= MAX_NESTING_DEPTH) {
+          this.abort(node, "YAML_TOO_DEEP", TOO_DEEP);
+          return null;
         }
         if ((0, import_yaml.isMap)(node)) {
           const out = {};
@@ -46153,6 +46423,17 @@ function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics) {
     );
     ok = false;
   }
+  const insecure = raw2["insecure_http"];
+  if (insecure !== void 0 && typeof insecure !== "boolean") {
+    diagnostics.push(
+      err(
+        "CONFIG",
+        `\`insecure_http\` of target "${name}" must be true or false`,
+        here(`${base}/insecure_http`)
+      )
+    );
+    ok = false;
+  }
   const int2 = (key, def, min, max) => {
     const v = raw2[key];
     if (v === void 0) return def;
@@ -46192,6 +46473,27 @@ function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics) {
         );
         ok = false;
       }
+    }
+  }
+  if (url !== void 0 && Object.keys(auth).length > 0 && plainHttpHost(url) !== void 0) {
+    const host2 = plainHttpHost(url);
+    if (insecure === true)
+      diagnostics.push(
+        warn(
+          "INSECURE_HTTP",
+          `target "${name}" sends its credentials to ${host2} over plain http (insecure_http: true); anyone on the network path can read them. Use an https:// URL`,
+          here(`${base}/url`)
+        )
+      );
+    else {
+      diagnostics.push(
+        err(
+          "INSECURE_HTTP",
+          `\`url\` of target "${name}" is plain http to ${host2}, which would send its credentials in clear text; use https:// (or, only for a trusted network, set \`insecure_http: true\` on the target)`,
+          here(`${base}/url`)
+        )
+      );
+      ok = false;
     }
   }
   const schema = str3("schema");
@@ -46249,6 +46551,19 @@ function parsePolicy(raw2, here, keyAt, diagnostics) {
   }
   return out;
 }
+function plainHttpHost(url) {
+  let parsed;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return void 0;
+  }
+  if (parsed.protocol !== "http:") return void 0;
+  const host2 = parsed.hostname;
+  if (host2 === "localhost" || host2 === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host2))
+    return void 0;
+  return host2;
+}
 function pos(file) {
   return { file, line: 1, col: 1 };
 }
@@ -46275,7 +46590,8 @@ var init_config = __esm({
       "auth",
       "concurrency",
       "timeout_ms",
-      "ca_file"
+      "ca_file",
+      "insecure_http"
     ];
   }
 });
@@ -47210,15 +47526,15 @@ var require_src2 = __commonJS({
     var fs_1 = __require("fs");
     var debug_1 = __importDefault(require_src());
     var log = debug_1.default("@kwsites/file-exists");
-    function check(path, isFile, isDirectory2) {
+    function check(path, isFile, isDirectory3) {
       log(`checking %s`, path);
       try {
-        const stat2 = fs_1.statSync(path);
-        if (stat2.isFile() && isFile) {
+        const stat3 = fs_1.statSync(path);
+        if (stat3.isFile() && isFile) {
           log(`[OK] path represents a file`);
           return true;
         }
-        if (stat2.isDirectory() && isDirectory2) {
+        if (stat3.isDirectory() && isDirectory3) {
           log(`[OK] path represents a directory`);
           return true;
         }
@@ -52179,8 +52495,8 @@ __export(git_exports, {
   parseNameStatus: () => parseNameStatus,
   readGitMeta: () => readGitMeta
 });
-import { realpath } from "node:fs/promises";
-import { isAbsolute, relative as relative3, resolve, sep as sep2 } from "node:path";
+import { lstat, realpath, stat } from "node:fs/promises";
+import { basename, dirname as dirname4, isAbsolute as isAbsolute2, join as join4, posix, relative as relative3, resolve, sep as sep2 } from "node:path";
 function gitEnv(env) {
   const out = {};
   for (const k2 of PASSED_ENV) {
@@ -52264,7 +52580,7 @@ async function readGitMeta(dir, env) {
     return void 0;
   }
 }
-var PASSED_ENV, GitRepo;
+var PASSED_ENV, SYMLINK_MODE, GitRepo;
 var init_git = __esm({
   "src/io/git.ts"() {
     "use strict";
@@ -52288,9 +52604,14 @@ var init_git = __esm({
       "GIT_CONFIG_SYSTEM",
       "GIT_CONFIG_NOSYSTEM"
     ];
+    SYMLINK_MODE = "120000";
     GitRepo = class _GitRepo {
       root;
       git;
+      /** Regular files listFilesAt saw, as `rev:path`: reading them needs no symlink check. */
+      plainFiles = /* @__PURE__ */ new Set();
+      /** The revision names resolveRef was given, by commit, to name them in later messages. */
+      names = /* @__PURE__ */ new Map();
       constructor(root, git) {
         this.root = root;
         this.git = git;
@@ -52332,10 +52653,14 @@ var init_git = __esm({
       }
       /** Root-relative '/'-separated path for an absolute (or root-relative) path. */
       async relativePath(path) {
-        if (!isAbsolute(path)) return path.split(sep2).join("/");
+        if (!isAbsolute2(path)) return path.split(sep2).join("/");
         let real = path;
         try {
-          real = await realpath(path);
+          const st = await lstat(path);
+          real = st.isSymbolicLink() && !await stat(path).then(
+            (t2) => t2.isDirectory(),
+            () => false
+          ) ? join4(await realpath(dirname4(path)), basename(path)) : await realpath(path);
         } catch {
           const parent = resolve(path, "..");
           if (parent !== path) {
@@ -52374,7 +52699,9 @@ var init_git = __esm({
         if (rev === "" || rev.startsWith("-"))
           throw new ConnopsError("GIT", `"${rev}" is not a git revision`);
         try {
-          return (await this.git.raw(["rev-parse", "--verify", "--end-of-options", `${rev}^{commit}`])).trim().split("\n")[0];
+          const commit = (await this.git.raw(["rev-parse", "--verify", "--end-of-options", `${rev}^{commit}`])).trim().split("\n")[0];
+          if (!this.names.has(commit)) this.names.set(commit, rev);
+          return commit;
         } catch (err2) {
           if (isNoBinary(err2)) throw noBinary(err2);
           const shallow = await this.isShallow().catch(() => false);
@@ -52388,15 +52715,34 @@ var init_git = __esm({
           );
         }
       }
-      /** The merge base of two commits, or undefined when they share no history. */
-      async mergeBase(a, b2) {
+      /**
+       * The merge base of `base` (the `--changed-since` revision) and `head`.
+       *
+       * When git finds none this throws, naming the fix, rather than letting the
+       * caller compare with `base` itself: that diff would show every change made
+       * on `base` after the branch point as this branch undoing it, and with
+       * `--prune` connops once deleted a live document `base` still declares
+       * (issue 23). In a shallow clone the common history is missing (fetch it);
+       * otherwise the two commits are unrelated (the wrong base was given).
+       */
+      async mergeBase(base, head) {
+        let out = "";
+        let why = "";
         try {
-          const out = (await this.git.raw(["merge-base", "--end-of-options", a, b2])).trim();
-          return out === "" ? void 0 : out;
+          out = (await this.git.raw(["merge-base", "--end-of-options", base, head])).trim();
         } catch (err2) {
           if (isNoBinary(err2)) throw noBinary(err2);
-          return void 0;
+          why = gitMessage(err2);
         }
+        if (out !== "") return out.split("\n")[0];
+        const shallow = await this.isShallow().catch(() => false);
+        const named = (c3, fallback) => {
+          const name = this.names.get(c3);
+          return name !== void 0 && name !== c3 ? `"${name}" (${c3.slice(0, 12)})` : `${fallback} ${c3.slice(0, 12)}`;
+        };
+        const what = `git finds no common ancestor of ${named(base, "the base commit")} and ${named(head, "commit")}, so connops cannot tell which changes are this branch's${why ? ` (git: ${why})` : ""}.`;
+        const fix = shallow ? " This is a shallow clone: the history where they meet was not fetched. Run `git fetch --unshallow` (or `git fetch --deepen=200 origin`), or in GitHub Actions use actions/checkout with `fetch-depth: 0`, then run again." : " They share no history: pass the branch this one was cut from (e.g. `--changed-since origin/main`), or leave out --changed-since to plan every document.";
+        throw new ConnopsError("GIT", `${what}${fix}`);
       }
       /** Files (with sizes) under `dir` (root-relative; '' for all) at a commit. */
       async listFilesAt(rev, dir) {
@@ -52409,13 +52755,16 @@ var init_git = __esm({
           if (tab < 0) continue;
           const fields = rec.slice(0, tab).split(/ +/);
           if (fields[1] !== "blob") continue;
+          if (fields[0] !== SYMLINK_MODE) this.plainFiles.add(`${rev}:${rec.slice(tab + 1)}`);
           entries.push({ path: rec.slice(tab + 1), size: Number(fields[3]) });
         }
         return entries.sort((x2, y2) => x2.path < y2.path ? -1 : x2.path > y2.path ? 1 : 0);
       }
       /** A file's text at a commit, refusing files over `maxBytes` like the working-tree reader. */
       async readFileAt(rev, path, maxBytes = MAX_FILE_BYTES) {
-        const spec = `${rev}:${path}`;
+        const target = await this.followLinks(rev, path);
+        if (typeof target !== "string") return target;
+        const spec = `${rev}:${target}`;
         let size;
         try {
           size = Number((await this.git.raw(["cat-file", "-s", spec])).trim());
@@ -52430,6 +52779,55 @@ var init_git = __esm({
           };
         const text = await raw(this.git, ["cat-file", "blob", spec], `read ${path} at ${rev}`);
         return { ok: true, text };
+      }
+      /**
+       * Where `path` leads at `rev` once symlinks are followed, the way the
+       * working-tree reader follows them (readDocumentFileSync in files.ts): a
+       * link to a file inside the repository reads that file; a link leaving the
+       * repository, dangling, looping or naming a directory is a reason naming it.
+       */
+      async followLinks(rev, path) {
+        let at = path;
+        const seen = /* @__PURE__ */ new Set();
+        for (; ; ) {
+          const known = this.plainFiles.has(`${rev}:${at}`);
+          const entry = known ? { mode: "100644", type: "blob" } : await this.entryAt(rev, at);
+          if (!entry)
+            return at === path ? at : {
+              ok: false,
+              reason: `symlink to a missing file (${at} is not in commit ${rev.slice(0, 12)}); fix or remove the link`
+            };
+          if (entry.type === "tree")
+            return { ok: false, reason: "symlink to a directory; point documents at its files" };
+          if (entry.mode !== SYMLINK_MODE) return at;
+          if (seen.has(at) || seen.size > 40)
+            return {
+              ok: false,
+              reason: "symlink loop: following this link comes back to it; point it at a document file"
+            };
+          seen.add(at);
+          const link = await raw(this.git, ["cat-file", "blob", `${rev}:${at}`], `read the link ${at}`);
+          const next = posix.normalize(posix.join(posix.dirname(at), link));
+          if (posix.isAbsolute(link) || next === ".." || next.startsWith("../"))
+            return {
+              ok: false,
+              reason: `symlink leads outside the repository (to ${link}); connops reads only files the repository holds, so copy the file in or point the link inside`
+            };
+          at = next;
+        }
+      }
+      /** Mode and type of one path at a commit, or undefined when the commit has no such path. */
+      async entryAt(rev, path) {
+        const out = await raw(
+          this.git,
+          ["ls-tree", "-z", "--full-tree", rev, "--", path],
+          `look up ${path} at ${rev}`
+        );
+        const rec = out.split("\0")[0] ?? "";
+        const tab = rec.indexOf("	");
+        if (tab < 0 || rec.slice(tab + 1) !== path) return void 0;
+        const [mode, type] = rec.slice(0, tab).split(" ");
+        return mode !== void 0 && type !== void 0 ? { mode, type } : void 0;
       }
       /**
        * Files changed between `from` and `to` (a commit), or between `from` and the
@@ -52464,7 +52862,7 @@ __export(git_inputs_exports, {
   commitSource: () => commitSource,
   resolveGitInputs: () => resolveGitInputs
 });
-import { dirname as dirname3, join as join4, relative as relative4 } from "node:path";
+import { dirname as dirname5, join as join5, relative as relative4 } from "node:path";
 function commitSource(repo, commit) {
   return {
     label: `commit ${commit.slice(0, 7)}`,
@@ -52487,7 +52885,7 @@ function commitSource(repo, commit) {
 async function resolveGitInputs(run) {
   const ref = run.ref;
   const since = run.changedSince;
-  const configDir = dirname3(run.configPath);
+  const configDir = dirname5(run.configPath);
   const why = ref !== void 0 ? "--ref" : "--changed-since";
   const repo = await GitRepo.open(configDir, run.env, why);
   const commit = ref !== void 0 ? await repo.resolveRef(ref) : void 0;
@@ -52499,7 +52897,7 @@ async function resolveGitInputs(run) {
   if (since === void 0) return { ...source ? { source } : {}, meta };
   const base = await repo.resolveRef(since);
   const head = commit ?? meta.commit;
-  const from = await repo.mergeBase(base, head) ?? base;
+  const from = await repo.mergeBase(base, head);
   const changes = await repo.changedFiles(from, commit);
   const read = async (path) => source ? source.read(path) : readTextFile(path);
   const configText = await read(run.configPath);
@@ -52538,7 +52936,7 @@ async function resolveGitInputs(run) {
     changes.map(async (c3) => {
       const now = c3.status === "deleted" ? void 0 : asDocument(c3.path);
       if (now !== void 0) {
-        const res = await read(join4(configDir, now));
+        const res = await read(join5(configDir, now));
         if (res.ok) after.push(...keysOf(now, res.text, config));
       }
       const old = c3.status === "renamed" ? c3.from : c3.status === "added" ? void 0 : c3.path;
@@ -52630,6 +53028,7 @@ var EXIT = {
 import { resolve as resolve3 } from "node:path";
 
 // src/core/render-plan.ts
+init_escape();
 init_json();
 init_model();
 var MARKDOWN_LIMIT = 6e4;
@@ -52735,9 +53134,7 @@ function scopeLine(plan) {
   const total = scope.declared_accounts ?? 0;
   return `Planned ${n.toLocaleString("en-US")} of ${total.toLocaleString("en-US")} accounts: the ones changed since ${since}. Drift in the others is not read here; a full plan (the scheduled drift run) reads all.`;
 }
-function mdEscape(s) {
-  return s.replace(/[|<>`]/g, (c3) => `&#${c3.charCodeAt(0)};`);
-}
+var mdEscape = escapeMarkdown;
 function renderPlanMarkdown(plan, options = {}) {
   const limit = options.limit ?? MARKDOWN_LIMIT;
   const s = plan.summary;
@@ -52755,7 +53152,7 @@ function renderPlanMarkdown(plan, options = {}) {
     (c3) => `| ${SYMBOL[c3.action]} ${c3.action} | ${c3.key.kind} | ${mdEscape(c3.key.name)} | \`${c3.key.account}\` | ${mdEscape(c3.key.target)} |`
   );
   const details = changed.map((c3) => {
-    const body = opLines(c3).join("\n").replaceAll("```", "'''");
+    const body = escapeFenced(opLines(c3).join("\n"));
     return `<details><summary>${SYMBOL[c3.action]} ${c3.action} <code>${mdEscape(c3.key.name)}</code>: ${mdEscape(c3.reason)}</summary>
 
 \`\`\`diff
@@ -52853,6 +53250,7 @@ function explainStale(saved, fresh2) {
 }
 
 // src/core/render-diagnostics.ts
+init_escape();
 function countDiagnostics(list) {
   let errors = 0;
   for (const d of list) if (d.severity === "error") errors++;
@@ -52962,7 +53360,7 @@ init_plan();
 function outcomeMayBeLost(err2) {
   if (err2 instanceof HttpError) return true;
   if (!(err2 instanceof ApiError)) return false;
-  return err2.status >= 200 && err2.status < 300 || err2.status === 409 || err2.status === 412 || err2.status >= 500;
+  return err2.status >= 200 && err2.status < 300 || err2.status >= 500;
 }
 async function readBack(change, ctx) {
   const { session, provider, target } = ctx;
@@ -53432,11 +53830,11 @@ function explainPlanChange(commentBody2, fresh2) {
 import { createHash as createHash5 } from "node:crypto";
 import { mkdir as mkdir2, writeFile as writeFile2 } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname as dirname5, join as join5 } from "node:path";
+import { dirname as dirname7, join as join6 } from "node:path";
 
 // src/engine/project.ts
 init_errors();
-import { dirname as dirname4 } from "node:path";
+import { dirname as dirname6 } from "node:path";
 
 // src/core/options.ts
 init_errors();
@@ -53522,7 +53920,7 @@ init_registry();
 // src/engine/load.ts
 init_config();
 import { availableParallelism } from "node:os";
-import { dirname as dirname2, join as join3, relative as relative2 } from "node:path";
+import { dirname as dirname3, join as join3, relative as relative2 } from "node:path";
 
 // src/core/documents.ts
 init_json();
@@ -53802,9 +54200,9 @@ init_files();
 init_registry();
 
 // src/engine/check-threads.ts
-import { existsSync } from "node:fs";
+import { existsSync as existsSync2 } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join as join2 } from "node:path";
+import { dirname as dirname2, join as join2 } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 init_model();
@@ -53822,7 +54220,7 @@ function checkBatch(job, b2, config, providers, env, held) {
   const out = [];
   for (let file = start; file < end; file++) {
     const path = job.files[file];
-    const read = readTextFileSync(path.full);
+    const read = readDocumentFileSync(path.full);
     if (!read.ok) {
       out.push({ diagnostics: [unreadable(path.shown, read.reason)], secrets: [], scopes: [] });
       continue;
@@ -53851,12 +54249,12 @@ function inFileOrder(list) {
 }
 function workerScript() {
   const built = new URL("./check-worker.js", import.meta.url);
-  if (existsSync(fileURLToPath(built))) return { entry: built, eval: false };
+  if (existsSync2(fileURLToPath(built))) return { entry: built, eval: false };
   const source = new URL("./check-worker.ts", import.meta.url);
-  if (!existsSync(fileURLToPath(source))) return void 0;
+  if (!existsSync2(fileURLToPath(source))) return void 0;
   try {
     const pkg = createRequire(import.meta.url).resolve("tsx/package.json");
-    const tsx = pathToFileURL(join2(dirname(pkg), "dist", "esm", "api", "index.mjs")).href;
+    const tsx = pathToFileURL(join2(dirname2(pkg), "dist", "esm", "api", "index.mjs")).href;
     const entry = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(source.href)}); });`;
     return { entry, eval: true };
   } catch {
@@ -54023,7 +54421,7 @@ function relocator(files, env) {
   const reparse = (file) => {
     if (!parsed.has(file)) {
       const f = files[file];
-      const read = readTextFileSync(f.full);
+      const read = readDocumentFileSync(f.full);
       parsed.set(file, read.ok ? parseYamlFile(f.shown, read.text, env) : void 0);
     }
     return parsed.get(file);
@@ -54041,7 +54439,7 @@ var BATCHES_PER_THREAD = 24;
 // src/engine/load.ts
 var workingTree = {
   list: listMatchingFiles,
-  read: (path) => readTextFile(path),
+  read: (path) => readDocumentFile(path),
   label: "working tree"
 };
 async function loadProject(options) {
@@ -54070,7 +54468,7 @@ async function loadProject(options) {
       threadProblems: []
     };
   }
-  const dir = dirname2(options.configPath);
+  const dir = dirname3(options.configPath);
   const parsed = parseConfig(configShown, dir, configText.text, env, targetTypes(providers));
   const diagnostics = [...parsed.diagnostics];
   const secrets = [...parsed.secrets];
@@ -54225,7 +54623,7 @@ async function readGitInputs(source) {
     return resolveGitInputs2(source);
   }
   const { readGitMeta: readGitMeta2 } = await Promise.resolve().then(() => (init_git(), git_exports));
-  const meta = await readGitMeta2(dirname4(source.configPath), source.env);
+  const meta = await readGitMeta2(dirname6(source.configPath), source.env);
   return meta ? { meta } : {};
 }
 async function planProject(options) {
@@ -54724,7 +55122,7 @@ import os3 from "os";
 
 // node_modules/@actions/io/lib/io-util.js
 import * as fs2 from "fs";
-var { chmod, copyFile, lstat, mkdir, open, readdir: readdir2, rename, rm, rmdir, stat, symlink, unlink } = fs2.promises;
+var { chmod, copyFile, lstat: lstat2, mkdir, open, readdir: readdir2, rename, rm, rmdir, stat: stat2, symlink, unlink } = fs2.promises;
 var IS_WINDOWS = process.platform === "win32";
 var READONLY = fs2.constants.O_RDONLY;
 
@@ -54770,6 +55168,7 @@ function info(message) {
 }
 
 // src/action/run.ts
+init_escape();
 init_redact();
 
 // src/action/inputs.ts
@@ -54977,9 +55376,7 @@ var INCOMPLETE = {
 function workspacePath(run, file) {
   return toPosix(relative5(run.workspace, resolve2(run.cwd, file)));
 }
-function mdCell(s) {
-  return s.replace(/[|<>`\n]/g, (c3) => c3 === "\n" ? " " : `&#${c3.charCodeAt(0)};`);
-}
+var mdCell = escapeMarkdownCell;
 
 // src/action/validate.ts
 var STAND_IN = "https://connops-placeholder.invalid/";
@@ -55092,8 +55489,8 @@ async function makePlan(run, keepOpen = false) {
     const { plan } = planned;
     const digest = createHash5("sha256").update(`${run.identity.config}
 ${run.identity.scope}`).digest("hex").slice(0, 12);
-    const file = join5(run.env["RUNNER_TEMP"] || tmpdir(), `connops-plan-${digest}.json`);
-    await mkdir2(dirname5(file), { recursive: true });
+    const file = join6(run.env["RUNNER_TEMP"] || tmpdir(), `connops-plan-${digest}.json`);
+    await mkdir2(dirname7(file), { recursive: true });
     await writeFile2(file, run.secrets.redact(renderPlanJson(plan)), { mode: 384 });
     run.core.setOutput("has-changes", changeCount(plan) > 0 ? "true" : "false");
     run.core.setOutput("fingerprint", plan.fingerprint);

@@ -3995,10 +3995,10 @@ var require_resolve_block_map = __commonJS({
       let offset = bm.offset;
       let commentEnd = null;
       for (const collItem of bm.items) {
-        const { start, key, sep, value } = collItem;
+        const { start, key, sep: sep2, value } = collItem;
         const keyProps = resolveProps.resolveProps(start, {
           indicator: "explicit-key-ind",
-          next: key ?? sep?.[0],
+          next: key ?? sep2?.[0],
           offset,
           onError,
           parentIndent: bm.indent,
@@ -4012,7 +4012,7 @@ var require_resolve_block_map = __commonJS({
             else if ("indent" in key && key.indent !== bm.indent)
               onError(offset, "BAD_INDENT", startColMsg);
           }
-          if (!keyProps.anchor && !keyProps.tag && !sep) {
+          if (!keyProps.anchor && !keyProps.tag && !sep2) {
             commentEnd = keyProps.end;
             if (keyProps.comment) {
               if (map.comment)
@@ -4036,7 +4036,7 @@ var require_resolve_block_map = __commonJS({
         ctx.atKey = false;
         if (utilMapIncludes.mapIncludes(ctx, map.items, keyNode))
           onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
-        const valueProps = resolveProps.resolveProps(sep ?? [], {
+        const valueProps = resolveProps.resolveProps(sep2 ?? [], {
           indicator: "map-value-ind",
           next: value,
           offset: keyNode.range[2],
@@ -4052,7 +4052,7 @@ var require_resolve_block_map = __commonJS({
             if (ctx.options.strict && keyProps.start < valueProps.found.offset - 1024)
               onError(keyNode.range, "KEY_OVER_1024_CHARS", "The : indicator must be at most 1024 chars after the start of an implicit block mapping key");
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : composeEmptyNode(ctx, offset, sep, null, valueProps, onError);
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : composeEmptyNode(ctx, offset, sep2, null, valueProps, onError);
           if (ctx.schema.compat)
             utilFlowIndentCheck.flowIndentCheck(bm.indent, value, onError);
           offset = valueNode.range[2];
@@ -4143,7 +4143,7 @@ var require_resolve_end = __commonJS({
       let comment = "";
       if (end) {
         let hasSpace = false;
-        let sep = "";
+        let sep2 = "";
         for (const token of end) {
           const { source, type } = token;
           switch (type) {
@@ -4157,13 +4157,13 @@ var require_resolve_end = __commonJS({
               if (!comment)
                 comment = cb;
               else
-                comment += sep + cb;
-              sep = "";
+                comment += sep2 + cb;
+              sep2 = "";
               break;
             }
             case "newline":
               if (comment)
-                sep += source;
+                sep2 += source;
               hasSpace = true;
               break;
             default:
@@ -4206,18 +4206,18 @@ var require_resolve_flow_collection = __commonJS({
       let offset = fc.offset + fc.start.source.length;
       for (let i = 0; i < fc.items.length; ++i) {
         const collItem = fc.items[i];
-        const { start, key, sep, value } = collItem;
+        const { start, key, sep: sep2, value } = collItem;
         const props = resolveProps.resolveProps(start, {
           flow: fcName,
           indicator: "explicit-key-ind",
-          next: key ?? sep?.[0],
+          next: key ?? sep2?.[0],
           offset,
           onError,
           parentIndent: fc.indent,
           startOnNewline: false
         });
         if (!props.found) {
-          if (!props.anchor && !props.tag && !sep && !value) {
+          if (!props.anchor && !props.tag && !sep2 && !value) {
             if (i === 0 && props.comma)
               onError(props.comma, "UNEXPECTED_TOKEN", `Unexpected , in ${fcName}`);
             else if (i < fc.items.length - 1)
@@ -4271,8 +4271,8 @@ var require_resolve_flow_collection = __commonJS({
             }
           }
         }
-        if (!isMap2 && !sep && !props.found) {
-          const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep, null, props, onError);
+        if (!isMap2 && !sep2 && !props.found) {
+          const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep2, null, props, onError);
           coll.items.push(valueNode);
           offset = valueNode.range[2];
           if (isBlock(value))
@@ -4284,7 +4284,7 @@ var require_resolve_flow_collection = __commonJS({
           if (isBlock(key))
             onError(keyNode.range, "BLOCK_IN_FLOW", blockMsg);
           ctx.atKey = false;
-          const valueProps = resolveProps.resolveProps(sep ?? [], {
+          const valueProps = resolveProps.resolveProps(sep2 ?? [], {
             flow: fcName,
             indicator: "map-value-ind",
             next: value,
@@ -4295,8 +4295,8 @@ var require_resolve_flow_collection = __commonJS({
           });
           if (valueProps.found) {
             if (!isMap2 && !props.found && ctx.options.strict) {
-              if (sep)
-                for (const st of sep) {
+              if (sep2)
+                for (const st of sep2) {
                   if (st === valueProps.found)
                     break;
                   if (st.type === "newline") {
@@ -4313,7 +4313,7 @@ var require_resolve_flow_collection = __commonJS({
             else
               onError(valueProps.start, "MISSING_CHAR", `Missing , or : between ${fcName} items`);
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep, null, valueProps, onError) : null;
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep2, null, valueProps, onError) : null;
           if (valueNode) {
             if (isBlock(value))
               onError(valueNode.range, "BLOCK_IN_FLOW", blockMsg);
@@ -4493,7 +4493,7 @@ var require_resolve_block_scalar = __commonJS({
           chompStart = i + 1;
       }
       let value = "";
-      let sep = "";
+      let sep2 = "";
       let prevMoreIndented = false;
       for (let i = 0; i < contentStart; ++i)
         value += lines[i][0].slice(trimIndent) + "\n";
@@ -4510,24 +4510,24 @@ var require_resolve_block_scalar = __commonJS({
           indent = "";
         }
         if (type === Scalar.Scalar.BLOCK_LITERAL) {
-          value += sep + indent.slice(trimIndent) + content;
-          sep = "\n";
+          value += sep2 + indent.slice(trimIndent) + content;
+          sep2 = "\n";
         } else if (indent.length > trimIndent || content[0] === "	") {
-          if (sep === " ")
-            sep = "\n";
-          else if (!prevMoreIndented && sep === "\n")
-            sep = "\n\n";
-          value += sep + indent.slice(trimIndent) + content;
-          sep = "\n";
+          if (sep2 === " ")
+            sep2 = "\n";
+          else if (!prevMoreIndented && sep2 === "\n")
+            sep2 = "\n\n";
+          value += sep2 + indent.slice(trimIndent) + content;
+          sep2 = "\n";
           prevMoreIndented = true;
         } else if (content === "") {
-          if (sep === "\n")
+          if (sep2 === "\n")
             value += "\n";
           else
-            sep = "\n";
+            sep2 = "\n";
         } else {
-          value += sep + content;
-          sep = " ";
+          value += sep2 + content;
+          sep2 = " ";
           prevMoreIndented = false;
         }
       }
@@ -4710,25 +4710,25 @@ var require_resolve_flow_scalar = __commonJS({
         trimBoth = /^[ \t]+|[ \t]+$/g;
       }
       let res = match[1].replace(trimEnd, "");
-      let sep = " ";
+      let sep2 = " ";
       let pos2 = line.lastIndex;
       while (match = line.exec(source)) {
         const lm = match[1].replace(trimBoth, "");
         if (lm === "") {
-          if (sep === "\n")
-            res += sep;
+          if (sep2 === "\n")
+            res += sep2;
           else
-            sep = "\n";
+            sep2 = "\n";
         } else {
-          res += sep + lm;
-          sep = " ";
+          res += sep2 + lm;
+          sep2 = " ";
         }
         pos2 = line.lastIndex;
       }
       const last = /[ \t]*(.*)/sy;
       last.lastIndex = pos2;
       match = last.exec(source);
-      return res + sep + (match?.[1] ?? "");
+      return res + sep2 + (match?.[1] ?? "");
     }
     function doubleQuotedValue(source, onError) {
       let res = "";
@@ -5538,14 +5538,14 @@ var require_cst_stringify = __commonJS({
         }
       }
     }
-    function stringifyItem({ start, key, sep, value }) {
+    function stringifyItem({ start, key, sep: sep2, value }) {
       let res = "";
       for (const st of start)
         res += st.source;
       if (key)
         res += stringifyToken(key);
-      if (sep)
-        for (const st of sep)
+      if (sep2)
+        for (const st of sep2)
           res += st.source;
       if (value)
         res += stringifyToken(value);
@@ -6436,7 +6436,7 @@ var require_parser = __commonJS({
         }
       }
     }
-    var Parser = class {
+    var Parser2 = class {
       /**
        * @param onNewLine - If defined, called separately with the start position of
        *   each new line (in `parse()`, including the start of input).
@@ -6712,18 +6712,18 @@ var require_parser = __commonJS({
         if (this.type === "map-value-ind") {
           const prev = getPrevProps(this.peek(2));
           const start = getFirstKeyStartProps(prev);
-          let sep;
+          let sep2;
           if (scalar.end) {
-            sep = scalar.end;
-            sep.push(this.sourceToken);
+            sep2 = scalar.end;
+            sep2.push(this.sourceToken);
             delete scalar.end;
           } else
-            sep = [this.sourceToken];
+            sep2 = [this.sourceToken];
           const map = {
             type: "block-map",
             offset: scalar.offset,
             indent: scalar.indent,
-            items: [{ start, key: scalar, sep }]
+            items: [{ start, key: scalar, sep: sep2 }]
           };
           this.onKeyLine = true;
           this.stack[this.stack.length - 1] = map;
@@ -6876,15 +6876,15 @@ var require_parser = __commonJS({
                 } else if (isFlowToken(it.key) && !includesToken(it.sep, "newline")) {
                   const start2 = getFirstKeyStartProps(it.start);
                   const key = it.key;
-                  const sep = it.sep;
-                  sep.push(this.sourceToken);
+                  const sep2 = it.sep;
+                  sep2.push(this.sourceToken);
                   delete it.key;
                   delete it.sep;
                   this.stack.push({
                     type: "block-map",
                     offset: this.offset,
                     indent: this.indent,
-                    items: [{ start: start2, key, sep }]
+                    items: [{ start: start2, key, sep: sep2 }]
                   });
                 } else if (start.length > 0) {
                   it.sep = it.sep.concat(start, this.sourceToken);
@@ -7078,13 +7078,13 @@ var require_parser = __commonJS({
             const prev = getPrevProps(parent);
             const start = getFirstKeyStartProps(prev);
             fixFlowSeqItems(fc);
-            const sep = fc.end.splice(1, fc.end.length);
-            sep.push(this.sourceToken);
+            const sep2 = fc.end.splice(1, fc.end.length);
+            sep2.push(this.sourceToken);
             const map = {
               type: "block-map",
               offset: fc.offset,
               indent: fc.indent,
-              items: [{ start, key: fc, sep }]
+              items: [{ start, key: fc, sep: sep2 }]
             };
             this.onKeyLine = true;
             this.stack[this.stack.length - 1] = map;
@@ -7209,7 +7209,7 @@ var require_parser = __commonJS({
         }
       }
     };
-    exports.Parser = Parser;
+    exports.Parser = Parser2;
   }
 });
 
@@ -11240,50 +11240,50 @@ var require_fast_uri = __commonJS({
       schemelessOptions.skipEscape = true;
       return serialize(resolved, schemelessOptions);
     }
-    function resolveComponent(base, relative, options, skipNormalization) {
+    function resolveComponent(base, relative2, options, skipNormalization) {
       const target = {};
       if (!skipNormalization) {
         base = parse(serialize(base, options), options);
-        relative = parse(serialize(relative, options), options);
+        relative2 = parse(serialize(relative2, options), options);
       }
       options = options || {};
-      if (!options.tolerant && relative.scheme) {
-        target.scheme = relative.scheme;
-        target.userinfo = relative.userinfo;
-        target.host = relative.host;
-        target.port = relative.port;
-        target.path = removeDotSegments(relative.path || "");
-        target.query = relative.query;
+      if (!options.tolerant && relative2.scheme) {
+        target.scheme = relative2.scheme;
+        target.userinfo = relative2.userinfo;
+        target.host = relative2.host;
+        target.port = relative2.port;
+        target.path = removeDotSegments(relative2.path || "");
+        target.query = relative2.query;
       } else {
-        if (relative.userinfo !== void 0 || relative.host !== void 0 || relative.port !== void 0) {
-          target.userinfo = relative.userinfo;
-          target.host = relative.host;
-          target.port = relative.port;
-          target.path = removeDotSegments(relative.path || "");
-          target.query = relative.query;
+        if (relative2.userinfo !== void 0 || relative2.host !== void 0 || relative2.port !== void 0) {
+          target.userinfo = relative2.userinfo;
+          target.host = relative2.host;
+          target.port = relative2.port;
+          target.path = removeDotSegments(relative2.path || "");
+          target.query = relative2.query;
         } else {
-          if (!relative.path) {
+          if (!relative2.path) {
             target.path = base.path;
-            if (relative.query !== void 0) {
-              target.query = relative.query;
+            if (relative2.query !== void 0) {
+              target.query = relative2.query;
             } else {
               target.query = base.query;
             }
           } else {
-            if (relative.path[0] === "/") {
-              target.path = removeDotSegments(relative.path);
+            if (relative2.path[0] === "/") {
+              target.path = removeDotSegments(relative2.path);
             } else {
               const baseHasAuthority = base.userinfo !== void 0 || base.host !== void 0 || base.port !== void 0;
               if (baseHasAuthority && !base.path) {
-                target.path = "/" + relative.path;
+                target.path = "/" + relative2.path;
               } else if (!base.path) {
-                target.path = relative.path;
+                target.path = relative2.path;
               } else {
-                target.path = base.path.slice(0, base.path.lastIndexOf("/") + 1) + relative.path;
+                target.path = base.path.slice(0, base.path.lastIndexOf("/") + 1) + relative2.path;
               }
               target.path = base.scheme === void 0 && !baseHasAuthority && target.path[0] !== "/" ? removeDotSegmentsRelative(target.path) : removeDotSegments(target.path);
             }
-            target.query = relative.query;
+            target.query = relative2.query;
           }
           target.userinfo = base.userinfo;
           target.host = base.host;
@@ -11291,7 +11291,7 @@ var require_fast_uri = __commonJS({
         }
         target.scheme = base.scheme;
       }
-      target.fragment = relative.fragment;
+      target.fragment = relative2.fragment;
       return target;
     }
     function equal(uriA, uriB, options) {
@@ -14299,6 +14299,7 @@ function sortKeys(value) {
   }
   return value;
 }
+var MAX_NESTING_DEPTH = 100;
 var MANY_KEYS = 16;
 function objectFor(keys) {
   if (keys < MANY_KEYS) return {};
@@ -14425,6 +14426,8 @@ var FastParser = class {
   lines = [];
   i = 0;
   nodes = 0;
+  /** Collections open around the current position; recursion is bounded by MAX_NESTING_DEPTH. */
+  depth = 0;
   path = [];
   sensitive = [];
   numberLike = /* @__PURE__ */ new Set();
@@ -14463,6 +14466,7 @@ var FastParser = class {
     this.lines = lines;
     this.i = 0;
     this.nodes = 0;
+    this.depth = 0;
     this.sensitive = [];
     this.numberLike = /* @__PURE__ */ new Set();
     const first = lines[0];
@@ -14486,6 +14490,14 @@ var FastParser = class {
   count() {
     if (++this.nodes > this.maxNodes) fail();
   }
+  /**
+   * Opens a collection. Deeper than MAX_NESTING_DEPTH is left to the library
+   * path, which reports it with a position; recursing on here would overflow
+   * the stack on a few KB of `[` (3,000 of them did).
+   */
+  enter() {
+    if (++this.depth > MAX_NESTING_DEPTH) fail();
+  }
   /** The block value that follows a `key:` or `-` with nothing after it on its line. */
   nestedBlock(parentIndent, allowSameIndentSeq) {
     const next = this.lines[this.i];
@@ -14499,6 +14511,7 @@ var FastParser = class {
     return null;
   }
   parseMap(indent) {
+    this.enter();
     this.count();
     const out = objectFor(this.manyKeys(indent) ? MANY_KEYS : 0);
     while (this.i < this.lines.length) {
@@ -14517,6 +14530,7 @@ var FastParser = class {
       }
       this.path.pop();
     }
+    this.depth--;
     return out;
   }
   /** True when the block mapping starting here has MANY_KEYS keys or more (a DID map). */
@@ -14530,6 +14544,7 @@ var FastParser = class {
     return false;
   }
   parseSeq(indent) {
+    this.enter();
     this.count();
     const out = [];
     while (this.i < this.lines.length) {
@@ -14566,6 +14581,7 @@ var FastParser = class {
       }
       this.path.pop();
     }
+    this.depth--;
     return out;
   }
   /** After a value on the same line, a more-indented line would continue a multi-line scalar. */
@@ -14601,6 +14617,12 @@ var FastParser = class {
     return value;
   }
   flow(s, start) {
+    this.enter();
+    const r = this.flowCollection(s, start);
+    this.depth--;
+    return r;
+  }
+  flowCollection(s, start) {
     this.count();
     const open = s[start];
     const close = open === "{" ? "}" : "]";
@@ -14845,10 +14867,24 @@ function parseYamlFile(file, text, env, options = {}) {
   }
   const documents = [];
   const reparsed = lazyReparse(text);
+  let deep;
   docs.forEach((doc, index) => {
     let failed = false;
+    let reportedDeep = false;
     for (const e of doc.errors) {
       failed = true;
+      if (e.code === "RESOURCE_EXHAUSTION") {
+        if (reportedDeep) continue;
+        reportedDeep = true;
+        deep ??= tooDeep(text);
+        diagnostics.push({
+          severity: "error",
+          code: "YAML_TOO_DEEP",
+          message: TOO_DEEP,
+          ...at(deep.get(index) ?? e.pos[0])
+        });
+        continue;
+      }
       const pos2 = at(e.pos[0]);
       diagnostics.push({
         severity: "error",
@@ -14895,8 +14931,10 @@ function parseYamlFile(file, text, env, options = {}) {
 function firstLine(message) {
   return (message.split("\n")[0] ?? message).replace(/ at line \d+, column \d+:?$/, "");
 }
+var TOO_DEEP = `nesting is deeper than ${MAX_NESTING_DEPTH} levels of mappings and sequences (a connectivity document needs fewer than 10); flatten the structure or remove the extra brackets`;
 function yamlCode(code) {
   if (code === "DUPLICATE_KEY") return "DUPLICATE_KEY";
+  if (code === "RESOURCE_EXHAUSTION") return "YAML_TOO_DEEP";
   if (code === "TAB_AS_INDENT") return "YAML_TAB";
   return "YAML_SYNTAX";
 }
@@ -14904,6 +14942,7 @@ function yamlMessage(code, message) {
   if (code === "DUPLICATE_KEY")
     return "duplicate key: each key may appear once in a mapping (the later one would silently win)";
   if (code === "TAB_AS_INDENT") return "tab used for indentation: YAML indents with spaces only";
+  if (code === "RESOURCE_EXHAUSTION") return TOO_DEEP;
   return `YAML syntax error: ${firstLine(message)}`;
 }
 var Converter = class {
@@ -14946,6 +14985,10 @@ var Converter = class {
       const v = this.convert(target, path);
       this.resolving.delete(target);
       return v;
+    }
+    if (((0, import_yaml.isMap)(node) || (0, import_yaml.isSeq)(node)) && path.length >= MAX_NESTING_DEPTH) {
+      this.abort(node, "YAML_TOO_DEEP", TOO_DEEP);
+      return null;
     }
     if ((0, import_yaml.isMap)(node)) {
       const out = {};
@@ -15054,6 +15097,31 @@ function linePositions(text) {
     return { line: lo + 1, col: o - (starts[lo] ?? 0) + 1 };
   };
 }
+function tooDeep(text) {
+  const out = /* @__PURE__ */ new Map();
+  let index = -1;
+  for (const token of new import_yaml.Parser().parse(text)) {
+    if (token.type !== "document") continue;
+    index++;
+    const stack = token.value ? [[token.value, 0]] : [];
+    while (stack.length > 0) {
+      const [t, above] = stack.pop();
+      if (t.type !== "block-map" && t.type !== "block-seq" && t.type !== "flow-collection")
+        continue;
+      const depth = above + 1;
+      if (depth > MAX_NESTING_DEPTH) {
+        const seen = out.get(index);
+        if (seen === void 0 || t.offset < seen) out.set(index, t.offset);
+        continue;
+      }
+      for (const item of t.items) {
+        if (item.key) stack.push([item.key, depth]);
+        if (item.value) stack.push([item.value, depth]);
+      }
+    }
+  }
+  return out;
+}
 function parseDocuments(text) {
   const docs = (0, import_yaml.parseAllDocuments)(text, {
     uniqueKeys: true,
@@ -15139,7 +15207,8 @@ var TARGET_KEYS = [
   "auth",
   "concurrency",
   "timeout_ms",
-  "ca_file"
+  "ca_file",
+  "insecure_http"
 ];
 function parseConfig(file, dir, text, env, targetTypes2) {
   const parsed = parseYamlFile(file, text, env);
@@ -15291,6 +15360,17 @@ function parseTarget(name, raw, base, here, keyAt, targetTypes2, diagnostics) {
     );
     ok = false;
   }
+  const insecure = raw["insecure_http"];
+  if (insecure !== void 0 && typeof insecure !== "boolean") {
+    diagnostics.push(
+      err(
+        "CONFIG",
+        `\`insecure_http\` of target "${name}" must be true or false`,
+        here(`${base}/insecure_http`)
+      )
+    );
+    ok = false;
+  }
   const int2 = (key, def, min, max) => {
     const v = raw[key];
     if (v === void 0) return def;
@@ -15330,6 +15410,27 @@ function parseTarget(name, raw, base, here, keyAt, targetTypes2, diagnostics) {
         );
         ok = false;
       }
+    }
+  }
+  if (url !== void 0 && Object.keys(auth).length > 0 && plainHttpHost(url) !== void 0) {
+    const host2 = plainHttpHost(url);
+    if (insecure === true)
+      diagnostics.push(
+        warn(
+          "INSECURE_HTTP",
+          `target "${name}" sends its credentials to ${host2} over plain http (insecure_http: true); anyone on the network path can read them. Use an https:// URL`,
+          here(`${base}/url`)
+        )
+      );
+    else {
+      diagnostics.push(
+        err(
+          "INSECURE_HTTP",
+          `\`url\` of target "${name}" is plain http to ${host2}, which would send its credentials in clear text; use https:// (or, only for a trusted network, set \`insecure_http: true\` on the target)`,
+          here(`${base}/url`)
+        )
+      );
+      ok = false;
     }
   }
   const schema = str3("schema");
@@ -15386,6 +15487,19 @@ function parsePolicy(raw, here, keyAt, diagnostics) {
     }
   }
   return out;
+}
+function plainHttpHost(url) {
+  let parsed;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return void 0;
+  }
+  if (parsed.protocol !== "http:") return void 0;
+  const host2 = parsed.hostname;
+  if (host2 === "localhost" || host2 === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host2))
+    return void 0;
+  return host2;
 }
 function pos(file) {
   return { file, line: 1, col: 1 };
@@ -16275,27 +16389,64 @@ function createHttpClient(options) {
   };
 }
 
+// src/core/escape.ts
+function jsonStringBody(s) {
+  return JSON.stringify(s).slice(1, -1);
+}
+function escapeWorkflowData(s) {
+  return s.replaceAll("%", "%25").replaceAll("\r", "%0D").replaceAll("\n", "%0A");
+}
+function escapeWorkflowProperty(s) {
+  return escapeWorkflowData(s).replaceAll(":", "%3A").replaceAll(",", "%2C");
+}
+function escapeMarkdown(s) {
+  return s.replace(/[|<>`]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+function escapeMarkdownCell(s) {
+  return escapeMarkdown(s).replaceAll("\n", " ");
+}
+function escapeFenced(s) {
+  return s.replaceAll("```", "'''");
+}
+function formEncode(s) {
+  return new URLSearchParams({ v: s }).toString().slice(2);
+}
+var ESCAPES2 = [
+  jsonStringBody,
+  escapeWorkflowData,
+  escapeWorkflowProperty,
+  escapeMarkdown,
+  escapeMarkdownCell,
+  escapeFenced,
+  encodeURIComponent,
+  formEncode
+];
+
 // src/io/redact.ts
 var MIN_SECRET_LENGTH = 4;
 var MASK = "***";
 var SECRET_PARAMS = /([?&](?:auth_token|api_key|token|access_token|password|credentials)=)[^&#\s]*/gi;
 var SecretSet = class {
+  /** The secrets as registered. */
+  secrets = /* @__PURE__ */ new Set();
+  /** Every form of every secret: what is searched for. */
   values = /* @__PURE__ */ new Set();
   /** Secrets by their first MIN_SECRET_LENGTH characters; rebuilt on first use after an add. */
   index = /* @__PURE__ */ new Map();
-  /** Registers a secret; values shorter than 4 characters are ignored. */
+  /** Registers a secret and its escaped forms; values shorter than 4 characters are ignored. */
   add(value) {
-    if (value === void 0 || value.length < MIN_SECRET_LENGTH || this.values.has(value)) return;
-    this.values.add(value);
+    if (value === void 0 || value.length < MIN_SECRET_LENGTH || this.secrets.has(value)) return;
+    this.secrets.add(value);
+    for (const form of formsOf(value)) this.values.add(form);
     this.index = void 0;
   }
   /** True when `text` contains any registered secret. */
   has(text) {
     return this.spans(text, true).length > 0;
   }
-  /** Number of registered secrets. */
+  /** Number of registered secrets (each counts once, whatever its forms). */
   get size() {
-    return this.values.size;
+    return this.secrets.size;
   }
   /** Replaces every registered secret (and token query parameters) in `text` with `***`. */
   redact(text) {
@@ -16336,6 +16487,31 @@ var SecretSet = class {
     return index;
   }
 };
+function formsOf(secret) {
+  const forms = /* @__PURE__ */ new Set([secret]);
+  const once = [];
+  for (const escape2 of ESCAPES2) {
+    const e = tryEscape(escape2, secret);
+    if (e === void 0) continue;
+    forms.add(e);
+    once.push(e);
+  }
+  for (const e of once)
+    for (const escape2 of ESCAPES2) {
+      const e2 = tryEscape(escape2, e);
+      if (e2 !== void 0) forms.add(e2);
+    }
+  forms.add(Buffer.from(secret).toString("base64"));
+  forms.add(Buffer.from(secret).toString("base64url"));
+  return forms;
+}
+function tryEscape(escape2, s) {
+  try {
+    return escape2(s);
+  } catch {
+    return void 0;
+  }
+}
 function redactUrl(text) {
   return text.replace(SECRET_PARAMS, `$1${MASK}`);
 }
@@ -16489,7 +16665,7 @@ var CloudflareClient = class {
     const env = parseEnvelope(res.body);
     const errors = env?.errors ?? [];
     const codes = new Set(errors.map((e) => e.code));
-    const quoted2 = errors.length > 0 ? describeErrors(errors) : res.text.trim().slice(0, 300) || "an empty body";
+    const quoted2 = errors.length > 0 ? describeErrors(errors) : this.redact(res.text.trim()).slice(0, 300) || "an empty body";
     let code = "API";
     let why = `Cloudflare answered ${res.status}: ${quoted2}`;
     if (codes.has(CF_CODE_DUPLICATE_NAME)) {
@@ -16511,7 +16687,7 @@ var CloudflareClient = class {
     const requestId = res.headers["cf-ray"];
     return new ApiError(code, this.redact(`${action}: ${why}`), {
       status: res.status,
-      apiMessage: this.redact(errors.map((e) => e.message).join("; ") || res.text.slice(0, 300)),
+      apiMessage: this.redact(errors.map((e) => e.message).join("; ")) || this.redact(res.text).slice(0, 300),
       fields,
       ...requestId !== void 0 ? { requestId } : {}
     });
@@ -17511,7 +17687,8 @@ import { createHash } from "node:crypto";
 var MAX_FIELDS_IN_MESSAGE = 3;
 function describeOperation(op) {
   if (op.verb === "sign in to") return `Cannot sign in to ${op.target}`;
-  const what = op.verb === "list" ? "kazoo/connectivity documents" : op.id !== void 0 ? `kazoo/connectivity ${op.id}` : op.name !== void 0 ? `kazoo/connectivity "${op.name}"` : "kazoo/connectivity";
+  const resource = op.resource ?? "kazoo/connectivity";
+  const what = op.verb === "list" ? op.resource === void 0 ? "kazoo/connectivity documents" : resource : op.id !== void 0 ? `${resource} ${op.id}` : op.name !== void 0 ? `${resource} "${op.name}"` : resource;
   return `Cannot ${op.verb} ${what}${op.account !== void 0 ? ` in account ${op.account}` : ""}`;
 }
 function str2(value) {
@@ -17787,6 +17964,69 @@ var KazooClient = class {
         status: 200,
         apiMessage: ""
       }
+    );
+  }
+  /**
+   * Every number the number manager assigns to an account, with its state and
+   * `used_by` (`GET /v2/accounts/{A}/phone_numbers`, §12): `data.numbers` maps
+   * each number to its properties, paged like every crossbar listing (§6.3),
+   * so pages of LISTING_PAGE_SIZE are followed through `next_start_key`. One
+   * request per page. Sorted by number.
+   */
+  async listNumbers(account, signal) {
+    const op = {
+      verb: "list",
+      target: this.target,
+      account,
+      resource: "kazoo/phone_numbers"
+    };
+    const numbers = /* @__PURE__ */ new Map();
+    const seenKeys = /* @__PURE__ */ new Set();
+    let startKey;
+    for (let page = 0; page < MAX_PAGES2; page += 1) {
+      const query = new URLSearchParams();
+      query.set("page_size", String(this.pageSize));
+      if (startKey !== void 0) query.set("start_key", startKey);
+      const res = await this.call(
+        {
+          method: "GET",
+          path: `/accounts/${encodeURIComponent(account)}/phone_numbers?${query.toString()}`,
+          idempotent: true
+        },
+        signal
+      );
+      if (res.status !== 200) throw this.error(res, op);
+      const data = isObject(res.body) ? res.body["data"] : void 0;
+      const rows = isObject(data) ? data["numbers"] : void 0;
+      if (!isObject(rows)) throw this.unexpected(res, op, "the listing has no data.numbers object");
+      for (const [number, row] of Object.entries(rows)) {
+        if (!isObject(row))
+          throw this.unexpected(res, op, `the listing entry for ${number} is not an object`);
+        const assignedTo = row["assigned_to"];
+        const state = row["state"];
+        const usedBy = row["used_by"];
+        numbers.set(number, {
+          number,
+          ...typeof assignedTo === "string" && assignedTo !== "" ? { assignedTo } : {},
+          ...typeof state === "string" && state !== "" ? { state } : {},
+          ...typeof usedBy === "string" && usedBy !== "" ? { usedBy } : {}
+        });
+      }
+      const next = isObject(res.body) ? res.body["next_start_key"] : void 0;
+      if (next === void 0 || next === null || next === "")
+        return [...numbers.values()].sort(
+          (a, b) => a.number < b.number ? -1 : a.number > b.number ? 1 : 0
+        );
+      const key = typeof next === "string" ? next : JSON.stringify(next);
+      if (seenKeys.has(key))
+        throw this.unexpected(res, op, "the listing repeated a page key (next_start_key)");
+      seenKeys.add(key);
+      startKey = key;
+    }
+    throw new ApiError(
+      "API",
+      `Cannot list kazoo/phone_numbers in account ${account}: more than ${MAX_PAGES2} pages`,
+      { status: 200, apiMessage: "" }
     );
   }
   /** One document, or undefined when it does not exist (404 covers soft-deleted docs, §1.5). */
@@ -18452,7 +18692,8 @@ function unreadable(file, reason) {
 }
 
 // src/io/files.ts
-import { readFileSync as readFileSync2, statSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync as readFileSync2, readlinkSync, realpathSync, statSync } from "node:fs";
+import { dirname, isAbsolute, join, relative, sep } from "node:path";
 var MAX_FILE_BYTES = 16 * 1024 * 1024;
 var UTF8 = new TextDecoder("utf-8", { fatal: false });
 function readTextFileSync(path, maxBytes = MAX_FILE_BYTES) {
@@ -18473,6 +18714,65 @@ function readTextFileSync(path, maxBytes = MAX_FILE_BYTES) {
     };
   }
 }
+function readDocumentFileSync(path, maxBytes = MAX_FILE_BYTES) {
+  let link = false;
+  try {
+    link = lstatSync(path).isSymbolicLink();
+  } catch {
+  }
+  if (link) {
+    let real;
+    try {
+      real = realpathSync(path);
+    } catch (err2) {
+      const code = err2.code;
+      return {
+        ok: false,
+        reason: code === "ELOOP" ? "symlink loop: following this link comes back to it; point it at a document file" : `symlink to a missing file (${linkTarget(path)}); fix or remove the link`
+      };
+    }
+    const root = repositoryRoot(dirname(path));
+    const inside = relative(root, real);
+    if (inside.startsWith("..") || isAbsolute(inside))
+      return {
+        ok: false,
+        reason: `symlink leads outside the repository (to ${real}); connops reads only files the repository holds, so copy the file in or point the link inside`
+      };
+    if (statSync(real).isDirectory())
+      return { ok: false, reason: "symlink to a directory; point documents at its files" };
+  }
+  return readTextFileSync(path, maxBytes);
+}
+function linkTarget(path) {
+  try {
+    return readlinkSync(path, "utf8");
+  } catch {
+    return "?";
+  }
+}
+var roots = /* @__PURE__ */ new Map();
+function repositoryRoot(dir) {
+  const cached = roots.get(dir);
+  if (cached !== void 0) return cached;
+  let real = dir;
+  try {
+    real = realpathSync(dir);
+  } catch {
+  }
+  let at = real;
+  let root = real;
+  for (; ; ) {
+    if (existsSync(join(at, ".git"))) {
+      root = at;
+      break;
+    }
+    const up = dirname(at);
+    if (up === at) break;
+    at = up;
+  }
+  roots.set(dir, root);
+  return root;
+}
 
 // src/engine/check-threads.ts
 function takeBatch(counter, batches) {
@@ -18487,7 +18787,7 @@ function checkBatch(job, b, config, providers, env, held) {
   const out = [];
   for (let file = start; file < end; file++) {
     const path = job.files[file];
-    const read = readTextFileSync(path.full);
+    const read = readDocumentFileSync(path.full);
     if (!read.ok) {
       out.push({ diagnostics: [unreadable(path.shown, read.reason)], secrets: [], scopes: [] });
       continue;

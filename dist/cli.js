@@ -199,7 +199,71 @@ var init_options = __esm({
   }
 });
 
+// src/core/escape.ts
+function jsonStringBody(s) {
+  return JSON.stringify(s).slice(1, -1);
+}
+function escapeWorkflowData(s) {
+  return s.replaceAll("%", "%25").replaceAll("\r", "%0D").replaceAll("\n", "%0A");
+}
+function escapeWorkflowProperty(s) {
+  return escapeWorkflowData(s).replaceAll(":", "%3A").replaceAll(",", "%2C");
+}
+function escapeMarkdown(s) {
+  return s.replace(/[|<>`]/g, (c3) => `&#${c3.charCodeAt(0)};`);
+}
+function escapeMarkdownCell(s) {
+  return escapeMarkdown(s).replaceAll("\n", " ");
+}
+function escapeFenced(s) {
+  return s.replaceAll("```", "'''");
+}
+function formEncode(s) {
+  return new URLSearchParams({ v: s }).toString().slice(2);
+}
+var ESCAPES;
+var init_escape = __esm({
+  "src/core/escape.ts"() {
+    "use strict";
+    ESCAPES = [
+      jsonStringBody,
+      escapeWorkflowData,
+      escapeWorkflowProperty,
+      escapeMarkdown,
+      escapeMarkdownCell,
+      escapeFenced,
+      encodeURIComponent,
+      formEncode
+    ];
+  }
+});
+
 // src/io/redact.ts
+function formsOf(secret) {
+  const forms = /* @__PURE__ */ new Set([secret]);
+  const once = [];
+  for (const escape2 of ESCAPES) {
+    const e = tryEscape(escape2, secret);
+    if (e === void 0) continue;
+    forms.add(e);
+    once.push(e);
+  }
+  for (const e of once)
+    for (const escape2 of ESCAPES) {
+      const e2 = tryEscape(escape2, e);
+      if (e2 !== void 0) forms.add(e2);
+    }
+  forms.add(Buffer.from(secret).toString("base64"));
+  forms.add(Buffer.from(secret).toString("base64url"));
+  return forms;
+}
+function tryEscape(escape2, s) {
+  try {
+    return escape2(s);
+  } catch {
+    return void 0;
+  }
+}
 function redactUrl(text) {
   return text.replace(SECRET_PARAMS, `$1${MASK}`);
 }
@@ -207,26 +271,31 @@ var MIN_SECRET_LENGTH, MASK, SECRET_PARAMS, SecretSet;
 var init_redact = __esm({
   "src/io/redact.ts"() {
     "use strict";
+    init_escape();
     MIN_SECRET_LENGTH = 4;
     MASK = "***";
     SECRET_PARAMS = /([?&](?:auth_token|api_key|token|access_token|password|credentials)=)[^&#\s]*/gi;
     SecretSet = class {
+      /** The secrets as registered. */
+      secrets = /* @__PURE__ */ new Set();
+      /** Every form of every secret: what is searched for. */
       values = /* @__PURE__ */ new Set();
       /** Secrets by their first MIN_SECRET_LENGTH characters; rebuilt on first use after an add. */
       index = /* @__PURE__ */ new Map();
-      /** Registers a secret; values shorter than 4 characters are ignored. */
+      /** Registers a secret and its escaped forms; values shorter than 4 characters are ignored. */
       add(value) {
-        if (value === void 0 || value.length < MIN_SECRET_LENGTH || this.values.has(value)) return;
-        this.values.add(value);
+        if (value === void 0 || value.length < MIN_SECRET_LENGTH || this.secrets.has(value)) return;
+        this.secrets.add(value);
+        for (const form of formsOf(value)) this.values.add(form);
         this.index = void 0;
       }
       /** True when `text` contains any registered secret. */
       has(text) {
         return this.spans(text, true).length > 0;
       }
-      /** Number of registered secrets. */
+      /** Number of registered secrets (each counts once, whatever its forms). */
       get size() {
-        return this.values.size;
+        return this.secrets.size;
       }
       /** Replaces every registered secret (and token query parameters) in `text` with `***`. */
       redact(text) {
@@ -314,19 +383,13 @@ function renderDiagnosticsJson(list, stats) {
     2
   ) + "\n";
 }
-function escapeWorkflowData(s) {
-  return s.replaceAll("%", "%25").replaceAll("\r", "%0D").replaceAll("\n", "%0A");
-}
-function escapeProperty(s) {
-  return escapeWorkflowData(s).replaceAll(":", "%3A").replaceAll(",", "%2C");
-}
 function renderDiagnosticsGithub(list) {
   return list.map((d) => {
     const props = [
-      `file=${escapeProperty(d.file)}`,
+      `file=${escapeWorkflowProperty(d.file)}`,
       `line=${d.line}`,
       `col=${d.col}`,
-      `title=${escapeProperty(`connops ${d.code}`)}`
+      `title=${escapeWorkflowProperty(`connops ${d.code}`)}`
     ];
     return `::${d.severity} ${props.join(",")}::${escapeWorkflowData(d.message + (d.pointer ? ` (${d.pointer})` : ""))}`;
   }).join("\n") + (list.length ? "\n" : "");
@@ -334,6 +397,7 @@ function renderDiagnosticsGithub(list) {
 var init_render_diagnostics = __esm({
   "src/core/render-diagnostics.ts"() {
     "use strict";
+    init_escape();
   }
 });
 
@@ -461,10 +525,11 @@ function removeAtPointer(value, pointer) {
     delete parent[last2];
   }
 }
-var MANY_KEYS;
+var MAX_NESTING_DEPTH, MANY_KEYS;
 var init_json = __esm({
   "src/core/json.ts"() {
     "use strict";
+    MAX_NESTING_DEPTH = 100;
     MANY_KEYS = 16;
   }
 });
@@ -6873,7 +6938,7 @@ var require_parser = __commonJS({
         }
       }
     }
-    var Parser = class {
+    var Parser2 = class {
       /**
        * @param onNewLine - If defined, called separately with the start position of
        *   each new line (in `parse()`, including the start of input).
@@ -7646,7 +7711,7 @@ var require_parser = __commonJS({
         }
       }
     };
-    exports.Parser = Parser;
+    exports.Parser = Parser2;
   }
 });
 
@@ -7933,13 +7998,13 @@ function quoted(s, start) {
       from = escape2 + 2 + len;
       continue;
     }
-    const mapped = ESCAPES[e];
+    const mapped = ESCAPES2[e];
     if (mapped === void 0) fail();
     out += mapped;
     from = escape2 + 2;
   }
 }
-var Unsupported, fail, NULLS, TRUES, FALSES, INT, FLOAT, FLOAT_EXP, OTHER_NUMBERS, PLAIN_START_BAD, FastParser, EMPTY, EMPTY_MAP, ESCAPES;
+var Unsupported, fail, NULLS, TRUES, FALSES, INT, FLOAT, FLOAT_EXP, OTHER_NUMBERS, PLAIN_START_BAD, FastParser, EMPTY, EMPTY_MAP, ESCAPES2;
 var init_yaml_fast = __esm({
   "src/core/yaml-fast.ts"() {
     "use strict";
@@ -7966,6 +8031,8 @@ var init_yaml_fast = __esm({
       lines = [];
       i = 0;
       nodes = 0;
+      /** Collections open around the current position; recursion is bounded by MAX_NESTING_DEPTH. */
+      depth = 0;
       path = [];
       sensitive = [];
       numberLike = /* @__PURE__ */ new Set();
@@ -8004,6 +8071,7 @@ var init_yaml_fast = __esm({
         this.lines = lines;
         this.i = 0;
         this.nodes = 0;
+        this.depth = 0;
         this.sensitive = [];
         this.numberLike = /* @__PURE__ */ new Set();
         const first2 = lines[0];
@@ -8027,6 +8095,14 @@ var init_yaml_fast = __esm({
       count() {
         if (++this.nodes > this.maxNodes) fail();
       }
+      /**
+       * Opens a collection. Deeper than MAX_NESTING_DEPTH is left to the library
+       * path, which reports it with a position; recursing on here would overflow
+       * the stack on a few KB of `[` (3,000 of them did).
+       */
+      enter() {
+        if (++this.depth > MAX_NESTING_DEPTH) fail();
+      }
       /** The block value that follows a `key:` or `-` with nothing after it on its line. */
       nestedBlock(parentIndent, allowSameIndentSeq) {
         const next = this.lines[this.i];
@@ -8040,6 +8116,7 @@ var init_yaml_fast = __esm({
         return null;
       }
       parseMap(indent) {
+        this.enter();
         this.count();
         const out = objectFor(this.manyKeys(indent) ? MANY_KEYS : 0);
         while (this.i < this.lines.length) {
@@ -8058,6 +8135,7 @@ var init_yaml_fast = __esm({
           }
           this.path.pop();
         }
+        this.depth--;
         return out;
       }
       /** True when the block mapping starting here has MANY_KEYS keys or more (a DID map). */
@@ -8071,6 +8149,7 @@ var init_yaml_fast = __esm({
         return false;
       }
       parseSeq(indent) {
+        this.enter();
         this.count();
         const out = [];
         while (this.i < this.lines.length) {
@@ -8107,6 +8186,7 @@ var init_yaml_fast = __esm({
           }
           this.path.pop();
         }
+        this.depth--;
         return out;
       }
       /** After a value on the same line, a more-indented line would continue a multi-line scalar. */
@@ -8142,6 +8222,12 @@ var init_yaml_fast = __esm({
         return value;
       }
       flow(s, start) {
+        this.enter();
+        const r2 = this.flowCollection(s, start);
+        this.depth--;
+        return r2;
+      }
+      flowCollection(s, start) {
         this.count();
         const open = s[start];
         const close = open === "{" ? "}" : "]";
@@ -8241,7 +8327,7 @@ var init_yaml_fast = __esm({
     };
     EMPTY = Symbol("empty");
     EMPTY_MAP = Object.freeze({});
-    ESCAPES = {
+    ESCAPES2 = {
       '"': '"',
       "\\": "\\",
       "/": "/",
@@ -8309,10 +8395,24 @@ function parseYamlFile(file, text, env, options = {}) {
   }
   const documents = [];
   const reparsed = lazyReparse(text);
+  let deep;
   docs.forEach((doc, index) => {
     let failed = false;
+    let reportedDeep = false;
     for (const e of doc.errors) {
       failed = true;
+      if (e.code === "RESOURCE_EXHAUSTION") {
+        if (reportedDeep) continue;
+        reportedDeep = true;
+        deep ??= tooDeep(text);
+        diagnostics.push({
+          severity: "error",
+          code: "YAML_TOO_DEEP",
+          message: TOO_DEEP,
+          ...at(deep.get(index) ?? e.pos[0])
+        });
+        continue;
+      }
       const pos2 = at(e.pos[0]);
       diagnostics.push({
         severity: "error",
@@ -8361,6 +8461,7 @@ function firstLine(message) {
 }
 function yamlCode(code) {
   if (code === "DUPLICATE_KEY") return "DUPLICATE_KEY";
+  if (code === "RESOURCE_EXHAUSTION") return "YAML_TOO_DEEP";
   if (code === "TAB_AS_INDENT") return "YAML_TAB";
   return "YAML_SYNTAX";
 }
@@ -8368,6 +8469,7 @@ function yamlMessage(code, message) {
   if (code === "DUPLICATE_KEY")
     return "duplicate key: each key may appear once in a mapping (the later one would silently win)";
   if (code === "TAB_AS_INDENT") return "tab used for indentation: YAML indents with spaces only";
+  if (code === "RESOURCE_EXHAUSTION") return TOO_DEEP;
   return `YAML syntax error: ${firstLine(message)}`;
 }
 function linePositions(text) {
@@ -8384,6 +8486,31 @@ function linePositions(text) {
     }
     return { line: lo + 1, col: o2 - (starts[lo] ?? 0) + 1 };
   };
+}
+function tooDeep(text) {
+  const out = /* @__PURE__ */ new Map();
+  let index = -1;
+  for (const token of new import_yaml.Parser().parse(text)) {
+    if (token.type !== "document") continue;
+    index++;
+    const stack = token.value ? [[token.value, 0]] : [];
+    while (stack.length > 0) {
+      const [t2, above] = stack.pop();
+      if (t2.type !== "block-map" && t2.type !== "block-seq" && t2.type !== "flow-collection")
+        continue;
+      const depth = above + 1;
+      if (depth > MAX_NESTING_DEPTH) {
+        const seen = out.get(index);
+        if (seen === void 0 || t2.offset < seen) out.set(index, t2.offset);
+        continue;
+      }
+      for (const item of t2.items) {
+        if (item.key) stack.push([item.key, depth]);
+        if (item.value) stack.push([item.value, depth]);
+      }
+    }
+  }
+  return out;
 }
 function parseDocuments(text) {
   const docs = (0, import_yaml.parseAllDocuments)(text, {
@@ -8465,7 +8592,7 @@ function stringifyYamlDocuments(docs) {
     return doc.toString({ lineWidth: 0, singleQuote: true });
   }).join("---\n");
 }
-var import_yaml, MAX_NODES_PER_DOCUMENT, Converter;
+var import_yaml, MAX_NODES_PER_DOCUMENT, TOO_DEEP, Converter;
 var init_yaml = __esm({
   "src/core/yaml.ts"() {
     "use strict";
@@ -8475,6 +8602,7 @@ var init_yaml = __esm({
     init_env_subst();
     init_yaml_fast();
     MAX_NODES_PER_DOCUMENT = 2e5;
+    TOO_DEEP = `nesting is deeper than ${MAX_NESTING_DEPTH} levels of mappings and sequences (a connectivity document needs fewer than 10); flatten the structure or remove the extra brackets`;
     Converter = class {
       sensitive = [];
       numberLike = /* @__PURE__ */ new Set();
@@ -8515,6 +8643,10 @@ var init_yaml = __esm({
           const v = this.convert(target, path);
           this.resolving.delete(target);
           return v;
+        }
+        if (((0, import_yaml.isMap)(node) || (0, import_yaml.isSeq)(node)) && path.length >= MAX_NESTING_DEPTH) {
+          this.abort(node, "YAML_TOO_DEEP", TOO_DEEP);
+          return null;
         }
         if ((0, import_yaml.isMap)(node)) {
           const out = {};
@@ -8762,6 +8894,17 @@ function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics) {
     );
     ok = false;
   }
+  const insecure = raw2["insecure_http"];
+  if (insecure !== void 0 && typeof insecure !== "boolean") {
+    diagnostics.push(
+      err(
+        "CONFIG",
+        `\`insecure_http\` of target "${name}" must be true or false`,
+        here(`${base}/insecure_http`)
+      )
+    );
+    ok = false;
+  }
   const int2 = (key, def, min, max) => {
     const v = raw2[key];
     if (v === void 0) return def;
@@ -8801,6 +8944,27 @@ function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics) {
         );
         ok = false;
       }
+    }
+  }
+  if (url !== void 0 && Object.keys(auth).length > 0 && plainHttpHost(url) !== void 0) {
+    const host2 = plainHttpHost(url);
+    if (insecure === true)
+      diagnostics.push(
+        warn(
+          "INSECURE_HTTP",
+          `target "${name}" sends its credentials to ${host2} over plain http (insecure_http: true); anyone on the network path can read them. Use an https:// URL`,
+          here(`${base}/url`)
+        )
+      );
+    else {
+      diagnostics.push(
+        err(
+          "INSECURE_HTTP",
+          `\`url\` of target "${name}" is plain http to ${host2}, which would send its credentials in clear text; use https:// (or, only for a trusted network, set \`insecure_http: true\` on the target)`,
+          here(`${base}/url`)
+        )
+      );
+      ok = false;
     }
   }
   const schema = str4("schema");
@@ -8858,6 +9022,19 @@ function parsePolicy(raw2, here, keyAt, diagnostics) {
   }
   return out;
 }
+function plainHttpHost(url) {
+  let parsed;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return void 0;
+  }
+  if (parsed.protocol !== "http:") return void 0;
+  const host2 = parsed.hostname;
+  if (host2 === "localhost" || host2 === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host2))
+    return void 0;
+  return host2;
+}
 function pos(file) {
   return { file, line: 1, col: 1 };
 }
@@ -8884,7 +9061,8 @@ var init_config = __esm({
       "auth",
       "concurrency",
       "timeout_ms",
-      "ca_file"
+      "ca_file",
+      "insecure_http"
     ];
   }
 });
@@ -9182,9 +9360,9 @@ var init_documents = __esm({
 });
 
 // src/io/files.ts
-import { readFileSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import { readdir } from "node:fs/promises";
-import { join, relative, sep } from "node:path";
+import { dirname, isAbsolute, join, relative, sep } from "node:path";
 function globToRegExp(glob) {
   let re = "";
   let i2 = 0;
@@ -9226,7 +9404,7 @@ async function listMatchingFiles(dir, globs) {
       const full = join(d, e.name);
       if (e.isDirectory()) {
         if (!SKIP_DIRS.has(e.name)) await walk(full);
-      } else if (e.isFile()) {
+      } else if (e.isFile() || e.isSymbolicLink() && !isDirectory(full)) {
         const rel = relative(dir, full).split(sep).join("/");
         if (patterns.some((p2) => p2.test(rel))) out.push(rel);
       }
@@ -9234,6 +9412,13 @@ async function listMatchingFiles(dir, globs) {
   }
   await walk(dir);
   return out.sort();
+}
+function isDirectory(path) {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 async function readTextFile(path, maxBytes = MAX_FILE_BYTES) {
   return readTextFileSync(path, maxBytes);
@@ -9256,6 +9441,67 @@ function readTextFileSync(path, maxBytes = MAX_FILE_BYTES) {
     };
   }
 }
+function readDocumentFileSync(path, maxBytes = MAX_FILE_BYTES) {
+  let link = false;
+  try {
+    link = lstatSync(path).isSymbolicLink();
+  } catch {
+  }
+  if (link) {
+    let real;
+    try {
+      real = realpathSync(path);
+    } catch (err2) {
+      const code = err2.code;
+      return {
+        ok: false,
+        reason: code === "ELOOP" ? "symlink loop: following this link comes back to it; point it at a document file" : `symlink to a missing file (${linkTarget(path)}); fix or remove the link`
+      };
+    }
+    const root = repositoryRoot(dirname(path));
+    const inside = relative(root, real);
+    if (inside.startsWith("..") || isAbsolute(inside))
+      return {
+        ok: false,
+        reason: `symlink leads outside the repository (to ${real}); connops reads only files the repository holds, so copy the file in or point the link inside`
+      };
+    if (statSync(real).isDirectory())
+      return { ok: false, reason: "symlink to a directory; point documents at its files" };
+  }
+  return readTextFileSync(path, maxBytes);
+}
+async function readDocumentFile(path, maxBytes = MAX_FILE_BYTES) {
+  return readDocumentFileSync(path, maxBytes);
+}
+function linkTarget(path) {
+  try {
+    return readlinkSync(path, "utf8");
+  } catch {
+    return "?";
+  }
+}
+function repositoryRoot(dir) {
+  const cached = roots.get(dir);
+  if (cached !== void 0) return cached;
+  let real = dir;
+  try {
+    real = realpathSync(dir);
+  } catch {
+  }
+  let at = real;
+  let root = real;
+  for (; ; ) {
+    if (existsSync(join(at, ".git"))) {
+      root = at;
+      break;
+    }
+    const up = dirname(at);
+    if (up === at) break;
+    at = up;
+  }
+  roots.set(dir, root);
+  return root;
+}
 function totalFileSize(paths) {
   let bytes = 0;
   for (const p2 of paths) {
@@ -9266,13 +9512,14 @@ function totalFileSize(paths) {
   }
   return bytes;
 }
-var MAX_FILE_BYTES, SKIP_DIRS, UTF8;
+var MAX_FILE_BYTES, SKIP_DIRS, UTF8, roots;
 var init_files = __esm({
   "src/io/files.ts"() {
     "use strict";
     MAX_FILE_BYTES = 16 * 1024 * 1024;
     SKIP_DIRS = /* @__PURE__ */ new Set(["node_modules", ".git", "dist"]);
     UTF8 = new TextDecoder("utf-8", { fatal: false });
+    roots = /* @__PURE__ */ new Map();
   }
 });
 
@@ -23461,7 +23708,7 @@ var require_client_h1 = __commonJS({
     var TIMEOUT_HEADERS = 2 | USE_FAST_TIMER;
     var TIMEOUT_BODY = 4 | USE_FAST_TIMER;
     var TIMEOUT_KEEP_ALIVE = 8 | USE_NATIVE_TIMER;
-    var Parser = class {
+    var Parser2 = class {
       /**
          * @param {import('./client.js')} client
          * @param {import('net').Socket} socket
@@ -23942,7 +24189,7 @@ var require_client_h1 = __commonJS({
       socket[kIdleSocketValidation] = 0;
       socket[kIdleSocketValidationTimeout] = null;
       socket[kSocketUsed] = false;
-      socket[kParser] = new Parser(client2, socket, llhttpInstance);
+      socket[kParser] = new Parser2(client2, socket, llhttpInstance);
       util.addListener(socket, "error", onHttpSocketError);
       util.addListener(socket, "readable", onHttpSocketReadable);
       util.addListener(socket, "end", onHttpSocketEnd);
@@ -30612,7 +30859,7 @@ var require_snapshot_recorder = __commonJS({
   "node_modules/undici/lib/mock/snapshot-recorder.js"(exports, module) {
     "use strict";
     var { writeFile: writeFile4, readFile: readFile3, mkdir: mkdir2 } = __require("node:fs/promises");
-    var { dirname: dirname6, resolve: resolve8 } = __require("node:path");
+    var { dirname: dirname8, resolve: resolve8 } = __require("node:path");
     var { setTimeout: setTimeout2, clearTimeout: clearTimeout2 } = __require("node:timers");
     var { InvalidArgumentError, UndiciError } = require_errors3();
     var { hashId, isUrlExcludedFactory, normalizeHeaders, createHeaderFilters } = require_snapshot_utils();
@@ -30843,7 +31090,7 @@ var require_snapshot_recorder = __commonJS({
           throw new InvalidArgumentError("Snapshot path is required");
         }
         const resolvedPath = resolve8(path);
-        await mkdir2(dirname6(resolvedPath), { recursive: true });
+        await mkdir2(dirname8(resolvedPath), { recursive: true });
         const data = Array.from(this.#snapshots.entries()).map(([hash, snapshot]) => ({
           hash,
           snapshot
@@ -43859,7 +44106,7 @@ var init_client = __esm({
         const env = parseEnvelope(res.body);
         const errors = env?.errors ?? [];
         const codes = new Set(errors.map((e) => e.code));
-        const quoted2 = errors.length > 0 ? describeErrors(errors) : res.text.trim().slice(0, 300) || "an empty body";
+        const quoted2 = errors.length > 0 ? describeErrors(errors) : this.redact(res.text.trim()).slice(0, 300) || "an empty body";
         let code = "API";
         let why = `Cloudflare answered ${res.status}: ${quoted2}`;
         if (codes.has(CF_CODE_DUPLICATE_NAME)) {
@@ -43881,7 +44128,7 @@ var init_client = __esm({
         const requestId = res.headers["cf-ray"];
         return new ApiError(code, this.redact(`${action}: ${why}`), {
           status: res.status,
-          apiMessage: this.redact(errors.map((e) => e.message).join("; ") || res.text.slice(0, 300)),
+          apiMessage: this.redact(errors.map((e) => e.message).join("; ")) || this.redact(res.text).slice(0, 300),
           fields,
           ...requestId !== void 0 ? { requestId } : {}
         });
@@ -44929,7 +45176,8 @@ var init_normalize2 = __esm({
 // src/providers/kazoo/errors.ts
 function describeOperation(op) {
   if (op.verb === "sign in to") return `Cannot sign in to ${op.target}`;
-  const what = op.verb === "list" ? "kazoo/connectivity documents" : op.id !== void 0 ? `kazoo/connectivity ${op.id}` : op.name !== void 0 ? `kazoo/connectivity "${op.name}"` : "kazoo/connectivity";
+  const resource = op.resource ?? "kazoo/connectivity";
+  const what = op.verb === "list" ? op.resource === void 0 ? "kazoo/connectivity documents" : resource : op.id !== void 0 ? `${resource} ${op.id}` : op.name !== void 0 ? `${resource} "${op.name}"` : resource;
   return `Cannot ${op.verb} ${what}${op.account !== void 0 ? ` in account ${op.account}` : ""}`;
 }
 function str2(value) {
@@ -45224,6 +45472,69 @@ var init_client2 = __esm({
             status: 200,
             apiMessage: ""
           }
+        );
+      }
+      /**
+       * Every number the number manager assigns to an account, with its state and
+       * `used_by` (`GET /v2/accounts/{A}/phone_numbers`, §12): `data.numbers` maps
+       * each number to its properties, paged like every crossbar listing (§6.3),
+       * so pages of LISTING_PAGE_SIZE are followed through `next_start_key`. One
+       * request per page. Sorted by number.
+       */
+      async listNumbers(account, signal) {
+        const op = {
+          verb: "list",
+          target: this.target,
+          account,
+          resource: "kazoo/phone_numbers"
+        };
+        const numbers = /* @__PURE__ */ new Map();
+        const seenKeys = /* @__PURE__ */ new Set();
+        let startKey;
+        for (let page = 0; page < MAX_PAGES2; page += 1) {
+          const query = new URLSearchParams();
+          query.set("page_size", String(this.pageSize));
+          if (startKey !== void 0) query.set("start_key", startKey);
+          const res = await this.call(
+            {
+              method: "GET",
+              path: `/accounts/${encodeURIComponent(account)}/phone_numbers?${query.toString()}`,
+              idempotent: true
+            },
+            signal
+          );
+          if (res.status !== 200) throw this.error(res, op);
+          const data = isObject(res.body) ? res.body["data"] : void 0;
+          const rows = isObject(data) ? data["numbers"] : void 0;
+          if (!isObject(rows)) throw this.unexpected(res, op, "the listing has no data.numbers object");
+          for (const [number, row] of Object.entries(rows)) {
+            if (!isObject(row))
+              throw this.unexpected(res, op, `the listing entry for ${number} is not an object`);
+            const assignedTo = row["assigned_to"];
+            const state = row["state"];
+            const usedBy = row["used_by"];
+            numbers.set(number, {
+              number,
+              ...typeof assignedTo === "string" && assignedTo !== "" ? { assignedTo } : {},
+              ...typeof state === "string" && state !== "" ? { state } : {},
+              ...typeof usedBy === "string" && usedBy !== "" ? { usedBy } : {}
+            });
+          }
+          const next = isObject(res.body) ? res.body["next_start_key"] : void 0;
+          if (next === void 0 || next === null || next === "")
+            return [...numbers.values()].sort(
+              (a, b2) => a.number < b2.number ? -1 : a.number > b2.number ? 1 : 0
+            );
+          const key = typeof next === "string" ? next : JSON.stringify(next);
+          if (seenKeys.has(key))
+            throw this.unexpected(res, op, "the listing repeated a page key (next_start_key)");
+          seenKeys.add(key);
+          startKey = key;
+        }
+        throw new ApiError(
+          "API",
+          `Cannot list kazoo/phone_numbers in account ${account}: more than ${MAX_PAGES2} pages`,
+          { status: 200, apiMessage: "" }
         );
       }
       /** One document, or undefined when it does not exist (404 covers soft-deleted docs, §1.5). */
@@ -45670,9 +45981,9 @@ var init_registry = __esm({
 });
 
 // src/engine/check-threads.ts
-import { existsSync } from "node:fs";
+import { existsSync as existsSync2 } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join as join2 } from "node:path";
+import { dirname as dirname2, join as join2 } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 function takeBatch(counter, batches) {
@@ -45687,7 +45998,7 @@ function checkBatch(job, b2, config, providers, env, held) {
   const out = [];
   for (let file = start; file < end; file++) {
     const path = job.files[file];
-    const read = readTextFileSync(path.full);
+    const read = readDocumentFileSync(path.full);
     if (!read.ok) {
       out.push({ diagnostics: [unreadable(path.shown, read.reason)], secrets: [], scopes: [] });
       continue;
@@ -45716,12 +46027,12 @@ function inFileOrder(list) {
 }
 function workerScript() {
   const built = new URL("./check-worker.js", import.meta.url);
-  if (existsSync(fileURLToPath(built))) return { entry: built, eval: false };
+  if (existsSync2(fileURLToPath(built))) return { entry: built, eval: false };
   const source = new URL("./check-worker.ts", import.meta.url);
-  if (!existsSync(fileURLToPath(source))) return void 0;
+  if (!existsSync2(fileURLToPath(source))) return void 0;
   try {
     const pkg = createRequire(import.meta.url).resolve("tsx/package.json");
-    const tsx = pathToFileURL(join2(dirname(pkg), "dist", "esm", "api", "index.mjs")).href;
+    const tsx = pathToFileURL(join2(dirname2(pkg), "dist", "esm", "api", "index.mjs")).href;
     const entry = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(source.href)}); });`;
     return { entry, eval: true };
   } catch {
@@ -45831,7 +46142,7 @@ function relocator(files, env) {
   const reparse = (file) => {
     if (!parsed.has(file)) {
       const f = files[file];
-      const read = readTextFileSync(f.full);
+      const read = readDocumentFileSync(f.full);
       parsed.set(file, read.ok ? parseYamlFile(f.shown, read.text, env) : void 0);
     }
     return parsed.get(file);
@@ -45934,7 +46245,7 @@ var init_concurrency = __esm({
 
 // src/engine/load.ts
 import { availableParallelism } from "node:os";
-import { dirname as dirname2, join as join3, relative as relative2 } from "node:path";
+import { dirname as dirname3, join as join3, relative as relative2 } from "node:path";
 async function loadProject(options) {
   const providers = options.providers ?? PROVIDERS;
   const source = options.source ?? workingTree;
@@ -45961,7 +46272,7 @@ async function loadProject(options) {
       threadProblems: []
     };
   }
-  const dir = dirname2(options.configPath);
+  const dir = dirname3(options.configPath);
   const parsed = parseConfig(configShown, dir, configText.text, env, targetTypes(providers));
   const diagnostics = [...parsed.diagnostics];
   const secrets = [...parsed.secrets];
@@ -46065,7 +46376,7 @@ var init_load = __esm({
     init_concurrency();
     workingTree = {
       list: listMatchingFiles,
-      read: (path) => readTextFile(path),
+      read: (path) => readDocumentFile(path),
       label: "working tree"
     };
     READS_IN_FLIGHT = 16;
@@ -46163,9 +46474,6 @@ function scopeLine(plan) {
   const total = scope.declared_accounts ?? 0;
   return `Planned ${n.toLocaleString("en-US")} of ${total.toLocaleString("en-US")} accounts: the ones changed since ${since}. Drift in the others is not read here; a full plan (the scheduled drift run) reads all.`;
 }
-function mdEscape(s) {
-  return s.replace(/[|<>`]/g, (c3) => `&#${c3.charCodeAt(0)};`);
-}
 function renderPlanMarkdown(plan, options = {}) {
   const limit = options.limit ?? MARKDOWN_LIMIT;
   const s = plan.summary;
@@ -46183,7 +46491,7 @@ function renderPlanMarkdown(plan, options = {}) {
     (c3) => `| ${SYMBOL[c3.action]} ${c3.action} | ${c3.key.kind} | ${mdEscape(c3.key.name)} | \`${c3.key.account}\` | ${mdEscape(c3.key.target)} |`
   );
   const details = changed.map((c3) => {
-    const body = opLines(c3).join("\n").replaceAll("```", "'''");
+    const body = escapeFenced(opLines(c3).join("\n"));
     return `<details><summary>${SYMBOL[c3.action]} ${c3.action} <code>${mdEscape(c3.key.name)}</code>: ${mdEscape(c3.reason)}</summary>
 
 \`\`\`diff
@@ -46303,10 +46611,11 @@ function planFromJson(json) {
     }))
   };
 }
-var MARKDOWN_LIMIT, ANSI, SYMBOL;
+var MARKDOWN_LIMIT, ANSI, SYMBOL, mdEscape;
 var init_render_plan = __esm({
   "src/core/render-plan.ts"() {
     "use strict";
+    init_escape();
     init_json();
     init_model();
     MARKDOWN_LIMIT = 6e4;
@@ -46324,6 +46633,7 @@ var init_render_plan = __esm({
       delete: "-",
       noop: "="
     };
+    mdEscape = escapeMarkdown;
   }
 });
 
@@ -47494,7 +47804,7 @@ var init_plan = __esm({
 function outcomeMayBeLost(err2) {
   if (err2 instanceof HttpError) return true;
   if (!(err2 instanceof ApiError)) return false;
-  return err2.status >= 200 && err2.status < 300 || err2.status === 409 || err2.status === 412 || err2.status >= 500;
+  return err2.status >= 200 && err2.status < 300 || err2.status >= 500;
 }
 async function readBack(change, ctx) {
   const { session, provider, target } = ctx;
@@ -48754,15 +49064,15 @@ var require_src2 = __commonJS({
     var fs_1 = __require("fs");
     var debug_1 = __importDefault(require_src());
     var log = debug_1.default("@kwsites/file-exists");
-    function check(path, isFile, isDirectory) {
+    function check(path, isFile, isDirectory2) {
       log(`checking %s`, path);
       try {
-        const stat = fs_1.statSync(path);
-        if (stat.isFile() && isFile) {
+        const stat2 = fs_1.statSync(path);
+        if (stat2.isFile() && isFile) {
           log(`[OK] path represents a file`);
           return true;
         }
-        if (stat.isDirectory() && isDirectory) {
+        if (stat2.isDirectory() && isDirectory2) {
           log(`[OK] path represents a directory`);
           return true;
         }
@@ -53723,8 +54033,8 @@ __export(git_exports, {
   parseNameStatus: () => parseNameStatus,
   readGitMeta: () => readGitMeta
 });
-import { realpath } from "node:fs/promises";
-import { isAbsolute, relative as relative3, resolve as resolve2, sep as sep2 } from "node:path";
+import { lstat, realpath, stat } from "node:fs/promises";
+import { basename, dirname as dirname4, isAbsolute as isAbsolute2, join as join4, posix, relative as relative3, resolve as resolve2, sep as sep2 } from "node:path";
 function gitEnv(env) {
   const out = {};
   for (const k2 of PASSED_ENV) {
@@ -53808,7 +54118,7 @@ async function readGitMeta(dir, env) {
     return void 0;
   }
 }
-var PASSED_ENV, GitRepo;
+var PASSED_ENV, SYMLINK_MODE, GitRepo;
 var init_git = __esm({
   "src/io/git.ts"() {
     "use strict";
@@ -53832,9 +54142,14 @@ var init_git = __esm({
       "GIT_CONFIG_SYSTEM",
       "GIT_CONFIG_NOSYSTEM"
     ];
+    SYMLINK_MODE = "120000";
     GitRepo = class _GitRepo {
       root;
       git;
+      /** Regular files listFilesAt saw, as `rev:path`: reading them needs no symlink check. */
+      plainFiles = /* @__PURE__ */ new Set();
+      /** The revision names resolveRef was given, by commit, to name them in later messages. */
+      names = /* @__PURE__ */ new Map();
       constructor(root, git) {
         this.root = root;
         this.git = git;
@@ -53876,10 +54191,14 @@ var init_git = __esm({
       }
       /** Root-relative '/'-separated path for an absolute (or root-relative) path. */
       async relativePath(path) {
-        if (!isAbsolute(path)) return path.split(sep2).join("/");
+        if (!isAbsolute2(path)) return path.split(sep2).join("/");
         let real = path;
         try {
-          real = await realpath(path);
+          const st = await lstat(path);
+          real = st.isSymbolicLink() && !await stat(path).then(
+            (t2) => t2.isDirectory(),
+            () => false
+          ) ? join4(await realpath(dirname4(path)), basename(path)) : await realpath(path);
         } catch {
           const parent = resolve2(path, "..");
           if (parent !== path) {
@@ -53918,7 +54237,9 @@ var init_git = __esm({
         if (rev === "" || rev.startsWith("-"))
           throw new ConnopsError("GIT", `"${rev}" is not a git revision`);
         try {
-          return (await this.git.raw(["rev-parse", "--verify", "--end-of-options", `${rev}^{commit}`])).trim().split("\n")[0];
+          const commit = (await this.git.raw(["rev-parse", "--verify", "--end-of-options", `${rev}^{commit}`])).trim().split("\n")[0];
+          if (!this.names.has(commit)) this.names.set(commit, rev);
+          return commit;
         } catch (err2) {
           if (isNoBinary(err2)) throw noBinary(err2);
           const shallow = await this.isShallow().catch(() => false);
@@ -53932,15 +54253,34 @@ var init_git = __esm({
           );
         }
       }
-      /** The merge base of two commits, or undefined when they share no history. */
-      async mergeBase(a, b2) {
+      /**
+       * The merge base of `base` (the `--changed-since` revision) and `head`.
+       *
+       * When git finds none this throws, naming the fix, rather than letting the
+       * caller compare with `base` itself: that diff would show every change made
+       * on `base` after the branch point as this branch undoing it, and with
+       * `--prune` connops once deleted a live document `base` still declares
+       * (issue 23). In a shallow clone the common history is missing (fetch it);
+       * otherwise the two commits are unrelated (the wrong base was given).
+       */
+      async mergeBase(base, head) {
+        let out = "";
+        let why = "";
         try {
-          const out = (await this.git.raw(["merge-base", "--end-of-options", a, b2])).trim();
-          return out === "" ? void 0 : out;
+          out = (await this.git.raw(["merge-base", "--end-of-options", base, head])).trim();
         } catch (err2) {
           if (isNoBinary(err2)) throw noBinary(err2);
-          return void 0;
+          why = gitMessage(err2);
         }
+        if (out !== "") return out.split("\n")[0];
+        const shallow = await this.isShallow().catch(() => false);
+        const named = (c3, fallback) => {
+          const name = this.names.get(c3);
+          return name !== void 0 && name !== c3 ? `"${name}" (${c3.slice(0, 12)})` : `${fallback} ${c3.slice(0, 12)}`;
+        };
+        const what = `git finds no common ancestor of ${named(base, "the base commit")} and ${named(head, "commit")}, so connops cannot tell which changes are this branch's${why ? ` (git: ${why})` : ""}.`;
+        const fix = shallow ? " This is a shallow clone: the history where they meet was not fetched. Run `git fetch --unshallow` (or `git fetch --deepen=200 origin`), or in GitHub Actions use actions/checkout with `fetch-depth: 0`, then run again." : " They share no history: pass the branch this one was cut from (e.g. `--changed-since origin/main`), or leave out --changed-since to plan every document.";
+        throw new ConnopsError("GIT", `${what}${fix}`);
       }
       /** Files (with sizes) under `dir` (root-relative; '' for all) at a commit. */
       async listFilesAt(rev, dir) {
@@ -53953,13 +54293,16 @@ var init_git = __esm({
           if (tab < 0) continue;
           const fields = rec.slice(0, tab).split(/ +/);
           if (fields[1] !== "blob") continue;
+          if (fields[0] !== SYMLINK_MODE) this.plainFiles.add(`${rev}:${rec.slice(tab + 1)}`);
           entries.push({ path: rec.slice(tab + 1), size: Number(fields[3]) });
         }
         return entries.sort((x2, y2) => x2.path < y2.path ? -1 : x2.path > y2.path ? 1 : 0);
       }
       /** A file's text at a commit, refusing files over `maxBytes` like the working-tree reader. */
       async readFileAt(rev, path, maxBytes = MAX_FILE_BYTES) {
-        const spec = `${rev}:${path}`;
+        const target = await this.followLinks(rev, path);
+        if (typeof target !== "string") return target;
+        const spec = `${rev}:${target}`;
         let size;
         try {
           size = Number((await this.git.raw(["cat-file", "-s", spec])).trim());
@@ -53974,6 +54317,55 @@ var init_git = __esm({
           };
         const text = await raw(this.git, ["cat-file", "blob", spec], `read ${path} at ${rev}`);
         return { ok: true, text };
+      }
+      /**
+       * Where `path` leads at `rev` once symlinks are followed, the way the
+       * working-tree reader follows them (readDocumentFileSync in files.ts): a
+       * link to a file inside the repository reads that file; a link leaving the
+       * repository, dangling, looping or naming a directory is a reason naming it.
+       */
+      async followLinks(rev, path) {
+        let at = path;
+        const seen = /* @__PURE__ */ new Set();
+        for (; ; ) {
+          const known = this.plainFiles.has(`${rev}:${at}`);
+          const entry = known ? { mode: "100644", type: "blob" } : await this.entryAt(rev, at);
+          if (!entry)
+            return at === path ? at : {
+              ok: false,
+              reason: `symlink to a missing file (${at} is not in commit ${rev.slice(0, 12)}); fix or remove the link`
+            };
+          if (entry.type === "tree")
+            return { ok: false, reason: "symlink to a directory; point documents at its files" };
+          if (entry.mode !== SYMLINK_MODE) return at;
+          if (seen.has(at) || seen.size > 40)
+            return {
+              ok: false,
+              reason: "symlink loop: following this link comes back to it; point it at a document file"
+            };
+          seen.add(at);
+          const link = await raw(this.git, ["cat-file", "blob", `${rev}:${at}`], `read the link ${at}`);
+          const next = posix.normalize(posix.join(posix.dirname(at), link));
+          if (posix.isAbsolute(link) || next === ".." || next.startsWith("../"))
+            return {
+              ok: false,
+              reason: `symlink leads outside the repository (to ${link}); connops reads only files the repository holds, so copy the file in or point the link inside`
+            };
+          at = next;
+        }
+      }
+      /** Mode and type of one path at a commit, or undefined when the commit has no such path. */
+      async entryAt(rev, path) {
+        const out = await raw(
+          this.git,
+          ["ls-tree", "-z", "--full-tree", rev, "--", path],
+          `look up ${path} at ${rev}`
+        );
+        const rec = out.split("\0")[0] ?? "";
+        const tab = rec.indexOf("	");
+        if (tab < 0 || rec.slice(tab + 1) !== path) return void 0;
+        const [mode, type] = rec.slice(0, tab).split(" ");
+        return mode !== void 0 && type !== void 0 ? { mode, type } : void 0;
       }
       /**
        * Files changed between `from` and `to` (a commit), or between `from` and the
@@ -54008,7 +54400,7 @@ __export(git_inputs_exports, {
   commitSource: () => commitSource,
   resolveGitInputs: () => resolveGitInputs
 });
-import { dirname as dirname3, join as join4, relative as relative4 } from "node:path";
+import { dirname as dirname5, join as join5, relative as relative4 } from "node:path";
 function commitSource(repo, commit) {
   return {
     label: `commit ${commit.slice(0, 7)}`,
@@ -54031,7 +54423,7 @@ function commitSource(repo, commit) {
 async function resolveGitInputs(run2) {
   const ref = run2.ref;
   const since = run2.changedSince;
-  const configDir = dirname3(run2.configPath);
+  const configDir = dirname5(run2.configPath);
   const why = ref !== void 0 ? "--ref" : "--changed-since";
   const repo = await GitRepo.open(configDir, run2.env, why);
   const commit = ref !== void 0 ? await repo.resolveRef(ref) : void 0;
@@ -54043,7 +54435,7 @@ async function resolveGitInputs(run2) {
   if (since === void 0) return { ...source ? { source } : {}, meta };
   const base = await repo.resolveRef(since);
   const head = commit ?? meta.commit;
-  const from = await repo.mergeBase(base, head) ?? base;
+  const from = await repo.mergeBase(base, head);
   const changes = await repo.changedFiles(from, commit);
   const read = async (path) => source ? source.read(path) : readTextFile(path);
   const configText = await read(run2.configPath);
@@ -54082,7 +54474,7 @@ async function resolveGitInputs(run2) {
     changes.map(async (c3) => {
       const now = c3.status === "deleted" ? void 0 : asDocument(c3.path);
       if (now !== void 0) {
-        const res = await read(join4(configDir, now));
+        const res = await read(join5(configDir, now));
         if (res.ok) after.push(...keysOf(now, res.text, config));
       }
       const old = c3.status === "renamed" ? c3.from : c3.status === "added" ? void 0 : c3.path;
@@ -54135,7 +54527,7 @@ var init_git_inputs = __esm({
 });
 
 // src/engine/project.ts
-import { dirname as dirname4 } from "node:path";
+import { dirname as dirname6 } from "node:path";
 function planOptionsFromFlags(flags) {
   const shard = shardFlag(flags);
   return {
@@ -54167,7 +54559,7 @@ async function readGitInputs(source) {
     return resolveGitInputs2(source);
   }
   const { readGitMeta: readGitMeta2 } = await Promise.resolve().then(() => (init_git(), git_exports));
-  const meta = await readGitMeta2(dirname4(source.configPath), source.env);
+  const meta = await readGitMeta2(dirname6(source.configPath), source.env);
   return meta ? { meta } : {};
 }
 async function planProject(options) {
@@ -54388,7 +54780,11 @@ async function runPlan(ctx, mode) {
         );
     }
     if (ctx.flags.out) {
-      await writeFile(resolve3(ctx.io.cwd, ctx.flags.out), renderPlanJson(plan), { mode: 384 });
+      await writeFile(
+        resolve3(ctx.io.cwd, ctx.flags.out),
+        ctx.secrets.redact(renderPlanJson(plan)),
+        { mode: 384 }
+      );
       ctx.err(
         `Saved the plan to ${ctx.flags.out} (no secret values). Apply it with: connops apply ${ctx.flags.out}
 `
@@ -54803,7 +55199,7 @@ __export(import_exports, {
   importCommand: () => importCommand
 });
 import { access, mkdir, writeFile as writeFile2 } from "node:fs/promises";
-import { dirname as dirname5, join as join5, relative as relative5, resolve as resolve5 } from "node:path";
+import { dirname as dirname7, join as join6, relative as relative5, resolve as resolve5 } from "node:path";
 async function importCommand(ctx) {
   const targetNames = ctx.flags.target ?? [];
   if (targetNames.length !== 1)
@@ -54820,7 +55216,7 @@ async function importCommand(ctx) {
   }
   const parsed = parseConfig(
     configShown,
-    dirname5(ctx.configPath),
+    dirname7(ctx.configPath),
     text.text,
     (n) => ctx.io.env[n],
     targetTypes(PROVIDERS)
@@ -54858,10 +55254,10 @@ async function importCommand(ctx) {
     const problem = first2.checkAccount?.(a);
     if (problem) throw new UsageError(`--account ${a}: ${problem}`);
   }
-  const outDir = resolve5(ctx.io.cwd, ctx.flags.out ?? join5(config.dir, "connectivity"));
+  const outDir = resolve5(ctx.io.cwd, ctx.flags.out ?? join6(config.dir, "connectivity"));
   const files = accounts.map((account) => ({
     account,
-    path: join5(outDir, target.name, `${account}.yaml`),
+    path: join6(outDir, target.name, `${account}.yaml`),
     parts: []
   }));
   const shown = (p2) => relative5(ctx.io.cwd, p2) || p2;
@@ -54934,7 +55330,7 @@ async function importCommand(ctx) {
     const header = `# Imported by connops from target ${target.name}, account ${f.account}.
 `;
     const body = f.parts.filter((p2) => p2.count > 0).map((p2) => p2.text).join("---\n");
-    await mkdir(dirname5(f.path), { recursive: true });
+    await mkdir(dirname7(f.path), { recursive: true });
     await writeFile2(f.path, header + body, { mode: 420 });
     ctx.out(`Wrote ${shown(f.path)} (${count} document${count === 1 ? "" : "s"})
 `);
@@ -55682,293 +56078,6 @@ var init_server = __esm({
   }
 });
 
-// src/emulator/kazoo/seed.ts
-function parseSeedText(file, text) {
-  if (/\.json$/i.test(file)) return JSON.parse(text);
-  const parsed = parseYamlFile(file, text, (name) => process.env[name]);
-  const errors = parsed.diagnostics.filter((d) => d.severity === "error");
-  if (errors.length > 0) {
-    const first2 = errors[0];
-    throw new Error(
-      `Cannot read emulator seed ${file}: ${first2 ? `${first2.message} (line ${first2.line})` : "invalid YAML"}`
-    );
-  }
-  return parsed.documents[0]?.value;
-}
-function str3(obj, key, where2, required) {
-  const v = obj[key];
-  if (v === void 0 || v === null) {
-    if (required) throw new Error(`Invalid Kazoo seed: ${where2}.${key} is required`);
-    return void 0;
-  }
-  if (typeof v !== "string")
-    throw new Error(`Invalid Kazoo seed: ${where2}.${key} must be a string`);
-  return v;
-}
-function parseKazooSeed(value, source = "seed") {
-  if (value === void 0 || value === null) return {};
-  if (!isObject(value))
-    throw new Error(`Invalid Kazoo seed in ${source}: expected a mapping with "accounts"`);
-  const seed = {};
-  const accounts = value["accounts"];
-  if (accounts !== void 0) {
-    if (!Array.isArray(accounts))
-      throw new Error(`Invalid Kazoo seed in ${source}: "accounts" must be a list`);
-    seed.accounts = accounts.map((a, i2) => {
-      const where2 = `accounts[${i2}]`;
-      if (!isObject(a))
-        throw new Error(`Invalid Kazoo seed in ${source}: ${where2} must be a mapping`);
-      const account = {
-        id: str3(a, "id", where2, true) ?? "",
-        name: str3(a, "name", where2, true) ?? "",
-        realm: str3(a, "realm", where2, true) ?? ""
-      };
-      for (const key of ["api_key", "username", "password", "parent_id"]) {
-        const v = str3(a, key, where2, false);
-        if (v !== void 0) account[key] = v;
-      }
-      return account;
-    });
-  }
-  const docs = value["docs"];
-  if (docs !== void 0) {
-    if (!isObject(docs))
-      throw new Error(`Invalid Kazoo seed in ${source}: "docs" must map account ids to lists`);
-    seed.docs = {};
-    for (const [accountId, list] of Object.entries(docs)) {
-      if (!Array.isArray(list) || !list.every(isObject)) {
-        throw new Error(
-          `Invalid Kazoo seed in ${source}: docs.${accountId} must be a list of mappings`
-        );
-      }
-      seed.docs[accountId] = list;
-    }
-  }
-  const numbers = value["numbers"];
-  if (numbers !== void 0) {
-    if (!isObject(numbers) || !Object.values(numbers).every((v) => typeof v === "string")) {
-      throw new Error(`Invalid Kazoo seed in ${source}: "numbers" must map numbers to account ids`);
-    }
-    seed.numbers = numbers;
-  }
-  return seed;
-}
-var init_seed = __esm({
-  "src/emulator/kazoo/seed.ts"() {
-    "use strict";
-    init_json();
-    init_yaml();
-  }
-});
-
-// src/emulator/kazoo/envelope.ts
-import { createHash as createHash4 } from "node:crypto";
-function isoTimestamp(nowMs) {
-  return new Date(nowMs).toISOString().replace(/\.\d{3}Z$/, "Z");
-}
-function common(ctx, nowMs, isError) {
-  const out = {
-    request_id: ctx.requestId,
-    node: NODE_ENCODED,
-    timestamp: isoTimestamp(nowMs)
-  };
-  if (ctx.authToken !== void 0) out["auth_token"] = ctx.authToken;
-  else if (isError && ctx.version === "4.3") out["auth_token"] = "undefined";
-  if (ctx.version === "4.3") {
-    out["version"] = KAZOO_VERSION_STRINGS["4.3"];
-  } else {
-    if (ctx.authenticated) out["version"] = KAZOO_VERSION_STRINGS["5"];
-    if (ctx.tokens) out["tokens"] = { ...ctx.tokens };
-  }
-  return out;
-}
-function baseHeaders(ctx, extra) {
-  return { "x-request-id": ctx.requestId, ...extra };
-}
-function success(ctx, nowMs, status, data, extra = {}, headers = {}) {
-  const body = { status: "success", data, ...extra, ...common(ctx, nowMs, false) };
-  return jsonResponse(status, body, baseHeaders(ctx, headers));
-}
-function failure2(ctx, nowMs, status, message, data, headers = {}) {
-  const body = {
-    status: "error",
-    error: String(status),
-    message,
-    data,
-    ...common(ctx, nowMs, true)
-  };
-  return jsonResponse(status, body, baseHeaders(ctx, headers));
-}
-function bare(ctx, status, headers = {}) {
-  return { status, headers: baseHeaders(ctx, headers), body: "" };
-}
-var KAZOO_VERSION_STRINGS, NODE_ENCODED;
-var init_envelope = __esm({
-  "src/emulator/kazoo/envelope.ts"() {
-    "use strict";
-    init_http_util();
-    KAZOO_VERSION_STRINGS = {
-      "4.3": "4.3.142",
-      "5": "5.0.0"
-    };
-    NODE_ENCODED = createHash4("md5").update("crossbar@emulator.connops.local").digest("base64url");
-  }
-});
-
-// src/emulator/kazoo/store.ts
-import { createHash as createHash5, createHmac, randomBytes } from "node:crypto";
-function newId() {
-  if (idAt + 16 > idPool.length) {
-    idPool = randomBytes(4096);
-    idAt = 0;
-  }
-  idAt += 16;
-  return idPool.toString("hex", idAt - 16, idAt);
-}
-function nextRevision(previous) {
-  const n = typeof previous === "string" ? Number.parseInt(previous.split("-")[0] ?? "0", 10) || 0 : 0;
-  return `${n + 1}-${newId()}`;
-}
-function accountDb(accountId) {
-  return `account%2F${accountId.slice(0, 2)}%2F${accountId.slice(2, 4)}%2F${accountId.slice(4)}`;
-}
-function gregorianSeconds(nowMs) {
-  return Math.floor(nowMs / 1e3) + 62167219200;
-}
-function userCredentials(username, password, method) {
-  return createHash5(method === "sha" ? "sha1" : "md5").update(`${username.toLowerCase()}:${password}`).digest("hex");
-}
-function ownerIdFor(account) {
-  return createHash5("md5").update(`user:${account.id}:${account.username ?? ""}`).digest("hex");
-}
-var idPool, idAt, base64url, KazooStore;
-var init_store = __esm({
-  "src/emulator/kazoo/store.ts"() {
-    "use strict";
-    init_json();
-    idPool = Buffer.alloc(0);
-    idAt = 0;
-    base64url = (data) => Buffer.from(data).toString("base64url");
-    KazooStore = class {
-      accounts = /* @__PURE__ */ new Map();
-      /** accountId → docId → raw stored doc. */
-      dbs = /* @__PURE__ */ new Map();
-      /** Normalised number → owning account id. */
-      numbers = /* @__PURE__ */ new Map();
-      tokens = /* @__PURE__ */ new Map();
-      #secret = randomBytes(32);
-      /** Adds (or replaces) an account; its database starts empty when new. */
-      createAccount(account) {
-        if (!/^[0-9a-f]{32}$/.test(account.id)) {
-          throw new Error(
-            `Cannot create emulated Kazoo account "${account.id}": the id must be 32 lowercase hex characters`
-          );
-        }
-        if (account.api_key !== void 0 && account.api_key.length !== 64) {
-          throw new Error(
-            `Cannot create emulated Kazoo account ${account.id}: api_key must be exactly 64 characters`
-          );
-        }
-        const copy = { ...account };
-        this.accounts.set(account.id, copy);
-        if (!this.dbs.has(account.id)) this.dbs.set(account.id, /* @__PURE__ */ new Map());
-        return copy;
-      }
-      /** Loads accounts, docs and numbers (docs are stored as given, plus `_rev`/`pvt_type` when missing). */
-      load(seed) {
-        for (const account of seed.accounts ?? []) this.createAccount(account);
-        for (const [accountId, docs] of Object.entries(seed.docs ?? {})) {
-          const db = this.dbs.get(accountId);
-          if (!db)
-            throw new Error(`Cannot seed docs for account ${accountId}: no such account in the seed`);
-          for (const raw2 of docs) {
-            const doc = cloneJson(raw2);
-            const id = typeof doc["_id"] === "string" ? doc["_id"] : typeof doc["id"] === "string" ? doc["id"] : newId();
-            delete doc["id"];
-            doc["_id"] = id;
-            if (typeof doc["_rev"] !== "string") doc["_rev"] = nextRevision(void 0);
-            if (!Object.hasOwn(doc, "pvt_type")) doc["pvt_type"] = "sys_info";
-            db.set(id, doc);
-          }
-        }
-        for (const [num, owner] of Object.entries(seed.numbers ?? {})) this.numbers.set(num, owner);
-      }
-      /** Everything, private fields included (for tests). */
-      dump() {
-        const docs = {};
-        for (const [accountId, db] of this.dbs)
-          docs[accountId] = [...db.values()].map((d) => cloneJson(d));
-        return {
-          accounts: [...this.accounts.values()].map((a) => ({ ...a })),
-          docs,
-          numbers: Object.fromEntries(this.numbers)
-        };
-      }
-      /** True when `accountId` is `ancestorId` or one of its descendants. */
-      isWithin(accountId, ancestorId) {
-        let cur = accountId;
-        const seen = /* @__PURE__ */ new Set();
-        while (cur !== void 0 && !seen.has(cur)) {
-          if (cur === ancestorId) return true;
-          seen.add(cur);
-          cur = this.accounts.get(cur)?.parent_id;
-        }
-        return false;
-      }
-      db(accountId) {
-        let db = this.dbs.get(accountId);
-        if (!db) {
-          db = /* @__PURE__ */ new Map();
-          this.dbs.set(accountId, db);
-        }
-        return db;
-      }
-      /** Ids the `trunkstore/crossbar_listing` view emits: sys_info, not deleted; ascending (§1.3). */
-      listIds(accountId) {
-        const ids = [];
-        for (const [id, doc] of this.db(accountId)) {
-          if (doc["pvt_type"] === "sys_info" && doc["pvt_deleted"] !== true) ids.push(id);
-        }
-        return ids.sort();
-      }
-      /** Issues a JWT-shaped opaque token (§5.4); validity is checked against the store, not the signature. */
-      issueToken(accountId, method, ttlS, nowMs, ownerId) {
-        const exp = Math.floor(nowMs / 1e3) + ttlS;
-        const header = base64url(JSON.stringify({ alg: "HS256", typ: "JWT" }));
-        const claims = {
-          account_id: accountId,
-          method,
-          exp,
-          iat: Math.floor(nowMs / 1e3),
-          jti: newId()
-        };
-        if (ownerId !== void 0) claims["owner_id"] = ownerId;
-        const payload = base64url(JSON.stringify(claims));
-        const sig = createHmac("sha256", this.#secret).update(`${header}.${payload}`).digest("base64url");
-        const token = `${header}.${payload}.${sig}`;
-        const record = {
-          token,
-          accountId,
-          method,
-          expiresAt: nowMs + ttlS * 1e3,
-          uses: 0,
-          revoked: false,
-          ...ownerId !== void 0 ? { ownerId } : {}
-        };
-        this.tokens.set(token, record);
-        return record;
-      }
-      /** Expires every token issued so far. */
-      expireTokens() {
-        for (const t2 of this.tokens.values()) t2.revoked = true;
-      }
-      findByApiKey(key) {
-        return [...this.accounts.values()].find((a) => a.api_key === key);
-      }
-    };
-  }
-});
-
 // src/emulator/kazoo/validate.ts
 function isPrivateKey(key) {
   return key.startsWith("_") || key.startsWith("pvt_");
@@ -56153,6 +56262,763 @@ var init_validate = __esm({
   }
 });
 
+// src/emulator/kazoo/numbers.ts
+function isNumberState(value) {
+  return typeof value === "string" && NUMBER_STATES.includes(value);
+}
+function isReconcilable(raw2) {
+  return RECONCILE_REGEX.test(normalizeNumber(raw2));
+}
+function gregorian(nowMs) {
+  return Math.floor(nowMs / 1e3) + 62167219200;
+}
+function canFetch(pn, authBy, isWithin) {
+  if (pn.state === "available") return true;
+  if (pn.assigned_to === void 0) return false;
+  if (isWithin(pn.assigned_to, authBy)) return true;
+  return pn.state === "reserved" && isWithin(authBy, pn.assigned_to);
+}
+function cmp(a, b2) {
+  return a < b2 ? -1 : a > b2 ? 1 : 0;
+}
+function listingRow(pn) {
+  const row = {
+    state: pn.state,
+    features: [...pn.features],
+    features_allowed: [],
+    features_denied: [],
+    assigned_to: pn.assigned_to ?? null,
+    created: pn.created,
+    updated: pn.updated,
+    // normalize_view_results (cb_phone_numbers_v2.erl@223893d0:569-576) adds what the
+    // providers allow; the emulator has no provider configuration.
+    features_available: []
+  };
+  if (pn.assigned_to === void 0) delete row["assigned_to"];
+  if (pn.used_by !== void 0) row["used_by"] = pn.used_by;
+  return row;
+}
+function publicNumber(pn) {
+  const readOnly = {
+    created: pn.created,
+    modified: pn.updated,
+    state: pn.state,
+    features: { available: [], settings: {} },
+    carrier_module: "local"
+  };
+  if (pn.used_by !== void 0) readOnly["used_by"] = pn.used_by;
+  const out = { ...pn.doc, id: pn.number, state: pn.state };
+  if (pn.used_by !== void 0) out["used_by"] = pn.used_by;
+  if (pn.features.length > 0) out["features"] = [...pn.features];
+  out["_read_only"] = readOnly;
+  return out;
+}
+function phoneNumberMethods(rest) {
+  const [a, b2, ...more] = rest;
+  if (more.length > 0) return void 0;
+  if (a === void 0) return ["GET"];
+  if (b2 === void 0) {
+    if (a === "fix") return ["POST"];
+    if (NOT_MODELLED.has(a)) return void 0;
+    return ["PUT", "POST", "PATCH", "DELETE", "GET"];
+  }
+  if (a === "fix") return ["POST"];
+  if (b2 === "identify") return ["GET"];
+  return void 0;
+}
+function notFound(deps, ctx) {
+  return deps.fail(ctx, 404, "bad_identifier", {
+    message: "bad identifier",
+    not_found: "The number could not be found"
+  });
+}
+function knmError(deps, ctx, code, error2, cause, message) {
+  return deps.fail(ctx, code, error2, { code, error: error2, cause, message });
+}
+function handlePhoneNumbers(deps, r2) {
+  const [a, b2] = r2.rest;
+  if (a === void 0) return listNumbers(deps, r2);
+  if (a === "fix") {
+    if (b2 === void 0) {
+      deps.numbers.fixAccount(r2.accountId, deps.docs(r2.accountId), deps.now());
+      return listNumbers(deps, r2);
+    }
+    return deps.ok(r2.ctx, 200, {});
+  }
+  if (b2 === "identify") return identify(deps, r2, a);
+  switch (r2.method) {
+    case "GET":
+      return readNumber(deps, r2, a);
+    case "PUT":
+      return createNumber(deps, r2, a);
+    case "DELETE":
+      return releaseNumber(deps, r2, a);
+    default:
+      return deps.fail(r2.ctx, 501, "not_implemented", {
+        message: `${r2.method} of a number is not modelled by the connops emulator`
+      });
+  }
+}
+function listNumbers(deps, r2) {
+  const { req, ctx } = r2;
+  const all = deps.numbers.listFor(r2.accountId);
+  const body = (rows) => ({
+    cascade_quantity: 0,
+    numbers: Object.fromEntries(rows.map((pn) => [pn.number, listingRow(pn)]))
+  });
+  const revision = (rows) => rows.length > 0 ? { revision: "automatic" } : {};
+  if (req.query.get("paginate") === "false") return deps.ok(ctx, 200, body(all), revision(all));
+  const requested = Number.parseInt(req.query.get("page_size") ?? "", 10);
+  const pageSize = Number.isInteger(requested) && requested > 0 ? requested : deps.defaultPageSize;
+  const startKey = req.query.get("start_key");
+  const startNum = startKey !== null && startKey !== "" ? deps.decodeStartKey(startKey) : void 0;
+  let lo = 0;
+  if (startNum !== void 0) {
+    let hi = all.length;
+    while (lo < hi) {
+      const mid = lo + hi >>> 1;
+      if ((all[mid]?.number ?? "") < startNum) lo = mid + 1;
+      else hi = mid;
+    }
+  }
+  const from = all.slice(lo, lo + pageSize + 1);
+  const page = from.slice(0, pageSize);
+  const extra = { page_size: page.length, ...revision(page) };
+  if (startNum !== void 0) extra["start_key"] = deps.encodeStartKey(startNum);
+  const next = from[pageSize];
+  if (next !== void 0) extra["next_start_key"] = deps.encodeStartKey(next.number);
+  return deps.ok(ctx, 200, body(page), extra);
+}
+function identify(deps, r2, raw2) {
+  const pn = deps.numbers.get(raw2);
+  if (!pn) return notFound(deps, r2.ctx);
+  if (pn.assigned_to === void 0) {
+    return deps.fail(r2.ctx, 400, "client error", "unassigned");
+  }
+  if (!ROUTABLE_STATES.has(pn.state)) {
+    return deps.fail(r2.ctx, 400, "client error", {
+      cause: "not_in_service",
+      account_id: pn.assigned_to,
+      number: pn.number
+    });
+  }
+  return deps.ok(r2.ctx, 200, { account_id: pn.assigned_to, number: pn.number });
+}
+function readNumber(deps, r2, raw2) {
+  const pn = deps.numbers.get(raw2);
+  if (!pn || !canFetch(pn, r2.authAccountId, deps.isWithin)) return notFound(deps, r2.ctx);
+  return deps.ok(r2.ctx, 200, publicNumber(pn));
+}
+function createNumber(deps, r2, raw2) {
+  const data = isObject(r2.data) ? publicFields(r2.data) : {};
+  const asked = data["create_with_state"];
+  if (asked !== void 0 && !isNumberState(asked)) {
+    const key = typeof asked === "string" ? "enum" : "type";
+    const detail = key === "enum" ? {
+      message: "Value not found in enumerated list of values",
+      target: [...NUMBER_STATES],
+      value: asked
+    } : { message: "Value did not match type(s): string", target: "string", value: asked };
+    return deps.fail(r2.ctx, 400, "validation error", { create_with_state: { [key]: detail } });
+  }
+  if (!isReconcilable(raw2)) {
+    return knmError(deps, r2.ctx, 404, "not_reconcilable", raw2, `number ${raw2} is not reconcilable`);
+  }
+  const existing = deps.numbers.get(raw2);
+  const number = normalizeNumber(raw2);
+  if (existing && !RECREATABLE_STATES.has(existing.state))
+    return knmError(deps, r2.ctx, 409, "number_exists", number, `number ${number} already exists`);
+  const state = asked ?? "in_service";
+  if (!CREATABLE_STATES.has(state)) {
+    return knmError(
+      deps,
+      r2.ctx,
+      403,
+      "forbidden",
+      "state_for_create",
+      "requestor is unauthorized to perform operation"
+    );
+  }
+  const { create_with_state: _state, ...doc } = data;
+  const pn = deps.numbers.put(
+    number,
+    {
+      assigned_to: r2.accountId,
+      state,
+      doc,
+      ...existing ? { created: existing.created, features: existing.features } : {},
+      ...existing?.used_by !== void 0 ? { used_by: existing.used_by } : {}
+    },
+    deps.now()
+  );
+  return deps.ok(r2.ctx, 201, publicNumber(pn));
+}
+function releaseNumber(deps, r2, raw2) {
+  const pn = deps.numbers.get(raw2);
+  if (!pn) return notFound(deps, r2.ctx);
+  if (pn.assigned_to === void 0 || !deps.isWithin(pn.assigned_to, r2.authAccountId)) {
+    return knmError(
+      deps,
+      r2.ctx,
+      403,
+      "forbidden",
+      pn.number,
+      "requestor is unauthorized to perform operation"
+    );
+  }
+  deps.numbers.delete(pn.number);
+  const released = { ...pn, state: "available", features: [], doc: {} };
+  delete released.assigned_to;
+  delete released.used_by;
+  released.updated = gregorian(deps.now());
+  return deps.ok(r2.ctx, 200, publicNumber(released));
+}
+var NUMBER_STATES, ROUTABLE_STATES, CREATABLE_STATES, RECREATABLE_STATES, RECONCILE_REGEX, NumberManager, NOT_MODELLED;
+var init_numbers = __esm({
+  "src/emulator/kazoo/numbers.ts"() {
+    "use strict";
+    init_json();
+    init_validate();
+    NUMBER_STATES = [
+      "aging",
+      "available",
+      "deleted",
+      "discovery",
+      "in_service",
+      "port_in",
+      "port_out",
+      "released",
+      "reserved"
+    ];
+    ROUTABLE_STATES = /* @__PURE__ */ new Set([
+      "port_in",
+      "in_service",
+      "port_out",
+      "reserved"
+    ]);
+    CREATABLE_STATES = /* @__PURE__ */ new Set(["in_service", "reserved", "port_in"]);
+    RECREATABLE_STATES = /* @__PURE__ */ new Set(["aging", "available", "port_in"]);
+    RECONCILE_REGEX = /^(\+?1)?\d{10}$|^\+[2-9]\d{7,}$|^011\d*$|^00\d*$/;
+    NumberManager = class {
+      /** Normalised number → record. Change `assigned_to` only through `put`/`assign`, which keep the index. */
+      records = /* @__PURE__ */ new Map();
+      /**
+       * Account → its numbers, sorted on demand: a plan reads every declared account's
+       * listing, so a page must not scan every number of the system (775,000 in the bench).
+       */
+      #byAccount = /* @__PURE__ */ new Map();
+      #index(pn, add) {
+        if (pn.assigned_to === void 0) return;
+        let entry = this.#byAccount.get(pn.assigned_to);
+        if (!entry) {
+          if (!add) return;
+          entry = { set: /* @__PURE__ */ new Set() };
+          this.#byAccount.set(pn.assigned_to, entry);
+        }
+        if (add) entry.set.add(pn.number);
+        else entry.set.delete(pn.number);
+        delete entry.sorted;
+      }
+      get(num) {
+        return this.records.get(normalizeNumber(num));
+      }
+      /** The owning account (`assigned_to`) of a number, if it has one. */
+      ownerOf(num) {
+        return this.get(num)?.assigned_to;
+      }
+      /** Adds or replaces a number; `number` is normalised. */
+      put(num, props, nowMs) {
+        const number = normalizeNumber(num);
+        const t2 = gregorian(nowMs);
+        const pn = {
+          number,
+          state: props.state ?? "in_service",
+          features: [...props.features ?? []],
+          created: props.created ?? t2,
+          updated: props.updated ?? t2,
+          doc: { ...props.doc },
+          ...props.assigned_to !== void 0 ? { assigned_to: props.assigned_to } : {},
+          ...props.used_by !== void 0 ? { used_by: props.used_by } : {}
+        };
+        const old = this.records.get(number);
+        if (old) this.#index(old, false);
+        this.records.set(number, pn);
+        this.#index(pn, true);
+        return pn;
+      }
+      delete(num) {
+        const pn = this.records.get(normalizeNumber(num));
+        if (!pn) return false;
+        this.#index(pn, false);
+        return this.records.delete(pn.number);
+      }
+      /** Changes a number's owner (undefined: unassigned), keeping the account index. */
+      assign(num, accountId) {
+        const pn = this.get(num);
+        if (!pn) return;
+        this.#index(pn, false);
+        if (accountId === void 0) delete pn.assigned_to;
+        else pn.assigned_to = accountId;
+        this.#index(pn, true);
+      }
+      /** Loads seed numbers (shorthand: number → account id, assigned and `in_service`). */
+      load(seed, nowMs) {
+        for (const [num, value] of Object.entries(seed)) {
+          if (typeof value === "string") this.put(num, { assigned_to: value }, nowMs);
+          else this.put(num, value, nowMs);
+        }
+      }
+      /** Every number with its properties (for `dump()`). */
+      dump() {
+        const out = {};
+        for (const pn of [...this.records.values()].sort((a, b2) => cmp(a.number, b2.number))) {
+          out[pn.number] = {
+            state: pn.state,
+            features: [...pn.features],
+            created: pn.created,
+            updated: pn.updated,
+            ...pn.assigned_to !== void 0 ? { assigned_to: pn.assigned_to } : {},
+            ...pn.used_by !== void 0 ? { used_by: pn.used_by } : {}
+          };
+        }
+        return out;
+      }
+      /** The numbers of an account's listing, ascending by number (the view's key order). */
+      listFor(accountId) {
+        const entry = this.#byAccount.get(accountId);
+        if (!entry) return [];
+        entry.sorted ??= [...entry.set].map((n) => this.records.get(n)).filter((pn) => pn !== void 0).sort((a, b2) => cmp(a.number, b2.number));
+        return entry.sorted;
+      }
+      /**
+       * `cb_modules_util:apply_assignment_updates/2` (`modules/cb_modules_util.erl@223893d0:225-270`):
+       * `knm_numbers:assign_to_app(Nums, App, [{auth_by, AccountId}])` per target
+       * value, where AccountId is the account in the URL. Numbers that are not in
+       * the number manager, or that the account may not fetch (`canFetch`), are
+       * left alone (their KOs are only logged). The groups run in Erlang map key
+       * order, `undefined` (an atom) before `<<"trunkstore">>` (a binary), so when
+       * one number is both released and claimed in one write it ends marked.
+       */
+      applyAssignments(updates, accountId, isWithin, nowMs) {
+        const clears = updates.filter(([, app]) => app === void 0);
+        const marks = updates.filter(([, app]) => app !== void 0);
+        for (const [raw2, app] of [...clears, ...marks]) {
+          const pn = this.get(raw2);
+          if (!pn || !canFetch(pn, accountId, isWithin)) continue;
+          if (pn.used_by === app) continue;
+          if (app === void 0) delete pn.used_by;
+          else pn.used_by = app;
+          pn.updated = gregorian(nowMs);
+        }
+      }
+      /**
+       * `track_assignment('post', Context)` after a successful POST or PATCH
+       * (`modules/cb_connectivity.erl@223893d0:102-115,157-170`): DID keys of the
+       * new doc that the stored doc lacks get `used_by: trunkstore`; DID keys of
+       * the stored doc that the new one lacks get it cleared. Keys are compared
+       * as written (`lists:member` on the raw keys), normalised only when the
+       * number is fetched.
+       */
+      trackPost(accountId, stored, saved, isWithin, nowMs) {
+        const oldNums = didKeys(stored);
+        const newNums = didKeys(saved);
+        const oldSet = new Set(oldNums);
+        const newSet = new Set(newNums);
+        const assigned = newNums.filter((n) => !oldSet.has(n)).map((n) => [n, "trunkstore"]);
+        const unassigned = oldNums.filter((n) => !newSet.has(n)).map((n) => [n, void 0]);
+        this.applyAssignments([...assigned, ...unassigned], accountId, isWithin, nowMs);
+      }
+      /**
+       * `track_assignment('delete', Context)` after a successful DELETE
+       * (`modules/cb_connectivity.erl@223893d0:127-137,171-175`): every DID of the
+       * deleted doc gets `used_by` cleared, whoever else still uses it.
+       */
+      trackDelete(accountId, deleted, isWithin, nowMs) {
+        this.applyAssignments(
+          didKeys(deleted).map((n) => [n, void 0]),
+          accountId,
+          isWithin,
+          nowMs
+        );
+      }
+      /**
+       * `POST /phone_numbers/fix` → `kazoo_number_manager_maintenance:fix_account_db_numbers/1`
+       * (`kazoo_number_manager_maintenance.erl@223893d0:1462-1469`): recomputes
+       * `used_by` of every number assigned to the account from what its documents
+       * reference (`get_account_dids_apps`, :1375-1435): DIDs of live `sys_info`
+       * docs' servers whose `enabled` is not false (`trunkstore/lookup_did`,
+       * `core/kazoo_apps/priv/couchdb/account/trunkstore.json@223893d0:17`) →
+       * `trunkstore`; `numbers` of live `callflow` docs
+       * (`callflows/listing_by_number`) → `callflow`; a number in both is left as
+       * it is (`calltrunkflow`, :1438); a number in neither is cleared (:1442).
+       */
+      fixAccount(accountId, docs, nowMs) {
+        const trunkstore = /* @__PURE__ */ new Set();
+        const callflow = /* @__PURE__ */ new Set();
+        for (const doc of docs) {
+          if (doc["pvt_deleted"] === true) continue;
+          if (doc["pvt_type"] === "sys_info") {
+            const servers = doc["servers"];
+            if (!Array.isArray(servers)) continue;
+            for (const server of servers) {
+              if (!isObject(server) || server["enabled"] === false) continue;
+              const dids = server["DIDs"];
+              if (isObject(dids)) for (const did of Object.keys(dids)) trunkstore.add(did);
+            }
+          } else if (doc["pvt_type"] === "callflow" && Array.isArray(doc["numbers"])) {
+            for (const n of doc["numbers"]) if (typeof n === "string") callflow.add(n);
+          }
+        }
+        for (const pn of this.listFor(accountId)) {
+          const inTs = trunkstore.has(pn.number);
+          const inCf = callflow.has(pn.number);
+          if (inTs && inCf) continue;
+          const app = inTs ? "trunkstore" : inCf ? "callflow" : void 0;
+          if (pn.used_by === app) continue;
+          if (app === void 0) delete pn.used_by;
+          else pn.used_by = app;
+          pn.updated = gregorian(nowMs);
+        }
+      }
+    };
+    NOT_MODELLED = /* @__PURE__ */ new Set([
+      "carriers_info",
+      "classifiers",
+      "collection",
+      "prefix",
+      "locality",
+      "check"
+    ]);
+  }
+});
+
+// src/emulator/kazoo/seed.ts
+function parseSeedText(file, text) {
+  if (/\.json$/i.test(file)) return JSON.parse(text);
+  const parsed = parseYamlFile(file, text, (name) => process.env[name]);
+  const errors = parsed.diagnostics.filter((d) => d.severity === "error");
+  if (errors.length > 0) {
+    const first2 = errors[0];
+    throw new Error(
+      `Cannot read emulator seed ${file}: ${first2 ? `${first2.message} (line ${first2.line})` : "invalid YAML"}`
+    );
+  }
+  return parsed.documents[0]?.value;
+}
+function str3(obj, key, where2, required) {
+  const v = obj[key];
+  if (v === void 0 || v === null) {
+    if (required) throw new Error(`Invalid Kazoo seed: ${where2}.${key} is required`);
+    return void 0;
+  }
+  if (typeof v !== "string")
+    throw new Error(`Invalid Kazoo seed: ${where2}.${key} must be a string`);
+  return v;
+}
+function parseKazooSeed(value, source = "seed") {
+  if (value === void 0 || value === null) return {};
+  if (!isObject(value))
+    throw new Error(`Invalid Kazoo seed in ${source}: expected a mapping with "accounts"`);
+  const seed = {};
+  const accounts = value["accounts"];
+  if (accounts !== void 0) {
+    if (!Array.isArray(accounts))
+      throw new Error(`Invalid Kazoo seed in ${source}: "accounts" must be a list`);
+    seed.accounts = accounts.map((a, i2) => {
+      const where2 = `accounts[${i2}]`;
+      if (!isObject(a))
+        throw new Error(`Invalid Kazoo seed in ${source}: ${where2} must be a mapping`);
+      const account = {
+        id: str3(a, "id", where2, true) ?? "",
+        name: str3(a, "name", where2, true) ?? "",
+        realm: str3(a, "realm", where2, true) ?? ""
+      };
+      for (const key of ["api_key", "username", "password", "parent_id"]) {
+        const v = str3(a, key, where2, false);
+        if (v !== void 0) account[key] = v;
+      }
+      return account;
+    });
+  }
+  const docs = value["docs"];
+  if (docs !== void 0) {
+    if (!isObject(docs))
+      throw new Error(`Invalid Kazoo seed in ${source}: "docs" must map account ids to lists`);
+    seed.docs = {};
+    for (const [accountId, list] of Object.entries(docs)) {
+      if (!Array.isArray(list) || !list.every(isObject)) {
+        throw new Error(
+          `Invalid Kazoo seed in ${source}: docs.${accountId} must be a list of mappings`
+        );
+      }
+      seed.docs[accountId] = list;
+    }
+  }
+  const numbers = value["numbers"];
+  if (numbers !== void 0) {
+    if (!isObject(numbers)) {
+      throw new Error(
+        `Invalid Kazoo seed in ${source}: "numbers" must map numbers to an account id or to {assigned_to, state, used_by, features}`
+      );
+    }
+    seed.numbers = {};
+    for (const [num, entry] of Object.entries(numbers))
+      seed.numbers[num] = parseSeedNumber(num, entry, source);
+  }
+  return seed;
+}
+function parseSeedNumber(num, entry, source) {
+  const where2 = `numbers.${num}`;
+  const bad = (what) => new Error(`Invalid Kazoo seed in ${source}: ${where2}${what.startsWith(".") ? "" : " "}${what}`);
+  if (!isReconcilable(num))
+    throw bad('is not a phone number Kazoo accepts (write it as E.164, e.g. "+14155550100")');
+  if (typeof entry === "string") return entry;
+  if (!isObject(entry))
+    throw bad("must be an account id or a mapping with assigned_to, state, used_by, features");
+  for (const key of Object.keys(entry)) {
+    if (!NUMBER_KEYS.has(key))
+      throw bad(`has an unknown key "${key}" (allowed: ${[...NUMBER_KEYS].join(", ")})`);
+  }
+  const out = {};
+  for (const key of ["assigned_to", "used_by"]) {
+    const v = entry[key];
+    if (v === void 0 || v === null) continue;
+    if (typeof v !== "string") throw bad(`.${key} must be a string`);
+    out[key] = v;
+  }
+  const state = entry["state"];
+  if (state !== void 0 && state !== null) {
+    if (!isNumberState(state)) throw bad(`.state must be one of ${NUMBER_STATES.join(", ")}`);
+    out.state = state;
+  }
+  const features = entry["features"];
+  if (features !== void 0 && features !== null) {
+    if (!Array.isArray(features) || !features.every((f) => typeof f === "string"))
+      throw bad(".features must be a list of strings");
+    out.features = features;
+  }
+  return out;
+}
+var NUMBER_KEYS;
+var init_seed = __esm({
+  "src/emulator/kazoo/seed.ts"() {
+    "use strict";
+    init_json();
+    init_yaml();
+    init_numbers();
+    NUMBER_KEYS = /* @__PURE__ */ new Set(["assigned_to", "state", "used_by", "features"]);
+  }
+});
+
+// src/emulator/kazoo/envelope.ts
+import { createHash as createHash4 } from "node:crypto";
+function isoTimestamp(nowMs) {
+  return new Date(nowMs).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+function common(ctx, nowMs, isError) {
+  const out = {
+    request_id: ctx.requestId,
+    node: NODE_ENCODED,
+    timestamp: isoTimestamp(nowMs)
+  };
+  if (ctx.authToken !== void 0) out["auth_token"] = ctx.authToken;
+  else if (isError && ctx.version === "4.3") out["auth_token"] = "undefined";
+  if (ctx.version === "4.3") {
+    out["version"] = KAZOO_VERSION_STRINGS["4.3"];
+  } else {
+    if (ctx.authenticated) out["version"] = KAZOO_VERSION_STRINGS["5"];
+    if (ctx.tokens) out["tokens"] = { ...ctx.tokens };
+  }
+  return out;
+}
+function baseHeaders(ctx, extra) {
+  return { "x-request-id": ctx.requestId, ...extra };
+}
+function success(ctx, nowMs, status, data, extra = {}, headers = {}) {
+  const body = { status: "success", data, ...extra, ...common(ctx, nowMs, false) };
+  return jsonResponse(status, body, baseHeaders(ctx, headers));
+}
+function failure2(ctx, nowMs, status, message, data, headers = {}) {
+  const body = {
+    status: "error",
+    error: String(status),
+    message,
+    data,
+    ...common(ctx, nowMs, true)
+  };
+  return jsonResponse(status, body, baseHeaders(ctx, headers));
+}
+function bare(ctx, status, headers = {}) {
+  return { status, headers: baseHeaders(ctx, headers), body: "" };
+}
+var KAZOO_VERSION_STRINGS, NODE_ENCODED;
+var init_envelope = __esm({
+  "src/emulator/kazoo/envelope.ts"() {
+    "use strict";
+    init_http_util();
+    KAZOO_VERSION_STRINGS = {
+      "4.3": "4.3.142",
+      "5": "5.0.0"
+    };
+    NODE_ENCODED = createHash4("md5").update("crossbar@emulator.connops.local").digest("base64url");
+  }
+});
+
+// src/emulator/kazoo/store.ts
+import { createHash as createHash5, createHmac, randomBytes } from "node:crypto";
+function newId() {
+  if (idAt + 16 > idPool.length) {
+    idPool = randomBytes(4096);
+    idAt = 0;
+  }
+  idAt += 16;
+  return idPool.toString("hex", idAt - 16, idAt);
+}
+function nextRevision(previous) {
+  const n = typeof previous === "string" ? Number.parseInt(previous.split("-")[0] ?? "0", 10) || 0 : 0;
+  return `${n + 1}-${newId()}`;
+}
+function accountDb(accountId) {
+  return `account%2F${accountId.slice(0, 2)}%2F${accountId.slice(2, 4)}%2F${accountId.slice(4)}`;
+}
+function gregorianSeconds(nowMs) {
+  return Math.floor(nowMs / 1e3) + 62167219200;
+}
+function userCredentials(username, password, method) {
+  return createHash5(method === "sha" ? "sha1" : "md5").update(`${username.toLowerCase()}:${password}`).digest("hex");
+}
+function ownerIdFor(account) {
+  return createHash5("md5").update(`user:${account.id}:${account.username ?? ""}`).digest("hex");
+}
+var idPool, idAt, base64url, KazooStore;
+var init_store = __esm({
+  "src/emulator/kazoo/store.ts"() {
+    "use strict";
+    init_json();
+    init_numbers();
+    idPool = Buffer.alloc(0);
+    idAt = 0;
+    base64url = (data) => Buffer.from(data).toString("base64url");
+    KazooStore = class {
+      accounts = /* @__PURE__ */ new Map();
+      /** accountId → docId → raw stored doc. */
+      dbs = /* @__PURE__ */ new Map();
+      /** The number manager (§12): numbers with owner, state and `used_by`. */
+      numbers = new NumberManager();
+      tokens = /* @__PURE__ */ new Map();
+      #secret = randomBytes(32);
+      /** Adds (or replaces) an account; its database starts empty when new. */
+      createAccount(account) {
+        if (!/^[0-9a-f]{32}$/.test(account.id)) {
+          throw new Error(
+            `Cannot create emulated Kazoo account "${account.id}": the id must be 32 lowercase hex characters`
+          );
+        }
+        if (account.api_key !== void 0 && account.api_key.length !== 64) {
+          throw new Error(
+            `Cannot create emulated Kazoo account ${account.id}: api_key must be exactly 64 characters`
+          );
+        }
+        const copy = { ...account };
+        this.accounts.set(account.id, copy);
+        if (!this.dbs.has(account.id)) this.dbs.set(account.id, /* @__PURE__ */ new Map());
+        return copy;
+      }
+      /** Loads accounts, docs and numbers (docs are stored as given, plus `_rev`/`pvt_type` when missing). */
+      load(seed, nowMs = Date.now()) {
+        for (const account of seed.accounts ?? []) this.createAccount(account);
+        for (const [accountId, docs] of Object.entries(seed.docs ?? {})) {
+          const db = this.dbs.get(accountId);
+          if (!db)
+            throw new Error(`Cannot seed docs for account ${accountId}: no such account in the seed`);
+          for (const raw2 of docs) {
+            const doc = cloneJson(raw2);
+            const id = typeof doc["_id"] === "string" ? doc["_id"] : typeof doc["id"] === "string" ? doc["id"] : newId();
+            delete doc["id"];
+            doc["_id"] = id;
+            if (typeof doc["_rev"] !== "string") doc["_rev"] = nextRevision(void 0);
+            if (!Object.hasOwn(doc, "pvt_type")) doc["pvt_type"] = "sys_info";
+            db.set(id, doc);
+          }
+        }
+        this.numbers.load(seed.numbers ?? {}, nowMs);
+      }
+      /** Everything, private fields included (for tests). */
+      dump() {
+        const docs = {};
+        for (const [accountId, db] of this.dbs)
+          docs[accountId] = [...db.values()].map((d) => cloneJson(d));
+        return {
+          accounts: [...this.accounts.values()].map((a) => ({ ...a })),
+          docs,
+          numbers: this.numbers.dump()
+        };
+      }
+      /** True when `accountId` is `ancestorId` or one of its descendants. */
+      isWithin(accountId, ancestorId) {
+        let cur = accountId;
+        const seen = /* @__PURE__ */ new Set();
+        while (cur !== void 0 && !seen.has(cur)) {
+          if (cur === ancestorId) return true;
+          seen.add(cur);
+          cur = this.accounts.get(cur)?.parent_id;
+        }
+        return false;
+      }
+      db(accountId) {
+        let db = this.dbs.get(accountId);
+        if (!db) {
+          db = /* @__PURE__ */ new Map();
+          this.dbs.set(accountId, db);
+        }
+        return db;
+      }
+      /** Ids the `trunkstore/crossbar_listing` view emits: sys_info, not deleted; ascending (§1.3). */
+      listIds(accountId) {
+        const ids = [];
+        for (const [id, doc] of this.db(accountId)) {
+          if (doc["pvt_type"] === "sys_info" && doc["pvt_deleted"] !== true) ids.push(id);
+        }
+        return ids.sort();
+      }
+      /** Issues a JWT-shaped opaque token (§5.4); validity is checked against the store, not the signature. */
+      issueToken(accountId, method, ttlS, nowMs, ownerId) {
+        const exp = Math.floor(nowMs / 1e3) + ttlS;
+        const header = base64url(JSON.stringify({ alg: "HS256", typ: "JWT" }));
+        const claims = {
+          account_id: accountId,
+          method,
+          exp,
+          iat: Math.floor(nowMs / 1e3),
+          jti: newId()
+        };
+        if (ownerId !== void 0) claims["owner_id"] = ownerId;
+        const payload = base64url(JSON.stringify(claims));
+        const sig = createHmac("sha256", this.#secret).update(`${header}.${payload}`).digest("base64url");
+        const token = `${header}.${payload}.${sig}`;
+        const record = {
+          token,
+          accountId,
+          method,
+          expiresAt: nowMs + ttlS * 1e3,
+          uses: 0,
+          revoked: false,
+          ...ownerId !== void 0 ? { ownerId } : {}
+        };
+        this.tokens.set(token, record);
+        return record;
+      }
+      /** Expires every token issued so far. */
+      expireTokens() {
+        for (const t2 of this.tokens.values()) t2.revoked = true;
+      }
+      findByApiKey(key) {
+        return [...this.accounts.values()].find((a) => a.api_key === key);
+      }
+    };
+  }
+});
+
 // src/emulator/kazoo/server.ts
 function matchRoute(path) {
   const trimmed2 = path.replace(/\/+$/, "");
@@ -56170,6 +57036,10 @@ function matchRoute(path) {
     if (segs.length === 4 && segs[3] !== void 0)
       return { kind: "item", accountId: segs[1], docId: segs[3] };
   }
+  if (segs[0] === "accounts" && segs[2] === "phone_numbers" && segs[1] !== void 0) {
+    const methods = phoneNumberMethods(segs.slice(3));
+    if (methods) return { kind: "numbers", accountId: segs[1], rest: segs.slice(3), methods };
+  }
   return void 0;
 }
 function allowedMethods(route) {
@@ -56181,6 +57051,8 @@ function allowedMethods(route) {
       return CONNECTIVITY_COLLECTION;
     case "item":
       return CONNECTIVITY_ITEM;
+    case "numbers":
+      return route.methods;
   }
 }
 function encodeStartKey(id) {
@@ -56278,16 +57150,7 @@ async function startKazooEmulator(options = {}) {
   const store = new KazooStore();
   const buckets = /* @__PURE__ */ new Map();
   let requests = 0;
-  const loadSeed = (seed) => {
-    store.load({
-      ...seed,
-      ...seed.numbers ? {
-        numbers: Object.fromEntries(
-          Object.entries(seed.numbers).map(([n, a]) => [normalizeNumber(n), a])
-        )
-      } : {}
-    });
-  };
+  const loadSeed = (seed) => store.load(seed, now());
   const seededAccounts = [...options.accounts ?? [], ...options.seed?.accounts ?? []];
   if (seededAccounts.length === 0) {
     store.createAccount({
@@ -56315,12 +57178,24 @@ async function startKazooEmulator(options = {}) {
   const ok = (ctx, status, data, extra = {}, headers = {}) => success(ctx, now(), status, data, extra, headers);
   const validationError = (ctx, errors) => fail2(ctx, 400, "validation error", errors);
   const badIdentifier = (ctx, id) => fail2(ctx, 404, "bad_identifier", { cause: id, message: "bad identifier" });
+  const isWithin = (accountId, ancestorId) => store.isWithin(accountId, ancestorId);
+  const numberDeps = {
+    numbers: store.numbers,
+    isWithin,
+    docs: (accountId) => store.db(accountId).values(),
+    now,
+    defaultPageSize,
+    ok: (ctx, status, data, extra = {}) => ok(ctx, status, data, extra),
+    fail: (ctx, status, message, data) => fail2(ctx, status, message, data),
+    encodeStartKey,
+    decodeStartKey
+  };
   const ownershipError = (ctx, doc, authAccountId) => {
     const refused = /* @__PURE__ */ new Set();
     for (const key of didKeys(doc)) {
       const num = normalizeNumber(key);
-      const owner = store.numbers.get(num);
-      if (owner !== void 0 && !store.isWithin(owner, authAccountId)) refused.add(num);
+      const pn = store.numbers.get(num);
+      if (pn && !canFetch(pn, authAccountId, isWithin)) refused.add(num);
     }
     if (refused.size === 0) return void 0;
     return fail2(ctx, 403, "forbidden", {
@@ -56416,7 +57291,7 @@ async function startKazooEmulator(options = {}) {
     else if (typeof realm === "string") {
       candidates = candidates.filter((a) => a.realm.toLowerCase() === realm.toLowerCase());
     } else if (typeof phone === "string") {
-      const owner = store.numbers.get(normalizeNumber(phone));
+      const owner = store.numbers.ownerOf(phone);
       candidates = candidates.filter((a) => a.id === owner);
     }
     const account = candidates.find(
@@ -56514,6 +57389,7 @@ async function startKazooEmulator(options = {}) {
     if (cond) return cond;
     const doc = { ...forceRealm(prepared, account), ...privateFields(existing) };
     const stored = save(account.id, doc, ctx, token);
+    store.numbers.trackPost(account.id, existing, stored, isWithin, now());
     return ok(ctx, 200, publicView(stored), { revision: String(stored["_rev"]) });
   };
   const deleteConnectivity = (ctx, req, account, token, id, envelope2, data) => {
@@ -56526,6 +57402,7 @@ async function startKazooEmulator(options = {}) {
     const soft = !(flag === false || flag === "false");
     if (soft) save(account.id, { ...existing, pvt_deleted: true }, ctx, token);
     else store.db(account.id).delete(id);
+    store.numbers.trackDelete(account.id, existing, isWithin, now());
     const view = { ...publicView(existing), _read_only: { deleted: true } };
     return ok(ctx, 200, view, { revision: rev });
   };
@@ -56584,6 +57461,17 @@ async function startKazooEmulator(options = {}) {
     if (!account) return badIdentifier(ctx, accountId);
     if (!store.isWithin(account.id, token.accountId))
       return fail2(ctx, 403, "forbidden", { message: "forbidden" });
+    if (route.kind === "numbers") {
+      return handlePhoneNumbers(numberDeps, {
+        ctx,
+        req,
+        method,
+        accountId: account.id,
+        authAccountId: token.accountId,
+        rest: route.rest,
+        data
+      });
+    }
     if (route.kind === "collection") {
       return method === "GET" ? listConnectivity(ctx, req, account.id) : createConnectivity(ctx, req, account, token, data);
     }
@@ -56646,8 +57534,16 @@ async function startKazooEmulator(options = {}) {
     requestCount: () => requests,
     createAccount: (account) => store.createAccount(account),
     setNumberOwner: (number, accountId) => {
-      if (accountId === void 0) store.numbers.delete(normalizeNumber(number));
-      else store.numbers.set(normalizeNumber(number), accountId);
+      if (accountId === void 0) store.numbers.delete(number);
+      else {
+        if (store.numbers.get(number)) store.numbers.assign(number, accountId);
+        else store.numbers.put(number, { assigned_to: accountId }, now());
+      }
+    },
+    addNumber: (number, props = {}) => ({ ...store.numbers.put(number, props, now()) }),
+    number: (number) => {
+      const pn = store.numbers.get(number);
+      return pn ? { ...pn, features: [...pn.features], doc: { ...pn.doc } } : void 0;
     },
     expireTokens: () => store.expireTokens(),
     issueToken: (accountId) => {
@@ -56667,6 +57563,7 @@ var init_server2 = __esm({
     init_faults();
     init_http_util();
     init_envelope();
+    init_numbers();
     init_store();
     init_validate();
     DEMO_KAZOO = {
