@@ -123,6 +123,8 @@ export interface CloudflareEmulator {
   dump(): CloudflareEmulatorState;
   /** Requests received (every one, faults included). */
   requestCount(): number;
+  /** Loads more services, replacing any with the same service_id (not validated, as the initial seed). */
+  seed(seed: CloudflareSeed): void;
 }
 
 interface StoredService {
@@ -217,16 +219,19 @@ export async function startCloudflareEmulator(
     return new Date(t).toISOString();
   }
 
-  for (const seeded of options.seed?.services ?? []) {
-    const id = typeof seeded['service_id'] === 'string' ? seeded['service_id'] : randomUUID();
-    const created = typeof seeded['created_at'] === 'string' ? seeded['created_at'] : stamp();
-    const updated = typeof seeded['updated_at'] === 'string' ? seeded['updated_at'] : created;
-    const body = structuredClone(seeded);
-    delete body['service_id'];
-    delete body['created_at'];
-    delete body['updated_at'];
-    services.set(id, { service_id: id, created_at: created, updated_at: updated, body });
+  function load(seed: CloudflareSeed): void {
+    for (const seeded of seed.services ?? []) {
+      const id = typeof seeded['service_id'] === 'string' ? seeded['service_id'] : randomUUID();
+      const created = typeof seeded['created_at'] === 'string' ? seeded['created_at'] : stamp();
+      const updated = typeof seeded['updated_at'] === 'string' ? seeded['updated_at'] : created;
+      const body = structuredClone(seeded);
+      delete body['service_id'];
+      delete body['created_at'];
+      delete body['updated_at'];
+      services.set(id, { service_id: id, created_at: created, updated_at: updated, body });
+    }
   }
+  load(options.seed ?? {});
 
   function render(s: StoredService): JsonObject {
     return {
@@ -481,6 +486,7 @@ export async function startCloudflareEmulator(
     close: () => closeServer(server),
     dump: () => ({ accountId, services: [...services.values()].map(render) }),
     requestCount: () => requests,
+    seed: load,
   };
 }
 
