@@ -7,6 +7,12 @@
  * and fault injection. Behaviours no source confirms are constants in
  * `unverified.ts`.
  *
+ * Every answer carries a Ray ID (`cf-ray`, Cloudflare's request id) and, for an
+ * authenticated caller, the documented `Ratelimit`/`Ratelimit-Policy` headers.
+ * Oversized bodies (413) and path segments with malformed percent-escapes are
+ * answered in the failure envelope, after authentication, never as an
+ * emulator error.
+ *
  * The emulator stores and echoes what was sent (§4, §11): no defaults are
  * injected, so connops' normaliser, not the emulator, has to know that an
  * absent `http_port` means 80.
