@@ -8,6 +8,11 @@
  *
  * Flags: --accounts 1000 --docs 10000 --dids 20..200 --latency 0,20
  *        --scales 1000,10000,50000 --concurrency 32 --updates 1000 --repeat 1 --quick
+ *        --services-per-doc 0.25 --cf-updates 100
+ *
+ * Beside the Kazoo estate, a Cloudflare target holds `docs × services-per-doc`
+ * connectivity services on a Cloudflare emulator; apply also updates
+ * `--cf-updates` of them. The minimum request counts are bench/minimum.ts.
  *
  * --repeat N runs every scenario N times and reports its median run, with the
  * range over the runs beside it (this machine's timings move by ±20 %).
@@ -23,7 +28,19 @@ import type { JsonObject } from '../src/core/json.ts';
 import type { TargetConfig } from '../src/core/model.ts';
 import { kazooConnectivity } from '../src/providers/kazoo/provider.ts';
 import { startKazooEmulator, type KazooEmulator } from '../src/emulator/kazoo/server.ts';
-import { BENCH_API_KEY, drifted, generateEstate, type Estate } from './estate.ts';
+import {
+  startCloudflareEmulator,
+  type CloudflareEmulator,
+} from '../src/emulator/cloudflare/server.ts';
+import {
+  BENCH_API_KEY,
+  BENCH_CLOUDFLARE,
+  drifted,
+  driftedService,
+  generateEstate,
+  type Estate,
+} from './estate.ts';
+import { minimumApplyRequests, minimumPlanRequests, type EstateShape } from './minimum.ts';
 import type { FloorWrite } from './floor.ts';
 import type { ScenarioResult } from './scenario.ts';
 
@@ -36,6 +53,10 @@ interface Options {
   scales: number[];
   concurrency: number;
   updates: number;
+  /** Cloudflare services per Kazoo document (0: no Cloudflare target). */
+  servicesPerDoc: number;
+  /** Cloudflare services apply updates. */
+  cfUpdates: number;
   repeat: number;
   quick: boolean;
 }
@@ -55,6 +76,8 @@ function parseOptions(argv: readonly string[]): Options {
         scales: [300, 1000],
         concurrency: 32,
         updates: 100,
+        servicesPerDoc: 0.25,
+        cfUpdates: 20,
         repeat: 1,
         quick,
       }
@@ -67,6 +90,8 @@ function parseOptions(argv: readonly string[]): Options {
         scales: [1000, 10000, 50000],
         concurrency: 32,
         updates: 1000,
+        servicesPerDoc: 0.25,
+        cfUpdates: 100,
         repeat: 1,
         quick,
       };
@@ -98,6 +123,12 @@ function parseOptions(argv: readonly string[]): Options {
         break;
       case '--updates':
         o.updates = Number(value);
+        break;
+      case '--services-per-doc':
+        o.servicesPerDoc = Number(value);
+        break;
+      case '--cf-updates':
+        o.cfUpdates = Number(value);
         break;
       case '--repeat':
         o.repeat = Math.max(1, Math.floor(Number(value)) || 1);
@@ -155,6 +186,7 @@ async function runScenario(
   argv: string[],
   estate: Estate,
   url: string,
+  cloudflareUrl: string,
 ): Promise<ScenarioResult> {
   const child = spawn(process.execPath, [script, JSON.stringify({ argv, cwd: estate.dir })], {
     cwd: join(import.meta.dirname, '..'),
@@ -163,6 +195,8 @@ async function runScenario(
       ...estate.env,
       KAZOO_URL: url,
       KAZOO_API_KEY: BENCH_API_KEY,
+      CLOUDFLARE_URL: cloudflareUrl,
+      CLOUDFLARE_TOKEN: BENCH_CLOUDFLARE.token,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -193,20 +227,42 @@ async function runScenario(
   }
 }
 
-/** Seeds the emulator's store directly (no HTTP) and switches drift variants cheaply. */
+/** Seeds the emulators' stores directly (no HTTP) and switches drift variants cheaply. */
 class LiveState {
   private drift = new Set<number>();
+  private serviceDrift = new Set<number>();
   constructor(
     private readonly emulator: KazooEmulator,
+    private readonly cloudflare: CloudflareEmulator,
     private readonly estate: Estate,
   ) {
     const docs: Record<string, JsonObject[]> = {};
     for (const d of estate.docs) (docs[d.account] ??= []).push({ ...d.live, _id: d.id });
     emulator.seed({ accounts: [estate.reseller, ...estate.accounts], docs });
+    cloudflare.seed({ services: estate.services });
   }
 
-  /** Drifts `count` documents spread evenly over the estate; the rest match git again. */
-  setDrift(count: number): void {
+  /**
+   * Drifts `count` documents spread evenly over the estate (and `services`
+   * Cloudflare services, by default the same share of them); the rest match git again.
+   */
+  setDrift(count: number, services?: number): void {
+    const total = this.estate.services.length;
+    const cf = Math.min(
+      total,
+      services ?? Math.round((count * total) / Math.max(1, this.estate.docs.length)),
+    );
+    const cfStep = cf > 0 ? total / cf : 0;
+    const cfNext = new Set<number>();
+    for (let i = 0; i < cf; i++) cfNext.add(Math.floor(i * cfStep));
+    const reseed: JsonObject[] = [];
+    for (const i of new Set([...this.serviceDrift, ...cfNext])) {
+      const live = this.estate.services[i];
+      if (live) reseed.push(cfNext.has(i) ? driftedService(live, i) : live);
+    }
+    this.cloudflare.seed({ services: reseed });
+    this.serviceDrift = cfNext;
+
     const step = count > 0 ? this.estate.docs.length / count : 0;
     const next = new Set<number>();
     for (let i = 0; i < count; i++) next.add(Math.floor(i * step));
@@ -224,6 +280,7 @@ class LiveState {
   /** After an apply the drifted documents match git again (with new revisions). */
   forgetDrift(): void {
     this.drift = new Set();
+    this.serviceDrift = new Set();
   }
 
   /**
@@ -273,12 +330,30 @@ async function main(): Promise<void> {
         didsMin: options.didsMin,
         didsMax: options.didsMax,
         concurrency: options.concurrency,
+        services: Math.round(docs * options.servicesPerDoc),
       });
-      say(`  ${(estate.bytes / 1e6).toFixed(1)} MB of YAML, ${estate.dids} DIDs`);
+      say(
+        `  ${(estate.bytes / 1e6).toFixed(1)} MB of YAML, ${estate.dids} DIDs, ${estate.services.length} Cloudflare services`,
+      );
       const emulator = await startKazooEmulator({ host: '127.0.0.1', accounts: [] });
-      const live = new LiveState(emulator, estate);
+      // The bench measures connops, not the emulator's rate limit: connops keeps its
+      // own client-side budget of 1,200 per 5 minutes within each scenario's process.
+      const cloudflare = await startCloudflareEmulator({
+        accountId: BENCH_CLOUDFLARE.accountId,
+        token: BENCH_CLOUDFLARE.token,
+        rateLimit: { requests: Number.MAX_SAFE_INTEGER, windowS: 300 },
+      });
+      const live = new LiveState(emulator, cloudflare, estate);
       const cfg = ['-c', estate.configPath];
-      const minReads = 1 + accounts + docs; // sign-in + one listing page per account + one GET per doc
+      const shape: EstateShape = {
+        kazooAccounts: accounts,
+        kazooDocs: docs,
+        services: estate.services.length,
+      };
+      const minReads = minimumPlanRequests(shape);
+      // The floors are bare Kazoo clients: they make only the Kazoo share of the requests.
+      const minKazooReads = minimumPlanRequests({ ...shape, services: 0 });
+      const requestsSeen = (): number => emulator.requestCount() + cloudflare.requestCount();
       const scenario = async (
         name: string,
         argv: string[],
@@ -296,13 +371,20 @@ async function main(): Promise<void> {
             ? cfg
             : ['-c', await configWithConcurrency(estate.configPath, concurrency)];
         emulator.faults.update({ latencyMs: latencyMs ?? 0 });
+        cloudflare.faults.update({ latencyMs: latencyMs ?? 0 });
         say(`${name} (${docs} docs${latencyMs !== null ? `, ${latencyMs} ms` : ''})`);
         const runs: Array<{ result: ScenarioResult; serverRequests: number }> = [];
         for (let n = 0; n < options.repeat; n++) {
           extra.prepare?.();
-          const before = emulator.requestCount();
-          const result = await runScenario(script, [...argv, ...config], estate, emulator.url);
-          runs.push({ result, serverRequests: emulator.requestCount() - before });
+          const before = requestsSeen();
+          const result = await runScenario(
+            script,
+            [...argv, ...config],
+            estate,
+            emulator.url,
+            cloudflare.url,
+          );
+          runs.push({ result, serverRequests: requestsSeen() - before });
           say(
             `  ${(result.ms / 1000).toFixed(2)} s, ${result.maxRssMb.toFixed(0)} MB, ${result.summary}`,
           );
@@ -353,7 +435,7 @@ async function main(): Promise<void> {
             'floor: bare client, same reads',
             ['floor', String(options.concurrency)],
             latency,
-            minReads,
+            minKazooReads,
           );
           // The same pair at the default concurrency, which most targets keep.
           if (options.concurrency !== DEFAULT_CONCURRENCY) {
@@ -364,7 +446,7 @@ async function main(): Promise<void> {
               `floor: bare client${suffix}`,
               ['floor', String(DEFAULT_CONCURRENCY)],
               latency,
-              minReads,
+              minKazooReads,
               at,
             );
           }
@@ -387,25 +469,27 @@ async function main(): Promise<void> {
         }
         if (main) {
           const updates = Math.min(options.updates, docs);
+          const cfUpdates = Math.min(options.cfUpdates, estate.services.length);
           const latency = Math.max(...options.latencies);
+          const minApply = minimumApplyRequests(shape, { kazoo: updates, cloudflare: cfUpdates });
+          const label = `apply ${updates} + ${cfUpdates} Cloudflare updates`;
           // Each run drifts the same documents again (the run before converged them).
-          await scenario(
-            `apply ${updates} updates`,
-            ['apply', '--yes'],
-            latency,
-            minReads + 2 * updates,
-            { prepare: () => live.setDrift(updates) },
-          );
+          await scenario(label, ['apply', '--yes'], latency, minApply, {
+            prepare: () => live.setDrift(updates, cfUpdates),
+          });
           if (options.concurrency !== DEFAULT_CONCURRENCY)
             await scenario(
-              `apply ${updates} updates, concurrency ${DEFAULT_CONCURRENCY} (the default)`,
+              `${label}, concurrency ${DEFAULT_CONCURRENCY} (the default)`,
               ['apply', '--yes'],
               latency,
-              minReads + 2 * updates,
-              { prepare: () => live.setDrift(updates), concurrency: DEFAULT_CONCURRENCY },
+              minApply,
+              {
+                prepare: () => live.setDrift(updates, cfUpdates),
+                concurrency: DEFAULT_CONCURRENCY,
+              },
             );
           // The same PATCHes and read-backs from a bare client (drifted again before each run).
-          live.setDrift(updates);
+          live.setDrift(updates, 0);
           await writeFile(
             join(estate.dir, 'floor-writes.json'),
             JSON.stringify(live.floorWrites()),
@@ -415,12 +499,12 @@ async function main(): Promise<void> {
             ['floor-writes', String(options.concurrency)],
             latency,
             2 * updates,
-            { prepare: () => live.setDrift(updates) },
+            { prepare: () => live.setDrift(updates, 0) },
           );
           live.forgetDrift();
         }
       } finally {
-        await emulator.close();
+        await Promise.all([emulator.close(), cloudflare.close()]);
       }
       await rm(estate.dir, { recursive: true, force: true });
     }
@@ -575,8 +659,8 @@ function render(rows: readonly Row[], o: Options, command: string, totalMs: numb
     `- Date: ${new Date().toISOString()}`,
     `- Machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${fmt(totalmem() / 2 ** 30, 1)} GiB memory, Node ${process.version}, ${process.platform}/${process.arch}`,
     `- Command: \`${command}\` (whole run ${fmt(totalMs / 60_000, 1)} min)`,
-    `- Estate: ${o.docs} documents in ${o.accounts} accounts, ${o.didsMin}..${o.didsMax} DIDs per document (log-uniform, split over 1-3 servers), password (\`\${env:}\`) and IP servers`,
-    `- Target concurrency: ${o.concurrency} (\`targets.*.concurrency\` in the generated connops.yaml), and ${DEFAULT_CONCURRENCY} (the default) where a row says so; Kazoo emulator on 127.0.0.1 in the parent process, each scenario in its own child process running the CLI bundled as it ships`,
+    `- Estate: ${o.docs} documents in ${o.accounts} accounts, ${o.didsMin}..${o.didsMax} DIDs per document (log-uniform, split over 1-3 servers), password (\`\${env:}\`) and IP servers; plus ${Math.round(o.docs * o.servicesPerDoc)} Cloudflare connectivity services on a Cloudflare emulator (apply updates ${o.cfUpdates} of them: PUT + one read-back GET each)`,
+    `- Target concurrency: ${o.concurrency} (\`targets.*.concurrency\` in the generated connops.yaml), and ${DEFAULT_CONCURRENCY} (the default) where a row says so; Kazoo and Cloudflare emulators on 127.0.0.1 in the parent process, each scenario in its own child process running the CLI bundled as it ships`,
     '- Lower bound = (requests actually made × emulator latency) / concurrency. Ratio = time / lower bound (1.00 is perfect).',
     '- Shared machine: other jobs may run at the same time, so absolute times are noisy; compare ratios measured in the same run.',
     o.repeat > 1

@@ -7837,6 +7837,72 @@ var init_normalize = __esm({
   }
 });
 
+// package.json
+var package_default;
+var init_package = __esm({
+  "package.json"() {
+    package_default = {
+      name: "connops",
+      version: "0.1.0",
+      description: "Declarative GitOps reconciler for Kazoo connectivity (trunkstore) documents and Cloudflare connectivity directory services",
+      type: "module",
+      license: "MIT",
+      private: true,
+      bin: {
+        connops: "bin/connops.js"
+      },
+      engines: {
+        node: ">=20.19"
+      },
+      scripts: {
+        build: "node scripts/build.mjs",
+        typecheck: "tsc -p tsconfig.json",
+        lint: "eslint . --max-warnings=0",
+        format: "prettier --check .",
+        "format:fix": "prettier --write .",
+        test: "vitest run",
+        demo: "tsx src/demo.ts",
+        bench: "tsx bench/run.ts",
+        "check-dist": "node scripts/check-dist.mjs",
+        "test:node24": "node scripts/test-node24.mjs"
+      },
+      dependencies: {
+        ajv: "^8.17.1",
+        "fast-json-patch": "^3.1.1",
+        "simple-git": "^3.28.0",
+        undici: "^7.16.0",
+        yaml: "^2.8.1"
+      },
+      devDependencies: {
+        "@actions/core": "^3.0.1",
+        "@eslint/js": "^9.39.0",
+        "@types/node": "^20.19.0",
+        "ajv-draft-04": "^1.0.0",
+        cloudflare: "^7.3.0",
+        esbuild: "^0.25.0",
+        eslint: "^9.39.0",
+        "fast-check": "^4.3.0",
+        prettier: "^3.6.0",
+        tsx: "^4.20.0",
+        typescript: "~5.9.3",
+        "typescript-eslint": "^8.46.0",
+        vitest: "^4.0.0"
+      }
+    };
+  }
+});
+
+// src/core/version.ts
+var VERSION, USER_AGENT;
+var init_version = __esm({
+  "src/core/version.ts"() {
+    "use strict";
+    init_package();
+    VERSION = package_default.version;
+    USER_AGENT = `connops/${VERSION}`;
+  }
+});
+
 // node_modules/undici/lib/core/symbols.js
 var require_symbols = __commonJS({
   "node_modules/undici/lib/core/symbols.js"(exports, module) {
@@ -26878,7 +26944,7 @@ var require_sqlite_cache_store = __commonJS({
     var { Writable } = __require("node:stream");
     var { assertCacheKey, assertCacheValue } = require_cache();
     var DatabaseSync;
-    var VERSION = 4;
+    var VERSION2 = 4;
     var MAX_ENTRY_SIZE = 2 * 1e3 * 1e3 * 1e3;
     module.exports = class SqliteCacheStore {
       #maxEntrySize = MAX_ENTRY_SIZE;
@@ -26949,7 +27015,7 @@ var require_sqlite_cache_store = __commonJS({
       PRAGMA temp_store = memory;
       PRAGMA optimize;
 
-      CREATE TABLE IF NOT EXISTS cacheInterceptorV${VERSION} (
+      CREATE TABLE IF NOT EXISTS cacheInterceptorV${VERSION2} (
         -- Data specific to us
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         url TEXT NOT NULL,
@@ -26968,8 +27034,8 @@ var require_sqlite_cache_store = __commonJS({
         staleAt INTEGER NOT NULL
       );
 
-      CREATE INDEX IF NOT EXISTS idx_cacheInterceptorV${VERSION}_getValuesQuery ON cacheInterceptorV${VERSION}(url, method, deleteAt);
-      CREATE INDEX IF NOT EXISTS idx_cacheInterceptorV${VERSION}_deleteByUrlQuery ON cacheInterceptorV${VERSION}(deleteAt);
+      CREATE INDEX IF NOT EXISTS idx_cacheInterceptorV${VERSION2}_getValuesQuery ON cacheInterceptorV${VERSION2}(url, method, deleteAt);
+      CREATE INDEX IF NOT EXISTS idx_cacheInterceptorV${VERSION2}_deleteByUrlQuery ON cacheInterceptorV${VERSION2}(deleteAt);
     `);
         this.#getValuesQuery = this.#db.prepare(`
       SELECT
@@ -26984,7 +27050,7 @@ var require_sqlite_cache_store = __commonJS({
         vary,
         cachedAt,
         staleAt
-      FROM cacheInterceptorV${VERSION}
+      FROM cacheInterceptorV${VERSION2}
       WHERE
         url = ?
         AND method = ?
@@ -26992,7 +27058,7 @@ var require_sqlite_cache_store = __commonJS({
         deleteAt ASC
     `);
         this.#updateValueQuery = this.#db.prepare(`
-      UPDATE cacheInterceptorV${VERSION} SET
+      UPDATE cacheInterceptorV${VERSION2} SET
         body = ?,
         deleteAt = ?,
         statusCode = ?,
@@ -27006,7 +27072,7 @@ var require_sqlite_cache_store = __commonJS({
         id = ?
     `);
         this.#insertValueQuery = this.#db.prepare(`
-      INSERT INTO cacheInterceptorV${VERSION} (
+      INSERT INTO cacheInterceptorV${VERSION2} (
         url,
         method,
         body,
@@ -27022,20 +27088,20 @@ var require_sqlite_cache_store = __commonJS({
       ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     `);
         this.#deleteByUrlQuery = this.#db.prepare(
-          `DELETE FROM cacheInterceptorV${VERSION} WHERE url = ?`
+          `DELETE FROM cacheInterceptorV${VERSION2} WHERE url = ?`
         );
         this.#countEntriesQuery = this.#db.prepare(
-          `SELECT COUNT(*) AS total FROM cacheInterceptorV${VERSION}`
+          `SELECT COUNT(*) AS total FROM cacheInterceptorV${VERSION2}`
         );
         this.#deleteExpiredValuesQuery = this.#db.prepare(
-          `DELETE FROM cacheInterceptorV${VERSION} WHERE deleteAt <= ?`
+          `DELETE FROM cacheInterceptorV${VERSION2} WHERE deleteAt <= ?`
         );
         this.#deleteOldValuesQuery = this.#maxCount === Infinity ? null : this.#db.prepare(`
-        DELETE FROM cacheInterceptorV${VERSION}
+        DELETE FROM cacheInterceptorV${VERSION2}
         WHERE id IN (
           SELECT
             id
-          FROM cacheInterceptorV${VERSION}
+          FROM cacheInterceptorV${VERSION2}
           ORDER BY cachedAt ASC
           LIMIT ?
         )
@@ -34666,6 +34732,7 @@ function createHttpClient(options) {
   const sleep = deps.sleep ?? defaultSleep;
   const random = deps.random ?? Math.random;
   const limiter = new Semaphore(options.concurrency);
+  const requestIdHeader = (options.requestIdHeader ?? "x-request-id").toLowerCase();
   const agentOptions = {
     connections: limiter.limit,
     keepAliveTimeout: 3e4,
@@ -34691,7 +34758,11 @@ function createHttpClient(options) {
     const onCallerAbort = () => controller.abort(abortReason(req.signal));
     req.signal?.addEventListener("abort", onCallerAbort, { once: true });
     try {
-      const headers = { accept: "application/json", ...req.headers };
+      const headers = {
+        accept: "application/json",
+        ...req.headers,
+        "user-agent": USER_AGENT
+      };
       let body;
       if (req.body !== void 0) {
         body = JSON.stringify(req.body);
@@ -34741,7 +34812,7 @@ function createHttpClient(options) {
         limiter.release();
       }
       const status = outcome.kind === "response" ? outcome.response.status : 0;
-      const requestId = outcome.kind === "response" ? outcome.response.headers["x-request-id"] : void 0;
+      const requestId = outcome.kind === "response" ? outcome.response.headers[requestIdHeader] : void 0;
       const event = {
         target: options.target,
         method: req.method,
@@ -34798,6 +34869,7 @@ var init_http = __esm({
   "src/io/http.ts"() {
     "use strict";
     init_errors();
+    init_version();
     DEFAULT_MAX_RETRIES = 4;
     DEFAULT_MAX_RETRY_AFTER_MS = 6e4;
     DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
@@ -35073,6 +35145,8 @@ var init_client = __esm({
         this.http = createHttpClient({
           target: target.name,
           baseUrl: target.url ?? CLOUDFLARE_API_BASE,
+          // Cloudflare's request id is the Ray ID (`cf-ray`), quoted in errors and audit lines.
+          requestIdHeader: "cf-ray",
           concurrency: target.concurrency,
           timeoutMs: target.timeout_ms,
           ...target.ca_file !== void 0 ? { caFile: target.ca_file } : {},
@@ -35295,22 +35369,18 @@ function createCloudflareSession(target, deps, options = {}) {
         }
       );
     }
-    if (!client2.ok(res))
-      throw client2.fail(action, res, { account, ...name !== void 0 ? { name } : {} });
-    const after = await get(account, live.id);
-    if (!after) {
-      throw new ApiError("API", `${action}: it disappeared right after the update`, {
-        status: 404,
-        apiMessage: "not found after PUT"
-      });
-    }
+    const env = client2.ok(res);
+    if (!env) throw client2.fail(action, res, { account, ...name !== void 0 ? { name } : {} });
+    if (!isObject(env.result) || typeof env.result["service_id"] !== "string")
+      return { id: live.id, body: { ...request.body, service_id: live.id } };
+    const after = toLive(env.result, action);
     const want = normalizeService(request.body);
     const got = normalizeService(after.body);
     const diff = differingKeys(want, got);
     if (diff.length > 0) {
       throw new ApiError(
         "API",
-        `${action}: the API did not converge: after the PUT, ${diff.map((k2) => `"${k2}"`).join(", ")} still differ${diff.length === 1 ? "s" : ""} from what was sent`,
+        `${action}: the API did not converge: in the PUT's answer, ${diff.map((k2) => `"${k2}"`).join(", ")} still differ${diff.length === 1 ? "s" : ""} from what was sent`,
         { status: 200, apiMessage: "did not converge" }
       );
     }
@@ -35384,7 +35454,7 @@ function buildCreateBody(desired) {
   }
   return out;
 }
-var ACCOUNT_ID, AUTH_KEYS, cloudflareConnectivityService;
+var ACCOUNT_ID, AUTH_KEYS, REMOVAL_FORM, cloudflareConnectivityService;
 var init_provider = __esm({
   "src/providers/cloudflare/provider.ts"() {
     "use strict";
@@ -35396,6 +35466,13 @@ var init_provider = __esm({
     init_session();
     ACCOUNT_ID = /^[0-9a-f]{32}$/i;
     AUTH_KEYS = ["token", "email", "api_key"];
+    REMOVAL_FORM = {
+      http_port: "null",
+      https_port: "null",
+      tcp_port: "null",
+      app_protocol: "omit",
+      tls_settings: "omit"
+    };
     cloudflareConnectivityService = {
       kind: KIND,
       targetType: "cloudflare",
@@ -35459,13 +35536,16 @@ var init_provider = __esm({
       /**
        * PUT is a full replacement (§3): send the complete desired body. For an
        * optional field the desired body leaves out while the live one differs there
-       * (after normalisation), send an explicit `null`, as terraform does (§3), so
-       * the result does not depend on the unverified omitted-field semantic (§12.1).
+       * (after normalisation), send the removal the OpenAPI allows (REMOVAL_FORM):
+       * an explicit `null` for the ports, so the result does not depend on the
+       * unverified omitted-field semantic (§12.1); no key at all for `app_protocol`
+       * and `tls_settings`, whose schemas as written admit no null. Either way the
+       * read-back after the write shows a server that kept the old value.
        */
       buildUpdate(liveNormalized, desiredNormalized, desired) {
         const body = buildCreateBody(desired);
         for (const key of OPTIONAL_FIELDS) {
-          if (Object.hasOwn(body, key)) continue;
+          if (Object.hasOwn(body, key) || REMOVAL_FORM[key] === "omit") continue;
           if (canonicalJson(liveNormalized[key]) !== canonicalJson(desiredNormalized[key]))
             body[key] = null;
         }
@@ -35712,13 +35792,15 @@ function serverOptions(version) {
     ignore_early_media: bool(),
     inbound_format: {
       type: "string",
-      enum: ["e164", "npan", "1npan", "username"],
+      // strip_plus arrived on master only (PR #6512, connectivity.json@dcf86cbc:236).
+      enum: ["e164", "npan", "1npan", "username", ...version === "5" ? ["strip_plus"] : []],
       default: "npan"
     },
     ip: str(),
     media_handling: { type: "string", enum: ["process", "bypass"], default: "bypass" },
     port: int,
-    progress_timeout: int,
+    // connectivity.json@dcf86cbc:259 (4.3 @223893d0:258): Kazoo answers 400 not_minimum below 1.
+    progress_timeout: { type: "integer", minimum: 1 },
     sip_headers: { type: "array", items: { type: "object" } },
     timeout: int
   };
@@ -35740,6 +35822,8 @@ function buildSchema(version) {
       emergency_caller_id: callerId(0),
       trunks: {
         type: "integer",
+        // connectivity.json@dcf86cbc:37 (every version): Kazoo answers 400 not_minimum below 0.
+        minimum: 0,
         description: "The number of two-way trunks this account has purchased"
       },
       ...version === "4.0" || version === "4.1" ? { auth_realm: str(1) } : {}
@@ -35877,8 +35961,20 @@ function checkKazooSpec(spec, version) {
       });
     }
   }
+  for (const key of Object.keys(spec)) {
+    const reason = Object.hasOwn(REQUEST_CONTROL_KEYS, key) ? REQUEST_CONTROL_KEYS[key] : void 0;
+    if (reason === void 0) continue;
+    problems.push({
+      severity: "error",
+      code: "REQUEST_CONTROL",
+      message: `"${key}" cannot be a field of a connectivity document: ${reason}. Rename or remove it.`,
+      pointer: `/${escapePointerToken(key)}`,
+      atKey: true
+    });
+  }
   for (const pointer of findUnknownKeys(schema, spec)) {
     const tokens = parsePointer(pointer);
+    if (tokens.length === 1 && Object.hasOwn(REQUEST_CONTROL_KEYS, tokens[0] ?? "")) continue;
     const key = tokens[tokens.length - 1] ?? "";
     const parentSchema = schemaAt(schema, tokens.slice(0, -1));
     const guess = parentSchema ? closest(key, knownKeys(parentSchema)) : void 0;
@@ -36071,7 +36167,7 @@ function editDistance(a, b2) {
   }
   return prev[b2.length];
 }
-var E164;
+var E164, REQUEST_CONTROL_KEYS;
 var init_checks2 = __esm({
   "src/providers/kazoo/checks.ts"() {
     "use strict";
@@ -36081,6 +36177,16 @@ var init_checks2 = __esm({
     init_schema_walk();
     init_schema3();
     E164 = /^\+[1-9]\d{1,14}$/;
+    REQUEST_CONTROL_KEYS = {
+      verb: `Kazoo reads "verb" from the request data as the HTTP method to use (verb tunnelling, api_util.erl@dcf86cbc:659-665, 4.3 @223893d0:580-586): "GET" would turn connops' write into a read (200, nothing written, apply reports success), "DELETE" into a delete of the document`,
+      auth_token: 'Kazoo reads "auth_token" from the request data as the credential of the request when no X-Auth-Token header is sent (api_util.erl@dcf86cbc:895, 4.3 @223893d0:820); a token in a spec is a secret in git',
+      authorization: 'Kazoo reads "authorization" from the request data as the Authorization credential when the header is absent (api_util.erl@dcf86cbc:910, 4.3 @223893d0:835); a credential in a spec is a secret in git',
+      accept_charges: 'Kazoo reads "accept_charges" from the request data and, when true, accepts any billing charge of the write without the 402 confirmation (cb_context.erl@dcf86cbc:176, 4.3 @223893d0:168)',
+      pretty_print: 'Kazoo reads "pretty_print" from the request data as a formatting switch for its answer (api_util.erl@dcf86cbc:953, 4.3 @223893d0:878); it is a request option, not a document field',
+      jsonp: 'Kazoo reads "jsonp" from the request data and wraps its answer in a JavaScript call (api_util.erl@dcf86cbc:1297, 4.3 @223893d0:1237): connops could not read the answer to its own write',
+      accept: 'Kazoo reads "accept" from the request data as an override of the Accept header (api_resource.erl@dcf86cbc:1265, 4.3 @223893d0:1234): the answer could come in another format, or as 406',
+      start_key: 'Kazoo reads "start_key" from the request data as a listing cursor and deletes it from the data before saving (api_resource.erl@dcf86cbc:201-220, 4.3 @223893d0:162-181): the field would never be stored and every plan would show it again'
+    };
   }
 });
 
@@ -49911,7 +50017,7 @@ function gitInstanceFactory(baseDir, options) {
   customBinaryPlugin(plugins, config.binary, config.unsafe?.allowUnsafeCustomBinary);
   return new Git(config, plugins);
 }
-var import_file_exists, import_debug, import_promise_deferred, import_promise_deferred2, __defProp2, __getOwnPropDesc2, __getOwnPropNames2, __hasOwnProp2, __esm2, __commonJS2, __export2, __copyProps2, __toCommonJS, GitError, init_git_error, GitResponseError, init_git_response_error, TaskConfigurationError, init_task_configuration_error, NULL, NOOP, objectToString, init_util, filterArray, filterNumber, filterString, filterStringOrStringArray, filterHasLength, init_argument_filters, ExitCodes, init_exit_codes, GitOutputStreams, init_git_output_streams, LineParser, RemoteLineParser, init_line_parser, defaultOptions, init_simple_git_options, init_task_options, init_task_parser, utils_exports, init_utils, check_is_repo_exports, CheckRepoActions, onError, parser, init_check_is_repo, CleanResponse, removalRegexp, dryRunRemovalRegexp, isFolderRegexp, init_CleanSummary, task_exports, EMPTY_COMMANDS, init_task, clean_exports, CONFIG_ERROR_INTERACTIVE_MODE, CONFIG_ERROR_MODE_REQUIRED, CONFIG_ERROR_UNKNOWN_OPTION, CleanOptions, CleanOptionValues, init_clean, ConfigList, init_ConfigList, GitConfigScope, init_config2, DiffNameStatus, diffNameStatus, init_diff_name_status, disallowedOptions, Query, _a, GrepQuery, init_grep, reset_exports, ResetMode, validResetModes, init_reset, init_git_logger, TasksPendingQueue, init_tasks_pending_queue, GitExecutorChain, init_git_executor_chain, git_executor_exports, GitExecutor, init_git_executor, init_task_callback, init_change_working_directory, init_checkout, parser2, init_count_objects, parsers, init_parse_commit, init_commit, init_first_commit, init_hash_object, InitSummary, initResponseRegex, reInitResponseRegex, init_InitSummary, bareCommand, init_init, logFormatRegex, init_log_format, DiffSummary, init_DiffSummary, statParser, numStatParser, nameOnlyParser, nameStatusParser, diffSummaryParsers, init_parse_diff_summary, START_BOUNDARY, COMMIT_BOUNDARY, SPLITTER, defaultFieldNames, init_parse_list_log_summary, diff_exports, init_diff, excludeOptions, init_log, MergeSummaryConflict, MergeSummaryDetail, init_MergeSummary, PullSummary, PullFailedSummary, init_PullSummary, remoteMessagesObjectParsers, init_parse_remote_objects, parsers2, RemoteMessageSummary, init_parse_remote_messages, FILE_UPDATE_REGEX, SUMMARY_REGEX, ACTION_REGEX, parsers3, errorParsers, parsePullDetail, parsePullResult, init_parse_pull, parsers4, parseMergeResult, parseMergeDetail, init_parse_merge, init_merge, parsers5, parsePushResult, parsePushDetail, init_parse_push, push_exports, init_push, init_show, fromPathRegex, FileStatusSummary, init_FileStatusSummary, StatusSummary, parsers6, parseStatusSummary, init_StatusSummary, ignoredOptions, init_status, NOT_INSTALLED, parsers7, init_version, cloneTask, cloneMirrorTask, init_clone, simple_git_api_exports, SimpleGitApi, init_simple_git_api, scheduler_exports, createScheduledTask, Scheduler, init_scheduler, apply_patch_exports, init_apply_patch, BranchDeletionBatch, init_BranchDeleteSummary, deleteSuccessRegex, deleteErrorRegex, parsers8, parseBranchDeletions, init_parse_branch_delete, BranchSummaryResult, init_BranchSummary, parsers9, currentBranchParser, init_parse_branch, branch_exports, init_branch, parseCheckIgnore, init_CheckIgnore, check_ignore_exports, init_check_ignore, parsers10, init_parse_fetch, fetch_exports, init_fetch, parsers11, init_parse_move, move_exports, init_move, pull_exports, init_pull, init_GetRemoteSummary, remote_exports, init_remote, stash_list_exports, init_stash_list, sub_module_exports, init_sub_module, TagList, parseTagList, init_TagList, tag_exports, init_tag, require_git, GitConstructError, GitPluginError, never, WRONG_NUMBER_ERR, WRONG_CHARS_ERR, PluginStore, Git, simpleGit;
+var import_file_exists, import_debug, import_promise_deferred, import_promise_deferred2, __defProp2, __getOwnPropDesc2, __getOwnPropNames2, __hasOwnProp2, __esm2, __commonJS2, __export2, __copyProps2, __toCommonJS, GitError, init_git_error, GitResponseError, init_git_response_error, TaskConfigurationError, init_task_configuration_error, NULL, NOOP, objectToString, init_util, filterArray, filterNumber, filterString, filterStringOrStringArray, filterHasLength, init_argument_filters, ExitCodes, init_exit_codes, GitOutputStreams, init_git_output_streams, LineParser, RemoteLineParser, init_line_parser, defaultOptions, init_simple_git_options, init_task_options, init_task_parser, utils_exports, init_utils, check_is_repo_exports, CheckRepoActions, onError, parser, init_check_is_repo, CleanResponse, removalRegexp, dryRunRemovalRegexp, isFolderRegexp, init_CleanSummary, task_exports, EMPTY_COMMANDS, init_task, clean_exports, CONFIG_ERROR_INTERACTIVE_MODE, CONFIG_ERROR_MODE_REQUIRED, CONFIG_ERROR_UNKNOWN_OPTION, CleanOptions, CleanOptionValues, init_clean, ConfigList, init_ConfigList, GitConfigScope, init_config2, DiffNameStatus, diffNameStatus, init_diff_name_status, disallowedOptions, Query, _a, GrepQuery, init_grep, reset_exports, ResetMode, validResetModes, init_reset, init_git_logger, TasksPendingQueue, init_tasks_pending_queue, GitExecutorChain, init_git_executor_chain, git_executor_exports, GitExecutor, init_git_executor, init_task_callback, init_change_working_directory, init_checkout, parser2, init_count_objects, parsers, init_parse_commit, init_commit, init_first_commit, init_hash_object, InitSummary, initResponseRegex, reInitResponseRegex, init_InitSummary, bareCommand, init_init, logFormatRegex, init_log_format, DiffSummary, init_DiffSummary, statParser, numStatParser, nameOnlyParser, nameStatusParser, diffSummaryParsers, init_parse_diff_summary, START_BOUNDARY, COMMIT_BOUNDARY, SPLITTER, defaultFieldNames, init_parse_list_log_summary, diff_exports, init_diff, excludeOptions, init_log, MergeSummaryConflict, MergeSummaryDetail, init_MergeSummary, PullSummary, PullFailedSummary, init_PullSummary, remoteMessagesObjectParsers, init_parse_remote_objects, parsers2, RemoteMessageSummary, init_parse_remote_messages, FILE_UPDATE_REGEX, SUMMARY_REGEX, ACTION_REGEX, parsers3, errorParsers, parsePullDetail, parsePullResult, init_parse_pull, parsers4, parseMergeResult, parseMergeDetail, init_parse_merge, init_merge, parsers5, parsePushResult, parsePushDetail, init_parse_push, push_exports, init_push, init_show, fromPathRegex, FileStatusSummary, init_FileStatusSummary, StatusSummary, parsers6, parseStatusSummary, init_StatusSummary, ignoredOptions, init_status, NOT_INSTALLED, parsers7, init_version2, cloneTask, cloneMirrorTask, init_clone, simple_git_api_exports, SimpleGitApi, init_simple_git_api, scheduler_exports, createScheduledTask, Scheduler, init_scheduler, apply_patch_exports, init_apply_patch, BranchDeletionBatch, init_BranchDeleteSummary, deleteSuccessRegex, deleteErrorRegex, parsers8, parseBranchDeletions, init_parse_branch_delete, BranchSummaryResult, init_BranchSummary, parsers9, currentBranchParser, init_parse_branch, branch_exports, init_branch, parseCheckIgnore, init_CheckIgnore, check_ignore_exports, init_check_ignore, parsers10, init_parse_fetch, fetch_exports, init_fetch, parsers11, init_parse_move, move_exports, init_move, pull_exports, init_pull, init_GetRemoteSummary, remote_exports, init_remote, stash_list_exports, init_stash_list, sub_module_exports, init_sub_module, TagList, parseTagList, init_TagList, tag_exports, init_tag, require_git, GitConstructError, GitPluginError, never, WRONG_NUMBER_ERR, WRONG_CHARS_ERR, PluginStore, Git, simpleGit;
 var init_esm = __esm({
   "node_modules/simple-git/dist/esm/index.js"() {
     import_file_exists = __toESM(require_dist2(), 1);
@@ -51496,7 +51602,7 @@ var init_esm = __esm({
         ignoredOptions = ["--null", "-z"];
       }
     });
-    init_version = __esm2({
+    init_version2 = __esm2({
       "src/lib/tasks/version.ts"() {
         "use strict";
         init_utils();
@@ -51560,7 +51666,7 @@ var init_esm = __esm({
         init_show();
         init_status();
         init_task();
-        init_version();
+        init_version2();
         init_utils();
         init_clone();
         SimpleGitApi = class {

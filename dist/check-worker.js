@@ -16019,6 +16019,62 @@ var ApiError = class extends ConnopsError {
 // src/io/http.ts
 import { readFileSync } from "node:fs";
 import { rootCertificates } from "node:tls";
+
+// package.json
+var package_default = {
+  name: "connops",
+  version: "0.1.0",
+  description: "Declarative GitOps reconciler for Kazoo connectivity (trunkstore) documents and Cloudflare connectivity directory services",
+  type: "module",
+  license: "MIT",
+  private: true,
+  bin: {
+    connops: "bin/connops.js"
+  },
+  engines: {
+    node: ">=20.19"
+  },
+  scripts: {
+    build: "node scripts/build.mjs",
+    typecheck: "tsc -p tsconfig.json",
+    lint: "eslint . --max-warnings=0",
+    format: "prettier --check .",
+    "format:fix": "prettier --write .",
+    test: "vitest run",
+    demo: "tsx src/demo.ts",
+    bench: "tsx bench/run.ts",
+    "check-dist": "node scripts/check-dist.mjs",
+    "test:node24": "node scripts/test-node24.mjs"
+  },
+  dependencies: {
+    ajv: "^8.17.1",
+    "fast-json-patch": "^3.1.1",
+    "simple-git": "^3.28.0",
+    undici: "^7.16.0",
+    yaml: "^2.8.1"
+  },
+  devDependencies: {
+    "@actions/core": "^3.0.1",
+    "@eslint/js": "^9.39.0",
+    "@types/node": "^20.19.0",
+    "ajv-draft-04": "^1.0.0",
+    cloudflare: "^7.3.0",
+    esbuild: "^0.25.0",
+    eslint: "^9.39.0",
+    "fast-check": "^4.3.0",
+    prettier: "^3.6.0",
+    tsx: "^4.20.0",
+    typescript: "~5.9.3",
+    "typescript-eslint": "^8.46.0",
+    vitest: "^4.0.0"
+  }
+};
+
+// src/core/version.ts
+var VERSION = package_default.version;
+var USER_AGENT = `connops/${VERSION}`;
+
+// src/io/http.ts
 var DEFAULT_MAX_RETRIES = 4;
 var DEFAULT_MAX_RETRY_AFTER_MS = 6e4;
 var DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
@@ -16261,6 +16317,7 @@ function createHttpClient(options) {
   const sleep = deps.sleep ?? defaultSleep;
   const random = deps.random ?? Math.random;
   const limiter = new Semaphore(options.concurrency);
+  const requestIdHeader = (options.requestIdHeader ?? "x-request-id").toLowerCase();
   const agentOptions = {
     connections: limiter.limit,
     keepAliveTimeout: 3e4,
@@ -16286,7 +16343,11 @@ function createHttpClient(options) {
     const onCallerAbort = () => controller.abort(abortReason(req.signal));
     req.signal?.addEventListener("abort", onCallerAbort, { once: true });
     try {
-      const headers = { accept: "application/json", ...req.headers };
+      const headers = {
+        accept: "application/json",
+        ...req.headers,
+        "user-agent": USER_AGENT
+      };
       let body;
       if (req.body !== void 0) {
         body = JSON.stringify(req.body);
@@ -16336,7 +16397,7 @@ function createHttpClient(options) {
         limiter.release();
       }
       const status = outcome.kind === "response" ? outcome.response.status : 0;
-      const requestId = outcome.kind === "response" ? outcome.response.headers["x-request-id"] : void 0;
+      const requestId = outcome.kind === "response" ? outcome.response.headers[requestIdHeader] : void 0;
       const event = {
         target: options.target,
         method: req.method,
@@ -16630,6 +16691,8 @@ var CloudflareClient = class {
     this.http = createHttpClient({
       target: target.name,
       baseUrl: target.url ?? CLOUDFLARE_API_BASE,
+      // Cloudflare's request id is the Ray ID (`cf-ray`), quoted in errors and audit lines.
+      requestIdHeader: "cf-ray",
       concurrency: target.concurrency,
       timeoutMs: target.timeout_ms,
       ...target.ca_file !== void 0 ? { caFile: target.ca_file } : {},
@@ -16853,22 +16916,18 @@ function createCloudflareSession(target, deps, options = {}) {
         }
       );
     }
-    if (!client.ok(res))
-      throw client.fail(action, res, { account, ...name !== void 0 ? { name } : {} });
-    const after = await get(account, live.id);
-    if (!after) {
-      throw new ApiError("API", `${action}: it disappeared right after the update`, {
-        status: 404,
-        apiMessage: "not found after PUT"
-      });
-    }
+    const env = client.ok(res);
+    if (!env) throw client.fail(action, res, { account, ...name !== void 0 ? { name } : {} });
+    if (!isObject(env.result) || typeof env.result["service_id"] !== "string")
+      return { id: live.id, body: { ...request.body, service_id: live.id } };
+    const after = toLive(env.result, action);
     const want = normalizeService(request.body);
     const got = normalizeService(after.body);
     const diff = differingKeys(want, got);
     if (diff.length > 0) {
       throw new ApiError(
         "API",
-        `${action}: the API did not converge: after the PUT, ${diff.map((k) => `"${k}"`).join(", ")} still differ${diff.length === 1 ? "s" : ""} from what was sent`,
+        `${action}: the API did not converge: in the PUT's answer, ${diff.map((k) => `"${k}"`).join(", ")} still differ${diff.length === 1 ? "s" : ""} from what was sent`,
         { status: 200, apiMessage: "did not converge" }
       );
     }
@@ -16931,6 +16990,13 @@ function buildCreateBody(desired) {
   }
   return out;
 }
+var REMOVAL_FORM = {
+  http_port: "null",
+  https_port: "null",
+  tcp_port: "null",
+  app_protocol: "omit",
+  tls_settings: "omit"
+};
 var cloudflareConnectivityService = {
   kind: KIND,
   targetType: "cloudflare",
@@ -16994,13 +17060,16 @@ var cloudflareConnectivityService = {
   /**
    * PUT is a full replacement (§3): send the complete desired body. For an
    * optional field the desired body leaves out while the live one differs there
-   * (after normalisation), send an explicit `null`, as terraform does (§3), so
-   * the result does not depend on the unverified omitted-field semantic (§12.1).
+   * (after normalisation), send the removal the OpenAPI allows (REMOVAL_FORM):
+   * an explicit `null` for the ports, so the result does not depend on the
+   * unverified omitted-field semantic (§12.1); no key at all for `app_protocol`
+   * and `tls_settings`, whose schemas as written admit no null. Either way the
+   * read-back after the write shows a server that kept the old value.
    */
   buildUpdate(liveNormalized, desiredNormalized, desired) {
     const body = buildCreateBody(desired);
     for (const key of OPTIONAL_FIELDS) {
-      if (Object.hasOwn(body, key)) continue;
+      if (Object.hasOwn(body, key) || REMOVAL_FORM[key] === "omit") continue;
       if (canonicalJson(liveNormalized[key]) !== canonicalJson(desiredNormalized[key]))
         body[key] = null;
     }
@@ -17276,13 +17345,15 @@ function serverOptions(version) {
     ignore_early_media: bool(),
     inbound_format: {
       type: "string",
-      enum: ["e164", "npan", "1npan", "username"],
+      // strip_plus arrived on master only (PR #6512, connectivity.json@dcf86cbc:236).
+      enum: ["e164", "npan", "1npan", "username", ...version === "5" ? ["strip_plus"] : []],
       default: "npan"
     },
     ip: str(),
     media_handling: { type: "string", enum: ["process", "bypass"], default: "bypass" },
     port: int,
-    progress_timeout: int,
+    // connectivity.json@dcf86cbc:259 (4.3 @223893d0:258): Kazoo answers 400 not_minimum below 1.
+    progress_timeout: { type: "integer", minimum: 1 },
     sip_headers: { type: "array", items: { type: "object" } },
     timeout: int
   };
@@ -17304,6 +17375,8 @@ function buildSchema(version) {
       emergency_caller_id: callerId(0),
       trunks: {
         type: "integer",
+        // connectivity.json@dcf86cbc:37 (every version): Kazoo answers 400 not_minimum below 0.
+        minimum: 0,
         description: "The number of two-way trunks this account has purchased"
       },
       ...version === "4.0" || version === "4.1" ? { auth_realm: str(1) } : {}
@@ -17380,6 +17453,16 @@ function didProblem(did) {
   }
   return void 0;
 }
+var REQUEST_CONTROL_KEYS = {
+  verb: `Kazoo reads "verb" from the request data as the HTTP method to use (verb tunnelling, api_util.erl@dcf86cbc:659-665, 4.3 @223893d0:580-586): "GET" would turn connops' write into a read (200, nothing written, apply reports success), "DELETE" into a delete of the document`,
+  auth_token: 'Kazoo reads "auth_token" from the request data as the credential of the request when no X-Auth-Token header is sent (api_util.erl@dcf86cbc:895, 4.3 @223893d0:820); a token in a spec is a secret in git',
+  authorization: 'Kazoo reads "authorization" from the request data as the Authorization credential when the header is absent (api_util.erl@dcf86cbc:910, 4.3 @223893d0:835); a credential in a spec is a secret in git',
+  accept_charges: 'Kazoo reads "accept_charges" from the request data and, when true, accepts any billing charge of the write without the 402 confirmation (cb_context.erl@dcf86cbc:176, 4.3 @223893d0:168)',
+  pretty_print: 'Kazoo reads "pretty_print" from the request data as a formatting switch for its answer (api_util.erl@dcf86cbc:953, 4.3 @223893d0:878); it is a request option, not a document field',
+  jsonp: 'Kazoo reads "jsonp" from the request data and wraps its answer in a JavaScript call (api_util.erl@dcf86cbc:1297, 4.3 @223893d0:1237): connops could not read the answer to its own write',
+  accept: 'Kazoo reads "accept" from the request data as an override of the Accept header (api_resource.erl@dcf86cbc:1265, 4.3 @223893d0:1234): the answer could come in another format, or as 406',
+  start_key: 'Kazoo reads "start_key" from the request data as a listing cursor and deletes it from the data before saving (api_resource.erl@dcf86cbc:201-220, 4.3 @223893d0:162-181): the field would never be stored and every plan would show it again'
+};
 function checkKazooSpec(spec, version) {
   const schema = kazooConnectivitySchema(version);
   const problems = [];
@@ -17406,8 +17489,20 @@ function checkKazooSpec(spec, version) {
       });
     }
   }
+  for (const key of Object.keys(spec)) {
+    const reason = Object.hasOwn(REQUEST_CONTROL_KEYS, key) ? REQUEST_CONTROL_KEYS[key] : void 0;
+    if (reason === void 0) continue;
+    problems.push({
+      severity: "error",
+      code: "REQUEST_CONTROL",
+      message: `"${key}" cannot be a field of a connectivity document: ${reason}. Rename or remove it.`,
+      pointer: `/${escapePointerToken(key)}`,
+      atKey: true
+    });
+  }
   for (const pointer of findUnknownKeys(schema, spec)) {
     const tokens = parsePointer(pointer);
+    if (tokens.length === 1 && Object.hasOwn(REQUEST_CONTROL_KEYS, tokens[0] ?? "")) continue;
     const key = tokens[tokens.length - 1] ?? "";
     const parentSchema = schemaAt(schema, tokens.slice(0, -1));
     const guess = parentSchema ? closest(key, knownKeys(parentSchema)) : void 0;

@@ -16936,6 +16936,72 @@ var init_normalize = __esm({
   }
 });
 
+// package.json
+var package_default;
+var init_package = __esm({
+  "package.json"() {
+    package_default = {
+      name: "connops",
+      version: "0.1.0",
+      description: "Declarative GitOps reconciler for Kazoo connectivity (trunkstore) documents and Cloudflare connectivity directory services",
+      type: "module",
+      license: "MIT",
+      private: true,
+      bin: {
+        connops: "bin/connops.js"
+      },
+      engines: {
+        node: ">=20.19"
+      },
+      scripts: {
+        build: "node scripts/build.mjs",
+        typecheck: "tsc -p tsconfig.json",
+        lint: "eslint . --max-warnings=0",
+        format: "prettier --check .",
+        "format:fix": "prettier --write .",
+        test: "vitest run",
+        demo: "tsx src/demo.ts",
+        bench: "tsx bench/run.ts",
+        "check-dist": "node scripts/check-dist.mjs",
+        "test:node24": "node scripts/test-node24.mjs"
+      },
+      dependencies: {
+        ajv: "^8.17.1",
+        "fast-json-patch": "^3.1.1",
+        "simple-git": "^3.28.0",
+        undici: "^7.16.0",
+        yaml: "^2.8.1"
+      },
+      devDependencies: {
+        "@actions/core": "^3.0.1",
+        "@eslint/js": "^9.39.0",
+        "@types/node": "^20.19.0",
+        "ajv-draft-04": "^1.0.0",
+        cloudflare: "^7.3.0",
+        esbuild: "^0.25.0",
+        eslint: "^9.39.0",
+        "fast-check": "^4.3.0",
+        prettier: "^3.6.0",
+        tsx: "^4.20.0",
+        typescript: "~5.9.3",
+        "typescript-eslint": "^8.46.0",
+        vitest: "^4.0.0"
+      }
+    };
+  }
+});
+
+// src/core/version.ts
+var VERSION, USER_AGENT;
+var init_version = __esm({
+  "src/core/version.ts"() {
+    "use strict";
+    init_package();
+    VERSION = package_default.version;
+    USER_AGENT = `connops/${VERSION}`;
+  }
+});
+
 // node_modules/undici/lib/core/symbols.js
 var require_symbols = __commonJS({
   "node_modules/undici/lib/core/symbols.js"(exports, module) {
@@ -43765,6 +43831,7 @@ function createHttpClient(options) {
   const sleep2 = deps.sleep ?? defaultSleep;
   const random = deps.random ?? Math.random;
   const limiter = new Semaphore(options.concurrency);
+  const requestIdHeader = (options.requestIdHeader ?? "x-request-id").toLowerCase();
   const agentOptions = {
     connections: limiter.limit,
     keepAliveTimeout: 3e4,
@@ -43790,7 +43857,11 @@ function createHttpClient(options) {
     const onCallerAbort = () => controller.abort(abortReason(req.signal));
     req.signal?.addEventListener("abort", onCallerAbort, { once: true });
     try {
-      const headers = { accept: "application/json", ...req.headers };
+      const headers = {
+        accept: "application/json",
+        ...req.headers,
+        "user-agent": USER_AGENT
+      };
       let body;
       if (req.body !== void 0) {
         body = JSON.stringify(req.body);
@@ -43840,7 +43911,7 @@ function createHttpClient(options) {
         limiter.release();
       }
       const status = outcome.kind === "response" ? outcome.response.status : 0;
-      const requestId = outcome.kind === "response" ? outcome.response.headers["x-request-id"] : void 0;
+      const requestId = outcome.kind === "response" ? outcome.response.headers[requestIdHeader] : void 0;
       const event = {
         target: options.target,
         method: req.method,
@@ -43897,6 +43968,7 @@ var init_http = __esm({
   "src/io/http.ts"() {
     "use strict";
     init_errors();
+    init_version();
     DEFAULT_MAX_RETRIES = 4;
     DEFAULT_MAX_RETRY_AFTER_MS = 6e4;
     DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
@@ -44071,6 +44143,8 @@ var init_client = __esm({
         this.http = createHttpClient({
           target: target.name,
           baseUrl: target.url ?? CLOUDFLARE_API_BASE,
+          // Cloudflare's request id is the Ray ID (`cf-ray`), quoted in errors and audit lines.
+          requestIdHeader: "cf-ray",
           concurrency: target.concurrency,
           timeoutMs: target.timeout_ms,
           ...target.ca_file !== void 0 ? { caFile: target.ca_file } : {},
@@ -44293,22 +44367,18 @@ function createCloudflareSession(target, deps, options = {}) {
         }
       );
     }
-    if (!client2.ok(res))
-      throw client2.fail(action, res, { account, ...name !== void 0 ? { name } : {} });
-    const after = await get(account, live.id);
-    if (!after) {
-      throw new ApiError("API", `${action}: it disappeared right after the update`, {
-        status: 404,
-        apiMessage: "not found after PUT"
-      });
-    }
+    const env = client2.ok(res);
+    if (!env) throw client2.fail(action, res, { account, ...name !== void 0 ? { name } : {} });
+    if (!isObject(env.result) || typeof env.result["service_id"] !== "string")
+      return { id: live.id, body: { ...request.body, service_id: live.id } };
+    const after = toLive(env.result, action);
     const want = normalizeService(request.body);
     const got = normalizeService(after.body);
     const diff = differingKeys(want, got);
     if (diff.length > 0) {
       throw new ApiError(
         "API",
-        `${action}: the API did not converge: after the PUT, ${diff.map((k2) => `"${k2}"`).join(", ")} still differ${diff.length === 1 ? "s" : ""} from what was sent`,
+        `${action}: the API did not converge: in the PUT's answer, ${diff.map((k2) => `"${k2}"`).join(", ")} still differ${diff.length === 1 ? "s" : ""} from what was sent`,
         { status: 200, apiMessage: "did not converge" }
       );
     }
@@ -44382,7 +44452,7 @@ function buildCreateBody(desired) {
   }
   return out;
 }
-var ACCOUNT_ID, AUTH_KEYS, cloudflareConnectivityService;
+var ACCOUNT_ID, AUTH_KEYS, REMOVAL_FORM, cloudflareConnectivityService;
 var init_provider = __esm({
   "src/providers/cloudflare/provider.ts"() {
     "use strict";
@@ -44394,6 +44464,13 @@ var init_provider = __esm({
     init_session();
     ACCOUNT_ID = /^[0-9a-f]{32}$/i;
     AUTH_KEYS = ["token", "email", "api_key"];
+    REMOVAL_FORM = {
+      http_port: "null",
+      https_port: "null",
+      tcp_port: "null",
+      app_protocol: "omit",
+      tls_settings: "omit"
+    };
     cloudflareConnectivityService = {
       kind: KIND,
       targetType: "cloudflare",
@@ -44457,13 +44534,16 @@ var init_provider = __esm({
       /**
        * PUT is a full replacement (§3): send the complete desired body. For an
        * optional field the desired body leaves out while the live one differs there
-       * (after normalisation), send an explicit `null`, as terraform does (§3), so
-       * the result does not depend on the unverified omitted-field semantic (§12.1).
+       * (after normalisation), send the removal the OpenAPI allows (REMOVAL_FORM):
+       * an explicit `null` for the ports, so the result does not depend on the
+       * unverified omitted-field semantic (§12.1); no key at all for `app_protocol`
+       * and `tls_settings`, whose schemas as written admit no null. Either way the
+       * read-back after the write shows a server that kept the old value.
        */
       buildUpdate(liveNormalized, desiredNormalized, desired) {
         const body = buildCreateBody(desired);
         for (const key of OPTIONAL_FIELDS) {
-          if (Object.hasOwn(body, key)) continue;
+          if (Object.hasOwn(body, key) || REMOVAL_FORM[key] === "omit") continue;
           if (canonicalJson(liveNormalized[key]) !== canonicalJson(desiredNormalized[key]))
             body[key] = null;
         }
@@ -44713,13 +44793,15 @@ function serverOptions(version) {
     ignore_early_media: bool(),
     inbound_format: {
       type: "string",
-      enum: ["e164", "npan", "1npan", "username"],
+      // strip_plus arrived on master only (PR #6512, connectivity.json@dcf86cbc:236).
+      enum: ["e164", "npan", "1npan", "username", ...version === "5" ? ["strip_plus"] : []],
       default: "npan"
     },
     ip: str(),
     media_handling: { type: "string", enum: ["process", "bypass"], default: "bypass" },
     port: int,
-    progress_timeout: int,
+    // connectivity.json@dcf86cbc:259 (4.3 @223893d0:258): Kazoo answers 400 not_minimum below 1.
+    progress_timeout: { type: "integer", minimum: 1 },
     sip_headers: { type: "array", items: { type: "object" } },
     timeout: int
   };
@@ -44741,6 +44823,8 @@ function buildSchema(version) {
       emergency_caller_id: callerId(0),
       trunks: {
         type: "integer",
+        // connectivity.json@dcf86cbc:37 (every version): Kazoo answers 400 not_minimum below 0.
+        minimum: 0,
         description: "The number of two-way trunks this account has purchased"
       },
       ...version === "4.0" || version === "4.1" ? { auth_realm: str(1) } : {}
@@ -44878,8 +44962,20 @@ function checkKazooSpec(spec, version) {
       });
     }
   }
+  for (const key of Object.keys(spec)) {
+    const reason = Object.hasOwn(REQUEST_CONTROL_KEYS, key) ? REQUEST_CONTROL_KEYS[key] : void 0;
+    if (reason === void 0) continue;
+    problems.push({
+      severity: "error",
+      code: "REQUEST_CONTROL",
+      message: `"${key}" cannot be a field of a connectivity document: ${reason}. Rename or remove it.`,
+      pointer: `/${escapePointerToken(key)}`,
+      atKey: true
+    });
+  }
   for (const pointer of findUnknownKeys(schema, spec)) {
     const tokens = parsePointer(pointer);
+    if (tokens.length === 1 && Object.hasOwn(REQUEST_CONTROL_KEYS, tokens[0] ?? "")) continue;
     const key = tokens[tokens.length - 1] ?? "";
     const parentSchema = schemaAt(schema, tokens.slice(0, -1));
     const guess = parentSchema ? closest(key, knownKeys(parentSchema)) : void 0;
@@ -45072,7 +45168,7 @@ function editDistance(a, b2) {
   }
   return prev[b2.length];
 }
-var E164;
+var E164, REQUEST_CONTROL_KEYS;
 var init_checks2 = __esm({
   "src/providers/kazoo/checks.ts"() {
     "use strict";
@@ -45082,6 +45178,16 @@ var init_checks2 = __esm({
     init_schema_walk();
     init_schema3();
     E164 = /^\+[1-9]\d{1,14}$/;
+    REQUEST_CONTROL_KEYS = {
+      verb: `Kazoo reads "verb" from the request data as the HTTP method to use (verb tunnelling, api_util.erl@dcf86cbc:659-665, 4.3 @223893d0:580-586): "GET" would turn connops' write into a read (200, nothing written, apply reports success), "DELETE" into a delete of the document`,
+      auth_token: 'Kazoo reads "auth_token" from the request data as the credential of the request when no X-Auth-Token header is sent (api_util.erl@dcf86cbc:895, 4.3 @223893d0:820); a token in a spec is a secret in git',
+      authorization: 'Kazoo reads "authorization" from the request data as the Authorization credential when the header is absent (api_util.erl@dcf86cbc:910, 4.3 @223893d0:835); a credential in a spec is a secret in git',
+      accept_charges: 'Kazoo reads "accept_charges" from the request data and, when true, accepts any billing charge of the write without the 402 confirmation (cb_context.erl@dcf86cbc:176, 4.3 @223893d0:168)',
+      pretty_print: 'Kazoo reads "pretty_print" from the request data as a formatting switch for its answer (api_util.erl@dcf86cbc:953, 4.3 @223893d0:878); it is a request option, not a document field',
+      jsonp: 'Kazoo reads "jsonp" from the request data and wraps its answer in a JavaScript call (api_util.erl@dcf86cbc:1297, 4.3 @223893d0:1237): connops could not read the answer to its own write',
+      accept: 'Kazoo reads "accept" from the request data as an override of the Accept header (api_resource.erl@dcf86cbc:1265, 4.3 @223893d0:1234): the answer could come in another format, or as 406',
+      start_key: 'Kazoo reads "start_key" from the request data as a listing cursor and deletes it from the data before saving (api_resource.erl@dcf86cbc:201-220, 4.3 @223893d0:162-181): the field would never be stored and every plan would show it again'
+    };
   }
 });
 
@@ -51449,7 +51555,7 @@ function gitInstanceFactory(baseDir, options) {
   customBinaryPlugin(plugins, config.binary, config.unsafe?.allowUnsafeCustomBinary);
   return new Git(config, plugins);
 }
-var import_file_exists, import_debug, import_promise_deferred, import_promise_deferred2, __defProp2, __getOwnPropDesc2, __getOwnPropNames2, __hasOwnProp2, __esm2, __commonJS2, __export2, __copyProps2, __toCommonJS, GitError, init_git_error, GitResponseError, init_git_response_error, TaskConfigurationError, init_task_configuration_error, NULL, NOOP, objectToString, init_util, filterArray, filterNumber, filterString, filterStringOrStringArray, filterHasLength, init_argument_filters, ExitCodes, init_exit_codes2, GitOutputStreams, init_git_output_streams, LineParser, RemoteLineParser, init_line_parser, defaultOptions, init_simple_git_options, init_task_options, init_task_parser, utils_exports, init_utils, check_is_repo_exports, CheckRepoActions, onError, parser, init_check_is_repo, CleanResponse, removalRegexp, dryRunRemovalRegexp, isFolderRegexp, init_CleanSummary, task_exports, EMPTY_COMMANDS, init_task, clean_exports, CONFIG_ERROR_INTERACTIVE_MODE, CONFIG_ERROR_MODE_REQUIRED, CONFIG_ERROR_UNKNOWN_OPTION, CleanOptions, CleanOptionValues, init_clean, ConfigList, init_ConfigList, GitConfigScope, init_config2, DiffNameStatus, diffNameStatus, init_diff_name_status, disallowedOptions, Query, _a, GrepQuery, init_grep, reset_exports, ResetMode, validResetModes, init_reset, init_git_logger, TasksPendingQueue, init_tasks_pending_queue, GitExecutorChain, init_git_executor_chain, git_executor_exports, GitExecutor, init_git_executor, init_task_callback, init_change_working_directory, init_checkout, parser2, init_count_objects, parsers, init_parse_commit, init_commit, init_first_commit, init_hash_object, InitSummary, initResponseRegex, reInitResponseRegex, init_InitSummary, bareCommand, init_init, logFormatRegex, init_log_format, DiffSummary, init_DiffSummary, statParser, numStatParser, nameOnlyParser, nameStatusParser, diffSummaryParsers, init_parse_diff_summary, START_BOUNDARY, COMMIT_BOUNDARY, SPLITTER, defaultFieldNames, init_parse_list_log_summary, diff_exports, init_diff, excludeOptions, init_log, MergeSummaryConflict, MergeSummaryDetail, init_MergeSummary, PullSummary, PullFailedSummary, init_PullSummary, remoteMessagesObjectParsers, init_parse_remote_objects, parsers2, RemoteMessageSummary, init_parse_remote_messages, FILE_UPDATE_REGEX, SUMMARY_REGEX, ACTION_REGEX, parsers3, errorParsers, parsePullDetail, parsePullResult, init_parse_pull, parsers4, parseMergeResult, parseMergeDetail, init_parse_merge, init_merge, parsers5, parsePushResult, parsePushDetail, init_parse_push, push_exports, init_push, init_show, fromPathRegex, FileStatusSummary, init_FileStatusSummary, StatusSummary, parsers6, parseStatusSummary, init_StatusSummary, ignoredOptions, init_status, NOT_INSTALLED, parsers7, init_version, cloneTask, cloneMirrorTask, init_clone, simple_git_api_exports, SimpleGitApi, init_simple_git_api, scheduler_exports, createScheduledTask, Scheduler, init_scheduler, apply_patch_exports, init_apply_patch, BranchDeletionBatch, init_BranchDeleteSummary, deleteSuccessRegex, deleteErrorRegex, parsers8, parseBranchDeletions, init_parse_branch_delete, BranchSummaryResult, init_BranchSummary, parsers9, currentBranchParser, init_parse_branch, branch_exports, init_branch, parseCheckIgnore, init_CheckIgnore, check_ignore_exports, init_check_ignore, parsers10, init_parse_fetch, fetch_exports, init_fetch, parsers11, init_parse_move, move_exports, init_move, pull_exports, init_pull, init_GetRemoteSummary, remote_exports, init_remote, stash_list_exports, init_stash_list, sub_module_exports, init_sub_module, TagList, parseTagList, init_TagList, tag_exports, init_tag, require_git, GitConstructError, GitPluginError, never, WRONG_NUMBER_ERR, WRONG_CHARS_ERR, PluginStore, Git, simpleGit;
+var import_file_exists, import_debug, import_promise_deferred, import_promise_deferred2, __defProp2, __getOwnPropDesc2, __getOwnPropNames2, __hasOwnProp2, __esm2, __commonJS2, __export2, __copyProps2, __toCommonJS, GitError, init_git_error, GitResponseError, init_git_response_error, TaskConfigurationError, init_task_configuration_error, NULL, NOOP, objectToString, init_util, filterArray, filterNumber, filterString, filterStringOrStringArray, filterHasLength, init_argument_filters, ExitCodes, init_exit_codes2, GitOutputStreams, init_git_output_streams, LineParser, RemoteLineParser, init_line_parser, defaultOptions, init_simple_git_options, init_task_options, init_task_parser, utils_exports, init_utils, check_is_repo_exports, CheckRepoActions, onError, parser, init_check_is_repo, CleanResponse, removalRegexp, dryRunRemovalRegexp, isFolderRegexp, init_CleanSummary, task_exports, EMPTY_COMMANDS, init_task, clean_exports, CONFIG_ERROR_INTERACTIVE_MODE, CONFIG_ERROR_MODE_REQUIRED, CONFIG_ERROR_UNKNOWN_OPTION, CleanOptions, CleanOptionValues, init_clean, ConfigList, init_ConfigList, GitConfigScope, init_config2, DiffNameStatus, diffNameStatus, init_diff_name_status, disallowedOptions, Query, _a, GrepQuery, init_grep, reset_exports, ResetMode, validResetModes, init_reset, init_git_logger, TasksPendingQueue, init_tasks_pending_queue, GitExecutorChain, init_git_executor_chain, git_executor_exports, GitExecutor, init_git_executor, init_task_callback, init_change_working_directory, init_checkout, parser2, init_count_objects, parsers, init_parse_commit, init_commit, init_first_commit, init_hash_object, InitSummary, initResponseRegex, reInitResponseRegex, init_InitSummary, bareCommand, init_init, logFormatRegex, init_log_format, DiffSummary, init_DiffSummary, statParser, numStatParser, nameOnlyParser, nameStatusParser, diffSummaryParsers, init_parse_diff_summary, START_BOUNDARY, COMMIT_BOUNDARY, SPLITTER, defaultFieldNames, init_parse_list_log_summary, diff_exports, init_diff, excludeOptions, init_log, MergeSummaryConflict, MergeSummaryDetail, init_MergeSummary, PullSummary, PullFailedSummary, init_PullSummary, remoteMessagesObjectParsers, init_parse_remote_objects, parsers2, RemoteMessageSummary, init_parse_remote_messages, FILE_UPDATE_REGEX, SUMMARY_REGEX, ACTION_REGEX, parsers3, errorParsers, parsePullDetail, parsePullResult, init_parse_pull, parsers4, parseMergeResult, parseMergeDetail, init_parse_merge, init_merge, parsers5, parsePushResult, parsePushDetail, init_parse_push, push_exports, init_push, init_show, fromPathRegex, FileStatusSummary, init_FileStatusSummary, StatusSummary, parsers6, parseStatusSummary, init_StatusSummary, ignoredOptions, init_status, NOT_INSTALLED, parsers7, init_version2, cloneTask, cloneMirrorTask, init_clone, simple_git_api_exports, SimpleGitApi, init_simple_git_api, scheduler_exports, createScheduledTask, Scheduler, init_scheduler, apply_patch_exports, init_apply_patch, BranchDeletionBatch, init_BranchDeleteSummary, deleteSuccessRegex, deleteErrorRegex, parsers8, parseBranchDeletions, init_parse_branch_delete, BranchSummaryResult, init_BranchSummary, parsers9, currentBranchParser, init_parse_branch, branch_exports, init_branch, parseCheckIgnore, init_CheckIgnore, check_ignore_exports, init_check_ignore, parsers10, init_parse_fetch, fetch_exports, init_fetch, parsers11, init_parse_move, move_exports, init_move, pull_exports, init_pull, init_GetRemoteSummary, remote_exports, init_remote, stash_list_exports, init_stash_list, sub_module_exports, init_sub_module, TagList, parseTagList, init_TagList, tag_exports, init_tag, require_git, GitConstructError, GitPluginError, never, WRONG_NUMBER_ERR, WRONG_CHARS_ERR, PluginStore, Git, simpleGit;
 var init_esm = __esm({
   "node_modules/simple-git/dist/esm/index.js"() {
     import_file_exists = __toESM(require_dist2(), 1);
@@ -53034,7 +53140,7 @@ var init_esm = __esm({
         ignoredOptions = ["--null", "-z"];
       }
     });
-    init_version = __esm2({
+    init_version2 = __esm2({
       "src/lib/tasks/version.ts"() {
         "use strict";
         init_utils();
@@ -53098,7 +53204,7 @@ var init_esm = __esm({
         init_show();
         init_status();
         init_task();
-        init_version();
+        init_version2();
         init_utils();
         init_clone();
         SimpleGitApi = class {
@@ -55627,7 +55733,7 @@ async function respond(request, decision, tooBig, res, options) {
     send(res, { ...injected, headers });
     return;
   }
-  const response = tooBig ? { status: 413, body: "" } : await options.handle(request);
+  const response = tooBig ? options.tooLarge?.(request) ?? { status: 413, body: "" } : await options.handle(request);
   if (action.kind === "drop") sendTruncated(res, response);
   else if (action.kind === "cut") {
     const body = response.body ?? "";
@@ -55668,7 +55774,7 @@ var init_http_util = __esm({
 });
 
 // src/emulator/cloudflare/unverified.ts
-var VALIDATION_ERROR, REJECT_FOREIGN_FIELDS, REQUIRE_TCP_PORT, ENFORCE_CERT_VERIFICATION_MODES, MAX_PORT, VALIDATE_IP_SYNTAX, DUPLICATE_NAME_ERROR, SERVICE_NOT_FOUND, NO_ROUTE, METHOD_NOT_ALLOWED, AUTH_ERROR, MISSING_SCOPE_ERROR, FOREIGN_ACCOUNT_ERROR, RATE_LIMIT, RATE_LIMIT_MESSAGE, INTERNAL_ERROR_CODE, DELETE_RESULT, ECHO_EXPLICIT_NULL, PUT_SEMANTICS, PER_PAGE_DEFAULT, PER_PAGE_MAX;
+var VALIDATION_ERROR, REJECT_FOREIGN_FIELDS, REQUIRE_TCP_PORT, ENFORCE_CERT_VERIFICATION_MODES, MAX_PORT, VALIDATE_IP_SYNTAX, DUPLICATE_NAME_ERROR, SERVICE_NOT_FOUND, NO_ROUTE, METHOD_NOT_ALLOWED, PAYLOAD_TOO_LARGE, RAY_COLO, AUTH_ERROR, MISSING_SCOPE_ERROR, FOREIGN_ACCOUNT_ERROR, RATE_LIMIT, RATE_LIMIT_MESSAGE, INTERNAL_ERROR_CODE, DELETE_RESULT, ECHO_EXPLICIT_NULL, PUT_SEMANTICS, PER_PAGE_DEFAULT, PER_PAGE_MAX;
 var init_unverified = __esm({
   "src/emulator/cloudflare/unverified.ts"() {
     "use strict";
@@ -55686,6 +55792,12 @@ var init_unverified = __esm({
       code: 10405,
       message: "Method not allowed"
     };
+    PAYLOAD_TOO_LARGE = {
+      status: 413,
+      code: 10413,
+      message: "Request body too large"
+    };
+    RAY_COLO = "EMU";
     AUTH_ERROR = { status: 403, code: 1e4, message: "Authentication error" };
     MISSING_SCOPE_ERROR = {
       status: 403,
@@ -55705,7 +55817,7 @@ var init_unverified = __esm({
 });
 
 // src/emulator/cloudflare/server.ts
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { isIP as isIP3 } from "node:net";
 function envelope(result, extra = {}) {
   return { success: true, errors: [], messages: [], result, ...extra };
@@ -55750,16 +55862,19 @@ async function startCloudflareEmulator(options = {}) {
     lastStamp = t2;
     return new Date(t2).toISOString();
   }
-  for (const seeded of options.seed?.services ?? []) {
-    const id = typeof seeded["service_id"] === "string" ? seeded["service_id"] : randomUUID();
-    const created = typeof seeded["created_at"] === "string" ? seeded["created_at"] : stamp();
-    const updated = typeof seeded["updated_at"] === "string" ? seeded["updated_at"] : created;
-    const body = structuredClone(seeded);
-    delete body["service_id"];
-    delete body["created_at"];
-    delete body["updated_at"];
-    services.set(id, { service_id: id, created_at: created, updated_at: updated, body });
+  function load(seed) {
+    for (const seeded of seed.services ?? []) {
+      const id = typeof seeded["service_id"] === "string" ? seeded["service_id"] : randomUUID();
+      const created = typeof seeded["created_at"] === "string" ? seeded["created_at"] : stamp();
+      const updated = typeof seeded["updated_at"] === "string" ? seeded["updated_at"] : created;
+      const body = structuredClone(seeded);
+      delete body["service_id"];
+      delete body["created_at"];
+      delete body["updated_at"];
+      services.set(id, { service_id: id, created_at: created, updated_at: updated, body });
+    }
   }
+  load(options.seed ?? {});
   function render(s) {
     return {
       service_id: s.service_id,
@@ -55791,29 +55906,66 @@ async function startCloudflareEmulator(options = {}) {
       windows.set(key, w);
     }
     w.count += 1;
-    if (w.count <= limit.requests) return void 0;
-    const retryAfter = Math.max(1, Math.ceil((w.start + windowMs - t2) / 1e3));
-    return failure(
-      RATE_LIMIT.status,
-      { code: rateLimitCode, message: RATE_LIMIT_MESSAGE },
-      { "retry-after": String(retryAfter) }
-    );
+    const resetS = Math.max(1, Math.ceil((w.start + windowMs - t2) / 1e3));
+    const headers = {
+      ratelimit: `"default";r=${Math.max(0, limit.requests - w.count)};t=${resetS}`,
+      "ratelimit-policy": `"default";q=${limit.requests};w=${limit.windowS}`
+    };
+    if (w.count <= limit.requests) return { limited: void 0, headers };
+    return {
+      limited: failure(
+        RATE_LIMIT.status,
+        { code: rateLimitCode, message: RATE_LIMIT_MESSAGE },
+        { "retry-after": String(resetS) }
+      ),
+      headers
+    };
+  }
+  function admit(req, headers) {
+    const who = authenticate(req);
+    if ("status" in who) return who;
+    const { limited, headers: rl } = rateLimited(who.key);
+    Object.assign(headers, rl);
+    if (limited) return limited;
+    if (!who.scoped) return failure(MISSING_SCOPE_ERROR.status, MISSING_SCOPE_ERROR);
+    return void 0;
+  }
+  function stamped(res, headers = {}) {
+    return {
+      ...res,
+      headers: {
+        ...res.headers,
+        ...headers,
+        "cf-ray": `${randomBytes(8).toString("hex")}-${RAY_COLO}`
+      }
+    };
   }
   function handle(req) {
+    const headers = {};
+    return stamped(route(req, headers), headers);
+  }
+  function segment(raw2) {
+    try {
+      return decodeURIComponent(raw2);
+    } catch {
+      return void 0;
+    }
+  }
+  function route(req, headers) {
     const m = ROUTE.exec(req.path);
     if (!m) return failure(NO_ROUTE.status, NO_ROUTE);
-    const account = decodeURIComponent(m[1] ?? "");
-    const id = m[2] !== void 0 ? decodeURIComponent(m[2]) : void 0;
-    const allowed = id === void 0 ? ["GET", "POST"] : ["GET", "PUT", "DELETE"];
+    const rawId = m[2];
+    const allowed = rawId === void 0 ? ["GET", "POST"] : ["GET", "PUT", "DELETE"];
     if (!allowed.includes(req.method)) {
       return failure(METHOD_NOT_ALLOWED.status, METHOD_NOT_ALLOWED, { allow: allowed.join(", ") });
     }
-    const who = authenticate(req);
-    if ("status" in who) return who;
-    const limited = rateLimited(who.key);
-    if (limited) return limited;
-    if (!who.scoped) return failure(MISSING_SCOPE_ERROR.status, MISSING_SCOPE_ERROR);
+    const refused = admit(req, headers);
+    if (refused) return refused;
+    const account = segment(m[1] ?? "");
     if (account !== accountId) return failure(FOREIGN_ACCOUNT_ERROR.status, FOREIGN_ACCOUNT_ERROR);
+    const id = rawId === void 0 ? void 0 : segment(rawId);
+    if (rawId !== void 0 && id === void 0)
+      return failure(SERVICE_NOT_FOUND.status, SERVICE_NOT_FOUND);
     if (id === void 0) return req.method === "GET" ? list(req) : create(req);
     const found = services.get(id.toLowerCase());
     if (!found) return failure(SERVICE_NOT_FOUND.status, SERVICE_NOT_FOUND);
@@ -55904,13 +56056,22 @@ async function startCloudflareEmulator(options = {}) {
     found.updated_at = stamp();
     return jsonResponse(200, envelope(render(found)));
   }
+  function tooLarge(req) {
+    const headers = {};
+    const refused = admit(req, headers);
+    return stamped(refused ?? failure(PAYLOAD_TOO_LARGE.status, PAYLOAD_TOO_LARGE), headers);
+  }
   const server = createEmulatorServer({
     faults,
     handle,
+    tooLarge,
+    maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES2,
     onRequest: () => {
       requests += 1;
     },
-    faultResponse: (status) => status === 429 ? failure(429, { code: rateLimitCode, message: RATE_LIMIT_MESSAGE }) : failure(status, { code: INTERNAL_ERROR_CODE, message: "Internal server error" })
+    faultResponse: (status) => stamped(
+      status === 429 ? failure(429, { code: rateLimitCode, message: RATE_LIMIT_MESSAGE }) : failure(status, { code: INTERNAL_ERROR_CODE, message: "Internal server error" })
+    )
   });
   const port3 = await listen(server, host2, options.port ?? 0);
   const urlHost = host2.includes(":") ? `[${host2}]` : host2;
@@ -55922,7 +56083,8 @@ async function startCloudflareEmulator(options = {}) {
     hooks,
     close: () => closeServer(server),
     dump: () => ({ accountId, services: [...services.values()].map(render) }),
-    requestCount: () => requests
+    requestCount: () => requests,
+    seed: load
   };
 }
 function intParam(raw2, fallback) {
@@ -56865,10 +57027,10 @@ var init_envelope = __esm({
 });
 
 // src/emulator/kazoo/store.ts
-import { createHash as createHash5, createHmac, randomBytes } from "node:crypto";
+import { createHash as createHash5, createHmac, randomBytes as randomBytes2 } from "node:crypto";
 function newId() {
   if (idAt + 16 > idPool.length) {
-    idPool = randomBytes(4096);
+    idPool = randomBytes2(4096);
     idAt = 0;
   }
   idAt += 16;
@@ -56906,7 +57068,7 @@ var init_store = __esm({
       /** The number manager (§12): numbers with owner, state and `used_by`. */
       numbers = new NumberManager();
       tokens = /* @__PURE__ */ new Map();
-      #secret = randomBytes(32);
+      #secret = randomBytes2(32);
       /** Adds (or replaces) an account; its database starts empty when new. */
       createAccount(account) {
         if (!/^[0-9a-f]{32}$/.test(account.id)) {
@@ -57127,6 +57289,11 @@ function parseBody(text) {
     };
   }
   return { ok: true, envelope: envelope2, data };
+}
+function tunnelledVerb(req, envelope2, data) {
+  const fromData = isObject(data) ? data["verb"] : void 0;
+  const found = fromData ?? req.query.get("verb") ?? envelope2["verb"];
+  return typeof found === "string" ? found.toUpperCase() : req.method;
 }
 function publicView(doc) {
   const out = {};
@@ -57418,15 +57585,13 @@ async function startKazooEmulator(options = {}) {
     const body = parseBody(req.body);
     if (!body.ok) return validationError(ctx, body.errors);
     const { envelope: envelope2, data } = body;
-    let method = req.method;
-    const tunnel = req.query.get("verb") ?? envelope2["verb"];
-    if (method === "POST" && typeof tunnel === "string" && tunnel !== "")
-      method = tunnel.toUpperCase();
+    const method = tunnelledVerb(req, envelope2, data);
     const allowed = allowedMethods(route);
     if (method === "OPTIONS") {
       return bare(ctx, 200, { allow: [...allowed, "OPTIONS"].join(", ") });
     }
-    if (!allowed.includes(method)) {
+    const realAllowed = allowed.includes(req.method) || req.method === "POST";
+    if (!allowed.includes(method) || !realAllowed) {
       return fail2(
         ctx,
         405,
@@ -58000,7 +58165,7 @@ function summaryOnly(list, stats) {
 var threadCount = (n) => n === 1 ? "1 thread" : `${n} threads`;
 
 // src/cli/main.ts
-var VERSION = "0.1.0";
+init_version();
 var COMMANDS = {
   validate: {
     run: async () => validateCommand,

@@ -8,8 +8,9 @@ import { createContext, type CommandContext } from './context.ts';
 import { EXIT } from '../core/exit-codes.ts';
 import type { CliIO } from './io.ts';
 import { validateCommand } from './commands/validate.ts';
+import { VERSION } from '../core/version.ts';
 
-export const VERSION = '0.1.0';
+export { VERSION };
 
 type Command = (ctx: CommandContext) => Promise<number>;
 

@@ -45,6 +45,11 @@ export interface EmulatorServerOptions {
   readonly onRequest?: (req: EmulatorRequest) => void;
   /** Largest accepted body; bigger ones get 413. */
   readonly maxBodyBytes?: number;
+  /**
+   * Answers a request whose body passed `maxBodyBytes` (its `body` is cut):
+   * an API's own 413, after whatever it checks first. Default: a bare 413.
+   */
+  readonly tooLarge?: (req: EmulatorRequest) => EmulatorResponse;
 }
 
 /** Largest request body the emulators accept by default. */
@@ -146,7 +151,9 @@ async function respond(
     send(res, { ...injected, headers });
     return;
   }
-  const response = tooBig ? { status: 413, body: '' } : await options.handle(request);
+  const response = tooBig
+    ? (options.tooLarge?.(request) ?? { status: 413, body: '' })
+    : await options.handle(request);
   if (action.kind === 'drop') sendTruncated(res, response);
   else if (action.kind === 'cut') {
     // send() sets Content-Length from the body it is given, so the cut body arrives whole.

@@ -89,5 +89,10 @@ export interface HttpClientOptions {
   readonly caFile?: string;
   /** Largest response body accepted, bytes (default 32 MiB). */
   readonly maxBodyBytes?: number;
+  /**
+   * Response header carrying the server's request id, reported in RequestEvent
+   * (and so in audit lines): Kazoo's `x-request-id` (the default), Cloudflare's `cf-ray`.
+   */
+  readonly requestIdHeader?: string;
   readonly deps: HttpDeps;
 }

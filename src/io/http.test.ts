@@ -555,3 +555,37 @@ describe('createHttpClient with an injected MockAgent', () => {
     );
   });
 });
+
+describe('identity headers', () => {
+  it('sends User-Agent connops/<package.json version> on every attempt, whatever the caller set', async () => {
+    const pkg = JSON.parse(
+      readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8'),
+    ) as {
+      version: string;
+    };
+    const srv = await loopback((_req, res, hit) => json(res, hit === 1 ? 503 : 200, {}));
+    const { client } = harness(srv.url);
+    await client.request({ method: 'GET', path: '/a', idempotent: true });
+    await client.request({
+      method: 'PUT',
+      path: '/b',
+      body: {},
+      headers: { 'user-agent': 'something-else' },
+      idempotent: false,
+    });
+    expect(srv.seenHeaders.map((h) => h['user-agent'])).toEqual([
+      `connops/${pkg.version}`,
+      `connops/${pkg.version}`,
+      `connops/${pkg.version}`,
+    ]);
+  });
+
+  it('reports the request id from the header the target names (cf-ray for Cloudflare)', async () => {
+    const srv = await loopback((_req, res) =>
+      json(res, 200, {}, { 'cf-ray': '8f1e2d3c4b5a6978-SJC', 'x-request-id': 'not-this' }),
+    );
+    const { client, events } = harness(srv.url, { requestIdHeader: 'cf-ray' });
+    await client.request({ method: 'GET', path: '/a', idempotent: true });
+    expect(events.map((e) => e.requestId)).toEqual(['8f1e2d3c4b5a6978-SJC']);
+  });
+});

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import type { Agent, Dispatcher } from 'undici';
 import { ConnopsError, HttpError } from '../core/errors.ts';
+import { USER_AGENT } from '../core/version.ts';
 import type {
   HttpClient,
   HttpClientOptions,
@@ -348,6 +349,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const sleep = deps.sleep ?? defaultSleep;
   const random = deps.random ?? Math.random;
   const limiter = new Semaphore(options.concurrency);
+  const requestIdHeader = (options.requestIdHeader ?? 'x-request-id').toLowerCase();
 
   // TLS verification stays on: there is deliberately no option to turn it off.
   const agentOptions: Agent.Options = {
@@ -380,7 +382,13 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     const onCallerAbort = (): void => controller.abort(abortReason(req.signal));
     req.signal?.addEventListener('abort', onCallerAbort, { once: true });
     try {
-      const headers: Record<string, string> = { accept: 'application/json', ...req.headers };
+      // Every request says who sends it, whatever the caller passed (an API's logs and
+      // support can then tell connops' traffic apart).
+      const headers: Record<string, string> = {
+        accept: 'application/json',
+        ...req.headers,
+        'user-agent': USER_AGENT,
+      };
       let body: string | undefined;
       if (req.body !== undefined) {
         body = JSON.stringify(req.body);
@@ -433,7 +441,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       }
       const status = outcome.kind === 'response' ? outcome.response.status : 0;
       const requestId =
-        outcome.kind === 'response' ? outcome.response.headers['x-request-id'] : undefined;
+        outcome.kind === 'response' ? outcome.response.headers[requestIdHeader] : undefined;
       const event: RequestEvent = {
         target: options.target,
         method: req.method,

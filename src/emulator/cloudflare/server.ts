@@ -7,6 +7,12 @@
  * and fault injection. Behaviours no source confirms are constants in
  * `unverified.ts`.
  *
+ * Every answer carries a Ray ID (`cf-ray`, Cloudflare's request id) and, for an
+ * authenticated caller, the documented `Ratelimit`/`Ratelimit-Policy` headers.
+ * Oversized bodies (413) and path segments with malformed percent-escapes are
+ * answered in the failure envelope, after authentication, never as an
+ * emulator error.
+ *
  * The emulator stores and echoes what was sent (§4, §11): no defaults are
  * injected, so connops' normaliser, not the emulator, has to know that an
  * absent `http_port` means 80.
@@ -16,7 +22,7 @@
  * Kazoo-only `tokenExpiresAfter` has no meaning here (API tokens do not expire
  * per request) and is ignored.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { isIP } from 'node:net';
 import { isObject, type JsonObject, type JsonValue } from '../../core/json.ts';
@@ -25,6 +31,7 @@ import {
   assertLoopback,
   closeServer,
   createEmulatorServer,
+  DEFAULT_MAX_BODY_BYTES,
   jsonResponse,
   listen,
   type EmulatorRequest,
@@ -42,6 +49,8 @@ import {
   METHOD_NOT_ALLOWED,
   MISSING_SCOPE_ERROR,
   NO_ROUTE,
+  PAYLOAD_TOO_LARGE,
+  RAY_COLO,
   PER_PAGE_DEFAULT,
   PER_PAGE_MAX,
   PUT_SEMANTICS,
@@ -92,6 +101,8 @@ export interface CloudflareEmulatorOptions {
   putSemantics?: PutSemantics;
   /** Clock (tests pin it). */
   now?: () => number;
+  /** Largest accepted request body (default 5 MiB); bigger ones get 413 in the failure envelope. */
+  maxBodyBytes?: number;
 }
 
 /** Test hooks: change what the emulator stores, to simulate an API that does not keep what it was sent. */
@@ -118,6 +129,8 @@ export interface CloudflareEmulator {
   dump(): CloudflareEmulatorState;
   /** Requests received (every one, faults included). */
   requestCount(): number;
+  /** Loads more services, replacing any with the same service_id (not validated, as the initial seed). */
+  seed(seed: CloudflareSeed): void;
 }
 
 interface StoredService {
@@ -212,16 +225,19 @@ export async function startCloudflareEmulator(
     return new Date(t).toISOString();
   }
 
-  for (const seeded of options.seed?.services ?? []) {
-    const id = typeof seeded['service_id'] === 'string' ? seeded['service_id'] : randomUUID();
-    const created = typeof seeded['created_at'] === 'string' ? seeded['created_at'] : stamp();
-    const updated = typeof seeded['updated_at'] === 'string' ? seeded['updated_at'] : created;
-    const body = structuredClone(seeded);
-    delete body['service_id'];
-    delete body['created_at'];
-    delete body['updated_at'];
-    services.set(id, { service_id: id, created_at: created, updated_at: updated, body });
+  function load(seed: CloudflareSeed): void {
+    for (const seeded of seed.services ?? []) {
+      const id = typeof seeded['service_id'] === 'string' ? seeded['service_id'] : randomUUID();
+      const created = typeof seeded['created_at'] === 'string' ? seeded['created_at'] : stamp();
+      const updated = typeof seeded['updated_at'] === 'string' ? seeded['updated_at'] : created;
+      const body = structuredClone(seeded);
+      delete body['service_id'];
+      delete body['created_at'];
+      delete body['updated_at'];
+      services.set(id, { service_id: id, created_at: created, updated_at: updated, body });
+    }
   }
+  load(options.seed ?? {});
 
   function render(s: StoredService): JsonObject {
     return {
@@ -248,8 +264,17 @@ export async function startCloudflareEmulator(
     return failure(AUTH_ERROR.status, AUTH_ERROR);
   }
 
-  /** Fixed window per credential (§5: 1,200 per 5 minutes, then blocked until the window ends). */
-  function rateLimited(key: string): EmulatorResponse | undefined {
+  /**
+   * Fixed window per credential (§5: 1,200 per 5 minutes, then blocked until the
+   * window ends). Also returns the `Ratelimit` / `Ratelimit-Policy` headers the
+   * API sends on every answer (DOCS "Rate limiting headers": `"default";r=50;t=30`
+   * and `"burst";q=100;w=60`): remaining quota, seconds to the window's end, and
+   * the policy.
+   */
+  function rateLimited(key: string): {
+    readonly limited: EmulatorResponse | undefined;
+    readonly headers: Record<string, string>;
+  } {
     const t = now();
     const windowMs = limit.windowS * 1000;
     let w = windows.get(key);
@@ -258,31 +283,84 @@ export async function startCloudflareEmulator(
       windows.set(key, w);
     }
     w.count += 1;
-    if (w.count <= limit.requests) return undefined;
-    const retryAfter = Math.max(1, Math.ceil((w.start + windowMs - t) / 1000));
-    return failure(
-      RATE_LIMIT.status,
-      { code: rateLimitCode, message: RATE_LIMIT_MESSAGE },
-      { 'retry-after': String(retryAfter) },
-    );
+    const resetS = Math.max(1, Math.ceil((w.start + windowMs - t) / 1000));
+    const headers = {
+      ratelimit: `"default";r=${Math.max(0, limit.requests - w.count)};t=${resetS}`,
+      'ratelimit-policy': `"default";q=${limit.requests};w=${limit.windowS}`,
+    };
+    if (w.count <= limit.requests) return { limited: undefined, headers };
+    return {
+      limited: failure(
+        RATE_LIMIT.status,
+        { code: rateLimitCode, message: RATE_LIMIT_MESSAGE },
+        { 'retry-after': String(resetS) },
+      ),
+      headers,
+    };
+  }
+
+  /**
+   * Who may go on: authentication, the rate limit and the scope, in that order
+   * (§6, §5). `headers` are the rate-limit headers for the answer.
+   */
+  function admit(
+    req: EmulatorRequest,
+    headers: Record<string, string>,
+  ): EmulatorResponse | undefined {
+    const who = authenticate(req);
+    if ('status' in who) return who;
+    const { limited, headers: rl } = rateLimited(who.key);
+    Object.assign(headers, rl);
+    if (limited) return limited;
+    if (!who.scoped) return failure(MISSING_SCOPE_ERROR.status, MISSING_SCOPE_ERROR);
+    return undefined;
+  }
+
+  /** Every answer carries a Ray ID (`cf-ray`, `<16 hex>-<colo>`) and, once the caller is known, the rate-limit headers. */
+  function stamped(res: EmulatorResponse, headers: Record<string, string> = {}): EmulatorResponse {
+    return {
+      ...res,
+      headers: {
+        ...res.headers,
+        ...headers,
+        'cf-ray': `${randomBytes(8).toString('hex')}-${RAY_COLO}`,
+      },
+    };
   }
 
   function handle(req: EmulatorRequest): EmulatorResponse {
+    const headers: Record<string, string> = {};
+    return stamped(route(req, headers), headers);
+  }
+
+  /** A percent-decoded path segment, or undefined for a malformed escape (`%zz`, a lone `%`). */
+  function segment(raw: string): string | undefined {
+    try {
+      return decodeURIComponent(raw);
+    } catch {
+      return undefined;
+    }
+  }
+
+  function route(req: EmulatorRequest, headers: Record<string, string>): EmulatorResponse {
     const m = ROUTE.exec(req.path);
     if (!m) return failure(NO_ROUTE.status, NO_ROUTE);
-    const account = decodeURIComponent(m[1] ?? '');
-    const id = m[2] !== undefined ? decodeURIComponent(m[2]) : undefined;
-    const allowed = id === undefined ? ['GET', 'POST'] : ['GET', 'PUT', 'DELETE'];
+    const rawId = m[2];
+    const allowed = rawId === undefined ? ['GET', 'POST'] : ['GET', 'PUT', 'DELETE'];
     if (!allowed.includes(req.method)) {
       return failure(METHOD_NOT_ALLOWED.status, METHOD_NOT_ALLOWED, { allow: allowed.join(', ') });
     }
 
-    const who = authenticate(req);
-    if ('status' in who) return who;
-    const limited = rateLimited(who.key);
-    if (limited) return limited;
-    if (!who.scoped) return failure(MISSING_SCOPE_ERROR.status, MISSING_SCOPE_ERROR);
+    const refused = admit(req, headers);
+    if (refused) return refused;
+    // Only after authentication (UNVERIFIED, INFER): a segment that does not decode
+    // names no account and no service, so it is answered like any unknown one, in
+    // the failure envelope, never as an error of the emulator.
+    const account = segment(m[1] ?? '');
     if (account !== accountId) return failure(FOREIGN_ACCOUNT_ERROR.status, FOREIGN_ACCOUNT_ERROR);
+    const id = rawId === undefined ? undefined : segment(rawId);
+    if (rawId !== undefined && id === undefined)
+      return failure(SERVICE_NOT_FOUND.status, SERVICE_NOT_FOUND);
 
     if (id === undefined) return req.method === 'GET' ? list(req) : create(req);
     const found = services.get(id.toLowerCase());
@@ -380,16 +458,27 @@ export async function startCloudflareEmulator(
     return jsonResponse(200, envelope(render(found)));
   }
 
+  /** A body over the limit (default 5 MiB): 413 in the failure envelope, after authentication (UNVERIFIED). */
+  function tooLarge(req: EmulatorRequest): EmulatorResponse {
+    const headers: Record<string, string> = {};
+    const refused = admit(req, headers);
+    return stamped(refused ?? failure(PAYLOAD_TOO_LARGE.status, PAYLOAD_TOO_LARGE), headers);
+  }
+
   const server: Server = createEmulatorServer({
     faults,
     handle,
+    tooLarge,
+    maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     onRequest: () => {
       requests += 1;
     },
     faultResponse: (status) =>
-      status === 429
-        ? failure(429, { code: rateLimitCode, message: RATE_LIMIT_MESSAGE })
-        : failure(status, { code: INTERNAL_ERROR_CODE, message: 'Internal server error' }),
+      stamped(
+        status === 429
+          ? failure(429, { code: rateLimitCode, message: RATE_LIMIT_MESSAGE })
+          : failure(status, { code: INTERNAL_ERROR_CODE, message: 'Internal server error' }),
+      ),
   });
   const port = await listen(server, host, options.port ?? 0);
   const urlHost = host.includes(':') ? `[${host}]` : host;
@@ -403,6 +492,7 @@ export async function startCloudflareEmulator(
     close: () => closeServer(server),
     dump: () => ({ accountId, services: [...services.values()].map(render) }),
     requestCount: () => requests,
+    seed: load,
   };
 }
 

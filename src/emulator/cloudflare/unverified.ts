@@ -81,6 +81,26 @@ export const METHOD_NOT_ALLOWED = {
   message: 'Method not allowed',
 } as const;
 
+/**
+ * UNVERIFIED (INFER): a request body over the emulator's limit (5 MiB by
+ * default) → 413 in the failure envelope, answered after authentication (like
+ * every other answer but an unknown route or method). No source shows the
+ * status, code or message for this API; the code is an arbitrary value ≥ 1000
+ * (the spec's minimum, §4).
+ */
+export const PAYLOAD_TOO_LARGE = {
+  status: 413,
+  code: 10413,
+  message: 'Request body too large',
+} as const;
+
+/**
+ * The colo suffix of the emulator's Ray IDs (`cf-ray: <16 hex>-<colo>`, the form
+ * Cloudflare's docs show, e.g. `230b030023ae2822-SJC`). The three letters name no
+ * real data centre; clients read the whole value as an opaque request id.
+ */
+export const RAY_COLO = 'EMU';
+
 // ─── Auth ──────────────────────────────────────────────────────────────────
 
 /** §5/§6: missing or invalid credentials → 403 code 10000 (general Cloudflare, many issue reports). */
@@ -145,6 +165,15 @@ export const UNKNOWN_KEYS = 'drop' as const;
  * gone. "keep-omitted" keeps the old value of omitted or null optional fields,
  * the other plausible semantic; the emulator's `putSemantics` option selects it
  * so tests can show connops detects non-convergence.
+ *
+ * What connops sends to remove an optional field is the form the OpenAPI as
+ * written allows (providers/cloudflare/provider.ts REMOVAL_FORM, checked
+ * against the file by providers/cloudflare/openapi.test.ts): `null` for the
+ * ports (nullable integers); no key for `app_protocol` (nullable + enum: null is
+ * not in the enum) and `tls_settings` (nullable + allOf of a non-nullable
+ * object). The emulator accepts and echoes an explicit null for every optional
+ * field (ECHO_EXPLICIT_NULL), because real clients send it (terraform) and no
+ * source shows the server refusing it.
  */
 export type PutSemantics = 'replace' | 'keep-omitted';
 export const PUT_SEMANTICS: PutSemantics = 'replace';

@@ -287,6 +287,22 @@ function parseBody(text: string): ParsedBody {
   return { ok: true, envelope, data };
 }
 
+/**
+ * Verb tunnelling, for every method (reference/kazoo-api.md §6.2, §14):
+ * `api_util:get_http_verb` takes `cb_context:req_value(Context, "verb")`, which
+ * looks in the request `data` first, then the query string, then the envelope
+ * (api_util.erl@dcf86cbc:659-665, cb_context.erl@dcf86cbc:165-172; 4.3
+ * @223893d0:580-586, 157-164), upper-cased; the request is then handled as that
+ * verb (api_resource.erl@dcf86cbc:391-395). So a PATCH whose data holds
+ * `"verb": "GET"` is a read: 200, nothing written. Non-string values are
+ * ignored here (Kazoo would upper-case a number too; INFER, no client sends one).
+ */
+function tunnelledVerb(req: EmulatorRequest, envelope: JsonObject, data: JsonValue): string {
+  const fromData = isObject(data) ? data['verb'] : undefined;
+  const found = fromData ?? req.query.get('verb') ?? envelope['verb'];
+  return typeof found === 'string' ? found.toUpperCase() : req.method;
+}
+
 /** Doc as crossbar returns it: public fields, `_read_only` passed through, plus `id` (§6.4). */
 function publicView(doc: JsonObject): JsonObject {
   const out: JsonObject = {};
@@ -711,17 +727,16 @@ export async function startKazooEmulator(
     if (!body.ok) return validationError(ctx, body.errors);
     const { envelope, data } = body;
 
-    // Verb tunnelling: POST with verb=PUT|DELETE|… (§6.2).
-    let method = req.method;
-    const tunnel = req.query.get('verb') ?? envelope['verb'];
-    if (method === 'POST' && typeof tunnel === 'string' && tunnel !== '')
-      method = tunnel.toUpperCase();
-
+    const method = tunnelledVerb(req, envelope, data);
     const allowed = allowedMethods(route);
     if (method === 'OPTIONS') {
       return bare(ctx, 200, { allow: [...allowed, 'OPTIONS'].join(', ') });
     }
-    if (!allowed.includes(method)) {
+    // The tunnelled verb must be allowed (api_resource.erl@dcf86cbc:429-442), and so must
+    // the real method, which cowboy checks; a real POST counts as allowed when its verb is
+    // (api_util:maybe_add_post_method, api_util.erl@dcf86cbc:779-787).
+    const realAllowed = allowed.includes(req.method) || req.method === 'POST';
+    if (!allowed.includes(method) || !realAllowed) {
       return fail(
         ctx,
         405,

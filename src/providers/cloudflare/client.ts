@@ -206,6 +206,8 @@ export class CloudflareClient {
     this.http = createHttpClient({
       target: target.name,
       baseUrl: target.url ?? CLOUDFLARE_API_BASE,
+      // Cloudflare's request id is the Ray ID (`cf-ray`), quoted in errors and audit lines.
+      requestIdHeader: 'cf-ray',
       concurrency: target.concurrency,
       timeoutMs: target.timeout_ms,
       ...(target.ca_file !== undefined ? { caFile: target.ca_file } : {}),

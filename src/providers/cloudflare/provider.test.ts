@@ -227,7 +227,7 @@ describe('buildUpdate', () => {
     });
   });
 
-  it('sends null for an optional field the desired body drops while live differs', () => {
+  it('removes a dropped port with null and a dropped tls_settings by leaving it out (REMOVAL_FORM)', () => {
     const live = {
       name: 'w',
       type: 'http',
@@ -238,7 +238,7 @@ describe('buildUpdate', () => {
     const desired = { name: 'w', type: 'http', host: ipHost };
     expect(provider.buildUpdate(n(live), n(desired), desired)).toEqual({
       method: 'PUT',
-      body: { name: 'w', type: 'http', host: ipHost, http_port: null, tls_settings: null },
+      body: { name: 'w', type: 'http', host: ipHost, http_port: null },
     });
   });
 

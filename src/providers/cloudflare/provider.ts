@@ -9,7 +9,13 @@ import { validateAgainst, type SchemaProblem } from '../../core/schema.ts';
 import type { Provider, SpecProblem, WriteRequest } from '../types.ts';
 import { checkService } from './checks.ts';
 import { dropNulls, normalizeService } from './normalize.ts';
-import { BODY_FIELDS, CLOUDFLARE_SERVICE_SCHEMA, HOST_FIELDS, OPTIONAL_FIELDS } from './schema.ts';
+import {
+  BODY_FIELDS,
+  CLOUDFLARE_SERVICE_SCHEMA,
+  HOST_FIELDS,
+  OPTIONAL_FIELDS,
+  type OptionalField,
+} from './schema.ts';
 import { createCloudflareSession, KIND } from './session.ts';
 
 const ACCOUNT_ID = /^[0-9a-f]{32}$/i;
@@ -43,6 +49,29 @@ function buildCreateBody(desired: JsonObject): JsonObject {
   }
   return out;
 }
+
+/**
+ * How a PUT removes an optional field, per the OpenAPI in
+ * ../shared/cloudflare-schemas/ (OpenAPI 3.0.3, where `nullable: true` adds
+ * null to the type but every other keyword still applies):
+ * - `http_port`, `https_port`, `tcp_port`: `{type: integer, minimum: 1, nullable}`,
+ *   so `null` is valid: sent, as terraform does (reference/cloudflare-api.md §3);
+ * - `app_protocol`: `{enum: [postgresql, mysql], nullable}`: null is not in the
+ *   enum, so it is invalid as written;
+ * - `tls_settings`: `{type: object, allOf: [infra_ApiTlsSettings], nullable}`:
+ *   null fails the allOf (ApiTlsSettings is a non-nullable object), invalid as written.
+ * Those two are left out of the body instead. What the server does with an
+ * omitted field is unverified (emulator/cloudflare/unverified.ts PUT_SEMANTICS);
+ * a server that keeps it fails the read-back as "did not converge".
+ * provider.test.ts validates the bodies against the OpenAPI at test time.
+ */
+export const REMOVAL_FORM: Readonly<Record<OptionalField, 'null' | 'omit'>> = {
+  http_port: 'null',
+  https_port: 'null',
+  tcp_port: 'null',
+  app_protocol: 'omit',
+  tls_settings: 'omit',
+};
 
 export const cloudflareConnectivityService: Provider = {
   kind: KIND,
@@ -126,8 +155,11 @@ export const cloudflareConnectivityService: Provider = {
   /**
    * PUT is a full replacement (§3): send the complete desired body. For an
    * optional field the desired body leaves out while the live one differs there
-   * (after normalisation), send an explicit `null`, as terraform does (§3), so
-   * the result does not depend on the unverified omitted-field semantic (§12.1).
+   * (after normalisation), send the removal the OpenAPI allows (REMOVAL_FORM):
+   * an explicit `null` for the ports, so the result does not depend on the
+   * unverified omitted-field semantic (§12.1); no key at all for `app_protocol`
+   * and `tls_settings`, whose schemas as written admit no null. Either way the
+   * read-back after the write shows a server that kept the old value.
    */
   buildUpdate(
     liveNormalized: JsonObject,
@@ -136,7 +168,7 @@ export const cloudflareConnectivityService: Provider = {
   ): WriteRequest {
     const body = buildCreateBody(desired);
     for (const key of OPTIONAL_FIELDS) {
-      if (Object.hasOwn(body, key)) continue;
+      if (Object.hasOwn(body, key) || REMOVAL_FORM[key] === 'omit') continue;
       if (canonicalJson(liveNormalized[key]) !== canonicalJson(desiredNormalized[key]))
         body[key] = null;
     }

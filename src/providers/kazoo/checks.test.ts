@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../core/json.ts';
-import { checkKazooSpec, closest, didProblem } from './checks.ts';
+import { checkKazooSpec, closest, didProblem, REQUEST_CONTROL_KEYS } from './checks.ts';
 
 const ip = (extra: JsonObject = {}): JsonObject => ({
   auth: { auth_method: 'ip', ip: '192.0.2.1' },
@@ -106,5 +106,26 @@ describe('checkKazooSpec', () => {
     const [p] = checkKazooSpec({ servers: [ip({ options: { media_handlin: 'bypass' } })] }, '4.3');
     expect(p?.message).toContain('did you mean "media_handling"?');
     expect(closest('zzzzzz', ['enabled'])).toBeUndefined();
+  });
+});
+
+describe('checkKazooSpec: keys Kazoo reads as request controls (§6.1, §14)', () => {
+  it.each(Object.keys(REQUEST_CONTROL_KEYS))('top-level "%s" is an error at its key', (key) => {
+    const found = checkKazooSpec({ servers: [ip()], [key]: 'GET' }, '4.3');
+    expect(found.map((p) => [p.severity, p.code, p.pointer, p.atKey])).toEqual([
+      ['error', 'REQUEST_CONTROL', `/${key}`, true],
+    ]);
+    expect(found[0]?.message).toContain(`"${key}" cannot be a field of a connectivity document`);
+  });
+
+  it('says what verb tunnelling would do', () => {
+    const [p] = checkKazooSpec({ verb: 'GET' }, '5');
+    expect(p?.message).toMatch(/"GET" would turn connops' write into a read .*nothing written/);
+  });
+
+  it('only the top level of data is read: nested or differently cased keys are just unknown', () => {
+    expect(
+      problems({ servers: [ip({ verb: 'GET' })], Verb: 'GET' }).map(([s, c]) => `${s} ${c}`),
+    ).toEqual(['warning UNKNOWN_FIELD', 'warning UNKNOWN_FIELD']);
   });
 });

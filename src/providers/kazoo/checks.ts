@@ -36,6 +36,36 @@ export function didProblem(did: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Top-level keys of `data` that crossbar reads as parameters of the request
+ * itself, not as document fields: `cb_context:req_value/2` looks a key up in
+ * the request data first, then the query string, then the envelope
+ * (cb_context.erl@dcf86cbc:165-172, 4.3 @223893d0:157-164; reference
+ * kazoo-api.md §6.1, §14). Each of these is read on every write connops sends,
+ * so a spec holding one changes what the PATCH/PUT does. Not listed, because
+ * they are read only where connops sends no body (listings, DELETE) or only
+ * for file uploads: `paginate`, `page_size`, `end_key`, `should_soft_delete`
+ * (cb_context.erl@dcf86cbc:446,460,476, crossbar_view.erl:409-410),
+ * `filename`, `file_name` (api_util.erl@dcf86cbc:458,1581).
+ */
+export const REQUEST_CONTROL_KEYS: Readonly<Record<string, string>> = {
+  verb: 'Kazoo reads "verb" from the request data as the HTTP method to use (verb tunnelling, api_util.erl@dcf86cbc:659-665, 4.3 @223893d0:580-586): "GET" would turn connops\' write into a read (200, nothing written, apply reports success), "DELETE" into a delete of the document',
+  auth_token:
+    'Kazoo reads "auth_token" from the request data as the credential of the request when no X-Auth-Token header is sent (api_util.erl@dcf86cbc:895, 4.3 @223893d0:820); a token in a spec is a secret in git',
+  authorization:
+    'Kazoo reads "authorization" from the request data as the Authorization credential when the header is absent (api_util.erl@dcf86cbc:910, 4.3 @223893d0:835); a credential in a spec is a secret in git',
+  accept_charges:
+    'Kazoo reads "accept_charges" from the request data and, when true, accepts any billing charge of the write without the 402 confirmation (cb_context.erl@dcf86cbc:176, 4.3 @223893d0:168)',
+  pretty_print:
+    'Kazoo reads "pretty_print" from the request data as a formatting switch for its answer (api_util.erl@dcf86cbc:953, 4.3 @223893d0:878); it is a request option, not a document field',
+  jsonp:
+    'Kazoo reads "jsonp" from the request data and wraps its answer in a JavaScript call (api_util.erl@dcf86cbc:1297, 4.3 @223893d0:1237): connops could not read the answer to its own write',
+  accept:
+    'Kazoo reads "accept" from the request data as an override of the Accept header (api_resource.erl@dcf86cbc:1265, 4.3 @223893d0:1234): the answer could come in another format, or as 406',
+  start_key:
+    'Kazoo reads "start_key" from the request data as a listing cursor and deletes it from the data before saving (api_resource.erl@dcf86cbc:201-220, 4.3 @223893d0:162-181): the field would never be stored and every plan would show it again',
+};
+
 /** Schema (after the server's coercions and defaults), unknown keys and per-document semantics. */
 export function checkKazooSpec(spec: JsonObject, version: KazooSchemaVersion): SpecProblem[] {
   const schema = kazooConnectivitySchema(version);
@@ -68,8 +98,21 @@ export function checkKazooSpec(spec: JsonObject, version: KazooSchemaVersion): S
       });
     }
   }
+  for (const key of Object.keys(spec)) {
+    const reason = Object.hasOwn(REQUEST_CONTROL_KEYS, key) ? REQUEST_CONTROL_KEYS[key] : undefined;
+    if (reason === undefined) continue;
+    problems.push({
+      severity: 'error',
+      code: 'REQUEST_CONTROL',
+      message: `"${key}" cannot be a field of a connectivity document: ${reason}. Rename or remove it.`,
+      pointer: `/${escapePointerToken(key)}`,
+      atKey: true,
+    });
+  }
   for (const pointer of findUnknownKeys(schema, spec)) {
     const tokens = parsePointer(pointer);
+    // A request-control key already has its error (above).
+    if (tokens.length === 1 && Object.hasOwn(REQUEST_CONTROL_KEYS, tokens[0] ?? '')) continue;
     const key = tokens[tokens.length - 1] ?? '';
     const parentSchema = schemaAt(schema, tokens.slice(0, -1));
     const guess = parentSchema ? closest(key, knownKeys(parentSchema)) : undefined;

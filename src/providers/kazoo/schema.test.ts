@@ -159,3 +159,81 @@ describe('kazoo/connectivity defaults', () => {
     }
   });
 });
+
+describe('kazoo/connectivity: constraints of the vendor schema the seed tables leave out (§2.1, §14)', () => {
+  const ip = { auth_method: 'ip', ip: '192.0.2.10' };
+  const withOptions = (options: JsonObject): JsonObject => ({ servers: [{ auth: ip, options }] });
+  const keywords = (v: '4.0' | '4.1' | '4.3' | '5', body: JsonObject) =>
+    validateAgainst(kazooConnectivitySchema(v), body).map((p) => `${p.pointer} ${p.keyword}`);
+
+  it.each(['4.0', '4.1', '4.3', '5'] as const)('%s: account.trunks has minimum 0', (v) => {
+    expect(keywords(v, { account: { trunks: -1 } })).toEqual(['/account/trunks minimum']);
+    expect(keywords(v, { account: { trunks: 0 } })).toEqual([]);
+  });
+
+  it.each(['4.1', '4.3', '5'] as const)('%s: options.progress_timeout has minimum 1', (v) => {
+    expect(keywords(v, withOptions({ progress_timeout: 0 }))).toEqual([
+      '/servers/0/options/progress_timeout minimum',
+    ]);
+    expect(keywords(v, withOptions({ progress_timeout: 1 }))).toEqual([]);
+  });
+
+  it('4.0: options are unchecked (malformed vendor schema), so progress_timeout 0 passes', () => {
+    expect(keywords('4.0', withOptions({ progress_timeout: 0 }))).toEqual([]);
+  });
+
+  it.each([
+    ['4.1', false],
+    ['4.3', false],
+    ['5', true],
+  ] as const)('%s: inbound_format strip_plus valid = %s', (v, valid) => {
+    expect(keywords(v, withOptions({ inbound_format: 'strip_plus' }))).toEqual(
+      valid ? [] : ['/servers/0/options/inbound_format enum'],
+    );
+  });
+
+  /** Every constraint keyword of a schema as "path keyword=value", for the inventory below. */
+  function constraints(schema: JsonObject, at = '', out: string[] = []): string[] {
+    for (const k of ['minimum', 'minLength', 'maxLength', 'enum', 'required', 'pattern'] as const)
+      // minLength 0 (how callerId(0) mirrors the seed's "0..35") constrains nothing.
+      if (schema[k] !== undefined && !(k === 'minLength' && schema[k] === 0))
+        out.push(`${at || '/'} ${k}=${JSON.stringify(schema[k])}`);
+    for (const group of ['properties', 'patternProperties'] as const) {
+      const subs = schema[group];
+      if (isObject(subs))
+        for (const [k, v] of Object.entries(subs)) constraints(v as JsonObject, `${at}/${k}`, out);
+    }
+    if (isObject(schema['items'])) constraints(schema['items'] as JsonObject, `${at}/[]`, out);
+    return out;
+  }
+
+  // The whole inventory of master's constraints (§2.1): dropping or loosening any one fails here.
+  it('"5" carries every constraint of §2.1', () => {
+    const cid = (at: string, min: boolean) => [
+      ...(min ? [`${at}/cid_name minLength=1`] : []),
+      `${at}/cid_name maxLength=35`,
+      ...(min ? [`${at}/cid_number minLength=1`] : []),
+      `${at}/cid_number maxLength=35`,
+    ];
+    const did = '/servers/[]/DIDs/^\\+?\\d*$';
+    expect(constraints(kazooConnectivitySchema('5')).sort()).toEqual(
+      [
+        ...cid('/account/caller_id', false),
+        ...cid('/account/emergency_caller_id', false),
+        '/account/trunks minimum=0',
+        '/servers/[] required=["auth"]',
+        ...cid(`${did}/caller_id`, true),
+        '/servers/[]/auth required=["auth_method"]',
+        '/servers/[]/auth/auth_method enum=["password","Password","IP","ip"]',
+        '/servers/[]/auth/auth_password minLength=1',
+        '/servers/[]/auth/auth_user minLength=1',
+        '/servers/[]/name minLength=1',
+        ...cid('/servers/[]/options/caller_id', true),
+        ...cid('/servers/[]/options/emergency_caller_id', false),
+        '/servers/[]/options/inbound_format enum=["e164","npan","1npan","username","strip_plus"]',
+        '/servers/[]/options/media_handling enum=["process","bypass"]',
+        '/servers/[]/options/progress_timeout minimum=1',
+      ].sort(),
+    );
+  });
+});

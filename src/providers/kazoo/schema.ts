@@ -10,9 +10,20 @@
  * | "4.3"   | 003  | the 4.3 line: no `auth_realm` (server-forced), plus dynamic_flags, flags, emergency_caller_id, hunt_* (default) |
  * | "5"     | 002  | the unversioned current documentation; its table is identical to 003 (aliases "5.x", "master") |
  *
- * The tables carry no `minimum`s and no `additionalProperties`, so neither do we:
- * Kazoo keeps unknown keys (reference/kazoo-api.md §2.2); connops reports them as
- * warnings instead.
+ * On top of the tables, the constraints of the vendor's own schema that the
+ * tables leave out (reference/kazoo-api.md §2.1, §2.5, §14), each checked against
+ * `applications/crossbar/priv/couchdb/schemas/connectivity.json` in 2600hz/kazoo:
+ *
+ * | constraint | versions | vendor source |
+ * | ---------- | -------- | ------------- |
+ * | `account.trunks` minimum 0 | all | @dcf86cbc:37, 4.3 @223893d0:37, 4.1.0 and 4.0.58 :42 |
+ * | `servers[].options.progress_timeout` minimum 1 | "4.1", "4.3", "5" ("4.0" leaves options unchecked) | @dcf86cbc:259, @223893d0:258, 4.1.0:235 |
+ * | `inbound_format` enum has `strip_plus` | "5" only (PR #6512) | @dcf86cbc:236; absent from @223893d0 |
+ *
+ * There is no `additionalProperties` anywhere, so neither do we: Kazoo keeps
+ * unknown keys (§2.2); connops reports them as warnings instead. The
+ * differential test (schema.vendor.test.ts) compares these schemas with the
+ * vendor files in ../shared/kazoo-schemas/ on generated documents.
  */
 import type { JsonObject } from '../../core/json.ts';
 
@@ -75,13 +86,15 @@ function serverOptions(version: KazooSchemaVersion): JsonObject {
     ignore_early_media: bool(),
     inbound_format: {
       type: 'string',
-      enum: ['e164', 'npan', '1npan', 'username'],
+      // strip_plus arrived on master only (PR #6512, connectivity.json@dcf86cbc:236).
+      enum: ['e164', 'npan', '1npan', 'username', ...(version === '5' ? ['strip_plus'] : [])],
       default: 'npan',
     },
     ip: str(),
     media_handling: { type: 'string', enum: ['process', 'bypass'], default: 'bypass' },
     port: int,
-    progress_timeout: int,
+    // connectivity.json@dcf86cbc:259 (4.3 @223893d0:258): Kazoo answers 400 not_minimum below 1.
+    progress_timeout: { type: 'integer', minimum: 1 },
     sip_headers: { type: 'array', items: { type: 'object' } },
     timeout: int,
   };
@@ -104,6 +117,8 @@ function buildSchema(version: KazooSchemaVersion): JsonObject {
       emergency_caller_id: callerId(0),
       trunks: {
         type: 'integer',
+        // connectivity.json@dcf86cbc:37 (every version): Kazoo answers 400 not_minimum below 0.
+        minimum: 0,
         description: 'The number of two-way trunks this account has purchased',
       },
       ...(version === '4.0' || version === '4.1' ? { auth_realm: str(1) } : {}),
