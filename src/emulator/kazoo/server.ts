@@ -80,6 +80,12 @@ export interface KazooEmulator {
   seed(seed: KazooSeed): void;
   /** HTTP requests received so far (faulted ones included). */
   requestCount(): number;
+  /**
+   * Called after every document write (create, update, soft or hard delete),
+   * with the account id: tests check invariants on every state the store passes
+   * through, not only on states a poll happens to see.
+   */
+  onWrite: ((accountId: string) => void) | undefined;
   createAccount(account: SeedAccount): SeedAccount;
   /** Sets (or with undefined clears) the owning account of a number (§3.4). */
   setNumberOwner(number: string, accountId: string | undefined): void;
@@ -286,6 +292,10 @@ export async function startKazooEmulator(
   const defaultPageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
   const now = options.now ?? Date.now;
   const faults = new FaultInjector(options.faults ?? {});
+  // Filled in once the server listens; `save` reads its `onWrite` hook at call time.
+  const emulator = { onWrite: undefined } as {
+    onWrite: KazooEmulator['onWrite'];
+  } & Partial<KazooEmulator>;
   const store = new KazooStore();
   const buckets = new Map<string, { level: number; at: number }>();
   let requests = 0;
@@ -415,6 +425,7 @@ export async function startKazooEmulator(
     if (typeof stored['name'] === 'string')
       stored['pvt_alphanum_name'] = alphanumName(stored['name']);
     store.db(accountId).set(String(stored['_id']), stored);
+    emulator.onWrite?.(accountId);
     return stored;
   };
 
@@ -655,7 +666,10 @@ export async function startKazooEmulator(
       envelope['should_soft_delete'];
     const soft = !(flag === false || flag === 'false');
     if (soft) save(account.id, { ...existing, pvt_deleted: true }, ctx, token);
-    else store.db(account.id).delete(id);
+    else {
+      store.db(account.id).delete(id);
+      emulator.onWrite?.(account.id);
+    }
     // The response shows the doc and rev from before the delete write (§1.8).
     const view = { ...publicView(existing), _read_only: { deleted: true } };
     return ok(ctx, 200, view, { revision: rev });
@@ -788,7 +802,7 @@ export async function startKazooEmulator(
   const port = await listen(server, host, options.port ?? 0);
   const urlHost = host.includes(':') ? `[${host}]` : host;
 
-  return {
+  const api: Omit<KazooEmulator, 'onWrite'> = {
     url: `http://${urlHost}:${port}/v2`,
     port,
     version,
@@ -811,4 +825,5 @@ export async function startKazooEmulator(
       return store.issueToken(account.id, 'cb_api_auth', ttlS, now()).token;
     },
   };
+  return Object.assign(emulator, api);
 }
