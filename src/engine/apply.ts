@@ -158,6 +158,8 @@ export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<Chan
         const kept = split
           ? ` (its claiming write landed; it still holds ${moving.join(', ')})`
           : '';
+        // Skipped whole, it claimed nothing either: releases waiting on it must wait too.
+        if (!split) unclaimed.set(i, `"${change.key.name}" was skipped`);
         finish(i, {
           key: change.key,
           action: change.action,
