@@ -8,6 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FaultDecision } from '../../src/emulator/faults.ts';
+import { trunksYaml, type Trunk } from '../helpers/trunks.ts';
 import { ACCOUNTS, startWorld, useFastRetries, type World } from '../helpers/world.ts';
 
 const CONFIG = [
@@ -22,43 +23,6 @@ const CONFIG = [
   'policy: { prune: true, max_changes: 1000, max_deletes: 100 }',
   '',
 ].join('\n');
-
-export interface Trunk {
-  readonly name: string;
-  readonly dids: readonly string[];
-  readonly id?: string;
-  /** Servers before the trunk's own one (to move it off index 0). */
-  readonly before?: readonly string[];
-  readonly ignore?: readonly string[];
-}
-
-export function trunksYaml(trunks: readonly Trunk[]): string {
-  return (
-    trunks
-      .map((t, i) =>
-        [
-          'kind: kazoo/connectivity',
-          'target: kazoo-prod',
-          `account: ${ACCOUNTS.acme}`,
-          `name: ${t.name}`,
-          ...(t.id ? [`id: ${t.id}`] : []),
-          ...(t.ignore ? [`ignore: [${t.ignore.map((p) => `'${p}'`).join(', ')}]`] : []),
-          'spec:',
-          '  servers:',
-          ...(t.before ?? []).flatMap((n, j) => [
-            `    - name: ${n}`,
-            `      auth: { auth_method: ip, ip: 203.0.113.${j + 1} }`,
-            '      options: { inbound_format: e164 }',
-          ]),
-          `    - name: pbx-${t.name}`,
-          `      auth: { auth_method: ip, ip: 198.51.100.${i + 1} }`,
-          `      DIDs: {${t.dids.map((d) => ` '${d}': {}`).join(',')} }`,
-          '      options: { inbound_format: e164 }',
-        ].join('\n'),
-      )
-      .join('\n---\n') + '\n'
-  );
-}
 
 const did = (n: number) => `+1415555${String(2000 + n)}`;
 
