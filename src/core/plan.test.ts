@@ -327,6 +327,8 @@ describe('buildPlan', () => {
     );
     expect(p.changes.map((c) => c.action)).toEqual(['create', 'delete']);
     expect(p.changes[1]?.dependsOn).toEqual([0]);
+    expect(p.changes[0]?.reason).toContain('takes over +14155550100 from "old"');
+    expect(p.changes[1]?.reason).toContain('"new" takes over +14155550100 and is created first');
   });
 
   it('a DID swap becomes claim both, then release both', () => {

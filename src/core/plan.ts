@@ -666,8 +666,30 @@ function orderChanges(changes: PlanChange[], problems: PlanProblem[]): PlanChang
       message: `${names} swap DIDs with each other and this API's documents cannot hold both for a moment; no single apply can order that safely. Move the DIDs in two steps (first add them to the new document, apply, then remove them from the old one)`,
     });
   }
+  // A delete whose numbers a create claims is a rename connops could not prove
+  // (no pinned id): say so on both, with the numbers, so a reviewer sees them
+  // side by side (INVARIANTS.md item 7).
+  const reasons = new Map<number, string>();
+  sorted.forEach((c, i) => {
+    if (c.action !== 'delete') return;
+    for (const j of deps[i] ?? []) {
+      const created = sorted[j];
+      if (created?.action !== 'create') continue;
+      const numbers = c.releases.filter((r) => created.claims.includes(r)).join(', ');
+      reasons.set(
+        i,
+        `${reasons.get(i) ?? c.reason}; "${created.key.name}" takes over ${numbers} and is created first`,
+      );
+      reasons.set(
+        j,
+        `${reasons.get(j) ?? created.reason}; takes over ${numbers} from "${c.key.name}", which is deleted after it`,
+      );
+    }
+  });
   return sorted.map((c, i) => {
     const { claimFirst, ...rest } = c;
+    const reason = reasons.get(i);
+    if (reason !== undefined) rest.reason = reason;
     if (split.has(i) && claimFirst) return { ...rest, claimFirst, dependsOn: deps[i] ?? [] };
     return { ...rest, dependsOn: deps[i] ?? [] };
   });
