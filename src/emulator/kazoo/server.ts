@@ -561,7 +561,11 @@ export async function startKazooEmulator(
         ? data['id']
         : undefined;
     const id = requestedId ?? newId();
-    // The _id stays taken after a soft delete (§1.8), and whatever the doc type.
+    // A client-chosen data.id becomes the doc's _id (kazoo cb_context.erl@dcf86cbc:1017-1025
+    // `passed/1`), checked only at save, after validation and ownership; a taken id is
+    // CouchDB's conflict → 409 datastore_conflict (crossbar_doc.erl@dcf86cbc:760-762).
+    // The _id stays taken after a soft delete (crossbar_doc.erl@dcf86cbc:569-575, §1.8),
+    // and whatever the doc type.
     if (store.db(account.id).has(id))
       return fail(ctx, 409, 'datastore_conflict', { message: 'conflicting documents' });
     const doc: JsonObject = { ...forceRealm(prepared.doc, account), _id: id, pvt_type: 'sys_info' };
