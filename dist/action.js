@@ -237,18 +237,6 @@ function getAtPointer(value, pointer) {
   }
   return cur;
 }
-function removeAtPointer(value, pointer) {
-  const tokens = parsePointer(pointer);
-  const last2 = tokens.pop();
-  if (last2 === void 0) return;
-  const parent = getAtPointer(value, buildPointer(tokens));
-  if (Array.isArray(parent)) {
-    const i2 = Number(last2);
-    if (Number.isInteger(i2) && i2 >= 0 && i2 < parent.length) parent.splice(i2, 1);
-  } else if (isObject(parent)) {
-    delete parent[last2];
-  }
-}
 var MAX_NESTING_DEPTH, MANY_KEYS;
 var init_json = __esm({
   "src/core/json.ts"() {
@@ -4273,7 +4261,7 @@ var require_fast_uri = __commonJS({
         normalizeString(uri, options);
       } else if (typeof uri === "object") {
         uri = /** @type {T} */
-        parse(serialize(uri, options), options);
+        parse2(serialize(uri, options), options);
       }
       return uri;
     }
@@ -4316,8 +4304,8 @@ var require_fast_uri = __commonJS({
     function resolveComponent(base, relative6, options, skipNormalization) {
       const target = {};
       if (!skipNormalization) {
-        base = parse(serialize(base, options), options);
-        relative6 = parse(serialize(relative6, options), options);
+        base = parse2(serialize(base, options), options);
+        relative6 = parse2(serialize(relative6, options), options);
       }
       options = options || {};
       if (!options.tolerant && relative6.scheme) {
@@ -4635,7 +4623,7 @@ var require_fast_uri = __commonJS({
       }
       return { parsed, malformedAuthorityOrPort, malformedPercentEncoding, malformedSchemeSpecific, malformedHost, malformedScheme };
     }
-    function parse(uri, opts) {
+    function parse2(uri, opts) {
       return parseWithStatus(uri, opts).parsed;
     }
     function normalizeString(uri, opts) {
@@ -4672,7 +4660,7 @@ var require_fast_uri = __commonJS({
       resolveComponent,
       equal,
       serialize,
-      parse
+      parse: parse2
     };
     module.exports = fastUri;
     module.exports.default = fastUri;
@@ -35337,6 +35325,8 @@ function createCloudflareSession(target, deps, options = {}) {
     if (env) return toLive(env.result, action);
     const error3 = client2.fail(action, res, { account, ...name !== void 0 ? { name } : {} });
     if (res.status >= 500) return recoverCreate(account, body, error3);
+    if (error3.code === "CONFLICT" && name !== void 0)
+      return { ...await recoverCreate(account, body, error3), adopted: true };
     throw error3;
   }
   async function update(account, live, request) {
@@ -36278,6 +36268,21 @@ var init_normalize2 = __esm({
   }
 });
 
+// src/core/ids.ts
+import { createHash } from "node:crypto";
+function derivedId(key, generation) {
+  return createHash("sha256").update(
+    ["connops-id-v1", key.target, key.account, key.kind, key.name, String(generation)].join("\0")
+  ).digest("hex").slice(0, 32);
+}
+var MAX_GENERATIONS;
+var init_ids = __esm({
+  "src/core/ids.ts"() {
+    "use strict";
+    MAX_GENERATIONS = 32;
+  }
+});
+
 // src/providers/kazoo/errors.ts
 function describeOperation(op) {
   if (op.verb === "sign in to") return `Cannot sign in to ${op.target}`;
@@ -36413,7 +36418,7 @@ var init_errors2 = __esm({
 });
 
 // src/providers/kazoo/client.ts
-import { createHash } from "node:crypto";
+import { createHash as createHash2 } from "node:crypto";
 function readAuth(target, secrets) {
   const auth = target.auth;
   const apiKey = auth["api_key"];
@@ -36427,7 +36432,7 @@ function readAuth(target, secrets) {
   const accountRealm = auth["account_realm"];
   if (username !== void 0 && password !== void 0 && (accountName !== void 0 || accountRealm !== void 0)) {
     secrets.add(password);
-    const credentials = createHash("md5").update(`${username.toLowerCase()}:${password}`).digest("hex");
+    const credentials = createHash2("md5").update(`${username.toLowerCase()}:${password}`).digest("hex");
     secrets.add(credentials);
     return {
       kind: "user",
@@ -36485,7 +36490,9 @@ var init_client2 = __esm({
     init_json();
     init_http();
     init_redact();
+    init_ids();
     init_errors2();
+    init_normalize2();
     SERVER_FORCED_POINTERS = /* @__PURE__ */ new Set(["/account/auth_realm"]);
     MAX_PAGES2 = 1e5;
     LISTING_PAGE_SIZE = 500;
@@ -36659,8 +36666,17 @@ var init_client2 = __esm({
        */
       async list(account, signal) {
         const ids = await this.listIds(account, signal);
-        const docs = await Promise.all(ids.map((id) => this.get(account, id, signal)));
-        return docs.filter((d) => d !== void 0);
+        return Promise.all(
+          ids.map(async (id) => {
+            const doc = await this.get(account, id, signal);
+            if (doc === void 0)
+              throw new ConnopsError(
+                "API",
+                `Cannot read kazoo/connectivity ${id} in account ${account} on target "${this.target}": the listing returned it but reading it answered 404 (deleted since, or a transient failure); plan again`
+              );
+            return doc;
+          })
+        );
       }
       /**
        * Creates a document (`PUT`, 201, §1.4). With `id` the create is repeatable:
@@ -36670,6 +36686,7 @@ var init_client2 = __esm({
        */
       async create(account, body, id) {
         const name = typeof body["name"] === "string" ? body["name"] : void 0;
+        if (typeof id === "function") return this.createByGeneration(account, body, id, name);
         const op = {
           verb: "create",
           target: this.target,
@@ -36737,6 +36754,41 @@ var init_client2 = __esm({
           throw this.conflict(res, op, live.revision);
         }
         throw this.error(res, op);
+      }
+      /**
+       * Creates with the document's derived ids (core/ids.ts), generation 0, 1, 2, …
+       * A 409 means the id is taken (`crossbar_doc.erl@dcf86cbc:760-762`): by this
+       * document (an earlier or concurrent create: same name, connops' marker), which
+       * is adopted; by a soft-deleted document, which Kazoo keeps
+       * (`crossbar_doc.erl@dcf86cbc:569-575`) and GET answers 404 for (§1.5), so the
+       * next generation is tried; or by anything else, which is a conflict.
+       */
+      async createByGeneration(account, body, idOf, name) {
+        for (let generation = 0; generation < MAX_GENERATIONS; generation++) {
+          const id = idOf(generation);
+          const op = { verb: "create", target: this.target, account, id };
+          const res = await this.call({
+            method: "PUT",
+            path: this.collectionPath(account),
+            body: { data: { ...body, id } },
+            // Repeating it is safe: a second attempt meets the first as a 409 on the same id.
+            idempotent: true
+          });
+          if (res.status === 200 || res.status === 201) return this.toLive(res, op, id);
+          if (res.status !== 409) throw this.error(res, op);
+          const live = await this.get(account, id) ?? await this.get(account, id);
+          if (live === void 0) continue;
+          if (live.body["name"] === name && live.body[MANAGED_MARKER] === true)
+            return { ...live, adopted: true };
+          throw this.error(res, op, void 0, {
+            code: "CONFLICT",
+            reason: `its id ${id} is held by another document${typeof live.body["name"] === "string" ? ` named "${live.body["name"]}"` : ""} that connops did not create for this name; rename one of them or pin an id with \`id:\``
+          });
+        }
+        throw new ConnopsError(
+          "CONFLICT",
+          `Cannot create kazoo/connectivity${name !== void 0 ? ` "${name}"` : ""} in account ${account}: the ids of its first ${MAX_GENERATIONS} generations are all held by deleted documents; pin an id with \`id:\``
+        );
       }
       async createWithId(account, body, id, op) {
         const res = await this.call({
@@ -36994,10 +37046,17 @@ var init_session2 = __esm({
 });
 
 // src/providers/kazoo/provider.ts
+function serverIdentity(server) {
+  for (const [key, pointer] of Object.entries(SERVER_IDENTITY)) {
+    const v = getAtPointer(server, pointer);
+    if (typeof v === "string" && v !== "") return `${key}=${v}`;
+  }
+  return void 0;
+}
 function versionOf(target) {
   return resolveKazooSchemaVersion(target.schema) ?? DEFAULT_KAZOO_SCHEMA;
 }
-var kazooConnectivity;
+var SERVER_IDENTITY, kazooConnectivity;
 var init_provider2 = __esm({
   "src/providers/kazoo/provider.ts"() {
     "use strict";
@@ -37006,6 +37065,7 @@ var init_provider2 = __esm({
     init_normalize2();
     init_schema3();
     init_session2();
+    SERVER_IDENTITY = { name: "/name", auth_user: "/auth/auth_user", ip: "/auth/ip" };
     kazooConnectivity = {
       kind: "kazoo/connectivity",
       targetType: "kazoo",
@@ -37061,6 +37121,29 @@ var init_provider2 = __esm({
           if (isObject(s) && isObject(s["DIDs"])) out.push(...Object.keys(s["DIDs"]));
         return out;
       },
+      keepReleased(liveN, desiredN, released) {
+        const out = cloneJson(desiredN);
+        const servers = Array.isArray(out["servers"]) ? out["servers"] : [];
+        out["servers"] = servers;
+        const liveServers = Array.isArray(liveN["servers"]) ? liveN["servers"] : [];
+        for (const did of released) {
+          const from = liveServers.find((s) => isObject(s) && isObject(s["DIDs"]) && did in s["DIDs"]);
+          if (!isObject(from) || !isObject(from["DIDs"])) continue;
+          const value = cloneJson(from["DIDs"][did] ?? {});
+          const id = serverIdentity(from);
+          let to = servers.find((s) => isObject(s) && id !== void 0 && serverIdentity(s) === id);
+          if (!isObject(to)) to = servers.find((s) => isObject(s));
+          if (!isObject(to)) {
+            servers.push({ ...cloneJson(from), DIDs: { [did]: value } });
+            continue;
+          }
+          const dids = isObject(to["DIDs"]) ? to["DIDs"] : {};
+          dids[did] = value;
+          to["DIDs"] = dids;
+        }
+        return out;
+      },
+      identities: { "/servers": SERVER_IDENTITY },
       isManaged: (body) => body[MANAGED_MARKER] === true,
       markManaged: (body) => ({ ...body, [MANAGED_MARKER]: true }),
       connect: (target, deps) => createKazooSession(target, deps)
@@ -37790,16 +37873,129 @@ var init_json_patch = __esm({
   }
 });
 
+// src/core/ignore.ts
+function parse(pointer, identities) {
+  const tokens = parsePointer(pointer);
+  for (let i2 = 0; i2 < tokens.length; i2++) {
+    const t2 = tokens[i2];
+    const m = SELECTOR.exec(t2);
+    if (m) {
+      return {
+        array: [...tokens.slice(0, i2), m[1]],
+        item: { field: m[2], value: m[3] },
+        rest: tokens.slice(i2 + 1)
+      };
+    }
+    if (/^\d+$/.test(t2) && identities[buildPointer(tokens.slice(0, i2))] !== void 0) {
+      return { array: tokens.slice(0, i2), item: { index: Number(t2) }, rest: tokens.slice(i2 + 1) };
+    }
+  }
+  return void 0;
+}
+function itemIdentity(item, fields) {
+  if (item === void 0) return void 0;
+  for (const [field, pointer] of Object.entries(fields)) {
+    const v = getAtPointer(item, pointer);
+    if (typeof v === "string" && v !== "") return `${field}=${v}`;
+  }
+  return void 0;
+}
+function sameItem(a, b2, fields) {
+  for (const pointer of Object.values(fields)) {
+    const x2 = getAtPointer(a, pointer);
+    const y2 = getAtPointer(b2, pointer);
+    if (typeof x2 === "string" && x2 !== "" && typeof y2 === "string" && y2 !== "") return x2 === y2;
+  }
+  return void 0;
+}
+function resolveIn(pointer, body, identities) {
+  const p2 = parse(pointer, identities);
+  if (!p2 || "index" in p2.item) return { pointer };
+  const arrayPointer = buildPointer(p2.array);
+  const fields = identities[arrayPointer];
+  const field = p2.item.field;
+  const fieldPointer = fields?.[field];
+  if (fields === void 0 || fieldPointer === void 0) {
+    const known = fields ? Object.keys(fields).join(", ") : "";
+    return {
+      error: fields === void 0 ? `items of ${arrayPointer} cannot be addressed by identity; use an index` : `${arrayPointer} items are addressed by ${known}, not "${field}"`
+    };
+  }
+  const items = getAtPointer(body, arrayPointer);
+  const want = p2.item.value;
+  const at = [];
+  if (Array.isArray(items))
+    items.forEach((it, i2) => {
+      if (getAtPointer(it, fieldPointer) === want) at.push(i2);
+    });
+  if (at.length > 1)
+    return { error: `${at.length} items of ${arrayPointer} have ${field} "${want}"` };
+  if (at.length === 0) return { missing: true };
+  return { pointer: buildPointer([...p2.array, String(at[0]), ...p2.rest]) };
+}
+function ignoredIn(ignore, body, identities) {
+  const out = [];
+  for (const p2 of ignore) {
+    const r2 = resolveIn(p2, body, identities);
+    if ("pointer" in r2) out.push(r2.pointer);
+  }
+  return out;
+}
+function pairIgnored(ignore, live, desired, identities) {
+  const pairs = [];
+  const problems = [];
+  for (const pointer of ignore) {
+    const p2 = parse(pointer, identities);
+    if (p2 && "index" in p2.item) {
+      const arrayPointer = buildPointer(p2.array);
+      const fields = identities[arrayPointer] ?? {};
+      const l2 = getAtPointer(live, buildPointer([...p2.array, String(p2.item.index)]));
+      const d2 = getAtPointer(desired, buildPointer([...p2.array, String(p2.item.index)]));
+      if (l2 !== void 0 && d2 !== void 0 && sameItem(l2, d2, fields) !== true) {
+        const li = itemIdentity(l2, fields);
+        const di = itemIdentity(d2, fields);
+        const rewrite = (id) => id === void 0 ? void 0 : `${arrayPointer}[${id}]${buildPointer(p2.rest)}`;
+        const none = `an item without ${Object.keys(fields).join(", ")}`;
+        const liveForm = rewrite(li);
+        problems.push(
+          `ignore ${pointer}: item ${p2.item.index} of ${arrayPointer} is ${di ? `"${di}"` : none} in the document but ${li ? `"${li}"` : none} on the server, so the ignored value would move to another item. ` + (liveForm ? `Write ${liveForm} to keep protecting the field of the item that has it now` : `Give the item a ${Object.keys(fields).join(" or ")} and address it as ${arrayPointer}[${Object.keys(fields)[0] ?? "name"}=\u2026]/\u2026`) + (di && di !== li ? ` (or ${rewrite(di) ?? ""} for the document's item)` : "") + "; an index pointer follows the position, not the item."
+        );
+        continue;
+      }
+    }
+    const l = resolveIn(pointer, live, identities);
+    const d = resolveIn(pointer, desired, identities);
+    const err2 = "error" in l ? l.error : "error" in d ? d.error : void 0;
+    if (err2 !== void 0) {
+      problems.push(`ignore ${pointer}: ${err2}`);
+      continue;
+    }
+    pairs.push({
+      live: "pointer" in l ? l.pointer : void 0,
+      desired: "pointer" in d ? d.pointer : void 0
+    });
+  }
+  return { pairs, problems };
+}
+var SELECTOR;
+var init_ignore = __esm({
+  "src/core/ignore.ts"() {
+    "use strict";
+    init_json();
+    SELECTOR = /^(.+)\[([A-Za-z_][A-Za-z0-9_]*)=([^\]]*)\]$/;
+  }
+});
+
 // src/core/plan.ts
-import { createHash as createHash2 } from "node:crypto";
+import { createHash as createHash3 } from "node:crypto";
 function scopeKey(target, kind, account) {
   return `${target}/${account}/${kind}`;
 }
 function bodyRevision(normalized) {
-  return `sha256:${createHash2("sha256").update(canonicalJson(normalized)).digest("hex").slice(0, 16)}`;
+  return `sha256:${createHash3("sha256").update(canonicalJson(normalized)).digest("hex").slice(0, 16)}`;
 }
 function digestOf(body) {
-  return createHash2("sha256").update(JSON.stringify(body)).digest("hex");
+  return createHash3("sha256").update(JSON.stringify(body)).digest("hex");
 }
 function liveRef(o2, provider) {
   const name = provider.nameOf(o2.body);
@@ -37816,7 +38012,8 @@ function planDocument(doc, live, reason, provider, target) {
   const desiredN = provider.normalize(doc.spec, target);
   const sensitive = /* @__PURE__ */ new Set([...doc.sensitive, ...provider.secretPointers(doc.spec)]);
   if (!live) {
-    const after2 = withoutIgnored(desiredN, doc.ignore);
+    const identities2 = provider.identities ?? {};
+    const after2 = withoutIgnored(desiredN, ignoredIn(doc.ignore, desiredN, identities2));
     const afterMasked2 = maskBody(after2, sensitive, void 0);
     return {
       key: doc.key,
@@ -37839,13 +38036,18 @@ function planDocument(doc, live, reason, provider, target) {
   const liveN = provider.normalize(live.body, target);
   for (const p2 of provider.secretPointers(liveN)) sensitive.add(p2);
   const revision = live.revision ?? bodyRevision(liveN);
+  const identities = provider.identities ?? {};
+  const paired = pairIgnored(doc.ignore, liveN, desiredN, identities);
+  if (paired.problems.length > 0) return { problems: paired.problems };
   const desiredForWrite = shareEqual(
     liveN,
-    overlayIgnored(desiredN, liveN, doc.ignore)
+    overlayIgnored(desiredN, liveN, paired.pairs)
   );
   if (desiredForWrite === liveN) return noopChange(doc, live.id, revision);
-  const before = withoutIgnored(liveN, doc.ignore);
-  const after = withoutIgnored(desiredForWrite, doc.ignore);
+  const liveIgnored = paired.pairs.flatMap((p2) => p2.live !== void 0 ? [p2.live] : []);
+  const desiredIgnored = paired.pairs.flatMap((p2) => p2.desired !== void 0 ? [p2.desired] : []);
+  const before = withoutIgnored(liveN, liveIgnored);
+  const after = withoutIgnored(desiredForWrite, desiredIgnored);
   const beforeMasked = maskBody(before, sensitive, void 0);
   const afterMasked = maskBody(after, sensitive, before);
   const base = {
@@ -37859,21 +38061,31 @@ function planDocument(doc, live, reason, provider, target) {
     beforeMasked,
     afterMasked
   };
-  let request = provider.buildUpdate(liveN, desiredForWrite, doc.spec);
-  if (!provider.isManaged(live.body) && request.body)
-    request = { ...request, body: provider.markManaged(request.body) };
+  const mark = (r2) => !provider.isManaged(live.body) && r2.body ? { ...r2, body: provider.markManaged(r2.body) } : r2;
+  const request = mark(provider.buildUpdate(liveN, desiredForWrite, doc.spec));
   const had = new Set(provider.claims(liveN));
   const has = new Set(provider.claims(desiredForWrite));
+  const claims = [...has].filter((d) => !had.has(d));
+  const releases = [...had].filter((d) => !has.has(d));
   const ops = diffOps(beforeMasked, afterMasked);
+  let claimFirst;
+  if (claims.length > 0 && releases.length > 0 && provider.keepReleased) {
+    const between = provider.keepReleased(liveN, desiredForWrite, releases);
+    claimFirst = {
+      request: mark(provider.buildUpdate(liveN, between, doc.spec)),
+      then: mark(provider.buildUpdate(between, desiredForWrite, doc.spec))
+    };
+  }
   return {
     ...base,
     action: "update",
     reason: `${ops.length} field${ops.length === 1 ? "" : "s"} differ${ops.length === 1 ? "s" : ""}`,
     ops,
     request,
-    claims: [...has].filter((d) => !had.has(d)),
-    releases: [...had].filter((d) => !has.has(d)),
-    dependsOn: []
+    claims,
+    releases,
+    dependsOn: [],
+    ...claimFirst ? { claimFirst } : {}
   };
 }
 function noopChange(doc, id, revision) {
@@ -37890,29 +38102,50 @@ function noopChange(doc, id, revision) {
     dependsOn: []
   };
 }
-function overlayIgnored(desired, live, ignore) {
-  if (ignore.length === 0) return desired;
-  const out = cloneJson(desired);
-  for (const pointer of ignore) {
-    const liveValue = getAtPointer(live, pointer);
-    if (liveValue === void 0) {
-      removeAtPointer(out, pointer);
-      continue;
-    }
-    const tokens = parsePointer(pointer);
-    const last2 = tokens.pop();
-    const container = getAtPointer(out, buildPointer(tokens));
-    if (last2 === void 0) continue;
-    if (isObject(container)) container[last2] = cloneJson(liveValue);
-    else if (Array.isArray(container) && Number(last2) < container.length)
-      container[Number(last2)] = cloneJson(liveValue);
+function overlayIgnored(desired, live, pairs) {
+  let out = desired;
+  for (const pair of pairs) {
+    if (pair.desired === void 0) continue;
+    const liveValue = pair.live === void 0 ? void 0 : getAtPointer(live, pair.live);
+    out = withValueAt(out, parsePointer(pair.desired), liveValue);
   }
   return out;
 }
+function withValueAt(root, tokens, value) {
+  const step = (cur, i2) => {
+    const t2 = tokens[i2];
+    const last2 = i2 === tokens.length - 1;
+    if (Array.isArray(cur)) {
+      const n = Number(t2);
+      if (!Number.isInteger(n) || n < 0 || n >= cur.length) return cur;
+      const copy = [...cur];
+      if (last2) {
+        if (value === void 0) copy.splice(n, 1);
+        else copy[n] = cloneJson(value);
+      } else copy[n] = step(cur[n], i2 + 1);
+      return copy;
+    }
+    if (isObject(cur)) {
+      if (last2) {
+        if (value === void 0) {
+          if (!(t2 in cur)) return cur;
+          const { [t2]: _gone, ...rest } = cur;
+          return rest;
+        }
+        return { ...cur, [t2]: cloneJson(value) };
+      }
+      if (!(t2 in cur)) return cur;
+      return { ...cur, [t2]: step(cur[t2], i2 + 1) };
+    }
+    return cur;
+  };
+  if (tokens.length === 0) return root;
+  const out = step(root, 0);
+  return isObject(out) ? out : root;
+}
 function withoutIgnored(body, ignore) {
-  if (ignore.length === 0) return body;
-  const out = cloneJson(body);
-  for (const p2 of ignore) removeAtPointer(out, p2);
+  let out = body;
+  for (const p2 of ignore) out = withValueAt(out, parsePointer(p2), void 0);
   return out;
 }
 function maskBody(body, sensitive, before) {
@@ -37949,44 +38182,123 @@ function replacedAt(root, tokens, value) {
   return isObject(out) ? out : root;
 }
 function orderChanges(changes, problems) {
-  const rank = { delete: 0, update: 1, create: 2, noop: 3 };
+  const rank = { create: 0, update: 1, delete: 2, noop: 3 };
   const keys = new Map(changes.map((c3) => [c3, keyString(c3.key)]));
   const collator = new Intl.Collator();
   const sorted2 = [...changes].sort(
     (a, b2) => rank[a.action] - rank[b2.action] || collator.compare(keys.get(a), keys.get(b2))
   );
-  const releasedBy = /* @__PURE__ */ new Map();
+  const claimedBy = /* @__PURE__ */ new Map();
   sorted2.forEach((c3, i2) => {
-    for (const r2 of c3.releases) releasedBy.set(`${c3.key.target}/${c3.key.account}/${r2}`, i2);
+    for (const d of c3.claims) {
+      const k2 = `${c3.key.target}/${d}`;
+      const list = claimedBy.get(k2);
+      if (list) list.push(i2);
+      else claimedBy.set(k2, [i2]);
+    }
   });
   const deps = sorted2.map((c3, i2) => {
     const d = /* @__PURE__ */ new Set();
-    for (const claim of c3.claims) {
-      const j2 = releasedBy.get(`${c3.key.target}/${c3.key.account}/${claim}`);
-      if (j2 !== void 0 && j2 !== i2) d.add(j2);
-    }
-    return [...d];
+    for (const r2 of c3.releases)
+      for (const j2 of claimedBy.get(`${c3.key.target}/${r2}`) ?? []) if (j2 !== i2) d.add(j2);
+    return [...d].sort((a, b2) => a - b2);
   });
-  const state = new Array(sorted2.length).fill(0);
-  const inCycle = /* @__PURE__ */ new Set();
-  const visit = (i2, stack) => {
-    if (state[i2] === 2) return;
-    if (state[i2] === 1) {
-      for (const s of stack.slice(stack.indexOf(i2))) inCycle.add(s);
-      return;
-    }
-    state[i2] = 1;
-    for (const j2 of deps[i2] ?? []) visit(j2, [...stack, i2]);
-    state[i2] = 2;
-  };
-  sorted2.forEach((_2, i2) => visit(i2, []));
-  if (inCycle.size > 0) {
-    const names = [...inCycle].map((i2) => `"${sorted2[i2]?.key.name}"`).join(", ");
+  const split = /* @__PURE__ */ new Set();
+  const unsplittable = /* @__PURE__ */ new Set();
+  for (; ; ) {
+    const cycle = findCycle(deps, (j2) => !split.has(j2) && !unsplittable.has(j2));
+    if (cycle.length === 0) break;
+    for (const i2 of cycle) (sorted2[i2]?.claimFirst ? split : unsplittable).add(i2);
+  }
+  const stuck = findCycleMembers(deps, (j2) => !split.has(j2));
+  if (stuck.size > 0) {
+    const names = [...stuck].map((i2) => `"${sorted2[i2]?.key.name}"`).join(", ");
     problems.push({
-      message: `${names} swap DIDs with each other; no single apply can order that safely. Move the DIDs in two steps (first remove them from one document, apply, then add them to the other)`
+      message: `${names} swap DIDs with each other and this API's documents cannot hold both for a moment; no single apply can order that safely. Move the DIDs in two steps (first add them to the new document, apply, then remove them from the old one)`
     });
   }
-  return sorted2.map((c3, i2) => ({ ...c3, dependsOn: deps[i2] ?? [] }));
+  const reasons = /* @__PURE__ */ new Map();
+  sorted2.forEach((c3, i2) => {
+    if (c3.action !== "delete") return;
+    for (const j2 of deps[i2] ?? []) {
+      const created = sorted2[j2];
+      if (created?.action !== "create") continue;
+      const numbers = c3.releases.filter((r2) => created.claims.includes(r2)).join(", ");
+      reasons.set(
+        i2,
+        `${reasons.get(i2) ?? c3.reason}; "${created.key.name}" takes over ${numbers} and is created first`
+      );
+      reasons.set(
+        j2,
+        `${reasons.get(j2) ?? created.reason}; takes over ${numbers} from "${c3.key.name}", which is deleted after it`
+      );
+    }
+  });
+  return sorted2.map((c3, i2) => {
+    const { claimFirst, ...rest } = c3;
+    const reason = reasons.get(i2);
+    if (reason !== void 0) rest.reason = reason;
+    if (split.has(i2) && claimFirst) return { ...rest, claimFirst, dependsOn: deps[i2] ?? [] };
+    return { ...rest, dependsOn: deps[i2] ?? [] };
+  });
+}
+function findCycle(deps, follow) {
+  const state = new Uint8Array(deps.length);
+  const stack = [];
+  const visit = (i2) => {
+    state[i2] = 1;
+    stack.push(i2);
+    for (const j2 of deps[i2] ?? []) {
+      if (!follow(j2)) continue;
+      if (state[j2] === 1) return stack.slice(stack.indexOf(j2));
+      if (state[j2] === 0) {
+        const found = visit(j2);
+        if (found.length > 0) return found;
+      }
+    }
+    stack.pop();
+    state[i2] = 2;
+    return [];
+  };
+  for (let i2 = 0; i2 < deps.length; i2++) {
+    if (state[i2] !== 0 || !follow(i2)) continue;
+    const found = visit(i2);
+    if (found.length > 0) return found;
+  }
+  return [];
+}
+function findCycleMembers(deps, follow) {
+  const index = new Array(deps.length).fill(-1);
+  const low = new Array(deps.length).fill(0);
+  const onStack = new Uint8Array(deps.length);
+  const stack = [];
+  const out = /* @__PURE__ */ new Set();
+  let next = 0;
+  const strong = (v) => {
+    index[v] = low[v] = next++;
+    stack.push(v);
+    onStack[v] = 1;
+    for (const w of deps[v] ?? []) {
+      if (!follow(w)) continue;
+      if (index[w] === -1) {
+        strong(w);
+        low[v] = Math.min(low[v], low[w]);
+      } else if (onStack[w]) low[v] = Math.min(low[v], index[w]);
+    }
+    if (low[v] === index[v]) {
+      const component = [];
+      let w;
+      do {
+        w = stack.pop();
+        onStack[w] = 0;
+        component.push(w);
+      } while (w !== v);
+      if (component.length > 1 || (deps[v] ?? []).includes(v))
+        for (const c3 of component) out.add(c3);
+    }
+  };
+  for (let v = 0; v < deps.length; v++) if (index[v] === -1 && follow(v)) strong(v);
+  return out;
 }
 function summarize(changes) {
   const s = { create: 0, update: 0, delete: 0, noop: 0 };
@@ -38002,7 +38314,7 @@ function fingerprintOf(desired, changes) {
     ops: c3.ops,
     secrets: c3.after ? digestOf(c3.after) : null
   }));
-  const h2 = createHash2("sha256");
+  const h2 = createHash3("sha256");
   h2.update(
     canonicalJson({
       v: PLAN_FORMAT_VERSION,
@@ -38018,6 +38330,7 @@ var init_plan = __esm({
     "use strict";
     init_json();
     init_json_patch();
+    init_ignore();
     init_model();
     PLAN_FORMAT_VERSION = "1";
     SENSITIVE = "(sensitive)";
@@ -38141,8 +38454,18 @@ var init_plan = __esm({
             live = candidates[0];
             if (!live) reason = "not found on the server";
           }
-          this.changes.push(planDocument(doc, live, reason, provider, target));
+          const change = planDocument(doc, live, reason, provider, target);
           if (live) matched.add(live.id);
+          if ("problems" in change) {
+            for (const message of change.problems)
+              this.problem(sk, {
+                key: doc.key,
+                source: doc.source,
+                message: `${doc.key.kind} "${doc.key.name}": ${message}`
+              });
+            continue;
+          }
+          this.changes.push(change);
         }
         const declaresAccount = docs.length > 0 || this.deletedScopes.has(sk);
         for (const o2 of objects) {
@@ -45407,7 +45730,7 @@ var require_public_api = __commonJS({
       }
       return doc;
     }
-    function parse(src, reviver, options) {
+    function parse2(src, reviver, options) {
       let _reviver = void 0;
       if (typeof reviver === "function") {
         _reviver = reviver;
@@ -45448,7 +45771,7 @@ var require_public_api = __commonJS({
         return value.toString(options);
       return new Document.Document(value, _replacer, options).toString(options);
     }
-    exports.parse = parse;
+    exports.parse = parse2;
     exports.parseAllDocuments = parseAllDocuments2;
     exports.parseDocument = parseDocument;
     exports.stringify = stringify;
@@ -46703,9 +47026,9 @@ var init_config = __esm({
 });
 
 // src/core/shard.ts
-import { createHash as createHash4 } from "node:crypto";
+import { createHash as createHash5 } from "node:crypto";
 function shardOf(target, account, count) {
-  const digest = createHash4("sha256").update(`${target}\0${account}`).digest();
+  const digest = createHash5("sha256").update(`${target}\0${account}`).digest();
   return digest.readUInt32BE(0) % count + 1;
 }
 var init_shard = __esm({
@@ -46871,7 +47194,7 @@ var require_ms = __commonJS({
       options = options || {};
       var type = typeof val;
       if (type === "string" && val.length > 0) {
-        return parse(val);
+        return parse2(val);
       } else if (type === "number" && isFinite(val)) {
         return options.long ? fmtLong(val) : fmtShort(val);
       }
@@ -46879,7 +47202,7 @@ var require_ms = __commonJS({
         "val is not a non-empty string or a valid number. val=" + JSON.stringify(val)
       );
     };
-    function parse(str3) {
+    function parse2(str3) {
       str3 = String(str3);
       if (str3.length > 100) {
         return;
@@ -48416,7 +48739,7 @@ function parseStringResponse(result, parsers12, texts, trim = true) {
         }
         return lines[i2 + offset];
       };
-      parsers12.some(({ parse }) => parse(line, result));
+      parsers12.some(({ parse: parse2 }) => parse2(line, result));
     }
   });
   return result;
@@ -53443,6 +53766,8 @@ init_json();
 init_model();
 init_plan();
 init_http();
+init_ids();
+init_ignore();
 import { AsyncLocalStorage } from "node:async_hooks";
 
 // src/engine/concurrency.ts
@@ -53462,6 +53787,7 @@ async function mapInOrder(items, limit, fn) {
 // src/engine/readback.ts
 init_errors();
 init_json();
+init_ignore();
 init_plan();
 function outcomeMayBeLost(err2) {
   if (err2 instanceof HttpError) return true;
@@ -53471,10 +53797,11 @@ function outcomeMayBeLost(err2) {
 async function readBack(change, ctx) {
   const { session, provider, target } = ctx;
   const account = change.key.account;
-  const matches = (live) => deepEqual(
-    withoutIgnored(provider.normalize(live.body, target), ctx.ignore),
-    change.after ?? {}
-  );
+  const matches = (live) => {
+    const normalized = provider.normalize(live.body, target);
+    const own = ignoredIn(ctx.ignore, normalized, ctx.identities);
+    return deepEqual(withoutIgnored(normalized, own), change.after ?? {});
+  };
   try {
     if (change.action === "delete") {
       const id = change.live?.id ?? change.id;
@@ -53529,9 +53856,27 @@ async function applyPlan(plan, options) {
   const indices = plan.changes.map((_2, i2) => i2).filter(
     (i2) => plan.changes[i2]?.action !== "noop" && (!options.selected || options.selected.has(i2))
   );
+  const chosen = new Set(indices);
   const results = /* @__PURE__ */ new Map();
-  const failed = /* @__PURE__ */ new Set();
-  const pending2 = new Set(indices);
+  const unclaimed = /* @__PURE__ */ new Map();
+  const claimedRevision = /* @__PURE__ */ new Map();
+  const stepKey = (s) => `${s.index}:${s.phase}`;
+  const changeOf = (i2) => plan.changes[i2];
+  const claimStep = (i2) => ({
+    index: i2,
+    phase: changeOf(i2).claimFirst ? "claim" : "final"
+  });
+  const steps = indices.flatMap(
+    (i2) => changeOf(i2).claimFirst ? [
+      { index: i2, phase: "claim" },
+      { index: i2, phase: "final" }
+    ] : [{ index: i2, phase: "final" }]
+  );
+  const depsOf = (s) => s.phase === "claim" ? [] : [
+    ...changeOf(s.index).claimFirst ? [{ index: s.index, phase: "claim" }] : [],
+    ...changeOf(s.index).dependsOn.filter((d) => chosen.has(d)).map(claimStep)
+  ];
+  const pending2 = new Map(steps.map((s) => [stepKey(s), s]));
   const total = indices.length;
   let done = 0;
   const parallel = options.parallel ?? 64;
@@ -53544,55 +53889,110 @@ async function applyPlan(plan, options) {
     }
     return slot;
   };
+  const start = async (change, write) => {
+    const slot = slotOf(change.key.target);
+    await slot.acquire();
+    try {
+      const stopped = options.stop?.();
+      return stopped !== void 0 ? { stopped } : { done: await write() };
+    } finally {
+      slot.release();
+    }
+  };
+  const notStarted = /* @__PURE__ */ new Map();
   options.onProgress?.({ phase: "apply", done, total });
+  const finish = (i2, result) => {
+    results.set(i2, result);
+    if (!notStarted.has(i2)) options.audit?.(auditOf(result, options, plan));
+    done++;
+    const change = changeOf(i2);
+    options.onProgress?.({
+      phase: "apply",
+      done,
+      total,
+      current: `${change.key.account}/${change.key.name}`
+    });
+  };
   while (pending2.size > 0) {
-    const wave = [...pending2].filter(
-      (i2) => (plan.changes[i2]?.dependsOn ?? []).every((d) => !pending2.has(d))
+    const wave = [...pending2.values()].filter(
+      (s) => depsOf(s).every((d) => !pending2.has(stepKey(d)))
     );
     if (wave.length === 0) break;
-    for (const i2 of wave) pending2.delete(i2);
-    await mapInOrder(wave, parallel, async (i2) => {
-      const change = plan.changes[i2];
-      const blocker = change.dependsOn.find((d) => failed.has(d));
-      let stopped;
-      let result;
-      if (blocker !== void 0) {
-        const b2 = plan.changes[blocker];
-        result = {
+    for (const s of wave) pending2.delete(stepKey(s));
+    await mapInOrder(wave, parallel, async (step) => {
+      const i2 = step.index;
+      const change = changeOf(i2);
+      const split = change.claimFirst !== void 0;
+      if (step.phase === "final" && notStarted.has(i2)) {
+        finish(i2, {
           key: change.key,
           action: change.action,
           status: "skipped",
-          message: `skipped: it claims DIDs that "${b2.key.name}" was to release, and that change failed`
-        };
-      } else {
-        const slot = slotOf(change.key.target);
-        await slot.acquire();
-        try {
-          stopped = options.stop?.();
-          result = stopped !== void 0 ? {
-            key: change.key,
-            action: change.action,
-            status: "skipped",
-            message: `not started: ${stopped}`
-          } : await runChange(change, options);
-        } finally {
-          slot.release();
-        }
+          message: `not started: ${notStarted.get(i2)}`
+        });
+        return;
       }
-      if (result.status !== "ok") failed.add(i2);
-      results.set(i2, result);
-      if (stopped === void 0) options.audit?.(auditOf(result, options, plan));
-      done++;
-      options.onProgress?.({
-        phase: "apply",
-        done,
-        total,
-        current: `${change.key.account}/${change.key.name}`
-      });
+      if (step.phase === "final" && split && unclaimed.has(i2)) {
+        finish(i2, {
+          key: change.key,
+          action: change.action,
+          status: "failed",
+          message: unclaimed.get(i2)
+        });
+        return;
+      }
+      const unselected = change.dependsOn.find((d) => !chosen.has(d));
+      const blocker = step.phase === "final" ? change.dependsOn.find((d) => unclaimed.has(d)) : void 0;
+      if (step.phase === "final" && (blocker !== void 0 || unselected !== void 0)) {
+        const b2 = changeOf(blocker ?? unselected);
+        const moving = change.releases.filter((r3) => b2.claims.includes(r3));
+        const kept = split ? ` (its claiming write landed; it still holds ${moving.join(", ")})` : "";
+        if (!split) unclaimed.set(i2, `"${change.key.name}" was skipped`);
+        finish(i2, {
+          key: change.key,
+          action: change.action,
+          status: "skipped",
+          message: blocker !== void 0 ? `skipped: it releases ${moving.join(", ")}, which "${b2.key.name}" was to claim first, and that change did not land; the numbers stay routed here${kept}` : `skipped: it releases ${moving.join(", ")}, which "${b2.key.name}" claims, and that change is not part of this apply${kept}`
+        });
+        return;
+      }
+      if (step.phase === "claim") {
+        const c3 = await start(change, () => runChange(change, options, "claim"));
+        if ("stopped" in c3) {
+          notStarted.set(i2, c3.stopped);
+          unclaimed.set(i2, `"${change.key.name}" was not started`);
+        } else if (c3.done.result.status !== "ok") unclaimed.set(i2, c3.done.result.message);
+        else claimedRevision.set(i2, c3.done.revision);
+        return;
+      }
+      const f = await start(
+        change,
+        () => runChange(
+          change,
+          options,
+          split ? "then" : "only",
+          split ? claimedRevision.get(i2) : void 0
+        )
+      );
+      if ("stopped" in f) {
+        notStarted.set(i2, f.stopped);
+        if (!split) unclaimed.set(i2, `"${change.key.name}" was not started`);
+        finish(i2, {
+          key: change.key,
+          action: change.action,
+          status: "skipped",
+          message: `not started: ${f.stopped}`
+        });
+        return;
+      }
+      const r2 = f.done;
+      if (r2.result.status !== "ok" && !split) unclaimed.set(i2, r2.result.message);
+      finish(i2, r2.result);
     });
   }
-  for (const i2 of pending2) {
-    const c3 = plan.changes[i2];
+  for (const i2 of indices) {
+    if (results.has(i2)) continue;
+    const c3 = changeOf(i2);
     results.set(i2, {
       key: c3.key,
       action: c3.action,
@@ -53602,80 +54002,92 @@ async function applyPlan(plan, options) {
   }
   return indices.map((i2) => results.get(i2));
 }
-async function runChange(change, options) {
+async function runChange(change, options, write, revision) {
   const provider = options.providers.get(change.key.kind);
   const target = options.config.targets[change.key.target];
   if (!provider || !target)
     return {
-      key: change.key,
-      action: change.action,
-      status: "failed",
-      message: "unknown provider or target"
+      result: {
+        key: change.key,
+        action: change.action,
+        status: "failed",
+        message: "unknown provider or target"
+      }
     };
   const session = options.pool.get(provider, target);
   const store = {};
   return requestContext.run(store, async () => {
     try {
       let id = change.id;
+      let landed;
+      let adopted = false;
       if (change.action === "create") {
-        const created = await session.create(
-          change.key.account,
-          change.request?.body ?? {},
-          change.id
-        );
-        id = created.id;
+        const created = await createOnce(change, session, provider);
+        id = created.live.id;
+        adopted = created.adopted;
       } else if (change.action === "update") {
-        if (!change.live || !change.request) throw new Error("update without live object");
-        await session.update(change.key.account, change.live, change.request);
+        const request = write === "claim" ? change.claimFirst?.request : write === "then" ? change.claimFirst?.then : change.request;
+        if (!change.live || !request) throw new Error("update without live object");
+        const live = write === "then" ? { ...change.live, revision } : change.live;
+        landed = (await session.update(change.key.account, live, request)).revision;
       } else if (change.action === "delete") {
         if (!change.live) throw new Error("delete without live object");
         await session.delete(change.key.account, change.live);
       }
       return {
-        key: change.key,
-        action: change.action,
-        status: "ok",
-        message: `${change.action}d`,
-        ...id !== void 0 ? { id } : {},
-        ...store.requestId ? { requestId: store.requestId } : {}
+        result: {
+          key: change.key,
+          action: change.action,
+          status: "ok",
+          message: adopted ? "created (by another run at the same moment: the same document under the same id, adopted)" : write === "then" ? "updated (in two writes: its new numbers first, then releasing the old ones)" : `${change.action}d`,
+          ...id !== void 0 ? { id } : {},
+          ...store.requestId ? { requestId: store.requestId } : {}
+        },
+        ...landed !== void 0 ? { revision: landed } : {}
       };
     } catch (err2) {
       const requestId = err2 instanceof ApiError ? err2.requestId : store.requestId;
-      if (outcomeMayBeLost(err2)) {
+      if (write !== "claim" && outcomeMayBeLost(err2)) {
         const ignore = options.ignoreOf?.(change.key) ?? [];
-        const back = await readBack(change, { session, provider, target, ignore });
+        const back = await readBack(change, {
+          session,
+          provider,
+          target,
+          ignore,
+          identities: provider.identities ?? {}
+        });
         const lost = `the answer was lost (${err2 instanceof Error ? err2.message : String(err2)})`;
-        if (back.applied !== false) {
-          const id = back.applied === true ? back.id ?? change.id : change.id;
-          return {
+        const id = back.applied === true ? back.id ?? change.id : change.id;
+        return {
+          result: {
             key: change.key,
             action: change.action,
-            status: back.applied === true ? "ok" : "unknown",
-            message: back.applied === true ? `${change.action}d (${lost}; reading it back shows it applied)` : `outcome unknown: ${lost}, and ${back.why}. Run plan to see the live state.`,
+            status: back.applied === true ? "ok" : back.applied === false ? "failed" : "unknown",
+            message: back.applied === true ? `${change.action}d (${lost}; reading it back shows it applied)` : back.applied === false ? `${describeFailure(change, err2)} (not applied: ${back.why})` : `outcome unknown: ${lost}, and ${back.why}. Run plan to see the live state.`,
             ...id !== void 0 ? { id } : {},
             ...requestId ? { requestId } : {}
-          };
-        }
-        return {
-          key: change.key,
-          action: change.action,
-          status: "failed",
-          message: `${describeFailure(change, err2)} (not applied: ${back.why})`,
-          ...change.id !== void 0 ? { id: change.id } : {},
-          ...requestId ? { requestId } : {}
+          }
         };
       }
       const message = describeFailure(change, err2);
       return {
-        key: change.key,
-        action: change.action,
-        status: "failed",
-        message,
-        ...change.id !== void 0 ? { id: change.id } : {},
-        ...requestId ? { requestId } : {}
+        result: {
+          key: change.key,
+          action: change.action,
+          status: "failed",
+          message,
+          ...change.id !== void 0 ? { id: change.id } : {},
+          ...requestId ? { requestId } : {}
+        }
       };
     }
   });
+}
+async function createOnce(change, session, provider) {
+  const body = change.request?.body ?? {};
+  const id = change.id ?? (provider.createWithId ? (g) => derivedId(change.key, g) : void 0);
+  const created = await session.create(change.key.account, body, id);
+  return { live: created, adopted: created.adopted === true };
 }
 function describeFailure(change, err2) {
   const what = `Cannot ${change.action} ${change.key.kind} "${change.key.name}" in account ${change.key.account}`;
@@ -53722,7 +54134,8 @@ async function verifyApplied(plan, results, options, ignoreOf) {
           const ignore = ignoreOf(r2.key);
           const liveN = provider.normalize(live.body, target);
           const want = change.after ?? {};
-          verified = deepEqual(withoutIgnored(liveN, ignore), want);
+          const own = ignoredIn(ignore, liveN, provider.identities ?? {});
+          verified = deepEqual(withoutIgnored(liveN, own), want);
         }
         return {
           ...r2,
@@ -53753,6 +54166,7 @@ function prepareApply(project, options) {
     plan.changes.map((c3) => keyString(c3.key)),
     options.only
   );
+  refuseReleaseWithoutClaim(plan, selected);
   const chosen = plan.changes.filter((c3, i2) => c3.action !== "noop" && selected.has(i2));
   const shown = { ...plan, changes: plan.changes.filter((_2, i2) => selected.has(i2)) };
   const deletes = chosen.filter((c3) => c3.action === "delete").length;
@@ -53783,6 +54197,25 @@ async function executeApply(project, selected, options = {}) {
   };
   const results = await applyPlan(project.plan, apply);
   return verifyApplied(project.plan, results, apply, ignoreOf);
+}
+function refuseReleaseWithoutClaim(plan, selected) {
+  const missing = [];
+  plan.changes.forEach((c3, i2) => {
+    if (!selected.has(i2) || c3.action === "noop") return;
+    for (const d of c3.dependsOn) {
+      if (selected.has(d)) continue;
+      const claimer = plan.changes[d];
+      if (!claimer) continue;
+      const numbers = c3.releases.filter((r2) => claimer.claims.includes(r2));
+      missing.push(
+        `"${c3.key.name}" releases ${numbers.join(", ")}, which "${claimer.key.name}" claims (${keyString(claimer.key)})`
+      );
+    }
+  });
+  if (missing.length > 0)
+    throw new UsageError(
+      `--only would release numbers without the changes that claim them, leaving them in no document: ${missing.join("; ")}. Add the claiming documents to --only, or apply without it`
+    );
 }
 function selectChanges(addresses, only) {
   if (!only || only.length === 0) return new Set(addresses.map((_2, i2) => i2));
@@ -53845,7 +54278,7 @@ var AuditLog = class _AuditLog {
 
 // src/action/markers.ts
 init_model();
-import { createHash as createHash3 } from "node:crypto";
+import { createHash as createHash4 } from "node:crypto";
 function encodeValue(v) {
   return v.replace(/[%\s>-]/g, (c3) => `%${c3.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
@@ -53875,7 +54308,7 @@ function sameIdentity(fields, identity) {
   return fields !== void 0 && fields["config"] === identity.config && (fields["scope"] ?? "") === identity.scope;
 }
 function digestOps(ops) {
-  return createHash3("sha256").update(JSON.stringify(ops)).digest("hex").slice(0, 16);
+  return createHash4("sha256").update(JSON.stringify(ops)).digest("hex").slice(0, 16);
 }
 function pending(plan) {
   return plan.changes.filter((c3) => c3.action !== "noop");
@@ -53933,7 +54366,7 @@ function explainPlanChange(commentBody2, fresh2) {
 }
 
 // src/action/plan.ts
-import { createHash as createHash5 } from "node:crypto";
+import { createHash as createHash6 } from "node:crypto";
 import { mkdir as mkdir2, writeFile as writeFile2 } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname as dirname7, join as join6 } from "node:path";
@@ -54182,7 +54615,7 @@ function checkDocument(ydoc, file, config, providers, diagnostics, secrets) {
     if (!Array.isArray(rawIgnore))
       fail2(
         "IGNORE",
-        "`ignore` must be a list of JSON Pointers, e.g. [/servers/0/options/hunt_account_id]",
+        '`ignore` must be a list of JSON Pointers, e.g. ["/servers[name=pbx-1]/options/hunt_account_id"]',
         "/ignore"
       );
     else
@@ -54191,7 +54624,7 @@ function checkDocument(ydoc, file, config, providers, diagnostics, secrets) {
         else
           fail2(
             "IGNORE",
-            `ignore entry must be a JSON Pointer starting with "/", e.g. /servers/0/options/hunt_account_id`,
+            `ignore entry must be a JSON Pointer starting with "/", e.g. /servers[name=pbx-1]/options/hunt_account_id`,
             `/ignore/${i2}`
           );
       });
@@ -55593,7 +56026,7 @@ async function makePlan(run, keepOpen = false) {
     });
     const trouble = !planned.complete;
     const { plan } = planned;
-    const digest = createHash5("sha256").update(`${run.identity.config}
+    const digest = createHash6("sha256").update(`${run.identity.config}
 ${run.identity.scope}`).digest("hex").slice(0, 12);
     const file = join6(run.env["RUNNER_TEMP"] || tmpdir(), `connops-plan-${digest}.json`);
     await mkdir2(dirname7(file), { recursive: true });

@@ -14332,6 +14332,9 @@ function deepEqual(a, b) {
   }
   return false;
 }
+function cloneJson(value) {
+  return structuredClone(value);
+}
 function escapePointerToken(token) {
   return token.replaceAll("~", "~0").replaceAll("/", "~1");
 }
@@ -16884,6 +16887,8 @@ function createCloudflareSession(target, deps, options = {}) {
     if (env) return toLive(env.result, action);
     const error2 = client.fail(action, res, { account, ...name !== void 0 ? { name } : {} });
     if (res.status >= 500) return recoverCreate(account, body, error2);
+    if (error2.code === "CONFLICT" && name !== void 0)
+      return { ...await recoverCreate(account, body, error2), adopted: true };
     throw error2;
   }
   async function update(account, live, request) {
@@ -17778,6 +17783,9 @@ function stripNulls(value) {
 // src/providers/kazoo/client.ts
 import { createHash } from "node:crypto";
 
+// src/core/ids.ts
+var MAX_GENERATIONS = 32;
+
 // src/providers/kazoo/errors.ts
 var MAX_FIELDS_IN_MESSAGE = 3;
 function describeOperation(op) {
@@ -18141,8 +18149,17 @@ var KazooClient = class {
    */
   async list(account, signal) {
     const ids = await this.listIds(account, signal);
-    const docs = await Promise.all(ids.map((id) => this.get(account, id, signal)));
-    return docs.filter((d) => d !== void 0);
+    return Promise.all(
+      ids.map(async (id) => {
+        const doc = await this.get(account, id, signal);
+        if (doc === void 0)
+          throw new ConnopsError(
+            "API",
+            `Cannot read kazoo/connectivity ${id} in account ${account} on target "${this.target}": the listing returned it but reading it answered 404 (deleted since, or a transient failure); plan again`
+          );
+        return doc;
+      })
+    );
   }
   /**
    * Creates a document (`PUT`, 201, §1.4). With `id` the create is repeatable:
@@ -18152,6 +18169,7 @@ var KazooClient = class {
    */
   async create(account, body, id) {
     const name = typeof body["name"] === "string" ? body["name"] : void 0;
+    if (typeof id === "function") return this.createByGeneration(account, body, id, name);
     const op = {
       verb: "create",
       target: this.target,
@@ -18219,6 +18237,41 @@ var KazooClient = class {
       throw this.conflict(res, op, live.revision);
     }
     throw this.error(res, op);
+  }
+  /**
+   * Creates with the document's derived ids (core/ids.ts), generation 0, 1, 2, …
+   * A 409 means the id is taken (`crossbar_doc.erl@dcf86cbc:760-762`): by this
+   * document (an earlier or concurrent create: same name, connops' marker), which
+   * is adopted; by a soft-deleted document, which Kazoo keeps
+   * (`crossbar_doc.erl@dcf86cbc:569-575`) and GET answers 404 for (§1.5), so the
+   * next generation is tried; or by anything else, which is a conflict.
+   */
+  async createByGeneration(account, body, idOf, name) {
+    for (let generation = 0; generation < MAX_GENERATIONS; generation++) {
+      const id = idOf(generation);
+      const op = { verb: "create", target: this.target, account, id };
+      const res = await this.call({
+        method: "PUT",
+        path: this.collectionPath(account),
+        body: { data: { ...body, id } },
+        // Repeating it is safe: a second attempt meets the first as a 409 on the same id.
+        idempotent: true
+      });
+      if (res.status === 200 || res.status === 201) return this.toLive(res, op, id);
+      if (res.status !== 409) throw this.error(res, op);
+      const live = await this.get(account, id) ?? await this.get(account, id);
+      if (live === void 0) continue;
+      if (live.body["name"] === name && live.body[MANAGED_MARKER] === true)
+        return { ...live, adopted: true };
+      throw this.error(res, op, void 0, {
+        code: "CONFLICT",
+        reason: `its id ${id} is held by another document${typeof live.body["name"] === "string" ? ` named "${live.body["name"]}"` : ""} that connops did not create for this name; rename one of them or pin an id with \`id:\``
+      });
+    }
+    throw new ConnopsError(
+      "CONFLICT",
+      `Cannot create kazoo/connectivity${name !== void 0 ? ` "${name}"` : ""} in account ${account}: the ids of its first ${MAX_GENERATIONS} generations are all held by deleted documents; pin an id with \`id:\``
+    );
   }
   async createWithId(account, body, id, op) {
     const res = await this.call({
@@ -18467,6 +18520,14 @@ function createKazooSession(target, deps) {
 }
 
 // src/providers/kazoo/provider.ts
+var SERVER_IDENTITY = { name: "/name", auth_user: "/auth/auth_user", ip: "/auth/ip" };
+function serverIdentity(server) {
+  for (const [key, pointer] of Object.entries(SERVER_IDENTITY)) {
+    const v = getAtPointer(server, pointer);
+    if (typeof v === "string" && v !== "") return `${key}=${v}`;
+  }
+  return void 0;
+}
 function versionOf(target) {
   return resolveKazooSchemaVersion(target.schema) ?? DEFAULT_KAZOO_SCHEMA;
 }
@@ -18525,6 +18586,29 @@ var kazooConnectivity = {
       if (isObject(s) && isObject(s["DIDs"])) out.push(...Object.keys(s["DIDs"]));
     return out;
   },
+  keepReleased(liveN, desiredN, released) {
+    const out = cloneJson(desiredN);
+    const servers = Array.isArray(out["servers"]) ? out["servers"] : [];
+    out["servers"] = servers;
+    const liveServers = Array.isArray(liveN["servers"]) ? liveN["servers"] : [];
+    for (const did of released) {
+      const from = liveServers.find((s) => isObject(s) && isObject(s["DIDs"]) && did in s["DIDs"]);
+      if (!isObject(from) || !isObject(from["DIDs"])) continue;
+      const value = cloneJson(from["DIDs"][did] ?? {});
+      const id = serverIdentity(from);
+      let to = servers.find((s) => isObject(s) && id !== void 0 && serverIdentity(s) === id);
+      if (!isObject(to)) to = servers.find((s) => isObject(s));
+      if (!isObject(to)) {
+        servers.push({ ...cloneJson(from), DIDs: { [did]: value } });
+        continue;
+      }
+      const dids = isObject(to["DIDs"]) ? to["DIDs"] : {};
+      dids[did] = value;
+      to["DIDs"] = dids;
+    }
+    return out;
+  },
+  identities: { "/servers": SERVER_IDENTITY },
   isManaged: (body) => body[MANAGED_MARKER] === true,
   markManaged: (body) => ({ ...body, [MANAGED_MARKER]: true }),
   connect: (target, deps) => createKazooSession(target, deps)
@@ -18672,7 +18756,7 @@ function checkDocument(ydoc, file, config, providers, diagnostics, secrets) {
     if (!Array.isArray(rawIgnore))
       fail2(
         "IGNORE",
-        "`ignore` must be a list of JSON Pointers, e.g. [/servers/0/options/hunt_account_id]",
+        '`ignore` must be a list of JSON Pointers, e.g. ["/servers[name=pbx-1]/options/hunt_account_id"]',
         "/ignore"
       );
     else
@@ -18681,7 +18765,7 @@ function checkDocument(ydoc, file, config, providers, diagnostics, secrets) {
         else
           fail2(
             "IGNORE",
-            `ignore entry must be a JSON Pointer starting with "/", e.g. /servers/0/options/hunt_account_id`,
+            `ignore entry must be a JSON Pointer starting with "/", e.g. /servers[name=pbx-1]/options/hunt_account_id`,
             `/ignore/${i}`
           );
       });

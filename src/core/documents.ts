@@ -242,7 +242,7 @@ function checkDocument(
     if (!Array.isArray(rawIgnore))
       fail(
         'IGNORE',
-        '`ignore` must be a list of JSON Pointers, e.g. [/servers/0/options/hunt_account_id]',
+        '`ignore` must be a list of JSON Pointers, e.g. ["/servers[name=pbx-1]/options/hunt_account_id"]',
         '/ignore',
       );
     else
@@ -251,7 +251,7 @@ function checkDocument(
         else
           fail(
             'IGNORE',
-            `ignore entry must be a JSON Pointer starting with "/", e.g. /servers/0/options/hunt_account_id`,
+            `ignore entry must be a JSON Pointer starting with "/", e.g. /servers[name=pbx-1]/options/hunt_account_id`,
             `/ignore/${i}`,
           );
       });

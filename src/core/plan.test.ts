@@ -113,8 +113,8 @@ describe('buildPlan', () => {
       true,
     );
     expect(p.changes.map((c) => [c.action, c.live])).toEqual([
-      ['delete', { id: 'x2', revision: '4-ddd', name: 'old' }],
       ['update', { id: 'x1', revision: '1-aaa', name: 'a' }],
+      ['delete', { id: 'x2', revision: '4-ddd', name: 'old' }],
     ]);
   });
 
@@ -172,13 +172,15 @@ describe('buildPlan', () => {
   it('treats ignored pointers as absent on both sides but carries the live value in the write', () => {
     const liveBody = {
       name: 'a',
-      servers: [{ ...ipServer('192.0.2.1'), options: { hunt_account_id: 'reseller' } }],
+      servers: [
+        { ...ipServer('192.0.2.1'), name: 'pbx-1', options: { hunt_account_id: 'reseller' } },
+      ],
     };
     const p = plan(
       [
         doc(
           'a',
-          { servers: [ipServer('192.0.2.2')] },
+          { servers: [{ ...ipServer('192.0.2.2'), name: 'pbx-1' }] },
           { ignore: ['/servers/0/options/hunt_account_id'] },
         ),
       ],
@@ -187,6 +189,63 @@ describe('buildPlan', () => {
     const c = p.changes[0];
     expect(c?.ops.map((o) => o.path)).toEqual(['/servers/0/auth/ip']);
     expect(JSON.stringify(c?.request?.body)).toContain('"hunt_account_id":"reseller"');
+  });
+
+  describe('ignore by identity (INVARIANTS.md item 9)', () => {
+    const hq = (extra: JsonObject = {}): JsonObject => ({
+      ...ipServer('192.0.2.1'),
+      name: 'pbx-hq-1',
+      ...extra,
+    });
+    const fresh = { ...ipServer('192.0.2.9'), name: 'pbx-new' };
+    const liveBody = { name: 'a', servers: [hq({ options: { hunt_account_id: 'reseller' } })] };
+
+    it('an index pointer whose server moved is a plan problem naming both servers and the rewrite', () => {
+      const p = plan(
+        [doc('a', { servers: [fresh, hq()] }, { ignore: ['/servers/0/options/hunt_account_id'] })],
+        [live('x1', liveBody)],
+      );
+      expect(p.changes).toEqual([]);
+      const m = p.problems.map((x) => x.message).join('\n');
+      expect(m).toContain('"name=pbx-new" in the document but "name=pbx-hq-1" on the server');
+      expect(m).toContain('/servers[name=pbx-hq-1]/options/hunt_account_id');
+    });
+
+    it('an identity pointer keeps the value on its server wherever it moves', () => {
+      const p = plan(
+        [
+          doc(
+            'a',
+            { servers: [fresh, hq()] },
+            { ignore: ['/servers[name=pbx-hq-1]/options/hunt_account_id'] },
+          ),
+        ],
+        [live('x1', liveBody)],
+      );
+      expect(p.problems).toEqual([]);
+      const servers = p.changes[0]?.request?.body?.['servers'] as JsonObject[];
+      expect(
+        servers.map((s) => [s['name'], (s['options'] as JsonObject)['hunt_account_id']]),
+      ).toEqual([
+        ['pbx-new', undefined],
+        ['pbx-hq-1', 'reseller'],
+      ]);
+      // Shown as absent on both sides: the diff is the new server only.
+      expect(p.changes[0]?.ops.every((o) => !o.path.includes('hunt_account_id'))).toBe(true);
+    });
+
+    it('an identity pointer naming two servers, or an unknown field, is a problem', () => {
+      const twice = plan(
+        [doc('a', { servers: [hq(), hq()] }, { ignore: ['/servers[name=pbx-hq-1]/options'] })],
+        [live('x1', liveBody)],
+      );
+      expect(twice.problems[0]?.message).toContain('2 items of /servers have name "pbx-hq-1"');
+      const unknown = plan(
+        [doc('a', { servers: [hq()] }, { ignore: ['/servers[realm=x]/options'] })],
+        [live('x1', liveBody)],
+      );
+      expect(unknown.problems[0]?.message).toContain('addressed by name, auth_user, ip');
+    });
   });
 
   it('matches by pinned id before name', () => {
@@ -236,7 +295,7 @@ describe('buildPlan', () => {
     });
   });
 
-  it('orders a DID release before the write that claims it', () => {
+  it('orders the claim of a moving DID before the write that releases it', () => {
     const p = plan(
       [
         doc('a', { servers: [ipServer('192.0.2.1', [])] }),
@@ -249,11 +308,30 @@ describe('buildPlan', () => {
     );
     const a = p.changes.findIndex((c) => c.key.name === 'a');
     const b = p.changes.findIndex((c) => c.key.name === 'b');
-    expect(p.changes[b]?.dependsOn).toEqual([a]);
+    expect(p.changes[a]?.dependsOn).toEqual([b]);
+    expect(p.changes[b]?.dependsOn).toEqual([]);
     expect(p.changes[a]?.releases).toEqual(['+14155550100']);
   });
 
-  it('reports a DID swap, which no order can apply', () => {
+  it('a rename (delete + create) creates first: the delete waits for the create', () => {
+    const p = plan(
+      [doc('new', { servers: [ipServer('192.0.2.1', ['+14155550100'])] })],
+      [
+        live('x1', {
+          name: 'old',
+          servers: [ipServer('192.0.2.1', ['+14155550100'])],
+          connops_managed: true,
+        }),
+      ],
+      true,
+    );
+    expect(p.changes.map((c) => c.action)).toEqual(['create', 'delete']);
+    expect(p.changes[1]?.dependsOn).toEqual([0]);
+    expect(p.changes[0]?.reason).toContain('takes over +14155550100 from "old"');
+    expect(p.changes[1]?.reason).toContain('"new" takes over +14155550100 and is created first');
+  });
+
+  it('a DID swap becomes claim both, then release both', () => {
     const p = plan(
       [
         doc('a', { servers: [ipServer('192.0.2.1', ['+14155550101'])] }),
@@ -264,7 +342,32 @@ describe('buildPlan', () => {
         live('x2', { name: 'b', servers: [ipServer('192.0.2.2', ['+14155550101'])] }),
       ],
     );
-    expect(p.problems.map((x) => x.message).join()).toMatch(/swap DIDs/);
+    expect(p.problems).toEqual([]);
+    const [a, b] = [p.changes[0], p.changes[1]];
+    expect(a?.dependsOn).toEqual([1]);
+    expect(b?.dependsOn).toEqual([0]);
+    // The first write of each holds both numbers; the second the final one.
+    const didsOf = (body: JsonObject | null | undefined) =>
+      ((body?.['servers'] as JsonObject[] | undefined) ?? []).flatMap((s) =>
+        Object.keys(s['DIDs'] as JsonObject),
+      );
+    expect(didsOf(a?.claimFirst?.request.body).sort()).toEqual(['+14155550100', '+14155550101']);
+    expect(didsOf(a?.claimFirst?.then.body)).toEqual(['+14155550101']);
+    expect(didsOf(b?.claimFirst?.request.body).sort()).toEqual(['+14155550100', '+14155550101']);
+  });
+
+  it('a move without a swap is one write per document (nothing split)', () => {
+    const p = plan(
+      [
+        doc('a', { servers: [ipServer('192.0.2.1', ['+14155550102'])] }),
+        doc('b', { servers: [ipServer('192.0.2.2', ['+14155550100'])] }),
+      ],
+      [
+        live('x1', { name: 'a', servers: [ipServer('192.0.2.1', ['+14155550100'])] }),
+        live('x2', { name: 'b', servers: [ipServer('192.0.2.2', ['+14155550101'])] }),
+      ],
+    );
+    expect(p.changes.every((c) => c.claimFirst === undefined)).toBe(true);
   });
 
   it('fingerprint changes with the live revision, the desired body and a secret value', () => {

@@ -5,19 +5,18 @@
  */
 import { createHash } from 'node:crypto';
 import {
-  buildPointer,
   canonicalJson,
   cloneJson,
   deepEqual,
   getAtPointer,
   isObject,
   parsePointer,
-  removeAtPointer,
   shareEqual,
   type JsonObject,
   type JsonValue,
 } from './json.ts';
 import { diffOps, type PatchOp } from './json-patch.ts';
+import { ignoredIn, pairIgnored, type IgnorePair } from './ignore.ts';
 import {
   keyString,
   type DesiredDocument,
@@ -59,8 +58,22 @@ export interface PlanChange {
   /** DIDs (or other exclusive values) this change newly claims / gives up. */
   readonly claims: readonly string[];
   readonly releases: readonly string[];
-  /** Indices (into Plan.changes) of changes that must finish first. */
+  /**
+   * Indices (into Plan.changes) of changes whose claiming write must land
+   * before this change's write (which releases numbers they claim): claim
+   * before release, INVARIANTS.md item 1.
+   */
   readonly dependsOn: readonly number[];
+  /**
+   * Set on an update that is part of a swap: it is applied as two writes, first
+   * `request` (its new numbers added, the ones it gives up kept), then `then`
+   * (the final body, based on the revision the first write produced). Other
+   * changes' `dependsOn` wait only for the first.
+   */
+  readonly claimFirst?: {
+    readonly request: WriteRequest;
+    readonly then: WriteRequest;
+  };
   /** Masked copies for output. */
   readonly beforeMasked?: JsonObject;
   readonly afterMasked?: JsonObject;
@@ -287,8 +300,18 @@ export class Planner {
         live = candidates[0];
         if (!live) reason = 'not found on the server';
       }
-      this.changes.push(planDocument(doc, live, reason, provider, target));
+      const change = planDocument(doc, live, reason, provider, target);
       if (live) matched.add(live.id);
+      if ('problems' in change) {
+        for (const message of change.problems)
+          this.problem(sk, {
+            key: doc.key,
+            source: doc.source,
+            message: `${doc.key.kind} "${doc.key.name}": ${message}`,
+          });
+        continue;
+      }
+      this.changes.push(change);
     }
 
     // Objects no document declares: delete only with prune, only inside accounts
@@ -347,7 +370,7 @@ function planDocument(
   reason: string,
   provider: Provider,
   target: TargetConfig,
-): PlanChange {
+): PlanChange | { readonly problems: readonly string[] } {
   if (
     live &&
     doc.ignore.length === 0 &&
@@ -360,7 +383,8 @@ function planDocument(
   const desiredN = provider.normalize(doc.spec, target);
   const sensitive = new Set([...doc.sensitive, ...provider.secretPointers(doc.spec)]);
   if (!live) {
-    const after = withoutIgnored(desiredN, doc.ignore);
+    const identities = provider.identities ?? {};
+    const after = withoutIgnored(desiredN, ignoredIn(doc.ignore, desiredN, identities));
     const afterMasked = maskBody(after, sensitive, undefined);
     return {
       key: doc.key,
@@ -388,13 +412,20 @@ function planDocument(
   // Where the two sides agree the desired body takes the live body's parts, so a
   // change keeps one copy of what did not change rather than two (a document's
   // hundreds of DIDs, mostly). Equal bodies come back as the live body itself.
+  // Each pointer is resolved in each body: an identity pointer finds its server
+  // wherever it is, and an index pointer whose server moved is refused (ignore.ts).
+  const identities = provider.identities ?? {};
+  const paired = pairIgnored(doc.ignore, liveN, desiredN, identities);
+  if (paired.problems.length > 0) return { problems: paired.problems };
   const desiredForWrite = shareEqual(
     liveN,
-    overlayIgnored(desiredN, liveN, doc.ignore),
+    overlayIgnored(desiredN, liveN, paired.pairs),
   ) as JsonObject;
   if (desiredForWrite === liveN) return noopChange(doc, live.id, revision);
-  const before = withoutIgnored(liveN, doc.ignore);
-  const after = withoutIgnored(desiredForWrite, doc.ignore);
+  const liveIgnored = paired.pairs.flatMap((p) => (p.live !== undefined ? [p.live] : []));
+  const desiredIgnored = paired.pairs.flatMap((p) => (p.desired !== undefined ? [p.desired] : []));
+  const before = withoutIgnored(liveN, liveIgnored);
+  const after = withoutIgnored(desiredForWrite, desiredIgnored);
   const beforeMasked = maskBody(before, sensitive, undefined);
   const afterMasked = maskBody(after, sensitive, before);
   const base = {
@@ -408,21 +439,33 @@ function planDocument(
     beforeMasked,
     afterMasked,
   };
-  let request = provider.buildUpdate(liveN, desiredForWrite, doc.spec);
-  if (!provider.isManaged(live.body) && request.body)
-    request = { ...request, body: provider.markManaged(request.body) };
+  const mark = (r: WriteRequest): WriteRequest =>
+    !provider.isManaged(live.body) && r.body ? { ...r, body: provider.markManaged(r.body) } : r;
+  const request = mark(provider.buildUpdate(liveN, desiredForWrite, doc.spec));
   const had = new Set(provider.claims(liveN));
   const has = new Set(provider.claims(desiredForWrite));
+  const claims = [...has].filter((d) => !had.has(d));
+  const releases = [...had].filter((d) => !has.has(d));
   const ops = diffOps(beforeMasked, afterMasked);
+  // Kept only when ordering finds this update on a swap cycle (orderChanges).
+  let claimFirst: PlanChange['claimFirst'];
+  if (claims.length > 0 && releases.length > 0 && provider.keepReleased) {
+    const between = provider.keepReleased(liveN, desiredForWrite, releases);
+    claimFirst = {
+      request: mark(provider.buildUpdate(liveN, between, doc.spec)),
+      then: mark(provider.buildUpdate(between, desiredForWrite, doc.spec)),
+    };
+  }
   return {
     ...base,
     action: 'update',
     reason: `${ops.length} field${ops.length === 1 ? '' : 's'} differ${ops.length === 1 ? 's' : ''}`,
     ops,
     request,
-    claims: [...has].filter((d) => !had.has(d)),
-    releases: [...had].filter((d) => !has.has(d)),
+    claims,
+    releases,
     dependsOn: [],
+    ...(claimFirst ? { claimFirst } : {}),
   };
 }
 
@@ -445,36 +488,75 @@ function noopChange(doc: DesiredDocument, id: string, revision: string): PlanCha
   };
 }
 
-/** Copies live values into `desired` at each ignored pointer (or removes them when live has none). */
+/**
+ * Copies live values into `desired` at each ignored pointer pair (or removes
+ * the desired value when live has none). Pairs come from `pairIgnored`, which
+ * resolves each pointer in each body, so the value stays on its own server.
+ */
 export function overlayIgnored(
   desired: JsonObject,
   live: JsonObject,
-  ignore: readonly string[],
+  pairs: readonly IgnorePair[],
 ): JsonObject {
-  if (ignore.length === 0) return desired;
-  const out = cloneJson(desired);
-  for (const pointer of ignore) {
-    const liveValue = getAtPointer(live, pointer);
-    if (liveValue === undefined) {
-      removeAtPointer(out, pointer);
-      continue;
-    }
-    const tokens = parsePointer(pointer);
-    const last = tokens.pop();
-    const container = getAtPointer(out, buildPointer(tokens));
-    if (last === undefined) continue;
-    if (isObject(container)) container[last] = cloneJson(liveValue);
-    else if (Array.isArray(container) && Number(last) < container.length)
-      container[Number(last)] = cloneJson(liveValue);
+  let out = desired;
+  for (const pair of pairs) {
+    if (pair.desired === undefined) continue;
+    const liveValue = pair.live === undefined ? undefined : getAtPointer(live, pair.live);
+    // Copy on the path only: normalised bodies share frozen default objects
+    // (one `options` object for many servers), so writing into a deep clone
+    // would land the value on every server that shares it.
+    out = withValueAt(out, parsePointer(pair.desired), liveValue);
   }
   return out;
 }
 
+/**
+ * A copy of `root` with the value at `tokens` set (or removed when `value` is
+ * undefined); only the containers on the path are copied. A path whose parent
+ * is missing leaves `root` as it is.
+ */
+function withValueAt(
+  root: JsonObject,
+  tokens: readonly string[],
+  value: JsonValue | undefined,
+): JsonObject {
+  const step = (cur: JsonValue | undefined, i: number): JsonValue | undefined => {
+    const t = tokens[i] as string;
+    const last = i === tokens.length - 1;
+    if (Array.isArray(cur)) {
+      const n = Number(t);
+      if (!Number.isInteger(n) || n < 0 || n >= cur.length) return cur;
+      const copy = [...cur];
+      if (last) {
+        if (value === undefined) copy.splice(n, 1);
+        else copy[n] = cloneJson(value);
+      } else copy[n] = step(cur[n], i + 1) as JsonValue;
+      return copy;
+    }
+    if (isObject(cur)) {
+      if (last) {
+        if (value === undefined) {
+          if (!(t in cur)) return cur;
+          const { [t]: _gone, ...rest } = cur;
+          return rest;
+        }
+        return { ...cur, [t]: cloneJson(value) };
+      }
+      if (!(t in cur)) return cur;
+      return { ...cur, [t]: step(cur[t], i + 1) as JsonValue };
+    }
+    return cur;
+  };
+  if (tokens.length === 0) return root;
+  const out = step(root, 0);
+  return isObject(out) ? out : root;
+}
+
 /** A copy of `body` without the ignored pointers. */
 export function withoutIgnored(body: JsonObject, ignore: readonly string[]): JsonObject {
-  if (ignore.length === 0) return body;
-  const out = cloneJson(body);
-  for (const p of ignore) removeAtPointer(out, p);
+  let out = body;
+  // Copy on the path (see overlayIgnored): shared default objects stay untouched.
+  for (const p of ignore) out = withValueAt(out, parsePointer(p), undefined);
   return out;
 }
 
@@ -528,12 +610,21 @@ function replacedAt(root: JsonObject, tokens: readonly string[], value: JsonValu
 }
 
 /**
- * Orders changes so every release of a DID happens before the write that claims
- * it (deletes first, then updates, then creates, dependencies respected), and
- * reports claim cycles, which no order can apply.
+ * Orders changes so no declared number is unrouted at any instant (INVARIANTS.md
+ * item 1): a DID moving between documents is claimed by its new document before
+ * its old one releases it (Kazoo accepts a DID in two documents for that
+ * moment, reference/kazoo-api.md §7.6, §12). `dependsOn[i]` lists the changes
+ * whose claiming write must land before change i's releasing write. Creates
+ * only claim and deletes only release, so a rename (delete + create) runs the
+ * create first. Updates that both claim and release can form cycles (two
+ * documents swapping DIDs); each update on a cycle is split into a claiming
+ * write (its new DIDs added, the old ones kept: `claimFirst`) and the final
+ * write, so a swap becomes "claim both, then release both". A cycle through a
+ * change that cannot be split (a provider without `keepReleased`) is a plan
+ * problem.
  */
 function orderChanges(changes: PlanChange[], problems: PlanProblem[]): PlanChange[] {
-  const rank: Record<Action, number> = { delete: 0, update: 1, create: 2, noop: 3 };
+  const rank: Record<Action, number> = { create: 0, update: 1, delete: 2, noop: 3 };
   const keys = new Map(changes.map((c) => [c, keyString(c.key)]));
   const collator = new Intl.Collator(); // what String#localeCompare uses, without its per-call set-up
   const sorted = [...changes].sort(
@@ -541,39 +632,132 @@ function orderChanges(changes: PlanChange[], problems: PlanProblem[]): PlanChang
       rank[a.action] - rank[b.action] ||
       collator.compare(keys.get(a) as string, keys.get(b) as string),
   );
-  const releasedBy = new Map<string, number>();
+  // A number is one per target, across its accounts (INVARIANTS.md item 2).
+  const claimedBy = new Map<string, number[]>();
   sorted.forEach((c, i) => {
-    for (const r of c.releases) releasedBy.set(`${c.key.target}/${c.key.account}/${r}`, i);
+    for (const d of c.claims) {
+      const k = `${c.key.target}/${d}`;
+      const list = claimedBy.get(k);
+      if (list) list.push(i);
+      else claimedBy.set(k, [i]);
+    }
   });
   const deps = sorted.map((c, i) => {
     const d = new Set<number>();
-    for (const claim of c.claims) {
-      const j = releasedBy.get(`${c.key.target}/${c.key.account}/${claim}`);
-      if (j !== undefined && j !== i) d.add(j);
-    }
-    return [...d];
+    for (const r of c.releases)
+      for (const j of claimedBy.get(`${c.key.target}/${r}`) ?? []) if (j !== i) d.add(j);
+    return [...d].sort((a, b) => a - b);
   });
-  // Cycle detection (two documents swapping DIDs).
-  const state = new Array<number>(sorted.length).fill(0);
-  const inCycle = new Set<number>();
-  const visit = (i: number, stack: number[]): void => {
-    if (state[i] === 2) return;
-    if (state[i] === 1) {
-      for (const s of stack.slice(stack.indexOf(i))) inCycle.add(s);
-      return;
-    }
-    state[i] = 1;
-    for (const j of deps[i] ?? []) visit(j, [...stack, i]);
-    state[i] = 2;
-  };
-  sorted.forEach((_, i) => visit(i, []));
-  if (inCycle.size > 0) {
-    const names = [...inCycle].map((i) => `"${sorted[i]?.key.name}"`).join(', ');
+  // A split change's claiming write waits for nothing, so edges into it end there;
+  // cycles can only run through unsplit changes. Split the changes on each cycle
+  // found until none is left (each round splits at least one more change).
+  const split = new Set<number>();
+  const unsplittable = new Set<number>();
+  for (;;) {
+    const cycle = findCycle(deps, (j) => !split.has(j) && !unsplittable.has(j));
+    if (cycle.length === 0) break;
+    // Every cycle found holds a change not seen before, so this ends.
+    for (const i of cycle) (sorted[i]?.claimFirst ? split : unsplittable).add(i);
+  }
+  const stuck = findCycleMembers(deps, (j) => !split.has(j));
+  if (stuck.size > 0) {
+    const names = [...stuck].map((i) => `"${sorted[i]?.key.name}"`).join(', ');
     problems.push({
-      message: `${names} swap DIDs with each other; no single apply can order that safely. Move the DIDs in two steps (first remove them from one document, apply, then add them to the other)`,
+      message: `${names} swap DIDs with each other and this API's documents cannot hold both for a moment; no single apply can order that safely. Move the DIDs in two steps (first add them to the new document, apply, then remove them from the old one)`,
     });
   }
-  return sorted.map((c, i) => ({ ...c, dependsOn: deps[i] ?? [] }));
+  // A delete whose numbers a create claims is a rename connops could not prove
+  // (no pinned id): say so on both, with the numbers, so a reviewer sees them
+  // side by side (INVARIANTS.md item 7).
+  const reasons = new Map<number, string>();
+  sorted.forEach((c, i) => {
+    if (c.action !== 'delete') return;
+    for (const j of deps[i] ?? []) {
+      const created = sorted[j];
+      if (created?.action !== 'create') continue;
+      const numbers = c.releases.filter((r) => created.claims.includes(r)).join(', ');
+      reasons.set(
+        i,
+        `${reasons.get(i) ?? c.reason}; "${created.key.name}" takes over ${numbers} and is created first`,
+      );
+      reasons.set(
+        j,
+        `${reasons.get(j) ?? created.reason}; takes over ${numbers} from "${c.key.name}", which is deleted after it`,
+      );
+    }
+  });
+  return sorted.map((c, i) => {
+    const { claimFirst, ...rest } = c;
+    const reason = reasons.get(i);
+    if (reason !== undefined) rest.reason = reason;
+    if (split.has(i) && claimFirst) return { ...rest, claimFirst, dependsOn: deps[i] ?? [] };
+    return { ...rest, dependsOn: deps[i] ?? [] };
+  });
+}
+
+/** One cycle of `deps` through nodes that `follow` accepts (empty when there is none). */
+function findCycle(deps: readonly (readonly number[])[], follow: (i: number) => boolean): number[] {
+  const state = new Uint8Array(deps.length);
+  const stack: number[] = [];
+  const visit = (i: number): number[] => {
+    state[i] = 1;
+    stack.push(i);
+    for (const j of deps[i] ?? []) {
+      if (!follow(j)) continue;
+      if (state[j] === 1) return stack.slice(stack.indexOf(j));
+      if (state[j] === 0) {
+        const found = visit(j);
+        if (found.length > 0) return found;
+      }
+    }
+    stack.pop();
+    state[i] = 2;
+    return [];
+  };
+  for (let i = 0; i < deps.length; i++) {
+    if (state[i] !== 0 || !follow(i)) continue;
+    const found = visit(i);
+    if (found.length > 0) return found;
+  }
+  return [];
+}
+
+/** Every node on some cycle through nodes `follow` accepts (Tarjan's strongly connected components). */
+function findCycleMembers(
+  deps: readonly (readonly number[])[],
+  follow: (i: number) => boolean,
+): Set<number> {
+  const index = new Array<number>(deps.length).fill(-1);
+  const low = new Array<number>(deps.length).fill(0);
+  const onStack = new Uint8Array(deps.length);
+  const stack: number[] = [];
+  const out = new Set<number>();
+  let next = 0;
+  const strong = (v: number): void => {
+    index[v] = low[v] = next++;
+    stack.push(v);
+    onStack[v] = 1;
+    for (const w of deps[v] ?? []) {
+      if (!follow(w)) continue;
+      if (index[w] === -1) {
+        strong(w);
+        low[v] = Math.min(low[v] as number, low[w] as number);
+      } else if (onStack[w]) low[v] = Math.min(low[v] as number, index[w] as number);
+    }
+    if (low[v] === index[v]) {
+      const component: number[] = [];
+      let w: number;
+      do {
+        w = stack.pop() as number;
+        onStack[w] = 0;
+        component.push(w);
+      } while (w !== v);
+      if (component.length > 1 || (deps[v] ?? []).includes(v))
+        for (const c of component) out.add(c);
+    }
+  };
+  for (let v = 0; v < deps.length; v++) if (index[v] === -1 && follow(v)) strong(v);
+  return out;
 }
 
 function summarize(changes: readonly PlanChange[]): PlanSummary {

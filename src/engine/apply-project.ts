@@ -48,6 +48,7 @@ export function prepareApply(
     plan.changes.map((c) => keyString(c.key)),
     options.only,
   );
+  refuseReleaseWithoutClaim(plan, selected);
   const chosen = plan.changes.filter((c, i) => c.action !== 'noop' && selected.has(i));
   const shown = { ...plan, changes: plan.changes.filter((_, i) => selected.has(i)) };
   const deletes = chosen.filter((c) => c.action === 'delete').length;
@@ -111,6 +112,32 @@ export function staleReasons(
   return expected.saved
     ? explainStale(expected.saved, plan)
     : ['the live state or the documents changed since the plan with that fingerprint was made'];
+}
+
+/**
+ * `--only` must not release a number without the change that claims it
+ * (INVARIANTS.md item 1): applied alone, the release would leave the number in
+ * no document. Refused rather than widened, so what runs is what was asked
+ * for; the message names both changes and the numbers.
+ */
+function refuseReleaseWithoutClaim(plan: Plan, selected: ReadonlySet<number>): void {
+  const missing: string[] = [];
+  plan.changes.forEach((c, i) => {
+    if (!selected.has(i) || c.action === 'noop') return;
+    for (const d of c.dependsOn) {
+      if (selected.has(d)) continue;
+      const claimer = plan.changes[d];
+      if (!claimer) continue;
+      const numbers = c.releases.filter((r) => claimer.claims.includes(r));
+      missing.push(
+        `"${c.key.name}" releases ${numbers.join(', ')}, which "${claimer.key.name}" claims (${keyString(claimer.key)})`,
+      );
+    }
+  });
+  if (missing.length > 0)
+    throw new UsageError(
+      `--only would release numbers without the changes that claim them, leaving them in no document: ${missing.join('; ')}. Add the claiming documents to --only, or apply without it`,
+    );
 }
 
 /** Indices of changes matching --only (glob against the full address or the name); all when absent. */

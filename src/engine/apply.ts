@@ -1,5 +1,5 @@
 /**
- * Executes a plan: dependency waves (DID releases before claims), independent
+ * Executes a plan: dependency waves (DID claims before releases), independent
  * changes continue after a failure, every result reported, then every written
  * object is read back and compared (a post-apply plan must be empty).
  */
@@ -10,7 +10,9 @@ import { keyString, type Config, type DocumentKey } from '../core/model.ts';
 import { withoutIgnored, type Plan, type PlanChange } from '../core/plan.ts';
 import { Semaphore } from '../io/http.ts';
 import type { RequestEvent } from '../io/http-types.ts';
-import type { Provider } from '../providers/types.ts';
+import { derivedId } from '../core/ids.ts';
+import { ignoredIn } from '../core/ignore.ts';
+import type { LiveObject, LiveRef, Provider, ProviderSession } from '../providers/types.ts';
 import { mapInOrder } from './concurrency.ts';
 import { outcomeMayBeLost, readBack } from './readback.ts';
 import type { ProgressEvent } from './reconcile.ts';
@@ -78,15 +80,51 @@ export function recordRequestId(event: RequestEvent): void {
   if (store && event.requestId) store.requestId = event.requestId;
 }
 
+/**
+ * One write of a change: most changes are one write; an update on a swap is
+ * its claiming write (`claim`) and then its final write (PlanChange.claimFirst).
+ */
+interface Step {
+  readonly index: number;
+  readonly phase: 'claim' | 'final';
+}
+
 export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<ChangeResult[]> {
   const indices = plan.changes
     .map((_, i) => i)
     .filter(
       (i) => plan.changes[i]?.action !== 'noop' && (!options.selected || options.selected.has(i)),
     );
+  const chosen = new Set(indices);
   const results = new Map<number, ChangeResult>();
-  const failed = new Set<number>();
-  const pending = new Set(indices);
+  /** Changes whose claiming write did not land (failed or skipped). */
+  const unclaimed = new Map<number, string>();
+  /** Revisions the claiming writes of split changes produced. */
+  const claimedRevision = new Map<number, string | undefined>();
+  const stepKey = (s: Step) => `${s.index}:${s.phase}`;
+  const changeOf = (i: number) => plan.changes[i] as PlanChange;
+  const claimStep = (i: number): Step => ({
+    index: i,
+    phase: changeOf(i).claimFirst ? 'claim' : 'final',
+  });
+  const steps: Step[] = indices.flatMap((i) =>
+    changeOf(i).claimFirst
+      ? [
+          { index: i, phase: 'claim' as const },
+          { index: i, phase: 'final' as const },
+        ]
+      : [{ index: i, phase: 'final' as const }],
+  );
+  const depsOf = (s: Step): Step[] =>
+    s.phase === 'claim'
+      ? []
+      : [
+          ...(changeOf(s.index).claimFirst ? [{ index: s.index, phase: 'claim' as const }] : []),
+          ...changeOf(s.index)
+            .dependsOn.filter((d) => chosen.has(d))
+            .map(claimStep),
+        ];
+  const pending = new Map(steps.map((s) => [stepKey(s), s]));
   const total = indices.length;
   let done = 0;
   const parallel = options.parallel ?? 64;
@@ -101,63 +139,130 @@ export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<Chan
     }
     return slot;
   };
+  /**
+   * Runs one write of a change once it holds one of its target's slots; only
+   * then is `stop` asked, so a stop leaves queued writes unsent, not half-started.
+   */
+  const start = async <T>(
+    change: PlanChange,
+    write: () => Promise<T>,
+  ): Promise<{ readonly stopped: string } | { readonly done: T }> => {
+    const slot = slotOf(change.key.target);
+    await slot.acquire();
+    try {
+      const stopped = options.stop?.();
+      return stopped !== undefined ? { stopped } : { done: await write() };
+    } finally {
+      slot.release();
+    }
+  };
+  /** Changes a stop kept from starting (one of their writes was never sent). */
+  const notStarted = new Map<number, string>();
   options.onProgress?.({ phase: 'apply', done, total });
 
+  const finish = (i: number, result: ChangeResult): void => {
+    results.set(i, result);
+    // A change that was never sent has nothing to record.
+    if (!notStarted.has(i)) options.audit?.(auditOf(result, options, plan));
+    done++;
+    const change = changeOf(i);
+    options.onProgress?.({
+      phase: 'apply',
+      done,
+      total,
+      current: `${change.key.account}/${change.key.name}`,
+    });
+  };
+
   while (pending.size > 0) {
-    // A wave: every pending change whose dependencies have all finished.
-    const wave = [...pending].filter((i) =>
-      (plan.changes[i]?.dependsOn ?? []).every((d) => !pending.has(d)),
+    // A wave: every pending write whose claims it waits for have all finished.
+    const wave = [...pending.values()].filter((s) =>
+      depsOf(s).every((d) => !pending.has(stepKey(d))),
     );
     if (wave.length === 0) break; // cycles were reported as plan problems; leave the rest
-    for (const i of wave) pending.delete(i);
-    await mapInOrder(wave, parallel, async (i) => {
-      const change = plan.changes[i] as PlanChange;
-      const blocker = change.dependsOn.find((d) => failed.has(d));
-      let stopped: string | undefined;
-      let result: ChangeResult;
-      if (blocker !== undefined) {
-        const b = plan.changes[blocker] as PlanChange;
-        result = {
+    for (const s of wave) pending.delete(stepKey(s));
+    await mapInOrder(wave, parallel, async (step) => {
+      const i = step.index;
+      const change = changeOf(i);
+      const split = change.claimFirst !== undefined;
+      if (step.phase === 'final' && notStarted.has(i)) {
+        finish(i, {
           key: change.key,
           action: change.action,
           status: 'skipped',
-          message: `skipped: it claims DIDs that "${b.key.name}" was to release, and that change failed`,
-        };
-      } else {
-        // A write starts when it holds one of its target's slots; only then is
-        // `stop` asked, so a stop leaves queued writes unsent, not half-started.
-        const slot = slotOf(change.key.target);
-        await slot.acquire();
-        try {
-          stopped = options.stop?.();
-          result =
-            stopped !== undefined
-              ? {
-                  key: change.key,
-                  action: change.action,
-                  status: 'skipped',
-                  message: `not started: ${stopped}`,
-                }
-              : await runChange(change, options);
-        } finally {
-          slot.release();
-        }
+          message: `not started: ${notStarted.get(i) as string}`,
+        });
+        return;
       }
-      if (result.status !== 'ok') failed.add(i);
-      results.set(i, result);
-      // Not-started changes were never sent: nothing to record.
-      if (stopped === undefined) options.audit?.(auditOf(result, options, plan));
-      done++;
-      options.onProgress?.({
-        phase: 'apply',
-        done,
-        total,
-        current: `${change.key.account}/${change.key.name}`,
-      });
+      if (step.phase === 'final' && split && unclaimed.has(i)) {
+        // Its claiming write failed: that failure is this change's result.
+        finish(i, {
+          key: change.key,
+          action: change.action,
+          status: 'failed',
+          message: unclaimed.get(i) as string,
+        });
+        return;
+      }
+      const unselected = change.dependsOn.find((d) => !chosen.has(d));
+      const blocker =
+        step.phase === 'final' ? change.dependsOn.find((d) => unclaimed.has(d)) : undefined;
+      if (step.phase === 'final' && (blocker !== undefined || unselected !== undefined)) {
+        const b = changeOf((blocker ?? unselected) as number);
+        const moving = change.releases.filter((r) => b.claims.includes(r));
+        const kept = split
+          ? ` (its claiming write landed; it still holds ${moving.join(', ')})`
+          : '';
+        // Skipped whole, it claimed nothing either: releases waiting on it must wait too.
+        if (!split) unclaimed.set(i, `"${change.key.name}" was skipped`);
+        finish(i, {
+          key: change.key,
+          action: change.action,
+          status: 'skipped',
+          message:
+            blocker !== undefined
+              ? `skipped: it releases ${moving.join(', ')}, which "${b.key.name}" was to claim first, and that change did not land; the numbers stay routed here${kept}`
+              : `skipped: it releases ${moving.join(', ')}, which "${b.key.name}" claims, and that change is not part of this apply${kept}`,
+        });
+        return;
+      }
+      if (step.phase === 'claim') {
+        const c = await start(change, () => runChange(change, options, 'claim'));
+        if ('stopped' in c) {
+          notStarted.set(i, c.stopped);
+          unclaimed.set(i, `"${change.key.name}" was not started`);
+        } else if (c.done.result.status !== 'ok') unclaimed.set(i, c.done.result.message);
+        else claimedRevision.set(i, c.done.revision);
+        return;
+      }
+      const f = await start(change, () =>
+        runChange(
+          change,
+          options,
+          split ? 'then' : 'only',
+          split ? claimedRevision.get(i) : undefined,
+        ),
+      );
+      if ('stopped' in f) {
+        notStarted.set(i, f.stopped);
+        if (!split) unclaimed.set(i, `"${change.key.name}" was not started`);
+        finish(i, {
+          key: change.key,
+          action: change.action,
+          status: 'skipped',
+          message: `not started: ${f.stopped}`,
+        });
+        return;
+      }
+      const r = f.done;
+      // A change whose only write failed claimed nothing: releases waiting on it stay put.
+      if (r.result.status !== 'ok' && !split) unclaimed.set(i, r.result.message);
+      finish(i, r.result);
     });
   }
-  for (const i of pending) {
-    const c = plan.changes[i] as PlanChange;
+  for (const i of indices) {
+    if (results.has(i)) continue;
+    const c = changeOf(i);
     results.set(i, {
       key: c.key,
       action: c.action,
@@ -168,83 +273,125 @@ export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<Chan
   return indices.map((i) => results.get(i) as ChangeResult);
 }
 
-async function runChange(change: PlanChange, options: ApplyOptions): Promise<ChangeResult> {
+async function runChange(
+  change: PlanChange,
+  options: ApplyOptions,
+  write: 'only' | 'claim' | 'then',
+  revision?: string,
+): Promise<{ result: ChangeResult; revision?: string }> {
   const provider = options.providers.get(change.key.kind);
   const target = options.config.targets[change.key.target];
   if (!provider || !target)
     return {
-      key: change.key,
-      action: change.action,
-      status: 'failed',
-      message: 'unknown provider or target',
+      result: {
+        key: change.key,
+        action: change.action,
+        status: 'failed',
+        message: 'unknown provider or target',
+      },
     };
   const session = options.pool.get(provider, target);
   const store: { requestId?: string } = {};
   return requestContext.run(store, async () => {
     try {
       let id = change.id;
+      let landed: string | undefined;
+      let adopted = false;
       if (change.action === 'create') {
-        const created = await session.create(
-          change.key.account,
-          change.request?.body ?? {},
-          change.id,
-        );
-        id = created.id;
+        const created = await createOnce(change, session, provider);
+        id = created.live.id;
+        adopted = created.adopted;
       } else if (change.action === 'update') {
-        if (!change.live || !change.request) throw new Error('update without live object');
-        await session.update(change.key.account, change.live, change.request);
+        const request =
+          write === 'claim'
+            ? change.claimFirst?.request
+            : write === 'then'
+              ? change.claimFirst?.then
+              : change.request;
+        if (!change.live || !request) throw new Error('update without live object');
+        const live = write === 'then' ? { ...change.live, revision } : change.live;
+        landed = (await session.update(change.key.account, live as LiveRef, request)).revision;
       } else if (change.action === 'delete') {
         if (!change.live) throw new Error('delete without live object');
         await session.delete(change.key.account, change.live);
       }
       return {
-        key: change.key,
-        action: change.action,
-        status: 'ok' as const,
-        message: `${change.action}d`,
-        ...(id !== undefined ? { id } : {}),
-        ...(store.requestId ? { requestId: store.requestId } : {}),
+        result: {
+          key: change.key,
+          action: change.action,
+          status: 'ok' as const,
+          message: adopted
+            ? 'created (by another run at the same moment: the same document under the same id, adopted)'
+            : write === 'then'
+              ? 'updated (in two writes: its new numbers first, then releasing the old ones)'
+              : `${change.action}d`,
+          ...(id !== undefined ? { id } : {}),
+          ...(store.requestId ? { requestId: store.requestId } : {}),
+        },
+        ...(landed !== undefined ? { revision: landed } : {}),
       };
     } catch (err) {
       const requestId = err instanceof ApiError ? err.requestId : store.requestId;
-      if (outcomeMayBeLost(err)) {
+      // The second write of a split update is compared by its own final body as usual.
+      if (write !== 'claim' && outcomeMayBeLost(err)) {
         const ignore = options.ignoreOf?.(change.key) ?? [];
-        const back = await readBack(change, { session, provider, target, ignore });
+        const back = await readBack(change, {
+          session,
+          provider,
+          target,
+          ignore,
+          identities: provider.identities ?? {},
+        });
         const lost = `the answer was lost (${err instanceof Error ? err.message : String(err)})`;
-        if (back.applied !== false) {
-          const id = back.applied === true ? (back.id ?? change.id) : change.id;
-          return {
+        const id = back.applied === true ? (back.id ?? change.id) : change.id;
+        return {
+          result: {
             key: change.key,
             action: change.action,
-            status: back.applied === true ? 'ok' : 'unknown',
+            status: back.applied === true ? 'ok' : back.applied === false ? 'failed' : 'unknown',
             message:
               back.applied === true
                 ? `${change.action}d (${lost}; reading it back shows it applied)`
-                : `outcome unknown: ${lost}, and ${back.why}. Run plan to see the live state.`,
+                : back.applied === false
+                  ? `${describeFailure(change, err)} (not applied: ${back.why})`
+                  : `outcome unknown: ${lost}, and ${back.why}. Run plan to see the live state.`,
             ...(id !== undefined ? { id } : {}),
             ...(requestId ? { requestId } : {}),
-          };
-        }
-        return {
-          key: change.key,
-          action: change.action,
-          status: 'failed' as const,
-          message: `${describeFailure(change, err)} (not applied: ${back.why})`,
-          ...(change.id !== undefined ? { id: change.id } : {}),
-          ...(requestId ? { requestId } : {}),
+          },
         };
       }
       const message = describeFailure(change, err);
       return {
-        key: change.key,
-        action: change.action,
-        status: 'failed' as const,
-        message,
-        ...(change.id !== undefined ? { id: change.id } : {}),
-        ...(requestId ? { requestId } : {}),
+        result: {
+          key: change.key,
+          action: change.action,
+          status: 'failed' as const,
+          message,
+          ...(change.id !== undefined ? { id: change.id } : {}),
+          ...(requestId ? { requestId } : {}),
+        },
       };
     }
   });
+}
+
+/**
+ * A create that cannot make a second object for one document (INVARIANTS.md
+ * item 6): with a pinned id, that id; where the API lets the client choose ids
+ * (Kazoo), the document's derived ids by generation; elsewhere (Cloudflare,
+ * whose names are unique per account, 5101) the API refuses the duplicate and
+ * the session adopts the service of that name.
+ */
+async function createOnce(
+  change: PlanChange,
+  session: ProviderSession,
+  provider: Provider,
+): Promise<{ live: LiveObject; adopted: boolean }> {
+  const body = change.request?.body ?? {};
+  const id =
+    change.id ?? (provider.createWithId ? (g: number) => derivedId(change.key, g) : undefined);
+  const created = await session.create(change.key.account, body, id);
+  return { live: created, adopted: created.adopted === true };
 }
 
 function describeFailure(change: PlanChange, err: unknown): string {
@@ -303,7 +450,8 @@ export async function verifyApplied(
           const ignore = ignoreOf(r.key);
           const liveN = provider.normalize(live.body, target);
           const want = change.after ?? {};
-          verified = deepEqual(withoutIgnored(liveN, ignore), want);
+          const own = ignoredIn(ignore, liveN, provider.identities ?? {});
+          verified = deepEqual(withoutIgnored(liveN, own), want);
         }
         return {
           ...r,

@@ -45,6 +45,7 @@ const ctx = (objects: LiveObject[], fail = false) => ({
   provider,
   target,
   ignore: [],
+  identities: provider.identities ?? {},
 });
 
 describe('outcomeMayBeLost', () => {

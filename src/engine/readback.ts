@@ -8,6 +8,7 @@
 import { ApiError, HttpError } from '../core/errors.ts';
 import { deepEqual } from '../core/json.ts';
 import type { TargetConfig } from '../core/model.ts';
+import { ignoredIn, type Identities } from '../core/ignore.ts';
 import { withoutIgnored, type PlanChange } from '../core/plan.ts';
 import type { LiveObject, Provider, ProviderSession } from '../providers/types.ts';
 
@@ -34,17 +35,19 @@ export interface ReadBackContext {
   readonly target: TargetConfig;
   /** The document's `ignore` pointers (compared as absent, as the plan did). */
   readonly ignore: readonly string[];
+  /** How the provider names array items, for identity pointers (`/servers[name=…]/…`). */
+  readonly identities: Identities;
 }
 
 /** Reads the object a failed write was for and says whether the write took effect. */
 export async function readBack(change: PlanChange, ctx: ReadBackContext): Promise<ReadBack> {
   const { session, provider, target } = ctx;
   const account = change.key.account;
-  const matches = (live: LiveObject): boolean =>
-    deepEqual(
-      withoutIgnored(provider.normalize(live.body, target), ctx.ignore),
-      change.after ?? {},
-    );
+  const matches = (live: LiveObject): boolean => {
+    const normalized = provider.normalize(live.body, target);
+    const own = ignoredIn(ctx.ignore, normalized, ctx.identities);
+    return deepEqual(withoutIgnored(normalized, own), change.after ?? {});
+  };
   try {
     if (change.action === 'delete') {
       const id = change.live?.id ?? change.id;

@@ -48,8 +48,19 @@ export interface ProviderSession {
   list(account: string, signal?: AbortSignal): Promise<LiveObject[]>;
   /** One object by id, or undefined when it does not exist (404). */
   get(account: string, id: string, signal?: AbortSignal): Promise<LiveObject | undefined>;
-  /** Creates an object; `id` pins the new object's id where the API allows it. */
-  create(account: string, body: JsonObject, id?: string): Promise<LiveObject>;
+  /**
+   * Creates an object; `id` pins the new object's id where the API allows it.
+   * A function instead gives the id of each generation (core/ids.ts): the
+   * session tries them in order, adopts the object a concurrent or earlier
+   * create of the same document made (same name, connops' marker), and moves
+   * to the next generation only past an id held by a deleted object.
+   * `adopted` says the object was made by that other create.
+   */
+  create(
+    account: string,
+    body: JsonObject,
+    id?: string | ((generation: number) => string),
+  ): Promise<LiveObject & { readonly adopted?: boolean }>;
   /** Sends an update built by `buildUpdate`, guarded by the live revision where the API has one. */
   update(account: string, live: LiveRef, request: WriteRequest): Promise<LiveObject>;
   /** Deletes; an object already gone counts as success. */
@@ -113,6 +124,24 @@ export interface Provider {
   ): WriteRequest;
   /** Values (e.g. DIDs) a spec claims exclusively inside its account, for ordering writes. */
   claims(spec: JsonObject): string[];
+  /**
+   * `desired` (normalised) with `released` (values of `claims`, e.g. DIDs) put
+   * back where `live` holds them: the body a swap writes first, so a number
+   * is in both documents for a moment and never in none (INVARIANTS.md item 1).
+   * Without it a swap is a plan problem.
+   */
+  keepReleased?(
+    liveNormalized: JsonObject,
+    desiredNormalized: JsonObject,
+    released: readonly string[],
+  ): JsonObject;
+  /**
+   * How items of an array are told apart, for `ignore` pointers: the array's
+   * pointer (e.g. "/servers") → identity fields in order of preference, each a
+   * pointer inside an item (Kazoo: name, else auth/auth_user, else auth/ip).
+   * Arrays not listed are addressed by index only.
+   */
+  readonly identities?: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /** True when a live body carries connops' ownership marker (prune may delete it). */
   isManaged(body: JsonObject): boolean;
   /** Adds the ownership marker to a body about to be written, if the API can store one. */

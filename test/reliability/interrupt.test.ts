@@ -202,7 +202,12 @@ describe('a second signal', () => {
   it('ends the process at once, without waiting for the writes in flight', async () => {
     await freshWorld();
     // Each write is held 5 s by the server, so waiting for one would show.
-    world.faults({ script: [{ method: 'PATCH', action: 'delay', delayMs: 5000, times: 1000 }] });
+    world.faults({
+      script: [
+        { method: 'PATCH', action: 'delay', delayMs: 5000, times: 1000 },
+        { method: 'PUT', path: '/connectivity', action: 'delay', delayMs: 5000, times: 1000 },
+      ],
+    });
     const log = join(world.dir, 'audit.jsonl');
     const cli = spawnCli(binDir, ['apply', '--yes', '--log-file', log], world.dir, world.env);
     const writes = watchWrites((n) => {

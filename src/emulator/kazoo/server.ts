@@ -88,6 +88,12 @@ export interface KazooEmulator {
   seed(seed: KazooSeed): void;
   /** HTTP requests received so far (faulted ones included). */
   requestCount(): number;
+  /**
+   * Called after every document write (create, update, soft or hard delete),
+   * with the account id: tests check invariants on every state the store passes
+   * through, not only on states a poll happens to see.
+   */
+  onWrite: ((accountId: string) => void) | undefined;
   createAccount(account: SeedAccount): SeedAccount;
   /** Sets (or with undefined clears) the owning account of a number (§3.4); a new number is `in_service`. */
   setNumberOwner(number: string, accountId: string | undefined): void;
@@ -327,6 +333,10 @@ export async function startKazooEmulator(
   const defaultPageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
   const now = options.now ?? Date.now;
   const faults = new FaultInjector(options.faults ?? {});
+  // Filled in once the server listens; `save` reads its `onWrite` hook at call time.
+  const emulator = { onWrite: undefined } as {
+    onWrite: KazooEmulator['onWrite'];
+  } & Partial<KazooEmulator>;
   const store = new KazooStore();
   const buckets = new Map<string, { level: number; at: number }>();
   let requests = 0;
@@ -462,6 +472,7 @@ export async function startKazooEmulator(
     if (typeof stored['name'] === 'string')
       stored['pvt_alphanum_name'] = alphanumName(stored['name']);
     store.db(accountId).set(String(stored['_id']), stored);
+    emulator.onWrite?.(accountId);
     return stored;
   };
 
@@ -597,7 +608,11 @@ export async function startKazooEmulator(
         ? data['id']
         : undefined;
     const id = requestedId ?? newId();
-    // The _id stays taken after a soft delete (§1.8), and whatever the doc type.
+    // A client-chosen data.id becomes the doc's _id (kazoo cb_context.erl@dcf86cbc:1017-1025
+    // `passed/1`), checked only at save, after validation and ownership; a taken id is
+    // CouchDB's conflict → 409 datastore_conflict (crossbar_doc.erl@dcf86cbc:760-762).
+    // The _id stays taken after a soft delete (crossbar_doc.erl@dcf86cbc:569-575, §1.8),
+    // and whatever the doc type.
     if (store.db(account.id).has(id))
       return fail(ctx, 409, 'datastore_conflict', { message: 'conflicting documents' });
     const doc: JsonObject = { ...forceRealm(prepared.doc, account), _id: id, pvt_type: 'sys_info' };
@@ -707,6 +722,7 @@ export async function startKazooEmulator(
     else store.db(account.id).delete(id);
     // track_assignment('delete'): every DID of the doc loses used_by (§12, numbers.ts).
     store.numbers.trackDelete(account.id, existing, isWithin, now());
+    if (!soft) emulator.onWrite?.(account.id);
     // The response shows the doc and rev from before the delete write (§1.8).
     const view = { ...publicView(existing), _read_only: { deleted: true } };
     return ok(ctx, 200, view, { revision: rev });
@@ -849,7 +865,7 @@ export async function startKazooEmulator(
   const port = await listen(server, host, options.port ?? 0);
   const urlHost = host.includes(':') ? `[${host}]` : host;
 
-  return {
+  const api: Omit<KazooEmulator, 'onWrite'> = {
     url: `http://${urlHost}:${port}/v2`,
     port,
     version,
@@ -880,4 +896,5 @@ export async function startKazooEmulator(
       return store.issueToken(account.id, 'cb_api_auth', ttlS, now()).token;
     },
   };
+  return Object.assign(emulator, api);
 }

@@ -137,12 +137,22 @@ describe('CRUD', () => {
 });
 
 describe('errors', () => {
-  it('duplicate name → CONFLICT naming the service', async () => {
+  it('duplicate name with the same settings (a concurrent create) → the service is adopted', async () => {
+    const { s } = await open();
+    const first = await s.create(ACCOUNT, http('dup'));
+    const again = await s.create(ACCOUNT, http('dup'));
+    expect(again.id).toBe(first.id);
+    expect(again.adopted).toBe(true);
+    expect(await s.list(ACCOUNT)).toHaveLength(1);
+  });
+
+  it('duplicate name with other settings → CONFLICT naming the service', async () => {
     const { s } = await open();
     await s.create(ACCOUNT, http('dup'));
-    const err = await rejection(s.create(ACCOUNT, http('dup')));
+    const err = await rejection(s.create(ACCOUNT, http('dup', { http_port: 8080 })));
     expect(err.code).toBe('CONFLICT');
-    expect(err.message).toContain('a service named "dup" already exists');
+    expect(err.message).toContain('"dup"');
+    expect(err.message).toContain('different settings');
     expect(err.message).toContain('code 5101');
   });
 

@@ -159,7 +159,11 @@ export function createCloudflareSession(
     return only;
   }
 
-  async function create(account: string, body: JsonObject, _id?: string): Promise<LiveObject> {
+  async function create(
+    account: string,
+    body: JsonObject,
+    _id?: string | ((generation: number) => string),
+  ): Promise<LiveObject & { adopted?: boolean }> {
     // `_id` cannot be honoured: service_id is server-assigned and readOnly (§2).
     const name = nameOfBody(body);
     const action = `Cannot create ${label(name)} in account ${shortId(account)}`;
@@ -180,6 +184,11 @@ export function createCloudflareSession(
     if (env) return toLive(env.result, action);
     const error = client.fail(action, res, { account, ...(name !== undefined ? { name } : {}) });
     if (res.status >= 500) return recoverCreate(account, body, error);
+    // 5101: the name is taken (unique per account, reference/cloudflare-api.md §5). When
+    // the service holding it is exactly what was sent, another run created this same
+    // document a moment ago (two applies at once): adopt it rather than fail.
+    if (error.code === 'CONFLICT' && name !== undefined)
+      return { ...(await recoverCreate(account, body, error)), adopted: true };
     throw error;
   }
 

@@ -11,8 +11,10 @@ import type { TargetConfig } from '../../core/model.ts';
 import { createHttpClient } from '../../io/http.ts';
 import type { HttpClient, HttpDeps, HttpRequest, HttpResponse } from '../../io/http-types.ts';
 import { SecretSet } from '../../io/redact.ts';
+import { MAX_GENERATIONS } from '../../core/ids.ts';
 import type { LiveObject } from '../types.ts';
 import { kazooApiError } from './errors.ts';
+import { MANAGED_MARKER } from './normalize.ts';
 import type { KazooOperation } from './errors.ts';
 import type { AccountNumber } from './numbers.ts';
 
@@ -343,9 +345,21 @@ export class KazooClient {
    */
   async list(account: string, signal?: AbortSignal): Promise<LiveObject[]> {
     const ids = await this.listIds(account, signal);
-    const docs = await Promise.all(ids.map((id) => this.get(account, id, signal)));
-    // A doc deleted between the listing and its read is simply gone.
-    return docs.filter((d): d is LiveObject => d !== undefined);
+    return Promise.all(
+      ids.map(async (id) => {
+        const doc = await this.get(account, id, signal);
+        // Listed, then 404: deleted in between, or a read that failed for a moment. Either
+        // way it is not known to be absent, and planning it as absent would create a
+        // duplicate (INVARIANTS.md items 6, 10): the account's read fails, the plan is
+        // incomplete, and the next plan reads it again.
+        if (doc === undefined)
+          throw new ConnopsError(
+            'API',
+            `Cannot read kazoo/connectivity ${id} in account ${account} on target "${this.target}": the listing returned it but reading it answered 404 (deleted since, or a transient failure); plan again`,
+          );
+        return doc;
+      }),
+    );
   }
 
   /**
@@ -354,8 +368,13 @@ export class KazooClient {
    * PUT is never repeated; after an unclear failure the account is searched
    * for a new document of the same name.
    */
-  async create(account: string, body: JsonObject, id?: string): Promise<LiveObject> {
+  async create(
+    account: string,
+    body: JsonObject,
+    id?: string | ((generation: number) => string),
+  ): Promise<LiveObject & { adopted?: boolean }> {
     const name = typeof body['name'] === 'string' ? body['name'] : undefined;
+    if (typeof id === 'function') return this.createByGeneration(account, body, id, name);
     const op: KazooOperation = {
       verb: 'create',
       target: this.target,
@@ -439,6 +458,49 @@ export class KazooClient {
       throw this.conflict(res, op, live.revision);
     }
     throw this.error(res, op);
+  }
+
+  /**
+   * Creates with the document's derived ids (core/ids.ts), generation 0, 1, 2, …
+   * A 409 means the id is taken (`crossbar_doc.erl@dcf86cbc:760-762`): by this
+   * document (an earlier or concurrent create: same name, connops' marker), which
+   * is adopted; by a soft-deleted document, which Kazoo keeps
+   * (`crossbar_doc.erl@dcf86cbc:569-575`) and GET answers 404 for (§1.5), so the
+   * next generation is tried; or by anything else, which is a conflict.
+   */
+  private async createByGeneration(
+    account: string,
+    body: JsonObject,
+    idOf: (generation: number) => string,
+    name: string | undefined,
+  ): Promise<LiveObject & { adopted?: boolean }> {
+    for (let generation = 0; generation < MAX_GENERATIONS; generation++) {
+      const id = idOf(generation);
+      const op: KazooOperation = { verb: 'create', target: this.target, account, id };
+      const res = await this.call({
+        method: 'PUT',
+        path: this.collectionPath(account),
+        body: { data: { ...body, id } },
+        // Repeating it is safe: a second attempt meets the first as a 409 on the same id.
+        idempotent: true,
+      });
+      if (res.status === 200 || res.status === 201) return this.toLive(res, op, id);
+      if (res.status !== 409) throw this.error(res, op);
+      // Read twice before calling it deleted: one 404 may be transient, and walking on
+      // past a live copy would make the duplicate this exists to prevent.
+      const live = (await this.get(account, id)) ?? (await this.get(account, id));
+      if (live === undefined) continue;
+      if (live.body['name'] === name && live.body[MANAGED_MARKER] === true)
+        return { ...live, adopted: true };
+      throw this.error(res, op, undefined, {
+        code: 'CONFLICT',
+        reason: `its id ${id} is held by another document${typeof live.body['name'] === 'string' ? ` named "${live.body['name']}"` : ''} that connops did not create for this name; rename one of them or pin an id with \`id:\``,
+      });
+    }
+    throw new ConnopsError(
+      'CONFLICT',
+      `Cannot create kazoo/connectivity${name !== undefined ? ` "${name}"` : ''} in account ${account}: the ids of its first ${MAX_GENERATIONS} generations are all held by deleted documents; pin an id with \`id:\``,
+    );
   }
 
   private async createWithId(

@@ -2,7 +2,7 @@
  * The Kazoo `connectivity` provider: kind `kazoo/connectivity` on targets of
  * type `kazoo`. Offline parts are pure; `connect` opens a Crossbar session.
  */
-import { isObject } from '../../core/json.ts';
+import { cloneJson, getAtPointer, isObject, type JsonValue } from '../../core/json.ts';
 import type { TargetConfig } from '../../core/model.ts';
 import type { Provider, WriteRequest } from '../types.ts';
 import { checkKazooAll, checkKazooSpec, kazooFacts } from './checks.ts';
@@ -14,6 +14,22 @@ import {
 } from './normalize.ts';
 import { DEFAULT_KAZOO_SCHEMA, KAZOO_SCHEMA_ALIASES, resolveKazooSchemaVersion } from './schema.ts';
 import { createKazooSession } from './session.ts';
+
+/**
+ * What tells two servers of a document apart (INVARIANTS.md item 9): its
+ * `name`, else its SIP user, else its IP (reference/kazoo-api.md §7.3: a
+ * server is found at call time by auth_user or ip).
+ */
+const SERVER_IDENTITY = { name: '/name', auth_user: '/auth/auth_user', ip: '/auth/ip' } as const;
+
+/** "name=pbx-1", "auth_user=…" or "ip=…" of a server; undefined when it has none of them. */
+export function serverIdentity(server: JsonValue): string | undefined {
+  for (const [key, pointer] of Object.entries(SERVER_IDENTITY)) {
+    const v = getAtPointer(server, pointer);
+    if (typeof v === 'string' && v !== '') return `${key}=${v}`;
+  }
+  return undefined;
+}
 
 function versionOf(target: TargetConfig) {
   return resolveKazooSchemaVersion(target.schema) ?? DEFAULT_KAZOO_SCHEMA;
@@ -88,6 +104,33 @@ export const kazooConnectivity: Provider = {
       if (isObject(s) && isObject(s['DIDs'])) out.push(...Object.keys(s['DIDs']));
     return out;
   },
+
+  keepReleased(liveN, desiredN, released) {
+    const out = cloneJson(desiredN);
+    const servers = Array.isArray(out['servers']) ? out['servers'] : [];
+    out['servers'] = servers;
+    const liveServers = Array.isArray(liveN['servers']) ? liveN['servers'] : [];
+    for (const did of released) {
+      const from = liveServers.find((s) => isObject(s) && isObject(s['DIDs']) && did in s['DIDs']);
+      if (!isObject(from) || !isObject(from['DIDs'])) continue;
+      const value = cloneJson(from['DIDs'][did] ?? {});
+      const id = serverIdentity(from);
+      // Back on the same server (by identity), else the first; a document left
+      // with no server keeps the live one for the moment.
+      let to = servers.find((s) => isObject(s) && id !== undefined && serverIdentity(s) === id);
+      if (!isObject(to)) to = servers.find((s) => isObject(s));
+      if (!isObject(to)) {
+        servers.push({ ...cloneJson(from), DIDs: { [did]: value } });
+        continue;
+      }
+      const dids = isObject(to['DIDs']) ? to['DIDs'] : {};
+      dids[did] = value;
+      to['DIDs'] = dids;
+    }
+    return out;
+  },
+
+  identities: { '/servers': SERVER_IDENTITY },
 
   isManaged: (body) => body[MANAGED_MARKER] === true,
   markManaged: (body) => ({ ...body, [MANAGED_MARKER]: true }),
