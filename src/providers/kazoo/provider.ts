@@ -5,7 +5,14 @@
 import { isObject } from '../../core/json.ts';
 import type { TargetConfig } from '../../core/model.ts';
 import type { Provider, WriteRequest } from '../types.ts';
-import { checkKazooAll, checkKazooSpec, kazooFacts } from './checks.ts';
+import {
+  checkKazooAll,
+  checkKazooSpec,
+  kazooDuplicateInTarget,
+  kazooFacts,
+  kazooUniqueInTarget,
+} from './checks.ts';
+import { kazooNumbers } from './numbers.ts';
 import {
   buildMergePatch,
   kazooSameNormalized,
@@ -59,6 +66,9 @@ export const kazooConnectivity: Provider = {
   checkSpec: (spec, target) => checkKazooSpec(spec, versionOf(target)),
   facts: (spec) => kazooFacts(spec),
   checkAll: (docs) => checkKazooAll(docs),
+  uniqueInTarget: (facts) => kazooUniqueInTarget(facts),
+  duplicateInTarget: (did, first, again) => kazooDuplicateInTarget(did, first, again),
+  numbers: (body, target) => kazooNumbers(body, versionOf(target)),
 
   secretPointers(spec) {
     const out: string[] = [];
