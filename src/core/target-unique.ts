@@ -8,10 +8,10 @@
  * documents are (one thread each, engine/check-threads.ts). This check needs
  * every document of the target, so each holder of documents builds a compact
  * table of its values (`uniqueTableOf`: numbers in typed arrays that move
- * between threads without a copy, sorted by the holder) and one pass over all
- * the tables (`findTargetDuplicates`) finds the values that occur more than
- * once: a merge of sorted arrays, O(values), and only the rare repeated values
- * are looked at again.
+ * between threads without a copy, sorted by the holder, in parallel) and one
+ * pass over all the tables (`findTargetDuplicates`) finds the values that occur
+ * more than once: a walk over the sorted arrays, O(values), and only the rare
+ * repeated values are looked at again.
  *
  * What it reports, so that any split of whole accounts into holders gives the
  * same diagnostics: for each value, the first use in each account (in file
@@ -41,7 +41,7 @@ export interface UniqueColumn {
   readonly target: string;
   /** Values that encode as numbers (encodeValue), one per use. */
   readonly nums: Float64Array;
-  /** `nums`, sorted. */
+  /** `nums`, sorted (by the holder, so threads sort their own in parallel). */
   readonly sorted: Float64Array;
   /** Per use in `nums`: [document (index into the table's docs), part]. */
   readonly refs: Int32Array;
@@ -87,9 +87,16 @@ export function decodeValue(n: number): string {
 export function uniqueTableOf<
   D extends { readonly key: CheckedDocument['key']; readonly facts: unknown },
 >(docs: readonly UniqueDoc<D>[], providers: ReadonlyMap<string, Provider>): UniqueTable<D> {
+  // Two passes: count the uses of each column, then fill typed arrays of that size
+  // (no growing arrays of doubles: a holder may have every DID of the estate).
   const building = new Map<
     string,
-    { kind: string; target: string; nums: number[]; refs: number[]; odd: UniqueColumn['odd'] }
+    {
+      kind: string;
+      target: string;
+      size: number;
+      parts: { d: number; values: readonly (readonly string[])[] }[];
+    }
   >();
   docs.forEach(({ doc }, d) => {
     const provider = providers.get(doc.key.kind);
@@ -97,31 +104,36 @@ export function uniqueTableOf<
     const k = `${doc.key.kind}\u0000${doc.key.target}`;
     let col = building.get(k);
     if (!col)
-      building.set(
-        k,
-        (col = { kind: doc.key.kind, target: doc.key.target, nums: [], refs: [], odd: [] }),
-      );
-    const parts = provider.uniqueInTarget(doc.facts);
-    for (let part = 0; part < parts.length; part++) {
-      for (const value of parts[part] as readonly string[]) {
-        const n = encodeValue(value);
-        if (Number.isNaN(n)) col.odd.push({ value, doc: d, part });
-        else {
-          col.nums.push(n);
-          col.refs.push(d, part);
-        }
-      }
-    }
+      building.set(k, (col = { kind: doc.key.kind, target: doc.key.target, size: 0, parts: [] }));
+    const values = provider.uniqueInTarget(doc.facts);
+    for (const part of values) col.size += part.length;
+    col.parts.push({ d, values });
   });
   const columns = [...building.values()].map((c): UniqueColumn => {
-    const nums = Float64Array.from(c.nums);
+    const nums = new Float64Array(c.size);
+    const refs = new Int32Array(2 * c.size);
+    const odd: { value: string; doc: number; part: number }[] = [];
+    let i = 0;
+    for (const { d, values } of c.parts)
+      for (let part = 0; part < values.length; part++)
+        for (const value of values[part] as readonly string[]) {
+          const n = encodeValue(value);
+          if (Number.isNaN(n)) odd.push({ value, doc: d, part });
+          else {
+            nums[i] = n;
+            refs[2 * i] = d;
+            refs[2 * i + 1] = part;
+            i++;
+          }
+        }
+    const used = i === c.size ? nums : nums.slice(0, i);
     return {
       kind: c.kind,
       target: c.target,
-      nums,
-      sorted: nums.slice().sort(),
-      refs: Int32Array.from(c.refs),
-      odd: c.odd,
+      nums: used,
+      sorted: used.slice().sort(),
+      refs: i === c.size ? refs : refs.slice(0, 2 * i),
+      odd,
     };
   });
   return { docs: [...docs], columns };
@@ -195,32 +207,36 @@ export function findTargetDuplicates(
   return out;
 }
 
-/** Values that occur more than once over sorted arrays (within one or across them). */
+/**
+ * Values that occur more than once over sorted arrays (within one or across
+ * them): one walk over all of them at once, reading each in order (a Map or a
+ * hash set of the estate's 775,000 DIDs costs several times as much, in cache
+ * misses).
+ */
 function repeatedNumbers(sorted: readonly Float64Array[]): Set<number> {
   const out = new Set<number>();
   for (const a of sorted)
     for (let i = 1; i < a.length; i++) if (a[i] === a[i - 1]) out.add(a[i] as number);
-  // Across arrays: merge them two at a time, noting each value both sides hold.
-  let merged: Float64Array | undefined;
-  for (const a of sorted) {
-    if (!merged) {
-      merged = a;
-      continue;
+  const lists = sorted.filter((a) => a.length > 0);
+  if (lists.length < 2) return out;
+  const at = new Array<number>(lists.length).fill(0);
+  for (;;) {
+    let min = Infinity;
+    for (let k = 0; k < lists.length; k++) {
+      const a = lists[k] as Float64Array;
+      const i = at[k] as number;
+      if (i < a.length && (a[i] as number) < min) min = a[i] as number;
     }
-    const m = new Float64Array(merged.length + a.length);
-    let i = 0;
-    let j = 0;
-    let k = 0;
-    while (i < merged.length && j < a.length) {
-      const x = merged[i] as number;
-      const y = a[j] as number;
-      if (x === y) out.add(x);
-      if (x <= y) m[k++] = merged[i++] as number;
-      else m[k++] = a[j++] as number;
+    if (min === Infinity) return out;
+    let holders = 0;
+    for (let k = 0; k < lists.length; k++) {
+      const a = lists[k] as Float64Array;
+      let i = at[k] as number;
+      if (i >= a.length || a[i] !== min) continue;
+      holders++;
+      while (i < a.length && a[i] === min) i++;
+      at[k] = i;
     }
-    while (i < merged.length) m[k++] = merged[i++] as number;
-    while (j < a.length) m[k++] = a[j++] as number;
-    merged = m;
+    if (holders > 1) out.add(min);
   }
-  return out;
 }
