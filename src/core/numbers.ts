@@ -116,6 +116,10 @@ export function numbersOf(changes: Iterable<NumberedChange>): NumberEntry[] {
         push(unroutes, `${c.key.target}\u0000${number}`, from);
         continue;
       }
+      // Most numbers of a changed document did not change: the desired side shares
+      // the live side's objects where they agree (core/plan.ts), so this is cheap.
+      if (a.partKey === b.partKey && (a.options === b.options || deepEqual(a.options, b.options)))
+        continue;
       const fields = optionChanges(b, a);
       if (a.partKey !== b.partKey)
         out.push(entry(number, 'move', from.place, placeOf(c.key, a), fields));

@@ -6,6 +6,7 @@ import type { JsonObject } from './json.ts';
 import type { DesiredDocument, TargetConfig } from './model.ts';
 import { buildPlan, type Plan, type PlanChange } from './plan.ts';
 import {
+  accountLabels,
   MARKDOWN_LIMIT,
   planFromJson,
   planToJson,
@@ -292,5 +293,24 @@ describe('the numbers view (INVARIANTS.md 5)', () => {
     expect(md.length).toBeLessThanOrEqual(MARKDOWN_LIMIT);
     expect(md).toMatch(/_\d+ of 20000 number lines shown; the JSON plan has all of them\._/);
     expect(md).toContain('| action | kind | name | account | target |');
+  });
+});
+
+describe('accountLabels', () => {
+  it('shortens ids to the shortest prefix (8 or more) no other account of the plan shares', () => {
+    const ids = [
+      '3f2a9c0e8b' + 'a'.repeat(22),
+      '3f2a9c0e8c' + 'b'.repeat(22),
+      '77' + 'c'.repeat(30),
+    ];
+    const plan = {
+      ...bigPlan(0, 0),
+      changes: ids.map((account, i) => ({
+        ...(bigPlan(1, 0).changes[0] as PlanChange),
+        key: { target: 't', account, kind: 'kazoo/connectivity', name: `d${i}` },
+      })),
+    };
+    const labels = accountLabels(plan, { [ids[2] as string]: 'Globex' });
+    expect([...ids].map((id) => labels.get(id))).toEqual(['3f2a9c0e8b…', '3f2a9c0e8c…', 'Globex']);
   });
 });

@@ -182,18 +182,25 @@ export function accountLabels(plan: Plan, names: AccountNames = {}): Map<string,
   const ids = new Set<string>();
   for (const c of plan.changes) ids.add(c.key.account);
   for (const e of plan.numbers ?? []) for (const p of [e.from, e.to]) if (p) ids.add(p.account);
-  const all = [...ids];
+  // Sorted, an id shares its longest prefix with a neighbour: O(n log n) for
+  // estates of thousands of accounts.
+  const all = [...ids].sort();
+  const common = (a: string | undefined, b: string): number => {
+    let i = 0;
+    if (a === undefined) return 0;
+    while (i < a.length && i < b.length && a[i] === b[i]) i++;
+    return i;
+  };
   const out = new Map<string, string>();
-  for (const id of all) {
+  all.forEach((id, i) => {
     const named = names[id];
     if (named !== undefined) {
       out.set(id, named);
-      continue;
+      return;
     }
-    let n = Math.min(8, id.length);
-    while (n < id.length && all.some((o) => o !== id && o.startsWith(id.slice(0, n)))) n++;
+    const n = Math.max(8, common(all[i - 1], id) + 1, common(all[i + 1], id) + 1);
     out.set(id, n < id.length ? `${id.slice(0, n)}…` : id);
-  }
+  });
   return out;
 }
 
