@@ -259,6 +259,124 @@ var init_model = __esm({
   }
 });
 
+// src/core/numbers.ts
+function numbersOf(changes) {
+  const out = [];
+  const routes = /* @__PURE__ */ new Map();
+  const unroutes = /* @__PURE__ */ new Map();
+  const push = (m, k2, s) => {
+    const list = m.get(k2);
+    if (list) list.push(s);
+    else m.set(k2, [s]);
+  };
+  for (const c3 of changes) {
+    if (c3.action === "noop" || c3.before.length === 0 && c3.after.length === 0) continue;
+    const had = new Map(c3.before.map((s) => [s.number, s]));
+    const has = new Map(c3.after.map((s) => [s.number, s]));
+    for (const [number, b2] of had) {
+      const a = has.get(number);
+      const from = { place: placeOf(c3.key, b2), site: b2 };
+      if (!a) {
+        push(unroutes, `${c3.key.target}\0${number}`, from);
+        continue;
+      }
+      if (a.partKey === b2.partKey && (a.options === b2.options || deepEqual(a.options, b2.options)))
+        continue;
+      const fields = optionChanges(b2, a);
+      if (a.partKey !== b2.partKey)
+        out.push(entry(number, "move", from.place, placeOf(c3.key, a), fields));
+      else if (fields.length > 0)
+        out.push(entry(number, "change", from.place, placeOf(c3.key, a), fields));
+    }
+    for (const [number, a] of has)
+      if (!had.has(number))
+        push(routes, `${c3.key.target}\0${number}`, { place: placeOf(c3.key, a), site: a });
+  }
+  for (const [k2, tos] of routes) {
+    const froms = unroutes.get(k2) ?? [];
+    const number = k2.slice(k2.indexOf("\0") + 1);
+    tos.forEach((to, i2) => {
+      const from = froms[i2];
+      if (from)
+        out.push(entry(number, "move", from.place, to.place, optionChanges(from.site, to.site)));
+      else out.push(entry(number, "route", null, to.place, optionChanges(void 0, to.site)));
+    });
+    unroutes.set(k2, froms.slice(tos.length));
+  }
+  for (const [k2, froms] of unroutes) {
+    const number = k2.slice(k2.indexOf("\0") + 1);
+    for (const from of froms) out.push(entry(number, "unroute", from.place, null, []));
+  }
+  return sortNumbers(out);
+}
+function countNumbers(entries) {
+  const n = { route: 0, unroute: 0, move: 0, change: 0 };
+  for (const e of entries) n[e.action]++;
+  return n;
+}
+function sortNumbers(list) {
+  return list.sort(
+    (a, b2) => ORDER[a.action] - ORDER[b2.action] || (a.did < b2.did ? -1 : a.did > b2.did ? 1 : 0) || placeText(a.to ?? a.from).localeCompare(placeText(b2.to ?? b2.from))
+  );
+}
+function placeText(p2) {
+  return p2 ? `${p2.account}/${p2.document}${p2.pointer}` : "";
+}
+function entry(did, action, from, to, changes) {
+  return { did, action, from, to, ...changes.length > 0 ? { changes } : {} };
+}
+function placeOf(key, site) {
+  return {
+    target: key.target,
+    account: key.account,
+    document: key.name,
+    server: site.part,
+    pointer: site.pointer
+  };
+}
+function optionChanges(before, after) {
+  const out = [];
+  const b2 = new Map(optionLeaves(before?.options));
+  const a = new Map(optionLeaves(after.options));
+  const isDefault = (field, v, site) => v !== void 0 && site !== void 0 && deepEqual(leafAt(site.defaults, field), v);
+  for (const [field, av] of a) {
+    const bv = b2.get(field);
+    if (deepEqual(av, bv)) continue;
+    if (bv === void 0 && isDefault(field, av, after)) continue;
+    out.push({ field, ...bv !== void 0 ? { before: bv } : {}, after: av });
+  }
+  for (const [field, bv] of b2) {
+    if (a.has(field)) continue;
+    if (before && isDefault(field, bv, before)) continue;
+    out.push({ field, before: bv });
+  }
+  return out.sort((x2, y2) => x2.field < y2.field ? -1 : x2.field > y2.field ? 1 : 0);
+}
+function optionLeaves(value, path = "", out = []) {
+  if (value === void 0) return out;
+  if (isObject(value) && Object.keys(value).length > 0) {
+    for (const [k2, v] of Object.entries(value))
+      optionLeaves(v, `${path}/${escapePointerToken(k2)}`, out);
+  } else if (path !== "") out.push([path, value]);
+  return out;
+}
+function leafAt(defaults, field) {
+  let cur = defaults;
+  for (const t2 of field.split("/").slice(1)) {
+    const k2 = t2.replaceAll("~1", "/").replaceAll("~0", "~");
+    cur = isObject(cur) ? cur[k2] : void 0;
+  }
+  return cur;
+}
+var ORDER;
+var init_numbers = __esm({
+  "src/core/numbers.ts"() {
+    "use strict";
+    init_json();
+    ORDER = { route: 0, unroute: 1, move: 2, change: 3 };
+  }
+});
+
 // src/io/files.ts
 import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import { readdir } from "node:fs/promises";
@@ -9152,8 +9270,8 @@ var require_util2 = __commonJS({
       const rawHeaders = [];
       for (const [name, value] of Object.entries(headers)) {
         if (Array.isArray(value)) {
-          for (const entry of value) {
-            rawHeaders.push(Buffer.from(name, "latin1"), Buffer.from(`${entry}`, "latin1"));
+          for (const entry2 of value) {
+            rawHeaders.push(Buffer.from(name, "latin1"), Buffer.from(`${entry2}`, "latin1"));
           }
         } else {
           rawHeaders.push(Buffer.from(name, "latin1"), Buffer.from(`${value}`, "latin1"));
@@ -13719,22 +13837,22 @@ var require_formdata = __commonJS({
         } else {
           value = webidl.converters.USVString(value);
         }
-        const entry = makeEntry(name, value, filename);
-        this.#state.push(entry);
+        const entry2 = makeEntry(name, value, filename);
+        this.#state.push(entry2);
       }
       delete(name) {
         webidl.brandCheck(this, _FormData);
         const prefix = "FormData.delete";
         webidl.argumentLengthCheck(arguments, 1, prefix);
         name = webidl.converters.USVString(name);
-        this.#state = this.#state.filter((entry) => entry.name !== name);
+        this.#state = this.#state.filter((entry2) => entry2.name !== name);
       }
       get(name) {
         webidl.brandCheck(this, _FormData);
         const prefix = "FormData.get";
         webidl.argumentLengthCheck(arguments, 1, prefix);
         name = webidl.converters.USVString(name);
-        const idx = this.#state.findIndex((entry) => entry.name === name);
+        const idx = this.#state.findIndex((entry2) => entry2.name === name);
         if (idx === -1) {
           return null;
         }
@@ -13745,14 +13863,14 @@ var require_formdata = __commonJS({
         const prefix = "FormData.getAll";
         webidl.argumentLengthCheck(arguments, 1, prefix);
         name = webidl.converters.USVString(name);
-        return this.#state.filter((entry) => entry.name === name).map((entry) => entry.value);
+        return this.#state.filter((entry2) => entry2.name === name).map((entry2) => entry2.value);
       }
       has(name) {
         webidl.brandCheck(this, _FormData);
         const prefix = "FormData.has";
         webidl.argumentLengthCheck(arguments, 1, prefix);
         name = webidl.converters.USVString(name);
-        return this.#state.findIndex((entry) => entry.name === name) !== -1;
+        return this.#state.findIndex((entry2) => entry2.name === name) !== -1;
       }
       set(name, value, filename = void 0) {
         webidl.brandCheck(this, _FormData);
@@ -13767,16 +13885,16 @@ var require_formdata = __commonJS({
         } else {
           value = webidl.converters.USVString(value);
         }
-        const entry = makeEntry(name, value, filename);
-        const idx = this.#state.findIndex((entry2) => entry2.name === name);
+        const entry2 = makeEntry(name, value, filename);
+        const idx = this.#state.findIndex((entry3) => entry3.name === name);
         if (idx !== -1) {
           this.#state = [
             ...this.#state.slice(0, idx),
-            entry,
-            ...this.#state.slice(idx + 1).filter((entry2) => entry2.name !== name)
+            entry2,
+            ...this.#state.slice(idx + 1).filter((entry3) => entry3.name !== name)
           ];
         } else {
-          this.#state.push(entry);
+          this.#state.push(entry2);
         }
       }
       [nodeUtil.inspect.custom](depth, options) {
@@ -18852,14 +18970,14 @@ var require_env_http_proxy_agent = __commonJS({
           return false;
         }
         for (let i2 = 0; i2 < this.#noProxyEntries.length; i2++) {
-          const entry = this.#noProxyEntries[i2];
-          if (entry.port && entry.port !== port2) {
+          const entry2 = this.#noProxyEntries[i2];
+          if (entry2.port && entry2.port !== port2) {
             continue;
           }
-          if (hostname === entry.hostname) {
+          if (hostname === entry2.hostname) {
             return false;
           }
-          if (hostname.slice(-(entry.hostname.length + 1)) === `.${entry.hostname}`) {
+          if (hostname.slice(-(entry2.hostname.length + 1)) === `.${entry2.hostname}`) {
             return false;
           }
         }
@@ -18870,14 +18988,14 @@ var require_env_http_proxy_agent = __commonJS({
         const noProxySplit = noProxyValue.split(/[,\s]/);
         const noProxyEntries = [];
         for (let i2 = 0; i2 < noProxySplit.length; i2++) {
-          const entry = noProxySplit[i2];
-          if (!entry) {
+          const entry2 = noProxySplit[i2];
+          if (!entry2) {
             continue;
           }
-          const parsed = entry.match(/^(.+):(\d+)$/);
+          const parsed = entry2.match(/^(.+):(\d+)$/);
           noProxyEntries.push({
             // strip leading dot or asterisk with dot
-            hostname: (parsed ? parsed[1] : entry).replace(/^\*?\./, "").toLowerCase(),
+            hostname: (parsed ? parsed[1] : entry2).replace(/^\*?\./, "").toLowerCase(),
             port: parsed ? Number.parseInt(parsed[2], 10) : 0
           });
         }
@@ -25236,18 +25354,18 @@ var require_memory_cache_store = __commonJS({
         const topLevelKey = `${key.origin}:${key.path}`;
         const now = Date.now();
         const entries = this.#entries.get(topLevelKey);
-        const entry = entries ? findEntry(key, entries, now) : null;
-        return entry == null ? void 0 : {
-          statusMessage: entry.statusMessage,
-          statusCode: entry.statusCode,
-          headers: entry.headers,
-          body: entry.body,
-          vary: entry.vary ? entry.vary : void 0,
-          etag: entry.etag,
-          cacheControlDirectives: entry.cacheControlDirectives,
-          cachedAt: entry.cachedAt,
-          staleAt: entry.staleAt,
-          deleteAt: entry.deleteAt
+        const entry2 = entries ? findEntry(key, entries, now) : null;
+        return entry2 == null ? void 0 : {
+          statusMessage: entry2.statusMessage,
+          statusCode: entry2.statusCode,
+          headers: entry2.headers,
+          body: entry2.body,
+          vary: entry2.vary ? entry2.vary : void 0,
+          etag: entry2.etag,
+          cacheControlDirectives: entry2.cacheControlDirectives,
+          cachedAt: entry2.cachedAt,
+          staleAt: entry2.staleAt,
+          deleteAt: entry2.deleteAt
         };
       }
       /**
@@ -25260,17 +25378,17 @@ var require_memory_cache_store = __commonJS({
         assertCacheValue(val);
         const topLevelKey = `${key.origin}:${key.path}`;
         const store = this;
-        const entry = { ...key, ...val, body: [], size: 0 };
+        const entry2 = { ...key, ...val, body: [], size: 0 };
         return new Writable({
           write(chunk, encoding, callback) {
             if (typeof chunk === "string") {
               chunk = Buffer.from(chunk, encoding);
             }
-            entry.size += chunk.byteLength;
-            if (entry.size >= store.#maxEntrySize) {
+            entry2.size += chunk.byteLength;
+            if (entry2.size >= store.#maxEntrySize) {
               this.destroy();
             } else {
-              entry.body.push(chunk);
+              entry2.body.push(chunk);
             }
             callback(null);
           },
@@ -25283,13 +25401,13 @@ var require_memory_cache_store = __commonJS({
             const previousEntry = findEntry(key, entries, Date.now());
             if (previousEntry) {
               const index = entries.indexOf(previousEntry);
-              entries.splice(index, 1, entry);
+              entries.splice(index, 1, entry2);
               store.#size -= previousEntry.size;
             } else {
-              entries.push(entry);
+              entries.push(entry2);
               store.#count += 1;
             }
-            store.#size += entry.size;
+            store.#size += entry2.size;
             if (store.#size > store.#maxSize || store.#count > store.#maxCount) {
               if (!store.#hasEmittedMaxSizeEvent) {
                 store.emit("maxSizeExceeded", {
@@ -25301,8 +25419,8 @@ var require_memory_cache_store = __commonJS({
                 store.#hasEmittedMaxSizeEvent = true;
               }
               for (const [key2, entries2] of store.#entries) {
-                for (const entry2 of entries2.splice(0, entries2.length / 2)) {
-                  store.#size -= entry2.size;
+                for (const entry3 of entries2.splice(0, entries2.length / 2)) {
+                  store.#size -= entry3.size;
                   store.#count -= 1;
                 }
                 if (entries2.length === 0) {
@@ -25325,8 +25443,8 @@ var require_memory_cache_store = __commonJS({
           throw new TypeError(`expected key to be object, got ${typeof key}`);
         }
         const topLevelKey = `${key.origin}:${key.path}`;
-        for (const entry of this.#entries.get(topLevelKey) ?? []) {
-          this.#size -= entry.size;
+        for (const entry2 of this.#entries.get(topLevelKey) ?? []) {
+          this.#size -= entry2.size;
           this.#count -= 1;
         }
         this.#entries.delete(topLevelKey);
@@ -25334,18 +25452,18 @@ var require_memory_cache_store = __commonJS({
     };
     function findEntry(key, entries, now) {
       for (let i2 = 0; i2 < entries.length; i2++) {
-        const entry = entries[i2];
-        if (entry.deleteAt > now && entry.method === key.method && varyMatches(key, entry)) {
-          return entry;
+        const entry2 = entries[i2];
+        if (entry2.deleteAt > now && entry2.method === key.method && varyMatches(key, entry2)) {
+          return entry2;
         }
       }
     }
-    function varyMatches(key, entry) {
-      if (entry.vary == null) {
+    function varyMatches(key, entry2) {
+      if (entry2.vary == null) {
         return true;
       }
-      for (const headerName in entry.vary) {
-        if (Object.hasOwn(entry.vary, headerName) && !headerValueEquals(key.headers?.[headerName], entry.vary[headerName])) {
+      for (const headerName in entry2.vary) {
+        if (Object.hasOwn(entry2.vary, headerName) && !headerValueEquals(key.headers?.[headerName], entry2.vary[headerName])) {
           return false;
         }
       }
@@ -30158,8 +30276,8 @@ var require_fetch = __commonJS({
                 }
                 const headerName = name.toLowerCase();
                 if (Array.isArray(value)) {
-                  for (const entry of value) {
-                    headersList.append(headerName, String(entry), true);
+                  for (const entry2 of value) {
+                    headersList.append(headerName, String(entry2), true);
                   }
                 } else {
                   headersList.append(headerName, String(value), true);
@@ -35036,11 +35154,11 @@ function parseEnvelope(body) {
     ...isObject(info2) ? { resultInfo: info2 } : {}
   };
 }
-function toMessage(entry) {
-  if (!isObject(entry)) return { code: void 0, message: String(entry) };
-  const code = typeof entry["code"] === "number" ? entry["code"] : void 0;
-  const message = typeof entry["message"] === "string" ? entry["message"] : JSON.stringify(entry);
-  const source = entry["source"];
+function toMessage(entry2) {
+  if (!isObject(entry2)) return { code: void 0, message: String(entry2) };
+  const code = typeof entry2["code"] === "number" ? entry2["code"] : void 0;
+  const message = typeof entry2["message"] === "string" ? entry2["message"] : JSON.stringify(entry2);
+  const source = entry2["source"];
   const pointer = isObject(source) && typeof source["pointer"] === "string" ? source["pointer"] : void 0;
   return pointer !== void 0 ? { code, message, pointer } : { code, message };
 }
@@ -35694,9 +35812,9 @@ function sameAt(w, key, a, b2) {
   return deepEqual(prepareAll(subs, a), prepareAll(subs, b2));
 }
 function isDefaultAt(w, key, value) {
-  const entry = w.defaultOf.get(key);
-  if (!entry) return false;
-  const [fallback, sub] = entry;
+  const entry2 = w.defaultOf.get(key);
+  if (!entry2) return false;
+  const [fallback, sub] = entry2;
   const filled = prepare(sub, fresh(fallback), false, true, false);
   const subs = childWalkers(w, key) ?? [];
   return subs.length === 1 ? same(subs[0], value, filled) : deepEqual(prepareAll(subs, value), filled);
@@ -36089,7 +36207,7 @@ function checkKazooAll(docs) {
           out.push({
             severity: "error",
             code: "DUPLICATE_DID",
-            message: `DID ${did} is already routed by ${describeFirst(first2, did)}; a DID may appear once per account (Kazoo would pick one of them at random order)`,
+            message: `DID ${did} is already routed by ${describeFirst(first2, did)}; a DID may appear in only one place per target (Kazoo would route it to one of them, in an order you do not choose: kazoo-api.md \xA77.6)`,
             file: p2.file,
             line: p2.line,
             col: p2.col,
@@ -36119,6 +36237,22 @@ function checkKazooAll(docs) {
     });
   }
   return out;
+}
+function kazooUniqueInTarget(facts) {
+  return facts.map((s) => s.dids);
+}
+function kazooDuplicateInTarget(did, first2, again) {
+  const pointer = didPointer(again.part, did);
+  const p2 = again.doc.locate.key(pointer);
+  return {
+    severity: "error",
+    code: "DUPLICATE_DID",
+    message: `DID ${did} is already routed by ${describeFirst({ doc: first2.doc, server: first2.part }, did)} in account ${first2.doc.key.account}; a DID may appear in only one document per target, across all of its accounts (the number manager assigns it to one account, so only one of them can route it: kazoo-api.md \xA77.1, \xA77.6)`,
+    file: p2.file,
+    line: p2.line,
+    col: p2.col,
+    pointer
+  };
 }
 function didPointer(server, did) {
   return `/spec/servers/${server}/DIDs/${escapePointerToken(did)}`;
@@ -36265,6 +36399,71 @@ var init_normalize2 = __esm({
     init_schema_walk();
     init_schema3();
     MANAGED_MARKER = "connops_managed";
+  }
+});
+
+// src/providers/kazoo/number-view.ts
+function didDefaults(version) {
+  let d = defaultsCache.get(version);
+  if (!d) {
+    const n = normalizeKazoo({ servers: [{ DIDs: { [PROBE]: {} } }] }, version);
+    const servers = n["servers"];
+    const server = Array.isArray(servers) ? servers[0] : void 0;
+    const dids = isObject(server) ? server["DIDs"] : void 0;
+    const probe = isObject(dids) ? dids[PROBE] : void 0;
+    d = isObject(probe) ? probe : {};
+    defaultsCache.set(version, d);
+  }
+  return d;
+}
+function kazooNumbers(body, version) {
+  const servers = body["servers"];
+  if (!Array.isArray(servers)) return [];
+  const defaults = didDefaults(version);
+  const names = servers.map(
+    (s) => isObject(s) && typeof s["name"] === "string" ? s["name"] : void 0
+  );
+  const keys = servers.map((s, i2) => {
+    const name = names[i2];
+    return name !== void 0 ? `name:${name}` : isObject(s) ? identity(s) : void 0;
+  });
+  const count = /* @__PURE__ */ new Map();
+  for (const k2 of [...names.map((n) => n === void 0 ? void 0 : `label:${n}`), ...keys])
+    if (k2 !== void 0) count.set(k2, (count.get(k2) ?? 0) + 1);
+  const out = [];
+  servers.forEach((s, i2) => {
+    if (!isObject(s) || !isObject(s["DIDs"])) return;
+    const name = names[i2];
+    const key = keys[i2];
+    const part = name !== void 0 && count.get(`label:${name}`) === 1 ? name : `servers[${i2}]`;
+    const partKey = key !== void 0 && count.get(key) === 1 ? key : `index:${i2}`;
+    for (const [did, options] of Object.entries(s["DIDs"]))
+      out.push({
+        number: did,
+        pointer: `/servers/${i2}/DIDs/${escapePointerToken(did)}`,
+        part,
+        partKey,
+        options,
+        defaults
+      });
+  });
+  return out;
+}
+function identity(server) {
+  const auth = server["auth"];
+  if (!isObject(auth)) return void 0;
+  if (typeof auth["auth_user"] === "string") return `user:${auth["auth_user"].toLowerCase()}`;
+  if (typeof auth["ip"] === "string") return `ip:${auth["ip"]}`;
+  return void 0;
+}
+var PROBE, defaultsCache;
+var init_number_view = __esm({
+  "src/providers/kazoo/number-view.ts"() {
+    "use strict";
+    init_json();
+    init_normalize2();
+    PROBE = "+10000000000";
+    defaultsCache = /* @__PURE__ */ new Map();
   }
 });
 
@@ -37062,6 +37261,7 @@ var init_provider2 = __esm({
     "use strict";
     init_json();
     init_checks2();
+    init_number_view();
     init_normalize2();
     init_schema3();
     init_session2();
@@ -37096,6 +37296,9 @@ var init_provider2 = __esm({
       checkSpec: (spec, target) => checkKazooSpec(spec, versionOf(target)),
       facts: (spec) => kazooFacts(spec),
       checkAll: (docs) => checkKazooAll(docs),
+      uniqueInTarget: (facts) => kazooUniqueInTarget(facts),
+      duplicateInTarget: (did, first2, again) => kazooDuplicateInTarget(did, first2, again),
+      numbers: (body, target) => kazooNumbers(body, versionOf(target)),
       secretPointers(spec) {
         const out = [];
         const servers = spec["servers"];
@@ -38332,6 +38535,7 @@ var init_plan = __esm({
     init_json_patch();
     init_ignore();
     init_model();
+    init_numbers();
     PLAN_FORMAT_VERSION = "1";
     SENSITIVE = "(sensitive)";
     SENSITIVE_CHANGED = "(sensitive value changed)";
@@ -38395,8 +38599,21 @@ var init_plan = __esm({
           problems,
           unmanaged: this.unmanaged,
           summary: summarize(ordered),
+          numbers: numbersOf(ordered.map((c3) => this.numbered(c3))),
           fingerprint,
           meta: this.input.meta
+        };
+      }
+      /** A change with the numbers of its two (masked) sides, for the numbers view. */
+      numbered(c3) {
+        const provider = this.input.providers.get(c3.key.kind);
+        const target = this.input.targets[c3.key.target];
+        const sites = (body) => body && provider?.numbers && target && c3.action !== "noop" ? provider.numbers(body, target) : [];
+        return {
+          key: c3.key,
+          action: c3.action,
+          before: sites(c3.beforeMasked),
+          after: sites(c3.afterMasked)
         };
       }
       problem(sk, p2) {
@@ -38561,13 +38778,13 @@ var require_identity = __commonJS({
 var require_visit = __commonJS({
   "node_modules/yaml/dist/visit.js"(exports) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var BREAK = Symbol("break visit");
     var SKIP = Symbol("skip children");
     var REMOVE = Symbol("remove node");
     function visit(node, visitor) {
       const visitor_ = initVisitor(visitor);
-      if (identity.isDocument(node)) {
+      if (identity2.isDocument(node)) {
         const cd = visit_(null, node.contents, visitor_, Object.freeze([node]));
         if (cd === REMOVE)
           node.contents = null;
@@ -38579,12 +38796,12 @@ var require_visit = __commonJS({
     visit.REMOVE = REMOVE;
     function visit_(key, node, visitor, path) {
       const ctrl = callVisitor(key, node, visitor, path);
-      if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
+      if (identity2.isNode(ctrl) || identity2.isPair(ctrl)) {
         replaceNode(key, path, ctrl);
         return visit_(key, ctrl, visitor, path);
       }
       if (typeof ctrl !== "symbol") {
-        if (identity.isCollection(node)) {
+        if (identity2.isCollection(node)) {
           path = Object.freeze(path.concat(node));
           for (let i2 = 0; i2 < node.items.length; ++i2) {
             const ci = visit_(i2, node.items[i2], visitor, path);
@@ -38597,7 +38814,7 @@ var require_visit = __commonJS({
               i2 -= 1;
             }
           }
-        } else if (identity.isPair(node)) {
+        } else if (identity2.isPair(node)) {
           path = Object.freeze(path.concat(node));
           const ck = visit_("key", node.key, visitor, path);
           if (ck === BREAK)
@@ -38615,7 +38832,7 @@ var require_visit = __commonJS({
     }
     async function visitAsync(node, visitor) {
       const visitor_ = initVisitor(visitor);
-      if (identity.isDocument(node)) {
+      if (identity2.isDocument(node)) {
         const cd = await visitAsync_(null, node.contents, visitor_, Object.freeze([node]));
         if (cd === REMOVE)
           node.contents = null;
@@ -38627,12 +38844,12 @@ var require_visit = __commonJS({
     visitAsync.REMOVE = REMOVE;
     async function visitAsync_(key, node, visitor, path) {
       const ctrl = await callVisitor(key, node, visitor, path);
-      if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
+      if (identity2.isNode(ctrl) || identity2.isPair(ctrl)) {
         replaceNode(key, path, ctrl);
         return visitAsync_(key, ctrl, visitor, path);
       }
       if (typeof ctrl !== "symbol") {
-        if (identity.isCollection(node)) {
+        if (identity2.isCollection(node)) {
           path = Object.freeze(path.concat(node));
           for (let i2 = 0; i2 < node.items.length; ++i2) {
             const ci = await visitAsync_(i2, node.items[i2], visitor, path);
@@ -38645,7 +38862,7 @@ var require_visit = __commonJS({
               i2 -= 1;
             }
           }
-        } else if (identity.isPair(node)) {
+        } else if (identity2.isPair(node)) {
           path = Object.freeze(path.concat(node));
           const ck = await visitAsync_("key", node.key, visitor, path);
           if (ck === BREAK)
@@ -38682,31 +38899,31 @@ var require_visit = __commonJS({
     function callVisitor(key, node, visitor, path) {
       if (typeof visitor === "function")
         return visitor(key, node, path);
-      if (identity.isMap(node))
+      if (identity2.isMap(node))
         return visitor.Map?.(key, node, path);
-      if (identity.isSeq(node))
+      if (identity2.isSeq(node))
         return visitor.Seq?.(key, node, path);
-      if (identity.isPair(node))
+      if (identity2.isPair(node))
         return visitor.Pair?.(key, node, path);
-      if (identity.isScalar(node))
+      if (identity2.isScalar(node))
         return visitor.Scalar?.(key, node, path);
-      if (identity.isAlias(node))
+      if (identity2.isAlias(node))
         return visitor.Alias?.(key, node, path);
       return void 0;
     }
     function replaceNode(key, path, node) {
       const parent = path[path.length - 1];
-      if (identity.isCollection(parent)) {
+      if (identity2.isCollection(parent)) {
         parent.items[key] = node;
-      } else if (identity.isPair(parent)) {
+      } else if (identity2.isPair(parent)) {
         if (key === "key")
           parent.key = node;
         else
           parent.value = node;
-      } else if (identity.isDocument(parent)) {
+      } else if (identity2.isDocument(parent)) {
         parent.contents = node;
       } else {
-        const pt = identity.isAlias(parent) ? "alias" : "scalar";
+        const pt = identity2.isAlias(parent) ? "alias" : "scalar";
         throw new Error(`Cannot replace node with ${pt} parent`);
       }
     }
@@ -38719,7 +38936,7 @@ var require_visit = __commonJS({
 var require_directives = __commonJS({
   "node_modules/yaml/dist/doc/directives.js"(exports) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var visit = require_visit();
     var escapeChars = {
       "!": "%21",
@@ -38862,10 +39079,10 @@ var require_directives = __commonJS({
         const lines = this.yaml.explicit ? [`%YAML ${this.yaml.version || "1.2"}`] : [];
         const tagEntries = Object.entries(this.tags);
         let tagNames;
-        if (doc && tagEntries.length > 0 && identity.isNode(doc.contents)) {
+        if (doc && tagEntries.length > 0 && identity2.isNode(doc.contents)) {
           const tags = {};
           visit.visit(doc.contents, (_key, node) => {
-            if (identity.isNode(node) && node.tag)
+            if (identity2.isNode(node) && node.tag)
               tags[node.tag] = true;
           });
           tagNames = Object.keys(tags);
@@ -38890,7 +39107,7 @@ var require_directives = __commonJS({
 var require_anchors = __commonJS({
   "node_modules/yaml/dist/doc/anchors.js"(exports) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var visit = require_visit();
     function anchorIsValid(anchor) {
       if (/[\x00-\x19\s,[\]{}]/.test(anchor)) {
@@ -38937,7 +39154,7 @@ var require_anchors = __commonJS({
         setAnchors: () => {
           for (const source of aliasObjects) {
             const ref = sourceObjects.get(source);
-            if (typeof ref === "object" && ref.anchor && (identity.isScalar(ref.node) || identity.isCollection(ref.node))) {
+            if (typeof ref === "object" && ref.anchor && (identity2.isScalar(ref.node) || identity2.isCollection(ref.node))) {
               ref.node.anchor = ref.anchor;
             } else {
               const error3 = new Error("Failed to resolve repeated object (this should not happen)");
@@ -39010,12 +39227,12 @@ var require_applyReviver = __commonJS({
 var require_toJS = __commonJS({
   "node_modules/yaml/dist/nodes/toJS.js"(exports) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     function toJS(value, arg, ctx) {
       if (Array.isArray(value))
         return value.map((v, i2) => toJS(v, String(i2), ctx));
       if (value && typeof value.toJSON === "function") {
-        if (!ctx || !identity.hasAnchor(value))
+        if (!ctx || !identity2.hasAnchor(value))
           return value.toJSON(arg, ctx);
         const data = { aliasCount: 0, count: 1, res: void 0 };
         ctx.anchors.set(value, data);
@@ -39041,11 +39258,11 @@ var require_Node = __commonJS({
   "node_modules/yaml/dist/nodes/Node.js"(exports) {
     "use strict";
     var applyReviver = require_applyReviver();
-    var identity = require_identity();
+    var identity2 = require_identity();
     var toJS = require_toJS();
     var NodeBase = class {
       constructor(type) {
-        Object.defineProperty(this, identity.NODE_TYPE, { value: type });
+        Object.defineProperty(this, identity2.NODE_TYPE, { value: type });
       }
       /** Create a copy of this node.  */
       clone() {
@@ -39056,7 +39273,7 @@ var require_Node = __commonJS({
       }
       /** A plain JavaScript representation of this node. */
       toJS(doc, { mapAsMap, maxAliasCount, onAnchor, reviver } = {}) {
-        if (!identity.isDocument(doc))
+        if (!identity2.isDocument(doc))
           throw new TypeError("A document argument is required");
         const ctx = {
           anchors: /* @__PURE__ */ new Map(),
@@ -39083,12 +39300,12 @@ var require_Alias = __commonJS({
     "use strict";
     var anchors = require_anchors();
     var visit = require_visit();
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Node = require_Node();
     var toJS = require_toJS();
     var Alias = class extends Node.NodeBase {
       constructor(source) {
-        super(identity.ALIAS);
+        super(identity2.ALIAS);
         this.source = source;
         Object.defineProperty(this, "tag", {
           set() {
@@ -39110,7 +39327,7 @@ var require_Alias = __commonJS({
           nodes = [];
           visit.visit(doc, {
             Node: (_key, node) => {
-              if (identity.isAlias(node) || identity.hasAnchor(node))
+              if (identity2.isAlias(node) || identity2.hasAnchor(node))
                 nodes.push(node);
             }
           });
@@ -39172,11 +39389,11 @@ var require_Alias = __commonJS({
       }
     };
     function getAliasCount(doc, node, anchors2) {
-      if (identity.isAlias(node)) {
+      if (identity2.isAlias(node)) {
         const source = node.resolve(doc);
         const anchor = anchors2 && source && anchors2.get(source);
         return anchor ? anchor.count * anchor.aliasCount : 0;
-      } else if (identity.isCollection(node)) {
+      } else if (identity2.isCollection(node)) {
         let count = 0;
         for (const item of node.items) {
           const c3 = getAliasCount(doc, item, anchors2);
@@ -39184,7 +39401,7 @@ var require_Alias = __commonJS({
             count = c3;
         }
         return count;
-      } else if (identity.isPair(node)) {
+      } else if (identity2.isPair(node)) {
         const kc = getAliasCount(doc, node.key, anchors2);
         const vc = getAliasCount(doc, node.value, anchors2);
         return Math.max(kc, vc);
@@ -39199,13 +39416,13 @@ var require_Alias = __commonJS({
 var require_Scalar = __commonJS({
   "node_modules/yaml/dist/nodes/Scalar.js"(exports) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Node = require_Node();
     var toJS = require_toJS();
     var isScalarValue = (value) => !value || typeof value !== "function" && typeof value !== "object";
     var Scalar = class extends Node.NodeBase {
       constructor(value) {
-        super(identity.SCALAR);
+        super(identity2.SCALAR);
         this.value = value;
       }
       toJSON(arg, ctx) {
@@ -39230,7 +39447,7 @@ var require_createNode = __commonJS({
   "node_modules/yaml/dist/doc/createNode.js"(exports) {
     "use strict";
     var Alias = require_Alias();
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Scalar = require_Scalar();
     var defaultTagPrefix = "tag:yaml.org,2002:";
     function findTagObject(value, tagName, tags) {
@@ -39244,12 +39461,12 @@ var require_createNode = __commonJS({
       return tags.find((t2) => t2.identify?.(value) && !t2.format);
     }
     function createNode(value, tagName, ctx) {
-      if (identity.isDocument(value))
+      if (identity2.isDocument(value))
         value = value.contents;
-      if (identity.isNode(value))
+      if (identity2.isNode(value))
         return value;
-      if (identity.isPair(value)) {
-        const map = ctx.schema[identity.MAP].createNode?.(ctx.schema, null, ctx);
+      if (identity2.isPair(value)) {
+        const map = ctx.schema[identity2.MAP].createNode?.(ctx.schema, null, ctx);
         map.items.push(value);
         return map;
       }
@@ -39281,7 +39498,7 @@ var require_createNode = __commonJS({
             ref.node = node2;
           return node2;
         }
-        tagObj = value instanceof Map ? schema[identity.MAP] : Symbol.iterator in Object(value) ? schema[identity.SEQ] : schema[identity.MAP];
+        tagObj = value instanceof Map ? schema[identity2.MAP] : Symbol.iterator in Object(value) ? schema[identity2.SEQ] : schema[identity2.MAP];
       }
       if (onTagObj) {
         onTagObj(tagObj);
@@ -39305,7 +39522,7 @@ var require_Collection = __commonJS({
   "node_modules/yaml/dist/nodes/Collection.js"(exports) {
     "use strict";
     var createNode = require_createNode();
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Node = require_Node();
     function collectionFromPath(schema, path, value) {
       let v = value;
@@ -39349,7 +39566,7 @@ var require_Collection = __commonJS({
         const copy = Object.create(Object.getPrototypeOf(this), Object.getOwnPropertyDescriptors(this));
         if (schema)
           copy.schema = schema;
-        copy.items = copy.items.map((it) => identity.isNode(it) || identity.isPair(it) ? it.clone(schema) : it);
+        copy.items = copy.items.map((it) => identity2.isNode(it) || identity2.isPair(it) ? it.clone(schema) : it);
         if (this.range)
           copy.range = this.range.slice();
         return copy;
@@ -39365,7 +39582,7 @@ var require_Collection = __commonJS({
         else {
           const [key, ...rest] = path;
           const node = this.get(key, true);
-          if (identity.isCollection(node))
+          if (identity2.isCollection(node))
             node.addIn(rest, value);
           else if (node === void 0 && this.schema)
             this.set(key, collectionFromPath(this.schema, rest, value));
@@ -39382,7 +39599,7 @@ var require_Collection = __commonJS({
         if (rest.length === 0)
           return this.delete(key);
         const node = this.get(key, true);
-        if (identity.isCollection(node))
+        if (identity2.isCollection(node))
           return node.deleteIn(rest);
         else
           throw new Error(`Expected YAML collection at ${key}. Remaining path: ${rest}`);
@@ -39396,16 +39613,16 @@ var require_Collection = __commonJS({
         const [key, ...rest] = path;
         const node = this.get(key, true);
         if (rest.length === 0)
-          return !keepScalar && identity.isScalar(node) ? node.value : node;
+          return !keepScalar && identity2.isScalar(node) ? node.value : node;
         else
-          return identity.isCollection(node) ? node.getIn(rest, keepScalar) : void 0;
+          return identity2.isCollection(node) ? node.getIn(rest, keepScalar) : void 0;
       }
       hasAllNullValues(allowScalar) {
         return this.items.every((node) => {
-          if (!identity.isPair(node))
+          if (!identity2.isPair(node))
             return false;
           const n = node.value;
-          return n == null || allowScalar && identity.isScalar(n) && n.value == null && !n.commentBefore && !n.comment && !n.tag;
+          return n == null || allowScalar && identity2.isScalar(n) && n.value == null && !n.commentBefore && !n.comment && !n.tag;
         });
       }
       /**
@@ -39416,7 +39633,7 @@ var require_Collection = __commonJS({
         if (rest.length === 0)
           return this.has(key);
         const node = this.get(key, true);
-        return identity.isCollection(node) ? node.hasIn(rest) : false;
+        return identity2.isCollection(node) ? node.hasIn(rest) : false;
       }
       /**
        * Sets a value in this collection. For `!!set`, `value` needs to be a
@@ -39428,7 +39645,7 @@ var require_Collection = __commonJS({
           this.set(key, value);
         } else {
           const node = this.get(key, true);
-          if (identity.isCollection(node))
+          if (identity2.isCollection(node))
             node.setIn(rest, value);
           else if (node === void 0 && this.schema)
             this.set(key, collectionFromPath(this.schema, rest, value));
@@ -39884,7 +40101,7 @@ var require_stringify = __commonJS({
   "node_modules/yaml/dist/stringify/stringify.js"(exports) {
     "use strict";
     var anchors = require_anchors();
-    var identity = require_identity();
+    var identity2 = require_identity();
     var stringifyComment = require_stringifyComment();
     var stringifyString = require_stringifyString();
     function createStringifyContext(doc, options) {
@@ -39937,7 +40154,7 @@ var require_stringify = __commonJS({
       }
       let tagObj = void 0;
       let obj;
-      if (identity.isScalar(item)) {
+      if (identity2.isScalar(item)) {
         obj = item.value;
         let match = tags.filter((t2) => t2.identify?.(obj));
         if (match.length > 1) {
@@ -39960,7 +40177,7 @@ var require_stringify = __commonJS({
       if (!doc.directives)
         return "";
       const props = [];
-      const anchor = (identity.isScalar(node) || identity.isCollection(node)) && node.anchor;
+      const anchor = (identity2.isScalar(node) || identity2.isCollection(node)) && node.anchor;
       if (anchor && anchors.anchorIsValid(anchor)) {
         anchors$1.add(anchor);
         props.push(`&${anchor}`);
@@ -39971,9 +40188,9 @@ var require_stringify = __commonJS({
       return props.join(" ");
     }
     function stringify(item, ctx, onComment, onChompKeep) {
-      if (identity.isPair(item))
+      if (identity2.isPair(item))
         return item.toString(ctx, onComment, onChompKeep);
-      if (identity.isAlias(item)) {
+      if (identity2.isAlias(item)) {
         if (ctx.doc.directives)
           return item.toString(ctx);
         if (ctx.resolvedAliases?.has(item)) {
@@ -39987,15 +40204,15 @@ var require_stringify = __commonJS({
         }
       }
       let tagObj = void 0;
-      const node = identity.isNode(item) ? item : ctx.doc.createNode(item, { onTagObj: (o2) => tagObj = o2 });
+      const node = identity2.isNode(item) ? item : ctx.doc.createNode(item, { onTagObj: (o2) => tagObj = o2 });
       tagObj ?? (tagObj = getTagObject(ctx.doc.schema.tags, node));
       const props = stringifyProps(node, tagObj, ctx);
       if (props.length > 0)
         ctx.indentAtStart = (ctx.indentAtStart ?? 0) + props.length + 1;
-      const str3 = typeof tagObj.stringify === "function" ? tagObj.stringify(node, ctx, onComment, onChompKeep) : identity.isScalar(node) ? stringifyString.stringifyString(node, ctx, onComment, onChompKeep) : node.toString(ctx, onComment, onChompKeep);
+      const str3 = typeof tagObj.stringify === "function" ? tagObj.stringify(node, ctx, onComment, onChompKeep) : identity2.isScalar(node) ? stringifyString.stringifyString(node, ctx, onComment, onChompKeep) : node.toString(ctx, onComment, onChompKeep);
       if (!props)
         return str3;
-      return identity.isScalar(node) || str3[0] === "{" || str3[0] === "[" ? `${props} ${str3}` : `${props}
+      return identity2.isScalar(node) || str3[0] === "{" || str3[0] === "[" ? `${props} ${str3}` : `${props}
 ${ctx.indent}${str3}`;
     }
     exports.createStringifyContext = createStringifyContext;
@@ -40007,23 +40224,23 @@ ${ctx.indent}${str3}`;
 var require_stringifyPair = __commonJS({
   "node_modules/yaml/dist/stringify/stringifyPair.js"(exports) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Scalar = require_Scalar();
     var stringify = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyPair({ key, value }, ctx, onComment, onChompKeep) {
       const { allNullValues, doc, indent, indentStep, options: { commentString, indentSeq, simpleKeys } } = ctx;
-      let keyComment = identity.isNode(key) && key.comment || null;
+      let keyComment = identity2.isNode(key) && key.comment || null;
       if (simpleKeys) {
         if (keyComment) {
           throw new Error("With simple keys, key nodes cannot have comments");
         }
-        if (identity.isCollection(key) || !identity.isNode(key) && typeof key === "object") {
+        if (identity2.isCollection(key) || !identity2.isNode(key) && typeof key === "object") {
           const msg = "With simple keys, collection cannot be used as a key value";
           throw new Error(msg);
         }
       }
-      let explicitKey = !simpleKeys && (!key || keyComment && value == null && !ctx.inFlow || identity.isCollection(key) || (identity.isScalar(key) ? key.type === Scalar.Scalar.BLOCK_FOLDED || key.type === Scalar.Scalar.BLOCK_LITERAL : typeof key === "object"));
+      let explicitKey = !simpleKeys && (!key || keyComment && value == null && !ctx.inFlow || identity2.isCollection(key) || (identity2.isScalar(key) ? key.type === Scalar.Scalar.BLOCK_FOLDED || key.type === Scalar.Scalar.BLOCK_LITERAL : typeof key === "object"));
       ctx = Object.assign({}, ctx, {
         allNullValues: false,
         implicitKey: !explicitKey && (simpleKeys || !allNullValues),
@@ -40064,7 +40281,7 @@ ${indent}:`;
           str3 += stringifyComment.lineComment(str3, ctx.indent, commentString(keyComment));
       }
       let vsb, vcb, valueComment;
-      if (identity.isNode(value)) {
+      if (identity2.isNode(value)) {
         vsb = !!value.spaceBefore;
         vcb = value.commentBefore;
         valueComment = value.comment;
@@ -40076,10 +40293,10 @@ ${indent}:`;
           value = doc.createNode(value);
       }
       ctx.implicitKey = false;
-      if (!explicitKey && !keyComment && identity.isScalar(value))
+      if (!explicitKey && !keyComment && identity2.isScalar(value))
         ctx.indentAtStart = str3.length + 1;
       chompKeep = false;
-      if (!indentSeq && indentStep.length >= 2 && !ctx.inFlow && !explicitKey && identity.isSeq(value) && !value.flow && !value.tag && !value.anchor) {
+      if (!indentSeq && indentStep.length >= 2 && !ctx.inFlow && !explicitKey && identity2.isSeq(value) && !value.flow && !value.tag && !value.anchor) {
         ctx.indent = ctx.indent.substring(2);
       }
       let valueCommentDone = false;
@@ -40099,7 +40316,7 @@ ${stringifyComment.indentComment(cs, ctx.indent)}`;
           ws += `
 ${ctx.indent}`;
         }
-      } else if (!explicitKey && identity.isCollection(value)) {
+      } else if (!explicitKey && identity2.isCollection(value)) {
         const vs0 = valueStr[0];
         const nl0 = valueStr.indexOf("\n");
         const hasNewline = nl0 !== -1;
@@ -40162,7 +40379,7 @@ var require_log = __commonJS({
 var require_merge = __commonJS({
   "node_modules/yaml/dist/schema/yaml-1.1/merge.js"(exports) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Scalar = require_Scalar();
     var MERGE_KEY = "<<";
     var merge = {
@@ -40175,10 +40392,10 @@ var require_merge = __commonJS({
       }),
       stringify: () => MERGE_KEY
     };
-    var isMergeKey = (ctx, key) => (merge.identify(key) || identity.isScalar(key) && (!key.type || key.type === Scalar.Scalar.PLAIN) && merge.identify(key.value)) && ctx?.doc.schema.tags.some((tag) => tag.tag === merge.tag && tag.default);
+    var isMergeKey = (ctx, key) => (merge.identify(key) || identity2.isScalar(key) && (!key.type || key.type === Scalar.Scalar.PLAIN) && merge.identify(key.value)) && ctx?.doc.schema.tags.some((tag) => tag.tag === merge.tag && tag.default);
     function addMergeToJSMap(ctx, map, value) {
       const source = resolveAliasValue(ctx, value);
-      if (identity.isSeq(source))
+      if (identity2.isSeq(source))
         for (const it of source.items)
           mergeValue(ctx, map, it);
       else if (Array.isArray(source))
@@ -40189,7 +40406,7 @@ var require_merge = __commonJS({
     }
     function mergeValue(ctx, map, value) {
       const source = resolveAliasValue(ctx, value);
-      if (!identity.isMap(source))
+      if (!identity2.isMap(source))
         throw new Error("Merge sources must be maps or map aliases");
       const srcMap = source.toJSON(null, ctx, Map);
       for (const [key, value2] of srcMap) {
@@ -40210,7 +40427,7 @@ var require_merge = __commonJS({
       return map;
     }
     function resolveAliasValue(ctx, value) {
-      return ctx && identity.isAlias(value) ? value.resolve(ctx.doc, ctx) : value;
+      return ctx && identity2.isAlias(value) ? value.resolve(ctx.doc, ctx) : value;
     }
     exports.addMergeToJSMap = addMergeToJSMap;
     exports.isMergeKey = isMergeKey;
@@ -40225,10 +40442,10 @@ var require_addPairToJSMap = __commonJS({
     var log = require_log();
     var merge = require_merge();
     var stringify = require_stringify();
-    var identity = require_identity();
+    var identity2 = require_identity();
     var toJS = require_toJS();
     function addPairToJSMap(ctx, map, { key, value }) {
-      if (identity.isNode(key) && key.addToJSMap)
+      if (identity2.isNode(key) && key.addToJSMap)
         key.addToJSMap(ctx, map, value);
       else if (merge.isMergeKey(ctx, key))
         merge.addMergeToJSMap(ctx, map, value);
@@ -40259,7 +40476,7 @@ var require_addPairToJSMap = __commonJS({
         return "";
       if (typeof jsKey !== "object")
         return String(jsKey);
-      if (identity.isNode(key) && ctx?.doc) {
+      if (identity2.isNode(key) && ctx?.doc) {
         const strCtx = stringify.createStringifyContext(ctx.doc, {});
         strCtx.anchors = /* @__PURE__ */ new Set();
         for (const node of ctx.anchors.keys())
@@ -40289,7 +40506,7 @@ var require_Pair = __commonJS({
     var createNode = require_createNode();
     var stringifyPair = require_stringifyPair();
     var addPairToJSMap = require_addPairToJSMap();
-    var identity = require_identity();
+    var identity2 = require_identity();
     function createPair(key, value, ctx) {
       const k2 = createNode.createNode(key, void 0, ctx);
       const v = createNode.createNode(value, void 0, ctx);
@@ -40297,15 +40514,15 @@ var require_Pair = __commonJS({
     }
     var Pair = class _Pair {
       constructor(key, value = null) {
-        Object.defineProperty(this, identity.NODE_TYPE, { value: identity.PAIR });
+        Object.defineProperty(this, identity2.NODE_TYPE, { value: identity2.PAIR });
         this.key = key;
         this.value = value;
       }
       clone(schema) {
         let { key, value } = this;
-        if (identity.isNode(key))
+        if (identity2.isNode(key))
           key = key.clone(schema);
-        if (identity.isNode(value))
+        if (identity2.isNode(value))
           value = value.clone(schema);
         return new _Pair(key, value);
       }
@@ -40326,7 +40543,7 @@ var require_Pair = __commonJS({
 var require_stringifyCollection = __commonJS({
   "node_modules/yaml/dist/stringify/stringifyCollection.js"(exports) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var stringify = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyCollection(collection, ctx, options) {
@@ -40342,14 +40559,14 @@ var require_stringifyCollection = __commonJS({
       for (let i2 = 0; i2 < items.length; ++i2) {
         const item = items[i2];
         let comment2 = null;
-        if (identity.isNode(item)) {
+        if (identity2.isNode(item)) {
           if (!chompKeep && item.spaceBefore)
             lines.push("");
           addCommentBefore(ctx, lines, item.commentBefore, chompKeep);
           if (item.comment)
             comment2 = item.comment;
-        } else if (identity.isPair(item)) {
-          const ik = identity.isNode(item.key) ? item.key : null;
+        } else if (identity2.isPair(item)) {
+          const ik = identity2.isNode(item.key) ? item.key : null;
           if (ik) {
             if (!chompKeep && ik.spaceBefore)
               lines.push("");
@@ -40397,14 +40614,14 @@ ${indent}${line}` : "\n";
       for (let i2 = 0; i2 < items.length; ++i2) {
         const item = items[i2];
         let comment = null;
-        if (identity.isNode(item)) {
+        if (identity2.isNode(item)) {
           if (item.spaceBefore)
             lines.push("");
           addCommentBefore(ctx, lines, item.commentBefore, false);
           if (item.comment)
             comment = item.comment;
-        } else if (identity.isPair(item)) {
-          const ik = identity.isNode(item.key) ? item.key : null;
+        } else if (identity2.isPair(item)) {
+          const ik = identity2.isNode(item.key) ? item.key : null;
           if (ik) {
             if (ik.spaceBefore)
               lines.push("");
@@ -40412,7 +40629,7 @@ ${indent}${line}` : "\n";
             if (ik.comment)
               reqNewline = true;
           }
-          const iv = identity.isNode(item.value) ? item.value : null;
+          const iv = identity2.isNode(item.value) ? item.value : null;
           if (iv) {
             if (iv.comment)
               comment = iv.comment;
@@ -40480,16 +40697,16 @@ var require_YAMLMap = __commonJS({
     var stringifyCollection = require_stringifyCollection();
     var addPairToJSMap = require_addPairToJSMap();
     var Collection = require_Collection();
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Pair = require_Pair();
     var Scalar = require_Scalar();
     function findPair(items, key) {
-      const k2 = identity.isScalar(key) ? key.value : key;
+      const k2 = identity2.isScalar(key) ? key.value : key;
       for (const it of items) {
-        if (identity.isPair(it)) {
+        if (identity2.isPair(it)) {
           if (it.key === key || it.key === k2)
             return it;
-          if (identity.isScalar(it.key) && it.key.value === k2)
+          if (identity2.isScalar(it.key) && it.key.value === k2)
             return it;
         }
       }
@@ -40500,7 +40717,7 @@ var require_YAMLMap = __commonJS({
         return "tag:yaml.org,2002:map";
       }
       constructor(schema) {
-        super(identity.MAP, schema);
+        super(identity2.MAP, schema);
         this.items = [];
       }
       /**
@@ -40538,7 +40755,7 @@ var require_YAMLMap = __commonJS({
        */
       add(pair, overwrite) {
         let _pair;
-        if (identity.isPair(pair))
+        if (identity2.isPair(pair))
           _pair = pair;
         else if (!pair || typeof pair !== "object" || !("key" in pair)) {
           _pair = new Pair.Pair(pair, pair?.value);
@@ -40549,7 +40766,7 @@ var require_YAMLMap = __commonJS({
         if (prev) {
           if (!overwrite)
             throw new Error(`Key ${_pair.key} already set`);
-          if (identity.isScalar(prev.value) && Scalar.isScalarValue(_pair.value))
+          if (identity2.isScalar(prev.value) && Scalar.isScalarValue(_pair.value))
             prev.value.value = _pair.value;
           else
             prev.value = _pair.value;
@@ -40573,7 +40790,7 @@ var require_YAMLMap = __commonJS({
       get(key, keepScalar) {
         const it = findPair(this.items, key);
         const node = it?.value;
-        return (!keepScalar && identity.isScalar(node) ? node.value : node) ?? void 0;
+        return (!keepScalar && identity2.isScalar(node) ? node.value : node) ?? void 0;
       }
       has(key) {
         return !!findPair(this.items, key);
@@ -40598,7 +40815,7 @@ var require_YAMLMap = __commonJS({
         if (!ctx)
           return JSON.stringify(this);
         for (const item of this.items) {
-          if (!identity.isPair(item))
+          if (!identity2.isPair(item))
             throw new Error(`Map items must all be pairs; found ${JSON.stringify(item)} instead`);
         }
         if (!ctx.allNullValues && this.hasAllNullValues(false))
@@ -40621,7 +40838,7 @@ var require_YAMLMap = __commonJS({
 var require_map = __commonJS({
   "node_modules/yaml/dist/schema/common/map.js"(exports) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var YAMLMap = require_YAMLMap();
     var map = {
       collection: "map",
@@ -40629,7 +40846,7 @@ var require_map = __commonJS({
       nodeClass: YAMLMap.YAMLMap,
       tag: "tag:yaml.org,2002:map",
       resolve(map2, onError2) {
-        if (!identity.isMap(map2))
+        if (!identity2.isMap(map2))
           onError2("Expected a mapping for this tag");
         return map2;
       },
@@ -40646,7 +40863,7 @@ var require_YAMLSeq = __commonJS({
     var createNode = require_createNode();
     var stringifyCollection = require_stringifyCollection();
     var Collection = require_Collection();
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Scalar = require_Scalar();
     var toJS = require_toJS();
     var YAMLSeq = class extends Collection.Collection {
@@ -40654,7 +40871,7 @@ var require_YAMLSeq = __commonJS({
         return "tag:yaml.org,2002:seq";
       }
       constructor(schema) {
-        super(identity.SEQ, schema);
+        super(identity2.SEQ, schema);
         this.items = [];
       }
       add(value) {
@@ -40680,7 +40897,7 @@ var require_YAMLSeq = __commonJS({
         if (typeof idx !== "number")
           return void 0;
         const it = this.items[idx];
-        return !keepScalar && identity.isScalar(it) ? it.value : it;
+        return !keepScalar && identity2.isScalar(it) ? it.value : it;
       }
       /**
        * Checks if the collection includes a value with the key `key`.
@@ -40704,7 +40921,7 @@ var require_YAMLSeq = __commonJS({
         if (typeof idx !== "number")
           throw new Error(`Expected a valid index, not ${key}.`);
         const prev = this.items[idx];
-        if (identity.isScalar(prev) && Scalar.isScalarValue(value))
+        if (identity2.isScalar(prev) && Scalar.isScalarValue(value))
           prev.value = value;
         else
           this.items[idx] = value;
@@ -40746,7 +40963,7 @@ var require_YAMLSeq = __commonJS({
       }
     };
     function asItemIndex(key) {
-      let idx = identity.isScalar(key) ? key.value : key;
+      let idx = identity2.isScalar(key) ? key.value : key;
       if (idx && typeof idx === "string")
         idx = Number(idx);
       return typeof idx === "number" && Number.isInteger(idx) && idx >= 0 ? idx : null;
@@ -40759,7 +40976,7 @@ var require_YAMLSeq = __commonJS({
 var require_seq = __commonJS({
   "node_modules/yaml/dist/schema/common/seq.js"(exports) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var YAMLSeq = require_YAMLSeq();
     var seq = {
       collection: "seq",
@@ -40767,7 +40984,7 @@ var require_seq = __commonJS({
       nodeClass: YAMLSeq.YAMLSeq,
       tag: "tag:yaml.org,2002:seq",
       resolve(seq2, onError2) {
-        if (!identity.isSeq(seq2))
+        if (!identity2.isSeq(seq2))
           onError2("Expected a sequence for this tag");
         return seq2;
       },
@@ -41121,17 +41338,17 @@ var require_binary = __commonJS({
 var require_pairs = __commonJS({
   "node_modules/yaml/dist/schema/yaml-1.1/pairs.js"(exports) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Pair = require_Pair();
     var Scalar = require_Scalar();
     var YAMLSeq = require_YAMLSeq();
     function resolvePairs(seq, onError2) {
-      if (identity.isSeq(seq)) {
+      if (identity2.isSeq(seq)) {
         for (let i2 = 0; i2 < seq.items.length; ++i2) {
           let item = seq.items[i2];
-          if (identity.isPair(item))
+          if (identity2.isPair(item))
             continue;
-          else if (identity.isMap(item)) {
+          else if (identity2.isMap(item)) {
             if (item.items.length > 1)
               onError2("Each pair must have its own sequence indicator");
             const pair = item.items[0] || new Pair.Pair(new Scalar.Scalar(null));
@@ -41145,7 +41362,7 @@ ${cn.comment}` : item.comment;
             }
             item = pair;
           }
-          seq.items[i2] = identity.isPair(item) ? item : new Pair.Pair(item);
+          seq.items[i2] = identity2.isPair(item) ? item : new Pair.Pair(item);
         }
       } else
         onError2("Expected a sequence for this tag");
@@ -41199,7 +41416,7 @@ ${cn.comment}` : item.comment;
 var require_omap = __commonJS({
   "node_modules/yaml/dist/schema/yaml-1.1/omap.js"(exports) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var toJS = require_toJS();
     var YAMLMap = require_YAMLMap();
     var YAMLSeq = require_YAMLSeq();
@@ -41226,7 +41443,7 @@ var require_omap = __commonJS({
           ctx.onCreate(map);
         for (const pair of this.items) {
           let key, value;
-          if (identity.isPair(pair)) {
+          if (identity2.isPair(pair)) {
             key = toJS.toJS(pair.key, "", ctx);
             value = toJS.toJS(pair.value, key, ctx);
           } else {
@@ -41256,7 +41473,7 @@ var require_omap = __commonJS({
         const pairs$1 = pairs.resolvePairs(seq, onError2);
         const seenKeys = [];
         for (const { key } of pairs$1.items) {
-          if (identity.isScalar(key)) {
+          if (identity2.isScalar(key)) {
             if (seenKeys.includes(key.value)) {
               onError2(`Ordered maps must not include duplicate keys: ${key.value}`);
             } else {
@@ -41437,7 +41654,7 @@ var require_int2 = __commonJS({
 var require_set = __commonJS({
   "node_modules/yaml/dist/schema/yaml-1.1/set.js"(exports) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Pair = require_Pair();
     var YAMLMap = require_YAMLMap();
     var YAMLSet = class _YAMLSet extends YAMLMap.YAMLMap {
@@ -41447,7 +41664,7 @@ var require_set = __commonJS({
       }
       add(key) {
         let pair;
-        if (identity.isPair(key))
+        if (identity2.isPair(key))
           pair = key;
         else if (key && typeof key === "object" && "key" in key && "value" in key && key.value === null)
           pair = new Pair.Pair(key.key, null);
@@ -41463,7 +41680,7 @@ var require_set = __commonJS({
        */
       get(key, keepPair) {
         const pair = YAMLMap.findPair(this.items, key);
-        return !keepPair && identity.isPair(pair) ? identity.isScalar(pair.key) ? pair.key.value : pair.key : pair;
+        return !keepPair && identity2.isPair(pair) ? identity2.isScalar(pair.key) ? pair.key.value : pair.key : pair;
       }
       set(key, value) {
         if (typeof value !== "boolean")
@@ -41507,7 +41724,7 @@ var require_set = __commonJS({
       tag: "tag:yaml.org,2002:set",
       createNode: (schema, iterable, ctx) => YAMLSet.from(schema, iterable, ctx),
       resolve(map, onError2) {
-        if (identity.isMap(map)) {
+        if (identity2.isMap(map)) {
           if (map.hasAllNullValues(true))
             return Object.assign(new YAMLSet(), map);
           else
@@ -41752,7 +41969,7 @@ var require_tags = __commonJS({
 var require_Schema = __commonJS({
   "node_modules/yaml/dist/schema/Schema.js"(exports) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var map = require_map();
     var seq = require_seq();
     var string = require_string();
@@ -41765,9 +41982,9 @@ var require_Schema = __commonJS({
         this.knownTags = resolveKnownTags ? tags.coreKnownTags : {};
         this.tags = tags.getTags(customTags, this.name, merge);
         this.toStringOptions = toStringDefaults ?? null;
-        Object.defineProperty(this, identity.MAP, { value: map.map });
-        Object.defineProperty(this, identity.SCALAR, { value: string.string });
-        Object.defineProperty(this, identity.SEQ, { value: seq.seq });
+        Object.defineProperty(this, identity2.MAP, { value: map.map });
+        Object.defineProperty(this, identity2.SCALAR, { value: string.string });
+        Object.defineProperty(this, identity2.SEQ, { value: seq.seq });
         this.sortMapEntries = typeof sortMapEntries === "function" ? sortMapEntries : sortMapEntries === true ? sortMapEntriesByKey : null;
       }
       clone() {
@@ -41784,7 +42001,7 @@ var require_Schema = __commonJS({
 var require_stringifyDocument = __commonJS({
   "node_modules/yaml/dist/stringify/stringifyDocument.js"(exports) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var stringify = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyDocument(doc, options) {
@@ -41811,7 +42028,7 @@ var require_stringifyDocument = __commonJS({
       let chompKeep = false;
       let contentComment = null;
       if (doc.contents) {
-        if (identity.isNode(doc.contents)) {
+        if (identity2.isNode(doc.contents)) {
           if (doc.contents.spaceBefore && hasDirectives)
             lines.push("");
           if (doc.contents.commentBefore) {
@@ -41866,7 +42083,7 @@ var require_Document = __commonJS({
     "use strict";
     var Alias = require_Alias();
     var Collection = require_Collection();
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Pair = require_Pair();
     var toJS = require_toJS();
     var Schema = require_Schema();
@@ -41881,7 +42098,7 @@ var require_Document = __commonJS({
         this.comment = null;
         this.errors = [];
         this.warnings = [];
-        Object.defineProperty(this, identity.NODE_TYPE, { value: identity.DOC });
+        Object.defineProperty(this, identity2.NODE_TYPE, { value: identity2.DOC });
         let _replacer = null;
         if (typeof replacer === "function" || Array.isArray(replacer)) {
           _replacer = replacer;
@@ -41917,7 +42134,7 @@ var require_Document = __commonJS({
        */
       clone() {
         const copy = Object.create(_Document.prototype, {
-          [identity.NODE_TYPE]: { value: identity.DOC }
+          [identity2.NODE_TYPE]: { value: identity2.DOC }
         });
         copy.commentBefore = this.commentBefore;
         copy.comment = this.comment;
@@ -41927,7 +42144,7 @@ var require_Document = __commonJS({
         if (this.directives)
           copy.directives = this.directives.clone();
         copy.schema = this.schema.clone();
-        copy.contents = identity.isNode(this.contents) ? this.contents.clone(copy.schema) : this.contents;
+        copy.contents = identity2.isNode(this.contents) ? this.contents.clone(copy.schema) : this.contents;
         if (this.range)
           copy.range = this.range.slice();
         return copy;
@@ -41990,7 +42207,7 @@ var require_Document = __commonJS({
           sourceObjects
         };
         const node = createNode.createNode(value, tag, ctx);
-        if (flow && identity.isCollection(node))
+        if (flow && identity2.isCollection(node))
           node.flow = true;
         setAnchors();
         return node;
@@ -42030,7 +42247,7 @@ var require_Document = __commonJS({
        * `true` (collections are always returned intact).
        */
       get(key, keepScalar) {
-        return identity.isCollection(this.contents) ? this.contents.get(key, keepScalar) : void 0;
+        return identity2.isCollection(this.contents) ? this.contents.get(key, keepScalar) : void 0;
       }
       /**
        * Returns item at `path`, or `undefined` if not found. By default unwraps
@@ -42039,14 +42256,14 @@ var require_Document = __commonJS({
        */
       getIn(path, keepScalar) {
         if (Collection.isEmptyPath(path))
-          return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path, keepScalar) : void 0;
+          return !keepScalar && identity2.isScalar(this.contents) ? this.contents.value : this.contents;
+        return identity2.isCollection(this.contents) ? this.contents.getIn(path, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
        */
       has(key) {
-        return identity.isCollection(this.contents) ? this.contents.has(key) : false;
+        return identity2.isCollection(this.contents) ? this.contents.has(key) : false;
       }
       /**
        * Checks if the document includes a value at `path`.
@@ -42054,7 +42271,7 @@ var require_Document = __commonJS({
       hasIn(path) {
         if (Collection.isEmptyPath(path))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path) : false;
+        return identity2.isCollection(this.contents) ? this.contents.hasIn(path) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -42161,7 +42378,7 @@ var require_Document = __commonJS({
       }
     };
     function assertCollection(contents) {
-      if (identity.isCollection(contents))
+      if (identity2.isCollection(contents))
         return true;
       throw new Error("Expected a YAML collection as document contents");
     }
@@ -42432,12 +42649,12 @@ var require_util_flow_indent_check = __commonJS({
 var require_util_map_includes = __commonJS({
   "node_modules/yaml/dist/compose/util-map-includes.js"(exports) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     function mapIncludes(ctx, items, search) {
       const { uniqueKeys } = ctx.options;
       if (uniqueKeys === false)
         return false;
-      const isEqual = typeof uniqueKeys === "function" ? uniqueKeys : (a, b2) => a === b2 || identity.isScalar(a) && identity.isScalar(b2) && a.value === b2.value;
+      const isEqual = typeof uniqueKeys === "function" ? uniqueKeys : (a, b2) => a === b2 || identity2.isScalar(a) && identity2.isScalar(b2) && a.value === b2.value;
       return items.some((pair) => isEqual(pair.key, search));
     }
     exports.mapIncludes = mapIncludes;
@@ -42650,7 +42867,7 @@ var require_resolve_end = __commonJS({
 var require_resolve_flow_collection = __commonJS({
   "node_modules/yaml/dist/compose/resolve-flow-collection.js"(exports) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Pair = require_Pair();
     var YAMLMap = require_YAMLMap();
     var YAMLSeq = require_YAMLSeq();
@@ -42729,7 +42946,7 @@ var require_resolve_flow_collection = __commonJS({
             }
             if (prevItemComment) {
               let prev = coll.items[coll.items.length - 1];
-              if (identity.isPair(prev))
+              if (identity2.isPair(prev))
                 prev = prev.value ?? prev.key;
               if (prev.comment)
                 prev.comment += "\n" + prevItemComment;
@@ -42844,7 +43061,7 @@ var require_resolve_flow_collection = __commonJS({
 var require_compose_collection = __commonJS({
   "node_modules/yaml/dist/compose/compose-collection.js"(exports) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Scalar = require_Scalar();
     var YAMLMap = require_YAMLMap();
     var YAMLSeq = require_YAMLSeq();
@@ -42894,7 +43111,7 @@ var require_compose_collection = __commonJS({
       }
       const coll = resolveCollection(CN, ctx, token, onError2, tagName, tag);
       const res = tag.resolve?.(coll, (msg) => onError2(tagToken, "TAG_RESOLVE_FAILED", msg), ctx.options) ?? coll;
-      const node = identity.isNode(res) ? res : new Scalar.Scalar(res);
+      const node = identity2.isNode(res) ? res : new Scalar.Scalar(res);
       node.range = coll.range;
       node.tag = tagName;
       if (tag?.format)
@@ -43313,7 +43530,7 @@ var require_resolve_flow_scalar = __commonJS({
 var require_compose_scalar = __commonJS({
   "node_modules/yaml/dist/compose/compose-scalar.js"(exports) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Scalar = require_Scalar();
     var resolveBlockScalar = require_resolve_block_scalar();
     var resolveFlowScalar = require_resolve_flow_scalar();
@@ -43322,17 +43539,17 @@ var require_compose_scalar = __commonJS({
       const tagName = tagToken ? ctx.directives.tagName(tagToken.source, (msg) => onError2(tagToken, "TAG_RESOLVE_FAILED", msg)) : null;
       let tag;
       if (ctx.options.stringKeys && ctx.atKey) {
-        tag = ctx.schema[identity.SCALAR];
+        tag = ctx.schema[identity2.SCALAR];
       } else if (tagName)
         tag = findScalarTagByName(ctx.schema, value, tagName, tagToken, onError2);
       else if (token.type === "scalar")
         tag = findScalarTagByTest(ctx, value, token, onError2);
       else
-        tag = ctx.schema[identity.SCALAR];
+        tag = ctx.schema[identity2.SCALAR];
       let scalar;
       try {
         const res = tag.resolve(value, (msg) => onError2(tagToken ?? token, "TAG_RESOLVE_FAILED", msg), ctx.options);
-        scalar = identity.isScalar(res) ? res : new Scalar.Scalar(res);
+        scalar = identity2.isScalar(res) ? res : new Scalar.Scalar(res);
       } catch (error3) {
         const msg = error3 instanceof Error ? error3.message : String(error3);
         onError2(tagToken ?? token, "TAG_RESOLVE_FAILED", msg);
@@ -43352,7 +43569,7 @@ var require_compose_scalar = __commonJS({
     }
     function findScalarTagByName(schema, value, tagName, tagToken, onError2) {
       if (tagName === "!")
-        return schema[identity.SCALAR];
+        return schema[identity2.SCALAR];
       const matchWithTest = [];
       for (const tag of schema.tags) {
         if (!tag.collection && tag.tag === tagName) {
@@ -43371,12 +43588,12 @@ var require_compose_scalar = __commonJS({
         return kt;
       }
       onError2(tagToken, "TAG_RESOLVE_FAILED", `Unresolved tag: ${tagName}`, tagName !== "tag:yaml.org,2002:str");
-      return schema[identity.SCALAR];
+      return schema[identity2.SCALAR];
     }
     function findScalarTagByTest({ atKey, directives, schema }, value, token, onError2) {
-      const tag = schema.tags.find((tag2) => (tag2.default === true || atKey && tag2.default === "key") && tag2.test?.test(value)) || schema[identity.SCALAR];
+      const tag = schema.tags.find((tag2) => (tag2.default === true || atKey && tag2.default === "key") && tag2.test?.test(value)) || schema[identity2.SCALAR];
       if (schema.compat) {
-        const compat = schema.compat.find((tag2) => tag2.default && tag2.test?.test(value)) ?? schema[identity.SCALAR];
+        const compat = schema.compat.find((tag2) => tag2.default && tag2.test?.test(value)) ?? schema[identity2.SCALAR];
         if (tag.tag !== compat.tag) {
           const ts = directives.tagString(tag.tag);
           const cs = directives.tagString(compat.tag);
@@ -43425,7 +43642,7 @@ var require_compose_node = __commonJS({
   "node_modules/yaml/dist/compose/compose-node.js"(exports) {
     "use strict";
     var Alias = require_Alias();
-    var identity = require_identity();
+    var identity2 = require_identity();
     var composeCollection = require_compose_collection();
     var composeScalar = require_compose_scalar();
     var resolveEnd = require_resolve_end();
@@ -43471,7 +43688,7 @@ var require_compose_node = __commonJS({
       node ?? (node = composeEmptyNode(ctx, token.offset, void 0, null, props, onError2));
       if (anchor && node.anchor === "")
         onError2(anchor, "BAD_ALIAS", "Anchor cannot be an empty string");
-      if (atKey && ctx.options.stringKeys && (!identity.isScalar(node) || typeof node.value !== "string" || node.tag && node.tag !== "tag:yaml.org,2002:str")) {
+      if (atKey && ctx.options.stringKeys && (!identity2.isScalar(node) || typeof node.value !== "string" || node.tag && node.tag !== "tag:yaml.org,2002:str")) {
         const msg = "With stringKeys, all keys must be strings";
         onError2(tag ?? token, "NON_STRING_KEY", msg);
       }
@@ -43577,7 +43794,7 @@ var require_composer = __commonJS({
     var directives = require_directives();
     var Document = require_Document();
     var errors = require_errors3();
-    var identity = require_identity();
+    var identity2 = require_identity();
     var composeDoc = require_compose_doc();
     var resolveEnd = require_resolve_end();
     function getErrorPos(src) {
@@ -43639,9 +43856,9 @@ var require_composer = __commonJS({
 ${comment}` : comment;
           } else if (afterEmptyLine || doc.directives.docStart || !dc) {
             doc.commentBefore = comment;
-          } else if (identity.isCollection(dc) && !dc.flow && dc.items.length > 0) {
+          } else if (identity2.isCollection(dc) && !dc.flow && dc.items.length > 0) {
             let it = dc.items[0];
-            if (identity.isPair(it))
+            if (identity2.isPair(it))
               it = it.key;
             const cb = it.commentBefore;
             it.commentBefore = cb ? `${comment}
@@ -45689,7 +45906,7 @@ var require_public_api = __commonJS({
     var Document = require_Document();
     var errors = require_errors3();
     var log = require_log();
-    var identity = require_identity();
+    var identity2 = require_identity();
     var lineCounter = require_line_counter();
     var parser4 = require_parser();
     function parseOptions(options) {
@@ -45767,7 +45984,7 @@ var require_public_api = __commonJS({
         if (!keepUndefined)
           return void 0;
       }
-      if (identity.isDocument(value) && !_replacer)
+      if (identity2.isDocument(value) && !_replacer)
         return value.toString(options);
       return new Document.Document(value, _replacer, options).toString(options);
     }
@@ -45787,7 +46004,7 @@ var require_dist = __commonJS({
     var Schema = require_Schema();
     var errors = require_errors3();
     var Alias = require_Alias();
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Pair = require_Pair();
     var Scalar = require_Scalar();
     var YAMLMap = require_YAMLMap();
@@ -45805,14 +46022,14 @@ var require_dist = __commonJS({
     exports.YAMLParseError = errors.YAMLParseError;
     exports.YAMLWarning = errors.YAMLWarning;
     exports.Alias = Alias.Alias;
-    exports.isAlias = identity.isAlias;
-    exports.isCollection = identity.isCollection;
-    exports.isDocument = identity.isDocument;
-    exports.isMap = identity.isMap;
-    exports.isNode = identity.isNode;
-    exports.isPair = identity.isPair;
-    exports.isScalar = identity.isScalar;
-    exports.isSeq = identity.isSeq;
+    exports.isAlias = identity2.isAlias;
+    exports.isCollection = identity2.isCollection;
+    exports.isDocument = identity2.isDocument;
+    exports.isMap = identity2.isMap;
+    exports.isNode = identity2.isNode;
+    exports.isPair = identity2.isPair;
+    exports.isScalar = identity2.isScalar;
+    exports.isSeq = identity2.isSeq;
     exports.Pair = Pair.Pair;
     exports.Scalar = Scalar.Scalar;
     exports.YAMLMap = YAMLMap.YAMLMap;
@@ -53220,15 +53437,15 @@ var init_git = __esm({
         const seen = /* @__PURE__ */ new Set();
         for (; ; ) {
           const known = this.plainFiles.has(`${rev}:${at}`);
-          const entry = known ? { mode: "100644", type: "blob" } : await this.entryAt(rev, at);
-          if (!entry)
+          const entry2 = known ? { mode: "100644", type: "blob" } : await this.entryAt(rev, at);
+          if (!entry2)
             return at === path ? at : {
               ok: false,
               reason: `symlink to a missing file (${at} is not in commit ${rev.slice(0, 12)}); fix or remove the link`
             };
-          if (entry.type === "tree")
+          if (entry2.type === "tree")
             return { ok: false, reason: "symlink to a directory; point documents at its files" };
-          if (entry.mode !== SYMLINK_MODE) return at;
+          if (entry2.mode !== SYMLINK_MODE) return at;
           if (seen.has(at) || seen.size > 40)
             return {
               ok: false,
@@ -53460,6 +53677,7 @@ import { resolve as resolve3 } from "node:path";
 init_escape();
 init_json();
 init_model();
+init_numbers();
 var MARKDOWN_LIMIT = 6e4;
 var ANSI = {
   red: "\x1B[31m",
@@ -53495,48 +53713,174 @@ function leaves(path, value, out = []) {
   } else out.push([path, value]);
   return out;
 }
-function opLines(change) {
+function opLines(change, covered = /* @__PURE__ */ new Set()) {
   const before = change.beforeMasked ?? {};
+  const after = change.afterMasked ?? {};
   const lines = [];
+  const hidden = (p2) => covered.size > 0 && isCovered(p2, covered);
+  const add = (p2, v) => {
+    if (!hidden(p2)) lines.push(`+ ${displayPath(p2, after)}: ${short(v)}`);
+  };
+  const remove2 = (p2, v) => {
+    if (!hidden(p2)) lines.push(`- ${displayPath(p2, before)} (was ${short(v)})`);
+  };
   for (const op of change.ops) {
-    if (op.op === "add")
-      for (const [p2, v] of leaves(op.path, op.value)) lines.push(`+ ${p2}: ${short(v)}`);
+    if (op.op === "add") for (const [p2, v] of leaves(op.path, op.value)) add(p2, v);
     else if (op.op === "remove")
-      for (const [p2, v] of leaves(op.path, getAtPointer(before, op.path)))
-        lines.push(`- ${p2} (was ${short(v)})`);
+      for (const [p2, v] of leaves(op.path, getAtPointer(before, op.path))) remove2(p2, v);
     else {
       const old = getAtPointer(before, op.path);
       const scalar = (v) => v === null || typeof v !== "object";
-      if (scalar(old) && scalar(op.value))
-        lines.push(`~ ${op.path}: ${short(old)} \u2192 ${short(op.value)}`);
-      else {
-        for (const [p2, v] of leaves(op.path, old)) lines.push(`- ${p2} (was ${short(v)})`);
-        for (const [p2, v] of leaves(op.path, op.value)) lines.push(`+ ${p2}: ${short(v)}`);
+      if (scalar(old) && scalar(op.value)) {
+        if (!hidden(op.path))
+          lines.push(`~ ${displayPath(op.path, before)}: ${short(old)} \u2192 ${short(op.value)}`);
+      } else {
+        for (const [p2, v] of leaves(op.path, old)) remove2(p2, v);
+        for (const [p2, v] of leaves(op.path, op.value)) add(p2, v);
       }
     }
   }
   return lines;
 }
-function headline(c3) {
-  const verb = { create: "create", update: "update", delete: "delete", noop: "unchanged" }[c3.action];
-  return `${SYMBOL[c3.action]} ${verb} ${c3.key.kind} "${c3.key.name}" (account ${c3.key.account}, target ${c3.key.target})`;
+function isCovered(pointer, covered) {
+  for (let p2 = pointer; p2 !== ""; p2 = p2.slice(0, p2.lastIndexOf("/")))
+    if (covered.has(p2)) return true;
+  return false;
 }
+function displayPath(pointer, body) {
+  let out = "";
+  let cur = body;
+  for (const token of parsePointer(pointer)) {
+    if (Array.isArray(cur)) {
+      const item = cur[Number(token)];
+      const name = isObject(item) ? item["name"] : void 0;
+      const unique = typeof name === "string" && cur.filter((x2) => isObject(x2) && x2["name"] === name).length === 1;
+      out += unique ? `[${/^[\w.:@+-]+$/.test(name) ? name : JSON.stringify(name)}]` : `[${token}]`;
+      cur = item;
+    } else {
+      out += /^[\w:@+-]+$/.test(token) ? `${out === "" ? "" : "."}${token}` : `[${JSON.stringify(token)}]`;
+      cur = isObject(cur) ? cur[token] : void 0;
+    }
+  }
+  return out === "" ? "(the whole document)" : out;
+}
+function coveredByNumbers(plan) {
+  const out = /* @__PURE__ */ new Map();
+  const docs = /* @__PURE__ */ new Map();
+  for (const c3 of plan.changes) {
+    const k2 = `${c3.key.target}\0${c3.key.account}\0${c3.key.name}`;
+    docs.set(k2, [...docs.get(k2) ?? [], keyString(c3.key)]);
+  }
+  const cover = (did, p2) => {
+    if (!p2) return;
+    for (const address of docs.get(`${p2.target}\0${p2.account}\0${p2.document}`) ?? []) {
+      let c3 = out.get(address);
+      if (!c3) out.set(address, c3 = { pointers: /* @__PURE__ */ new Set(), numbers: /* @__PURE__ */ new Set() });
+      c3.pointers.add(p2.pointer);
+      c3.numbers.add(did);
+    }
+  };
+  for (const e of plan.numbers ?? []) {
+    cover(e.did, e.from);
+    cover(e.did, e.to);
+  }
+  return out;
+}
+function accountLabels(plan, names = {}) {
+  const ids = /* @__PURE__ */ new Set();
+  for (const c3 of plan.changes) ids.add(c3.key.account);
+  for (const e of plan.numbers ?? []) for (const p2 of [e.from, e.to]) if (p2) ids.add(p2.account);
+  const all = [...ids].sort();
+  const common = (a, b2) => {
+    let i2 = 0;
+    if (a === void 0) return 0;
+    while (i2 < a.length && i2 < b2.length && a[i2] === b2[i2]) i2++;
+    return i2;
+  };
+  const out = /* @__PURE__ */ new Map();
+  all.forEach((id, i2) => {
+    const named = names[id];
+    if (named !== void 0) {
+      out.set(id, named);
+      return;
+    }
+    const n = Math.max(8, common(all[i2 - 1], id) + 1, common(all[i2 + 1], id) + 1);
+    out.set(id, n < id.length ? `${id.slice(0, n)}\u2026` : id);
+  });
+  return out;
+}
+function numbersLine(entries) {
+  const n = countNumbers(entries);
+  return `Numbers: ${n.route} to route, ${n.unroute} to unroute, ${n.move} to move, ${n.change} with changed options.`;
+}
+function numberLines(entries, accounts = /* @__PURE__ */ new Map()) {
+  const targets = /* @__PURE__ */ new Set();
+  for (const e of entries) for (const p2 of [e.from, e.to]) if (p2) targets.add(p2.target);
+  const place = (p2) => `${p2.document} / ${p2.server}${targets.size > 1 ? ` on ${p2.target}` : ""}`;
+  const account = (a) => accounts.get(a) ?? a;
+  const out = [];
+  for (const e of entries) {
+    const set = (e.changes ?? []).map(fieldText).join(", ");
+    if (e.action === "route" && e.to)
+      out.push(`+ route ${e.did} \u2192 ${place(e.to)}${set ? ` (${set})` : ""}`);
+    else if (e.action === "unroute" && e.from)
+      out.push(`- unroute ${e.did} (was ${place(e.from)})`);
+    else if (e.action === "move" && e.from && e.to) {
+      const across = e.from.account !== e.to.account ? ` (account ${account(e.from.account)} \u2192 ${account(e.to.account)})` : "";
+      out.push(
+        `~ move ${e.did}: ${place(e.from)} \u2192 ${place(e.to)}${across}${set ? `; ${set}` : ""}`
+      );
+    } else if (e.action === "change" && e.to)
+      for (const f of e.changes ?? []) out.push(`~ ${e.did} ${fieldText(f)} (${place(e.to)})`);
+  }
+  return out;
+}
+function fieldText(f) {
+  const name = parsePointer(f.field).join(" ");
+  const v = (x2) => x2 === void 0 ? "(none)" : typeof x2 === "string" && /^[^\s"]+$/.test(x2) ? x2 : short(x2);
+  if (f.before === void 0 && f.after !== void 0) return `${name} ${v(f.after)}`;
+  return `${name} ${v(f.before)} \u2192 ${v(f.after)}`;
+}
+function headline(c3, accounts) {
+  const verb = { create: "create", update: "update", delete: "delete", noop: "unchanged" }[c3.action];
+  return `${SYMBOL[c3.action]} ${verb} ${c3.key.kind} "${c3.key.name}" (account ${accounts.get(c3.key.account) ?? c3.key.account}, target ${c3.key.target})`;
+}
+function fieldLines(c3, covered) {
+  if (!covered) return opLines(c3);
+  const n = covered.numbers.size;
+  return [
+    ...opLines(c3, covered.pointers),
+    `# ${n} number${n === 1 ? "" : "s"} of this document: see Numbers above`
+  ];
+}
+var TEXT_NUMBERS = 1e3;
+var TEXT_FIELDS = 200;
 function renderPlanText(plan, options) {
   const paint = (color, s) => options.color ? `${ANSI[color]}${s}${ANSI.reset}` : s;
   const colorOf = { create: "green", update: "yellow", delete: "red", noop: "dim" };
+  const lineColor = (line) => line.startsWith("+") ? "green" : line.startsWith("-") ? "red" : line.startsWith("#") ? "dim" : "yellow";
+  const accounts = accountLabels(plan, options.accountNames);
   const out = [];
+  const numbers = plan.numbers ?? [];
+  if (numbers.length > 0) {
+    out.push(paint("bold", numbersLine(numbers)));
+    const lines = numberLines(numbers, accounts);
+    for (const line of lines.slice(0, TEXT_NUMBERS)) out.push(`  ${paint(lineColor(line), line)}`);
+    if (lines.length > TEXT_NUMBERS)
+      out.push(`  \u2026 ${lines.length - TEXT_NUMBERS} more (see --format json)`);
+    out.push("");
+  }
+  const covered = coveredByNumbers(plan);
   for (const c3 of plan.changes) {
     if (c3.action === "noop" && !options.verbose) continue;
-    out.push(paint(colorOf[c3.action], headline(c3)));
+    out.push(paint(colorOf[c3.action], headline(c3, accounts)));
     out.push(
       `    ${c3.reason}${c3.id ? ` [id ${c3.id}${c3.revision ? `, revision ${c3.revision}` : ""}]` : ""}${c3.source ? ` (${c3.source.file}:${c3.source.line})` : ""}`
     );
-    for (const line of opLines(c3).slice(0, 200)) {
-      const col = line.startsWith("+") ? "green" : line.startsWith("-") ? "red" : "yellow";
-      out.push(`    ${paint(col, line)}`);
-    }
-    if (c3.ops.length > 200)
-      out.push(`    \u2026 ${c3.ops.length - 200} more field changes (see --format json)`);
+    const lines = fieldLines(c3, covered.get(keyString(c3.key)));
+    for (const line of lines.slice(0, TEXT_FIELDS)) out.push(`    ${paint(lineColor(line), line)}`);
+    if (lines.length > TEXT_FIELDS)
+      out.push(`    \u2026 ${lines.length - TEXT_FIELDS} more field changes (see --format json)`);
     out.push("");
   }
   for (const p2 of plan.problems) out.push(paint("red", `! ${p2.message}`));
@@ -53567,21 +53911,41 @@ var mdEscape = escapeMarkdown;
 function renderPlanMarkdown(plan, options = {}) {
   const limit = options.limit ?? MARKDOWN_LIMIT;
   const s = plan.summary;
+  const accounts = accountLabels(plan, options.accountNames);
+  const numbers = plan.numbers ?? [];
+  const allNumbers = numberLines(numbers, accounts).map((l) => l.replaceAll("```", "'''"));
+  const numbersBlock = (n) => numbers.length === 0 ? [] : [
+    `**${numbersLine(numbers)}**`,
+    "",
+    "```diff",
+    ...allNumbers.slice(0, n),
+    "```",
+    ...n < allNumbers.length ? [
+      "",
+      `_${n} of ${allNumbers.length} number lines shown; the JSON plan has all of them._`
+    ] : [],
+    ""
+  ];
+  let shownNumbers = allNumbers.length;
+  while (shownNumbers > 0 && numbersBlock(shownNumbers).join("\n").length > limit / 2)
+    shownNumbers = Math.floor(shownNumbers / 2);
   const head = [
     `### ${options.title ?? "connops plan"}`,
     "",
     `**${summaryLine(plan)}**`,
     "",
     ...scopeLine(plan) ? [`_${mdEscape(scopeLine(plan) ?? "")}_`, ""] : [],
+    ...numbersBlock(shownNumbers),
     "| action | kind | name | account | target |",
     "| --- | --- | --- | --- | --- |"
   ];
   const changed = plan.changes.filter((c3) => c3.action !== "noop");
   const rows = changed.map(
-    (c3) => `| ${SYMBOL[c3.action]} ${c3.action} | ${c3.key.kind} | ${mdEscape(c3.key.name)} | \`${c3.key.account}\` | ${mdEscape(c3.key.target)} |`
+    (c3) => `| ${SYMBOL[c3.action]} ${c3.action} | ${c3.key.kind} | ${mdEscape(c3.key.name)} | \`${mdEscape(accounts.get(c3.key.account) ?? c3.key.account)}\` | ${mdEscape(c3.key.target)} |`
   );
+  const covered = coveredByNumbers(plan);
   const details = changed.map((c3) => {
-    const body = escapeFenced(opLines(c3).join("\n"));
+    const body = escapeFenced(fieldLines(c3, covered.get(keyString(c3.key))).join("\n"));
     return `<details><summary>${SYMBOL[c3.action]} ${c3.action} <code>${mdEscape(c3.key.name)}</code>: ${mdEscape(c3.reason)}</summary>
 
 \`\`\`diff
@@ -53624,6 +53988,7 @@ function planToJson(plan) {
     format_version: plan.format_version,
     fingerprint: plan.fingerprint,
     summary: plan.summary,
+    numbers: [...plan.numbers ?? []],
     problems: plan.problems.map((p2) => ({
       message: p2.message,
       address: p2.key ? keyString(p2.key) : null
@@ -54304,8 +54669,8 @@ function parseMarker(body, kind) {
   }
   return fields;
 }
-function sameIdentity(fields, identity) {
-  return fields !== void 0 && fields["config"] === identity.config && (fields["scope"] ?? "") === identity.scope;
+function sameIdentity(fields, identity2) {
+  return fields !== void 0 && fields["config"] === identity2.config && (fields["scope"] ?? "") === identity2.scope;
 }
 function digestOps(ops) {
   return createHash4("sha256").update(JSON.stringify(ops)).digest("hex").slice(0, 16);
@@ -54464,6 +54829,151 @@ import { dirname as dirname3, join as join3, relative as relative2 } from "node:
 // src/core/documents.ts
 init_json();
 init_model();
+
+// src/core/target-unique.ts
+function orderOf(file, index) {
+  return file * 1048576 + index;
+}
+function encodeValue2(s) {
+  const plus = s.charCodeAt(0) === 43;
+  const start = plus ? 1 : 0;
+  const len = s.length - start;
+  if (len < 1 || len > 15) return NaN;
+  let n = 0;
+  for (let i2 = start; i2 < s.length; i2++) {
+    const d = s.charCodeAt(i2) - 48;
+    if (d < 0 || d > 9 || i2 === start && d === 0) return NaN;
+    n = n * 10 + d;
+  }
+  return plus ? n : -n;
+}
+function decodeValue2(n) {
+  return n > 0 ? `+${n}` : String(-n);
+}
+function uniqueTableOf(docs, providers) {
+  const building = /* @__PURE__ */ new Map();
+  docs.forEach(({ doc }, d) => {
+    const provider = providers.get(doc.key.kind);
+    if (!provider?.uniqueInTarget) return;
+    const k2 = `${doc.key.kind}\0${doc.key.target}`;
+    let col = building.get(k2);
+    if (!col)
+      building.set(k2, col = { kind: doc.key.kind, target: doc.key.target, size: 0, parts: [] });
+    const values = provider.uniqueInTarget(doc.facts);
+    for (const part of values) col.size += part.length;
+    col.parts.push({ d, values });
+  });
+  const columns = [...building.values()].map((c3) => {
+    const nums = new Float64Array(c3.size);
+    const refs = new Int32Array(2 * c3.size);
+    const odd = [];
+    let i2 = 0;
+    for (const { d, values } of c3.parts)
+      for (let part = 0; part < values.length; part++)
+        for (const value of values[part]) {
+          const n = encodeValue2(value);
+          if (Number.isNaN(n)) odd.push({ value, doc: d, part });
+          else {
+            nums[i2] = n;
+            refs[2 * i2] = d;
+            refs[2 * i2 + 1] = part;
+            i2++;
+          }
+        }
+    const used = i2 === c3.size ? nums : nums.slice(0, i2);
+    return {
+      kind: c3.kind,
+      target: c3.target,
+      nums: used,
+      sorted: used.slice().sort(),
+      refs: i2 === c3.size ? refs : refs.slice(0, 2 * i2),
+      odd
+    };
+  });
+  return { docs: [...docs], columns };
+}
+function findTargetDuplicates(tables, providers) {
+  const groups = /* @__PURE__ */ new Map();
+  for (const table of tables)
+    for (const column of table.columns) {
+      const k2 = `${column.kind}\0${column.target}`;
+      const list = groups.get(k2);
+      if (list) list.push({ table, column });
+      else groups.set(k2, [{ table, column }]);
+    }
+  const out = [];
+  for (const members of groups.values()) {
+    const provider = providers.get(members[0]?.column.kind ?? "");
+    if (!provider?.duplicateInTarget) continue;
+    const repeated = repeatedNumbers(members.map((m) => m.column.sorted));
+    const uses = /* @__PURE__ */ new Map();
+    const add = (value, table, d, part) => {
+      const doc = table.docs[d];
+      const u = { order: doc.order, use: { doc: doc.doc, part } };
+      const list = uses.get(value);
+      if (list) list.push(u);
+      else uses.set(value, [u]);
+    };
+    const oddCount = /* @__PURE__ */ new Map();
+    for (const { column } of members)
+      for (const o2 of column.odd) oddCount.set(o2.value, (oddCount.get(o2.value) ?? 0) + 1);
+    for (const { table, column } of members) {
+      if (repeated.size > 0)
+        for (let i2 = 0; i2 < column.nums.length; i2++) {
+          const n = column.nums[i2];
+          if (repeated.has(n))
+            add(
+              decodeValue2(n),
+              table,
+              column.refs[2 * i2],
+              column.refs[2 * i2 + 1]
+            );
+        }
+      for (const o2 of column.odd)
+        if ((oddCount.get(o2.value) ?? 0) > 1) add(o2.value, table, o2.doc, o2.part);
+    }
+    for (const [value, list] of uses) {
+      list.sort((a, b2) => a.order - b2.order || a.use.part - b2.use.part);
+      const first2 = list[0];
+      const accounts = /* @__PURE__ */ new Set([first2.use.doc.key.account]);
+      for (const u of list) {
+        if (accounts.has(u.use.doc.key.account)) continue;
+        accounts.add(u.use.doc.key.account);
+        out.push(provider.duplicateInTarget(value, first2.use, u.use));
+      }
+    }
+  }
+  return out;
+}
+function repeatedNumbers(sorted2) {
+  const out = /* @__PURE__ */ new Set();
+  for (const a of sorted2)
+    for (let i2 = 1; i2 < a.length; i2++) if (a[i2] === a[i2 - 1]) out.add(a[i2]);
+  const lists = sorted2.filter((a) => a.length > 0);
+  if (lists.length < 2) return out;
+  const at = new Array(lists.length).fill(0);
+  for (; ; ) {
+    let min = Infinity;
+    for (let k2 = 0; k2 < lists.length; k2++) {
+      const a = lists[k2];
+      const i2 = at[k2];
+      if (i2 < a.length && a[i2] < min) min = a[i2];
+    }
+    if (min === Infinity) return out;
+    let holders = 0;
+    for (let k2 = 0; k2 < lists.length; k2++) {
+      const a = lists[k2];
+      let i2 = at[k2];
+      if (i2 >= a.length || a[i2] !== min) continue;
+      holders++;
+      while (i2 < a.length && a[i2] === min) i2++;
+      at[k2] = i2;
+    }
+    if (holders > 1) out.add(min);
+  }
+}
+
+// src/core/documents.ts
 init_yaml();
 var DOC_KEYS = ["kind", "target", "account", "name", "id", "ignore", "spec"];
 function buildDesiredState(files, config, providers, env, options = {}) {
@@ -54675,6 +55185,15 @@ function checkDocument(ydoc, file, config, providers, diagnostics, secrets) {
   };
 }
 function checkAcross(checked, providers) {
+  const out = checkScopes(checked, providers);
+  const table = uniqueTableOf(
+    checked.map((doc, i2) => ({ order: i2, doc })),
+    providers
+  );
+  out.push(...findTargetDuplicates([table], providers));
+  return out;
+}
+function checkScopes(checked, providers) {
   const out = checkIdentities(checked);
   for (const provider of providers.values()) {
     const mine = checked.filter((d) => d.key.kind === provider.kind);
@@ -54779,9 +55298,22 @@ function checkHeld(held, shared, providers) {
   const spread = [];
   for (const h2 of inFileOrder(held)) {
     if (shared.has(scopeOf(h2.doc.key))) spread.push(h2);
-    else local.push(h2.doc);
+    else local.push(h2);
   }
-  return { diagnostics: checkAcross(local, providers), shared: spread };
+  return {
+    diagnostics: checkScopes(
+      local.map((h2) => h2.doc),
+      providers
+    ),
+    shared: spread,
+    unique: uniqueOfHeld(local, providers)
+  };
+}
+function uniqueOfHeld(held, providers) {
+  return uniqueTableOf(
+    held.map((h2) => ({ order: orderOf(h2.file, h2.doc.index), doc: h2.doc })),
+    providers
+  );
 }
 function inFileOrder(list) {
   return [...list].sort((a, b2) => a.file - b2.file || a.doc.index - b2.doc.index);
@@ -54794,8 +55326,8 @@ function workerScript() {
   try {
     const pkg = createRequire(import.meta.url).resolve("tsx/package.json");
     const tsx = pathToFileURL(join2(dirname2(pkg), "dist", "esm", "api", "index.mjs")).href;
-    const entry = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(source.href)}); });`;
-    return { entry, eval: true };
+    const entry2 = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(source.href)}); });`;
+    return { entry: entry2, eval: true };
   } catch {
     return void 0;
   }
@@ -54846,6 +55378,7 @@ async function checkFilesInThreads(job, config, providers, threads, options = {}
     const here = checkHeld(held, sharedSet, providers);
     const diagnostics = summaries.flatMap((s) => s.diagnostics);
     diagnostics.push(...here.diagnostics);
+    const tables = [here.unique];
     const spread = [...here.shared];
     const locate = relocator(job.files, env);
     for (const [i2, answer] of (await Promise.all(answers)).entries()) {
@@ -54853,6 +55386,13 @@ async function checkFilesInThreads(job, config, providers, threads, options = {}
         diagnostics.push(...answer.diagnostics);
         for (const { file, doc } of answer.shared)
           spread.push({ file, doc: { ...doc, locate: locate(file, doc) } });
+        tables.push({
+          columns: answer.unique.columns,
+          docs: answer.unique.docs.map(({ order, doc: { file, ...doc } }) => ({
+            order,
+            doc: { ...doc, facts: void 0, locate: locate(file, doc) }
+          }))
+        });
         continue;
       }
       const again = [];
@@ -54861,13 +55401,17 @@ async function checkFilesInThreads(job, config, providers, threads, options = {}
       const redo = checkHeld(again, sharedSet, providers);
       diagnostics.push(...redo.diagnostics);
       spread.push(...redo.shared);
+      tables.push(redo.unique);
     }
+    const spreadDocs = inFileOrder(spread);
     diagnostics.push(
-      ...checkAcross(
-        inFileOrder(spread).map((h2) => h2.doc),
+      ...checkScopes(
+        spreadDocs.map((h2) => h2.doc),
         providers
       )
     );
+    tables.push(uniqueOfHeld(spreadDocs, providers));
+    diagnostics.push(...findTargetDuplicates(tables, providers));
     const all = summaries;
     return {
       state: {

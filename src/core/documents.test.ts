@@ -5,6 +5,7 @@ import type { Config } from './model.ts';
 
 const A = 'a'.repeat(32);
 const B = 'b'.repeat(32);
+const C = 'c'.repeat(32);
 const config: Config = {
   file: 'connops.yaml',
   dir: '.',
@@ -16,6 +17,14 @@ const config: Config = {
       concurrency: 4,
       timeout_ms: 1000,
       source: { file: 'connops.yaml', line: 1, col: 1 },
+    },
+    k2: {
+      name: 'k2',
+      type: 'kazoo',
+      auth: {},
+      concurrency: 4,
+      timeout_ms: 1000,
+      source: { file: 'connops.yaml', line: 8, col: 1 },
     },
   },
   documents: ['*.yaml'],
@@ -49,12 +58,30 @@ describe('checks across documents', () => {
       ['b.yaml:10:9 DUPLICATE_DID'],
     ],
     [
-      'the same DID in two accounts',
+      'the same DID in two accounts of one target (INVARIANTS.md 2)',
       {
         'a.yaml': doc(A, 'one', ipServer(['+14155550100'])),
         'b.yaml': doc(B, 'two', ipServer(['+14155550100'])),
       },
+      ['b.yaml:9:9 DUPLICATE_DID'],
+    ],
+    [
+      'the same DID on two targets',
+      {
+        'a.yaml': doc(A, 'one', ipServer(['+14155550100'])),
+        'b.yaml': doc(A, 'two', ipServer(['+14155550100'])).replace('target: k', 'target: k2'),
+      },
       [],
+    ],
+    [
+      'one DID in three accounts, twice in the second: one error per extra use',
+      {
+        'a.yaml': doc(A, 'one', ipServer(['+14155550100'])),
+        'b.yaml': doc(B, 'two', ipServer(['+14155550101', '+14155550100'])),
+        'c.yaml': doc(B, 'three', ipServer(['+14155550100'])),
+        'd.yaml': doc(C, 'four', ipServer(['+14155550100'])),
+      },
+      ['b.yaml:10:9 DUPLICATE_DID', 'c.yaml:9:9 DUPLICATE_DID', 'd.yaml:9:9 DUPLICATE_DID'],
     ],
     [
       'a SIP user twice in one account, in any case',
@@ -97,5 +124,17 @@ describe('checks across documents', () => {
       'b.yaml': doc(A, 'two', ipServer(['+14155550100'])),
     });
     expect(r.diagnostics[0]?.message).toContain('"one" servers[0] (a.yaml:9:9)');
+  });
+
+  it('names both places of a DID in two accounts of one target, and the first account', () => {
+    const r = check({
+      'a.yaml': doc(A, 'one', ipServer(['+14155550100'])),
+      'b.yaml': doc(B, 'two', ipServer(['+14155550199', '+14155550100'])),
+    });
+    expect(r.diagnostics).toHaveLength(1);
+    const d = r.diagnostics[0];
+    expect(`${d?.file}:${d?.line}:${d?.col}`).toBe('b.yaml:10:9');
+    expect(d?.message).toContain(`"one" servers[0] (a.yaml:9:9) in account ${A}`);
+    expect(d?.message).toContain('only one document per target, across all of its accounts');
   });
 });

@@ -14,6 +14,7 @@ import {
   type SourcePos,
 } from './model.ts';
 import type { Provider } from '../providers/types.ts';
+import { findTargetDuplicates, uniqueTableOf } from './target-unique.ts';
 import { parseYamlFile, type EnvLookup, type YamlDocument } from './yaml.ts';
 
 const DOC_KEYS = ['kind', 'target', 'account', 'name', 'id', 'ignore', 'spec'];
@@ -323,12 +324,30 @@ function checkDocument(
 }
 
 /**
- * The checks across documents (identities, then each provider's `checkAll`),
- * in document order. Every one of them relates documents of one scope (target
- * and account) only, so running it on groups of whole scopes gives the same
- * diagnostics as one run (check-threads.ts relies on this).
+ * The checks across documents: those inside each scope (`checkScopes`), then
+ * the values unique in a whole target (core/target-unique.ts), in document order.
  */
 export function checkAcross(
+  checked: readonly CheckedDocument[],
+  providers: ReadonlyMap<string, Provider>,
+): Diagnostic[] {
+  const out = checkScopes(checked, providers);
+  const table = uniqueTableOf(
+    checked.map((doc, i) => ({ order: i, doc })),
+    providers,
+  );
+  out.push(...findTargetDuplicates([table], providers));
+  return out;
+}
+
+/**
+ * The checks across documents inside each scope (identities, then each
+ * provider's `checkAll`), in document order. Every one of them relates
+ * documents of one scope (target and account) only, so running it on groups of
+ * whole scopes gives the same diagnostics as one run (check-threads.ts relies
+ * on this, and runs the target-wide check over all groups' tables).
+ */
+export function checkScopes(
   checked: readonly CheckedDocument[],
   providers: ReadonlyMap<string, Provider>,
 ): Diagnostic[] {

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { isObject } from './json.ts';
+import { pairNumbers } from './numbers.ts';
 import { PLAN_FORMAT_VERSION, type PlanMeta } from './plan.ts';
 import type { PlanJson, PlanJsonChange } from './render-plan.ts';
 
@@ -122,6 +123,8 @@ export function mergePlans(inputs: readonly ShardInput[]): MergeResult {
       format_version: PLAN_FORMAT_VERSION,
       fingerprint: combinedFingerprint(inputs.map((i) => i.plan.fingerprint)),
       summary,
+      // A number can leave a document of one shard and enter one of another.
+      numbers: pairNumbers(inputs.flatMap((i) => i.plan.numbers ?? [])),
       problems: inputs.flatMap((i) => i.plan.problems),
       unmanaged: inputs.reduce((s, i) => s + (i.plan.unmanaged ?? 0), 0),
       meta,

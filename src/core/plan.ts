@@ -24,6 +24,7 @@ import {
   type SourcePos,
   type TargetConfig,
 } from './model.ts';
+import { numbersOf, type NumberEntry, type NumberSite } from './numbers.ts';
 import type { LiveObject, LiveRef, Provider, WriteRequest } from '../providers/types.ts';
 
 export const PLAN_FORMAT_VERSION = '1';
@@ -106,6 +107,12 @@ export interface Plan {
   /** Live objects that no document declares and prune will not touch, per reason. */
   readonly unmanaged: number;
   readonly summary: PlanSummary;
+  /**
+   * The plan in numbers (core/numbers.ts, INVARIANTS.md 5): each number routed,
+   * unrouted, moved or with changed options. Derived from the changes, so it is
+   * not part of the fingerprint. Absent in plans that predate it.
+   */
+  readonly numbers?: readonly NumberEntry[];
   readonly fingerprint: string;
   readonly meta: PlanMeta;
 }
@@ -238,8 +245,25 @@ export class Planner {
       problems,
       unmanaged: this.unmanaged,
       summary: summarize(ordered),
+      numbers: numbersOf(ordered.map((c) => this.numbered(c))),
       fingerprint,
       meta: this.input.meta,
+    };
+  }
+
+  /** A change with the numbers of its two (masked) sides, for the numbers view. */
+  private numbered(c: PlanChange) {
+    const provider = this.input.providers.get(c.key.kind);
+    const target = this.input.targets[c.key.target];
+    const sites = (body: JsonObject | undefined): NumberSite[] =>
+      body && provider?.numbers && target && c.action !== 'noop'
+        ? provider.numbers(body, target)
+        : [];
+    return {
+      key: c.key,
+      action: c.action,
+      before: sites(c.beforeMasked),
+      after: sites(c.afterMasked),
     };
   }
 

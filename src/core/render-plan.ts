@@ -5,9 +5,15 @@
  * value (masked bodies only).
  */
 import { escapeFenced, escapeMarkdown } from './escape.ts';
-import { getAtPointer, type JsonObject, type JsonValue } from './json.ts';
+import { getAtPointer, isObject, parsePointer, type JsonObject, type JsonValue } from './json.ts';
 import type { PatchOp } from './json-patch.ts';
 import { keyString } from './model.ts';
+import {
+  countNumbers,
+  type NumberEntry,
+  type NumberFieldChange,
+  type NumberPlace,
+} from './numbers.ts';
 import type { Plan, PlanChange } from './plan.ts';
 
 /** GitHub rejects comment bodies over 65 536 characters; keep a margin for the marker. */
@@ -63,63 +69,258 @@ function leaves(
 }
 
 /**
- * One line per changed field: `~ /path: "old" → "new"`, `+ /path: value`,
- * `- /path (was value)`. Added or removed objects are expanded to their leaves,
- * so a new server reads field by field rather than as one JSON blob.
+ * One line per changed field: `~ path: "old" → "new"`, `+ path: value`,
+ * `- path (was value)`. Added or removed objects are expanded to their leaves,
+ * so a new server reads field by field rather than as one JSON blob. Paths
+ * name array items by their `name` where they have one
+ * (`servers[pbx-hq-standby].options.progress_timeout`), else by index
+ * (`servers[0]…`). Fields under a pointer in `covered` (the numbers the
+ * numbers view already lists) are left out.
  */
-export function opLines(change: PlanChange): string[] {
+export function opLines(change: PlanChange, covered: ReadonlySet<string> = new Set()): string[] {
   const before = change.beforeMasked ?? {};
+  const after = change.afterMasked ?? {};
   const lines: string[] = [];
+  const hidden = (p: string): boolean => covered.size > 0 && isCovered(p, covered);
+  const add = (p: string, v: JsonValue | undefined): void => {
+    if (!hidden(p)) lines.push(`+ ${displayPath(p, after)}: ${short(v)}`);
+  };
+  const remove = (p: string, v: JsonValue | undefined): void => {
+    if (!hidden(p)) lines.push(`- ${displayPath(p, before)} (was ${short(v)})`);
+  };
   for (const op of change.ops) {
-    if (op.op === 'add')
-      for (const [p, v] of leaves(op.path, op.value)) lines.push(`+ ${p}: ${short(v)}`);
+    if (op.op === 'add') for (const [p, v] of leaves(op.path, op.value)) add(p, v);
     else if (op.op === 'remove')
-      for (const [p, v] of leaves(op.path, getAtPointer(before, op.path)))
-        lines.push(`- ${p} (was ${short(v)})`);
+      for (const [p, v] of leaves(op.path, getAtPointer(before, op.path))) remove(p, v);
     else {
       const old = getAtPointer(before, op.path);
       const scalar = (v: JsonValue | undefined): boolean => v === null || typeof v !== 'object';
-      if (scalar(old) && scalar(op.value))
-        lines.push(`~ ${op.path}: ${short(old)} → ${short(op.value)}`);
-      else {
-        for (const [p, v] of leaves(op.path, old)) lines.push(`- ${p} (was ${short(v)})`);
-        for (const [p, v] of leaves(op.path, op.value)) lines.push(`+ ${p}: ${short(v)}`);
+      if (scalar(old) && scalar(op.value)) {
+        if (!hidden(op.path))
+          lines.push(`~ ${displayPath(op.path, before)}: ${short(old)} → ${short(op.value)}`);
+      } else {
+        for (const [p, v] of leaves(op.path, old)) remove(p, v);
+        for (const [p, v] of leaves(op.path, op.value)) add(p, v);
       }
     }
   }
   return lines;
 }
 
-function headline(c: PlanChange): string {
+/** True when `pointer` is one of `covered` or lies under one. */
+function isCovered(pointer: string, covered: ReadonlySet<string>): boolean {
+  for (let p = pointer; p !== ''; p = p.slice(0, p.lastIndexOf('/')))
+    if (covered.has(p)) return true;
+  return false;
+}
+
+/**
+ * A JSON Pointer as a reviewer reads it: `servers[pbx-hq-1].options.delay`.
+ * An array item is named by its `name` when it has one that no other item of
+ * the array has (looked up in `body`), else by its index.
+ */
+export function displayPath(pointer: string, body: JsonValue): string {
+  let out = '';
+  let cur: JsonValue | undefined = body;
+  for (const token of parsePointer(pointer)) {
+    if (Array.isArray(cur)) {
+      const item: JsonValue | undefined = cur[Number(token)];
+      const name = isObject(item) ? item['name'] : undefined;
+      const unique =
+        typeof name === 'string' &&
+        cur.filter((x) => isObject(x) && x['name'] === name).length === 1;
+      out += unique ? `[${/^[\w.:@+-]+$/.test(name) ? name : JSON.stringify(name)}]` : `[${token}]`;
+      cur = item;
+    } else {
+      out += /^[\w:@+-]+$/.test(token)
+        ? `${out === '' ? '' : '.'}${token}`
+        : `[${JSON.stringify(token)}]`;
+      cur = isObject(cur) ? cur[token] : undefined;
+    }
+  }
+  return out === '' ? '(the whole document)' : out;
+}
+
+/** What the numbers view covers of one document: the numbers' pointers, and the numbers. */
+interface Covered {
+  readonly pointers: Set<string>;
+  readonly numbers: Set<string>;
+}
+
+/** What the numbers view covers, per document address (target/account/kind/name). */
+function coveredByNumbers(plan: Plan): Map<string, Covered> {
+  const out = new Map<string, Covered>();
+  const docs = new Map<string, string[]>();
+  for (const c of plan.changes) {
+    const k = `${c.key.target}\u0000${c.key.account}\u0000${c.key.name}`;
+    docs.set(k, [...(docs.get(k) ?? []), keyString(c.key)]);
+  }
+  const cover = (did: string, p: NumberPlace | null): void => {
+    if (!p) return;
+    for (const address of docs.get(`${p.target}\u0000${p.account}\u0000${p.document}`) ?? []) {
+      let c = out.get(address);
+      if (!c) out.set(address, (c = { pointers: new Set(), numbers: new Set() }));
+      c.pointers.add(p.pointer);
+      c.numbers.add(did);
+    }
+  };
+  for (const e of plan.numbers ?? []) {
+    cover(e.did, e.from);
+    cover(e.did, e.to);
+  }
+  return out;
+}
+
+/** How a plan names accounts: by a name the caller knows, else a short, unambiguous id. */
+export type AccountNames = Readonly<Record<string, string>>;
+
+/**
+ * Short labels for the plan's accounts: a name from `names` (a hook: neither
+ * the config nor the documents name accounts today), else the shortest prefix
+ * of at least 8 characters that no other account of the plan shares, with "…".
+ */
+export function accountLabels(plan: Plan, names: AccountNames = {}): Map<string, string> {
+  const ids = new Set<string>();
+  for (const c of plan.changes) ids.add(c.key.account);
+  for (const e of plan.numbers ?? []) for (const p of [e.from, e.to]) if (p) ids.add(p.account);
+  // Sorted, an id shares its longest prefix with a neighbour: O(n log n) for
+  // estates of thousands of accounts.
+  const all = [...ids].sort();
+  const common = (a: string | undefined, b: string): number => {
+    let i = 0;
+    if (a === undefined) return 0;
+    while (i < a.length && i < b.length && a[i] === b[i]) i++;
+    return i;
+  };
+  const out = new Map<string, string>();
+  all.forEach((id, i) => {
+    const named = names[id];
+    if (named !== undefined) {
+      out.set(id, named);
+      return;
+    }
+    const n = Math.max(8, common(all[i - 1], id) + 1, common(all[i + 1], id) + 1);
+    out.set(id, n < id.length ? `${id.slice(0, n)}…` : id);
+  });
+  return out;
+}
+
+/** `Numbers: 1 to route, 1 to unroute, 1 to move, 1 changed.` */
+export function numbersLine(entries: readonly NumberEntry[]): string {
+  const n = countNumbers(entries);
+  return `Numbers: ${n.route} to route, ${n.unroute} to unroute, ${n.move} to move, ${n.change} with changed options.`;
+}
+
+/**
+ * The numbers view in words, one line per number (a change of options: one per
+ * field): `+ route +14155550103 → acme-main / pbx-hq-1`,
+ * `- unroute +16175550100 (was alpha-main / pbx-1)`,
+ * `~ move +13125550200: bravo-fax / fax-1 → bravo-sbc / sbc-1`,
+ * `~ +14155550102 failover e164 +14155550101 → +14155550198 (acme-main / pbx-hq-1)`.
+ */
+export function numberLines(
+  entries: readonly NumberEntry[],
+  accounts: ReadonlyMap<string, string> = new Map(),
+): string[] {
+  const targets = new Set<string>();
+  for (const e of entries) for (const p of [e.from, e.to]) if (p) targets.add(p.target);
+  const place = (p: NumberPlace): string =>
+    `${p.document} / ${p.server}${targets.size > 1 ? ` on ${p.target}` : ''}`;
+  const account = (a: string): string => accounts.get(a) ?? a;
+  const out: string[] = [];
+  for (const e of entries) {
+    const set = (e.changes ?? []).map(fieldText).join(', ');
+    if (e.action === 'route' && e.to)
+      out.push(`+ route ${e.did} → ${place(e.to)}${set ? ` (${set})` : ''}`);
+    else if (e.action === 'unroute' && e.from)
+      out.push(`- unroute ${e.did} (was ${place(e.from)})`);
+    else if (e.action === 'move' && e.from && e.to) {
+      const across =
+        e.from.account !== e.to.account
+          ? ` (account ${account(e.from.account)} → ${account(e.to.account)})`
+          : '';
+      out.push(
+        `~ move ${e.did}: ${place(e.from)} → ${place(e.to)}${across}${set ? `; ${set}` : ''}`,
+      );
+    } else if (e.action === 'change' && e.to)
+      for (const f of e.changes ?? []) out.push(`~ ${e.did} ${fieldText(f)} (${place(e.to)})`);
+  }
+  return out;
+}
+
+/** `failover e164 +14155550101 → +14155550198`; a field set or cleared reads `(none)` on that side. */
+function fieldText(f: NumberFieldChange): string {
+  const name = parsePointer(f.field).join(' ');
+  const v = (x: JsonValue | undefined): string =>
+    x === undefined ? '(none)' : typeof x === 'string' && /^[^\s"]+$/.test(x) ? x : short(x);
+  if (f.before === undefined && f.after !== undefined) return `${name} ${v(f.after)}`;
+  return `${name} ${v(f.before)} → ${v(f.after)}`;
+}
+
+function headline(c: PlanChange, accounts: ReadonlyMap<string, string>): string {
   const verb = { create: 'create', update: 'update', delete: 'delete', noop: 'unchanged' }[
     c.action
   ];
-  return `${SYMBOL[c.action]} ${verb} ${c.key.kind} "${c.key.name}" (account ${c.key.account}, target ${c.key.target})`;
+  return `${SYMBOL[c.action]} ${verb} ${c.key.kind} "${c.key.name}" (account ${accounts.get(c.key.account) ?? c.key.account}, target ${c.key.target})`;
 }
+
+/** Lines of one change's fields, the numbers view's left out, with a pointer to it. */
+function fieldLines(c: PlanChange, covered: Covered | undefined): string[] {
+  if (!covered) return opLines(c);
+  const n = covered.numbers.size;
+  return [
+    ...opLines(c, covered.pointers),
+    `# ${n} number${n === 1 ? '' : 's'} of this document: see Numbers above`,
+  ];
+}
+
+/** Most number lines the text output shows (the JSON has them all). */
+const TEXT_NUMBERS = 1000;
+/** Most field lines the text output shows per document. */
+const TEXT_FIELDS = 200;
 
 export interface TextOptions {
   readonly color: boolean;
   /** List unchanged documents too. */
   readonly verbose?: boolean;
+  /** Names for account ids (see accountLabels). */
+  readonly accountNames?: AccountNames;
 }
 
 export function renderPlanText(plan: Plan, options: TextOptions): string {
   const paint = (color: keyof typeof ANSI, s: string): string =>
     options.color ? `${ANSI[color]}${s}${ANSI.reset}` : s;
   const colorOf = { create: 'green', update: 'yellow', delete: 'red', noop: 'dim' } as const;
+  const lineColor = (line: string) =>
+    line.startsWith('+')
+      ? 'green'
+      : line.startsWith('-')
+        ? 'red'
+        : line.startsWith('#')
+          ? 'dim'
+          : 'yellow';
+  const accounts = accountLabels(plan, options.accountNames);
   const out: string[] = [];
+  const numbers = plan.numbers ?? [];
+  if (numbers.length > 0) {
+    out.push(paint('bold', numbersLine(numbers)));
+    const lines = numberLines(numbers, accounts);
+    for (const line of lines.slice(0, TEXT_NUMBERS)) out.push(`  ${paint(lineColor(line), line)}`);
+    if (lines.length > TEXT_NUMBERS)
+      out.push(`  … ${lines.length - TEXT_NUMBERS} more (see --format json)`);
+    out.push('');
+  }
+  const covered = coveredByNumbers(plan);
   for (const c of plan.changes) {
     if (c.action === 'noop' && !options.verbose) continue;
-    out.push(paint(colorOf[c.action], headline(c)));
+    out.push(paint(colorOf[c.action], headline(c, accounts)));
     out.push(
       `    ${c.reason}${c.id ? ` [id ${c.id}${c.revision ? `, revision ${c.revision}` : ''}]` : ''}${c.source ? ` (${c.source.file}:${c.source.line})` : ''}`,
     );
-    for (const line of opLines(c).slice(0, 200)) {
-      const col = line.startsWith('+') ? 'green' : line.startsWith('-') ? 'red' : 'yellow';
-      out.push(`    ${paint(col, line)}`);
-    }
-    if (c.ops.length > 200)
-      out.push(`    … ${c.ops.length - 200} more field changes (see --format json)`);
+    const lines = fieldLines(c, covered.get(keyString(c.key)));
+    for (const line of lines.slice(0, TEXT_FIELDS)) out.push(`    ${paint(lineColor(line), line)}`);
+    if (lines.length > TEXT_FIELDS)
+      out.push(`    … ${lines.length - TEXT_FIELDS} more field changes (see --format json)`);
     out.push('');
   }
   for (const p of plan.problems) out.push(paint('red', `! ${p.message}`));
@@ -164,26 +365,53 @@ const mdEscape = escapeMarkdown;
 /** Markdown for a PR comment or job summary; summarised when it would exceed `limit`. */
 export function renderPlanMarkdown(
   plan: Plan,
-  options: { title?: string; limit?: number } = {},
+  options: { title?: string; limit?: number; accountNames?: AccountNames } = {},
 ): string {
   const limit = options.limit ?? MARKDOWN_LIMIT;
   const s = plan.summary;
+  const accounts = accountLabels(plan, options.accountNames);
+  const numbers = plan.numbers ?? [];
+  // The numbers lead (INVARIANTS.md 5), in a diff block so routes read green and
+  // unroutes red; at most half the comment, the rest is in the JSON plan.
+  const allNumbers = numberLines(numbers, accounts).map((l) => l.replaceAll('```', "'''"));
+  const numbersBlock = (n: number): string[] =>
+    numbers.length === 0
+      ? []
+      : [
+          `**${numbersLine(numbers)}**`,
+          '',
+          '```diff',
+          ...allNumbers.slice(0, n),
+          '```',
+          ...(n < allNumbers.length
+            ? [
+                '',
+                `_${n} of ${allNumbers.length} number lines shown; the JSON plan has all of them._`,
+              ]
+            : []),
+          '',
+        ];
+  let shownNumbers = allNumbers.length;
+  while (shownNumbers > 0 && numbersBlock(shownNumbers).join('\n').length > limit / 2)
+    shownNumbers = Math.floor(shownNumbers / 2);
   const head: string[] = [
     `### ${options.title ?? 'connops plan'}`,
     '',
     `**${summaryLine(plan)}**`,
     '',
     ...(scopeLine(plan) ? [`_${mdEscape(scopeLine(plan) ?? '')}_`, ''] : []),
+    ...numbersBlock(shownNumbers),
     '| action | kind | name | account | target |',
     '| --- | --- | --- | --- | --- |',
   ];
   const changed = plan.changes.filter((c) => c.action !== 'noop');
   const rows = changed.map(
     (c) =>
-      `| ${SYMBOL[c.action]} ${c.action} | ${c.key.kind} | ${mdEscape(c.key.name)} | \`${c.key.account}\` | ${mdEscape(c.key.target)} |`,
+      `| ${SYMBOL[c.action]} ${c.action} | ${c.key.kind} | ${mdEscape(c.key.name)} | \`${mdEscape(accounts.get(c.key.account) ?? c.key.account)}\` | ${mdEscape(c.key.target)} |`,
   );
+  const covered = coveredByNumbers(plan);
   const details = changed.map((c) => {
-    const body = escapeFenced(opLines(c).join('\n'));
+    const body = escapeFenced(fieldLines(c, covered.get(keyString(c.key))).join('\n'));
     return `<details><summary>${SYMBOL[c.action]} ${c.action} <code>${mdEscape(c.key.name)}</code>: ${mdEscape(c.reason)}</summary>\n\n\`\`\`diff\n${body}\n\`\`\`\n\n</details>`;
   });
   const tail: string[] = [];
@@ -238,6 +466,8 @@ export interface PlanJson {
   readonly format_version: string;
   readonly fingerprint: string;
   readonly summary: Plan['summary'];
+  /** The plan in numbers (core/numbers.ts); absent in plans saved before it existed. */
+  readonly numbers?: NumberEntry[];
   readonly problems: { message: string; address: string | null }[];
   readonly unmanaged: number;
   readonly meta: Plan['meta'];
@@ -250,6 +480,7 @@ export function planToJson(plan: Plan): PlanJson {
     format_version: plan.format_version,
     fingerprint: plan.fingerprint,
     summary: plan.summary,
+    numbers: [...(plan.numbers ?? [])],
     problems: plan.problems.map((p) => ({
       message: p.message,
       address: p.key ? keyString(p.key) : null,
@@ -316,6 +547,7 @@ export function planFromJson(json: PlanJson): Plan {
     format_version: json.format_version,
     fingerprint: json.fingerprint,
     summary: json.summary,
+    ...(json.numbers ? { numbers: json.numbers } : {}),
     unmanaged: json.unmanaged,
     meta: json.meta,
     problems: json.problems.map((p) => ({ message: p.message })),

@@ -26,6 +26,7 @@ import { checkThreads, loadProject, THREADS_MIN_BYTES } from './load.ts';
 const A = 'a'.repeat(32);
 const B = 'b'.repeat(32);
 const C = 'c'.repeat(32);
+const D = 'd'.repeat(32);
 const doc = (account: string, name: string, dids: string[], user?: string): string =>
   [
     'kind: kazoo/connectivity',
@@ -74,6 +75,9 @@ beforeAll(() => {
   put('c2.yaml', doc(C, 'c2', ['+14155550011'], 'carol'));
   put('c3.yaml', [doc(C, 'c1', ['+14155550012']), doc(C, 'c4', ['+1415555001x'])].join('---\n'));
   put('d-broken.yaml', 'kind: [unclosed\n');
+  // Account D, in one file only, routes a DID of account A (a.yaml): a duplicate across
+  // accounts that the threads see from two holders' tables.
+  put('g.yaml', doc(D, 'g1', ['+14155550002']));
   put('e-secret.yaml', doc(B, 'b2', ['+14155550020'], 'bob').replace('${env:PW}', '${env:NOPE}'));
   // Over the size limit: refused with a FILE error (a sparse file, nothing is written).
   put('f-too-big.yaml', '');
@@ -196,6 +200,30 @@ describe('checking files in threads', () => {
     const across = r.state.diagnostics.filter((d) => /^accounts\/c[23]/.test(d.file));
     expect(across.map((d) => d.code)).toEqual(
       expect.arrayContaining(['DUPLICATE_AUTH_USER', 'DUPLICATE_DID', 'DUPLICATE_IDENTITY']),
+    );
+    expect(r.state.diagnostics).toEqual(one.diagnostics.filter((d) => d.file !== 'connops.yaml'));
+  });
+
+  it('a DID in two accounts whose documents are on different threads is still found (INVARIANTS.md 2)', async () => {
+    const one = await load(1);
+    const project = await load(1);
+    // One file per batch; this thread takes the batches up to accounts/a.yaml (account A,
+    // all in that file), the worker the rest, accounts/g.yaml (account D, all in that file,
+    // the same DID) among them: neither account is spread, so no thread sees both.
+    const mainBatches = project.files.indexOf('accounts/a.yaml') + 1;
+    expect(mainBatches).toBeGreaterThan(0);
+    expect(project.files.indexOf('accounts/g.yaml')).toBeGreaterThanOrEqual(mainBatches);
+    const r = await direct({ filesPerBatch: 1, mainBatches });
+    expect(r.problems).toEqual([]);
+    expect(r.threads).toBe(2);
+    const across = r.state.diagnostics.filter(
+      (d) => d.code === 'DUPLICATE_DID' && d.file === 'accounts/g.yaml',
+    );
+    expect(across).toHaveLength(1);
+    expect(across[0]?.message).toMatch(
+      new RegExp(
+        `DID \\+14155550002 is already routed by "a2" servers\\[0\\] \\(accounts/a\\.yaml:\\d+:\\d+\\) in account ${A}`,
+      ),
     );
     expect(r.state.diagnostics).toEqual(one.diagnostics.filter((d) => d.file !== 'connops.yaml'));
   });

@@ -30,8 +30,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import {
-  checkAcross,
   checkFile,
+  checkScopes,
   sortDiagnostics,
   unreadable,
   type DesiredState,
@@ -43,6 +43,12 @@ import {
   type Diagnostic,
   type Locator,
 } from '../core/model.ts';
+import {
+  findTargetDuplicates,
+  orderOf,
+  uniqueTableOf,
+  type UniqueTable,
+} from '../core/target-unique.ts';
 import { parseYamlFile, type EnvLookup } from '../core/yaml.ts';
 import { readDocumentFileSync } from '../io/files.ts';
 import type { Provider } from '../providers/types.ts';
@@ -89,7 +95,18 @@ export type WorkerMessage =
       readonly diagnostics: Diagnostic[];
       /** Documents of scopes spread over several batches. */
       readonly shared: WireChecked[];
+      /** The target-wide values of the other documents (their buffers transferred, not copied). */
+      readonly unique: UniqueTable<WireUniqueDoc>;
     };
+
+/** A document a worker's target-wide table names: enough to position and name a duplicate. */
+export interface WireUniqueDoc {
+  readonly file: number;
+  readonly key: CheckedDocument['key'];
+  readonly id?: string;
+  readonly source: CheckedDocument['source'];
+  readonly index: number;
+}
 
 /** Main thread → worker, after step 1: the scopes spread over several batches. */
 export interface AcrossRequest {
@@ -157,21 +174,60 @@ export function checkBatch(
 }
 
 /**
- * Step 2 for the documents one thread holds: the checks across documents of
- * every scope not in `shared` (in file order), and the documents of the others.
+ * Step 2 for the documents one thread holds: the checks inside every scope not
+ * in `shared` (in file order), the table of their target-wide values
+ * (core/target-unique.ts), and the documents of the other scopes.
  */
 export function checkHeld(
   held: readonly Held[],
   shared: ReadonlySet<string>,
   providers: ReadonlyMap<string, Provider>,
-): { diagnostics: Diagnostic[]; shared: Held[] } {
-  const local: CheckedDocument[] = [];
+): { diagnostics: Diagnostic[]; shared: Held[]; unique: UniqueTable<Held['doc']> } {
+  const local: Held[] = [];
   const spread: Held[] = [];
   for (const h of inFileOrder(held)) {
     if (shared.has(scopeOf(h.doc.key))) spread.push(h);
-    else local.push(h.doc);
+    else local.push(h);
   }
-  return { diagnostics: checkAcross(local, providers), shared: spread };
+  return {
+    diagnostics: checkScopes(
+      local.map((h) => h.doc),
+      providers,
+    ),
+    shared: spread,
+    unique: uniqueOfHeld(local, providers),
+  };
+}
+
+/** The target-wide table of held documents (whole scopes), ordered by file and place in it. */
+export function uniqueOfHeld(
+  held: readonly Held[],
+  providers: ReadonlyMap<string, Provider>,
+): UniqueTable<CheckedDocument> {
+  return uniqueTableOf(
+    held.map((h) => ({ order: orderOf(h.file, h.doc.index), doc: h.doc })),
+    providers,
+  );
+}
+
+/** A worker's table as it crosses to the main thread: documents without their facts or lookup. */
+export function wireTable(
+  table: UniqueTable<CheckedDocument>,
+  fileOf: ReadonlyMap<CheckedDocument, number>,
+): UniqueTable<WireUniqueDoc> {
+  return {
+    columns: table.columns,
+    docs: table.docs.map(({ order, doc }) => ({
+      order,
+      doc: {
+        file: fileOf.get(doc) as number,
+        key: doc.key,
+        ...(doc.id !== undefined ? { id: doc.id } : {}),
+        source: doc.source,
+        index: doc.index,
+      },
+    })),
+  };
 }
 
 function inFileOrder<T extends { file: number; doc: { index: number } }>(list: readonly T[]): T[] {
@@ -279,6 +335,7 @@ export async function checkFilesInThreads(
     const here = checkHeld(held, sharedSet, providers);
     const diagnostics = (summaries as FileSummary[]).flatMap((s) => s.diagnostics);
     diagnostics.push(...here.diagnostics);
+    const tables: UniqueTable[] = [here.unique];
     const spread: Held[] = [...here.shared];
     const locate = relocator(job.files, env);
     for (const [i, answer] of (await Promise.all(answers)).entries()) {
@@ -286,6 +343,13 @@ export async function checkFilesInThreads(
         diagnostics.push(...answer.diagnostics);
         for (const { file, doc } of answer.shared)
           spread.push({ file, doc: { ...doc, locate: locate(file, doc) } });
+        tables.push({
+          columns: answer.unique.columns,
+          docs: answer.unique.docs.map(({ order, doc: { file, ...doc } }) => ({
+            order,
+            doc: { ...doc, facts: undefined, locate: locate(file, doc) },
+          })),
+        });
         continue;
       }
       // The worker failed after step 1: its documents are gone, so read them again here
@@ -296,13 +360,19 @@ export async function checkFilesInThreads(
       const redo = checkHeld(again, sharedSet, providers);
       diagnostics.push(...redo.diagnostics);
       spread.push(...redo.shared);
+      tables.push(redo.unique);
     }
+    const spreadDocs = inFileOrder(spread);
     diagnostics.push(
-      ...checkAcross(
-        inFileOrder(spread).map((h) => h.doc),
+      ...checkScopes(
+        spreadDocs.map((h) => h.doc),
         providers,
       ),
     );
+    // Values unique in a whole target, over every holder's table (a DID in two
+    // accounts whose documents are on different threads).
+    tables.push(uniqueOfHeld(spreadDocs, providers));
+    diagnostics.push(...findTargetDuplicates(tables, providers));
     const all = summaries as FileSummary[];
     return {
       state: {
@@ -409,7 +479,7 @@ class CheckWorker {
 function relocator(
   files: readonly FilePath[],
   env: EnvLookup,
-): (file: number, doc: WireChecked['doc']) => Locator {
+): (file: number, doc: Pick<CheckedDocument, 'source' | 'index'>) => Locator {
   const parsed = new Map<number, ReturnType<typeof parseYamlFile> | undefined>();
   const reparse = (file: number): ReturnType<typeof parseYamlFile> | undefined => {
     if (!parsed.has(file)) {

@@ -7,12 +7,14 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { parseConfig } from '../core/config.ts';
+import { tableBuffers } from '../core/target-unique.ts';
 import type { EnvLookup } from '../core/yaml.ts';
 import { PROVIDERS, targetTypes } from '../providers/registry.ts';
 import {
   checkBatch,
   checkHeld,
   takeBatch,
+  wireTable,
   type AcrossRequest,
   type CheckJob,
   type Held,
@@ -41,11 +43,18 @@ function main(port: NonNullable<typeof parentPort>, job: CheckJob): void {
   port.once('message', (request: AcrossRequest) => {
     const done = checkHeld(held, new Set(request.shared), PROVIDERS);
     const shared = done.shared.map(({ file, doc: { locate: _locate, ...doc } }) => ({ file, doc }));
-    port.postMessage({
-      type: 'across',
-      diagnostics: done.diagnostics,
-      shared,
-    } satisfies WorkerMessage);
+    const fileOf = new Map(held.map((h) => [h.doc, h.file]));
+    const unique = wireTable(done.unique, fileOf);
+    // The table's typed arrays are transferred, not copied: the estate's DIDs, as numbers.
+    port.postMessage(
+      {
+        type: 'across',
+        diagnostics: done.diagnostics,
+        shared,
+        unique,
+      } satisfies WorkerMessage,
+      tableBuffers(unique),
+    );
     port.close();
   });
 }

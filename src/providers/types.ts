@@ -5,6 +5,8 @@
  */
 import type { JsonObject } from '../core/json.ts';
 import type { CheckedDocument, Diagnostic, TargetConfig } from '../core/model.ts';
+import type { NumberSite } from '../core/numbers.ts';
+import type { UniqueUse } from '../core/target-unique.ts';
 import type { HttpDeps } from '../io/http-types.ts';
 
 /** What a write needs to know of the live object it changes. */
@@ -99,6 +101,21 @@ export interface Provider {
    * and the union of the groups' results must equal one call's.
    */
   checkAll(docs: readonly CheckedDocument[]): Diagnostic[];
+  /**
+   * Values that may appear in only one place of a whole target, across all its
+   * accounts (Kazoo: DIDs, INVARIANTS.md 2), per part of the document (Kazoo:
+   * per server), read from `facts`. The engine checks them over every document
+   * of the target, whichever thread holds it (core/target-unique.ts); `checkAll`
+   * still reports a value used twice inside one account.
+   */
+  uniqueInTarget?(facts: unknown): readonly (readonly string[])[];
+  /** The error for `value` at `again`, already used at `first` in another account of the same target. */
+  duplicateInTarget?(value: string, first: UniqueUse, again: UniqueUse): Diagnostic;
+  /**
+   * The numbers a (masked, normalised) body routes, for the plan's numbers view
+   * (core/numbers.ts); absent for kinds that route no numbers.
+   */
+  numbers?(body: JsonObject, target: TargetConfig): NumberSite[];
   /** Pointers (inside a spec) of fields the API treats as secrets, e.g. auth passwords. */
   secretPointers(spec: JsonObject): string[];
   /**

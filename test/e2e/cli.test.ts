@@ -50,7 +50,7 @@ describe('validate → plan → apply → plan', () => {
     });
     const drift = await world.cli(['drift']);
     expect(drift.code).toBe(2);
-    expect(drift.out).toContain('- /account/trunks (was 2)');
+    expect(drift.out).toContain('- account.trunks (was 2)');
     expect(drift.out).toContain('Drift detected');
     const apply = await world.cli(['apply', '--yes']);
     expect(apply.code).toBe(0);

@@ -10,6 +10,7 @@ import {
   type JsonObject,
 } from '../../core/json.ts';
 import { scopeOf, type CheckedDocument, type Diagnostic } from '../../core/model.ts';
+import type { UniqueUse } from '../../core/target-unique.ts';
 import { validateAgainst } from '../../core/schema.ts';
 import { coerceAndDefault, findUnknownKeys, knownKeys, schemaAt } from '../../core/schema-walk.ts';
 import type { SpecProblem } from '../types.ts';
@@ -264,7 +265,7 @@ export function checkKazooAll(docs: readonly CheckedDocument[]): Diagnostic[] {
           out.push({
             severity: 'error',
             code: 'DUPLICATE_DID',
-            message: `DID ${did} is already routed by ${describeFirst(first, did)}; a DID may appear once per account (Kazoo would pick one of them at random order)`,
+            message: `DID ${did} is already routed by ${describeFirst(first, did)}; a DID may appear in only one place per target (Kazoo would route it to one of them, in an order you do not choose: kazoo-api.md §7.6)`,
             file: p.file,
             line: p.line,
             col: p.col,
@@ -294,6 +295,35 @@ export function checkKazooAll(docs: readonly CheckedDocument[]): Diagnostic[] {
     });
   }
   return out;
+}
+
+/** Per server, its DIDs: the values unique in a whole target (core/target-unique.ts). */
+export function kazooUniqueInTarget(facts: unknown): readonly (readonly string[])[] {
+  return (facts as readonly ServerFacts[]).map((s) => s.dids);
+}
+
+/**
+ * A DID in documents of two accounts of one target (INVARIANTS.md 2): the number
+ * manager assigns a number to one account, and trunkstore looks the DID up in
+ * that account's documents only, so the other document never routes it
+ * (kazoo-api.md §7.1 step 1, §7.6 item 3).
+ */
+export function kazooDuplicateInTarget(
+  did: string,
+  first: UniqueUse,
+  again: UniqueUse,
+): Diagnostic {
+  const pointer = didPointer(again.part, did);
+  const p = again.doc.locate.key(pointer);
+  return {
+    severity: 'error',
+    code: 'DUPLICATE_DID',
+    message: `DID ${did} is already routed by ${describeFirst({ doc: first.doc, server: first.part }, did)} in account ${first.doc.key.account}; a DID may appear in only one document per target, across all of its accounts (the number manager assigns it to one account, so only one of them can route it: kazoo-api.md §7.1, §7.6)`,
+    file: p.file,
+    line: p.line,
+    col: p.col,
+    pointer,
+  };
 }
 
 /** The document and server where a DID or a SIP user was first used. */

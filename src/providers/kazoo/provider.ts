@@ -5,7 +5,14 @@
 import { cloneJson, getAtPointer, isObject, type JsonValue } from '../../core/json.ts';
 import type { TargetConfig } from '../../core/model.ts';
 import type { Provider, WriteRequest } from '../types.ts';
-import { checkKazooAll, checkKazooSpec, kazooFacts } from './checks.ts';
+import {
+  checkKazooAll,
+  checkKazooSpec,
+  kazooDuplicateInTarget,
+  kazooFacts,
+  kazooUniqueInTarget,
+} from './checks.ts';
+import { kazooNumbers } from './number-view.ts';
 import {
   buildMergePatch,
   kazooSameNormalized,
@@ -75,6 +82,9 @@ export const kazooConnectivity: Provider = {
   checkSpec: (spec, target) => checkKazooSpec(spec, versionOf(target)),
   facts: (spec) => kazooFacts(spec),
   checkAll: (docs) => checkKazooAll(docs),
+  uniqueInTarget: (facts) => kazooUniqueInTarget(facts),
+  duplicateInTarget: (did, first, again) => kazooDuplicateInTarget(did, first, again),
+  numbers: (body, target) => kazooNumbers(body, versionOf(target)),
 
   secretPointers(spec) {
     const out: string[] = [];

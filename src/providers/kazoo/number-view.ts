@@ -1,0 +1,77 @@
+/**
+ * Where a connectivity body routes numbers, for the plan's numbers view
+ * (core/numbers.ts): every key of `servers[].DIDs` (kazoo-api.md §7.1: the
+ * `trunkstore/lookup_did` view is keyed by them). Pure.
+ */
+import { escapePointerToken, isObject, type JsonObject } from '../../core/json.ts';
+import type { NumberSite } from '../../core/numbers.ts';
+import { normalizeKazoo } from './normalize.ts';
+import type { KazooSchemaVersion } from './schema.ts';
+
+const PROBE = '+10000000000';
+const defaultsCache = new Map<KazooSchemaVersion, JsonObject>();
+
+/**
+ * What the server fills into a DID's options by itself: the schema's defaults
+ * (`force_outbound: false` on every version, kazoo-api.md §13: "the server then
+ * adds force_outbound:false"), found by normalising an empty DID, so that a
+ * schema with more defaults needs no change here.
+ */
+export function didDefaults(version: KazooSchemaVersion): JsonObject {
+  let d = defaultsCache.get(version);
+  if (!d) {
+    const n = normalizeKazoo({ servers: [{ DIDs: { [PROBE]: {} } }] }, version);
+    const servers = n['servers'];
+    const server = Array.isArray(servers) ? servers[0] : undefined;
+    const dids = isObject(server) ? server['DIDs'] : undefined;
+    const probe = isObject(dids) ? dids[PROBE] : undefined;
+    d = isObject(probe) ? probe : {};
+    defaultsCache.set(version, d);
+  }
+  return d;
+}
+
+export function kazooNumbers(body: JsonObject, version: KazooSchemaVersion): NumberSite[] {
+  const servers = body['servers'];
+  if (!Array.isArray(servers)) return [];
+  const defaults = didDefaults(version);
+  // A server is named by its `name`, else known by its SIP user or IP, when no
+  // other server of the body shares it; else by its index.
+  const names = servers.map((s) =>
+    isObject(s) && typeof s['name'] === 'string' ? s['name'] : undefined,
+  );
+  const keys = servers.map((s, i) => {
+    const name = names[i];
+    return name !== undefined ? `name:${name}` : isObject(s) ? identity(s) : undefined;
+  });
+  const count = new Map<string, number>();
+  for (const k of [...names.map((n) => (n === undefined ? undefined : `label:${n}`)), ...keys])
+    if (k !== undefined) count.set(k, (count.get(k) ?? 0) + 1);
+  const out: NumberSite[] = [];
+  servers.forEach((s, i) => {
+    if (!isObject(s) || !isObject(s['DIDs'])) return;
+    const name = names[i];
+    const key = keys[i];
+    const part = name !== undefined && count.get(`label:${name}`) === 1 ? name : `servers[${i}]`;
+    const partKey = key !== undefined && count.get(key) === 1 ? key : `index:${i}`;
+    for (const [did, options] of Object.entries(s['DIDs']))
+      out.push({
+        number: did,
+        pointer: `/servers/${i}/DIDs/${escapePointerToken(did)}`,
+        part,
+        partKey,
+        options,
+        defaults,
+      });
+  });
+  return out;
+}
+
+/** An unnamed server's identity: its SIP user, else its IP (issue 25 item 4 matches servers the same way). */
+function identity(server: JsonObject): string | undefined {
+  const auth = server['auth'];
+  if (!isObject(auth)) return undefined;
+  if (typeof auth['auth_user'] === 'string') return `user:${auth['auth_user'].toLowerCase()}`;
+  if (typeof auth['ip'] === 'string') return `ip:${auth['ip']}`;
+  return undefined;
+}
