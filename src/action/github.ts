@@ -42,6 +42,14 @@ export class GitHubApiError extends Error {
 }
 
 export interface GitHubApi {
+  /**
+   * The login the token acts as, so only comments it wrote are trusted
+   * (INVARIANTS.md 18): GET /user for a user's token; installation tokens
+   * (GITHUB_TOKEN, a GitHub App) cannot call it (403 "Resource not accessible by
+   * integration"), so GraphQL's `viewer`, and last `github-actions[bot]`, the
+   * author of every GITHUB_TOKEN comment. Asked once per run.
+   */
+  identity(): Promise<string>;
   listIssueComments(issue: number): Promise<IssueComment[]>;
   createIssueComment(issue: number, body: string): Promise<IssueComment>;
   updateIssueComment(id: number, body: string): Promise<IssueComment>;
@@ -109,7 +117,35 @@ export function createGitHubApi(options: {
     return items;
   }
 
+  let identity: Promise<string> | undefined;
+  async function whoAmI(): Promise<string> {
+    try {
+      const res = await call({ method: 'GET', path: '/user', idempotent: true });
+      const login = (res.body as { login?: unknown } | undefined)?.login;
+      if (typeof login === 'string' && login !== '') return login;
+    } catch (err) {
+      if (!(err instanceof GitHubApiError) || ![401, 403, 404].includes(err.status)) throw err;
+    }
+    try {
+      const res = await call({
+        method: 'POST',
+        path: '/graphql',
+        body: { query: 'query { viewer { login } }' },
+        idempotent: true,
+      });
+      const login = (res.body as { data?: { viewer?: { login?: unknown } } } | undefined)?.data
+        ?.viewer?.login;
+      // An app's viewer login is its slug; its comments are authored by "<slug>[bot]".
+      if (typeof login === 'string' && login !== '')
+        return login.endsWith('[bot]') ? login : `${login}[bot]`;
+    } catch (err) {
+      if (!(err instanceof GitHubApiError)) throw err;
+    }
+    return 'github-actions[bot]';
+  }
+
   return {
+    identity: () => (identity ??= whoAmI()),
     listIssueComments: (issue) => all(`${repo}/issues/${issue}/comments?per_page=100`),
     async createIssueComment(issue, body) {
       const res = await call({

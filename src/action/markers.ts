@@ -5,7 +5,7 @@
  */
 import { compareWrites, type Plan, type PlanPolicy, type WriteRecord } from '../core/plan.ts';
 
-export type MarkerKind = 'plan' | 'drift';
+export type MarkerKind = 'plan' | 'drift' | 'apply';
 
 /** Percent-encodes what would break `key=value` parsing or close the HTML comment. */
 function encodeValue(v: string): string {

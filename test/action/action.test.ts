@@ -58,6 +58,7 @@ function prPlan(sha: string, extra: { inputs?: Record<string, string>; number?: 
       number: extra.number ?? 7,
       headSha: sha,
       repository: world.github.repository,
+      baseSha: world.baseSha,
     }),
     sha: 'e'.repeat(40),
     ref: `refs/pull/${extra.number ?? 7}/merge`,
@@ -169,7 +170,7 @@ describe('pull_request: plan comment', () => {
     });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(
-      /^::notice::connops: documents validated; plan skipped .*the credentials are not set \(ACME_STANDBY_PASSWORD, CLOUDFLARE_API_TOKEN, GLOBEX_FAX_PASSWORD, INITECH_TRUNK_PASSWORD, KAZOO_API_KEY\)/m,
+      /^::notice::connops: documents validated; plan skipped .*the credentials are not set.* Not set \(or empty\): ACME_STANDBY_PASSWORD, CLOUDFLARE_API_TOKEN, GLOBEX_FAX_PASSWORD, INITECH_TRUNK_PASSWORD, KAZOO_API_KEY\./m,
     );
     expect(r.summary).toContain('**OK:** 8 documents');
     expect(world.github.requests).toHaveLength(0);
@@ -178,7 +179,7 @@ describe('pull_request: plan comment', () => {
     expect(r.stdout).not.toContain('::add-mask::https://connops-placeholder');
   });
 
-  it('invalid documents: annotations on file and line, failed step, no plan and no comment', async () => {
+  it('invalid documents: annotations on file and line, failed step, no plan; the comment says so', async () => {
     await copyFile(
       join(REPO_ROOT, 'examples/invalid/wrong-types.yaml'),
       join(world.project, 'connectivity/wrong-types.yaml'),
@@ -190,7 +191,13 @@ describe('pull_request: plan comment', () => {
     );
     expect(r.stdout).toMatch(/^::error::connops: \d+ errors? in the documents/m);
     expect(r.summary).toContain('infra/connectivity/wrong-types.yaml');
-    expect(world.github.writes()).toHaveLength(0);
+    // The PR's one comment now shows the failure (with the SHA), and no fingerprint.
+    expect(world.github.writes().map((w) => w.method)).toEqual(['POST']);
+    const [c] = markedComments(7);
+    expect(c?.body).toContain(`state=invalid sha=${SHA1}`);
+    expect(c?.body).not.toContain('fingerprint=');
+    expect(c?.body).toContain(`**The documents are invalid at ${SHA1.slice(0, 12)}**`);
+    expect(c?.body).toMatch(/\| infra\/connectivity\/wrong-types\.yaml:\d+:\d+ \|/);
     expect(world.kazoo.requestCount()).toBe(0);
   });
 
@@ -256,7 +263,17 @@ describe('push to the default branch: apply', () => {
     expect(r.summary).toContain('Apply: 8 created, 0 updated, 0 deleted, 0 failed, 0 skipped.');
     expect(r.outputs['fingerprint']).toBe(plan.outputs['fingerprint']);
     expect((await world.cli(['plan', '--detailed-exitcode'])).code).toBe(0);
-    expect(world.github.writes()).toHaveLength(writesBefore); // apply only reads GitHub
+    // The one write: the outcome, on the merged PR, with counts and a link to the run.
+    expect(world.github.writes()).toHaveLength(writesBefore + 1);
+    const told = world.github.comments.filter((c) => c.body.includes('<!-- connops:apply '));
+    expect(told).toHaveLength(1);
+    expect(told[0]?.issue).toBe(7);
+    expect(told[0]?.body).toContain(
+      '**Applied:** 8 created, 0 updated, 0 deleted, 0 failed, 0 skipped.',
+    );
+    expect(told[0]?.body).toMatch(
+      /\[the apply run\]\(https:\/\/github\.example\/acme-corp\/telecom\/actions\/runs\/\d+\)/,
+    );
   });
 
   it('refuses when live state changed after the review, and applies with allow-plan-change', async () => {
@@ -275,8 +292,12 @@ describe('push to the default branch: apply', () => {
     expect(refused.code).toBe(1);
     expect(refused.summary).toContain('**Apply refused.**');
     expect(refused.summary).toMatch(
-      /"acme-main" changed on the server since the plan \(revision \S+ → \S+\)/,
+      /"acme-main" \(account [0-9a-f]+, target kazoo-prod\): update changed: the live object changed since the review \(revision \S+ → \S+\)/,
     );
+    // The merged PR hears it, with the reason.
+    const told = world.github.comments.filter((c) => c.body.includes('<!-- connops:apply '));
+    expect(told[0]?.body).toContain('**Apply refused**; nothing was written.');
+    expect(told[0]?.body).toContain('the live object changed since the review');
     expect(refused.stdout).toMatch(/^::error::connops: apply refused\./m);
     const live = (await world.kazooApi('GET', `/accounts/${ACCOUNTS.acme}/connectivity/${id}`))
       .json as {

@@ -47,6 +47,10 @@ export interface ActionResult {
 
 export interface ActionWorld {
   readonly workspace: string;
+  /** The workspace is a git repository; this commit (everything as copied) is the PRs' base. */
+  readonly baseSha: string;
+  /** Commits the workspace as it is now; returns the commit id. */
+  commit(message: string): Promise<string>;
   /** The project directory inside the workspace (working-directory "infra"). */
   readonly project: string;
   readonly kazoo: KazooEmulator;
@@ -89,17 +93,47 @@ function parseOutputs(text: string): Record<string, string> {
   return out;
 }
 
-export async function startActionWorld(options: { pageSize?: number } = {}): Promise<ActionWorld> {
+export async function startActionWorld(
+  options: { pageSize?: number; author?: { login: string; type: string } } = {},
+): Promise<ActionWorld> {
   const workspace = await mkdtemp(join(tmpdir(), 'connops-action-'));
   const project = join(workspace, 'infra');
   await cp(join(REPO_ROOT, 'examples'), project, {
     recursive: true,
     filter: (src) => !src.includes('/invalid') && !src.includes('/workflows'),
   });
+  const git = (...args: string[]): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const child = spawn('git', args, {
+        cwd: workspace,
+        env: {
+          PATH: process.env['PATH'] ?? '',
+          HOME: workspace,
+          GIT_AUTHOR_NAME: 't',
+          GIT_AUTHOR_EMAIL: 't@example.com',
+          GIT_COMMITTER_NAME: 't',
+          GIT_COMMITTER_EMAIL: 't@example.com',
+        },
+      });
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
+      child.on('error', reject);
+      child.on('close', (code) =>
+        code === 0 ? resolve(out.trim()) : reject(new Error(`git ${args.join(' ')}: ${code}`)),
+      );
+    });
+  const commit = async (message: string): Promise<string> => {
+    await git('add', '-A');
+    await git('commit', '-q', '--allow-empty', '-m', message);
+    return git('rev-parse', 'HEAD');
+  };
+  await git('init', '-q', '-b', 'main');
+  const baseSha = await commit('base');
   const emulators = await startExampleEmulators();
   const { kazoo, cloudflare } = emulators;
   const github = await startFakeGitHub({
     token: GITHUB_TOKEN,
+    ...(options.author ? { author: options.author } : {}),
     ...(options.pageSize ? { pageSize: options.pageSize } : {}),
   });
   const secretEnv: Record<string, string> = { ...SECRETS, ...emulators.env };
@@ -108,6 +142,8 @@ export async function startActionWorld(options: { pageSize?: number } = {}): Pro
   let token: string | undefined;
   const world: ActionWorld = {
     workspace,
+    baseSha,
+    commit,
     project,
     kazoo,
     github,
@@ -211,6 +247,8 @@ export function pullRequestPayload(options: {
   headSha: string;
   repository: string;
   headRepository?: string;
+  /** The base commit (ActionWorld.baseSha: the base branch's config is read there). */
+  baseSha?: string;
 }): unknown {
   const repo = (full: string): unknown => ({
     full_name: full,
@@ -229,7 +267,7 @@ export function pullRequestPayload(options: {
         sha: options.headSha,
         repo: repo(options.headRepository ?? options.repository),
       },
-      base: { ref: 'main', sha: 'b'.repeat(40), repo: repo(options.repository) },
+      base: { ref: 'main', sha: options.baseSha ?? 'b'.repeat(40), repo: repo(options.repository) },
     },
     repository: { ...(repo(options.repository) as object), default_branch: 'main' },
     sender: { login: 'octocat', type: 'User' },

@@ -44,7 +44,7 @@ export interface FakeGitHub {
   >;
   /** Adds a comment as someone else (for pagination and marker tests). */
   addComment(issue: number, body: string, user?: { login: string; type: string }): FakeComment;
-  /** Requests that change state (anything but GET). */
+  /** Requests that change state (anything but GET and the GraphQL identity query). */
   writes(): RecordedRequest[];
   close(): Promise<void>;
 }
@@ -53,6 +53,8 @@ export async function startFakeGitHub(options: {
   token: string;
   repository?: string;
   pageSize?: number;
+  /** Who the token is (default github-actions[bot], as GITHUB_TOKEN): the author of its comments. */
+  author?: { login: string; type: string };
 }): Promise<FakeGitHub> {
   const repository = options.repository ?? 'acme-corp/telecom';
   const pageSize = options.pageSize ?? 100;
@@ -63,7 +65,11 @@ export async function startFakeGitHub(options: {
   let nextId = 1000;
   let clock = Date.parse('2026-01-01T00:00:00Z');
   const now = (): string => new Date((clock += 1000)).toISOString();
-  const bot = { login: 'github-actions[bot]', type: 'Bot' };
+  const bot = options.author ?? { login: 'github-actions[bot]', type: 'Bot' };
+  const identity = {
+    user: options.author?.type === 'User' ? options.author : undefined,
+    viewer: options.author?.login.replace(/\[bot\]$/, '') ?? 'github-actions',
+  };
   let base = '';
 
   const send = (
@@ -103,6 +109,17 @@ export async function startFakeGitHub(options: {
     if (authorization !== `Bearer ${options.token}`)
       return send(res, 401, { message: 'Bad credentials' });
     if (!req.headers['user-agent']) return send(res, 403, { message: 'User-Agent required' });
+    // GITHUB_TOKEN is an installation token: GET /user is not for it, GraphQL's viewer is.
+    if (url.pathname === '/user' && req.method === 'GET')
+      return identity.user
+        ? send(res, 200, identity.user)
+        : send(res, 403, {
+            message: 'Resource not accessible by integration',
+            documentation_url:
+              'https://docs.github.com/rest/users/users#get-the-authenticated-user',
+          });
+    if (url.pathname === '/graphql' && req.method === 'POST')
+      return send(res, 200, { data: { viewer: { login: identity.viewer } } });
     const prefix = `/repos/${repository}`;
     if (!url.pathname.startsWith(prefix + '/')) return send(res, 404, { message: 'Not Found' });
     const path = url.pathname.slice(prefix.length);
@@ -203,7 +220,8 @@ export async function startFakeGitHub(options: {
       comments.push(c);
       return c;
     },
-    writes: () => requests.filter((r) => r.method !== 'GET'),
+    // GraphQL's viewer query is a POST that reads.
+    writes: () => requests.filter((r) => r.method !== 'GET' && r.path !== '/graphql'),
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();
