@@ -313,10 +313,14 @@ describe('buildPlan', () => {
         [live('x1', { name: 'a', servers: [] }, '1-a')],
       );
       expect(compareWrites({ writes: base().writes ?? [] }, added)).toEqual([
-        expect.stringMatching(/^"n" \(account [0-9a-f]+, target t\): a create that was not reviewed \(added\)$/),
+        expect.stringMatching(
+          /^"n" \(account [0-9a-f]+, target t\): a create that was not reviewed \(added\)$/,
+        ),
       ]);
       expect(compareWrites({ writes: added.writes ?? [] }, base())).toEqual([
-        expect.stringMatching(/^"n" \(account [0-9a-f]+, target t\): the reviewed create is no longer needed \(dropped\)$/),
+        expect.stringMatching(
+          /^"n" \(account [0-9a-f]+, target t\): the reviewed create is no longer needed \(dropped\)$/,
+        ),
       ]);
     });
 
@@ -340,6 +344,31 @@ describe('buildPlan', () => {
         meta: { generated_at: 'now' },
       });
       expect(keyed.writes?.[0]?.body).not.toBe(one.writes?.[0]?.body);
+    });
+
+    it('bases a write on a hash of the live body where writes are not conditional (Cloudflare)', () => {
+      const unconditional = new Map<string, Provider>([
+        [kazooConnectivity.kind, { ...kazooConnectivity, conditionalWrites: false }],
+      ]);
+      const at = (rev: string, trunks: number) =>
+        buildPlan({
+          documents: [doc('a', changed)],
+          live: [
+            {
+              target: 't',
+              kind: 'kazoo/connectivity',
+              account: A,
+              objects: [live('x1', { name: 'a', servers: [], account: { trunks } }, rev)],
+            },
+          ],
+          targets: { t: target },
+          providers: unconditional,
+          prune: false,
+          meta: { generated_at: 'now' },
+        });
+      expect(at('9-z', 1).fingerprint).toBe(at('1-a', 1).fingerprint);
+      expect(at('1-a', 2).fingerprint).not.toBe(at('1-a', 1).fingerprint);
+      expect(at('1-a', 1).writes?.[0]?.base).toMatch(/^sha256:/);
     });
 
     it('covers the policy that shapes the writes', () => {

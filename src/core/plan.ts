@@ -347,7 +347,7 @@ export class Planner {
             address: keyString(key),
             action: 'delete',
             id: o.id,
-            base: revision,
+            base: provider.conditionalWrites ? revision : bodyRevision(beforeN),
             body: null,
           },
           key,
@@ -469,7 +469,7 @@ function planDocument(
       address: keyString(doc.key),
       action: 'update',
       id: live.id,
-      base: revision,
+      base: provider.conditionalWrites ? revision : bodyRevision(liveN),
       body: bodyDigest(
         request.body,
         secretValues([doc.spec, desiredForWrite, liveN], sensitive),
