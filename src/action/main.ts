@@ -28,6 +28,16 @@ import { validate, validationSummary } from './validate.ts';
 export type { ActionCore } from './run.ts';
 export { toolkitCore } from './run.ts';
 
+/**
+ * The action as `@github/local-action` and GitHub's TypeScript template expect
+ * it: an exported `run()` that reads the environment and sets the exit code
+ * (the process entry, entry.ts, calls it too).
+ */
+export async function run(): Promise<void> {
+  // A copy: each read of process.env asks the C library, which scans every variable.
+  process.exitCode = await runAction({ ...process.env });
+}
+
 export interface ActionDeps {
   readonly core: ActionCore;
 }

@@ -18,6 +18,14 @@ import { kazooIdOf } from './world.ts';
 
 export const REPO_ROOT = join(import.meta.dirname, '..', '..');
 export const DIST_ACTION = join(REPO_ROOT, 'dist', 'action.js');
+export const LOCAL_ACTION = join(
+  REPO_ROOT,
+  'node_modules',
+  '@github',
+  'local-action',
+  'bin',
+  'local-action.js',
+);
 
 export const ACCOUNTS = EXAMPLE_ACCOUNTS;
 
@@ -83,6 +91,11 @@ export interface RunOptions {
   readonly extraEnv?: Record<string, string>;
   /** Node binary (default: this one). */
   readonly node?: string;
+  /**
+   * Run the untranspiled source through `@github/local-action` (which stubs
+   * @actions/core and calls the module's exported run()) instead of the bundle.
+   */
+  readonly localAction?: boolean;
 }
 
 function parseOutputs(text: string): Record<string, string> {
@@ -194,7 +207,24 @@ export async function startActionWorld(
         NO_COLOR: '1',
         ...o.extraEnv,
       };
-      const child = spawn(o.node ?? process.execPath, [DIST_ACTION], { env, cwd: workspace });
+      let child;
+      if (o.localAction) {
+        // Its variables come from a dotenv file: `npm exec` drops hyphenated names
+        // (INPUT_WORKING-DIRECTORY) from the environment.
+        const dotenv = join(dir, '.env');
+        await writeFile(
+          dotenv,
+          Object.entries(env)
+            .filter(([k]) => k !== 'PATH' && k !== 'HOME')
+            .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+            .join('\n') + '\n',
+        );
+        child = spawn(
+          o.node ?? process.execPath,
+          [LOCAL_ACTION, REPO_ROOT, 'src/action/main.ts', dotenv],
+          { env: { PATH: env['PATH'] ?? '', HOME: env['HOME'] ?? dir }, cwd: REPO_ROOT },
+        );
+      } else child = spawn(o.node ?? process.execPath, [DIST_ACTION], { env, cwd: workspace });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
