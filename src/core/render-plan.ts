@@ -162,10 +162,18 @@ function mdEscape(s: string): string {
 }
 
 /** Markdown for a PR comment or job summary; summarised when it would exceed `limit`. */
-export function renderPlanMarkdown(
-  plan: Plan,
-  options: { title?: string; limit?: number } = {},
-): string {
+export interface MarkdownOptions {
+  readonly title?: string;
+  readonly limit?: number;
+  /** Show each document's field changes open rather than collapsed (small plans). */
+  readonly open?: boolean;
+  /** Where a changed document is defined (e.g. its file and line at a commit), to link its name. */
+  readonly linkOf?: (change: PlanChange) => string | undefined;
+  /** Markdown placed after the summary line, before the table (e.g. a per-number view). */
+  readonly lead?: string;
+}
+
+export function renderPlanMarkdown(plan: Plan, options: MarkdownOptions = {}): string {
   const limit = options.limit ?? MARKDOWN_LIMIT;
   const s = plan.summary;
   const incomplete = incompleteLine(plan);
@@ -186,18 +194,23 @@ export function renderPlanMarkdown(
       : []),
     `**${summaryLine(plan)}**`,
     '',
+    ...(options.lead ? [options.lead, ''] : []),
     // "No changes" needs no table.
     ...(changed.length > 0
       ? ['| action | kind | name | account | target |', '| --- | --- | --- | --- | --- |']
       : []),
   ];
+  const nameCell = (c: PlanChange): string => {
+    const url = options.linkOf?.(c);
+    return url ? `[${mdEscape(c.key.name)}](${url})` : mdEscape(c.key.name);
+  };
   const rows = changed.map(
     (c) =>
-      `| ${SYMBOL[c.action]} ${c.action} | ${c.key.kind} | ${mdEscape(c.key.name)} | \`${c.key.account}\` | ${mdEscape(c.key.target)} |`,
+      `| ${SYMBOL[c.action]} ${c.action} | ${c.key.kind} | ${nameCell(c)} | \`${c.key.account}\` | ${mdEscape(c.key.target)} |`,
   );
   const details = changed.map((c) => {
     const body = opLines(c).join('\n').replaceAll('```', "'''");
-    return `<details><summary>${SYMBOL[c.action]} ${c.action} <code>${mdEscape(c.key.name)}</code>: ${mdEscape(c.reason)}</summary>\n\n\`\`\`diff\n${body}\n\`\`\`\n\n</details>`;
+    return `<details${options.open ? ' open' : ''}><summary>${SYMBOL[c.action]} ${c.action} <code>${mdEscape(c.key.name)}</code>: ${mdEscape(c.reason)}</summary>\n\n\`\`\`diff\n${body}\n\`\`\`\n\n</details>`;
   });
   const tail: string[] = [];
   for (const p of plan.problems) tail.push(`> [!WARNING]\n> ${mdEscape(p.message)}`);
@@ -217,7 +230,7 @@ export function renderPlanMarkdown(
     (text = assemble(
       rows,
       details.slice(0, keep),
-      `_Details shown for ${keep - 1} of ${details.length} documents; the full plan is in the JSON output._`,
+      `_Details shown for ${keep} of ${details.length} documents; the full plan is in the JSON output._`,
     )).length > limit
   )
     keep = Math.floor(keep / 2);

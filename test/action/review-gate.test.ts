@@ -324,6 +324,31 @@ describe('the PR comment shows the current truth', () => {
   });
 });
 
+describe('a comment a reviewer can read', () => {
+  it('small plans open, names linked to file and line at the head SHA, the JSON artifact linked, the summary once', async () => {
+    expect((await world.cli(['apply', '--yes'])).code).toBe(0);
+    await edit('connectivity/acme/main.yaml', 'trunks: 20', 'trunks: 24');
+    const r = await prPlan(SHA_A);
+    expect(r.code, r.stdout).toBe(0);
+    const body = planComments(7)[0]?.body ?? '';
+    expect(body).toContain('<details open><summary>~ update <code>acme-main</code>');
+    expect(body).toContain(
+      `| [acme-main](https://github.example/acme-corp/telecom/blob/${SHA_A}/infra/connectivity/acme/main.yaml#L2) |`,
+    );
+    expect(body).toMatch(
+      /`connops-plan` artifact of \[this run\]\(https:\/\/github\.example\/acme-corp\/telecom\/actions\/runs\/\d+\)/,
+    );
+    expect(r.summary.match(/Plan: 0 to create, 1 to update/g)).toHaveLength(1);
+
+    // Nothing to do: "No changes", and no empty table.
+    await edit('connectivity/acme/main.yaml', 'trunks: 24', 'trunks: 20');
+    expect((await prPlan(SHA_B)).code).toBe(0);
+    const none = planComments(7)[0]?.body ?? '';
+    expect(none).toContain('**No changes: 8 documents up to date.**');
+    expect(none).not.toContain('| action |');
+  });
+});
+
 describe('a pull request cannot redirect credentials', () => {
   it('a PR that changes a target URL: a clear message and no request to that URL', async () => {
     const seen: string[] = [];
