@@ -43,10 +43,7 @@ function sourceLink(run: Run, headSha: string): (c: PlanChange) => string | unde
   if (!server || !run.repository || !/^[0-9a-f]{7,64}$/i.test(headSha)) return () => undefined;
   return (c) => {
     if (!c.source) return undefined;
-    const path = workspacePath(run, c.source.file)
-      .split('/')
-      .map(encodeURIComponent)
-      .join('/');
+    const path = workspacePath(run, c.source.file).split('/').map(encodeURIComponent).join('/');
     if (path.startsWith('..')) return undefined;
     return `${server}/${run.repository}/blob/${headSha}/${path}#L${c.source.line}`;
   };
