@@ -11,7 +11,7 @@ import { EXIT } from '../core/exit-codes.ts';
 import type { Env } from '../engine/project.ts';
 import { applyOnPush } from './apply.ts';
 import { drift } from './drift.ts';
-import { createGitHubApi, type GitHubApi } from './github.ts';
+import { createGitHubApi, GitHubApiError, type GitHubApi } from './github.ts';
 import { InputError } from './inputs.ts';
 import { plainPlan } from './plan.ts';
 import { pullRequestPlan } from './pull-request.ts';
@@ -59,6 +59,7 @@ export async function runAction(
         repository: run.repository,
         token,
         secrets: run.secrets,
+        onWarning: (m) => core.warning(m),
       });
     outcome = await dispatch(run);
   } catch (err) {
@@ -77,7 +78,8 @@ export async function runAction(
 function failureOf(err: unknown, env: Env): Outcome {
   if (err instanceof InputError || err instanceof UsageError)
     return { code: EXIT.USAGE, reason: `connops action: ${err.message}` };
-  if (err instanceof ConnopsError) return { code: EXIT.FAILURE, reason: `connops: ${err.message}` };
+  if (err instanceof ConnopsError || err instanceof GitHubApiError)
+    return { code: EXIT.FAILURE, reason: `connops: ${err.message}` };
   const e = err as Error;
   return {
     code: EXIT.FAILURE,

@@ -41,7 +41,7 @@ afterEach(async () => {
     for (const s of ALL_SECRETS) expect(visible).not.toContain(s);
   }
   for (const req of world.github.requests) {
-    expect(req.authorization).toBe(`Bearer ${GITHUB_TOKEN}`);
+    expect([`Bearer ${GITHUB_TOKEN}`, `token ${GITHUB_TOKEN}`]).toContain(req.authorization);
     for (const s of ALL_SECRETS) expect(req.body).not.toContain(s);
   }
   await world.close();

@@ -42,7 +42,7 @@ afterEach(async () => {
     for (const s of ALL_SECRETS) expect(visible).not.toContain(s);
   }
   for (const req of world.github.requests) {
-    expect(req.authorization).toBe(`Bearer ${GITHUB_TOKEN}`);
+    expect([`Bearer ${GITHUB_TOKEN}`, `token ${GITHUB_TOKEN}`]).toContain(req.authorization);
     for (const s of ALL_SECRETS) expect(req.body).not.toContain(s);
   }
   await world.close();
@@ -321,6 +321,22 @@ describe('the PR comment shows the current truth', () => {
     const ours = planComments(7).filter((c) => c.id !== human.id);
     expect(ours).toHaveLength(1);
     expect(ours[0]?.user.login).toBe('github-actions[bot]');
+  });
+});
+
+describe('the GitHub API through Octokit', () => {
+  it('retries a 502 and waits out a secondary rate limit, posting the comment once', async () => {
+    const repo = `/repos/${world.github.repository}`;
+    world.github.failNext('GET', `${repo}/issues/7/comments`, [502]);
+    world.github.failNext('POST', `${repo}/issues/7/comments`, [403]);
+    const r = await prPlan(SHA_A);
+    expect(r.code, r.stdout).toBe(0);
+    expect(planComments(7)).toHaveLength(1);
+    const posts = world.github.requests.filter(
+      (q) => q.method === 'POST' && q.path === `${repo}/issues/7/comments`,
+    );
+    expect(posts).toHaveLength(2); // the rate-limited one, then the one that went through
+    expect(r.stdout).toMatch(/^::warning::GitHub secondary rate limit on POST/m);
   });
 });
 

@@ -42,6 +42,12 @@ export interface FakeGitHub {
     string,
     { number: number; merged_at: string | null; merge_commit_sha: string | null; state: string }[]
   >;
+  /**
+   * Answers the next requests matching `method path-prefix` with these
+   * statuses (e.g. 502, or 403 as a secondary rate limit with Retry-After: 1)
+   * before handling them normally.
+   */
+  failNext(method: string, pathPrefix: string, statuses: number[]): void;
   /** Adds a comment as someone else (for pagination and marker tests). */
   addComment(issue: number, body: string, user?: { login: string; type: string }): FakeComment;
   /** Requests that change state (anything but GET and the GraphQL identity query). */
@@ -62,6 +68,7 @@ export async function startFakeGitHub(options: {
   const comments: FakeComment[] = [];
   const issues: FakeIssue[] = [];
   const pullsByCommit: FakeGitHub['pullsByCommit'] = new Map();
+  const faults: { method: string; prefix: string; statuses: number[] }[] = [];
   let nextId = 1000;
   let clock = Date.parse('2026-01-01T00:00:00Z');
   const now = (): string => new Date((clock += 1000)).toISOString();
@@ -106,7 +113,24 @@ export async function startFakeGitHub(options: {
       authorization,
       body: text,
     });
-    if (authorization !== `Bearer ${options.token}`)
+    const fault = faults.find(
+      (f) => f.method === req.method && url.pathname.startsWith(f.prefix) && f.statuses.length > 0,
+    );
+    const status = fault?.statuses.shift();
+    if (status === 403)
+      // GitHub's secondary rate limit: 403 with Retry-After (docs: "Rate limits for the REST API").
+      return send(
+        res,
+        403,
+        {
+          message:
+            'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+        },
+        { 'retry-after': '1' },
+      );
+    if (status !== undefined) return send(res, status, { message: 'Server Error' });
+    // GitHub takes both schemes; Octokit sends `token`.
+    if (authorization !== `Bearer ${options.token}` && authorization !== `token ${options.token}`)
       return send(res, 401, { message: 'Bad credentials' });
     if (!req.headers['user-agent']) return send(res, 403, { message: 'User-Agent required' });
     // GITHUB_TOKEN is an installation token: GET /user is not for it, GraphQL's viewer is.
@@ -208,6 +232,9 @@ export async function startFakeGitHub(options: {
     comments,
     issues,
     pullsByCommit,
+    failNext(method, pathPrefix, statuses) {
+      faults.push({ method, prefix: pathPrefix, statuses: [...statuses] });
+    },
     addComment(issue, body, user = { login: 'octocat', type: 'User' }) {
       const c: FakeComment = {
         id: nextId++,
