@@ -377,6 +377,1437 @@ var init_numbers = __esm({
   }
 });
 
+// node_modules/fast-json-patch/commonjs/helpers.js
+var require_helpers = __commonJS({
+  "node_modules/fast-json-patch/commonjs/helpers.js"(exports) {
+    var __extends = exports && exports.__extends || /* @__PURE__ */ (function() {
+      var extendStatics = function(d, b2) {
+        extendStatics = Object.setPrototypeOf || { __proto__: [] } instanceof Array && function(d2, b3) {
+          d2.__proto__ = b3;
+        } || function(d2, b3) {
+          for (var p2 in b3) if (b3.hasOwnProperty(p2)) d2[p2] = b3[p2];
+        };
+        return extendStatics(d, b2);
+      };
+      return function(d, b2) {
+        extendStatics(d, b2);
+        function __() {
+          this.constructor = d;
+        }
+        d.prototype = b2 === null ? Object.create(b2) : (__.prototype = b2.prototype, new __());
+      };
+    })();
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var _hasOwnProperty = Object.prototype.hasOwnProperty;
+    function hasOwnProperty(obj, key) {
+      return _hasOwnProperty.call(obj, key);
+    }
+    exports.hasOwnProperty = hasOwnProperty;
+    function _objectKeys(obj) {
+      if (Array.isArray(obj)) {
+        var keys_1 = new Array(obj.length);
+        for (var k2 = 0; k2 < keys_1.length; k2++) {
+          keys_1[k2] = "" + k2;
+        }
+        return keys_1;
+      }
+      if (Object.keys) {
+        return Object.keys(obj);
+      }
+      var keys = [];
+      for (var i2 in obj) {
+        if (hasOwnProperty(obj, i2)) {
+          keys.push(i2);
+        }
+      }
+      return keys;
+    }
+    exports._objectKeys = _objectKeys;
+    function _deepClone(obj) {
+      switch (typeof obj) {
+        case "object":
+          return JSON.parse(JSON.stringify(obj));
+        //Faster than ES5 clone - http://jsperf.com/deep-cloning-of-objects/5
+        case "undefined":
+          return null;
+        //this is how JSON.stringify behaves for array items
+        default:
+          return obj;
+      }
+    }
+    exports._deepClone = _deepClone;
+    function isInteger(str3) {
+      var i2 = 0;
+      var len = str3.length;
+      var charCode;
+      while (i2 < len) {
+        charCode = str3.charCodeAt(i2);
+        if (charCode >= 48 && charCode <= 57) {
+          i2++;
+          continue;
+        }
+        return false;
+      }
+      return true;
+    }
+    exports.isInteger = isInteger;
+    function escapePathComponent(path) {
+      if (path.indexOf("/") === -1 && path.indexOf("~") === -1)
+        return path;
+      return path.replace(/~/g, "~0").replace(/\//g, "~1");
+    }
+    exports.escapePathComponent = escapePathComponent;
+    function unescapePathComponent(path) {
+      return path.replace(/~1/g, "/").replace(/~0/g, "~");
+    }
+    exports.unescapePathComponent = unescapePathComponent;
+    function _getPathRecursive(root, obj) {
+      var found;
+      for (var key in root) {
+        if (hasOwnProperty(root, key)) {
+          if (root[key] === obj) {
+            return escapePathComponent(key) + "/";
+          } else if (typeof root[key] === "object") {
+            found = _getPathRecursive(root[key], obj);
+            if (found != "") {
+              return escapePathComponent(key) + "/" + found;
+            }
+          }
+        }
+      }
+      return "";
+    }
+    exports._getPathRecursive = _getPathRecursive;
+    function getPath(root, obj) {
+      if (root === obj) {
+        return "/";
+      }
+      var path = _getPathRecursive(root, obj);
+      if (path === "") {
+        throw new Error("Object not found in root");
+      }
+      return "/" + path;
+    }
+    exports.getPath = getPath;
+    function hasUndefined(obj) {
+      if (obj === void 0) {
+        return true;
+      }
+      if (obj) {
+        if (Array.isArray(obj)) {
+          for (var i_1 = 0, len = obj.length; i_1 < len; i_1++) {
+            if (hasUndefined(obj[i_1])) {
+              return true;
+            }
+          }
+        } else if (typeof obj === "object") {
+          var objKeys = _objectKeys(obj);
+          var objKeysLength = objKeys.length;
+          for (var i2 = 0; i2 < objKeysLength; i2++) {
+            if (hasUndefined(obj[objKeys[i2]])) {
+              return true;
+            }
+          }
+        }
+      }
+      return false;
+    }
+    exports.hasUndefined = hasUndefined;
+    function patchErrorMessageFormatter(message, args) {
+      var messageParts = [message];
+      for (var key in args) {
+        var value = typeof args[key] === "object" ? JSON.stringify(args[key], null, 2) : args[key];
+        if (typeof value !== "undefined") {
+          messageParts.push(key + ": " + value);
+        }
+      }
+      return messageParts.join("\n");
+    }
+    var PatchError = (
+      /** @class */
+      (function(_super) {
+        __extends(PatchError2, _super);
+        function PatchError2(message, name, index, operation, tree) {
+          var _newTarget = this.constructor;
+          var _this = _super.call(this, patchErrorMessageFormatter(message, { name, index, operation, tree })) || this;
+          _this.name = name;
+          _this.index = index;
+          _this.operation = operation;
+          _this.tree = tree;
+          Object.setPrototypeOf(_this, _newTarget.prototype);
+          _this.message = patchErrorMessageFormatter(message, { name, index, operation, tree });
+          return _this;
+        }
+        return PatchError2;
+      })(Error)
+    );
+    exports.PatchError = PatchError;
+  }
+});
+
+// node_modules/fast-json-patch/commonjs/core.js
+var require_core = __commonJS({
+  "node_modules/fast-json-patch/commonjs/core.js"(exports) {
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var helpers_js_1 = require_helpers();
+    exports.JsonPatchError = helpers_js_1.PatchError;
+    exports.deepClone = helpers_js_1._deepClone;
+    var objOps = {
+      add: function(obj, key, document2) {
+        obj[key] = this.value;
+        return { newDocument: document2 };
+      },
+      remove: function(obj, key, document2) {
+        var removed = obj[key];
+        delete obj[key];
+        return { newDocument: document2, removed };
+      },
+      replace: function(obj, key, document2) {
+        var removed = obj[key];
+        obj[key] = this.value;
+        return { newDocument: document2, removed };
+      },
+      move: function(obj, key, document2) {
+        var removed = getValueByPointer(document2, this.path);
+        if (removed) {
+          removed = helpers_js_1._deepClone(removed);
+        }
+        var originalValue = applyOperation(document2, { op: "remove", path: this.from }).removed;
+        applyOperation(document2, { op: "add", path: this.path, value: originalValue });
+        return { newDocument: document2, removed };
+      },
+      copy: function(obj, key, document2) {
+        var valueToCopy = getValueByPointer(document2, this.from);
+        applyOperation(document2, { op: "add", path: this.path, value: helpers_js_1._deepClone(valueToCopy) });
+        return { newDocument: document2 };
+      },
+      test: function(obj, key, document2) {
+        return { newDocument: document2, test: _areEquals(obj[key], this.value) };
+      },
+      _get: function(obj, key, document2) {
+        this.value = obj[key];
+        return { newDocument: document2 };
+      }
+    };
+    var arrOps = {
+      add: function(arr, i2, document2) {
+        if (helpers_js_1.isInteger(i2)) {
+          arr.splice(i2, 0, this.value);
+        } else {
+          arr[i2] = this.value;
+        }
+        return { newDocument: document2, index: i2 };
+      },
+      remove: function(arr, i2, document2) {
+        var removedList = arr.splice(i2, 1);
+        return { newDocument: document2, removed: removedList[0] };
+      },
+      replace: function(arr, i2, document2) {
+        var removed = arr[i2];
+        arr[i2] = this.value;
+        return { newDocument: document2, removed };
+      },
+      move: objOps.move,
+      copy: objOps.copy,
+      test: objOps.test,
+      _get: objOps._get
+    };
+    function getValueByPointer(document2, pointer) {
+      if (pointer == "") {
+        return document2;
+      }
+      var getOriginalDestination = { op: "_get", path: pointer };
+      applyOperation(document2, getOriginalDestination);
+      return getOriginalDestination.value;
+    }
+    exports.getValueByPointer = getValueByPointer;
+    function applyOperation(document2, operation, validateOperation, mutateDocument, banPrototypeModifications, index) {
+      if (validateOperation === void 0) {
+        validateOperation = false;
+      }
+      if (mutateDocument === void 0) {
+        mutateDocument = true;
+      }
+      if (banPrototypeModifications === void 0) {
+        banPrototypeModifications = true;
+      }
+      if (index === void 0) {
+        index = 0;
+      }
+      if (validateOperation) {
+        if (typeof validateOperation == "function") {
+          validateOperation(operation, 0, document2, operation.path);
+        } else {
+          validator(operation, 0);
+        }
+      }
+      if (operation.path === "") {
+        var returnValue = { newDocument: document2 };
+        if (operation.op === "add") {
+          returnValue.newDocument = operation.value;
+          return returnValue;
+        } else if (operation.op === "replace") {
+          returnValue.newDocument = operation.value;
+          returnValue.removed = document2;
+          return returnValue;
+        } else if (operation.op === "move" || operation.op === "copy") {
+          returnValue.newDocument = getValueByPointer(document2, operation.from);
+          if (operation.op === "move") {
+            returnValue.removed = document2;
+          }
+          return returnValue;
+        } else if (operation.op === "test") {
+          returnValue.test = _areEquals(document2, operation.value);
+          if (returnValue.test === false) {
+            throw new exports.JsonPatchError("Test operation failed", "TEST_OPERATION_FAILED", index, operation, document2);
+          }
+          returnValue.newDocument = document2;
+          return returnValue;
+        } else if (operation.op === "remove") {
+          returnValue.removed = document2;
+          returnValue.newDocument = null;
+          return returnValue;
+        } else if (operation.op === "_get") {
+          operation.value = document2;
+          return returnValue;
+        } else {
+          if (validateOperation) {
+            throw new exports.JsonPatchError("Operation `op` property is not one of operations defined in RFC-6902", "OPERATION_OP_INVALID", index, operation, document2);
+          } else {
+            return returnValue;
+          }
+        }
+      } else {
+        if (!mutateDocument) {
+          document2 = helpers_js_1._deepClone(document2);
+        }
+        var path = operation.path || "";
+        var keys = path.split("/");
+        var obj = document2;
+        var t2 = 1;
+        var len = keys.length;
+        var existingPathFragment = void 0;
+        var key = void 0;
+        var validateFunction = void 0;
+        if (typeof validateOperation == "function") {
+          validateFunction = validateOperation;
+        } else {
+          validateFunction = validator;
+        }
+        while (true) {
+          key = keys[t2];
+          if (key && key.indexOf("~") != -1) {
+            key = helpers_js_1.unescapePathComponent(key);
+          }
+          if (banPrototypeModifications && (key == "__proto__" || key == "prototype" && t2 > 0 && keys[t2 - 1] == "constructor")) {
+            throw new TypeError("JSON-Patch: modifying `__proto__` or `constructor/prototype` prop is banned for security reasons, if this was on purpose, please set `banPrototypeModifications` flag false and pass it to this function. More info in fast-json-patch README");
+          }
+          if (validateOperation) {
+            if (existingPathFragment === void 0) {
+              if (obj[key] === void 0) {
+                existingPathFragment = keys.slice(0, t2).join("/");
+              } else if (t2 == len - 1) {
+                existingPathFragment = operation.path;
+              }
+              if (existingPathFragment !== void 0) {
+                validateFunction(operation, 0, document2, existingPathFragment);
+              }
+            }
+          }
+          t2++;
+          if (Array.isArray(obj)) {
+            if (key === "-") {
+              key = obj.length;
+            } else {
+              if (validateOperation && !helpers_js_1.isInteger(key)) {
+                throw new exports.JsonPatchError("Expected an unsigned base-10 integer value, making the new referenced value the array element with the zero-based index", "OPERATION_PATH_ILLEGAL_ARRAY_INDEX", index, operation, document2);
+              } else if (helpers_js_1.isInteger(key)) {
+                key = ~~key;
+              }
+            }
+            if (t2 >= len) {
+              if (validateOperation && operation.op === "add" && key > obj.length) {
+                throw new exports.JsonPatchError("The specified index MUST NOT be greater than the number of elements in the array", "OPERATION_VALUE_OUT_OF_BOUNDS", index, operation, document2);
+              }
+              var returnValue = arrOps[operation.op].call(operation, obj, key, document2);
+              if (returnValue.test === false) {
+                throw new exports.JsonPatchError("Test operation failed", "TEST_OPERATION_FAILED", index, operation, document2);
+              }
+              return returnValue;
+            }
+          } else {
+            if (t2 >= len) {
+              var returnValue = objOps[operation.op].call(operation, obj, key, document2);
+              if (returnValue.test === false) {
+                throw new exports.JsonPatchError("Test operation failed", "TEST_OPERATION_FAILED", index, operation, document2);
+              }
+              return returnValue;
+            }
+          }
+          obj = obj[key];
+          if (validateOperation && t2 < len && (!obj || typeof obj !== "object")) {
+            throw new exports.JsonPatchError("Cannot perform operation at the desired path", "OPERATION_PATH_UNRESOLVABLE", index, operation, document2);
+          }
+        }
+      }
+    }
+    exports.applyOperation = applyOperation;
+    function applyPatch(document2, patch, validateOperation, mutateDocument, banPrototypeModifications) {
+      if (mutateDocument === void 0) {
+        mutateDocument = true;
+      }
+      if (banPrototypeModifications === void 0) {
+        banPrototypeModifications = true;
+      }
+      if (validateOperation) {
+        if (!Array.isArray(patch)) {
+          throw new exports.JsonPatchError("Patch sequence must be an array", "SEQUENCE_NOT_AN_ARRAY");
+        }
+      }
+      if (!mutateDocument) {
+        document2 = helpers_js_1._deepClone(document2);
+      }
+      var results = new Array(patch.length);
+      for (var i2 = 0, length_1 = patch.length; i2 < length_1; i2++) {
+        results[i2] = applyOperation(document2, patch[i2], validateOperation, true, banPrototypeModifications, i2);
+        document2 = results[i2].newDocument;
+      }
+      results.newDocument = document2;
+      return results;
+    }
+    exports.applyPatch = applyPatch;
+    function applyReducer(document2, operation, index) {
+      var operationResult = applyOperation(document2, operation);
+      if (operationResult.test === false) {
+        throw new exports.JsonPatchError("Test operation failed", "TEST_OPERATION_FAILED", index, operation, document2);
+      }
+      return operationResult.newDocument;
+    }
+    exports.applyReducer = applyReducer;
+    function validator(operation, index, document2, existingPathFragment) {
+      if (typeof operation !== "object" || operation === null || Array.isArray(operation)) {
+        throw new exports.JsonPatchError("Operation is not an object", "OPERATION_NOT_AN_OBJECT", index, operation, document2);
+      } else if (!objOps[operation.op]) {
+        throw new exports.JsonPatchError("Operation `op` property is not one of operations defined in RFC-6902", "OPERATION_OP_INVALID", index, operation, document2);
+      } else if (typeof operation.path !== "string") {
+        throw new exports.JsonPatchError("Operation `path` property is not a string", "OPERATION_PATH_INVALID", index, operation, document2);
+      } else if (operation.path.indexOf("/") !== 0 && operation.path.length > 0) {
+        throw new exports.JsonPatchError('Operation `path` property must start with "/"', "OPERATION_PATH_INVALID", index, operation, document2);
+      } else if ((operation.op === "move" || operation.op === "copy") && typeof operation.from !== "string") {
+        throw new exports.JsonPatchError("Operation `from` property is not present (applicable in `move` and `copy` operations)", "OPERATION_FROM_REQUIRED", index, operation, document2);
+      } else if ((operation.op === "add" || operation.op === "replace" || operation.op === "test") && operation.value === void 0) {
+        throw new exports.JsonPatchError("Operation `value` property is not present (applicable in `add`, `replace` and `test` operations)", "OPERATION_VALUE_REQUIRED", index, operation, document2);
+      } else if ((operation.op === "add" || operation.op === "replace" || operation.op === "test") && helpers_js_1.hasUndefined(operation.value)) {
+        throw new exports.JsonPatchError("Operation `value` property is not present (applicable in `add`, `replace` and `test` operations)", "OPERATION_VALUE_CANNOT_CONTAIN_UNDEFINED", index, operation, document2);
+      } else if (document2) {
+        if (operation.op == "add") {
+          var pathLen = operation.path.split("/").length;
+          var existingPathLen = existingPathFragment.split("/").length;
+          if (pathLen !== existingPathLen + 1 && pathLen !== existingPathLen) {
+            throw new exports.JsonPatchError("Cannot perform an `add` operation at the desired path", "OPERATION_PATH_CANNOT_ADD", index, operation, document2);
+          }
+        } else if (operation.op === "replace" || operation.op === "remove" || operation.op === "_get") {
+          if (operation.path !== existingPathFragment) {
+            throw new exports.JsonPatchError("Cannot perform the operation at a path that does not exist", "OPERATION_PATH_UNRESOLVABLE", index, operation, document2);
+          }
+        } else if (operation.op === "move" || operation.op === "copy") {
+          var existingValue = { op: "_get", path: operation.from, value: void 0 };
+          var error3 = validate2([existingValue], document2);
+          if (error3 && error3.name === "OPERATION_PATH_UNRESOLVABLE") {
+            throw new exports.JsonPatchError("Cannot perform the operation from a path that does not exist", "OPERATION_FROM_UNRESOLVABLE", index, operation, document2);
+          }
+        }
+      }
+    }
+    exports.validator = validator;
+    function validate2(sequence, document2, externalValidator) {
+      try {
+        if (!Array.isArray(sequence)) {
+          throw new exports.JsonPatchError("Patch sequence must be an array", "SEQUENCE_NOT_AN_ARRAY");
+        }
+        if (document2) {
+          applyPatch(helpers_js_1._deepClone(document2), helpers_js_1._deepClone(sequence), externalValidator || true);
+        } else {
+          externalValidator = externalValidator || validator;
+          for (var i2 = 0; i2 < sequence.length; i2++) {
+            externalValidator(sequence[i2], i2, document2, void 0);
+          }
+        }
+      } catch (e) {
+        if (e instanceof exports.JsonPatchError) {
+          return e;
+        } else {
+          throw e;
+        }
+      }
+    }
+    exports.validate = validate2;
+    function _areEquals(a, b2) {
+      if (a === b2)
+        return true;
+      if (a && b2 && typeof a == "object" && typeof b2 == "object") {
+        var arrA = Array.isArray(a), arrB = Array.isArray(b2), i2, length, key;
+        if (arrA && arrB) {
+          length = a.length;
+          if (length != b2.length)
+            return false;
+          for (i2 = length; i2-- !== 0; )
+            if (!_areEquals(a[i2], b2[i2]))
+              return false;
+          return true;
+        }
+        if (arrA != arrB)
+          return false;
+        var keys = Object.keys(a);
+        length = keys.length;
+        if (length !== Object.keys(b2).length)
+          return false;
+        for (i2 = length; i2-- !== 0; )
+          if (!b2.hasOwnProperty(keys[i2]))
+            return false;
+        for (i2 = length; i2-- !== 0; ) {
+          key = keys[i2];
+          if (!_areEquals(a[key], b2[key]))
+            return false;
+        }
+        return true;
+      }
+      return a !== a && b2 !== b2;
+    }
+    exports._areEquals = _areEquals;
+  }
+});
+
+// node_modules/fast-json-patch/commonjs/duplex.js
+var require_duplex = __commonJS({
+  "node_modules/fast-json-patch/commonjs/duplex.js"(exports) {
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var helpers_js_1 = require_helpers();
+    var core_js_1 = require_core();
+    var beforeDict = /* @__PURE__ */ new WeakMap();
+    var Mirror = (
+      /** @class */
+      /* @__PURE__ */ (function() {
+        function Mirror2(obj) {
+          this.observers = /* @__PURE__ */ new Map();
+          this.obj = obj;
+        }
+        return Mirror2;
+      })()
+    );
+    var ObserverInfo = (
+      /** @class */
+      /* @__PURE__ */ (function() {
+        function ObserverInfo2(callback, observer) {
+          this.callback = callback;
+          this.observer = observer;
+        }
+        return ObserverInfo2;
+      })()
+    );
+    function getMirror(obj) {
+      return beforeDict.get(obj);
+    }
+    function getObserverFromMirror(mirror, callback) {
+      return mirror.observers.get(callback);
+    }
+    function removeObserverFromMirror(mirror, observer) {
+      mirror.observers.delete(observer.callback);
+    }
+    function unobserve(root, observer) {
+      observer.unobserve();
+    }
+    exports.unobserve = unobserve;
+    function observe(obj, callback) {
+      var patches = [];
+      var observer;
+      var mirror = getMirror(obj);
+      if (!mirror) {
+        mirror = new Mirror(obj);
+        beforeDict.set(obj, mirror);
+      } else {
+        var observerInfo = getObserverFromMirror(mirror, callback);
+        observer = observerInfo && observerInfo.observer;
+      }
+      if (observer) {
+        return observer;
+      }
+      observer = {};
+      mirror.value = helpers_js_1._deepClone(obj);
+      if (callback) {
+        observer.callback = callback;
+        observer.next = null;
+        var dirtyCheck = function() {
+          generate(observer);
+        };
+        var fastCheck = function() {
+          clearTimeout(observer.next);
+          observer.next = setTimeout(dirtyCheck);
+        };
+        if (typeof window !== "undefined") {
+          window.addEventListener("mouseup", fastCheck);
+          window.addEventListener("keyup", fastCheck);
+          window.addEventListener("mousedown", fastCheck);
+          window.addEventListener("keydown", fastCheck);
+          window.addEventListener("change", fastCheck);
+        }
+      }
+      observer.patches = patches;
+      observer.object = obj;
+      observer.unobserve = function() {
+        generate(observer);
+        clearTimeout(observer.next);
+        removeObserverFromMirror(mirror, observer);
+        if (typeof window !== "undefined") {
+          window.removeEventListener("mouseup", fastCheck);
+          window.removeEventListener("keyup", fastCheck);
+          window.removeEventListener("mousedown", fastCheck);
+          window.removeEventListener("keydown", fastCheck);
+          window.removeEventListener("change", fastCheck);
+        }
+      };
+      mirror.observers.set(callback, new ObserverInfo(callback, observer));
+      return observer;
+    }
+    exports.observe = observe;
+    function generate(observer, invertible) {
+      if (invertible === void 0) {
+        invertible = false;
+      }
+      var mirror = beforeDict.get(observer.object);
+      _generate(mirror.value, observer.object, observer.patches, "", invertible);
+      if (observer.patches.length) {
+        core_js_1.applyPatch(mirror.value, observer.patches);
+      }
+      var temp = observer.patches;
+      if (temp.length > 0) {
+        observer.patches = [];
+        if (observer.callback) {
+          observer.callback(temp);
+        }
+      }
+      return temp;
+    }
+    exports.generate = generate;
+    function _generate(mirror, obj, patches, path, invertible) {
+      if (obj === mirror) {
+        return;
+      }
+      if (typeof obj.toJSON === "function") {
+        obj = obj.toJSON();
+      }
+      var newKeys = helpers_js_1._objectKeys(obj);
+      var oldKeys = helpers_js_1._objectKeys(mirror);
+      var changed = false;
+      var deleted = false;
+      for (var t2 = oldKeys.length - 1; t2 >= 0; t2--) {
+        var key = oldKeys[t2];
+        var oldVal = mirror[key];
+        if (helpers_js_1.hasOwnProperty(obj, key) && !(obj[key] === void 0 && oldVal !== void 0 && Array.isArray(obj) === false)) {
+          var newVal = obj[key];
+          if (typeof oldVal == "object" && oldVal != null && typeof newVal == "object" && newVal != null && Array.isArray(oldVal) === Array.isArray(newVal)) {
+            _generate(oldVal, newVal, patches, path + "/" + helpers_js_1.escapePathComponent(key), invertible);
+          } else {
+            if (oldVal !== newVal) {
+              changed = true;
+              if (invertible) {
+                patches.push({ op: "test", path: path + "/" + helpers_js_1.escapePathComponent(key), value: helpers_js_1._deepClone(oldVal) });
+              }
+              patches.push({ op: "replace", path: path + "/" + helpers_js_1.escapePathComponent(key), value: helpers_js_1._deepClone(newVal) });
+            }
+          }
+        } else if (Array.isArray(mirror) === Array.isArray(obj)) {
+          if (invertible) {
+            patches.push({ op: "test", path: path + "/" + helpers_js_1.escapePathComponent(key), value: helpers_js_1._deepClone(oldVal) });
+          }
+          patches.push({ op: "remove", path: path + "/" + helpers_js_1.escapePathComponent(key) });
+          deleted = true;
+        } else {
+          if (invertible) {
+            patches.push({ op: "test", path, value: mirror });
+          }
+          patches.push({ op: "replace", path, value: obj });
+          changed = true;
+        }
+      }
+      if (!deleted && newKeys.length == oldKeys.length) {
+        return;
+      }
+      for (var t2 = 0; t2 < newKeys.length; t2++) {
+        var key = newKeys[t2];
+        if (!helpers_js_1.hasOwnProperty(mirror, key) && obj[key] !== void 0) {
+          patches.push({ op: "add", path: path + "/" + helpers_js_1.escapePathComponent(key), value: helpers_js_1._deepClone(obj[key]) });
+        }
+      }
+    }
+    function compare(tree1, tree2, invertible) {
+      if (invertible === void 0) {
+        invertible = false;
+      }
+      var patches = [];
+      _generate(tree1, tree2, patches, "", invertible);
+      return patches;
+    }
+    exports.compare = compare;
+  }
+});
+
+// node_modules/fast-json-patch/index.js
+var require_fast_json_patch = __commonJS({
+  "node_modules/fast-json-patch/index.js"(exports) {
+    var core = require_core();
+    Object.assign(exports, core);
+    var duplex = require_duplex();
+    Object.assign(exports, duplex);
+    var helpers = require_helpers();
+    exports.JsonPatchError = helpers.PatchError;
+    exports.deepClone = helpers._deepClone;
+    exports.escapePathComponent = helpers.escapePathComponent;
+    exports.unescapePathComponent = helpers.unescapePathComponent;
+  }
+});
+
+// src/core/json-patch.ts
+function diffOps(before, after) {
+  const ops = import_fast_json_patch.default.compare(before, after);
+  return ops.filter((o2) => o2.op === "add" || o2.op === "remove" || o2.op === "replace").map(
+    (o2) => o2.op === "remove" ? { op: "remove", path: o2.path } : { op: o2.op, path: o2.path, value: o2.value }
+  );
+}
+var import_fast_json_patch;
+var init_json_patch = __esm({
+  "src/core/json-patch.ts"() {
+    "use strict";
+    import_fast_json_patch = __toESM(require_fast_json_patch(), 1);
+  }
+});
+
+// src/core/ignore.ts
+function parse(pointer, identities) {
+  const tokens = parsePointer(pointer);
+  for (let i2 = 0; i2 < tokens.length; i2++) {
+    const t2 = tokens[i2];
+    const m = SELECTOR.exec(t2);
+    if (m) {
+      return {
+        array: [...tokens.slice(0, i2), m[1]],
+        item: { field: m[2], value: m[3] },
+        rest: tokens.slice(i2 + 1)
+      };
+    }
+    if (/^\d+$/.test(t2) && identities[buildPointer(tokens.slice(0, i2))] !== void 0) {
+      return { array: tokens.slice(0, i2), item: { index: Number(t2) }, rest: tokens.slice(i2 + 1) };
+    }
+  }
+  return void 0;
+}
+function itemIdentity(item, fields) {
+  if (item === void 0) return void 0;
+  for (const [field, pointer] of Object.entries(fields)) {
+    const v = getAtPointer(item, pointer);
+    if (typeof v === "string" && v !== "") return `${field}=${v}`;
+  }
+  return void 0;
+}
+function sameItem(a, b2, fields) {
+  for (const pointer of Object.values(fields)) {
+    const x2 = getAtPointer(a, pointer);
+    const y2 = getAtPointer(b2, pointer);
+    if (typeof x2 === "string" && x2 !== "" && typeof y2 === "string" && y2 !== "") return x2 === y2;
+  }
+  return void 0;
+}
+function resolveIn(pointer, body, identities) {
+  const p2 = parse(pointer, identities);
+  if (!p2 || "index" in p2.item) return { pointer };
+  const arrayPointer = buildPointer(p2.array);
+  const fields = identities[arrayPointer];
+  const field = p2.item.field;
+  const fieldPointer = fields?.[field];
+  if (fields === void 0 || fieldPointer === void 0) {
+    const known = fields ? Object.keys(fields).join(", ") : "";
+    return {
+      error: fields === void 0 ? `items of ${arrayPointer} cannot be addressed by identity; use an index` : `${arrayPointer} items are addressed by ${known}, not "${field}"`
+    };
+  }
+  const items = getAtPointer(body, arrayPointer);
+  const want = p2.item.value;
+  const at = [];
+  if (Array.isArray(items))
+    items.forEach((it, i2) => {
+      if (getAtPointer(it, fieldPointer) === want) at.push(i2);
+    });
+  if (at.length > 1)
+    return { error: `${at.length} items of ${arrayPointer} have ${field} "${want}"` };
+  if (at.length === 0) return { missing: true };
+  return { pointer: buildPointer([...p2.array, String(at[0]), ...p2.rest]) };
+}
+function ignoredIn(ignore, body, identities) {
+  const out = [];
+  for (const p2 of ignore) {
+    const r2 = resolveIn(p2, body, identities);
+    if ("pointer" in r2) out.push(r2.pointer);
+  }
+  return out;
+}
+function pairIgnored(ignore, live, desired, identities) {
+  const pairs = [];
+  const problems = [];
+  for (const pointer of ignore) {
+    const p2 = parse(pointer, identities);
+    if (p2 && "index" in p2.item) {
+      const arrayPointer = buildPointer(p2.array);
+      const fields = identities[arrayPointer] ?? {};
+      const l2 = getAtPointer(live, buildPointer([...p2.array, String(p2.item.index)]));
+      const d2 = getAtPointer(desired, buildPointer([...p2.array, String(p2.item.index)]));
+      if (l2 !== void 0 && d2 !== void 0 && sameItem(l2, d2, fields) !== true) {
+        const li = itemIdentity(l2, fields);
+        const di = itemIdentity(d2, fields);
+        const rewrite = (id) => id === void 0 ? void 0 : `${arrayPointer}[${id}]${buildPointer(p2.rest)}`;
+        const none = `an item without ${Object.keys(fields).join(", ")}`;
+        const liveForm = rewrite(li);
+        problems.push(
+          `ignore ${pointer}: item ${p2.item.index} of ${arrayPointer} is ${di ? `"${di}"` : none} in the document but ${li ? `"${li}"` : none} on the server, so the ignored value would move to another item. ` + (liveForm ? `Write ${liveForm} to keep protecting the field of the item that has it now` : `Give the item a ${Object.keys(fields).join(" or ")} and address it as ${arrayPointer}[${Object.keys(fields)[0] ?? "name"}=\u2026]/\u2026`) + (di && di !== li ? ` (or ${rewrite(di) ?? ""} for the document's item)` : "") + "; an index pointer follows the position, not the item."
+        );
+        continue;
+      }
+    }
+    const l = resolveIn(pointer, live, identities);
+    const d = resolveIn(pointer, desired, identities);
+    const err2 = "error" in l ? l.error : "error" in d ? d.error : void 0;
+    if (err2 !== void 0) {
+      problems.push(`ignore ${pointer}: ${err2}`);
+      continue;
+    }
+    pairs.push({
+      live: "pointer" in l ? l.pointer : void 0,
+      desired: "pointer" in d ? d.pointer : void 0
+    });
+  }
+  return { pairs, problems };
+}
+var SELECTOR;
+var init_ignore = __esm({
+  "src/core/ignore.ts"() {
+    "use strict";
+    init_json();
+    SELECTOR = /^(.+)\[([A-Za-z_][A-Za-z0-9_]*)=([^\]]*)\]$/;
+  }
+});
+
+// src/core/plan.ts
+import { createHash, createHmac } from "node:crypto";
+function isComplete(plan) {
+  return (plan.incomplete?.length ?? 0) === 0;
+}
+function scopeKey(target, kind, account) {
+  return `${target}/${account}/${kind}`;
+}
+function bodyRevision(normalized) {
+  return `sha256:${createHash("sha256").update(canonicalJson(normalized)).digest("hex").slice(0, 16)}`;
+}
+function liveRef(o2, provider) {
+  const name = provider.nameOf(o2.body);
+  return {
+    id: o2.id,
+    ...o2.revision !== void 0 ? { revision: o2.revision } : {},
+    ...name !== void 0 ? { name } : {}
+  };
+}
+function planDocument(doc, live, reason, provider, target) {
+  if (live && doc.ignore.length === 0 && live.revision !== void 0 && provider.sameNormalized(live.body, doc.spec, target)) {
+    return noopChange(doc, live.id, live.revision);
+  }
+  const desiredN = provider.normalize(doc.spec, target);
+  const sensitive = /* @__PURE__ */ new Set([...doc.sensitive, ...provider.secretPointers(doc.spec)]);
+  if (!live) {
+    const identities2 = provider.identities ?? {};
+    const after2 = withoutIgnored(desiredN, ignoredIn(doc.ignore, desiredN, identities2));
+    const afterMasked2 = maskBody(after2, sensitive, void 0);
+    const request4 = {
+      method: provider.verbs.create,
+      body: provider.markManaged(provider.buildCreate(doc.spec, target))
+    };
+    return {
+      key: doc.key,
+      action: "create",
+      reason,
+      ...doc.id !== void 0 ? { id: doc.id } : {},
+      after: after2,
+      ops: diffOps({}, afterMasked2),
+      request: request4,
+      write: {
+        address: keyString(doc.key),
+        action: "create",
+        id: doc.id ?? null,
+        base: null,
+        body: bodyDigest(request4.body, secretValues([doc.spec, desiredN], sensitive), target)
+      },
+      source: doc.source,
+      claims: provider.claims(after2),
+      releases: [],
+      dependsOn: [],
+      afterMasked: afterMasked2
+    };
+  }
+  const liveN = provider.normalize(live.body, target);
+  for (const p2 of provider.secretPointers(liveN)) sensitive.add(p2);
+  const revision = live.revision ?? bodyRevision(liveN);
+  const identities = provider.identities ?? {};
+  const paired = pairIgnored(doc.ignore, liveN, desiredN, identities);
+  if (paired.problems.length > 0) return { problems: paired.problems };
+  const desiredForWrite = shareEqual(
+    liveN,
+    overlayIgnored(desiredN, liveN, paired.pairs)
+  );
+  if (desiredForWrite === liveN) return noopChange(doc, live.id, revision);
+  const liveIgnored = paired.pairs.flatMap((p2) => p2.live !== void 0 ? [p2.live] : []);
+  const desiredIgnored = paired.pairs.flatMap((p2) => p2.desired !== void 0 ? [p2.desired] : []);
+  const before = withoutIgnored(liveN, liveIgnored);
+  const after = withoutIgnored(desiredForWrite, desiredIgnored);
+  const beforeMasked = maskBody(before, sensitive, void 0);
+  const afterMasked = maskBody(after, sensitive, before);
+  const base = {
+    key: doc.key,
+    id: live.id,
+    revision,
+    before,
+    after,
+    live: liveRef(live, provider),
+    source: doc.source,
+    beforeMasked,
+    afterMasked
+  };
+  const mark = (r2) => !provider.isManaged(live.body) && r2.body ? { ...r2, body: provider.markManaged(r2.body) } : r2;
+  const request3 = mark(provider.buildUpdate(liveN, desiredForWrite, doc.spec));
+  const had = new Set(provider.claims(liveN));
+  const has = new Set(provider.claims(desiredForWrite));
+  const claims = [...has].filter((d) => !had.has(d));
+  const releases = [...had].filter((d) => !has.has(d));
+  const ops = diffOps(beforeMasked, afterMasked);
+  let claimFirst;
+  if (claims.length > 0 && releases.length > 0 && provider.keepReleased) {
+    const between = provider.keepReleased(liveN, desiredForWrite, releases);
+    claimFirst = {
+      request: mark(provider.buildUpdate(liveN, between, doc.spec)),
+      then: mark(provider.buildUpdate(between, desiredForWrite, doc.spec))
+    };
+  }
+  return {
+    ...base,
+    write: {
+      address: keyString(doc.key),
+      action: "update",
+      id: live.id,
+      base: provider.conditionalWrites ? revision : bodyRevision(liveN),
+      body: bodyDigest(
+        request3.body,
+        secretValues([doc.spec, desiredForWrite, liveN], sensitive),
+        target
+      )
+    },
+    action: "update",
+    reason: `${ops.length} field${ops.length === 1 ? "" : "s"} differ${ops.length === 1 ? "s" : ""}`,
+    ops,
+    request: request3,
+    claims,
+    releases,
+    dependsOn: [],
+    ...claimFirst ? { claimFirst } : {}
+  };
+}
+function noopChange(doc, id, revision) {
+  return {
+    key: doc.key,
+    id,
+    revision,
+    source: doc.source,
+    action: "noop",
+    reason: "up to date",
+    ops: [],
+    claims: [],
+    releases: [],
+    dependsOn: []
+  };
+}
+function overlayIgnored(desired, live, pairs) {
+  let out = desired;
+  for (const pair of pairs) {
+    if (pair.desired === void 0) continue;
+    const liveValue = pair.live === void 0 ? void 0 : getAtPointer(live, pair.live);
+    out = withValueAt(out, parsePointer(pair.desired), liveValue);
+  }
+  return out;
+}
+function withValueAt(root, tokens, value) {
+  const step = (cur, i2) => {
+    const t2 = tokens[i2];
+    const last2 = i2 === tokens.length - 1;
+    if (Array.isArray(cur)) {
+      const n = Number(t2);
+      if (!Number.isInteger(n) || n < 0 || n >= cur.length) return cur;
+      const copy = [...cur];
+      if (last2) {
+        if (value === void 0) copy.splice(n, 1);
+        else copy[n] = cloneJson(value);
+      } else copy[n] = step(cur[n], i2 + 1);
+      return copy;
+    }
+    if (isObject(cur)) {
+      if (last2) {
+        if (value === void 0) {
+          if (!(t2 in cur)) return cur;
+          const { [t2]: _gone, ...rest } = cur;
+          return rest;
+        }
+        return { ...cur, [t2]: cloneJson(value) };
+      }
+      if (!(t2 in cur)) return cur;
+      return { ...cur, [t2]: step(cur[t2], i2 + 1) };
+    }
+    return cur;
+  };
+  if (tokens.length === 0) return root;
+  const out = step(root, 0);
+  return isObject(out) ? out : root;
+}
+function withoutIgnored(body, ignore) {
+  let out = body;
+  for (const p2 of ignore) out = withValueAt(out, parsePointer(p2), void 0);
+  return out;
+}
+function maskBody(body, sensitive, before) {
+  if (sensitive.size === 0) return body;
+  let out = body;
+  for (const pointer of sensitive) {
+    const v = getAtPointer(out, pointer);
+    if (v === void 0) continue;
+    const changed = before !== void 0 && !deepEqual(getAtPointer(before, pointer), v);
+    out = replacedAt(out, parsePointer(pointer), changed ? SENSITIVE_CHANGED : SENSITIVE);
+  }
+  return out;
+}
+function replacedAt(root, tokens, value) {
+  const step = (cur, i2) => {
+    const t2 = tokens[i2];
+    if (t2 === void 0) return value;
+    if (Array.isArray(cur)) {
+      const n = Number(t2);
+      const copy = [...cur];
+      const next = step(cur[n], i2 + 1);
+      if (next === void 0) return cur;
+      copy[n] = next;
+      return copy;
+    }
+    if (isObject(cur)) {
+      const next = step(cur[t2], i2 + 1);
+      if (next === void 0) return cur;
+      return { ...cur, [t2]: next };
+    }
+    return void 0;
+  };
+  const out = step(root, 0);
+  return isObject(out) ? out : root;
+}
+function orderChanges(changes, problems) {
+  const rank = { create: 0, update: 1, delete: 2, noop: 3 };
+  const keys = new Map(changes.map((c3) => [c3, keyString(c3.key)]));
+  const collator = new Intl.Collator();
+  const sorted2 = [...changes].sort(
+    (a, b2) => rank[a.action] - rank[b2.action] || collator.compare(keys.get(a), keys.get(b2))
+  );
+  const claimedBy = /* @__PURE__ */ new Map();
+  sorted2.forEach((c3, i2) => {
+    for (const d of c3.claims) {
+      const k2 = `${c3.key.target}/${d}`;
+      const list = claimedBy.get(k2);
+      if (list) list.push(i2);
+      else claimedBy.set(k2, [i2]);
+    }
+  });
+  const deps = sorted2.map((c3, i2) => {
+    const d = /* @__PURE__ */ new Set();
+    for (const r2 of c3.releases)
+      for (const j2 of claimedBy.get(`${c3.key.target}/${r2}`) ?? []) if (j2 !== i2) d.add(j2);
+    return [...d].sort((a, b2) => a - b2);
+  });
+  const split = /* @__PURE__ */ new Set();
+  const unsplittable = /* @__PURE__ */ new Set();
+  for (; ; ) {
+    const cycle = findCycle(deps, (j2) => !split.has(j2) && !unsplittable.has(j2));
+    if (cycle.length === 0) break;
+    for (const i2 of cycle) (sorted2[i2]?.claimFirst ? split : unsplittable).add(i2);
+  }
+  const stuck = findCycleMembers(deps, (j2) => !split.has(j2));
+  if (stuck.size > 0) {
+    const names = [...stuck].map((i2) => `"${sorted2[i2]?.key.name}"`).join(", ");
+    problems.push({
+      message: `${names} swap DIDs with each other and this API's documents cannot hold both for a moment; no single apply can order that safely. Move the DIDs in two steps (first add them to the new document, apply, then remove them from the old one)`
+    });
+  }
+  const reasons = /* @__PURE__ */ new Map();
+  sorted2.forEach((c3, i2) => {
+    if (c3.action !== "delete") return;
+    for (const j2 of deps[i2] ?? []) {
+      const created = sorted2[j2];
+      if (created?.action !== "create") continue;
+      const numbers = c3.releases.filter((r2) => created.claims.includes(r2)).join(", ");
+      reasons.set(
+        i2,
+        `${reasons.get(i2) ?? c3.reason}; "${created.key.name}" takes over ${numbers} and is created first`
+      );
+      reasons.set(
+        j2,
+        `${reasons.get(j2) ?? created.reason}; takes over ${numbers} from "${c3.key.name}", which is deleted after it`
+      );
+    }
+  });
+  return sorted2.map((c3, i2) => {
+    const { claimFirst, ...rest } = c3;
+    const reason = reasons.get(i2);
+    if (reason !== void 0) rest.reason = reason;
+    if (split.has(i2) && claimFirst) return { ...rest, claimFirst, dependsOn: deps[i2] ?? [] };
+    return { ...rest, dependsOn: deps[i2] ?? [] };
+  });
+}
+function findCycle(deps, follow) {
+  const state = new Uint8Array(deps.length);
+  const stack = [];
+  const visit = (i2) => {
+    state[i2] = 1;
+    stack.push(i2);
+    for (const j2 of deps[i2] ?? []) {
+      if (!follow(j2)) continue;
+      if (state[j2] === 1) return stack.slice(stack.indexOf(j2));
+      if (state[j2] === 0) {
+        const found = visit(j2);
+        if (found.length > 0) return found;
+      }
+    }
+    stack.pop();
+    state[i2] = 2;
+    return [];
+  };
+  for (let i2 = 0; i2 < deps.length; i2++) {
+    if (state[i2] !== 0 || !follow(i2)) continue;
+    const found = visit(i2);
+    if (found.length > 0) return found;
+  }
+  return [];
+}
+function findCycleMembers(deps, follow) {
+  const index = new Array(deps.length).fill(-1);
+  const low = new Array(deps.length).fill(0);
+  const onStack = new Uint8Array(deps.length);
+  const stack = [];
+  const out = /* @__PURE__ */ new Set();
+  let next = 0;
+  const strong = (v) => {
+    index[v] = low[v] = next++;
+    stack.push(v);
+    onStack[v] = 1;
+    for (const w of deps[v] ?? []) {
+      if (!follow(w)) continue;
+      if (index[w] === -1) {
+        strong(w);
+        low[v] = Math.min(low[v], low[w]);
+      } else if (onStack[w]) low[v] = Math.min(low[v], index[w]);
+    }
+    if (low[v] === index[v]) {
+      const component = [];
+      let w;
+      do {
+        w = stack.pop();
+        onStack[w] = 0;
+        component.push(w);
+      } while (w !== v);
+      if (component.length > 1 || (deps[v] ?? []).includes(v))
+        for (const c3 of component) out.add(c3);
+    }
+  };
+  for (let v = 0; v < deps.length; v++) if (index[v] === -1 && follow(v)) strong(v);
+  return out;
+}
+function summarize(changes) {
+  const s = { create: 0, update: 0, delete: 0, noop: 0 };
+  for (const c3 of changes) s[c3.action]++;
+  return s;
+}
+function secretValues(bodies, pointers) {
+  const out = /* @__PURE__ */ new Set();
+  for (const p2 of pointers)
+    for (const b2 of bodies) {
+      const v = getAtPointer(b2, p2);
+      if (typeof v === "string" && v !== "") out.add(v);
+    }
+  return out;
+}
+function hmacKeyOf(target) {
+  let key = hmacKeys.get(target);
+  if (!key) {
+    key = createHash("sha256").update(`connops-fingerprint\0${canonicalJson(target.auth)}`).digest();
+    hmacKeys.set(target, key);
+  }
+  return key;
+}
+function keyedSecrets(value, secrets, key) {
+  if (typeof value === "string")
+    return secrets.has(value) ? `hmac-sha256:${createHmac("sha256", key).update(value).digest("hex")}` : value;
+  if (Array.isArray(value)) return value.map((v) => keyedSecrets(v, secrets, key));
+  if (isObject(value)) {
+    const out = {};
+    for (const [k2, v] of Object.entries(value)) out[k2] = keyedSecrets(v, secrets, key);
+    return out;
+  }
+  return value;
+}
+function bodyDigest(body, secrets, target) {
+  if (body === null) return null;
+  const keyed = secrets.size === 0 ? body : keyedSecrets(body, secrets, hmacKeyOf(target));
+  return `sha256:${createHash("sha256").update(canonicalJson(keyed)).digest("hex")}`;
+}
+function sealWrites(writes, policy) {
+  const sorted2 = [...writes].sort(
+    (a, b2) => a.address < b2.address ? -1 : a.address > b2.address ? 1 : 0
+  );
+  const fingerprint = createHash("sha256").update(
+    canonicalJson({ v: PLAN_FORMAT_VERSION, policy, writes: sorted2 })
+  ).digest("hex");
+  return { fingerprint, writes: sorted2, policy };
+}
+function labelOf(address) {
+  const parts = address.split("/");
+  const [target, account] = parts;
+  return `"${parts.slice(4).join("/") || address}" (account ${account ?? "?"}, target ${target ?? "?"})`;
+}
+function compareWrites(reviewed, fresh2) {
+  const reasons = [];
+  const now = new Map((fresh2.writes ?? []).map((w) => [w.address, w]));
+  const then = new Map(reviewed.writes.map((w) => [w.address, w]));
+  for (const [address, old] of then) {
+    const cur = now.get(address);
+    if (!cur) {
+      reasons.push(`${labelOf(address)}: the reviewed ${old.action} is no longer needed (dropped)`);
+      continue;
+    }
+    const why = [];
+    if (old.action !== cur.action) why.push(`planned ${old.action}, now ${cur.action}`);
+    if (old.id !== cur.id)
+      why.push(`it now targets id ${cur.id ?? "none"} (was ${old.id ?? "none"})`);
+    if (old.base !== cur.base)
+      why.push(
+        `the live object changed since the review (revision ${old.base ?? "none"} \u2192 ${cur.base ?? "none"})`
+      );
+    if (old.body !== cur.body)
+      why.push(
+        old.base === cur.base ? "the desired body changed (the document or a secret value it uses)" : "the body to send changed as well"
+      );
+    if (why.length > 0)
+      reasons.push(`${labelOf(address)}: ${cur.action} changed: ${why.join("; ")}`);
+  }
+  for (const [address, cur] of now)
+    if (!then.has(address))
+      reasons.push(`${labelOf(address)}: a ${cur.action} that was not reviewed (added)`);
+  const p2 = reviewed.policy;
+  const q2 = fresh2.policy;
+  if (p2 && q2 && (p2.prune !== q2.prune || p2.max_deletes !== q2.max_deletes || p2.max_changes !== q2.max_changes))
+    reasons.push(
+      `the policy changed (prune ${p2.prune} \u2192 ${q2.prune}, max_deletes ${p2.max_deletes} \u2192 ${q2.max_deletes}, max_changes ${p2.max_changes} \u2192 ${q2.max_changes})`
+    );
+  return reasons;
+}
+var PLAN_FORMAT_VERSION, SENSITIVE, SENSITIVE_CHANGED, Planner, hmacKeys;
+var init_plan = __esm({
+  "src/core/plan.ts"() {
+    "use strict";
+    init_json();
+    init_json_patch();
+    init_ignore();
+    init_model();
+    init_numbers();
+    PLAN_FORMAT_VERSION = "1";
+    SENSITIVE = "(sensitive)";
+    SENSITIVE_CHANGED = "(sensitive value changed)";
+    Planner = class {
+      input;
+      docsByScope = /* @__PURE__ */ new Map();
+      deleted;
+      deletedScopes;
+      planned = /* @__PURE__ */ new Set();
+      changes = [];
+      problemsByScope = /* @__PURE__ */ new Map();
+      unmanaged = 0;
+      constructor(input2) {
+        this.input = input2;
+        for (const d of input2.documents) {
+          const k2 = scopeKey(d.key.target, d.key.kind, d.key.account);
+          const list = this.docsByScope.get(k2);
+          if (list) list.push(d);
+          else this.docsByScope.set(k2, [d]);
+        }
+        this.deleted = new Set((input2.deleted ?? []).map(keyString));
+        this.deletedScopes = new Set(
+          (input2.deleted ?? []).map((k2) => scopeKey(k2.target, k2.kind, k2.account))
+        );
+      }
+      /** Plans one scope's documents against its live objects (call once per scope). */
+      addScope(scope) {
+        const sk = scopeKey(scope.target, scope.kind, scope.account);
+        this.planned.add(sk);
+        this.planScope(sk, this.docsByScope.get(sk) ?? [], scope);
+      }
+      /**
+       * Plans the documents of scopes never added (no live objects: creates),
+       * orders the changes and computes the fingerprint. Documents and deletions in
+       * `skipScopes` (accounts that could not be read) are left out entirely.
+       */
+      finish(skipScopes = /* @__PURE__ */ new Set()) {
+        for (const [sk, docs] of this.docsByScope) {
+          if (this.planned.has(sk) || skipScopes.has(sk)) continue;
+          this.planned.add(sk);
+          this.planScope(sk, docs, void 0);
+        }
+        const problems = [...this.problemsByScope.keys()].sort().flatMap((k2) => this.problemsByScope.get(k2) ?? []);
+        const ordered = orderChanges(this.changes, problems);
+        const writes = ordered.flatMap((c3) => c3.write ? [c3.write] : []);
+        const scoped = this.input.meta.selection?.["scope"]?.accounts;
+        const policy = {
+          prune: this.input.prune,
+          max_deletes: this.input.limits?.max_deletes ?? null,
+          max_changes: this.input.limits?.max_changes ?? null,
+          ...Array.isArray(scoped) ? { scope: scoped.map(String) } : {}
+        };
+        return {
+          format_version: PLAN_FORMAT_VERSION,
+          changes: ordered,
+          problems,
+          unmanaged: this.unmanaged,
+          summary: summarize(ordered),
+          numbers: numbersOf(ordered.map((c3) => this.numbered(c3))),
+          ...sealWrites(writes, policy),
+          meta: this.input.meta
+        };
+      }
+      /** A change with the numbers of its two (masked) sides, for the numbers view. */
+      numbered(c3) {
+        const provider = this.input.providers.get(c3.key.kind);
+        const target = this.input.targets[c3.key.target];
+        const sites = (body) => body && provider?.numbers && target && c3.action !== "noop" ? provider.numbers(body, target) : [];
+        return {
+          key: c3.key,
+          action: c3.action,
+          before: sites(c3.beforeMasked),
+          after: sites(c3.afterMasked)
+        };
+      }
+      problem(sk, p2) {
+        const list = this.problemsByScope.get(sk);
+        if (list) list.push(p2);
+        else this.problemsByScope.set(sk, [p2]);
+      }
+      planScope(sk, docs, scope) {
+        const input2 = this.input;
+        const sample = docs[0];
+        const kind = sample?.key.kind ?? scope?.kind ?? "";
+        const targetName = sample?.key.target ?? scope?.target ?? "";
+        const account = sample?.key.account ?? scope?.account ?? "";
+        const provider = input2.providers.get(kind);
+        const target = input2.targets[targetName];
+        if (!provider || !target) return;
+        const objects = scope?.objects ?? [];
+        const byId = new Map(objects.map((o2) => [o2.id, o2]));
+        const byName = /* @__PURE__ */ new Map();
+        for (const o2 of objects) {
+          const n = provider.nameOf(o2.body);
+          if (n === void 0) continue;
+          const list = byName.get(n) ?? [];
+          list.push(o2);
+          byName.set(n, list);
+        }
+        const matched = /* @__PURE__ */ new Set();
+        for (const doc of docs) {
+          let live;
+          let reason = "";
+          if (doc.id !== void 0) {
+            live = byId.get(doc.id);
+            if (!live && !provider.createWithId) {
+              this.problem(sk, {
+                key: doc.key,
+                source: doc.source,
+                message: `${doc.key.kind} "${doc.key.name}": no live object has the pinned id ${doc.id}, and this API assigns ids itself; remove \`id:\` to create a new one`
+              });
+              continue;
+            }
+            if (!live)
+              reason = `no live object has the pinned id ${doc.id}; it will be created with that id`;
+          } else {
+            const candidates = (byName.get(doc.key.name) ?? []).filter((o2) => !matched.has(o2.id));
+            if (candidates.length > 1) {
+              this.problem(sk, {
+                key: doc.key,
+                source: doc.source,
+                message: `${doc.key.kind} "${doc.key.name}" in account ${account}: ${candidates.length} live objects have this name (ids ${candidates.map((c3) => c3.id).join(", ")}); pin one with \`id:\` so connops does not guess`
+              });
+              for (const c3 of candidates) matched.add(c3.id);
+              continue;
+            }
+            live = candidates[0];
+            if (!live) reason = "not found on the server";
+          }
+          const change = planDocument(doc, live, reason, provider, target);
+          if (live) matched.add(live.id);
+          if ("problems" in change) {
+            for (const message of change.problems)
+              this.problem(sk, {
+                key: doc.key,
+                source: doc.source,
+                message: `${doc.key.kind} "${doc.key.name}": ${message}`
+              });
+            continue;
+          }
+          this.changes.push(change);
+        }
+        const declaresAccount = docs.length > 0 || this.deletedScopes.has(sk);
+        for (const o2 of objects) {
+          if (matched.has(o2.id)) continue;
+          const name = provider.nameOf(o2.body) ?? o2.id;
+          const key = { target: targetName, account, kind, name };
+          const wasDeclared = this.deleted.has(keyString(key));
+          if (input2.prune && declaresAccount && (wasDeclared || !input2.partial && provider.isManaged(o2.body))) {
+            const beforeN = provider.normalize(o2.body, target);
+            const revision = o2.revision ?? bodyRevision(beforeN);
+            const masked = maskBody(beforeN, new Set(provider.secretPointers(beforeN)), void 0);
+            this.changes.push({
+              write: {
+                address: keyString(key),
+                action: "delete",
+                id: o2.id,
+                base: provider.conditionalWrites ? revision : bodyRevision(beforeN),
+                body: null
+              },
+              key,
+              action: "delete",
+              reason: wasDeclared ? "its document was deleted from git (prune is on)" : "no document declares it and connops manages it (prune is on)",
+              id: o2.id,
+              revision,
+              before: beforeN,
+              ops: diffOps(masked, {}),
+              live: liveRef(o2, provider),
+              claims: [],
+              releases: provider.claims(beforeN),
+              dependsOn: [],
+              beforeMasked: masked
+            });
+          } else if (declaresAccount && !input2.partial) {
+            this.unmanaged++;
+          }
+        }
+      }
+    };
+    hmacKeys = /* @__PURE__ */ new WeakMap();
+  }
+});
+
 // src/io/files.ts
 import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import { readdir } from "node:fs/promises";
@@ -1585,12 +3016,12 @@ var require_util = __commonJS({
     }
     exports.alwaysValidSchema = alwaysValidSchema;
     function checkUnknownRules(it, schema = it.schema) {
-      const { opts, self } = it;
+      const { opts, self: self2 } = it;
       if (!opts.strictSchema)
         return;
       if (typeof schema === "boolean")
         return;
-      const rules = self.RULES.keywords;
+      const rules = self2.RULES.keywords;
       for (const key in schema) {
         if (!rules[key])
           checkStrictMode(it, `unknown keyword: "${key}"`);
@@ -1952,15 +3383,15 @@ var require_rules = __commonJS({
     }
     exports.isJSONType = isJSONType;
     function getRules() {
-      const groups = {
+      const groups2 = {
         number: { type: "number", rules: [] },
         string: { type: "string", rules: [] },
         array: { type: "array", rules: [] },
         object: { type: "object", rules: [] }
       };
       return {
-        types: { ...groups, integer: true, boolean: true, null: true },
-        rules: [{ rules: [] }, groups.number, groups.string, groups.array, groups.object],
+        types: { ...groups2, integer: true, boolean: true, null: true },
+        rules: [{ rules: [] }, groups2.number, groups2.string, groups2.array, groups2.object],
         post: { rules: [] },
         all: {},
         keywords: {}
@@ -1976,8 +3407,8 @@ var require_applicability = __commonJS({
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.shouldUseRule = exports.shouldUseGroup = exports.schemaHasRulesForType = void 0;
-    function schemaHasRulesForType({ schema, self }, type) {
-      const group = self.RULES.types[type];
+    function schemaHasRulesForType({ schema, self: self2 }, type) {
+      const group = self2.RULES.types[type];
       return group && group !== true && shouldUseGroup(schema, group);
     }
     exports.schemaHasRulesForType = schemaHasRulesForType;
@@ -2102,11 +3533,11 @@ var require_dataType = __commonJS({
       gen.if((0, codegen_1._)`${parentData} !== undefined`, () => gen.assign((0, codegen_1._)`${parentData}[${parentDataProperty}]`, expr));
     }
     function checkDataType(dataType, data, strictNums, correct = DataType.Correct) {
-      const EQ = correct === DataType.Correct ? codegen_1.operators.EQ : codegen_1.operators.NEQ;
+      const EQ2 = correct === DataType.Correct ? codegen_1.operators.EQ : codegen_1.operators.NEQ;
       let cond;
       switch (dataType) {
         case "null":
-          return (0, codegen_1._)`${data} ${EQ} null`;
+          return (0, codegen_1._)`${data} ${EQ2} null`;
         case "array":
           cond = (0, codegen_1._)`Array.isArray(${data})`;
           break;
@@ -2120,7 +3551,7 @@ var require_dataType = __commonJS({
           cond = numCond();
           break;
         default:
-          return (0, codegen_1._)`typeof ${data} ${EQ} ${dataType}`;
+          return (0, codegen_1._)`typeof ${data} ${EQ2} ${dataType}`;
       }
       return correct === DataType.Correct ? cond : (0, codegen_1.not)(cond);
       function numCond(_cond = codegen_1.nil) {
@@ -2442,7 +3873,7 @@ var require_keyword = __commonJS({
       return !schemaType.length || schemaType.some((st) => st === "array" ? Array.isArray(schema) : st === "object" ? schema && typeof schema == "object" && !Array.isArray(schema) : typeof schema == st || allowUndefined && typeof schema == "undefined");
     }
     exports.validSchemaType = validSchemaType;
-    function validateKeywordUsage({ schema, opts, self, errSchemaPath }, def, keyword) {
+    function validateKeywordUsage({ schema, opts, self: self2, errSchemaPath }, def, keyword) {
       if (Array.isArray(def.keyword) ? !def.keyword.includes(keyword) : def.keyword !== keyword) {
         throw new Error("ajv implementation error");
       }
@@ -2453,9 +3884,9 @@ var require_keyword = __commonJS({
       if (def.validateSchema) {
         const valid = def.validateSchema(schema[keyword]);
         if (!valid) {
-          const msg = `keyword "${keyword}" value is invalid at path "${errSchemaPath}": ` + self.errorsText(def.validateSchema.errors);
+          const msg = `keyword "${keyword}" value is invalid at path "${errSchemaPath}": ` + self2.errorsText(def.validateSchema.errors);
           if (opts.validateSchema === "log")
-            self.logger.error(msg);
+            self2.logger.error(msg);
           else
             throw new Error(msg);
         }
@@ -2922,11 +4353,11 @@ var require_validate = __commonJS({
       }
       (0, boolSchema_1.boolOrEmptySchema)(it, valid);
     }
-    function schemaCxtHasRules({ schema, self }) {
+    function schemaCxtHasRules({ schema, self: self2 }) {
       if (typeof schema == "boolean")
         return !schema;
       for (const key in schema)
-        if (self.RULES.all[key])
+        if (self2.RULES.all[key])
           return true;
       return false;
     }
@@ -2955,9 +4386,9 @@ var require_validate = __commonJS({
       schemaKeywords(it, types, !checkedTypes, errsCount);
     }
     function checkRefsAndKeywords(it) {
-      const { schema, errSchemaPath, opts, self } = it;
-      if (schema.$ref && opts.ignoreKeywordsWithRef && (0, util_1.schemaHasRulesButRef)(schema, self.RULES)) {
-        self.logger.warn(`$ref: keywords ignored in schema at path "${errSchemaPath}"`);
+      const { schema, errSchemaPath, opts, self: self2 } = it;
+      if (schema.$ref && opts.ignoreKeywordsWithRef && (0, util_1.schemaHasRulesButRef)(schema, self2.RULES)) {
+        self2.logger.warn(`$ref: keywords ignored in schema at path "${errSchemaPath}"`);
       }
     }
     function checkNoDefault(it) {
@@ -3003,8 +4434,8 @@ var require_validate = __commonJS({
         gen.assign((0, codegen_1._)`${evaluated}.items`, items);
     }
     function schemaKeywords(it, types, typeErrors, errsCount) {
-      const { gen, schema, data, allErrors, opts, self } = it;
-      const { RULES } = self;
+      const { gen, schema, data, allErrors, opts, self: self2 } = it;
+      const { RULES } = self2;
       if (schema.$ref && (opts.ignoreKeywordsWithRef || !(0, util_1.schemaHasRulesButRef)(schema, RULES))) {
         gen.block(() => keywordCode(it, "$ref", RULES.all.$ref.definition));
         return;
@@ -3492,7 +4923,7 @@ var require_compile = __commonJS({
       const schOrFunc = root.refs[ref];
       if (schOrFunc)
         return schOrFunc;
-      let _sch = resolve4.call(this, root, ref);
+      let _sch = resolve5.call(this, root, ref);
       if (_sch === void 0) {
         const schema = (_a2 = root.localRefs) === null || _a2 === void 0 ? void 0 : _a2[ref];
         const { schemaId } = this.opts;
@@ -3519,7 +4950,7 @@ var require_compile = __commonJS({
     function sameSchemaEnv(s1, s2) {
       return s1.schema === s2.schema && s1.root === s2.root && s1.baseId === s2.baseId;
     }
-    function resolve4(root, ref) {
+    function resolve5(root, ref) {
       let sch;
       while (typeof (sch = this.refs[ref]) == "string")
         ref = sch;
@@ -4379,11 +5810,11 @@ var require_fast_uri = __commonJS({
         normalizeString(uri, options);
       } else if (typeof uri === "object") {
         uri = /** @type {T} */
-        parse2(serialize(uri, options), options);
+        parse5(serialize(uri, options), options);
       }
       return uri;
     }
-    function resolve4(baseURI, relativeURI, options) {
+    function resolve5(baseURI, relativeURI, options) {
       const schemelessOptions = options ? Object.assign({ scheme: "null" }, options) : { scheme: "null" };
       const {
         parsed: baseParsed,
@@ -4422,8 +5853,8 @@ var require_fast_uri = __commonJS({
     function resolveComponent(base, relative6, options, skipNormalization) {
       const target = {};
       if (!skipNormalization) {
-        base = parse2(serialize(base, options), options);
-        relative6 = parse2(serialize(relative6, options), options);
+        base = parse5(serialize(base, options), options);
+        relative6 = parse5(serialize(relative6, options), options);
       }
       options = options || {};
       if (!options.tolerant && relative6.scheme) {
@@ -4741,7 +6172,7 @@ var require_fast_uri = __commonJS({
       }
       return { parsed, malformedAuthorityOrPort, malformedPercentEncoding, malformedSchemeSpecific, malformedHost, malformedScheme };
     }
-    function parse2(uri, opts) {
+    function parse5(uri, opts) {
       return parseWithStatus(uri, opts).parsed;
     }
     function normalizeString(uri, opts) {
@@ -4774,11 +6205,11 @@ var require_fast_uri = __commonJS({
     var fastUri = {
       SCHEMES,
       normalize: normalize2,
-      resolve: resolve4,
+      resolve: resolve5,
       resolveComponent,
       equal,
       serialize,
-      parse: parse2
+      parse: parse5
     };
     module.exports = fastUri;
     module.exports.default = fastUri;
@@ -4798,7 +6229,7 @@ var require_uri = __commonJS({
 });
 
 // node_modules/ajv/dist/core.js
-var require_core = __commonJS({
+var require_core2 = __commonJS({
   "node_modules/ajv/dist/core.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -5211,10 +6642,10 @@ var require_core = __commonJS({
         }
         return metaSchema;
       }
-      _removeAllSchemas(schemas, regex) {
+      _removeAllSchemas(schemas, regex2) {
         for (const keyRef in schemas) {
           const sch = schemas[keyRef];
-          if (!regex || regex.test(keyRef)) {
+          if (!regex2 || regex2.test(keyRef)) {
             if (typeof sch == "string") {
               delete schemas[keyRef];
             } else if (sch && !sch.meta) {
@@ -5440,11 +6871,11 @@ var require_ref = __commonJS({
       schemaType: "string",
       code(cxt) {
         const { gen, schema: $ref, it } = cxt;
-        const { baseId, schemaEnv: env, validateName, opts, self } = it;
+        const { baseId, schemaEnv: env, validateName, opts, self: self2 } = it;
         const { root } = env;
         if (($ref === "#" || $ref === "#/") && baseId === root.baseId)
           return callRootRef();
-        const schOrEnv = compile_1.resolveRef.call(self, root, baseId, $ref);
+        const schOrEnv = compile_1.resolveRef.call(self2, root, baseId, $ref);
         if (schOrEnv === void 0)
           throw new ref_error_1.default(it.opts.uriResolver, baseId, $ref);
         if (schOrEnv instanceof compile_1.SchemaEnv)
@@ -5546,7 +6977,7 @@ var require_ref = __commonJS({
 });
 
 // node_modules/ajv/dist/vocabularies/core/index.js
-var require_core2 = __commonJS({
+var require_core3 = __commonJS({
   "node_modules/ajv/dist/vocabularies/core/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -6972,7 +8403,7 @@ var require_format = __commonJS({
       error: error3,
       code(cxt, ruleType) {
         const { gen, data, $data, schema, schemaCode, it } = cxt;
-        const { opts, errSchemaPath, schemaEnv, self } = it;
+        const { opts, errSchemaPath, schemaEnv, self: self2 } = it;
         if (!opts.validateFormats)
           return;
         if ($data)
@@ -6981,7 +8412,7 @@ var require_format = __commonJS({
           validateFormat();
         function validate$DataFormat() {
           const fmts = gen.scopeValue("formats", {
-            ref: self.formats,
+            ref: self2.formats,
             code: opts.code.formats
           });
           const fDef = gen.const("fDef", (0, codegen_1._)`${fmts}[${schemaCode}]`);
@@ -7001,7 +8432,7 @@ var require_format = __commonJS({
           }
         }
         function validateFormat() {
-          const formatDef = self.formats[schema];
+          const formatDef = self2.formats[schema];
           if (!formatDef) {
             unknownFormat();
             return;
@@ -7013,7 +8444,7 @@ var require_format = __commonJS({
             cxt.pass(validCondition());
           function unknownFormat() {
             if (opts.strictSchema === false) {
-              self.logger.warn(unknownMsg());
+              self2.logger.warn(unknownMsg());
               return;
             }
             throw new Error(unknownMsg());
@@ -7083,7 +8514,7 @@ var require_draft7 = __commonJS({
   "node_modules/ajv/dist/vocabularies/draft7.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
-    var core_1 = require_core2();
+    var core_1 = require_core3();
     var validation_1 = require_validation();
     var applicator_1 = require_applicator();
     var format_1 = require_format2();
@@ -7382,7 +8813,7 @@ var require_ajv = __commonJS({
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.MissingRefError = exports.ValidationError = exports.CodeGen = exports.Name = exports.nil = exports.stringify = exports.str = exports._ = exports.KeywordCxt = exports.Ajv = void 0;
-    var core_1 = require_core();
+    var core_1 = require_core2();
     var draft7_1 = require_draft7();
     var discriminator_1 = require_discriminator();
     var draft7MetaSchema = require_json_schema_draft_07();
@@ -7869,30 +9300,30 @@ function canonicalIp(text) {
 function canonicalIpv6(text) {
   const pct = text.indexOf("%");
   const zone = pct >= 0 ? text.slice(pct) : "";
-  const groups = parseIpv6(pct >= 0 ? text.slice(0, pct) : text);
-  if (!groups) return text;
-  const mapped = groups.slice(0, 5).every((g) => g === 0) && groups[5] === 65535;
+  const groups2 = parseIpv6(pct >= 0 ? text.slice(0, pct) : text);
+  if (!groups2) return text;
+  const mapped = groups2.slice(0, 5).every((g) => g === 0) && groups2[5] === 65535;
   if (mapped) {
-    const hi = groups[6] ?? 0;
-    const lo = groups[7] ?? 0;
+    const hi = groups2[6] ?? 0;
+    const lo = groups2[7] ?? 0;
     return `::ffff:${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}${zone}`;
   }
   let bestStart = -1;
   let bestLen = 0;
   for (let i2 = 0; i2 < 8; ) {
-    if (groups[i2] !== 0) {
+    if (groups2[i2] !== 0) {
       i2++;
       continue;
     }
     let j2 = i2;
-    while (j2 < 8 && groups[j2] === 0) j2++;
+    while (j2 < 8 && groups2[j2] === 0) j2++;
     if (j2 - i2 > bestLen) {
       bestStart = i2;
       bestLen = j2 - i2;
     }
     i2 = j2;
   }
-  const hex = groups.map((g) => g.toString(16));
+  const hex = groups2.map((g) => g.toString(16));
   if (bestLen < 2) return hex.join(":") + zone;
   const head = hex.slice(0, bestStart).join(":");
   const tail = hex.slice(bestStart + bestLen).join(":");
@@ -7982,6 +9413,11 @@ var init_package = __esm({
       devDependencies: {
         "@actions/core": "^3.0.1",
         "@eslint/js": "^9.39.0",
+        "@github/local-action": "^7.0.1",
+        "@octokit/core": "^7.0.8",
+        "@octokit/plugin-paginate-rest": "^16.0.0",
+        "@octokit/plugin-retry": "^8.1.1",
+        "@octokit/plugin-throttling": "^11.0.5",
         "@types/node": "^20.19.0",
         "ajv-draft-04": "^1.0.0",
         cloudflare: "^7.3.0",
@@ -9025,7 +10461,7 @@ var require_util2 = __commonJS({
         yield* this[kBody];
       }
     };
-    function noop() {
+    function noop5() {
     }
     function wrapRequestBody(body) {
       if (isStream(body)) {
@@ -9336,14 +10772,14 @@ var require_util2 = __commonJS({
       };
     }
     function ReadableStreamFrom(iterable) {
-      let iterator;
+      let iterator2;
       return new ReadableStream(
         {
           start() {
-            iterator = iterable[Symbol.asyncIterator]();
+            iterator2 = iterable[Symbol.asyncIterator]();
           },
           pull(controller) {
-            return iterator.next().then(({ done, value }) => {
+            return iterator2.next().then(({ done, value }) => {
               if (done) {
                 return queueMicrotask(() => {
                   controller.close();
@@ -9360,7 +10796,7 @@ var require_util2 = __commonJS({
             });
           },
           cancel() {
-            return iterator.return();
+            return iterator2.return();
           },
           type: "bytes"
         }
@@ -9694,17 +11130,17 @@ var require_util2 = __commonJS({
       }
       return obj;
     }
-    function errorRequest(client2, request, err2) {
+    function errorRequest2(client2, request3, err2) {
       try {
-        request.onError(err2);
-        assert(request.aborted);
+        request3.onError(err2);
+        assert(request3.aborted);
       } catch (err3) {
         client2.emit("error", err3);
       }
     }
     var setupConnectTimeout = process.platform === "win32" ? (socketWeakRef, opts) => {
       if (!opts.timeout) {
-        return noop;
+        return noop5;
       }
       let s1 = null;
       let s2 = null;
@@ -9720,7 +11156,7 @@ var require_util2 = __commonJS({
       };
     } : (socketWeakRef, opts) => {
       if (!opts.timeout) {
-        return noop;
+        return noop5;
       }
       let s1 = null;
       const fastTimer = timers.setFastTimeout(() => {
@@ -9798,7 +11234,7 @@ var require_util2 = __commonJS({
       bufferToLowerCasedHeaderName,
       addListener,
       removeAllListeners,
-      errorRequest,
+      errorRequest: errorRequest2,
       parseRawHeaders,
       toRawHeaders,
       encodeRawHeaders,
@@ -10389,7 +11825,7 @@ var require_request = __commonJS({
         return this;
       }
     };
-    function processHeader(request, key, val) {
+    function processHeader(request3, key, val) {
       if (val && (typeof val === "object" && !Array.isArray(val))) {
         throw new InvalidArgumentError(`invalid ${key} header`);
       } else if (val === void 0) {
@@ -10436,24 +11872,24 @@ var require_request = __commonJS({
         }
       }
       if (headerName === "host") {
-        if (request.host !== null) {
+        if (request3.host !== null) {
           throw new InvalidArgumentError("duplicate host header");
         }
         if (typeof val !== "string") {
           throw new InvalidArgumentError("invalid host header");
         }
-        request.host = val;
+        request3.host = val;
       } else if (headerName === "content-length") {
-        if (request.contentLength !== null) {
+        if (request3.contentLength !== null) {
           throw new InvalidArgumentError("duplicate content-length header");
         }
         if (!isValidContentLengthHeaderValue(val)) {
           throw new InvalidArgumentError("invalid content-length header");
         }
-        request.contentLength = parseInt(val, 10);
-      } else if (request.contentType === null && headerName === "content-type") {
-        request.contentType = val;
-        request.headers.push(key, val);
+        request3.contentLength = parseInt(val, 10);
+      } else if (request3.contentType === null && headerName === "content-type") {
+        request3.contentType = val;
+        request3.headers.push(key, val);
       } else if (headerName === "transfer-encoding" || headerName === "keep-alive" || headerName === "upgrade") {
         throw new InvalidArgumentError(`invalid ${headerName} header`);
       } else if (headerName === "connection") {
@@ -10467,13 +11903,13 @@ var require_request = __commonJS({
             throw new InvalidArgumentError("invalid connection header");
           }
           if (trimmed2 === "close") {
-            request.reset = true;
+            request3.reset = true;
           }
         }
       } else if (headerName === "expect") {
         throw new NotSupportedError("expect header not supported");
       } else {
-        request.headers.push(key, val);
+        request3.headers.push(key, val);
       }
     }
     module.exports = Request;
@@ -10755,9 +12191,9 @@ var require_dispatcher_base = __commonJS({
       }
       close(callback) {
         if (callback === void 0) {
-          return new Promise((resolve4, reject) => {
+          return new Promise((resolve5, reject) => {
             this.close((err2, data) => {
-              return err2 ? reject(err2) : resolve4(data);
+              return err2 ? reject(err2) : resolve5(data);
             });
           });
         }
@@ -10795,9 +12231,9 @@ var require_dispatcher_base = __commonJS({
           err2 = null;
         }
         if (callback === void 0) {
-          return new Promise((resolve4, reject) => {
+          return new Promise((resolve5, reject) => {
             this.destroy(err2, (err3, data) => {
-              return err3 ? reject(err3) : resolve4(data);
+              return err3 ? reject(err3) : resolve5(data);
             });
           });
         }
@@ -13086,11 +14522,11 @@ var require_util3 = __commonJS({
     function normalizeBinaryStringToUtf8(value) {
       return Buffer.from(value, "binary").toString("utf8");
     }
-    function requestCurrentURL(request) {
-      return request.urlList[request.urlList.length - 1];
+    function requestCurrentURL(request3) {
+      return request3.urlList[request3.urlList.length - 1];
     }
-    function requestBadPort(request) {
-      const url = requestCurrentURL(request);
+    function requestBadPort(request3) {
+      const url = requestCurrentURL(request3);
       if (urlIsHttpHttpsScheme(url) && badPortsSet.has(url.port)) {
         return "blocked";
       }
@@ -13128,10 +14564,10 @@ var require_util3 = __commonJS({
       }
       return policy;
     }
-    function setRequestReferrerPolicyOnRedirect(request, actualResponse) {
+    function setRequestReferrerPolicyOnRedirect(request3, actualResponse) {
       const policy = parseReferrerPolicy(actualResponse);
       if (policy !== "") {
-        request.referrerPolicy = policy;
+        request3.referrerPolicy = policy;
       }
     }
     function crossOriginResourcePolicyCheck() {
@@ -13148,33 +14584,33 @@ var require_util3 = __commonJS({
       header = httpRequest.mode;
       httpRequest.headersList.set("sec-fetch-mode", header, true);
     }
-    function appendRequestOriginHeader(request) {
-      let serializedOrigin = request.origin;
+    function appendRequestOriginHeader(request3) {
+      let serializedOrigin = request3.origin;
       if (serializedOrigin === "client" || serializedOrigin === void 0) {
         return;
       }
-      if (request.responseTainting === "cors" || request.mode === "websocket") {
-        request.headersList.append("origin", serializedOrigin, true);
-      } else if (request.method !== "GET" && request.method !== "HEAD") {
-        switch (request.referrerPolicy) {
+      if (request3.responseTainting === "cors" || request3.mode === "websocket") {
+        request3.headersList.append("origin", serializedOrigin, true);
+      } else if (request3.method !== "GET" && request3.method !== "HEAD") {
+        switch (request3.referrerPolicy) {
           case "no-referrer":
             serializedOrigin = null;
             break;
           case "no-referrer-when-downgrade":
           case "strict-origin":
           case "strict-origin-when-cross-origin":
-            if (request.origin && urlHasHttpsScheme(request.origin) && !urlHasHttpsScheme(requestCurrentURL(request))) {
+            if (request3.origin && urlHasHttpsScheme(request3.origin) && !urlHasHttpsScheme(requestCurrentURL(request3))) {
               serializedOrigin = null;
             }
             break;
           case "same-origin":
-            if (!sameOrigin(request, requestCurrentURL(request))) {
+            if (!sameOrigin(request3, requestCurrentURL(request3))) {
               serializedOrigin = null;
             }
             break;
           default:
         }
-        request.headersList.append("origin", serializedOrigin, true);
+        request3.headersList.append("origin", serializedOrigin, true);
       }
     }
     function coarsenTime(timestamp, crossOriginIsolatedCapability) {
@@ -13228,18 +14664,18 @@ var require_util3 = __commonJS({
         referrerPolicy: policyContainer.referrerPolicy
       };
     }
-    function determineRequestsReferrer(request) {
-      const policy = request.referrerPolicy;
+    function determineRequestsReferrer(request3) {
+      const policy = request3.referrerPolicy;
       assert(policy);
       let referrerSource = null;
-      if (request.referrer === "client") {
+      if (request3.referrer === "client") {
         const globalOrigin = getGlobalOrigin();
         if (!globalOrigin || globalOrigin.origin === "null") {
           return "no-referrer";
         }
         referrerSource = new URL(globalOrigin);
-      } else if (webidl.is.URL(request.referrer)) {
-        referrerSource = request.referrer;
+      } else if (webidl.is.URL(request3.referrer)) {
+        referrerSource = request3.referrer;
       }
       let referrerURL = stripURLForReferrer(referrerSource);
       const referrerOrigin = stripURLForReferrer(referrerSource, true);
@@ -13257,14 +14693,14 @@ var require_util3 = __commonJS({
         case "unsafe-url":
           return referrerURL;
         case "strict-origin": {
-          const currentURL = requestCurrentURL(request);
+          const currentURL = requestCurrentURL(request3);
           if (isURLPotentiallyTrustworthy(referrerURL) && !isURLPotentiallyTrustworthy(currentURL)) {
             return "no-referrer";
           }
           return referrerOrigin;
         }
         case "strict-origin-when-cross-origin": {
-          const currentURL = requestCurrentURL(request);
+          const currentURL = requestCurrentURL(request3);
           if (sameOrigin(referrerURL, currentURL)) {
             return referrerURL;
           }
@@ -13274,17 +14710,17 @@ var require_util3 = __commonJS({
           return referrerOrigin;
         }
         case "same-origin":
-          if (sameOrigin(request, referrerURL)) {
+          if (sameOrigin(request3, referrerURL)) {
             return referrerURL;
           }
           return "no-referrer";
         case "origin-when-cross-origin":
-          if (sameOrigin(request, referrerURL)) {
+          if (sameOrigin(request3, referrerURL)) {
             return referrerURL;
           }
           return referrerOrigin;
         case "no-referrer-when-downgrade": {
-          const currentURL = requestCurrentURL(request);
+          const currentURL = requestCurrentURL(request3);
           if (isURLPotentiallyTrustworthy(referrerURL) && !isURLPotentiallyTrustworthy(currentURL)) {
             return "no-referrer";
           }
@@ -13351,7 +14787,7 @@ var require_util3 = __commonJS({
       if (url.protocol === "blob:") return true;
       return isOriginPotentiallyTrustworthy(url.origin);
     }
-    function tryUpgradeRequestToAPotentiallyTrustworthyURL(request) {
+    function tryUpgradeRequestToAPotentiallyTrustworthyURL(request3) {
     }
     function sameOrigin(A2, B2) {
       if (A2.origin === B2.origin && A2.origin === "null") {
@@ -13730,7 +15166,7 @@ var require_util3 = __commonJS({
       }
       return gettingDecodingSplitting(value);
     }
-    function hasAuthenticationEntry(request) {
+    function hasAuthenticationEntry(request3) {
       return false;
     }
     function includesCredentials(url) {
@@ -14303,8 +15739,8 @@ var require_promise = __commonJS({
     function createDeferredPromise() {
       let res;
       let rej;
-      const promise = new Promise((resolve4, reject) => {
-        res = resolve4;
+      const promise = new Promise((resolve5, reject) => {
+        res = resolve5;
         rej = reject;
       });
       return { promise, resolve: res, reject: rej };
@@ -14339,12 +15775,12 @@ var require_body = __commonJS({
     var { runtimeFeatures } = require_runtime_features();
     var random = runtimeFeatures.has("crypto") ? __require("node:crypto").randomInt : (max) => Math.floor(Math.random() * max);
     var textEncoder = new TextEncoder();
-    function noop() {
+    function noop5() {
     }
     var streamRegistry = new FinalizationRegistry((weakRef) => {
       const stream = weakRef.deref();
       if (stream && !stream.locked && !isDisturbed(stream) && !isErrored(stream)) {
-        stream.cancel("Response object has been garbage collected").catch(noop);
+        stream.cancel("Response object has been garbage collected").catch(noop5);
       }
     });
     function extractBody(object, keepalive = false) {
@@ -14359,8 +15795,8 @@ var require_body = __commonJS({
           },
           async pull(controller) {
             const result = action();
-            const iterator = result?.[Symbol.asyncIterator]?.();
-            if (iterator == null) {
+            const iterator2 = result?.[Symbol.asyncIterator]?.();
+            if (iterator2 == null) {
               if (result?.length && !isErrored(stream)) {
                 controller.enqueue(typeof result === "string" ? textEncoder.encode(result) : new Uint8Array(result));
               }
@@ -14368,7 +15804,7 @@ var require_body = __commonJS({
               return;
             }
             while (true) {
-              const { value, done } = await iterator.next();
+              const { value, done } = await iterator2.next();
               if (done) {
                 queueMicrotask(() => readableStreamClose(controller));
                 return;
@@ -14965,11 +16401,11 @@ var require_client_h1 = __commonJS({
           util.destroy(socket, new SocketError("bad response", util.getSocketInfo(socket)));
           return -1;
         }
-        const request = client2[kQueue][client2[kRunningIdx]];
-        if (!request) {
+        const request3 = client2[kQueue][client2[kRunningIdx]];
+        if (!request3) {
           return -1;
         }
-        request.onResponseStarted();
+        request3.onResponseStarted();
         return 0;
       }
       /**
@@ -15031,9 +16467,9 @@ var require_client_h1 = __commonJS({
         assert(!socket.destroyed);
         assert(!this.paused);
         assert((headers.length & 1) === 0);
-        const request = client2[kQueue][client2[kRunningIdx]];
-        assert(request);
-        assert(request.upgrade || request.method === "CONNECT");
+        const request3 = client2[kQueue][client2[kRunningIdx]];
+        assert(request3);
+        assert(request3.upgrade || request3.method === "CONNECT");
         this.statusCode = 0;
         this.statusText = "";
         this.shouldKeepAlive = false;
@@ -15050,9 +16486,9 @@ var require_client_h1 = __commonJS({
         client2[kQueue][client2[kRunningIdx]++] = null;
         client2.emit("disconnect", client2[kUrl], [client2], new InformationalError("upgrade"));
         try {
-          request.onUpgrade(statusCode, headers, socket, statusText);
+          request3.onUpgrade(statusCode, headers, socket, statusText);
         } catch (err2) {
-          util.errorRequest(client2, request, err2);
+          util.errorRequest(client2, request3, err2);
           util.destroy(socket, err2);
         }
         client2[kResume]();
@@ -15072,8 +16508,8 @@ var require_client_h1 = __commonJS({
           util.destroy(socket, new SocketError("bad response", util.getSocketInfo(socket)));
           return -1;
         }
-        const request = client2[kQueue][client2[kRunningIdx]];
-        if (!request) {
+        const request3 = client2[kQueue][client2[kRunningIdx]];
+        if (!request3) {
           return -1;
         }
         assert(!this.upgrade);
@@ -15082,23 +16518,23 @@ var require_client_h1 = __commonJS({
           util.destroy(socket, new SocketError("bad response", util.getSocketInfo(socket)));
           return -1;
         }
-        if (upgrade && !request.upgrade) {
+        if (upgrade && !request3.upgrade) {
           util.destroy(socket, new SocketError("bad upgrade", util.getSocketInfo(socket)));
           return -1;
         }
         assert(this.timeoutType === TIMEOUT_HEADERS);
         this.statusCode = statusCode;
         this.shouldKeepAlive = shouldKeepAlive || // Override llhttp value which does not allow keepAlive for HEAD.
-        request.method === "HEAD" && !socket[kReset] && this.connection.toLowerCase() === "keep-alive";
+        request3.method === "HEAD" && !socket[kReset] && this.connection.toLowerCase() === "keep-alive";
         if (this.statusCode >= 200) {
-          const bodyTimeout = request.bodyTimeout != null ? request.bodyTimeout : client2[kBodyTimeout];
+          const bodyTimeout = request3.bodyTimeout != null ? request3.bodyTimeout : client2[kBodyTimeout];
           this.setTimeout(bodyTimeout, TIMEOUT_BODY);
         } else if (this.timeout) {
           if (this.timeout.refresh) {
             this.timeout.refresh();
           }
         }
-        if (request.method === "CONNECT") {
+        if (request3.method === "CONNECT") {
           assert(client2[kRunning] === 1);
           this.upgrade = true;
           return 2;
@@ -15129,11 +16565,11 @@ var require_client_h1 = __commonJS({
         } else {
           socket[kReset] = true;
         }
-        const pause = request.onHeaders(statusCode, headers, this.resume, statusText) === false;
-        if (request.aborted) {
+        const pause = request3.onHeaders(statusCode, headers, this.resume, statusText) === false;
+        if (request3.aborted) {
           return -1;
         }
-        if (request.method === "HEAD") {
+        if (request3.method === "HEAD") {
           return 1;
         }
         if (statusCode < 200) {
@@ -15154,8 +16590,8 @@ var require_client_h1 = __commonJS({
         if (socket.destroyed) {
           return -1;
         }
-        const request = client2[kQueue][client2[kRunningIdx]];
-        assert(request);
+        const request3 = client2[kQueue][client2[kRunningIdx]];
+        assert(request3);
         assert(this.timeoutType === TIMEOUT_BODY);
         if (this.timeout) {
           if (this.timeout.refresh) {
@@ -15168,7 +16604,7 @@ var require_client_h1 = __commonJS({
           return -1;
         }
         this.bytesRead += buf.length;
-        if (request.onData(buf) === false) {
+        if (request3.onData(buf) === false) {
           return constants3.ERROR.PAUSED;
         }
         return 0;
@@ -15186,8 +16622,8 @@ var require_client_h1 = __commonJS({
         }
         assert(statusCode >= 100);
         assert((this.headers.length & 1) === 0);
-        const request = client2[kQueue][client2[kRunningIdx]];
-        assert(request);
+        const request3 = client2[kQueue][client2[kRunningIdx]];
+        assert(request3);
         this.statusCode = 0;
         this.statusText = "";
         this.bytesRead = 0;
@@ -15199,11 +16635,11 @@ var require_client_h1 = __commonJS({
         if (statusCode < 200) {
           return 0;
         }
-        if (request.method !== "HEAD" && contentLength && bytesRead !== parseInt(contentLength, 10)) {
+        if (request3.method !== "HEAD" && contentLength && bytesRead !== parseInt(contentLength, 10)) {
           util.destroy(socket, new ResponseContentLengthMismatchError());
           return -1;
         }
-        request.onComplete(headers);
+        request3.onComplete(headers);
         client2[kQueue][client2[kRunningIdx]++] = null;
         socket[kSocketUsed] = client2[kPending] === 0;
         if (socket[kWriting]) {
@@ -15272,8 +16708,8 @@ var require_client_h1 = __commonJS({
       return {
         version: "h1",
         defaultPipelining: 1,
-        write(request) {
-          return writeH1(client2, request);
+        write(request3) {
+          return writeH1(client2, request3);
         },
         resume() {
           resumeH1(client2);
@@ -15300,18 +16736,18 @@ var require_client_h1 = __commonJS({
          * @param {import('../core/request.js')} request
          * @returns {boolean}
          */
-        busy(request) {
+        busy(request3) {
           if (socket[kWriting] || socket[kReset] || socket[kBlocking] || socket[kIdleSocketValidation] === 1) {
             return true;
           }
-          if (request) {
-            if (client2[kRunning] > 0 && !request.idempotent) {
+          if (request3) {
+            if (client2[kRunning] > 0 && !request3.idempotent) {
               return true;
             }
-            if (client2[kRunning] > 0 && (request.upgrade || request.method === "CONNECT")) {
+            if (client2[kRunning] > 0 && (request3.upgrade || request3.method === "CONNECT")) {
               return true;
             }
-            if (client2[kRunning] > 0 && util.bodyLength(request.body) !== 0 && (util.isStream(request.body) || util.isAsyncIterable(request.body) || util.isFormDataLike(request.body))) {
+            if (client2[kRunning] > 0 && util.bodyLength(request3.body) !== 0 && (util.isStream(request3.body) || util.isAsyncIterable(request3.body) || util.isFormDataLike(request3.body))) {
               return true;
             }
           }
@@ -15364,13 +16800,13 @@ var require_client_h1 = __commonJS({
         assert(client2[kPending] === 0);
         const requests = client2[kQueue].splice(client2[kRunningIdx]);
         for (let i2 = 0; i2 < requests.length; i2++) {
-          const request = requests[i2];
-          util.errorRequest(client2, request, err2);
+          const request3 = requests[i2];
+          util.errorRequest(client2, request3, err2);
         }
       } else if (client2[kRunning] > 0 && err2.code !== "UND_ERR_INFO") {
-        const request = client2[kQueue][client2[kRunningIdx]];
+        const request3 = client2[kQueue][client2[kRunningIdx]];
         client2[kQueue][client2[kRunningIdx]++] = null;
-        util.errorRequest(client2, request, err2);
+        util.errorRequest(client2, request3, err2);
       }
       client2[kPendingIdx] = client2[kRunningIdx];
       assert(client2[kRunning] === 0);
@@ -15438,8 +16874,8 @@ var require_client_h1 = __commonJS({
           }
         } else if (client2[kRunning] > 0 && socket[kParser].statusCode < 200) {
           if (socket[kParser].timeoutType !== TIMEOUT_HEADERS) {
-            const request = client2[kQueue][client2[kRunningIdx]];
-            const headersTimeout = request.headersTimeout != null ? request.headersTimeout : client2[kHeadersTimeout];
+            const request3 = client2[kQueue][client2[kRunningIdx]];
+            const headersTimeout = request3.headersTimeout != null ? request3.headersTimeout : client2[kHeadersTimeout];
             socket[kParser].setTimeout(headersTimeout, TIMEOUT_HEADERS);
           }
         }
@@ -15448,11 +16884,11 @@ var require_client_h1 = __commonJS({
     function shouldSendContentLength(method) {
       return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && method !== "TRACE" && method !== "CONNECT";
     }
-    function setTypeOfService(socket, request) {
+    function setTypeOfService(socket, request3) {
       if (typeof socket.setTypeOfService !== "function") {
         return;
       }
-      const typeOfService = request.typeOfService;
+      const typeOfService = request3.typeOfService;
       if (typeOfService === void 0) {
         return;
       }
@@ -15466,26 +16902,26 @@ var require_client_h1 = __commonJS({
       } catch {
       }
     }
-    function writeH1(client2, request) {
-      const { method, path, host: host2, upgrade, blocking, reset } = request;
-      let { body, headers, contentLength } = request;
+    function writeH1(client2, request3) {
+      const { method, path, host: host2, upgrade, blocking, reset } = request3;
+      let { body, headers, contentLength } = request3;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util.isFormDataLike(body)) {
         if (!extractBody) {
           extractBody = require_body().extractBody;
         }
         const [bodyStream, contentType] = extractBody(body);
-        if (request.contentType == null) {
+        if (request3.contentType == null) {
           headers.push("content-type", contentType);
         }
         body = bodyStream.stream;
         contentLength = bodyStream.length;
-      } else if (util.isBlobLike(body) && request.contentType == null) {
+      } else if (util.isBlobLike(body) && request3.contentType == null) {
         const contentType = body.type;
         if (contentType) {
           const contentTypeValue = `${contentType}`;
           if (!util.isValidHeaderValue(contentTypeValue)) {
-            util.errorRequest(client2, request, new InvalidArgumentError("invalid content-type header"));
+            util.errorRequest(client2, request3, new InvalidArgumentError("invalid content-type header"));
             return false;
           }
           headers.push("content-type", contentTypeValue);
@@ -15497,14 +16933,14 @@ var require_client_h1 = __commonJS({
       const bodyLength = util.bodyLength(body);
       contentLength = bodyLength ?? contentLength;
       if (contentLength === null) {
-        contentLength = request.contentLength;
+        contentLength = request3.contentLength;
       }
       if (contentLength === 0 && !expectsPayload) {
         contentLength = null;
       }
-      if (shouldSendContentLength(method) && contentLength > 0 && request.contentLength !== null && request.contentLength !== contentLength) {
+      if (shouldSendContentLength(method) && contentLength > 0 && request3.contentLength !== null && request3.contentLength !== contentLength) {
         if (client2[kStrictContentLength]) {
-          util.errorRequest(client2, request, new RequestContentLengthMismatchError());
+          util.errorRequest(client2, request3, new RequestContentLengthMismatchError());
           return false;
         }
         process.emitWarning(new RequestContentLengthMismatchError());
@@ -15512,19 +16948,19 @@ var require_client_h1 = __commonJS({
       const socket = client2[kSocket];
       clearIdleSocketValidation(socket);
       const abort = (err2) => {
-        if (request.aborted || request.completed) {
+        if (request3.aborted || request3.completed) {
           return;
         }
-        util.errorRequest(client2, request, err2 || new RequestAbortedError());
+        util.errorRequest(client2, request3, err2 || new RequestAbortedError());
         util.destroy(body);
         util.destroy(socket, new InformationalError("aborted"));
       };
       try {
-        request.onConnect(abort);
+        request3.onConnect(abort);
       } catch (err2) {
-        util.errorRequest(client2, request, err2);
+        util.errorRequest(client2, request3, err2);
       }
-      if (request.aborted) {
+      if (request3.aborted) {
         return false;
       }
       if (method === "HEAD") {
@@ -15542,7 +16978,7 @@ var require_client_h1 = __commonJS({
       if (blocking) {
         socket[kBlocking] = true;
       }
-      setTypeOfService(socket, request);
+      setTypeOfService(socket, request3);
       let header = `${method} ${path} HTTP/1.1\r
 `;
       if (typeof host2 === "string") {
@@ -15576,31 +17012,31 @@ upgrade: ${upgrade}\r
         }
       }
       if (channels.sendHeaders.hasSubscribers) {
-        channels.sendHeaders.publish({ request, headers: header, socket });
+        channels.sendHeaders.publish({ request: request3, headers: header, socket });
       }
       if (!body || bodyLength === 0) {
-        writeBuffer(abort, null, client2, request, socket, contentLength, header, expectsPayload);
+        writeBuffer(abort, null, client2, request3, socket, contentLength, header, expectsPayload);
       } else if (util.isBuffer(body)) {
-        writeBuffer(abort, body, client2, request, socket, contentLength, header, expectsPayload);
+        writeBuffer(abort, body, client2, request3, socket, contentLength, header, expectsPayload);
       } else if (util.isBlobLike(body)) {
         if (typeof body.stream === "function") {
-          writeIterable(abort, body.stream(), client2, request, socket, contentLength, header, expectsPayload);
+          writeIterable(abort, body.stream(), client2, request3, socket, contentLength, header, expectsPayload);
         } else {
-          writeBlob(abort, body, client2, request, socket, contentLength, header, expectsPayload);
+          writeBlob(abort, body, client2, request3, socket, contentLength, header, expectsPayload);
         }
       } else if (util.isStream(body)) {
-        writeStream(abort, body, client2, request, socket, contentLength, header, expectsPayload);
+        writeStream(abort, body, client2, request3, socket, contentLength, header, expectsPayload);
       } else if (util.isIterable(body)) {
-        writeIterable(abort, body, client2, request, socket, contentLength, header, expectsPayload);
+        writeIterable(abort, body, client2, request3, socket, contentLength, header, expectsPayload);
       } else {
         assert(false);
       }
       return true;
     }
-    function writeStream(abort, body, client2, request, socket, contentLength, header, expectsPayload) {
+    function writeStream(abort, body, client2, request3, socket, contentLength, header, expectsPayload) {
       assert(contentLength !== 0 || client2[kRunning] === 0, "stream body cannot be pipelined");
       let finished = false;
-      const writer = new AsyncWriter({ abort, socket, request, contentLength, client: client2, expectsPayload, header });
+      const writer = new AsyncWriter({ abort, socket, request: request3, contentLength, client: client2, expectsPayload, header });
       const onData = function(chunk) {
         if (finished) {
           return;
@@ -15666,7 +17102,7 @@ upgrade: ${upgrade}\r
         setImmediate(onClose);
       }
     }
-    function writeBuffer(abort, body, client2, request, socket, contentLength, header, expectsPayload) {
+    function writeBuffer(abort, body, client2, request3, socket, contentLength, header, expectsPayload) {
       try {
         if (!body) {
           if (contentLength === 0) {
@@ -15686,18 +17122,18 @@ upgrade: ${upgrade}\r
 `, "latin1");
           socket.write(body);
           socket.uncork();
-          request.onBodySent(body);
-          if (!expectsPayload && request.reset !== false) {
+          request3.onBodySent(body);
+          if (!expectsPayload && request3.reset !== false) {
             socket[kReset] = true;
           }
         }
-        request.onRequestSent();
+        request3.onRequestSent();
         client2[kResume]();
       } catch (err2) {
         abort(err2);
       }
     }
-    async function writeBlob(abort, body, client2, request, socket, contentLength, header, expectsPayload) {
+    async function writeBlob(abort, body, client2, request3, socket, contentLength, header, expectsPayload) {
       assert(contentLength === body.size, "blob body must have content length");
       try {
         if (contentLength != null && contentLength !== body.size) {
@@ -15710,9 +17146,9 @@ upgrade: ${upgrade}\r
 `, "latin1");
         socket.write(buffer);
         socket.uncork();
-        request.onBodySent(buffer);
-        request.onRequestSent();
-        if (!expectsPayload && request.reset !== false) {
+        request3.onBodySent(buffer);
+        request3.onRequestSent();
+        if (!expectsPayload && request3.reset !== false) {
           socket[kReset] = true;
         }
         client2[kResume]();
@@ -15720,7 +17156,7 @@ upgrade: ${upgrade}\r
         abort(err2);
       }
     }
-    async function writeIterable(abort, body, client2, request, socket, contentLength, header, expectsPayload) {
+    async function writeIterable(abort, body, client2, request3, socket, contentLength, header, expectsPayload) {
       assert(contentLength !== 0 || client2[kRunning] === 0, "iterator body cannot be pipelined");
       let callback = null;
       function onDrain() {
@@ -15730,16 +17166,16 @@ upgrade: ${upgrade}\r
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve4, reject) => {
+      const waitForDrain = () => new Promise((resolve5, reject) => {
         assert(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve4;
+          callback = resolve5;
         }
       });
       socket.on("close", onDrain).on("drain", onDrain);
-      const writer = new AsyncWriter({ abort, socket, request, contentLength, client: client2, expectsPayload, header });
+      const writer = new AsyncWriter({ abort, socket, request: request3, contentLength, client: client2, expectsPayload, header });
       try {
         for await (const chunk of body) {
           if (socket[kError]) {
@@ -15768,9 +17204,9 @@ upgrade: ${upgrade}\r
        * @param {boolean} arg.expectsPayload
        * @param {string} arg.header
        */
-      constructor({ abort, socket, request, contentLength, client: client2, expectsPayload, header }) {
+      constructor({ abort, socket, request: request3, contentLength, client: client2, expectsPayload, header }) {
         this.socket = socket;
-        this.request = request;
+        this.request = request3;
         this.contentLength = contentLength;
         this.client = client2;
         this.bytesWritten = 0;
@@ -15784,7 +17220,7 @@ upgrade: ${upgrade}\r
        * @returns
        */
       write(chunk) {
-        const { socket, request, contentLength, client: client2, bytesWritten, expectsPayload, header } = this;
+        const { socket, request: request3, contentLength, client: client2, bytesWritten, expectsPayload, header } = this;
         if (socket[kError]) {
           throw socket[kError];
         }
@@ -15803,7 +17239,7 @@ upgrade: ${upgrade}\r
         }
         socket.cork();
         if (bytesWritten === 0) {
-          if (!expectsPayload && request.reset !== false) {
+          if (!expectsPayload && request3.reset !== false) {
             socket[kReset] = true;
           }
           if (contentLength === null) {
@@ -15823,7 +17259,7 @@ ${len.toString(16)}\r
         this.bytesWritten += len;
         const ret = socket.write(chunk);
         socket.uncork();
-        request.onBodySent(chunk);
+        request3.onBodySent(chunk);
         if (!ret) {
           if (socket[kParser].timeout && socket[kParser].timeoutType === TIMEOUT_HEADERS) {
             if (socket[kParser].timeout.refresh) {
@@ -15837,8 +17273,8 @@ ${len.toString(16)}\r
        * @returns {void}
        */
       end() {
-        const { socket, contentLength, client: client2, bytesWritten, expectsPayload, header, request } = this;
-        request.onRequestSent();
+        const { socket, contentLength, client: client2, bytesWritten, expectsPayload, header, request: request3 } = this;
+        request3.onRequestSent();
         socket[kWriting] = false;
         if (socket[kError]) {
           throw socket[kError];
@@ -16018,8 +17454,8 @@ var require_client_h2 = __commonJS({
          * @param {import('../core/request.js')} request
          * @returns {boolean}
         */
-        write(request) {
-          return writeH2(client2, request);
+        write(request3) {
+          return writeH2(client2, request3);
         },
         /**
          * @returns {void}
@@ -16048,14 +17484,14 @@ var require_client_h2 = __commonJS({
          * @param {import('../core/request.js')} request
          * @returns {boolean}
         */
-        busy(request) {
-          if (request != null) {
+        busy(request3) {
+          if (request3 != null) {
             if (client2[kRunning] > 0) {
-              if (request.idempotent === false) return true;
-              if ((request.upgrade === "websocket" || request.method === "CONNECT") && session[kRemoteSettings] === false) return true;
-              if (util.bodyLength(request.body) !== 0 && (util.isStream(request.body) || util.isAsyncIterable(request.body) || util.isFormDataLike(request.body))) return true;
+              if (request3.idempotent === false) return true;
+              if ((request3.upgrade === "websocket" || request3.method === "CONNECT") && session[kRemoteSettings] === false) return true;
+              if (util.bodyLength(request3.body) !== 0 && (util.isStream(request3.body) || util.isAsyncIterable(request3.body) || util.isFormDataLike(request3.body))) return true;
             } else {
-              return (request.upgrade === "websocket" || request.method === "CONNECT") && session[kRemoteSettings] === false;
+              return (request3.upgrade === "websocket" || request3.method === "CONNECT") && session[kRemoteSettings] === false;
             }
           }
           return false;
@@ -16130,15 +17566,15 @@ var require_client_h2 = __commonJS({
       this.destroy(err2);
       util.destroy(this[kSocket], err2);
     }
-    function completeRequest(client2, request, resetPendingIdx = false) {
+    function completeRequest(client2, request3, resetPendingIdx = false) {
       const queue = client2[kQueue];
       const runningIdx = client2[kRunningIdx];
-      if (runningIdx < client2[kPendingIdx] && queue[runningIdx] === request) {
+      if (runningIdx < client2[kPendingIdx] && queue[runningIdx] === request3) {
         queue[runningIdx] = null;
         client2[kRunningIdx] = runningIdx + 1;
         return;
       }
-      const index = queue.indexOf(request, runningIdx);
+      const index = queue.indexOf(request3, runningIdx);
       if (index === -1 || index >= client2[kPendingIdx]) {
         return;
       }
@@ -16157,10 +17593,10 @@ var require_client_h2 = __commonJS({
       this[kHTTP2Session] = null;
       util.destroy(this[kSocket], err2);
       if (client2[kRunningIdx] < client2[kQueue].length) {
-        const request = client2[kQueue][client2[kRunningIdx]];
+        const request3 = client2[kQueue][client2[kRunningIdx]];
         client2[kQueue][client2[kRunningIdx]++] = null;
-        if (request != null) {
-          util.errorRequest(client2, request, err2);
+        if (request3 != null) {
+          util.errorRequest(client2, request3, err2);
         }
         client2[kPendingIdx] = client2[kRunningIdx];
       }
@@ -16183,9 +17619,9 @@ var require_client_h2 = __commonJS({
         assert(client2[kPending] === 0);
         const requests = client2[kQueue].splice(client2[kRunningIdx]);
         for (let i2 = 0; i2 < requests.length; i2++) {
-          const request = requests[i2];
-          if (request != null) {
-            util.errorRequest(client2, request, err2);
+          const request3 = requests[i2];
+          if (request3 != null) {
+            util.errorRequest(client2, request3, err2);
           }
         }
       }
@@ -16216,14 +17652,14 @@ var require_client_h2 = __commonJS({
     function shouldSendContentLength(method) {
       return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && method !== "TRACE" && method !== "CONNECT";
     }
-    function writeH2(client2, request) {
-      const headersTimeout = request.headersTimeout ?? client2[kHeadersTimeout];
-      const bodyTimeout = request.bodyTimeout ?? client2[kBodyTimeout];
+    function writeH2(client2, request3) {
+      const headersTimeout = request3.headersTimeout ?? client2[kHeadersTimeout];
+      const bodyTimeout = request3.bodyTimeout ?? client2[kBodyTimeout];
       const session = client2[kHTTP2Session];
-      const { method, path, host: host2, upgrade, expectContinue, signal, protocol, headers: reqHeaders } = request;
-      let { body } = request;
+      const { method, path, host: host2, upgrade, expectContinue, signal, protocol, headers: reqHeaders } = request3;
+      let { body } = request3;
       if (upgrade != null && upgrade !== "websocket") {
-        util.errorRequest(client2, request, new InvalidArgumentError(`Custom upgrade "${upgrade}" not supported over HTTP/2`));
+        util.errorRequest(client2, request3, new InvalidArgumentError(`Custom upgrade "${upgrade}" not supported over HTTP/2`));
         return false;
       }
       const headers = {};
@@ -16257,33 +17693,33 @@ var require_client_h2 = __commonJS({
       headers[HTTP2_HEADER_AUTHORITY] = host2 || `${hostname}${port2 ? `:${port2}` : ""}`;
       headers[HTTP2_HEADER_METHOD] = method;
       const abort = (err2) => {
-        if (request.aborted || request.completed) {
+        if (request3.aborted || request3.completed) {
           return;
         }
         err2 = err2 || new RequestAbortedError();
-        util.errorRequest(client2, request, err2);
+        util.errorRequest(client2, request3, err2);
         if (stream != null) {
           stream.removeAllListeners("data");
           stream.close();
           client2[kOnError](err2);
-          completeRequest(client2, request);
+          completeRequest(client2, request3);
           client2[kResume]();
         }
         util.destroy(body, err2);
       };
       try {
-        request.onConnect(abort);
+        request3.onConnect(abort);
       } catch (err2) {
-        util.errorRequest(client2, request, err2);
+        util.errorRequest(client2, request3, err2);
       }
-      if (request.aborted) {
+      if (request3.aborted) {
         return false;
       }
       if (upgrade || method === "CONNECT") {
         session.ref();
         if (upgrade === "websocket") {
           if (session[kEnableConnectProtocol] === false) {
-            util.errorRequest(client2, request, new InformationalError("HTTP/2: Extended CONNECT protocol not supported by server"));
+            util.errorRequest(client2, request3, new InformationalError("HTTP/2: Extended CONNECT protocol not supported by server"));
             session.unref();
             return false;
           }
@@ -16301,12 +17737,12 @@ var require_client_h2 = __commonJS({
           stream.once("response", (headers2, _flags) => {
             const { [HTTP2_HEADER_STATUS]: statusCode, ...realHeaders } = headers2;
             try {
-              request.onUpgrade(statusCode, parseH2Headers(realHeaders), stream);
+              request3.onUpgrade(statusCode, parseH2Headers(realHeaders), stream);
             } catch (err2) {
               abort(err2);
               return;
             }
-            completeRequest(client2, request);
+            completeRequest(client2, request3);
           });
           stream.on("error", () => {
             if (stream.rstCode === NGHTTP2_REFUSED_STREAM || stream.rstCode === NGHTTP2_CANCEL) {
@@ -16326,12 +17762,12 @@ var require_client_h2 = __commonJS({
         stream.on("response", (headers2) => {
           const { [HTTP2_HEADER_STATUS]: statusCode, ...realHeaders } = headers2;
           try {
-            request.onUpgrade(statusCode, parseH2Headers(realHeaders), stream);
+            request3.onUpgrade(statusCode, parseH2Headers(realHeaders), stream);
           } catch (err2) {
             abort(err2);
             return;
           }
-          completeRequest(client2, request);
+          completeRequest(client2, request3);
         });
         stream.on("error", abort);
         stream.once("close", () => {
@@ -16356,14 +17792,14 @@ var require_client_h2 = __commonJS({
         contentLength = bodyStream.length;
       }
       if (contentLength == null) {
-        contentLength = request.contentLength;
+        contentLength = request3.contentLength;
       }
       if (!expectsPayload) {
         contentLength = null;
       }
-      if (shouldSendContentLength(method) && contentLength > 0 && request.contentLength != null && request.contentLength !== contentLength) {
+      if (shouldSendContentLength(method) && contentLength > 0 && request3.contentLength != null && request3.contentLength !== contentLength) {
         if (client2[kStrictContentLength]) {
-          util.errorRequest(client2, request, new RequestContentLengthMismatchError());
+          util.errorRequest(client2, request3, new RequestContentLengthMismatchError());
           return false;
         }
         process.emitWarning(new RequestContentLengthMismatchError());
@@ -16379,7 +17815,7 @@ var require_client_h2 = __commonJS({
           header += `${key}: ${headers[key]}\r
 `;
         }
-        channels.sendHeaders.publish({ request, headers: header, socket: session[kSocket] });
+        channels.sendHeaders.publish({ request: request3, headers: header, socket: session[kSocket] });
       }
       const shouldEndStream = method === "GET" || method === "HEAD" || body === null;
       if (expectContinue) {
@@ -16400,21 +17836,21 @@ var require_client_h2 = __commonJS({
       let responseReceived = false;
       stream.once("response", (headers2) => {
         const { [HTTP2_HEADER_STATUS]: statusCode, ...realHeaders } = headers2;
-        request.onResponseStarted();
+        request3.onResponseStarted();
         responseReceived = true;
         stream.setTimeout(bodyTimeout);
-        if (request.aborted) {
+        if (request3.aborted) {
           stream.removeAllListeners("data");
           return;
         }
-        if (request.onHeaders(Number(statusCode), parseH2Headers(realHeaders), stream.resume.bind(stream), "") === false) {
+        if (request3.onHeaders(Number(statusCode), parseH2Headers(realHeaders), stream.resume.bind(stream), "") === false) {
           stream.pause();
         }
         stream.on("data", (chunk) => {
-          if (request.aborted || request.completed) {
+          if (request3.aborted || request3.completed) {
             return;
           }
-          if (request.onData(chunk) === false) {
+          if (request3.onData(chunk) === false) {
             stream.pause();
           }
         });
@@ -16422,14 +17858,14 @@ var require_client_h2 = __commonJS({
       stream.once("end", () => {
         stream.removeAllListeners("data");
         if (responseReceived) {
-          if (!request.aborted && !request.completed) {
-            request.onComplete({});
+          if (!request3.aborted && !request3.completed) {
+            request3.onComplete({});
           }
-          completeRequest(client2, request);
+          completeRequest(client2, request3);
           client2[kResume]();
         } else {
           abort(new InformationalError("HTTP/2: stream half-closed (remote)"));
-          completeRequest(client2, request, true);
+          completeRequest(client2, request3, true);
           client2[kResume]();
         }
       });
@@ -16439,7 +17875,7 @@ var require_client_h2 = __commonJS({
         if (session[kOpenStreams] === 0) {
           session.unref();
         }
-        if (!request.aborted && !request.completed) {
+        if (!request3.aborted && !request3.completed) {
           abort(new InformationalError("HTTP/2: stream closed before the response was complete"));
         }
       });
@@ -16464,11 +17900,11 @@ var require_client_h2 = __commonJS({
         abort(err2);
       });
       stream.once("trailers", (trailers) => {
-        if (request.aborted || request.completed) {
+        if (request3.aborted || request3.completed) {
           return;
         }
         stream.removeAllListeners("data");
-        request.onComplete(trailers);
+        request3.onComplete(trailers);
       });
       return true;
       function writeBodyH2() {
@@ -16478,7 +17914,7 @@ var require_client_h2 = __commonJS({
             stream,
             null,
             client2,
-            request,
+            request3,
             client2[kSocket],
             contentLength,
             expectsPayload
@@ -16489,7 +17925,7 @@ var require_client_h2 = __commonJS({
             stream,
             body,
             client2,
-            request,
+            request3,
             client2[kSocket],
             contentLength,
             expectsPayload
@@ -16501,7 +17937,7 @@ var require_client_h2 = __commonJS({
               stream,
               body.stream(),
               client2,
-              request,
+              request3,
               client2[kSocket],
               contentLength,
               expectsPayload
@@ -16512,7 +17948,7 @@ var require_client_h2 = __commonJS({
               stream,
               body,
               client2,
-              request,
+              request3,
               client2[kSocket],
               contentLength,
               expectsPayload
@@ -16526,7 +17962,7 @@ var require_client_h2 = __commonJS({
             stream,
             body,
             client2,
-            request,
+            request3,
             contentLength
           );
         } else if (util.isIterable(body)) {
@@ -16535,7 +17971,7 @@ var require_client_h2 = __commonJS({
             stream,
             body,
             client2,
-            request,
+            request3,
             client2[kSocket],
             contentLength,
             expectsPayload
@@ -16545,7 +17981,7 @@ var require_client_h2 = __commonJS({
         }
       }
     }
-    function writeBuffer(abort, h2stream, body, client2, request, socket, contentLength, expectsPayload) {
+    function writeBuffer(abort, h2stream, body, client2, request3, socket, contentLength, expectsPayload) {
       try {
         if (body != null && util.isBuffer(body)) {
           assert(contentLength === body.byteLength, "buffer body must have content length");
@@ -16553,18 +17989,18 @@ var require_client_h2 = __commonJS({
           h2stream.write(body);
           h2stream.uncork();
           h2stream.end();
-          request.onBodySent(body);
+          request3.onBodySent(body);
         }
         if (!expectsPayload) {
           socket[kReset] = true;
         }
-        request.onRequestSent();
+        request3.onRequestSent();
         client2[kResume]();
       } catch (error3) {
         abort(error3);
       }
     }
-    function writeStream(abort, socket, expectsPayload, h2stream, body, client2, request, contentLength) {
+    function writeStream(abort, socket, expectsPayload, h2stream, body, client2, request3, contentLength) {
       assert(contentLength !== 0 || client2[kRunning] === 0, "stream body cannot be pipelined");
       const pipe = pipeline(
         body,
@@ -16575,7 +18011,7 @@ var require_client_h2 = __commonJS({
             abort(err2);
           } else {
             util.removeAllListeners(pipe);
-            request.onRequestSent();
+            request3.onRequestSent();
             if (!expectsPayload) {
               socket[kReset] = true;
             }
@@ -16585,10 +18021,10 @@ var require_client_h2 = __commonJS({
       );
       util.addListener(pipe, "data", onPipeData);
       function onPipeData(chunk) {
-        request.onBodySent(chunk);
+        request3.onBodySent(chunk);
       }
     }
-    async function writeBlob(abort, h2stream, body, client2, request, socket, contentLength, expectsPayload) {
+    async function writeBlob(abort, h2stream, body, client2, request3, socket, contentLength, expectsPayload) {
       assert(contentLength === body.size, "blob body must have content length");
       try {
         if (contentLength != null && contentLength !== body.size) {
@@ -16599,8 +18035,8 @@ var require_client_h2 = __commonJS({
         h2stream.write(buffer);
         h2stream.uncork();
         h2stream.end();
-        request.onBodySent(buffer);
-        request.onRequestSent();
+        request3.onBodySent(buffer);
+        request3.onRequestSent();
         if (!expectsPayload) {
           socket[kReset] = true;
         }
@@ -16609,7 +18045,7 @@ var require_client_h2 = __commonJS({
         abort(err2);
       }
     }
-    async function writeIterable(abort, h2stream, body, client2, request, socket, contentLength, expectsPayload) {
+    async function writeIterable(abort, h2stream, body, client2, request3, socket, contentLength, expectsPayload) {
       assert(contentLength !== 0 || client2[kRunning] === 0, "iterator body cannot be pipelined");
       let callback = null;
       function onDrain() {
@@ -16619,12 +18055,12 @@ var require_client_h2 = __commonJS({
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve4, reject) => {
+      const waitForDrain = () => new Promise((resolve5, reject) => {
         assert(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve4;
+          callback = resolve5;
         }
       });
       h2stream.on("close", onDrain).on("drain", onDrain);
@@ -16634,13 +18070,13 @@ var require_client_h2 = __commonJS({
             throw socket[kError];
           }
           const res = h2stream.write(chunk);
-          request.onBodySent(chunk);
+          request3.onBodySent(chunk);
           if (!res) {
             await waitForDrain();
           }
         }
         h2stream.end();
-        request.onRequestSent();
+        request3.onRequestSent();
         if (!expectsPayload) {
           socket[kReset] = true;
         }
@@ -16722,7 +18158,7 @@ var require_client = __commonJS({
     var getDefaultNodeMaxHeaderSize = http && http.maxHeaderSize && Number.isInteger(http.maxHeaderSize) && http.maxHeaderSize > 0 ? () => http.maxHeaderSize : () => {
       throw new InvalidArgumentError("http module not available or http.maxHeaderSize invalid");
     };
-    var noop = () => {
+    var noop5 = () => {
     };
     function getPipelining(client2) {
       return client2[kPipelining] ?? client2[kHTTPContext]?.defaultPipelining ?? 1;
@@ -16926,10 +18362,10 @@ var require_client = __commonJS({
         this.once("connect", cb);
       }
       [kDispatch](opts, handler) {
-        const request = new Request(this[kUrl].origin, opts, handler);
-        this[kQueue].push(request);
+        const request3 = new Request(this[kUrl].origin, opts, handler);
+        this[kQueue].push(request3);
         if (this[kResuming]) {
-        } else if (util.bodyLength(request.body) == null && util.isIterable(request.body)) {
+        } else if (util.bodyLength(request3.body) == null && util.isIterable(request3.body)) {
           this[kResuming] = 1;
           queueMicrotask(() => resume(this));
         } else {
@@ -16941,21 +18377,21 @@ var require_client = __commonJS({
         return this[kNeedDrain] < 2;
       }
       [kClose]() {
-        return new Promise((resolve4) => {
+        return new Promise((resolve5) => {
           if (this[kSize]) {
-            this[kClosedResolve] = resolve4;
+            this[kClosedResolve] = resolve5;
           } else {
-            resolve4(null);
+            resolve5(null);
           }
         });
       }
       [kDestroy](err2) {
-        return new Promise((resolve4) => {
+        return new Promise((resolve5) => {
           const requests = this[kQueue].splice(this[kPendingIdx]);
           for (let i2 = 0; i2 < requests.length; i2++) {
-            const request = requests[i2];
-            if (request != null) {
-              util.errorRequest(this, request, err2);
+            const request3 = requests[i2];
+            if (request3 != null) {
+              util.errorRequest(this, request3, err2);
             }
           }
           const callback = () => {
@@ -16963,7 +18399,7 @@ var require_client = __commonJS({
               this[kClosedResolve]();
               this[kClosedResolve] = null;
             }
-            resolve4(null);
+            resolve5(null);
           };
           if (this[kHTTPContext]) {
             this[kHTTPContext].destroy(err2, callback);
@@ -16980,9 +18416,9 @@ var require_client = __commonJS({
         assert(client2[kPendingIdx] === client2[kRunningIdx]);
         const requests = client2[kQueue].splice(client2[kRunningIdx]);
         for (let i2 = 0; i2 < requests.length; i2++) {
-          const request = requests[i2];
-          if (request != null) {
-            util.errorRequest(client2, request, err2);
+          const request3 = requests[i2];
+          if (request3 != null) {
+            util.errorRequest(client2, request3, err2);
           }
         }
         assert(client2[kSize] === 0);
@@ -17029,7 +18465,7 @@ var require_client = __commonJS({
             return;
           }
           if (client2.destroyed) {
-            util.destroy(socket.on("error", noop), new ClientDestroyedError());
+            util.destroy(socket.on("error", noop5), new ClientDestroyedError());
             client2[kResume]();
             return;
           }
@@ -17037,7 +18473,7 @@ var require_client = __commonJS({
           try {
             client2[kHTTPContext] = socket.alpnProtocol === "h2" ? connectH2(client2, socket) : connectH1(client2, socket);
           } catch (err3) {
-            socket.destroy().on("error", noop);
+            socket.destroy().on("error", noop5);
             handleConnectError(client2, err3, { host: host2, hostname, protocol, port: port2 });
             client2[kResume]();
             return;
@@ -17093,8 +18529,8 @@ var require_client = __commonJS({
       if (err2.code === "ERR_TLS_CERT_ALTNAME_INVALID") {
         assert(client2[kRunning] === 0);
         while (client2[kPending] > 0 && client2[kQueue][client2[kPendingIdx]].servername === client2[kServerName]) {
-          const request = client2[kQueue][client2[kPendingIdx]++];
-          util.errorRequest(client2, request, err2);
+          const request3 = client2[kQueue][client2[kPendingIdx]++];
+          util.errorRequest(client2, request3, err2);
         }
       } else {
         onError2(client2, err2);
@@ -17149,15 +18585,15 @@ var require_client = __commonJS({
         if (client2[kRunning] >= (getPipelining(client2) || 1)) {
           return;
         }
-        const request = client2[kQueue][client2[kPendingIdx]];
-        if (request === null) {
+        const request3 = client2[kQueue][client2[kPendingIdx]];
+        if (request3 === null) {
           return;
         }
-        if (client2[kUrl].protocol === "https:" && client2[kServerName] !== request.servername) {
+        if (client2[kUrl].protocol === "https:" && client2[kServerName] !== request3.servername) {
           if (client2[kRunning] > 0) {
             return;
           }
-          client2[kServerName] = request.servername;
+          client2[kServerName] = request3.servername;
           client2[kHTTPContext]?.destroy(new InformationalError("servername changed"), () => {
             client2[kHTTPContext] = null;
             resume(client2);
@@ -17173,10 +18609,10 @@ var require_client = __commonJS({
         if (client2[kHTTPContext].destroyed) {
           return;
         }
-        if (client2[kHTTPContext].busy(request)) {
+        if (client2[kHTTPContext].busy(request3)) {
           return;
         }
-        if (!request.aborted && client2[kHTTPContext].write(request)) {
+        if (!request3.aborted && client2[kHTTPContext].write(request3)) {
           client2[kPendingIdx]++;
         } else {
           client2[kQueue].splice(client2[kPendingIdx], 1);
@@ -17337,8 +18773,8 @@ var require_pool_base = __commonJS({
       }
       get [kPending]() {
         let ret = this[kQueued];
-        for (const { [kPending]: pending2 } of this[kClients]) {
-          ret += pending2;
+        for (const { [kPending]: pending } of this[kClients]) {
+          ret += pending;
         }
         return ret;
       }
@@ -17370,8 +18806,8 @@ var require_pool_base = __commonJS({
           }
           return Promise.all(closeAll);
         } else {
-          return new Promise((resolve4) => {
-            this[kClosedResolve] = resolve4;
+          return new Promise((resolve5) => {
+            this[kClosedResolve] = resolve5;
           });
         }
       }
@@ -18231,13 +19667,13 @@ var require_socks5_client = __commonJS({
         }
         debug3("starting handshake with", this.authMethods.length, "auth methods");
         this.state = STATES.HANDSHAKING;
-        const request = Buffer2.alloc(2 + this.authMethods.length);
-        request[0] = SOCKS_VERSION;
-        request[1] = this.authMethods.length;
+        const request3 = Buffer2.alloc(2 + this.authMethods.length);
+        request3[0] = SOCKS_VERSION;
+        request3[1] = this.authMethods.length;
         this.authMethods.forEach((method, i2) => {
-          request[2 + i2] = method;
+          request3[2 + i2] = method;
         });
-        this.socket.write(request);
+        this.socket.write(request3);
       }
       /**
        * Handle handshake response from server
@@ -18279,13 +19715,13 @@ var require_socks5_client = __commonJS({
         if (usernameBuffer.length > 255 || passwordBuffer.length > 255) {
           throw new InvalidArgumentError("Username or password too long");
         }
-        const request = Buffer2.alloc(3 + usernameBuffer.length + passwordBuffer.length);
-        request[0] = 1;
-        request[1] = usernameBuffer.length;
-        usernameBuffer.copy(request, 2);
-        request[2 + usernameBuffer.length] = passwordBuffer.length;
-        passwordBuffer.copy(request, 3 + usernameBuffer.length);
-        this.socket.write(request);
+        const request3 = Buffer2.alloc(3 + usernameBuffer.length + passwordBuffer.length);
+        request3[0] = 1;
+        request3[1] = usernameBuffer.length;
+        usernameBuffer.copy(request3, 2);
+        request3[2 + usernameBuffer.length] = passwordBuffer.length;
+        passwordBuffer.copy(request3, 3 + usernameBuffer.length);
+        this.socket.write(request3);
       }
       /**
        * Handle authentication response
@@ -18320,22 +19756,22 @@ var require_socks5_client = __commonJS({
         }
         debug3("connecting to", address, port2);
         this.state = STATES.CONNECTING;
-        const request = this.buildConnectRequest(COMMANDS2.CONNECT, address, port2);
-        this.socket.write(request);
+        const request3 = this.buildConnectRequest(COMMANDS2.CONNECT, address, port2);
+        this.socket.write(request3);
       }
       /**
        * Build a SOCKS5 request
        */
       buildConnectRequest(command, address, port2) {
         const { type: addressType, buffer: addressBuffer } = parseAddress(address);
-        const request = Buffer2.alloc(4 + addressBuffer.length + 2);
-        request[0] = SOCKS_VERSION;
-        request[1] = command;
-        request[2] = 0;
-        request[3] = addressType;
-        addressBuffer.copy(request, 4);
-        request.writeUInt16BE(port2, 4 + addressBuffer.length);
-        return request;
+        const request3 = Buffer2.alloc(4 + addressBuffer.length + 2);
+        request3[0] = SOCKS_VERSION;
+        request3[1] = command;
+        request3[2] = 0;
+        request3[3] = addressType;
+        addressBuffer.copy(request3, 4);
+        request3.writeUInt16BE(port2, 4 + addressBuffer.length);
+        return request3;
       }
       /**
        * Handle CONNECT response
@@ -18493,7 +19929,7 @@ var require_socks5_proxy_agent = __commonJS({
         const proxyHost = this[kProxyUrl].hostname;
         const proxyPort = parseInt(this[kProxyUrl].port) || 1080;
         debug3("creating SOCKS5 connection to", proxyHost, proxyPort);
-        const socket = await new Promise((resolve4, reject) => {
+        const socket = await new Promise((resolve5, reject) => {
           this[kConnector]({
             hostname: proxyHost,
             host: proxyHost,
@@ -18503,7 +19939,7 @@ var require_socks5_proxy_agent = __commonJS({
             if (err2) {
               reject(err2);
             } else {
-              resolve4(socket2);
+              resolve5(socket2);
             }
           });
         });
@@ -18513,14 +19949,14 @@ var require_socks5_proxy_agent = __commonJS({
           socket.destroy();
         });
         await socks5Client.handshake();
-        await new Promise((resolve4, reject) => {
+        await new Promise((resolve5, reject) => {
           const timeout = setTimeout(() => {
             reject(new Error("SOCKS5 authentication timeout"));
           }, 5e3);
           const onAuthenticated = () => {
             clearTimeout(timeout);
             socks5Client.removeListener("error", onError2);
-            resolve4();
+            resolve5();
           };
           const onError2 = (err2) => {
             clearTimeout(timeout);
@@ -18529,14 +19965,14 @@ var require_socks5_proxy_agent = __commonJS({
           };
           if (socks5Client.state === STATES.AUTHENTICATED) {
             clearTimeout(timeout);
-            resolve4();
+            resolve5();
           } else {
             socks5Client.once("authenticated", onAuthenticated);
             socks5Client.once("error", onError2);
           }
         });
         await socks5Client.connect(targetHost, targetPort);
-        await new Promise((resolve4, reject) => {
+        await new Promise((resolve5, reject) => {
           const timeout = setTimeout(() => {
             reject(new Error("SOCKS5 connection timeout"));
           }, 5e3);
@@ -18544,7 +19980,7 @@ var require_socks5_proxy_agent = __commonJS({
             debug3("SOCKS5 tunnel established to", targetHost, targetPort, "via", info2);
             clearTimeout(timeout);
             socks5Client.removeListener("error", onError2);
-            resolve4();
+            resolve5();
           };
           const onError2 = (err2) => {
             clearTimeout(timeout);
@@ -18587,8 +20023,8 @@ var require_socks5_proxy_agent = __commonJS({
                       socket,
                       servername: this[kRequestTls]?.servername || targetHost
                     });
-                    await new Promise((resolve4, reject) => {
-                      finalSocket.once("secureConnect", resolve4);
+                    await new Promise((resolve5, reject) => {
+                      finalSocket.once("secureConnect", resolve5);
                       finalSocket.once("error", reject);
                     });
                   }
@@ -18662,7 +20098,7 @@ var require_proxy_agent = __commonJS({
     function defaultFactory(origin, opts) {
       return new Pool(origin, opts);
     }
-    var noop = () => {
+    var noop5 = () => {
     };
     function defaultAgentFactory(origin, opts) {
       if (opts.connections === 1) {
@@ -18799,7 +20235,7 @@ var require_proxy_agent = __commonJS({
               };
               const { socket, statusCode } = await this[kClient].connect(connectParams);
               if (statusCode !== 200) {
-                socket.on("error", noop).destroy();
+                socket.on("error", noop5).destroy();
                 callback(new RequestAbortedError(`Proxy response (${statusCode}) !== 200 when HTTP Tunneling`));
                 return;
               }
@@ -19436,14 +20872,14 @@ var require_retry_agent = __commonJS({
         this.#options = options;
       }
       dispatch(opts, handler) {
-        const retry = new RetryHandler({
+        const retry2 = new RetryHandler({
           ...opts,
           retryOptions: this.#options
         }, {
           dispatch: this.#agent.dispatch.bind(this.#agent),
           handler
         });
-        return this.#agent.dispatch(opts, retry);
+        return this.#agent.dispatch(opts, retry2);
       }
       close() {
         return this.#agent.close();
@@ -19516,7 +20952,7 @@ var require_readable = __commonJS({
     var kContentLength = Symbol("kContentLength");
     var kUsed = Symbol("kUsed");
     var kBytesRead = Symbol("kBytesRead");
-    var noop = () => {
+    var noop5 = () => {
     };
     var BodyReadable = class extends Readable {
       /**
@@ -19721,7 +21157,7 @@ var require_readable = __commonJS({
         if (this._readableState.closeEmitted) {
           return Promise.resolve(null);
         }
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve5, reject) => {
           if (this[kContentLength] && this[kContentLength] > limit || this[kBytesRead] > limit) {
             this.destroy(new AbortError());
           }
@@ -19735,13 +21171,13 @@ var require_readable = __commonJS({
               if (signal.aborted) {
                 reject(signal.reason ?? new AbortError());
               } else {
-                resolve4(null);
+                resolve5(null);
               }
             });
           } else {
-            this.on("close", resolve4);
+            this.on("close", resolve5);
           }
-          this.on("error", noop).on("data", () => {
+          this.on("error", noop5).on("data", () => {
             if (this[kBytesRead] > limit) {
               this.destroy();
             }
@@ -19767,7 +21203,7 @@ var require_readable = __commonJS({
     }
     function consume(stream, type) {
       assert(!stream[kConsume]);
-      return new Promise((resolve4, reject) => {
+      return new Promise((resolve5, reject) => {
         if (isUnusable(stream)) {
           const rState = stream._readableState;
           if (rState.destroyed && rState.closeEmitted === false) {
@@ -19782,7 +21218,7 @@ var require_readable = __commonJS({
             stream[kConsume] = {
               type,
               stream,
-              resolve: resolve4,
+              resolve: resolve5,
               reject,
               length: 0,
               body: []
@@ -19856,18 +21292,18 @@ var require_readable = __commonJS({
       return buffer;
     }
     function consumeEnd(consume2, encoding) {
-      const { type, body, resolve: resolve4, stream, length } = consume2;
+      const { type, body, resolve: resolve5, stream, length } = consume2;
       try {
         if (type === "text") {
-          resolve4(chunksDecode(body, length, encoding));
+          resolve5(chunksDecode(body, length, encoding));
         } else if (type === "json") {
-          resolve4(JSON.parse(chunksDecode(body, length, encoding)));
+          resolve5(JSON.parse(chunksDecode(body, length, encoding)));
         } else if (type === "arrayBuffer") {
-          resolve4(chunksConcat(body, length).buffer);
+          resolve5(chunksConcat(body, length).buffer);
         } else if (type === "blob") {
-          resolve4(new Blob(body, { type: stream[kContentType] }));
+          resolve5(new Blob(body, { type: stream[kContentType] }));
         } else if (type === "bytes") {
-          resolve4(chunksConcat(body, length));
+          resolve5(chunksConcat(body, length));
         }
         consumeFinish(consume2);
       } catch (err2) {
@@ -19910,7 +21346,7 @@ var require_api_request = __commonJS({
     var { Readable } = require_readable();
     var { InvalidArgumentError, RequestAbortedError } = require_errors2();
     var util = require_util2();
-    function noop() {
+    function noop5() {
     }
     var RequestHandler = class extends AsyncResource {
       constructor(opts, callback) {
@@ -19937,7 +21373,7 @@ var require_api_request = __commonJS({
           super("UNDICI_REQUEST");
         } catch (err2) {
           if (util.isStream(body)) {
-            util.destroy(body.on("error", noop), err2);
+            util.destroy(body.on("error", noop5), err2);
           }
           throw err2;
         }
@@ -19960,7 +21396,7 @@ var require_api_request = __commonJS({
           this.removeAbortListener = util.addAbortListener(signal, () => {
             this.reason = signal.reason ?? new RequestAbortedError();
             if (this.res) {
-              util.destroy(this.res.on("error", noop), this.reason);
+              util.destroy(this.res.on("error", noop5), this.reason);
             } else if (this.abort) {
               this.abort(this.reason);
             }
@@ -20014,7 +21450,7 @@ var require_api_request = __commonJS({
             });
           } catch (err2) {
             this.res = null;
-            util.destroy(res.on("error", noop), err2);
+            util.destroy(res.on("error", noop5), err2);
             queueMicrotask(() => {
               throw err2;
             });
@@ -20039,13 +21475,13 @@ var require_api_request = __commonJS({
         if (res) {
           this.res = null;
           queueMicrotask(() => {
-            util.destroy(res.on("error", noop), err2);
+            util.destroy(res.on("error", noop5), err2);
           });
         }
         if (body) {
           this.body = null;
           if (util.isStream(body)) {
-            body.on("error", noop);
+            body.on("error", noop5);
             util.destroy(body, err2);
           }
         }
@@ -20055,11 +21491,11 @@ var require_api_request = __commonJS({
         }
       }
     };
-    function request(opts, callback) {
+    function request3(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve4, reject) => {
-          request.call(this, opts, (err2, data) => {
-            return err2 ? reject(err2) : resolve4(data);
+        return new Promise((resolve5, reject) => {
+          request3.call(this, opts, (err2, data) => {
+            return err2 ? reject(err2) : resolve5(data);
           });
         });
       }
@@ -20074,7 +21510,7 @@ var require_api_request = __commonJS({
         queueMicrotask(() => callback(err2, { opaque }));
       }
     }
-    module.exports = request;
+    module.exports = request3;
     module.exports.RequestHandler = RequestHandler;
   }
 });
@@ -20087,42 +21523,42 @@ var require_abort_signal = __commonJS({
     var { RequestAbortedError } = require_errors2();
     var kListener = Symbol("kListener");
     var kSignal = Symbol("kSignal");
-    function abort(self) {
-      if (self.abort) {
-        self.abort(self[kSignal]?.reason);
+    function abort(self2) {
+      if (self2.abort) {
+        self2.abort(self2[kSignal]?.reason);
       } else {
-        self.reason = self[kSignal]?.reason ?? new RequestAbortedError();
+        self2.reason = self2[kSignal]?.reason ?? new RequestAbortedError();
       }
-      removeSignal(self);
+      removeSignal(self2);
     }
-    function addSignal(self, signal) {
-      self.reason = null;
-      self[kSignal] = null;
-      self[kListener] = null;
+    function addSignal(self2, signal) {
+      self2.reason = null;
+      self2[kSignal] = null;
+      self2[kListener] = null;
       if (!signal) {
         return;
       }
       if (signal.aborted) {
-        abort(self);
+        abort(self2);
         return;
       }
-      self[kSignal] = signal;
-      self[kListener] = () => {
-        abort(self);
+      self2[kSignal] = signal;
+      self2[kListener] = () => {
+        abort(self2);
       };
-      addAbortListener(self[kSignal], self[kListener]);
+      addAbortListener(self2[kSignal], self2[kListener]);
     }
-    function removeSignal(self) {
-      if (!self[kSignal]) {
+    function removeSignal(self2) {
+      if (!self2[kSignal]) {
         return;
       }
-      if ("removeEventListener" in self[kSignal]) {
-        self[kSignal].removeEventListener("abort", self[kListener]);
+      if ("removeEventListener" in self2[kSignal]) {
+        self2[kSignal].removeEventListener("abort", self2[kListener]);
       } else {
-        self[kSignal].removeListener("abort", self[kListener]);
+        self2[kSignal].removeListener("abort", self2[kListener]);
       }
-      self[kSignal] = null;
-      self[kListener] = null;
+      self2[kSignal] = null;
+      self2[kListener] = null;
     }
     module.exports = {
       addSignal,
@@ -20141,7 +21577,7 @@ var require_api_stream = __commonJS({
     var { InvalidArgumentError, InvalidReturnValueError } = require_errors2();
     var util = require_util2();
     var { addSignal, removeSignal } = require_abort_signal();
-    function noop() {
+    function noop5() {
     }
     var StreamHandler = class extends AsyncResource {
       constructor(opts, factory, callback) {
@@ -20168,7 +21604,7 @@ var require_api_stream = __commonJS({
           super("UNDICI_STREAM");
         } catch (err2) {
           if (util.isStream(body)) {
-            util.destroy(body.on("error", noop), err2);
+            util.destroy(body.on("error", noop5), err2);
           }
           throw err2;
         }
@@ -20271,9 +21707,9 @@ var require_api_stream = __commonJS({
     };
     function stream(opts, factory, callback) {
       if (callback === void 0) {
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve5, reject) => {
           stream.call(this, opts, factory, (err2, data) => {
-            return err2 ? reject(err2) : resolve4(data);
+            return err2 ? reject(err2) : resolve5(data);
           });
         });
       }
@@ -20310,7 +21746,7 @@ var require_api_pipeline = __commonJS({
     } = require_errors2();
     var util = require_util2();
     var { addSignal, removeSignal } = require_abort_signal();
-    function noop() {
+    function noop5() {
     }
     var kResume = Symbol("resume");
     var PipelineRequest = class extends Readable {
@@ -20370,7 +21806,7 @@ var require_api_pipeline = __commonJS({
         this.abort = null;
         this.context = null;
         this.onInfo = onInfo || null;
-        this.req = new PipelineRequest().on("error", noop);
+        this.req = new PipelineRequest().on("error", noop5);
         this.ret = new Duplex({
           readableObjectMode: opts.objectMode,
           autoDestroy: true,
@@ -20441,7 +21877,7 @@ var require_api_pipeline = __commonJS({
             context
           });
         } catch (err2) {
-          this.res.on("error", noop);
+          this.res.on("error", noop5);
           throw err2;
         }
         if (!body || typeof body.on !== "function") {
@@ -20561,9 +21997,9 @@ var require_api_upgrade = __commonJS({
     };
     function upgrade(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve5, reject) => {
           upgrade.call(this, opts, (err2, data) => {
-            return err2 ? reject(err2) : resolve4(data);
+            return err2 ? reject(err2) : resolve5(data);
           });
         });
       }
@@ -20656,9 +22092,9 @@ var require_api_connect = __commonJS({
     };
     function connect(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve5, reject) => {
           connect.call(this, opts, (err2, data) => {
-            return err2 ? reject(err2) : resolve4(data);
+            return err2 ? reject(err2) : resolve5(data);
           });
         });
       }
@@ -20879,7 +22315,7 @@ var require_mock_utils = __commonJS({
       const headersMatch = matchHeaders(mockDispatch2, headers);
       return pathMatch && methodMatch && bodyMatch && headersMatch;
     }
-    function getResponseData(data) {
+    function getResponseData3(data) {
       if (Buffer.isBuffer(data)) {
         return data;
       } else if (data instanceof Uint8Array) {
@@ -21034,7 +22470,7 @@ var require_mock_utils = __commonJS({
         if (aborted) {
           return;
         }
-        const responseData = getResponseData(body);
+        const responseData = getResponseData3(body);
         const responseHeaders = generateKeyValues(headers);
         const responseTrailers = generateKeyValues(trailers);
         handler.onHeaders?.(statusCode, responseHeaders, resume, getStatusText(statusCode));
@@ -21109,7 +22545,7 @@ var require_mock_utils = __commonJS({
       return mockOptions;
     }
     module.exports = {
-      getResponseData,
+      getResponseData: getResponseData3,
       getMockDispatch,
       addMockDispatch,
       deleteMockDispatch,
@@ -21134,7 +22570,7 @@ var require_mock_utils = __commonJS({
 var require_mock_interceptor = __commonJS({
   "node_modules/undici/lib/mock/mock-interceptor.js"(exports, module) {
     "use strict";
-    var { getResponseData, buildKey, addMockDispatch } = require_mock_utils();
+    var { getResponseData: getResponseData3, buildKey, addMockDispatch } = require_mock_utils();
     var {
       kDispatches,
       kDispatchKey,
@@ -21208,7 +22644,7 @@ var require_mock_interceptor = __commonJS({
         this[kContentLength] = false;
       }
       createMockScopeDispatchData({ statusCode, data, responseOptions }) {
-        const responseData = getResponseData(data);
+        const responseData = getResponseData3(data);
         const contentLength = this[kContentLength] ? { "content-length": responseData.length } : {};
         const headers = { ...this[kDefaultHeaders], ...contentLength, ...responseOptions.headers };
         const trailers = { ...this[kDefaultTrailers], ...responseOptions.trailers };
@@ -21821,19 +23257,19 @@ var require_mock_agent = __commonJS({
       }
       pendingInterceptors() {
         const mockAgentClients = this[kClients];
-        return Array.from(mockAgentClients.entries()).flatMap(([origin, result]) => result.dispatcher[kDispatches].map((dispatch2) => ({ ...dispatch2, origin }))).filter(({ pending: pending2 }) => pending2);
+        return Array.from(mockAgentClients.entries()).flatMap(([origin, result]) => result.dispatcher[kDispatches].map((dispatch2) => ({ ...dispatch2, origin }))).filter(({ pending }) => pending);
       }
       assertNoPendingInterceptors({ pendingInterceptorsFormatter = new PendingInterceptorsFormatter() } = {}) {
-        const pending2 = this.pendingInterceptors();
-        if (pending2.length === 0) {
+        const pending = this.pendingInterceptors();
+        if (pending.length === 0) {
           return;
         }
         throw new UndiciError(
-          pending2.length === 1 ? `1 interceptor is pending:
+          pending.length === 1 ? `1 interceptor is pending:
 
-${pendingInterceptorsFormatter.format(pending2)}`.trim() : `${pending2.length} interceptors are pending:
+${pendingInterceptorsFormatter.format(pending)}`.trim() : `${pending.length} interceptors are pending:
 
-${pendingInterceptorsFormatter.format(pending2)}`.trim()
+${pendingInterceptorsFormatter.format(pending)}`.trim()
         );
       }
     };
@@ -21932,7 +23368,7 @@ var require_snapshot_recorder = __commonJS({
   "node_modules/undici/lib/mock/snapshot-recorder.js"(exports, module) {
     "use strict";
     var { writeFile: writeFile3, readFile, mkdir: mkdir3 } = __require("node:fs/promises");
-    var { dirname: dirname8, resolve: resolve4 } = __require("node:path");
+    var { dirname: dirname9, resolve: resolve5 } = __require("node:path");
     var { setTimeout: setTimeout2, clearTimeout: clearTimeout2 } = __require("node:timers");
     var { InvalidArgumentError, UndiciError } = require_errors2();
     var { hashId, isUrlExcludedFactory, normalizeHeaders, createHeaderFilters } = require_snapshot_utils();
@@ -22057,8 +23493,8 @@ var require_snapshot_recorder = __commonJS({
         if (this.isUrlExcluded(requestOpts)) {
           return;
         }
-        const request = formatRequestKey(requestOpts, this.#headerFilters, this.matchOptions);
-        const hash = createRequestHash(request);
+        const request3 = formatRequestKey(requestOpts, this.#headerFilters, this.matchOptions);
+        const hash = createRequestHash(request3);
         const normalizedHeaders = normalizeHeaders(response.headers);
         const responseData = {
           statusCode: response.statusCode,
@@ -22076,7 +23512,7 @@ var require_snapshot_recorder = __commonJS({
           existingSnapshot.timestamp = (/* @__PURE__ */ new Date()).toISOString();
         } else {
           this.#snapshots.set(hash, {
-            request,
+            request: request3,
             responses: [responseData],
             // Always store as array for consistency
             callCount: 0,
@@ -22110,8 +23546,8 @@ var require_snapshot_recorder = __commonJS({
         if (this.isUrlExcluded(requestOpts)) {
           return void 0;
         }
-        const request = formatRequestKey(requestOpts, this.#headerFilters, this.matchOptions);
-        const hash = createRequestHash(request);
+        const request3 = formatRequestKey(requestOpts, this.#headerFilters, this.matchOptions);
+        const hash = createRequestHash(request3);
         const snapshot = this.#snapshots.get(hash);
         if (!snapshot) return void 0;
         const currentCallCount = snapshot.callCount || 0;
@@ -22133,7 +23569,7 @@ var require_snapshot_recorder = __commonJS({
           throw new InvalidArgumentError("Snapshot path is required");
         }
         try {
-          const data = await readFile(resolve4(path), "utf8");
+          const data = await readFile(resolve5(path), "utf8");
           const parsed = JSON.parse(data);
           if (Array.isArray(parsed)) {
             this.#snapshots.clear();
@@ -22162,8 +23598,8 @@ var require_snapshot_recorder = __commonJS({
         if (!path) {
           throw new InvalidArgumentError("Snapshot path is required");
         }
-        const resolvedPath = resolve4(path);
-        await mkdir3(dirname8(resolvedPath), { recursive: true });
+        const resolvedPath = resolve5(path);
+        await mkdir3(dirname9(resolvedPath), { recursive: true });
         const data = Array.from(this.#snapshots.entries()).map(([hash, snapshot]) => ({
           hash,
           snapshot
@@ -22206,8 +23642,8 @@ var require_snapshot_recorder = __commonJS({
        * @returns {boolean} - True if snapshot was deleted, false if not found
        */
       deleteSnapshot(requestOpts) {
-        const request = formatRequestKey(requestOpts, this.#headerFilters, this.matchOptions);
-        const hash = createRequestHash(request);
+        const request3 = formatRequestKey(requestOpts, this.#headerFilters, this.matchOptions);
+        const hash = createRequestHash(request3);
         return this.#snapshots.delete(hash);
       }
       /**
@@ -22216,8 +23652,8 @@ var require_snapshot_recorder = __commonJS({
        * @returns {SnapshotInfo|null} - Snapshot information or null if not found
        */
       getSnapshotInfo(requestOpts) {
-        const request = formatRequestKey(requestOpts, this.#headerFilters, this.matchOptions);
-        const hash = createRequestHash(request);
+        const request3 = formatRequestKey(requestOpts, this.#headerFilters, this.matchOptions);
+        const hash = createRequestHash(request3);
         const snapshot = this.#snapshots.get(hash);
         if (!snapshot) return null;
         return {
@@ -22409,7 +23845,7 @@ var require_snapshot_agent = __commonJS({
           trailers: {},
           body: []
         };
-        const self = this;
+        const self2 = this;
         const recordingHandler = {
           onRequestStart(controller, context) {
             return handler.onRequestStart(controller, { ...context, history: this.history });
@@ -22429,7 +23865,7 @@ var require_snapshot_agent = __commonJS({
           onResponseEnd(controller, trailers) {
             responseData.trailers = trailers;
             const responseBody = Buffer.concat(responseData.body);
-            self[kSnapshotRecorder].record(opts, {
+            self2[kSnapshotRecorder].record(opts, {
               statusCode: responseData.statusCode,
               headers: responseData.headers,
               body: responseBody,
@@ -22508,16 +23944,16 @@ var require_snapshot_agent = __commonJS({
        */
       #setupMockInterceptors() {
         for (const snapshot of this[kSnapshotRecorder].getSnapshots()) {
-          const { request, responses, response } = snapshot;
-          const url = new URL(request.url);
+          const { request: request3, responses, response } = snapshot;
+          const url = new URL(request3.url);
           const mockPool = this.get(url.origin);
           const responseData = responses ? responses[0] : response;
           if (!responseData) continue;
           mockPool.intercept({
             path: url.pathname + url.search,
-            method: request.method,
-            headers: request.headers,
-            body: request.body
+            method: request3.method,
+            headers: request3.headers,
+            body: request3.body
           }).reply(responseData.statusCode, responseData.body, {
             headers: responseData.headers,
             trailers: responseData.trailers
@@ -22711,7 +24147,7 @@ var require_redirect_handler = __commonJS({
     var EE = __require("node:events");
     var redirectableStatusCodes = [300, 301, 302, 303, 307, 308];
     var kBody = Symbol("body");
-    var noop = () => {
+    var noop5 = () => {
     };
     var BodyAsyncIterable = class {
       constructor(body) {
@@ -22778,14 +24214,14 @@ var require_redirect_handler = __commonJS({
         if ((statusCode === 301 || statusCode === 302) && this.opts.method === "POST") {
           this.opts.method = "GET";
           if (util.isStream(this.opts.body)) {
-            util.destroy(this.opts.body.on("error", noop));
+            util.destroy(this.opts.body.on("error", noop5));
           }
           this.opts.body = null;
         }
         if (statusCode === 303 && this.opts.method !== "HEAD") {
           this.opts.method = "GET";
           if (util.isStream(this.opts.body)) {
-            util.destroy(this.opts.body.on("error", noop));
+            util.destroy(this.opts.body.on("error", noop5));
           }
           this.opts.body = null;
         }
@@ -24552,7 +25988,7 @@ var require_cache_handler = __commonJS({
       isEtagUsable
     } = require_cache();
     var { parseHttpDate } = require_date();
-    function noop() {
+    function noop5() {
     }
     function sameOrigin(a, b2) {
       try {
@@ -25023,7 +26459,7 @@ var require_cache_handler = __commonJS({
     };
     function deleteCachedValue(store, cacheKey) {
       try {
-        store.delete(cacheKey)?.catch?.(noop);
+        store.delete(cacheKey)?.catch?.(noop5);
       } catch {
       }
     }
@@ -27050,7 +28486,7 @@ var require_sqlite_cache_store = __commonJS({
     var { Writable } = __require("node:stream");
     var { assertCacheKey, assertCacheValue } = require_cache();
     var DatabaseSync;
-    var VERSION2 = 4;
+    var VERSION11 = 4;
     var MAX_ENTRY_SIZE = 2 * 1e3 * 1e3 * 1e3;
     module.exports = class SqliteCacheStore {
       #maxEntrySize = MAX_ENTRY_SIZE;
@@ -27121,7 +28557,7 @@ var require_sqlite_cache_store = __commonJS({
       PRAGMA temp_store = memory;
       PRAGMA optimize;
 
-      CREATE TABLE IF NOT EXISTS cacheInterceptorV${VERSION2} (
+      CREATE TABLE IF NOT EXISTS cacheInterceptorV${VERSION11} (
         -- Data specific to us
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         url TEXT NOT NULL,
@@ -27140,8 +28576,8 @@ var require_sqlite_cache_store = __commonJS({
         staleAt INTEGER NOT NULL
       );
 
-      CREATE INDEX IF NOT EXISTS idx_cacheInterceptorV${VERSION2}_getValuesQuery ON cacheInterceptorV${VERSION2}(url, method, deleteAt);
-      CREATE INDEX IF NOT EXISTS idx_cacheInterceptorV${VERSION2}_deleteByUrlQuery ON cacheInterceptorV${VERSION2}(deleteAt);
+      CREATE INDEX IF NOT EXISTS idx_cacheInterceptorV${VERSION11}_getValuesQuery ON cacheInterceptorV${VERSION11}(url, method, deleteAt);
+      CREATE INDEX IF NOT EXISTS idx_cacheInterceptorV${VERSION11}_deleteByUrlQuery ON cacheInterceptorV${VERSION11}(deleteAt);
     `);
         this.#getValuesQuery = this.#db.prepare(`
       SELECT
@@ -27156,7 +28592,7 @@ var require_sqlite_cache_store = __commonJS({
         vary,
         cachedAt,
         staleAt
-      FROM cacheInterceptorV${VERSION2}
+      FROM cacheInterceptorV${VERSION11}
       WHERE
         url = ?
         AND method = ?
@@ -27164,7 +28600,7 @@ var require_sqlite_cache_store = __commonJS({
         deleteAt ASC
     `);
         this.#updateValueQuery = this.#db.prepare(`
-      UPDATE cacheInterceptorV${VERSION2} SET
+      UPDATE cacheInterceptorV${VERSION11} SET
         body = ?,
         deleteAt = ?,
         statusCode = ?,
@@ -27178,7 +28614,7 @@ var require_sqlite_cache_store = __commonJS({
         id = ?
     `);
         this.#insertValueQuery = this.#db.prepare(`
-      INSERT INTO cacheInterceptorV${VERSION2} (
+      INSERT INTO cacheInterceptorV${VERSION11} (
         url,
         method,
         body,
@@ -27194,20 +28630,20 @@ var require_sqlite_cache_store = __commonJS({
       ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     `);
         this.#deleteByUrlQuery = this.#db.prepare(
-          `DELETE FROM cacheInterceptorV${VERSION2} WHERE url = ?`
+          `DELETE FROM cacheInterceptorV${VERSION11} WHERE url = ?`
         );
         this.#countEntriesQuery = this.#db.prepare(
-          `SELECT COUNT(*) AS total FROM cacheInterceptorV${VERSION2}`
+          `SELECT COUNT(*) AS total FROM cacheInterceptorV${VERSION11}`
         );
         this.#deleteExpiredValuesQuery = this.#db.prepare(
-          `DELETE FROM cacheInterceptorV${VERSION2} WHERE deleteAt <= ?`
+          `DELETE FROM cacheInterceptorV${VERSION11} WHERE deleteAt <= ?`
         );
         this.#deleteOldValuesQuery = this.#maxCount === Infinity ? null : this.#db.prepare(`
-        DELETE FROM cacheInterceptorV${VERSION2}
+        DELETE FROM cacheInterceptorV${VERSION11}
         WHERE id IN (
           SELECT
             id
-          FROM cacheInterceptorV${VERSION2}
+          FROM cacheInterceptorV${VERSION11}
           ORDER BY cachedAt ASC
           LIMIT ?
         )
@@ -27632,12 +29068,12 @@ var require_headers = __commonJS({
           if (size === 0) {
             return array;
           }
-          const iterator = this.headersMap[Symbol.iterator]();
-          const firstValue = iterator.next().value;
+          const iterator2 = this.headersMap[Symbol.iterator]();
+          const firstValue = iterator2.next().value;
           array[0] = [firstValue[0], firstValue[1].value];
           assert(firstValue[1].value !== null);
           for (let i2 = 1, j2 = 0, right = 0, left = 0, pivot = 0, x2, value; i2 < size; ++i2) {
-            value = iterator.next().value;
+            value = iterator2.next().value;
             x2 = array[i2] = [value[0], value[1].value];
             assert(x2[1] !== null);
             left = 0;
@@ -27658,7 +29094,7 @@ var require_headers = __commonJS({
               array[left] = x2;
             }
           }
-          if (!iterator.next().done) {
+          if (!iterator2.next().done) {
             throw new TypeError("Unreachable");
           }
           return array;
@@ -27836,15 +29272,15 @@ var require_headers = __commonJS({
     });
     webidl.converters.HeadersInit = function(V2, prefix, argument) {
       if (webidl.util.Type(V2) === webidl.util.Types.OBJECT) {
-        const iterator = Reflect.get(V2, Symbol.iterator);
-        if (!util.types.isProxy(V2) && iterator === Headers.prototype.entries) {
+        const iterator2 = Reflect.get(V2, Symbol.iterator);
+        if (!util.types.isProxy(V2) && iterator2 === Headers.prototype.entries) {
           try {
             return getHeadersList(V2).entriesList;
           } catch {
           }
         }
-        if (typeof iterator === "function") {
-          return webidl.converters["sequence<sequence<ByteString>>"](V2, prefix, argument, iterator.bind(V2));
+        if (typeof iterator2 === "function") {
+          return webidl.converters["sequence<sequence<ByteString>>"](V2, prefix, argument, iterator2.bind(V2));
         }
         return webidl.converters["record<ByteString, ByteString>"](V2, prefix, argument);
       }
@@ -28373,7 +29809,7 @@ var require_request2 = __commonJS({
         webidl.argumentLengthCheck(arguments, 1, prefix);
         input2 = webidl.converters.RequestInfo(input2);
         init = webidl.converters.RequestInit(init);
-        let request = null;
+        let request3 = null;
         let fallbackMode = null;
         const baseUrl = environmentSettingsObject.settingsObject.baseUrl;
         let signal = null;
@@ -28390,18 +29826,18 @@ var require_request2 = __commonJS({
               "Request cannot be constructed from a URL that includes credentials: " + input2
             );
           }
-          request = makeRequest({ urlList: [parsedURL] });
+          request3 = makeRequest({ urlList: [parsedURL] });
           fallbackMode = "cors";
         } else {
           assert(webidl.is.Request(input2));
-          request = input2.#state;
+          request3 = input2.#state;
           signal = input2.#signal;
           this.#dispatcher = init.dispatcher || input2.#dispatcher;
         }
         const origin = environmentSettingsObject.settingsObject.origin;
         let window2 = "client";
-        if (request.window?.constructor?.name === "EnvironmentSettingsObject" && sameOrigin(request.window, origin)) {
-          window2 = request.window;
+        if (request3.window?.constructor?.name === "EnvironmentSettingsObject" && sameOrigin(request3.window, origin)) {
+          window2 = request3.window;
         }
         if (init.window != null) {
           throw new TypeError(`'window' option '${window2}' must be null`);
@@ -28409,66 +29845,66 @@ var require_request2 = __commonJS({
         if ("window" in init) {
           window2 = "no-window";
         }
-        request = makeRequest({
+        request3 = makeRequest({
           // URL request’s URL.
           // undici implementation note: this is set as the first item in request's urlList in makeRequest
           // method request’s method.
-          method: request.method,
+          method: request3.method,
           // header list A copy of request’s header list.
           // undici implementation note: headersList is cloned in makeRequest
-          headersList: request.headersList,
+          headersList: request3.headersList,
           // unsafe-request flag Set.
-          unsafeRequest: request.unsafeRequest,
+          unsafeRequest: request3.unsafeRequest,
           // client This’s relevant settings object.
           client: environmentSettingsObject.settingsObject,
           // window window.
           window: window2,
           // priority request’s priority.
-          priority: request.priority,
+          priority: request3.priority,
           // origin request’s origin. The propagation of the origin is only significant for navigation requests
           // being handled by a service worker. In this scenario a request can have an origin that is different
           // from the current client.
-          origin: request.origin,
+          origin: request3.origin,
           // referrer request’s referrer.
-          referrer: request.referrer,
+          referrer: request3.referrer,
           // referrer policy request’s referrer policy.
-          referrerPolicy: request.referrerPolicy,
+          referrerPolicy: request3.referrerPolicy,
           // mode request’s mode.
-          mode: request.mode,
+          mode: request3.mode,
           // credentials mode request’s credentials mode.
-          credentials: request.credentials,
+          credentials: request3.credentials,
           // cache mode request’s cache mode.
-          cache: request.cache,
+          cache: request3.cache,
           // redirect mode request’s redirect mode.
-          redirect: request.redirect,
+          redirect: request3.redirect,
           // integrity metadata request’s integrity metadata.
-          integrity: request.integrity,
+          integrity: request3.integrity,
           // keepalive request’s keepalive.
-          keepalive: request.keepalive,
+          keepalive: request3.keepalive,
           // reload-navigation flag request’s reload-navigation flag.
-          reloadNavigation: request.reloadNavigation,
+          reloadNavigation: request3.reloadNavigation,
           // history-navigation flag request’s history-navigation flag.
-          historyNavigation: request.historyNavigation,
+          historyNavigation: request3.historyNavigation,
           // URL list A clone of request’s URL list.
-          urlList: [...request.urlList]
+          urlList: [...request3.urlList]
         });
         const initHasKey = Object.keys(init).length !== 0;
         if (initHasKey) {
-          if (request.mode === "navigate") {
-            request.mode = "same-origin";
+          if (request3.mode === "navigate") {
+            request3.mode = "same-origin";
           }
-          request.reloadNavigation = false;
-          request.historyNavigation = false;
-          request.origin = "client";
-          request.referrer = "client";
-          request.referrerPolicy = "";
-          request.url = request.urlList[request.urlList.length - 1];
-          request.urlList = [request.url];
+          request3.reloadNavigation = false;
+          request3.historyNavigation = false;
+          request3.origin = "client";
+          request3.referrer = "client";
+          request3.referrerPolicy = "";
+          request3.url = request3.urlList[request3.urlList.length - 1];
+          request3.urlList = [request3.url];
         }
         if (init.referrer !== void 0) {
           const referrer = init.referrer;
           if (referrer === "") {
-            request.referrer = "no-referrer";
+            request3.referrer = "no-referrer";
           } else {
             let parsedReferrer;
             try {
@@ -28477,14 +29913,14 @@ var require_request2 = __commonJS({
               throw new TypeError(`Referrer "${referrer}" is not a valid URL.`, { cause: err2 });
             }
             if (parsedReferrer.protocol === "about:" && parsedReferrer.hostname === "client" || origin && !sameOrigin(parsedReferrer, environmentSettingsObject.settingsObject.baseUrl)) {
-              request.referrer = "client";
+              request3.referrer = "client";
             } else {
-              request.referrer = parsedReferrer;
+              request3.referrer = parsedReferrer;
             }
           }
         }
         if (init.referrerPolicy !== void 0) {
-          request.referrerPolicy = init.referrerPolicy;
+          request3.referrerPolicy = init.referrerPolicy;
         }
         let mode;
         if (init.mode !== void 0) {
@@ -28499,33 +29935,33 @@ var require_request2 = __commonJS({
           });
         }
         if (mode != null) {
-          request.mode = mode;
+          request3.mode = mode;
         }
         if (init.credentials !== void 0) {
-          request.credentials = init.credentials;
+          request3.credentials = init.credentials;
         }
         if (init.cache !== void 0) {
-          request.cache = init.cache;
+          request3.cache = init.cache;
         }
-        if (request.cache === "only-if-cached" && request.mode !== "same-origin") {
+        if (request3.cache === "only-if-cached" && request3.mode !== "same-origin") {
           throw new TypeError(
             "'only-if-cached' can be set only with 'same-origin' mode"
           );
         }
         if (init.redirect !== void 0) {
-          request.redirect = init.redirect;
+          request3.redirect = init.redirect;
         }
         if (init.integrity != null) {
-          request.integrity = String(init.integrity);
+          request3.integrity = String(init.integrity);
         }
         if (init.keepalive !== void 0) {
-          request.keepalive = Boolean(init.keepalive);
+          request3.keepalive = Boolean(init.keepalive);
         }
         if (init.method !== void 0) {
           let method = init.method;
           const mayBeNormalized = normalizedMethodRecords[method];
           if (mayBeNormalized !== void 0) {
-            request.method = mayBeNormalized;
+            request3.method = mayBeNormalized;
           } else {
             if (!isValidHTTPToken(method)) {
               throw new TypeError(`'${method}' is not a valid HTTP method.`);
@@ -28535,9 +29971,9 @@ var require_request2 = __commonJS({
               throw new TypeError(`'${method}' HTTP method is unsupported.`);
             }
             method = normalizedMethodRecordsBase[upperCase] ?? method;
-            request.method = method;
+            request3.method = method;
           }
-          if (!patchMethodWarning && request.method === "patch") {
+          if (!patchMethodWarning && request3.method === "patch") {
             process.emitWarning("Using `patch` is highly likely to result in a `405 Method Not Allowed`. `PATCH` is much more likely to succeed.", {
               code: "UNDICI-FETCH-patch"
             });
@@ -28547,7 +29983,7 @@ var require_request2 = __commonJS({
         if (init.signal !== void 0) {
           signal = init.signal;
         }
-        this.#state = request;
+        this.#state = request3;
         const ac = new AbortController();
         this.#signal = ac.signal;
         if (signal != null) {
@@ -28565,12 +30001,12 @@ var require_request2 = __commonJS({
           }
         }
         this.#headers = new Headers(kConstruct);
-        setHeadersList(this.#headers, request.headersList);
+        setHeadersList(this.#headers, request3.headersList);
         setHeadersGuard(this.#headers, "request");
         if (mode === "no-cors") {
-          if (!corsSafeListedMethodsSet.has(request.method)) {
+          if (!corsSafeListedMethodsSet.has(request3.method)) {
             throw new TypeError(
-              `'${request.method} is unsupported in no-cors mode.`
+              `'${request3.method} is unsupported in no-cors mode.`
             );
           }
           setHeadersGuard(this.#headers, "request-no-cors");
@@ -28589,14 +30025,14 @@ var require_request2 = __commonJS({
           }
         }
         const inputBody = webidl.is.Request(input2) ? input2.#state.body : null;
-        if ((init.body != null || inputBody != null) && (request.method === "GET" || request.method === "HEAD")) {
+        if ((init.body != null || inputBody != null) && (request3.method === "GET" || request3.method === "HEAD")) {
           throw new TypeError("Request with GET/HEAD method cannot have body.");
         }
         let initBody = null;
         if (init.body != null) {
           const [extractedBody, contentType] = extractBody(
             init.body,
-            request.keepalive
+            request3.keepalive
           );
           initBody = extractedBody;
           if (contentType && !getHeadersList(this.#headers).contains("content-type", true)) {
@@ -28608,12 +30044,12 @@ var require_request2 = __commonJS({
           if (initBody != null && init.duplex == null) {
             throw new TypeError("RequestInit: duplex option is required when sending a body.");
           }
-          if (request.mode !== "same-origin" && request.mode !== "cors") {
+          if (request3.mode !== "same-origin" && request3.mode !== "cors") {
             throw new TypeError(
               'If request is made from ReadableStream, mode should be "same-origin" or "cors"'
             );
           }
-          request.useCORSPreflightFlag = true;
+          request3.useCORSPreflightFlag = true;
         }
         let finalBody = inputOrInitBody;
         if (initBody == null && inputBody != null) {
@@ -28803,42 +30239,42 @@ var require_request2 = __commonJS({
        * @param {Request} request
        * @param {AbortSignal} newSignal
        */
-      static setRequestSignal(request, newSignal) {
-        request.#signal = newSignal;
-        return request;
+      static setRequestSignal(request3, newSignal) {
+        request3.#signal = newSignal;
+        return request3;
       }
       /**
        * @param {Request} request
        */
-      static getRequestDispatcher(request) {
-        return request.#dispatcher;
+      static getRequestDispatcher(request3) {
+        return request3.#dispatcher;
       }
       /**
        * @param {Request} request
        * @param {import('../../dispatcher/dispatcher')} newDispatcher
        */
-      static setRequestDispatcher(request, newDispatcher) {
-        request.#dispatcher = newDispatcher;
+      static setRequestDispatcher(request3, newDispatcher) {
+        request3.#dispatcher = newDispatcher;
       }
       /**
        * @param {Request} request
        * @param {Headers} newHeaders
        */
-      static setRequestHeaders(request, newHeaders) {
-        request.#headers = newHeaders;
+      static setRequestHeaders(request3, newHeaders) {
+        request3.#headers = newHeaders;
       }
       /**
        * @param {Request} request
        */
-      static getRequestState(request) {
-        return request.#state;
+      static getRequestState(request3) {
+        return request3.#state;
       }
       /**
        * @param {Request} request
        * @param {any} newState
        */
-      static setRequestState(request, newState) {
-        request.#state = newState;
+      static setRequestState(request3, newState) {
+        request3.#state = newState;
       }
     };
     var { setRequestSignal, getRequestDispatcher, setRequestDispatcher, setRequestHeaders, getRequestState, setRequestState } = Request;
@@ -28893,23 +30329,23 @@ var require_request2 = __commonJS({
         headersList: init.headersList ? new HeadersList(init.headersList) : new HeadersList()
       };
     }
-    function cloneRequest(request) {
-      const newRequest = makeRequest({ ...request, body: null });
-      if (request.body != null) {
-        newRequest.body = cloneBody(request.body);
+    function cloneRequest(request3) {
+      const newRequest = makeRequest({ ...request3, body: null });
+      if (request3.body != null) {
+        newRequest.body = cloneBody(request3.body);
       }
       return newRequest;
     }
     function fromInnerRequest(innerRequest, dispatcher, signal, guard) {
-      const request = new Request(kConstruct);
-      setRequestState(request, innerRequest);
-      setRequestDispatcher(request, dispatcher);
-      setRequestSignal(request, signal);
+      const request3 = new Request(kConstruct);
+      setRequestState(request3, innerRequest);
+      setRequestDispatcher(request3, dispatcher);
+      setRequestSignal(request3, signal);
       const headers = new Headers(kConstruct);
-      setRequestHeaders(request, headers);
+      setRequestHeaders(request3, headers);
       setHeadersList(headers, innerRequest.headersList);
       setHeadersGuard(headers, guard);
-      return request;
+      return request3;
     }
     Object.defineProperties(Request.prototype, {
       method: kEnumerableProperty,
@@ -29300,14 +30736,14 @@ var require_fetch = __commonJS({
         p2.reject(e);
         return p2.promise;
       }
-      const request = getRequestState(requestObject);
+      const request3 = getRequestState(requestObject);
       if (requestObject.signal.aborted) {
-        abortFetch(p2, request, null, requestObject.signal.reason, null);
+        abortFetch(p2, request3, null, requestObject.signal.reason, null);
         return p2.promise;
       }
-      const globalObject = request.client.globalObject;
+      const globalObject = request3.client.globalObject;
       if (globalObject?.constructor?.name === "ServiceWorkerGlobalScope") {
-        request.serviceWorkers = "none";
+        request3.serviceWorkers = "none";
       }
       let responseObject = null;
       let locallyAborted = false;
@@ -29319,7 +30755,7 @@ var require_fetch = __commonJS({
           assert(controller != null);
           controller.abort(requestObject.signal.reason);
           const realResponse = responseObject?.deref();
-          abortFetch(p2, request, realResponse, requestObject.signal.reason, controller.controller);
+          abortFetch(p2, request3, realResponse, requestObject.signal.reason, controller.controller);
         }
       );
       const processResponse = (response) => {
@@ -29327,7 +30763,7 @@ var require_fetch = __commonJS({
           return;
         }
         if (response.aborted) {
-          abortFetch(p2, request, responseObject, controller.serializedAbortReason, controller.controller);
+          abortFetch(p2, request3, responseObject, controller.serializedAbortReason, controller.controller);
           return;
         }
         if (response.type === "error") {
@@ -29339,7 +30775,7 @@ var require_fetch = __commonJS({
         p2 = null;
       };
       controller = fetching({
-        request,
+        request: request3,
         processResponseEndOfBody: handleFetchDone,
         processResponse,
         dispatcher: getRequestDispatcher(requestObject),
@@ -29386,12 +30822,12 @@ var require_fetch = __commonJS({
       );
     }
     var markResourceTiming = performance.markResourceTiming;
-    function abortFetch(p2, request, responseObject, error3, controller) {
+    function abortFetch(p2, request3, responseObject, error3, controller) {
       if (p2) {
         p2.reject(error3);
       }
-      if (request.body?.stream != null && isReadable(request.body.stream)) {
-        request.body.stream.cancel(error3).catch((err2) => {
+      if (request3.body?.stream != null && isReadable(request3.body.stream)) {
+        request3.body.stream.cancel(error3).catch((err2) => {
           if (err2.code === "ERR_INVALID_STATE") {
             return;
           }
@@ -29407,7 +30843,7 @@ var require_fetch = __commonJS({
       }
     }
     function fetching({
-      request,
+      request: request3,
       processRequestBodyChunkLength,
       processRequestEndOfBody,
       processResponse,
@@ -29422,9 +30858,9 @@ var require_fetch = __commonJS({
       assert(dispatcher);
       let taskDestination = null;
       let crossOriginIsolatedCapability = false;
-      if (request.client != null) {
-        taskDestination = request.client.globalObject;
-        crossOriginIsolatedCapability = request.client.crossOriginIsolatedCapability;
+      if (request3.client != null) {
+        taskDestination = request3.client.globalObject;
+        crossOriginIsolatedCapability = request3.client.crossOriginIsolatedCapability;
       }
       const currentTime = coarsenedSharedCurrentTime(crossOriginIsolatedCapability);
       const timingInfo = createOpaqueTimingInfo({
@@ -29432,7 +30868,7 @@ var require_fetch = __commonJS({
       });
       const fetchParams = {
         controller: new Fetch(dispatcher),
-        request,
+        request: request3,
         timingInfo,
         processRequestBodyChunkLength,
         processRequestEndOfBody,
@@ -29444,79 +30880,79 @@ var require_fetch = __commonJS({
         // Keep requestObject alive to prevent its AbortController from being GC'd
         requestObject
       };
-      assert(!request.body || request.body.stream);
-      if (request.window === "client") {
-        request.window = request.client?.globalObject?.constructor?.name === "Window" ? request.client : "no-window";
+      assert(!request3.body || request3.body.stream);
+      if (request3.window === "client") {
+        request3.window = request3.client?.globalObject?.constructor?.name === "Window" ? request3.client : "no-window";
       }
-      if (request.origin === "client") {
-        request.origin = request.client.origin;
+      if (request3.origin === "client") {
+        request3.origin = request3.client.origin;
       }
-      if (request.policyContainer === "client") {
-        if (request.client != null) {
-          request.policyContainer = clonePolicyContainer(
-            request.client.policyContainer
+      if (request3.policyContainer === "client") {
+        if (request3.client != null) {
+          request3.policyContainer = clonePolicyContainer(
+            request3.client.policyContainer
           );
         } else {
-          request.policyContainer = makePolicyContainer();
+          request3.policyContainer = makePolicyContainer();
         }
       }
-      if (!request.headersList.contains("accept", true)) {
+      if (!request3.headersList.contains("accept", true)) {
         const value = "*/*";
-        request.headersList.append("accept", value, true);
+        request3.headersList.append("accept", value, true);
       }
-      if (!request.headersList.contains("accept-language", true)) {
-        request.headersList.append("accept-language", "*", true);
+      if (!request3.headersList.contains("accept-language", true)) {
+        request3.headersList.append("accept-language", "*", true);
       }
-      if (request.priority === null) {
+      if (request3.priority === null) {
       }
-      if (subresourceSet.has(request.destination)) {
+      if (subresourceSet.has(request3.destination)) {
       }
       mainFetch(fetchParams, false);
       return fetchParams.controller;
     }
     async function mainFetch(fetchParams, recursive) {
       try {
-        const request = fetchParams.request;
+        const request3 = fetchParams.request;
         let response = null;
-        if (request.localURLsOnly && !urlIsLocal(requestCurrentURL(request))) {
+        if (request3.localURLsOnly && !urlIsLocal(requestCurrentURL(request3))) {
           response = makeNetworkError("local URLs only");
         }
-        tryUpgradeRequestToAPotentiallyTrustworthyURL(request);
-        if (requestBadPort(request) === "blocked") {
+        tryUpgradeRequestToAPotentiallyTrustworthyURL(request3);
+        if (requestBadPort(request3) === "blocked") {
           response = makeNetworkError("bad port");
         }
-        if (request.referrerPolicy === "") {
-          request.referrerPolicy = request.policyContainer.referrerPolicy;
+        if (request3.referrerPolicy === "") {
+          request3.referrerPolicy = request3.policyContainer.referrerPolicy;
         }
-        if (request.referrer !== "no-referrer") {
-          request.referrer = determineRequestsReferrer(request);
+        if (request3.referrer !== "no-referrer") {
+          request3.referrer = determineRequestsReferrer(request3);
         }
         if (response === null) {
-          const currentURL = requestCurrentURL(request);
+          const currentURL = requestCurrentURL(request3);
           if (
             // - request’s current URL’s origin is same origin with request’s origin,
             //   and request’s response tainting is "basic"
-            sameOrigin(currentURL, request.url) && request.responseTainting === "basic" || // request’s current URL’s scheme is "data"
+            sameOrigin(currentURL, request3.url) && request3.responseTainting === "basic" || // request’s current URL’s scheme is "data"
             currentURL.protocol === "data:" || // - request’s mode is "navigate" or "websocket"
-            (request.mode === "navigate" || request.mode === "websocket")
+            (request3.mode === "navigate" || request3.mode === "websocket")
           ) {
-            request.responseTainting = "basic";
+            request3.responseTainting = "basic";
             response = await schemeFetch(fetchParams);
-          } else if (request.mode === "same-origin") {
+          } else if (request3.mode === "same-origin") {
             response = makeNetworkError('request mode cannot be "same-origin"');
-          } else if (request.mode === "no-cors") {
-            if (request.redirect !== "follow") {
+          } else if (request3.mode === "no-cors") {
+            if (request3.redirect !== "follow") {
               response = makeNetworkError(
                 'redirect mode cannot be "follow" for "no-cors" request'
               );
             } else {
-              request.responseTainting = "opaque";
+              request3.responseTainting = "opaque";
               response = await schemeFetch(fetchParams);
             }
-          } else if (!urlIsHttpHttpsScheme(requestCurrentURL(request))) {
+          } else if (!urlIsHttpHttpsScheme(requestCurrentURL(request3))) {
             response = makeNetworkError("URL scheme must be a HTTP(S) scheme");
           } else {
-            request.responseTainting = "cors";
+            request3.responseTainting = "cors";
             response = await httpFetch(fetchParams);
           }
         }
@@ -29524,13 +30960,13 @@ var require_fetch = __commonJS({
           return response;
         }
         if (response.status !== 0 && !response.internalResponse) {
-          if (request.responseTainting === "cors") {
+          if (request3.responseTainting === "cors") {
           }
-          if (request.responseTainting === "basic") {
+          if (request3.responseTainting === "basic") {
             response = filterResponse(response, "basic");
-          } else if (request.responseTainting === "cors") {
+          } else if (request3.responseTainting === "cors") {
             response = filterResponse(response, "cors");
-          } else if (request.responseTainting === "opaque") {
+          } else if (request3.responseTainting === "opaque") {
             response = filterResponse(response, "opaque");
           } else {
             assert(false);
@@ -29538,26 +30974,26 @@ var require_fetch = __commonJS({
         }
         let internalResponse = response.status === 0 ? response : response.internalResponse;
         if (internalResponse.urlList.length === 0) {
-          internalResponse.urlList.push(...request.urlList);
+          internalResponse.urlList.push(...request3.urlList);
         }
-        if (!request.timingAllowFailed) {
+        if (!request3.timingAllowFailed) {
           response.timingAllowPassed = true;
         }
-        if (response.type === "opaque" && internalResponse.status === 206 && internalResponse.rangeRequested && !request.headers.contains("range", true)) {
+        if (response.type === "opaque" && internalResponse.status === 206 && internalResponse.rangeRequested && !request3.headers.contains("range", true)) {
           response = internalResponse = makeNetworkError();
         }
-        if (response.status !== 0 && (request.method === "HEAD" || request.method === "CONNECT" || nullBodyStatus.includes(internalResponse.status))) {
+        if (response.status !== 0 && (request3.method === "HEAD" || request3.method === "CONNECT" || nullBodyStatus.includes(internalResponse.status))) {
           internalResponse.body = null;
           fetchParams.controller.dump = true;
         }
-        if (request.integrity) {
+        if (request3.integrity) {
           const processBodyError = (reason) => fetchFinale(fetchParams, makeNetworkError(reason));
-          if (request.responseTainting === "opaque" || response.body == null) {
+          if (request3.responseTainting === "opaque" || response.body == null) {
             processBodyError(response.error);
             return;
           }
           const processBody = (bytes) => {
-            if (!bytesMatch(bytes, request.integrity)) {
+            if (!bytesMatch(bytes, request3.integrity)) {
               processBodyError("integrity mismatch");
               return;
             }
@@ -29576,8 +31012,8 @@ var require_fetch = __commonJS({
       if (isCancelled(fetchParams) && fetchParams.request.redirectCount === 0) {
         return Promise.resolve(makeAppropriateNetworkError(fetchParams));
       }
-      const { request } = fetchParams;
-      const { protocol: scheme } = requestCurrentURL(request);
+      const { request: request3 } = fetchParams;
+      const { protocol: scheme } = requestCurrentURL(request3);
       switch (scheme) {
         case "about:": {
           return Promise.resolve(makeNetworkError("about scheme is not supported"));
@@ -29586,19 +31022,19 @@ var require_fetch = __commonJS({
           if (!resolveObjectURL) {
             resolveObjectURL = __require("node:buffer").resolveObjectURL;
           }
-          const blobURLEntry = requestCurrentURL(request);
+          const blobURLEntry = requestCurrentURL(request3);
           if (blobURLEntry.search.length !== 0) {
             return Promise.resolve(makeNetworkError("NetworkError when attempting to fetch resource."));
           }
           const blob = resolveObjectURL(blobURLEntry.toString());
-          if (request.method !== "GET" || !webidl.is.Blob(blob)) {
+          if (request3.method !== "GET" || !webidl.is.Blob(blob)) {
             return Promise.resolve(makeNetworkError("invalid method"));
           }
           const response = makeResponse();
           const fullLength = blob.size;
           const serializedFullLength = isomorphicEncode(`${fullLength}`);
           const type = blob.type;
-          if (!request.headersList.contains("range", true)) {
+          if (!request3.headersList.contains("range", true)) {
             const bodyWithType = extractBody(blob);
             response.statusText = "OK";
             response.body = bodyWithType[0];
@@ -29606,7 +31042,7 @@ var require_fetch = __commonJS({
             response.headersList.set("content-type", type, true);
           } else {
             response.rangeRequested = true;
-            const rangeHeader = request.headersList.get("range", true);
+            const rangeHeader = request3.headersList.get("range", true);
             const rangeValue = simpleRangeHeaderValue(rangeHeader, true);
             if (rangeValue === "failure") {
               return Promise.resolve(makeNetworkError("failed to fetch the data URL"));
@@ -29637,7 +31073,7 @@ var require_fetch = __commonJS({
           return Promise.resolve(response);
         }
         case "data:": {
-          const currentURL = requestCurrentURL(request);
+          const currentURL = requestCurrentURL(request3);
           const dataURLStruct = dataURLProcessor(currentURL);
           if (dataURLStruct === "failure") {
             return Promise.resolve(makeNetworkError("failed to fetch the data URL"));
@@ -29726,41 +31162,41 @@ var require_fetch = __commonJS({
       }
     }
     async function httpFetch(fetchParams) {
-      const request = fetchParams.request;
+      const request3 = fetchParams.request;
       let response = null;
       let actualResponse = null;
       const timingInfo = fetchParams.timingInfo;
-      if (request.serviceWorkers === "all") {
+      if (request3.serviceWorkers === "all") {
       }
       if (response === null) {
-        if (request.redirect === "follow") {
-          request.serviceWorkers = "none";
+        if (request3.redirect === "follow") {
+          request3.serviceWorkers = "none";
         }
         actualResponse = response = await httpNetworkOrCacheFetch(fetchParams);
-        if (request.responseTainting === "cors" && corsCheck(request, response) === "failure") {
+        if (request3.responseTainting === "cors" && corsCheck(request3, response) === "failure") {
           return makeNetworkError("cors failure");
         }
-        if (TAOCheck(request, response) === "failure") {
-          request.timingAllowFailed = true;
+        if (TAOCheck(request3, response) === "failure") {
+          request3.timingAllowFailed = true;
         }
       }
-      if ((request.responseTainting === "opaque" || response.type === "opaque") && crossOriginResourcePolicyCheck(
-        request.origin,
-        request.client,
-        request.destination,
+      if ((request3.responseTainting === "opaque" || response.type === "opaque") && crossOriginResourcePolicyCheck(
+        request3.origin,
+        request3.client,
+        request3.destination,
         actualResponse
       ) === "blocked") {
         return makeNetworkError("blocked");
       }
       if (redirectStatusSet.has(actualResponse.status)) {
-        if (request.redirect !== "manual") {
+        if (request3.redirect !== "manual") {
           fetchParams.controller.connection.destroy(void 0, false);
         }
-        if (request.redirect === "error") {
+        if (request3.redirect === "error") {
           response = makeNetworkError("unexpected redirect");
-        } else if (request.redirect === "manual") {
+        } else if (request3.redirect === "manual") {
           response = actualResponse;
-        } else if (request.redirect === "follow") {
+        } else if (request3.redirect === "follow") {
           response = await httpRedirectFetch(fetchParams, response);
         } else {
           assert(false);
@@ -29770,13 +31206,13 @@ var require_fetch = __commonJS({
       return response;
     }
     function httpRedirectFetch(fetchParams, response) {
-      const request = fetchParams.request;
+      const request3 = fetchParams.request;
       const actualResponse = response.internalResponse ? response.internalResponse : response;
       let locationURL;
       try {
         locationURL = responseLocationURL(
           actualResponse,
-          requestCurrentURL(request).hash
+          requestCurrentURL(request3).hash
         );
         if (locationURL == null) {
           return response;
@@ -29787,63 +31223,63 @@ var require_fetch = __commonJS({
       if (!urlIsHttpHttpsScheme(locationURL)) {
         return Promise.resolve(makeNetworkError("URL scheme must be a HTTP(S) scheme"));
       }
-      if (request.redirectCount === 20) {
+      if (request3.redirectCount === 20) {
         return Promise.resolve(makeNetworkError("redirect count exceeded"));
       }
-      request.redirectCount += 1;
-      if (request.mode === "cors" && (locationURL.username || locationURL.password) && !sameOrigin(request, locationURL)) {
+      request3.redirectCount += 1;
+      if (request3.mode === "cors" && (locationURL.username || locationURL.password) && !sameOrigin(request3, locationURL)) {
         return Promise.resolve(makeNetworkError('cross origin not allowed for request mode "cors"'));
       }
-      if (request.responseTainting === "cors" && (locationURL.username || locationURL.password)) {
+      if (request3.responseTainting === "cors" && (locationURL.username || locationURL.password)) {
         return Promise.resolve(makeNetworkError(
           'URL cannot contain credentials for request mode "cors"'
         ));
       }
-      if (actualResponse.status !== 303 && request.body != null && request.body.source == null) {
+      if (actualResponse.status !== 303 && request3.body != null && request3.body.source == null) {
         return Promise.resolve(makeNetworkError());
       }
-      if ([301, 302].includes(actualResponse.status) && request.method === "POST" || actualResponse.status === 303 && !GET_OR_HEAD.includes(request.method)) {
-        request.method = "GET";
-        request.body = null;
+      if ([301, 302].includes(actualResponse.status) && request3.method === "POST" || actualResponse.status === 303 && !GET_OR_HEAD.includes(request3.method)) {
+        request3.method = "GET";
+        request3.body = null;
         for (const headerName of requestBodyHeader) {
-          request.headersList.delete(headerName);
+          request3.headersList.delete(headerName);
         }
       }
-      if (!sameOrigin(requestCurrentURL(request), locationURL)) {
-        request.headersList.delete("authorization", true);
-        request.headersList.delete("proxy-authorization", true);
-        request.headersList.delete("cookie", true);
-        request.headersList.delete("host", true);
+      if (!sameOrigin(requestCurrentURL(request3), locationURL)) {
+        request3.headersList.delete("authorization", true);
+        request3.headersList.delete("proxy-authorization", true);
+        request3.headersList.delete("cookie", true);
+        request3.headersList.delete("host", true);
       }
-      if (request.body != null) {
-        assert(request.body.source != null);
-        request.body = safelyExtractBody(request.body.source)[0];
+      if (request3.body != null) {
+        assert(request3.body.source != null);
+        request3.body = safelyExtractBody(request3.body.source)[0];
       }
       const timingInfo = fetchParams.timingInfo;
       timingInfo.redirectEndTime = timingInfo.postRedirectStartTime = coarsenedSharedCurrentTime(fetchParams.crossOriginIsolatedCapability);
       if (timingInfo.redirectStartTime === 0) {
         timingInfo.redirectStartTime = timingInfo.startTime;
       }
-      request.urlList.push(locationURL);
-      setRequestReferrerPolicyOnRedirect(request, actualResponse);
+      request3.urlList.push(locationURL);
+      setRequestReferrerPolicyOnRedirect(request3, actualResponse);
       return mainFetch(fetchParams, true);
     }
     async function httpNetworkOrCacheFetch(fetchParams, isAuthenticationFetch = false, isNewConnectionFetch = false) {
-      const request = fetchParams.request;
+      const request3 = fetchParams.request;
       let httpFetchParams = null;
       let httpRequest = null;
       let response = null;
       const httpCache = null;
       const revalidatingFlag = false;
-      if (request.window === "no-window" && request.redirect === "error") {
+      if (request3.window === "no-window" && request3.redirect === "error") {
         httpFetchParams = fetchParams;
-        httpRequest = request;
+        httpRequest = request3;
       } else {
-        httpRequest = cloneRequest(request);
+        httpRequest = cloneRequest(request3);
         httpFetchParams = { ...fetchParams };
         httpFetchParams.request = httpRequest;
       }
-      const includeCredentials = request.credentials === "include" || request.credentials === "same-origin" && request.responseTainting === "basic";
+      const includeCredentials = request3.credentials === "include" || request3.credentials === "same-origin" && request3.responseTainting === "basic";
       const contentLength = httpRequest.body ? httpRequest.body.length : null;
       let contentLengthHeaderValue = null;
       if (httpRequest.body == null && ["POST", "PUT"].includes(httpRequest.method)) {
@@ -29930,14 +31366,14 @@ var require_fetch = __commonJS({
         response.rangeRequested = true;
       }
       response.requestIncludesCredentials = includeCredentials;
-      if (response.status === 401 && httpRequest.responseTainting !== "cors" && includeCredentials && (request.useURLCredentials !== void 0 || isTraversableNavigable(request.traversableForUserPrompts))) {
-        if (request.body != null) {
-          if (request.body.source == null) {
+      if (response.status === 401 && httpRequest.responseTainting !== "cors" && includeCredentials && (request3.useURLCredentials !== void 0 || isTraversableNavigable(request3.traversableForUserPrompts))) {
+        if (request3.body != null) {
+          if (request3.body.source == null) {
             return response;
           }
-          request.body = safelyExtractBody(request.body.source)[0];
+          request3.body = safelyExtractBody(request3.body.source)[0];
         }
-        if (request.useURLCredentials === void 0 || isAuthenticationFetch) {
+        if (request3.useURLCredentials === void 0 || isAuthenticationFetch) {
           if (isCancelled(fetchParams)) {
             return makeAppropriateNetworkError(fetchParams);
           }
@@ -29947,7 +31383,7 @@ var require_fetch = __commonJS({
         response = await httpNetworkOrCacheFetch(fetchParams, true);
       }
       if (response.status === 407) {
-        if (request.window === "no-window") {
+        if (request3.window === "no-window") {
           return makeNetworkError();
         }
         if (isCancelled(fetchParams)) {
@@ -29959,7 +31395,7 @@ var require_fetch = __commonJS({
         // response’s status is 421
         response.status === 421 && // isNewConnectionFetch is false
         !isNewConnectionFetch && // request’s body is null, or request’s body is non-null and request’s body’s source is non-null
-        (request.body == null || request.body.source != null)
+        (request3.body == null || request3.body.source != null)
       ) {
         if (isCancelled(fetchParams)) {
           return makeAppropriateNetworkError(fetchParams);
@@ -29989,21 +31425,21 @@ var require_fetch = __commonJS({
           }
         }
       };
-      const request = fetchParams.request;
+      const request3 = fetchParams.request;
       let response = null;
       const timingInfo = fetchParams.timingInfo;
       const httpCache = null;
       if (httpCache == null) {
-        request.cache = "no-store";
+        request3.cache = "no-store";
       }
       const newConnection = forceNewConnection ? "yes" : "no";
-      if (request.mode === "websocket") {
+      if (request3.mode === "websocket") {
       } else {
       }
       let requestBody = null;
-      if (request.body == null && fetchParams.processRequestEndOfBody) {
+      if (request3.body == null && fetchParams.processRequestEndOfBody) {
         queueMicrotask(() => fetchParams.processRequestEndOfBody());
-      } else if (request.body != null) {
+      } else if (request3.body != null) {
         const processBodyChunk = async function* (bytes) {
           if (isCancelled(fetchParams)) {
             return;
@@ -30031,7 +31467,7 @@ var require_fetch = __commonJS({
         };
         requestBody = (async function* () {
           try {
-            for await (const bytes of request.body.stream) {
+            for await (const bytes of request3.body.stream) {
               yield* processBodyChunk(bytes);
             }
             processEndOfBody();
@@ -30045,8 +31481,8 @@ var require_fetch = __commonJS({
         if (socket) {
           response = makeResponse({ status, statusText, headersList, socket });
         } else {
-          const iterator = body[Symbol.asyncIterator]();
-          fetchParams.controller.next = () => iterator.next();
+          const iterator2 = body[Symbol.asyncIterator]();
+          fetchParams.controller.next = () => iterator2.next();
           response = makeResponse({ status, statusText, headersList });
         }
       } catch (err2) {
@@ -30138,19 +31574,19 @@ var require_fetch = __commonJS({
       }
       return response;
       function dispatch2({ body }) {
-        const url = requestCurrentURL(request);
+        const url = requestCurrentURL(request3);
         const agent = fetchParams.controller.dispatcher;
         const path = url.pathname + url.search;
         const hasTrailingQuestionMark = url.search.length === 0 && url.href[url.href.length - url.hash.length - 1] === "?";
-        return new Promise((resolve4, reject) => agent.dispatch(
+        return new Promise((resolve5, reject) => agent.dispatch(
           {
             path: hasTrailingQuestionMark ? `${path}?` : path,
             origin: url.origin,
-            method: request.method,
-            body: agent.isMockActive ? request.body && (request.body.source || request.body.stream) : body,
-            headers: request.headersList.entries,
+            method: request3.method,
+            body: agent.isMockActive ? request3.body && (request3.body.source || request3.body.stream) : body,
+            headers: request3.headersList.entries,
             maxRedirections: 0,
-            upgrade: request.mode === "websocket" ? "websocket" : void 0
+            upgrade: request3.mode === "websocket" ? "websocket" : void 0
           },
           {
             body: null,
@@ -30186,9 +31622,9 @@ var require_fetch = __commonJS({
                 }
               }
               const location = headersList.get("location", true);
-              const willFollow = location && request.redirect === "follow" && redirectStatusSet.has(status);
+              const willFollow = location && request3.redirect === "follow" && redirectStatusSet.has(status);
               const decoders = [];
-              if (request.method !== "HEAD" && request.method !== "CONNECT" && !nullBodyStatus.includes(status) && !willFollow) {
+              if (request3.method !== "HEAD" && request3.method !== "CONNECT" && !nullBodyStatus.includes(status) && !willFollow) {
                 const contentEncoding = headersList.get("content-encoding", true);
                 const codings = contentEncoding ? contentEncoding.toLowerCase().split(",") : [];
                 const maxContentEncodings = 5;
@@ -30230,7 +31666,7 @@ var require_fetch = __commonJS({
               }
               this.body = new Readable({ read: resume });
               const onError2 = this.onError.bind(this);
-              resolve4({
+              resolve5({
                 status,
                 statusText,
                 headersList,
@@ -30283,7 +31719,7 @@ var require_fetch = __commonJS({
                   headersList.append(headerName, String(value), true);
                 }
               }
-              resolve4({
+              resolve5({
                 status,
                 statusText: STATUS_CODES[status],
                 headersList,
@@ -30307,7 +31743,7 @@ var require_fetch = __commonJS({
                   headersList.append(nameStr, value.toString("latin1"), true);
                 }
               }
-              resolve4({
+              resolve5({
                 status,
                 statusText: STATUS_CODES[status],
                 headersList,
@@ -30385,31 +31821,31 @@ var require_cache3 = __commonJS({
         webidl.util.markAsUncloneable(this);
         this.#relevantRequestResponseList = arguments[1];
       }
-      async match(request, options = {}) {
+      async match(request3, options = {}) {
         webidl.brandCheck(this, _Cache);
         const prefix = "Cache.match";
         webidl.argumentLengthCheck(arguments, 1, prefix);
-        request = webidl.converters.RequestInfo(request);
+        request3 = webidl.converters.RequestInfo(request3);
         options = webidl.converters.CacheQueryOptions(options, prefix, "options");
-        const p2 = this.#internalMatchAll(request, options, 1);
+        const p2 = this.#internalMatchAll(request3, options, 1);
         if (p2.length === 0) {
           return;
         }
         return p2[0];
       }
-      async matchAll(request = void 0, options = {}) {
+      async matchAll(request3 = void 0, options = {}) {
         webidl.brandCheck(this, _Cache);
         const prefix = "Cache.matchAll";
-        if (request !== void 0) request = webidl.converters.RequestInfo(request);
+        if (request3 !== void 0) request3 = webidl.converters.RequestInfo(request3);
         options = webidl.converters.CacheQueryOptions(options, prefix, "options");
-        return this.#internalMatchAll(request, options);
+        return this.#internalMatchAll(request3, options);
       }
-      async add(request) {
+      async add(request3) {
         webidl.brandCheck(this, _Cache);
         const prefix = "Cache.add";
         webidl.argumentLengthCheck(arguments, 1, prefix);
-        request = webidl.converters.RequestInfo(request);
-        const requests = [request];
+        request3 = webidl.converters.RequestInfo(request3);
+        const requests = [request3];
         const responseArrayPromise = this.addAll(requests);
         return await responseArrayPromise;
       }
@@ -30419,19 +31855,19 @@ var require_cache3 = __commonJS({
         webidl.argumentLengthCheck(arguments, 1, prefix);
         const responsePromises = [];
         const requestList = [];
-        for (let request of requests) {
-          if (request === void 0) {
+        for (let request3 of requests) {
+          if (request3 === void 0) {
             throw webidl.errors.conversionFailed({
               prefix,
               argument: "Argument 1",
               types: ["undefined is not allowed"]
             });
           }
-          request = webidl.converters.RequestInfo(request);
-          if (typeof request === "string") {
+          request3 = webidl.converters.RequestInfo(request3);
+          if (typeof request3 === "string") {
             continue;
           }
-          const r2 = getRequestState(request);
+          const r2 = getRequestState(request3);
           if (!urlIsHttpHttpsScheme(r2.url) || r2.method !== "GET") {
             throw webidl.errors.exception({
               header: prefix,
@@ -30440,8 +31876,8 @@ var require_cache3 = __commonJS({
           }
         }
         const fetchControllers = [];
-        for (const request of requests) {
-          const r2 = getRequestState(new Request(request));
+        for (const request3 of requests) {
+          const r2 = getRequestState(new Request(request3));
           if (!urlIsHttpHttpsScheme(r2.url)) {
             throw webidl.errors.exception({
               header: prefix,
@@ -30518,17 +31954,17 @@ var require_cache3 = __commonJS({
         });
         return cacheJobPromise.promise;
       }
-      async put(request, response) {
+      async put(request3, response) {
         webidl.brandCheck(this, _Cache);
         const prefix = "Cache.put";
         webidl.argumentLengthCheck(arguments, 2, prefix);
-        request = webidl.converters.RequestInfo(request);
+        request3 = webidl.converters.RequestInfo(request3);
         response = webidl.converters.Response(response, prefix, "response");
         let innerRequest = null;
-        if (webidl.is.Request(request)) {
-          innerRequest = getRequestState(request);
+        if (webidl.is.Request(request3)) {
+          innerRequest = getRequestState(request3);
         } else {
-          innerRequest = getRequestState(new Request(request));
+          innerRequest = getRequestState(new Request(request3));
         }
         if (!urlIsHttpHttpsScheme(innerRequest.url) || innerRequest.method !== "GET") {
           throw webidl.errors.exception({
@@ -30599,21 +32035,21 @@ var require_cache3 = __commonJS({
         });
         return cacheJobPromise.promise;
       }
-      async delete(request, options = {}) {
+      async delete(request3, options = {}) {
         webidl.brandCheck(this, _Cache);
         const prefix = "Cache.delete";
         webidl.argumentLengthCheck(arguments, 1, prefix);
-        request = webidl.converters.RequestInfo(request);
+        request3 = webidl.converters.RequestInfo(request3);
         options = webidl.converters.CacheQueryOptions(options, prefix, "options");
         let r2 = null;
-        if (webidl.is.Request(request)) {
-          r2 = getRequestState(request);
+        if (webidl.is.Request(request3)) {
+          r2 = getRequestState(request3);
           if (r2.method !== "GET" && !options.ignoreMethod) {
             return false;
           }
         } else {
-          assert(typeof request === "string");
-          r2 = getRequestState(new Request(request));
+          assert(typeof request3 === "string");
+          r2 = getRequestState(new Request(request3));
         }
         const operations = [];
         const operation = {
@@ -30645,25 +32081,25 @@ var require_cache3 = __commonJS({
        * @param {import('../../../types/cache').CacheQueryOptions} options
        * @returns {Promise<readonly Request[]>}
        */
-      async keys(request = void 0, options = {}) {
+      async keys(request3 = void 0, options = {}) {
         webidl.brandCheck(this, _Cache);
         const prefix = "Cache.keys";
-        if (request !== void 0) request = webidl.converters.RequestInfo(request);
+        if (request3 !== void 0) request3 = webidl.converters.RequestInfo(request3);
         options = webidl.converters.CacheQueryOptions(options, prefix, "options");
         let r2 = null;
-        if (request !== void 0) {
-          if (webidl.is.Request(request)) {
-            r2 = getRequestState(request);
+        if (request3 !== void 0) {
+          if (webidl.is.Request(request3)) {
+            r2 = getRequestState(request3);
             if (r2.method !== "GET" && !options.ignoreMethod) {
               return [];
             }
-          } else if (typeof request === "string") {
-            r2 = getRequestState(new Request(request));
+          } else if (typeof request3 === "string") {
+            r2 = getRequestState(new Request(request3));
           }
         }
         const promise = createDeferredPromise();
         const requests = [];
-        if (request === void 0) {
+        if (request3 === void 0) {
           for (const requestResponse of this.#relevantRequestResponseList) {
             requests.push(requestResponse[0]);
           }
@@ -30675,9 +32111,9 @@ var require_cache3 = __commonJS({
         }
         queueMicrotask(() => {
           const requestList = [];
-          for (const request2 of requests) {
+          for (const request4 of requests) {
             const requestObject = fromInnerRequest(
-              request2,
+              request4,
               void 0,
               new AbortController().signal,
               "immutable"
@@ -30796,9 +32232,9 @@ var require_cache3 = __commonJS({
        * @param {import('../../../types/cache').CacheQueryOptions | undefined} options
        * @returns {boolean}
        */
-      #requestMatchesCachedItem(requestQuery, request, response = null, options) {
+      #requestMatchesCachedItem(requestQuery, request3, response = null, options) {
         const queryURL = new URL(requestQuery.url);
-        const cachedURL = new URL(request.url);
+        const cachedURL = new URL(request3.url);
         if (options?.ignoreSearch) {
           cachedURL.search = "";
           queryURL.search = "";
@@ -30814,7 +32250,7 @@ var require_cache3 = __commonJS({
           if (fieldValue === "*") {
             return false;
           }
-          const requestValue = request.headersList.get(fieldValue);
+          const requestValue = request3.headersList.get(fieldValue);
           const queryValue = requestQuery.headersList.get(fieldValue);
           if (requestValue !== queryValue) {
             return false;
@@ -30822,20 +32258,20 @@ var require_cache3 = __commonJS({
         }
         return true;
       }
-      #internalMatchAll(request, options, maxResponses = Infinity) {
+      #internalMatchAll(request3, options, maxResponses = Infinity) {
         let r2 = null;
-        if (request !== void 0) {
-          if (webidl.is.Request(request)) {
-            r2 = getRequestState(request);
+        if (request3 !== void 0) {
+          if (webidl.is.Request(request3)) {
+            r2 = getRequestState(request3);
             if (r2.method !== "GET" && !options.ignoreMethod) {
               return [];
             }
-          } else if (typeof request === "string") {
-            r2 = getRequestState(new Request(request));
+          } else if (typeof request3 === "string") {
+            r2 = getRequestState(new Request(request3));
           }
         }
         const responses = [];
-        if (request === void 0) {
+        if (request3 === void 0) {
           for (const requestResponse of this.#relevantRequestResponseList) {
             responses.push(requestResponse[1]);
           }
@@ -30927,21 +32363,21 @@ var require_cachestorage = __commonJS({
         }
         webidl.util.markAsUncloneable(this);
       }
-      async match(request, options = {}) {
+      async match(request3, options = {}) {
         webidl.brandCheck(this, _CacheStorage);
         webidl.argumentLengthCheck(arguments, 1, "CacheStorage.match");
-        request = webidl.converters.RequestInfo(request);
+        request3 = webidl.converters.RequestInfo(request3);
         options = webidl.converters.MultiCacheQueryOptions(options);
         if (options.cacheName != null) {
           if (this.#caches.has(options.cacheName)) {
             const cacheList = this.#caches.get(options.cacheName);
             const cache2 = new Cache(kConstruct, cacheList);
-            return await cache2.match(request, options);
+            return await cache2.match(request3, options);
           }
         } else {
           for (const cacheList of this.#caches.values()) {
             const cache2 = new Cache(kConstruct, cacheList);
-            const response = await cache2.match(request, options);
+            const response = await cache2.match(request3, options);
             if (response !== void 0) {
               return response;
             }
@@ -32138,7 +33574,7 @@ var require_connection = __commonJS({
     function establishWebSocketConnection(url, protocols, client2, handler, options) {
       const requestURL = url;
       requestURL.protocol = url.protocol === "ws:" ? "http:" : "https:";
-      const request = makeRequest({
+      const request3 = makeRequest({
         urlList: [requestURL],
         client: client2,
         serviceWorkers: "none",
@@ -32151,18 +33587,18 @@ var require_connection = __commonJS({
       });
       if (options.headers) {
         const headersList = getHeadersList(new Headers(options.headers));
-        request.headersList = headersList;
+        request3.headersList = headersList;
       }
       const keyValue = crypto2.randomBytes(16).toString("base64");
-      request.headersList.append("sec-websocket-key", keyValue, true);
-      request.headersList.append("sec-websocket-version", "13", true);
+      request3.headersList.append("sec-websocket-key", keyValue, true);
+      request3.headersList.append("sec-websocket-version", "13", true);
       for (const protocol of protocols) {
-        request.headersList.append("sec-websocket-protocol", protocol, true);
+        request3.headersList.append("sec-websocket-protocol", protocol, true);
       }
       const permessageDeflate = "permessage-deflate; client_max_window_bits";
-      request.headersList.append("sec-websocket-extensions", permessageDeflate, true);
+      request3.headersList.append("sec-websocket-extensions", permessageDeflate, true);
       const controller = fetching({
-        request,
+        request: request3,
         useParallelQueue: true,
         dispatcher: options.dispatcher,
         processResponse(response) {
@@ -32209,7 +33645,7 @@ var require_connection = __commonJS({
           }
           const secProtocol = response.headersList.get("Sec-WebSocket-Protocol");
           if (secProtocol !== null) {
-            const requestProtocols = getDecodeSplit("sec-websocket-protocol", request.headersList);
+            const requestProtocols = getDecodeSplit("sec-websocket-protocol", request3.headersList);
             if (requestProtocols === null || !requestProtocols.includes(secProtocol)) {
               failHandshake(handler, response, 1002, "Protocol was not set in the opening handshake.");
               return;
@@ -34722,8 +36158,8 @@ function parseRetryAfter(value, now = Date.now()) {
   if (Number.isNaN(at)) return void 0;
   return Math.max(0, at - now);
 }
-function backoffDelay(retry, random) {
-  const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, retry - 1));
+function backoffDelay(retry2, random) {
+  const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, retry2 - 1));
   return Math.floor(random() * ceiling);
 }
 function pathOnly(path) {
@@ -34752,7 +36188,7 @@ function parseJson(text) {
   }
 }
 function exchange(dispatcher, options, limit, signal) {
-  return new Promise((resolve4, reject) => {
+  return new Promise((resolve5, reject) => {
     let settled = false;
     let controller;
     let status = 0;
@@ -34787,7 +36223,7 @@ function exchange(dispatcher, options, limit, signal) {
           chunks.push(chunk.subarray(0, limit - size));
           const cutText = `${text()}
 \u2026[cut: body exceeded ${limit} bytes]`;
-          settle(() => resolve4({ status, headers, text: cutText, cut: true }));
+          settle(() => resolve5({ status, headers, text: cutText, cut: true }));
           c3.abort(new Error(`body exceeded ${limit} bytes`));
           return;
         }
@@ -34795,7 +36231,7 @@ function exchange(dispatcher, options, limit, signal) {
         size += chunk.length;
       },
       onResponseEnd() {
-        settle(() => resolve4({ status, headers, text: text(), cut: false }));
+        settle(() => resolve5({ status, headers, text: text(), cut: false }));
       },
       onResponseError(_c, error3) {
         settle(() => reject(error3));
@@ -34809,7 +36245,7 @@ function exchange(dispatcher, options, limit, signal) {
   });
 }
 function defaultSleep(ms) {
-  return new Promise((resolve4) => setTimeout(resolve4, ms));
+  return new Promise((resolve5) => setTimeout(resolve5, ms));
 }
 function loadCa(caFile) {
   let pem;
@@ -34906,7 +36342,7 @@ function createHttpClient(options) {
       req.signal?.removeEventListener("abort", onCallerAbort);
     }
   }
-  async function request(req) {
+  async function request3(req) {
     const path = pathOnly(req.path);
     for (let attempt = 1; ; attempt += 1) {
       await limiter.acquire(req.signal);
@@ -34964,7 +36400,7 @@ function createHttpClient(options) {
   }
   return {
     target: options.target,
-    request,
+    request: request3,
     async close() {
       if (ownAgent) await ownAgent.close();
     }
@@ -35000,11 +36436,11 @@ var init_http = __esm({
           this.active += 1;
           return Promise.resolve();
         }
-        return new Promise((resolve4, reject) => {
+        return new Promise((resolve5, reject) => {
           const waiter = {
             grant: () => {
               signal?.removeEventListener("abort", onAbort);
-              resolve4();
+              resolve5();
             }
           };
           const onAbort = () => {
@@ -35130,11 +36566,11 @@ var init_redact = __esm({
 });
 
 // src/providers/cloudflare/client.ts
-function buildAuthHeaders(auth) {
-  const token = auth["token"];
+function buildAuthHeaders(auth2) {
+  const token = auth2["token"];
   if (token !== void 0 && token !== "") return { authorization: `Bearer ${token}` };
-  const email = auth["email"];
-  const key = auth["api_key"];
+  const email = auth2["email"];
+  const key = auth2["api_key"];
   if (email !== void 0 && email !== "" && key !== void 0 && key !== "") {
     return { "x-auth-email": email, "x-auth-key": key };
   }
@@ -35237,7 +36673,7 @@ var init_client = __esm({
         this.secrets = new SecretSet();
         for (const value of Object.values(target.auth)) this.secrets.add(value);
         this.extraSecrets = deps.secrets;
-        const sleep = deps.sleep ?? ((ms) => new Promise((resolve4) => setTimeout(resolve4, ms)));
+        const sleep = deps.sleep ?? ((ms) => new Promise((resolve5) => setTimeout(resolve5, ms)));
         const limits = options.budget ?? CLOUDFLARE_BUDGET;
         this.budget = new RequestBudget(
           limits.requests,
@@ -35447,10 +36883,10 @@ function createCloudflareSession(target, deps, options = {}) {
       return { ...await recoverCreate(account, body, error3), adopted: true };
     throw error3;
   }
-  async function update(account, live, request) {
-    const name = nameOfBody(request.body) ?? live.name;
+  async function update(account, live, request3) {
+    const name = nameOfBody(request3.body) ?? live.name;
     const action = `Cannot update ${label2(name)} (${live.id}) in account ${shortId(account)}`;
-    if (request.method !== "PUT" || request.body === null) {
+    if (request3.method !== "PUT" || request3.body === null) {
       throw new ApiError(
         "INTERNAL",
         `${action}: Cloudflare services are updated with a full PUT body`,
@@ -35463,7 +36899,7 @@ function createCloudflareSession(target, deps, options = {}) {
     const res = await client2.request({
       method: "PUT",
       path: servicesPath(account, live.id),
-      body: request.body,
+      body: request3.body,
       // A full replacement repeated gives the same state.
       idempotent: true
     });
@@ -35480,9 +36916,9 @@ function createCloudflareSession(target, deps, options = {}) {
     const env = client2.ok(res);
     if (!env) throw client2.fail(action, res, { account, ...name !== void 0 ? { name } : {} });
     if (!isObject(env.result) || typeof env.result["service_id"] !== "string")
-      return { id: live.id, body: { ...request.body, service_id: live.id } };
+      return { id: live.id, body: { ...request3.body, service_id: live.id } };
     const after = toLive(env.result, action);
-    const want = normalizeService(request.body);
+    const want = normalizeService(request3.body);
     const got = normalizeService(after.body);
     const diff = differingKeys(want, got);
     if (diff.length > 0) {
@@ -35597,9 +37033,9 @@ var init_provider = __esm({
             `"account_id" must be 32 hexadecimal characters (the Cloudflare account identifier), not "${account}"`
           );
         }
-        const auth = target.auth;
-        const has = (k2) => typeof auth[k2] === "string" && auth[k2] !== "";
-        for (const k2 of Object.keys(auth)) {
+        const auth2 = target.auth;
+        const has = (k2) => typeof auth2[k2] === "string" && auth2[k2] !== "";
+        for (const k2 of Object.keys(auth2)) {
           if (!AUTH_KEYS.includes(k2))
             out.push(`unknown auth setting "${k2}" (use "token", or "email" with "api_key")`);
         }
@@ -36108,12 +37544,12 @@ function checkServers(spec) {
   servers.forEach((server, i2) => {
     if (!isObject(server)) return;
     const base = `/servers/${i2}`;
-    const auth = server["auth"];
-    if (isObject(auth)) {
-      const method = typeof auth["auth_method"] === "string" ? auth["auth_method"].toLowerCase() : "password";
+    const auth2 = server["auth"];
+    if (isObject(auth2)) {
+      const method = typeof auth2["auth_method"] === "string" ? auth2["auth_method"].toLowerCase() : "password";
       if (method === "password") {
         for (const field of ["auth_user", "auth_password"]) {
-          if (typeof auth[field] !== "string" || auth[field] === "") {
+          if (typeof auth2[field] !== "string" || auth2[field] === "") {
             out.push({
               severity: "error",
               code: "PASSWORD_AUTH",
@@ -36132,7 +37568,7 @@ function checkServers(spec) {
             atKey: false
           });
         }
-      } else if (method === "ip" && (typeof auth["ip"] !== "string" || auth["ip"] === "")) {
+      } else if (method === "ip" && (typeof auth2["ip"] !== "string" || auth2["ip"] === "")) {
         out.push({
           severity: "error",
           code: "IP_AUTH",
@@ -36180,11 +37616,11 @@ function kazooFacts(spec) {
   if (!Array.isArray(servers)) return [];
   return servers.map((server) => {
     if (!isObject(server)) return { dids: [], user: null };
-    const auth = server["auth"];
-    const password = isObject(auth) && typeof auth["auth_user"] === "string" && String(auth["auth_method"] ?? "password").toLowerCase() === "password";
+    const auth2 = server["auth"];
+    const password = isObject(auth2) && typeof auth2["auth_user"] === "string" && String(auth2["auth_method"] ?? "password").toLowerCase() === "password";
     return {
       dids: isObject(server["DIDs"]) ? Object.keys(server["DIDs"]) : [],
-      user: password ? auth["auth_user"] : null
+      user: password ? auth2["auth_user"] : null
     };
   });
 }
@@ -36450,10 +37886,10 @@ function kazooNumbers(body, version) {
   return out;
 }
 function identity(server) {
-  const auth = server["auth"];
-  if (!isObject(auth)) return void 0;
-  if (typeof auth["auth_user"] === "string") return `user:${auth["auth_user"].toLowerCase()}`;
-  if (typeof auth["ip"] === "string") return `ip:${auth["ip"]}`;
+  const auth2 = server["auth"];
+  if (!isObject(auth2)) return void 0;
+  if (typeof auth2["auth_user"] === "string") return `user:${auth2["auth_user"].toLowerCase()}`;
+  if (typeof auth2["ip"] === "string") return `ip:${auth2["ip"]}`;
   return void 0;
 }
 var PROBE, defaultsCache;
@@ -36468,9 +37904,9 @@ var init_number_view = __esm({
 });
 
 // src/core/ids.ts
-import { createHash } from "node:crypto";
+import { createHash as createHash2 } from "node:crypto";
 function derivedId(key, generation) {
-  return createHash("sha256").update(
+  return createHash2("sha256").update(
     ["connops-id-v1", key.target, key.account, key.kind, key.name, String(generation)].join("\0")
   ).digest("hex").slice(0, 32);
 }
@@ -36617,21 +38053,21 @@ var init_errors2 = __esm({
 });
 
 // src/providers/kazoo/client.ts
-import { createHash as createHash2 } from "node:crypto";
+import { createHash as createHash3 } from "node:crypto";
 function readAuth(target, secrets) {
-  const auth = target.auth;
-  const apiKey = auth["api_key"];
+  const auth2 = target.auth;
+  const apiKey = auth2["api_key"];
   if (apiKey !== void 0 && apiKey !== "") {
     secrets.add(apiKey);
     return { kind: "api_key", apiKey };
   }
-  const username = auth["username"];
-  const password = auth["password"];
-  const accountName = auth["account_name"];
-  const accountRealm = auth["account_realm"];
+  const username = auth2["username"];
+  const password = auth2["password"];
+  const accountName = auth2["account_name"];
+  const accountRealm = auth2["account_realm"];
   if (username !== void 0 && password !== void 0 && (accountName !== void 0 || accountRealm !== void 0)) {
     secrets.add(password);
-    const credentials = createHash2("md5").update(`${username.toLowerCase()}:${password}`).digest("hex");
+    const credentials = createHash3("md5").update(`${username.toLowerCase()}:${password}`).digest("hex");
     secrets.add(credentials);
     return {
       kind: "user",
@@ -37108,7 +38544,7 @@ var init_client2 = __esm({
       currentToken() {
         if (this.token !== void 0) return Promise.resolve(this.token);
         if (this.pendingAuth) return this.pendingAuth;
-        const pending2 = this.authenticate().then(
+        const pending = this.authenticate().then(
           (token) => {
             this.token = token;
             this.pendingAuth = void 0;
@@ -37119,8 +38555,8 @@ var init_client2 = __esm({
             throw err2;
           }
         );
-        this.pendingAuth = pending2;
-        return pending2;
+        this.pendingAuth = pending;
+        return pending;
       }
       /** Drops `stale` and signs in again, unless another request already replaced it. */
       refreshToken(stale) {
@@ -37216,10 +38652,10 @@ function createKazooSession(target, deps) {
     list: (account, signal) => client2.list(account, signal),
     get: (account, id, signal) => client2.get(account, id, signal),
     create: (account, body, id) => client2.create(account, body, id),
-    async update(account, live, request) {
+    async update(account, live, request3) {
       const revision = requireRevision(account, live, "update");
-      const body = request.body ?? {};
-      switch (request.method) {
+      const body = request3.body ?? {};
+      switch (request3.method) {
         case "PATCH":
           return client2.patch(account, live.id, revision, body);
         case "POST":
@@ -37228,7 +38664,7 @@ function createKazooSession(target, deps) {
         case "PUT":
           throw new ConnopsError(
             "INTERNAL",
-            `Cannot update kazoo/connectivity ${live.id} in account ${account} with ${request.method} (Kazoo updates with PATCH or POST)`
+            `Cannot update kazoo/connectivity ${live.id} in account ${account} with ${request3.method} (Kazoo updates with PATCH or POST)`
           );
       }
     },
@@ -37272,6 +38708,8 @@ var init_provider2 = __esm({
       verbs: { create: "PUT", update: "PATCH", delete: "DELETE" },
       // Crossbar honours a client-supplied data.id on PUT (kazoo-api.md §1.4).
       createWithId: true,
+      // Updates and deletes send If-Match with the document's rev (kazoo-api.md).
+      conditionalWrites: true,
       checkTarget(target) {
         const problems = [];
         if (resolveKazooSchemaVersion(target.schema) === void 0) {
@@ -37368,1352 +38806,6 @@ var init_registry = __esm({
       [kazooConnectivity.kind, kazooConnectivity],
       [cloudflareConnectivityService.kind, cloudflareConnectivityService]
     ]);
-  }
-});
-
-// node_modules/fast-json-patch/commonjs/helpers.js
-var require_helpers = __commonJS({
-  "node_modules/fast-json-patch/commonjs/helpers.js"(exports) {
-    var __extends = exports && exports.__extends || /* @__PURE__ */ (function() {
-      var extendStatics = function(d, b2) {
-        extendStatics = Object.setPrototypeOf || { __proto__: [] } instanceof Array && function(d2, b3) {
-          d2.__proto__ = b3;
-        } || function(d2, b3) {
-          for (var p2 in b3) if (b3.hasOwnProperty(p2)) d2[p2] = b3[p2];
-        };
-        return extendStatics(d, b2);
-      };
-      return function(d, b2) {
-        extendStatics(d, b2);
-        function __() {
-          this.constructor = d;
-        }
-        d.prototype = b2 === null ? Object.create(b2) : (__.prototype = b2.prototype, new __());
-      };
-    })();
-    Object.defineProperty(exports, "__esModule", { value: true });
-    var _hasOwnProperty = Object.prototype.hasOwnProperty;
-    function hasOwnProperty(obj, key) {
-      return _hasOwnProperty.call(obj, key);
-    }
-    exports.hasOwnProperty = hasOwnProperty;
-    function _objectKeys(obj) {
-      if (Array.isArray(obj)) {
-        var keys_1 = new Array(obj.length);
-        for (var k2 = 0; k2 < keys_1.length; k2++) {
-          keys_1[k2] = "" + k2;
-        }
-        return keys_1;
-      }
-      if (Object.keys) {
-        return Object.keys(obj);
-      }
-      var keys = [];
-      for (var i2 in obj) {
-        if (hasOwnProperty(obj, i2)) {
-          keys.push(i2);
-        }
-      }
-      return keys;
-    }
-    exports._objectKeys = _objectKeys;
-    function _deepClone(obj) {
-      switch (typeof obj) {
-        case "object":
-          return JSON.parse(JSON.stringify(obj));
-        //Faster than ES5 clone - http://jsperf.com/deep-cloning-of-objects/5
-        case "undefined":
-          return null;
-        //this is how JSON.stringify behaves for array items
-        default:
-          return obj;
-      }
-    }
-    exports._deepClone = _deepClone;
-    function isInteger(str3) {
-      var i2 = 0;
-      var len = str3.length;
-      var charCode;
-      while (i2 < len) {
-        charCode = str3.charCodeAt(i2);
-        if (charCode >= 48 && charCode <= 57) {
-          i2++;
-          continue;
-        }
-        return false;
-      }
-      return true;
-    }
-    exports.isInteger = isInteger;
-    function escapePathComponent(path) {
-      if (path.indexOf("/") === -1 && path.indexOf("~") === -1)
-        return path;
-      return path.replace(/~/g, "~0").replace(/\//g, "~1");
-    }
-    exports.escapePathComponent = escapePathComponent;
-    function unescapePathComponent(path) {
-      return path.replace(/~1/g, "/").replace(/~0/g, "~");
-    }
-    exports.unescapePathComponent = unescapePathComponent;
-    function _getPathRecursive(root, obj) {
-      var found;
-      for (var key in root) {
-        if (hasOwnProperty(root, key)) {
-          if (root[key] === obj) {
-            return escapePathComponent(key) + "/";
-          } else if (typeof root[key] === "object") {
-            found = _getPathRecursive(root[key], obj);
-            if (found != "") {
-              return escapePathComponent(key) + "/" + found;
-            }
-          }
-        }
-      }
-      return "";
-    }
-    exports._getPathRecursive = _getPathRecursive;
-    function getPath(root, obj) {
-      if (root === obj) {
-        return "/";
-      }
-      var path = _getPathRecursive(root, obj);
-      if (path === "") {
-        throw new Error("Object not found in root");
-      }
-      return "/" + path;
-    }
-    exports.getPath = getPath;
-    function hasUndefined(obj) {
-      if (obj === void 0) {
-        return true;
-      }
-      if (obj) {
-        if (Array.isArray(obj)) {
-          for (var i_1 = 0, len = obj.length; i_1 < len; i_1++) {
-            if (hasUndefined(obj[i_1])) {
-              return true;
-            }
-          }
-        } else if (typeof obj === "object") {
-          var objKeys = _objectKeys(obj);
-          var objKeysLength = objKeys.length;
-          for (var i2 = 0; i2 < objKeysLength; i2++) {
-            if (hasUndefined(obj[objKeys[i2]])) {
-              return true;
-            }
-          }
-        }
-      }
-      return false;
-    }
-    exports.hasUndefined = hasUndefined;
-    function patchErrorMessageFormatter(message, args) {
-      var messageParts = [message];
-      for (var key in args) {
-        var value = typeof args[key] === "object" ? JSON.stringify(args[key], null, 2) : args[key];
-        if (typeof value !== "undefined") {
-          messageParts.push(key + ": " + value);
-        }
-      }
-      return messageParts.join("\n");
-    }
-    var PatchError = (
-      /** @class */
-      (function(_super) {
-        __extends(PatchError2, _super);
-        function PatchError2(message, name, index, operation, tree) {
-          var _newTarget = this.constructor;
-          var _this = _super.call(this, patchErrorMessageFormatter(message, { name, index, operation, tree })) || this;
-          _this.name = name;
-          _this.index = index;
-          _this.operation = operation;
-          _this.tree = tree;
-          Object.setPrototypeOf(_this, _newTarget.prototype);
-          _this.message = patchErrorMessageFormatter(message, { name, index, operation, tree });
-          return _this;
-        }
-        return PatchError2;
-      })(Error)
-    );
-    exports.PatchError = PatchError;
-  }
-});
-
-// node_modules/fast-json-patch/commonjs/core.js
-var require_core3 = __commonJS({
-  "node_modules/fast-json-patch/commonjs/core.js"(exports) {
-    Object.defineProperty(exports, "__esModule", { value: true });
-    var helpers_js_1 = require_helpers();
-    exports.JsonPatchError = helpers_js_1.PatchError;
-    exports.deepClone = helpers_js_1._deepClone;
-    var objOps = {
-      add: function(obj, key, document2) {
-        obj[key] = this.value;
-        return { newDocument: document2 };
-      },
-      remove: function(obj, key, document2) {
-        var removed = obj[key];
-        delete obj[key];
-        return { newDocument: document2, removed };
-      },
-      replace: function(obj, key, document2) {
-        var removed = obj[key];
-        obj[key] = this.value;
-        return { newDocument: document2, removed };
-      },
-      move: function(obj, key, document2) {
-        var removed = getValueByPointer(document2, this.path);
-        if (removed) {
-          removed = helpers_js_1._deepClone(removed);
-        }
-        var originalValue = applyOperation(document2, { op: "remove", path: this.from }).removed;
-        applyOperation(document2, { op: "add", path: this.path, value: originalValue });
-        return { newDocument: document2, removed };
-      },
-      copy: function(obj, key, document2) {
-        var valueToCopy = getValueByPointer(document2, this.from);
-        applyOperation(document2, { op: "add", path: this.path, value: helpers_js_1._deepClone(valueToCopy) });
-        return { newDocument: document2 };
-      },
-      test: function(obj, key, document2) {
-        return { newDocument: document2, test: _areEquals(obj[key], this.value) };
-      },
-      _get: function(obj, key, document2) {
-        this.value = obj[key];
-        return { newDocument: document2 };
-      }
-    };
-    var arrOps = {
-      add: function(arr, i2, document2) {
-        if (helpers_js_1.isInteger(i2)) {
-          arr.splice(i2, 0, this.value);
-        } else {
-          arr[i2] = this.value;
-        }
-        return { newDocument: document2, index: i2 };
-      },
-      remove: function(arr, i2, document2) {
-        var removedList = arr.splice(i2, 1);
-        return { newDocument: document2, removed: removedList[0] };
-      },
-      replace: function(arr, i2, document2) {
-        var removed = arr[i2];
-        arr[i2] = this.value;
-        return { newDocument: document2, removed };
-      },
-      move: objOps.move,
-      copy: objOps.copy,
-      test: objOps.test,
-      _get: objOps._get
-    };
-    function getValueByPointer(document2, pointer) {
-      if (pointer == "") {
-        return document2;
-      }
-      var getOriginalDestination = { op: "_get", path: pointer };
-      applyOperation(document2, getOriginalDestination);
-      return getOriginalDestination.value;
-    }
-    exports.getValueByPointer = getValueByPointer;
-    function applyOperation(document2, operation, validateOperation, mutateDocument, banPrototypeModifications, index) {
-      if (validateOperation === void 0) {
-        validateOperation = false;
-      }
-      if (mutateDocument === void 0) {
-        mutateDocument = true;
-      }
-      if (banPrototypeModifications === void 0) {
-        banPrototypeModifications = true;
-      }
-      if (index === void 0) {
-        index = 0;
-      }
-      if (validateOperation) {
-        if (typeof validateOperation == "function") {
-          validateOperation(operation, 0, document2, operation.path);
-        } else {
-          validator(operation, 0);
-        }
-      }
-      if (operation.path === "") {
-        var returnValue = { newDocument: document2 };
-        if (operation.op === "add") {
-          returnValue.newDocument = operation.value;
-          return returnValue;
-        } else if (operation.op === "replace") {
-          returnValue.newDocument = operation.value;
-          returnValue.removed = document2;
-          return returnValue;
-        } else if (operation.op === "move" || operation.op === "copy") {
-          returnValue.newDocument = getValueByPointer(document2, operation.from);
-          if (operation.op === "move") {
-            returnValue.removed = document2;
-          }
-          return returnValue;
-        } else if (operation.op === "test") {
-          returnValue.test = _areEquals(document2, operation.value);
-          if (returnValue.test === false) {
-            throw new exports.JsonPatchError("Test operation failed", "TEST_OPERATION_FAILED", index, operation, document2);
-          }
-          returnValue.newDocument = document2;
-          return returnValue;
-        } else if (operation.op === "remove") {
-          returnValue.removed = document2;
-          returnValue.newDocument = null;
-          return returnValue;
-        } else if (operation.op === "_get") {
-          operation.value = document2;
-          return returnValue;
-        } else {
-          if (validateOperation) {
-            throw new exports.JsonPatchError("Operation `op` property is not one of operations defined in RFC-6902", "OPERATION_OP_INVALID", index, operation, document2);
-          } else {
-            return returnValue;
-          }
-        }
-      } else {
-        if (!mutateDocument) {
-          document2 = helpers_js_1._deepClone(document2);
-        }
-        var path = operation.path || "";
-        var keys = path.split("/");
-        var obj = document2;
-        var t2 = 1;
-        var len = keys.length;
-        var existingPathFragment = void 0;
-        var key = void 0;
-        var validateFunction = void 0;
-        if (typeof validateOperation == "function") {
-          validateFunction = validateOperation;
-        } else {
-          validateFunction = validator;
-        }
-        while (true) {
-          key = keys[t2];
-          if (key && key.indexOf("~") != -1) {
-            key = helpers_js_1.unescapePathComponent(key);
-          }
-          if (banPrototypeModifications && (key == "__proto__" || key == "prototype" && t2 > 0 && keys[t2 - 1] == "constructor")) {
-            throw new TypeError("JSON-Patch: modifying `__proto__` or `constructor/prototype` prop is banned for security reasons, if this was on purpose, please set `banPrototypeModifications` flag false and pass it to this function. More info in fast-json-patch README");
-          }
-          if (validateOperation) {
-            if (existingPathFragment === void 0) {
-              if (obj[key] === void 0) {
-                existingPathFragment = keys.slice(0, t2).join("/");
-              } else if (t2 == len - 1) {
-                existingPathFragment = operation.path;
-              }
-              if (existingPathFragment !== void 0) {
-                validateFunction(operation, 0, document2, existingPathFragment);
-              }
-            }
-          }
-          t2++;
-          if (Array.isArray(obj)) {
-            if (key === "-") {
-              key = obj.length;
-            } else {
-              if (validateOperation && !helpers_js_1.isInteger(key)) {
-                throw new exports.JsonPatchError("Expected an unsigned base-10 integer value, making the new referenced value the array element with the zero-based index", "OPERATION_PATH_ILLEGAL_ARRAY_INDEX", index, operation, document2);
-              } else if (helpers_js_1.isInteger(key)) {
-                key = ~~key;
-              }
-            }
-            if (t2 >= len) {
-              if (validateOperation && operation.op === "add" && key > obj.length) {
-                throw new exports.JsonPatchError("The specified index MUST NOT be greater than the number of elements in the array", "OPERATION_VALUE_OUT_OF_BOUNDS", index, operation, document2);
-              }
-              var returnValue = arrOps[operation.op].call(operation, obj, key, document2);
-              if (returnValue.test === false) {
-                throw new exports.JsonPatchError("Test operation failed", "TEST_OPERATION_FAILED", index, operation, document2);
-              }
-              return returnValue;
-            }
-          } else {
-            if (t2 >= len) {
-              var returnValue = objOps[operation.op].call(operation, obj, key, document2);
-              if (returnValue.test === false) {
-                throw new exports.JsonPatchError("Test operation failed", "TEST_OPERATION_FAILED", index, operation, document2);
-              }
-              return returnValue;
-            }
-          }
-          obj = obj[key];
-          if (validateOperation && t2 < len && (!obj || typeof obj !== "object")) {
-            throw new exports.JsonPatchError("Cannot perform operation at the desired path", "OPERATION_PATH_UNRESOLVABLE", index, operation, document2);
-          }
-        }
-      }
-    }
-    exports.applyOperation = applyOperation;
-    function applyPatch(document2, patch, validateOperation, mutateDocument, banPrototypeModifications) {
-      if (mutateDocument === void 0) {
-        mutateDocument = true;
-      }
-      if (banPrototypeModifications === void 0) {
-        banPrototypeModifications = true;
-      }
-      if (validateOperation) {
-        if (!Array.isArray(patch)) {
-          throw new exports.JsonPatchError("Patch sequence must be an array", "SEQUENCE_NOT_AN_ARRAY");
-        }
-      }
-      if (!mutateDocument) {
-        document2 = helpers_js_1._deepClone(document2);
-      }
-      var results = new Array(patch.length);
-      for (var i2 = 0, length_1 = patch.length; i2 < length_1; i2++) {
-        results[i2] = applyOperation(document2, patch[i2], validateOperation, true, banPrototypeModifications, i2);
-        document2 = results[i2].newDocument;
-      }
-      results.newDocument = document2;
-      return results;
-    }
-    exports.applyPatch = applyPatch;
-    function applyReducer(document2, operation, index) {
-      var operationResult = applyOperation(document2, operation);
-      if (operationResult.test === false) {
-        throw new exports.JsonPatchError("Test operation failed", "TEST_OPERATION_FAILED", index, operation, document2);
-      }
-      return operationResult.newDocument;
-    }
-    exports.applyReducer = applyReducer;
-    function validator(operation, index, document2, existingPathFragment) {
-      if (typeof operation !== "object" || operation === null || Array.isArray(operation)) {
-        throw new exports.JsonPatchError("Operation is not an object", "OPERATION_NOT_AN_OBJECT", index, operation, document2);
-      } else if (!objOps[operation.op]) {
-        throw new exports.JsonPatchError("Operation `op` property is not one of operations defined in RFC-6902", "OPERATION_OP_INVALID", index, operation, document2);
-      } else if (typeof operation.path !== "string") {
-        throw new exports.JsonPatchError("Operation `path` property is not a string", "OPERATION_PATH_INVALID", index, operation, document2);
-      } else if (operation.path.indexOf("/") !== 0 && operation.path.length > 0) {
-        throw new exports.JsonPatchError('Operation `path` property must start with "/"', "OPERATION_PATH_INVALID", index, operation, document2);
-      } else if ((operation.op === "move" || operation.op === "copy") && typeof operation.from !== "string") {
-        throw new exports.JsonPatchError("Operation `from` property is not present (applicable in `move` and `copy` operations)", "OPERATION_FROM_REQUIRED", index, operation, document2);
-      } else if ((operation.op === "add" || operation.op === "replace" || operation.op === "test") && operation.value === void 0) {
-        throw new exports.JsonPatchError("Operation `value` property is not present (applicable in `add`, `replace` and `test` operations)", "OPERATION_VALUE_REQUIRED", index, operation, document2);
-      } else if ((operation.op === "add" || operation.op === "replace" || operation.op === "test") && helpers_js_1.hasUndefined(operation.value)) {
-        throw new exports.JsonPatchError("Operation `value` property is not present (applicable in `add`, `replace` and `test` operations)", "OPERATION_VALUE_CANNOT_CONTAIN_UNDEFINED", index, operation, document2);
-      } else if (document2) {
-        if (operation.op == "add") {
-          var pathLen = operation.path.split("/").length;
-          var existingPathLen = existingPathFragment.split("/").length;
-          if (pathLen !== existingPathLen + 1 && pathLen !== existingPathLen) {
-            throw new exports.JsonPatchError("Cannot perform an `add` operation at the desired path", "OPERATION_PATH_CANNOT_ADD", index, operation, document2);
-          }
-        } else if (operation.op === "replace" || operation.op === "remove" || operation.op === "_get") {
-          if (operation.path !== existingPathFragment) {
-            throw new exports.JsonPatchError("Cannot perform the operation at a path that does not exist", "OPERATION_PATH_UNRESOLVABLE", index, operation, document2);
-          }
-        } else if (operation.op === "move" || operation.op === "copy") {
-          var existingValue = { op: "_get", path: operation.from, value: void 0 };
-          var error3 = validate2([existingValue], document2);
-          if (error3 && error3.name === "OPERATION_PATH_UNRESOLVABLE") {
-            throw new exports.JsonPatchError("Cannot perform the operation from a path that does not exist", "OPERATION_FROM_UNRESOLVABLE", index, operation, document2);
-          }
-        }
-      }
-    }
-    exports.validator = validator;
-    function validate2(sequence, document2, externalValidator) {
-      try {
-        if (!Array.isArray(sequence)) {
-          throw new exports.JsonPatchError("Patch sequence must be an array", "SEQUENCE_NOT_AN_ARRAY");
-        }
-        if (document2) {
-          applyPatch(helpers_js_1._deepClone(document2), helpers_js_1._deepClone(sequence), externalValidator || true);
-        } else {
-          externalValidator = externalValidator || validator;
-          for (var i2 = 0; i2 < sequence.length; i2++) {
-            externalValidator(sequence[i2], i2, document2, void 0);
-          }
-        }
-      } catch (e) {
-        if (e instanceof exports.JsonPatchError) {
-          return e;
-        } else {
-          throw e;
-        }
-      }
-    }
-    exports.validate = validate2;
-    function _areEquals(a, b2) {
-      if (a === b2)
-        return true;
-      if (a && b2 && typeof a == "object" && typeof b2 == "object") {
-        var arrA = Array.isArray(a), arrB = Array.isArray(b2), i2, length, key;
-        if (arrA && arrB) {
-          length = a.length;
-          if (length != b2.length)
-            return false;
-          for (i2 = length; i2-- !== 0; )
-            if (!_areEquals(a[i2], b2[i2]))
-              return false;
-          return true;
-        }
-        if (arrA != arrB)
-          return false;
-        var keys = Object.keys(a);
-        length = keys.length;
-        if (length !== Object.keys(b2).length)
-          return false;
-        for (i2 = length; i2-- !== 0; )
-          if (!b2.hasOwnProperty(keys[i2]))
-            return false;
-        for (i2 = length; i2-- !== 0; ) {
-          key = keys[i2];
-          if (!_areEquals(a[key], b2[key]))
-            return false;
-        }
-        return true;
-      }
-      return a !== a && b2 !== b2;
-    }
-    exports._areEquals = _areEquals;
-  }
-});
-
-// node_modules/fast-json-patch/commonjs/duplex.js
-var require_duplex = __commonJS({
-  "node_modules/fast-json-patch/commonjs/duplex.js"(exports) {
-    Object.defineProperty(exports, "__esModule", { value: true });
-    var helpers_js_1 = require_helpers();
-    var core_js_1 = require_core3();
-    var beforeDict = /* @__PURE__ */ new WeakMap();
-    var Mirror = (
-      /** @class */
-      /* @__PURE__ */ (function() {
-        function Mirror2(obj) {
-          this.observers = /* @__PURE__ */ new Map();
-          this.obj = obj;
-        }
-        return Mirror2;
-      })()
-    );
-    var ObserverInfo = (
-      /** @class */
-      /* @__PURE__ */ (function() {
-        function ObserverInfo2(callback, observer) {
-          this.callback = callback;
-          this.observer = observer;
-        }
-        return ObserverInfo2;
-      })()
-    );
-    function getMirror(obj) {
-      return beforeDict.get(obj);
-    }
-    function getObserverFromMirror(mirror, callback) {
-      return mirror.observers.get(callback);
-    }
-    function removeObserverFromMirror(mirror, observer) {
-      mirror.observers.delete(observer.callback);
-    }
-    function unobserve(root, observer) {
-      observer.unobserve();
-    }
-    exports.unobserve = unobserve;
-    function observe(obj, callback) {
-      var patches = [];
-      var observer;
-      var mirror = getMirror(obj);
-      if (!mirror) {
-        mirror = new Mirror(obj);
-        beforeDict.set(obj, mirror);
-      } else {
-        var observerInfo = getObserverFromMirror(mirror, callback);
-        observer = observerInfo && observerInfo.observer;
-      }
-      if (observer) {
-        return observer;
-      }
-      observer = {};
-      mirror.value = helpers_js_1._deepClone(obj);
-      if (callback) {
-        observer.callback = callback;
-        observer.next = null;
-        var dirtyCheck = function() {
-          generate(observer);
-        };
-        var fastCheck = function() {
-          clearTimeout(observer.next);
-          observer.next = setTimeout(dirtyCheck);
-        };
-        if (typeof window !== "undefined") {
-          window.addEventListener("mouseup", fastCheck);
-          window.addEventListener("keyup", fastCheck);
-          window.addEventListener("mousedown", fastCheck);
-          window.addEventListener("keydown", fastCheck);
-          window.addEventListener("change", fastCheck);
-        }
-      }
-      observer.patches = patches;
-      observer.object = obj;
-      observer.unobserve = function() {
-        generate(observer);
-        clearTimeout(observer.next);
-        removeObserverFromMirror(mirror, observer);
-        if (typeof window !== "undefined") {
-          window.removeEventListener("mouseup", fastCheck);
-          window.removeEventListener("keyup", fastCheck);
-          window.removeEventListener("mousedown", fastCheck);
-          window.removeEventListener("keydown", fastCheck);
-          window.removeEventListener("change", fastCheck);
-        }
-      };
-      mirror.observers.set(callback, new ObserverInfo(callback, observer));
-      return observer;
-    }
-    exports.observe = observe;
-    function generate(observer, invertible) {
-      if (invertible === void 0) {
-        invertible = false;
-      }
-      var mirror = beforeDict.get(observer.object);
-      _generate(mirror.value, observer.object, observer.patches, "", invertible);
-      if (observer.patches.length) {
-        core_js_1.applyPatch(mirror.value, observer.patches);
-      }
-      var temp = observer.patches;
-      if (temp.length > 0) {
-        observer.patches = [];
-        if (observer.callback) {
-          observer.callback(temp);
-        }
-      }
-      return temp;
-    }
-    exports.generate = generate;
-    function _generate(mirror, obj, patches, path, invertible) {
-      if (obj === mirror) {
-        return;
-      }
-      if (typeof obj.toJSON === "function") {
-        obj = obj.toJSON();
-      }
-      var newKeys = helpers_js_1._objectKeys(obj);
-      var oldKeys = helpers_js_1._objectKeys(mirror);
-      var changed = false;
-      var deleted = false;
-      for (var t2 = oldKeys.length - 1; t2 >= 0; t2--) {
-        var key = oldKeys[t2];
-        var oldVal = mirror[key];
-        if (helpers_js_1.hasOwnProperty(obj, key) && !(obj[key] === void 0 && oldVal !== void 0 && Array.isArray(obj) === false)) {
-          var newVal = obj[key];
-          if (typeof oldVal == "object" && oldVal != null && typeof newVal == "object" && newVal != null && Array.isArray(oldVal) === Array.isArray(newVal)) {
-            _generate(oldVal, newVal, patches, path + "/" + helpers_js_1.escapePathComponent(key), invertible);
-          } else {
-            if (oldVal !== newVal) {
-              changed = true;
-              if (invertible) {
-                patches.push({ op: "test", path: path + "/" + helpers_js_1.escapePathComponent(key), value: helpers_js_1._deepClone(oldVal) });
-              }
-              patches.push({ op: "replace", path: path + "/" + helpers_js_1.escapePathComponent(key), value: helpers_js_1._deepClone(newVal) });
-            }
-          }
-        } else if (Array.isArray(mirror) === Array.isArray(obj)) {
-          if (invertible) {
-            patches.push({ op: "test", path: path + "/" + helpers_js_1.escapePathComponent(key), value: helpers_js_1._deepClone(oldVal) });
-          }
-          patches.push({ op: "remove", path: path + "/" + helpers_js_1.escapePathComponent(key) });
-          deleted = true;
-        } else {
-          if (invertible) {
-            patches.push({ op: "test", path, value: mirror });
-          }
-          patches.push({ op: "replace", path, value: obj });
-          changed = true;
-        }
-      }
-      if (!deleted && newKeys.length == oldKeys.length) {
-        return;
-      }
-      for (var t2 = 0; t2 < newKeys.length; t2++) {
-        var key = newKeys[t2];
-        if (!helpers_js_1.hasOwnProperty(mirror, key) && obj[key] !== void 0) {
-          patches.push({ op: "add", path: path + "/" + helpers_js_1.escapePathComponent(key), value: helpers_js_1._deepClone(obj[key]) });
-        }
-      }
-    }
-    function compare(tree1, tree2, invertible) {
-      if (invertible === void 0) {
-        invertible = false;
-      }
-      var patches = [];
-      _generate(tree1, tree2, patches, "", invertible);
-      return patches;
-    }
-    exports.compare = compare;
-  }
-});
-
-// node_modules/fast-json-patch/index.js
-var require_fast_json_patch = __commonJS({
-  "node_modules/fast-json-patch/index.js"(exports) {
-    var core = require_core3();
-    Object.assign(exports, core);
-    var duplex = require_duplex();
-    Object.assign(exports, duplex);
-    var helpers = require_helpers();
-    exports.JsonPatchError = helpers.PatchError;
-    exports.deepClone = helpers._deepClone;
-    exports.escapePathComponent = helpers.escapePathComponent;
-    exports.unescapePathComponent = helpers.unescapePathComponent;
-  }
-});
-
-// src/core/json-patch.ts
-function diffOps(before, after) {
-  const ops = import_fast_json_patch.default.compare(before, after);
-  return ops.filter((o2) => o2.op === "add" || o2.op === "remove" || o2.op === "replace").map(
-    (o2) => o2.op === "remove" ? { op: "remove", path: o2.path } : { op: o2.op, path: o2.path, value: o2.value }
-  );
-}
-var import_fast_json_patch;
-var init_json_patch = __esm({
-  "src/core/json-patch.ts"() {
-    "use strict";
-    import_fast_json_patch = __toESM(require_fast_json_patch(), 1);
-  }
-});
-
-// src/core/ignore.ts
-function parse(pointer, identities) {
-  const tokens = parsePointer(pointer);
-  for (let i2 = 0; i2 < tokens.length; i2++) {
-    const t2 = tokens[i2];
-    const m = SELECTOR.exec(t2);
-    if (m) {
-      return {
-        array: [...tokens.slice(0, i2), m[1]],
-        item: { field: m[2], value: m[3] },
-        rest: tokens.slice(i2 + 1)
-      };
-    }
-    if (/^\d+$/.test(t2) && identities[buildPointer(tokens.slice(0, i2))] !== void 0) {
-      return { array: tokens.slice(0, i2), item: { index: Number(t2) }, rest: tokens.slice(i2 + 1) };
-    }
-  }
-  return void 0;
-}
-function itemIdentity(item, fields) {
-  if (item === void 0) return void 0;
-  for (const [field, pointer] of Object.entries(fields)) {
-    const v = getAtPointer(item, pointer);
-    if (typeof v === "string" && v !== "") return `${field}=${v}`;
-  }
-  return void 0;
-}
-function sameItem(a, b2, fields) {
-  for (const pointer of Object.values(fields)) {
-    const x2 = getAtPointer(a, pointer);
-    const y2 = getAtPointer(b2, pointer);
-    if (typeof x2 === "string" && x2 !== "" && typeof y2 === "string" && y2 !== "") return x2 === y2;
-  }
-  return void 0;
-}
-function resolveIn(pointer, body, identities) {
-  const p2 = parse(pointer, identities);
-  if (!p2 || "index" in p2.item) return { pointer };
-  const arrayPointer = buildPointer(p2.array);
-  const fields = identities[arrayPointer];
-  const field = p2.item.field;
-  const fieldPointer = fields?.[field];
-  if (fields === void 0 || fieldPointer === void 0) {
-    const known = fields ? Object.keys(fields).join(", ") : "";
-    return {
-      error: fields === void 0 ? `items of ${arrayPointer} cannot be addressed by identity; use an index` : `${arrayPointer} items are addressed by ${known}, not "${field}"`
-    };
-  }
-  const items = getAtPointer(body, arrayPointer);
-  const want = p2.item.value;
-  const at = [];
-  if (Array.isArray(items))
-    items.forEach((it, i2) => {
-      if (getAtPointer(it, fieldPointer) === want) at.push(i2);
-    });
-  if (at.length > 1)
-    return { error: `${at.length} items of ${arrayPointer} have ${field} "${want}"` };
-  if (at.length === 0) return { missing: true };
-  return { pointer: buildPointer([...p2.array, String(at[0]), ...p2.rest]) };
-}
-function ignoredIn(ignore, body, identities) {
-  const out = [];
-  for (const p2 of ignore) {
-    const r2 = resolveIn(p2, body, identities);
-    if ("pointer" in r2) out.push(r2.pointer);
-  }
-  return out;
-}
-function pairIgnored(ignore, live, desired, identities) {
-  const pairs = [];
-  const problems = [];
-  for (const pointer of ignore) {
-    const p2 = parse(pointer, identities);
-    if (p2 && "index" in p2.item) {
-      const arrayPointer = buildPointer(p2.array);
-      const fields = identities[arrayPointer] ?? {};
-      const l2 = getAtPointer(live, buildPointer([...p2.array, String(p2.item.index)]));
-      const d2 = getAtPointer(desired, buildPointer([...p2.array, String(p2.item.index)]));
-      if (l2 !== void 0 && d2 !== void 0 && sameItem(l2, d2, fields) !== true) {
-        const li = itemIdentity(l2, fields);
-        const di = itemIdentity(d2, fields);
-        const rewrite = (id) => id === void 0 ? void 0 : `${arrayPointer}[${id}]${buildPointer(p2.rest)}`;
-        const none = `an item without ${Object.keys(fields).join(", ")}`;
-        const liveForm = rewrite(li);
-        problems.push(
-          `ignore ${pointer}: item ${p2.item.index} of ${arrayPointer} is ${di ? `"${di}"` : none} in the document but ${li ? `"${li}"` : none} on the server, so the ignored value would move to another item. ` + (liveForm ? `Write ${liveForm} to keep protecting the field of the item that has it now` : `Give the item a ${Object.keys(fields).join(" or ")} and address it as ${arrayPointer}[${Object.keys(fields)[0] ?? "name"}=\u2026]/\u2026`) + (di && di !== li ? ` (or ${rewrite(di) ?? ""} for the document's item)` : "") + "; an index pointer follows the position, not the item."
-        );
-        continue;
-      }
-    }
-    const l = resolveIn(pointer, live, identities);
-    const d = resolveIn(pointer, desired, identities);
-    const err2 = "error" in l ? l.error : "error" in d ? d.error : void 0;
-    if (err2 !== void 0) {
-      problems.push(`ignore ${pointer}: ${err2}`);
-      continue;
-    }
-    pairs.push({
-      live: "pointer" in l ? l.pointer : void 0,
-      desired: "pointer" in d ? d.pointer : void 0
-    });
-  }
-  return { pairs, problems };
-}
-var SELECTOR;
-var init_ignore = __esm({
-  "src/core/ignore.ts"() {
-    "use strict";
-    init_json();
-    SELECTOR = /^(.+)\[([A-Za-z_][A-Za-z0-9_]*)=([^\]]*)\]$/;
-  }
-});
-
-// src/core/plan.ts
-import { createHash as createHash3 } from "node:crypto";
-function scopeKey(target, kind, account) {
-  return `${target}/${account}/${kind}`;
-}
-function bodyRevision(normalized) {
-  return `sha256:${createHash3("sha256").update(canonicalJson(normalized)).digest("hex").slice(0, 16)}`;
-}
-function digestOf(body) {
-  return createHash3("sha256").update(JSON.stringify(body)).digest("hex");
-}
-function liveRef(o2, provider) {
-  const name = provider.nameOf(o2.body);
-  return {
-    id: o2.id,
-    ...o2.revision !== void 0 ? { revision: o2.revision } : {},
-    ...name !== void 0 ? { name } : {}
-  };
-}
-function planDocument(doc, live, reason, provider, target) {
-  if (live && doc.ignore.length === 0 && live.revision !== void 0 && provider.sameNormalized(live.body, doc.spec, target)) {
-    return noopChange(doc, live.id, live.revision);
-  }
-  const desiredN = provider.normalize(doc.spec, target);
-  const sensitive = /* @__PURE__ */ new Set([...doc.sensitive, ...provider.secretPointers(doc.spec)]);
-  if (!live) {
-    const identities2 = provider.identities ?? {};
-    const after2 = withoutIgnored(desiredN, ignoredIn(doc.ignore, desiredN, identities2));
-    const afterMasked2 = maskBody(after2, sensitive, void 0);
-    return {
-      key: doc.key,
-      action: "create",
-      reason,
-      ...doc.id !== void 0 ? { id: doc.id } : {},
-      after: after2,
-      ops: diffOps({}, afterMasked2),
-      request: {
-        method: provider.verbs.create,
-        body: provider.markManaged(provider.buildCreate(doc.spec, target))
-      },
-      source: doc.source,
-      claims: provider.claims(after2),
-      releases: [],
-      dependsOn: [],
-      afterMasked: afterMasked2
-    };
-  }
-  const liveN = provider.normalize(live.body, target);
-  for (const p2 of provider.secretPointers(liveN)) sensitive.add(p2);
-  const revision = live.revision ?? bodyRevision(liveN);
-  const identities = provider.identities ?? {};
-  const paired = pairIgnored(doc.ignore, liveN, desiredN, identities);
-  if (paired.problems.length > 0) return { problems: paired.problems };
-  const desiredForWrite = shareEqual(
-    liveN,
-    overlayIgnored(desiredN, liveN, paired.pairs)
-  );
-  if (desiredForWrite === liveN) return noopChange(doc, live.id, revision);
-  const liveIgnored = paired.pairs.flatMap((p2) => p2.live !== void 0 ? [p2.live] : []);
-  const desiredIgnored = paired.pairs.flatMap((p2) => p2.desired !== void 0 ? [p2.desired] : []);
-  const before = withoutIgnored(liveN, liveIgnored);
-  const after = withoutIgnored(desiredForWrite, desiredIgnored);
-  const beforeMasked = maskBody(before, sensitive, void 0);
-  const afterMasked = maskBody(after, sensitive, before);
-  const base = {
-    key: doc.key,
-    id: live.id,
-    revision,
-    before,
-    after,
-    live: liveRef(live, provider),
-    source: doc.source,
-    beforeMasked,
-    afterMasked
-  };
-  const mark = (r2) => !provider.isManaged(live.body) && r2.body ? { ...r2, body: provider.markManaged(r2.body) } : r2;
-  const request = mark(provider.buildUpdate(liveN, desiredForWrite, doc.spec));
-  const had = new Set(provider.claims(liveN));
-  const has = new Set(provider.claims(desiredForWrite));
-  const claims = [...has].filter((d) => !had.has(d));
-  const releases = [...had].filter((d) => !has.has(d));
-  const ops = diffOps(beforeMasked, afterMasked);
-  let claimFirst;
-  if (claims.length > 0 && releases.length > 0 && provider.keepReleased) {
-    const between = provider.keepReleased(liveN, desiredForWrite, releases);
-    claimFirst = {
-      request: mark(provider.buildUpdate(liveN, between, doc.spec)),
-      then: mark(provider.buildUpdate(between, desiredForWrite, doc.spec))
-    };
-  }
-  return {
-    ...base,
-    action: "update",
-    reason: `${ops.length} field${ops.length === 1 ? "" : "s"} differ${ops.length === 1 ? "s" : ""}`,
-    ops,
-    request,
-    claims,
-    releases,
-    dependsOn: [],
-    ...claimFirst ? { claimFirst } : {}
-  };
-}
-function noopChange(doc, id, revision) {
-  return {
-    key: doc.key,
-    id,
-    revision,
-    source: doc.source,
-    action: "noop",
-    reason: "up to date",
-    ops: [],
-    claims: [],
-    releases: [],
-    dependsOn: []
-  };
-}
-function overlayIgnored(desired, live, pairs) {
-  let out = desired;
-  for (const pair of pairs) {
-    if (pair.desired === void 0) continue;
-    const liveValue = pair.live === void 0 ? void 0 : getAtPointer(live, pair.live);
-    out = withValueAt(out, parsePointer(pair.desired), liveValue);
-  }
-  return out;
-}
-function withValueAt(root, tokens, value) {
-  const step = (cur, i2) => {
-    const t2 = tokens[i2];
-    const last2 = i2 === tokens.length - 1;
-    if (Array.isArray(cur)) {
-      const n = Number(t2);
-      if (!Number.isInteger(n) || n < 0 || n >= cur.length) return cur;
-      const copy = [...cur];
-      if (last2) {
-        if (value === void 0) copy.splice(n, 1);
-        else copy[n] = cloneJson(value);
-      } else copy[n] = step(cur[n], i2 + 1);
-      return copy;
-    }
-    if (isObject(cur)) {
-      if (last2) {
-        if (value === void 0) {
-          if (!(t2 in cur)) return cur;
-          const { [t2]: _gone, ...rest } = cur;
-          return rest;
-        }
-        return { ...cur, [t2]: cloneJson(value) };
-      }
-      if (!(t2 in cur)) return cur;
-      return { ...cur, [t2]: step(cur[t2], i2 + 1) };
-    }
-    return cur;
-  };
-  if (tokens.length === 0) return root;
-  const out = step(root, 0);
-  return isObject(out) ? out : root;
-}
-function withoutIgnored(body, ignore) {
-  let out = body;
-  for (const p2 of ignore) out = withValueAt(out, parsePointer(p2), void 0);
-  return out;
-}
-function maskBody(body, sensitive, before) {
-  if (sensitive.size === 0) return body;
-  let out = body;
-  for (const pointer of sensitive) {
-    const v = getAtPointer(out, pointer);
-    if (v === void 0) continue;
-    const changed = before !== void 0 && !deepEqual(getAtPointer(before, pointer), v);
-    out = replacedAt(out, parsePointer(pointer), changed ? SENSITIVE_CHANGED : SENSITIVE);
-  }
-  return out;
-}
-function replacedAt(root, tokens, value) {
-  const step = (cur, i2) => {
-    const t2 = tokens[i2];
-    if (t2 === void 0) return value;
-    if (Array.isArray(cur)) {
-      const n = Number(t2);
-      const copy = [...cur];
-      const next = step(cur[n], i2 + 1);
-      if (next === void 0) return cur;
-      copy[n] = next;
-      return copy;
-    }
-    if (isObject(cur)) {
-      const next = step(cur[t2], i2 + 1);
-      if (next === void 0) return cur;
-      return { ...cur, [t2]: next };
-    }
-    return void 0;
-  };
-  const out = step(root, 0);
-  return isObject(out) ? out : root;
-}
-function orderChanges(changes, problems) {
-  const rank = { create: 0, update: 1, delete: 2, noop: 3 };
-  const keys = new Map(changes.map((c3) => [c3, keyString(c3.key)]));
-  const collator = new Intl.Collator();
-  const sorted2 = [...changes].sort(
-    (a, b2) => rank[a.action] - rank[b2.action] || collator.compare(keys.get(a), keys.get(b2))
-  );
-  const claimedBy = /* @__PURE__ */ new Map();
-  sorted2.forEach((c3, i2) => {
-    for (const d of c3.claims) {
-      const k2 = `${c3.key.target}/${d}`;
-      const list = claimedBy.get(k2);
-      if (list) list.push(i2);
-      else claimedBy.set(k2, [i2]);
-    }
-  });
-  const deps = sorted2.map((c3, i2) => {
-    const d = /* @__PURE__ */ new Set();
-    for (const r2 of c3.releases)
-      for (const j2 of claimedBy.get(`${c3.key.target}/${r2}`) ?? []) if (j2 !== i2) d.add(j2);
-    return [...d].sort((a, b2) => a - b2);
-  });
-  const split = /* @__PURE__ */ new Set();
-  const unsplittable = /* @__PURE__ */ new Set();
-  for (; ; ) {
-    const cycle = findCycle(deps, (j2) => !split.has(j2) && !unsplittable.has(j2));
-    if (cycle.length === 0) break;
-    for (const i2 of cycle) (sorted2[i2]?.claimFirst ? split : unsplittable).add(i2);
-  }
-  const stuck = findCycleMembers(deps, (j2) => !split.has(j2));
-  if (stuck.size > 0) {
-    const names = [...stuck].map((i2) => `"${sorted2[i2]?.key.name}"`).join(", ");
-    problems.push({
-      message: `${names} swap DIDs with each other and this API's documents cannot hold both for a moment; no single apply can order that safely. Move the DIDs in two steps (first add them to the new document, apply, then remove them from the old one)`
-    });
-  }
-  const reasons = /* @__PURE__ */ new Map();
-  sorted2.forEach((c3, i2) => {
-    if (c3.action !== "delete") return;
-    for (const j2 of deps[i2] ?? []) {
-      const created = sorted2[j2];
-      if (created?.action !== "create") continue;
-      const numbers = c3.releases.filter((r2) => created.claims.includes(r2)).join(", ");
-      reasons.set(
-        i2,
-        `${reasons.get(i2) ?? c3.reason}; "${created.key.name}" takes over ${numbers} and is created first`
-      );
-      reasons.set(
-        j2,
-        `${reasons.get(j2) ?? created.reason}; takes over ${numbers} from "${c3.key.name}", which is deleted after it`
-      );
-    }
-  });
-  return sorted2.map((c3, i2) => {
-    const { claimFirst, ...rest } = c3;
-    const reason = reasons.get(i2);
-    if (reason !== void 0) rest.reason = reason;
-    if (split.has(i2) && claimFirst) return { ...rest, claimFirst, dependsOn: deps[i2] ?? [] };
-    return { ...rest, dependsOn: deps[i2] ?? [] };
-  });
-}
-function findCycle(deps, follow) {
-  const state = new Uint8Array(deps.length);
-  const stack = [];
-  const visit = (i2) => {
-    state[i2] = 1;
-    stack.push(i2);
-    for (const j2 of deps[i2] ?? []) {
-      if (!follow(j2)) continue;
-      if (state[j2] === 1) return stack.slice(stack.indexOf(j2));
-      if (state[j2] === 0) {
-        const found = visit(j2);
-        if (found.length > 0) return found;
-      }
-    }
-    stack.pop();
-    state[i2] = 2;
-    return [];
-  };
-  for (let i2 = 0; i2 < deps.length; i2++) {
-    if (state[i2] !== 0 || !follow(i2)) continue;
-    const found = visit(i2);
-    if (found.length > 0) return found;
-  }
-  return [];
-}
-function findCycleMembers(deps, follow) {
-  const index = new Array(deps.length).fill(-1);
-  const low = new Array(deps.length).fill(0);
-  const onStack = new Uint8Array(deps.length);
-  const stack = [];
-  const out = /* @__PURE__ */ new Set();
-  let next = 0;
-  const strong = (v) => {
-    index[v] = low[v] = next++;
-    stack.push(v);
-    onStack[v] = 1;
-    for (const w of deps[v] ?? []) {
-      if (!follow(w)) continue;
-      if (index[w] === -1) {
-        strong(w);
-        low[v] = Math.min(low[v], low[w]);
-      } else if (onStack[w]) low[v] = Math.min(low[v], index[w]);
-    }
-    if (low[v] === index[v]) {
-      const component = [];
-      let w;
-      do {
-        w = stack.pop();
-        onStack[w] = 0;
-        component.push(w);
-      } while (w !== v);
-      if (component.length > 1 || (deps[v] ?? []).includes(v))
-        for (const c3 of component) out.add(c3);
-    }
-  };
-  for (let v = 0; v < deps.length; v++) if (index[v] === -1 && follow(v)) strong(v);
-  return out;
-}
-function summarize(changes) {
-  const s = { create: 0, update: 0, delete: 0, noop: 0 };
-  for (const c3 of changes) s[c3.action]++;
-  return s;
-}
-function fingerprintOf(desired, changes) {
-  const live = changes.map((c3) => ({
-    key: keyString(c3.key),
-    action: c3.action,
-    id: c3.id ?? null,
-    revision: c3.revision ?? null,
-    ops: c3.ops,
-    secrets: c3.after ? digestOf(c3.after) : null
-  }));
-  const h2 = createHash3("sha256");
-  h2.update(
-    canonicalJson({
-      v: PLAN_FORMAT_VERSION,
-      desired: [...desired].sort((a, b2) => a.key.localeCompare(b2.key)),
-      live
-    })
-  );
-  return h2.digest("hex");
-}
-var PLAN_FORMAT_VERSION, SENSITIVE, SENSITIVE_CHANGED, Planner;
-var init_plan = __esm({
-  "src/core/plan.ts"() {
-    "use strict";
-    init_json();
-    init_json_patch();
-    init_ignore();
-    init_model();
-    init_numbers();
-    PLAN_FORMAT_VERSION = "1";
-    SENSITIVE = "(sensitive)";
-    SENSITIVE_CHANGED = "(sensitive value changed)";
-    Planner = class {
-      input;
-      docsByScope = /* @__PURE__ */ new Map();
-      deleted;
-      deletedScopes;
-      planned = /* @__PURE__ */ new Set();
-      changes = [];
-      problemsByScope = /* @__PURE__ */ new Map();
-      /** Each planned document's spec digest, taken while other scopes are still being read. */
-      digests = /* @__PURE__ */ new Map();
-      unmanaged = 0;
-      constructor(input2) {
-        this.input = input2;
-        for (const d of input2.documents) {
-          const k2 = scopeKey(d.key.target, d.key.kind, d.key.account);
-          const list = this.docsByScope.get(k2);
-          if (list) list.push(d);
-          else this.docsByScope.set(k2, [d]);
-        }
-        this.deleted = new Set((input2.deleted ?? []).map(keyString));
-        this.deletedScopes = new Set(
-          (input2.deleted ?? []).map((k2) => scopeKey(k2.target, k2.kind, k2.account))
-        );
-      }
-      /** Plans one scope's documents against its live objects (call once per scope). */
-      addScope(scope) {
-        const sk = scopeKey(scope.target, scope.kind, scope.account);
-        this.planned.add(sk);
-        this.planScope(sk, this.docsByScope.get(sk) ?? [], scope);
-      }
-      /**
-       * Plans the documents of scopes never added (no live objects: creates),
-       * orders the changes and computes the fingerprint. Documents and deletions in
-       * `skipScopes` (accounts that could not be read) are left out entirely.
-       */
-      finish(skipScopes = /* @__PURE__ */ new Set()) {
-        for (const [sk, docs] of this.docsByScope) {
-          if (this.planned.has(sk) || skipScopes.has(sk)) continue;
-          this.planned.add(sk);
-          this.planScope(sk, docs, void 0);
-        }
-        const problems = [...this.problemsByScope.keys()].sort().flatMap((k2) => this.problemsByScope.get(k2) ?? []);
-        const ordered = orderChanges(this.changes, problems);
-        const documents = this.input.documents.filter(
-          (d) => !skipScopes.has(scopeKey(d.key.target, d.key.kind, d.key.account))
-        );
-        const fingerprint = fingerprintOf(
-          documents.map((d) => ({
-            key: keyString(d.key),
-            body: this.digests.get(d) ?? digestOf(d.spec),
-            ignore: d.ignore
-          })),
-          ordered
-        );
-        return {
-          format_version: PLAN_FORMAT_VERSION,
-          changes: ordered,
-          problems,
-          unmanaged: this.unmanaged,
-          summary: summarize(ordered),
-          numbers: numbersOf(ordered.map((c3) => this.numbered(c3))),
-          fingerprint,
-          meta: this.input.meta
-        };
-      }
-      /** A change with the numbers of its two (masked) sides, for the numbers view. */
-      numbered(c3) {
-        const provider = this.input.providers.get(c3.key.kind);
-        const target = this.input.targets[c3.key.target];
-        const sites = (body) => body && provider?.numbers && target && c3.action !== "noop" ? provider.numbers(body, target) : [];
-        return {
-          key: c3.key,
-          action: c3.action,
-          before: sites(c3.beforeMasked),
-          after: sites(c3.afterMasked)
-        };
-      }
-      problem(sk, p2) {
-        const list = this.problemsByScope.get(sk);
-        if (list) list.push(p2);
-        else this.problemsByScope.set(sk, [p2]);
-      }
-      planScope(sk, docs, scope) {
-        for (const doc of docs) this.digests.set(doc, digestOf(doc.spec));
-        const input2 = this.input;
-        const sample = docs[0];
-        const kind = sample?.key.kind ?? scope?.kind ?? "";
-        const targetName = sample?.key.target ?? scope?.target ?? "";
-        const account = sample?.key.account ?? scope?.account ?? "";
-        const provider = input2.providers.get(kind);
-        const target = input2.targets[targetName];
-        if (!provider || !target) return;
-        const objects = scope?.objects ?? [];
-        const byId = new Map(objects.map((o2) => [o2.id, o2]));
-        const byName = /* @__PURE__ */ new Map();
-        for (const o2 of objects) {
-          const n = provider.nameOf(o2.body);
-          if (n === void 0) continue;
-          const list = byName.get(n) ?? [];
-          list.push(o2);
-          byName.set(n, list);
-        }
-        const matched = /* @__PURE__ */ new Set();
-        for (const doc of docs) {
-          let live;
-          let reason = "";
-          if (doc.id !== void 0) {
-            live = byId.get(doc.id);
-            if (!live && !provider.createWithId) {
-              this.problem(sk, {
-                key: doc.key,
-                source: doc.source,
-                message: `${doc.key.kind} "${doc.key.name}": no live object has the pinned id ${doc.id}, and this API assigns ids itself; remove \`id:\` to create a new one`
-              });
-              continue;
-            }
-            if (!live)
-              reason = `no live object has the pinned id ${doc.id}; it will be created with that id`;
-          } else {
-            const candidates = (byName.get(doc.key.name) ?? []).filter((o2) => !matched.has(o2.id));
-            if (candidates.length > 1) {
-              this.problem(sk, {
-                key: doc.key,
-                source: doc.source,
-                message: `${doc.key.kind} "${doc.key.name}" in account ${account}: ${candidates.length} live objects have this name (ids ${candidates.map((c3) => c3.id).join(", ")}); pin one with \`id:\` so connops does not guess`
-              });
-              for (const c3 of candidates) matched.add(c3.id);
-              continue;
-            }
-            live = candidates[0];
-            if (!live) reason = "not found on the server";
-          }
-          const change = planDocument(doc, live, reason, provider, target);
-          if (live) matched.add(live.id);
-          if ("problems" in change) {
-            for (const message of change.problems)
-              this.problem(sk, {
-                key: doc.key,
-                source: doc.source,
-                message: `${doc.key.kind} "${doc.key.name}": ${message}`
-              });
-            continue;
-          }
-          this.changes.push(change);
-        }
-        const declaresAccount = docs.length > 0 || this.deletedScopes.has(sk);
-        for (const o2 of objects) {
-          if (matched.has(o2.id)) continue;
-          const name = provider.nameOf(o2.body) ?? o2.id;
-          const key = { target: targetName, account, kind, name };
-          const wasDeclared = this.deleted.has(keyString(key));
-          if (input2.prune && declaresAccount && (wasDeclared || !input2.partial && provider.isManaged(o2.body))) {
-            const beforeN = provider.normalize(o2.body, target);
-            const revision = o2.revision ?? bodyRevision(beforeN);
-            const masked = maskBody(beforeN, new Set(provider.secretPointers(beforeN)), void 0);
-            this.changes.push({
-              key,
-              action: "delete",
-              reason: wasDeclared ? "its document was deleted from git (prune is on)" : "no document declares it and connops manages it (prune is on)",
-              id: o2.id,
-              revision,
-              before: beforeN,
-              ops: diffOps(masked, {}),
-              live: liveRef(o2, provider),
-              claims: [],
-              releases: provider.claims(beforeN),
-              dependsOn: [],
-              beforeMasked: masked
-            });
-          } else if (declaresAccount && !input2.partial) {
-            this.unmanaged++;
-          }
-        }
-      }
-    };
   }
 });
 
@@ -39547,7 +39639,7 @@ var require_Collection = __commonJS({
       });
     }
     var isEmptyPath = (path) => path == null || typeof path === "object" && !!path[Symbol.iterator]().next().done;
-    var Collection = class extends Node.NodeBase {
+    var Collection2 = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
         Object.defineProperty(this, "schema", {
@@ -39654,7 +39746,7 @@ var require_Collection = __commonJS({
         }
       }
     };
-    exports.Collection = Collection;
+    exports.Collection = Collection2;
     exports.collectionFromPath = collectionFromPath;
     exports.isEmptyPath = isEmptyPath;
   }
@@ -40382,7 +40474,7 @@ var require_merge = __commonJS({
     var identity2 = require_identity();
     var Scalar = require_Scalar();
     var MERGE_KEY = "<<";
-    var merge = {
+    var merge3 = {
       identify: (value) => value === MERGE_KEY || typeof value === "symbol" && value.description === MERGE_KEY,
       default: "key",
       tag: "tag:yaml.org,2002:merge",
@@ -40392,7 +40484,7 @@ var require_merge = __commonJS({
       }),
       stringify: () => MERGE_KEY
     };
-    var isMergeKey = (ctx, key) => (merge.identify(key) || identity2.isScalar(key) && (!key.type || key.type === Scalar.Scalar.PLAIN) && merge.identify(key.value)) && ctx?.doc.schema.tags.some((tag) => tag.tag === merge.tag && tag.default);
+    var isMergeKey = (ctx, key) => (merge3.identify(key) || identity2.isScalar(key) && (!key.type || key.type === Scalar.Scalar.PLAIN) && merge3.identify(key.value)) && ctx?.doc.schema.tags.some((tag) => tag.tag === merge3.tag && tag.default);
     function addMergeToJSMap(ctx, map, value) {
       const source = resolveAliasValue(ctx, value);
       if (identity2.isSeq(source))
@@ -40431,7 +40523,7 @@ var require_merge = __commonJS({
     }
     exports.addMergeToJSMap = addMergeToJSMap;
     exports.isMergeKey = isMergeKey;
-    exports.merge = merge;
+    exports.merge = merge3;
   }
 });
 
@@ -40440,15 +40532,15 @@ var require_addPairToJSMap = __commonJS({
   "node_modules/yaml/dist/nodes/addPairToJSMap.js"(exports) {
     "use strict";
     var log = require_log();
-    var merge = require_merge();
+    var merge3 = require_merge();
     var stringify = require_stringify();
     var identity2 = require_identity();
     var toJS = require_toJS();
     function addPairToJSMap(ctx, map, { key, value }) {
       if (identity2.isNode(key) && key.addToJSMap)
         key.addToJSMap(ctx, map, value);
-      else if (merge.isMergeKey(ctx, key))
-        merge.addMergeToJSMap(ctx, map, value);
+      else if (merge3.isMergeKey(ctx, key))
+        merge3.addMergeToJSMap(ctx, map, value);
       else {
         const jsKey = toJS.toJS(key, "", ctx);
         if (map instanceof Map) {
@@ -40696,7 +40788,7 @@ var require_YAMLMap = __commonJS({
     "use strict";
     var stringifyCollection = require_stringifyCollection();
     var addPairToJSMap = require_addPairToJSMap();
-    var Collection = require_Collection();
+    var Collection2 = require_Collection();
     var identity2 = require_identity();
     var Pair = require_Pair();
     var Scalar = require_Scalar();
@@ -40712,7 +40804,7 @@ var require_YAMLMap = __commonJS({
       }
       return void 0;
     }
-    var YAMLMap = class extends Collection.Collection {
+    var YAMLMap = class extends Collection2.Collection {
       static get tagName() {
         return "tag:yaml.org,2002:map";
       }
@@ -40862,11 +40954,11 @@ var require_YAMLSeq = __commonJS({
     "use strict";
     var createNode = require_createNode();
     var stringifyCollection = require_stringifyCollection();
-    var Collection = require_Collection();
+    var Collection2 = require_Collection();
     var identity2 = require_identity();
     var Scalar = require_Scalar();
     var toJS = require_toJS();
-    var YAMLSeq = class extends Collection.Collection {
+    var YAMLSeq = class extends Collection2.Collection {
       static get tagName() {
         return "tag:yaml.org,2002:seq";
       }
@@ -41839,7 +41931,7 @@ var require_schema3 = __commonJS({
     var bool2 = require_bool2();
     var float = require_float2();
     var int2 = require_int2();
-    var merge = require_merge();
+    var merge3 = require_merge();
     var omap = require_omap();
     var pairs = require_pairs();
     var set = require_set();
@@ -41859,7 +41951,7 @@ var require_schema3 = __commonJS({
       float.floatExp,
       float.float,
       binary.binary,
-      merge.merge,
+      merge3.merge,
       omap.omap,
       pairs.pairs,
       set.set,
@@ -41885,7 +41977,7 @@ var require_tags = __commonJS({
     var schema = require_schema();
     var schema$1 = require_schema2();
     var binary = require_binary();
-    var merge = require_merge();
+    var merge3 = require_merge();
     var omap = require_omap();
     var pairs = require_pairs();
     var schema$2 = require_schema3();
@@ -41910,7 +42002,7 @@ var require_tags = __commonJS({
       intOct: int2.intOct,
       intTime: timestamp.intTime,
       map: map.map,
-      merge: merge.merge,
+      merge: merge3.merge,
       null: _null.nullTag,
       omap: omap.omap,
       pairs: pairs.pairs,
@@ -41920,7 +42012,7 @@ var require_tags = __commonJS({
     };
     var coreKnownTags = {
       "tag:yaml.org,2002:binary": binary.binary,
-      "tag:yaml.org,2002:merge": merge.merge,
+      "tag:yaml.org,2002:merge": merge3.merge,
       "tag:yaml.org,2002:omap": omap.omap,
       "tag:yaml.org,2002:pairs": pairs.pairs,
       "tag:yaml.org,2002:set": set.set,
@@ -41929,7 +42021,7 @@ var require_tags = __commonJS({
     function getTags(customTags, schemaName, addMergeTag) {
       const schemaTags = schemas.get(schemaName);
       if (schemaTags && !customTags) {
-        return addMergeTag && !schemaTags.includes(merge.merge) ? schemaTags.concat(merge.merge) : schemaTags.slice();
+        return addMergeTag && !schemaTags.includes(merge3.merge) ? schemaTags.concat(merge3.merge) : schemaTags.slice();
       }
       let tags = schemaTags;
       if (!tags) {
@@ -41947,7 +42039,7 @@ var require_tags = __commonJS({
         tags = customTags(tags.slice());
       }
       if (addMergeTag)
-        tags = tags.concat(merge.merge);
+        tags = tags.concat(merge3.merge);
       return tags.reduce((tags2, tag) => {
         const tagObj = typeof tag === "string" ? tagsByName[tag] : tag;
         if (!tagObj) {
@@ -41976,11 +42068,11 @@ var require_Schema = __commonJS({
     var tags = require_tags();
     var sortMapEntriesByKey = (a, b2) => a.key < b2.key ? -1 : a.key > b2.key ? 1 : 0;
     var Schema = class _Schema {
-      constructor({ compat, customTags, merge, resolveKnownTags, schema, sortMapEntries, toStringDefaults }) {
+      constructor({ compat, customTags, merge: merge3, resolveKnownTags, schema, sortMapEntries, toStringDefaults }) {
         this.compat = Array.isArray(compat) ? tags.getTags(compat, "compat") : compat ? tags.getTags(null, compat) : null;
         this.name = typeof schema === "string" && schema || "core";
         this.knownTags = resolveKnownTags ? tags.coreKnownTags : {};
-        this.tags = tags.getTags(customTags, this.name, merge);
+        this.tags = tags.getTags(customTags, this.name, merge3);
         this.toStringOptions = toStringDefaults ?? null;
         Object.defineProperty(this, identity2.MAP, { value: map.map });
         Object.defineProperty(this, identity2.SCALAR, { value: string.string });
@@ -42082,7 +42174,7 @@ var require_Document = __commonJS({
   "node_modules/yaml/dist/doc/Document.js"(exports) {
     "use strict";
     var Alias = require_Alias();
-    var Collection = require_Collection();
+    var Collection2 = require_Collection();
     var identity2 = require_identity();
     var Pair = require_Pair();
     var toJS = require_toJS();
@@ -42233,7 +42325,7 @@ var require_Document = __commonJS({
        * @returns `true` if the item was found and removed.
        */
       deleteIn(path) {
-        if (Collection.isEmptyPath(path)) {
+        if (Collection2.isEmptyPath(path)) {
           if (this.contents == null)
             return false;
           this.contents = null;
@@ -42255,7 +42347,7 @@ var require_Document = __commonJS({
        * `true` (collections are always returned intact).
        */
       getIn(path, keepScalar) {
-        if (Collection.isEmptyPath(path))
+        if (Collection2.isEmptyPath(path))
           return !keepScalar && identity2.isScalar(this.contents) ? this.contents.value : this.contents;
         return identity2.isCollection(this.contents) ? this.contents.getIn(path, keepScalar) : void 0;
       }
@@ -42269,7 +42361,7 @@ var require_Document = __commonJS({
        * Checks if the document includes a value at `path`.
        */
       hasIn(path) {
-        if (Collection.isEmptyPath(path))
+        if (Collection2.isEmptyPath(path))
           return this.contents !== void 0;
         return identity2.isCollection(this.contents) ? this.contents.hasIn(path) : false;
       }
@@ -42279,7 +42371,7 @@ var require_Document = __commonJS({
        */
       set(key, value) {
         if (this.contents == null) {
-          this.contents = Collection.collectionFromPath(this.schema, [key], value);
+          this.contents = Collection2.collectionFromPath(this.schema, [key], value);
         } else if (assertCollection(this.contents)) {
           this.contents.set(key, value);
         }
@@ -42289,10 +42381,10 @@ var require_Document = __commonJS({
        * boolean to add/remove the item from the set.
        */
       setIn(path, value) {
-        if (Collection.isEmptyPath(path)) {
+        if (Collection2.isEmptyPath(path)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection.collectionFromPath(this.schema, Array.from(path), value);
+          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path), value);
         } else if (assertCollection(this.contents)) {
           this.contents.setIn(path, value);
         }
@@ -42680,10 +42772,10 @@ var require_resolve_block_map = __commonJS({
       let offset = bm.offset;
       let commentEnd = null;
       for (const collItem of bm.items) {
-        const { start, key, sep: sep4, value } = collItem;
+        const { start, key, sep: sep5, value } = collItem;
         const keyProps = resolveProps.resolveProps(start, {
           indicator: "explicit-key-ind",
-          next: key ?? sep4?.[0],
+          next: key ?? sep5?.[0],
           offset,
           onError: onError2,
           parentIndent: bm.indent,
@@ -42697,7 +42789,7 @@ var require_resolve_block_map = __commonJS({
             else if ("indent" in key && key.indent !== bm.indent)
               onError2(offset, "BAD_INDENT", startColMsg);
           }
-          if (!keyProps.anchor && !keyProps.tag && !sep4) {
+          if (!keyProps.anchor && !keyProps.tag && !sep5) {
             commentEnd = keyProps.end;
             if (keyProps.comment) {
               if (map.comment)
@@ -42721,7 +42813,7 @@ var require_resolve_block_map = __commonJS({
         ctx.atKey = false;
         if (utilMapIncludes.mapIncludes(ctx, map.items, keyNode))
           onError2(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
-        const valueProps = resolveProps.resolveProps(sep4 ?? [], {
+        const valueProps = resolveProps.resolveProps(sep5 ?? [], {
           indicator: "map-value-ind",
           next: value,
           offset: keyNode.range[2],
@@ -42737,7 +42829,7 @@ var require_resolve_block_map = __commonJS({
             if (ctx.options.strict && keyProps.start < valueProps.found.offset - 1024)
               onError2(keyNode.range, "KEY_OVER_1024_CHARS", "The : indicator must be at most 1024 chars after the start of an implicit block mapping key");
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError2) : composeEmptyNode(ctx, offset, sep4, null, valueProps, onError2);
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError2) : composeEmptyNode(ctx, offset, sep5, null, valueProps, onError2);
           if (ctx.schema.compat)
             utilFlowIndentCheck.flowIndentCheck(bm.indent, value, onError2);
           offset = valueNode.range[2];
@@ -42828,7 +42920,7 @@ var require_resolve_end = __commonJS({
       let comment = "";
       if (end) {
         let hasSpace = false;
-        let sep4 = "";
+        let sep5 = "";
         for (const token of end) {
           const { source, type } = token;
           switch (type) {
@@ -42842,13 +42934,13 @@ var require_resolve_end = __commonJS({
               if (!comment)
                 comment = cb;
               else
-                comment += sep4 + cb;
-              sep4 = "";
+                comment += sep5 + cb;
+              sep5 = "";
               break;
             }
             case "newline":
               if (comment)
-                sep4 += source;
+                sep5 += source;
               hasSpace = true;
               break;
             default:
@@ -42891,18 +42983,18 @@ var require_resolve_flow_collection = __commonJS({
       let offset = fc.offset + fc.start.source.length;
       for (let i2 = 0; i2 < fc.items.length; ++i2) {
         const collItem = fc.items[i2];
-        const { start, key, sep: sep4, value } = collItem;
+        const { start, key, sep: sep5, value } = collItem;
         const props = resolveProps.resolveProps(start, {
           flow: fcName,
           indicator: "explicit-key-ind",
-          next: key ?? sep4?.[0],
+          next: key ?? sep5?.[0],
           offset,
           onError: onError2,
           parentIndent: fc.indent,
           startOnNewline: false
         });
         if (!props.found) {
-          if (!props.anchor && !props.tag && !sep4 && !value) {
+          if (!props.anchor && !props.tag && !sep5 && !value) {
             if (i2 === 0 && props.comma)
               onError2(props.comma, "UNEXPECTED_TOKEN", `Unexpected , in ${fcName}`);
             else if (i2 < fc.items.length - 1)
@@ -42956,8 +43048,8 @@ var require_resolve_flow_collection = __commonJS({
             }
           }
         }
-        if (!isMap2 && !sep4 && !props.found) {
-          const valueNode = value ? composeNode(ctx, value, props, onError2) : composeEmptyNode(ctx, props.end, sep4, null, props, onError2);
+        if (!isMap2 && !sep5 && !props.found) {
+          const valueNode = value ? composeNode(ctx, value, props, onError2) : composeEmptyNode(ctx, props.end, sep5, null, props, onError2);
           coll.items.push(valueNode);
           offset = valueNode.range[2];
           if (isBlock(value))
@@ -42969,7 +43061,7 @@ var require_resolve_flow_collection = __commonJS({
           if (isBlock(key))
             onError2(keyNode.range, "BLOCK_IN_FLOW", blockMsg);
           ctx.atKey = false;
-          const valueProps = resolveProps.resolveProps(sep4 ?? [], {
+          const valueProps = resolveProps.resolveProps(sep5 ?? [], {
             flow: fcName,
             indicator: "map-value-ind",
             next: value,
@@ -42980,8 +43072,8 @@ var require_resolve_flow_collection = __commonJS({
           });
           if (valueProps.found) {
             if (!isMap2 && !props.found && ctx.options.strict) {
-              if (sep4)
-                for (const st of sep4) {
+              if (sep5)
+                for (const st of sep5) {
                   if (st === valueProps.found)
                     break;
                   if (st.type === "newline") {
@@ -42998,7 +43090,7 @@ var require_resolve_flow_collection = __commonJS({
             else
               onError2(valueProps.start, "MISSING_CHAR", `Missing , or : between ${fcName} items`);
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError2) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep4, null, valueProps, onError2) : null;
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError2) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep5, null, valueProps, onError2) : null;
           if (valueNode) {
             if (isBlock(value))
               onError2(valueNode.range, "BLOCK_IN_FLOW", blockMsg);
@@ -43178,7 +43270,7 @@ var require_resolve_block_scalar = __commonJS({
           chompStart = i2 + 1;
       }
       let value = "";
-      let sep4 = "";
+      let sep5 = "";
       let prevMoreIndented = false;
       for (let i2 = 0; i2 < contentStart; ++i2)
         value += lines[i2][0].slice(trimIndent) + "\n";
@@ -43195,24 +43287,24 @@ var require_resolve_block_scalar = __commonJS({
           indent = "";
         }
         if (type === Scalar.Scalar.BLOCK_LITERAL) {
-          value += sep4 + indent.slice(trimIndent) + content;
-          sep4 = "\n";
+          value += sep5 + indent.slice(trimIndent) + content;
+          sep5 = "\n";
         } else if (indent.length > trimIndent || content[0] === "	") {
-          if (sep4 === " ")
-            sep4 = "\n";
-          else if (!prevMoreIndented && sep4 === "\n")
-            sep4 = "\n\n";
-          value += sep4 + indent.slice(trimIndent) + content;
-          sep4 = "\n";
+          if (sep5 === " ")
+            sep5 = "\n";
+          else if (!prevMoreIndented && sep5 === "\n")
+            sep5 = "\n\n";
+          value += sep5 + indent.slice(trimIndent) + content;
+          sep5 = "\n";
           prevMoreIndented = true;
         } else if (content === "") {
-          if (sep4 === "\n")
+          if (sep5 === "\n")
             value += "\n";
           else
-            sep4 = "\n";
+            sep5 = "\n";
         } else {
-          value += sep4 + content;
-          sep4 = " ";
+          value += sep5 + content;
+          sep5 = " ";
           prevMoreIndented = false;
         }
       }
@@ -43395,25 +43487,25 @@ var require_resolve_flow_scalar = __commonJS({
         trimBoth = /^[ \t]+|[ \t]+$/g;
       }
       let res = match[1].replace(trimEnd, "");
-      let sep4 = " ";
+      let sep5 = " ";
       let pos2 = line.lastIndex;
       while (match = line.exec(source)) {
         const lm = match[1].replace(trimBoth, "");
         if (lm === "") {
-          if (sep4 === "\n")
-            res += sep4;
+          if (sep5 === "\n")
+            res += sep5;
           else
-            sep4 = "\n";
+            sep5 = "\n";
         } else {
-          res += sep4 + lm;
-          sep4 = " ";
+          res += sep5 + lm;
+          sep5 = " ";
         }
         pos2 = line.lastIndex;
       }
       const last2 = /[ \t]*(.*)/sy;
       last2.lastIndex = pos2;
       match = last2.exec(source);
-      return res + sep4 + (match?.[1] ?? "");
+      return res + sep5 + (match?.[1] ?? "");
     }
     function doubleQuotedValue(source, onError2) {
       let res = "";
@@ -44223,14 +44315,14 @@ var require_cst_stringify = __commonJS({
         }
       }
     }
-    function stringifyItem({ start, key, sep: sep4, value }) {
+    function stringifyItem({ start, key, sep: sep5, value }) {
       let res = "";
       for (const st of start)
         res += st.source;
       if (key)
         res += stringifyToken(key);
-      if (sep4)
-        for (const st of sep4)
+      if (sep5)
+        for (const st of sep5)
           res += st.source;
       if (value)
         res += stringifyToken(value);
@@ -45397,18 +45489,18 @@ var require_parser = __commonJS({
         if (this.type === "map-value-ind") {
           const prev = getPrevProps(this.peek(2));
           const start = getFirstKeyStartProps(prev);
-          let sep4;
+          let sep5;
           if (scalar.end) {
-            sep4 = scalar.end;
-            sep4.push(this.sourceToken);
+            sep5 = scalar.end;
+            sep5.push(this.sourceToken);
             delete scalar.end;
           } else
-            sep4 = [this.sourceToken];
+            sep5 = [this.sourceToken];
           const map = {
             type: "block-map",
             offset: scalar.offset,
             indent: scalar.indent,
-            items: [{ start, key: scalar, sep: sep4 }]
+            items: [{ start, key: scalar, sep: sep5 }]
           };
           this.onKeyLine = true;
           this.stack[this.stack.length - 1] = map;
@@ -45561,15 +45653,15 @@ var require_parser = __commonJS({
                 } else if (isFlowToken(it.key) && !includesToken(it.sep, "newline")) {
                   const start2 = getFirstKeyStartProps(it.start);
                   const key = it.key;
-                  const sep4 = it.sep;
-                  sep4.push(this.sourceToken);
+                  const sep5 = it.sep;
+                  sep5.push(this.sourceToken);
                   delete it.key;
                   delete it.sep;
                   this.stack.push({
                     type: "block-map",
                     offset: this.offset,
                     indent: this.indent,
-                    items: [{ start: start2, key, sep: sep4 }]
+                    items: [{ start: start2, key, sep: sep5 }]
                   });
                 } else if (start.length > 0) {
                   it.sep = it.sep.concat(start, this.sourceToken);
@@ -45763,13 +45855,13 @@ var require_parser = __commonJS({
             const prev = getPrevProps(parent);
             const start = getFirstKeyStartProps(prev);
             fixFlowSeqItems(fc);
-            const sep4 = fc.end.splice(1, fc.end.length);
-            sep4.push(this.sourceToken);
+            const sep5 = fc.end.splice(1, fc.end.length);
+            sep5.push(this.sourceToken);
             const map = {
               type: "block-map",
               offset: fc.offset,
               indent: fc.indent,
-              items: [{ start, key: fc, sep: sep4 }]
+              items: [{ start, key: fc, sep: sep5 }]
             };
             this.onKeyLine = true;
             this.stack[this.stack.length - 1] = map;
@@ -45947,7 +46039,7 @@ var require_public_api = __commonJS({
       }
       return doc;
     }
-    function parse2(src, reviver, options) {
+    function parse5(src, reviver, options) {
       let _reviver = void 0;
       if (typeof reviver === "function") {
         _reviver = reviver;
@@ -45988,7 +46080,7 @@ var require_public_api = __commonJS({
         return value.toString(options);
       return new Document.Document(value, _replacer, options).toString(options);
     }
-    exports.parse = parse2;
+    exports.parse = parse5;
     exports.parseAllDocuments = parseAllDocuments2;
     exports.parseDocument = parseDocument;
     exports.stringify = stringify;
@@ -46077,11 +46169,11 @@ function substituteEnv(value, env) {
       return "";
     }
     const v = env(name);
-    if (v === void 0) {
+    if (v === void 0 || v === "") {
       resolved = false;
       problems.push({
         code: "ENV_MISSING",
-        message: `environment variable ${name} is not set (referenced as \${env:${name}})`
+        message: `environment variable ${name} is not set${v === "" ? " (it is empty, as GitHub passes a secret the workflow cannot see)" : ""} (referenced as \${env:${name}})`
       });
       return match;
     }
@@ -46225,7 +46317,7 @@ var init_yaml_fast = __esm({
         this.maxNodes = maxNodes;
       }
       parseFile() {
-        const groups = [[]];
+        const groups2 = [[]];
         let sawSeparator = false;
         let offset = 0;
         const text = this.text;
@@ -46239,16 +46331,16 @@ var init_yaml_fast = __esm({
             if (indent === 0 && (content.startsWith("---") || content.startsWith("...") || content.startsWith("%"))) {
               if (content !== "---" && !/^--- +#/.test(content)) fail();
               sawSeparator = true;
-              groups.push([]);
+              groups2.push([]);
             } else {
-              groups[groups.length - 1].push({ indent, content, offset: offset + indent });
+              groups2[groups2.length - 1].push({ indent, content, offset: offset + indent });
             }
           }
           offset = end + 1;
         }
-        if (sawSeparator && groups[0]?.length === 0) groups.shift();
-        if (groups.some((g) => g.length === 0)) fail();
-        return groups.map((g) => this.parseDocument(g));
+        if (sawSeparator && groups2[0]?.length === 0) groups2.shift();
+        if (groups2.some((g) => g.length === 0)) fail();
+        return groups2.map((g) => this.parseDocument(g));
       }
       parseDocument(lines) {
         this.lines = lines;
@@ -47094,7 +47186,7 @@ function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics) {
     ok = false;
     return def;
   };
-  const auth = {};
+  const auth2 = {};
   const rawAuth = raw2["auth"];
   if (rawAuth === void 0) {
   } else if (!isObject(rawAuth)) {
@@ -47108,7 +47200,7 @@ function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics) {
     ok = false;
   } else {
     for (const [k2, v] of Object.entries(rawAuth)) {
-      if (typeof v === "string") auth[k2] = v;
+      if (typeof v === "string") auth2[k2] = v;
       else {
         diagnostics.push(
           err(
@@ -47121,7 +47213,7 @@ function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics) {
       }
     }
   }
-  if (url !== void 0 && Object.keys(auth).length > 0 && plainHttpHost(url) !== void 0) {
+  if (url !== void 0 && Object.keys(auth2).length > 0 && plainHttpHost(url) !== void 0) {
     const host2 = plainHttpHost(url);
     if (insecure === true)
       diagnostics.push(
@@ -47148,7 +47240,7 @@ function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics) {
   const target = {
     name,
     type: typeof type === "string" ? type : "",
-    auth,
+    auth: auth2,
     concurrency: int2("concurrency", DEFAULT_CONCURRENCY, 1, 256),
     timeout_ms: int2("timeout_ms", 3e4, 100, 6e5),
     source: keyAt(base),
@@ -47243,9 +47335,9 @@ var init_config = __esm({
 });
 
 // src/core/shard.ts
-import { createHash as createHash5 } from "node:crypto";
+import { createHash as createHash4 } from "node:crypto";
 function shardOf(target, account, count) {
-  const digest = createHash5("sha256").update(`${target}\0${account}`).digest();
+  const digest = createHash4("sha256").update(`${target}\0${account}`).digest();
   return digest.readUInt32BE(0) % count + 1;
 }
 var init_shard = __esm({
@@ -47328,6 +47420,7 @@ async function planDocuments(config, documents, options) {
     prune: options.prune,
     deleted,
     ...options.partial ? { partial: true } : {},
+    limits: config.policy,
     meta: options.meta
   });
   const live = await readLiveState(
@@ -47347,12 +47440,23 @@ async function planDocuments(config, documents, options) {
     );
   }
   const failedScopes = new Set(live.failures.map((f) => scopeKey(f.target, f.kind, f.account)));
-  return { plan: planner.finish(failedScopes), failures: live.failures };
+  const plan = planner.finish(failedScopes);
+  return { plan: withIncomplete(plan, live.failures), failures: live.failures };
+}
+function withIncomplete(plan, failures) {
+  const reasons = [
+    ...failures.map(
+      (f) => `cannot read ${f.kind} objects in account ${f.account} on target ${f.target}: ${f.message}`
+    ),
+    ...plan.problems.map((p2) => p2.key ? `${keyString(p2.key)}: ${p2.message}` : p2.message)
+  ];
+  return reasons.length === 0 ? plan : { ...plan, incomplete: reasons };
 }
 var init_reconcile = __esm({
   "src/engine/reconcile.ts"() {
     "use strict";
     init_errors();
+    init_model();
     init_plan();
     init_shard();
     init_http();
@@ -47411,7 +47515,7 @@ var require_ms = __commonJS({
       options = options || {};
       var type = typeof val;
       if (type === "string" && val.length > 0) {
-        return parse2(val);
+        return parse5(val);
       } else if (type === "number" && isFinite(val)) {
         return options.long ? fmtLong(val) : fmtShort(val);
       }
@@ -47419,7 +47523,7 @@ var require_ms = __commonJS({
         "val is not a non-empty string or a valid number. val=" + JSON.stringify(val)
       );
     };
-    function parse2(str3) {
+    function parse5(str3) {
       str3 = String(str3);
       if (str3.length > 100) {
         return;
@@ -47550,12 +47654,12 @@ var require_common = __commonJS({
           if (!debug3.enabled) {
             return;
           }
-          const self = debug3;
+          const self2 = debug3;
           const curr = Number(/* @__PURE__ */ new Date());
           const ms = curr - (prevTime || curr);
-          self.diff = ms;
-          self.prev = prevTime;
-          self.curr = curr;
+          self2.diff = ms;
+          self2.prev = prevTime;
+          self2.curr = curr;
           prevTime = curr;
           args[0] = createDebug.coerce(args[0]);
           if (typeof args[0] !== "string") {
@@ -47570,15 +47674,15 @@ var require_common = __commonJS({
             const formatter = createDebug.formatters[format];
             if (typeof formatter === "function") {
               const val = args[index];
-              match = formatter.call(self, val);
+              match = formatter.call(self2, val);
               args.splice(index, 1);
               index--;
             }
             return match;
           });
-          createDebug.formatArgs.call(self, args);
-          const logFn = self.log || createDebug.log;
-          logFn.apply(self, args);
+          createDebug.formatArgs.call(self2, args);
+          const logFn = self2.log || createDebug.log;
+          logFn.apply(self2, args);
         }
         debug3.namespace = namespace;
         debug3.useColors = createDebug.useColors();
@@ -48874,9 +48978,9 @@ function filterType(input2, filter, def) {
   }
   return arguments.length > 2 ? def : void 0;
 }
-function filterPrimitives(input2, omit) {
+function filterPrimitives(input2, omit3) {
   const type = r(input2) ? "string" : typeof input2;
-  return /number|string|boolean/.test(type) && (!omit || !omit.includes(type));
+  return /number|string|boolean/.test(type) && (!omit3 || !omit3.includes(type));
 }
 function filterPlainObject(input2) {
   return !!input2 && objectToString(input2) === "[object Object]";
@@ -48956,7 +49060,7 @@ function parseStringResponse(result, parsers12, texts, trim = true) {
         }
         return lines[i2 + offset];
       };
-      parsers12.some(({ parse: parse2 }) => parse2(line, result));
+      parsers12.some(({ parse: parse5 }) => parse5(line, result));
     }
   });
   return result;
@@ -49764,11 +49868,11 @@ function mergeTask(customArgs) {
     commands: ["merge", ...customArgs],
     format: "utf-8",
     parser(stdOut, stdErr) {
-      const merge = parseMergeResult(stdOut, stdErr);
-      if (merge.failed) {
-        throw new GitResponseError(merge);
+      const merge3 = parseMergeResult(stdOut, stdErr);
+      if (merge3.failed) {
+        throw new GitResponseError(merge3);
       }
-      return merge;
+      return merge3;
     }
   };
 }
@@ -53528,12 +53632,12 @@ function commitSource(repo, commit) {
     }
   };
 }
-async function resolveGitInputs(run) {
-  const ref = run.ref;
-  const since = run.changedSince;
-  const configDir = dirname5(run.configPath);
+async function resolveGitInputs(run2) {
+  const ref = run2.ref;
+  const since = run2.changedSince;
+  const configDir = dirname5(run2.configPath);
   const why = ref !== void 0 ? "--ref" : "--changed-since";
-  const repo = await GitRepo.open(configDir, run.env, why);
+  const repo = await GitRepo.open(configDir, run2.env, why);
   const commit = ref !== void 0 ? await repo.resolveRef(ref) : void 0;
   const source = commit !== void 0 ? commitSource(repo, commit) : void 0;
   const meta = commit !== void 0 ? { commit, dirty: false } : {
@@ -53546,10 +53650,10 @@ async function resolveGitInputs(run) {
   const from = await repo.mergeBase(base, head);
   const changes = await repo.changedFiles(from, commit);
   const read = async (path) => source ? source.read(path) : readTextFile(path);
-  const configText = await read(run.configPath);
+  const configText = await read(run2.configPath);
   if (!configText.ok) return { ...source ? { source } : {}, meta };
-  const env = (name) => run.env[name];
-  const configRel = relative4(run.cwd, run.configPath) || run.configPath;
+  const env = (name) => run2.env[name];
+  const configRel = relative4(run2.cwd, run2.configPath) || run2.configPath;
   const config = parseConfig(
     configRel,
     configDir,
@@ -53559,7 +53663,7 @@ async function resolveGitInputs(run) {
   ).config;
   if (!config) return { ...source ? { source } : {}, meta };
   const configRoot = await repo.relativePath(configDir);
-  const configFile = await repo.relativePath(run.configPath);
+  const configFile = await repo.relativePath(run2.configPath);
   const patterns = config.documents.map((g) => globToRegExp(g.replace(/^\.\//, "")));
   const asDocument = (rootRel) => {
     if (rootRel === configFile) return void 0;
@@ -53571,7 +53675,7 @@ async function resolveGitInputs(run) {
   const configChanged = changes.some(
     (c3) => c3.path === configFile || c3.status === "renamed" && c3.from === configFile
   );
-  if (configChanged && run.scope !== "accounts")
+  if (configChanged && run2.scope !== "accounts")
     notes.push(
       `note: ${configRel} changed since ${since}; --changed-since only selects documents in changed files, so run a full plan to see the effect of config changes`
     );
@@ -53594,7 +53698,7 @@ async function resolveGitInputs(run) {
     })
   );
   const diff = diffDocumentKeys(before, after);
-  if (run.scope === "accounts") {
+  if (run2.scope === "accounts") {
     if (configChanged)
       return {
         ...source ? { source } : {},
@@ -53634,12 +53738,1343 @@ var init_git_inputs = __esm({
   }
 });
 
+// node_modules/bottleneck/light.js
+var require_light = __commonJS({
+  "node_modules/bottleneck/light.js"(exports, module) {
+    (function(global2, factory) {
+      typeof exports === "object" && typeof module !== "undefined" ? module.exports = factory() : typeof define === "function" && define.amd ? define(factory) : global2.Bottleneck = factory();
+    })(exports, (function() {
+      "use strict";
+      var commonjsGlobal = typeof globalThis !== "undefined" ? globalThis : typeof window !== "undefined" ? window : typeof global !== "undefined" ? global : typeof self !== "undefined" ? self : {};
+      function getCjsExportFromNamespace(n) {
+        return n && n["default"] || n;
+      }
+      var load = function(received, defaults, onto = {}) {
+        var k2, ref, v;
+        for (k2 in defaults) {
+          v = defaults[k2];
+          onto[k2] = (ref = received[k2]) != null ? ref : v;
+        }
+        return onto;
+      };
+      var overwrite = function(received, defaults, onto = {}) {
+        var k2, v;
+        for (k2 in received) {
+          v = received[k2];
+          if (defaults[k2] !== void 0) {
+            onto[k2] = v;
+          }
+        }
+        return onto;
+      };
+      var parser4 = {
+        load,
+        overwrite
+      };
+      var DLList;
+      DLList = class DLList {
+        constructor(incr, decr) {
+          this.incr = incr;
+          this.decr = decr;
+          this._first = null;
+          this._last = null;
+          this.length = 0;
+        }
+        push(value) {
+          var node;
+          this.length++;
+          if (typeof this.incr === "function") {
+            this.incr();
+          }
+          node = {
+            value,
+            prev: this._last,
+            next: null
+          };
+          if (this._last != null) {
+            this._last.next = node;
+            this._last = node;
+          } else {
+            this._first = this._last = node;
+          }
+          return void 0;
+        }
+        shift() {
+          var value;
+          if (this._first == null) {
+            return;
+          } else {
+            this.length--;
+            if (typeof this.decr === "function") {
+              this.decr();
+            }
+          }
+          value = this._first.value;
+          if ((this._first = this._first.next) != null) {
+            this._first.prev = null;
+          } else {
+            this._last = null;
+          }
+          return value;
+        }
+        first() {
+          if (this._first != null) {
+            return this._first.value;
+          }
+        }
+        getArray() {
+          var node, ref, results;
+          node = this._first;
+          results = [];
+          while (node != null) {
+            results.push((ref = node, node = node.next, ref.value));
+          }
+          return results;
+        }
+        forEachShift(cb) {
+          var node;
+          node = this.shift();
+          while (node != null) {
+            cb(node), node = this.shift();
+          }
+          return void 0;
+        }
+        debug() {
+          var node, ref, ref1, ref2, results;
+          node = this._first;
+          results = [];
+          while (node != null) {
+            results.push((ref = node, node = node.next, {
+              value: ref.value,
+              prev: (ref1 = ref.prev) != null ? ref1.value : void 0,
+              next: (ref2 = ref.next) != null ? ref2.value : void 0
+            }));
+          }
+          return results;
+        }
+      };
+      var DLList_1 = DLList;
+      var Events;
+      Events = class Events {
+        constructor(instance) {
+          this.instance = instance;
+          this._events = {};
+          if (this.instance.on != null || this.instance.once != null || this.instance.removeAllListeners != null) {
+            throw new Error("An Emitter already exists for this object");
+          }
+          this.instance.on = (name, cb) => {
+            return this._addListener(name, "many", cb);
+          };
+          this.instance.once = (name, cb) => {
+            return this._addListener(name, "once", cb);
+          };
+          this.instance.removeAllListeners = (name = null) => {
+            if (name != null) {
+              return delete this._events[name];
+            } else {
+              return this._events = {};
+            }
+          };
+        }
+        _addListener(name, status, cb) {
+          var base;
+          if ((base = this._events)[name] == null) {
+            base[name] = [];
+          }
+          this._events[name].push({ cb, status });
+          return this.instance;
+        }
+        listenerCount(name) {
+          if (this._events[name] != null) {
+            return this._events[name].length;
+          } else {
+            return 0;
+          }
+        }
+        async trigger(name, ...args) {
+          var e, promises3;
+          try {
+            if (name !== "debug") {
+              this.trigger("debug", `Event triggered: ${name}`, args);
+            }
+            if (this._events[name] == null) {
+              return;
+            }
+            this._events[name] = this._events[name].filter(function(listener) {
+              return listener.status !== "none";
+            });
+            promises3 = this._events[name].map(async (listener) => {
+              var e2, returned;
+              if (listener.status === "none") {
+                return;
+              }
+              if (listener.status === "once") {
+                listener.status = "none";
+              }
+              try {
+                returned = typeof listener.cb === "function" ? listener.cb(...args) : void 0;
+                if (typeof (returned != null ? returned.then : void 0) === "function") {
+                  return await returned;
+                } else {
+                  return returned;
+                }
+              } catch (error3) {
+                e2 = error3;
+                {
+                  this.trigger("error", e2);
+                }
+                return null;
+              }
+            });
+            return (await Promise.all(promises3)).find(function(x2) {
+              return x2 != null;
+            });
+          } catch (error3) {
+            e = error3;
+            {
+              this.trigger("error", e);
+            }
+            return null;
+          }
+        }
+      };
+      var Events_1 = Events;
+      var DLList$1, Events$1, Queues;
+      DLList$1 = DLList_1;
+      Events$1 = Events_1;
+      Queues = class Queues {
+        constructor(num_priorities) {
+          var i2;
+          this.Events = new Events$1(this);
+          this._length = 0;
+          this._lists = (function() {
+            var j2, ref, results;
+            results = [];
+            for (i2 = j2 = 1, ref = num_priorities; 1 <= ref ? j2 <= ref : j2 >= ref; i2 = 1 <= ref ? ++j2 : --j2) {
+              results.push(new DLList$1((() => {
+                return this.incr();
+              }), (() => {
+                return this.decr();
+              })));
+            }
+            return results;
+          }).call(this);
+        }
+        incr() {
+          if (this._length++ === 0) {
+            return this.Events.trigger("leftzero");
+          }
+        }
+        decr() {
+          if (--this._length === 0) {
+            return this.Events.trigger("zero");
+          }
+        }
+        push(job) {
+          return this._lists[job.options.priority].push(job);
+        }
+        queued(priority) {
+          if (priority != null) {
+            return this._lists[priority].length;
+          } else {
+            return this._length;
+          }
+        }
+        shiftAll(fn) {
+          return this._lists.forEach(function(list) {
+            return list.forEachShift(fn);
+          });
+        }
+        getFirst(arr = this._lists) {
+          var j2, len, list;
+          for (j2 = 0, len = arr.length; j2 < len; j2++) {
+            list = arr[j2];
+            if (list.length > 0) {
+              return list;
+            }
+          }
+          return [];
+        }
+        shiftLastFrom(priority) {
+          return this.getFirst(this._lists.slice(priority).reverse()).shift();
+        }
+      };
+      var Queues_1 = Queues;
+      var BottleneckError;
+      BottleneckError = class BottleneckError extends Error {
+      };
+      var BottleneckError_1 = BottleneckError;
+      var BottleneckError$1, DEFAULT_PRIORITY, Job, NUM_PRIORITIES, parser$1;
+      NUM_PRIORITIES = 10;
+      DEFAULT_PRIORITY = 5;
+      parser$1 = parser4;
+      BottleneckError$1 = BottleneckError_1;
+      Job = class Job {
+        constructor(task, args, options, jobDefaults, rejectOnDrop, Events2, _states, Promise2) {
+          this.task = task;
+          this.args = args;
+          this.rejectOnDrop = rejectOnDrop;
+          this.Events = Events2;
+          this._states = _states;
+          this.Promise = Promise2;
+          this.options = parser$1.load(options, jobDefaults);
+          this.options.priority = this._sanitizePriority(this.options.priority);
+          if (this.options.id === jobDefaults.id) {
+            this.options.id = `${this.options.id}-${this._randomIndex()}`;
+          }
+          this.promise = new this.Promise((_resolve, _reject) => {
+            this._resolve = _resolve;
+            this._reject = _reject;
+          });
+          this.retryCount = 0;
+        }
+        _sanitizePriority(priority) {
+          var sProperty;
+          sProperty = ~~priority !== priority ? DEFAULT_PRIORITY : priority;
+          if (sProperty < 0) {
+            return 0;
+          } else if (sProperty > NUM_PRIORITIES - 1) {
+            return NUM_PRIORITIES - 1;
+          } else {
+            return sProperty;
+          }
+        }
+        _randomIndex() {
+          return Math.random().toString(36).slice(2);
+        }
+        doDrop({ error: error3, message = "This job has been dropped by Bottleneck" } = {}) {
+          if (this._states.remove(this.options.id)) {
+            if (this.rejectOnDrop) {
+              this._reject(error3 != null ? error3 : new BottleneckError$1(message));
+            }
+            this.Events.trigger("dropped", { args: this.args, options: this.options, task: this.task, promise: this.promise });
+            return true;
+          } else {
+            return false;
+          }
+        }
+        _assertStatus(expected) {
+          var status;
+          status = this._states.jobStatus(this.options.id);
+          if (!(status === expected || expected === "DONE" && status === null)) {
+            throw new BottleneckError$1(`Invalid job status ${status}, expected ${expected}. Please open an issue at https://github.com/SGrondin/bottleneck/issues`);
+          }
+        }
+        doReceive() {
+          this._states.start(this.options.id);
+          return this.Events.trigger("received", { args: this.args, options: this.options });
+        }
+        doQueue(reachedHWM, blocked) {
+          this._assertStatus("RECEIVED");
+          this._states.next(this.options.id);
+          return this.Events.trigger("queued", { args: this.args, options: this.options, reachedHWM, blocked });
+        }
+        doRun() {
+          if (this.retryCount === 0) {
+            this._assertStatus("QUEUED");
+            this._states.next(this.options.id);
+          } else {
+            this._assertStatus("EXECUTING");
+          }
+          return this.Events.trigger("scheduled", { args: this.args, options: this.options });
+        }
+        async doExecute(chained, clearGlobalState, run2, free) {
+          var error3, eventInfo, passed;
+          if (this.retryCount === 0) {
+            this._assertStatus("RUNNING");
+            this._states.next(this.options.id);
+          } else {
+            this._assertStatus("EXECUTING");
+          }
+          eventInfo = { args: this.args, options: this.options, retryCount: this.retryCount };
+          this.Events.trigger("executing", eventInfo);
+          try {
+            passed = await (chained != null ? chained.schedule(this.options, this.task, ...this.args) : this.task(...this.args));
+            if (clearGlobalState()) {
+              this.doDone(eventInfo);
+              await free(this.options, eventInfo);
+              this._assertStatus("DONE");
+              return this._resolve(passed);
+            }
+          } catch (error1) {
+            error3 = error1;
+            return this._onFailure(error3, eventInfo, clearGlobalState, run2, free);
+          }
+        }
+        doExpire(clearGlobalState, run2, free) {
+          var error3, eventInfo;
+          if (this._states.jobStatus(this.options.id === "RUNNING")) {
+            this._states.next(this.options.id);
+          }
+          this._assertStatus("EXECUTING");
+          eventInfo = { args: this.args, options: this.options, retryCount: this.retryCount };
+          error3 = new BottleneckError$1(`This job timed out after ${this.options.expiration} ms.`);
+          return this._onFailure(error3, eventInfo, clearGlobalState, run2, free);
+        }
+        async _onFailure(error3, eventInfo, clearGlobalState, run2, free) {
+          var retry2, retryAfter;
+          if (clearGlobalState()) {
+            retry2 = await this.Events.trigger("failed", error3, eventInfo);
+            if (retry2 != null) {
+              retryAfter = ~~retry2;
+              this.Events.trigger("retry", `Retrying ${this.options.id} after ${retryAfter} ms`, eventInfo);
+              this.retryCount++;
+              return run2(retryAfter);
+            } else {
+              this.doDone(eventInfo);
+              await free(this.options, eventInfo);
+              this._assertStatus("DONE");
+              return this._reject(error3);
+            }
+          }
+        }
+        doDone(eventInfo) {
+          this._assertStatus("EXECUTING");
+          this._states.next(this.options.id);
+          return this.Events.trigger("done", eventInfo);
+        }
+      };
+      var Job_1 = Job;
+      var BottleneckError$2, LocalDatastore, parser$2;
+      parser$2 = parser4;
+      BottleneckError$2 = BottleneckError_1;
+      LocalDatastore = class LocalDatastore {
+        constructor(instance, storeOptions, storeInstanceOptions) {
+          this.instance = instance;
+          this.storeOptions = storeOptions;
+          this.clientId = this.instance._randomIndex();
+          parser$2.load(storeInstanceOptions, storeInstanceOptions, this);
+          this._nextRequest = this._lastReservoirRefresh = this._lastReservoirIncrease = Date.now();
+          this._running = 0;
+          this._done = 0;
+          this._unblockTime = 0;
+          this.ready = this.Promise.resolve();
+          this.clients = {};
+          this._startHeartbeat();
+        }
+        _startHeartbeat() {
+          var base;
+          if (this.heartbeat == null && (this.storeOptions.reservoirRefreshInterval != null && this.storeOptions.reservoirRefreshAmount != null || this.storeOptions.reservoirIncreaseInterval != null && this.storeOptions.reservoirIncreaseAmount != null)) {
+            return typeof (base = this.heartbeat = setInterval(() => {
+              var amount, incr, maximum, now, reservoir;
+              now = Date.now();
+              if (this.storeOptions.reservoirRefreshInterval != null && now >= this._lastReservoirRefresh + this.storeOptions.reservoirRefreshInterval) {
+                this._lastReservoirRefresh = now;
+                this.storeOptions.reservoir = this.storeOptions.reservoirRefreshAmount;
+                this.instance._drainAll(this.computeCapacity());
+              }
+              if (this.storeOptions.reservoirIncreaseInterval != null && now >= this._lastReservoirIncrease + this.storeOptions.reservoirIncreaseInterval) {
+                ({
+                  reservoirIncreaseAmount: amount,
+                  reservoirIncreaseMaximum: maximum,
+                  reservoir
+                } = this.storeOptions);
+                this._lastReservoirIncrease = now;
+                incr = maximum != null ? Math.min(amount, maximum - reservoir) : amount;
+                if (incr > 0) {
+                  this.storeOptions.reservoir += incr;
+                  return this.instance._drainAll(this.computeCapacity());
+                }
+              }
+            }, this.heartbeatInterval)).unref === "function" ? base.unref() : void 0;
+          } else {
+            return clearInterval(this.heartbeat);
+          }
+        }
+        async __publish__(message) {
+          await this.yieldLoop();
+          return this.instance.Events.trigger("message", message.toString());
+        }
+        async __disconnect__(flush) {
+          await this.yieldLoop();
+          clearInterval(this.heartbeat);
+          return this.Promise.resolve();
+        }
+        yieldLoop(t2 = 0) {
+          return new this.Promise(function(resolve5, reject) {
+            return setTimeout(resolve5, t2);
+          });
+        }
+        computePenalty() {
+          var ref;
+          return (ref = this.storeOptions.penalty) != null ? ref : 15 * this.storeOptions.minTime || 5e3;
+        }
+        async __updateSettings__(options) {
+          await this.yieldLoop();
+          parser$2.overwrite(options, options, this.storeOptions);
+          this._startHeartbeat();
+          this.instance._drainAll(this.computeCapacity());
+          return true;
+        }
+        async __running__() {
+          await this.yieldLoop();
+          return this._running;
+        }
+        async __queued__() {
+          await this.yieldLoop();
+          return this.instance.queued();
+        }
+        async __done__() {
+          await this.yieldLoop();
+          return this._done;
+        }
+        async __groupCheck__(time) {
+          await this.yieldLoop();
+          return this._nextRequest + this.timeout < time;
+        }
+        computeCapacity() {
+          var maxConcurrent, reservoir;
+          ({ maxConcurrent, reservoir } = this.storeOptions);
+          if (maxConcurrent != null && reservoir != null) {
+            return Math.min(maxConcurrent - this._running, reservoir);
+          } else if (maxConcurrent != null) {
+            return maxConcurrent - this._running;
+          } else if (reservoir != null) {
+            return reservoir;
+          } else {
+            return null;
+          }
+        }
+        conditionsCheck(weight) {
+          var capacity;
+          capacity = this.computeCapacity();
+          return capacity == null || weight <= capacity;
+        }
+        async __incrementReservoir__(incr) {
+          var reservoir;
+          await this.yieldLoop();
+          reservoir = this.storeOptions.reservoir += incr;
+          this.instance._drainAll(this.computeCapacity());
+          return reservoir;
+        }
+        async __currentReservoir__() {
+          await this.yieldLoop();
+          return this.storeOptions.reservoir;
+        }
+        isBlocked(now) {
+          return this._unblockTime >= now;
+        }
+        check(weight, now) {
+          return this.conditionsCheck(weight) && this._nextRequest - now <= 0;
+        }
+        async __check__(weight) {
+          var now;
+          await this.yieldLoop();
+          now = Date.now();
+          return this.check(weight, now);
+        }
+        async __register__(index, weight, expiration) {
+          var now, wait;
+          await this.yieldLoop();
+          now = Date.now();
+          if (this.conditionsCheck(weight)) {
+            this._running += weight;
+            if (this.storeOptions.reservoir != null) {
+              this.storeOptions.reservoir -= weight;
+            }
+            wait = Math.max(this._nextRequest - now, 0);
+            this._nextRequest = now + wait + this.storeOptions.minTime;
+            return {
+              success: true,
+              wait,
+              reservoir: this.storeOptions.reservoir
+            };
+          } else {
+            return {
+              success: false
+            };
+          }
+        }
+        strategyIsBlock() {
+          return this.storeOptions.strategy === 3;
+        }
+        async __submit__(queueLength, weight) {
+          var blocked, now, reachedHWM;
+          await this.yieldLoop();
+          if (this.storeOptions.maxConcurrent != null && weight > this.storeOptions.maxConcurrent) {
+            throw new BottleneckError$2(`Impossible to add a job having a weight of ${weight} to a limiter having a maxConcurrent setting of ${this.storeOptions.maxConcurrent}`);
+          }
+          now = Date.now();
+          reachedHWM = this.storeOptions.highWater != null && queueLength === this.storeOptions.highWater && !this.check(weight, now);
+          blocked = this.strategyIsBlock() && (reachedHWM || this.isBlocked(now));
+          if (blocked) {
+            this._unblockTime = now + this.computePenalty();
+            this._nextRequest = this._unblockTime + this.storeOptions.minTime;
+            this.instance._dropAllQueued();
+          }
+          return {
+            reachedHWM,
+            blocked,
+            strategy: this.storeOptions.strategy
+          };
+        }
+        async __free__(index, weight) {
+          await this.yieldLoop();
+          this._running -= weight;
+          this._done += weight;
+          this.instance._drainAll(this.computeCapacity());
+          return {
+            running: this._running
+          };
+        }
+      };
+      var LocalDatastore_1 = LocalDatastore;
+      var BottleneckError$3, States;
+      BottleneckError$3 = BottleneckError_1;
+      States = class States {
+        constructor(status1) {
+          this.status = status1;
+          this._jobs = {};
+          this.counts = this.status.map(function() {
+            return 0;
+          });
+        }
+        next(id) {
+          var current, next;
+          current = this._jobs[id];
+          next = current + 1;
+          if (current != null && next < this.status.length) {
+            this.counts[current]--;
+            this.counts[next]++;
+            return this._jobs[id]++;
+          } else if (current != null) {
+            this.counts[current]--;
+            return delete this._jobs[id];
+          }
+        }
+        start(id) {
+          var initial;
+          initial = 0;
+          this._jobs[id] = initial;
+          return this.counts[initial]++;
+        }
+        remove(id) {
+          var current;
+          current = this._jobs[id];
+          if (current != null) {
+            this.counts[current]--;
+            delete this._jobs[id];
+          }
+          return current != null;
+        }
+        jobStatus(id) {
+          var ref;
+          return (ref = this.status[this._jobs[id]]) != null ? ref : null;
+        }
+        statusJobs(status) {
+          var k2, pos2, ref, results, v;
+          if (status != null) {
+            pos2 = this.status.indexOf(status);
+            if (pos2 < 0) {
+              throw new BottleneckError$3(`status must be one of ${this.status.join(", ")}`);
+            }
+            ref = this._jobs;
+            results = [];
+            for (k2 in ref) {
+              v = ref[k2];
+              if (v === pos2) {
+                results.push(k2);
+              }
+            }
+            return results;
+          } else {
+            return Object.keys(this._jobs);
+          }
+        }
+        statusCounts() {
+          return this.counts.reduce(((acc, v, i2) => {
+            acc[this.status[i2]] = v;
+            return acc;
+          }), {});
+        }
+      };
+      var States_1 = States;
+      var DLList$2, Sync;
+      DLList$2 = DLList_1;
+      Sync = class Sync {
+        constructor(name, Promise2) {
+          this.schedule = this.schedule.bind(this);
+          this.name = name;
+          this.Promise = Promise2;
+          this._running = 0;
+          this._queue = new DLList$2();
+        }
+        isEmpty() {
+          return this._queue.length === 0;
+        }
+        async _tryToRun() {
+          var args, cb, error3, reject, resolve5, returned, task;
+          if (this._running < 1 && this._queue.length > 0) {
+            this._running++;
+            ({ task, args, resolve: resolve5, reject } = this._queue.shift());
+            cb = await (async function() {
+              try {
+                returned = await task(...args);
+                return function() {
+                  return resolve5(returned);
+                };
+              } catch (error1) {
+                error3 = error1;
+                return function() {
+                  return reject(error3);
+                };
+              }
+            })();
+            this._running--;
+            this._tryToRun();
+            return cb();
+          }
+        }
+        schedule(task, ...args) {
+          var promise, reject, resolve5;
+          resolve5 = reject = null;
+          promise = new this.Promise(function(_resolve, _reject) {
+            resolve5 = _resolve;
+            return reject = _reject;
+          });
+          this._queue.push({ task, args, resolve: resolve5, reject });
+          this._tryToRun();
+          return promise;
+        }
+      };
+      var Sync_1 = Sync;
+      var version = "2.19.5";
+      var version$1 = {
+        version
+      };
+      var version$2 = /* @__PURE__ */ Object.freeze({
+        version,
+        default: version$1
+      });
+      var require$$2 = () => console.log("You must import the full version of Bottleneck in order to use this feature.");
+      var require$$3 = () => console.log("You must import the full version of Bottleneck in order to use this feature.");
+      var require$$4 = () => console.log("You must import the full version of Bottleneck in order to use this feature.");
+      var Events$2, Group, IORedisConnection$1, RedisConnection$1, Scripts$1, parser$3;
+      parser$3 = parser4;
+      Events$2 = Events_1;
+      RedisConnection$1 = require$$2;
+      IORedisConnection$1 = require$$3;
+      Scripts$1 = require$$4;
+      Group = (function() {
+        class Group2 {
+          constructor(limiterOptions = {}) {
+            this.deleteKey = this.deleteKey.bind(this);
+            this.limiterOptions = limiterOptions;
+            parser$3.load(this.limiterOptions, this.defaults, this);
+            this.Events = new Events$2(this);
+            this.instances = {};
+            this.Bottleneck = Bottleneck_1;
+            this._startAutoCleanup();
+            this.sharedConnection = this.connection != null;
+            if (this.connection == null) {
+              if (this.limiterOptions.datastore === "redis") {
+                this.connection = new RedisConnection$1(Object.assign({}, this.limiterOptions, { Events: this.Events }));
+              } else if (this.limiterOptions.datastore === "ioredis") {
+                this.connection = new IORedisConnection$1(Object.assign({}, this.limiterOptions, { Events: this.Events }));
+              }
+            }
+          }
+          key(key = "") {
+            var ref;
+            return (ref = this.instances[key]) != null ? ref : (() => {
+              var limiter;
+              limiter = this.instances[key] = new this.Bottleneck(Object.assign(this.limiterOptions, {
+                id: `${this.id}-${key}`,
+                timeout: this.timeout,
+                connection: this.connection
+              }));
+              this.Events.trigger("created", limiter, key);
+              return limiter;
+            })();
+          }
+          async deleteKey(key = "") {
+            var deleted, instance;
+            instance = this.instances[key];
+            if (this.connection) {
+              deleted = await this.connection.__runCommand__(["del", ...Scripts$1.allKeys(`${this.id}-${key}`)]);
+            }
+            if (instance != null) {
+              delete this.instances[key];
+              await instance.disconnect();
+            }
+            return instance != null || deleted > 0;
+          }
+          limiters() {
+            var k2, ref, results, v;
+            ref = this.instances;
+            results = [];
+            for (k2 in ref) {
+              v = ref[k2];
+              results.push({
+                key: k2,
+                limiter: v
+              });
+            }
+            return results;
+          }
+          keys() {
+            return Object.keys(this.instances);
+          }
+          async clusterKeys() {
+            var cursor, end, found, i2, k2, keys, len, next, start;
+            if (this.connection == null) {
+              return this.Promise.resolve(this.keys());
+            }
+            keys = [];
+            cursor = null;
+            start = `b_${this.id}-`.length;
+            end = "_settings".length;
+            while (cursor !== 0) {
+              [next, found] = await this.connection.__runCommand__(["scan", cursor != null ? cursor : 0, "match", `b_${this.id}-*_settings`, "count", 1e4]);
+              cursor = ~~next;
+              for (i2 = 0, len = found.length; i2 < len; i2++) {
+                k2 = found[i2];
+                keys.push(k2.slice(start, -end));
+              }
+            }
+            return keys;
+          }
+          _startAutoCleanup() {
+            var base;
+            clearInterval(this.interval);
+            return typeof (base = this.interval = setInterval(async () => {
+              var e, k2, ref, results, time, v;
+              time = Date.now();
+              ref = this.instances;
+              results = [];
+              for (k2 in ref) {
+                v = ref[k2];
+                try {
+                  if (await v._store.__groupCheck__(time)) {
+                    results.push(this.deleteKey(k2));
+                  } else {
+                    results.push(void 0);
+                  }
+                } catch (error3) {
+                  e = error3;
+                  results.push(v.Events.trigger("error", e));
+                }
+              }
+              return results;
+            }, this.timeout / 2)).unref === "function" ? base.unref() : void 0;
+          }
+          updateSettings(options = {}) {
+            parser$3.overwrite(options, this.defaults, this);
+            parser$3.overwrite(options, options, this.limiterOptions);
+            if (options.timeout != null) {
+              return this._startAutoCleanup();
+            }
+          }
+          disconnect(flush = true) {
+            var ref;
+            if (!this.sharedConnection) {
+              return (ref = this.connection) != null ? ref.disconnect(flush) : void 0;
+            }
+          }
+        }
+        Group2.prototype.defaults = {
+          timeout: 1e3 * 60 * 5,
+          connection: null,
+          Promise,
+          id: "group-key"
+        };
+        return Group2;
+      }).call(commonjsGlobal);
+      var Group_1 = Group;
+      var Batcher, Events$3, parser$4;
+      parser$4 = parser4;
+      Events$3 = Events_1;
+      Batcher = (function() {
+        class Batcher2 {
+          constructor(options = {}) {
+            this.options = options;
+            parser$4.load(this.options, this.defaults, this);
+            this.Events = new Events$3(this);
+            this._arr = [];
+            this._resetPromise();
+            this._lastFlush = Date.now();
+          }
+          _resetPromise() {
+            return this._promise = new this.Promise((res, rej) => {
+              return this._resolve = res;
+            });
+          }
+          _flush() {
+            clearTimeout(this._timeout);
+            this._lastFlush = Date.now();
+            this._resolve();
+            this.Events.trigger("batch", this._arr);
+            this._arr = [];
+            return this._resetPromise();
+          }
+          add(data) {
+            var ret;
+            this._arr.push(data);
+            ret = this._promise;
+            if (this._arr.length === this.maxSize) {
+              this._flush();
+            } else if (this.maxTime != null && this._arr.length === 1) {
+              this._timeout = setTimeout(() => {
+                return this._flush();
+              }, this.maxTime);
+            }
+            return ret;
+          }
+        }
+        Batcher2.prototype.defaults = {
+          maxTime: null,
+          maxSize: null,
+          Promise
+        };
+        return Batcher2;
+      }).call(commonjsGlobal);
+      var Batcher_1 = Batcher;
+      var require$$4$1 = () => console.log("You must import the full version of Bottleneck in order to use this feature.");
+      var require$$8 = getCjsExportFromNamespace(version$2);
+      var Bottleneck2, DEFAULT_PRIORITY$1, Events$4, Job$1, LocalDatastore$1, NUM_PRIORITIES$1, Queues$1, RedisDatastore$1, States$1, Sync$1, parser$5, splice = [].splice;
+      NUM_PRIORITIES$1 = 10;
+      DEFAULT_PRIORITY$1 = 5;
+      parser$5 = parser4;
+      Queues$1 = Queues_1;
+      Job$1 = Job_1;
+      LocalDatastore$1 = LocalDatastore_1;
+      RedisDatastore$1 = require$$4$1;
+      Events$4 = Events_1;
+      States$1 = States_1;
+      Sync$1 = Sync_1;
+      Bottleneck2 = (function() {
+        class Bottleneck3 {
+          constructor(options = {}, ...invalid) {
+            var storeInstanceOptions, storeOptions;
+            this._addToQueue = this._addToQueue.bind(this);
+            this._validateOptions(options, invalid);
+            parser$5.load(options, this.instanceDefaults, this);
+            this._queues = new Queues$1(NUM_PRIORITIES$1);
+            this._scheduled = {};
+            this._states = new States$1(["RECEIVED", "QUEUED", "RUNNING", "EXECUTING"].concat(this.trackDoneStatus ? ["DONE"] : []));
+            this._limiter = null;
+            this.Events = new Events$4(this);
+            this._submitLock = new Sync$1("submit", this.Promise);
+            this._registerLock = new Sync$1("register", this.Promise);
+            storeOptions = parser$5.load(options, this.storeDefaults, {});
+            this._store = (function() {
+              if (this.datastore === "redis" || this.datastore === "ioredis" || this.connection != null) {
+                storeInstanceOptions = parser$5.load(options, this.redisStoreDefaults, {});
+                return new RedisDatastore$1(this, storeOptions, storeInstanceOptions);
+              } else if (this.datastore === "local") {
+                storeInstanceOptions = parser$5.load(options, this.localStoreDefaults, {});
+                return new LocalDatastore$1(this, storeOptions, storeInstanceOptions);
+              } else {
+                throw new Bottleneck3.prototype.BottleneckError(`Invalid datastore type: ${this.datastore}`);
+              }
+            }).call(this);
+            this._queues.on("leftzero", () => {
+              var ref;
+              return (ref = this._store.heartbeat) != null ? typeof ref.ref === "function" ? ref.ref() : void 0 : void 0;
+            });
+            this._queues.on("zero", () => {
+              var ref;
+              return (ref = this._store.heartbeat) != null ? typeof ref.unref === "function" ? ref.unref() : void 0 : void 0;
+            });
+          }
+          _validateOptions(options, invalid) {
+            if (!(options != null && typeof options === "object" && invalid.length === 0)) {
+              throw new Bottleneck3.prototype.BottleneckError("Bottleneck v2 takes a single object argument. Refer to https://github.com/SGrondin/bottleneck#upgrading-to-v2 if you're upgrading from Bottleneck v1.");
+            }
+          }
+          ready() {
+            return this._store.ready;
+          }
+          clients() {
+            return this._store.clients;
+          }
+          channel() {
+            return `b_${this.id}`;
+          }
+          channel_client() {
+            return `b_${this.id}_${this._store.clientId}`;
+          }
+          publish(message) {
+            return this._store.__publish__(message);
+          }
+          disconnect(flush = true) {
+            return this._store.__disconnect__(flush);
+          }
+          chain(_limiter) {
+            this._limiter = _limiter;
+            return this;
+          }
+          queued(priority) {
+            return this._queues.queued(priority);
+          }
+          clusterQueued() {
+            return this._store.__queued__();
+          }
+          empty() {
+            return this.queued() === 0 && this._submitLock.isEmpty();
+          }
+          running() {
+            return this._store.__running__();
+          }
+          done() {
+            return this._store.__done__();
+          }
+          jobStatus(id) {
+            return this._states.jobStatus(id);
+          }
+          jobs(status) {
+            return this._states.statusJobs(status);
+          }
+          counts() {
+            return this._states.statusCounts();
+          }
+          _randomIndex() {
+            return Math.random().toString(36).slice(2);
+          }
+          check(weight = 1) {
+            return this._store.__check__(weight);
+          }
+          _clearGlobalState(index) {
+            if (this._scheduled[index] != null) {
+              clearTimeout(this._scheduled[index].expiration);
+              delete this._scheduled[index];
+              return true;
+            } else {
+              return false;
+            }
+          }
+          async _free(index, job, options, eventInfo) {
+            var e, running;
+            try {
+              ({ running } = await this._store.__free__(index, options.weight));
+              this.Events.trigger("debug", `Freed ${options.id}`, eventInfo);
+              if (running === 0 && this.empty()) {
+                return this.Events.trigger("idle");
+              }
+            } catch (error1) {
+              e = error1;
+              return this.Events.trigger("error", e);
+            }
+          }
+          _run(index, job, wait) {
+            var clearGlobalState, free, run2;
+            job.doRun();
+            clearGlobalState = this._clearGlobalState.bind(this, index);
+            run2 = this._run.bind(this, index, job);
+            free = this._free.bind(this, index, job);
+            return this._scheduled[index] = {
+              timeout: setTimeout(() => {
+                return job.doExecute(this._limiter, clearGlobalState, run2, free);
+              }, wait),
+              expiration: job.options.expiration != null ? setTimeout(function() {
+                return job.doExpire(clearGlobalState, run2, free);
+              }, wait + job.options.expiration) : void 0,
+              job
+            };
+          }
+          _drainOne(capacity) {
+            return this._registerLock.schedule(() => {
+              var args, index, next, options, queue;
+              if (this.queued() === 0) {
+                return this.Promise.resolve(null);
+              }
+              queue = this._queues.getFirst();
+              ({ options, args } = next = queue.first());
+              if (capacity != null && options.weight > capacity) {
+                return this.Promise.resolve(null);
+              }
+              this.Events.trigger("debug", `Draining ${options.id}`, { args, options });
+              index = this._randomIndex();
+              return this._store.__register__(index, options.weight, options.expiration).then(({ success, wait, reservoir }) => {
+                var empty;
+                this.Events.trigger("debug", `Drained ${options.id}`, { success, args, options });
+                if (success) {
+                  queue.shift();
+                  empty = this.empty();
+                  if (empty) {
+                    this.Events.trigger("empty");
+                  }
+                  if (reservoir === 0) {
+                    this.Events.trigger("depleted", empty);
+                  }
+                  this._run(index, next, wait);
+                  return this.Promise.resolve(options.weight);
+                } else {
+                  return this.Promise.resolve(null);
+                }
+              });
+            });
+          }
+          _drainAll(capacity, total = 0) {
+            return this._drainOne(capacity).then((drained) => {
+              var newCapacity;
+              if (drained != null) {
+                newCapacity = capacity != null ? capacity - drained : capacity;
+                return this._drainAll(newCapacity, total + drained);
+              } else {
+                return this.Promise.resolve(total);
+              }
+            }).catch((e) => {
+              return this.Events.trigger("error", e);
+            });
+          }
+          _dropAllQueued(message) {
+            return this._queues.shiftAll(function(job) {
+              return job.doDrop({ message });
+            });
+          }
+          stop(options = {}) {
+            var done, waitForExecuting;
+            options = parser$5.load(options, this.stopDefaults);
+            waitForExecuting = (at) => {
+              var finished;
+              finished = () => {
+                var counts;
+                counts = this._states.counts;
+                return counts[0] + counts[1] + counts[2] + counts[3] === at;
+              };
+              return new this.Promise((resolve5, reject) => {
+                if (finished()) {
+                  return resolve5();
+                } else {
+                  return this.on("done", () => {
+                    if (finished()) {
+                      this.removeAllListeners("done");
+                      return resolve5();
+                    }
+                  });
+                }
+              });
+            };
+            done = options.dropWaitingJobs ? (this._run = function(index, next) {
+              return next.doDrop({
+                message: options.dropErrorMessage
+              });
+            }, this._drainOne = () => {
+              return this.Promise.resolve(null);
+            }, this._registerLock.schedule(() => {
+              return this._submitLock.schedule(() => {
+                var k2, ref, v;
+                ref = this._scheduled;
+                for (k2 in ref) {
+                  v = ref[k2];
+                  if (this.jobStatus(v.job.options.id) === "RUNNING") {
+                    clearTimeout(v.timeout);
+                    clearTimeout(v.expiration);
+                    v.job.doDrop({
+                      message: options.dropErrorMessage
+                    });
+                  }
+                }
+                this._dropAllQueued(options.dropErrorMessage);
+                return waitForExecuting(0);
+              });
+            })) : this.schedule({
+              priority: NUM_PRIORITIES$1 - 1,
+              weight: 0
+            }, () => {
+              return waitForExecuting(1);
+            });
+            this._receive = function(job) {
+              return job._reject(new Bottleneck3.prototype.BottleneckError(options.enqueueErrorMessage));
+            };
+            this.stop = () => {
+              return this.Promise.reject(new Bottleneck3.prototype.BottleneckError("stop() has already been called"));
+            };
+            return done;
+          }
+          async _addToQueue(job) {
+            var args, blocked, error3, options, reachedHWM, shifted, strategy;
+            ({ args, options } = job);
+            try {
+              ({ reachedHWM, blocked, strategy } = await this._store.__submit__(this.queued(), options.weight));
+            } catch (error1) {
+              error3 = error1;
+              this.Events.trigger("debug", `Could not queue ${options.id}`, { args, options, error: error3 });
+              job.doDrop({ error: error3 });
+              return false;
+            }
+            if (blocked) {
+              job.doDrop();
+              return true;
+            } else if (reachedHWM) {
+              shifted = strategy === Bottleneck3.prototype.strategy.LEAK ? this._queues.shiftLastFrom(options.priority) : strategy === Bottleneck3.prototype.strategy.OVERFLOW_PRIORITY ? this._queues.shiftLastFrom(options.priority + 1) : strategy === Bottleneck3.prototype.strategy.OVERFLOW ? job : void 0;
+              if (shifted != null) {
+                shifted.doDrop();
+              }
+              if (shifted == null || strategy === Bottleneck3.prototype.strategy.OVERFLOW) {
+                if (shifted == null) {
+                  job.doDrop();
+                }
+                return reachedHWM;
+              }
+            }
+            job.doQueue(reachedHWM, blocked);
+            this._queues.push(job);
+            await this._drainAll();
+            return reachedHWM;
+          }
+          _receive(job) {
+            if (this._states.jobStatus(job.options.id) != null) {
+              job._reject(new Bottleneck3.prototype.BottleneckError(`A job with the same id already exists (id=${job.options.id})`));
+              return false;
+            } else {
+              job.doReceive();
+              return this._submitLock.schedule(this._addToQueue, job);
+            }
+          }
+          submit(...args) {
+            var cb, fn, job, options, ref, ref1, task;
+            if (typeof args[0] === "function") {
+              ref = args, [fn, ...args] = ref, [cb] = splice.call(args, -1);
+              options = parser$5.load({}, this.jobDefaults);
+            } else {
+              ref1 = args, [options, fn, ...args] = ref1, [cb] = splice.call(args, -1);
+              options = parser$5.load(options, this.jobDefaults);
+            }
+            task = (...args2) => {
+              return new this.Promise(function(resolve5, reject) {
+                return fn(...args2, function(...args3) {
+                  return (args3[0] != null ? reject : resolve5)(args3);
+                });
+              });
+            };
+            job = new Job$1(task, args, options, this.jobDefaults, this.rejectOnDrop, this.Events, this._states, this.Promise);
+            job.promise.then(function(args2) {
+              return typeof cb === "function" ? cb(...args2) : void 0;
+            }).catch(function(args2) {
+              if (Array.isArray(args2)) {
+                return typeof cb === "function" ? cb(...args2) : void 0;
+              } else {
+                return typeof cb === "function" ? cb(args2) : void 0;
+              }
+            });
+            return this._receive(job);
+          }
+          schedule(...args) {
+            var job, options, task;
+            if (typeof args[0] === "function") {
+              [task, ...args] = args;
+              options = {};
+            } else {
+              [options, task, ...args] = args;
+            }
+            job = new Job$1(task, args, options, this.jobDefaults, this.rejectOnDrop, this.Events, this._states, this.Promise);
+            this._receive(job);
+            return job.promise;
+          }
+          wrap(fn) {
+            var schedule, wrapped;
+            schedule = this.schedule.bind(this);
+            wrapped = function(...args) {
+              return schedule(fn.bind(this), ...args);
+            };
+            wrapped.withOptions = function(options, ...args) {
+              return schedule(options, fn, ...args);
+            };
+            return wrapped;
+          }
+          async updateSettings(options = {}) {
+            await this._store.__updateSettings__(parser$5.overwrite(options, this.storeDefaults));
+            parser$5.overwrite(options, this.instanceDefaults, this);
+            return this;
+          }
+          currentReservoir() {
+            return this._store.__currentReservoir__();
+          }
+          incrementReservoir(incr = 0) {
+            return this._store.__incrementReservoir__(incr);
+          }
+        }
+        Bottleneck3.default = Bottleneck3;
+        Bottleneck3.Events = Events$4;
+        Bottleneck3.version = Bottleneck3.prototype.version = require$$8.version;
+        Bottleneck3.strategy = Bottleneck3.prototype.strategy = {
+          LEAK: 1,
+          OVERFLOW: 2,
+          OVERFLOW_PRIORITY: 4,
+          BLOCK: 3
+        };
+        Bottleneck3.BottleneckError = Bottleneck3.prototype.BottleneckError = BottleneckError_1;
+        Bottleneck3.Group = Bottleneck3.prototype.Group = Group_1;
+        Bottleneck3.RedisConnection = Bottleneck3.prototype.RedisConnection = require$$2;
+        Bottleneck3.IORedisConnection = Bottleneck3.prototype.IORedisConnection = require$$3;
+        Bottleneck3.Batcher = Bottleneck3.prototype.Batcher = Batcher_1;
+        Bottleneck3.prototype.jobDefaults = {
+          priority: DEFAULT_PRIORITY$1,
+          weight: 1,
+          expiration: null,
+          id: "<no-id>"
+        };
+        Bottleneck3.prototype.storeDefaults = {
+          maxConcurrent: null,
+          minTime: 0,
+          highWater: null,
+          strategy: Bottleneck3.prototype.strategy.LEAK,
+          penalty: null,
+          reservoir: null,
+          reservoirRefreshInterval: null,
+          reservoirRefreshAmount: null,
+          reservoirIncreaseInterval: null,
+          reservoirIncreaseAmount: null,
+          reservoirIncreaseMaximum: null
+        };
+        Bottleneck3.prototype.localStoreDefaults = {
+          Promise,
+          timeout: null,
+          heartbeatInterval: 250
+        };
+        Bottleneck3.prototype.redisStoreDefaults = {
+          Promise,
+          timeout: null,
+          heartbeatInterval: 5e3,
+          clientTimeout: 1e4,
+          Redis: null,
+          clientOptions: {},
+          clusterNodes: null,
+          clearDatastore: false,
+          connection: null
+        };
+        Bottleneck3.prototype.instanceDefaults = {
+          datastore: "local",
+          connection: null,
+          id: "<no-id>",
+          rejectOnDrop: true,
+          trackDoneStatus: false,
+          Promise
+        };
+        Bottleneck3.prototype.stopDefaults = {
+          enqueueErrorMessage: "This limiter has been stopped and cannot accept new jobs.",
+          dropWaitingJobs: true,
+          dropErrorMessage: "This limiter has been stopped."
+        };
+        return Bottleneck3;
+      }).call(commonjsGlobal);
+      var Bottleneck_1 = Bottleneck2;
+      var lib = Bottleneck_1;
+      return lib;
+    }));
+  }
+});
+
 // src/io/heap.ts
 import { setFlagsFromString } from "node:v8";
 var HEAP_GROWING_PERCENT = 50;
 function tuneHeap() {
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
 }
+
+// src/action/main.ts
+init_errors();
+
+// src/core/exit-codes.ts
+var EXIT = {
+  OK: 0,
+  FAILURE: 1,
+  CHANGES: 2,
+  INVALID: 3,
+  USAGE: 64
+};
 
 // src/io/signals.ts
 var SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 };
@@ -53658,26 +55093,15 @@ function onStopSignal(handler) {
   };
 }
 
-// src/action/main.ts
-init_errors();
-
-// src/core/exit-codes.ts
-var EXIT = {
-  OK: 0,
-  FAILURE: 1,
-  CHANGES: 2,
-  INVALID: 3,
-  USAGE: 64
-};
-
 // src/action/apply.ts
-import { resolve as resolve3 } from "node:path";
+import { resolve as resolve4 } from "node:path";
 
 // src/core/render-plan.ts
 init_escape();
 init_json();
 init_model();
 init_numbers();
+init_plan();
 var MARKDOWN_LIMIT = 6e4;
 var ANSI = {
   red: "\x1B[31m",
@@ -53693,8 +55117,16 @@ var SYMBOL = {
   delete: "-",
   noop: "="
 };
+function incompleteLine(plan) {
+  const reasons = plan.incomplete ?? [];
+  const n = reasons.length;
+  if (n === 0) return void 0;
+  return `INCOMPLETE: this plan does not cover everything (${n} problem${n === 1 ? "" : "s"}: ${reasons.slice(0, 3).join("; ")}${n > 3 ? `; and ${n - 3} more` : ""}). It cannot be applied; fix the cause and plan again.`;
+}
 function summaryLine(plan) {
   const s = plan.summary;
+  if (!isComplete(plan))
+    return `INCOMPLETE plan: ${s.create} to create, ${s.update} to update, ${s.delete} to delete in what could be read; ${s.noop} unchanged.`;
   if (s.create + s.update + s.delete === 0)
     return `No changes: ${s.noop} document${s.noop === 1 ? "" : "s"} up to date.`;
   return `Plan: ${s.create} to create, ${s.update} to update, ${s.delete} to delete; ${s.noop} unchanged.`;
@@ -53861,6 +55293,8 @@ function renderPlanText(plan, options) {
   const lineColor = (line) => line.startsWith("+") ? "green" : line.startsWith("-") ? "red" : line.startsWith("#") ? "dim" : "yellow";
   const accounts = accountLabels(plan, options.accountNames);
   const out = [];
+  const incomplete = incompleteLine(plan);
+  if (incomplete) out.push(paint("red", incomplete), "");
   const numbers = plan.numbers ?? [];
   if (numbers.length > 0) {
     out.push(paint("bold", numbersLine(numbers)));
@@ -53911,9 +55345,11 @@ var mdEscape = escapeMarkdown;
 function renderPlanMarkdown(plan, options = {}) {
   const limit = options.limit ?? MARKDOWN_LIMIT;
   const s = plan.summary;
+  const incomplete = incompleteLine(plan);
+  const changed = plan.changes.filter((c3) => c3.action !== "noop");
   const accounts = accountLabels(plan, options.accountNames);
   const numbers = plan.numbers ?? [];
-  const allNumbers = numberLines(numbers, accounts).map((l) => l.replaceAll("```", "'''"));
+  const allNumbers = numberLines(numbers, accounts).map((l) => escapeFenced(l));
   const numbersBlock = (n) => numbers.length === 0 ? [] : [
     `**${numbersLine(numbers)}**`,
     "",
@@ -53932,21 +55368,33 @@ function renderPlanMarkdown(plan, options = {}) {
   const head = [
     `### ${options.title ?? "connops plan"}`,
     "",
+    ...incomplete ? [
+      `> [!CAUTION]
+> **${mdEscape(incomplete)}**`,
+      "",
+      ...(plan.incomplete ?? []).slice(0, 50).map((r2) => `- ${mdEscape(r2)}`),
+      ...(plan.incomplete?.length ?? 0) > 50 ? [`- \u2026and ${(plan.incomplete?.length ?? 0) - 50} more`] : [],
+      ""
+    ] : [],
     `**${summaryLine(plan)}**`,
     "",
     ...scopeLine(plan) ? [`_${mdEscape(scopeLine(plan) ?? "")}_`, ""] : [],
     ...numbersBlock(shownNumbers),
-    "| action | kind | name | account | target |",
-    "| --- | --- | --- | --- | --- |"
+    ...options.lead ? [options.lead, ""] : [],
+    // "No changes" needs no table.
+    ...changed.length > 0 ? ["| action | kind | name | account | target |", "| --- | --- | --- | --- | --- |"] : []
   ];
-  const changed = plan.changes.filter((c3) => c3.action !== "noop");
+  const nameCell = (c3) => {
+    const url = options.linkOf?.(c3);
+    return url ? `[${mdEscape(c3.key.name)}](${url})` : mdEscape(c3.key.name);
+  };
   const rows = changed.map(
-    (c3) => `| ${SYMBOL[c3.action]} ${c3.action} | ${c3.key.kind} | ${mdEscape(c3.key.name)} | \`${mdEscape(accounts.get(c3.key.account) ?? c3.key.account)}\` | ${mdEscape(c3.key.target)} |`
+    (c3) => `| ${SYMBOL[c3.action]} ${c3.action} | ${c3.key.kind} | ${nameCell(c3)} | \`${mdEscape(accounts.get(c3.key.account) ?? c3.key.account)}\` | ${mdEscape(c3.key.target)} |`
   );
   const covered = coveredByNumbers(plan);
   const details = changed.map((c3) => {
     const body = escapeFenced(fieldLines(c3, covered.get(keyString(c3.key))).join("\n"));
-    return `<details><summary>${SYMBOL[c3.action]} ${c3.action} <code>${mdEscape(c3.key.name)}</code>: ${mdEscape(c3.reason)}</summary>
+    return `<details${options.open ? " open" : ""}><summary>${SYMBOL[c3.action]} ${c3.action} <code>${mdEscape(c3.key.name)}</code>: ${mdEscape(c3.reason)}</summary>
 
 \`\`\`diff
 ${body}
@@ -53968,7 +55416,7 @@ ${body}
   while (keep > 0 && (text = assemble(
     rows,
     details.slice(0, keep),
-    `_Details shown for ${keep - 1} of ${details.length} documents; the full plan is in the JSON output._`
+    `_Details shown for ${keep} of ${details.length} documents; the full plan is in the JSON output._`
   )).length > limit)
     keep = Math.floor(keep / 2);
   if (text.length <= limit) return text;
@@ -53987,6 +55435,10 @@ function planToJson(plan) {
   return {
     format_version: plan.format_version,
     fingerprint: plan.fingerprint,
+    complete: isComplete(plan),
+    incomplete: [...plan.incomplete ?? []],
+    ...plan.policy ? { policy: plan.policy } : {},
+    writes: [...plan.writes ?? []],
     summary: plan.summary,
     numbers: [...plan.numbers ?? []],
     problems: plan.problems.map((p2) => ({
@@ -54011,36 +55463,6 @@ function planToJson(plan) {
 }
 function renderPlanJson(plan) {
   return JSON.stringify(planToJson(plan), null, 2) + "\n";
-}
-function explainStale(saved, fresh2) {
-  const reasons = [];
-  const now = new Map(fresh2.changes.map((c3) => [keyString(c3.key), c3]));
-  const then = new Map(saved.changes.map((c3) => [c3.address, c3]));
-  for (const [address, old] of then) {
-    const cur = now.get(address);
-    const name = `"${old.key.name}"`;
-    if (!cur) {
-      reasons.push(`${name} is no longer part of the plan`);
-      continue;
-    }
-    if (old.revision !== (cur.revision ?? null)) {
-      reasons.push(
-        `${name} changed on the server since the plan (revision ${old.revision ?? "none"} \u2192 ${cur.revision ?? "none"})`
-      );
-    } else if (old.action !== cur.action) {
-      reasons.push(`${name}: planned ${old.action}, now ${cur.action}`);
-    } else if (JSON.stringify(old.ops) !== JSON.stringify(cur.ops)) {
-      reasons.push(
-        `${name}: the planned field changes differ (the desired state or live data changed)`
-      );
-    }
-  }
-  for (const address of now.keys())
-    if (!then.has(address))
-      reasons.push(`"${now.get(address)?.key.name}" was not in the saved plan`);
-  if (reasons.length === 0)
-    reasons.push("the desired documents or secret values changed since the plan");
-  return reasons;
 }
 
 // src/core/render-diagnostics.ts
@@ -54122,6 +55544,7 @@ function renderApplyResults(results) {
 // src/engine/apply-project.ts
 init_errors();
 init_model();
+init_plan();
 init_files();
 init_registry();
 
@@ -54241,7 +55664,7 @@ async function applyPlan(plan, options) {
     ...changeOf(s.index).claimFirst ? [{ index: s.index, phase: "claim" }] : [],
     ...changeOf(s.index).dependsOn.filter((d) => chosen.has(d)).map(claimStep)
   ];
-  const pending2 = new Map(steps.map((s) => [stepKey(s), s]));
+  const pending = new Map(steps.map((s) => [stepKey(s), s]));
   const total = indices.length;
   let done = 0;
   const parallel = options.parallel ?? 64;
@@ -54278,12 +55701,12 @@ async function applyPlan(plan, options) {
       current: `${change.key.account}/${change.key.name}`
     });
   };
-  while (pending2.size > 0) {
-    const wave = [...pending2.values()].filter(
-      (s) => depsOf(s).every((d) => !pending2.has(stepKey(d)))
+  while (pending.size > 0) {
+    const wave = [...pending.values()].filter(
+      (s) => depsOf(s).every((d) => !pending.has(stepKey(d)))
     );
     if (wave.length === 0) break;
-    for (const s of wave) pending2.delete(stepKey(s));
+    for (const s of wave) pending.delete(stepKey(s));
     await mapInOrder(wave, parallel, async (step) => {
       const i2 = step.index;
       const change = changeOf(i2);
@@ -54391,10 +55814,10 @@ async function runChange(change, options, write, revision) {
         id = created.live.id;
         adopted = created.adopted;
       } else if (change.action === "update") {
-        const request = write === "claim" ? change.claimFirst?.request : write === "then" ? change.claimFirst?.then : change.request;
-        if (!change.live || !request) throw new Error("update without live object");
+        const request3 = write === "claim" ? change.claimFirst?.request : write === "then" ? change.claimFirst?.then : change.request;
+        if (!change.live || !request3) throw new Error("update without live object");
         const live = write === "then" ? { ...change.live, revision } : change.live;
-        landed = (await session.update(change.key.account, live, request)).revision;
+        landed = (await session.update(change.key.account, live, request3)).revision;
       } else if (change.action === "delete") {
         if (!change.live) throw new Error("delete without live object");
         await session.delete(change.key.account, change.live);
@@ -54596,6 +56019,27 @@ function selectChanges(addresses, only) {
     throw new UsageError(`--only ${only.join(", ")} matches no document in the plan`);
   return out;
 }
+function narrowPlan(plan, only) {
+  if (!only || only.length === 0) return plan;
+  const selected = selectChanges(
+    plan.changes.map((c3) => keyString(c3.key)),
+    only
+  );
+  const changes = plan.changes.filter((_2, i2) => selected.has(i2)).map((c3) => ({ ...c3, dependsOn: [] }));
+  const summary2 = { create: 0, update: 0, delete: 0, noop: 0 };
+  for (const c3 of changes) summary2[c3.action]++;
+  const sealed = sealWrites(
+    changes.flatMap((c3) => c3.write ? [c3.write] : []),
+    plan.policy ?? { prune: false, max_deletes: null, max_changes: null }
+  );
+  return {
+    ...plan,
+    changes,
+    summary: summary2,
+    ...sealed,
+    meta: { ...plan.meta, selection: { ...plan.meta.selection, only: [...only] } }
+  };
+}
 
 // src/io/audit-log.ts
 init_errors();
@@ -54642,8 +56086,7 @@ var AuditLog = class _AuditLog {
 };
 
 // src/action/markers.ts
-init_model();
-import { createHash as createHash4 } from "node:crypto";
+init_plan();
 function encodeValue(v) {
   return v.replace(/[%\s>-]/g, (c3) => `%${c3.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
@@ -54672,66 +56115,38 @@ function parseMarker(body, kind) {
 function sameIdentity(fields, identity2) {
   return fields !== void 0 && fields["config"] === identity2.config && (fields["scope"] ?? "") === identity2.scope;
 }
-function digestOps(ops) {
-  return createHash4("sha256").update(JSON.stringify(ops)).digest("hex").slice(0, 16);
-}
-function pending(plan) {
-  return plan.changes.filter((c3) => c3.action !== "noop");
-}
+var short2 = (d) => d === null ? null : d.slice(0, 23);
 function renderReviewedChanges(plan, budget) {
-  const list = pending(plan).map((c3) => ({
-    a: keyString(c3.key),
-    n: c3.key.name,
-    x: c3.action,
-    r: c3.revision ?? null,
-    o: digestOps(c3.ops)
-  }));
-  const text = `<!-- connops:changes ${Buffer.from(JSON.stringify(list)).toString("base64url")} -->`;
+  const record = {
+    ...plan.policy ? { policy: plan.policy } : {},
+    writes: (plan.writes ?? []).map((w) => ({ ...w, base: short2(w.base), body: short2(w.body) }))
+  };
+  const text = `<!-- connops:changes ${Buffer.from(JSON.stringify(record)).toString("base64url")} -->`;
   return text.length <= budget ? text : "";
 }
 function parseReviewedChanges(body) {
   const m = /<!-- connops:changes ([A-Za-z0-9_-]*) -->/.exec(body);
   if (!m?.[1]) return void 0;
   try {
-    const list = JSON.parse(Buffer.from(m[1], "base64url").toString("utf8"));
-    return Array.isArray(list) ? list : void 0;
+    const record = JSON.parse(Buffer.from(m[1], "base64url").toString("utf8"));
+    return record !== null && typeof record === "object" && Array.isArray(record.writes) ? record : void 0;
   } catch {
     return void 0;
   }
 }
-function explainPlanChange(commentBody2, fresh2) {
-  const reviewed = parseReviewedChanges(commentBody2);
+function explainPlanChange(commentBody, fresh2) {
+  const reviewed = parseReviewedChanges(commentBody);
   if (!reviewed) return void 0;
-  const digestOp = (o2) => [{ op: "replace", path: "/#ops", value: o2 }];
-  const saved = {
-    format_version: fresh2.format_version,
-    fingerprint: "",
-    summary: fresh2.summary,
-    problems: [],
-    unmanaged: 0,
-    meta: fresh2.meta,
-    changes: reviewed.map((c3) => ({
-      address: c3.a,
-      key: { target: "", account: "", kind: "", name: c3.n },
-      action: c3.x,
-      reason: "",
-      id: null,
-      revision: c3.r,
-      ops: digestOp(c3.o),
-      before: null,
-      after: null,
-      source: null
-    }))
-  };
   const projected = {
-    ...fresh2,
-    changes: pending(fresh2).map((c3) => ({ ...c3, ops: digestOp(digestOps(c3.ops)) }))
+    ...fresh2.policy ? { policy: fresh2.policy } : {},
+    writes: (fresh2.writes ?? []).map((w) => ({ ...w, base: short2(w.base), body: short2(w.body) }))
   };
-  return explainStale(saved, projected);
+  const reasons = compareWrites(reviewed, projected);
+  return reasons.length > 0 ? reasons : void 0;
 }
 
 // src/action/plan.ts
-import { createHash as createHash6 } from "node:crypto";
+import { createHash as createHash5 } from "node:crypto";
 import { mkdir as mkdir2, writeFile as writeFile2 } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname as dirname7, join as join6 } from "node:path";
@@ -54893,16 +56308,16 @@ function uniqueTableOf(docs, providers) {
   return { docs: [...docs], columns };
 }
 function findTargetDuplicates(tables, providers) {
-  const groups = /* @__PURE__ */ new Map();
+  const groups2 = /* @__PURE__ */ new Map();
   for (const table of tables)
     for (const column of table.columns) {
       const k2 = `${column.kind}\0${column.target}`;
-      const list = groups.get(k2);
+      const list = groups2.get(k2);
       if (list) list.push({ table, column });
-      else groups.set(k2, [{ table, column }]);
+      else groups2.set(k2, [{ table, column }]);
     }
   const out = [];
-  for (const members of groups.values()) {
+  for (const members of groups2.values()) {
     const provider = providers.get(members[0]?.column.kind ?? "");
     if (!provider?.duplicateInTarget) continue;
     const repeated = repeatedNumbers(members.map((m) => m.column.sorted));
@@ -55451,13 +56866,13 @@ var CheckWorker = class {
   #worker;
   #onAcross;
   constructor(script, job, problems) {
-    this.checked = new Promise((resolve4) => {
+    this.checked = new Promise((resolve5) => {
       const fail2 = (problem) => {
         if (!this.alive) return;
         this.alive = false;
         problems.push(problem);
         this.stop();
-        resolve4();
+        resolve5();
         this.#onAcross?.(void 0);
       };
       try {
@@ -55472,7 +56887,7 @@ var CheckWorker = class {
       }
       this.#worker.on("message", (m) => {
         if (m.type === "batch") this.batches.push({ batch: m.batch, files: m.files });
-        else if (m.type === "checked") resolve4();
+        else if (m.type === "checked") resolve5();
         else {
           this.stop();
           this.#onAcross?.(m);
@@ -55484,9 +56899,9 @@ var CheckWorker = class {
   }
   /** Step 2: resolves with the worker's answer, or undefined when it failed. */
   across(shared) {
-    return new Promise((resolve4) => {
-      if (!this.alive) return resolve4(void 0);
-      this.#onAcross = resolve4;
+    return new Promise((resolve5) => {
+      if (!this.alive) return resolve5(void 0);
+      this.#onAcross = resolve5;
       this.#worker?.postMessage({ shared });
     });
   }
@@ -55741,7 +57156,7 @@ async function planProject(options) {
   const prune = options.prune ?? config.policy.prune;
   const deleted = (git.deleted ?? []).filter((k2) => inSelection(selection, k2.target, k2.account));
   try {
-    const run = await planDocuments(config, documents, {
+    const run2 = await planDocuments(config, documents, {
       providers: PROVIDERS,
       pool,
       prune,
@@ -55761,9 +57176,9 @@ async function planProject(options) {
     return {
       config,
       documents,
-      plan: run.plan,
-      failures: run.failures,
-      complete: run.failures.length === 0 && run.plan.problems.length === 0,
+      plan: run2.plan,
+      failures: run2.failures,
+      complete: run2.failures.length === 0 && run2.plan.problems.length === 0,
       pool,
       selection,
       diagnostics: project.diagnostics,
@@ -55920,11 +57335,11 @@ import { EOL as EOL3 } from "os";
 import { constants, promises } from "fs";
 var __awaiter = function(thisArg, _arguments, P2, generator) {
   function adopt(value) {
-    return value instanceof P2 ? value : new P2(function(resolve4) {
-      resolve4(value);
+    return value instanceof P2 ? value : new P2(function(resolve5) {
+      resolve5(value);
     });
   }
-  return new (P2 || (P2 = Promise))(function(resolve4, reject) {
+  return new (P2 || (P2 = Promise))(function(resolve5, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -55940,7 +57355,7 @@ var __awaiter = function(thisArg, _arguments, P2, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve4(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
@@ -56304,6 +57719,7 @@ function readInputs(env) {
     githubToken: input(env, "github-token"),
     comment: booleanInput(env, "comment", true),
     allowPlanChange: booleanInput(env, "allow-plan-change", false),
+    allowTargetChanges: booleanInput(env, "allow-target-changes", false),
     failOnDrift: booleanInput(env, "fail-on-drift", true),
     driftIssue: booleanInput(env, "drift-issue", false)
   };
@@ -56388,7 +57804,7 @@ function prepare2(env, core, api, onStopSignal2) {
     ...(parsed.flags.target ?? []).map((t2) => `target:${t2}`),
     ...(parsed.flags.account ?? []).map((a) => `account:${a}`)
   ].join(",");
-  const run = {
+  const run2 = {
     env,
     core,
     inputs,
@@ -56440,14 +57856,14 @@ _Summary cut at GitHub's size limit; the step log has everything._
       await core.appendSummary(text);
     }
   };
-  run.secret(inputs.githubToken);
-  return run;
+  run2.secret(inputs.githubToken);
+  return run2;
 }
-function isPullRequest(run) {
-  return (run.eventName === "pull_request" || run.eventName === "pull_request_target") && run.event.pull_request !== void 0;
+function isPullRequest(run2) {
+  return (run2.eventName === "pull_request" || run2.eventName === "pull_request_target") && run2.event.pull_request !== void 0;
 }
-function title(run, what) {
-  return `${what}: \`${run.identity.config}\`${run.identity.scope ? ` (${run.identity.scope})` : ""}`;
+function title(run2, what) {
+  return `${what}: \`${run2.identity.config}\`${run2.identity.scope ? ` (${run2.identity.scope})` : ""}`;
 }
 function changeCount(plan) {
   return plan.summary.create + plan.summary.update + plan.summary.delete;
@@ -56456,19 +57872,19 @@ var INCOMPLETE = {
   code: EXIT.FAILURE,
   reason: "connops: the plan is incomplete: some live state could not be read (see the log)"
 };
-function workspacePath(run, file) {
-  return toPosix(relative5(run.workspace, resolve2(run.cwd, file)));
+function workspacePath(run2, file) {
+  return toPosix(relative5(run2.workspace, resolve2(run2.cwd, file)));
 }
 var mdCell = escapeMarkdownCell;
 
 // src/action/validate.ts
 var STAND_IN = "https://connops-placeholder.invalid/";
-async function validate(run, options) {
-  const load = (env) => loadProject({ configPath: run.configPath, env, cwd: run.cwd, keepSpecs: false });
-  let project = await load(run.env);
-  for (const s of project.secrets) run.secret(s);
+async function validate(run2, options) {
+  const load = (env) => loadProject({ configPath: run2.configPath, env, cwd: run2.cwd, keepSpecs: false });
+  let project = await load(run2.env);
+  for (const s of project.secrets) run2.secret(s);
   for (const t2 of Object.values(project.config?.targets ?? {}))
-    for (const v of Object.values(t2.auth)) run.secret(v);
+    for (const v of Object.values(t2.auth)) run2.secret(v);
   const missingEnv = /* @__PURE__ */ new Set();
   const collectMissing = () => {
     const before = missingEnv.size;
@@ -56481,28 +57897,28 @@ async function validate(run, options) {
   };
   for (let round = 0; collectMissing() > 0 && options.lenientEnv && round < 3; round++) {
     const standIns = Object.fromEntries([...missingEnv].map((n) => [n, `${STAND_IN}${n}`]));
-    project = await load({ ...run.env, ...standIns });
-    for (const v of project.secrets) if (!v.includes(STAND_IN)) run.secret(v);
+    project = await load({ ...run2.env, ...standIns });
+    for (const v of project.secrets) if (!v.includes(STAND_IN)) run2.secret(v);
   }
   const shown = [];
   for (const d of project.diagnostics) {
     if (options.lenientEnv && d.code === "ENV_MISSING") continue;
     shown.push(d);
-    const file = workspacePath(run, d.file);
+    const file = workspacePath(run2, d.file);
     const props = {
       title: `connops ${d.code}`,
       file,
       startLine: d.line,
       startColumn: d.col
     };
-    run.core[d.severity === "error" ? "error" : "warning"](
-      run.secrets.redact(`${d.message}${d.pointer ? ` (${d.pointer})` : ""}`),
+    run2.core[d.severity === "error" ? "error" : "warning"](
+      run2.secrets.redact(`${d.message}${d.pointer ? ` (${d.pointer})` : ""}`),
       props
     );
   }
   const { errors, warnings } = countDiagnostics(shown);
   const stats = { documents: project.documentCount, files: project.files.length };
-  run.say(
+  run2.say(
     "info",
     `connops validate: ${errors} error${errors === 1 ? "" : "s"}, ${warnings} warning${warnings === 1 ? "" : "s"} (${stats.documents} documents in ${stats.files} files)`
   );
@@ -56518,9 +57934,9 @@ async function validate(run, options) {
     ...stats
   };
 }
-function validationSummary(run, v) {
+function validationSummary(run2, v) {
   const lines = [
-    `### connops validate: \`${run.identity.config}\``,
+    `### connops validate: \`${run2.identity.config}\``,
     "",
     v.errors + v.warnings === 0 ? `**OK:** ${v.documents} documents in ${v.files} files, no problems.` : `**${v.errors} error${v.errors === 1 ? "" : "s"}, ${v.warnings} warning${v.warnings === 1 ? "" : "s"}** in ${v.documents} documents (${v.files} files).`
   ];
@@ -56528,16 +57944,16 @@ function validationSummary(run, v) {
     lines.push("", "| file | line | severity | problem |", "| --- | --- | --- | --- |");
     for (const d of v.shown.slice(0, 200))
       lines.push(
-        `| ${mdCell(workspacePath(run, d.file))} | ${d.line}:${d.col} | ${d.severity} | ${mdCell(d.message)} |`
+        `| ${mdCell(workspacePath(run2, d.file))} | ${d.line}:${d.col} | ${d.severity} | ${mdCell(d.message)} |`
       );
     if (v.shown.length > 200) lines.push("", `_\u2026and ${v.shown.length - 200} more (see the log)._`);
   }
   return lines.join("\n") + "\n";
 }
-async function validateStrict(run) {
-  const v = await validate(run, { lenientEnv: false });
+async function validateStrict(run2) {
+  const v = await validate(run2, { lenientEnv: false });
   if (v.outcome.code === EXIT.OK) return void 0;
-  await run.summary(validationSummary(run, v));
+  await run2.summary(validationSummary(run2, v));
   return v.outcome;
 }
 
@@ -56545,197 +57961,449 @@ async function validateStrict(run) {
 function isOutcome(x2) {
   return "code" in x2;
 }
-async function makePlan(run, keepOpen = false) {
-  const planned = await run.untrusted(async () => {
+async function makePlan(run2, keepOpen = false) {
+  const planned = await run2.untrusted(async () => {
     const result = await planProject({
-      ...planOptionsFromFlags(run.flags),
-      configPath: run.configPath,
-      cwd: run.cwd,
-      env: run.env,
-      secrets: run.secrets,
+      ...planOptionsFromFlags(run2.flags),
+      configPath: run2.configPath,
+      cwd: run2.cwd,
+      env: run2.env,
+      secrets: run2.secrets,
       onLoaded(loaded) {
-        for (const line of renderLoaded(loaded, run.flags.quiet === true)) run.log(line);
+        for (const line of renderLoaded(loaded, run2.flags.quiet === true)) run2.log(line);
       }
     });
-    if (result.invalid) run.log(renderInvalidDocuments(result.diagnostics));
+    if (result.invalid) run2.log(renderInvalidDocuments(result.diagnostics));
     return result;
   });
   if (planned.invalid)
     return { code: EXIT.INVALID, reason: "connops: the documents are invalid (see the log)" };
   let handedOver = false;
   try {
-    await run.untrusted(async () => {
-      for (const line of renderPlanTrouble(planned.failures, planned.plan)) run.log(line);
-      run.log(renderPlanText(planned.plan, { color: false }));
+    const plan = narrowPlan(planned.plan, run2.flags.only);
+    await run2.untrusted(async () => {
+      for (const line of renderPlanTrouble(planned.failures, planned.plan)) run2.log(line);
+      run2.log(renderPlanText(plan, { color: false }));
     });
     const trouble = !planned.complete;
-    const { plan } = planned;
-    const digest = createHash6("sha256").update(`${run.identity.config}
-${run.identity.scope}`).digest("hex").slice(0, 12);
-    const file = join6(run.env["RUNNER_TEMP"] || tmpdir(), `connops-plan-${digest}.json`);
+    const digest = createHash5("sha256").update(`${run2.identity.config}
+${run2.identity.scope}`).digest("hex").slice(0, 12);
+    const file = join6(run2.env["RUNNER_TEMP"] || tmpdir(), `connops-plan-${digest}.json`);
     await mkdir2(dirname7(file), { recursive: true });
-    await writeFile2(file, run.secrets.redact(renderPlanJson(plan)), { mode: 384 });
-    run.core.setOutput("has-changes", changeCount(plan) > 0 ? "true" : "false");
-    run.core.setOutput("fingerprint", plan.fingerprint);
-    run.core.setOutput("plan-json", file);
+    await writeFile2(file, run2.secrets.redact(renderPlanJson(plan)), { mode: 384 });
+    run2.core.setOutput("has-changes", changeCount(plan) > 0 ? "true" : "false");
+    run2.core.setOutput("fingerprint", plan.fingerprint);
+    run2.core.setOutput("plan-json", file);
     handedOver = keepOpen;
     return keepOpen ? { plan, trouble, project: planned } : { plan, trouble };
   } finally {
     if (!handedOver) await planned.pool.closeAll();
   }
 }
-async function plainPlan(run) {
-  const invalid = await validateStrict(run);
+async function plainPlan(run2) {
+  const invalid = await validateStrict(run2);
   if (invalid) return invalid;
-  const p2 = await makePlan(run);
+  const p2 = await makePlan(run2);
   if (isOutcome(p2)) return p2;
-  await run.summary(renderPlanMarkdown(p2.plan, { title: title(run, "connops plan") }));
+  await run2.summary(renderPlanMarkdown(p2.plan, { title: title(run2, "connops plan") }));
   return p2.trouble ? INCOMPLETE : { code: EXIT.OK };
 }
 
 // src/action/pull-request.ts
+init_plan();
+
+// src/action/comment.ts
+var OPEN_DETAILS_UP_TO = 20;
+var leadView = () => void 0;
+function runUrl(run2) {
+  const server = run2.env["GITHUB_SERVER_URL"];
+  const id = run2.env["GITHUB_RUN_ID"];
+  return server && id && run2.repository ? `${server}/${run2.repository}/actions/runs/${id}` : void 0;
+}
+function sourceLink(run2, headSha) {
+  const server = run2.env["GITHUB_SERVER_URL"];
+  if (!server || !run2.repository || !/^[0-9a-f]{7,64}$/i.test(headSha)) return () => void 0;
+  return (c3) => {
+    if (!c3.source) return void 0;
+    const path = workspacePath(run2, c3.source.file).split("/").map(encodeURIComponent).join("/");
+    if (path.startsWith("..")) return void 0;
+    return `${server}/${run2.repository}/blob/${headSha}/${path}#L${c3.source.line}`;
+  };
+}
+function renderPrComment(run2, plan, options) {
+  const changed = plan.summary.create + plan.summary.update + plan.summary.delete;
+  const lead = leadView(plan);
+  const url = runUrl(run2);
+  const body = renderPlanMarkdown(plan, {
+    title: title(run2, "connops plan"),
+    open: changed <= OPEN_DETAILS_UP_TO,
+    linkOf: sourceLink(run2, options.headSha),
+    ...lead ? { lead } : {}
+  });
+  const json = url ? `
+<sub>The full plan as JSON (no secret values) is the \`connops-plan\` artifact of [this run](${url}), where the workflow uploads it (see examples/workflows/pr-plan.yml).</sub>
+` : "";
+  const markdown = body + json;
+  return { markdown, summary: markdown };
+}
+
+// src/action/targets.ts
+var import_yaml6 = __toESM(require_dist(), 1);
+init_json();
+init_files();
+init_git();
+import { dirname as dirname8, resolve as resolve3 } from "node:path";
+var GUARDED = ["type", "url", "auth", "ca_file"];
+function targetsOf(text) {
+  try {
+    const root = (0, import_yaml6.parse)(text);
+    if (root === null || typeof root !== "object") return void 0;
+    const targets = root["targets"];
+    if (targets === null || typeof targets !== "object" || Array.isArray(targets)) return {};
+    return targets;
+  } catch {
+    return void 0;
+  }
+}
+async function checkTargetsAgainstBase(run2, baseSha) {
+  const configDir = dirname8(run2.configPath);
+  let repo;
+  try {
+    repo = await GitRepo.find(configDir, run2.env);
+  } catch (err2) {
+    return { ok: false, unreadable: err2.message };
+  }
+  if (!repo)
+    return {
+      ok: false,
+      unreadable: "the workspace is not a git checkout (run actions/checkout first)"
+    };
+  const rel = await repo.relativePath(run2.configPath);
+  const base = await repo.readFileAt(baseSha, rel).catch((err2) => ({ ok: false, reason: err2.message }));
+  if (!base.ok)
+    return {
+      ok: false,
+      unreadable: `cannot read ${rel} at the base commit ${baseSha.slice(0, 12)} (${base.reason}); check out with \`fetch-depth: 2\` (or 0) so the base commit is there`
+    };
+  const head = await readTextFile(run2.configPath);
+  const baseTargets = targetsOf(base.text);
+  const headTargets = head.ok ? targetsOf(head.text) : void 0;
+  if (!baseTargets || !headTargets)
+    return { ok: false, unreadable: `cannot parse the targets of ${rel} at base or head` };
+  const changes = [];
+  const names = [.../* @__PURE__ */ new Set([...Object.keys(baseTargets), ...Object.keys(headTargets)])].sort();
+  for (const name of names) {
+    const b2 = baseTargets[name];
+    const h2 = headTargets[name];
+    if (!b2) {
+      changes.push(`target "${name}" is new in this pull request`);
+      continue;
+    }
+    if (!h2) continue;
+    for (const field of GUARDED) {
+      if (canonicalJson(b2[field] ?? null) !== canonicalJson(h2[field] ?? null))
+        changes.push(`target "${name}": \`${field}\` differs from the base branch`);
+    }
+    const ca = h2["ca_file"];
+    if (typeof ca === "string" && ca === b2["ca_file"] && !ca.includes("${")) {
+      const abs = resolve3(configDir, ca);
+      const [baseCa, headCa] = await Promise.all([
+        repo.readFileAt(baseSha, await repo.relativePath(abs)).catch(() => void 0),
+        readTextFile(abs)
+      ]);
+      const same2 = baseCa?.ok === true && headCa.ok ? baseCa.text === headCa.text : baseCa?.ok === headCa.ok;
+      if (!same2) changes.push(`target "${name}": the CA file ${ca} differs from the base branch`);
+    }
+  }
+  return changes.length === 0 ? { ok: true } : { ok: false, changes };
+}
+
+// src/action/pull-request.ts
 var COMMENT_LIMIT = 65536;
-async function pullRequestPlan(run) {
-  const pr = run.event.pull_request;
-  if (!pr) return plainPlan(run);
-  const base = pr.base.repo.full_name || run.repository;
+async function pullRequestPlan(run2) {
+  const pr = run2.event.pull_request;
+  if (!pr) return plainPlan(run2);
+  const base = pr.base.repo.full_name || run2.repository;
   const fork = pr.head.repo === null || pr.head.repo.full_name !== base;
-  const v = await validate(run, { lenientEnv: true });
+  const headSha = pr.head.sha;
+  const v = await validate(run2, { lenientEnv: true });
   if (v.outcome.code !== EXIT.OK) {
-    await run.summary(validationSummary(run, v));
+    await run2.summary(validationSummary(run2, v));
+    if (!fork) await postState(run2, pr, "invalid", invalidBody(run2, v, headSha));
     return v.outcome;
   }
   if (fork || v.missingEnv.length > 0) {
-    const why = fork ? "this pull request comes from a fork, and GitHub does not give secrets (nor a token that can comment) to workflows of fork PRs" : `the credentials are not set (${v.missingEnv.join(", ")}); pass them to the step with \`env:\` from repository secrets`;
-    const message = `connops: documents validated; plan skipped because it needs secrets: ${why}. A maintainer can run the plan from a branch of this repository.`;
-    run.say("notice", message);
-    await run.summary(`${validationSummary(run, v)}
+    const missing = v.missingEnv.length > 0 ? ` Not set (or empty): ${v.missingEnv.join(", ")}.` : "";
+    const why = fork ? "this pull request comes from a fork, and GitHub does not give secrets (nor a token that can comment) to workflows of fork PRs" : "the credentials are not set; pass them to the step with `env:` from repository secrets (Dependabot PRs read Dependabot secrets)";
+    const message = `connops: documents validated; plan skipped because it needs secrets: ${why}.${missing} A maintainer can run the plan from a branch of this repository.`;
+    run2.say("notice", message);
+    await run2.summary(`${validationSummary(run2, v)}
 > [!NOTE]
 > ${message}
 `);
     return { code: EXIT.OK };
   }
-  const p2 = await makePlan(run);
-  if (isOutcome(p2)) return p2;
-  const headSha = pr.head.sha;
-  const markdown = renderPlanMarkdown(p2.plan, { title: title(run, "connops plan") });
-  await run.summary(markdown);
-  if (run.inputs.comment) {
-    const api = run.api();
-    if (!api)
-      run.say(
-        "warning",
-        "connops: no github-token (or GITHUB_REPOSITORY); the plan is in the job summary only"
+  const baseSha = pr.base.sha;
+  const targets = baseSha ? await checkTargetsAgainstBase(run2, baseSha) : { ok: false, unreadable: "the event payload has no base commit" };
+  if (!targets.ok) {
+    const what = "changes" in targets ? `this pull request changes where connops sends credentials: ${targets.changes.join("; ")}` : `connops cannot check this pull request's targets against the base branch: ${targets.unreadable}`;
+    if (!run2.inputs.allowTargetChanges) {
+      const message = `connops: plan refused, nothing was sent to any target: ${what}. A maintainer who has checked the change can re-run with \`allow-target-changes: true\`, or merge the target change on its own first.`;
+      run2.say("error", message);
+      await run2.summary(`### ${title(run2, "connops plan")}
+
+**Plan refused.** ${message}
+`);
+      await postState(
+        run2,
+        pr,
+        "refused",
+        `### ${title(run2, "connops plan")}
+
+**Plan refused** at ${headSha.slice(0, 12)}: ${mdCell(what)}.
+
+Nothing was sent to any target. A maintainer who has checked the change can re-run with \`allow-target-changes: true\`.
+`
       );
-    else await upsertPlanComment(run, api, pr.number, p2.plan, markdown, headSha);
+      return { code: EXIT.FAILURE, reason: message };
+    }
+    run2.say(
+      "warning",
+      `connops: ${what}; planning anyway because \`allow-target-changes\` is true`
+    );
+  }
+  const p2 = await makePlan(run2);
+  if (isOutcome(p2)) return p2;
+  const comment = renderPrComment(run2, p2.plan, { headSha });
+  await run2.summary(comment.summary);
+  if (run2.inputs.comment) {
+    const complete = isComplete(p2.plan) && !p2.trouble;
+    await postState(
+      run2,
+      pr,
+      complete ? "plan" : "incomplete",
+      comment.markdown,
+      complete ? p2.plan : void 0
+    );
   }
   return p2.trouble ? INCOMPLETE : { code: EXIT.OK };
 }
-function commentBody(run, plan, markdown, sha) {
+function invalidBody(run2, v, sha) {
+  const rows = v.shown.filter((d) => d.severity === "error").slice(0, 50).map(
+    (d) => `| ${mdCell(workspacePath(run2, d.file))}:${d.line}:${d.col} | ${mdCell(d.message)} |`
+  );
+  return [
+    `### ${title(run2, "connops plan")}`,
+    "",
+    `**The documents are invalid at ${sha.slice(0, 12)}** (${v.errors} error${v.errors === 1 ? "" : "s"}); there is no plan for this commit. Fix them and push again.`,
+    "",
+    ...rows.length > 0 ? ["| where | problem |", "| --- | --- |", ...rows] : [],
+    ...v.errors > rows.length ? ["", `_\u2026and ${v.errors - rows.length} more (see the run's annotations)._`] : [],
+    ""
+  ].join("\n");
+}
+async function postState(run2, pr, state, markdown, plan) {
+  if (!run2.inputs.comment) return;
+  const api = run2.api();
+  if (!api) {
+    run2.say(
+      "warning",
+      "connops: no github-token (or GITHUB_REPOSITORY); the result is in the job summary only"
+    );
+    return;
+  }
+  const sha = pr.head.sha;
   const marker = renderMarker("plan", {
-    config: run.identity.config,
-    ...run.identity.scope ? { scope: run.identity.scope } : {},
-    fingerprint: plan.fingerprint,
+    config: run2.identity.config,
+    ...run2.identity.scope ? { scope: run2.identity.scope } : {},
+    ...plan ? { fingerprint: plan.fingerprint } : { state },
     sha
   });
-  const footer = `<sub>Planned at ${sha.slice(0, 12)}. When this merges, apply re-plans and refuses if the plan differs from this one.</sub>`;
+  const footer = plan ? `<sub>Planned at ${sha.slice(0, 12)}. When this merges, apply re-plans and refuses if the writes differ from these.</sub>` : `<sub>State at ${sha.slice(0, 12)}: ${state}. There is no reviewed plan for this commit; apply on merge will refuse.</sub>`;
   const text = `${marker}
 ${markdown.length > MARKDOWN_LIMIT ? markdown.slice(0, MARKDOWN_LIMIT) : markdown}
 ${footer}
 `;
-  return text + renderReviewedChanges(plan, COMMENT_LIMIT - text.length - 100);
+  const body = plan ? text + renderReviewedChanges(plan, COMMENT_LIMIT - text.length - 100) : text;
+  await upsertComment(
+    run2,
+    api,
+    pr.number,
+    body,
+    (c3) => sameIdentity(parseMarker(c3.body, "plan"), run2.identity)
+  );
 }
-function ourComments(run, comments) {
-  const mine = comments.filter((c3) => sameIdentity(parseMarker(c3.body, "plan"), run.identity));
-  return [
-    ...mine.filter((c3) => c3.user?.type === "Bot"),
-    ...mine.filter((c3) => c3.user?.type !== "Bot")
-  ];
+async function ourComments(api, issue2, mine) {
+  const me = (await api.identity()).toLowerCase();
+  return (await api.listIssueComments(issue2)).filter(
+    (c3) => c3.user?.login.toLowerCase() === me && mine(c3)
+  );
 }
-async function upsertPlanComment(run, api, issue2, plan, markdown, sha) {
-  const body = commentBody(run, plan, markdown, sha);
-  const existing = ourComments(run, await api.listIssueComments(issue2))[0];
+async function upsertComment(run2, api, issue2, body, mine) {
+  const existing = (await ourComments(api, issue2, mine))[0];
   if (existing) {
     await api.updateIssueComment(existing.id, body);
-    run.say("info", `connops: updated the plan comment ${existing.id} on #${issue2}`);
+    run2.say("info", `connops: updated comment ${existing.id} on #${issue2}`);
   } else {
     const created = await api.createIssueComment(issue2, body);
-    run.say("info", `connops: posted the plan comment ${created.id} on #${issue2}`);
+    run2.say("info", `connops: posted comment ${created.id} on #${issue2}`);
   }
+}
+
+// src/action/apply-report.ts
+async function tellPull(run2, pr, report) {
+  const api = run2.api();
+  if (!api || pr === void 0 || !run2.inputs.comment) return;
+  const sha = run2.env["GITHUB_SHA"] ?? "";
+  const runUrl2 = run2.env["GITHUB_SERVER_URL"] && run2.env["GITHUB_RUN_ID"] ? `${run2.env["GITHUB_SERVER_URL"]}/${run2.repository}/actions/runs/${run2.env["GITHUB_RUN_ID"]}` : void 0;
+  const marker = renderMarker("apply", {
+    config: run2.identity.config,
+    ...run2.identity.scope ? { scope: run2.identity.scope } : {},
+    sha
+  });
+  const body = `${marker}
+### ${title(run2, "connops apply")}
+
+${report}
+
+<sub>Merge commit ${sha.slice(0, 12)}${runUrl2 ? ` \xB7 [the apply run](${runUrl2})` : ""}</sub>
+`;
+  try {
+    await upsertComment(
+      run2,
+      api,
+      pr,
+      body,
+      (c3) => sameIdentity(parseMarker(c3.body, "apply"), run2.identity)
+    );
+  } catch (err2) {
+    run2.say(
+      "warning",
+      `connops: could not write the apply result to #${pr}: ${err2.message}`
+    );
+  }
+}
+function applyReport(code, notes, results, log) {
+  const lines = notes.map((n) => `> ${mdCell(n)}`);
+  if (!results) {
+    const why = log.split("\n").find((l) => l.startsWith("connops: apply refused")) ?? "see the run";
+    return [...lines, "", `**Apply refused**; nothing was written. ${mdCell(why)}`].join("\n");
+  }
+  const c3 = countResults(results);
+  const counts = `${c3.created} created, ${c3.updated} updated, ${c3.deleted} deleted, ${c3.failed} failed, ${c3.skipped} skipped${c3.unverified ? `, ${c3.unverified} not converged` : ""}`;
+  if (code === EXIT.OK) return [...lines, "", `**Applied:** ${counts}.`].join("\n");
+  const rows = results.map(
+    (r2) => `| ${r2.status === "ok" ? r2.verified === false ? "written, not converged" : "written" : r2.status === "skipped" ? "not written (skipped)" : "not written (failed)"} | ${r2.action} | ${mdCell(r2.key.name)} | \`${r2.key.account}\` | ${mdCell(r2.message)} |`
+  );
+  return [
+    ...lines,
+    "",
+    `**Apply failed:** ${counts}. Run the plan again to see what is left.`,
+    "",
+    "| result | action | name | account | message |",
+    "| --- | --- | --- | --- | --- |",
+    ...rows.slice(0, 200)
+  ].join("\n");
 }
 
 // src/action/apply.ts
 var APPLY_LOG_LIMIT = 2e5;
-async function findReviewedPlan(run, sha) {
-  const api = run.api();
-  if (!api) return "no github-token, so the merged pull request cannot be looked up";
+async function mergedPull(run2, sha) {
+  const api = run2.api();
+  if (!api || run2.eventName !== "push") return void 0;
   const pulls = await api.pullsForCommit(sha);
   const merged = pulls.find((p2) => p2.merged_at && p2.merge_commit_sha === sha) ?? pulls.find((p2) => p2.merged_at);
-  if (!merged) return `commit ${sha.slice(0, 12)} is not the merge of a pull request`;
-  const comment = ourComments(run, await api.listIssueComments(merged.number))[0];
-  const fingerprint = parseMarker(comment?.body, "plan")?.["fingerprint"];
-  if (!comment || !fingerprint)
-    return `pull request #${merged.number} has no connops plan comment for ${run.identity.config}`;
-  return { pr: merged.number, fingerprint, body: comment.body };
+  return merged?.number;
 }
-async function applyOnPush(run) {
-  const sha = run.env["GITHUB_SHA"] ?? "";
-  const defaultBranch = run.event.repository?.default_branch;
-  if (run.eventName === "push" && run.env["GITHUB_REF"] !== `refs/heads/${defaultBranch ?? ""}`)
+async function findReviewedPlan(run2, sha, pr) {
+  const api = run2.api();
+  if (!api) return "no github-token, so the merged pull request cannot be looked up";
+  if (pr === void 0) return `commit ${sha.slice(0, 12)} is not the merge of a pull request`;
+  const comment = (await ourComments(api, pr, (c3) => sameIdentity(parseMarker(c3.body, "plan"), run2.identity)))[0];
+  const marker = parseMarker(comment?.body, "plan");
+  const fingerprint = marker?.["fingerprint"];
+  if (!comment || !marker)
+    return `pull request #${pr} has no connops plan comment for ${run2.identity.config}`;
+  if (!fingerprint)
+    return `pull request #${pr} was merged without a reviewed plan: its last connops comment says the head commit ${(marker["sha"] ?? "").slice(0, 12)} was ${marker["state"] ?? "not planned"}`;
+  return { pr, fingerprint, body: comment.body };
+}
+async function applyOnPush(run2) {
+  const sha = run2.env["GITHUB_SHA"] ?? "";
+  const defaultBranch = run2.event.repository?.default_branch;
+  if (run2.eventName === "push" && run2.env["GITHUB_REF"] !== `refs/heads/${defaultBranch ?? ""}`)
     return {
       code: EXIT.FAILURE,
-      reason: `connops: apply runs on pushes to the default branch (${defaultBranch ?? "unknown"}) only; this push is to ${run.env["GITHUB_REF"] ?? "an unknown ref"}. Nothing was written.`
+      reason: `connops: apply runs on pushes to the default branch (${defaultBranch ?? "unknown"}) only; this push is to ${run2.env["GITHUB_REF"] ?? "an unknown ref"}. Nothing was written.`
     };
-  const invalid = await validateStrict(run);
+  const invalid = await validateStrict(run2);
   if (invalid) return invalid;
-  const reviewed = run.eventName === "push" ? await findReviewedPlan(run, sha) : `apply was started by ${run.eventName || "an unknown event"}, not by a push that merged a reviewed pull request`;
-  const p2 = await makePlan(run, true);
-  if (isOutcome(p2)) return p2;
+  const pr = await mergedPull(run2, sha);
+  const reviewed = run2.eventName === "push" ? await findReviewedPlan(run2, sha, pr) : `apply was started by ${run2.eventName || "an unknown event"}, not by a push that merged a reviewed pull request`;
+  const p2 = await makePlan(run2, true);
+  if (isOutcome(p2)) {
+    await tellPull(
+      run2,
+      pr,
+      `**Apply failed before planning**: ${p2.reason ?? "see the run"}. Nothing was written.`
+    );
+    return p2;
+  }
   try {
-    return await applyReviewed(run, p2, reviewed);
+    const result = await applyReviewed(run2, p2, reviewed);
+    await tellPull(run2, pr, result.report);
+    return result.outcome;
   } finally {
     await p2.project?.pool.closeAll();
   }
 }
-async function applyReviewed(run, p2, reviewed) {
+async function applyReviewed(run2, p2, reviewed) {
   const { plan } = p2;
-  const heading = title(run, "connops apply");
+  const heading = title(run2, "connops apply");
   if (p2.trouble) {
-    await run.summary(
+    const why = (plan.incomplete ?? []).map((r2) => `- ${mdCell(r2)}`).join("\n");
+    await run2.summary(
       `### ${heading}
 
 **Apply refused: the plan is incomplete** (see the log).
+
+${why}
 `
     );
-    return INCOMPLETE;
+    return {
+      outcome: INCOMPLETE,
+      report: `**Apply refused: the plan is INCOMPLETE**; nothing was written.
+
+${why}`
+    };
   }
   if (changeCount(plan) === 0) {
-    await run.summary(`### ${heading}
+    await run2.summary(`### ${heading}
 
 **Nothing to apply:** ${summaryLine(plan)}
 `);
-    return { code: EXIT.OK };
+    return { outcome: { code: EXIT.OK }, report: `**Nothing to apply:** ${summaryLine(plan)}` };
   }
   const notes = [];
   if (typeof reviewed === "string") {
     const text = `No reviewed plan: ${reviewed}.`;
-    if (!run.inputs.allowPlanChange) return refuse(run, heading, plan, [text]);
+    if (!run2.inputs.allowPlanChange) return refuse(run2, heading, plan, [text]);
     notes.push(`${text} Applying anyway because \`allow-plan-change\` is true.`);
   } else if (reviewed.fingerprint !== plan.fingerprint) {
     const reasons = explainPlanChange(reviewed.body, plan) ?? [
       "the live state or the documents changed since the reviewed plan was made"
     ];
     const text = `The plan differs from the one reviewed in #${reviewed.pr} (fingerprint ${reviewed.fingerprint.slice(0, 16)}\u2026, now ${plan.fingerprint.slice(0, 16)}\u2026): ${reasons.join("; ")}.`;
-    if (!run.inputs.allowPlanChange) return refuse(run, heading, plan, [text]);
+    if (!run2.inputs.allowPlanChange) return refuse(run2, heading, plan, [text]);
     notes.push(`${text} Applying anyway because \`allow-plan-change\` is true.`);
   } else {
     notes.push(`The plan matches the one reviewed in #${reviewed.pr}.`);
   }
-  for (const n of notes) run.say(n.includes("anyway") ? "warning" : "info", `connops: ${n}`);
-  const { code, log } = await runApply(run, p2.project);
+  for (const n of notes) run2.say(n.includes("anyway") ? "warning" : "info", `connops: ${n}`);
+  const { code, log, results } = await runApply(run2, p2.project);
   const shown = log.length > APPLY_LOG_LIMIT ? `${log.slice(0, APPLY_LOG_LIMIT)}
 \u2026(see the step log)` : log;
-  await run.summary(
+  await run2.summary(
     [
       `### ${heading}`,
       "",
@@ -56750,11 +58418,14 @@ async function applyReviewed(run, p2, reviewed) {
       renderPlanMarkdown(plan, { title: "The plan applied" })
     ].join("\n")
   );
-  return code === EXIT.OK ? { code } : { code, reason: "connops: apply did not complete (see the log and the job summary)" };
+  return {
+    outcome: code === EXIT.OK ? { code } : { code, reason: "connops: apply did not complete (see the log and the job summary)" },
+    report: applyReport(code, notes, results, log)
+  };
 }
-async function refuse(run, heading, plan, reasons) {
+async function refuse(run2, heading, plan, reasons) {
   const advice = "Nothing was written. Open a pull request (or re-run its plan) so the current plan is reviewed, or re-run this job with `allow-plan-change: true` to apply the plan as it is now.";
-  await run.summary(
+  await run2.summary(
     [
       `### ${heading}`,
       "",
@@ -56767,16 +58438,29 @@ async function refuse(run, heading, plan, reasons) {
       renderPlanMarkdown(plan, { title: "The plan as it is now (not applied)" })
     ].join("\n")
   );
-  return { code: EXIT.FAILURE, reason: `connops: apply refused. ${reasons.join(" ")} ${advice}` };
+  return {
+    outcome: {
+      code: EXIT.FAILURE,
+      reason: `connops: apply refused. ${reasons.join(" ")} ${advice}`
+    },
+    report: [
+      "**Apply refused**; nothing was written.",
+      "",
+      ...reasons.map((r2) => `- ${mdCell(r2)}`),
+      "",
+      advice
+    ].join("\n")
+  };
 }
-async function runApply(run, project) {
+async function runApply(run2, project) {
   let log = "";
+  let written;
   const say = (text) => {
     log += text;
-    run.log(text);
+    run2.log(text);
   };
-  const code = await run.untrusted(async () => {
-    const prepared = prepareApply(project, { only: run.flags.only, force: run.flags.force });
+  const code = await run2.untrusted(async () => {
+    const prepared = prepareApply(project, { only: run2.flags.only, force: run2.flags.force });
     if (prepared.refused === "incomplete") return EXIT.FAILURE;
     say(renderPlanText(prepared.shown, { color: false }));
     if (prepared.writes === 0) {
@@ -56790,10 +58474,10 @@ async function runApply(run, project) {
       );
       return EXIT.FAILURE;
     }
-    const logFile = run.flags["log-file"];
-    const audit = logFile ? AuditLog.open(resolve3(run.cwd, logFile), run.secrets) : void 0;
+    const logFile = run2.flags["log-file"];
+    const audit = logFile ? AuditLog.open(resolve4(run2.cwd, logFile), run2.secrets) : void 0;
     let signal;
-    const stopListening = run.onStopSignal?.((s) => {
+    const stopListening = run2.onStopSignal?.((s) => {
       signal = s;
       say(`connops: ${s}: starting no new write; the writes in flight finish and are reported
 `);
@@ -56803,6 +58487,7 @@ async function runApply(run, project) {
         ...audit ? { audit: (r2) => audit.append(r2) } : {},
         stop: () => signal ? `interrupted by ${signal}` : void 0
       });
+      written = results;
       say(renderApplyResults(results));
       if (signal) return SIGNAL_EXIT[signal];
       if (countResults(results).complete) return EXIT.OK;
@@ -56815,78 +58500,2538 @@ async function runApply(run, project) {
       audit?.close();
     }
   });
-  return { code, log: run.secrets.redact(log) };
+  return { code, log: run2.secrets.redact(log), ...written ? { results: written } : {} };
 }
 
 // src/action/drift.ts
 var DRIFT_LABEL = "connops-drift";
-async function drift(run) {
-  const invalid = await validateStrict(run);
+async function drift(run2) {
+  const invalid = await validateStrict(run2);
   if (invalid) return invalid;
-  const p2 = await makePlan(run);
+  const p2 = await makePlan(run2);
   if (isOutcome(p2)) return p2;
   const { plan } = p2;
   const drifted = changeCount(plan) > 0;
-  const markdown = renderPlanMarkdown(plan, { title: title(run, "connops drift report") });
-  await run.summary(
+  const markdown = renderPlanMarkdown(plan, { title: title(run2, "connops drift report") });
+  await run2.summary(
     `${markdown}
-${drifted ? "**Drift detected:** live state differs from git." : "**No drift:** live state matches git."}
+${p2.trouble ? "**INCOMPLETE:** drift is unknown where live state could not be read." : drifted ? "**Drift detected:** live state differs from git." : "**No drift:** live state matches git."}
 `
   );
-  if (run.inputs.driftIssue) {
-    const api = run.api();
+  if (run2.inputs.driftIssue) {
+    const api = run2.api();
     if (!api)
       return {
         code: EXIT.FAILURE,
         reason: "connops: drift-issue needs a github-token (and GITHUB_REPOSITORY)"
       };
-    await syncDriftIssue(run, api, plan, markdown, drifted, p2.trouble);
+    await syncDriftIssue(run2, api, plan, markdown, drifted, p2.trouble);
   }
   if (p2.trouble) return INCOMPLETE;
   if (!drifted) return { code: EXIT.OK };
-  const message = `connops: drift detected in ${run.identity.config}: ${summaryLine(plan)}`;
-  if (!run.inputs.failOnDrift) {
-    run.say("warning", message);
+  const message = `connops: drift detected in ${run2.identity.config}: ${summaryLine(plan)}`;
+  if (!run2.inputs.failOnDrift) {
+    run2.say("warning", message);
     return { code: EXIT.OK };
   }
   return { code: EXIT.CHANGES, reason: message };
 }
-async function syncDriftIssue(run, api, plan, markdown, drifted, incomplete) {
+async function syncDriftIssue(run2, api, plan, markdown, drifted, incomplete) {
   const marker = renderMarker("drift", {
-    config: run.identity.config,
-    ...run.identity.scope ? { scope: run.identity.scope } : {}
+    config: run2.identity.config,
+    ...run2.identity.scope ? { scope: run2.identity.scope } : {}
   });
   const open2 = (await api.listOpenIssues(DRIFT_LABEL)).filter(
-    (i2) => sameIdentity(parseMarker(i2.body, "drift"), run.identity)
+    (i2) => sameIdentity(parseMarker(i2.body, "drift"), run2.identity)
   );
   const existing = open2[0];
-  const when = `${(/* @__PURE__ */ new Date()).toISOString()}${run.env["GITHUB_SHA"] ? ` at commit ${run.env["GITHUB_SHA"].slice(0, 12)}` : ""}`;
-  const runUrl = run.env["GITHUB_SERVER_URL"] && run.env["GITHUB_RUN_ID"] ? `${run.env["GITHUB_SERVER_URL"]}/${run.repository}/actions/runs/${run.env["GITHUB_RUN_ID"]}` : void 0;
+  const when = `${(/* @__PURE__ */ new Date()).toISOString()}${run2.env["GITHUB_SHA"] ? ` at commit ${run2.env["GITHUB_SHA"].slice(0, 12)}` : ""}`;
+  const runUrl2 = run2.env["GITHUB_SERVER_URL"] && run2.env["GITHUB_RUN_ID"] ? `${run2.env["GITHUB_SERVER_URL"]}/${run2.repository}/actions/runs/${run2.env["GITHUB_RUN_ID"]}` : void 0;
   if (drifted) {
     const body = `${marker}
 ${markdown}
-Last checked ${when}${runUrl ? ` ([run](${runUrl}))` : ""}. Fix it by applying git (\`connops apply\`) or by changing the documents to match; this issue closes itself when the drift is gone.
+Last checked ${when}${runUrl2 ? ` ([run](${runUrl2}))` : ""}. Fix it by applying git (\`connops apply\`) or by changing the documents to match; this issue closes itself when the drift is gone.
 `;
     if (existing) {
       await api.updateIssue(existing.number, { body });
-      run.say("info", `connops: updated drift issue #${existing.number}`);
+      run2.say("info", `connops: updated drift issue #${existing.number}`);
     } else {
-      const title2 = `connops drift: ${run.identity.config}${run.identity.scope ? ` (${run.identity.scope})` : ""}`;
+      const title2 = `connops drift: ${run2.identity.config}${run2.identity.scope ? ` (${run2.identity.scope})` : ""}`;
       const created = await api.createIssue(title2, body, [DRIFT_LABEL]);
-      run.say("info", `connops: opened drift issue #${created.number}`);
+      run2.say("info", `connops: opened drift issue #${created.number}`);
     }
   } else if (existing && !incomplete) {
     await api.createIssueComment(
       existing.number,
-      `No drift any more: live state matches git (${summaryLine(plan)}) as of ${when}${runUrl ? ` ([run](${runUrl}))` : ""}. Closing.`
+      `No drift any more: live state matches git (${summaryLine(plan)}) as of ${when}${runUrl2 ? ` ([run](${runUrl2}))` : ""}. Closing.`
     );
     await api.updateIssue(existing.number, { state: "closed" });
-    run.say("info", `connops: closed drift issue #${existing.number}`);
+    run2.say("info", `connops: closed drift issue #${existing.number}`);
   }
 }
 
+// node_modules/universal-user-agent/index.js
+function getUserAgent() {
+  if (typeof navigator === "object" && "userAgent" in navigator) {
+    return navigator.userAgent;
+  }
+  if (typeof process === "object" && process.version !== void 0) {
+    return `Node.js/${process.version.substr(1)} (${process.platform}; ${process.arch})`;
+  }
+  return "<environment undetectable>";
+}
+
+// node_modules/before-after-hook/lib/register.js
+function register(state, name, method, options) {
+  if (typeof method !== "function") {
+    throw new Error("method for before hook must be a function");
+  }
+  if (!options) {
+    options = {};
+  }
+  if (Array.isArray(name)) {
+    return name.reverse().reduce((callback, name2) => {
+      return register.bind(null, state, name2, callback, options);
+    }, method)();
+  }
+  return Promise.resolve().then(() => {
+    if (!state.registry[name]) {
+      return method(options);
+    }
+    return state.registry[name].reduce((method2, registered) => {
+      return registered.hook.bind(null, method2, options);
+    }, method)();
+  });
+}
+
+// node_modules/before-after-hook/lib/add.js
+function addHook(state, kind, name, hook2) {
+  const orig = hook2;
+  if (!state.registry[name]) {
+    state.registry[name] = [];
+  }
+  if (kind === "before") {
+    hook2 = (method, options) => {
+      return Promise.resolve().then(orig.bind(null, options)).then(method.bind(null, options));
+    };
+  }
+  if (kind === "after") {
+    hook2 = (method, options) => {
+      let result;
+      return Promise.resolve().then(method.bind(null, options)).then((result_) => {
+        result = result_;
+        return orig(result, options);
+      }).then(() => {
+        return result;
+      });
+    };
+  }
+  if (kind === "error") {
+    hook2 = (method, options) => {
+      return Promise.resolve().then(method.bind(null, options)).catch((error3) => {
+        return orig(error3, options);
+      });
+    };
+  }
+  state.registry[name].push({
+    hook: hook2,
+    orig
+  });
+}
+
+// node_modules/before-after-hook/lib/remove.js
+function removeHook(state, name, method) {
+  if (!state.registry[name]) {
+    return;
+  }
+  const index = state.registry[name].map((registered) => {
+    return registered.orig;
+  }).indexOf(method);
+  if (index === -1) {
+    return;
+  }
+  state.registry[name].splice(index, 1);
+}
+
+// node_modules/before-after-hook/index.js
+var bind = Function.bind;
+var bindable = bind.bind(bind);
+function bindApi(hook2, state, name) {
+  const removeHookRef = bindable(removeHook, null).apply(
+    null,
+    name ? [state, name] : [state]
+  );
+  hook2.api = { remove: removeHookRef };
+  hook2.remove = removeHookRef;
+  ["before", "error", "after", "wrap"].forEach((kind) => {
+    const args = name ? [state, kind, name] : [state, kind];
+    hook2[kind] = hook2.api[kind] = bindable(addHook, null).apply(null, args);
+  });
+}
+function Singular() {
+  const singularHookName = Symbol("Singular");
+  const singularHookState = {
+    registry: {}
+  };
+  const singularHook = register.bind(null, singularHookState, singularHookName);
+  bindApi(singularHook, singularHookState, singularHookName);
+  return singularHook;
+}
+function Collection() {
+  const state = {
+    registry: {}
+  };
+  const hook2 = register.bind(null, state);
+  bindApi(hook2, state);
+  return hook2;
+}
+var before_after_hook_default = { Singular, Collection };
+
+// node_modules/@octokit/core/node_modules/@octokit/endpoint/dist-bundle/index.js
+var VERSION2 = "0.0.0-development";
+var userAgent = `octokit-endpoint.js/${VERSION2} ${getUserAgent()}`;
+var DEFAULTS = {
+  method: "GET",
+  baseUrl: "https://api.github.com",
+  headers: {
+    accept: "application/vnd.github.v3+json",
+    "user-agent": userAgent
+  },
+  mediaType: {
+    format: ""
+  }
+};
+function lowercaseKeys(object) {
+  if (!object) {
+    return {};
+  }
+  return Object.keys(object).reduce((newObj, key) => {
+    newObj[key.toLowerCase()] = object[key];
+    return newObj;
+  }, {});
+}
+function isPlainObject(value) {
+  if (typeof value !== "object" || value === null) return false;
+  if (Object.prototype.toString.call(value) !== "[object Object]") return false;
+  const proto = Object.getPrototypeOf(value);
+  if (proto === null) return true;
+  const Ctor = Object.prototype.hasOwnProperty.call(proto, "constructor") && proto.constructor;
+  return typeof Ctor === "function" && Ctor instanceof Ctor && Function.prototype.call(Ctor) === Function.prototype.call(value);
+}
+function mergeDeep(defaults, options) {
+  const result = Object.assign({}, defaults);
+  Object.keys(options).forEach((key) => {
+    if (isPlainObject(options[key])) {
+      if (!(key in defaults)) Object.assign(result, { [key]: options[key] });
+      else result[key] = mergeDeep(defaults[key], options[key]);
+    } else {
+      Object.assign(result, { [key]: options[key] });
+    }
+  });
+  return result;
+}
+function removeUndefinedProperties(obj) {
+  for (const key in obj) {
+    if (obj[key] === void 0) {
+      delete obj[key];
+    }
+  }
+  return obj;
+}
+function merge(defaults, route, options) {
+  if (typeof route === "string") {
+    let [method, url] = route.split(" ");
+    options = Object.assign(url ? { method, url } : { url: method }, options);
+  } else {
+    options = Object.assign({}, route);
+  }
+  options.headers = lowercaseKeys(options.headers);
+  removeUndefinedProperties(options);
+  removeUndefinedProperties(options.headers);
+  const mergedOptions = mergeDeep(defaults || {}, options);
+  if (options.url === "/graphql") {
+    if (defaults && defaults.mediaType.previews?.length) {
+      mergedOptions.mediaType.previews = defaults.mediaType.previews.filter(
+        (preview) => !mergedOptions.mediaType.previews.includes(preview)
+      ).concat(mergedOptions.mediaType.previews);
+    }
+    mergedOptions.mediaType.previews = (mergedOptions.mediaType.previews || []).map((preview) => preview.replace(/-preview/, ""));
+  }
+  return mergedOptions;
+}
+function addQueryParameters(url, parameters) {
+  const separator = /\?/.test(url) ? "&" : "?";
+  const names = Object.keys(parameters);
+  if (names.length === 0) {
+    return url;
+  }
+  return url + separator + names.map((name) => {
+    if (name === "q") {
+      return "q=" + parameters.q.split("+").map(encodeURIComponent).join("+");
+    }
+    return `${name}=${encodeURIComponent(parameters[name])}`;
+  }).join("&");
+}
+var urlVariableRegex = /\{[^{}}]+\}/g;
+function removeNonChars(variableName) {
+  return variableName.replace(/(?:^\W+)|(?:(?<!\W)\W+$)/g, "").split(/,/);
+}
+function extractUrlVariableNames(url) {
+  const matches = url.match(urlVariableRegex);
+  if (!matches) {
+    return [];
+  }
+  return matches.map(removeNonChars).reduce((a, b2) => a.concat(b2), []);
+}
+function omit(object, keysToOmit) {
+  const result = { __proto__: null };
+  for (const key of Object.keys(object)) {
+    if (keysToOmit.indexOf(key) === -1) {
+      result[key] = object[key];
+    }
+  }
+  return result;
+}
+function encodeReserved(str3) {
+  return str3.split(/(%[0-9A-Fa-f]{2})/g).map(function(part) {
+    if (!/%[0-9A-Fa-f]/.test(part)) {
+      part = encodeURI(part).replace(/%5B/g, "[").replace(/%5D/g, "]");
+    }
+    return part;
+  }).join("");
+}
+function encodeUnreserved(str3) {
+  return encodeURIComponent(str3).replace(/[!'()*]/g, function(c3) {
+    return "%" + c3.charCodeAt(0).toString(16).toUpperCase();
+  });
+}
+function encodeValue3(operator, value, key) {
+  value = operator === "+" || operator === "#" ? encodeReserved(value) : encodeUnreserved(value);
+  if (key) {
+    return encodeUnreserved(key) + "=" + value;
+  } else {
+    return value;
+  }
+}
+function isDefined(value) {
+  return value !== void 0 && value !== null;
+}
+function isKeyOperator(operator) {
+  return operator === ";" || operator === "&" || operator === "?";
+}
+function getValues(context, operator, key, modifier) {
+  var value = context[key], result = [];
+  if (isDefined(value) && value !== "") {
+    if (typeof value === "string" || typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") {
+      value = value.toString();
+      if (modifier && modifier !== "*") {
+        value = value.substring(0, parseInt(modifier, 10));
+      }
+      result.push(
+        encodeValue3(operator, value, isKeyOperator(operator) ? key : "")
+      );
+    } else {
+      if (modifier === "*") {
+        if (Array.isArray(value)) {
+          value.filter(isDefined).forEach(function(value2) {
+            result.push(
+              encodeValue3(operator, value2, isKeyOperator(operator) ? key : "")
+            );
+          });
+        } else {
+          Object.keys(value).forEach(function(k2) {
+            if (isDefined(value[k2])) {
+              result.push(encodeValue3(operator, value[k2], k2));
+            }
+          });
+        }
+      } else {
+        const tmp = [];
+        if (Array.isArray(value)) {
+          value.filter(isDefined).forEach(function(value2) {
+            tmp.push(encodeValue3(operator, value2));
+          });
+        } else {
+          Object.keys(value).forEach(function(k2) {
+            if (isDefined(value[k2])) {
+              tmp.push(encodeUnreserved(k2));
+              tmp.push(encodeValue3(operator, value[k2].toString()));
+            }
+          });
+        }
+        if (isKeyOperator(operator)) {
+          result.push(encodeUnreserved(key) + "=" + tmp.join(","));
+        } else if (tmp.length !== 0) {
+          result.push(tmp.join(","));
+        }
+      }
+    }
+  } else {
+    if (operator === ";") {
+      if (isDefined(value)) {
+        result.push(encodeUnreserved(key));
+      }
+    } else if (value === "" && (operator === "&" || operator === "?")) {
+      result.push(encodeUnreserved(key) + "=");
+    } else if (value === "") {
+      result.push("");
+    }
+  }
+  return result;
+}
+function parseUrl(template) {
+  return {
+    expand: expand.bind(null, template)
+  };
+}
+function expand(template, context) {
+  var operators = ["+", "#", ".", "/", ";", "?", "&"];
+  template = template.replace(
+    /\{([^\{\}]+)\}|([^\{\}]+)/g,
+    function(_2, expression, literal) {
+      if (expression) {
+        let operator = "";
+        const values = [];
+        if (operators.indexOf(expression.charAt(0)) !== -1) {
+          operator = expression.charAt(0);
+          expression = expression.substr(1);
+        }
+        expression.split(/,/g).forEach(function(variable) {
+          var tmp = /([^:\*]*)(?::(\d+)|(\*))?/.exec(variable);
+          values.push(
+            ...getValues(context, operator, tmp[1], tmp[2] || tmp[3])
+          );
+        });
+        if (operator && operator !== "+") {
+          var separator = ",";
+          if (operator === "?") {
+            separator = "&";
+          } else if (operator !== "#") {
+            separator = operator;
+          }
+          return (values.length !== 0 ? operator : "") + values.join(separator);
+        } else {
+          return values.join(",");
+        }
+      } else {
+        return encodeReserved(literal);
+      }
+    }
+  );
+  if (template === "/") {
+    return template;
+  } else {
+    return template.replace(/\/$/, "");
+  }
+}
+function parse2(options) {
+  let method = options.method.toUpperCase();
+  let url = (options.url || "/").replace(/:([a-z]\w+)/g, "{$1}");
+  let headers = Object.assign({}, options.headers);
+  let body;
+  let parameters = omit(options, [
+    "method",
+    "baseUrl",
+    "url",
+    "headers",
+    "request",
+    "mediaType"
+  ]);
+  const urlVariableNames = extractUrlVariableNames(url);
+  url = parseUrl(url).expand(parameters);
+  if (!/^http/.test(url)) {
+    url = options.baseUrl + url;
+  }
+  const omittedParameters = Object.keys(options).filter((option) => urlVariableNames.includes(option)).concat("baseUrl");
+  const remainingParameters = omit(parameters, omittedParameters);
+  const isBinaryRequest = /application\/octet-stream/i.test(headers.accept);
+  if (!isBinaryRequest) {
+    if (options.mediaType.format) {
+      headers.accept = headers.accept.split(/,/).map(
+        (format) => format.replace(
+          /application\/vnd(\.\w+)(\.v3)?(\.\w+)?(\+json)?$/,
+          `application/vnd$1$2.${options.mediaType.format}`
+        )
+      ).join(",");
+    }
+    if (url.endsWith("/graphql")) {
+      if (options.mediaType.previews?.length) {
+        const previewsFromAcceptHeader = headers.accept.match(/(?<![\w-])[\w-]+(?=-preview)/g) || [];
+        headers.accept = previewsFromAcceptHeader.concat(options.mediaType.previews).map((preview) => {
+          const format = options.mediaType.format ? `.${options.mediaType.format}` : "+json";
+          return `application/vnd.github.${preview}-preview${format}`;
+        }).join(",");
+      }
+    }
+  }
+  if (["GET", "HEAD"].includes(method)) {
+    url = addQueryParameters(url, remainingParameters);
+  } else {
+    if ("data" in remainingParameters) {
+      body = remainingParameters.data;
+    } else {
+      if (Object.keys(remainingParameters).length) {
+        body = remainingParameters;
+      }
+    }
+  }
+  if (!headers["content-type"] && typeof body !== "undefined") {
+    headers["content-type"] = "application/json; charset=utf-8";
+  }
+  if (["PATCH", "PUT"].includes(method) && typeof body === "undefined") {
+    body = "";
+  }
+  return Object.assign(
+    { method, url, headers },
+    typeof body !== "undefined" ? { body } : null,
+    options.request ? { request: options.request } : null
+  );
+}
+function endpointWithDefaults(defaults, route, options) {
+  return parse2(merge(defaults, route, options));
+}
+function withDefaults(oldDefaults, newDefaults) {
+  const DEFAULTS22 = merge(oldDefaults, newDefaults);
+  const endpoint22 = endpointWithDefaults.bind(null, DEFAULTS22);
+  return Object.assign(endpoint22, {
+    DEFAULTS: DEFAULTS22,
+    defaults: withDefaults.bind(null, DEFAULTS22),
+    merge: merge.bind(null, DEFAULTS22),
+    parse: parse2
+  });
+}
+var endpoint = withDefaults(null, DEFAULTS);
+
+// node_modules/content-type/dist/index.js
+var SP = 32;
+var HTAB = 9;
+var SEMI = 59;
+var EQ = 61;
+var DQUOTE = 34;
+var BSLASH = 92;
+var COMMA = 44;
+var LOWER_CASE = 1;
+var OWS = 2;
+var SEMI_FLAG = 4;
+var COMMA_FLAG = 8;
+var TOKEN_FLAG = 16;
+var NON_ASCII = 65280;
+var CASE_FLAGS = LOWER_CASE | NON_ASCII;
+var CHAR_MAP = new Uint8Array(256);
+CHAR_MAP[HTAB] |= OWS;
+CHAR_MAP[SP] |= OWS;
+CHAR_MAP[SEMI] |= SEMI_FLAG;
+CHAR_MAP[COMMA] |= COMMA_FLAG;
+for (let code = 128; code <= 255; code++) {
+  CHAR_MAP[code] |= LOWER_CASE;
+}
+for (const char of "!#$%&'*+-.^_`|~") {
+  CHAR_MAP[char.charCodeAt(0)] |= TOKEN_FLAG;
+}
+for (let code = 48; code <= 57; code++) {
+  CHAR_MAP[code] |= TOKEN_FLAG;
+}
+for (let code = 65; code <= 90; code++) {
+  CHAR_MAP[code] |= LOWER_CASE | TOKEN_FLAG;
+}
+for (let code = 97; code <= 122; code++) {
+  CHAR_MAP[code] |= TOKEN_FLAG;
+}
+var NullObject = /* @__PURE__ */ (() => {
+  const C2 = function() {
+  };
+  C2.prototype = /* @__PURE__ */ Object.create(null);
+  return C2;
+})();
+function parse3(header, options) {
+  const stopFlags = SEMI_FLAG | (options?.comma === true ? COMMA_FLAG : 0);
+  const len = header.length;
+  let valueStart = options?.start ?? 0;
+  while ((CHAR_MAP[header.charCodeAt(valueStart)] & OWS) !== 0) {
+    valueStart++;
+  }
+  let index = valueStart;
+  let typeFlags = 0;
+  let whitespace = -1;
+  let stop = options?.parameters === false ? COMMA_FLAG : 0;
+  while (index < len) {
+    const code = header.charCodeAt(index);
+    const flags = CHAR_MAP[code];
+    if ((flags & stopFlags) !== 0) {
+      stop |= flags & COMMA_FLAG;
+      break;
+    }
+    if ((flags & OWS) !== 0) {
+      if (whitespace === -1)
+        whitespace = index;
+    } else {
+      whitespace = -1;
+    }
+    typeFlags |= code & NON_ASCII | flags;
+    index++;
+  }
+  const valueEnd = whitespace === -1 ? index : whitespace;
+  const value = header.slice(valueStart, valueEnd);
+  const type = (typeFlags & CASE_FLAGS) === 0 ? value : value.toLowerCase();
+  if (index === len || stop !== 0) {
+    return { type, index, parameters: new NullObject() };
+  }
+  return parseParameters(header, type, index, len, stopFlags);
+}
+function parseParameters(header, type, index, len, stopFlags) {
+  const parameters = new NullObject();
+  parameter: while (index < len) {
+    index++;
+    while ((CHAR_MAP[header.charCodeAt(index)] & OWS) !== 0) {
+      index++;
+    }
+    const keyStart = index;
+    let keyFlags = 0;
+    let keyWhitespace = -1;
+    while (index < len) {
+      const code = header.charCodeAt(index);
+      const flags = CHAR_MAP[code];
+      if ((flags & stopFlags) !== 0) {
+        if ((flags & COMMA_FLAG) !== 0)
+          break parameter;
+        continue parameter;
+      }
+      if (code === EQ) {
+        const keyEnd = keyWhitespace === -1 ? index : keyWhitespace;
+        const value = header.slice(keyStart, keyEnd);
+        const key = (keyFlags & CASE_FLAGS) === 0 ? value : value.toLowerCase();
+        index++;
+        while ((CHAR_MAP[header.charCodeAt(index)] & OWS) !== 0) {
+          index++;
+        }
+        if (index < len && header.charCodeAt(index) === DQUOTE) {
+          const quotedStart = ++index;
+          let escaped = false;
+          while (index < len) {
+            const code2 = header.charCodeAt(index);
+            if (code2 === DQUOTE) {
+              if (parameters[key] === void 0) {
+                parameters[key] = escaped ? unescapeQuotedPairs(header, quotedStart, index) : header.slice(quotedStart, index);
+              }
+              index++;
+              let stop2 = 0;
+              while (index < len) {
+                const code3 = header.charCodeAt(index);
+                const flags2 = CHAR_MAP[code3];
+                if ((flags2 & stopFlags) !== 0) {
+                  stop2 = flags2 & COMMA_FLAG;
+                  break;
+                }
+                index++;
+              }
+              if (stop2 !== 0)
+                break parameter;
+              continue parameter;
+            }
+            if (code2 === BSLASH && index + 1 < len) {
+              escaped = true;
+              index += 2;
+              continue;
+            }
+            index++;
+          }
+          continue parameter;
+        }
+        const valueStart = index;
+        let stop = 0;
+        let valueWhitespace = -1;
+        while (index < len) {
+          const code2 = header.charCodeAt(index);
+          const flags2 = CHAR_MAP[code2];
+          if ((flags2 & stopFlags) !== 0) {
+            stop = flags2 & COMMA_FLAG;
+            break;
+          }
+          if ((flags2 & OWS) !== 0) {
+            if (valueWhitespace === -1)
+              valueWhitespace = index;
+          } else {
+            valueWhitespace = -1;
+          }
+          index++;
+        }
+        if (parameters[key] === void 0) {
+          const valueEnd = valueWhitespace === -1 ? index : valueWhitespace;
+          parameters[key] = header.slice(valueStart, valueEnd);
+        }
+        if (stop !== 0)
+          break parameter;
+        continue parameter;
+      }
+      if ((flags & OWS) !== 0) {
+        if (keyWhitespace === -1)
+          keyWhitespace = index;
+      } else {
+        keyWhitespace = -1;
+      }
+      keyFlags |= code & NON_ASCII | flags;
+      index++;
+    }
+  }
+  return { type, index, parameters };
+}
+function unescapeQuotedPairs(str3, start, end) {
+  let result = "";
+  for (let index = start; index < end; index++) {
+    if (str3.charCodeAt(index) === BSLASH) {
+      result += str3.slice(start, index);
+      start = ++index;
+    }
+  }
+  return result + str3.slice(start, end);
+}
+
+// node_modules/json-with-bigint/json-with-bigint.js
+var intRegex = /^-?\d+$/;
+var noiseValue = /^-?\d+n+$/;
+var originalStringify = JSON.stringify;
+var originalParse = JSON.parse;
+var customFormat = /^-?\d+n$/;
+var bigIntsStringify = /([\[:])?"(-?\d+)n"($|\s*[,\}\]])/g;
+var noiseStringify = /([\[:])?("-?\d+n+)n("$|"\s*[,\}\]])/g;
+var isUnstringifiable = (val) => val === void 0 || typeof val === "function" || typeof val === "symbol";
+var isRawJSON = (val) => val !== null && typeof val === "object" && val.constructor && val.constructor.name === "RawJSON";
+var stringifyIteratively = (rootValue, replacer, spaceParam) => {
+  let space = "";
+  if (typeof spaceParam === "number") {
+    space = " ".repeat(Math.min(10, Math.max(0, Math.floor(spaceParam))));
+  } else if (typeof spaceParam === "string") {
+    space = spaceParam.slice(0, 10);
+  }
+  const isFunctionReplacer = typeof replacer === "function";
+  const propertyList = Array.isArray(replacer) ? new Set(replacer.map(String)) : null;
+  const prepareVal = (parent, key, val) => {
+    const isObject2 = val !== null && typeof val === "object";
+    const hasToJSON = isObject2 && typeof val.toJSON === "function";
+    if (hasToJSON) {
+      val = val.toJSON(key);
+    }
+    const isNoise = typeof val === "string" && noiseValue.test(val);
+    if (isNoise) return val + "n";
+    const isBigInt = typeof val === "bigint";
+    if (isBigInt) {
+      const supportsRawJSON = "rawJSON" in JSON;
+      if (supportsRawJSON) return JSON.rawJSON(val.toString());
+      return val.toString() + "n";
+    }
+    if (isFunctionReplacer) {
+      val = replacer.call(parent, key, val);
+    }
+    const isPostReplacerObject = val !== null && typeof val === "object";
+    if (isPostReplacerObject) {
+      const isPrimitiveWrapper = val instanceof Number || val instanceof String || val instanceof Boolean;
+      if (isPrimitiveWrapper) {
+        val = val.valueOf();
+      }
+    }
+    return val;
+  };
+  const rootProcessed = prepareVal({ "": rootValue }, "", rootValue);
+  if (isUnstringifiable(rootProcessed)) {
+    return void 0;
+  }
+  const isRootPrimitive = rootProcessed === null || typeof rootProcessed !== "object";
+  const isRootNativeRawJSON = isRawJSON(rootProcessed);
+  if (isRootPrimitive || isRootNativeRawJSON) {
+    return originalStringify(rootProcessed);
+  }
+  const chunks = [];
+  let level = 0;
+  const stack = [
+    {
+      parent: { "": rootProcessed },
+      key: "",
+      val: rootProcessed,
+      isArray: Array.isArray(rootProcessed),
+      keys: Array.isArray(rootProcessed) ? null : Object.keys(rootProcessed),
+      index: 0,
+      first: true
+    }
+  ];
+  const visited = new WeakSet([rootProcessed]);
+  while (stack.length > 0) {
+    const node = stack[stack.length - 1];
+    if (node.index === 0) {
+      chunks.push(node.isArray ? "[" : "{");
+      level++;
+    }
+    let isDone = false;
+    if (node.isArray) {
+      if (node.index < node.val.length) {
+        if (!node.first) chunks.push(",");
+        if (space) chunks.push("\n" + space.repeat(level));
+        const childRaw = node.val[node.index];
+        const childVal = prepareVal(node.val, String(node.index), childRaw);
+        if (isUnstringifiable(childVal)) {
+          chunks.push("null");
+          node.first = false;
+          node.index++;
+        } else {
+          const isComplexObject = childVal !== null && typeof childVal === "object";
+          const isNativeRaw = isRawJSON(childVal);
+          if (isComplexObject && !isNativeRaw) {
+            if (visited.has(childVal)) {
+              throw new TypeError("Converting circular structure to JSON");
+            }
+            visited.add(childVal);
+            stack.push({
+              parent: node.val,
+              key: String(node.index),
+              val: childVal,
+              isArray: Array.isArray(childVal),
+              keys: Array.isArray(childVal) ? null : Object.keys(childVal),
+              index: 0,
+              first: true
+            });
+            node.first = false;
+            node.index++;
+          } else {
+            chunks.push(originalStringify(childVal));
+            node.first = false;
+            node.index++;
+          }
+        }
+      } else {
+        isDone = true;
+      }
+    } else {
+      while (node.index < node.keys.length) {
+        const k2 = node.keys[node.index++];
+        const isFilteredOutByArray = propertyList && !propertyList.has(k2);
+        if (isFilteredOutByArray) continue;
+        const childRaw = node.val[k2];
+        const childVal = prepareVal(node.val, k2, childRaw);
+        if (isUnstringifiable(childVal)) continue;
+        if (!node.first) chunks.push(",");
+        if (space) {
+          chunks.push("\n" + space.repeat(level) + originalStringify(k2) + ": ");
+        } else {
+          chunks.push(originalStringify(k2) + ":");
+        }
+        const isComplexObject = childVal !== null && typeof childVal === "object";
+        const isNativeRaw = isRawJSON(childVal);
+        if (isComplexObject && !isNativeRaw) {
+          if (visited.has(childVal)) {
+            throw new TypeError("Converting circular structure to JSON");
+          }
+          visited.add(childVal);
+          stack.push({
+            parent: node.val,
+            key: k2,
+            val: childVal,
+            isArray: Array.isArray(childVal),
+            keys: Array.isArray(childVal) ? null : Object.keys(childVal),
+            index: 0,
+            first: true
+          });
+          node.first = false;
+          break;
+        } else {
+          chunks.push(originalStringify(childVal));
+          node.first = false;
+        }
+      }
+      const isNodeFullyProcessed = node.index >= node.keys.length && stack[stack.length - 1] === node;
+      if (isNodeFullyProcessed) {
+        isDone = true;
+      }
+    }
+    if (isDone) {
+      level--;
+      if (!node.first && space) chunks.push("\n" + space.repeat(level));
+      chunks.push(node.isArray ? "]" : "}");
+      visited.delete(node.val);
+      stack.pop();
+    }
+  }
+  return chunks.join("");
+};
+var JSONStringify = (value, replacer, space) => {
+  try {
+    const supportsRawJSON = "rawJSON" in JSON;
+    if (supportsRawJSON) {
+      return originalStringify(
+        value,
+        (key, val) => {
+          if (typeof val === "bigint") return JSON.rawJSON(val.toString());
+          const hasFunctionReplacer = typeof replacer === "function";
+          if (hasFunctionReplacer) return replacer(key, val);
+          const isKeyInArrayReplacer = Array.isArray(replacer) && replacer.includes(key);
+          if (isKeyInArrayReplacer) return val;
+          return val;
+        },
+        space
+      );
+    }
+    if (!value) return originalStringify(value, replacer, space);
+    const convertedToCustomJSON = originalStringify(
+      value,
+      (key, val) => {
+        const isNoise = typeof val === "string" && noiseValue.test(val);
+        if (isNoise) return val.toString() + "n";
+        if (typeof val === "bigint") return val.toString() + "n";
+        const hasFunctionReplacer = typeof replacer === "function";
+        if (hasFunctionReplacer) return replacer(key, val);
+        const isKeyInArrayReplacer = Array.isArray(replacer) && replacer.includes(key);
+        if (isKeyInArrayReplacer) return val;
+        return val;
+      },
+      space
+    );
+    const processedJSON = convertedToCustomJSON.replace(
+      bigIntsStringify,
+      "$1$2$3"
+    );
+    const denoisedJSON = processedJSON.replace(noiseStringify, "$1$2$3");
+    return denoisedJSON;
+  } catch (error3) {
+    if (error3 instanceof RangeError) {
+      const convertedJSON = stringifyIteratively(value, replacer, space);
+      if (convertedJSON === void 0) return void 0;
+      const supportsRawJSON = "rawJSON" in JSON;
+      if (supportsRawJSON) return convertedJSON;
+      const processedJSON = convertedJSON.replace(bigIntsStringify, "$1$2$3");
+      return processedJSON.replace(noiseStringify, "$1$2$3");
+    }
+    throw error3;
+  }
+};
+var featureCache = /* @__PURE__ */ new Map();
+var isContextSourceSupported = () => {
+  const parseFingerprint = JSON.parse.toString();
+  if (featureCache.has(parseFingerprint)) {
+    return featureCache.get(parseFingerprint);
+  }
+  try {
+    const result = JSON.parse(
+      "1",
+      (_2, __, context) => !!context?.source && context.source === "1"
+    );
+    featureCache.set(parseFingerprint, result);
+    return result;
+  } catch {
+    featureCache.set(parseFingerprint, false);
+    return false;
+  }
+};
+var convertMarkedBigIntsReviver = (key, value, context, userReviver) => {
+  const isCustomFormatBigInt = typeof value === "string" && customFormat.test(value);
+  if (isCustomFormatBigInt) return BigInt(value.slice(0, -1));
+  const isNoiseValue = typeof value === "string" && noiseValue.test(value);
+  if (isNoiseValue) return value.slice(0, -1);
+  const hasUserReviver = typeof userReviver === "function";
+  if (!hasUserReviver) return value;
+  return userReviver(key, value, context);
+};
+var JSONParseV2 = (text, reviver) => {
+  return JSON.parse(text, (key, value, context) => {
+    const isNumber = typeof value === "number";
+    const isOutOfBounds = value > Number.MAX_SAFE_INTEGER || value < Number.MIN_SAFE_INTEGER;
+    const isBigNumber = isNumber && isOutOfBounds;
+    const isInt = context && intRegex.test(context.source);
+    const isBigInt = isBigNumber && isInt;
+    if (isBigInt) return BigInt(context.source);
+    const hasCustomReviver = typeof reviver === "function";
+    if (!hasCustomReviver) return value;
+    return reviver(key, value, context);
+  });
+};
+var MAX_INT = Number.MAX_SAFE_INTEGER.toString();
+var MAX_DIGITS = MAX_INT.length;
+var stringsOrLargeNumbers = /"(?:[^"\\]|\\.)*"|-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/g;
+var noiseValueWithQuotes = /^"-?\d+n+"$/;
+var applyReviverIteratively = (parsed, userReviver) => {
+  const rootHolder = { "": parsed };
+  const stack = [{ parent: rootHolder, key: "", visited: false }];
+  while (stack.length > 0) {
+    const node = stack[stack.length - 1];
+    if (!node.visited) {
+      node.visited = true;
+      const value = node.parent[node.key];
+      const isComplexObject = value !== null && typeof value === "object";
+      if (isComplexObject) {
+        const keys = Object.keys(value);
+        for (let i2 = keys.length - 1; i2 >= 0; i2--) {
+          stack.push({ parent: value, key: keys[i2], visited: false });
+        }
+      }
+    } else {
+      const { parent, key } = node;
+      let value = parent[key];
+      if (typeof value === "string") {
+        const isCustomFormatBigInt = customFormat.test(value);
+        if (isCustomFormatBigInt) {
+          value = BigInt(value.slice(0, -1));
+        } else {
+          const isNoise = noiseValue.test(value);
+          if (isNoise) value = value.slice(0, -1);
+        }
+      }
+      const hasUserReviver = typeof userReviver === "function";
+      if (hasUserReviver) {
+        value = userReviver.call(parent, key, value);
+      }
+      const isDeleted = value === void 0;
+      if (isDeleted) {
+        delete parent[key];
+      } else {
+        parent[key] = value;
+      }
+      stack.pop();
+    }
+  }
+  return rootHolder[""];
+};
+var serializeBigInts = (text) => {
+  return text.replace(
+    stringsOrLargeNumbers,
+    (match, digits, fractional, exponential) => {
+      const isString = match[0] === '"';
+      const isNoise = isString && noiseValueWithQuotes.test(match);
+      if (isNoise) return match.substring(0, match.length - 1) + 'n"';
+      const hasFractionalOrExponential = fractional || exponential;
+      const isLessThanMaxSafeInt = digits && (digits.length < MAX_DIGITS || digits.length === MAX_DIGITS && digits <= MAX_INT);
+      const isStandardValue = isString || hasFractionalOrExponential || isLessThanMaxSafeInt;
+      if (isStandardValue) return match;
+      return '"' + match + 'n"';
+    }
+  );
+};
+var JSONParse = (text, reviver) => {
+  if (!text) return originalParse(text, reviver);
+  try {
+    if (isContextSourceSupported()) return JSONParseV2(text, reviver);
+    const serializedData = serializeBigInts(text);
+    return originalParse(
+      serializedData,
+      (key, value, context) => convertMarkedBigIntsReviver(key, value, context, reviver)
+    );
+  } catch (error3) {
+    if (error3 instanceof RangeError) {
+      const serializedData = serializeBigInts(text);
+      const parsed = originalParse(serializedData);
+      return applyReviverIteratively(parsed, reviver);
+    }
+    throw error3;
+  }
+};
+
+// node_modules/@octokit/core/node_modules/@octokit/request-error/dist-src/index.js
+var RequestError = class extends Error {
+  name;
+  /**
+   * http status code
+   */
+  status;
+  /**
+   * Request options that lead to the error.
+   */
+  request;
+  /**
+   * Response object if a response was received
+   */
+  response;
+  constructor(message, statusCode, options) {
+    super(message, { cause: options.cause });
+    this.name = "HttpError";
+    this.status = Number.parseInt(statusCode);
+    if (Number.isNaN(this.status)) {
+      this.status = 0;
+    }
+    if ("response" in options) {
+      this.response = options.response;
+    }
+    const requestCopy = Object.assign({}, options.request);
+    if (options.request.headers.authorization) {
+      requestCopy.headers = Object.assign({}, options.request.headers, {
+        authorization: options.request.headers.authorization.replace(
+          /(?<! ) .*$/,
+          " [REDACTED]"
+        )
+      });
+    }
+    requestCopy.url = requestCopy.url.replace(/\bclient_secret=\w+/g, "client_secret=[REDACTED]").replace(/\baccess_token=\w+/g, "access_token=[REDACTED]");
+    this.request = requestCopy;
+  }
+};
+
+// node_modules/@octokit/core/node_modules/@octokit/request/dist-bundle/index.js
+var VERSION3 = "10.0.16";
+var defaults_default = {
+  headers: {
+    "user-agent": `octokit-request.js/${VERSION3} ${getUserAgent()}`
+  }
+};
+function isPlainObject2(value) {
+  if (typeof value !== "object" || value === null) return false;
+  if (Object.prototype.toString.call(value) !== "[object Object]") return false;
+  const proto = Object.getPrototypeOf(value);
+  if (proto === null) return true;
+  const Ctor = Object.prototype.hasOwnProperty.call(proto, "constructor") && proto.constructor;
+  return typeof Ctor === "function" && Ctor instanceof Ctor && Function.prototype.call(Ctor) === Function.prototype.call(value);
+}
+var noop = () => "";
+async function fetchWrapper(requestOptions) {
+  const fetch = requestOptions.request?.fetch || globalThis.fetch;
+  if (!fetch) {
+    throw new Error(
+      "fetch is not set. Please pass a fetch implementation as new Octokit({ request: { fetch }}). Learn more at https://github.com/octokit/octokit.js/#fetch-missing"
+    );
+  }
+  const log = requestOptions.request?.log || console;
+  const parseSuccessResponseBody = requestOptions.request?.parseSuccessResponseBody !== false;
+  const body = isPlainObject2(requestOptions.body) || Array.isArray(requestOptions.body) ? JSONStringify(requestOptions.body) : requestOptions.body;
+  const requestHeaders = Object.fromEntries(
+    Object.entries(requestOptions.headers).map(([name, value]) => [
+      name,
+      String(value)
+    ])
+  );
+  let fetchResponse;
+  try {
+    fetchResponse = await fetch(requestOptions.url, {
+      method: requestOptions.method,
+      body,
+      redirect: requestOptions.request?.redirect,
+      headers: requestHeaders,
+      signal: requestOptions.request?.signal,
+      // duplex must be set if request.body is ReadableStream or Async Iterables.
+      // See https://fetch.spec.whatwg.org/#dom-requestinit-duplex.
+      ...requestOptions.body && { duplex: "half" }
+    });
+  } catch (error3) {
+    let message = "Unknown Error";
+    if (error3 instanceof Error) {
+      if (error3.name === "AbortError") {
+        error3.status = 500;
+        throw error3;
+      }
+      message = error3.message;
+      if (error3.name === "TypeError" && "cause" in error3) {
+        if (error3.cause instanceof Error) {
+          message = error3.cause.message;
+        } else if (typeof error3.cause === "string") {
+          message = error3.cause;
+        }
+      }
+    }
+    const requestError = new RequestError(message, 500, {
+      request: requestOptions
+    });
+    requestError.cause = error3;
+    throw requestError;
+  }
+  const status = fetchResponse.status;
+  const url = fetchResponse.url;
+  const responseHeaders = {};
+  for (const [key, value] of fetchResponse.headers) {
+    responseHeaders[key] = value;
+  }
+  const octokitResponse = {
+    url,
+    status,
+    headers: responseHeaders,
+    data: ""
+  };
+  if ("deprecation" in responseHeaders) {
+    const matches = responseHeaders.link && responseHeaders.link.match(/<([^<>]+)>; rel="deprecation"/);
+    const deprecationLink = matches && matches.pop();
+    log.warn(
+      `[@octokit/request] "${requestOptions.method} ${requestOptions.url}" is deprecated. It is scheduled to be removed on ${responseHeaders.sunset}${deprecationLink ? `. See ${deprecationLink}` : ""}`
+    );
+  }
+  if (status === 204 || status === 205) {
+    return octokitResponse;
+  }
+  if (requestOptions.method === "HEAD") {
+    if (status < 400) {
+      return octokitResponse;
+    }
+    throw new RequestError(fetchResponse.statusText, status, {
+      response: octokitResponse,
+      request: requestOptions
+    });
+  }
+  if (status === 304) {
+    octokitResponse.data = await getResponseData(fetchResponse);
+    throw new RequestError("Not modified", status, {
+      response: octokitResponse,
+      request: requestOptions
+    });
+  }
+  if (status >= 400) {
+    octokitResponse.data = await getResponseData(fetchResponse);
+    throw new RequestError(toErrorMessage(octokitResponse.data), status, {
+      response: octokitResponse,
+      request: requestOptions
+    });
+  }
+  octokitResponse.data = parseSuccessResponseBody ? await getResponseData(fetchResponse) : fetchResponse.body;
+  return octokitResponse;
+}
+async function getResponseData(response) {
+  const contentType = response.headers.get("content-type");
+  if (!contentType) {
+    return response.text().catch(noop);
+  }
+  const mimetype = parse3(contentType);
+  if (isJSONResponse(mimetype)) {
+    let text = "";
+    try {
+      text = await response.text();
+      return JSONParse(text);
+    } catch (err2) {
+      return text;
+    }
+  } else if (mimetype.type.startsWith("text/") || // `application/octet-stream` is the canonical "arbitrary binary" type
+  // (RFC 2046) and must never be decoded as text, even when the response
+  // carries a (misleading) `charset=utf-8` parameter — see #751.
+  mimetype.parameters.charset?.toLowerCase() === "utf-8" && mimetype.type !== "application/octet-stream") {
+    return response.text().catch(noop);
+  } else {
+    return response.arrayBuffer().catch(
+      /* v8 ignore next -- @preserve */
+      () => new ArrayBuffer(0)
+    );
+  }
+}
+function isJSONResponse(mimetype) {
+  return mimetype.type === "application/json" || mimetype.type === "application/scim+json";
+}
+function toErrorMessage(data) {
+  if (typeof data === "string") {
+    return data;
+  }
+  if (data instanceof ArrayBuffer) {
+    return "Unknown error";
+  }
+  if (typeof data === "object" && data !== null && "message" in data) {
+    const objectData = data;
+    const suffix = "documentation_url" in objectData ? ` - ${objectData.documentation_url}` : "";
+    return Array.isArray(objectData.errors) ? `${objectData.message}: ${objectData.errors.map((v) => JSON.stringify(v)).join(", ")}${suffix}` : `${objectData.message}${suffix}`;
+  }
+  return `Unknown error: ${JSON.stringify(data)}`;
+}
+function withDefaults2(oldEndpoint, newDefaults) {
+  const endpoint22 = oldEndpoint.defaults(newDefaults);
+  const newApi = function(route, parameters) {
+    const endpointOptions = endpoint22.merge(route, parameters);
+    if (!endpointOptions.request || !endpointOptions.request.hook) {
+      return fetchWrapper(endpoint22.parse(endpointOptions));
+    }
+    const request22 = (route2, parameters2) => {
+      return fetchWrapper(
+        endpoint22.parse(endpoint22.merge(route2, parameters2))
+      );
+    };
+    Object.assign(request22, {
+      endpoint: endpoint22,
+      defaults: withDefaults2.bind(null, endpoint22)
+    });
+    return endpointOptions.request.hook(request22, endpointOptions);
+  };
+  return Object.assign(newApi, {
+    endpoint: endpoint22,
+    defaults: withDefaults2.bind(null, endpoint22)
+  });
+}
+var request = withDefaults2(endpoint, defaults_default);
+
+// node_modules/@octokit/graphql/node_modules/@octokit/endpoint/dist-bundle/index.js
+var VERSION4 = "0.0.0-development";
+var userAgent2 = `octokit-endpoint.js/${VERSION4} ${getUserAgent()}`;
+var DEFAULTS2 = {
+  method: "GET",
+  baseUrl: "https://api.github.com",
+  headers: {
+    accept: "application/vnd.github.v3+json",
+    "user-agent": userAgent2
+  },
+  mediaType: {
+    format: ""
+  }
+};
+function lowercaseKeys2(object) {
+  if (!object) {
+    return {};
+  }
+  return Object.keys(object).reduce((newObj, key) => {
+    newObj[key.toLowerCase()] = object[key];
+    return newObj;
+  }, {});
+}
+function isPlainObject3(value) {
+  if (typeof value !== "object" || value === null) return false;
+  if (Object.prototype.toString.call(value) !== "[object Object]") return false;
+  const proto = Object.getPrototypeOf(value);
+  if (proto === null) return true;
+  const Ctor = Object.prototype.hasOwnProperty.call(proto, "constructor") && proto.constructor;
+  return typeof Ctor === "function" && Ctor instanceof Ctor && Function.prototype.call(Ctor) === Function.prototype.call(value);
+}
+function mergeDeep2(defaults, options) {
+  const result = Object.assign({}, defaults);
+  Object.keys(options).forEach((key) => {
+    if (isPlainObject3(options[key])) {
+      if (!(key in defaults)) Object.assign(result, { [key]: options[key] });
+      else result[key] = mergeDeep2(defaults[key], options[key]);
+    } else {
+      Object.assign(result, { [key]: options[key] });
+    }
+  });
+  return result;
+}
+function removeUndefinedProperties2(obj) {
+  for (const key in obj) {
+    if (obj[key] === void 0) {
+      delete obj[key];
+    }
+  }
+  return obj;
+}
+function merge2(defaults, route, options) {
+  if (typeof route === "string") {
+    let [method, url] = route.split(" ");
+    options = Object.assign(url ? { method, url } : { url: method }, options);
+  } else {
+    options = Object.assign({}, route);
+  }
+  options.headers = lowercaseKeys2(options.headers);
+  removeUndefinedProperties2(options);
+  removeUndefinedProperties2(options.headers);
+  const mergedOptions = mergeDeep2(defaults || {}, options);
+  if (options.url === "/graphql") {
+    if (defaults && defaults.mediaType.previews?.length) {
+      mergedOptions.mediaType.previews = defaults.mediaType.previews.filter(
+        (preview) => !mergedOptions.mediaType.previews.includes(preview)
+      ).concat(mergedOptions.mediaType.previews);
+    }
+    mergedOptions.mediaType.previews = (mergedOptions.mediaType.previews || []).map((preview) => preview.replace(/-preview/, ""));
+  }
+  return mergedOptions;
+}
+function addQueryParameters2(url, parameters) {
+  const separator = /\?/.test(url) ? "&" : "?";
+  const names = Object.keys(parameters);
+  if (names.length === 0) {
+    return url;
+  }
+  return url + separator + names.map((name) => {
+    if (name === "q") {
+      return "q=" + parameters.q.split("+").map(encodeURIComponent).join("+");
+    }
+    return `${name}=${encodeURIComponent(parameters[name])}`;
+  }).join("&");
+}
+var urlVariableRegex2 = /\{[^{}}]+\}/g;
+function removeNonChars2(variableName) {
+  return variableName.replace(/(?:^\W+)|(?:(?<!\W)\W+$)/g, "").split(/,/);
+}
+function extractUrlVariableNames2(url) {
+  const matches = url.match(urlVariableRegex2);
+  if (!matches) {
+    return [];
+  }
+  return matches.map(removeNonChars2).reduce((a, b2) => a.concat(b2), []);
+}
+function omit2(object, keysToOmit) {
+  const result = { __proto__: null };
+  for (const key of Object.keys(object)) {
+    if (keysToOmit.indexOf(key) === -1) {
+      result[key] = object[key];
+    }
+  }
+  return result;
+}
+function encodeReserved2(str3) {
+  return str3.split(/(%[0-9A-Fa-f]{2})/g).map(function(part) {
+    if (!/%[0-9A-Fa-f]/.test(part)) {
+      part = encodeURI(part).replace(/%5B/g, "[").replace(/%5D/g, "]");
+    }
+    return part;
+  }).join("");
+}
+function encodeUnreserved2(str3) {
+  return encodeURIComponent(str3).replace(/[!'()*]/g, function(c3) {
+    return "%" + c3.charCodeAt(0).toString(16).toUpperCase();
+  });
+}
+function encodeValue4(operator, value, key) {
+  value = operator === "+" || operator === "#" ? encodeReserved2(value) : encodeUnreserved2(value);
+  if (key) {
+    return encodeUnreserved2(key) + "=" + value;
+  } else {
+    return value;
+  }
+}
+function isDefined2(value) {
+  return value !== void 0 && value !== null;
+}
+function isKeyOperator2(operator) {
+  return operator === ";" || operator === "&" || operator === "?";
+}
+function getValues2(context, operator, key, modifier) {
+  var value = context[key], result = [];
+  if (isDefined2(value) && value !== "") {
+    if (typeof value === "string" || typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") {
+      value = value.toString();
+      if (modifier && modifier !== "*") {
+        value = value.substring(0, parseInt(modifier, 10));
+      }
+      result.push(
+        encodeValue4(operator, value, isKeyOperator2(operator) ? key : "")
+      );
+    } else {
+      if (modifier === "*") {
+        if (Array.isArray(value)) {
+          value.filter(isDefined2).forEach(function(value2) {
+            result.push(
+              encodeValue4(operator, value2, isKeyOperator2(operator) ? key : "")
+            );
+          });
+        } else {
+          Object.keys(value).forEach(function(k2) {
+            if (isDefined2(value[k2])) {
+              result.push(encodeValue4(operator, value[k2], k2));
+            }
+          });
+        }
+      } else {
+        const tmp = [];
+        if (Array.isArray(value)) {
+          value.filter(isDefined2).forEach(function(value2) {
+            tmp.push(encodeValue4(operator, value2));
+          });
+        } else {
+          Object.keys(value).forEach(function(k2) {
+            if (isDefined2(value[k2])) {
+              tmp.push(encodeUnreserved2(k2));
+              tmp.push(encodeValue4(operator, value[k2].toString()));
+            }
+          });
+        }
+        if (isKeyOperator2(operator)) {
+          result.push(encodeUnreserved2(key) + "=" + tmp.join(","));
+        } else if (tmp.length !== 0) {
+          result.push(tmp.join(","));
+        }
+      }
+    }
+  } else {
+    if (operator === ";") {
+      if (isDefined2(value)) {
+        result.push(encodeUnreserved2(key));
+      }
+    } else if (value === "" && (operator === "&" || operator === "?")) {
+      result.push(encodeUnreserved2(key) + "=");
+    } else if (value === "") {
+      result.push("");
+    }
+  }
+  return result;
+}
+function parseUrl2(template) {
+  return {
+    expand: expand2.bind(null, template)
+  };
+}
+function expand2(template, context) {
+  var operators = ["+", "#", ".", "/", ";", "?", "&"];
+  template = template.replace(
+    /\{([^\{\}]+)\}|([^\{\}]+)/g,
+    function(_2, expression, literal) {
+      if (expression) {
+        let operator = "";
+        const values = [];
+        if (operators.indexOf(expression.charAt(0)) !== -1) {
+          operator = expression.charAt(0);
+          expression = expression.substr(1);
+        }
+        expression.split(/,/g).forEach(function(variable) {
+          var tmp = /([^:\*]*)(?::(\d+)|(\*))?/.exec(variable);
+          values.push(
+            ...getValues2(context, operator, tmp[1], tmp[2] || tmp[3])
+          );
+        });
+        if (operator && operator !== "+") {
+          var separator = ",";
+          if (operator === "?") {
+            separator = "&";
+          } else if (operator !== "#") {
+            separator = operator;
+          }
+          return (values.length !== 0 ? operator : "") + values.join(separator);
+        } else {
+          return values.join(",");
+        }
+      } else {
+        return encodeReserved2(literal);
+      }
+    }
+  );
+  if (template === "/") {
+    return template;
+  } else {
+    return template.replace(/\/$/, "");
+  }
+}
+function parse4(options) {
+  let method = options.method.toUpperCase();
+  let url = (options.url || "/").replace(/:([a-z]\w+)/g, "{$1}");
+  let headers = Object.assign({}, options.headers);
+  let body;
+  let parameters = omit2(options, [
+    "method",
+    "baseUrl",
+    "url",
+    "headers",
+    "request",
+    "mediaType"
+  ]);
+  const urlVariableNames = extractUrlVariableNames2(url);
+  url = parseUrl2(url).expand(parameters);
+  if (!/^http/.test(url)) {
+    url = options.baseUrl + url;
+  }
+  const omittedParameters = Object.keys(options).filter((option) => urlVariableNames.includes(option)).concat("baseUrl");
+  const remainingParameters = omit2(parameters, omittedParameters);
+  const isBinaryRequest = /application\/octet-stream/i.test(headers.accept);
+  if (!isBinaryRequest) {
+    if (options.mediaType.format) {
+      headers.accept = headers.accept.split(/,/).map(
+        (format) => format.replace(
+          /application\/vnd(\.\w+)(\.v3)?(\.\w+)?(\+json)?$/,
+          `application/vnd$1$2.${options.mediaType.format}`
+        )
+      ).join(",");
+    }
+    if (url.endsWith("/graphql")) {
+      if (options.mediaType.previews?.length) {
+        const previewsFromAcceptHeader = headers.accept.match(/(?<![\w-])[\w-]+(?=-preview)/g) || [];
+        headers.accept = previewsFromAcceptHeader.concat(options.mediaType.previews).map((preview) => {
+          const format = options.mediaType.format ? `.${options.mediaType.format}` : "+json";
+          return `application/vnd.github.${preview}-preview${format}`;
+        }).join(",");
+      }
+    }
+  }
+  if (["GET", "HEAD"].includes(method)) {
+    url = addQueryParameters2(url, remainingParameters);
+  } else {
+    if ("data" in remainingParameters) {
+      body = remainingParameters.data;
+    } else {
+      if (Object.keys(remainingParameters).length) {
+        body = remainingParameters;
+      }
+    }
+  }
+  if (!headers["content-type"] && typeof body !== "undefined") {
+    headers["content-type"] = "application/json; charset=utf-8";
+  }
+  if (["PATCH", "PUT"].includes(method) && typeof body === "undefined") {
+    body = "";
+  }
+  return Object.assign(
+    { method, url, headers },
+    typeof body !== "undefined" ? { body } : null,
+    options.request ? { request: options.request } : null
+  );
+}
+function endpointWithDefaults2(defaults, route, options) {
+  return parse4(merge2(defaults, route, options));
+}
+function withDefaults3(oldDefaults, newDefaults) {
+  const DEFAULTS22 = merge2(oldDefaults, newDefaults);
+  const endpoint22 = endpointWithDefaults2.bind(null, DEFAULTS22);
+  return Object.assign(endpoint22, {
+    DEFAULTS: DEFAULTS22,
+    defaults: withDefaults3.bind(null, DEFAULTS22),
+    merge: merge2.bind(null, DEFAULTS22),
+    parse: parse4
+  });
+}
+var endpoint2 = withDefaults3(null, DEFAULTS2);
+
+// node_modules/@octokit/graphql/node_modules/@octokit/request-error/dist-src/index.js
+var RequestError2 = class extends Error {
+  name;
+  /**
+   * http status code
+   */
+  status;
+  /**
+   * Request options that lead to the error.
+   */
+  request;
+  /**
+   * Response object if a response was received
+   */
+  response;
+  constructor(message, statusCode, options) {
+    super(message, { cause: options.cause });
+    this.name = "HttpError";
+    this.status = Number.parseInt(statusCode);
+    if (Number.isNaN(this.status)) {
+      this.status = 0;
+    }
+    if ("response" in options) {
+      this.response = options.response;
+    }
+    const requestCopy = Object.assign({}, options.request);
+    if (options.request.headers.authorization) {
+      requestCopy.headers = Object.assign({}, options.request.headers, {
+        authorization: options.request.headers.authorization.replace(
+          /(?<! ) .*$/,
+          " [REDACTED]"
+        )
+      });
+    }
+    requestCopy.url = requestCopy.url.replace(/\bclient_secret=\w+/g, "client_secret=[REDACTED]").replace(/\baccess_token=\w+/g, "access_token=[REDACTED]");
+    this.request = requestCopy;
+  }
+};
+
+// node_modules/@octokit/graphql/node_modules/@octokit/request/dist-bundle/index.js
+var VERSION5 = "10.0.16";
+var defaults_default2 = {
+  headers: {
+    "user-agent": `octokit-request.js/${VERSION5} ${getUserAgent()}`
+  }
+};
+function isPlainObject4(value) {
+  if (typeof value !== "object" || value === null) return false;
+  if (Object.prototype.toString.call(value) !== "[object Object]") return false;
+  const proto = Object.getPrototypeOf(value);
+  if (proto === null) return true;
+  const Ctor = Object.prototype.hasOwnProperty.call(proto, "constructor") && proto.constructor;
+  return typeof Ctor === "function" && Ctor instanceof Ctor && Function.prototype.call(Ctor) === Function.prototype.call(value);
+}
+var noop2 = () => "";
+async function fetchWrapper2(requestOptions) {
+  const fetch = requestOptions.request?.fetch || globalThis.fetch;
+  if (!fetch) {
+    throw new Error(
+      "fetch is not set. Please pass a fetch implementation as new Octokit({ request: { fetch }}). Learn more at https://github.com/octokit/octokit.js/#fetch-missing"
+    );
+  }
+  const log = requestOptions.request?.log || console;
+  const parseSuccessResponseBody = requestOptions.request?.parseSuccessResponseBody !== false;
+  const body = isPlainObject4(requestOptions.body) || Array.isArray(requestOptions.body) ? JSONStringify(requestOptions.body) : requestOptions.body;
+  const requestHeaders = Object.fromEntries(
+    Object.entries(requestOptions.headers).map(([name, value]) => [
+      name,
+      String(value)
+    ])
+  );
+  let fetchResponse;
+  try {
+    fetchResponse = await fetch(requestOptions.url, {
+      method: requestOptions.method,
+      body,
+      redirect: requestOptions.request?.redirect,
+      headers: requestHeaders,
+      signal: requestOptions.request?.signal,
+      // duplex must be set if request.body is ReadableStream or Async Iterables.
+      // See https://fetch.spec.whatwg.org/#dom-requestinit-duplex.
+      ...requestOptions.body && { duplex: "half" }
+    });
+  } catch (error3) {
+    let message = "Unknown Error";
+    if (error3 instanceof Error) {
+      if (error3.name === "AbortError") {
+        error3.status = 500;
+        throw error3;
+      }
+      message = error3.message;
+      if (error3.name === "TypeError" && "cause" in error3) {
+        if (error3.cause instanceof Error) {
+          message = error3.cause.message;
+        } else if (typeof error3.cause === "string") {
+          message = error3.cause;
+        }
+      }
+    }
+    const requestError = new RequestError2(message, 500, {
+      request: requestOptions
+    });
+    requestError.cause = error3;
+    throw requestError;
+  }
+  const status = fetchResponse.status;
+  const url = fetchResponse.url;
+  const responseHeaders = {};
+  for (const [key, value] of fetchResponse.headers) {
+    responseHeaders[key] = value;
+  }
+  const octokitResponse = {
+    url,
+    status,
+    headers: responseHeaders,
+    data: ""
+  };
+  if ("deprecation" in responseHeaders) {
+    const matches = responseHeaders.link && responseHeaders.link.match(/<([^<>]+)>; rel="deprecation"/);
+    const deprecationLink = matches && matches.pop();
+    log.warn(
+      `[@octokit/request] "${requestOptions.method} ${requestOptions.url}" is deprecated. It is scheduled to be removed on ${responseHeaders.sunset}${deprecationLink ? `. See ${deprecationLink}` : ""}`
+    );
+  }
+  if (status === 204 || status === 205) {
+    return octokitResponse;
+  }
+  if (requestOptions.method === "HEAD") {
+    if (status < 400) {
+      return octokitResponse;
+    }
+    throw new RequestError2(fetchResponse.statusText, status, {
+      response: octokitResponse,
+      request: requestOptions
+    });
+  }
+  if (status === 304) {
+    octokitResponse.data = await getResponseData2(fetchResponse);
+    throw new RequestError2("Not modified", status, {
+      response: octokitResponse,
+      request: requestOptions
+    });
+  }
+  if (status >= 400) {
+    octokitResponse.data = await getResponseData2(fetchResponse);
+    throw new RequestError2(toErrorMessage2(octokitResponse.data), status, {
+      response: octokitResponse,
+      request: requestOptions
+    });
+  }
+  octokitResponse.data = parseSuccessResponseBody ? await getResponseData2(fetchResponse) : fetchResponse.body;
+  return octokitResponse;
+}
+async function getResponseData2(response) {
+  const contentType = response.headers.get("content-type");
+  if (!contentType) {
+    return response.text().catch(noop2);
+  }
+  const mimetype = parse3(contentType);
+  if (isJSONResponse2(mimetype)) {
+    let text = "";
+    try {
+      text = await response.text();
+      return JSONParse(text);
+    } catch (err2) {
+      return text;
+    }
+  } else if (mimetype.type.startsWith("text/") || // `application/octet-stream` is the canonical "arbitrary binary" type
+  // (RFC 2046) and must never be decoded as text, even when the response
+  // carries a (misleading) `charset=utf-8` parameter — see #751.
+  mimetype.parameters.charset?.toLowerCase() === "utf-8" && mimetype.type !== "application/octet-stream") {
+    return response.text().catch(noop2);
+  } else {
+    return response.arrayBuffer().catch(
+      /* v8 ignore next -- @preserve */
+      () => new ArrayBuffer(0)
+    );
+  }
+}
+function isJSONResponse2(mimetype) {
+  return mimetype.type === "application/json" || mimetype.type === "application/scim+json";
+}
+function toErrorMessage2(data) {
+  if (typeof data === "string") {
+    return data;
+  }
+  if (data instanceof ArrayBuffer) {
+    return "Unknown error";
+  }
+  if (typeof data === "object" && data !== null && "message" in data) {
+    const objectData = data;
+    const suffix = "documentation_url" in objectData ? ` - ${objectData.documentation_url}` : "";
+    return Array.isArray(objectData.errors) ? `${objectData.message}: ${objectData.errors.map((v) => JSON.stringify(v)).join(", ")}${suffix}` : `${objectData.message}${suffix}`;
+  }
+  return `Unknown error: ${JSON.stringify(data)}`;
+}
+function withDefaults4(oldEndpoint, newDefaults) {
+  const endpoint22 = oldEndpoint.defaults(newDefaults);
+  const newApi = function(route, parameters) {
+    const endpointOptions = endpoint22.merge(route, parameters);
+    if (!endpointOptions.request || !endpointOptions.request.hook) {
+      return fetchWrapper2(endpoint22.parse(endpointOptions));
+    }
+    const request22 = (route2, parameters2) => {
+      return fetchWrapper2(
+        endpoint22.parse(endpoint22.merge(route2, parameters2))
+      );
+    };
+    Object.assign(request22, {
+      endpoint: endpoint22,
+      defaults: withDefaults4.bind(null, endpoint22)
+    });
+    return endpointOptions.request.hook(request22, endpointOptions);
+  };
+  return Object.assign(newApi, {
+    endpoint: endpoint22,
+    defaults: withDefaults4.bind(null, endpoint22)
+  });
+}
+var request2 = withDefaults4(endpoint2, defaults_default2);
+
+// node_modules/@octokit/graphql/dist-bundle/index.js
+var VERSION6 = "0.0.0-development";
+function _buildMessageForResponseErrors(data) {
+  return `Request failed due to following response errors:
+` + data.errors.map((e) => ` - ${e.message}`).join("\n");
+}
+var GraphqlResponseError = class extends Error {
+  constructor(request22, headers, response) {
+    super(_buildMessageForResponseErrors(response));
+    this.request = request22;
+    this.headers = headers;
+    this.response = response;
+    this.errors = response.errors;
+    this.data = response.data;
+    if (Error.captureStackTrace) {
+      Error.captureStackTrace(this, this.constructor);
+    }
+  }
+  request;
+  headers;
+  response;
+  name = "GraphqlResponseError";
+  errors;
+  data;
+};
+var NON_VARIABLE_OPTIONS = [
+  "method",
+  "baseUrl",
+  "url",
+  "headers",
+  "request",
+  "query",
+  "mediaType",
+  "operationName"
+];
+var FORBIDDEN_VARIABLE_OPTIONS = ["query", "method", "url"];
+var GHES_V3_SUFFIX_REGEX = /\/api\/v3\/?$/;
+function graphql(request22, query, options) {
+  if (options) {
+    if (typeof query === "string" && "query" in options) {
+      return Promise.reject(
+        new Error(`[@octokit/graphql] "query" cannot be used as variable name`)
+      );
+    }
+    for (const key in options) {
+      if (!FORBIDDEN_VARIABLE_OPTIONS.includes(key)) continue;
+      return Promise.reject(
+        new Error(
+          `[@octokit/graphql] "${key}" cannot be used as variable name`
+        )
+      );
+    }
+  }
+  const parsedOptions = typeof query === "string" ? Object.assign({ query }, options) : query;
+  const requestOptions = Object.keys(
+    parsedOptions
+  ).reduce((result, key) => {
+    if (NON_VARIABLE_OPTIONS.includes(key)) {
+      result[key] = parsedOptions[key];
+      return result;
+    }
+    if (!result.variables) {
+      result.variables = {};
+    }
+    result.variables[key] = parsedOptions[key];
+    return result;
+  }, {});
+  const baseUrl = parsedOptions.baseUrl || request22.endpoint.DEFAULTS.baseUrl;
+  if (GHES_V3_SUFFIX_REGEX.test(baseUrl)) {
+    requestOptions.url = baseUrl.replace(GHES_V3_SUFFIX_REGEX, "/api/graphql");
+  }
+  return request22(requestOptions).then((response) => {
+    if (response.data.errors) {
+      const headers = {};
+      for (const key of Object.keys(response.headers)) {
+        headers[key] = response.headers[key];
+      }
+      throw new GraphqlResponseError(
+        requestOptions,
+        headers,
+        response.data
+      );
+    }
+    return response.data.data;
+  });
+}
+function withDefaults5(request22, newDefaults) {
+  const newRequest = request22.defaults(newDefaults);
+  const newApi = (query, options) => {
+    return graphql(newRequest, query, options);
+  };
+  return Object.assign(newApi, {
+    defaults: withDefaults5.bind(null, newRequest),
+    endpoint: newRequest.endpoint
+  });
+}
+var graphql2 = withDefaults5(request2, {
+  headers: {
+    "user-agent": `octokit-graphql.js/${VERSION6} ${getUserAgent()}`
+  },
+  method: "POST",
+  url: "/graphql"
+});
+function withCustomRequest(customRequest) {
+  return withDefaults5(customRequest, {
+    method: "POST",
+    url: "/graphql"
+  });
+}
+
+// node_modules/@octokit/auth-token/dist-bundle/index.js
+var b64url = "(?:[a-zA-Z0-9_-]+)";
+var sep4 = "\\.";
+var jwtRE = new RegExp(`^${b64url}${sep4}${b64url}${sep4}${b64url}$`);
+var isJWT = jwtRE.test.bind(jwtRE);
+async function auth(token) {
+  const isApp = isJWT(token);
+  const isInstallation = token.startsWith("v1.") || token.startsWith("ghs_");
+  const isUserToServer = token.startsWith("ghu_");
+  const tokenType = isApp ? "app" : isInstallation ? "installation" : isUserToServer ? "user-to-server" : "oauth";
+  return {
+    type: "token",
+    token,
+    tokenType
+  };
+}
+function withAuthorizationPrefix(token) {
+  if (token.split(/\./).length === 3) {
+    return `bearer ${token}`;
+  }
+  return `token ${token}`;
+}
+async function hook(token, request3, route, parameters) {
+  const endpoint3 = request3.endpoint.merge(
+    route,
+    parameters
+  );
+  endpoint3.headers.authorization = withAuthorizationPrefix(token);
+  return request3(endpoint3);
+}
+var createTokenAuth = function createTokenAuth2(token) {
+  if (!token) {
+    throw new Error("[@octokit/auth-token] No token passed to createTokenAuth");
+  }
+  if (typeof token !== "string") {
+    throw new Error(
+      "[@octokit/auth-token] Token passed to createTokenAuth is not a string"
+    );
+  }
+  token = token.replace(/^(token|bearer) +/i, "");
+  return Object.assign(auth.bind(null, token), {
+    hook: hook.bind(null, token)
+  });
+};
+
+// node_modules/@octokit/core/dist-src/version.js
+var VERSION7 = "7.0.8";
+
+// node_modules/@octokit/core/dist-src/index.js
+var noop3 = () => {
+};
+var consoleWarn = console.warn.bind(console);
+var consoleError = console.error.bind(console);
+function createLogger2(logger = {}) {
+  if (typeof logger.debug !== "function") {
+    logger.debug = noop3;
+  }
+  if (typeof logger.info !== "function") {
+    logger.info = noop3;
+  }
+  if (typeof logger.warn !== "function") {
+    logger.warn = consoleWarn;
+  }
+  if (typeof logger.error !== "function") {
+    logger.error = consoleError;
+  }
+  return logger;
+}
+var userAgentTrail = `octokit-core.js/${VERSION7} ${getUserAgent()}`;
+var Octokit = class {
+  static VERSION = VERSION7;
+  static defaults(defaults) {
+    const OctokitWithDefaults = class extends this {
+      constructor(...args) {
+        const options = args[0] || {};
+        if (typeof defaults === "function") {
+          super(defaults(options));
+          return;
+        }
+        super(
+          Object.assign(
+            {},
+            defaults,
+            options,
+            options.userAgent && defaults.userAgent ? {
+              userAgent: `${options.userAgent} ${defaults.userAgent}`
+            } : null
+          )
+        );
+      }
+    };
+    return OctokitWithDefaults;
+  }
+  static plugins = [];
+  /**
+   * Attach a plugin (or many) to your Octokit instance.
+   *
+   * @example
+   * const API = Octokit.plugin(plugin1, plugin2, plugin3, ...)
+   */
+  static plugin(...newPlugins) {
+    const currentPlugins = this.plugins;
+    const NewOctokit = class extends this {
+      static plugins = currentPlugins.concat(
+        newPlugins.filter((plugin) => !currentPlugins.includes(plugin))
+      );
+    };
+    return NewOctokit;
+  }
+  constructor(options = {}) {
+    const hook2 = new before_after_hook_default.Collection();
+    const requestDefaults = {
+      baseUrl: request.endpoint.DEFAULTS.baseUrl,
+      headers: {},
+      request: Object.assign({}, options.request, {
+        // @ts-ignore internal usage only, no need to type
+        hook: hook2.bind(null, "request")
+      }),
+      mediaType: {
+        previews: [],
+        format: ""
+      }
+    };
+    requestDefaults.headers["user-agent"] = options.userAgent ? `${options.userAgent} ${userAgentTrail}` : userAgentTrail;
+    if (options.baseUrl) {
+      requestDefaults.baseUrl = options.baseUrl;
+    }
+    if (options.previews) {
+      requestDefaults.mediaType.previews = options.previews;
+    }
+    if (options.timeZone) {
+      requestDefaults.headers["time-zone"] = options.timeZone;
+    }
+    this.request = request.defaults(requestDefaults);
+    this.graphql = withCustomRequest(this.request).defaults(requestDefaults);
+    this.log = createLogger2(options.log);
+    this.hook = hook2;
+    if (!options.authStrategy) {
+      if (!options.auth) {
+        this.auth = async () => ({
+          type: "unauthenticated"
+        });
+      } else {
+        const auth2 = createTokenAuth(options.auth);
+        hook2.wrap("request", auth2.hook);
+        this.auth = auth2;
+      }
+    } else {
+      const { authStrategy, ...otherOptions } = options;
+      const auth2 = authStrategy(
+        Object.assign(
+          {
+            request: this.request,
+            log: this.log,
+            // we pass the current octokit instance as well as its constructor options
+            // to allow for authentication strategies that return a new octokit instance
+            // that shares the same internal state as the current one. The original
+            // requirement for this was the "event-octokit" authentication strategy
+            // of https://github.com/probot/octokit-auth-probot.
+            octokit: this,
+            octokitOptions: otherOptions
+          },
+          options.auth
+        )
+      );
+      hook2.wrap("request", auth2.hook);
+      this.auth = auth2;
+    }
+    const classConstructor = this.constructor;
+    for (let i2 = 0; i2 < classConstructor.plugins.length; ++i2) {
+      Object.assign(this, classConstructor.plugins[i2](this, options));
+    }
+  }
+  // assigned during constructor
+  request;
+  graphql;
+  log;
+  hook;
+  // TODO: type `octokit.auth` based on passed options.authStrategy
+  auth;
+};
+
+// node_modules/@octokit/plugin-paginate-rest/dist-bundle/index.js
+var VERSION8 = "0.0.0-development";
+function normalizePaginatedListResponse(response) {
+  if (!response.data) {
+    return {
+      ...response,
+      data: []
+    };
+  }
+  const responseNeedsNormalization = ("total_count" in response.data || "total_commits" in response.data) && !("url" in response.data);
+  if (!responseNeedsNormalization) return response;
+  const incompleteResults = response.data.incomplete_results;
+  const repositorySelection = response.data.repository_selection;
+  const totalCount = response.data.total_count;
+  const totalCommits = response.data.total_commits;
+  delete response.data.incomplete_results;
+  delete response.data.repository_selection;
+  delete response.data.total_count;
+  delete response.data.total_commits;
+  const namespaceKey = Object.keys(response.data)[0];
+  const data = response.data[namespaceKey];
+  response.data = data;
+  if (typeof incompleteResults !== "undefined") {
+    response.data.incomplete_results = incompleteResults;
+  }
+  if (typeof repositorySelection !== "undefined") {
+    response.data.repository_selection = repositorySelection;
+  }
+  response.data.total_count = totalCount;
+  response.data.total_commits = totalCommits;
+  return response;
+}
+function iterator(octokit, route, parameters) {
+  const options = typeof route === "function" ? route.endpoint(parameters) : octokit.request.endpoint(route, parameters);
+  const requestMethod = typeof route === "function" ? route : octokit.request;
+  const method = options.method;
+  const headers = options.headers;
+  let url = options.url;
+  return {
+    [Symbol.asyncIterator]: () => ({
+      async next() {
+        if (!url) return { done: true };
+        try {
+          const response = await requestMethod({ method, url, headers });
+          const normalizedResponse = normalizePaginatedListResponse(response);
+          url = ((normalizedResponse.headers.link || "").match(
+            /<([^<>]+)>;\s*rel="next"/
+          ) || [])[1];
+          if (!url && "total_commits" in normalizedResponse.data) {
+            const parsedUrl = new URL(normalizedResponse.url);
+            const params = parsedUrl.searchParams;
+            const page = parseInt(params.get("page") || "1", 10);
+            const per_page = parseInt(params.get("per_page") || "250", 10);
+            if (page * per_page < normalizedResponse.data.total_commits) {
+              params.set("page", String(page + 1));
+              url = parsedUrl.toString();
+            }
+          }
+          return { value: normalizedResponse };
+        } catch (error3) {
+          if (error3.status !== 409) throw error3;
+          url = "";
+          return {
+            value: {
+              status: 200,
+              headers: {},
+              data: []
+            }
+          };
+        }
+      }
+    })
+  };
+}
+function paginate(octokit, route, parameters, mapFn) {
+  if (typeof parameters === "function") {
+    mapFn = parameters;
+    parameters = void 0;
+  }
+  return gather(
+    octokit,
+    [],
+    iterator(octokit, route, parameters)[Symbol.asyncIterator](),
+    mapFn
+  );
+}
+function gather(octokit, results, iterator2, mapFn) {
+  return iterator2.next().then((result) => {
+    if (result.done) {
+      return results;
+    }
+    let earlyExit = false;
+    function done() {
+      earlyExit = true;
+    }
+    results = results.concat(
+      mapFn ? mapFn(result.value, done) : result.value.data
+    );
+    if (earlyExit) {
+      return results;
+    }
+    return gather(octokit, results, iterator2, mapFn);
+  });
+}
+var composePaginateRest = Object.assign(paginate, {
+  iterator
+});
+function paginateRest(octokit) {
+  return {
+    paginate: Object.assign(paginate.bind(null, octokit), {
+      iterator: iterator.bind(null, octokit)
+    })
+  };
+}
+paginateRest.VERSION = VERSION8;
+
+// node_modules/@octokit/plugin-retry/dist-bundle/index.js
+var import_light = __toESM(require_light(), 1);
+
+// node_modules/@octokit/plugin-retry/node_modules/@octokit/request-error/dist-src/index.js
+var RequestError3 = class extends Error {
+  name;
+  /**
+   * http status code
+   */
+  status;
+  /**
+   * Request options that lead to the error.
+   */
+  request;
+  /**
+   * Response object if a response was received
+   */
+  response;
+  constructor(message, statusCode, options) {
+    super(message, { cause: options.cause });
+    this.name = "HttpError";
+    this.status = Number.parseInt(statusCode);
+    if (Number.isNaN(this.status)) {
+      this.status = 0;
+    }
+    if ("response" in options) {
+      this.response = options.response;
+    }
+    const requestCopy = Object.assign({}, options.request);
+    if (options.request.headers.authorization) {
+      requestCopy.headers = Object.assign({}, options.request.headers, {
+        authorization: options.request.headers.authorization.replace(
+          /(?<! ) .*$/,
+          " [REDACTED]"
+        )
+      });
+    }
+    requestCopy.url = requestCopy.url.replace(/\bclient_secret=\w+/g, "client_secret=[REDACTED]").replace(/\baccess_token=\w+/g, "access_token=[REDACTED]");
+    this.request = requestCopy;
+  }
+};
+
+// node_modules/@octokit/plugin-retry/dist-bundle/index.js
+var VERSION9 = "0.0.0-development";
+function isRequestError(error3) {
+  return error3.request !== void 0;
+}
+async function errorRequest(state, octokit, error3, options) {
+  if (!isRequestError(error3) || !error3?.request.request) {
+    throw error3;
+  }
+  if (error3.status >= 400 && !state.doNotRetry.includes(error3.status)) {
+    const retries = options.request.retries != null ? options.request.retries : state.retries;
+    const retryAfter = Math.pow((options.request.retryCount || 0) + 1, 2);
+    throw octokit.retry.retryRequest(error3, retries, retryAfter);
+  }
+  throw error3;
+}
+async function wrapRequest(state, octokit, request3, options) {
+  const limiter = new import_light.default();
+  limiter.on("failed", function(error3, info2) {
+    const maxRetries = ~~error3.request.request?.retries;
+    const after = ~~error3.request.request?.retryAfter;
+    options.request.retryCount = info2.retryCount + 1;
+    if (maxRetries > info2.retryCount) {
+      return after * state.retryAfterBaseValue;
+    }
+  });
+  return limiter.schedule(
+    requestWithGraphqlErrorHandling.bind(null, state, octokit, request3),
+    options
+  );
+}
+async function requestWithGraphqlErrorHandling(state, octokit, request3, options) {
+  const response = await request3(options);
+  if (response.data && response.data.errors && response.data.errors.length > 0 && /Something went wrong while executing your query/.test(
+    response.data.errors[0].message
+  )) {
+    const error3 = new RequestError3(response.data.errors[0].message, 500, {
+      request: options,
+      response
+    });
+    return errorRequest(state, octokit, error3, options);
+  }
+  return response;
+}
+function retry(octokit, octokitOptions) {
+  const state = Object.assign(
+    {
+      enabled: true,
+      retryAfterBaseValue: 1e3,
+      doNotRetry: [400, 401, 403, 404, 410, 422, 451],
+      retries: 3
+    },
+    octokitOptions.retry
+  );
+  const retryPlugin = {
+    retry: {
+      retryRequest: (error3, retries, retryAfter) => {
+        error3.request.request = Object.assign({}, error3.request.request, {
+          retries,
+          retryAfter
+        });
+        return error3;
+      }
+    }
+  };
+  if (state.enabled) {
+    octokit.hook.error("request", errorRequest.bind(null, state, retryPlugin));
+    octokit.hook.wrap("request", wrapRequest.bind(null, state, retryPlugin));
+  }
+  return retryPlugin;
+}
+retry.VERSION = VERSION9;
+
+// node_modules/@octokit/plugin-throttling/dist-bundle/index.js
+var import_light2 = __toESM(require_light(), 1);
+var VERSION10 = "0.0.0-development";
+var noop4 = () => Promise.resolve();
+function wrapRequest2(state, request3, options) {
+  return state.retryLimiter.schedule(doRequest, state, request3, options);
+}
+async function doRequest(state, request3, options) {
+  const { pathname } = new URL(options.url, "http://github.test");
+  const isAuth = isAuthRequest(options.method, pathname);
+  const isWrite = !isAuth && options.method !== "GET" && options.method !== "HEAD";
+  const isSearch = options.method === "GET" && pathname.startsWith("/search/");
+  const isGraphQL = pathname.startsWith("/graphql");
+  const retryCount = ~~request3.retryCount;
+  const jobOptions = retryCount > 0 ? { priority: 0, weight: 0 } : {};
+  if (state.clustering) {
+    jobOptions.expiration = 1e3 * 60;
+  }
+  if (isWrite || isGraphQL) {
+    await state.write.key(state.id).schedule(jobOptions, noop4);
+  }
+  if (isWrite && state.triggersNotification(pathname)) {
+    await state.notifications.key(state.id).schedule(jobOptions, noop4);
+  }
+  if (isSearch) {
+    await state.search.key(state.id).schedule(jobOptions, noop4);
+  }
+  const req = (isAuth ? state.auth : state.global).key(state.id).schedule(jobOptions, request3, options);
+  if (isGraphQL) {
+    const res = await req;
+    if (res.data.errors != null && res.data.errors.some((error3) => error3.type === "RATE_LIMITED")) {
+      const error3 = Object.assign(new Error("GraphQL Rate Limit Exceeded"), {
+        response: res,
+        data: res.data
+      });
+      throw error3;
+    }
+  }
+  return req;
+}
+function isAuthRequest(method, pathname) {
+  return method === "PATCH" && // https://docs.github.com/en/rest/apps/apps?apiVersion=2022-11-28#create-a-scoped-access-token
+  /^\/applications\/[^/]+\/token\/scoped$/.test(pathname) || method === "POST" && // https://docs.github.com/en/rest/apps/oauth-applications?apiVersion=2022-11-28#reset-a-token
+  (/^\/applications\/[^/]+\/token$/.test(pathname) || // https://docs.github.com/en/rest/apps/apps?apiVersion=2022-11-28#create-an-installation-access-token-for-an-app
+  /^\/app\/installations\/[^/]+\/access_tokens$/.test(pathname) || // https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps
+  pathname === "/login/oauth/access_token");
+}
+var triggers_notification_paths_default = [
+  "/orgs/{org}/invitations",
+  "/orgs/{org}/invitations/{invitation_id}",
+  "/orgs/{org}/teams/{team_slug}/discussions",
+  "/orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments",
+  "/repos/{owner}/{repo}/collaborators/{username}",
+  "/repos/{owner}/{repo}/commits/{commit_sha}/comments",
+  "/repos/{owner}/{repo}/issues",
+  "/repos/{owner}/{repo}/issues/{issue_number}/comments",
+  "/repos/{owner}/{repo}/issues/{issue_number}/sub_issue",
+  "/repos/{owner}/{repo}/issues/{issue_number}/sub_issues/priority",
+  "/repos/{owner}/{repo}/pulls",
+  "/repos/{owner}/{repo}/pulls/{pull_number}/comments",
+  "/repos/{owner}/{repo}/pulls/{pull_number}/comments/{comment_id}/replies",
+  "/repos/{owner}/{repo}/pulls/{pull_number}/merge",
+  "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers",
+  "/repos/{owner}/{repo}/pulls/{pull_number}/reviews",
+  "/repos/{owner}/{repo}/releases",
+  "/teams/{team_id}/discussions",
+  "/teams/{team_id}/discussions/{discussion_number}/comments"
+];
+function routeMatcher(paths) {
+  const regexes = paths.map(
+    (path) => path.split("/").map((c3) => c3.startsWith("{") ? "(?:.+?)" : c3).join("/")
+  );
+  const regex2 = `^(?:${regexes.map((r2) => `(?:${r2})`).join("|")})[^/]*$`;
+  return new RegExp(regex2, "i");
+}
+var regex = routeMatcher(triggers_notification_paths_default);
+var triggersNotification = regex.test.bind(regex);
+var groups = {};
+var createGroups = function(Bottleneck2, common) {
+  groups.global = new Bottleneck2.Group({
+    id: "octokit-global",
+    maxConcurrent: 10,
+    ...common
+  });
+  groups.auth = new Bottleneck2.Group({
+    id: "octokit-auth",
+    maxConcurrent: 1,
+    ...common
+  });
+  groups.search = new Bottleneck2.Group({
+    id: "octokit-search",
+    maxConcurrent: 1,
+    minTime: 2e3,
+    ...common
+  });
+  groups.write = new Bottleneck2.Group({
+    id: "octokit-write",
+    maxConcurrent: 1,
+    minTime: 1e3,
+    ...common
+  });
+  groups.notifications = new Bottleneck2.Group({
+    id: "octokit-notifications",
+    maxConcurrent: 1,
+    minTime: 3e3,
+    ...common
+  });
+};
+function throttling(octokit, octokitOptions) {
+  const {
+    enabled = true,
+    Bottleneck: Bottleneck2 = import_light2.default,
+    id = "no-id",
+    timeout = 1e3 * 60 * 2,
+    // Redis TTL: 2 minutes
+    connection
+  } = octokitOptions.throttle || {};
+  if (!enabled) {
+    return {};
+  }
+  const common = { timeout };
+  if (typeof connection !== "undefined") {
+    common.connection = connection;
+  }
+  const state = Object.assign(
+    {
+      clustering: connection != null,
+      triggersNotification,
+      fallbackSecondaryRateRetryAfter: 60,
+      retryAfterBaseValue: 1e3,
+      id
+    },
+    octokitOptions.throttle
+  );
+  if (typeof state.onSecondaryRateLimit !== "function" || typeof state.onRateLimit !== "function") {
+    throw new Error(`octokit/plugin-throttling error:
+        You must pass the onSecondaryRateLimit and onRateLimit error handlers.
+        See https://octokit.github.io/rest.js/#throttling
+
+        const octokit = new Octokit({
+          throttle: {
+            onSecondaryRateLimit: (retryAfter, options) => {/* ... */},
+            onRateLimit: (retryAfter, options) => {/* ... */}
+          }
+        })
+    `);
+  }
+  let initialized = false;
+  const initializeBottleneck = () => {
+    if (initialized) {
+      return;
+    }
+    initialized = true;
+    if (groups.global == null) {
+      createGroups(Bottleneck2, common);
+    }
+    state.global = state.global ?? groups.global;
+    state.auth = state.auth ?? groups.auth;
+    state.search = state.search ?? groups.search;
+    state.write = state.write ?? groups.write;
+    state.notifications = state.notifications ?? groups.notifications;
+    state.retryLimiter = state.retryLimiter ?? new Bottleneck2();
+    const events = {};
+    const emitter = new Bottleneck2.Events(events);
+    events.on("secondary-limit", state.onSecondaryRateLimit);
+    events.on("rate-limit", state.onRateLimit);
+    events.on(
+      "error",
+      (e) => octokit.log.warn("Error in throttling-plugin limit handler", e)
+    );
+    state.retryLimiter.on("failed", async function(error3, info2) {
+      const [state2, request3, options] = info2.args;
+      const { pathname } = new URL(options.url, "http://github.test");
+      const shouldRetryGraphQL = pathname.startsWith("/graphql") && error3.status !== 401;
+      if (!(shouldRetryGraphQL || error3.status === 403 || error3.status === 429)) {
+        return;
+      }
+      const retryCount = ~~request3.retryCount;
+      request3.retryCount = retryCount;
+      options.request.retryCount = retryCount;
+      const { wantRetry, retryAfter = 0 } = await (async function() {
+        if (/\bsecondary rate\b/i.test(error3.message)) {
+          const retryAfter2 = Number(error3.response.headers["retry-after"]) || state2.fallbackSecondaryRateRetryAfter;
+          const wantRetry2 = await emitter.trigger(
+            "secondary-limit",
+            retryAfter2,
+            options,
+            octokit,
+            retryCount
+          );
+          return { wantRetry: wantRetry2, retryAfter: retryAfter2 };
+        }
+        if (error3.response.headers != null && error3.response.headers["x-ratelimit-remaining"] === "0" || (error3.response.data?.errors ?? []).some(
+          (error22) => error22.type === "RATE_LIMITED"
+        )) {
+          const rateLimitReset = new Date(
+            ~~error3.response.headers["x-ratelimit-reset"] * 1e3
+          ).getTime();
+          const retryAfter2 = Math.max(
+            // Add one second so we retry _after_ the reset time
+            // https://docs.github.com/en/rest/overview/resources-in-the-rest-api?apiVersion=2022-11-28#exceeding-the-rate-limit
+            Math.ceil((rateLimitReset - Date.now()) / 1e3) + 1,
+            0
+          );
+          const wantRetry2 = await emitter.trigger(
+            "rate-limit",
+            retryAfter2,
+            options,
+            octokit,
+            retryCount
+          );
+          return { wantRetry: wantRetry2, retryAfter: retryAfter2 };
+        }
+        return {};
+      })();
+      if (wantRetry) {
+        request3.retryCount++;
+        return retryAfter * state2.retryAfterBaseValue;
+      }
+    });
+  };
+  octokit.hook.wrap("request", (request3, options) => {
+    initializeBottleneck();
+    return wrapRequest2(state, request3, options);
+  });
+  return {};
+}
+throttling.VERSION = VERSION10;
+throttling.triggersNotification = triggersNotification;
+
 // src/action/github.ts
-init_http();
 var GitHubApiError = class extends Error {
   constructor(status, method, path, message) {
     super(message);
@@ -56896,111 +61041,127 @@ var GitHubApiError = class extends Error {
   }
   name = "GitHubApiError";
 };
-var MAX_PAGES3 = 100;
+var ConnopsOctokit = Octokit.plugin(paginateRest, retry, throttling);
+var RATE_LIMIT_RETRIES = 3;
 function createGitHubApi(options) {
-  const base = options.apiUrl.replace(/\/+$/, "");
-  const http = createHttpClient({
-    target: "GitHub",
-    baseUrl: base,
-    concurrency: 4,
-    timeoutMs: 3e4,
-    deps: {}
+  const [owner = "", repo = ""] = options.repository.split("/");
+  const warn2 = (m) => options.onWarning?.(options.secrets.redact(m));
+  const octokit = new ConnopsOctokit({
+    auth: options.token,
+    baseUrl: options.apiUrl.replace(/\/+$/, ""),
+    userAgent: "connops-action",
+    log: { debug: () => {
+    }, info: () => {
+    }, warn: warn2, error: warn2 },
+    retry: { retryAfterBaseValue: options.retryBaseMs ?? 1e3 },
+    throttle: {
+      onRateLimit: (after, o2, _k, n) => {
+        warn2(`GitHub rate limit on ${o2.method} ${o2.url}; retrying in ${after} s`);
+        return n < RATE_LIMIT_RETRIES;
+      },
+      onSecondaryRateLimit: (after, o2, _k, n) => {
+        warn2(`GitHub secondary rate limit on ${o2.method} ${o2.url}; retrying in ${after} s`);
+        return n < RATE_LIMIT_RETRIES;
+      }
+    }
   });
-  const repo = `/repos/${options.repository.split("/").map(encodeURIComponent).join("/")}`;
-  const headers = {
-    accept: "application/vnd.github+json",
-    authorization: `Bearer ${options.token}`,
-    "user-agent": "connops-action",
-    "x-github-api-version": "2022-11-28"
-  };
-  async function call(req) {
-    const body = req.body === void 0 ? void 0 : redactStrings(req.body, options.secrets);
-    const res = await http.request({ ...req, headers, ...body !== void 0 ? { body } : {} });
-    if (res.status < 200 || res.status > 299) {
-      const message = res.body?.message;
-      throw new GitHubApiError(
-        res.status,
-        req.method,
-        req.path,
-        `GitHub API ${req.method} ${req.path.split("?")[0]} failed: HTTP ${res.status}${typeof message === "string" ? ` (${message})` : ""}${res.status === 403 || res.status === 404 ? hint(req.method) : ""}`
-      );
+  async function call(route, params = {}, once = false) {
+    const [method = "GET", path = ""] = route.split(" ");
+    try {
+      const res = await octokit.request(route, {
+        owner,
+        repo,
+        ...redactStrings(params, options.secrets),
+        headers: { "x-github-api-version": "2022-11-28" },
+        // A POST that creates something is not repeated after an unclear 5xx: it could post twice.
+        ...once ? { request: { retries: 0 } } : {}
+      });
+      return res.data;
+    } catch (err2) {
+      throw toApiError(err2, method, path);
     }
-    return res;
   }
-  async function all(path) {
-    const items = [];
-    let next = path;
-    for (let page = 0; next !== void 0 && page < MAX_PAGES3; page++) {
-      const res = await call({ method: "GET", path: next, idempotent: true });
-      if (!Array.isArray(res.body))
-        throw new GitHubApiError(res.status, "GET", next, `GitHub API GET ${next}: not a list`);
-      items.push(...res.body);
-      const url = nextLink(res.headers["link"]);
-      next = url?.startsWith(`${base}/`) ? url.slice(base.length) : void 0;
+  async function all(route, params) {
+    const [method = "GET", path = ""] = route.split(" ");
+    try {
+      return await octokit.paginate(route, {
+        owner,
+        repo,
+        per_page: 100,
+        ...params,
+        headers: { "x-github-api-version": "2022-11-28" }
+      });
+    } catch (err2) {
+      throw toApiError(err2, method, path);
     }
-    return items;
+  }
+  let identity2;
+  async function whoAmI() {
+    try {
+      const user = await call("GET /user");
+      if (typeof user.login === "string" && user.login !== "") return user.login;
+    } catch (err2) {
+      if (!(err2 instanceof GitHubApiError) || ![401, 403, 404].includes(err2.status)) throw err2;
+    }
+    try {
+      const res = await octokit.graphql(
+        "query { viewer { login } }"
+      );
+      const login = res.viewer?.login;
+      if (typeof login === "string" && login !== "")
+        return login.endsWith("[bot]") ? login : `${login}[bot]`;
+    } catch {
+    }
+    return "github-actions[bot]";
   }
   return {
-    listIssueComments: (issue2) => all(`${repo}/issues/${issue2}/comments?per_page=100`),
-    async createIssueComment(issue2, body) {
-      const res = await call({
-        method: "POST",
-        path: `${repo}/issues/${issue2}/comments`,
-        body: { body },
-        idempotent: false
-      });
-      return res.body;
-    },
-    async updateIssueComment(id, body) {
-      const res = await call({
-        method: "PATCH",
-        path: `${repo}/issues/comments/${id}`,
-        body: { body },
-        idempotent: true
-      });
-      return res.body;
-    },
-    pullsForCommit: (sha) => all(`${repo}/commits/${encodeURIComponent(sha)}/pulls?per_page=100`),
+    identity: () => identity2 ??= whoAmI(),
+    listIssueComments: (issue2) => all("GET /repos/{owner}/{repo}/issues/{issue_number}/comments", {
+      issue_number: issue2
+    }),
+    createIssueComment: (issue2, body) => call(
+      "POST /repos/{owner}/{repo}/issues/{issue_number}/comments",
+      { issue_number: issue2, body },
+      true
+    ),
+    updateIssueComment: (id, body) => call("PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}", {
+      comment_id: id,
+      body
+    }),
+    pullsForCommit: (sha) => all("GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls", {
+      commit_sha: sha
+    }),
     async listOpenIssues(label2) {
-      const list = await all(
-        `${repo}/issues?state=open&labels=${encodeURIComponent(label2)}&per_page=100`
-      );
+      const list = await all("GET /repos/{owner}/{repo}/issues", {
+        state: "open",
+        labels: label2
+      });
       return list.filter((i2) => i2.pull_request === void 0);
     },
-    async createIssue(title2, body, labels) {
-      const res = await call({
-        method: "POST",
-        path: `${repo}/issues`,
-        body: { title: title2, body, labels },
-        idempotent: false
-      });
-      return res.body;
-    },
-    async updateIssue(issue2, patch) {
-      const res = await call({
-        method: "PATCH",
-        path: `${repo}/issues/${issue2}`,
-        body: {
-          ...patch,
-          ...patch.state === "closed" ? { state_reason: "completed" } : {}
-        },
-        idempotent: true
-      });
-      return res.body;
-    },
-    close: () => http.close()
+    createIssue: (title2, body, labels) => call("POST /repos/{owner}/{repo}/issues", { title: title2, body, labels: [...labels] }, true),
+    updateIssue: (issue2, patch) => call("PATCH /repos/{owner}/{repo}/issues/{issue_number}", {
+      issue_number: issue2,
+      ...patch,
+      ...patch.state === "closed" ? { state_reason: "completed" } : {}
+    }),
+    close: async () => {
+    }
   };
+}
+function toApiError(err2, method, path) {
+  const e = err2;
+  if (typeof e?.status !== "number") return err2;
+  const data = e.response?.data;
+  const message = typeof data?.message === "string" ? data.message : void 0;
+  return new GitHubApiError(
+    e.status,
+    method,
+    path,
+    `GitHub API ${method} ${path} failed: HTTP ${e.status}${message ? ` (${message})` : ""}${e.status === 403 || e.status === 404 ? hint(method) : ""}`
+  );
 }
 function hint(method) {
   return method === "GET" ? "" : "; the workflow needs `permissions: pull-requests: write` (PR comments) or `issues: write` (drift issues), and fork PRs only get a read-only token";
-}
-function nextLink(link) {
-  if (!link) return void 0;
-  for (const part of link.split(",")) {
-    const m = /<([^>]+)>\s*;\s*rel="?([^";]+)"?/.exec(part.trim());
-    if (m && m[2]?.split(/\s+/).includes("next")) return m[1];
-  }
-  return void 0;
 }
 function redactStrings(value, secrets) {
   if (typeof value === "string") return secrets.redact(value);
@@ -57013,22 +61174,26 @@ function redactStrings(value, secrets) {
 }
 
 // src/action/main.ts
+async function run() {
+  process.exitCode = await runAction({ ...process.env }, { core: toolkitCore(), onStopSignal });
+}
 async function runAction(env, deps = { core: toolkitCore() }) {
   const core = deps.core;
-  let run;
+  let run2;
   let api;
   let outcome;
   try {
-    run = prepare2(env, core, () => api, deps.onStopSignal);
-    const token = run.inputs.githubToken;
-    if (token !== "" && run.repository !== "")
+    run2 = prepare2(env, core, () => api, deps.onStopSignal);
+    const token = run2.inputs.githubToken;
+    if (token !== "" && run2.repository !== "")
       api = createGitHubApi({
         apiUrl: env["GITHUB_API_URL"] || "https://api.github.com",
-        repository: run.repository,
+        repository: run2.repository,
         token,
-        secrets: run.secrets
+        secrets: run2.secrets,
+        onWarning: (m) => core.warning(m)
       });
-    outcome = await dispatch(run);
+    outcome = await dispatch(run2);
   } catch (err2) {
     outcome = failureOf(err2, env);
   } finally {
@@ -57036,14 +61201,15 @@ async function runAction(env, deps = { core: toolkitCore() }) {
   }
   if (outcome.code !== EXIT.OK) {
     const reason = outcome.reason ?? `connops ${env["INPUT_COMMAND"] ?? ""} failed (exit ${outcome.code})`;
-    core.setFailed(run ? run.secrets.redact(reason) : reason);
+    core.setFailed(run2 ? run2.secrets.redact(reason) : reason);
   }
   return outcome.code;
 }
 function failureOf(err2, env) {
   if (err2 instanceof InputError || err2 instanceof UsageError)
     return { code: EXIT.USAGE, reason: `connops action: ${err2.message}` };
-  if (err2 instanceof ConnopsError) return { code: EXIT.FAILURE, reason: `connops: ${err2.message}` };
+  if (err2 instanceof ConnopsError || err2 instanceof GitHubApiError)
+    return { code: EXIT.FAILURE, reason: `connops: ${err2.message}` };
   const e = err2;
   return {
     code: EXIT.FAILURE,
@@ -57051,22 +61217,22 @@ function failureOf(err2, env) {
 ${e?.stack ?? ""}` : ""}`
   };
 }
-async function dispatch(run) {
-  switch (run.inputs.command) {
+async function dispatch(run2) {
+  switch (run2.inputs.command) {
     case "validate": {
-      const v = await validate(run, { lenientEnv: isPullRequest(run) });
-      await run.summary(validationSummary(run, v));
+      const v = await validate(run2, { lenientEnv: isPullRequest(run2) });
+      await run2.summary(validationSummary(run2, v));
       return v.outcome;
     }
     case "plan":
-      return isPullRequest(run) ? pullRequestPlan(run) : plainPlan(run);
+      return isPullRequest(run2) ? pullRequestPlan(run2) : plainPlan(run2);
     case "drift":
-      return drift(run);
+      return drift(run2);
     case "apply":
-      return applyOnPush(run);
+      return applyOnPush(run2);
   }
 }
 
 // src/action/entry.ts
 tuneHeap();
-process.exitCode = await runAction({ ...process.env }, { core: toolkitCore(), onStopSignal });
+await run();

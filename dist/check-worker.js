@@ -14385,11 +14385,11 @@ function substituteEnv(value, env) {
       return "";
     }
     const v = env(name);
-    if (v === void 0) {
+    if (v === void 0 || v === "") {
       resolved = false;
       problems.push({
         code: "ENV_MISSING",
-        message: `environment variable ${name} is not set (referenced as \${env:${name}})`
+        message: `environment variable ${name} is not set${v === "" ? " (it is empty, as GitHub passes a secret the workflow cannot see)" : ""} (referenced as \${env:${name}})`
       });
       return match;
     }
@@ -16124,6 +16124,11 @@ var package_default = {
   devDependencies: {
     "@actions/core": "^3.0.1",
     "@eslint/js": "^9.39.0",
+    "@github/local-action": "^7.0.1",
+    "@octokit/core": "^7.0.8",
+    "@octokit/plugin-paginate-rest": "^16.0.0",
+    "@octokit/plugin-retry": "^8.1.1",
+    "@octokit/plugin-throttling": "^11.0.5",
     "@types/node": "^20.19.0",
     "ajv-draft-04": "^1.0.0",
     cloudflare: "^7.3.0",
@@ -18675,6 +18680,8 @@ var kazooConnectivity = {
   verbs: { create: "PUT", update: "PATCH", delete: "DELETE" },
   // Crossbar honours a client-supplied data.id on PUT (kazoo-api.md §1.4).
   createWithId: true,
+  // Updates and deletes send If-Match with the document's rev (kazoo-api.md).
+  conditionalWrites: true,
   checkTarget(target) {
     const problems = [];
     if (resolveKazooSchemaVersion(target.schema) === void 0) {

@@ -7882,11 +7882,11 @@ function substituteEnv(value, env) {
       return "";
     }
     const v = env(name);
-    if (v === void 0) {
+    if (v === void 0 || v === "") {
       resolved = false;
       problems.push({
         code: "ENV_MISSING",
-        message: `environment variable ${name} is not set (referenced as \${env:${name}})`
+        message: `environment variable ${name} is not set${v === "" ? " (it is empty, as GitHub passes a secret the workflow cannot see)" : ""} (referenced as \${env:${name}})`
       });
       return match;
     }
@@ -17121,6 +17121,11 @@ var init_package = __esm({
       devDependencies: {
         "@actions/core": "^3.0.1",
         "@eslint/js": "^9.39.0",
+        "@github/local-action": "^7.0.1",
+        "@octokit/core": "^7.0.8",
+        "@octokit/plugin-paginate-rest": "^16.0.0",
+        "@octokit/plugin-retry": "^8.1.1",
+        "@octokit/plugin-throttling": "^11.0.5",
         "@types/node": "^20.19.0",
         "ajv-draft-04": "^1.0.0",
         cloudflare: "^7.3.0",
@@ -46313,6 +46318,8 @@ var init_provider2 = __esm({
       verbs: { create: "PUT", update: "PATCH", delete: "DELETE" },
       // Crossbar honours a client-supplied data.id on PUT (kazoo-api.md §1.4).
       createWithId: true,
+      // Updates and deletes send If-Match with the document's rev (kazoo-api.md).
+      conditionalWrites: true,
       checkTarget(target) {
         const problems = [];
         if (resolveKazooSchemaVersion(target.schema) === void 0) {
@@ -46978,478 +46985,6 @@ var init_numbers = __esm({
     "use strict";
     init_json();
     ORDER = { route: 0, unroute: 1, move: 2, change: 3 };
-  }
-});
-
-// src/core/render-plan.ts
-function summaryLine(plan) {
-  const s = plan.summary;
-  if (s.create + s.update + s.delete === 0)
-    return `No changes: ${s.noop} document${s.noop === 1 ? "" : "s"} up to date.`;
-  return `Plan: ${s.create} to create, ${s.update} to update, ${s.delete} to delete; ${s.noop} unchanged.`;
-}
-function short(v) {
-  if (v === void 0) return "(absent)";
-  const s = JSON.stringify(v);
-  return s.length > 120 ? `${s.slice(0, 117)}...` : s;
-}
-function leaves(path, value, out = []) {
-  if (Array.isArray(value) && value.length > 0)
-    value.forEach((v, i2) => leaves(`${path}/${i2}`, v, out));
-  else if (value !== null && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length > 0) {
-    for (const [k2, v] of Object.entries(value))
-      leaves(`${path}/${k2.replaceAll("~", "~0").replaceAll("/", "~1")}`, v, out);
-  } else out.push([path, value]);
-  return out;
-}
-function opLines(change, covered = /* @__PURE__ */ new Set()) {
-  const before = change.beforeMasked ?? {};
-  const after = change.afterMasked ?? {};
-  const lines = [];
-  const hidden = (p2) => covered.size > 0 && isCovered(p2, covered);
-  const add = (p2, v) => {
-    if (!hidden(p2)) lines.push(`+ ${displayPath(p2, after)}: ${short(v)}`);
-  };
-  const remove2 = (p2, v) => {
-    if (!hidden(p2)) lines.push(`- ${displayPath(p2, before)} (was ${short(v)})`);
-  };
-  for (const op of change.ops) {
-    if (op.op === "add") for (const [p2, v] of leaves(op.path, op.value)) add(p2, v);
-    else if (op.op === "remove")
-      for (const [p2, v] of leaves(op.path, getAtPointer(before, op.path))) remove2(p2, v);
-    else {
-      const old = getAtPointer(before, op.path);
-      const scalar = (v) => v === null || typeof v !== "object";
-      if (scalar(old) && scalar(op.value)) {
-        if (!hidden(op.path))
-          lines.push(`~ ${displayPath(op.path, before)}: ${short(old)} \u2192 ${short(op.value)}`);
-      } else {
-        for (const [p2, v] of leaves(op.path, old)) remove2(p2, v);
-        for (const [p2, v] of leaves(op.path, op.value)) add(p2, v);
-      }
-    }
-  }
-  return lines;
-}
-function isCovered(pointer, covered) {
-  for (let p2 = pointer; p2 !== ""; p2 = p2.slice(0, p2.lastIndexOf("/")))
-    if (covered.has(p2)) return true;
-  return false;
-}
-function displayPath(pointer, body) {
-  let out = "";
-  let cur = body;
-  for (const token of parsePointer(pointer)) {
-    if (Array.isArray(cur)) {
-      const item = cur[Number(token)];
-      const name = isObject(item) ? item["name"] : void 0;
-      const unique = typeof name === "string" && cur.filter((x2) => isObject(x2) && x2["name"] === name).length === 1;
-      out += unique ? `[${/^[\w.:@+-]+$/.test(name) ? name : JSON.stringify(name)}]` : `[${token}]`;
-      cur = item;
-    } else {
-      out += /^[\w:@+-]+$/.test(token) ? `${out === "" ? "" : "."}${token}` : `[${JSON.stringify(token)}]`;
-      cur = isObject(cur) ? cur[token] : void 0;
-    }
-  }
-  return out === "" ? "(the whole document)" : out;
-}
-function coveredByNumbers(plan) {
-  const out = /* @__PURE__ */ new Map();
-  const docs = /* @__PURE__ */ new Map();
-  for (const c3 of plan.changes) {
-    const k2 = `${c3.key.target}\0${c3.key.account}\0${c3.key.name}`;
-    docs.set(k2, [...docs.get(k2) ?? [], keyString(c3.key)]);
-  }
-  const cover = (did, p2) => {
-    if (!p2) return;
-    for (const address of docs.get(`${p2.target}\0${p2.account}\0${p2.document}`) ?? []) {
-      let c3 = out.get(address);
-      if (!c3) out.set(address, c3 = { pointers: /* @__PURE__ */ new Set(), numbers: /* @__PURE__ */ new Set() });
-      c3.pointers.add(p2.pointer);
-      c3.numbers.add(did);
-    }
-  };
-  for (const e of plan.numbers ?? []) {
-    cover(e.did, e.from);
-    cover(e.did, e.to);
-  }
-  return out;
-}
-function accountLabels(plan, names = {}) {
-  const ids = /* @__PURE__ */ new Set();
-  for (const c3 of plan.changes) ids.add(c3.key.account);
-  for (const e of plan.numbers ?? []) for (const p2 of [e.from, e.to]) if (p2) ids.add(p2.account);
-  const all = [...ids].sort();
-  const common2 = (a, b2) => {
-    let i2 = 0;
-    if (a === void 0) return 0;
-    while (i2 < a.length && i2 < b2.length && a[i2] === b2[i2]) i2++;
-    return i2;
-  };
-  const out = /* @__PURE__ */ new Map();
-  all.forEach((id, i2) => {
-    const named = names[id];
-    if (named !== void 0) {
-      out.set(id, named);
-      return;
-    }
-    const n = Math.max(8, common2(all[i2 - 1], id) + 1, common2(all[i2 + 1], id) + 1);
-    out.set(id, n < id.length ? `${id.slice(0, n)}\u2026` : id);
-  });
-  return out;
-}
-function numbersLine(entries) {
-  const n = countNumbers(entries);
-  return `Numbers: ${n.route} to route, ${n.unroute} to unroute, ${n.move} to move, ${n.change} with changed options.`;
-}
-function numberLines(entries, accounts = /* @__PURE__ */ new Map()) {
-  const targets = /* @__PURE__ */ new Set();
-  for (const e of entries) for (const p2 of [e.from, e.to]) if (p2) targets.add(p2.target);
-  const place = (p2) => `${p2.document} / ${p2.server}${targets.size > 1 ? ` on ${p2.target}` : ""}`;
-  const account = (a) => accounts.get(a) ?? a;
-  const out = [];
-  for (const e of entries) {
-    const set = (e.changes ?? []).map(fieldText).join(", ");
-    if (e.action === "route" && e.to)
-      out.push(`+ route ${e.did} \u2192 ${place(e.to)}${set ? ` (${set})` : ""}`);
-    else if (e.action === "unroute" && e.from)
-      out.push(`- unroute ${e.did} (was ${place(e.from)})`);
-    else if (e.action === "move" && e.from && e.to) {
-      const across = e.from.account !== e.to.account ? ` (account ${account(e.from.account)} \u2192 ${account(e.to.account)})` : "";
-      out.push(
-        `~ move ${e.did}: ${place(e.from)} \u2192 ${place(e.to)}${across}${set ? `; ${set}` : ""}`
-      );
-    } else if (e.action === "change" && e.to)
-      for (const f of e.changes ?? []) out.push(`~ ${e.did} ${fieldText(f)} (${place(e.to)})`);
-  }
-  return out;
-}
-function fieldText(f) {
-  const name = parsePointer(f.field).join(" ");
-  const v = (x2) => x2 === void 0 ? "(none)" : typeof x2 === "string" && /^[^\s"]+$/.test(x2) ? x2 : short(x2);
-  if (f.before === void 0 && f.after !== void 0) return `${name} ${v(f.after)}`;
-  return `${name} ${v(f.before)} \u2192 ${v(f.after)}`;
-}
-function headline(c3, accounts) {
-  const verb = { create: "create", update: "update", delete: "delete", noop: "unchanged" }[c3.action];
-  return `${SYMBOL[c3.action]} ${verb} ${c3.key.kind} "${c3.key.name}" (account ${accounts.get(c3.key.account) ?? c3.key.account}, target ${c3.key.target})`;
-}
-function fieldLines(c3, covered) {
-  if (!covered) return opLines(c3);
-  const n = covered.numbers.size;
-  return [
-    ...opLines(c3, covered.pointers),
-    `# ${n} number${n === 1 ? "" : "s"} of this document: see Numbers above`
-  ];
-}
-function renderPlanText(plan, options) {
-  const paint = (color, s) => options.color ? `${ANSI[color]}${s}${ANSI.reset}` : s;
-  const colorOf = { create: "green", update: "yellow", delete: "red", noop: "dim" };
-  const lineColor = (line) => line.startsWith("+") ? "green" : line.startsWith("-") ? "red" : line.startsWith("#") ? "dim" : "yellow";
-  const accounts = accountLabels(plan, options.accountNames);
-  const out = [];
-  const numbers = plan.numbers ?? [];
-  if (numbers.length > 0) {
-    out.push(paint("bold", numbersLine(numbers)));
-    const lines = numberLines(numbers, accounts);
-    for (const line of lines.slice(0, TEXT_NUMBERS)) out.push(`  ${paint(lineColor(line), line)}`);
-    if (lines.length > TEXT_NUMBERS)
-      out.push(`  \u2026 ${lines.length - TEXT_NUMBERS} more (see --format json)`);
-    out.push("");
-  }
-  const covered = coveredByNumbers(plan);
-  for (const c3 of plan.changes) {
-    if (c3.action === "noop" && !options.verbose) continue;
-    out.push(paint(colorOf[c3.action], headline(c3, accounts)));
-    out.push(
-      `    ${c3.reason}${c3.id ? ` [id ${c3.id}${c3.revision ? `, revision ${c3.revision}` : ""}]` : ""}${c3.source ? ` (${c3.source.file}:${c3.source.line})` : ""}`
-    );
-    const lines = fieldLines(c3, covered.get(keyString(c3.key)));
-    for (const line of lines.slice(0, TEXT_FIELDS)) out.push(`    ${paint(lineColor(line), line)}`);
-    if (lines.length > TEXT_FIELDS)
-      out.push(`    \u2026 ${lines.length - TEXT_FIELDS} more field changes (see --format json)`);
-    out.push("");
-  }
-  for (const p2 of plan.problems) out.push(paint("red", `! ${p2.message}`));
-  if (plan.unmanaged > 0)
-    out.push(
-      paint(
-        "dim",
-        `${plan.unmanaged} live object${plan.unmanaged === 1 ? "" : "s"} in declared accounts ${plan.unmanaged === 1 ? "is" : "are"} not declared by any document and will be left alone.`
-      )
-    );
-  out.push(paint("bold", summaryLine(plan)));
-  const scoped = scopeLine(plan);
-  if (scoped) out.push(scoped);
-  out.push(`Fingerprint: ${plan.fingerprint}`);
-  return out.join("\n") + "\n";
-}
-function scopeLine(plan) {
-  const scope = plan.meta.selection?.["scope"];
-  if (!scope) return void 0;
-  const since = String(scope.since ?? "").slice(0, 12);
-  if (scope.whole_estate_because)
-    return `Planned every account: ${scope.whole_estate_because} since ${since}, which can affect any account.`;
-  const n = scope.planned_accounts ?? 0;
-  const total = scope.declared_accounts ?? 0;
-  return `Planned ${n.toLocaleString("en-US")} of ${total.toLocaleString("en-US")} accounts: the ones changed since ${since}. Drift in the others is not read here; a full plan (the scheduled drift run) reads all.`;
-}
-function renderPlanMarkdown(plan, options = {}) {
-  const limit = options.limit ?? MARKDOWN_LIMIT;
-  const s = plan.summary;
-  const accounts = accountLabels(plan, options.accountNames);
-  const numbers = plan.numbers ?? [];
-  const allNumbers = numberLines(numbers, accounts).map((l) => l.replaceAll("```", "'''"));
-  const numbersBlock = (n) => numbers.length === 0 ? [] : [
-    `**${numbersLine(numbers)}**`,
-    "",
-    "```diff",
-    ...allNumbers.slice(0, n),
-    "```",
-    ...n < allNumbers.length ? [
-      "",
-      `_${n} of ${allNumbers.length} number lines shown; the JSON plan has all of them._`
-    ] : [],
-    ""
-  ];
-  let shownNumbers = allNumbers.length;
-  while (shownNumbers > 0 && numbersBlock(shownNumbers).join("\n").length > limit / 2)
-    shownNumbers = Math.floor(shownNumbers / 2);
-  const head = [
-    `### ${options.title ?? "connops plan"}`,
-    "",
-    `**${summaryLine(plan)}**`,
-    "",
-    ...scopeLine(plan) ? [`_${mdEscape(scopeLine(plan) ?? "")}_`, ""] : [],
-    ...numbersBlock(shownNumbers),
-    "| action | kind | name | account | target |",
-    "| --- | --- | --- | --- | --- |"
-  ];
-  const changed = plan.changes.filter((c3) => c3.action !== "noop");
-  const rows = changed.map(
-    (c3) => `| ${SYMBOL[c3.action]} ${c3.action} | ${c3.key.kind} | ${mdEscape(c3.key.name)} | \`${mdEscape(accounts.get(c3.key.account) ?? c3.key.account)}\` | ${mdEscape(c3.key.target)} |`
-  );
-  const covered = coveredByNumbers(plan);
-  const details = changed.map((c3) => {
-    const body = escapeFenced(fieldLines(c3, covered.get(keyString(c3.key))).join("\n"));
-    return `<details><summary>${SYMBOL[c3.action]} ${c3.action} <code>${mdEscape(c3.key.name)}</code>: ${mdEscape(c3.reason)}</summary>
-
-\`\`\`diff
-${body}
-\`\`\`
-
-</details>`;
-  });
-  const tail = [];
-  for (const p2 of plan.problems) tail.push(`> [!WARNING]
-> ${mdEscape(p2.message)}`);
-  tail.push(
-    "",
-    `<sub>fingerprint \`${plan.fingerprint}\` \xB7 ${s.noop} unchanged${plan.meta.git ? ` \xB7 commit \`${plan.meta.git.commit.slice(0, 12)}\`${plan.meta.git.dirty ? " (dirty)" : ""}` : ""}</sub>`
-  );
-  const assemble = (r2, d, note) => [...head, ...r2, "", ...note ? [note, ""] : [], ...d, ...tail].join("\n") + "\n";
-  let text = assemble(rows, details);
-  if (text.length <= limit) return text;
-  let keep = details.length;
-  while (keep > 0 && (text = assemble(
-    rows,
-    details.slice(0, keep),
-    `_Details shown for ${keep - 1} of ${details.length} documents; the full plan is in the JSON output._`
-  )).length > limit)
-    keep = Math.floor(keep / 2);
-  if (text.length <= limit) return text;
-  let keepRows = rows.length;
-  do {
-    keepRows = Math.floor(keepRows / 2);
-    text = assemble(
-      rows.slice(0, keepRows),
-      [],
-      `_Plan too large for one comment: ${keepRows} of ${rows.length} changes listed; see the JSON plan for all of them._`
-    );
-  } while (text.length > limit && keepRows > 0);
-  return text;
-}
-function planToJson(plan) {
-  return {
-    format_version: plan.format_version,
-    fingerprint: plan.fingerprint,
-    summary: plan.summary,
-    numbers: [...plan.numbers ?? []],
-    problems: plan.problems.map((p2) => ({
-      message: p2.message,
-      address: p2.key ? keyString(p2.key) : null
-    })),
-    unmanaged: plan.unmanaged,
-    meta: plan.meta,
-    changes: plan.changes.map((c3) => ({
-      address: keyString(c3.key),
-      key: c3.key,
-      action: c3.action,
-      reason: c3.reason,
-      id: c3.id ?? null,
-      revision: c3.revision ?? null,
-      ops: c3.ops,
-      before: c3.beforeMasked ?? null,
-      after: c3.afterMasked ?? null,
-      source: c3.source ? { file: c3.source.file, line: c3.source.line } : null
-    }))
-  };
-}
-function renderPlanJson(plan) {
-  return JSON.stringify(planToJson(plan), null, 2) + "\n";
-}
-function explainStale(saved, fresh2) {
-  const reasons = [];
-  const now = new Map(fresh2.changes.map((c3) => [keyString(c3.key), c3]));
-  const then = new Map(saved.changes.map((c3) => [c3.address, c3]));
-  for (const [address, old] of then) {
-    const cur = now.get(address);
-    const name = `"${old.key.name}"`;
-    if (!cur) {
-      reasons.push(`${name} is no longer part of the plan`);
-      continue;
-    }
-    if (old.revision !== (cur.revision ?? null)) {
-      reasons.push(
-        `${name} changed on the server since the plan (revision ${old.revision ?? "none"} \u2192 ${cur.revision ?? "none"})`
-      );
-    } else if (old.action !== cur.action) {
-      reasons.push(`${name}: planned ${old.action}, now ${cur.action}`);
-    } else if (JSON.stringify(old.ops) !== JSON.stringify(cur.ops)) {
-      reasons.push(
-        `${name}: the planned field changes differ (the desired state or live data changed)`
-      );
-    }
-  }
-  for (const address of now.keys())
-    if (!then.has(address))
-      reasons.push(`"${now.get(address)?.key.name}" was not in the saved plan`);
-  if (reasons.length === 0)
-    reasons.push("the desired documents or secret values changed since the plan");
-  return reasons;
-}
-function planFromJson(json) {
-  return {
-    format_version: json.format_version,
-    fingerprint: json.fingerprint,
-    summary: json.summary,
-    ...json.numbers ? { numbers: json.numbers } : {},
-    unmanaged: json.unmanaged,
-    meta: json.meta,
-    problems: json.problems.map((p2) => ({ message: p2.message })),
-    changes: json.changes.map((c3) => ({
-      key: c3.key,
-      action: c3.action,
-      reason: c3.reason,
-      ...c3.id !== null ? { id: c3.id } : {},
-      ...c3.revision !== null ? { revision: c3.revision } : {},
-      ops: c3.ops,
-      ...c3.before !== null ? { beforeMasked: c3.before } : {},
-      ...c3.after !== null ? { afterMasked: c3.after } : {},
-      ...c3.source !== null ? { source: { ...c3.source, col: 1 } } : {},
-      claims: [],
-      releases: [],
-      dependsOn: []
-    }))
-  };
-}
-var MARKDOWN_LIMIT, ANSI, SYMBOL, TEXT_NUMBERS, TEXT_FIELDS, mdEscape;
-var init_render_plan = __esm({
-  "src/core/render-plan.ts"() {
-    "use strict";
-    init_escape();
-    init_json();
-    init_model();
-    init_numbers();
-    MARKDOWN_LIMIT = 6e4;
-    ANSI = {
-      red: "\x1B[31m",
-      green: "\x1B[32m",
-      yellow: "\x1B[33m",
-      bold: "\x1B[1m",
-      dim: "\x1B[2m",
-      reset: "\x1B[0m"
-    };
-    SYMBOL = {
-      create: "+",
-      update: "~",
-      delete: "-",
-      noop: "="
-    };
-    TEXT_NUMBERS = 1e3;
-    TEXT_FIELDS = 200;
-    mdEscape = escapeMarkdown;
-  }
-});
-
-// src/core/render-run.ts
-function renderLoaded(loaded, quiet) {
-  return [
-    ...loaded.notes.map((n) => `connops: ${n}
-`),
-    ...loaded.diagnostics.filter((d) => d.severity === "error" || !quiet).map((d) => renderDiagnosticLine(d) + "\n")
-  ];
-}
-function renderInvalidDocuments(diagnostics) {
-  const { errors } = countDiagnostics(diagnostics);
-  return `connops: ${errors} error${errors === 1 ? "" : "s"} in the documents; nothing was read from or written to any API (run \`connops validate\` for the full report)
-`;
-}
-function renderPlanTrouble(failures, plan) {
-  return [
-    ...failures.map(
-      (f) => `connops: cannot read ${f.kind} objects in account ${f.account} on ${f.target}: ${f.message}
-`
-    ),
-    ...plan.problems.map(
-      (p2) => `connops: ${p2.source ? `${p2.source.file}:${p2.source.line}:${p2.source.col}: ` : ""}${p2.message}
-`
-    )
-  ];
-}
-function countResults(results) {
-  const count = {
-    created: 0,
-    updated: 0,
-    deleted: 0,
-    failed: 0,
-    skipped: 0,
-    unverified: 0,
-    unknown: 0
-  };
-  for (const r2 of results) {
-    if (r2.status === "failed") count.failed++;
-    else if (r2.status === "unknown") count.unknown++;
-    else if (r2.status === "skipped") count.skipped++;
-    else {
-      if (r2.verified === false) count.unverified++;
-      if (r2.action === "create") count.created++;
-      if (r2.action === "update") count.updated++;
-      if (r2.action === "delete") count.deleted++;
-    }
-  }
-  return {
-    ...count,
-    complete: count.failed + count.skipped + count.unverified + count.unknown === 0
-  };
-}
-function renderApplyResults(results) {
-  const lines = results.map((r2) => {
-    const mark = r2.status === "ok" ? r2.verified === false ? "!" : "\u2713" : r2.status === "skipped" ? "-" : r2.status === "unknown" ? "?" : "\u2717";
-    return `${mark} ${r2.action} ${r2.key.kind} "${r2.key.name}" (account ${r2.key.account}): ${r2.message}${r2.requestId ? ` [request ${r2.requestId}]` : ""}
-`;
-  });
-  const c3 = countResults(results);
-  lines.push(
-    `Apply: ${c3.created} created, ${c3.updated} updated, ${c3.deleted} deleted, ${c3.failed} failed, ${c3.skipped} skipped${c3.unverified ? `, ${c3.unverified} not converged` : ""}${c3.unknown ? `, ${c3.unknown} outcome unknown` : ""}.
-`
-  );
-  return lines.join("");
-}
-var init_render_run = __esm({
-  "src/core/render-run.ts"() {
-    "use strict";
-    init_render_diagnostics();
   }
 });
 
@@ -48272,15 +47807,15 @@ var init_ignore = __esm({
 });
 
 // src/core/plan.ts
-import { createHash as createHash3 } from "node:crypto";
+import { createHash as createHash3, createHmac } from "node:crypto";
+function isComplete(plan) {
+  return (plan.incomplete?.length ?? 0) === 0;
+}
 function scopeKey(target, kind, account) {
   return `${target}/${account}/${kind}`;
 }
 function bodyRevision(normalized) {
   return `sha256:${createHash3("sha256").update(canonicalJson(normalized)).digest("hex").slice(0, 16)}`;
-}
-function digestOf(body) {
-  return createHash3("sha256").update(JSON.stringify(body)).digest("hex");
 }
 function liveRef(o2, provider) {
   const name = provider.nameOf(o2.body);
@@ -48300,6 +47835,10 @@ function planDocument(doc, live, reason, provider, target) {
     const identities2 = provider.identities ?? {};
     const after2 = withoutIgnored(desiredN, ignoredIn(doc.ignore, desiredN, identities2));
     const afterMasked2 = maskBody(after2, sensitive, void 0);
+    const request2 = {
+      method: provider.verbs.create,
+      body: provider.markManaged(provider.buildCreate(doc.spec, target))
+    };
     return {
       key: doc.key,
       action: "create",
@@ -48307,9 +47846,13 @@ function planDocument(doc, live, reason, provider, target) {
       ...doc.id !== void 0 ? { id: doc.id } : {},
       after: after2,
       ops: diffOps({}, afterMasked2),
-      request: {
-        method: provider.verbs.create,
-        body: provider.markManaged(provider.buildCreate(doc.spec, target))
+      request: request2,
+      write: {
+        address: keyString(doc.key),
+        action: "create",
+        id: doc.id ?? null,
+        base: null,
+        body: bodyDigest(request2.body, secretValues([doc.spec, desiredN], sensitive), target)
       },
       source: doc.source,
       claims: provider.claims(after2),
@@ -48363,6 +47906,17 @@ function planDocument(doc, live, reason, provider, target) {
   }
   return {
     ...base,
+    write: {
+      address: keyString(doc.key),
+      action: "update",
+      id: live.id,
+      base: provider.conditionalWrites ? revision : bodyRevision(liveN),
+      body: bodyDigest(
+        request.body,
+        secretValues([doc.spec, desiredForWrite, liveN], sensitive),
+        target
+      )
+    },
     action: "update",
     reason: `${ops.length} field${ops.length === 1 ? "" : "s"} differ${ops.length === 1 ? "s" : ""}`,
     ops,
@@ -48590,26 +48144,90 @@ function summarize(changes) {
   for (const c3 of changes) s[c3.action]++;
   return s;
 }
-function fingerprintOf(desired, changes) {
-  const live = changes.map((c3) => ({
-    key: keyString(c3.key),
-    action: c3.action,
-    id: c3.id ?? null,
-    revision: c3.revision ?? null,
-    ops: c3.ops,
-    secrets: c3.after ? digestOf(c3.after) : null
-  }));
-  const h2 = createHash3("sha256");
-  h2.update(
-    canonicalJson({
-      v: PLAN_FORMAT_VERSION,
-      desired: [...desired].sort((a, b2) => a.key.localeCompare(b2.key)),
-      live
-    })
-  );
-  return h2.digest("hex");
+function secretValues(bodies, pointers) {
+  const out = /* @__PURE__ */ new Set();
+  for (const p2 of pointers)
+    for (const b2 of bodies) {
+      const v = getAtPointer(b2, p2);
+      if (typeof v === "string" && v !== "") out.add(v);
+    }
+  return out;
 }
-var PLAN_FORMAT_VERSION, SENSITIVE, SENSITIVE_CHANGED, Planner;
+function hmacKeyOf(target) {
+  let key = hmacKeys.get(target);
+  if (!key) {
+    key = createHash3("sha256").update(`connops-fingerprint\0${canonicalJson(target.auth)}`).digest();
+    hmacKeys.set(target, key);
+  }
+  return key;
+}
+function keyedSecrets(value, secrets, key) {
+  if (typeof value === "string")
+    return secrets.has(value) ? `hmac-sha256:${createHmac("sha256", key).update(value).digest("hex")}` : value;
+  if (Array.isArray(value)) return value.map((v) => keyedSecrets(v, secrets, key));
+  if (isObject(value)) {
+    const out = {};
+    for (const [k2, v] of Object.entries(value)) out[k2] = keyedSecrets(v, secrets, key);
+    return out;
+  }
+  return value;
+}
+function bodyDigest(body, secrets, target) {
+  if (body === null) return null;
+  const keyed = secrets.size === 0 ? body : keyedSecrets(body, secrets, hmacKeyOf(target));
+  return `sha256:${createHash3("sha256").update(canonicalJson(keyed)).digest("hex")}`;
+}
+function sealWrites(writes, policy) {
+  const sorted2 = [...writes].sort(
+    (a, b2) => a.address < b2.address ? -1 : a.address > b2.address ? 1 : 0
+  );
+  const fingerprint = createHash3("sha256").update(
+    canonicalJson({ v: PLAN_FORMAT_VERSION, policy, writes: sorted2 })
+  ).digest("hex");
+  return { fingerprint, writes: sorted2, policy };
+}
+function labelOf(address) {
+  const parts = address.split("/");
+  const [target, account] = parts;
+  return `"${parts.slice(4).join("/") || address}" (account ${account ?? "?"}, target ${target ?? "?"})`;
+}
+function compareWrites(reviewed, fresh2) {
+  const reasons = [];
+  const now = new Map((fresh2.writes ?? []).map((w) => [w.address, w]));
+  const then = new Map(reviewed.writes.map((w) => [w.address, w]));
+  for (const [address, old] of then) {
+    const cur = now.get(address);
+    if (!cur) {
+      reasons.push(`${labelOf(address)}: the reviewed ${old.action} is no longer needed (dropped)`);
+      continue;
+    }
+    const why = [];
+    if (old.action !== cur.action) why.push(`planned ${old.action}, now ${cur.action}`);
+    if (old.id !== cur.id)
+      why.push(`it now targets id ${cur.id ?? "none"} (was ${old.id ?? "none"})`);
+    if (old.base !== cur.base)
+      why.push(
+        `the live object changed since the review (revision ${old.base ?? "none"} \u2192 ${cur.base ?? "none"})`
+      );
+    if (old.body !== cur.body)
+      why.push(
+        old.base === cur.base ? "the desired body changed (the document or a secret value it uses)" : "the body to send changed as well"
+      );
+    if (why.length > 0)
+      reasons.push(`${labelOf(address)}: ${cur.action} changed: ${why.join("; ")}`);
+  }
+  for (const [address, cur] of now)
+    if (!then.has(address))
+      reasons.push(`${labelOf(address)}: a ${cur.action} that was not reviewed (added)`);
+  const p2 = reviewed.policy;
+  const q2 = fresh2.policy;
+  if (p2 && q2 && (p2.prune !== q2.prune || p2.max_deletes !== q2.max_deletes || p2.max_changes !== q2.max_changes))
+    reasons.push(
+      `the policy changed (prune ${p2.prune} \u2192 ${q2.prune}, max_deletes ${p2.max_deletes} \u2192 ${q2.max_deletes}, max_changes ${p2.max_changes} \u2192 ${q2.max_changes})`
+    );
+  return reasons;
+}
+var PLAN_FORMAT_VERSION, SENSITIVE, SENSITIVE_CHANGED, Planner, hmacKeys;
 var init_plan = __esm({
   "src/core/plan.ts"() {
     "use strict";
@@ -48629,8 +48247,6 @@ var init_plan = __esm({
       planned = /* @__PURE__ */ new Set();
       changes = [];
       problemsByScope = /* @__PURE__ */ new Map();
-      /** Each planned document's spec digest, taken while other scopes are still being read. */
-      digests = /* @__PURE__ */ new Map();
       unmanaged = 0;
       constructor(input) {
         this.input = input;
@@ -48664,17 +48280,14 @@ var init_plan = __esm({
         }
         const problems = [...this.problemsByScope.keys()].sort().flatMap((k2) => this.problemsByScope.get(k2) ?? []);
         const ordered = orderChanges(this.changes, problems);
-        const documents = this.input.documents.filter(
-          (d) => !skipScopes.has(scopeKey(d.key.target, d.key.kind, d.key.account))
-        );
-        const fingerprint = fingerprintOf(
-          documents.map((d) => ({
-            key: keyString(d.key),
-            body: this.digests.get(d) ?? digestOf(d.spec),
-            ignore: d.ignore
-          })),
-          ordered
-        );
+        const writes = ordered.flatMap((c3) => c3.write ? [c3.write] : []);
+        const scoped = this.input.meta.selection?.["scope"]?.accounts;
+        const policy = {
+          prune: this.input.prune,
+          max_deletes: this.input.limits?.max_deletes ?? null,
+          max_changes: this.input.limits?.max_changes ?? null,
+          ...Array.isArray(scoped) ? { scope: scoped.map(String) } : {}
+        };
         return {
           format_version: PLAN_FORMAT_VERSION,
           changes: ordered,
@@ -48682,7 +48295,7 @@ var init_plan = __esm({
           unmanaged: this.unmanaged,
           summary: summarize(ordered),
           numbers: numbersOf(ordered.map((c3) => this.numbered(c3))),
-          fingerprint,
+          ...sealWrites(writes, policy),
           meta: this.input.meta
         };
       }
@@ -48704,7 +48317,6 @@ var init_plan = __esm({
         else this.problemsByScope.set(sk, [p2]);
       }
       planScope(sk, docs, scope) {
-        for (const doc of docs) this.digests.set(doc, digestOf(doc.spec));
         const input = this.input;
         const sample = docs[0];
         const kind = sample?.key.kind ?? scope?.kind ?? "";
@@ -48777,6 +48389,13 @@ var init_plan = __esm({
             const revision = o2.revision ?? bodyRevision(beforeN);
             const masked = maskBody(beforeN, new Set(provider.secretPointers(beforeN)), void 0);
             this.changes.push({
+              write: {
+                address: keyString(key),
+                action: "delete",
+                id: o2.id,
+                base: provider.conditionalWrites ? revision : bodyRevision(beforeN),
+                body: null
+              },
               key,
               action: "delete",
               reason: wasDeclared ? "its document was deleted from git (prune is on)" : "no document declares it and connops manages it (prune is on)",
@@ -48796,6 +48415,418 @@ var init_plan = __esm({
         }
       }
     };
+    hmacKeys = /* @__PURE__ */ new WeakMap();
+  }
+});
+
+// src/core/render-plan.ts
+function incompleteLine(plan) {
+  const reasons = plan.incomplete ?? [];
+  const n = reasons.length;
+  if (n === 0) return void 0;
+  return `INCOMPLETE: this plan does not cover everything (${n} problem${n === 1 ? "" : "s"}: ${reasons.slice(0, 3).join("; ")}${n > 3 ? `; and ${n - 3} more` : ""}). It cannot be applied; fix the cause and plan again.`;
+}
+function summaryLine(plan) {
+  const s = plan.summary;
+  if (!isComplete(plan))
+    return `INCOMPLETE plan: ${s.create} to create, ${s.update} to update, ${s.delete} to delete in what could be read; ${s.noop} unchanged.`;
+  if (s.create + s.update + s.delete === 0)
+    return `No changes: ${s.noop} document${s.noop === 1 ? "" : "s"} up to date.`;
+  return `Plan: ${s.create} to create, ${s.update} to update, ${s.delete} to delete; ${s.noop} unchanged.`;
+}
+function short(v) {
+  if (v === void 0) return "(absent)";
+  const s = JSON.stringify(v);
+  return s.length > 120 ? `${s.slice(0, 117)}...` : s;
+}
+function leaves(path, value, out = []) {
+  if (Array.isArray(value) && value.length > 0)
+    value.forEach((v, i2) => leaves(`${path}/${i2}`, v, out));
+  else if (value !== null && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length > 0) {
+    for (const [k2, v] of Object.entries(value))
+      leaves(`${path}/${k2.replaceAll("~", "~0").replaceAll("/", "~1")}`, v, out);
+  } else out.push([path, value]);
+  return out;
+}
+function opLines(change, covered = /* @__PURE__ */ new Set()) {
+  const before = change.beforeMasked ?? {};
+  const after = change.afterMasked ?? {};
+  const lines = [];
+  const hidden = (p2) => covered.size > 0 && isCovered(p2, covered);
+  const add = (p2, v) => {
+    if (!hidden(p2)) lines.push(`+ ${displayPath(p2, after)}: ${short(v)}`);
+  };
+  const remove2 = (p2, v) => {
+    if (!hidden(p2)) lines.push(`- ${displayPath(p2, before)} (was ${short(v)})`);
+  };
+  for (const op of change.ops) {
+    if (op.op === "add") for (const [p2, v] of leaves(op.path, op.value)) add(p2, v);
+    else if (op.op === "remove")
+      for (const [p2, v] of leaves(op.path, getAtPointer(before, op.path))) remove2(p2, v);
+    else {
+      const old = getAtPointer(before, op.path);
+      const scalar = (v) => v === null || typeof v !== "object";
+      if (scalar(old) && scalar(op.value)) {
+        if (!hidden(op.path))
+          lines.push(`~ ${displayPath(op.path, before)}: ${short(old)} \u2192 ${short(op.value)}`);
+      } else {
+        for (const [p2, v] of leaves(op.path, old)) remove2(p2, v);
+        for (const [p2, v] of leaves(op.path, op.value)) add(p2, v);
+      }
+    }
+  }
+  return lines;
+}
+function isCovered(pointer, covered) {
+  for (let p2 = pointer; p2 !== ""; p2 = p2.slice(0, p2.lastIndexOf("/")))
+    if (covered.has(p2)) return true;
+  return false;
+}
+function displayPath(pointer, body) {
+  let out = "";
+  let cur = body;
+  for (const token of parsePointer(pointer)) {
+    if (Array.isArray(cur)) {
+      const item = cur[Number(token)];
+      const name = isObject(item) ? item["name"] : void 0;
+      const unique = typeof name === "string" && cur.filter((x2) => isObject(x2) && x2["name"] === name).length === 1;
+      out += unique ? `[${/^[\w.:@+-]+$/.test(name) ? name : JSON.stringify(name)}]` : `[${token}]`;
+      cur = item;
+    } else {
+      out += /^[\w:@+-]+$/.test(token) ? `${out === "" ? "" : "."}${token}` : `[${JSON.stringify(token)}]`;
+      cur = isObject(cur) ? cur[token] : void 0;
+    }
+  }
+  return out === "" ? "(the whole document)" : out;
+}
+function coveredByNumbers(plan) {
+  const out = /* @__PURE__ */ new Map();
+  const docs = /* @__PURE__ */ new Map();
+  for (const c3 of plan.changes) {
+    const k2 = `${c3.key.target}\0${c3.key.account}\0${c3.key.name}`;
+    docs.set(k2, [...docs.get(k2) ?? [], keyString(c3.key)]);
+  }
+  const cover = (did, p2) => {
+    if (!p2) return;
+    for (const address of docs.get(`${p2.target}\0${p2.account}\0${p2.document}`) ?? []) {
+      let c3 = out.get(address);
+      if (!c3) out.set(address, c3 = { pointers: /* @__PURE__ */ new Set(), numbers: /* @__PURE__ */ new Set() });
+      c3.pointers.add(p2.pointer);
+      c3.numbers.add(did);
+    }
+  };
+  for (const e of plan.numbers ?? []) {
+    cover(e.did, e.from);
+    cover(e.did, e.to);
+  }
+  return out;
+}
+function accountLabels(plan, names = {}) {
+  const ids = /* @__PURE__ */ new Set();
+  for (const c3 of plan.changes) ids.add(c3.key.account);
+  for (const e of plan.numbers ?? []) for (const p2 of [e.from, e.to]) if (p2) ids.add(p2.account);
+  const all = [...ids].sort();
+  const common2 = (a, b2) => {
+    let i2 = 0;
+    if (a === void 0) return 0;
+    while (i2 < a.length && i2 < b2.length && a[i2] === b2[i2]) i2++;
+    return i2;
+  };
+  const out = /* @__PURE__ */ new Map();
+  all.forEach((id, i2) => {
+    const named = names[id];
+    if (named !== void 0) {
+      out.set(id, named);
+      return;
+    }
+    const n = Math.max(8, common2(all[i2 - 1], id) + 1, common2(all[i2 + 1], id) + 1);
+    out.set(id, n < id.length ? `${id.slice(0, n)}\u2026` : id);
+  });
+  return out;
+}
+function numbersLine(entries) {
+  const n = countNumbers(entries);
+  return `Numbers: ${n.route} to route, ${n.unroute} to unroute, ${n.move} to move, ${n.change} with changed options.`;
+}
+function numberLines(entries, accounts = /* @__PURE__ */ new Map()) {
+  const targets = /* @__PURE__ */ new Set();
+  for (const e of entries) for (const p2 of [e.from, e.to]) if (p2) targets.add(p2.target);
+  const place = (p2) => `${p2.document} / ${p2.server}${targets.size > 1 ? ` on ${p2.target}` : ""}`;
+  const account = (a) => accounts.get(a) ?? a;
+  const out = [];
+  for (const e of entries) {
+    const set = (e.changes ?? []).map(fieldText).join(", ");
+    if (e.action === "route" && e.to)
+      out.push(`+ route ${e.did} \u2192 ${place(e.to)}${set ? ` (${set})` : ""}`);
+    else if (e.action === "unroute" && e.from)
+      out.push(`- unroute ${e.did} (was ${place(e.from)})`);
+    else if (e.action === "move" && e.from && e.to) {
+      const across = e.from.account !== e.to.account ? ` (account ${account(e.from.account)} \u2192 ${account(e.to.account)})` : "";
+      out.push(
+        `~ move ${e.did}: ${place(e.from)} \u2192 ${place(e.to)}${across}${set ? `; ${set}` : ""}`
+      );
+    } else if (e.action === "change" && e.to)
+      for (const f of e.changes ?? []) out.push(`~ ${e.did} ${fieldText(f)} (${place(e.to)})`);
+  }
+  return out;
+}
+function fieldText(f) {
+  const name = parsePointer(f.field).join(" ");
+  const v = (x2) => x2 === void 0 ? "(none)" : typeof x2 === "string" && /^[^\s"]+$/.test(x2) ? x2 : short(x2);
+  if (f.before === void 0 && f.after !== void 0) return `${name} ${v(f.after)}`;
+  return `${name} ${v(f.before)} \u2192 ${v(f.after)}`;
+}
+function headline(c3, accounts) {
+  const verb = { create: "create", update: "update", delete: "delete", noop: "unchanged" }[c3.action];
+  return `${SYMBOL[c3.action]} ${verb} ${c3.key.kind} "${c3.key.name}" (account ${accounts.get(c3.key.account) ?? c3.key.account}, target ${c3.key.target})`;
+}
+function fieldLines(c3, covered) {
+  if (!covered) return opLines(c3);
+  const n = covered.numbers.size;
+  return [
+    ...opLines(c3, covered.pointers),
+    `# ${n} number${n === 1 ? "" : "s"} of this document: see Numbers above`
+  ];
+}
+function renderPlanText(plan, options) {
+  const paint = (color, s) => options.color ? `${ANSI[color]}${s}${ANSI.reset}` : s;
+  const colorOf = { create: "green", update: "yellow", delete: "red", noop: "dim" };
+  const lineColor = (line) => line.startsWith("+") ? "green" : line.startsWith("-") ? "red" : line.startsWith("#") ? "dim" : "yellow";
+  const accounts = accountLabels(plan, options.accountNames);
+  const out = [];
+  const incomplete = incompleteLine(plan);
+  if (incomplete) out.push(paint("red", incomplete), "");
+  const numbers = plan.numbers ?? [];
+  if (numbers.length > 0) {
+    out.push(paint("bold", numbersLine(numbers)));
+    const lines = numberLines(numbers, accounts);
+    for (const line of lines.slice(0, TEXT_NUMBERS)) out.push(`  ${paint(lineColor(line), line)}`);
+    if (lines.length > TEXT_NUMBERS)
+      out.push(`  \u2026 ${lines.length - TEXT_NUMBERS} more (see --format json)`);
+    out.push("");
+  }
+  const covered = coveredByNumbers(plan);
+  for (const c3 of plan.changes) {
+    if (c3.action === "noop" && !options.verbose) continue;
+    out.push(paint(colorOf[c3.action], headline(c3, accounts)));
+    out.push(
+      `    ${c3.reason}${c3.id ? ` [id ${c3.id}${c3.revision ? `, revision ${c3.revision}` : ""}]` : ""}${c3.source ? ` (${c3.source.file}:${c3.source.line})` : ""}`
+    );
+    const lines = fieldLines(c3, covered.get(keyString(c3.key)));
+    for (const line of lines.slice(0, TEXT_FIELDS)) out.push(`    ${paint(lineColor(line), line)}`);
+    if (lines.length > TEXT_FIELDS)
+      out.push(`    \u2026 ${lines.length - TEXT_FIELDS} more field changes (see --format json)`);
+    out.push("");
+  }
+  for (const p2 of plan.problems) out.push(paint("red", `! ${p2.message}`));
+  if (plan.unmanaged > 0)
+    out.push(
+      paint(
+        "dim",
+        `${plan.unmanaged} live object${plan.unmanaged === 1 ? "" : "s"} in declared accounts ${plan.unmanaged === 1 ? "is" : "are"} not declared by any document and will be left alone.`
+      )
+    );
+  out.push(paint("bold", summaryLine(plan)));
+  const scoped = scopeLine(plan);
+  if (scoped) out.push(scoped);
+  out.push(`Fingerprint: ${plan.fingerprint}`);
+  return out.join("\n") + "\n";
+}
+function scopeLine(plan) {
+  const scope = plan.meta.selection?.["scope"];
+  if (!scope) return void 0;
+  const since = String(scope.since ?? "").slice(0, 12);
+  if (scope.whole_estate_because)
+    return `Planned every account: ${scope.whole_estate_because} since ${since}, which can affect any account.`;
+  const n = scope.planned_accounts ?? 0;
+  const total = scope.declared_accounts ?? 0;
+  return `Planned ${n.toLocaleString("en-US")} of ${total.toLocaleString("en-US")} accounts: the ones changed since ${since}. Drift in the others is not read here; a full plan (the scheduled drift run) reads all.`;
+}
+function renderPlanMarkdown(plan, options = {}) {
+  const limit = options.limit ?? MARKDOWN_LIMIT;
+  const s = plan.summary;
+  const incomplete = incompleteLine(plan);
+  const changed = plan.changes.filter((c3) => c3.action !== "noop");
+  const accounts = accountLabels(plan, options.accountNames);
+  const numbers = plan.numbers ?? [];
+  const allNumbers = numberLines(numbers, accounts).map((l) => escapeFenced(l));
+  const numbersBlock = (n) => numbers.length === 0 ? [] : [
+    `**${numbersLine(numbers)}**`,
+    "",
+    "```diff",
+    ...allNumbers.slice(0, n),
+    "```",
+    ...n < allNumbers.length ? [
+      "",
+      `_${n} of ${allNumbers.length} number lines shown; the JSON plan has all of them._`
+    ] : [],
+    ""
+  ];
+  let shownNumbers = allNumbers.length;
+  while (shownNumbers > 0 && numbersBlock(shownNumbers).join("\n").length > limit / 2)
+    shownNumbers = Math.floor(shownNumbers / 2);
+  const head = [
+    `### ${options.title ?? "connops plan"}`,
+    "",
+    ...incomplete ? [
+      `> [!CAUTION]
+> **${mdEscape(incomplete)}**`,
+      "",
+      ...(plan.incomplete ?? []).slice(0, 50).map((r2) => `- ${mdEscape(r2)}`),
+      ...(plan.incomplete?.length ?? 0) > 50 ? [`- \u2026and ${(plan.incomplete?.length ?? 0) - 50} more`] : [],
+      ""
+    ] : [],
+    `**${summaryLine(plan)}**`,
+    "",
+    ...scopeLine(plan) ? [`_${mdEscape(scopeLine(plan) ?? "")}_`, ""] : [],
+    ...numbersBlock(shownNumbers),
+    ...options.lead ? [options.lead, ""] : [],
+    // "No changes" needs no table.
+    ...changed.length > 0 ? ["| action | kind | name | account | target |", "| --- | --- | --- | --- | --- |"] : []
+  ];
+  const nameCell = (c3) => {
+    const url = options.linkOf?.(c3);
+    return url ? `[${mdEscape(c3.key.name)}](${url})` : mdEscape(c3.key.name);
+  };
+  const rows = changed.map(
+    (c3) => `| ${SYMBOL[c3.action]} ${c3.action} | ${c3.key.kind} | ${nameCell(c3)} | \`${mdEscape(accounts.get(c3.key.account) ?? c3.key.account)}\` | ${mdEscape(c3.key.target)} |`
+  );
+  const covered = coveredByNumbers(plan);
+  const details = changed.map((c3) => {
+    const body = escapeFenced(fieldLines(c3, covered.get(keyString(c3.key))).join("\n"));
+    return `<details${options.open ? " open" : ""}><summary>${SYMBOL[c3.action]} ${c3.action} <code>${mdEscape(c3.key.name)}</code>: ${mdEscape(c3.reason)}</summary>
+
+\`\`\`diff
+${body}
+\`\`\`
+
+</details>`;
+  });
+  const tail = [];
+  for (const p2 of plan.problems) tail.push(`> [!WARNING]
+> ${mdEscape(p2.message)}`);
+  tail.push(
+    "",
+    `<sub>fingerprint \`${plan.fingerprint}\` \xB7 ${s.noop} unchanged${plan.meta.git ? ` \xB7 commit \`${plan.meta.git.commit.slice(0, 12)}\`${plan.meta.git.dirty ? " (dirty)" : ""}` : ""}</sub>`
+  );
+  const assemble = (r2, d, note) => [...head, ...r2, "", ...note ? [note, ""] : [], ...d, ...tail].join("\n") + "\n";
+  let text = assemble(rows, details);
+  if (text.length <= limit) return text;
+  let keep = details.length;
+  while (keep > 0 && (text = assemble(
+    rows,
+    details.slice(0, keep),
+    `_Details shown for ${keep} of ${details.length} documents; the full plan is in the JSON output._`
+  )).length > limit)
+    keep = Math.floor(keep / 2);
+  if (text.length <= limit) return text;
+  let keepRows = rows.length;
+  do {
+    keepRows = Math.floor(keepRows / 2);
+    text = assemble(
+      rows.slice(0, keepRows),
+      [],
+      `_Plan too large for one comment: ${keepRows} of ${rows.length} changes listed; see the JSON plan for all of them._`
+    );
+  } while (text.length > limit && keepRows > 0);
+  return text;
+}
+function planToJson(plan) {
+  return {
+    format_version: plan.format_version,
+    fingerprint: plan.fingerprint,
+    complete: isComplete(plan),
+    incomplete: [...plan.incomplete ?? []],
+    ...plan.policy ? { policy: plan.policy } : {},
+    writes: [...plan.writes ?? []],
+    summary: plan.summary,
+    numbers: [...plan.numbers ?? []],
+    problems: plan.problems.map((p2) => ({
+      message: p2.message,
+      address: p2.key ? keyString(p2.key) : null
+    })),
+    unmanaged: plan.unmanaged,
+    meta: plan.meta,
+    changes: plan.changes.map((c3) => ({
+      address: keyString(c3.key),
+      key: c3.key,
+      action: c3.action,
+      reason: c3.reason,
+      id: c3.id ?? null,
+      revision: c3.revision ?? null,
+      ops: c3.ops,
+      before: c3.beforeMasked ?? null,
+      after: c3.afterMasked ?? null,
+      source: c3.source ? { file: c3.source.file, line: c3.source.line } : null
+    }))
+  };
+}
+function renderPlanJson(plan) {
+  return JSON.stringify(planToJson(plan), null, 2) + "\n";
+}
+function explainStale(saved, fresh2) {
+  if (!saved.writes)
+    return [
+      "the saved plan was made by an older connops that did not record its writes; plan again"
+    ];
+  const reasons = compareWrites({ writes: saved.writes, policy: saved.policy }, fresh2);
+  return reasons.length > 0 ? reasons : ["the plan format or the policy changed since the plan"];
+}
+function planFromJson(json) {
+  return {
+    format_version: json.format_version,
+    fingerprint: json.fingerprint,
+    writes: json.writes ?? [],
+    policy: json.policy ?? { prune: false, max_deletes: null, max_changes: null },
+    incomplete: json.incomplete ?? (json.complete === false ? ["the plan is marked incomplete"] : []),
+    summary: json.summary,
+    ...json.numbers ? { numbers: json.numbers } : {},
+    unmanaged: json.unmanaged,
+    meta: json.meta,
+    problems: json.problems.map((p2) => ({ message: p2.message })),
+    changes: json.changes.map((c3) => ({
+      key: c3.key,
+      action: c3.action,
+      reason: c3.reason,
+      ...c3.id !== null ? { id: c3.id } : {},
+      ...c3.revision !== null ? { revision: c3.revision } : {},
+      ops: c3.ops,
+      ...c3.before !== null ? { beforeMasked: c3.before } : {},
+      ...c3.after !== null ? { afterMasked: c3.after } : {},
+      ...c3.source !== null ? { source: { ...c3.source, col: 1 } } : {},
+      claims: [],
+      releases: [],
+      dependsOn: []
+    }))
+  };
+}
+var MARKDOWN_LIMIT, ANSI, SYMBOL, TEXT_NUMBERS, TEXT_FIELDS, mdEscape;
+var init_render_plan = __esm({
+  "src/core/render-plan.ts"() {
+    "use strict";
+    init_escape();
+    init_json();
+    init_model();
+    init_numbers();
+    init_plan();
+    MARKDOWN_LIMIT = 6e4;
+    ANSI = {
+      red: "\x1B[31m",
+      green: "\x1B[32m",
+      yellow: "\x1B[33m",
+      bold: "\x1B[1m",
+      dim: "\x1B[2m",
+      reset: "\x1B[0m"
+    };
+    SYMBOL = {
+      create: "+",
+      update: "~",
+      delete: "-",
+      noop: "="
+    };
+    TEXT_NUMBERS = 1e3;
+    TEXT_FIELDS = 200;
+    mdEscape = escapeMarkdown;
   }
 });
 
@@ -49194,6 +49225,189 @@ var init_apply = __esm({
   }
 });
 
+// src/engine/apply-project.ts
+function prepareApply(project, options) {
+  const { plan } = project;
+  if (!project.complete) return { refused: "incomplete" };
+  const selected = selectChanges(
+    plan.changes.map((c3) => keyString(c3.key)),
+    options.only
+  );
+  refuseReleaseWithoutClaim(plan, selected);
+  const chosen = plan.changes.filter((c3, i2) => c3.action !== "noop" && selected.has(i2));
+  const shown = { ...plan, changes: plan.changes.filter((_2, i2) => selected.has(i2)) };
+  const deletes = chosen.filter((c3) => c3.action === "delete").length;
+  const { max_deletes, max_changes } = project.config.policy;
+  const over = [];
+  if (deletes > max_deletes)
+    over.push(`${deletes} deletes exceed policy.max_deletes (${max_deletes})`);
+  if (chosen.length > max_changes)
+    over.push(`${chosen.length} changes exceed policy.max_changes (${max_changes})`);
+  const ready = { selected, shown, writes: chosen.length };
+  if (chosen.length > 0 && over.length > 0 && !options.force)
+    return { ...ready, refused: "limits", reasons: over };
+  return ready;
+}
+async function executeApply(project, selected, options = {}) {
+  const ignores = new Map(project.documents.map((d) => [keyString(d.key), d.ignore]));
+  const ignoreOf = (k2) => ignores.get(keyString(k2)) ?? [];
+  const apply = {
+    providers: PROVIDERS,
+    pool: project.pool,
+    config: project.config,
+    selected,
+    now: options.now ?? (() => /* @__PURE__ */ new Date()),
+    ignoreOf,
+    ...options.audit ? { audit: options.audit } : {},
+    ...options.onProgress ? { onProgress: options.onProgress } : {},
+    ...options.stop ? { stop: options.stop } : {}
+  };
+  const results = await applyPlan(project.plan, apply);
+  return verifyApplied(project.plan, results, apply, ignoreOf);
+}
+function staleReasons(plan, expected) {
+  const fingerprint = expected.saved?.fingerprint ?? expected.fingerprint;
+  if (fingerprint === void 0 || fingerprint === plan.fingerprint) return void 0;
+  return expected.saved ? explainStale(expected.saved, plan) : ["the live state or the documents changed since the plan with that fingerprint was made"];
+}
+function refuseReleaseWithoutClaim(plan, selected) {
+  const missing = [];
+  plan.changes.forEach((c3, i2) => {
+    if (!selected.has(i2) || c3.action === "noop") return;
+    for (const d of c3.dependsOn) {
+      if (selected.has(d)) continue;
+      const claimer = plan.changes[d];
+      if (!claimer) continue;
+      const numbers = c3.releases.filter((r2) => claimer.claims.includes(r2));
+      missing.push(
+        `"${c3.key.name}" releases ${numbers.join(", ")}, which "${claimer.key.name}" claims (${keyString(claimer.key)})`
+      );
+    }
+  });
+  if (missing.length > 0)
+    throw new UsageError(
+      `--only would release numbers without the changes that claim them, leaving them in no document: ${missing.join("; ")}. Add the claiming documents to --only, or apply without it`
+    );
+}
+function selectChanges(addresses, only) {
+  if (!only || only.length === 0) return new Set(addresses.map((_2, i2) => i2));
+  const patterns = only.map(
+    (g) => new RegExp(globToRegExp(g).source.replaceAll("[^/]*", ".*").replaceAll("[^/]", "."))
+  );
+  const out = /* @__PURE__ */ new Set();
+  addresses.forEach((a, i2) => {
+    const name = a.split("/").pop() ?? a;
+    if (patterns.some((p2) => p2.test(a) || p2.test(name))) out.add(i2);
+  });
+  if (out.size === 0)
+    throw new UsageError(`--only ${only.join(", ")} matches no document in the plan`);
+  return out;
+}
+function narrowPlan(plan, only) {
+  if (!only || only.length === 0) return plan;
+  const selected = selectChanges(
+    plan.changes.map((c3) => keyString(c3.key)),
+    only
+  );
+  const changes = plan.changes.filter((_2, i2) => selected.has(i2)).map((c3) => ({ ...c3, dependsOn: [] }));
+  const summary = { create: 0, update: 0, delete: 0, noop: 0 };
+  for (const c3 of changes) summary[c3.action]++;
+  const sealed = sealWrites(
+    changes.flatMap((c3) => c3.write ? [c3.write] : []),
+    plan.policy ?? { prune: false, max_deletes: null, max_changes: null }
+  );
+  return {
+    ...plan,
+    changes,
+    summary,
+    ...sealed,
+    meta: { ...plan.meta, selection: { ...plan.meta.selection, only: [...only] } }
+  };
+}
+var init_apply_project = __esm({
+  "src/engine/apply-project.ts"() {
+    "use strict";
+    init_errors();
+    init_model();
+    init_plan();
+    init_render_plan();
+    init_files();
+    init_registry();
+    init_apply();
+  }
+});
+
+// src/core/render-run.ts
+function renderLoaded(loaded, quiet) {
+  return [
+    ...loaded.notes.map((n) => `connops: ${n}
+`),
+    ...loaded.diagnostics.filter((d) => d.severity === "error" || !quiet).map((d) => renderDiagnosticLine(d) + "\n")
+  ];
+}
+function renderInvalidDocuments(diagnostics) {
+  const { errors } = countDiagnostics(diagnostics);
+  return `connops: ${errors} error${errors === 1 ? "" : "s"} in the documents; nothing was read from or written to any API (run \`connops validate\` for the full report)
+`;
+}
+function renderPlanTrouble(failures, plan) {
+  return [
+    ...failures.map(
+      (f) => `connops: cannot read ${f.kind} objects in account ${f.account} on ${f.target}: ${f.message}
+`
+    ),
+    ...plan.problems.map(
+      (p2) => `connops: ${p2.source ? `${p2.source.file}:${p2.source.line}:${p2.source.col}: ` : ""}${p2.message}
+`
+    )
+  ];
+}
+function countResults(results) {
+  const count = {
+    created: 0,
+    updated: 0,
+    deleted: 0,
+    failed: 0,
+    skipped: 0,
+    unverified: 0,
+    unknown: 0
+  };
+  for (const r2 of results) {
+    if (r2.status === "failed") count.failed++;
+    else if (r2.status === "unknown") count.unknown++;
+    else if (r2.status === "skipped") count.skipped++;
+    else {
+      if (r2.verified === false) count.unverified++;
+      if (r2.action === "create") count.created++;
+      if (r2.action === "update") count.updated++;
+      if (r2.action === "delete") count.deleted++;
+    }
+  }
+  return {
+    ...count,
+    complete: count.failed + count.skipped + count.unverified + count.unknown === 0
+  };
+}
+function renderApplyResults(results) {
+  const lines = results.map((r2) => {
+    const mark = r2.status === "ok" ? r2.verified === false ? "!" : "\u2713" : r2.status === "skipped" ? "-" : r2.status === "unknown" ? "?" : "\u2717";
+    return `${mark} ${r2.action} ${r2.key.kind} "${r2.key.name}" (account ${r2.key.account}): ${r2.message}${r2.requestId ? ` [request ${r2.requestId}]` : ""}
+`;
+  });
+  const c3 = countResults(results);
+  lines.push(
+    `Apply: ${c3.created} created, ${c3.updated} updated, ${c3.deleted} deleted, ${c3.failed} failed, ${c3.skipped} skipped${c3.unverified ? `, ${c3.unverified} not converged` : ""}${c3.unknown ? `, ${c3.unknown} outcome unknown` : ""}.
+`
+  );
+  return lines.join("");
+}
+var init_render_run = __esm({
+  "src/core/render-run.ts"() {
+    "use strict";
+    init_render_diagnostics();
+  }
+});
+
 // src/core/shard.ts
 import { createHash as createHash4 } from "node:crypto";
 function shardOf(target, account, count) {
@@ -49280,6 +49494,7 @@ async function planDocuments(config, documents, options) {
     prune: options.prune,
     deleted,
     ...options.partial ? { partial: true } : {},
+    limits: config.policy,
     meta: options.meta
   });
   const live = await readLiveState(
@@ -49299,12 +49514,23 @@ async function planDocuments(config, documents, options) {
     );
   }
   const failedScopes = new Set(live.failures.map((f) => scopeKey(f.target, f.kind, f.account)));
-  return { plan: planner.finish(failedScopes), failures: live.failures };
+  const plan = planner.finish(failedScopes);
+  return { plan: withIncomplete(plan, live.failures), failures: live.failures };
+}
+function withIncomplete(plan, failures) {
+  const reasons = [
+    ...failures.map(
+      (f) => `cannot read ${f.kind} objects in account ${f.account} on target ${f.target}: ${f.message}`
+    ),
+    ...plan.problems.map((p2) => p2.key ? `${keyString(p2.key)}: ${p2.message}` : p2.message)
+  ];
+  return reasons.length === 0 ? plan : { ...plan, incomplete: reasons };
 }
 var init_reconcile = __esm({
   "src/engine/reconcile.ts"() {
     "use strict";
     init_errors();
+    init_model();
     init_plan();
     init_shard();
     init_http();
@@ -55751,6 +55977,7 @@ function selectionRecord(s) {
 }
 function savedSelection(meta) {
   const s = meta?.selection ?? {};
+  const only = Array.isArray(s.only) ? s.only.filter((x2) => typeof x2 === "string") : [];
   const m = typeof s.shard === "string" ? /^(\d+)\/(\d+)$/.exec(s.shard) : null;
   return {
     selection: {
@@ -55758,7 +55985,8 @@ function savedSelection(meta) {
       ...s.accounts?.length ? { accounts: s.accounts } : {},
       ...m ? { shard: { index: Number(m[1]), count: Number(m[2]) } } : {}
     },
-    ...typeof s.prune === "boolean" ? { prune: s.prune } : {}
+    ...typeof s.prune === "boolean" ? { prune: s.prune } : {},
+    ...only.length > 0 ? { only } : {}
   };
 }
 var httpOverrides;
@@ -55852,7 +56080,7 @@ async function runPlan(ctx, mode) {
   const run2 = await loadAndPlan(ctx);
   if (typeof run2 === "number") return run2;
   try {
-    const { plan } = run2;
+    const plan = narrowPlan(run2.plan, ctx.flags.only);
     const trouble = reportPlanTrouble(ctx, run2);
     if (format === "json") ctx.out(renderPlanJson(plan));
     else if (format === "markdown")
@@ -55865,7 +56093,7 @@ async function runPlan(ctx, mode) {
       ctx.out(renderPlanText(plan, { color: ctx.color }));
       if (mode === "drift")
         ctx.out(
-          plan.summary.create + plan.summary.update + plan.summary.delete > 0 ? "Drift detected: live state differs from git.\n" : "No drift: live state matches git.\n"
+          trouble ? "INCOMPLETE: drift is unknown where live state could not be read (see above).\n" : plan.summary.create + plan.summary.update + plan.summary.delete > 0 ? "Drift detected: live state differs from git.\n" : "No drift: live state matches git.\n"
         );
     }
     if (ctx.flags.out) {
@@ -55895,97 +56123,8 @@ var init_plan2 = __esm({
     init_render_plan();
     init_options();
     init_exit_codes();
+    init_apply_project();
     init_common();
-  }
-});
-
-// src/engine/apply-project.ts
-function prepareApply(project, options) {
-  const { plan } = project;
-  if (!project.complete) return { refused: "incomplete" };
-  const selected = selectChanges(
-    plan.changes.map((c3) => keyString(c3.key)),
-    options.only
-  );
-  refuseReleaseWithoutClaim(plan, selected);
-  const chosen = plan.changes.filter((c3, i2) => c3.action !== "noop" && selected.has(i2));
-  const shown = { ...plan, changes: plan.changes.filter((_2, i2) => selected.has(i2)) };
-  const deletes = chosen.filter((c3) => c3.action === "delete").length;
-  const { max_deletes, max_changes } = project.config.policy;
-  const over = [];
-  if (deletes > max_deletes)
-    over.push(`${deletes} deletes exceed policy.max_deletes (${max_deletes})`);
-  if (chosen.length > max_changes)
-    over.push(`${chosen.length} changes exceed policy.max_changes (${max_changes})`);
-  const ready = { selected, shown, writes: chosen.length };
-  if (chosen.length > 0 && over.length > 0 && !options.force)
-    return { ...ready, refused: "limits", reasons: over };
-  return ready;
-}
-async function executeApply(project, selected, options = {}) {
-  const ignores = new Map(project.documents.map((d) => [keyString(d.key), d.ignore]));
-  const ignoreOf = (k2) => ignores.get(keyString(k2)) ?? [];
-  const apply = {
-    providers: PROVIDERS,
-    pool: project.pool,
-    config: project.config,
-    selected,
-    now: options.now ?? (() => /* @__PURE__ */ new Date()),
-    ignoreOf,
-    ...options.audit ? { audit: options.audit } : {},
-    ...options.onProgress ? { onProgress: options.onProgress } : {},
-    ...options.stop ? { stop: options.stop } : {}
-  };
-  const results = await applyPlan(project.plan, apply);
-  return verifyApplied(project.plan, results, apply, ignoreOf);
-}
-function staleReasons(plan, expected) {
-  const fingerprint = expected.saved?.fingerprint ?? expected.fingerprint;
-  if (fingerprint === void 0 || fingerprint === plan.fingerprint) return void 0;
-  return expected.saved ? explainStale(expected.saved, plan) : ["the live state or the documents changed since the plan with that fingerprint was made"];
-}
-function refuseReleaseWithoutClaim(plan, selected) {
-  const missing = [];
-  plan.changes.forEach((c3, i2) => {
-    if (!selected.has(i2) || c3.action === "noop") return;
-    for (const d of c3.dependsOn) {
-      if (selected.has(d)) continue;
-      const claimer = plan.changes[d];
-      if (!claimer) continue;
-      const numbers = c3.releases.filter((r2) => claimer.claims.includes(r2));
-      missing.push(
-        `"${c3.key.name}" releases ${numbers.join(", ")}, which "${claimer.key.name}" claims (${keyString(claimer.key)})`
-      );
-    }
-  });
-  if (missing.length > 0)
-    throw new UsageError(
-      `--only would release numbers without the changes that claim them, leaving them in no document: ${missing.join("; ")}. Add the claiming documents to --only, or apply without it`
-    );
-}
-function selectChanges(addresses, only) {
-  if (!only || only.length === 0) return new Set(addresses.map((_2, i2) => i2));
-  const patterns = only.map(
-    (g) => new RegExp(globToRegExp(g).source.replaceAll("[^/]*", ".*").replaceAll("[^/]", "."))
-  );
-  const out = /* @__PURE__ */ new Set();
-  addresses.forEach((a, i2) => {
-    const name = a.split("/").pop() ?? a;
-    if (patterns.some((p2) => p2.test(a) || p2.test(name))) out.add(i2);
-  });
-  if (out.size === 0)
-    throw new UsageError(`--only ${only.join(", ")} matches no document in the plan`);
-  return out;
-}
-var init_apply_project = __esm({
-  "src/engine/apply-project.ts"() {
-    "use strict";
-    init_errors();
-    init_model();
-    init_render_plan();
-    init_files();
-    init_registry();
-    init_apply();
   }
 });
 
@@ -56050,9 +56189,31 @@ async function applyCommand(ctx) {
   const planFile = ctx.positionals[0];
   let saved;
   if (planFile !== void 0) saved = await readSavedPlan(resolve4(ctx.io.cwd, planFile));
-  const run2 = await loadAndPlan(ctx, saved ? savedSelection(saved.meta) : {});
+  if (saved && (saved.complete === false || (saved.incomplete?.length ?? 0) > 0)) {
+    ctx.err(
+      `connops: apply refused: ${planFile} is an INCOMPLETE plan (${(saved.incomplete ?? []).join("; ") || "some live state could not be read"}). Nothing was read or written; fix the cause, plan again and review the new plan.
+`
+    );
+    return EXIT.FAILURE;
+  }
+  const fromSaved = saved ? savedSelection(saved.meta) : void 0;
+  if (fromSaved?.only && ctx.flags.only)
+    throw new UsageError(
+      `--only: ${planFile} was saved with --only ${fromSaved.only.join(" ")}; apply applies exactly that selection, so give no --only`
+    );
+  const only = fromSaved?.only ?? ctx.flags.only;
+  const run2 = await loadAndPlan(ctx, fromSaved ?? {});
   if (typeof run2 === "number") return run2;
-  const stale = run2.complete ? staleReasons(run2.plan, { saved, fingerprint: ctx.flags["expect-fingerprint"] }) : void 0;
+  let stale;
+  try {
+    stale = run2.complete ? staleReasons(narrowPlan(run2.plan, only), {
+      saved,
+      fingerprint: ctx.flags["expect-fingerprint"]
+    }) : void 0;
+  } catch (err2) {
+    await run2.pool.closeAll();
+    throw err2;
+  }
   if (stale) {
     await run2.pool.closeAll();
     ctx.err(
@@ -56062,15 +56223,15 @@ Nothing was written. Run \`connops plan\` again and review the new plan (fingerp
     );
     return EXIT.FAILURE;
   }
-  return applyPlanned(ctx, run2);
+  return applyPlanned(ctx, run2, only);
 }
-async function applyPlanned(ctx, run2) {
+async function applyPlanned(ctx, run2, only) {
   try {
     if (reportPlanTrouble(ctx, run2)) {
       ctx.err("connops: apply refused: the plan is incomplete (see above); nothing was written.\n");
       return EXIT.FAILURE;
     }
-    const prepared = prepareApply(run2, { only: ctx.flags.only, force: ctx.flags.force });
+    const prepared = prepareApply(run2, { only, force: ctx.flags.force });
     if (prepared.refused === "incomplete") return EXIT.FAILURE;
     ctx.out(renderPlanText(prepared.shown, { color: ctx.color }));
     if (prepared.writes === 0) {
@@ -58030,7 +58191,7 @@ var init_envelope = __esm({
 });
 
 // src/emulator/kazoo/store.ts
-import { createHash as createHash6, createHmac, randomBytes as randomBytes2 } from "node:crypto";
+import { createHash as createHash6, createHmac as createHmac2, randomBytes as randomBytes2 } from "node:crypto";
 function newId() {
   if (idAt + 16 > idPool.length) {
     idPool = randomBytes2(4096);
@@ -58159,7 +58320,7 @@ var init_store = __esm({
         };
         if (ownerId !== void 0) claims["owner_id"] = ownerId;
         const payload = base64url(JSON.stringify(claims));
-        const sig = createHmac("sha256", this.#secret).update(`${header}.${payload}`).digest("base64url");
+        const sig = createHmac2("sha256", this.#secret).update(`${header}.${payload}`).digest("base64url");
         const token = `${header}.${payload}.${sig}`;
         const record = {
           token,
@@ -58994,12 +59155,19 @@ function mergePlans(inputs) {
       }))
     }
   };
+  const incomplete = inputs.flatMap((i2) => [
+    ...(i2.plan.incomplete ?? []).map((r2) => `${i2.file}: ${r2}`),
+    ...i2.plan.complete === false && (i2.plan.incomplete ?? []).length === 0 ? [`${i2.file}: the plan is marked incomplete`] : []
+  ]);
   return {
     ok: true,
     warnings,
     plan: {
       format_version: PLAN_FORMAT_VERSION,
       fingerprint: combinedFingerprint(inputs.map((i2) => i2.plan.fingerprint)),
+      complete: incomplete.length === 0,
+      incomplete,
+      writes: inputs.flatMap((i2) => i2.plan.writes ?? []).sort((a, b2) => a.address < b2.address ? -1 : a.address > b2.address ? 1 : 0),
       summary,
       // A number can leave a document of one shard and enter one of another.
       numbers: pairNumbers(inputs.flatMap((i2) => i2.plan.numbers ?? [])),
@@ -59083,6 +59251,11 @@ async function reportCommand(ctx) {
 `);
   } else ctx.out(text);
   const changes = plan.summary.create + plan.summary.update + plan.summary.delete;
+  if (plan.complete === false) {
+    ctx.err(`connops: the merged report is INCOMPLETE: ${(plan.incomplete ?? []).join("; ")}
+`);
+    return EXIT.FAILURE;
+  }
   if (plan.problems.length > 0) return EXIT.FAILURE;
   return ctx.flags["detailed-exitcode"] && changes > 0 ? EXIT.CHANGES : EXIT.OK;
 }

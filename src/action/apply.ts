@@ -12,10 +12,12 @@ import { executeApply, prepareApply } from '../engine/apply-project.ts';
 import type { PlannedProject } from '../engine/project.ts';
 import { AuditLog } from '../io/audit-log.ts';
 import { SIGNAL_EXIT, type StopSignal } from '../io/signals.ts';
-import { explainPlanChange, parseMarker } from './markers.ts';
+import type { ChangeResult } from '../engine/apply.ts';
+import { explainPlanChange, parseMarker, sameIdentity } from './markers.ts';
 import { isOutcome, makePlan, type Planned } from './plan.ts';
+import { applyReport, tellPull } from './apply-report.ts';
 import { ourComments } from './pull-request.ts';
-import { changeCount, INCOMPLETE, title, type Outcome, type Run } from './run.ts';
+import { changeCount, INCOMPLETE, mdCell, title, type Outcome, type Run } from './run.ts';
 import { validateStrict } from './validate.ts';
 
 /** The longest apply log shown in the summary; the step log has all of it. */
@@ -27,19 +29,38 @@ interface Reviewed {
   readonly body: string;
 }
 
-/** The plan reviewed in the PR this push merged, if any. */
-async function findReviewedPlan(run: Run, sha: string): Promise<Reviewed | string> {
+/** The PR this push merged, if any. */
+async function mergedPull(run: Run, sha: string): Promise<number | undefined> {
   const api = run.api();
-  if (!api) return 'no github-token, so the merged pull request cannot be looked up';
+  if (!api || run.eventName !== 'push') return undefined;
   const pulls = await api.pullsForCommit(sha);
   const merged =
     pulls.find((p) => p.merged_at && p.merge_commit_sha === sha) ?? pulls.find((p) => p.merged_at);
-  if (!merged) return `commit ${sha.slice(0, 12)} is not the merge of a pull request`;
-  const comment = ourComments(run, await api.listIssueComments(merged.number))[0];
-  const fingerprint = parseMarker(comment?.body, 'plan')?.['fingerprint'];
-  if (!comment || !fingerprint)
-    return `pull request #${merged.number} has no connops plan comment for ${run.identity.config}`;
-  return { pr: merged.number, fingerprint, body: comment.body };
+  return merged?.number;
+}
+
+/**
+ * The plan reviewed in the merged PR: the fingerprint in the comment the
+ * token's own identity wrote (INVARIANTS.md 18), never one a person pasted.
+ */
+async function findReviewedPlan(
+  run: Run,
+  sha: string,
+  pr: number | undefined,
+): Promise<Reviewed | string> {
+  const api = run.api();
+  if (!api) return 'no github-token, so the merged pull request cannot be looked up';
+  if (pr === undefined) return `commit ${sha.slice(0, 12)} is not the merge of a pull request`;
+  const comment = (
+    await ourComments(api, pr, (c) => sameIdentity(parseMarker(c.body, 'plan'), run.identity))
+  )[0];
+  const marker = parseMarker(comment?.body, 'plan');
+  const fingerprint = marker?.['fingerprint'];
+  if (!comment || !marker)
+    return `pull request #${pr} has no connops plan comment for ${run.identity.config}`;
+  if (!fingerprint)
+    return `pull request #${pr} was merged without a reviewed plan: its last connops comment says the head commit ${(marker['sha'] ?? '').slice(0, 12)} was ${marker['state'] ?? 'not planned'}`;
+  return { pr, fingerprint, body: comment.body };
 }
 
 export async function applyOnPush(run: Run): Promise<Outcome> {
@@ -53,32 +74,52 @@ export async function applyOnPush(run: Run): Promise<Outcome> {
   const invalid = await validateStrict(run);
   if (invalid) return invalid;
   // Fails closed: an API error here is a failed step, never an unreviewed apply.
+  const pr = await mergedPull(run, sha);
   const reviewed =
     run.eventName === 'push'
-      ? await findReviewedPlan(run, sha)
+      ? await findReviewedPlan(run, sha, pr)
       : `apply was started by ${run.eventName || 'an unknown event'}, not by a push that merged a reviewed pull request`;
   // The plan's sessions stay open: the apply below writes from this very plan.
   const p = await makePlan(run, true);
-  if (isOutcome(p)) return p;
+  if (isOutcome(p)) {
+    await tellPull(
+      run,
+      pr,
+      `**Apply failed before planning**: ${p.reason ?? 'see the run'}. Nothing was written.`,
+    );
+    return p;
+  }
   try {
-    return await applyReviewed(run, p, reviewed);
+    const result = await applyReviewed(run, p, reviewed);
+    await tellPull(run, pr, result.report);
+    return result.outcome;
   } finally {
     await p.project?.pool.closeAll();
   }
 }
 
-async function applyReviewed(run: Run, p: Planned, reviewed: Reviewed | string): Promise<Outcome> {
+interface Applied {
+  readonly outcome: Outcome;
+  /** Markdown for the merged PR: applied with counts, refused with reasons, or failed with what was and was not written. */
+  readonly report: string;
+}
+
+async function applyReviewed(run: Run, p: Planned, reviewed: Reviewed | string): Promise<Applied> {
   const { plan } = p;
   const heading = title(run, 'connops apply');
   if (p.trouble) {
+    const why = (plan.incomplete ?? []).map((r) => `- ${mdCell(r)}`).join('\n');
     await run.summary(
-      `### ${heading}\n\n**Apply refused: the plan is incomplete** (see the log).\n`,
+      `### ${heading}\n\n**Apply refused: the plan is incomplete** (see the log).\n\n${why}\n`,
     );
-    return INCOMPLETE;
+    return {
+      outcome: INCOMPLETE,
+      report: `**Apply refused: the plan is INCOMPLETE**; nothing was written.\n\n${why}`,
+    };
   }
   if (changeCount(plan) === 0) {
     await run.summary(`### ${heading}\n\n**Nothing to apply:** ${summaryLine(plan)}\n`);
-    return { code: EXIT.OK };
+    return { outcome: { code: EXIT.OK }, report: `**Nothing to apply:** ${summaryLine(plan)}` };
   }
   const notes: string[] = [];
   if (typeof reviewed === 'string') {
@@ -96,7 +137,7 @@ async function applyReviewed(run: Run, p: Planned, reviewed: Reviewed | string):
     notes.push(`The plan matches the one reviewed in #${reviewed.pr}.`);
   }
   for (const n of notes) run.say(n.includes('anyway') ? 'warning' : 'info', `connops: ${n}`);
-  const { code, log } = await runApply(run, p.project as PlannedProject);
+  const { code, log, results } = await runApply(run, p.project as PlannedProject);
   const shown =
     log.length > APPLY_LOG_LIMIT ? `${log.slice(0, APPLY_LOG_LIMIT)}\n…(see the step log)` : log;
   await run.summary(
@@ -114,12 +155,16 @@ async function applyReviewed(run: Run, p: Planned, reviewed: Reviewed | string):
       renderPlanMarkdown(plan, { title: 'The plan applied' }),
     ].join('\n'),
   );
-  return code === EXIT.OK
-    ? { code }
-    : { code, reason: 'connops: apply did not complete (see the log and the job summary)' };
+  return {
+    outcome:
+      code === EXIT.OK
+        ? { code }
+        : { code, reason: 'connops: apply did not complete (see the log and the job summary)' },
+    report: applyReport(code, notes, results, log),
+  };
 }
 
-async function refuse(run: Run, heading: string, plan: Plan, reasons: string[]): Promise<Outcome> {
+async function refuse(run: Run, heading: string, plan: Plan, reasons: string[]): Promise<Applied> {
   const advice =
     'Nothing was written. Open a pull request (or re-run its plan) so the current plan is reviewed, or re-run this job with `allow-plan-change: true` to apply the plan as it is now.';
   await run.summary(
@@ -135,7 +180,19 @@ async function refuse(run: Run, heading: string, plan: Plan, reasons: string[]):
       renderPlanMarkdown(plan, { title: 'The plan as it is now (not applied)' }),
     ].join('\n'),
   );
-  return { code: EXIT.FAILURE, reason: `connops: apply refused. ${reasons.join(' ')} ${advice}` };
+  return {
+    outcome: {
+      code: EXIT.FAILURE,
+      reason: `connops: apply refused. ${reasons.join(' ')} ${advice}`,
+    },
+    report: [
+      '**Apply refused**; nothing was written.',
+      '',
+      ...reasons.map((r) => `- ${mdCell(r)}`),
+      '',
+      advice,
+    ].join('\n'),
+  };
 }
 
 /**
@@ -144,8 +201,12 @@ async function refuse(run: Run, heading: string, plan: Plan, reasons: string[]):
  * document changed since is refused (409/412), not overwritten. The log is
  * kept for the job summary as well as written to the step log.
  */
-async function runApply(run: Run, project: PlannedProject): Promise<{ code: number; log: string }> {
+async function runApply(
+  run: Run,
+  project: PlannedProject,
+): Promise<{ code: number; log: string; results?: ChangeResult[] }> {
   let log = '';
+  let written: ChangeResult[] | undefined;
   const say = (text: string): void => {
     log += text;
     run.log(text);
@@ -176,6 +237,7 @@ async function runApply(run: Run, project: PlannedProject): Promise<{ code: numb
         ...(audit ? { audit: (r) => audit.append(r) } : {}),
         stop: () => (signal ? `interrupted by ${signal}` : undefined),
       });
+      written = results;
       say(renderApplyResults(results));
       if (signal) return SIGNAL_EXIT[signal];
       if (countResults(results).complete) return EXIT.OK;
@@ -188,5 +250,5 @@ async function runApply(run: Run, project: PlannedProject): Promise<{ code: numb
       audit?.close();
     }
   });
-  return { code, log: run.secrets.redact(log) };
+  return { code, log: run.secrets.redact(log), ...(written ? { results: written } : {}) };
 }

@@ -1,10 +1,13 @@
 /**
- * The few GitHub REST calls the Action makes, over the project's one undici
- * client (retries, timeouts, bounded bodies). Every text sent is redacted
+ * The few GitHub REST calls the Action makes, through Octokit with the
+ * paginate, retry and throttling plugins (GitHub's own client; see
+ * docs/action.md for its cost in the bundle). Every text sent is redacted
  * first, so a secret cannot reach a comment or an issue even by mistake.
  */
-import { createHttpClient } from '../io/http.ts';
-import type { HttpClient, HttpRequest, HttpResponse } from '../io/http-types.ts';
+import { Octokit } from '@octokit/core';
+import { paginateRest } from '@octokit/plugin-paginate-rest';
+import { retry } from '@octokit/plugin-retry';
+import { throttling } from '@octokit/plugin-throttling';
 import type { SecretSet } from '../io/redact.ts';
 
 export interface IssueComment {
@@ -42,6 +45,14 @@ export class GitHubApiError extends Error {
 }
 
 export interface GitHubApi {
+  /**
+   * The login the token acts as, so only comments it wrote are trusted
+   * (INVARIANTS.md 18): GET /user for a user's token; installation tokens
+   * (GITHUB_TOKEN, a GitHub App) cannot call it (403 "Resource not accessible by
+   * integration"), so GraphQL's `viewer`, and last `github-actions[bot]`, the
+   * author of every GITHUB_TOKEN comment. Asked once per run.
+   */
+  identity(): Promise<string>;
   listIssueComments(issue: number): Promise<IssueComment[]>;
   createIssueComment(issue: number, body: string): Promise<IssueComment>;
   updateIssueComment(id: number, body: string): Promise<IssueComment>;
@@ -53,113 +64,164 @@ export interface GitHubApi {
   close(): Promise<void>;
 }
 
-/** Stops runaway pagination (100 pages × 100 items is far beyond any PR). */
-const MAX_PAGES = 100;
+/**
+ * Octokit with GitHub's documented handling of limits: plugin-throttling waits
+ * out primary and secondary rate limits (Retry-After, x-ratelimit-reset) and
+ * retries, plugin-retry retries 5xx with backoff, plugin-paginate-rest follows
+ * `Link: rel="next"`.
+ */
+const ConnopsOctokit = Octokit.plugin(paginateRest, retry, throttling);
+
+/** How often a rate-limited request is tried again before the step fails. */
+const RATE_LIMIT_RETRIES = 3;
 
 export function createGitHubApi(options: {
   readonly apiUrl: string;
   readonly repository: string;
   readonly token: string;
   readonly secrets: SecretSet;
+  /** Warnings from the client (rate limits waited out), secrets masked. */
+  readonly onWarning?: (message: string) => void;
+  /** Base of plugin-retry's backoff (retryCount² × this, in ms); tests make it small. */
+  readonly retryBaseMs?: number;
 }): GitHubApi {
-  const base = options.apiUrl.replace(/\/+$/, '');
-  const http: HttpClient = createHttpClient({
-    target: 'GitHub',
-    baseUrl: base,
-    concurrency: 4,
-    timeoutMs: 30_000,
-    deps: {},
+  const [owner = '', repo = ''] = options.repository.split('/');
+  const warn = (m: string): void => options.onWarning?.(options.secrets.redact(m));
+  const octokit = new ConnopsOctokit({
+    auth: options.token,
+    baseUrl: options.apiUrl.replace(/\/+$/, ''),
+    userAgent: 'connops-action',
+    log: { debug: () => {}, info: () => {}, warn, error: warn },
+    retry: { retryAfterBaseValue: options.retryBaseMs ?? 1000 },
+    throttle: {
+      onRateLimit: (after: number, o: { method: string; url: string }, _k: unknown, n: number) => {
+        warn(`GitHub rate limit on ${o.method} ${o.url}; retrying in ${after} s`);
+        return n < RATE_LIMIT_RETRIES;
+      },
+      onSecondaryRateLimit: (
+        after: number,
+        o: { method: string; url: string },
+        _k: unknown,
+        n: number,
+      ) => {
+        warn(`GitHub secondary rate limit on ${o.method} ${o.url}; retrying in ${after} s`);
+        return n < RATE_LIMIT_RETRIES;
+      },
+    },
   });
-  const repo = `/repos/${options.repository.split('/').map(encodeURIComponent).join('/')}`;
-  const headers = {
-    accept: 'application/vnd.github+json',
-    authorization: `Bearer ${options.token}`,
-    'user-agent': 'connops-action',
-    'x-github-api-version': '2022-11-28',
-  };
 
-  async function call(req: Omit<HttpRequest, 'headers'>): Promise<HttpResponse> {
-    const body = req.body === undefined ? undefined : redactStrings(req.body, options.secrets);
-    const res = await http.request({ ...req, headers, ...(body !== undefined ? { body } : {}) });
-    if (res.status < 200 || res.status > 299) {
-      const message = (res.body as { message?: unknown } | undefined)?.message;
-      throw new GitHubApiError(
-        res.status,
-        req.method,
-        req.path,
-        `GitHub API ${req.method} ${req.path.split('?')[0]} failed: HTTP ${res.status}${typeof message === 'string' ? ` (${message})` : ''}${res.status === 403 || res.status === 404 ? hint(req.method) : ''}`,
-      );
+  /** One request; every string sent is redacted first; errors become GitHubApiError. */
+  async function call<T>(
+    route: string,
+    params: Record<string, unknown> = {},
+    once = false,
+  ): Promise<T> {
+    const [method = 'GET', path = ''] = route.split(' ');
+    try {
+      const res = await octokit.request(route, {
+        owner,
+        repo,
+        ...(redactStrings(params, options.secrets) as Record<string, unknown>),
+        headers: { 'x-github-api-version': '2022-11-28' },
+        // A POST that creates something is not repeated after an unclear 5xx: it could post twice.
+        ...(once ? { request: { retries: 0 } } : {}),
+      });
+      return res.data as T;
+    } catch (err) {
+      throw toApiError(err, method, path);
     }
-    return res;
   }
 
-  /** GETs every page by following `Link: <…>; rel="next"` while it stays on the API host. */
-  async function all<T>(path: string): Promise<T[]> {
-    const items: T[] = [];
-    let next: string | undefined = path;
-    for (let page = 0; next !== undefined && page < MAX_PAGES; page++) {
-      const res = await call({ method: 'GET', path: next, idempotent: true });
-      if (!Array.isArray(res.body))
-        throw new GitHubApiError(res.status, 'GET', next, `GitHub API GET ${next}: not a list`);
-      items.push(...(res.body as T[]));
-      const url = nextLink(res.headers['link']);
-      // Following a link to another host would hand it the token.
-      next = url?.startsWith(`${base}/`) ? url.slice(base.length) : undefined;
+  async function all<T>(route: string, params: Record<string, unknown>): Promise<T[]> {
+    const [method = 'GET', path = ''] = route.split(' ');
+    try {
+      return (await octokit.paginate(route, {
+        owner,
+        repo,
+        per_page: 100,
+        ...params,
+        headers: { 'x-github-api-version': '2022-11-28' },
+      })) as T[];
+    } catch (err) {
+      throw toApiError(err, method, path);
     }
-    return items;
+  }
+
+  let identity: Promise<string> | undefined;
+  async function whoAmI(): Promise<string> {
+    try {
+      const user = await call<{ login?: unknown }>('GET /user');
+      if (typeof user.login === 'string' && user.login !== '') return user.login;
+    } catch (err) {
+      if (!(err instanceof GitHubApiError) || ![401, 403, 404].includes(err.status)) throw err;
+    }
+    try {
+      // octokit.graphql knows GitHub Enterprise Server's /api/graphql beside /api/v3.
+      const res = await octokit.graphql<{ viewer?: { login?: unknown } }>(
+        'query { viewer { login } }',
+      );
+      const login = res.viewer?.login;
+      // An app's viewer login is its slug; its comments are authored by "<slug>[bot]".
+      if (typeof login === 'string' && login !== '')
+        return login.endsWith('[bot]') ? login : `${login}[bot]`;
+    } catch {
+      // fall through: GITHUB_TOKEN's comments are github-actions[bot]'s
+    }
+    return 'github-actions[bot]';
   }
 
   return {
-    listIssueComments: (issue) => all(`${repo}/issues/${issue}/comments?per_page=100`),
-    async createIssueComment(issue, body) {
-      const res = await call({
-        method: 'POST',
-        path: `${repo}/issues/${issue}/comments`,
-        body: { body },
-        idempotent: false,
-      });
-      return res.body as IssueComment;
-    },
-    async updateIssueComment(id, body) {
-      const res = await call({
-        method: 'PATCH',
-        path: `${repo}/issues/comments/${id}`,
-        body: { body },
-        idempotent: true,
-      });
-      return res.body as IssueComment;
-    },
-    pullsForCommit: (sha) => all(`${repo}/commits/${encodeURIComponent(sha)}/pulls?per_page=100`),
+    identity: () => (identity ??= whoAmI()),
+    listIssueComments: (issue) =>
+      all<IssueComment>('GET /repos/{owner}/{repo}/issues/{issue_number}/comments', {
+        issue_number: issue,
+      }),
+    createIssueComment: (issue, body) =>
+      call<IssueComment>(
+        'POST /repos/{owner}/{repo}/issues/{issue_number}/comments',
+        { issue_number: issue, body },
+        true,
+      ),
+    updateIssueComment: (id, body) =>
+      call<IssueComment>('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', {
+        comment_id: id,
+        body,
+      }),
+    pullsForCommit: (sha) =>
+      all<PullSummary>('GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls', {
+        commit_sha: sha,
+      }),
     async listOpenIssues(label) {
-      const list = await all<Issue>(
-        `${repo}/issues?state=open&labels=${encodeURIComponent(label)}&per_page=100`,
-      );
+      const list = await all<Issue>('GET /repos/{owner}/{repo}/issues', {
+        state: 'open',
+        labels: label,
+      });
       // The issues endpoint lists pull requests too.
       return list.filter((i) => i.pull_request === undefined);
     },
-    async createIssue(title, body, labels) {
-      const res = await call({
-        method: 'POST',
-        path: `${repo}/issues`,
-        body: { title, body, labels },
-        idempotent: false,
-      });
-      return res.body as Issue;
-    },
-    async updateIssue(issue, patch) {
-      const res = await call({
-        method: 'PATCH',
-        path: `${repo}/issues/${issue}`,
-        body: {
-          ...patch,
-          ...(patch.state === 'closed' ? { state_reason: 'completed' } : {}),
-        },
-        idempotent: true,
-      });
-      return res.body as Issue;
-    },
-    close: () => http.close(),
+    createIssue: (title, body, labels) =>
+      call<Issue>('POST /repos/{owner}/{repo}/issues', { title, body, labels: [...labels] }, true),
+    updateIssue: (issue, patch) =>
+      call<Issue>('PATCH /repos/{owner}/{repo}/issues/{issue_number}', {
+        issue_number: issue,
+        ...patch,
+        ...(patch.state === 'closed' ? { state_reason: 'completed' } : {}),
+      }),
+    close: async () => {},
   };
+}
+
+function toApiError(err: unknown, method: string, path: string): unknown {
+  const e = err as { status?: unknown; message?: unknown; response?: { data?: unknown } };
+  if (typeof e?.status !== 'number') return err;
+  const data = e.response?.data as { message?: unknown } | undefined;
+  const message = typeof data?.message === 'string' ? data.message : undefined;
+  return new GitHubApiError(
+    e.status,
+    method,
+    path,
+    `GitHub API ${method} ${path} failed: HTTP ${e.status}${message ? ` (${message})` : ''}${e.status === 403 || e.status === 404 ? hint(method) : ''}`,
+  );
 }
 
 function hint(method: string): string {

@@ -14,6 +14,8 @@ export interface ActionInputs {
   readonly githubToken: string;
   readonly comment: boolean;
   readonly allowPlanChange: boolean;
+  /** Plan a pull request whose config changes a target's type, url, auth or ca_file (INVARIANTS.md 17). */
+  readonly allowTargetChanges: boolean;
   readonly failOnDrift: boolean;
   readonly driftIssue: boolean;
 }
@@ -81,6 +83,7 @@ export function readInputs(env: Env): ActionInputs {
     githubToken: input(env, 'github-token'),
     comment: booleanInput(env, 'comment', true),
     allowPlanChange: booleanInput(env, 'allow-plan-change', false),
+    allowTargetChanges: booleanInput(env, 'allow-target-changes', false),
     failOnDrift: booleanInput(env, 'fail-on-drift', true),
     driftIssue: booleanInput(env, 'drift-issue', false),
   };

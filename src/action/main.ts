@@ -9,9 +9,10 @@
 import { ConnopsError, UsageError } from '../core/errors.ts';
 import { EXIT } from '../core/exit-codes.ts';
 import type { Env } from '../engine/project.ts';
+import { onStopSignal } from '../io/signals.ts';
 import { applyOnPush } from './apply.ts';
 import { drift } from './drift.ts';
-import { createGitHubApi, type GitHubApi } from './github.ts';
+import { createGitHubApi, GitHubApiError, type GitHubApi } from './github.ts';
 import { InputError } from './inputs.ts';
 import { plainPlan } from './plan.ts';
 import { pullRequestPlan } from './pull-request.ts';
@@ -27,6 +28,16 @@ import { validate, validationSummary } from './validate.ts';
 
 export type { ActionCore } from './run.ts';
 export { toolkitCore } from './run.ts';
+
+/**
+ * The action as `@github/local-action` and GitHub's TypeScript template expect
+ * it: an exported `run()` that reads the environment and sets the exit code
+ * (the process entry, entry.ts, calls it too).
+ */
+export async function run(): Promise<void> {
+  // A copy: each read of process.env asks the C library, which scans every variable.
+  process.exitCode = await runAction({ ...process.env }, { core: toolkitCore(), onStopSignal });
+}
 
 export interface ActionDeps {
   readonly core: ActionCore;
@@ -51,6 +62,7 @@ export async function runAction(
         repository: run.repository,
         token,
         secrets: run.secrets,
+        onWarning: (m) => core.warning(m),
       });
     outcome = await dispatch(run);
   } catch (err) {
@@ -69,7 +81,8 @@ export async function runAction(
 function failureOf(err: unknown, env: Env): Outcome {
   if (err instanceof InputError || err instanceof UsageError)
     return { code: EXIT.USAGE, reason: `connops action: ${err.message}` };
-  if (err instanceof ConnopsError) return { code: EXIT.FAILURE, reason: `connops: ${err.message}` };
+  if (err instanceof ConnopsError || err instanceof GitHubApiError)
+    return { code: EXIT.FAILURE, reason: `connops: ${err.message}` };
   const e = err as Error;
   return {
     code: EXIT.FAILURE,

@@ -3,13 +3,9 @@
  * again (dflook's pattern, anchors §5.2), and the compact record of the
  * reviewed plan that apply-on-merge compares against.
  */
-import { createHash } from 'node:crypto';
-import { keyString } from '../core/model.ts';
-import type { Plan, PlanChange } from '../core/plan.ts';
-import type { PatchOp } from '../core/json-patch.ts';
-import { explainStale, type PlanJson } from '../core/render-plan.ts';
+import { compareWrites, type Plan, type PlanPolicy, type WriteRecord } from '../core/plan.ts';
 
-export type MarkerKind = 'plan' | 'drift';
+export type MarkerKind = 'plan' | 'drift' | 'apply';
 
 /** Percent-encodes what would break `key=value` parsing or close the HTML comment. */
 function encodeValue(v: string): string {
@@ -57,83 +53,54 @@ export function sameIdentity(
   );
 }
 
-/** One reviewed change, small enough to keep hundreds in a comment. */
-interface ReviewedChange {
-  /** Address (keyString). */
-  readonly a: string;
-  /** Document name (for messages). */
-  readonly n: string;
-  readonly x: PlanChange['action'];
-  readonly r: string | null;
-  /** Digest of the field operations. */
-  readonly o: string;
+/** The reviewed writes as the comment keeps them: digests shortened, enough to explain a difference. */
+interface ReviewedWrites {
+  readonly policy?: PlanPolicy;
+  readonly writes: WriteRecord[];
 }
 
-function digestOps(ops: readonly PatchOp[]): string {
-  return createHash('sha256').update(JSON.stringify(ops)).digest('hex').slice(0, 16);
-}
+const short = (d: string | null): string | null => (d === null ? null : d.slice(0, 23));
 
-function pending(plan: Plan): PlanChange[] {
-  return plan.changes.filter((c) => c.action !== 'noop');
-}
-
-/** `<!-- connops:changes … -->` with the reviewed changes, or '' when over `budget` characters. */
+/**
+ * `<!-- connops:changes … -->` with the reviewed writes (core/plan.ts
+ * WriteRecord, digests cut to 16 hex digits), or '' when over `budget`
+ * characters. The fingerprint decides; this only says why two plans differ.
+ */
 export function renderReviewedChanges(plan: Plan, budget: number): string {
-  const list: ReviewedChange[] = pending(plan).map((c) => ({
-    a: keyString(c.key),
-    n: c.key.name,
-    x: c.action,
-    r: c.revision ?? null,
-    o: digestOps(c.ops),
-  }));
-  const text = `<!-- connops:changes ${Buffer.from(JSON.stringify(list)).toString('base64url')} -->`;
+  const record: ReviewedWrites = {
+    ...(plan.policy ? { policy: plan.policy } : {}),
+    writes: (plan.writes ?? []).map((w) => ({ ...w, base: short(w.base), body: short(w.body) })),
+  };
+  const text = `<!-- connops:changes ${Buffer.from(JSON.stringify(record)).toString('base64url')} -->`;
   return text.length <= budget ? text : '';
 }
 
-function parseReviewedChanges(body: string): ReviewedChange[] | undefined {
+function parseReviewedChanges(body: string): ReviewedWrites | undefined {
   const m = /<!-- connops:changes ([A-Za-z0-9_-]*) -->/.exec(body);
   if (!m?.[1]) return undefined;
   try {
-    const list = JSON.parse(Buffer.from(m[1], 'base64url').toString('utf8')) as unknown;
-    return Array.isArray(list) ? (list as ReviewedChange[]) : undefined;
+    const record = JSON.parse(Buffer.from(m[1], 'base64url').toString('utf8')) as unknown;
+    return record !== null &&
+      typeof record === 'object' &&
+      Array.isArray((record as ReviewedWrites).writes)
+      ? (record as ReviewedWrites)
+      : undefined;
   } catch {
     return undefined;
   }
 }
 
 /**
- * Why the fresh plan differs from the one reviewed in the comment, in
- * explainStale's words; undefined when the comment carries no change record.
- * Field operations are compared by digest on both sides, so explainStale
- * compares like with like without the comment holding every value.
+ * Why the fresh plan writes other things than the one reviewed in the comment
+ * (compareWrites' words); undefined when the comment carries no record.
  */
 export function explainPlanChange(commentBody: string, fresh: Plan): string[] | undefined {
   const reviewed = parseReviewedChanges(commentBody);
   if (!reviewed) return undefined;
-  const digestOp = (o: string): PatchOp[] => [{ op: 'replace', path: '/#ops', value: o }];
-  const saved: PlanJson = {
-    format_version: fresh.format_version,
-    fingerprint: '',
-    summary: fresh.summary,
-    problems: [],
-    unmanaged: 0,
-    meta: fresh.meta,
-    changes: reviewed.map((c) => ({
-      address: c.a,
-      key: { target: '', account: '', kind: '', name: c.n },
-      action: c.x,
-      reason: '',
-      id: null,
-      revision: c.r,
-      ops: digestOp(c.o),
-      before: null,
-      after: null,
-      source: null,
-    })),
+  const projected = {
+    ...(fresh.policy ? { policy: fresh.policy } : {}),
+    writes: (fresh.writes ?? []).map((w) => ({ ...w, base: short(w.base), body: short(w.body) })),
   };
-  const projected: Plan = {
-    ...fresh,
-    changes: pending(fresh).map((c) => ({ ...c, ops: digestOp(digestOps(c.ops)) })),
-  };
-  return explainStale(saved, projected);
+  const reasons = compareWrites(reviewed, projected);
+  return reasons.length > 0 ? reasons : undefined;
 }

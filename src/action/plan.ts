@@ -11,6 +11,7 @@ import { EXIT } from '../core/exit-codes.ts';
 import type { Plan } from '../core/plan.ts';
 import { renderPlanJson, renderPlanMarkdown, renderPlanText } from '../core/render-plan.ts';
 import { renderInvalidDocuments, renderLoaded, renderPlanTrouble } from '../core/render-run.ts';
+import { narrowPlan } from '../engine/apply-project.ts';
 import { planOptionsFromFlags, planProject, type PlannedProject } from '../engine/project.ts';
 import { changeCount, INCOMPLETE, title, type Outcome, type Run } from './run.ts';
 import { validateStrict } from './validate.ts';
@@ -47,12 +48,13 @@ export async function makePlan(run: Run, keepOpen = false): Promise<Planned | Ou
     return { code: EXIT.INVALID, reason: 'connops: the documents are invalid (see the log)' };
   let handedOver = false;
   try {
+    // `--only`: shown, saved, fingerprinted and compared as the selection only (INVARIANTS.md 12).
+    const plan = narrowPlan(planned.plan, run.flags.only);
     await run.untrusted(async () => {
       for (const line of renderPlanTrouble(planned.failures, planned.plan)) run.log(line);
-      run.log(renderPlanText(planned.plan, { color: false }));
+      run.log(renderPlanText(plan, { color: false }));
     });
     const trouble = !planned.complete;
-    const { plan } = planned;
     const digest = createHash('sha256')
       .update(`${run.identity.config}\n${run.identity.scope}`)
       .digest('hex')

@@ -1,91 +1,181 @@
 /**
- * The pull-request job: validate without secrets (fork PRs get none), plan,
- * and keep one plan comment per config up to date on the PR.
+ * The pull-request job: validate (fork PRs get no secrets), check that the PR
+ * does not redirect credentials, plan, and keep one comment per config on the
+ * PR that always shows the current truth (INVARIANTS.md 10, 17, 18): the plan,
+ * an incomplete plan, a validation failure or a refusal, each with the SHA it
+ * is about. Only a complete plan's comment carries a fingerprint, so apply
+ * accepts nothing else as the reviewed plan.
  */
 import { EXIT } from '../core/exit-codes.ts';
-import type { Plan } from '../core/plan.ts';
-import { MARKDOWN_LIMIT, renderPlanMarkdown } from '../core/render-plan.ts';
+import { isComplete, type Plan } from '../core/plan.ts';
+import { MARKDOWN_LIMIT } from '../core/render-plan.ts';
+import { renderPrComment } from './comment.ts';
 import type { GitHubApi, IssueComment } from './github.ts';
 import { parseMarker, renderMarker, renderReviewedChanges, sameIdentity } from './markers.ts';
 import { isOutcome, makePlan, plainPlan } from './plan.ts';
-import { INCOMPLETE, title, type Outcome, type Run } from './run.ts';
-import { validate, validationSummary } from './validate.ts';
+import { checkTargetsAgainstBase } from './targets.ts';
+import { INCOMPLETE, mdCell, title, workspacePath, type Outcome, type Run } from './run.ts';
+import { validate, validationSummary, type Validation } from './validate.ts';
 
 /** GitHub rejects comment bodies above 65 536 characters. */
 const COMMENT_LIMIT = 65_536;
+
+type PullRequest = NonNullable<Run['event']['pull_request']>;
 
 export async function pullRequestPlan(run: Run): Promise<Outcome> {
   const pr = run.event.pull_request;
   if (!pr) return plainPlan(run);
   const base = pr.base.repo.full_name || run.repository;
   const fork = pr.head.repo === null || pr.head.repo.full_name !== base;
+  const headSha = pr.head.sha;
   const v = await validate(run, { lenientEnv: true });
   if (v.outcome.code !== EXIT.OK) {
     await run.summary(validationSummary(run, v));
+    // A fork's token cannot comment; everyone else sees the failure in place of the old plan.
+    if (!fork) await postState(run, pr, 'invalid', invalidBody(run, v, headSha));
     return v.outcome;
   }
   if (fork || v.missingEnv.length > 0) {
+    const missing =
+      v.missingEnv.length > 0 ? ` Not set (or empty): ${v.missingEnv.join(', ')}.` : '';
     const why = fork
       ? 'this pull request comes from a fork, and GitHub does not give secrets (nor a token that can comment) to workflows of fork PRs'
-      : `the credentials are not set (${v.missingEnv.join(', ')}); pass them to the step with \`env:\` from repository secrets`;
-    const message = `connops: documents validated; plan skipped because it needs secrets: ${why}. A maintainer can run the plan from a branch of this repository.`;
+      : 'the credentials are not set; pass them to the step with `env:` from repository secrets (Dependabot PRs read Dependabot secrets)';
+    const message = `connops: documents validated; plan skipped because it needs secrets: ${why}.${missing} A maintainer can run the plan from a branch of this repository.`;
     run.say('notice', message);
     await run.summary(`${validationSummary(run, v)}\n> [!NOTE]\n> ${message}\n`);
     return { code: EXIT.OK };
   }
+  // INVARIANTS.md 17: the targets (where credentials go) come from the base branch.
+  const baseSha = (pr.base as { sha?: string }).sha;
+  const targets = baseSha
+    ? await checkTargetsAgainstBase(run, baseSha)
+    : { ok: false as const, unreadable: 'the event payload has no base commit' };
+  if (!targets.ok) {
+    const what =
+      'changes' in targets
+        ? `this pull request changes where connops sends credentials: ${targets.changes.join('; ')}`
+        : `connops cannot check this pull request's targets against the base branch: ${targets.unreadable}`;
+    if (!run.inputs.allowTargetChanges) {
+      const message = `connops: plan refused, nothing was sent to any target: ${what}. A maintainer who has checked the change can re-run with \`allow-target-changes: true\`, or merge the target change on its own first.`;
+      run.say('error', message);
+      await run.summary(`### ${title(run, 'connops plan')}\n\n**Plan refused.** ${message}\n`);
+      await postState(
+        run,
+        pr,
+        'refused',
+        `### ${title(run, 'connops plan')}\n\n**Plan refused** at ${headSha.slice(0, 12)}: ${mdCell(what)}.\n\nNothing was sent to any target. A maintainer who has checked the change can re-run with \`allow-target-changes: true\`.\n`,
+      );
+      return { code: EXIT.FAILURE, reason: message };
+    }
+    run.say(
+      'warning',
+      `connops: ${what}; planning anyway because \`allow-target-changes\` is true`,
+    );
+  }
   const p = await makePlan(run);
   if (isOutcome(p)) return p;
-  const headSha = pr.head.sha;
-  const markdown = renderPlanMarkdown(p.plan, { title: title(run, 'connops plan') });
-  await run.summary(markdown);
+  const comment = renderPrComment(run, p.plan, { headSha });
+  await run.summary(comment.summary);
   if (run.inputs.comment) {
-    const api = run.api();
-    if (!api)
-      run.say(
-        'warning',
-        'connops: no github-token (or GITHUB_REPOSITORY); the plan is in the job summary only',
-      );
-    else await upsertPlanComment(run, api, pr.number, p.plan, markdown, headSha);
+    const complete = isComplete(p.plan) && !p.trouble;
+    await postState(
+      run,
+      pr,
+      complete ? 'plan' : 'incomplete',
+      comment.markdown,
+      complete ? p.plan : undefined,
+    );
   }
   return p.trouble ? INCOMPLETE : { code: EXIT.OK };
 }
 
-function commentBody(run: Run, plan: Plan, markdown: string, sha: string): string {
+function invalidBody(run: Run, v: Validation, sha: string): string {
+  const rows = v.shown
+    .filter((d) => d.severity === 'error')
+    .slice(0, 50)
+    .map(
+      (d) => `| ${mdCell(workspacePath(run, d.file))}:${d.line}:${d.col} | ${mdCell(d.message)} |`,
+    );
+  return [
+    `### ${title(run, 'connops plan')}`,
+    '',
+    `**The documents are invalid at ${sha.slice(0, 12)}** (${v.errors} error${v.errors === 1 ? '' : 's'}); there is no plan for this commit. Fix them and push again.`,
+    '',
+    ...(rows.length > 0 ? ['| where | problem |', '| --- | --- |', ...rows] : []),
+    ...(v.errors > rows.length
+      ? ['', `_…and ${v.errors - rows.length} more (see the run's annotations)._`]
+      : []),
+    '',
+  ].join('\n');
+}
+
+/**
+ * Updates (or posts) this config's one comment with the PR's current state.
+ * Only a complete plan gets a fingerprint (and the record of its writes).
+ */
+async function postState(
+  run: Run,
+  pr: PullRequest,
+  state: 'plan' | 'incomplete' | 'invalid' | 'refused',
+  markdown: string,
+  plan?: Plan,
+): Promise<void> {
+  if (!run.inputs.comment) return;
+  const api = run.api();
+  if (!api) {
+    run.say(
+      'warning',
+      'connops: no github-token (or GITHUB_REPOSITORY); the result is in the job summary only',
+    );
+    return;
+  }
+  const sha = pr.head.sha;
   const marker = renderMarker('plan', {
     config: run.identity.config,
     ...(run.identity.scope ? { scope: run.identity.scope } : {}),
-    fingerprint: plan.fingerprint,
+    ...(plan ? { fingerprint: plan.fingerprint } : { state }),
     sha,
   });
-  const footer = `<sub>Planned at ${sha.slice(0, 12)}. When this merges, apply re-plans and refuses if the plan differs from this one.</sub>`;
+  const footer = plan
+    ? `<sub>Planned at ${sha.slice(0, 12)}. When this merges, apply re-plans and refuses if the writes differ from these.</sub>`
+    : `<sub>State at ${sha.slice(0, 12)}: ${state}. There is no reviewed plan for this commit; apply on merge will refuse.</sub>`;
   const text = `${marker}\n${markdown.length > MARKDOWN_LIMIT ? markdown.slice(0, MARKDOWN_LIMIT) : markdown}\n${footer}\n`;
-  return text + renderReviewedChanges(plan, COMMENT_LIMIT - text.length - 100);
+  const body = plan ? text + renderReviewedChanges(plan, COMMENT_LIMIT - text.length - 100) : text;
+  await upsertComment(run, api, pr.number, body, (c) =>
+    sameIdentity(parseMarker(c.body, 'plan'), run.identity),
+  );
 }
 
-/** Our comments for this config: bot-authored first (a user could paste a marker too), oldest first. */
-export function ourComments(run: Run, comments: readonly IssueComment[]): IssueComment[] {
-  const mine = comments.filter((c) => sameIdentity(parseMarker(c.body, 'plan'), run.identity));
-  return [
-    ...mine.filter((c) => c.user?.type === 'Bot'),
-    ...mine.filter((c) => c.user?.type !== 'Bot'),
-  ];
+/**
+ * Our comments matching `mine`, oldest first: only those the token's own
+ * identity wrote (INVARIANTS.md 18). A person's comment with a pasted marker is
+ * never found, edited or trusted.
+ */
+export async function ourComments(
+  api: GitHubApi,
+  issue: number,
+  mine: (c: IssueComment) => boolean,
+): Promise<IssueComment[]> {
+  const me = (await api.identity()).toLowerCase();
+  return (await api.listIssueComments(issue)).filter(
+    (c) => c.user?.login.toLowerCase() === me && mine(c),
+  );
 }
 
-async function upsertPlanComment(
+export async function upsertComment(
   run: Run,
   api: GitHubApi,
   issue: number,
-  plan: Plan,
-  markdown: string,
-  sha: string,
+  body: string,
+  mine: (c: IssueComment) => boolean,
 ): Promise<void> {
-  const body = commentBody(run, plan, markdown, sha);
-  const existing = ourComments(run, await api.listIssueComments(issue))[0];
+  const existing = (await ourComments(api, issue, mine))[0];
   if (existing) {
     await api.updateIssueComment(existing.id, body);
-    run.say('info', `connops: updated the plan comment ${existing.id} on #${issue}`);
+    run.say('info', `connops: updated comment ${existing.id} on #${issue}`);
   } else {
     const created = await api.createIssueComment(issue, body);
-    run.say('info', `connops: posted the plan comment ${created.id} on #${issue}`);
+    run.say('info', `connops: posted comment ${created.id} on #${issue}`);
   }
 }

@@ -39,11 +39,13 @@ export function substituteEnv(value: string, env: EnvLookup): Substituted {
       return '';
     }
     const v = env(name);
-    if (v === undefined) {
+    // Empty counts as missing: GitHub passes a secret a workflow cannot see (fork
+    // and Dependabot PRs) as "", and an empty credential or URL is never meant.
+    if (v === undefined || v === '') {
       resolved = false;
       problems.push({
         code: 'ENV_MISSING',
-        message: `environment variable ${name} is not set (referenced as \${env:${name}})`,
+        message: `environment variable ${name} is not set${v === '' ? ' (it is empty, as GitHub passes a secret the workflow cannot see)' : ''} (referenced as \${env:${name}})`,
       });
       // Keep the reference text: the error already blocks every write, and an
       // empty string would add misleading "too short"/"required" errors.

@@ -116,12 +116,24 @@ export function mergePlans(inputs: readonly ShardInput[]): MergeResult {
       })),
     },
   };
+  // A shard that is incomplete makes the whole report incomplete (INVARIANTS.md 10).
+  const incomplete = inputs.flatMap((i) => [
+    ...(i.plan.incomplete ?? []).map((r) => `${i.file}: ${r}`),
+    ...(i.plan.complete === false && (i.plan.incomplete ?? []).length === 0
+      ? [`${i.file}: the plan is marked incomplete`]
+      : []),
+  ]);
   return {
     ok: true,
     warnings,
     plan: {
       format_version: PLAN_FORMAT_VERSION,
       fingerprint: combinedFingerprint(inputs.map((i) => i.plan.fingerprint)),
+      complete: incomplete.length === 0,
+      incomplete,
+      writes: inputs
+        .flatMap((i) => i.plan.writes ?? [])
+        .sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0)),
       summary,
       // A number can leave a document of one shard and enter one of another.
       numbers: pairNumbers(inputs.flatMap((i) => i.plan.numbers ?? [])),

@@ -3,7 +3,7 @@ import { kazooConnectivity } from '../providers/kazoo/provider.ts';
 import type { LiveObject, Provider } from '../providers/types.ts';
 import type { JsonObject } from './json.ts';
 import type { DesiredDocument, TargetConfig } from './model.ts';
-import { buildPlan, Planner, SENSITIVE_CHANGED, type LiveScope } from './plan.ts';
+import { buildPlan, compareWrites, Planner, SENSITIVE_CHANGED, type LiveScope } from './plan.ts';
 
 const A = '3f2a9c0e8b7d4e1fa6c5b4d3e2f1a0b9';
 const target: TargetConfig = {
@@ -370,32 +370,117 @@ describe('buildPlan', () => {
     expect(p.changes.every((c) => c.claimFirst === undefined)).toBe(true);
   });
 
-  it('fingerprint changes with the live revision, the desired body and a secret value', () => {
-    const base = plan(
-      [doc('a', { servers: [] })],
-      [live('x1', { name: 'a', servers: [] }, '1-a')],
-    ).fingerprint;
-    expect(
-      plan([doc('a', { servers: [] })], [live('x1', { name: 'a', servers: [] }, '1-a')])
-        .fingerprint,
-    ).toBe(base);
-    expect(
-      plan([doc('a', { servers: [] })], [live('x1', { name: 'a', servers: [] }, '2-b')])
-        .fingerprint,
-    ).not.toBe(base);
-    expect(
-      plan(
-        [doc('a', { servers: [ipServer('192.0.2.9')] })],
+  describe('fingerprint: the change set (INVARIANTS.md 11)', () => {
+    const changed = { servers: [ipServer('192.0.2.9')] };
+    const base = () => plan([doc('a', changed)], [live('x1', { name: 'a', servers: [] }, '1-a')]);
+
+    it('is the same for the same writes, and ignores what produces no write', () => {
+      const fp = base().fingerprint;
+      expect(base().fingerprint).toBe(fp);
+      // An unchanged document whose live revision moved (an edit elsewhere, e.g. an ignored field).
+      const withNoop = (rev: string) =>
+        plan(
+          [doc('a', changed), doc('b', { servers: [] })],
+          [
+            live('x1', { name: 'a', servers: [] }, '1-a'),
+            live('x2', { name: 'b', servers: [] }, rev),
+          ],
+        );
+      expect(withNoop('1-b').fingerprint).toBe(fp);
+      expect(withNoop('7-z').fingerprint).toBe(fp);
+      expect(withNoop('7-z').writes).toHaveLength(1);
+    });
+
+    it('changes with the live revision a write is based on, and says so', () => {
+      const fresh = plan([doc('a', changed)], [live('x1', { name: 'a', servers: [] }, '2-b')]);
+      expect(fresh.fingerprint).not.toBe(base().fingerprint);
+      const reasons = compareWrites({ writes: base().writes ?? [] }, fresh);
+      expect(reasons).toEqual([
+        expect.stringMatching(
+          /^"a" \(account [0-9a-f]+, target t\): update changed: the live object changed since the review \(revision 1-a → 2-b\)$/,
+        ),
+      ]);
+    });
+
+    it('changes with the desired body, and names writes added and dropped', () => {
+      const other = plan(
+        [doc('a', { servers: [ipServer('192.0.2.10')] })],
         [live('x1', { name: 'a', servers: [] }, '1-a')],
-      ).fingerprint,
-    ).not.toBe(base);
-    const pw = (v: string) =>
-      doc('a', {
-        servers: [
-          { auth: { auth_method: 'password', auth_user: 'u', auth_password: v }, options: {} },
-        ],
+      );
+      expect(other.fingerprint).not.toBe(base().fingerprint);
+      expect(compareWrites({ writes: base().writes ?? [] }, other)).toEqual([
+        expect.stringMatching(/update changed: the desired body changed/),
+      ]);
+      const added = plan(
+        [doc('a', changed), doc('n', { servers: [] })],
+        [live('x1', { name: 'a', servers: [] }, '1-a')],
+      );
+      expect(compareWrites({ writes: base().writes ?? [] }, added)).toEqual([
+        expect.stringMatching(
+          /^"n" \(account [0-9a-f]+, target t\): a create that was not reviewed \(added\)$/,
+        ),
+      ]);
+      expect(compareWrites({ writes: added.writes ?? [] }, base())).toEqual([
+        expect.stringMatching(
+          /^"n" \(account [0-9a-f]+, target t\): the reviewed create is no longer needed \(dropped\)$/,
+        ),
+      ]);
+    });
+
+    it('changes with a secret value, which it holds only as a keyed hash', () => {
+      const pw = (v: string) =>
+        doc('a', {
+          servers: [
+            { auth: { auth_method: 'password', auth_user: 'u', auth_password: v }, options: {} },
+          ],
+        });
+      const one = plan([pw('secret-one-1234')], []);
+      expect(one.fingerprint).not.toBe(plan([pw('secret-two-1234')], []).fingerprint);
+      expect(JSON.stringify(one.writes)).not.toContain('secret-one');
+      // Keyed by the target's credentials: another key, another digest of the same body.
+      const keyed = buildPlan({
+        documents: [pw('secret-one-1234')],
+        live: [],
+        targets: { t: { ...target, auth: { api_key: 'k2' } } },
+        providers,
+        prune: false,
+        meta: { generated_at: 'now' },
       });
-    expect(plan([pw('one')], []).fingerprint).not.toBe(plan([pw('two')], []).fingerprint);
+      expect(keyed.writes?.[0]?.body).not.toBe(one.writes?.[0]?.body);
+    });
+
+    it('bases a write on a hash of the live body where writes are not conditional (Cloudflare)', () => {
+      const unconditional = new Map<string, Provider>([
+        [kazooConnectivity.kind, { ...kazooConnectivity, conditionalWrites: false }],
+      ]);
+      const at = (rev: string, trunks: number) =>
+        buildPlan({
+          documents: [doc('a', changed)],
+          live: [
+            {
+              target: 't',
+              kind: 'kazoo/connectivity',
+              account: A,
+              objects: [live('x1', { name: 'a', servers: [], account: { trunks } }, rev)],
+            },
+          ],
+          targets: { t: target },
+          providers: unconditional,
+          prune: false,
+          meta: { generated_at: 'now' },
+        });
+      expect(at('9-z', 1).fingerprint).toBe(at('1-a', 1).fingerprint);
+      expect(at('1-a', 2).fingerprint).not.toBe(at('1-a', 1).fingerprint);
+      expect(at('1-a', 1).writes?.[0]?.base).toMatch(/^sha256:/);
+    });
+
+    it('covers the policy that shapes the writes', () => {
+      const p = plan([doc('a', changed)], [live('x1', { name: 'a', servers: [] }, '1-a')], true);
+      expect(p.fingerprint).not.toBe(base().fingerprint);
+      expect(compareWrites({ writes: base().writes ?? [], policy: base().policy }, p)).toEqual([
+        expect.stringMatching(/^the policy changed \(prune false → true/),
+      ]);
+    });
   });
 
   describe('Planner (scopes planned as they arrive)', () => {

@@ -3,7 +3,7 @@
  * ordering, masking and the fingerprint. Pure: live state and the clock come in
  * as values.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import {
   canonicalJson,
   cloneJson,
@@ -78,6 +78,46 @@ export interface PlanChange {
   /** Masked copies for output. */
   readonly beforeMasked?: JsonObject;
   readonly afterMasked?: JsonObject;
+  /** What this change writes, as the fingerprint sees it (absent for noops). */
+  readonly write?: WriteRecord;
+}
+
+/**
+ * One write as the fingerprint sees it: what apply would send and what it is
+ * based on. Two plans with the same records make the same requests against the
+ * same live revisions (INVARIANTS.md 11); nothing else enters the fingerprint.
+ */
+export interface WriteRecord {
+  /** target/account/kind/name. */
+  readonly address: string;
+  readonly action: Exclude<Action, 'noop'>;
+  /** Live id written (update, delete) or pinned id (create); null for a create without one. */
+  readonly id: string | null;
+  /**
+   * The live revision the write is based on: Kazoo's `rev`, or for APIs
+   * without revisions (Cloudflare) a hash of the normalised live body of the
+   * object written. Null for a create.
+   */
+  readonly base: string | null;
+  /**
+   * SHA-256 of the exact body sent (canonical JSON), with each secret value
+   * replaced by a keyed hash (HMAC keyed by the target's credentials), so the
+   * digest changes when a password changes but cannot be brute-forced from the
+   * plan alone. Null for a delete.
+   */
+  readonly body: string | null;
+}
+
+/** The policy that shapes which writes a plan makes and which apply allows. */
+export interface PlanPolicy {
+  readonly prune: boolean;
+  readonly max_deletes: number | null;
+  readonly max_changes: number | null;
+  /**
+   * A plan scoped to the accounts a change touches (`--scope accounts`): those
+   * accounts, so an apply of the reviewed plan reads and writes the same scope.
+   */
+  readonly scope?: readonly string[];
 }
 
 export interface PlanProblem {
@@ -114,6 +154,15 @@ export interface Plan {
    */
   readonly numbers?: readonly NumberEntry[];
   readonly fingerprint: string;
+  /** The writes the fingerprint covers, sorted by address (every plan the Planner makes has them). */
+  readonly writes?: readonly WriteRecord[];
+  readonly policy?: PlanPolicy;
+  /**
+   * Why the plan is incomplete (each unreadable target, account or object, each
+   * document that could not be planned); empty when complete. An incomplete plan
+   * says so first in every output and is never applied (INVARIANTS.md 10).
+   */
+  readonly incomplete?: readonly string[];
   readonly meta: PlanMeta;
 }
 
@@ -140,11 +189,18 @@ export interface PlanContext {
    * unmanaged.
    */
   readonly partial?: boolean;
+  /** policy.max_deletes / max_changes: they decide whether apply may write, so they enter the fingerprint. */
+  readonly limits?: { readonly max_deletes: number; readonly max_changes: number };
   readonly meta: PlanMeta;
 }
 
 export interface PlanInput extends PlanContext {
   readonly live: readonly LiveScope[];
+}
+
+/** True when the plan covers everything it was asked to (INVARIANTS.md 10). */
+export function isComplete(plan: Pick<Plan, 'incomplete'>): boolean {
+  return (plan.incomplete?.length ?? 0) === 0;
 }
 
 export function scopeKey(target: string, kind: string, account: string): string {
@@ -164,15 +220,6 @@ export function buildPlan(input: PlanInput): Plan {
 }
 
 /**
- * SHA-256 of a body's JSON text. The text is canonical for what is hashed here:
- * normalised bodies have sorted keys, and a desired spec keeps the key order of
- * its file's text (so the same files always give the same digest).
- */
-function digestOf(body: JsonObject): string {
-  return createHash('sha256').update(JSON.stringify(body)).digest('hex');
-}
-
-/**
  * Builds a plan while live state is still arriving: each (target, account,
  * kind) scope is planned as soon as its live objects are read, and what an
  * unchanged document needs afterwards is only its id, revision and a digest.
@@ -188,8 +235,6 @@ export class Planner {
   private readonly planned = new Set<string>();
   private readonly changes: PlanChange[] = [];
   private readonly problemsByScope = new Map<string, PlanProblem[]>();
-  /** Each planned document's spec digest, taken while other scopes are still being read. */
-  private readonly digests = new Map<DesiredDocument, string>();
   private unmanaged = 0;
 
   constructor(input: PlanContext) {
@@ -228,17 +273,15 @@ export class Planner {
       .sort()
       .flatMap((k) => this.problemsByScope.get(k) ?? []);
     const ordered = orderChanges(this.changes, problems);
-    const documents = this.input.documents.filter(
-      (d) => !skipScopes.has(scopeKey(d.key.target, d.key.kind, d.key.account)),
-    );
-    const fingerprint = fingerprintOf(
-      documents.map((d) => ({
-        key: keyString(d.key),
-        body: this.digests.get(d) ?? digestOf(d.spec),
-        ignore: d.ignore,
-      })),
-      ordered,
-    );
+    const writes = ordered.flatMap((c) => (c.write ? [c.write] : []));
+    const scoped = (this.input.meta.selection?.['scope'] as { accounts?: unknown } | undefined)
+      ?.accounts;
+    const policy: PlanPolicy = {
+      prune: this.input.prune,
+      max_deletes: this.input.limits?.max_deletes ?? null,
+      max_changes: this.input.limits?.max_changes ?? null,
+      ...(Array.isArray(scoped) ? { scope: scoped.map(String) } : {}),
+    };
     return {
       format_version: PLAN_FORMAT_VERSION,
       changes: ordered,
@@ -246,7 +289,7 @@ export class Planner {
       unmanaged: this.unmanaged,
       summary: summarize(ordered),
       numbers: numbersOf(ordered.map((c) => this.numbered(c))),
-      fingerprint,
+      ...sealWrites(writes, policy),
       meta: this.input.meta,
     };
   }
@@ -274,7 +317,6 @@ export class Planner {
   }
 
   private planScope(sk: string, docs: readonly DesiredDocument[], scope: LiveScope | undefined) {
-    for (const doc of docs) this.digests.set(doc, digestOf(doc.spec));
     const input = this.input;
     const sample = docs[0];
     const kind = sample?.key.kind ?? scope?.kind ?? '';
@@ -356,6 +398,13 @@ export class Planner {
         const revision = o.revision ?? bodyRevision(beforeN);
         const masked = maskBody(beforeN, new Set(provider.secretPointers(beforeN)), undefined);
         this.changes.push({
+          write: {
+            address: keyString(key),
+            action: 'delete',
+            id: o.id,
+            base: provider.conditionalWrites ? revision : bodyRevision(beforeN),
+            body: null,
+          },
           key,
           action: 'delete',
           reason: wasDeclared
@@ -410,6 +459,10 @@ function planDocument(
     const identities = provider.identities ?? {};
     const after = withoutIgnored(desiredN, ignoredIn(doc.ignore, desiredN, identities));
     const afterMasked = maskBody(after, sensitive, undefined);
+    const request: WriteRequest = {
+      method: provider.verbs.create as WriteRequest['method'],
+      body: provider.markManaged(provider.buildCreate(doc.spec, target)),
+    };
     return {
       key: doc.key,
       action: 'create',
@@ -417,9 +470,13 @@ function planDocument(
       ...(doc.id !== undefined ? { id: doc.id } : {}),
       after,
       ops: diffOps({}, afterMasked),
-      request: {
-        method: provider.verbs.create as WriteRequest['method'],
-        body: provider.markManaged(provider.buildCreate(doc.spec, target)),
+      request,
+      write: {
+        address: keyString(doc.key),
+        action: 'create',
+        id: doc.id ?? null,
+        base: null,
+        body: bodyDigest(request.body, secretValues([doc.spec, desiredN], sensitive), target),
       },
       source: doc.source,
       claims: provider.claims(after),
@@ -482,6 +539,17 @@ function planDocument(
   }
   return {
     ...base,
+    write: {
+      address: keyString(doc.key),
+      action: 'update',
+      id: live.id,
+      base: provider.conditionalWrites ? revision : bodyRevision(liveN),
+      body: bodyDigest(
+        request.body,
+        secretValues([doc.spec, desiredForWrite, liveN], sensitive),
+        target,
+      ),
+    },
     action: 'update',
     reason: `${ops.length} field${ops.length === 1 ? '' : 's'} differ${ops.length === 1 ? 's' : ''}`,
     ops,
@@ -790,31 +858,140 @@ function summarize(changes: readonly PlanChange[]): PlanSummary {
   return s;
 }
 
+/** The string values at `pointers` in any of `bodies`: the secrets a write may carry. */
+function secretValues(
+  bodies: readonly JsonObject[],
+  pointers: ReadonlySet<string>,
+): ReadonlySet<string> {
+  const out = new Set<string>();
+  for (const p of pointers)
+    for (const b of bodies) {
+      const v = getAtPointer(b, p);
+      if (typeof v === 'string' && v !== '') out.add(v);
+    }
+  return out;
+}
+
 /**
- * Hash of the desired documents (a digest of each spec as written), the live
- * revisions and the changes. Secrets enter the hash only through SHA-256
- * digests of the bodies holding them, so the fingerprint changes when a
- * password changes but cannot be reversed to it.
+ * The HMAC key of a target: derived from its credentials, which every run that
+ * can plan or apply against it has, and which the plan's readers need not have.
  */
-function fingerprintOf(
-  desired: ReadonlyArray<{ key: string; body: string; ignore: readonly string[] }>,
-  changes: readonly PlanChange[],
-): string {
-  const live = changes.map((c) => ({
-    key: keyString(c.key),
-    action: c.action,
-    id: c.id ?? null,
-    revision: c.revision ?? null,
-    ops: c.ops,
-    secrets: c.after ? digestOf(c.after) : null,
-  }));
-  const h = createHash('sha256');
-  h.update(
-    canonicalJson({
-      v: PLAN_FORMAT_VERSION,
-      desired: [...desired].sort((a, b) => a.key.localeCompare(b.key)),
-      live,
-    }),
+const hmacKeys = new WeakMap<TargetConfig, Buffer>();
+function hmacKeyOf(target: TargetConfig): Buffer {
+  let key = hmacKeys.get(target);
+  if (!key) {
+    key = createHash('sha256')
+      .update(`connops-fingerprint\0${canonicalJson(target.auth as JsonObject)}`)
+      .digest();
+    hmacKeys.set(target, key);
+  }
+  return key;
+}
+
+/** A copy of `value` with every string in `secrets` replaced by its keyed hash. */
+function keyedSecrets(value: JsonValue, secrets: ReadonlySet<string>, key: Buffer): JsonValue {
+  if (typeof value === 'string')
+    return secrets.has(value)
+      ? `hmac-sha256:${createHmac('sha256', key).update(value).digest('hex')}`
+      : value;
+  if (Array.isArray(value)) return value.map((v) => keyedSecrets(v, secrets, key));
+  if (isObject(value)) {
+    const out: JsonObject = {};
+    for (const [k, v] of Object.entries(value)) out[k] = keyedSecrets(v, secrets, key);
+    return out;
+  }
+  return value;
+}
+
+/** WriteRecord.body: SHA-256 of the canonical body sent, secrets as keyed hashes. */
+function bodyDigest(
+  body: JsonObject | null,
+  secrets: ReadonlySet<string>,
+  target: TargetConfig,
+): string | null {
+  if (body === null) return null;
+  const keyed = secrets.size === 0 ? body : keyedSecrets(body, secrets, hmacKeyOf(target));
+  return `sha256:${createHash('sha256').update(canonicalJson(keyed)).digest('hex')}`;
+}
+
+/**
+ * The fingerprint: SHA-256 of the plan format, the policy and the write
+ * records sorted by address. Documents and live objects that produce no write
+ * do not enter it, so an edit elsewhere in the estate (another account, an
+ * ignored field of an unchanged document) or another PR's disjoint writes
+ * leave it unchanged (INVARIANTS.md 11). Returns the sorted records too.
+ */
+export function sealWrites(
+  writes: readonly WriteRecord[],
+  policy: PlanPolicy,
+): { fingerprint: string; writes: WriteRecord[]; policy: PlanPolicy } {
+  const sorted = [...writes].sort((a, b) =>
+    a.address < b.address ? -1 : a.address > b.address ? 1 : 0,
   );
-  return h.digest('hex');
+  const fingerprint = createHash('sha256')
+    .update(
+      canonicalJson({ v: PLAN_FORMAT_VERSION, policy, writes: sorted } as unknown as JsonObject),
+    )
+    .digest('hex');
+  return { fingerprint, writes: sorted, policy };
+}
+
+/** `"acme-main" (account 3f2a…, target kazoo-prod)` from an address (target/account/kind/name). */
+function labelOf(address: string): string {
+  const parts = address.split('/');
+  const [target, account] = parts;
+  // Every kind is provider/name (kazoo/connectivity), so the name starts at the fifth part.
+  return `"${parts.slice(4).join('/') || address}" (account ${account ?? '?'}, target ${target ?? '?'})`;
+}
+
+/**
+ * Why `fresh` makes other writes than the reviewed `reviewed` records: each
+ * write added, dropped or changed, and for a changed one whether the live
+ * revision it is based on moved or the body to send changed. Empty when the
+ * two agree write for write (then the policy alone differs, said last).
+ */
+export function compareWrites(
+  reviewed: { readonly writes: readonly WriteRecord[]; readonly policy?: PlanPolicy | undefined },
+  fresh: { readonly writes?: readonly WriteRecord[]; readonly policy?: PlanPolicy },
+): string[] {
+  const reasons: string[] = [];
+  const now = new Map((fresh.writes ?? []).map((w) => [w.address, w]));
+  const then = new Map(reviewed.writes.map((w) => [w.address, w]));
+  for (const [address, old] of then) {
+    const cur = now.get(address);
+    if (!cur) {
+      reasons.push(`${labelOf(address)}: the reviewed ${old.action} is no longer needed (dropped)`);
+      continue;
+    }
+    const why: string[] = [];
+    if (old.action !== cur.action) why.push(`planned ${old.action}, now ${cur.action}`);
+    if (old.id !== cur.id)
+      why.push(`it now targets id ${cur.id ?? 'none'} (was ${old.id ?? 'none'})`);
+    if (old.base !== cur.base)
+      why.push(
+        `the live object changed since the review (revision ${old.base ?? 'none'} → ${cur.base ?? 'none'})`,
+      );
+    if (old.body !== cur.body)
+      why.push(
+        old.base === cur.base
+          ? 'the desired body changed (the document or a secret value it uses)'
+          : 'the body to send changed as well',
+      );
+    if (why.length > 0)
+      reasons.push(`${labelOf(address)}: ${cur.action} changed: ${why.join('; ')}`);
+  }
+  for (const [address, cur] of now)
+    if (!then.has(address))
+      reasons.push(`${labelOf(address)}: a ${cur.action} that was not reviewed (added)`);
+  const p = reviewed.policy;
+  const q = fresh.policy;
+  if (
+    p &&
+    q &&
+    (p.prune !== q.prune || p.max_deletes !== q.max_deletes || p.max_changes !== q.max_changes)
+  )
+    reasons.push(
+      `the policy changed (prune ${p.prune} → ${q.prune}, max_deletes ${p.max_deletes} → ${q.max_deletes}, max_changes ${p.max_changes} → ${q.max_changes})`,
+    );
+  return reasons;
 }

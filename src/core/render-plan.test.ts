@@ -61,6 +61,37 @@ describe('renderPlanMarkdown', () => {
     expect(md).toMatch(/_(Details shown for|Plan too large for one comment)/);
   });
 
+  it('says for how many documents it shows details, and shows that many', () => {
+    const md = renderPlanMarkdown(bigPlan(50, 200));
+    const m = /_Details shown for (\d+) of (\d+) documents/.exec(md);
+    expect(m?.[2]).toBe('50');
+    expect(md.match(/<details>/g)?.length).toBe(Number(m?.[1]));
+  });
+
+  it('"No changes" has no empty table; an incomplete plan leads with INCOMPLETE and never says "No changes"', () => {
+    const none = renderPlanMarkdown({
+      ...bigPlan(0, 0),
+      summary: { create: 0, update: 0, delete: 0, noop: 4 },
+    });
+    expect(none).toContain('**No changes: 4 documents up to date.**');
+    expect(none).not.toContain('| action |');
+    const partial = renderPlanMarkdown({ ...bigPlan(0, 0), incomplete: ['cannot read account x'] });
+    expect(partial).toMatch(/^### connops plan\n\n> \[!CAUTION\]\n> \*\*INCOMPLETE: /);
+    expect(partial).toContain('- cannot read account x');
+    expect(partial).not.toContain('No changes');
+  });
+
+  it('opens details and links names when asked (small PR plans)', () => {
+    const md = renderPlanMarkdown(bigPlan(2, 1), {
+      open: true,
+      linkOf: (c) => `https://example.test/${c.key.name}#L3`,
+      lead: '#### Numbers',
+    });
+    expect(md.match(/<details open>/g)).toHaveLength(2);
+    expect(md).toContain('| [doc-0](https://example.test/doc-0#L3) |');
+    expect(md.indexOf('#### Numbers')).toBeLessThan(md.indexOf('| action |'));
+  });
+
   it('JSON and Markdown come from the same plan object', () => {
     const p = bigPlan(2, 1);
     expect(planToJson(p).changes.map((c) => c.address)).toEqual([

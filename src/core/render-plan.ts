@@ -14,7 +14,14 @@ import {
   type NumberFieldChange,
   type NumberPlace,
 } from './numbers.ts';
-import type { Plan, PlanChange } from './plan.ts';
+import {
+  compareWrites,
+  isComplete,
+  type Plan,
+  type PlanChange,
+  type PlanPolicy,
+  type WriteRecord,
+} from './plan.ts';
 
 /** GitHub rejects comment bodies over 65 536 characters; keep a margin for the marker. */
 export const MARKDOWN_LIMIT = 60_000;
@@ -34,9 +41,23 @@ const SYMBOL: Record<PlanChange['action'], string> = {
   noop: '=',
 };
 
+/**
+ * `INCOMPLETE: …` when part of the live state could not be read or planned:
+ * the line every output leads with, so an incomplete plan is never mistaken
+ * for a complete one (INVARIANTS.md 10).
+ */
+export function incompleteLine(plan: Plan): string | undefined {
+  const reasons = plan.incomplete ?? [];
+  const n = reasons.length;
+  if (n === 0) return undefined;
+  return `INCOMPLETE: this plan does not cover everything (${n} problem${n === 1 ? '' : 's'}: ${reasons.slice(0, 3).join('; ')}${n > 3 ? `; and ${n - 3} more` : ''}). It cannot be applied; fix the cause and plan again.`;
+}
+
 /** `Plan: 3 to create, 5 to update, 0 to delete; 992 unchanged.` */
 export function summaryLine(plan: Plan): string {
   const s = plan.summary;
+  if (!isComplete(plan))
+    return `INCOMPLETE plan: ${s.create} to create, ${s.update} to update, ${s.delete} to delete in what could be read; ${s.noop} unchanged.`;
   if (s.create + s.update + s.delete === 0)
     return `No changes: ${s.noop} document${s.noop === 1 ? '' : 's'} up to date.`;
   return `Plan: ${s.create} to create, ${s.update} to update, ${s.delete} to delete; ${s.noop} unchanged.`;
@@ -301,6 +322,8 @@ export function renderPlanText(plan: Plan, options: TextOptions): string {
           : 'yellow';
   const accounts = accountLabels(plan, options.accountNames);
   const out: string[] = [];
+  const incomplete = incompleteLine(plan);
+  if (incomplete) out.push(paint('red', incomplete), '');
   const numbers = plan.numbers ?? [];
   if (numbers.length > 0) {
     out.push(paint('bold', numbersLine(numbers)));
@@ -363,17 +386,29 @@ export function scopeLine(plan: Plan): string | undefined {
 const mdEscape = escapeMarkdown;
 
 /** Markdown for a PR comment or job summary; summarised when it would exceed `limit`. */
-export function renderPlanMarkdown(
-  plan: Plan,
-  options: { title?: string; limit?: number; accountNames?: AccountNames } = {},
-): string {
+export interface MarkdownOptions {
+  readonly title?: string;
+  readonly limit?: number;
+  /** Show each document's field changes open rather than collapsed (small plans). */
+  readonly open?: boolean;
+  /** Where a changed document is defined (e.g. its file and line at a commit), to link its name. */
+  readonly linkOf?: (change: PlanChange) => string | undefined;
+  /** Markdown placed after the summary line and the numbers, before the table. */
+  readonly lead?: string;
+  /** Account id → a name to show for it. */
+  readonly accountNames?: AccountNames;
+}
+
+export function renderPlanMarkdown(plan: Plan, options: MarkdownOptions = {}): string {
   const limit = options.limit ?? MARKDOWN_LIMIT;
   const s = plan.summary;
+  const incomplete = incompleteLine(plan);
+  const changed = plan.changes.filter((c) => c.action !== 'noop');
   const accounts = accountLabels(plan, options.accountNames);
   const numbers = plan.numbers ?? [];
   // The numbers lead (INVARIANTS.md 5), in a diff block so routes read green and
   // unroutes red; at most half the comment, the rest is in the JSON plan.
-  const allNumbers = numberLines(numbers, accounts).map((l) => l.replaceAll('```', "'''"));
+  const allNumbers = numberLines(numbers, accounts).map((l) => escapeFenced(l));
   const numbersBlock = (n: number): string[] =>
     numbers.length === 0
       ? []
@@ -397,22 +432,39 @@ export function renderPlanMarkdown(
   const head: string[] = [
     `### ${options.title ?? 'connops plan'}`,
     '',
+    ...(incomplete
+      ? [
+          `> [!CAUTION]\n> **${mdEscape(incomplete)}**`,
+          '',
+          ...(plan.incomplete ?? []).slice(0, 50).map((r) => `- ${mdEscape(r)}`),
+          ...((plan.incomplete?.length ?? 0) > 50
+            ? [`- …and ${(plan.incomplete?.length ?? 0) - 50} more`]
+            : []),
+          '',
+        ]
+      : []),
     `**${summaryLine(plan)}**`,
     '',
     ...(scopeLine(plan) ? [`_${mdEscape(scopeLine(plan) ?? '')}_`, ''] : []),
     ...numbersBlock(shownNumbers),
-    '| action | kind | name | account | target |',
-    '| --- | --- | --- | --- | --- |',
+    ...(options.lead ? [options.lead, ''] : []),
+    // "No changes" needs no table.
+    ...(changed.length > 0
+      ? ['| action | kind | name | account | target |', '| --- | --- | --- | --- | --- |']
+      : []),
   ];
-  const changed = plan.changes.filter((c) => c.action !== 'noop');
+  const nameCell = (c: PlanChange): string => {
+    const url = options.linkOf?.(c);
+    return url ? `[${mdEscape(c.key.name)}](${url})` : mdEscape(c.key.name);
+  };
   const rows = changed.map(
     (c) =>
-      `| ${SYMBOL[c.action]} ${c.action} | ${c.key.kind} | ${mdEscape(c.key.name)} | \`${mdEscape(accounts.get(c.key.account) ?? c.key.account)}\` | ${mdEscape(c.key.target)} |`,
+      `| ${SYMBOL[c.action]} ${c.action} | ${c.key.kind} | ${nameCell(c)} | \`${mdEscape(accounts.get(c.key.account) ?? c.key.account)}\` | ${mdEscape(c.key.target)} |`,
   );
   const covered = coveredByNumbers(plan);
   const details = changed.map((c) => {
     const body = escapeFenced(fieldLines(c, covered.get(keyString(c.key))).join('\n'));
-    return `<details><summary>${SYMBOL[c.action]} ${c.action} <code>${mdEscape(c.key.name)}</code>: ${mdEscape(c.reason)}</summary>\n\n\`\`\`diff\n${body}\n\`\`\`\n\n</details>`;
+    return `<details${options.open ? ' open' : ''}><summary>${SYMBOL[c.action]} ${c.action} <code>${mdEscape(c.key.name)}</code>: ${mdEscape(c.reason)}</summary>\n\n\`\`\`diff\n${body}\n\`\`\`\n\n</details>`;
   });
   const tail: string[] = [];
   for (const p of plan.problems) tail.push(`> [!WARNING]\n> ${mdEscape(p.message)}`);
@@ -432,7 +484,7 @@ export function renderPlanMarkdown(
     (text = assemble(
       rows,
       details.slice(0, keep),
-      `_Details shown for ${keep - 1} of ${details.length} documents; the full plan is in the JSON output._`,
+      `_Details shown for ${keep} of ${details.length} documents; the full plan is in the JSON output._`,
     )).length > limit
   )
     keep = Math.floor(keep / 2);
@@ -465,6 +517,13 @@ export interface PlanJsonChange {
 export interface PlanJson {
   readonly format_version: string;
   readonly fingerprint: string;
+  /** False when part of the live state could not be read or planned (then never applied). */
+  readonly complete?: boolean;
+  /** Why the plan is incomplete (empty when complete). */
+  readonly incomplete?: string[];
+  /** The policy and writes the fingerprint covers (absent in plans of older connops). */
+  readonly policy?: PlanPolicy;
+  readonly writes?: WriteRecord[];
   readonly summary: Plan['summary'];
   /** The plan in numbers (core/numbers.ts); absent in plans saved before it existed. */
   readonly numbers?: NumberEntry[];
@@ -479,6 +538,10 @@ export function planToJson(plan: Plan): PlanJson {
   return {
     format_version: plan.format_version,
     fingerprint: plan.fingerprint,
+    complete: isComplete(plan),
+    incomplete: [...(plan.incomplete ?? [])],
+    ...(plan.policy ? { policy: plan.policy } : {}),
+    writes: [...(plan.writes ?? [])],
     summary: plan.summary,
     numbers: [...(plan.numbers ?? [])],
     problems: plan.problems.map((p) => ({
@@ -506,36 +569,17 @@ export function renderPlanJson(plan: Plan): string {
   return JSON.stringify(planToJson(plan), null, 2) + '\n';
 }
 
-/** Explains why a saved plan no longer matches a fresh one, in the user's terms. */
+/**
+ * Explains why a saved plan no longer matches a fresh one, write by write
+ * (core/plan.ts compareWrites): each write added, dropped or changed and why.
+ */
 export function explainStale(saved: PlanJson, fresh: Plan): string[] {
-  const reasons: string[] = [];
-  const now = new Map(fresh.changes.map((c) => [keyString(c.key), c]));
-  const then = new Map(saved.changes.map((c) => [c.address, c]));
-  for (const [address, old] of then) {
-    const cur = now.get(address);
-    const name = `"${old.key.name}"`;
-    if (!cur) {
-      reasons.push(`${name} is no longer part of the plan`);
-      continue;
-    }
-    if (old.revision !== (cur.revision ?? null)) {
-      reasons.push(
-        `${name} changed on the server since the plan (revision ${old.revision ?? 'none'} → ${cur.revision ?? 'none'})`,
-      );
-    } else if (old.action !== cur.action) {
-      reasons.push(`${name}: planned ${old.action}, now ${cur.action}`);
-    } else if (JSON.stringify(old.ops) !== JSON.stringify(cur.ops)) {
-      reasons.push(
-        `${name}: the planned field changes differ (the desired state or live data changed)`,
-      );
-    }
-  }
-  for (const address of now.keys())
-    if (!then.has(address))
-      reasons.push(`"${now.get(address)?.key.name}" was not in the saved plan`);
-  if (reasons.length === 0)
-    reasons.push('the desired documents or secret values changed since the plan');
-  return reasons;
+  if (!saved.writes)
+    return [
+      'the saved plan was made by an older connops that did not record its writes; plan again',
+    ];
+  const reasons = compareWrites({ writes: saved.writes, policy: saved.policy }, fresh);
+  return reasons.length > 0 ? reasons : ['the plan format or the policy changed since the plan'];
 }
 
 /**
@@ -546,6 +590,10 @@ export function planFromJson(json: PlanJson): Plan {
   return {
     format_version: json.format_version,
     fingerprint: json.fingerprint,
+    writes: json.writes ?? [],
+    policy: json.policy ?? { prune: false, max_deletes: null, max_changes: null },
+    incomplete:
+      json.incomplete ?? (json.complete === false ? ['the plan is marked incomplete'] : []),
     summary: json.summary,
     ...(json.numbers ? { numbers: json.numbers } : {}),
     unmanaged: json.unmanaged,

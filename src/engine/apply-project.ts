@@ -7,7 +7,7 @@
  */
 import { UsageError } from '../core/errors.ts';
 import { keyString, type DocumentKey } from '../core/model.ts';
-import type { Plan } from '../core/plan.ts';
+import { sealWrites, type Plan, type PlanChange } from '../core/plan.ts';
 import { explainStale, type PlanJson } from '../core/render-plan.ts';
 import { globToRegExp } from '../io/files.ts';
 import { PROVIDERS } from '../providers/registry.ts';
@@ -157,4 +157,35 @@ export function selectChanges(
   if (out.size === 0)
     throw new UsageError(`--only ${only.join(', ')} matches no document in the plan`);
   return out;
+}
+
+/**
+ * The plan narrowed to `--only` (INVARIANTS.md 12): only the matching changes,
+ * their writes and counts, a fingerprint over those writes, and the selection
+ * recorded in `meta.selection.only` so that `apply plan.json` applies only it.
+ * For showing, saving and comparing; apply writes from the full plan with the
+ * same selection (`prepareApply`). `--only` that matches nothing is a UsageError.
+ */
+export function narrowPlan(plan: Plan, only: readonly string[] | undefined): Plan {
+  if (!only || only.length === 0) return plan;
+  const selected = selectChanges(
+    plan.changes.map((c) => keyString(c.key)),
+    only,
+  );
+  const changes: PlanChange[] = plan.changes
+    .filter((_, i) => selected.has(i))
+    .map((c) => ({ ...c, dependsOn: [] }));
+  const summary = { create: 0, update: 0, delete: 0, noop: 0 };
+  for (const c of changes) summary[c.action]++;
+  const sealed = sealWrites(
+    changes.flatMap((c) => (c.write ? [c.write] : [])),
+    plan.policy ?? { prune: false, max_deletes: null, max_changes: null },
+  );
+  return {
+    ...plan,
+    changes,
+    summary,
+    ...sealed,
+    meta: { ...plan.meta, selection: { ...plan.meta.selection, only: [...only] } },
+  };
 }

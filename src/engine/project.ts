@@ -282,13 +282,17 @@ function selectionRecord(s: Selection): Record<string, unknown> {
 export function savedSelection(meta: { readonly selection?: unknown } | undefined): {
   selection: Selection;
   prune?: boolean;
+  /** `--only` the plan was saved with: apply applies only it. */
+  only?: string[];
 } {
   const s = (meta?.selection ?? {}) as {
     targets?: string[];
     accounts?: string[];
     shard?: string | null;
     prune?: boolean;
+    only?: unknown;
   };
+  const only = Array.isArray(s.only) ? s.only.filter((x) => typeof x === 'string') : [];
   const m = typeof s.shard === 'string' ? /^(\d+)\/(\d+)$/.exec(s.shard) : null;
   return {
     selection: {
@@ -297,5 +301,6 @@ export function savedSelection(meta: { readonly selection?: unknown } | undefine
       ...(m ? { shard: { index: Number(m[1]), count: Number(m[2]) } } : {}),
     },
     ...(typeof s.prune === 'boolean' ? { prune: s.prune } : {}),
+    ...(only.length > 0 ? { only } : {}),
   };
 }

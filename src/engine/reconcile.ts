@@ -3,7 +3,7 @@
  * changed documents) narrows what is read and planned.
  */
 import { ConnopsError } from '../core/errors.ts';
-import type { Config, DesiredDocument, DocumentKey } from '../core/model.ts';
+import { keyString, type Config, type DesiredDocument, type DocumentKey } from '../core/model.ts';
 import { Planner, scopeKey, type LiveScope, type Plan, type PlanMeta } from '../core/plan.ts';
 import { shardOf } from '../core/shard.ts';
 import { Semaphore } from '../io/http.ts';
@@ -159,6 +159,7 @@ export async function planDocuments(
     prune: options.prune,
     deleted,
     ...(options.partial ? { partial: true } : {}),
+    limits: config.policy,
     meta: options.meta,
   });
   const live = await readLiveState(
@@ -179,5 +180,21 @@ export async function planDocuments(
   }
   // Documents whose account could not be read are left out rather than planned as creates.
   const failedScopes = new Set(live.failures.map((f) => scopeKey(f.target, f.kind, f.account)));
-  return { plan: planner.finish(failedScopes), failures: live.failures };
+  const plan = planner.finish(failedScopes);
+  return { plan: withIncomplete(plan, live.failures), failures: live.failures };
+}
+
+/**
+ * The plan with its incompleteness recorded (INVARIANTS.md 10): each scope
+ * that could not be read, and each problem that kept a document out of the plan.
+ */
+export function withIncomplete(plan: Plan, failures: readonly ReadFailure[]): Plan {
+  const reasons = [
+    ...failures.map(
+      (f) =>
+        `cannot read ${f.kind} objects in account ${f.account} on target ${f.target}: ${f.message}`,
+    ),
+    ...plan.problems.map((p) => (p.key ? `${keyString(p.key)}: ${p.message}` : p.message)),
+  ];
+  return reasons.length === 0 ? plan : { ...plan, incomplete: reasons };
 }

@@ -80,6 +80,12 @@ export interface Provider {
   readonly verbs: { readonly create: string; readonly update: string; readonly delete: string };
   /** True when a create can choose the new object's id (Kazoo `data.id`); false when the server assigns it. */
   readonly createWithId: boolean;
+  /**
+   * True when an update or delete is conditional on the live revision (Kazoo's
+   * If-Match on `rev`). Otherwise the fingerprint bases each write on a hash of
+   * the normalised live body of the object written (core/plan.ts WriteRecord).
+   */
+  readonly conditionalWrites?: boolean;
 
   /** Checks target settings (schema version, auth shape); returns messages for bad settings. */
   checkTarget(target: TargetConfig): string[];

@@ -41,7 +41,7 @@ afterEach(async () => {
     for (const s of ALL_SECRETS) expect(visible).not.toContain(s);
   }
   for (const req of world.github.requests) {
-    expect(req.authorization).toBe(`Bearer ${GITHUB_TOKEN}`);
+    expect([`Bearer ${GITHUB_TOKEN}`, `token ${GITHUB_TOKEN}`]).toContain(req.authorization);
     for (const s of ALL_SECRETS) expect(req.body).not.toContain(s);
   }
   await world.close();
@@ -58,6 +58,7 @@ function prPlan(sha: string, extra: { inputs?: Record<string, string>; number?: 
       number: extra.number ?? 7,
       headSha: sha,
       repository: world.github.repository,
+      baseSha: world.baseSha,
     }),
     sha: 'e'.repeat(40),
     ref: `refs/pull/${extra.number ?? 7}/merge`,
@@ -169,7 +170,7 @@ describe('pull_request: plan comment', () => {
     });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(
-      /^::notice::connops: documents validated; plan skipped .*the credentials are not set \(ACME_STANDBY_PASSWORD, CLOUDFLARE_API_TOKEN, GLOBEX_FAX_PASSWORD, INITECH_TRUNK_PASSWORD, KAZOO_API_KEY\)/m,
+      /^::notice::connops: documents validated; plan skipped .*the credentials are not set.* Not set \(or empty\): ACME_STANDBY_PASSWORD, CLOUDFLARE_API_TOKEN, GLOBEX_FAX_PASSWORD, INITECH_TRUNK_PASSWORD, KAZOO_API_KEY\./m,
     );
     expect(r.summary).toContain('**OK:** 8 documents');
     expect(world.github.requests).toHaveLength(0);
@@ -178,7 +179,7 @@ describe('pull_request: plan comment', () => {
     expect(r.stdout).not.toContain('::add-mask::https://connops-placeholder');
   });
 
-  it('invalid documents: annotations on file and line, failed step, no plan and no comment', async () => {
+  it('invalid documents: annotations on file and line, failed step, no plan; the comment says so', async () => {
     await copyFile(
       join(REPO_ROOT, 'examples/invalid/wrong-types.yaml'),
       join(world.project, 'connectivity/wrong-types.yaml'),
@@ -190,7 +191,13 @@ describe('pull_request: plan comment', () => {
     );
     expect(r.stdout).toMatch(/^::error::connops: \d+ errors? in the documents/m);
     expect(r.summary).toContain('infra/connectivity/wrong-types.yaml');
-    expect(world.github.writes()).toHaveLength(0);
+    // The PR's one comment now shows the failure (with the SHA), and no fingerprint.
+    expect(world.github.writes().map((w) => w.method)).toEqual(['POST']);
+    const [c] = markedComments(7);
+    expect(c?.body).toContain(`state=invalid sha=${SHA1}`);
+    expect(c?.body).not.toContain('fingerprint=');
+    expect(c?.body).toContain(`**The documents are invalid at ${SHA1.slice(0, 12)}**`);
+    expect(c?.body).toMatch(/\| infra\/connectivity\/wrong-types\.yaml:\d+:\d+ \|/);
     expect(world.kazoo.requestCount()).toBe(0);
   });
 
@@ -244,19 +251,29 @@ describe('push to the default branch: apply', () => {
     const r = await pushApply().finally(() => (faults.decide = decide));
     expect(r.code, r.stdout + r.stderr).toBe(0);
     // Live state is read once: the plan compared with the review is the plan applied.
-    // One session (one sign-in), the accounts listed once, plus one listing per create
-    // (a create without a pinned id lists its account first, to find its document
-    // again after an unclear failure).
+    // One session (one sign-in) and the accounts listed once. A Kazoo create sends
+    // its document's derived id, so it lists nothing before or after (an unclear
+    // answer is settled by reading that id).
     const kazooCreates = (r.summary.match(/✓ create kazoo\/connectivity/g) ?? []).length;
     expect(kazooCreates).toBeGreaterThan(0);
     expect(seen.filter((x) => /^PUT .*\/api_auth$/.test(x))).toHaveLength(1);
     const listings = seen.filter((x) => /^GET .*\/connectivity(\?.*)?$/.test(x)).length;
-    expect(listings).toBe(readPass - 1 + kazooCreates);
+    expect(listings).toBe(readPass - 1);
     expect(r.summary).toContain('The plan matches the one reviewed in #7.');
     expect(r.summary).toContain('Apply: 8 created, 0 updated, 0 deleted, 0 failed, 0 skipped.');
     expect(r.outputs['fingerprint']).toBe(plan.outputs['fingerprint']);
     expect((await world.cli(['plan', '--detailed-exitcode'])).code).toBe(0);
-    expect(world.github.writes()).toHaveLength(writesBefore); // apply only reads GitHub
+    // The one write: the outcome, on the merged PR, with counts and a link to the run.
+    expect(world.github.writes()).toHaveLength(writesBefore + 1);
+    const told = world.github.comments.filter((c) => c.body.includes('<!-- connops:apply '));
+    expect(told).toHaveLength(1);
+    expect(told[0]?.issue).toBe(7);
+    expect(told[0]?.body).toContain(
+      '**Applied:** 8 created, 0 updated, 0 deleted, 0 failed, 0 skipped.',
+    );
+    expect(told[0]?.body).toMatch(
+      /\[the apply run\]\(https:\/\/github\.example\/acme-corp\/telecom\/actions\/runs\/\d+\)/,
+    );
   });
 
   it('refuses when live state changed after the review, and applies with allow-plan-change', async () => {
@@ -275,8 +292,12 @@ describe('push to the default branch: apply', () => {
     expect(refused.code).toBe(1);
     expect(refused.summary).toContain('**Apply refused.**');
     expect(refused.summary).toMatch(
-      /"acme-main" changed on the server since the plan \(revision \S+ → \S+\)/,
+      /"acme-main" \(account [0-9a-f]+, target kazoo-prod\): update changed: the live object changed since the review \(revision \S+ → \S+\)/,
     );
+    // The merged PR hears it, with the reason.
+    const told = world.github.comments.filter((c) => c.body.includes('<!-- connops:apply '));
+    expect(told[0]?.body).toContain('**Apply refused**; nothing was written.');
+    expect(told[0]?.body).toContain('the live object changed since the review');
     expect(refused.stdout).toMatch(/^::error::connops: apply refused\./m);
     const live = (await world.kazooApi('GET', `/accounts/${ACCOUNTS.acme}/connectivity/${id}`))
       .json as {

@@ -120,7 +120,7 @@ describe('safety rules', () => {
     const r = await world.cli(['apply', 'plan.json', '--yes']);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(
-      /plan is stale: "acme-denver" changed on the server since the plan \(revision 1-[0-9a-f]+ → 2-[0-9a-f]+\)/,
+      /plan is stale: "acme-denver" \(account [0-9a-f]+, target kazoo-prod\): update changed: the live object changed since the review \(revision 1-[0-9a-f]+ → 2-[0-9a-f]+\)/,
     );
     const after = (await world.kazooApi('GET', `/accounts/${ACCOUNTS.acme}/connectivity/${id}`))
       .json as {

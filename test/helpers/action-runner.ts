@@ -18,6 +18,14 @@ import { kazooIdOf } from './world.ts';
 
 export const REPO_ROOT = join(import.meta.dirname, '..', '..');
 export const DIST_ACTION = join(REPO_ROOT, 'dist', 'action.js');
+export const LOCAL_ACTION = join(
+  REPO_ROOT,
+  'node_modules',
+  '@github',
+  'local-action',
+  'bin',
+  'local-action.js',
+);
 
 export const ACCOUNTS = EXAMPLE_ACCOUNTS;
 
@@ -47,6 +55,10 @@ export interface ActionResult {
 
 export interface ActionWorld {
   readonly workspace: string;
+  /** The workspace is a git repository; this commit (everything as copied) is the PRs' base. */
+  readonly baseSha: string;
+  /** Commits the workspace as it is now; returns the commit id. */
+  commit(message: string): Promise<string>;
   /** The project directory inside the workspace (working-directory "infra"). */
   readonly project: string;
   readonly kazoo: KazooEmulator;
@@ -79,6 +91,11 @@ export interface RunOptions {
   readonly extraEnv?: Record<string, string>;
   /** Node binary (default: this one). */
   readonly node?: string;
+  /**
+   * Run the untranspiled source through `@github/local-action` (which stubs
+   * @actions/core and calls the module's exported run()) instead of the bundle.
+   */
+  readonly localAction?: boolean;
 }
 
 function parseOutputs(text: string): Record<string, string> {
@@ -89,17 +106,47 @@ function parseOutputs(text: string): Record<string, string> {
   return out;
 }
 
-export async function startActionWorld(options: { pageSize?: number } = {}): Promise<ActionWorld> {
+export async function startActionWorld(
+  options: { pageSize?: number; author?: { login: string; type: string } } = {},
+): Promise<ActionWorld> {
   const workspace = await mkdtemp(join(tmpdir(), 'connops-action-'));
   const project = join(workspace, 'infra');
   await cp(join(REPO_ROOT, 'examples'), project, {
     recursive: true,
     filter: (src) => !src.includes('/invalid') && !src.includes('/workflows'),
   });
+  const git = (...args: string[]): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const child = spawn('git', args, {
+        cwd: workspace,
+        env: {
+          PATH: process.env['PATH'] ?? '',
+          HOME: workspace,
+          GIT_AUTHOR_NAME: 't',
+          GIT_AUTHOR_EMAIL: 't@example.com',
+          GIT_COMMITTER_NAME: 't',
+          GIT_COMMITTER_EMAIL: 't@example.com',
+        },
+      });
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
+      child.on('error', reject);
+      child.on('close', (code) =>
+        code === 0 ? resolve(out.trim()) : reject(new Error(`git ${args.join(' ')}: ${code}`)),
+      );
+    });
+  const commit = async (message: string): Promise<string> => {
+    await git('add', '-A');
+    await git('commit', '-q', '--allow-empty', '-m', message);
+    return git('rev-parse', 'HEAD');
+  };
+  await git('init', '-q', '-b', 'main');
+  const baseSha = await commit('base');
   const emulators = await startExampleEmulators();
   const { kazoo, cloudflare } = emulators;
   const github = await startFakeGitHub({
     token: GITHUB_TOKEN,
+    ...(options.author ? { author: options.author } : {}),
     ...(options.pageSize ? { pageSize: options.pageSize } : {}),
   });
   const secretEnv: Record<string, string> = { ...SECRETS, ...emulators.env };
@@ -108,6 +155,8 @@ export async function startActionWorld(options: { pageSize?: number } = {}): Pro
   let token: string | undefined;
   const world: ActionWorld = {
     workspace,
+    baseSha,
+    commit,
     project,
     kazoo,
     github,
@@ -158,7 +207,24 @@ export async function startActionWorld(options: { pageSize?: number } = {}): Pro
         NO_COLOR: '1',
         ...o.extraEnv,
       };
-      const child = spawn(o.node ?? process.execPath, [DIST_ACTION], { env, cwd: workspace });
+      let child;
+      if (o.localAction) {
+        // Its variables come from a dotenv file: `npm exec` drops hyphenated names
+        // (INPUT_WORKING-DIRECTORY) from the environment.
+        const dotenv = join(dir, '.env');
+        await writeFile(
+          dotenv,
+          Object.entries(env)
+            .filter(([k]) => k !== 'PATH' && k !== 'HOME')
+            .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+            .join('\n') + '\n',
+        );
+        child = spawn(
+          o.node ?? process.execPath,
+          [LOCAL_ACTION, REPO_ROOT, 'src/action/main.ts', dotenv],
+          { env: { PATH: env['PATH'] ?? '', HOME: env['HOME'] ?? dir }, cwd: REPO_ROOT },
+        );
+      } else child = spawn(o.node ?? process.execPath, [DIST_ACTION], { env, cwd: workspace });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
@@ -211,6 +277,8 @@ export function pullRequestPayload(options: {
   headSha: string;
   repository: string;
   headRepository?: string;
+  /** The base commit (ActionWorld.baseSha: the base branch's config is read there). */
+  baseSha?: string;
 }): unknown {
   const repo = (full: string): unknown => ({
     full_name: full,
@@ -229,7 +297,7 @@ export function pullRequestPayload(options: {
         sha: options.headSha,
         repo: repo(options.headRepository ?? options.repository),
       },
-      base: { ref: 'main', sha: 'b'.repeat(40), repo: repo(options.repository) },
+      base: { ref: 'main', sha: options.baseSha ?? 'b'.repeat(40), repo: repo(options.repository) },
     },
     repository: { ...(repo(options.repository) as object), default_branch: 'main' },
     sender: { login: 'octocat', type: 'User' },

@@ -42,9 +42,15 @@ export interface FakeGitHub {
     string,
     { number: number; merged_at: string | null; merge_commit_sha: string | null; state: string }[]
   >;
+  /**
+   * Answers the next requests matching `method path-prefix` with these
+   * statuses (e.g. 502, or 403 as a secondary rate limit with Retry-After: 1)
+   * before handling them normally.
+   */
+  failNext(method: string, pathPrefix: string, statuses: number[]): void;
   /** Adds a comment as someone else (for pagination and marker tests). */
   addComment(issue: number, body: string, user?: { login: string; type: string }): FakeComment;
-  /** Requests that change state (anything but GET). */
+  /** Requests that change state (anything but GET and the GraphQL identity query). */
   writes(): RecordedRequest[];
   close(): Promise<void>;
 }
@@ -53,6 +59,8 @@ export async function startFakeGitHub(options: {
   token: string;
   repository?: string;
   pageSize?: number;
+  /** Who the token is (default github-actions[bot], as GITHUB_TOKEN): the author of its comments. */
+  author?: { login: string; type: string };
 }): Promise<FakeGitHub> {
   const repository = options.repository ?? 'acme-corp/telecom';
   const pageSize = options.pageSize ?? 100;
@@ -60,10 +68,15 @@ export async function startFakeGitHub(options: {
   const comments: FakeComment[] = [];
   const issues: FakeIssue[] = [];
   const pullsByCommit: FakeGitHub['pullsByCommit'] = new Map();
+  const faults: { method: string; prefix: string; statuses: number[] }[] = [];
   let nextId = 1000;
   let clock = Date.parse('2026-01-01T00:00:00Z');
   const now = (): string => new Date((clock += 1000)).toISOString();
-  const bot = { login: 'github-actions[bot]', type: 'Bot' };
+  const bot = options.author ?? { login: 'github-actions[bot]', type: 'Bot' };
+  const identity = {
+    user: options.author?.type === 'User' ? options.author : undefined,
+    viewer: options.author?.login.replace(/\[bot\]$/, '') ?? 'github-actions',
+  };
   let base = '';
 
   const send = (
@@ -100,9 +113,37 @@ export async function startFakeGitHub(options: {
       authorization,
       body: text,
     });
-    if (authorization !== `Bearer ${options.token}`)
+    const fault = faults.find(
+      (f) => f.method === req.method && url.pathname.startsWith(f.prefix) && f.statuses.length > 0,
+    );
+    const status = fault?.statuses.shift();
+    if (status === 403)
+      // GitHub's secondary rate limit: 403 with Retry-After (docs: "Rate limits for the REST API").
+      return send(
+        res,
+        403,
+        {
+          message:
+            'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+        },
+        { 'retry-after': '1' },
+      );
+    if (status !== undefined) return send(res, status, { message: 'Server Error' });
+    // GitHub takes both schemes; Octokit sends `token`.
+    if (authorization !== `Bearer ${options.token}` && authorization !== `token ${options.token}`)
       return send(res, 401, { message: 'Bad credentials' });
     if (!req.headers['user-agent']) return send(res, 403, { message: 'User-Agent required' });
+    // GITHUB_TOKEN is an installation token: GET /user is not for it, GraphQL's viewer is.
+    if (url.pathname === '/user' && req.method === 'GET')
+      return identity.user
+        ? send(res, 200, identity.user)
+        : send(res, 403, {
+            message: 'Resource not accessible by integration',
+            documentation_url:
+              'https://docs.github.com/rest/users/users#get-the-authenticated-user',
+          });
+    if (url.pathname === '/graphql' && req.method === 'POST')
+      return send(res, 200, { data: { viewer: { login: identity.viewer } } });
     const prefix = `/repos/${repository}`;
     if (!url.pathname.startsWith(prefix + '/')) return send(res, 404, { message: 'Not Found' });
     const path = url.pathname.slice(prefix.length);
@@ -191,6 +232,9 @@ export async function startFakeGitHub(options: {
     comments,
     issues,
     pullsByCommit,
+    failNext(method, pathPrefix, statuses) {
+      faults.push({ method, prefix: pathPrefix, statuses: [...statuses] });
+    },
     addComment(issue, body, user = { login: 'octocat', type: 'User' }) {
       const c: FakeComment = {
         id: nextId++,
@@ -203,7 +247,8 @@ export async function startFakeGitHub(options: {
       comments.push(c);
       return c;
     },
-    writes: () => requests.filter((r) => r.method !== 'GET'),
+    // GraphQL's viewer query is a POST that reads.
+    writes: () => requests.filter((r) => r.method !== 'GET' && r.path !== '/graphql'),
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();

@@ -9,7 +9,12 @@ import { EXIT } from '../../core/exit-codes.ts';
 import { renderPlanText, type PlanJson } from '../../core/render-plan.ts';
 import { countResults, renderApplyResults } from '../../core/render-run.ts';
 import type { AuditRecord, ChangeResult } from '../../engine/apply.ts';
-import { executeApply, prepareApply, staleReasons } from '../../engine/apply-project.ts';
+import {
+  executeApply,
+  narrowPlan,
+  prepareApply,
+  staleReasons,
+} from '../../engine/apply-project.ts';
 import { savedSelection, type PlannedProject } from '../../engine/project.ts';
 import { AuditLog } from '../../io/audit-log.ts';
 import { SIGNAL_EXIT, type StopSignal } from '../../io/signals.ts';
@@ -21,11 +26,33 @@ export async function applyCommand(ctx: CommandContext): Promise<number> {
   const planFile = ctx.positionals[0];
   let saved: PlanJson | undefined;
   if (planFile !== undefined) saved = await readSavedPlan(resolve(ctx.io.cwd, planFile));
-  const run = await loadAndPlan(ctx, saved ? savedSelection(saved.meta) : {});
+  if (saved && (saved.complete === false || (saved.incomplete?.length ?? 0) > 0)) {
+    ctx.err(
+      `connops: apply refused: ${planFile} is an INCOMPLETE plan (${(saved.incomplete ?? []).join('; ') || 'some live state could not be read'}). Nothing was read or written; fix the cause, plan again and review the new plan.\n`,
+    );
+    return EXIT.FAILURE;
+  }
+  const fromSaved = saved ? savedSelection(saved.meta) : undefined;
+  if (fromSaved?.only && ctx.flags.only)
+    throw new UsageError(
+      `--only: ${planFile} was saved with --only ${fromSaved.only.join(' ')}; apply applies exactly that selection, so give no --only`,
+    );
+  const only = fromSaved?.only ?? ctx.flags.only;
+  const run = await loadAndPlan(ctx, fromSaved ?? {});
   if (typeof run === 'number') return run;
-  const stale = run.complete
-    ? staleReasons(run.plan, { saved, fingerprint: ctx.flags['expect-fingerprint'] })
-    : undefined;
+  // Compared as reviewed: the saved plan holds the selection's writes only.
+  let stale: string[] | undefined;
+  try {
+    stale = run.complete
+      ? staleReasons(narrowPlan(run.plan, only), {
+          saved,
+          fingerprint: ctx.flags['expect-fingerprint'],
+        })
+      : undefined;
+  } catch (err) {
+    await run.pool.closeAll();
+    throw err;
+  }
   if (stale) {
     await run.pool.closeAll();
     ctx.err(
@@ -33,7 +60,7 @@ export async function applyCommand(ctx: CommandContext): Promise<number> {
     );
     return EXIT.FAILURE;
   }
-  return applyPlanned(ctx, run);
+  return applyPlanned(ctx, run, only);
 }
 
 /**
@@ -42,13 +69,17 @@ export async function applyCommand(ctx: CommandContext): Promise<number> {
  * sessions. Every write carries the revision it was planned against, so
  * anything changed since is refused, not overwritten.
  */
-async function applyPlanned(ctx: CommandContext, run: PlannedProject): Promise<number> {
+async function applyPlanned(
+  ctx: CommandContext,
+  run: PlannedProject,
+  only: readonly string[] | undefined,
+): Promise<number> {
   try {
     if (reportPlanTrouble(ctx, run)) {
       ctx.err('connops: apply refused: the plan is incomplete (see above); nothing was written.\n');
       return EXIT.FAILURE;
     }
-    const prepared = prepareApply(run, { only: ctx.flags.only, force: ctx.flags.force });
+    const prepared = prepareApply(run, { only, force: ctx.flags.force });
     if (prepared.refused === 'incomplete') return EXIT.FAILURE; // reported above
     ctx.out(renderPlanText(prepared.shown, { color: ctx.color }));
     if (prepared.writes === 0) {

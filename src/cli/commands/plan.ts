@@ -12,6 +12,7 @@ import {
 import { formatFlag } from '../../core/options.ts';
 import type { CommandContext } from '../context.ts';
 import { EXIT } from '../../core/exit-codes.ts';
+import { narrowPlan } from '../../engine/apply-project.ts';
 import { loadAndPlan, reportPlanTrouble } from './common.ts';
 
 export async function planCommand(ctx: CommandContext): Promise<number> {
@@ -27,7 +28,8 @@ async function runPlan(ctx: CommandContext, mode: 'plan' | 'drift'): Promise<num
   const run = await loadAndPlan(ctx);
   if (typeof run === 'number') return run;
   try {
-    const { plan } = run;
+    // `--only`: the plan shows, saves and fingerprints only the selection (INVARIANTS.md 12).
+    const plan = narrowPlan(run.plan, ctx.flags.only);
     const trouble = reportPlanTrouble(ctx, run);
     if (format === 'json') ctx.out(renderPlanJson(plan));
     else if (format === 'markdown')
@@ -40,9 +42,11 @@ async function runPlan(ctx: CommandContext, mode: 'plan' | 'drift'): Promise<num
       ctx.out(renderPlanText(plan, { color: ctx.color }));
       if (mode === 'drift')
         ctx.out(
-          plan.summary.create + plan.summary.update + plan.summary.delete > 0
-            ? 'Drift detected: live state differs from git.\n'
-            : 'No drift: live state matches git.\n',
+          trouble
+            ? 'INCOMPLETE: drift is unknown where live state could not be read (see above).\n'
+            : plan.summary.create + plan.summary.update + plan.summary.delete > 0
+              ? 'Drift detected: live state differs from git.\n'
+              : 'No drift: live state matches git.\n',
         );
     }
     if (ctx.flags.out) {

@@ -70,6 +70,10 @@ export async function reportCommand(ctx: CommandContext): Promise<number> {
     ctx.err(`Wrote the merged report to ${ctx.flags.out}. ${summaryLine(planFromJson(plan))}\n`);
   } else ctx.out(text);
   const changes = plan.summary.create + plan.summary.update + plan.summary.delete;
+  if (plan.complete === false) {
+    ctx.err(`connops: the merged report is INCOMPLETE: ${(plan.incomplete ?? []).join('; ')}\n`);
+    return EXIT.FAILURE;
+  }
   if (plan.problems.length > 0) return EXIT.FAILURE;
   return ctx.flags['detailed-exitcode'] && changes > 0 ? EXIT.CHANGES : EXIT.OK;
 }

@@ -48,6 +48,8 @@ export const kazooConnectivity: Provider = {
   verbs: { create: 'PUT', update: 'PATCH', delete: 'DELETE' },
   // Crossbar honours a client-supplied data.id on PUT (kazoo-api.md §1.4).
   createWithId: true,
+  // Updates and deletes send If-Match with the document's rev (kazoo-api.md).
+  conditionalWrites: true,
 
   checkTarget(target) {
     const problems: string[] = [];
