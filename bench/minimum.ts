@@ -3,16 +3,25 @@
  * bench reports any run above it ("no request beyond the minimum"). Pure.
  *
  * - Kazoo: one sign-in (api_auth), one listing page per account (an account
- *   holds far fewer documents than a page, 50), one GET per document.
+ *   holds far fewer documents than a page, 50), one GET per document, and the
+ *   number manager's listing of each account (500 numbers a page).
  * - Cloudflare: one listing per 1,000 services (per_page maximum, §3 SPEC), at
  *   least one; the session stops on a short page or at result_info.total_pages.
  * - An apply adds, per written object, its write and exactly one read-back GET
  *   (engine/apply.ts verifyApplied): Kazoo PATCH + GET, Cloudflare PUT + GET.
  */
+import type { JsonObject } from '../src/core/json.ts';
 import { PAGE_SIZE as CLOUDFLARE_PAGE } from '../src/providers/cloudflare/session.ts';
+import { kazooConnectivity } from '../src/providers/kazoo/provider.ts';
 export interface EstateShape {
   readonly kazooAccounts: number;
   readonly kazooDocs: number;
+  /**
+   * Pages of the number manager's listing over the accounts that declare
+   * documents (plan-time ownership check, §12): per account
+   * max(1, ceil(numbers / NUMBER_PAGE)).
+   */
+  readonly kazooNumberPages: number;
   /** Cloudflare services (0: no Cloudflare target). */
   readonly services: number;
 }
@@ -22,8 +31,32 @@ export interface Writes {
   readonly cloudflare: number;
 }
 
+/** Numbers per page of the number manager's listing the client asks for (client.ts listNumbers). */
+export const NUMBER_PAGE = 500;
+
+/** The number-manager pages of an estate whose every DID is owned by its document's account. */
+export function estateNumberPages(
+  docs: Iterable<{ readonly account: string; readonly live: JsonObject }>,
+): number {
+  const perAccount = new Map<string, number>();
+  for (const d of docs)
+    perAccount.set(
+      d.account,
+      (perAccount.get(d.account) ?? 0) + kazooConnectivity.claims(d.live).length,
+    );
+  return numberPages(perAccount.values());
+}
+
+/** The number-manager pages of accounts holding these many numbers each. */
+export function numberPages(numbersPerAccount: Iterable<number>): number {
+  let pages = 0;
+  for (const n of numbersPerAccount) pages += Math.max(1, Math.ceil(n / NUMBER_PAGE));
+  return pages;
+}
+
 export function minimumPlanRequests(shape: EstateShape): number {
-  const kazoo = shape.kazooDocs > 0 ? 1 + shape.kazooAccounts + shape.kazooDocs : 0;
+  const kazoo =
+    shape.kazooDocs > 0 ? 1 + shape.kazooAccounts + shape.kazooDocs + shape.kazooNumberPages : 0;
   const cloudflare =
     shape.services > 0 ? Math.max(1, Math.ceil(shape.services / CLOUDFLARE_PAGE)) : 0;
   return kazoo + cloudflare;

@@ -40,7 +40,14 @@ import {
   generateEstate,
   type Estate,
 } from './estate.ts';
-import { minimumApplyRequests, minimumPlanRequests, type EstateShape } from './minimum.ts';
+import {
+  NUMBER_PAGE,
+  estateNumberPages,
+  minimumApplyRequests,
+  minimumPlanRequests,
+  type EstateShape,
+} from './minimum.ts';
+import { assignNumbers } from '../src/emulator/examples.ts';
 import type { FloorWrite } from './floor.ts';
 import type { ScenarioResult } from './scenario.ts';
 
@@ -239,6 +246,11 @@ class LiveState {
     const docs: Record<string, JsonObject[]> = {};
     for (const d of estate.docs) (docs[d.account] ??= []).push({ ...d.live, _id: d.id });
     emulator.seed({ accounts: [estate.reseller, ...estate.accounts], docs });
+    // Every DID is its account's in the number manager, as on a working server (§12).
+    assignNumbers(
+      emulator,
+      estate.docs.map((d) => ({ account: d.account, body: d.live })),
+    );
     cloudflare.seed({ services: estate.services });
   }
 
@@ -348,6 +360,7 @@ async function main(): Promise<void> {
       const shape: EstateShape = {
         kazooAccounts: accounts,
         kazooDocs: docs,
+        kazooNumberPages: estateNumberPages(estate.docs),
         services: estate.services.length,
       };
       const minReads = minimumPlanRequests(shape);
@@ -428,6 +441,7 @@ async function main(): Promise<void> {
           const floorPaths = [
             ...estate.accounts.map((a) => `/accounts/${a.id}/connectivity`),
             ...estate.docs.map((d) => `/accounts/${d.account}/connectivity/${d.id}`),
+            ...numberPagePaths(estate),
           ];
           await writeFile(join(estate.dir, 'floor-requests.json'), JSON.stringify(floorPaths));
           live.setDrift(0);
@@ -463,7 +477,11 @@ async function main(): Promise<void> {
             'PR plan: one document changed (--changed-since, --scope accounts)',
             ['plan', '--changed-since', 'HEAD~1', '--scope', 'accounts'],
             latency,
-            1 + 1 + touched, // sign-in, the account's listing page, its documents
+            // sign-in, the account's listing page, its documents, its number pages
+            1 +
+              1 +
+              touched +
+              estateNumberPages(estate.docs.filter((d) => d.account === estate.accounts[0]?.id)),
           );
           await undo();
         }
@@ -514,6 +532,29 @@ async function main(): Promise<void> {
   const text = render(rows, options, command, Date.now() - started);
   process.stdout.write(text);
   await writeFile(join(import.meta.dirname, 'RESULTS.md'), text);
+}
+
+/**
+ * The number-manager pages a plan reads, as paths a bare client can fetch:
+ * each account's first page, and each next page from the number it starts at
+ * (the listing is sorted by number; §12, emulator numbers.ts).
+ */
+function numberPagePaths(estate: Estate): string[] {
+  const byAccount = new Map<string, string[]>();
+  for (const d of estate.docs)
+    byAccount.set(d.account, [
+      ...(byAccount.get(d.account) ?? []),
+      ...kazooConnectivity.claims(d.live),
+    ]);
+  const out: string[] = [];
+  for (const [account, numbers] of byAccount) {
+    const sorted = [...numbers].sort();
+    for (let i = 0; i === 0 || i < sorted.length; i += NUMBER_PAGE)
+      out.push(
+        `/accounts/${account}/phone_numbers?page_size=${NUMBER_PAGE}${i > 0 ? `&start_key=${encodeURIComponent(sorted[i] as string)}` : ''}`,
+      );
+  }
+  return out;
 }
 
 /**

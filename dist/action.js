@@ -1637,6 +1637,8 @@ var init_plan = __esm({
       changes = [];
       problemsByScope = /* @__PURE__ */ new Map();
       unmanaged = 0;
+      /** Undeclared live objects with the exclusive values they hold (DIDs, SIP users). */
+      undeclared = [];
       constructor(input2) {
         this.input = input2;
         for (const d of input2.documents) {
@@ -1668,6 +1670,7 @@ var init_plan = __esm({
           this.planScope(sk, docs, void 0);
         }
         const problems = [...this.problemsByScope.keys()].sort().flatMap((k2) => this.problemsByScope.get(k2) ?? []);
+        problems.push(...this.collisions(skipScopes));
         const ordered = orderChanges(this.changes, problems);
         const writes = ordered.flatMap((c3) => c3.write ? [c3.write] : []);
         const scoped = this.input.meta.selection?.["scope"]?.accounts;
@@ -1682,6 +1685,7 @@ var init_plan = __esm({
           changes: ordered,
           problems,
           unmanaged: this.unmanaged,
+          undeclared: [...this.undeclared].sort((a, b2) => keyString(a.key) < keyString(b2.key) ? -1 : 1).map(({ key, id }) => ({ key, id })),
           summary: summarize(ordered),
           numbers: numbersOf(ordered.map((c3) => this.numbered(c3))),
           ...sealWrites(writes, policy),
@@ -1700,6 +1704,38 @@ var init_plan = __esm({
           after: sites(c3.afterMasked)
         };
       }
+      /**
+       * Undeclared live objects holding a value a document claims (a DID anywhere
+       * in the target, a SIP user in the account): calls or registrations would
+       * split between the two, so the plan fails naming both (INVARIANTS.md 2, 8).
+       * An object this apply deletes (prune) is not undeclared, so it never collides.
+       */
+      collisions(skipScopes) {
+        if (!this.undeclared.some((u) => u.values.length > 0)) return [];
+        const claimed = /* @__PURE__ */ new Map();
+        const slot = (target, account, v) => v.scope === "target" ? `${target}\0${v.label}\0${v.value}` : `${target}\0${account}\0${v.label}\0${v.value}`;
+        for (const d of this.input.documents) {
+          if (skipScopes.has(scopeKey(d.key.target, d.key.kind, d.key.account))) continue;
+          const provider = this.input.providers.get(d.key.kind);
+          for (const v of provider?.exclusiveValues?.(d.spec) ?? []) {
+            const k2 = slot(d.key.target, d.key.account, v);
+            if (!claimed.has(k2)) claimed.set(k2, d);
+          }
+        }
+        const out = [];
+        for (const u of this.undeclared) {
+          for (const v of u.values) {
+            const doc = claimed.get(slot(u.key.target, u.key.account, v));
+            if (!doc) continue;
+            out.push({
+              key: doc.key,
+              source: doc.source,
+              message: `${v.label} ${v.value} of ${doc.key.kind} "${doc.key.name}" (${doc.source.file}:${doc.source.line}) is also held by the live object "${u.key.name}" (id ${u.id}, account ${u.key.account}), which no document declares: ${v.label === "DID" ? "calls to it would reach either trunk" : "registrations would go to either"}. Remove it from one of them, declare that object (pin its id), or delete it (prune)`
+            });
+          }
+        }
+        return out;
+      }
       problem(sk, p2) {
         const list = this.problemsByScope.get(sk);
         if (list) list.push(p2);
@@ -1715,6 +1751,9 @@ var init_plan = __esm({
         const target = input2.targets[targetName];
         if (!provider || !target) return;
         const objects = scope?.objects ?? [];
+        if (scope?.facts !== void 0 && provider.checkAccountFacts)
+          for (const f of provider.checkAccountFacts(account, docs, scope.facts, target))
+            this.problem(sk, { key: f.doc.key, source: f.doc.source, message: f.message });
         const byId = new Map(objects.map((o2) => [o2.id, o2]));
         const byName = /* @__PURE__ */ new Map();
         for (const o2 of objects) {
@@ -1800,6 +1839,7 @@ var init_plan = __esm({
             });
           } else if (declaresAccount && !input2.partial) {
             this.unmanaged++;
+            this.undeclared.push({ key, id: o2.id, values: provider.exclusiveValues?.(o2.body) ?? [] });
           }
         }
       }
@@ -2391,9 +2431,9 @@ var require_codegen = __commonJS({
       }
     };
     var Label = class extends Node {
-      constructor(label2) {
+      constructor(label3) {
         super();
-        this.label = label2;
+        this.label = label3;
         this.names = {};
       }
       render({ _n }) {
@@ -2401,14 +2441,14 @@ var require_codegen = __commonJS({
       }
     };
     var Break = class extends Node {
-      constructor(label2) {
+      constructor(label3) {
         super();
-        this.label = label2;
+        this.label = label3;
         this.names = {};
       }
       render({ _n }) {
-        const label2 = this.label ? ` ${this.label}` : "";
-        return `break${label2};` + _n;
+        const label3 = this.label ? ` ${this.label}` : "";
+        return `break${label3};` + _n;
       }
     };
     var Throw = class extends Node {
@@ -2820,12 +2860,12 @@ var require_codegen = __commonJS({
         return this._endBlockNode(For);
       }
       // `label` statement
-      label(label2) {
-        return this._leafNode(new Label(label2));
+      label(label3) {
+        return this._leafNode(new Label(label3));
       }
       // `break` statement
-      break(label2) {
-        return this._leafNode(new Break(label2));
+      break(label3) {
+        return this._leafNode(new Break(label3));
       }
       // `return` statement
       return(value) {
@@ -9218,7 +9258,7 @@ function hostnameProblem(name) {
   if (name.includes(":")) return "remove the port; ports go in http_port/https_port/tcp_port";
   if (name.length > MAX_HOSTNAME_LENGTH)
     return `it is longer than ${MAX_HOSTNAME_LENGTH} characters`;
-  if (name.replace(/\.$/u, "").split(".").some((label2) => label2 === ""))
+  if (name.replace(/\.$/u, "").split(".").some((label3) => label3 === ""))
     return 'it has an empty label ("..")';
   return void 0;
 }
@@ -36796,7 +36836,7 @@ function differingKeys(a, b2) {
 }
 function createCloudflareSession(target, deps, options = {}) {
   const client2 = new CloudflareClient(target, deps, options);
-  const label2 = (name) => name !== void 0 ? `${KIND} "${name}"` : KIND;
+  const label3 = (name) => name !== void 0 ? `${KIND} "${name}"` : KIND;
   async function list(account, signal) {
     const out = [];
     const action = `Cannot list ${KIND} in account ${shortId(account)} on target "${target.name}"`;
@@ -36849,7 +36889,7 @@ function createCloudflareSession(target, deps, options = {}) {
       throw new ApiError(
         "CONFLICT",
         client2.redact(
-          `Cannot create ${label2(name)} in account ${shortId(account)}: the create failed (${original.message}) and a service with that name now exists with different settings; re-run plan`
+          `Cannot create ${label3(name)} in account ${shortId(account)}: the create failed (${original.message}) and a service with that name now exists with different settings; re-run plan`
         ),
         {
           status: original instanceof ApiError ? original.status : 0,
@@ -36862,7 +36902,7 @@ function createCloudflareSession(target, deps, options = {}) {
   }
   async function create(account, body, _id) {
     const name = nameOfBody(body);
-    const action = `Cannot create ${label2(name)} in account ${shortId(account)}`;
+    const action = `Cannot create ${label3(name)} in account ${shortId(account)}`;
     let res;
     try {
       res = await client2.request({
@@ -36885,7 +36925,7 @@ function createCloudflareSession(target, deps, options = {}) {
   }
   async function update(account, live, request3) {
     const name = nameOfBody(request3.body) ?? live.name;
-    const action = `Cannot update ${label2(name)} (${live.id}) in account ${shortId(account)}`;
+    const action = `Cannot update ${label3(name)} (${live.id}) in account ${shortId(account)}`;
     if (request3.method !== "PUT" || request3.body === null) {
       throw new ApiError(
         "INTERNAL",
@@ -36940,7 +36980,7 @@ function createCloudflareSession(target, deps, options = {}) {
     if (res.status === 404) return;
     if (!client2.ok(res)) {
       throw client2.fail(
-        `Cannot delete ${label2(name)} (${live.id}) in account ${shortId(account)}`,
+        `Cannot delete ${label3(name)} (${live.id}) in account ${shortId(account)}`,
         res,
         {
           account,
@@ -37903,6 +37943,77 @@ var init_number_view = __esm({
   }
 });
 
+// src/providers/kazoo/numbers.ts
+function label2(account, names) {
+  const name = names?.get(account);
+  return name !== void 0 && name !== account ? `${name} (${account})` : account;
+}
+function numberOwnershipFindings(account, dids, listing, others = [], names) {
+  const own = /* @__PURE__ */ new Map();
+  for (const n of listing) {
+    if (n.assignedTo === void 0 || n.assignedTo === account) own.set(n.number, n);
+  }
+  const elsewhere = /* @__PURE__ */ new Map();
+  for (const n of others) {
+    if (n.assignedTo !== void 0 && n.assignedTo !== account && !own.has(n.number))
+      elsewhere.set(n.number, n.assignedTo);
+  }
+  const findings = [];
+  for (const entry2 of dids) {
+    const { did, pointer } = typeof entry2 === "string" ? { did: entry2, pointer: void 0 } : entry2;
+    const at = pointer !== void 0 ? { pointer } : {};
+    const mine = own.get(did);
+    if (mine !== void 0) {
+      const state = mine.state;
+      if (state === void 0 || ROUTABLE_NUMBER_STATES.has(state)) continue;
+      findings.push({
+        severity: "error",
+        code: "DID_NOT_IN_SERVICE",
+        did,
+        account,
+        state,
+        ...at,
+        message: `would never route: ${did} is in state "${state}" in the number manager of account ${label2(account, names)}; Kazoo routes only ${[...ROUTABLE_NUMBER_STATES].join(", ")} numbers`
+      });
+      continue;
+    }
+    const owner = elsewhere.get(did);
+    if (owner !== void 0) {
+      findings.push({
+        severity: "error",
+        code: "DID_ASSIGNED_ELSEWHERE",
+        did,
+        account,
+        assignedTo: owner,
+        ...at,
+        message: `would never route: ${did} is assigned to account ${label2(owner, names)}, not to this document's account ${label2(account, names)} (reference \xA77.6 item 3)`
+      });
+      continue;
+    }
+    findings.push({
+      severity: "error",
+      code: "DID_NOT_IN_NUMBER_MANAGER",
+      did,
+      account,
+      ...at,
+      message: `would never route: ${did} is not in the number manager for account ${label2(account, names)} (add it with PUT /v2/accounts/${account}/phone_numbers/${encodeURIComponent(did)}, or move it to the account that owns it)`
+    });
+  }
+  return findings;
+}
+var ROUTABLE_NUMBER_STATES;
+var init_numbers2 = __esm({
+  "src/providers/kazoo/numbers.ts"() {
+    "use strict";
+    ROUTABLE_NUMBER_STATES = /* @__PURE__ */ new Set([
+      "in_service",
+      "reserved",
+      "port_in",
+      "port_out"
+    ]);
+  }
+});
+
 // src/core/ids.ts
 import { createHash as createHash2 } from "node:crypto";
 function derivedId(key, generation) {
@@ -38000,10 +38111,10 @@ function explain(res, op, fields) {
         return { code: "API", reason: `the server rejected it (${apiMessage})` };
       const shown = entries.slice(0, MAX_FIELDS_IN_MESSAGE).map(([p2, m]) => `${pointerAsPath(p2)} ${m}`);
       const more = entries.length > MAX_FIELDS_IN_MESSAGE ? `; and ${entries.length - MAX_FIELDS_IN_MESSAGE} more` : "";
-      const label2 = isObject(res.body) ? str2(res.body["message"]) ?? "validation error" : "validation error";
+      const label3 = isObject(res.body) ? str2(res.body["message"]) ?? "validation error" : "validation error";
       return {
         code: "API",
-        reason: `the server rejected it (${label2}): ${shown.join("; ")}${more}`
+        reason: `the server rejected it (${label3}): ${shown.join("; ")}${more}`
       };
     }
     case 401:
@@ -38669,6 +38780,11 @@ function createKazooSession(target, deps) {
       }
     },
     delete: (account, live) => client2.delete(account, live.id, requireRevision(account, live, "delete")),
+    // The number manager's listing, for the plan-time ownership check (§12);
+    // `check_numbers: false` on the target leaves it out.
+    ...target.check_numbers === false ? {} : {
+      readAccountFacts: (account, signal) => client2.listNumbers(account, signal)
+    },
     close: () => client2.close()
   };
 }
@@ -38698,6 +38814,7 @@ var init_provider2 = __esm({
     init_json();
     init_checks2();
     init_number_view();
+    init_numbers2();
     init_normalize2();
     init_schema3();
     init_session2();
@@ -38785,6 +38902,31 @@ var init_provider2 = __esm({
         return out;
       },
       identities: { "/servers": SERVER_IDENTITY },
+      checkAccountFacts(account, docs, facts) {
+        const listing = facts;
+        return docs.flatMap(
+          (doc) => numberOwnershipFindings(account, kazooConnectivity.claims(doc.spec), listing).map((f) => ({
+            doc,
+            message: `${doc.key.kind} "${doc.key.name}": ${f.message}`
+          }))
+        );
+      },
+      exclusiveValues(body) {
+        const out = [];
+        const servers = body["servers"];
+        if (!Array.isArray(servers)) return out;
+        for (const s of servers) {
+          if (!isObject(s)) continue;
+          if (isObject(s["DIDs"]))
+            for (const did of Object.keys(s["DIDs"]))
+              out.push({ label: "DID", value: did, scope: "target" });
+          const auth2 = s["auth"];
+          const password = String(isObject(auth2) ? auth2["auth_method"] ?? "password" : "").toLowerCase() === "password";
+          if (isObject(auth2) && password && typeof auth2["auth_user"] === "string")
+            out.push({ label: "SIP user", value: auth2["auth_user"], scope: "account" });
+        }
+        return out;
+      },
       isManaged: (body) => body[MANAGED_MARKER] === true,
       markManaged: (body) => ({ ...body, [MANAGED_MARKER]: true }),
       connect: (target, deps) => createKazooSession(target, deps)
@@ -47172,6 +47314,17 @@ function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics) {
     );
     ok = false;
   }
+  const checkNumbers = raw2["check_numbers"];
+  if (checkNumbers !== void 0 && typeof checkNumbers !== "boolean") {
+    diagnostics.push(
+      err(
+        "CONFIG",
+        `\`check_numbers\` of target "${name}" must be true or false`,
+        here(`${base}/check_numbers`)
+      )
+    );
+    ok = false;
+  }
   const int2 = (key, def, min, max) => {
     const v = raw2[key];
     if (v === void 0) return def;
@@ -47247,7 +47400,8 @@ function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics) {
     ...url !== void 0 ? { url: url.replace(/\/+$/, "") } : {},
     ...schema !== void 0 ? { schema } : {},
     ...account_id !== void 0 ? { account_id } : {},
-    ...ca_file !== void 0 ? { ca_file } : {}
+    ...ca_file !== void 0 ? { ca_file } : {},
+    ...checkNumbers === false ? { check_numbers: false } : {}
   };
   return ok ? target : void 0;
 }
@@ -47329,7 +47483,8 @@ var init_config = __esm({
       "concurrency",
       "timeout_ms",
       "ca_file",
-      "insecure_http"
+      "insecure_http",
+      "check_numbers"
     ];
   }
 });
@@ -47374,6 +47529,7 @@ async function readLiveState(config, documents, deleted, providers, pool, onScop
       account: k2.account
     });
   const list = [...wanted.values()];
+  const declared = new Set(documents.map((d) => scopeKey(d.key.target, d.key.kind, d.key.account)));
   const touched = new Set(list.map((s) => s.target));
   const window2 = new Semaphore(
     [...touched].reduce((sum, t2) => sum + (config.targets[t2]?.concurrency ?? 1), 0)
@@ -47389,9 +47545,16 @@ async function readLiveState(config, documents, deleted, providers, pool, onScop
       if (!provider || !target) return;
       await window2.acquire();
       let objects;
+      let facts;
       try {
-        objects = await pool.get(provider, target).list(s.account);
+        const session = pool.get(provider, target);
+        const wantsFacts = session.readAccountFacts !== void 0 && provider.checkAccountFacts !== void 0 && declared.has(scopeKey(s.target, s.kind, s.account));
+        [objects, facts] = await Promise.all([
+          session.list(s.account),
+          wantsFacts ? session.readAccountFacts?.(s.account) : void 0
+        ]);
       } catch (err2) {
+        objects = void 0;
         failures.push({ ...s, message: err2 instanceof Error ? err2.message : String(err2) });
       } finally {
         window2.release();
@@ -47405,7 +47568,7 @@ async function readLiveState(config, documents, deleted, providers, pool, onScop
       }
       if (objects) {
         read++;
-        onScope({ ...s, objects });
+        onScope({ ...s, objects, ...facts !== void 0 ? { facts } : {} });
       }
     })
   );
@@ -49435,8 +49598,8 @@ function childLoggerName(name, childDebugger, { namespace: parentNamespace }) {
   }
   return childNamespace || parentNamespace;
 }
-function createLogger(label2, verbose, initialStep, infoDebugger = createLog()) {
-  const labelPrefix = label2 && `[${label2}]` || "";
+function createLogger(label3, verbose, initialStep, infoDebugger = createLog()) {
+  const labelPrefix = label3 && `[${label3}]` || "";
   const spawned = [];
   const debugDebugger = typeof verbose === "string" ? infoDebugger.extend(verbose) : verbose;
   const key = childLoggerName(filterType(verbose, filterString), debugDebugger, infoDebugger);
@@ -49444,7 +49607,7 @@ function createLogger(label2, verbose, initialStep, infoDebugger = createLog()) 
   function sibling(name, initial) {
     return append(
       spawned,
-      createLogger(label2, key.replace(/^[^:]+/, name), initial, infoDebugger)
+      createLogger(label3, key.replace(/^[^:]+/, name), initial, infoDebugger)
     );
   }
   function step(phase) {
@@ -49452,7 +49615,7 @@ function createLogger(label2, verbose, initialStep, infoDebugger = createLog()) 
     const debug22 = debugDebugger && prefixedLogger(debugDebugger, stepPrefix) || NOOP;
     const info2 = prefixedLogger(infoDebugger, `${labelPrefix} ${stepPrefix}`, debug22);
     return Object.assign(debugDebugger ? debug22 : info2, {
-      label: label2,
+      label: label3,
       sibling,
       info: info2,
       step
@@ -52543,7 +52706,7 @@ var init_esm = __esm({
             this.current = "";
             this.detached = false;
           }
-          push(status, detached2, name, commit, label2) {
+          push(status, detached2, name, commit, label3) {
             if (status === "*") {
               this.detached = detached2;
               this.current = name;
@@ -52554,7 +52717,7 @@ var init_esm = __esm({
               linkedWorkTree: status === "+",
               name,
               commit,
-              label: label2
+              label: label3
             };
           }
         };
@@ -52568,14 +52731,14 @@ var init_esm = __esm({
         parsers9 = [
           new LineParser(
             /^([*+]\s)?\((?:HEAD )?detached (?:from|at) (\S+)\)\s+([a-z0-9]+)\s(.*)$/,
-            (result, [current, name, commit, label2]) => {
-              result.push(branchStatus(current), true, name, commit, label2);
+            (result, [current, name, commit, label3]) => {
+              result.push(branchStatus(current), true, name, commit, label3);
             }
           ),
           new LineParser(
             /^([*+]\s)?(\S+)\s+([a-z0-9]+)\s?(.*)$/s,
-            (result, [current, name, commit, label2]) => {
-              result.push(branchStatus(current), false, name, commit, label2);
+            (result, [current, name, commit, label3]) => {
+              result.push(branchStatus(current), false, name, commit, label3);
             }
           )
         ];
@@ -55318,13 +55481,7 @@ function renderPlanText(plan, options) {
     out.push("");
   }
   for (const p2 of plan.problems) out.push(paint("red", `! ${p2.message}`));
-  if (plan.unmanaged > 0)
-    out.push(
-      paint(
-        "dim",
-        `${plan.unmanaged} live object${plan.unmanaged === 1 ? "" : "s"} in declared accounts ${plan.unmanaged === 1 ? "is" : "are"} not declared by any document and will be left alone.`
-      )
-    );
+  for (const line of undeclaredLines(plan)) out.push(paint("dim", line));
   out.push(paint("bold", summaryLine(plan)));
   const scoped = scopeLine(plan);
   if (scoped) out.push(scoped);
@@ -55342,6 +55499,19 @@ function scopeLine(plan) {
   return `Planned ${n.toLocaleString("en-US")} of ${total.toLocaleString("en-US")} accounts: the ones changed since ${since}. Drift in the others is not read here; a full plan (the scheduled drift run) reads all.`;
 }
 var mdEscape = escapeMarkdown;
+var UNDECLARED_SHOWN = 50;
+function undeclaredLines(plan) {
+  if (plan.unmanaged === 0) return [];
+  const n = plan.unmanaged;
+  const named = plan.undeclared ?? [];
+  return [
+    `${n} live object${n === 1 ? "" : "s"} in declared accounts ${n === 1 ? "is" : "are"} not declared by any document and will be left alone${named.length > 0 ? ":" : "."}`,
+    ...named.slice(0, UNDECLARED_SHOWN).map(
+      (u) => `  ${u.key.kind} "${u.key.name}" (id ${u.id}, account ${u.key.account}, target ${u.key.target})`
+    ),
+    ...named.length > UNDECLARED_SHOWN ? [`  \u2026and ${named.length - UNDECLARED_SHOWN} more (see --format json)`] : []
+  ];
+}
 function renderPlanMarkdown(plan, options = {}) {
   const limit = options.limit ?? MARKDOWN_LIMIT;
   const s = plan.summary;
@@ -55405,6 +55575,9 @@ ${body}
   const tail = [];
   for (const p2 of plan.problems) tail.push(`> [!WARNING]
 > ${mdEscape(p2.message)}`);
+  const undeclared = undeclaredLines(plan);
+  if (undeclared.length > 0)
+    tail.push("", ...undeclared.map((l, i2) => i2 === 0 ? mdEscape(l) : `- ${mdEscape(l.trim())}`));
   tail.push(
     "",
     `<sub>fingerprint \`${plan.fingerprint}\` \xB7 ${s.noop} unchanged${plan.meta.git ? ` \xB7 commit \`${plan.meta.git.commit.slice(0, 12)}\`${plan.meta.git.dirty ? " (dirty)" : ""}` : ""}</sub>`
@@ -55446,6 +55619,11 @@ function planToJson(plan) {
       address: p2.key ? keyString(p2.key) : null
     })),
     unmanaged: plan.unmanaged,
+    undeclared: (plan.undeclared ?? []).map((u) => ({
+      address: keyString(u.key),
+      key: u.key,
+      id: u.id
+    })),
     meta: plan.meta,
     changes: plan.changes.map((c3) => ({
       address: keyString(c3.key),
@@ -57535,8 +57713,8 @@ var Summary = class {
    *
    * @returns {Summary} summary instance
    */
-  addDetails(label2, content) {
-    const element = this.wrap("details", this.wrap("summary", label2) + content);
+  addDetails(label3, content) {
+    const element = this.wrap("details", this.wrap("summary", label3) + content);
     return this.addRaw(element).addEOL();
   }
   /**
@@ -58515,7 +58693,7 @@ async function drift(run2) {
   const markdown = renderPlanMarkdown(plan, { title: title(run2, "connops drift report") });
   await run2.summary(
     `${markdown}
-${p2.trouble ? "**INCOMPLETE:** drift is unknown where live state could not be read." : drifted ? "**Drift detected:** live state differs from git." : "**No drift:** live state matches git."}
+${p2.trouble ? "**INCOMPLETE:** drift is unknown where live state could not be read." : drifted ? "**Drift detected:** live state differs from git." : plan.unmanaged > 0 ? `**No drift in the declared objects;** ${plan.unmanaged} live object${plan.unmanaged === 1 ? " is" : "s are"} not declared by any document (listed above).` : "**No drift:** live state matches git."}
 `
   );
   if (run2.inputs.driftIssue) {
@@ -61131,10 +61309,10 @@ function createGitHubApi(options) {
     pullsForCommit: (sha) => all("GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls", {
       commit_sha: sha
     }),
-    async listOpenIssues(label2) {
+    async listOpenIssues(label3) {
       const list = await all("GET /repos/{owner}/{repo}/issues", {
         state: "open",
-        labels: label2
+        labels: label3
       });
       return list.filter((i2) => i2.pull_request === void 0);
     },

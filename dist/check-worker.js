@@ -7781,9 +7781,9 @@ var require_codegen = __commonJS({
       }
     };
     var Label = class extends Node {
-      constructor(label2) {
+      constructor(label3) {
         super();
-        this.label = label2;
+        this.label = label3;
         this.names = {};
       }
       render({ _n }) {
@@ -7791,14 +7791,14 @@ var require_codegen = __commonJS({
       }
     };
     var Break = class extends Node {
-      constructor(label2) {
+      constructor(label3) {
         super();
-        this.label = label2;
+        this.label = label3;
         this.names = {};
       }
       render({ _n }) {
-        const label2 = this.label ? ` ${this.label}` : "";
-        return `break${label2};` + _n;
+        const label3 = this.label ? ` ${this.label}` : "";
+        return `break${label3};` + _n;
       }
     };
     var Throw = class extends Node {
@@ -8210,12 +8210,12 @@ var require_codegen = __commonJS({
         return this._endBlockNode(For);
       }
       // `label` statement
-      label(label2) {
-        return this._leafNode(new Label(label2));
+      label(label3) {
+        return this._leafNode(new Label(label3));
       }
       // `break` statement
-      break(label2) {
-        return this._leafNode(new Break(label2));
+      break(label3) {
+        return this._leafNode(new Break(label3));
       }
       // `return` statement
       return(value) {
@@ -15211,7 +15211,8 @@ var TARGET_KEYS = [
   "concurrency",
   "timeout_ms",
   "ca_file",
-  "insecure_http"
+  "insecure_http",
+  "check_numbers"
 ];
 function parseConfig(file, dir, text, env, targetTypes2) {
   const parsed = parseYamlFile(file, text, env);
@@ -15374,6 +15375,17 @@ function parseTarget(name, raw, base, here, keyAt, targetTypes2, diagnostics) {
     );
     ok = false;
   }
+  const checkNumbers = raw["check_numbers"];
+  if (checkNumbers !== void 0 && typeof checkNumbers !== "boolean") {
+    diagnostics.push(
+      err(
+        "CONFIG",
+        `\`check_numbers\` of target "${name}" must be true or false`,
+        here(`${base}/check_numbers`)
+      )
+    );
+    ok = false;
+  }
   const int2 = (key, def, min, max) => {
     const v = raw[key];
     if (v === void 0) return def;
@@ -15449,7 +15461,8 @@ function parseTarget(name, raw, base, here, keyAt, targetTypes2, diagnostics) {
     ...url !== void 0 ? { url: url.replace(/\/+$/, "") } : {},
     ...schema !== void 0 ? { schema } : {},
     ...account_id !== void 0 ? { account_id } : {},
-    ...ca_file !== void 0 ? { ca_file } : {}
+    ...ca_file !== void 0 ? { ca_file } : {},
+    ...checkNumbers === false ? { check_numbers: false } : {}
   };
   return ok ? target : void 0;
 }
@@ -15911,7 +15924,7 @@ function hostnameProblem(name) {
   if (name.includes(":")) return "remove the port; ports go in http_port/https_port/tcp_port";
   if (name.length > MAX_HOSTNAME_LENGTH)
     return `it is longer than ${MAX_HOSTNAME_LENGTH} characters`;
-  if (name.replace(/\.$/u, "").split(".").some((label2) => label2 === ""))
+  if (name.replace(/\.$/u, "").split(".").some((label3) => label3 === ""))
     return 'it has an empty label ("..")';
   return void 0;
 }
@@ -16874,7 +16887,7 @@ function differingKeys(a, b) {
 }
 function createCloudflareSession(target, deps, options = {}) {
   const client = new CloudflareClient(target, deps, options);
-  const label2 = (name) => name !== void 0 ? `${KIND} "${name}"` : KIND;
+  const label3 = (name) => name !== void 0 ? `${KIND} "${name}"` : KIND;
   async function list(account, signal) {
     const out = [];
     const action = `Cannot list ${KIND} in account ${shortId(account)} on target "${target.name}"`;
@@ -16927,7 +16940,7 @@ function createCloudflareSession(target, deps, options = {}) {
       throw new ApiError(
         "CONFLICT",
         client.redact(
-          `Cannot create ${label2(name)} in account ${shortId(account)}: the create failed (${original.message}) and a service with that name now exists with different settings; re-run plan`
+          `Cannot create ${label3(name)} in account ${shortId(account)}: the create failed (${original.message}) and a service with that name now exists with different settings; re-run plan`
         ),
         {
           status: original instanceof ApiError ? original.status : 0,
@@ -16940,7 +16953,7 @@ function createCloudflareSession(target, deps, options = {}) {
   }
   async function create(account, body, _id) {
     const name = nameOfBody(body);
-    const action = `Cannot create ${label2(name)} in account ${shortId(account)}`;
+    const action = `Cannot create ${label3(name)} in account ${shortId(account)}`;
     let res;
     try {
       res = await client.request({
@@ -16963,7 +16976,7 @@ function createCloudflareSession(target, deps, options = {}) {
   }
   async function update(account, live, request) {
     const name = nameOfBody(request.body) ?? live.name;
-    const action = `Cannot update ${label2(name)} (${live.id}) in account ${shortId(account)}`;
+    const action = `Cannot update ${label3(name)} (${live.id}) in account ${shortId(account)}`;
     if (request.method !== "PUT" || request.body === null) {
       throw new ApiError(
         "INTERNAL",
@@ -17018,7 +17031,7 @@ function createCloudflareSession(target, deps, options = {}) {
     if (res.status === 404) return;
     if (!client.ok(res)) {
       throw client.fail(
-        `Cannot delete ${label2(name)} (${live.id}) in account ${shortId(account)}`,
+        `Cannot delete ${label3(name)} (${live.id}) in account ${shortId(account)}`,
         res,
         {
           account,
@@ -17923,6 +17936,71 @@ function identity(server) {
   return void 0;
 }
 
+// src/providers/kazoo/numbers.ts
+var ROUTABLE_NUMBER_STATES = /* @__PURE__ */ new Set([
+  "in_service",
+  "reserved",
+  "port_in",
+  "port_out"
+]);
+function label2(account, names) {
+  const name = names?.get(account);
+  return name !== void 0 && name !== account ? `${name} (${account})` : account;
+}
+function numberOwnershipFindings(account, dids, listing, others = [], names) {
+  const own = /* @__PURE__ */ new Map();
+  for (const n of listing) {
+    if (n.assignedTo === void 0 || n.assignedTo === account) own.set(n.number, n);
+  }
+  const elsewhere = /* @__PURE__ */ new Map();
+  for (const n of others) {
+    if (n.assignedTo !== void 0 && n.assignedTo !== account && !own.has(n.number))
+      elsewhere.set(n.number, n.assignedTo);
+  }
+  const findings = [];
+  for (const entry of dids) {
+    const { did, pointer } = typeof entry === "string" ? { did: entry, pointer: void 0 } : entry;
+    const at = pointer !== void 0 ? { pointer } : {};
+    const mine = own.get(did);
+    if (mine !== void 0) {
+      const state = mine.state;
+      if (state === void 0 || ROUTABLE_NUMBER_STATES.has(state)) continue;
+      findings.push({
+        severity: "error",
+        code: "DID_NOT_IN_SERVICE",
+        did,
+        account,
+        state,
+        ...at,
+        message: `would never route: ${did} is in state "${state}" in the number manager of account ${label2(account, names)}; Kazoo routes only ${[...ROUTABLE_NUMBER_STATES].join(", ")} numbers`
+      });
+      continue;
+    }
+    const owner = elsewhere.get(did);
+    if (owner !== void 0) {
+      findings.push({
+        severity: "error",
+        code: "DID_ASSIGNED_ELSEWHERE",
+        did,
+        account,
+        assignedTo: owner,
+        ...at,
+        message: `would never route: ${did} is assigned to account ${label2(owner, names)}, not to this document's account ${label2(account, names)} (reference \xA77.6 item 3)`
+      });
+      continue;
+    }
+    findings.push({
+      severity: "error",
+      code: "DID_NOT_IN_NUMBER_MANAGER",
+      did,
+      account,
+      ...at,
+      message: `would never route: ${did} is not in the number manager for account ${label2(account, names)} (add it with PUT /v2/accounts/${account}/phone_numbers/${encodeURIComponent(did)}, or move it to the account that owns it)`
+    });
+  }
+  return findings;
+}
+
 // src/providers/kazoo/client.ts
 import { createHash } from "node:crypto";
 
@@ -18012,10 +18090,10 @@ function explain(res, op, fields) {
         return { code: "API", reason: `the server rejected it (${apiMessage})` };
       const shown = entries.slice(0, MAX_FIELDS_IN_MESSAGE).map(([p, m]) => `${pointerAsPath(p)} ${m}`);
       const more = entries.length > MAX_FIELDS_IN_MESSAGE ? `; and ${entries.length - MAX_FIELDS_IN_MESSAGE} more` : "";
-      const label2 = isObject(res.body) ? str2(res.body["message"]) ?? "validation error" : "validation error";
+      const label3 = isObject(res.body) ? str2(res.body["message"]) ?? "validation error" : "validation error";
       return {
         code: "API",
-        reason: `the server rejected it (${label2}): ${shown.join("; ")}${more}`
+        reason: `the server rejected it (${label3}): ${shown.join("; ")}${more}`
       };
     }
     case 401:
@@ -18658,6 +18736,11 @@ function createKazooSession(target, deps) {
       }
     },
     delete: (account, live) => client.delete(account, live.id, requireRevision(account, live, "delete")),
+    // The number manager's listing, for the plan-time ownership check (§12);
+    // `check_numbers: false` on the target leaves it out.
+    ...target.check_numbers === false ? {} : {
+      readAccountFacts: (account, signal) => client.listNumbers(account, signal)
+    },
     close: () => client.close()
   };
 }
@@ -18757,6 +18840,31 @@ var kazooConnectivity = {
     return out;
   },
   identities: { "/servers": SERVER_IDENTITY },
+  checkAccountFacts(account, docs, facts) {
+    const listing = facts;
+    return docs.flatMap(
+      (doc) => numberOwnershipFindings(account, kazooConnectivity.claims(doc.spec), listing).map((f) => ({
+        doc,
+        message: `${doc.key.kind} "${doc.key.name}": ${f.message}`
+      }))
+    );
+  },
+  exclusiveValues(body) {
+    const out = [];
+    const servers = body["servers"];
+    if (!Array.isArray(servers)) return out;
+    for (const s of servers) {
+      if (!isObject(s)) continue;
+      if (isObject(s["DIDs"]))
+        for (const did of Object.keys(s["DIDs"]))
+          out.push({ label: "DID", value: did, scope: "target" });
+      const auth = s["auth"];
+      const password = String(isObject(auth) ? auth["auth_method"] ?? "password" : "").toLowerCase() === "password";
+      if (isObject(auth) && password && typeof auth["auth_user"] === "string")
+        out.push({ label: "SIP user", value: auth["auth_user"], scope: "account" });
+    }
+    return out;
+  },
   isManaged: (body) => body[MANAGED_MARKER] === true,
   markManaged: (body) => ({ ...body, [MANAGED_MARKER]: true }),
   connect: (target, deps) => createKazooSession(target, deps)

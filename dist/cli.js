@@ -8893,6 +8893,17 @@ function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics) {
     );
     ok = false;
   }
+  const checkNumbers = raw2["check_numbers"];
+  if (checkNumbers !== void 0 && typeof checkNumbers !== "boolean") {
+    diagnostics.push(
+      err(
+        "CONFIG",
+        `\`check_numbers\` of target "${name}" must be true or false`,
+        here(`${base}/check_numbers`)
+      )
+    );
+    ok = false;
+  }
   const int2 = (key, def, min, max) => {
     const v = raw2[key];
     if (v === void 0) return def;
@@ -8968,7 +8979,8 @@ function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics) {
     ...url !== void 0 ? { url: url.replace(/\/+$/, "") } : {},
     ...schema !== void 0 ? { schema } : {},
     ...account_id !== void 0 ? { account_id } : {},
-    ...ca_file !== void 0 ? { ca_file } : {}
+    ...ca_file !== void 0 ? { ca_file } : {},
+    ...checkNumbers === false ? { check_numbers: false } : {}
   };
   return ok ? target : void 0;
 }
@@ -9050,7 +9062,8 @@ var init_config = __esm({
       "concurrency",
       "timeout_ms",
       "ca_file",
-      "insecure_http"
+      "insecure_http",
+      "check_numbers"
     ];
   }
 });
@@ -10088,9 +10101,9 @@ var require_codegen = __commonJS({
       }
     };
     var Label = class extends Node {
-      constructor(label2) {
+      constructor(label3) {
         super();
-        this.label = label2;
+        this.label = label3;
         this.names = {};
       }
       render({ _n }) {
@@ -10098,14 +10111,14 @@ var require_codegen = __commonJS({
       }
     };
     var Break = class extends Node {
-      constructor(label2) {
+      constructor(label3) {
         super();
-        this.label = label2;
+        this.label = label3;
         this.names = {};
       }
       render({ _n }) {
-        const label2 = this.label ? ` ${this.label}` : "";
-        return `break${label2};` + _n;
+        const label3 = this.label ? ` ${this.label}` : "";
+        return `break${label3};` + _n;
       }
     };
     var Throw = class extends Node {
@@ -10517,12 +10530,12 @@ var require_codegen = __commonJS({
         return this._endBlockNode(For);
       }
       // `label` statement
-      label(label2) {
-        return this._leafNode(new Label(label2));
+      label(label3) {
+        return this._leafNode(new Label(label3));
       }
       // `break` statement
-      break(label2) {
-        return this._leafNode(new Break(label2));
+      break(label3) {
+        return this._leafNode(new Break(label3));
       }
       // `return` statement
       return(value) {
@@ -16926,7 +16939,7 @@ function hostnameProblem(name) {
   if (name.includes(":")) return "remove the port; ports go in http_port/https_port/tcp_port";
   if (name.length > MAX_HOSTNAME_LENGTH)
     return `it is longer than ${MAX_HOSTNAME_LENGTH} characters`;
-  if (name.replace(/\.$/u, "").split(".").some((label2) => label2 === ""))
+  if (name.replace(/\.$/u, "").split(".").some((label3) => label3 === ""))
     return 'it has an empty label ("..")';
   return void 0;
 }
@@ -44403,7 +44416,7 @@ function differingKeys(a, b2) {
 }
 function createCloudflareSession(target, deps, options = {}) {
   const client2 = new CloudflareClient(target, deps, options);
-  const label2 = (name) => name !== void 0 ? `${KIND} "${name}"` : KIND;
+  const label3 = (name) => name !== void 0 ? `${KIND} "${name}"` : KIND;
   async function list(account, signal) {
     const out = [];
     const action = `Cannot list ${KIND} in account ${shortId(account)} on target "${target.name}"`;
@@ -44456,7 +44469,7 @@ function createCloudflareSession(target, deps, options = {}) {
       throw new ApiError(
         "CONFLICT",
         client2.redact(
-          `Cannot create ${label2(name)} in account ${shortId(account)}: the create failed (${original.message}) and a service with that name now exists with different settings; re-run plan`
+          `Cannot create ${label3(name)} in account ${shortId(account)}: the create failed (${original.message}) and a service with that name now exists with different settings; re-run plan`
         ),
         {
           status: original instanceof ApiError ? original.status : 0,
@@ -44469,7 +44482,7 @@ function createCloudflareSession(target, deps, options = {}) {
   }
   async function create(account, body, _id) {
     const name = nameOfBody(body);
-    const action = `Cannot create ${label2(name)} in account ${shortId(account)}`;
+    const action = `Cannot create ${label3(name)} in account ${shortId(account)}`;
     let res;
     try {
       res = await client2.request({
@@ -44492,7 +44505,7 @@ function createCloudflareSession(target, deps, options = {}) {
   }
   async function update(account, live, request) {
     const name = nameOfBody(request.body) ?? live.name;
-    const action = `Cannot update ${label2(name)} (${live.id}) in account ${shortId(account)}`;
+    const action = `Cannot update ${label3(name)} (${live.id}) in account ${shortId(account)}`;
     if (request.method !== "PUT" || request.body === null) {
       throw new ApiError(
         "INTERNAL",
@@ -44547,7 +44560,7 @@ function createCloudflareSession(target, deps, options = {}) {
     if (res.status === 404) return;
     if (!client2.ok(res)) {
       throw client2.fail(
-        `Cannot delete ${label2(name)} (${live.id}) in account ${shortId(account)}`,
+        `Cannot delete ${label3(name)} (${live.id}) in account ${shortId(account)}`,
         res,
         {
           account,
@@ -45513,6 +45526,77 @@ var init_number_view = __esm({
   }
 });
 
+// src/providers/kazoo/numbers.ts
+function label2(account, names) {
+  const name = names?.get(account);
+  return name !== void 0 && name !== account ? `${name} (${account})` : account;
+}
+function numberOwnershipFindings(account, dids, listing, others = [], names) {
+  const own = /* @__PURE__ */ new Map();
+  for (const n of listing) {
+    if (n.assignedTo === void 0 || n.assignedTo === account) own.set(n.number, n);
+  }
+  const elsewhere = /* @__PURE__ */ new Map();
+  for (const n of others) {
+    if (n.assignedTo !== void 0 && n.assignedTo !== account && !own.has(n.number))
+      elsewhere.set(n.number, n.assignedTo);
+  }
+  const findings = [];
+  for (const entry2 of dids) {
+    const { did, pointer } = typeof entry2 === "string" ? { did: entry2, pointer: void 0 } : entry2;
+    const at = pointer !== void 0 ? { pointer } : {};
+    const mine = own.get(did);
+    if (mine !== void 0) {
+      const state = mine.state;
+      if (state === void 0 || ROUTABLE_NUMBER_STATES.has(state)) continue;
+      findings.push({
+        severity: "error",
+        code: "DID_NOT_IN_SERVICE",
+        did,
+        account,
+        state,
+        ...at,
+        message: `would never route: ${did} is in state "${state}" in the number manager of account ${label2(account, names)}; Kazoo routes only ${[...ROUTABLE_NUMBER_STATES].join(", ")} numbers`
+      });
+      continue;
+    }
+    const owner = elsewhere.get(did);
+    if (owner !== void 0) {
+      findings.push({
+        severity: "error",
+        code: "DID_ASSIGNED_ELSEWHERE",
+        did,
+        account,
+        assignedTo: owner,
+        ...at,
+        message: `would never route: ${did} is assigned to account ${label2(owner, names)}, not to this document's account ${label2(account, names)} (reference \xA77.6 item 3)`
+      });
+      continue;
+    }
+    findings.push({
+      severity: "error",
+      code: "DID_NOT_IN_NUMBER_MANAGER",
+      did,
+      account,
+      ...at,
+      message: `would never route: ${did} is not in the number manager for account ${label2(account, names)} (add it with PUT /v2/accounts/${account}/phone_numbers/${encodeURIComponent(did)}, or move it to the account that owns it)`
+    });
+  }
+  return findings;
+}
+var ROUTABLE_NUMBER_STATES;
+var init_numbers = __esm({
+  "src/providers/kazoo/numbers.ts"() {
+    "use strict";
+    ROUTABLE_NUMBER_STATES = /* @__PURE__ */ new Set([
+      "in_service",
+      "reserved",
+      "port_in",
+      "port_out"
+    ]);
+  }
+});
+
 // src/core/ids.ts
 import { createHash } from "node:crypto";
 function derivedId(key, generation) {
@@ -45610,10 +45694,10 @@ function explain(res, op, fields) {
         return { code: "API", reason: `the server rejected it (${apiMessage})` };
       const shown = entries.slice(0, MAX_FIELDS_IN_MESSAGE).map(([p2, m]) => `${pointerAsPath(p2)} ${m}`);
       const more = entries.length > MAX_FIELDS_IN_MESSAGE ? `; and ${entries.length - MAX_FIELDS_IN_MESSAGE} more` : "";
-      const label2 = isObject(res.body) ? str2(res.body["message"]) ?? "validation error" : "validation error";
+      const label3 = isObject(res.body) ? str2(res.body["message"]) ?? "validation error" : "validation error";
       return {
         code: "API",
-        reason: `the server rejected it (${label2}): ${shown.join("; ")}${more}`
+        reason: `the server rejected it (${label3}): ${shown.join("; ")}${more}`
       };
     }
     case 401:
@@ -46279,6 +46363,11 @@ function createKazooSession(target, deps) {
       }
     },
     delete: (account, live) => client2.delete(account, live.id, requireRevision(account, live, "delete")),
+    // The number manager's listing, for the plan-time ownership check (§12);
+    // `check_numbers: false` on the target leaves it out.
+    ...target.check_numbers === false ? {} : {
+      readAccountFacts: (account, signal) => client2.listNumbers(account, signal)
+    },
     close: () => client2.close()
   };
 }
@@ -46308,6 +46397,7 @@ var init_provider2 = __esm({
     init_json();
     init_checks2();
     init_number_view();
+    init_numbers();
     init_normalize2();
     init_schema3();
     init_session2();
@@ -46395,6 +46485,31 @@ var init_provider2 = __esm({
         return out;
       },
       identities: { "/servers": SERVER_IDENTITY },
+      checkAccountFacts(account, docs, facts) {
+        const listing = facts;
+        return docs.flatMap(
+          (doc) => numberOwnershipFindings(account, kazooConnectivity.claims(doc.spec), listing).map((f) => ({
+            doc,
+            message: `${doc.key.kind} "${doc.key.name}": ${f.message}`
+          }))
+        );
+      },
+      exclusiveValues(body) {
+        const out = [];
+        const servers = body["servers"];
+        if (!Array.isArray(servers)) return out;
+        for (const s of servers) {
+          if (!isObject(s)) continue;
+          if (isObject(s["DIDs"]))
+            for (const did of Object.keys(s["DIDs"]))
+              out.push({ label: "DID", value: did, scope: "target" });
+          const auth = s["auth"];
+          const password = String(isObject(auth) ? auth["auth_method"] ?? "password" : "").toLowerCase() === "password";
+          if (isObject(auth) && password && typeof auth["auth_user"] === "string")
+            out.push({ label: "SIP user", value: auth["auth_user"], scope: "account" });
+        }
+        return out;
+      },
       isManaged: (body) => body[MANAGED_MARKER] === true,
       markManaged: (body) => ({ ...body, [MANAGED_MARKER]: true }),
       connect: (target, deps) => createKazooSession(target, deps)
@@ -46980,7 +47095,7 @@ function leafAt(defaults, field) {
   return cur;
 }
 var ORDER;
-var init_numbers = __esm({
+var init_numbers2 = __esm({
   "src/core/numbers.ts"() {
     "use strict";
     init_json();
@@ -48235,7 +48350,7 @@ var init_plan = __esm({
     init_json_patch();
     init_ignore();
     init_model();
-    init_numbers();
+    init_numbers2();
     PLAN_FORMAT_VERSION = "1";
     SENSITIVE = "(sensitive)";
     SENSITIVE_CHANGED = "(sensitive value changed)";
@@ -48248,6 +48363,8 @@ var init_plan = __esm({
       changes = [];
       problemsByScope = /* @__PURE__ */ new Map();
       unmanaged = 0;
+      /** Undeclared live objects with the exclusive values they hold (DIDs, SIP users). */
+      undeclared = [];
       constructor(input) {
         this.input = input;
         for (const d of input.documents) {
@@ -48279,6 +48396,7 @@ var init_plan = __esm({
           this.planScope(sk, docs, void 0);
         }
         const problems = [...this.problemsByScope.keys()].sort().flatMap((k2) => this.problemsByScope.get(k2) ?? []);
+        problems.push(...this.collisions(skipScopes));
         const ordered = orderChanges(this.changes, problems);
         const writes = ordered.flatMap((c3) => c3.write ? [c3.write] : []);
         const scoped = this.input.meta.selection?.["scope"]?.accounts;
@@ -48293,6 +48411,7 @@ var init_plan = __esm({
           changes: ordered,
           problems,
           unmanaged: this.unmanaged,
+          undeclared: [...this.undeclared].sort((a, b2) => keyString(a.key) < keyString(b2.key) ? -1 : 1).map(({ key, id }) => ({ key, id })),
           summary: summarize(ordered),
           numbers: numbersOf(ordered.map((c3) => this.numbered(c3))),
           ...sealWrites(writes, policy),
@@ -48311,6 +48430,38 @@ var init_plan = __esm({
           after: sites(c3.afterMasked)
         };
       }
+      /**
+       * Undeclared live objects holding a value a document claims (a DID anywhere
+       * in the target, a SIP user in the account): calls or registrations would
+       * split between the two, so the plan fails naming both (INVARIANTS.md 2, 8).
+       * An object this apply deletes (prune) is not undeclared, so it never collides.
+       */
+      collisions(skipScopes) {
+        if (!this.undeclared.some((u) => u.values.length > 0)) return [];
+        const claimed = /* @__PURE__ */ new Map();
+        const slot = (target, account, v) => v.scope === "target" ? `${target}\0${v.label}\0${v.value}` : `${target}\0${account}\0${v.label}\0${v.value}`;
+        for (const d of this.input.documents) {
+          if (skipScopes.has(scopeKey(d.key.target, d.key.kind, d.key.account))) continue;
+          const provider = this.input.providers.get(d.key.kind);
+          for (const v of provider?.exclusiveValues?.(d.spec) ?? []) {
+            const k2 = slot(d.key.target, d.key.account, v);
+            if (!claimed.has(k2)) claimed.set(k2, d);
+          }
+        }
+        const out = [];
+        for (const u of this.undeclared) {
+          for (const v of u.values) {
+            const doc = claimed.get(slot(u.key.target, u.key.account, v));
+            if (!doc) continue;
+            out.push({
+              key: doc.key,
+              source: doc.source,
+              message: `${v.label} ${v.value} of ${doc.key.kind} "${doc.key.name}" (${doc.source.file}:${doc.source.line}) is also held by the live object "${u.key.name}" (id ${u.id}, account ${u.key.account}), which no document declares: ${v.label === "DID" ? "calls to it would reach either trunk" : "registrations would go to either"}. Remove it from one of them, declare that object (pin its id), or delete it (prune)`
+            });
+          }
+        }
+        return out;
+      }
       problem(sk, p2) {
         const list = this.problemsByScope.get(sk);
         if (list) list.push(p2);
@@ -48326,6 +48477,9 @@ var init_plan = __esm({
         const target = input.targets[targetName];
         if (!provider || !target) return;
         const objects = scope?.objects ?? [];
+        if (scope?.facts !== void 0 && provider.checkAccountFacts)
+          for (const f of provider.checkAccountFacts(account, docs, scope.facts, target))
+            this.problem(sk, { key: f.doc.key, source: f.doc.source, message: f.message });
         const byId = new Map(objects.map((o2) => [o2.id, o2]));
         const byName = /* @__PURE__ */ new Map();
         for (const o2 of objects) {
@@ -48411,6 +48565,7 @@ var init_plan = __esm({
             });
           } else if (declaresAccount && !input.partial) {
             this.unmanaged++;
+            this.undeclared.push({ key, id: o2.id, values: provider.exclusiveValues?.(o2.body) ?? [] });
           }
         }
       }
@@ -48619,13 +48774,7 @@ function renderPlanText(plan, options) {
     out.push("");
   }
   for (const p2 of plan.problems) out.push(paint("red", `! ${p2.message}`));
-  if (plan.unmanaged > 0)
-    out.push(
-      paint(
-        "dim",
-        `${plan.unmanaged} live object${plan.unmanaged === 1 ? "" : "s"} in declared accounts ${plan.unmanaged === 1 ? "is" : "are"} not declared by any document and will be left alone.`
-      )
-    );
+  for (const line of undeclaredLines(plan)) out.push(paint("dim", line));
   out.push(paint("bold", summaryLine(plan)));
   const scoped = scopeLine(plan);
   if (scoped) out.push(scoped);
@@ -48641,6 +48790,18 @@ function scopeLine(plan) {
   const n = scope.planned_accounts ?? 0;
   const total = scope.declared_accounts ?? 0;
   return `Planned ${n.toLocaleString("en-US")} of ${total.toLocaleString("en-US")} accounts: the ones changed since ${since}. Drift in the others is not read here; a full plan (the scheduled drift run) reads all.`;
+}
+function undeclaredLines(plan) {
+  if (plan.unmanaged === 0) return [];
+  const n = plan.unmanaged;
+  const named = plan.undeclared ?? [];
+  return [
+    `${n} live object${n === 1 ? "" : "s"} in declared accounts ${n === 1 ? "is" : "are"} not declared by any document and will be left alone${named.length > 0 ? ":" : "."}`,
+    ...named.slice(0, UNDECLARED_SHOWN).map(
+      (u) => `  ${u.key.kind} "${u.key.name}" (id ${u.id}, account ${u.key.account}, target ${u.key.target})`
+    ),
+    ...named.length > UNDECLARED_SHOWN ? [`  \u2026and ${named.length - UNDECLARED_SHOWN} more (see --format json)`] : []
+  ];
 }
 function renderPlanMarkdown(plan, options = {}) {
   const limit = options.limit ?? MARKDOWN_LIMIT;
@@ -48705,6 +48866,9 @@ ${body}
   const tail = [];
   for (const p2 of plan.problems) tail.push(`> [!WARNING]
 > ${mdEscape(p2.message)}`);
+  const undeclared = undeclaredLines(plan);
+  if (undeclared.length > 0)
+    tail.push("", ...undeclared.map((l, i2) => i2 === 0 ? mdEscape(l) : `- ${mdEscape(l.trim())}`));
   tail.push(
     "",
     `<sub>fingerprint \`${plan.fingerprint}\` \xB7 ${s.noop} unchanged${plan.meta.git ? ` \xB7 commit \`${plan.meta.git.commit.slice(0, 12)}\`${plan.meta.git.dirty ? " (dirty)" : ""}` : ""}</sub>`
@@ -48746,6 +48910,11 @@ function planToJson(plan) {
       address: p2.key ? keyString(p2.key) : null
     })),
     unmanaged: plan.unmanaged,
+    undeclared: (plan.undeclared ?? []).map((u) => ({
+      address: keyString(u.key),
+      key: u.key,
+      id: u.id
+    })),
     meta: plan.meta,
     changes: plan.changes.map((c3) => ({
       address: keyString(c3.key),
@@ -48782,6 +48951,7 @@ function planFromJson(json) {
     summary: json.summary,
     ...json.numbers ? { numbers: json.numbers } : {},
     unmanaged: json.unmanaged,
+    ...json.undeclared ? { undeclared: json.undeclared.map((u) => ({ key: u.key, id: u.id })) } : {},
     meta: json.meta,
     problems: json.problems.map((p2) => ({ message: p2.message })),
     changes: json.changes.map((c3) => ({
@@ -48800,14 +48970,14 @@ function planFromJson(json) {
     }))
   };
 }
-var MARKDOWN_LIMIT, ANSI, SYMBOL, TEXT_NUMBERS, TEXT_FIELDS, mdEscape;
+var MARKDOWN_LIMIT, ANSI, SYMBOL, TEXT_NUMBERS, TEXT_FIELDS, mdEscape, UNDECLARED_SHOWN;
 var init_render_plan = __esm({
   "src/core/render-plan.ts"() {
     "use strict";
     init_escape();
     init_json();
     init_model();
-    init_numbers();
+    init_numbers2();
     init_plan();
     MARKDOWN_LIMIT = 6e4;
     ANSI = {
@@ -48827,6 +48997,7 @@ var init_render_plan = __esm({
     TEXT_NUMBERS = 1e3;
     TEXT_FIELDS = 200;
     mdEscape = escapeMarkdown;
+    UNDECLARED_SHOWN = 50;
   }
 });
 
@@ -49448,6 +49619,7 @@ async function readLiveState(config, documents, deleted, providers, pool, onScop
       account: k2.account
     });
   const list = [...wanted.values()];
+  const declared = new Set(documents.map((d) => scopeKey(d.key.target, d.key.kind, d.key.account)));
   const touched = new Set(list.map((s) => s.target));
   const window2 = new Semaphore(
     [...touched].reduce((sum, t2) => sum + (config.targets[t2]?.concurrency ?? 1), 0)
@@ -49463,9 +49635,16 @@ async function readLiveState(config, documents, deleted, providers, pool, onScop
       if (!provider || !target) return;
       await window2.acquire();
       let objects;
+      let facts;
       try {
-        objects = await pool.get(provider, target).list(s.account);
+        const session = pool.get(provider, target);
+        const wantsFacts = session.readAccountFacts !== void 0 && provider.checkAccountFacts !== void 0 && declared.has(scopeKey(s.target, s.kind, s.account));
+        [objects, facts] = await Promise.all([
+          session.list(s.account),
+          wantsFacts ? session.readAccountFacts?.(s.account) : void 0
+        ]);
       } catch (err2) {
+        objects = void 0;
         failures.push({ ...s, message: err2 instanceof Error ? err2.message : String(err2) });
       } finally {
         window2.release();
@@ -49479,7 +49658,7 @@ async function readLiveState(config, documents, deleted, providers, pool, onScop
       }
       if (objects) {
         read++;
-        onScope({ ...s, objects });
+        onScope({ ...s, objects, ...facts !== void 0 ? { facts } : {} });
       }
     })
   );
@@ -51538,8 +51717,8 @@ function childLoggerName(name, childDebugger, { namespace: parentNamespace }) {
   }
   return childNamespace || parentNamespace;
 }
-function createLogger(label2, verbose, initialStep, infoDebugger = createLog()) {
-  const labelPrefix = label2 && `[${label2}]` || "";
+function createLogger(label3, verbose, initialStep, infoDebugger = createLog()) {
+  const labelPrefix = label3 && `[${label3}]` || "";
   const spawned = [];
   const debugDebugger = typeof verbose === "string" ? infoDebugger.extend(verbose) : verbose;
   const key = childLoggerName(filterType(verbose, filterString), debugDebugger, infoDebugger);
@@ -51547,7 +51726,7 @@ function createLogger(label2, verbose, initialStep, infoDebugger = createLog()) 
   function sibling(name, initial) {
     return append(
       spawned,
-      createLogger(label2, key.replace(/^[^:]+/, name), initial, infoDebugger)
+      createLogger(label3, key.replace(/^[^:]+/, name), initial, infoDebugger)
     );
   }
   function step(phase) {
@@ -51555,7 +51734,7 @@ function createLogger(label2, verbose, initialStep, infoDebugger = createLog()) 
     const debug2 = debugDebugger && prefixedLogger(debugDebugger, stepPrefix) || NOOP;
     const info = prefixedLogger(infoDebugger, `${labelPrefix} ${stepPrefix}`, debug2);
     return Object.assign(debugDebugger ? debug2 : info, {
-      label: label2,
+      label: label3,
       sibling,
       info,
       step
@@ -54646,7 +54825,7 @@ var init_esm = __esm({
             this.current = "";
             this.detached = false;
           }
-          push(status, detached2, name, commit, label2) {
+          push(status, detached2, name, commit, label3) {
             if (status === "*") {
               this.detached = detached2;
               this.current = name;
@@ -54657,7 +54836,7 @@ var init_esm = __esm({
               linkedWorkTree: status === "+",
               name,
               commit,
-              label: label2
+              label: label3
             };
           }
         };
@@ -54671,14 +54850,14 @@ var init_esm = __esm({
         parsers9 = [
           new LineParser(
             /^([*+]\s)?\((?:HEAD )?detached (?:from|at) (\S+)\)\s+([a-z0-9]+)\s(.*)$/,
-            (result, [current, name, commit, label2]) => {
-              result.push(branchStatus(current), true, name, commit, label2);
+            (result, [current, name, commit, label3]) => {
+              result.push(branchStatus(current), true, name, commit, label3);
             }
           ),
           new LineParser(
             /^([*+]\s)?(\S+)\s+([a-z0-9]+)\s?(.*)$/s,
-            (result, [current, name, commit, label2]) => {
-              result.push(branchStatus(current), false, name, commit, label2);
+            (result, [current, name, commit, label3]) => {
+              result.push(branchStatus(current), false, name, commit, label3);
             }
           )
         ];
@@ -56009,13 +56188,13 @@ var init_project = __esm({
 function progressReporter(ctx) {
   if (!ctx.io.stdoutIsTTY || ctx.flags.quiet) return void 0;
   let last2 = 0;
-  const label2 = { read: "Reading live state", apply: "Applying", verify: "Verifying" };
+  const label3 = { read: "Reading live state", apply: "Applying", verify: "Verifying" };
   return (e) => {
     const now = Date.now();
     const finished = e.done === e.total;
     if (!finished && now - last2 < 100) return;
     last2 = now;
-    const line = `${label2[e.phase]}: ${e.done}/${e.total}${e.current ? ` (${e.current})` : ""}`;
+    const line = `${label3[e.phase]}: ${e.done}/${e.total}${e.current ? ` (${e.current})` : ""}`;
     ctx.err(`\r\x1B[2K${line}${finished ? "\n" : ""}`);
   };
 }
@@ -56093,7 +56272,8 @@ async function runPlan(ctx, mode) {
       ctx.out(renderPlanText(plan, { color: ctx.color }));
       if (mode === "drift")
         ctx.out(
-          trouble ? "INCOMPLETE: drift is unknown where live state could not be read (see above).\n" : plan.summary.create + plan.summary.update + plan.summary.delete > 0 ? "Drift detected: live state differs from git.\n" : "No drift: live state matches git.\n"
+          trouble ? "INCOMPLETE: drift is unknown where live state could not be read (see above).\n" : plan.summary.create + plan.summary.update + plan.summary.delete > 0 ? "Drift detected: live state differs from git.\n" : plan.unmanaged > 0 ? `No drift in the declared objects; ${plan.unmanaged} live object${plan.unmanaged === 1 ? " is" : "s are"} not declared by any document (listed above).
+` : "No drift: live state matches git.\n"
         );
     }
     if (ctx.flags.out) {
@@ -57800,7 +57980,7 @@ function releaseNumber(deps, r2, raw2) {
   return deps.ok(r2.ctx, 200, publicNumber(released));
 }
 var NUMBER_STATES, ROUTABLE_STATES, CREATABLE_STATES, RECREATABLE_STATES, RECONCILE_REGEX, NumberManager, NOT_MODELLED;
-var init_numbers2 = __esm({
+var init_numbers3 = __esm({
   "src/emulator/kazoo/numbers.ts"() {
     "use strict";
     init_json();
@@ -58131,7 +58311,7 @@ var init_seed = __esm({
     "use strict";
     init_json();
     init_yaml();
-    init_numbers2();
+    init_numbers3();
     NUMBER_KEYS = /* @__PURE__ */ new Set(["assigned_to", "state", "used_by", "features"]);
   }
 });
@@ -58221,7 +58401,7 @@ var init_store = __esm({
   "src/emulator/kazoo/store.ts"() {
     "use strict";
     init_json();
-    init_numbers2();
+    init_numbers3();
     idPool = Buffer.alloc(0);
     idAt = 0;
     base64url = (data) => Buffer.from(data).toString("base64url");
@@ -58896,7 +59076,7 @@ var init_server2 = __esm({
     init_faults();
     init_http_util();
     init_envelope();
-    init_numbers2();
+    init_numbers3();
     init_store();
     init_validate();
     DEMO_KAZOO = {
@@ -59173,6 +59353,7 @@ function mergePlans(inputs) {
       numbers: pairNumbers(inputs.flatMap((i2) => i2.plan.numbers ?? [])),
       problems: inputs.flatMap((i2) => i2.plan.problems),
       unmanaged: inputs.reduce((s, i2) => s + (i2.plan.unmanaged ?? 0), 0),
+      undeclared: inputs.flatMap((i2) => i2.plan.undeclared ?? []),
       meta,
       changes
     }
@@ -59189,7 +59370,7 @@ var init_merge_plans = __esm({
   "src/core/merge-plans.ts"() {
     "use strict";
     init_json();
-    init_numbers();
+    init_numbers2();
     init_plan();
     RANK = { delete: 0, update: 1, create: 2, noop: 3 };
   }

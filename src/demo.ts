@@ -6,7 +6,12 @@
 import { join } from 'node:path';
 import { run } from './cli/main.ts';
 import type { CliIO } from './cli/io.ts';
-import { EXAMPLE_ACCOUNTS, startExampleEmulators } from './emulator/examples.ts';
+import {
+  assignDocumentNumbers,
+  EXAMPLE_ACCOUNTS,
+  startExampleEmulators,
+} from './emulator/examples.ts';
+import { loadProject } from './engine/load.ts';
 import { DEMO_KAZOO } from './emulator/kazoo/server.ts';
 
 /** Demo-only secrets: the examples read trunk passwords from these variables. */
@@ -24,6 +29,14 @@ export async function runDemo(
   const emulators = await startExampleEmulators();
   const { kazoo, cloudflare } = emulators;
   const env = { ...process.env, ...DEMO_SECRETS, ...emulators.env };
+  // The example numbers belong to the example accounts in the number manager,
+  // as a carrier order leaves them (plan checks each DID's owner).
+  const examples = await loadProject({
+    configPath: join(examplesDir, 'connops.yaml'),
+    env,
+    cwd: examplesDir,
+  });
+  assignDocumentNumbers(kazoo, examples.documents);
   const io: CliIO = {
     stdout: out,
     stderr: out,

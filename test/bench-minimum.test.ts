@@ -18,7 +18,13 @@ import {
   generateEstate,
   type Estate,
 } from '../bench/estate.ts';
-import { minimumApplyRequests, minimumPlanRequests, type EstateShape } from '../bench/minimum.ts';
+import {
+  estateNumberPages,
+  minimumApplyRequests,
+  minimumPlanRequests,
+  type EstateShape,
+} from '../bench/minimum.ts';
+import { assignNumbers } from '../src/emulator/examples.ts';
 import { httpOverrides } from '../src/engine/project.ts';
 import { memoryIO } from '../src/cli/io.ts';
 import { run } from '../src/cli/main.ts';
@@ -36,6 +42,7 @@ const dir = join(tmpdir(), `connops-bench-min-${process.pid}`);
 const shape = (): EstateShape => ({
   kazooAccounts: estate.accounts.length,
   kazooDocs: estate.docs.length,
+  kazooNumberPages: estateNumberPages(estate.docs),
   services: estate.services.length,
 });
 
@@ -53,6 +60,10 @@ beforeAll(async () => {
   const docs: Record<string, JsonObject[]> = {};
   for (const d of estate.docs) (docs[d.account] ??= []).push({ ...d.live, _id: d.id });
   kazoo.seed({ accounts: [estate.reseller, ...estate.accounts], docs });
+  assignNumbers(
+    kazoo,
+    estate.docs.map((d) => ({ account: d.account, body: d.live })),
+  );
   cloudflare = await startCloudflareEmulator({
     accountId: BENCH_CLOUDFLARE.accountId,
     token: BENCH_CLOUDFLARE.token,

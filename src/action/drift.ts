@@ -22,7 +22,7 @@ export async function drift(run: Run): Promise<Outcome> {
   const drifted = changeCount(plan) > 0;
   const markdown = renderPlanMarkdown(plan, { title: title(run, 'connops drift report') });
   await run.summary(
-    `${markdown}\n${p.trouble ? '**INCOMPLETE:** drift is unknown where live state could not be read.' : drifted ? '**Drift detected:** live state differs from git.' : '**No drift:** live state matches git.'}\n`,
+    `${markdown}\n${p.trouble ? '**INCOMPLETE:** drift is unknown where live state could not be read.' : drifted ? '**Drift detected:** live state differs from git.' : plan.unmanaged > 0 ? `**No drift in the declared objects;** ${plan.unmanaged} live object${plan.unmanaged === 1 ? ' is' : 's are'} not declared by any document (listed above).` : '**No drift:** live state matches git.'}\n`,
   );
   if (run.inputs.driftIssue) {
     const api = run.api();

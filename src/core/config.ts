@@ -20,6 +20,7 @@ const TARGET_KEYS = [
   'timeout_ms',
   'ca_file',
   'insecure_http',
+  'check_numbers',
 ];
 
 export interface ParsedConfig {
@@ -220,6 +221,17 @@ function parseTarget(
     );
     ok = false;
   }
+  const checkNumbers = raw['check_numbers'];
+  if (checkNumbers !== undefined && typeof checkNumbers !== 'boolean') {
+    diagnostics.push(
+      err(
+        'CONFIG',
+        `\`check_numbers\` of target "${name}" must be true or false`,
+        here(`${base}/check_numbers`),
+      ),
+    );
+    ok = false;
+  }
   const int = (key: string, def: number, min: number, max: number): number => {
     const v = raw[key];
     if (v === undefined) return def;
@@ -300,6 +312,7 @@ function parseTarget(
     ...(schema !== undefined ? { schema } : {}),
     ...(account_id !== undefined ? { account_id } : {}),
     ...(ca_file !== undefined ? { ca_file } : {}),
+    ...(checkNumbers === false ? { check_numbers: false } : {}),
   };
   return ok ? target : undefined;
 }

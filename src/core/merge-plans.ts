@@ -139,6 +139,7 @@ export function mergePlans(inputs: readonly ShardInput[]): MergeResult {
       numbers: pairNumbers(inputs.flatMap((i) => i.plan.numbers ?? [])),
       problems: inputs.flatMap((i) => i.plan.problems),
       unmanaged: inputs.reduce((s, i) => s + (i.plan.unmanaged ?? 0), 0),
+      undeclared: inputs.flatMap((i) => i.plan.undeclared ?? []),
       meta,
       changes,
     },

@@ -103,6 +103,11 @@ export interface TargetConfig {
   readonly timeout_ms: number;
   /** Extra PEM file to trust (private CA), or undefined for the system store. */
   readonly ca_file?: string;
+  /**
+   * false: do not read the number manager at plan time (for servers that do not
+   * expose `phone_numbers`); DIDs are then not checked against their ownership.
+   */
+  readonly check_numbers?: false;
   readonly source: SourcePos;
 }
 

@@ -25,7 +25,13 @@ import {
   type TargetConfig,
 } from './model.ts';
 import { numbersOf, type NumberEntry, type NumberSite } from './numbers.ts';
-import type { LiveObject, LiveRef, Provider, WriteRequest } from '../providers/types.ts';
+import type {
+  ExclusiveValue,
+  LiveObject,
+  LiveRef,
+  Provider,
+  WriteRequest,
+} from '../providers/types.ts';
 
 export const PLAN_FORMAT_VERSION = '1';
 export const SENSITIVE = '(sensitive)';
@@ -146,6 +152,11 @@ export interface Plan {
   readonly problems: PlanProblem[];
   /** Live objects that no document declares and prune will not touch, per reason. */
   readonly unmanaged: number;
+  /**
+   * Those live objects by name (INVARIANTS.md item 8): what connops leaves
+   * alone is named in every output, not only counted.
+   */
+  readonly undeclared?: readonly UndeclaredObject[];
   readonly summary: PlanSummary;
   /**
    * The plan in numbers (core/numbers.ts, INVARIANTS.md 5): each number routed,
@@ -166,12 +177,20 @@ export interface Plan {
   readonly meta: PlanMeta;
 }
 
+/** A live object in a declared account that no document declares (and prune leaves alone). */
+export interface UndeclaredObject {
+  readonly key: DocumentKey;
+  readonly id: string;
+}
+
 /** Live objects of one kind in one account of one target. */
 export interface LiveScope {
   readonly target: string;
   readonly kind: string;
   readonly account: string;
   readonly objects: readonly LiveObject[];
+  /** What the provider's `readAccountFacts` read for this account, when it has such a check. */
+  readonly facts?: unknown;
 }
 
 /** Everything a plan needs except the live state, which arrives scope by scope. */
@@ -236,6 +255,8 @@ export class Planner {
   private readonly changes: PlanChange[] = [];
   private readonly problemsByScope = new Map<string, PlanProblem[]>();
   private unmanaged = 0;
+  /** Undeclared live objects with the exclusive values they hold (DIDs, SIP users). */
+  private readonly undeclared: Array<UndeclaredObject & { values: readonly ExclusiveValue[] }> = [];
 
   constructor(input: PlanContext) {
     this.input = input;
@@ -272,6 +293,7 @@ export class Planner {
     const problems = [...this.problemsByScope.keys()]
       .sort()
       .flatMap((k) => this.problemsByScope.get(k) ?? []);
+    problems.push(...this.collisions(skipScopes));
     const ordered = orderChanges(this.changes, problems);
     const writes = ordered.flatMap((c) => (c.write ? [c.write] : []));
     const scoped = (this.input.meta.selection?.['scope'] as { accounts?: unknown } | undefined)
@@ -287,6 +309,9 @@ export class Planner {
       changes: ordered,
       problems,
       unmanaged: this.unmanaged,
+      undeclared: [...this.undeclared]
+        .sort((a, b) => (keyString(a.key) < keyString(b.key) ? -1 : 1))
+        .map(({ key, id }) => ({ key, id })),
       summary: summarize(ordered),
       numbers: numbersOf(ordered.map((c) => this.numbered(c))),
       ...sealWrites(writes, policy),
@@ -310,6 +335,42 @@ export class Planner {
     };
   }
 
+  /**
+   * Undeclared live objects holding a value a document claims (a DID anywhere
+   * in the target, a SIP user in the account): calls or registrations would
+   * split between the two, so the plan fails naming both (INVARIANTS.md 2, 8).
+   * An object this apply deletes (prune) is not undeclared, so it never collides.
+   */
+  private collisions(skipScopes: ReadonlySet<string>): PlanProblem[] {
+    if (!this.undeclared.some((u) => u.values.length > 0)) return [];
+    const claimed = new Map<string, DesiredDocument>();
+    const slot = (target: string, account: string, v: ExclusiveValue): string =>
+      v.scope === 'target'
+        ? `${target}\u0000${v.label}\u0000${v.value}`
+        : `${target}\u0000${account}\u0000${v.label}\u0000${v.value}`;
+    for (const d of this.input.documents) {
+      if (skipScopes.has(scopeKey(d.key.target, d.key.kind, d.key.account))) continue;
+      const provider = this.input.providers.get(d.key.kind);
+      for (const v of provider?.exclusiveValues?.(d.spec) ?? []) {
+        const k = slot(d.key.target, d.key.account, v);
+        if (!claimed.has(k)) claimed.set(k, d);
+      }
+    }
+    const out: PlanProblem[] = [];
+    for (const u of this.undeclared) {
+      for (const v of u.values) {
+        const doc = claimed.get(slot(u.key.target, u.key.account, v));
+        if (!doc) continue;
+        out.push({
+          key: doc.key,
+          source: doc.source,
+          message: `${v.label} ${v.value} of ${doc.key.kind} "${doc.key.name}" (${doc.source.file}:${doc.source.line}) is also held by the live object "${u.key.name}" (id ${u.id}, account ${u.key.account}), which no document declares: ${v.label === 'DID' ? 'calls to it would reach either trunk' : 'registrations would go to either'}. Remove it from one of them, declare that object (pin its id), or delete it (prune)`,
+        });
+      }
+    }
+    return out;
+  }
+
   private problem(sk: string, p: PlanProblem): void {
     const list = this.problemsByScope.get(sk);
     if (list) list.push(p);
@@ -326,6 +387,10 @@ export class Planner {
     const target = input.targets[targetName];
     if (!provider || !target) return;
     const objects = scope?.objects ?? [];
+    // Facts the API keeps elsewhere (Kazoo: which account owns each DID, §12).
+    if (scope?.facts !== undefined && provider.checkAccountFacts)
+      for (const f of provider.checkAccountFacts(account, docs, scope.facts, target))
+        this.problem(sk, { key: f.doc.key, source: f.doc.source, message: f.message });
     const byId = new Map(objects.map((o) => [o.id, o]));
     const byName = new Map<string, LiveObject[]>();
     for (const o of objects) {
@@ -422,6 +487,7 @@ export class Planner {
         });
       } else if (declaresAccount && !input.partial) {
         this.unmanaged++;
+        this.undeclared.push({ key, id: o.id, values: provider.exclusiveValues?.(o.body) ?? [] });
       }
     }
   }

@@ -347,13 +347,7 @@ export function renderPlanText(plan: Plan, options: TextOptions): string {
     out.push('');
   }
   for (const p of plan.problems) out.push(paint('red', `! ${p.message}`));
-  if (plan.unmanaged > 0)
-    out.push(
-      paint(
-        'dim',
-        `${plan.unmanaged} live object${plan.unmanaged === 1 ? '' : 's'} in declared accounts ${plan.unmanaged === 1 ? 'is' : 'are'} not declared by any document and will be left alone.`,
-      ),
-    );
+  for (const line of undeclaredLines(plan)) out.push(paint('dim', line));
   out.push(paint('bold', summaryLine(plan)));
   const scoped = scopeLine(plan);
   if (scoped) out.push(scoped);
@@ -384,6 +378,31 @@ export function scopeLine(plan: Plan): string | undefined {
 }
 
 const mdEscape = escapeMarkdown;
+
+/** How many undeclared objects are named before "…and N more". */
+const UNDECLARED_SHOWN = 50;
+
+/**
+ * The live objects no document declares, by name (INVARIANTS.md item 8): a
+ * heading line, then one indented line each (the first UNDECLARED_SHOWN).
+ */
+export function undeclaredLines(plan: Plan): string[] {
+  if (plan.unmanaged === 0) return [];
+  const n = plan.unmanaged;
+  const named = plan.undeclared ?? [];
+  return [
+    `${n} live object${n === 1 ? '' : 's'} in declared accounts ${n === 1 ? 'is' : 'are'} not declared by any document and will be left alone${named.length > 0 ? ':' : '.'}`,
+    ...named
+      .slice(0, UNDECLARED_SHOWN)
+      .map(
+        (u) =>
+          `  ${u.key.kind} "${u.key.name}" (id ${u.id}, account ${u.key.account}, target ${u.key.target})`,
+      ),
+    ...(named.length > UNDECLARED_SHOWN
+      ? [`  …and ${named.length - UNDECLARED_SHOWN} more (see --format json)`]
+      : []),
+  ];
+}
 
 /** Markdown for a PR comment or job summary; summarised when it would exceed `limit`. */
 export interface MarkdownOptions {
@@ -468,6 +487,9 @@ export function renderPlanMarkdown(plan: Plan, options: MarkdownOptions = {}): s
   });
   const tail: string[] = [];
   for (const p of plan.problems) tail.push(`> [!WARNING]\n> ${mdEscape(p.message)}`);
+  const undeclared = undeclaredLines(plan);
+  if (undeclared.length > 0)
+    tail.push('', ...undeclared.map((l, i) => (i === 0 ? mdEscape(l) : `- ${mdEscape(l.trim())}`)));
   tail.push(
     '',
     `<sub>fingerprint \`${plan.fingerprint}\` · ${s.noop} unchanged${plan.meta.git ? ` · commit \`${plan.meta.git.commit.slice(0, 12)}\`${plan.meta.git.dirty ? ' (dirty)' : ''}` : ''}</sub>`,
@@ -529,6 +551,8 @@ export interface PlanJson {
   readonly numbers?: NumberEntry[];
   readonly problems: { message: string; address: string | null }[];
   readonly unmanaged: number;
+  /** Those live objects by address and id (absent in plans saved before it existed). */
+  readonly undeclared?: { address: string; key: Plan['changes'][number]['key']; id: string }[];
   readonly meta: Plan['meta'];
   readonly changes: PlanJsonChange[];
 }
@@ -549,6 +573,11 @@ export function planToJson(plan: Plan): PlanJson {
       address: p.key ? keyString(p.key) : null,
     })),
     unmanaged: plan.unmanaged,
+    undeclared: (plan.undeclared ?? []).map((u) => ({
+      address: keyString(u.key),
+      key: u.key,
+      id: u.id,
+    })),
     meta: plan.meta,
     changes: plan.changes.map((c) => ({
       address: keyString(c.key),
@@ -597,6 +626,9 @@ export function planFromJson(json: PlanJson): Plan {
     summary: json.summary,
     ...(json.numbers ? { numbers: json.numbers } : {}),
     unmanaged: json.unmanaged,
+    ...(json.undeclared
+      ? { undeclared: json.undeclared.map((u) => ({ key: u.key, id: u.id })) }
+      : {}),
     meta: json.meta,
     problems: json.problems.map((p) => ({ message: p.message })),
     changes: json.changes.map((c) => ({

@@ -14,6 +14,9 @@ import {
   type KazooEmulator,
   type SeedAccount,
 } from './kazoo/server.ts';
+import type { JsonObject } from '../core/json.ts';
+import type { DesiredDocument } from '../core/model.ts';
+import { kazooConnectivity } from '../providers/kazoo/provider.ts';
 
 /** The Kazoo accounts the example documents declare. */
 export const EXAMPLE_ACCOUNTS = {
@@ -86,4 +89,39 @@ export async function startExampleEmulators(
       await Promise.all([kazoo.close(), cloudflare.close()]);
     },
   };
+}
+
+/**
+ * Gives each DID the Kazoo documents route a number-manager entry, assigned to
+ * the document's account and in service, as a carrier order would have: an
+ * estate whose numbers are owned, so that connops' ownership check (§12) has
+ * something true to find. Numbers the number manager already knows are left
+ * as they are. Returns how many were added.
+ */
+export function assignDocumentNumbers(
+  kazoo: KazooEmulator,
+  documents: readonly DesiredDocument[],
+): number {
+  return assignNumbers(
+    kazoo,
+    documents
+      .filter((d) => d.key.kind === kazooConnectivity.kind)
+      .map((d) => ({ account: d.key.account, body: d.spec })),
+  );
+}
+
+/** The same for connectivity bodies by account (a seeded live estate). */
+export function assignNumbers(
+  kazoo: KazooEmulator,
+  bodies: Iterable<{ readonly account: string; readonly body: JsonObject }>,
+): number {
+  let added = 0;
+  for (const { account, body } of bodies) {
+    for (const did of kazooConnectivity.claims(body)) {
+      if (kazoo.number(did) !== undefined) continue;
+      kazoo.addNumber(did, { assigned_to: account, state: 'in_service' });
+      added++;
+    }
+  }
+  return added;
 }

@@ -92,6 +92,7 @@ export async function readLiveState(
       account: k.account,
     });
   const list = [...wanted.values()];
+  const declared = new Set(documents.map((d) => scopeKey(d.key.target, d.key.kind, d.key.account)));
   const touched = new Set(list.map((s) => s.target));
   const window = new Semaphore(
     [...touched].reduce((sum, t) => sum + (config.targets[t]?.concurrency ?? 1), 0),
@@ -107,9 +108,21 @@ export async function readLiveState(
       if (!provider || !target) return;
       await window.acquire();
       let objects: LiveObject[] | undefined;
+      let facts: unknown;
       try {
-        objects = await pool.get(provider, target).list(s.account);
+        const session = pool.get(provider, target);
+        // What plan-time checks need besides the objects (Kazoo: the number
+        // manager), read beside the listing, only where documents are declared.
+        const wantsFacts =
+          session.readAccountFacts !== undefined &&
+          provider.checkAccountFacts !== undefined &&
+          declared.has(scopeKey(s.target, s.kind, s.account));
+        [objects, facts] = await Promise.all([
+          session.list(s.account),
+          wantsFacts ? session.readAccountFacts?.(s.account) : undefined,
+        ]);
       } catch (err) {
+        objects = undefined;
         failures.push({ ...s, message: err instanceof Error ? err.message : String(err) });
       } finally {
         window.release();
@@ -124,7 +137,7 @@ export async function readLiveState(
       // Outside the try: a failure while planning is a bug to surface, not an unreadable account.
       if (objects) {
         read++;
-        onScope({ ...s, objects });
+        onScope({ ...s, objects, ...(facts !== undefined ? { facts } : {}) });
       }
     }),
   );

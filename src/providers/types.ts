@@ -4,7 +4,7 @@
  * and built with an injected HTTP layer.
  */
 import type { JsonObject } from '../core/json.ts';
-import type { CheckedDocument, Diagnostic, TargetConfig } from '../core/model.ts';
+import type { CheckedDocument, DesiredDocument, Diagnostic, TargetConfig } from '../core/model.ts';
 import type { NumberSite } from '../core/numbers.ts';
 import type { UniqueUse } from '../core/target-unique.ts';
 import type { HttpDeps } from '../io/http-types.ts';
@@ -67,8 +67,29 @@ export interface ProviderSession {
   update(account: string, live: LiveRef, request: WriteRequest): Promise<LiveObject>;
   /** Deletes; an object already gone counts as success. */
   delete(account: string, live: LiveRef): Promise<void>;
+  /**
+   * Facts about one account that plan-time checks need beyond its objects
+   * (Kazoo: the number manager's listing, reference/kazoo-api.md §12). Read
+   * beside `list`; a failure makes the account unread (the plan incomplete).
+   */
+  readAccountFacts?(account: string, signal?: AbortSignal): Promise<unknown>;
   /** Frees connections. */
   close(): Promise<void>;
+}
+
+/** A desired document a plan-time check found wrong, and why. */
+export interface AccountFinding {
+  readonly doc: DesiredDocument;
+  readonly message: string;
+}
+
+/** A value only one object may hold (a DID in a target, a SIP user in an account). */
+export interface ExclusiveValue {
+  /** What it is, for messages: "DID", "SIP user". */
+  readonly label: string;
+  readonly value: string;
+  /** `target`: unique across the target's accounts; `account`: within one account. */
+  readonly scope: 'target' | 'account';
 }
 
 export interface Provider {
@@ -171,4 +192,21 @@ export interface Provider {
   markManaged(body: JsonObject): JsonObject;
   /** Opens a session against one target. */
   connect(target: TargetConfig, deps: HttpDeps): ProviderSession;
+  /**
+   * Checks an account's desired documents against what `readAccountFacts`
+   * read (Kazoo: every DID must be assigned to the account in a routable
+   * state, INVARIANTS.md item 3). Pure.
+   */
+  checkAccountFacts?(
+    account: string,
+    docs: readonly DesiredDocument[],
+    facts: unknown,
+    target: TargetConfig,
+  ): AccountFinding[];
+  /**
+   * The values of a body (desired spec or live body) that no two objects may
+   * hold: an undeclared live object holding one a document claims would split
+   * calls or registrations (INVARIANTS.md items 2 and 8).
+   */
+  exclusiveValues?(body: JsonObject): ExclusiveValue[];
 }

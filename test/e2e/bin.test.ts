@@ -15,6 +15,7 @@ const bin = join(root, 'bin', 'connops.js');
 let world: World;
 beforeAll(async () => {
   world = await startWorld();
+  await world.seedNumbers(); // the spawned CLI does not go through world.cli
 });
 afterAll(async () => {
   await world.close();

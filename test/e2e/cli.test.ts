@@ -162,7 +162,7 @@ describe('safety rules', () => {
       const r = await world.cli(['plan', '--detailed-exitcode']);
       expect(r.code).toBe(0);
       expect(r.out).toContain(
-        '1 live object in declared accounts is not declared by any document and will be left alone.',
+        '1 live object in declared accounts is not declared by any document and will be left alone:',
       );
       expect((await world.cli(['apply', '--yes'])).code).toBe(0);
       expect(liveDocs(ACCOUNTS.acme)).toHaveLength(2);

@@ -45,6 +45,8 @@ beforeEach(async () => {
   // The CLI's git reads no user or system config, like the helper above.
   world.env['GIT_CONFIG_GLOBAL'] = '/dev/null';
   world.env['GIT_CONFIG_SYSTEM'] = '/dev/null';
+  // Numbers of every example document, before tests remove some (--ref plans them again).
+  await world.seedNumbers();
 });
 afterEach(async () => {
   await world.close();

@@ -20,6 +20,7 @@ import {
   type KazooEmulator,
   type SeedAccount,
 } from '../../src/emulator/kazoo/server.ts';
+import { assignNumbers } from '../../src/emulator/examples.ts';
 
 const ACCOUNT_COUNT = 300;
 const hex = (n: number, salt: string): string =>
@@ -112,6 +113,13 @@ beforeAll(async () => {
     ],
     seed: { docs: estate.docs },
   });
+  // The estate's numbers belong to their accounts, as on a real server.
+  assignNumbers(
+    kazoo,
+    Object.entries(estate.docs).flatMap(([account, docs]) =>
+      docs.map((body) => ({ account, body })),
+    ),
+  );
   cloudflare = await startCloudflareEmulator({
     seed: {
       services: [

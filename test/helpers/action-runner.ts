@@ -10,7 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../src/cli/main.ts';
 import { memoryIO } from '../../src/cli/io.ts';
-import { EXAMPLE_ACCOUNTS, startExampleEmulators } from '../../src/emulator/examples.ts';
+import {
+  assignDocumentNumbers,
+  EXAMPLE_ACCOUNTS,
+  startExampleEmulators,
+} from '../../src/emulator/examples.ts';
+import { loadProject } from '../../src/engine/load.ts';
 import { DEMO_CLOUDFLARE } from '../../src/emulator/cloudflare/server.ts';
 import { DEMO_KAZOO, type KazooEmulator } from '../../src/emulator/kazoo/server.ts';
 import { startFakeGitHub, type FakeGitHub } from './fake-github.ts';
@@ -151,6 +156,15 @@ export async function startActionWorld(
   });
   const secretEnv: Record<string, string> = { ...SECRETS, ...emulators.env };
   const results: ActionResult[] = [];
+  /** The documents' numbers belong to their accounts, as in a real estate (plan checks owners). */
+  const seedNumbers = async (): Promise<void> => {
+    const loaded = await loadProject({
+      configPath: join(project, 'connops.yaml'),
+      env: secretEnv,
+      cwd: project,
+    }).catch(() => undefined);
+    if (loaded) assignDocumentNumbers(kazoo, loaded.documents);
+  };
   let runs = 0;
   let token: string | undefined;
   const world: ActionWorld = {
@@ -163,6 +177,7 @@ export async function startActionWorld(
     secretEnv,
     results,
     async runAction(o) {
+      await seedNumbers();
       const dir = join(workspace, '..', `${workspace.split('/').pop()}-run-${++runs}`);
       await mkdir(dir, { recursive: true });
       const eventPath = join(dir, 'event.json');
@@ -246,6 +261,7 @@ export async function startActionWorld(
       return result;
     },
     async cli(argv) {
+      await seedNumbers();
       const io = memoryIO({ env: { ...secretEnv, NO_COLOR: '1' }, cwd: project });
       const code = await run(argv, io);
       return { code, out: io.out, err: io.err };

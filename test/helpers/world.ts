@@ -11,7 +11,12 @@ import { memoryIO } from '../../src/cli/io.ts';
 import { httpOverrides } from '../../src/engine/project.ts';
 import { canonicalJson, type JsonObject } from '../../src/core/json.ts';
 import type { CloudflareEmulator } from '../../src/emulator/cloudflare/server.ts';
-import { EXAMPLE_ACCOUNTS, startExampleEmulators } from '../../src/emulator/examples.ts';
+import {
+  assignDocumentNumbers,
+  EXAMPLE_ACCOUNTS,
+  startExampleEmulators,
+} from '../../src/emulator/examples.ts';
+import { loadProject } from '../../src/engine/load.ts';
 import type { FaultConfig } from '../../src/emulator/faults.ts';
 import { DEMO_KAZOO, type KazooEmulator } from '../../src/emulator/kazoo/server.ts';
 import { normalizeService } from '../../src/providers/cloudflare/normalize.ts';
@@ -65,6 +70,12 @@ export interface World {
   state(): LiveState;
   /** Sets faults on both emulators (an empty config turns them off). */
   faults(config: FaultConfig): void;
+  /**
+   * Gives every DID of the documents in `dir` a number-manager entry in its
+   * document's account (what `cli` does first unless `autoNumbers: false`);
+   * call it before spawning the CLI yourself.
+   */
+  seedNumbers(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -73,6 +84,12 @@ export interface WorldOptions {
   readonly files?: Readonly<Record<string, string>>;
   readonly kazooPort?: number;
   readonly cloudflarePort?: number;
+  /**
+   * Before each `cli` run, assign every DID the documents route to its
+   * document's account in the number manager (default true), as a real estate's
+   * numbers are; false for tests of the ownership check itself.
+   */
+  readonly autoNumbers?: boolean;
 }
 
 /** Fast retries: backoff and Retry-After waits are recorded but not slept through. */
@@ -114,6 +131,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     cloudflare,
     env,
     async cli(argv, cliOptions = {}) {
+      if (options.autoNumbers !== false) await world.seedNumbers();
       const io = memoryIO({
         env,
         cwd: dir,
@@ -140,6 +158,13 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       return { status: res.status, json: text ? (JSON.parse(text) as unknown) : undefined };
     },
     state: () => liveState(kazoo, cloudflare),
+    async seedNumbers() {
+      const config = join(dir, 'connops.yaml');
+      const project = await loadProject({ configPath: config, env, cwd: dir }).catch(
+        () => undefined,
+      );
+      if (project) assignDocumentNumbers(kazoo, project.documents);
+    },
     faults(config) {
       kazoo.faults.update(config);
       cloudflare.faults.update(config);

@@ -84,6 +84,7 @@ beforeAll(async () => {
   world = await startWorld({ files: { 'connops.yaml': CONFIG } });
   await mkdir(join(world.dir, 'docs'), { recursive: true });
   await writeFile(join(world.dir, 'docs/all.yaml'), documents());
+  await world.seedNumbers(); // the spawned CLIs do not go through world.cli
 }, 60_000);
 
 afterAll(async () => {

@@ -73,6 +73,7 @@ async function worldAtV1(): Promise<World> {
   const first = await w.cli(['apply', '--yes']);
   if (first.code !== 0) throw new Error(`v1 apply failed: ${first.err}`);
   await toV2(w.dir);
+  await w.seedNumbers(); // now, so that a later dump of the emulators compares like with like
   return w;
 }
 

@@ -112,6 +112,7 @@ async function freshWorld(): Promise<void> {
   expect(v1.code, v1.out + v1.err).toBe(0);
   prior = world.state();
   await writeFile(join(world.dir, 'docs/trunks.yaml'), documents(2));
+  await world.seedNumbers(); // the spawned CLI does not go through world.cli
 }
 
 afterEach(async () => {

@@ -106,6 +106,7 @@ describe('SIGKILL while numbers move', () => {
       // (20 creates, 20 deletes, and 20 updates that are split in two), killed
       // somewhere in the first 70.
       await writeFile(join(world.dir, 'docs/trunks.yaml'), version(kill));
+      await world.seedNumbers(); // the spawned CLI does not go through world.cli
       const at = 1 + Math.floor(random() * 70);
       const { child, done } = spawnApply();
       let writes = 0;

@@ -87,6 +87,7 @@ beforeAll(async () => {
   world = await startWorld({ files });
   expect((await world.cli(['apply', '--yes'])).code).toBe(0);
   await writeFile(join(world.dir, 'docs/trunks.yaml'), documents(2));
+  await world.seedNumbers(); // the spawned CLI does not go through world.cli
 }, 60_000);
 
 afterAll(async () => {

@@ -46,7 +46,9 @@ async function runPlan(ctx: CommandContext, mode: 'plan' | 'drift'): Promise<num
             ? 'INCOMPLETE: drift is unknown where live state could not be read (see above).\n'
             : plan.summary.create + plan.summary.update + plan.summary.delete > 0
               ? 'Drift detected: live state differs from git.\n'
-              : 'No drift: live state matches git.\n',
+              : plan.unmanaged > 0
+                ? `No drift in the declared objects; ${plan.unmanaged} live object${plan.unmanaged === 1 ? ' is' : 's are'} not declared by any document (listed above).\n`
+                : 'No drift: live state matches git.\n',
         );
     }
     if (ctx.flags.out) {

@@ -4,7 +4,7 @@
  */
 import { cloneJson, getAtPointer, isObject, type JsonValue } from '../../core/json.ts';
 import type { TargetConfig } from '../../core/model.ts';
-import type { Provider, WriteRequest } from '../types.ts';
+import type { ExclusiveValue, Provider, WriteRequest } from '../types.ts';
 import {
   checkKazooAll,
   checkKazooSpec,
@@ -13,6 +13,7 @@ import {
   kazooUniqueInTarget,
 } from './checks.ts';
 import { kazooNumbers } from './number-view.ts';
+import { numberOwnershipFindings, type AccountNumber } from './numbers.ts';
 import {
   buildMergePatch,
   kazooSameNormalized,
@@ -143,6 +144,37 @@ export const kazooConnectivity: Provider = {
   },
 
   identities: { '/servers': SERVER_IDENTITY },
+
+  checkAccountFacts(account, docs, facts) {
+    const listing = facts as readonly AccountNumber[];
+    return docs.flatMap((doc) =>
+      numberOwnershipFindings(account, kazooConnectivity.claims(doc.spec), listing).map((f) => ({
+        doc,
+        message: `${doc.key.kind} "${doc.key.name}": ${f.message}`,
+      })),
+    );
+  },
+
+  exclusiveValues(body) {
+    const out: ExclusiveValue[] = [];
+    const servers = body['servers'];
+    if (!Array.isArray(servers)) return out;
+    for (const s of servers) {
+      if (!isObject(s)) continue;
+      // A DID routes to one document in the whole cluster (§7.1), a SIP user
+      // registers once per account realm (§7.3, §7.6 item 5).
+      if (isObject(s['DIDs']))
+        for (const did of Object.keys(s['DIDs']))
+          out.push({ label: 'DID', value: did, scope: 'target' });
+      const auth = s['auth'];
+      const password =
+        String(isObject(auth) ? (auth['auth_method'] ?? 'password') : '').toLowerCase() ===
+        'password';
+      if (isObject(auth) && password && typeof auth['auth_user'] === 'string')
+        out.push({ label: 'SIP user', value: auth['auth_user'], scope: 'account' });
+    }
+    return out;
+  },
 
   isManaged: (body) => body[MANAGED_MARKER] === true,
   markManaged: (body) => ({ ...body, [MANAGED_MARKER]: true }),

@@ -53,6 +53,14 @@ export function createKazooSession(target: TargetConfig, deps: KazooDeps): Provi
     },
     delete: (account, live) =>
       client.delete(account, live.id, requireRevision(account, live, 'delete')),
+    // The number manager's listing, for the plan-time ownership check (§12);
+    // `check_numbers: false` on the target leaves it out.
+    ...(target.check_numbers === false
+      ? {}
+      : {
+          readAccountFacts: (account: string, signal?: AbortSignal) =>
+            client.listNumbers(account, signal),
+        }),
     close: () => client.close(),
   };
 }
