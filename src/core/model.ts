@@ -11,7 +11,11 @@ export interface SourcePos {
   readonly col: number;
 }
 
-export type Severity = 'error' | 'warning';
+/**
+ * `notice`: worth knowing, not a problem in the files (e.g. a credential
+ * variable that is not set where `validate` runs; it needs no secret).
+ */
+export type Severity = 'error' | 'warning' | 'notice';
 
 /** A problem with the user's input: reported, never thrown. */
 export interface Diagnostic {
