@@ -15,7 +15,7 @@ describe('connops validate', () => {
     expect(io.out).toContain(
       'wrong-types.yaml:10:18: error: "enabled" must be a boolean (/spec/servers/0/options/enabled)\n',
     );
-    expect(io.out).toMatch(/\n\d+ errors, 2 warnings \(\d+ documents in 17 files\)\n$/);
+    expect(io.out).toMatch(/\n\d+ errors, 2 warnings, 1 notice \(\d+ documents in 17 files\)\n$/);
   });
 
   it('--format json is machine-readable', async () => {

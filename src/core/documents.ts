@@ -59,11 +59,12 @@ export function buildDesiredState(
   config: Config,
   providers: ReadonlyMap<string, Provider>,
   env: EnvLookup,
-  options: { readonly keepSpecs?: boolean } = {},
+  options: { readonly keepSpecs?: boolean; readonly offline?: boolean } = {},
 ): DesiredState {
   const keepSpecs = options.keepSpecs !== false;
+  const offline = { offline: options.offline === true };
   return combineFileChecks(
-    files.map((file) => checkFile(file, config, providers, env, keepSpecs)),
+    files.map((file) => checkFile(file, config, providers, env, keepSpecs, offline)),
     providers,
   );
 }
@@ -79,13 +80,17 @@ export function checkFile(
   providers: ReadonlyMap<string, Provider>,
   env: EnvLookup,
   keepSpecs: boolean,
+  options: { readonly offline?: boolean } = {},
 ): FileCheck {
   const diagnostics: Diagnostic[] = [];
   const secrets: string[] = [];
   const checked: CheckedDocument[] = [];
   const documents: DesiredDocument[] = [];
-  const parsed = parseYamlFile(file.path, file.text, env);
-  diagnostics.push(...parsed.diagnostics);
+  // Offline, an unset variable is a notice; it becomes an error below where the
+  // value's shape matters (a check fails on the reference text it kept).
+  const parsed = parseYamlFile(file.path, file.text, env, {
+    missingEnv: options.offline ? 'notice' : 'error',
+  });
   if (parsed.documents.length === 0 && parsed.diagnostics.length === 0) {
     diagnostics.push({
       severity: 'warning',
@@ -111,6 +116,17 @@ export function checkFile(
     });
     if (keepSpecs) documents.push(doc);
   }
+  // An unset variable whose value a check needed is reported once, by that check's error.
+  const needed = new Set(
+    diagnostics
+      .filter((d) => d.code !== 'ENV_MISSING')
+      .map((d) => `${d.line}:${d.col}:${d.pointer}`),
+  );
+  diagnostics.push(
+    ...parsed.diagnostics.filter(
+      (d) => !(d.severity === 'notice' && needed.has(`${d.line}:${d.col}:${d.pointer}`)),
+    ),
+  );
   return { diagnostics, secrets, checked, documents };
 }
 
@@ -142,7 +158,7 @@ function checkDocument(
   if (root === undefined || root === null) return undefined; // empty document, or YAML errors already reported
   const loc = ydoc.locate;
   const report = (
-    severity: 'error' | 'warning',
+    severity: 'error' | 'warning' | 'notice',
     code: string,
     message: string,
     pointer: string,
@@ -219,7 +235,9 @@ function checkDocument(
       '/target',
     );
   }
-  if (provider && target && target.type !== provider.targetType) {
+  // A target of unknown type is reported in the config; its documents are still
+  // checked, by their kind's provider.
+  if (provider && target && target.type !== '' && target.type !== provider.targetType) {
     fail(
       'TARGET_KIND',
       `kind "${provider.kind}" needs a target of type "${provider.targetType}", but "${target.name}" is "${target.type}"`,
@@ -299,6 +317,9 @@ function checkDocument(
   for (const problem of provider.checkSpec(body, target)) {
     const pointer = `/spec${problem.pointer}`;
     let message = problem.message;
+    const unset = ydoc.unresolved?.get(pointer);
+    if (unset && problem.severity === 'error')
+      message += ` (the value is \${env:${unset[0] ?? ''}}, which is not set here: the check needs its value)`;
     if (
       problem.code === 'SCHEMA' &&
       / must be a string/.test(message) &&

@@ -108,6 +108,14 @@ export interface TargetConfig {
   /** Extra PEM file to trust (private CA), or undefined for the system store. */
   readonly ca_file?: string;
   readonly source: SourcePos;
+  /** Where each setting's value is (`auth`, `schema`, …), for diagnostics at their own line. */
+  readonly positions?: Readonly<Record<string, SourcePos>>;
+  /**
+   * Settings left out because their `${env:…}` variable is unset or empty
+   * (`auth.api_key`, `url`): offline checks need no secret; online commands
+   * refuse to reach the target and name the variable.
+   */
+  readonly unset?: readonly { readonly setting: string; readonly variable: string }[];
 }
 
 export interface Policy {

@@ -188,6 +188,7 @@ export async function planProject(options: PlanProjectOptions): Promise<PlanProj
       throw new UsageError(
         `--target ${t}: the config has no such target (known: ${Object.keys(config.targets).join(', ')})`,
       );
+  checkAccountsDeclared(selection, project.documents, git.deleted ?? []);
   const documents = selectDocuments(project.documents, selection);
   checkReachable(config, documents, options.configPath);
   const pool = openSessions(options.secrets);
@@ -228,6 +229,28 @@ export async function planProject(options: PlanProjectOptions): Promise<PlanProj
   }
 }
 
+/**
+ * `--account A` that no document (of the selected targets) declares is a typo,
+ * not an empty plan: a drift job with it would report "no changes" forever.
+ */
+function checkAccountsDeclared(
+  selection: Selection,
+  documents: readonly DesiredDocument[],
+  deleted: readonly DocumentKey[],
+): void {
+  const targets = selection.targets;
+  const declared = new Set(
+    [...documents.map((d) => d.key), ...deleted]
+      .filter((k) => !targets?.length || targets.includes(k.target))
+      .map((k) => k.account),
+  );
+  for (const a of selection.accounts ?? [])
+    if (!declared.has(a))
+      throw new UsageError(
+        `--account ${a}: no document${targets?.length ? ` of target ${targets.join(', ')}` : ''} declares this account (declared: ${[...declared].sort().join(', ') || 'none'})`,
+      );
+}
+
 /** Every target the selected documents use has the auth and url it needs to be read. */
 function checkReachable(
   config: Config,
@@ -236,10 +259,17 @@ function checkReachable(
 ): void {
   for (const t of Object.values(config.targets)) {
     if (!documents.some((d) => d.key.target === t.name)) continue;
-    if (Object.keys(t.auth).length === 0)
+    // A setting whose variable is unset or empty was left out of the target (core/config.ts).
+    const unset = t.unset ?? [];
+    if (unset.length > 0)
       throw new ConnopsError(
         'CONFIG',
-        `target "${t.name}" has no \`auth\`; set it in ${configPath} (e.g. auth: { api_key: \${env:KAZOO_API_KEY} })`,
+        `target "${t.name}" cannot be reached: ${unset.map((u) => (u.variable === '(empty)' ? `${u.setting} comes from an environment variable that is empty` : `${u.setting} comes from \${env:${u.variable}}, which is not set`)).join('; ')}`,
+      );
+    if (Object.values(t.auth).every((v) => v === ''))
+      throw new ConnopsError(
+        'CONFIG',
+        `target "${t.name}" has no \`auth\`; set it in ${configPath} (e.g. auth: { api_key: "\${env:KAZOO_API_KEY}" })`,
       );
     if (t.url === undefined && t.type === 'kazoo')
       throw new ConnopsError(

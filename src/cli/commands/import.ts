@@ -59,8 +59,8 @@ export async function importCommand(ctx: CommandContext): Promise<number> {
   const first = providers[0];
   if (!first) throw new UsageError(`no document kind lives on targets of type "${target.type}"`);
   for (const p of providers)
-    for (const message of p.checkTarget(target))
-      throw new ConnopsError('CONFIG', `target "${target.name}": ${message}`);
+    for (const problem of p.checkTarget(target))
+      throw new ConnopsError('CONFIG', `target "${target.name}": ${problem.message}`);
   if (Object.keys(target.auth).length === 0)
     throw new ConnopsError(
       'CONFIG',
