@@ -77,7 +77,12 @@ describe('YAML snippets in README.md and docs/', () => {
       if (isObject(value) && value['kind'] !== undefined) {
         const config = configs.get(s.file) ?? configs.get('README.md');
         expect(config, 'a document snippet needs a config snippet before it').toBeDefined();
-        const state = buildDesiredState([{ path: where(s), text: s.text }], config!, PROVIDERS, env);
+        const state = buildDesiredState(
+          [{ path: where(s), text: s.text }],
+          config!,
+          PROVIDERS,
+          env,
+        );
         expect(state.diagnostics).toEqual([]);
         expect(state.count).toBe(parsed.documents.length);
       }

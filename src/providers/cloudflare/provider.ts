@@ -55,7 +55,10 @@ export const cloudflareConnectivityService: Provider = {
     const out: TargetProblem[] = [];
     const account = target.account_id;
     if (account === undefined || account === '') {
-      out.push({ setting: 'account_id', message: 'a cloudflare target needs "account_id" (the 32-character account identifier)' });
+      out.push({
+        setting: 'account_id',
+        message: 'a cloudflare target needs "account_id" (the 32-character account identifier)',
+      });
     } else if (!ACCOUNT_ID.test(account)) {
       out.push({
         setting: 'account_id',
@@ -75,7 +78,8 @@ export const cloudflareConnectivityService: Provider = {
     if (has('token') && (has('email') || has('api_key'))) {
       out.push({
         setting: 'auth',
-        message: 'auth has both "token" and "email"/"api_key"; use one: a token, or email with api_key',
+        message:
+          'auth has both "token" and "email"/"api_key"; use one: a token, or email with api_key',
       });
     } else if (!has('token') && !(has('email') && has('api_key'))) {
       out.push({
