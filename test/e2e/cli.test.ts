@@ -285,9 +285,39 @@ describe('safety rules', () => {
     expect(world.kazoo.requestCount()).toBe(before);
   });
 
-  it('usage mistakes exit 64 with help', async () => {
+  it.each([
+    [
+      '--account',
+      ['plan', '--account', 'deadbeefdeadbeefdeadbeefdeadbeef'],
+      'no document declares this account',
+    ],
+    [
+      '--account on drift',
+      ['drift', '--account', 'deadbeefdeadbeefdeadbeefdeadbeef'],
+      'no document declares this account',
+    ],
+    ['--target', ['plan', '--target', 'kazoo-prd'], 'the config has no such target'],
+  ])(
+    'a selector that matches nothing (%s) is a usage error before any request',
+    async (_n, argv, message) => {
+      const before = world.kazoo.requestCount();
+      const r = await world.cli(argv);
+      expect(r.code, r.err).toBe(64);
+      expect(r.err).toContain(message);
+      expect(world.kazoo.requestCount()).toBe(before);
+    },
+  );
+
+  it('--only that matches nothing is a usage error, and nothing is written', async () => {
+    const r = await world.cli(['apply', '--yes', '--only', 'no-such-*']);
+    expect(r.code, r.err).toBe(64);
+    expect(r.err).toContain('--only');
+    for (const a of Object.values(ACCOUNTS)) expect(liveDocs(a)).toEqual([]);
+  });
+
+  it('usage mistakes exit 64 with one line and where to read more', async () => {
     const r = await world.cli(['plan', '--frobnicate']);
     expect(r.code).toBe(64);
-    expect(r.err).toContain('Usage: connops');
+    expect(r.err).toBe("connops: unknown option --frobnicate\nsee 'connops plan --help'\n");
   });
 });
