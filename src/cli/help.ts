@@ -16,6 +16,10 @@ const FLAGS: Record<Flag, { arg?: string; text: string }> = {
     text: 'apply only changes whose name or target/account/kind/name matches (repeatable)',
   },
   'changed-since': { arg: 'REV', text: 'only documents changed since this git revision' },
+  scope: {
+    arg: 'documents|accounts',
+    text: 'with --changed-since: plan only changed documents, or every account a change touches (default: documents)',
+  },
   ref: { arg: 'REV', text: 'read the documents as of this git revision (default: working tree)' },
   shard: { arg: 'i/n', text: 'only the i-th of n shards (by target and account)' },
   format: { arg: 'FORMAT', text: 'output format (default: text)' },
@@ -56,7 +60,7 @@ const FLAGS: Record<Flag, { arg?: string; text: string }> = {
   'fault-seed': { arg: 'N', text: 'seed of the fault generator, for repeatable runs' },
 };
 
-const SELECT: Flag[] = ['config', 'target', 'account', 'changed-since', 'ref', 'shard'];
+const SELECT: Flag[] = ['config', 'target', 'account', 'changed-since', 'scope', 'ref', 'shard'];
 const OUTPUT: Flag[] = ['no-color', 'quiet'];
 
 export interface CommandHelp {

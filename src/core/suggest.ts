@@ -19,7 +19,10 @@ export function closest(word: string, candidates: readonly string[]): string | u
 
 /** ` (did you mean "x"?)` when a known word is close, else ''. */
 export function didYouMean(word: string, candidates: readonly string[]): string {
-  const c = closest(word, candidates);
+  // A prefix counts too: `parent` for `parent_id`.
+  const c =
+    closest(word, candidates) ??
+    (word.length >= 3 ? candidates.find((k) => k.startsWith(word)) : undefined);
   return c !== undefined && c !== word ? ` (did you mean "${c}"?)` : '';
 }
 

@@ -75,7 +75,7 @@ describe('loadSeedFile', () => {
   it.each([
     [{ accounts: 'x' }, /"accounts" must be a list/],
     [{ accounts: [{ id: ACCOUNT, name: 'a' }] }, /accounts\[0\]\.realm is required/],
-    [{ docs: { [ACCOUNT]: 'x' } }, /docs\./],
+    [{ docs: { [ACCOUNT]: 'x' } }, /docs for account/],
     [[1], /expected a mapping/],
   ])('rejects %j', (value, message) => {
     expect(() => parseKazooSeed(value)).toThrow(message);
