@@ -2,7 +2,8 @@
  * Every ```yaml block in README.md and docs/*.md is valid: it parses, a config
  * (a block with `targets:`) passes the config parser, and a document (a block
  * with `kind:`) passes the document checks against the nearest config of its
- * file. Every `${env:NAME}` it references is set, as it would be in CI.
+ * file, and an emulator seed (a block with `accounts:` or `kazoo:`) passes the
+ * seed parser. Every `${env:NAME}` it references is set, as it would be in CI.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { buildDesiredState } from '../src/core/documents.ts';
 import { isObject } from '../src/core/json.ts';
 import type { Config } from '../src/core/model.ts';
 import { parseYamlFile } from '../src/core/yaml.ts';
+import { parseKazooSeed } from '../src/emulator/kazoo/seed.ts';
 import { PROVIDERS, targetTypes } from '../src/providers/registry.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -56,6 +58,9 @@ describe('YAML snippets in README.md and docs/', () => {
     const readme = snippets.filter((s) => s.file === 'README.md');
     expect(readme.some((s) => /^targets:/m.test(s.text))).toBe(true);
     expect(readme.some((s) => /^kind:/m.test(s.text))).toBe(true);
+    expect(snippets.some((s) => s.file === 'docs/emulator.md' && /^kazoo:/m.test(s.text))).toBe(
+      true,
+    );
   });
 
   // The first config of each file (and README's as the fallback), for its document snippets.
@@ -73,6 +78,10 @@ describe('YAML snippets in README.md and docs/', () => {
       if (isObject(value) && value['targets'] !== undefined) {
         const c = parseConfig(where(s), root, s.text, env, targetTypes(PROVIDERS));
         expect(c.diagnostics).toEqual([]);
+      }
+      if (isObject(value) && (value['accounts'] !== undefined || value['kazoo'] !== undefined)) {
+        const inner = value['kazoo'] ?? value;
+        expect(() => parseKazooSeed(inner, where(s))).not.toThrow();
       }
       if (isObject(value) && value['kind'] !== undefined) {
         const config = configs.get(s.file) ?? configs.get('README.md');

@@ -142,7 +142,7 @@ export function parseKazooSeed(
     for (const [accountId, list] of Object.entries(docs)) {
       const where = `/docs/${accountId}`;
       if (!known.has(accountId))
-        fail(where, `docs for account ${accountId}, which "accounts" does not seed`);
+        fail(where, `docs for account ${accountId}, which "accounts" does not seed`, true);
       if (!Array.isArray(list)) return fail(where, `docs.${accountId} must be a list of documents`);
       list.forEach((d, i) => {
         if (!isObject(d))
