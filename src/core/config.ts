@@ -23,6 +23,7 @@ const TARGET_KEYS = [
   'timeout_ms',
   'ca_file',
   'insecure_http',
+  'known_fields',
 ];
 
 export interface ParsedConfig {
@@ -351,6 +352,23 @@ function parseTarget(
       );
     }
   }
+  let known_fields: string[] | undefined;
+  const rawKnown = raw['known_fields'];
+  if (rawKnown !== undefined) {
+    if (
+      Array.isArray(rawKnown) &&
+      rawKnown.every((p) => typeof p === 'string' && p.startsWith('/'))
+    )
+      known_fields = rawKnown as string[];
+    else
+      diagnostics.push(
+        err(
+          'CONFIG',
+          `\`known_fields\` of target "${name}" must be a list of JSON Pointers into a spec, \`*\` for any one key or index, e.g. [/servers/*/options/x_routing_hint]`,
+          here(`${base}/known_fields`),
+        ),
+      );
+  }
   const schema = str('schema');
   const account_id = str('account_id');
   const ca_file = str('ca_file');
@@ -370,6 +388,7 @@ function parseTarget(
     ...(account_id !== undefined ? { account_id } : {}),
     ...(ca_file !== undefined ? { ca_file } : {}),
     positions,
+    ...(known_fields ? { known_fields } : {}),
     ...(unset.length > 0 ? { unset } : {}),
   };
   return target;

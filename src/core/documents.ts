@@ -3,7 +3,7 @@
  * (kind, target, account, name, id, ignore, spec), each spec through its
  * provider, and identities across all documents. Pure.
  */
-import { getAtPointer, isObject, type JsonObject } from './json.ts';
+import { getAtPointer, isObject, pointerMatches, type JsonObject } from './json.ts';
 import {
   keyString,
   type Config,
@@ -314,7 +314,11 @@ function checkDocument(
   if (specName === undefined) body = { ...spec, name };
 
   let specOk = true;
+  const known = target.known_fields ?? [];
   for (const problem of provider.checkSpec(body, target)) {
+    // The target says something else reads this field (config `known_fields`).
+    if (problem.code === 'UNKNOWN_FIELD' && known.some((k) => pointerMatches(k, problem.pointer)))
+      continue;
     const pointer = `/spec${problem.pointer}`;
     let message = problem.message;
     const unset = ydoc.unresolved?.get(pointer);

@@ -108,6 +108,12 @@ export interface TargetConfig {
   /** Extra PEM file to trust (private CA), or undefined for the system store. */
   readonly ca_file?: string;
   readonly source: SourcePos;
+  /**
+   * Unknown-field warnings to leave out, as JSON Pointer patterns into a spec
+   * (a `*` token matches any one token, e.g. `/servers/` + `*` + `/options/x_hint`):
+   * fields something else reads that connops cannot know about.
+   */
+  readonly known_fields?: readonly string[];
   /** Where each setting's value is (`auth`, `schema`, …), for diagnostics at their own line. */
   readonly positions?: Readonly<Record<string, SourcePos>>;
   /**

@@ -5,7 +5,7 @@
  * returns values and prints nothing: diagnostics, notes and read failures come
  * back in the result, and the driver (CLI or Action) renders them.
  */
-import { dirname } from 'node:path';
+import { dirname, relative } from 'node:path';
 import { ConnopsError, UsageError } from '../core/errors.ts';
 import type { Config, DesiredDocument, Diagnostic, DocumentKey } from '../core/model.ts';
 import { scopeFlag, shardFlag, type Flags } from '../core/options.ts';
@@ -80,7 +80,12 @@ export interface PlanProjectOptions extends ProjectSource {
    * that warnings are shown even when the run then stops.
    */
   readonly onLoaded?:
-    | ((loaded: { diagnostics: readonly Diagnostic[]; notes: readonly string[] }) => void)
+    | ((loaded: {
+        diagnostics: readonly Diagnostic[];
+        notes: readonly string[];
+        /** The config's path as the diagnostics show it. */
+        configFile: string;
+      }) => void)
     | undefined;
 }
 
@@ -173,7 +178,11 @@ export async function planProject(options: PlanProjectOptions): Promise<PlanProj
     ...(git.source ? { source: git.source } : {}),
   });
   for (const s of project.secrets) options.secrets.add(s);
-  options.onLoaded?.({ diagnostics: project.diagnostics, notes });
+  options.onLoaded?.({
+    diagnostics: project.diagnostics,
+    notes,
+    configFile: relative(options.cwd, options.configPath) || options.configPath,
+  });
   const { errors } = countDiagnostics(project.diagnostics);
   if (errors > 0 || !project.config)
     return { invalid: true, diagnostics: project.diagnostics, errors, notes };

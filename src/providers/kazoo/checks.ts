@@ -7,6 +7,7 @@ import {
   escapePointerToken,
   isObject,
   parsePointer,
+  pointerMatches,
   type JsonObject,
 } from '../../core/json.ts';
 import { scopeOf, type CheckedDocument, type Diagnostic } from '../../core/model.ts';
@@ -70,6 +71,7 @@ export function checkKazooSpec(spec: JsonObject, version: KazooSchemaVersion): S
     }
   }
   for (const pointer of findUnknownKeys(schema, spec)) {
+    if (readElsewhere(pointer)) continue;
     const tokens = parsePointer(pointer);
     const key = tokens[tokens.length - 1] ?? '';
     const parentSchema = schemaAt(schema, tokens.slice(0, -1));
@@ -84,6 +86,40 @@ export function checkKazooSpec(spec: JsonObject, version: KazooSchemaVersion): S
   }
   problems.push(...checkServers(spec));
   return problems;
+}
+
+/**
+ * Fields the schema does not list but something does read, so they are not
+ * "unknown": MonsterUI's PBX Connector writes and reads them (reference §13;
+ * 2600hz/monster-ui-pbxs@304ab5a app.js:240-262 creates the document with
+ * billing_account_id, DIDs_Unassigned and account.credits/inbound_trunks;
+ * app.js:508-527 gives each server options.international/e911_info,
+ * permissions and monitor; app.js:761-767 the form writes server_type, cfg and
+ * options.codecs; server_name, views/endpoint.html:48; ui_metadata on every
+ * request, monster-ui@3c00cf7cb src/js/monster.js:388). Trunkstore reads
+ * options.codecs at call time (kazoo ts_from_offnet.erl@dcf86cbc:408, passed on
+ * as Codecs), so advice to drop it would break compatibility-mode trunks.
+ */
+export const READ_ELSEWHERE: readonly string[] = [
+  '/billing_account_id',
+  '/DIDs_Unassigned',
+  '/ui_metadata',
+  '/account/credits',
+  // From 4.1 on the server forces it to the account's realm (§1.4); MonsterUI still writes it.
+  '/account/auth_realm',
+  '/account/inbound_trunks',
+  '/servers/*/server_name',
+  '/servers/*/server_type',
+  '/servers/*/cfg',
+  '/servers/*/monitor',
+  '/servers/*/permissions',
+  '/servers/*/options/international',
+  '/servers/*/options/e911_info',
+  '/servers/*/options/codecs',
+];
+
+function readElsewhere(pointer: string): boolean {
+  return READ_ELSEWHERE.some((p) => pointerMatches(p, pointer));
 }
 
 function label(pointer: string): string {
