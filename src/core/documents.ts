@@ -195,7 +195,14 @@ function checkDocument(
   const str = (key: string, required: boolean): string | undefined => {
     const v = root[key];
     if (v === undefined) {
-      if (required) fail('MISSING_FIELD', `document needs \`${key}\``, '');
+      if (required)
+        fail(
+          'MISSING_FIELD',
+          key === 'name'
+            ? 'document needs `name` (or `id`, to adopt an existing object by its id alone)'
+            : `document needs \`${key}\``,
+          '',
+        );
       return undefined;
     }
     if (typeof v === 'number') {
@@ -214,8 +221,11 @@ function checkDocument(
   };
   const kind = str('kind', true);
   const targetName = str('target', true);
-  const name = str('name', true);
+  // A document that pins `id` may leave `name` out: its identity is then the id,
+  // and no name is written to the object (an object MonsterUI made has none, §13).
+  const pinnedOnly = root['name'] === undefined && root['id'] !== undefined;
   const id = str('id', false);
+  const name = pinnedOnly ? id : str('name', true);
   let account = str('account', false);
 
   const provider = kind !== undefined ? providers.get(kind) : undefined;
@@ -302,7 +312,9 @@ function checkDocument(
 
   let body: JsonObject = spec;
   const specName = spec['name'];
-  if (specName !== undefined && specName !== name) {
+  if (pinnedOnly) {
+    // No name: the body is the spec as written.
+  } else if (specName !== undefined && specName !== name) {
     report(
       'error',
       'NAME_MISMATCH',
@@ -310,8 +322,7 @@ function checkDocument(
       '/spec/name',
     );
     return undefined;
-  }
-  if (specName === undefined) body = { ...spec, name };
+  } else if (specName === undefined) body = { ...spec, name };
 
   let specOk = true;
   const known = target.known_fields ?? [];

@@ -9,6 +9,7 @@ import {
   canonicalJson,
   cloneJson,
   deepEqual,
+  escapePointerToken,
   getAtPointer,
   isObject,
   parsePointer,
@@ -362,16 +363,19 @@ function planDocument(
   if (!live) {
     const after = withoutIgnored(desiredN, doc.ignore);
     const afterMasked = maskBody(after, sensitive, undefined);
+    const createBody = provider.buildCreate(doc.spec, target);
+    const marked = provider.markManaged(createBody);
     return {
       key: doc.key,
       action: 'create',
       reason,
       ...(doc.id !== undefined ? { id: doc.id } : {}),
       after,
-      ops: diffOps({}, afterMasked),
+      // The ownership marker is written too, so the plan shows it.
+      ops: [...diffOps({}, afterMasked), ...markerOps(createBody, marked)],
       request: {
         method: provider.verbs.create as WriteRequest['method'],
-        body: provider.markManaged(provider.buildCreate(doc.spec, target)),
+        body: marked,
       },
       source: doc.source,
       claims: provider.claims(after),
@@ -409,11 +413,16 @@ function planDocument(
     afterMasked,
   };
   let request = provider.buildUpdate(liveN, desiredForWrite, doc.spec);
-  if (!provider.isManaged(live.body) && request.body)
-    request = { ...request, body: provider.markManaged(request.body) };
+  const ops = diffOps(beforeMasked, afterMasked);
+  // An object connops adopts is marked only when it is written anyway (an
+  // unchanged one costs no write), and the plan shows the marker it adds.
+  if (!provider.isManaged(live.body) && request.body) {
+    const marked = provider.markManaged(request.body);
+    ops.push(...markerOps(request.body, marked));
+    request = { ...request, body: marked };
+  }
   const had = new Set(provider.claims(liveN));
   const has = new Set(provider.claims(desiredForWrite));
-  const ops = diffOps(beforeMasked, afterMasked);
   return {
     ...base,
     action: 'update',
@@ -424,6 +433,15 @@ function planDocument(
     releases: [...had].filter((d) => !has.has(d)),
     dependsOn: [],
   };
+}
+
+/** The top-level keys `markManaged` adds to a request body, as plan operations. */
+function markerOps(body: JsonObject, marked: JsonObject): PatchOp[] {
+  return Object.keys(marked)
+    .filter(
+      (k) => !Object.hasOwn(body, k) || !deepEqual(body[k] as JsonValue, marked[k] as JsonValue),
+    )
+    .map((k) => ({ op: 'add', path: `/${escapePointerToken(k)}`, value: marked[k] as JsonValue }));
 }
 
 /**
