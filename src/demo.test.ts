@@ -19,7 +19,7 @@ describe('npm run demo', () => {
     let text = '';
     const env = { NO_COLOR: '1' };
     expect(await runDemo((s) => void (text += s), undefined, { isTTY: true, env })).toBe(0);
-    expect(text).not.toMatch(/\x1b\[[0-9;]*m/);
+    expect(text).not.toMatch(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`));
   }, 60_000);
 
   it('on a terminal it is bold and coloured', async () => {
