@@ -237,6 +237,11 @@ function getAtPointer(value, pointer) {
   }
   return cur;
 }
+function pointerMatches(pattern, pointer) {
+  const p2 = parsePointer(pattern);
+  const t2 = parsePointer(pointer);
+  return p2.length === t2.length && p2.every((token, i2) => token === "*" || token === t2[i2]);
+}
 var MAX_NESTING_DEPTH, MANY_KEYS;
 var init_json = __esm({
   "src/core/json.ts"() {
@@ -1224,9 +1229,10 @@ function planDocument(doc, live, reason, provider, target) {
     const identities2 = provider.identities ?? {};
     const after2 = withoutIgnored(desiredN, ignoredIn(doc.ignore, desiredN, identities2));
     const afterMasked2 = maskBody(after2, sensitive, void 0);
+    const createBody = provider.buildCreate(doc.spec, target);
     const request4 = {
       method: provider.verbs.create,
-      body: provider.markManaged(provider.buildCreate(doc.spec, target))
+      body: provider.markManaged(createBody)
     };
     return {
       key: doc.key,
@@ -1234,7 +1240,8 @@ function planDocument(doc, live, reason, provider, target) {
       reason,
       ...doc.id !== void 0 ? { id: doc.id } : {},
       after: after2,
-      ops: diffOps({}, afterMasked2),
+      // The ownership marker is written too, so the plan shows it.
+      ops: [...diffOps({}, afterMasked2), ...markerOps(createBody, request4.body ?? {})],
       request: request4,
       write: {
         address: keyString(doc.key),
@@ -1279,12 +1286,15 @@ function planDocument(doc, live, reason, provider, target) {
     afterMasked
   };
   const mark = (r2) => !provider.isManaged(live.body) && r2.body ? { ...r2, body: provider.markManaged(r2.body) } : r2;
-  const request3 = mark(provider.buildUpdate(liveN, desiredForWrite, doc.spec));
+  const unmarked = provider.buildUpdate(liveN, desiredForWrite, doc.spec);
+  const request3 = mark(unmarked);
   const had = new Set(provider.claims(liveN));
   const has = new Set(provider.claims(desiredForWrite));
   const claims = [...has].filter((d) => !had.has(d));
   const releases = [...had].filter((d) => !has.has(d));
   const ops = diffOps(beforeMasked, afterMasked);
+  if (request3 !== unmarked && unmarked.body && request3.body)
+    ops.push(...markerOps(unmarked.body, request3.body));
   let claimFirst;
   if (claims.length > 0 && releases.length > 0 && provider.keepReleased) {
     const between = provider.keepReleased(liveN, desiredForWrite, releases);
@@ -1315,6 +1325,11 @@ function planDocument(doc, live, reason, provider, target) {
     dependsOn: [],
     ...claimFirst ? { claimFirst } : {}
   };
+}
+function markerOps(body, marked) {
+  return Object.keys(marked).filter(
+    (k2) => !Object.hasOwn(body, k2) || !deepEqual(body[k2], marked[k2])
+  ).map((k2) => ({ op: "add", path: `/${escapePointerToken(k2)}`, value: marked[k2] }));
 }
 function noopChange(doc, id, revision) {
   return {
@@ -5890,50 +5905,50 @@ var require_fast_uri = __commonJS({
       schemelessOptions.skipEscape = true;
       return serialize(resolved, schemelessOptions);
     }
-    function resolveComponent(base, relative6, options, skipNormalization) {
+    function resolveComponent(base, relative7, options, skipNormalization) {
       const target = {};
       if (!skipNormalization) {
         base = parse5(serialize(base, options), options);
-        relative6 = parse5(serialize(relative6, options), options);
+        relative7 = parse5(serialize(relative7, options), options);
       }
       options = options || {};
-      if (!options.tolerant && relative6.scheme) {
-        target.scheme = relative6.scheme;
-        target.userinfo = relative6.userinfo;
-        target.host = relative6.host;
-        target.port = relative6.port;
-        target.path = removeDotSegments(relative6.path || "");
-        target.query = relative6.query;
+      if (!options.tolerant && relative7.scheme) {
+        target.scheme = relative7.scheme;
+        target.userinfo = relative7.userinfo;
+        target.host = relative7.host;
+        target.port = relative7.port;
+        target.path = removeDotSegments(relative7.path || "");
+        target.query = relative7.query;
       } else {
-        if (relative6.userinfo !== void 0 || relative6.host !== void 0 || relative6.port !== void 0) {
-          target.userinfo = relative6.userinfo;
-          target.host = relative6.host;
-          target.port = relative6.port;
-          target.path = removeDotSegments(relative6.path || "");
-          target.query = relative6.query;
+        if (relative7.userinfo !== void 0 || relative7.host !== void 0 || relative7.port !== void 0) {
+          target.userinfo = relative7.userinfo;
+          target.host = relative7.host;
+          target.port = relative7.port;
+          target.path = removeDotSegments(relative7.path || "");
+          target.query = relative7.query;
         } else {
-          if (!relative6.path) {
+          if (!relative7.path) {
             target.path = base.path;
-            if (relative6.query !== void 0) {
-              target.query = relative6.query;
+            if (relative7.query !== void 0) {
+              target.query = relative7.query;
             } else {
               target.query = base.query;
             }
           } else {
-            if (relative6.path[0] === "/") {
-              target.path = removeDotSegments(relative6.path);
+            if (relative7.path[0] === "/") {
+              target.path = removeDotSegments(relative7.path);
             } else {
               const baseHasAuthority = base.userinfo !== void 0 || base.host !== void 0 || base.port !== void 0;
               if (baseHasAuthority && !base.path) {
-                target.path = "/" + relative6.path;
+                target.path = "/" + relative7.path;
               } else if (!base.path) {
-                target.path = relative6.path;
+                target.path = relative7.path;
               } else {
-                target.path = base.path.slice(0, base.path.lastIndexOf("/") + 1) + relative6.path;
+                target.path = base.path.slice(0, base.path.lastIndexOf("/") + 1) + relative7.path;
               }
               target.path = base.scheme === void 0 && !baseHasAuthority && target.path[0] !== "/" ? removeDotSegmentsRelative(target.path) : removeDotSegments(target.path);
             }
-            target.query = relative6.query;
+            target.query = relative7.query;
           }
           target.userinfo = base.userinfo;
           target.host = base.host;
@@ -5941,7 +5956,7 @@ var require_fast_uri = __commonJS({
         }
         target.scheme = base.scheme;
       }
-      target.fragment = relative6.fragment;
+      target.fragment = relative7.fragment;
       return target;
     }
     function equal(uriA, uriB, options) {
@@ -9424,10 +9439,15 @@ var init_package = __esm({
       description: "Declarative GitOps reconciler for Kazoo connectivity (trunkstore) documents and Cloudflare connectivity directory services",
       type: "module",
       license: "MIT",
-      private: true,
       bin: {
         connops: "bin/connops.js"
       },
+      files: [
+        "bin/connops.js",
+        "dist/cli.js",
+        "dist/check-worker.js",
+        "README.md"
+      ],
       engines: {
         node: ">=20.19"
       },
@@ -9443,13 +9463,6 @@ var init_package = __esm({
         "check-dist": "node scripts/check-dist.mjs",
         "test:node24": "node scripts/test-node24.mjs"
       },
-      dependencies: {
-        ajv: "^8.17.1",
-        "fast-json-patch": "^3.1.1",
-        "simple-git": "^3.28.0",
-        undici: "^7.16.0",
-        yaml: "^2.8.1"
-      },
       devDependencies: {
         "@actions/core": "^3.0.1",
         "@eslint/js": "^9.39.0",
@@ -9459,16 +9472,21 @@ var init_package = __esm({
         "@octokit/plugin-retry": "^8.1.1",
         "@octokit/plugin-throttling": "^11.0.5",
         "@types/node": "^20.19.0",
+        ajv: "^8.17.1",
         "ajv-draft-04": "^1.0.0",
         cloudflare: "^7.3.0",
         esbuild: "^0.25.0",
         eslint: "^9.39.0",
         "fast-check": "^4.3.0",
+        "fast-json-patch": "^3.1.1",
         prettier: "^3.6.0",
+        "simple-git": "^3.28.0",
         tsx: "^4.20.0",
         typescript: "~5.9.3",
         "typescript-eslint": "^8.46.0",
-        vitest: "^4.0.0"
+        undici: "^7.16.0",
+        vitest: "^4.0.0",
+        yaml: "^2.8.1"
       }
     };
   }
@@ -13937,8 +13955,8 @@ var require_webidl = __commonJS({
       return new TypeError(`${message.header}: ${message.message}`);
     };
     webidl.errors.conversionFailed = function(opts) {
-      const plural = opts.types.length === 1 ? "" : " one of";
-      const message = `${opts.argument} could not be converted to${plural}: ${opts.types.join(", ")}.`;
+      const plural2 = opts.types.length === 1 ? "" : " one of";
+      const message = `${opts.argument} could not be converted to${plural2}: ${opts.types.join(", ")}.`;
       return webidl.errors.exception({
         header: opts.prefix,
         message
@@ -37067,24 +37085,35 @@ var init_provider = __esm({
         const out = [];
         const account = target.account_id;
         if (account === void 0 || account === "") {
-          out.push('a cloudflare target needs "account_id" (the 32-character account identifier)');
+          out.push({
+            setting: "account_id",
+            message: 'a cloudflare target needs "account_id" (the 32-character account identifier)'
+          });
         } else if (!ACCOUNT_ID.test(account)) {
-          out.push(
-            `"account_id" must be 32 hexadecimal characters (the Cloudflare account identifier), not "${account}"`
-          );
+          out.push({
+            setting: "account_id",
+            message: `"account_id" must be 32 hexadecimal characters (the Cloudflare account identifier), not "${account}"`
+          });
         }
         const auth2 = target.auth;
         const has = (k2) => typeof auth2[k2] === "string" && auth2[k2] !== "";
         for (const k2 of Object.keys(auth2)) {
           if (!AUTH_KEYS.includes(k2))
-            out.push(`unknown auth setting "${k2}" (use "token", or "email" with "api_key")`);
+            out.push({
+              setting: "auth",
+              message: `unknown auth setting "${k2}" (use "token", or "email" with "api_key")`
+            });
         }
         if (has("token") && (has("email") || has("api_key"))) {
-          out.push(
-            'auth has both "token" and "email"/"api_key"; use one: a token, or email with api_key'
-          );
+          out.push({
+            setting: "auth",
+            message: 'auth has both "token" and "email"/"api_key"; use one: a token, or email with api_key'
+          });
         } else if (!has("token") && !(has("email") && has("api_key"))) {
-          out.push('auth needs "token" (an API token), or both "email" and "api_key"');
+          out.push({
+            setting: "auth",
+            message: 'auth needs "token" (an API token), or both "email" and "api_key"'
+          });
         }
         return out;
       },
@@ -37154,6 +37183,47 @@ var init_provider = __esm({
         return createCloudflareSession(target, deps);
       }
     };
+  }
+});
+
+// src/core/suggest.ts
+function closest(word, candidates) {
+  let best;
+  let bestD = 3;
+  for (const c3 of candidates) {
+    const d = editDistance(word.toLowerCase(), c3.toLowerCase());
+    if (d < bestD) {
+      bestD = d;
+      best = c3;
+    }
+  }
+  return best;
+}
+function didYouMean(word, candidates) {
+  const c3 = closest(word, candidates) ?? (word.length >= 3 ? candidates.find((k2) => k2.startsWith(word)) : void 0);
+  return c3 !== void 0 && c3 !== word ? ` (did you mean "${c3}"?)` : "";
+}
+function editDistance(a, b2) {
+  if (Math.abs(a.length - b2.length) > 2) return 3;
+  const prev = Array.from({ length: b2.length + 1 }, (_2, i2) => i2);
+  for (let i2 = 1; i2 <= a.length; i2++) {
+    let diag = prev[0];
+    prev[0] = i2;
+    for (let j2 = 1; j2 <= b2.length; j2++) {
+      const tmp = prev[j2];
+      prev[j2] = Math.min(
+        prev[j2] + 1,
+        prev[j2 - 1] + 1,
+        diag + (a[i2 - 1] === b2[j2 - 1] ? 0 : 1)
+      );
+      diag = tmp;
+    }
+  }
+  return prev[b2.length];
+}
+var init_suggest = __esm({
+  "src/core/suggest.ts"() {
+    "use strict";
   }
 });
 
@@ -37557,6 +37627,7 @@ function checkKazooSpec(spec, version) {
     });
   }
   for (const pointer of findUnknownKeys(schema, spec)) {
+    if (readElsewhere(pointer)) continue;
     const tokens = parsePointer(pointer);
     if (tokens.length === 1 && Object.hasOwn(REQUEST_CONTROL_KEYS, tokens[0] ?? "")) continue;
     const key = tokens[tokens.length - 1] ?? "";
@@ -37572,6 +37643,9 @@ function checkKazooSpec(spec, version) {
   }
   problems.push(...checkServers(spec));
   return problems;
+}
+function readElsewhere(pointer) {
+  return READ_ELSEWHERE.some((p2) => pointerMatches(p2, pointer));
 }
 function label(pointer) {
   const last2 = parsePointer(pointer).pop();
@@ -37737,43 +37811,14 @@ function describeFirst(first2, did) {
   const p2 = did !== void 0 ? first2.doc.locate.key(didPointer(first2.server, did)) : first2.doc.locate.value(`/spec/servers/${first2.server}/auth/auth_user`);
   return `"${first2.doc.key.name}" servers[${first2.server}] (${p2.file}:${p2.line}:${p2.col})`;
 }
-function closest(word, candidates) {
-  let best;
-  let bestD = 3;
-  for (const c3 of candidates) {
-    const d = editDistance(word.toLowerCase(), c3.toLowerCase());
-    if (d < bestD) {
-      bestD = d;
-      best = c3;
-    }
-  }
-  return best;
-}
-function editDistance(a, b2) {
-  if (Math.abs(a.length - b2.length) > 2) return 3;
-  const prev = Array.from({ length: b2.length + 1 }, (_2, i2) => i2);
-  for (let i2 = 1; i2 <= a.length; i2++) {
-    let diag = prev[0];
-    prev[0] = i2;
-    for (let j2 = 1; j2 <= b2.length; j2++) {
-      const tmp = prev[j2];
-      prev[j2] = Math.min(
-        prev[j2] + 1,
-        prev[j2 - 1] + 1,
-        diag + (a[i2 - 1] === b2[j2 - 1] ? 0 : 1)
-      );
-      diag = tmp;
-    }
-  }
-  return prev[b2.length];
-}
-var E164, REQUEST_CONTROL_KEYS;
+var E164, REQUEST_CONTROL_KEYS, READ_ELSEWHERE;
 var init_checks2 = __esm({
   "src/providers/kazoo/checks.ts"() {
     "use strict";
     init_json();
     init_model();
     init_schema();
+    init_suggest();
     init_schema_walk();
     init_schema3();
     E164 = /^\+[1-9]\d{1,14}$/;
@@ -37787,6 +37832,23 @@ var init_checks2 = __esm({
       accept: 'Kazoo reads "accept" from the request data as an override of the Accept header (api_resource.erl@dcf86cbc:1265, 4.3 @223893d0:1234): the answer could come in another format, or as 406',
       start_key: 'Kazoo reads "start_key" from the request data as a listing cursor and deletes it from the data before saving (api_resource.erl@dcf86cbc:201-220, 4.3 @223893d0:162-181): the field would never be stored and every plan would show it again'
     };
+    READ_ELSEWHERE = [
+      "/billing_account_id",
+      "/DIDs_Unassigned",
+      "/ui_metadata",
+      "/account/credits",
+      // From 4.1 on the server forces it to the account's realm (§1.4); MonsterUI still writes it.
+      "/account/auth_realm",
+      "/account/inbound_trunks",
+      "/servers/*/server_name",
+      "/servers/*/server_type",
+      "/servers/*/cfg",
+      "/servers/*/monitor",
+      "/servers/*/permissions",
+      "/servers/*/options/international",
+      "/servers/*/options/e911_info",
+      "/servers/*/options/codecs"
+    ];
   }
 });
 
@@ -38830,17 +38892,19 @@ var init_provider2 = __esm({
       checkTarget(target) {
         const problems = [];
         if (resolveKazooSchemaVersion(target.schema) === void 0) {
-          problems.push(
-            `schema "${target.schema ?? ""}" is not a Kazoo version connops knows; use one of ${Object.keys(KAZOO_SCHEMA_ALIASES).join(", ")}`
-          );
+          problems.push({
+            setting: "schema",
+            message: `schema "${target.schema ?? ""}" is not a Kazoo version connops knows; use one of ${Object.keys(KAZOO_SCHEMA_ALIASES).join(", ")}`
+          });
         }
         const a = target.auth;
         const hasKey = typeof a["api_key"] === "string";
         const hasUser = typeof a["username"] === "string" && typeof a["password"] === "string" && (typeof a["account_name"] === "string" || typeof a["account_realm"] === "string");
         if (Object.keys(a).length > 0 && !hasKey && !hasUser) {
-          problems.push(
-            "auth must be { api_key } or { username, password, account_name | account_realm }"
-          );
+          problems.push({
+            setting: "auth",
+            message: "auth must be { api_key } or { username, password, account_name | account_realm }"
+          });
         }
         return problems;
       },
@@ -46315,6 +46379,7 @@ function substituteEnv(value, env) {
       resolved = false;
       problems.push({
         code: "ENV_MISSING",
+        name,
         message: `environment variable ${name} is not set${v === "" ? " (it is empty, as GitHub passes a secret the workflow cannot see)" : ""} (referenced as \${env:${name}})`
       });
       return match;
@@ -46812,31 +46877,56 @@ function parseYamlFile(file, text, env, options = {}) {
   }
   const documents = [];
   const reparsed = lazyReparse(text);
+  const flowEnv = docs.some((d) => d.errors.length > 0) ? unquotedEnvInFlow(text) : [];
   let deep;
   docs.forEach((doc, index) => {
     let failed = false;
     let reportedDeep = false;
-    for (const e of doc.errors) {
+    const from = index === 0 ? 0 : doc.range[0];
+    const to = docs[index + 1]?.range[0] ?? text.length;
+    const mine = flowEnv.filter((f) => f.offset >= from && f.offset < to);
+    if (mine.length > 0 && doc.errors.length > 0) {
       failed = true;
-      if (e.code === "RESOURCE_EXHAUSTION") {
-        if (reportedDeep) continue;
-        reportedDeep = true;
-        deep ??= tooDeep(text);
+      for (const f of mine) {
         diagnostics.push({
           severity: "error",
-          code: "YAML_TOO_DEEP",
-          message: TOO_DEEP,
-          ...at(deep.get(index) ?? e.pos[0])
+          code: "YAML_ENV_FLOW",
+          message: `${f.text} inside a flow collection ({ \u2026 } or [ \u2026 ]) must be quoted: YAML reads its "{" and "}" as the collection's own brackets; write "${f.text}"`,
+          ...at(f.offset)
         });
-        continue;
       }
-      const pos2 = at(e.pos[0]);
-      diagnostics.push({
-        severity: "error",
-        code: yamlCode(e.code),
-        message: yamlMessage(e.code, e.message),
-        ...pos2
-      });
+      const lines = new Set(mine.map((f) => at(f.offset).line));
+      for (const e of otherErrors(text, mine, index))
+        if (!lines.has(at(e).line))
+          diagnostics.push({
+            severity: "error",
+            code: "YAML_SYNTAX",
+            message: "YAML syntax error (left once the ${env:\u2026} above is quoted)",
+            ...at(e)
+          });
+    } else {
+      for (const e of doc.errors) {
+        failed = true;
+        if (e.code === "RESOURCE_EXHAUSTION") {
+          if (reportedDeep) continue;
+          reportedDeep = true;
+          deep ??= tooDeep(text);
+          diagnostics.push({
+            severity: "error",
+            code: "YAML_TOO_DEEP",
+            message: TOO_DEEP,
+            ...at(deep.get(index) ?? e.pos[0])
+          });
+          continue;
+        }
+        const pos2 = at(e.pos[0]);
+        diagnostics.push({
+          severity: "error",
+          code: yamlCode(e.code),
+          message: yamlMessage(e.code, e.message),
+          ...pos2
+        });
+      }
     }
     for (const w of doc.warnings) {
       const pos2 = at(w.pos[0]);
@@ -46860,7 +46950,7 @@ function parseYamlFile(file, text, env, options = {}) {
       });
       return;
     }
-    const conv = new Converter(doc, env, at, diagnostics);
+    const conv = new Converter(doc, env, at, diagnostics, options.missingEnv ?? "error");
     const value = doc.contents ? conv.convert(doc.contents, []) : void 0;
     documents.push({
       index,
@@ -46868,7 +46958,8 @@ function parseYamlFile(file, text, env, options = {}) {
       start,
       locate,
       sensitive: conv.sensitive,
-      numberLike: conv.numberLike
+      numberLike: conv.numberLike,
+      ...conv.unresolved.size > 0 ? { unresolved: conv.unresolved } : {}
     });
   });
   return { documents, diagnostics };
@@ -46888,6 +46979,55 @@ function yamlMessage(code, message) {
   if (code === "TAB_AS_INDENT") return "tab used for indentation: YAML indents with spaces only";
   if (code === "RESOURCE_EXHAUSTION") return TOO_DEEP;
   return `YAML syntax error: ${firstLine(message)}`;
+}
+function unquotedEnvInFlow(text) {
+  const out = [];
+  let depth = 0;
+  let quote;
+  for (let i2 = 0; i2 < text.length; i2++) {
+    const c3 = text[i2];
+    if (quote) {
+      if (c3 === "\\" && quote === '"') i2++;
+      else if (c3 === quote) quote = void 0;
+      continue;
+    }
+    if (c3 === "#" && (i2 === 0 || /\s/.test(text[i2 - 1] ?? ""))) {
+      const eol = text.indexOf("\n", i2);
+      if (eol === -1) break;
+      i2 = eol;
+      continue;
+    }
+    if ((c3 === '"' || c3 === "'") && /[\s:,[{-]/.test(text[i2 - 1] ?? " ")) quote = c3;
+    else if (c3 === "$" && text.startsWith("${env:", i2)) {
+      const close = text.indexOf("}", i2);
+      if (close === -1) continue;
+      if (depth > 0) {
+        let end = close + 1;
+        while (end < text.length && !/[\s,\]}]/.test(text[end] ?? "")) end++;
+        out.push({ offset: i2, text: text.slice(i2, end) });
+      }
+      i2 = close;
+    } else if (c3 === "{" || c3 === "[") depth++;
+    else if ((c3 === "}" || c3 === "]") && depth > 0) depth--;
+  }
+  return out;
+}
+function otherErrors(text, found, index) {
+  let fixed = "";
+  let last2 = 0;
+  const shift = [];
+  for (const f of found) {
+    fixed += `${text.slice(last2, f.offset)}"${f.text}"`;
+    last2 = f.offset + f.text.length;
+    shift.push({ at: f.offset, by: 2 });
+  }
+  fixed += text.slice(last2);
+  const doc = parseDocuments(fixed)[index];
+  return (doc?.errors ?? []).map((e) => {
+    let o2 = e.pos[0];
+    for (const s of shift) if (o2 > s.at + 1) o2 -= s.by;
+    return o2;
+  });
 }
 function linePositions(text) {
   const starts = [0];
@@ -47015,6 +47155,7 @@ var init_yaml = __esm({
     Converter = class {
       sensitive = [];
       numberLike = /* @__PURE__ */ new Set();
+      unresolved = /* @__PURE__ */ new Map();
       aborted = false;
       nodes = 0;
       doc;
@@ -47022,11 +47163,13 @@ var init_yaml = __esm({
       at;
       diagnostics;
       resolving = /* @__PURE__ */ new Set();
-      constructor(doc, env, at, diagnostics) {
+      missingEnv;
+      constructor(doc, env, at, diagnostics, missingEnv) {
         this.doc = doc;
         this.env = env;
         this.at = at;
         this.diagnostics = diagnostics;
+        this.missingEnv = missingEnv;
       }
       convert(node, path) {
         if (this.aborted || node == null) return null;
@@ -47136,13 +47279,25 @@ var init_yaml = __esm({
       }
       substitute(value, node, path) {
         const r2 = substituteEnv(value, this.env);
-        for (const p2 of r2.problems) this.report(node, "error", p2.code, p2.message);
+        for (const p2 of r2.problems) {
+          if (p2.code === "ENV_MISSING" && p2.name !== void 0) {
+            const pointer = buildPointer(path);
+            this.unresolved.set(pointer, [...this.unresolved.get(pointer) ?? [], p2.name]);
+            this.report(node, this.missingEnv, p2.code, p2.message, pointer);
+          } else this.report(node, "error", p2.code, p2.message);
+        }
         if (r2.used && r2.resolved) this.sensitive.push(buildPointer(path));
         return detached(r2.value);
       }
-      report(node, severity, code, message) {
+      report(node, severity, code, message, pointer) {
         const offset = node.range?.[0] ?? 0;
-        this.diagnostics.push({ severity, code, message, ...this.at(offset) });
+        this.diagnostics.push({
+          severity,
+          code,
+          message,
+          ...this.at(offset),
+          ...pointer !== void 0 ? { pointer } : {}
+        });
       }
       abort(node, code, message) {
         this.report(node, "error", code, message);
@@ -47154,10 +47309,37 @@ var init_yaml = __esm({
 
 // src/core/config.ts
 function parseConfig(file, dir, text, env, targetTypes2) {
-  const parsed = parseYamlFile(file, text, env);
-  const diagnostics = [...parsed.diagnostics];
+  const parsed = parseYamlFile(file, text, env, { missingEnv: "notice" });
+  const diagnostics = [];
   const secrets = [];
   const doc = parsed.documents[0];
+  const credentialEnv = /* @__PURE__ */ new Map();
+  const reported = /* @__PURE__ */ new Set();
+  for (const d of parsed.diagnostics) {
+    const m = d.code === "ENV_MISSING" && d.pointer !== void 0 ? /^\/targets\/([^/]+)\/(url|auth\/[^/]+)$/.exec(d.pointer) : null;
+    if (!m) {
+      const { pointer: _p, ...rest } = d;
+      diagnostics.push(d.severity === "notice" ? { ...rest, severity: "error" } : rest);
+      continue;
+    }
+    const target = m[1].replaceAll("~1", "/").replaceAll("~0", "~");
+    const setting = m[2].replace("/", ".");
+    for (const variable of doc?.unresolved?.get(d.pointer) ?? []) {
+      const list = credentialEnv.get(target) ?? [];
+      list.push({ setting, variable });
+      credentialEnv.set(target, list);
+      if (reported.has(variable)) continue;
+      reported.add(variable);
+      diagnostics.push({
+        severity: "notice",
+        code: "ENV_MISSING",
+        message: `environment variable ${variable} is not set (${setting} of target "${target}"): fine for validate, which needs no secret; plan and apply need it`,
+        file: d.file,
+        line: d.line,
+        col: d.col
+      });
+    }
+  }
   if (parsed.documents.length > 1) {
     const second = parsed.documents[1];
     diagnostics.push(
@@ -47198,11 +47380,11 @@ function parseConfig(file, dir, text, env, targetTypes2) {
     }
   }
   for (const key of Object.keys(root)) {
-    if (!["targets", "documents", "policy"].includes(key)) {
+    if (!ROOT_KEYS.includes(key)) {
       diagnostics.push(
         warn(
           "CONFIG_UNKNOWN_KEY",
-          `unknown config key "${key}" (expected targets, documents, policy)`,
+          `unknown config key "${key}"${didYouMean(key, ROOT_KEYS)} (known: ${ROOT_KEYS.join(", ")})`,
           keyAt(`/${key}`)
         )
       );
@@ -47221,7 +47403,11 @@ function parseConfig(file, dir, text, env, targetTypes2) {
   } else {
     for (const [name, raw2] of Object.entries(rawTargets)) {
       const base = `/targets/${name.replaceAll("~", "~0").replaceAll("/", "~1")}`;
-      const t2 = parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics);
+      const sensitive = new Set(doc.sensitive);
+      const t2 = parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics, {
+        unset: credentialEnv.get(name) ?? [],
+        fromEnv: (p2) => sensitive.has(p2)
+      });
       if (t2) targets[name] = t2;
     }
   }
@@ -47241,10 +47427,9 @@ function parseConfig(file, dir, text, env, targetTypes2) {
       );
   }
   const policy = parsePolicy(root["policy"], here, keyAt, diagnostics);
-  if (diagnostics.some((d) => d.severity === "error")) return { diagnostics, secrets };
   return { config: { file, dir, targets, documents, policy }, diagnostics, secrets };
 }
-function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics) {
+function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics, env) {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
     diagnostics.push(
       err("CONFIG", `target name "${name}" must be letters, digits, ".", "_" or "-"`, keyAt(base))
@@ -47260,27 +47445,37 @@ function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics) {
     );
     return void 0;
   }
-  let ok = true;
+  const unset = [...env.unset];
+  const isUnset = (setting) => unset.some((u) => u.setting === setting);
   for (const key of Object.keys(raw2)) {
     if (!TARGET_KEYS.includes(key))
       diagnostics.push(
         warn(
           "CONFIG_UNKNOWN_KEY",
-          `unknown setting "${key}" in target "${name}" (known: ${TARGET_KEYS.join(", ")})`,
+          `unknown setting "${key}" in target "${name}"${didYouMean(key, TARGET_KEYS)} (known: ${TARGET_KEYS.join(", ")})`,
           keyAt(`${base}/${key}`)
         )
       );
   }
   const type = raw2["type"];
-  if (typeof type !== "string" || !targetTypes2.includes(type)) {
+  let knownType = typeof type === "string" && targetTypes2.includes(type);
+  if (type === void 0) {
     diagnostics.push(
       err(
         "CONFIG",
         `target "${name}" needs \`type\`: one of ${targetTypes2.join(", ")}`,
-        raw2["type"] === void 0 ? keyAt(base) : here(`${base}/type`)
+        keyAt(base)
       )
     );
-    ok = false;
+  } else if (!knownType) {
+    diagnostics.push(
+      err(
+        "CONFIG",
+        typeof type === "string" ? `unknown type "${type}" for target "${name}"${didYouMean(type, targetTypes2)}; known types: ${targetTypes2.join(", ")}` : `\`type\` of target "${name}" must be a string: one of ${targetTypes2.join(", ")}`,
+        here(`${base}/type`)
+      )
+    );
+    knownType = false;
   }
   const str3 = (key) => {
     const v = raw2[key];
@@ -47289,19 +47484,22 @@ function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics) {
     diagnostics.push(
       err("CONFIG", `\`${key}\` of target "${name}" must be a string`, here(`${base}/${key}`))
     );
-    ok = false;
     return void 0;
   };
-  const url = str3("url");
+  let url = isUnset("url") ? void 0 : str3("url");
+  if (url === "" && env.fromEnv(`${base}/url`)) {
+    emptyVariable("url");
+    url = void 0;
+  }
   if (url !== void 0 && !/^https?:\/\/[^\s]+$/.test(url)) {
+    const example = type === "cloudflare" ? "https://api.cloudflare.com/client/v4" : "https://kazoo.example.net:8000/v2";
     diagnostics.push(
       err(
         "CONFIG",
-        `\`url\` of target "${name}" must be an http(s) URL, e.g. https://kazoo.example.net:8000/v2`,
+        `\`url\` of target "${name}" must be an http(s) URL, e.g. ${example}`,
         here(`${base}/url`)
       )
     );
-    ok = false;
   }
   const insecure = raw2["insecure_http"];
   if (insecure !== void 0 && typeof insecure !== "boolean") {
@@ -47312,7 +47510,6 @@ function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics) {
         here(`${base}/insecure_http`)
       )
     );
-    ok = false;
   }
   const checkNumbers = raw2["check_numbers"];
   if (checkNumbers !== void 0 && typeof checkNumbers !== "boolean") {
@@ -47323,7 +47520,6 @@ function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics) {
         here(`${base}/check_numbers`)
       )
     );
-    ok = false;
   }
   const int2 = (key, def, min, max) => {
     const v = raw2[key];
@@ -47336,7 +47532,6 @@ function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics) {
         here(`${base}/${key}`)
       )
     );
-    ok = false;
     return def;
   };
   const auth2 = {};
@@ -47346,14 +47541,16 @@ function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics) {
     diagnostics.push(
       err(
         "CONFIG",
-        `\`auth\` of target "${name}" must be a mapping, e.g. { api_key: \${env:KAZOO_API_KEY} }`,
+        `\`auth\` of target "${name}" must be a mapping, e.g. { api_key: "\${env:KAZOO_API_KEY}" }`,
         here(`${base}/auth`)
       )
     );
-    ok = false;
   } else {
     for (const [k2, v] of Object.entries(rawAuth)) {
-      if (typeof v === "string") auth2[k2] = v;
+      if (isUnset(`auth.${k2}`)) continue;
+      if (typeof v === "string" && v === "" && env.fromEnv(`${base}/auth/${k2}`)) {
+        emptyVariable(`auth.${k2}`);
+      } else if (typeof v === "string") auth2[k2] = v;
       else {
         diagnostics.push(
           err(
@@ -47362,7 +47559,6 @@ function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics) {
             here(`${base}/auth/${k2}`)
           )
         );
-        ok = false;
       }
     }
   }
@@ -47384,15 +47580,32 @@ function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics) {
           here(`${base}/url`)
         )
       );
-      ok = false;
     }
+  }
+  let known_fields;
+  const rawKnown = raw2["known_fields"];
+  if (rawKnown !== void 0) {
+    if (Array.isArray(rawKnown) && rawKnown.every((p2) => typeof p2 === "string" && p2.startsWith("/")))
+      known_fields = rawKnown;
+    else
+      diagnostics.push(
+        err(
+          "CONFIG",
+          `\`known_fields\` of target "${name}" must be a list of JSON Pointers into a spec, \`*\` for any one key or index, e.g. [/servers/*/options/x_routing_hint]`,
+          here(`${base}/known_fields`)
+        )
+      );
   }
   const schema = str3("schema");
   const account_id = str3("account_id");
   const ca_file = str3("ca_file");
+  const positions = {};
+  for (const key of Object.keys(raw2)) positions[key] = here(`${base}/${key}`);
   const target = {
     name,
-    type: typeof type === "string" ? type : "",
+    // An unknown type is reported above; the target stays, typeless, so its
+    // documents are still checked (by their kind's provider).
+    type: knownType ? type : "",
     auth: auth2,
     concurrency: int2("concurrency", DEFAULT_CONCURRENCY, 1, 256),
     timeout_ms: int2("timeout_ms", 3e4, 100, 6e5),
@@ -47401,9 +47614,23 @@ function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics) {
     ...schema !== void 0 ? { schema } : {},
     ...account_id !== void 0 ? { account_id } : {},
     ...ca_file !== void 0 ? { ca_file } : {},
+    positions,
+    ...known_fields ? { known_fields } : {},
+    ...unset.length > 0 ? { unset } : {},
     ...checkNumbers === false ? { check_numbers: false } : {}
   };
-  return ok ? target : void 0;
+  return target;
+  function emptyVariable(setting) {
+    const pointer = `${base}/${setting.replace(".", "/")}`;
+    const at = here(pointer);
+    unset.push({ setting, variable: "(empty)" });
+    diagnostics.push({
+      severity: "notice",
+      code: "ENV_EMPTY",
+      message: `${setting} of target "${name}" comes from an environment variable that is empty: fine for validate; plan and apply need it`,
+      ...at
+    });
+  }
 }
 function parsePolicy(raw2, here, keyAt, diagnostics) {
   if (raw2 === void 0) return DEFAULT_POLICY;
@@ -47435,7 +47662,7 @@ function parsePolicy(raw2, here, keyAt, diagnostics) {
       diagnostics.push(
         warn(
           "CONFIG_UNKNOWN_KEY",
-          `unknown policy "${key}" (known: prune, max_deletes, max_changes)`,
+          `unknown policy "${key}"${didYouMean(key, POLICY_KEYS)} (known: ${POLICY_KEYS.join(", ")})`,
           keyAt(`/policy/${key}`)
         )
       );
@@ -47465,15 +47692,18 @@ function err(code, message, at) {
 function warn(code, message, at) {
   return { severity: "warning", code, message, ...at };
 }
-var DEFAULT_POLICY, DEFAULT_DOCUMENTS, DEFAULT_CONCURRENCY, TARGET_KEYS;
+var DEFAULT_POLICY, DEFAULT_DOCUMENTS, DEFAULT_CONCURRENCY, ROOT_KEYS, POLICY_KEYS, TARGET_KEYS;
 var init_config = __esm({
   "src/core/config.ts"() {
     "use strict";
     init_json();
+    init_suggest();
     init_yaml();
     DEFAULT_POLICY = { prune: false, max_deletes: 5, max_changes: 100 };
     DEFAULT_DOCUMENTS = ["connectivity/**/*.yaml"];
     DEFAULT_CONCURRENCY = 8;
+    ROOT_KEYS = ["targets", "documents", "policy"];
+    POLICY_KEYS = ["prune", "max_deletes", "max_changes"];
     TARGET_KEYS = [
       "type",
       "url",
@@ -47484,7 +47714,8 @@ var init_config = __esm({
       "timeout_ms",
       "ca_file",
       "insecure_http",
-      "check_numbers"
+      "check_numbers",
+      "known_fields"
     ];
   }
 });
@@ -47761,20 +47992,20 @@ var require_ms = __commonJS({
     function fmtLong(ms) {
       var msAbs = Math.abs(ms);
       if (msAbs >= d) {
-        return plural(ms, msAbs, d, "day");
+        return plural2(ms, msAbs, d, "day");
       }
       if (msAbs >= h2) {
-        return plural(ms, msAbs, h2, "hour");
+        return plural2(ms, msAbs, h2, "hour");
       }
       if (msAbs >= m) {
-        return plural(ms, msAbs, m, "minute");
+        return plural2(ms, msAbs, m, "minute");
       }
       if (msAbs >= s) {
-        return plural(ms, msAbs, s, "second");
+        return plural2(ms, msAbs, s, "second");
       }
       return ms + " ms";
     }
-    function plural(ms, msAbs, n, name) {
+    function plural2(ms, msAbs, n, name) {
       var isPlural = msAbs >= n * 1.5;
       return Math.round(ms / n) + " " + name + (isPlural ? "s" : "");
     }
@@ -55647,8 +55878,11 @@ function renderPlanJson(plan) {
 init_escape();
 function countDiagnostics(list) {
   let errors = 0;
-  for (const d of list) if (d.severity === "error") errors++;
-  return { errors, warnings: list.length - errors };
+  let notices = 0;
+  for (const d of list)
+    if (d.severity === "error") errors++;
+    else if (d.severity === "notice") notices++;
+  return { errors, warnings: list.length - errors - notices, notices };
 }
 function renderDiagnosticLine(d) {
   return `${d.file}:${d.line}:${d.col}: ${d.severity}: ${d.message}${d.pointer ? ` (${d.pointer})` : ""}`;
@@ -55656,11 +55890,26 @@ function renderDiagnosticLine(d) {
 
 // src/core/render-run.ts
 function renderLoaded(loaded, quiet) {
+  const shown = loaded.diagnostics.filter(
+    (d) => d.severity === "error" || !quiet && d.file === loaded.configFile
+  );
+  const counted = countDiagnostics(
+    loaded.diagnostics.filter((d) => d.severity !== "error" && d.file !== loaded.configFile)
+  );
+  const parts = [
+    ...counted.warnings > 0 ? [plural(counted.warnings, "warning")] : [],
+    ...counted.notices > 0 ? [plural(counted.notices, "notice")] : []
+  ];
   return [
     ...loaded.notes.map((n) => `connops: ${n}
 `),
-    ...loaded.diagnostics.filter((d) => d.severity === "error" || !quiet).map((d) => renderDiagnosticLine(d) + "\n")
+    ...shown.map((d) => renderDiagnosticLine(d) + "\n"),
+    ...parts.length > 0 && !quiet ? [`connops: ${parts.join(", ")} in the documents; run \`connops validate\` for details
+`] : []
   ];
+}
+function plural(n, word) {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
 function renderInvalidDocuments(diagnostics) {
   const { errors } = countDiagnostics(diagnostics);
@@ -56331,10 +56580,11 @@ import { dirname as dirname7, join as join6 } from "node:path";
 
 // src/engine/project.ts
 init_errors();
-import { dirname as dirname6 } from "node:path";
+import { dirname as dirname6, relative as relative5 } from "node:path";
 
 // src/core/options.ts
 init_errors();
+init_suggest();
 import { parseArgs } from "node:util";
 var OPTIONS = {
   config: { type: "string", short: "c" },
@@ -56388,8 +56638,22 @@ function parseCommandLine(argv) {
     const [command, ...rest] = positionals;
     return { command, positionals: rest, flags: values };
   } catch (err2) {
-    throw new UsageError(err2.message.replace(/^TypeError \[[A-Z_]+\]: /, ""));
+    throw new UsageError(parseArgsMessage(err2));
   }
+}
+function parseArgsMessage(err2) {
+  const flag = /'(-{1,2}[^' ]+)/.exec(err2.message)?.[1] ?? "";
+  if (err2.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+    const name = flag.replace(/^-+/, "").split("=")[0] ?? "";
+    const guess = closest(name, Object.keys(OPTIONS));
+    return `unknown option ${flag}${guess ? ` (did you mean --${guess}?)` : ""}`;
+  }
+  if (err2.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+    const name = /--([a-z0-9-]+)/.exec(err2.message)?.[1] ?? "";
+    const option = OPTIONS[name];
+    return option?.type === "boolean" ? `--${name} takes no value` : `--${name} needs a value, e.g. --${name} VALUE`;
+  }
+  return err2.message.replace(/^TypeError \[[A-Z_]+\]: /, "");
 }
 function shardFlag(flags) {
   const s = flags.shard;
@@ -56571,18 +56835,20 @@ init_yaml();
 var DOC_KEYS = ["kind", "target", "account", "name", "id", "ignore", "spec"];
 function buildDesiredState(files, config, providers, env, options = {}) {
   const keepSpecs = options.keepSpecs !== false;
+  const offline = { offline: options.offline === true };
   return combineFileChecks(
-    files.map((file) => checkFile(file, config, providers, env, keepSpecs)),
+    files.map((file) => checkFile(file, config, providers, env, keepSpecs, offline)),
     providers
   );
 }
-function checkFile(file, config, providers, env, keepSpecs) {
+function checkFile(file, config, providers, env, keepSpecs, options = {}) {
   const diagnostics = [];
   const secrets = [];
   const checked = [];
   const documents = [];
-  const parsed = parseYamlFile(file.path, file.text, env);
-  diagnostics.push(...parsed.diagnostics);
+  const parsed = parseYamlFile(file.path, file.text, env, {
+    missingEnv: options.offline ? "notice" : "error"
+  });
   if (parsed.documents.length === 0 && parsed.diagnostics.length === 0) {
     diagnostics.push({
       severity: "warning",
@@ -56608,6 +56874,14 @@ function checkFile(file, config, providers, env, keepSpecs) {
     });
     if (keepSpecs) documents.push(doc);
   }
+  const needed = new Set(
+    diagnostics.filter((d) => d.code !== "ENV_MISSING").map((d) => `${d.line}:${d.col}:${d.pointer}`)
+  );
+  diagnostics.push(
+    ...parsed.diagnostics.filter(
+      (d) => !(d.severity === "notice" && needed.has(`${d.line}:${d.col}:${d.pointer}`))
+    )
+  );
   return { diagnostics, secrets, checked, documents };
 }
 function combineFileChecks(checks, providers) {
@@ -56657,7 +56931,12 @@ function checkDocument(ydoc, file, config, providers, diagnostics, secrets) {
   const str3 = (key, required) => {
     const v = root[key];
     if (v === void 0) {
-      if (required) fail2("MISSING_FIELD", `document needs \`${key}\``, "");
+      if (required)
+        fail2(
+          "MISSING_FIELD",
+          key === "name" ? "document needs `name` (or `id`, to adopt an existing object by its id alone)" : `document needs \`${key}\``,
+          ""
+        );
       return void 0;
     }
     if (typeof v === "number") {
@@ -56676,8 +56955,9 @@ function checkDocument(ydoc, file, config, providers, diagnostics, secrets) {
   };
   const kind = str3("kind", true);
   const targetName = str3("target", true);
-  const name = str3("name", true);
+  const pinnedOnly = root["name"] === void 0 && root["id"] !== void 0;
   const id = str3("id", false);
+  const name = pinnedOnly ? id : str3("name", true);
   let account = str3("account", false);
   const provider = kind !== void 0 ? providers.get(kind) : void 0;
   if (kind !== void 0 && !provider) {
@@ -56689,14 +56969,14 @@ function checkDocument(ydoc, file, config, providers, diagnostics, secrets) {
   }
   const target = targetName !== void 0 ? config.targets[targetName] : void 0;
   if (targetName !== void 0 && !target) {
-    const known = Object.keys(config.targets);
+    const known2 = Object.keys(config.targets);
     fail2(
       "UNKNOWN_TARGET",
-      `unknown target "${targetName}"; the config defines ${known.length ? known.join(", ") : "no targets"}`,
+      `unknown target "${targetName}"; the config defines ${known2.length ? known2.join(", ") : "no targets"}`,
       "/target"
     );
   }
-  if (provider && target && target.type !== provider.targetType) {
+  if (provider && target && target.type !== "" && target.type !== provider.targetType) {
     fail2(
       "TARGET_KIND",
       `kind "${provider.kind}" needs a target of type "${provider.targetType}", but "${target.name}" is "${target.type}"`,
@@ -56746,7 +57026,8 @@ function checkDocument(ydoc, file, config, providers, diagnostics, secrets) {
     return void 0;
   let body = spec;
   const specName = spec["name"];
-  if (specName !== void 0 && specName !== name) {
+  if (pinnedOnly) {
+  } else if (specName !== void 0 && specName !== name) {
     report(
       "error",
       "NAME_MISMATCH",
@@ -56754,12 +57035,17 @@ function checkDocument(ydoc, file, config, providers, diagnostics, secrets) {
       "/spec/name"
     );
     return void 0;
-  }
-  if (specName === void 0) body = { ...spec, name };
+  } else if (specName === void 0) body = { ...spec, name };
   let specOk = true;
+  const known = target.known_fields ?? [];
   for (const problem of provider.checkSpec(body, target)) {
+    if (problem.code === "UNKNOWN_FIELD" && known.some((k2) => pointerMatches(k2, problem.pointer)))
+      continue;
     const pointer = `/spec${problem.pointer}`;
     let message = problem.message;
+    const unset = ydoc.unresolved?.get(pointer);
+    if (unset && problem.severity === "error")
+      message += ` (the value is \${env:${unset[0] ?? ""}}, which is not set here: the check needs its value)`;
     if (problem.code === "SCHEMA" && / must be a string/.test(message) && ydoc.numberLike.has(pointer)) {
       message += " (YAML read it as a number: put it in quotes)";
     }
@@ -56876,7 +57162,9 @@ function checkBatch(job, b2, config, providers, env, held) {
       out.push({ diagnostics: [unreadable(path.shown, read.reason)], secrets: [], scopes: [] });
       continue;
     }
-    const c3 = checkFile({ path: path.shown, text: read.text }, config, providers, env, false);
+    const c3 = checkFile({ path: path.shown, text: read.text }, config, providers, env, false, {
+      offline: job.offline === true
+    });
     for (const doc of c3.checked) held.push({ file, doc });
     out.push({
       diagnostics: c3.diagnostics,
@@ -57156,14 +57444,17 @@ async function loadProject(options) {
   for (const target of Object.values(config.targets)) {
     for (const provider of providers.values()) {
       if (provider.targetType !== target.type) continue;
-      for (const message of provider.checkTarget(target)) {
+      const authUnset = (target.unset ?? []).some((u) => u.setting.startsWith("auth."));
+      for (const problem of provider.checkTarget(target)) {
+        if (problem.setting === "auth" && authUnset) continue;
+        const at = problem.setting && target.positions?.[problem.setting] || target.source;
         diagnostics.push({
           severity: "error",
           code: "CONFIG",
-          message: `target "${target.name}": ${message}`,
-          file: target.source.file,
-          line: target.source.line,
-          col: target.source.col
+          message: `target "${target.name}": ${problem.message}`,
+          file: at.file,
+          line: at.line,
+          col: at.col
         });
       }
     }
@@ -57193,6 +57484,7 @@ async function loadProject(options) {
       configDir: dir,
       configText: configText.text,
       env: options.env,
+      ...options.offline ? { offline: true } : {},
       files: paths.map((full) => ({ full, shown: shown(full) }))
     };
     const done = await checkFilesInThreads(job, config, providers, threads);
@@ -57207,7 +57499,10 @@ async function loadProject(options) {
       if (res.ok) files.push({ path: shown(full), text: res.text });
       else diagnostics.push(unreadable(shown(full), res.reason));
     }
-    state = buildDesiredState(files, config, providers, env, { keepSpecs });
+    state = buildDesiredState(files, config, providers, env, {
+      keepSpecs,
+      ...options.offline ? { offline: true } : {}
+    });
   }
   return {
     config,
@@ -57313,7 +57608,11 @@ async function planProject(options) {
     ...git.source ? { source: git.source } : {}
   });
   for (const s of project.secrets) options.secrets.add(s);
-  options.onLoaded?.({ diagnostics: project.diagnostics, notes });
+  options.onLoaded?.({
+    diagnostics: project.diagnostics,
+    notes,
+    configFile: relative5(options.cwd, options.configPath) || options.configPath
+  });
   const { errors } = countDiagnostics(project.diagnostics);
   if (errors > 0 || !project.config)
     return { invalid: true, diagnostics: project.diagnostics, errors, notes };
@@ -57328,6 +57627,7 @@ async function planProject(options) {
       throw new UsageError(
         `--target ${t2}: the config has no such target (known: ${Object.keys(config.targets).join(", ")})`
       );
+  checkAccountsDeclared(selection, project.documents, git.deleted ?? []);
   const documents = selectDocuments(project.documents, selection);
   checkReachable(config, documents, options.configPath);
   const pool = openSessions(options.secrets);
@@ -57367,13 +57667,30 @@ async function planProject(options) {
     throw err2;
   }
 }
+function checkAccountsDeclared(selection, documents, deleted) {
+  const targets = selection.targets;
+  const declared = new Set(
+    [...documents.map((d) => d.key), ...deleted].filter((k2) => !targets?.length || targets.includes(k2.target)).map((k2) => k2.account)
+  );
+  for (const a of selection.accounts ?? [])
+    if (!declared.has(a))
+      throw new UsageError(
+        `--account ${a}: no document${targets?.length ? ` of target ${targets.join(", ")}` : ""} declares this account (declared: ${[...declared].sort().join(", ") || "none"})`
+      );
+}
 function checkReachable(config, documents, configPath) {
   for (const t2 of Object.values(config.targets)) {
     if (!documents.some((d) => d.key.target === t2.name)) continue;
-    if (Object.keys(t2.auth).length === 0)
+    const unset = t2.unset ?? [];
+    if (unset.length > 0)
       throw new ConnopsError(
         "CONFIG",
-        `target "${t2.name}" has no \`auth\`; set it in ${configPath} (e.g. auth: { api_key: \${env:KAZOO_API_KEY} })`
+        `target "${t2.name}" cannot be reached: ${unset.map((u) => u.variable === "(empty)" ? `${u.setting} comes from an environment variable that is empty` : `${u.setting} comes from \${env:${u.variable}}, which is not set`).join("; ")}`
+      );
+    if (Object.values(t2.auth).every((v) => v === ""))
+      throw new ConnopsError(
+        "CONFIG",
+        `target "${t2.name}" has no \`auth\`; set it in ${configPath} (e.g. auth: { api_key: "\${env:KAZOO_API_KEY}" })`
       );
     if (t2.url === void 0 && t2.type === "kazoo")
       throw new ConnopsError(
@@ -57404,7 +57721,7 @@ function selectionRecord(s) {
 // src/action/run.ts
 import { randomUUID as randomUUID2 } from "node:crypto";
 import { readFileSync as readFileSync3 } from "node:fs";
-import { relative as relative5, resolve as resolve2, sep as sep3 } from "node:path";
+import { relative as relative6, resolve as resolve2, sep as sep3 } from "node:path";
 
 // node_modules/@actions/core/lib/command.js
 import * as os from "os";
@@ -57991,7 +58308,7 @@ function prepare2(env, core, api, onStopSignal2) {
     configPath,
     workspace,
     secrets,
-    identity: { config: toPosix(relative5(workspace, configAbs)) || inputs.config, scope },
+    identity: { config: toPosix(relative6(workspace, configAbs)) || inputs.config, scope },
     eventName: env["GITHUB_EVENT_NAME"] ?? "",
     event: readEvent(env["GITHUB_EVENT_PATH"]),
     repository: env["GITHUB_REPOSITORY"] ?? "",
@@ -58051,7 +58368,7 @@ var INCOMPLETE = {
   reason: "connops: the plan is incomplete: some live state could not be read (see the log)"
 };
 function workspacePath(run2, file) {
-  return toPosix(relative5(run2.workspace, resolve2(run2.cwd, file)));
+  return toPosix(relative6(run2.workspace, resolve2(run2.cwd, file)));
 }
 var mdCell = escapeMarkdownCell;
 
@@ -58089,7 +58406,7 @@ async function validate(run2, options) {
       startLine: d.line,
       startColumn: d.col
     };
-    run2.core[d.severity === "error" ? "error" : "warning"](
+    run2.core[d.severity](
       run2.secrets.redact(`${d.message}${d.pointer ? ` (${d.pointer})` : ""}`),
       props
     );

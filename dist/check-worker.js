@@ -14355,6 +14355,47 @@ function getAtPointer(value, pointer) {
   }
   return cur;
 }
+function pointerMatches(pattern, pointer) {
+  const p = parsePointer(pattern);
+  const t = parsePointer(pointer);
+  return p.length === t.length && p.every((token, i) => token === "*" || token === t[i]);
+}
+
+// src/core/suggest.ts
+function closest(word, candidates) {
+  let best;
+  let bestD = 3;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestD) {
+      bestD = d;
+      best = c;
+    }
+  }
+  return best;
+}
+function didYouMean(word, candidates) {
+  const c = closest(word, candidates) ?? (word.length >= 3 ? candidates.find((k) => k.startsWith(word)) : void 0);
+  return c !== void 0 && c !== word ? ` (did you mean "${c}"?)` : "";
+}
+function editDistance(a, b) {
+  if (Math.abs(a.length - b.length) > 2) return 3;
+  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0];
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = prev[j];
+      prev[j] = Math.min(
+        prev[j] + 1,
+        prev[j - 1] + 1,
+        diag + (a[i - 1] === b[j - 1] ? 0 : 1)
+      );
+      diag = tmp;
+    }
+  }
+  return prev[b.length];
+}
 
 // src/core/yaml.ts
 var import_yaml = __toESM(require_dist(), 1);
@@ -14389,6 +14430,7 @@ function substituteEnv(value, env) {
       resolved = false;
       problems.push({
         code: "ENV_MISSING",
+        name,
         message: `environment variable ${name} is not set${v === "" ? " (it is empty, as GitHub passes a secret the workflow cannot see)" : ""} (referenced as \${env:${name}})`
       });
       return match;
@@ -14870,31 +14912,56 @@ function parseYamlFile(file, text, env, options = {}) {
   }
   const documents = [];
   const reparsed = lazyReparse(text);
+  const flowEnv = docs.some((d) => d.errors.length > 0) ? unquotedEnvInFlow(text) : [];
   let deep;
   docs.forEach((doc, index) => {
     let failed = false;
     let reportedDeep = false;
-    for (const e of doc.errors) {
+    const from = index === 0 ? 0 : doc.range[0];
+    const to = docs[index + 1]?.range[0] ?? text.length;
+    const mine = flowEnv.filter((f) => f.offset >= from && f.offset < to);
+    if (mine.length > 0 && doc.errors.length > 0) {
       failed = true;
-      if (e.code === "RESOURCE_EXHAUSTION") {
-        if (reportedDeep) continue;
-        reportedDeep = true;
-        deep ??= tooDeep(text);
+      for (const f of mine) {
         diagnostics.push({
           severity: "error",
-          code: "YAML_TOO_DEEP",
-          message: TOO_DEEP,
-          ...at(deep.get(index) ?? e.pos[0])
+          code: "YAML_ENV_FLOW",
+          message: `${f.text} inside a flow collection ({ \u2026 } or [ \u2026 ]) must be quoted: YAML reads its "{" and "}" as the collection's own brackets; write "${f.text}"`,
+          ...at(f.offset)
         });
-        continue;
       }
-      const pos2 = at(e.pos[0]);
-      diagnostics.push({
-        severity: "error",
-        code: yamlCode(e.code),
-        message: yamlMessage(e.code, e.message),
-        ...pos2
-      });
+      const lines = new Set(mine.map((f) => at(f.offset).line));
+      for (const e of otherErrors(text, mine, index))
+        if (!lines.has(at(e).line))
+          diagnostics.push({
+            severity: "error",
+            code: "YAML_SYNTAX",
+            message: "YAML syntax error (left once the ${env:\u2026} above is quoted)",
+            ...at(e)
+          });
+    } else {
+      for (const e of doc.errors) {
+        failed = true;
+        if (e.code === "RESOURCE_EXHAUSTION") {
+          if (reportedDeep) continue;
+          reportedDeep = true;
+          deep ??= tooDeep(text);
+          diagnostics.push({
+            severity: "error",
+            code: "YAML_TOO_DEEP",
+            message: TOO_DEEP,
+            ...at(deep.get(index) ?? e.pos[0])
+          });
+          continue;
+        }
+        const pos2 = at(e.pos[0]);
+        diagnostics.push({
+          severity: "error",
+          code: yamlCode(e.code),
+          message: yamlMessage(e.code, e.message),
+          ...pos2
+        });
+      }
     }
     for (const w of doc.warnings) {
       const pos2 = at(w.pos[0]);
@@ -14918,7 +14985,7 @@ function parseYamlFile(file, text, env, options = {}) {
       });
       return;
     }
-    const conv = new Converter(doc, env, at, diagnostics);
+    const conv = new Converter(doc, env, at, diagnostics, options.missingEnv ?? "error");
     const value = doc.contents ? conv.convert(doc.contents, []) : void 0;
     documents.push({
       index,
@@ -14926,7 +14993,8 @@ function parseYamlFile(file, text, env, options = {}) {
       start,
       locate,
       sensitive: conv.sensitive,
-      numberLike: conv.numberLike
+      numberLike: conv.numberLike,
+      ...conv.unresolved.size > 0 ? { unresolved: conv.unresolved } : {}
     });
   });
   return { documents, diagnostics };
@@ -14951,6 +15019,7 @@ function yamlMessage(code, message) {
 var Converter = class {
   sensitive = [];
   numberLike = /* @__PURE__ */ new Set();
+  unresolved = /* @__PURE__ */ new Map();
   aborted = false;
   nodes = 0;
   doc;
@@ -14958,11 +15027,13 @@ var Converter = class {
   at;
   diagnostics;
   resolving = /* @__PURE__ */ new Set();
-  constructor(doc, env, at, diagnostics) {
+  missingEnv;
+  constructor(doc, env, at, diagnostics, missingEnv) {
     this.doc = doc;
     this.env = env;
     this.at = at;
     this.diagnostics = diagnostics;
+    this.missingEnv = missingEnv;
   }
   convert(node, path) {
     if (this.aborted || node == null) return null;
@@ -15072,19 +15143,80 @@ var Converter = class {
   }
   substitute(value, node, path) {
     const r = substituteEnv(value, this.env);
-    for (const p of r.problems) this.report(node, "error", p.code, p.message);
+    for (const p of r.problems) {
+      if (p.code === "ENV_MISSING" && p.name !== void 0) {
+        const pointer = buildPointer(path);
+        this.unresolved.set(pointer, [...this.unresolved.get(pointer) ?? [], p.name]);
+        this.report(node, this.missingEnv, p.code, p.message, pointer);
+      } else this.report(node, "error", p.code, p.message);
+    }
     if (r.used && r.resolved) this.sensitive.push(buildPointer(path));
     return detached(r.value);
   }
-  report(node, severity, code, message) {
+  report(node, severity, code, message, pointer) {
     const offset = node.range?.[0] ?? 0;
-    this.diagnostics.push({ severity, code, message, ...this.at(offset) });
+    this.diagnostics.push({
+      severity,
+      code,
+      message,
+      ...this.at(offset),
+      ...pointer !== void 0 ? { pointer } : {}
+    });
   }
   abort(node, code, message) {
     this.report(node, "error", code, message);
     this.aborted = true;
   }
 };
+function unquotedEnvInFlow(text) {
+  const out = [];
+  let depth = 0;
+  let quote;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote) {
+      if (c === "\\" && quote === '"') i++;
+      else if (c === quote) quote = void 0;
+      continue;
+    }
+    if (c === "#" && (i === 0 || /\s/.test(text[i - 1] ?? ""))) {
+      const eol = text.indexOf("\n", i);
+      if (eol === -1) break;
+      i = eol;
+      continue;
+    }
+    if ((c === '"' || c === "'") && /[\s:,[{-]/.test(text[i - 1] ?? " ")) quote = c;
+    else if (c === "$" && text.startsWith("${env:", i)) {
+      const close = text.indexOf("}", i);
+      if (close === -1) continue;
+      if (depth > 0) {
+        let end = close + 1;
+        while (end < text.length && !/[\s,\]}]/.test(text[end] ?? "")) end++;
+        out.push({ offset: i, text: text.slice(i, end) });
+      }
+      i = close;
+    } else if (c === "{" || c === "[") depth++;
+    else if ((c === "}" || c === "]") && depth > 0) depth--;
+  }
+  return out;
+}
+function otherErrors(text, found, index) {
+  let fixed = "";
+  let last = 0;
+  const shift = [];
+  for (const f of found) {
+    fixed += `${text.slice(last, f.offset)}"${f.text}"`;
+    last = f.offset + f.text.length;
+    shift.push({ at: f.offset, by: 2 });
+  }
+  fixed += text.slice(last);
+  const doc = parseDocuments(fixed)[index];
+  return (doc?.errors ?? []).map((e) => {
+    let o = e.pos[0];
+    for (const s of shift) if (o > s.at + 1) o -= s.by;
+    return o;
+  });
+}
 function linePositions(text) {
   const starts = [0];
   for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
@@ -15202,6 +15334,8 @@ function makeLocator(doc, at, start) {
 var DEFAULT_POLICY = { prune: false, max_deletes: 5, max_changes: 100 };
 var DEFAULT_DOCUMENTS = ["connectivity/**/*.yaml"];
 var DEFAULT_CONCURRENCY = 8;
+var ROOT_KEYS = ["targets", "documents", "policy"];
+var POLICY_KEYS = ["prune", "max_deletes", "max_changes"];
 var TARGET_KEYS = [
   "type",
   "url",
@@ -15212,13 +15346,41 @@ var TARGET_KEYS = [
   "timeout_ms",
   "ca_file",
   "insecure_http",
-  "check_numbers"
+  "check_numbers",
+  "known_fields"
 ];
 function parseConfig(file, dir, text, env, targetTypes2) {
-  const parsed = parseYamlFile(file, text, env);
-  const diagnostics = [...parsed.diagnostics];
+  const parsed = parseYamlFile(file, text, env, { missingEnv: "notice" });
+  const diagnostics = [];
   const secrets = [];
   const doc = parsed.documents[0];
+  const credentialEnv = /* @__PURE__ */ new Map();
+  const reported = /* @__PURE__ */ new Set();
+  for (const d of parsed.diagnostics) {
+    const m = d.code === "ENV_MISSING" && d.pointer !== void 0 ? /^\/targets\/([^/]+)\/(url|auth\/[^/]+)$/.exec(d.pointer) : null;
+    if (!m) {
+      const { pointer: _p, ...rest } = d;
+      diagnostics.push(d.severity === "notice" ? { ...rest, severity: "error" } : rest);
+      continue;
+    }
+    const target = m[1].replaceAll("~1", "/").replaceAll("~0", "~");
+    const setting = m[2].replace("/", ".");
+    for (const variable of doc?.unresolved?.get(d.pointer) ?? []) {
+      const list = credentialEnv.get(target) ?? [];
+      list.push({ setting, variable });
+      credentialEnv.set(target, list);
+      if (reported.has(variable)) continue;
+      reported.add(variable);
+      diagnostics.push({
+        severity: "notice",
+        code: "ENV_MISSING",
+        message: `environment variable ${variable} is not set (${setting} of target "${target}"): fine for validate, which needs no secret; plan and apply need it`,
+        file: d.file,
+        line: d.line,
+        col: d.col
+      });
+    }
+  }
   if (parsed.documents.length > 1) {
     const second = parsed.documents[1];
     diagnostics.push(
@@ -15259,11 +15421,11 @@ function parseConfig(file, dir, text, env, targetTypes2) {
     }
   }
   for (const key of Object.keys(root)) {
-    if (!["targets", "documents", "policy"].includes(key)) {
+    if (!ROOT_KEYS.includes(key)) {
       diagnostics.push(
         warn(
           "CONFIG_UNKNOWN_KEY",
-          `unknown config key "${key}" (expected targets, documents, policy)`,
+          `unknown config key "${key}"${didYouMean(key, ROOT_KEYS)} (known: ${ROOT_KEYS.join(", ")})`,
           keyAt(`/${key}`)
         )
       );
@@ -15282,7 +15444,11 @@ function parseConfig(file, dir, text, env, targetTypes2) {
   } else {
     for (const [name, raw] of Object.entries(rawTargets)) {
       const base = `/targets/${name.replaceAll("~", "~0").replaceAll("/", "~1")}`;
-      const t = parseTarget(name, raw, base, here, keyAt, targetTypes2, diagnostics);
+      const sensitive = new Set(doc.sensitive);
+      const t = parseTarget(name, raw, base, here, keyAt, targetTypes2, diagnostics, {
+        unset: credentialEnv.get(name) ?? [],
+        fromEnv: (p) => sensitive.has(p)
+      });
       if (t) targets[name] = t;
     }
   }
@@ -15302,10 +15468,9 @@ function parseConfig(file, dir, text, env, targetTypes2) {
       );
   }
   const policy = parsePolicy(root["policy"], here, keyAt, diagnostics);
-  if (diagnostics.some((d) => d.severity === "error")) return { diagnostics, secrets };
   return { config: { file, dir, targets, documents, policy }, diagnostics, secrets };
 }
-function parseTarget(name, raw, base, here, keyAt, targetTypes2, diagnostics) {
+function parseTarget(name, raw, base, here, keyAt, targetTypes2, diagnostics, env) {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
     diagnostics.push(
       err("CONFIG", `target name "${name}" must be letters, digits, ".", "_" or "-"`, keyAt(base))
@@ -15321,27 +15486,37 @@ function parseTarget(name, raw, base, here, keyAt, targetTypes2, diagnostics) {
     );
     return void 0;
   }
-  let ok = true;
+  const unset = [...env.unset];
+  const isUnset = (setting) => unset.some((u) => u.setting === setting);
   for (const key of Object.keys(raw)) {
     if (!TARGET_KEYS.includes(key))
       diagnostics.push(
         warn(
           "CONFIG_UNKNOWN_KEY",
-          `unknown setting "${key}" in target "${name}" (known: ${TARGET_KEYS.join(", ")})`,
+          `unknown setting "${key}" in target "${name}"${didYouMean(key, TARGET_KEYS)} (known: ${TARGET_KEYS.join(", ")})`,
           keyAt(`${base}/${key}`)
         )
       );
   }
   const type = raw["type"];
-  if (typeof type !== "string" || !targetTypes2.includes(type)) {
+  let knownType = typeof type === "string" && targetTypes2.includes(type);
+  if (type === void 0) {
     diagnostics.push(
       err(
         "CONFIG",
         `target "${name}" needs \`type\`: one of ${targetTypes2.join(", ")}`,
-        raw["type"] === void 0 ? keyAt(base) : here(`${base}/type`)
+        keyAt(base)
       )
     );
-    ok = false;
+  } else if (!knownType) {
+    diagnostics.push(
+      err(
+        "CONFIG",
+        typeof type === "string" ? `unknown type "${type}" for target "${name}"${didYouMean(type, targetTypes2)}; known types: ${targetTypes2.join(", ")}` : `\`type\` of target "${name}" must be a string: one of ${targetTypes2.join(", ")}`,
+        here(`${base}/type`)
+      )
+    );
+    knownType = false;
   }
   const str3 = (key) => {
     const v = raw[key];
@@ -15350,19 +15525,22 @@ function parseTarget(name, raw, base, here, keyAt, targetTypes2, diagnostics) {
     diagnostics.push(
       err("CONFIG", `\`${key}\` of target "${name}" must be a string`, here(`${base}/${key}`))
     );
-    ok = false;
     return void 0;
   };
-  const url = str3("url");
+  let url = isUnset("url") ? void 0 : str3("url");
+  if (url === "" && env.fromEnv(`${base}/url`)) {
+    emptyVariable("url");
+    url = void 0;
+  }
   if (url !== void 0 && !/^https?:\/\/[^\s]+$/.test(url)) {
+    const example = type === "cloudflare" ? "https://api.cloudflare.com/client/v4" : "https://kazoo.example.net:8000/v2";
     diagnostics.push(
       err(
         "CONFIG",
-        `\`url\` of target "${name}" must be an http(s) URL, e.g. https://kazoo.example.net:8000/v2`,
+        `\`url\` of target "${name}" must be an http(s) URL, e.g. ${example}`,
         here(`${base}/url`)
       )
     );
-    ok = false;
   }
   const insecure = raw["insecure_http"];
   if (insecure !== void 0 && typeof insecure !== "boolean") {
@@ -15373,7 +15551,6 @@ function parseTarget(name, raw, base, here, keyAt, targetTypes2, diagnostics) {
         here(`${base}/insecure_http`)
       )
     );
-    ok = false;
   }
   const checkNumbers = raw["check_numbers"];
   if (checkNumbers !== void 0 && typeof checkNumbers !== "boolean") {
@@ -15384,7 +15561,6 @@ function parseTarget(name, raw, base, here, keyAt, targetTypes2, diagnostics) {
         here(`${base}/check_numbers`)
       )
     );
-    ok = false;
   }
   const int2 = (key, def, min, max) => {
     const v = raw[key];
@@ -15397,7 +15573,6 @@ function parseTarget(name, raw, base, here, keyAt, targetTypes2, diagnostics) {
         here(`${base}/${key}`)
       )
     );
-    ok = false;
     return def;
   };
   const auth = {};
@@ -15407,14 +15582,16 @@ function parseTarget(name, raw, base, here, keyAt, targetTypes2, diagnostics) {
     diagnostics.push(
       err(
         "CONFIG",
-        `\`auth\` of target "${name}" must be a mapping, e.g. { api_key: \${env:KAZOO_API_KEY} }`,
+        `\`auth\` of target "${name}" must be a mapping, e.g. { api_key: "\${env:KAZOO_API_KEY}" }`,
         here(`${base}/auth`)
       )
     );
-    ok = false;
   } else {
     for (const [k, v] of Object.entries(rawAuth)) {
-      if (typeof v === "string") auth[k] = v;
+      if (isUnset(`auth.${k}`)) continue;
+      if (typeof v === "string" && v === "" && env.fromEnv(`${base}/auth/${k}`)) {
+        emptyVariable(`auth.${k}`);
+      } else if (typeof v === "string") auth[k] = v;
       else {
         diagnostics.push(
           err(
@@ -15423,7 +15600,6 @@ function parseTarget(name, raw, base, here, keyAt, targetTypes2, diagnostics) {
             here(`${base}/auth/${k}`)
           )
         );
-        ok = false;
       }
     }
   }
@@ -15445,15 +15621,32 @@ function parseTarget(name, raw, base, here, keyAt, targetTypes2, diagnostics) {
           here(`${base}/url`)
         )
       );
-      ok = false;
     }
+  }
+  let known_fields;
+  const rawKnown = raw["known_fields"];
+  if (rawKnown !== void 0) {
+    if (Array.isArray(rawKnown) && rawKnown.every((p) => typeof p === "string" && p.startsWith("/")))
+      known_fields = rawKnown;
+    else
+      diagnostics.push(
+        err(
+          "CONFIG",
+          `\`known_fields\` of target "${name}" must be a list of JSON Pointers into a spec, \`*\` for any one key or index, e.g. [/servers/*/options/x_routing_hint]`,
+          here(`${base}/known_fields`)
+        )
+      );
   }
   const schema = str3("schema");
   const account_id = str3("account_id");
   const ca_file = str3("ca_file");
+  const positions = {};
+  for (const key of Object.keys(raw)) positions[key] = here(`${base}/${key}`);
   const target = {
     name,
-    type: typeof type === "string" ? type : "",
+    // An unknown type is reported above; the target stays, typeless, so its
+    // documents are still checked (by their kind's provider).
+    type: knownType ? type : "",
     auth,
     concurrency: int2("concurrency", DEFAULT_CONCURRENCY, 1, 256),
     timeout_ms: int2("timeout_ms", 3e4, 100, 6e5),
@@ -15462,9 +15655,23 @@ function parseTarget(name, raw, base, here, keyAt, targetTypes2, diagnostics) {
     ...schema !== void 0 ? { schema } : {},
     ...account_id !== void 0 ? { account_id } : {},
     ...ca_file !== void 0 ? { ca_file } : {},
+    positions,
+    ...known_fields ? { known_fields } : {},
+    ...unset.length > 0 ? { unset } : {},
     ...checkNumbers === false ? { check_numbers: false } : {}
   };
-  return ok ? target : void 0;
+  return target;
+  function emptyVariable(setting) {
+    const pointer = `${base}/${setting.replace(".", "/")}`;
+    const at = here(pointer);
+    unset.push({ setting, variable: "(empty)" });
+    diagnostics.push({
+      severity: "notice",
+      code: "ENV_EMPTY",
+      message: `${setting} of target "${name}" comes from an environment variable that is empty: fine for validate; plan and apply need it`,
+      ...at
+    });
+  }
 }
 function parsePolicy(raw, here, keyAt, diagnostics) {
   if (raw === void 0) return DEFAULT_POLICY;
@@ -15496,7 +15703,7 @@ function parsePolicy(raw, here, keyAt, diagnostics) {
       diagnostics.push(
         warn(
           "CONFIG_UNKNOWN_KEY",
-          `unknown policy "${key}" (known: prune, max_deletes, max_changes)`,
+          `unknown policy "${key}"${didYouMean(key, POLICY_KEYS)} (known: ${POLICY_KEYS.join(", ")})`,
           keyAt(`/policy/${key}`)
         )
       );
@@ -16108,10 +16315,15 @@ var package_default = {
   description: "Declarative GitOps reconciler for Kazoo connectivity (trunkstore) documents and Cloudflare connectivity directory services",
   type: "module",
   license: "MIT",
-  private: true,
   bin: {
     connops: "bin/connops.js"
   },
+  files: [
+    "bin/connops.js",
+    "dist/cli.js",
+    "dist/check-worker.js",
+    "README.md"
+  ],
   engines: {
     node: ">=20.19"
   },
@@ -16127,13 +16339,6 @@ var package_default = {
     "check-dist": "node scripts/check-dist.mjs",
     "test:node24": "node scripts/test-node24.mjs"
   },
-  dependencies: {
-    ajv: "^8.17.1",
-    "fast-json-patch": "^3.1.1",
-    "simple-git": "^3.28.0",
-    undici: "^7.16.0",
-    yaml: "^2.8.1"
-  },
   devDependencies: {
     "@actions/core": "^3.0.1",
     "@eslint/js": "^9.39.0",
@@ -16143,16 +16348,21 @@ var package_default = {
     "@octokit/plugin-retry": "^8.1.1",
     "@octokit/plugin-throttling": "^11.0.5",
     "@types/node": "^20.19.0",
+    ajv: "^8.17.1",
     "ajv-draft-04": "^1.0.0",
     cloudflare: "^7.3.0",
     esbuild: "^0.25.0",
     eslint: "^9.39.0",
     "fast-check": "^4.3.0",
+    "fast-json-patch": "^3.1.1",
     prettier: "^3.6.0",
+    "simple-git": "^3.28.0",
     tsx: "^4.20.0",
     typescript: "~5.9.3",
     "typescript-eslint": "^8.46.0",
-    vitest: "^4.0.0"
+    undici: "^7.16.0",
+    vitest: "^4.0.0",
+    yaml: "^2.8.1"
   }
 };
 
@@ -17095,24 +17305,35 @@ var cloudflareConnectivityService = {
     const out = [];
     const account = target.account_id;
     if (account === void 0 || account === "") {
-      out.push('a cloudflare target needs "account_id" (the 32-character account identifier)');
+      out.push({
+        setting: "account_id",
+        message: 'a cloudflare target needs "account_id" (the 32-character account identifier)'
+      });
     } else if (!ACCOUNT_ID.test(account)) {
-      out.push(
-        `"account_id" must be 32 hexadecimal characters (the Cloudflare account identifier), not "${account}"`
-      );
+      out.push({
+        setting: "account_id",
+        message: `"account_id" must be 32 hexadecimal characters (the Cloudflare account identifier), not "${account}"`
+      });
     }
     const auth = target.auth;
     const has = (k) => typeof auth[k] === "string" && auth[k] !== "";
     for (const k of Object.keys(auth)) {
       if (!AUTH_KEYS.includes(k))
-        out.push(`unknown auth setting "${k}" (use "token", or "email" with "api_key")`);
+        out.push({
+          setting: "auth",
+          message: `unknown auth setting "${k}" (use "token", or "email" with "api_key")`
+        });
     }
     if (has("token") && (has("email") || has("api_key"))) {
-      out.push(
-        'auth has both "token" and "email"/"api_key"; use one: a token, or email with api_key'
-      );
+      out.push({
+        setting: "auth",
+        message: 'auth has both "token" and "email"/"api_key"; use one: a token, or email with api_key'
+      });
     } else if (!has("token") && !(has("email") && has("api_key"))) {
-      out.push('auth needs "token" (an API token), or both "email" and "api_key"');
+      out.push({
+        setting: "auth",
+        message: 'auth needs "token" (an API token), or both "email" and "api_key"'
+      });
     }
     return out;
   },
@@ -17589,6 +17810,7 @@ function checkKazooSpec(spec, version) {
     });
   }
   for (const pointer of findUnknownKeys(schema, spec)) {
+    if (readElsewhere(pointer)) continue;
     const tokens = parsePointer(pointer);
     if (tokens.length === 1 && Object.hasOwn(REQUEST_CONTROL_KEYS, tokens[0] ?? "")) continue;
     const key = tokens[tokens.length - 1] ?? "";
@@ -17604,6 +17826,26 @@ function checkKazooSpec(spec, version) {
   }
   problems.push(...checkServers(spec));
   return problems;
+}
+var READ_ELSEWHERE = [
+  "/billing_account_id",
+  "/DIDs_Unassigned",
+  "/ui_metadata",
+  "/account/credits",
+  // From 4.1 on the server forces it to the account's realm (§1.4); MonsterUI still writes it.
+  "/account/auth_realm",
+  "/account/inbound_trunks",
+  "/servers/*/server_name",
+  "/servers/*/server_type",
+  "/servers/*/cfg",
+  "/servers/*/monitor",
+  "/servers/*/permissions",
+  "/servers/*/options/international",
+  "/servers/*/options/e911_info",
+  "/servers/*/options/codecs"
+];
+function readElsewhere(pointer) {
+  return READ_ELSEWHERE.some((p) => pointerMatches(p, pointer));
 }
 function label(pointer) {
   const last = parsePointer(pointer).pop();
@@ -17768,36 +18010,6 @@ function didPointer(server, did) {
 function describeFirst(first, did) {
   const p = did !== void 0 ? first.doc.locate.key(didPointer(first.server, did)) : first.doc.locate.value(`/spec/servers/${first.server}/auth/auth_user`);
   return `"${first.doc.key.name}" servers[${first.server}] (${p.file}:${p.line}:${p.col})`;
-}
-function closest(word, candidates) {
-  let best;
-  let bestD = 3;
-  for (const c of candidates) {
-    const d = editDistance(word.toLowerCase(), c.toLowerCase());
-    if (d < bestD) {
-      bestD = d;
-      best = c;
-    }
-  }
-  return best;
-}
-function editDistance(a, b) {
-  if (Math.abs(a.length - b.length) > 2) return 3;
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0];
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j];
-      prev[j] = Math.min(
-        prev[j] + 1,
-        prev[j - 1] + 1,
-        diag + (a[i - 1] === b[j - 1] ? 0 : 1)
-      );
-      diag = tmp;
-    }
-  }
-  return prev[b.length];
 }
 
 // src/providers/kazoo/normalize.ts
@@ -18768,17 +18980,19 @@ var kazooConnectivity = {
   checkTarget(target) {
     const problems = [];
     if (resolveKazooSchemaVersion(target.schema) === void 0) {
-      problems.push(
-        `schema "${target.schema ?? ""}" is not a Kazoo version connops knows; use one of ${Object.keys(KAZOO_SCHEMA_ALIASES).join(", ")}`
-      );
+      problems.push({
+        setting: "schema",
+        message: `schema "${target.schema ?? ""}" is not a Kazoo version connops knows; use one of ${Object.keys(KAZOO_SCHEMA_ALIASES).join(", ")}`
+      });
     }
     const a = target.auth;
     const hasKey = typeof a["api_key"] === "string";
     const hasUser = typeof a["username"] === "string" && typeof a["password"] === "string" && (typeof a["account_name"] === "string" || typeof a["account_realm"] === "string");
     if (Object.keys(a).length > 0 && !hasKey && !hasUser) {
-      problems.push(
-        "auth must be { api_key } or { username, password, account_name | account_realm }"
-      );
+      problems.push({
+        setting: "auth",
+        message: "auth must be { api_key } or { username, password, account_name | account_realm }"
+      });
     }
     return problems;
   },
@@ -18881,13 +19095,14 @@ function targetTypes(providers = PROVIDERS) {
 
 // src/core/documents.ts
 var DOC_KEYS = ["kind", "target", "account", "name", "id", "ignore", "spec"];
-function checkFile(file, config, providers, env, keepSpecs) {
+function checkFile(file, config, providers, env, keepSpecs, options = {}) {
   const diagnostics = [];
   const secrets = [];
   const checked = [];
   const documents = [];
-  const parsed = parseYamlFile(file.path, file.text, env);
-  diagnostics.push(...parsed.diagnostics);
+  const parsed = parseYamlFile(file.path, file.text, env, {
+    missingEnv: options.offline ? "notice" : "error"
+  });
   if (parsed.documents.length === 0 && parsed.diagnostics.length === 0) {
     diagnostics.push({
       severity: "warning",
@@ -18913,6 +19128,14 @@ function checkFile(file, config, providers, env, keepSpecs) {
     });
     if (keepSpecs) documents.push(doc);
   }
+  const needed = new Set(
+    diagnostics.filter((d) => d.code !== "ENV_MISSING").map((d) => `${d.line}:${d.col}:${d.pointer}`)
+  );
+  diagnostics.push(
+    ...parsed.diagnostics.filter(
+      (d) => !(d.severity === "notice" && needed.has(`${d.line}:${d.col}:${d.pointer}`))
+    )
+  );
   return { diagnostics, secrets, checked, documents };
 }
 function checkDocument(ydoc, file, config, providers, diagnostics, secrets) {
@@ -18951,7 +19174,12 @@ function checkDocument(ydoc, file, config, providers, diagnostics, secrets) {
   const str3 = (key, required) => {
     const v = root[key];
     if (v === void 0) {
-      if (required) fail2("MISSING_FIELD", `document needs \`${key}\``, "");
+      if (required)
+        fail2(
+          "MISSING_FIELD",
+          key === "name" ? "document needs `name` (or `id`, to adopt an existing object by its id alone)" : `document needs \`${key}\``,
+          ""
+        );
       return void 0;
     }
     if (typeof v === "number") {
@@ -18970,8 +19198,9 @@ function checkDocument(ydoc, file, config, providers, diagnostics, secrets) {
   };
   const kind = str3("kind", true);
   const targetName = str3("target", true);
-  const name = str3("name", true);
+  const pinnedOnly = root["name"] === void 0 && root["id"] !== void 0;
   const id = str3("id", false);
+  const name = pinnedOnly ? id : str3("name", true);
   let account = str3("account", false);
   const provider = kind !== void 0 ? providers.get(kind) : void 0;
   if (kind !== void 0 && !provider) {
@@ -18983,14 +19212,14 @@ function checkDocument(ydoc, file, config, providers, diagnostics, secrets) {
   }
   const target = targetName !== void 0 ? config.targets[targetName] : void 0;
   if (targetName !== void 0 && !target) {
-    const known = Object.keys(config.targets);
+    const known2 = Object.keys(config.targets);
     fail2(
       "UNKNOWN_TARGET",
-      `unknown target "${targetName}"; the config defines ${known.length ? known.join(", ") : "no targets"}`,
+      `unknown target "${targetName}"; the config defines ${known2.length ? known2.join(", ") : "no targets"}`,
       "/target"
     );
   }
-  if (provider && target && target.type !== provider.targetType) {
+  if (provider && target && target.type !== "" && target.type !== provider.targetType) {
     fail2(
       "TARGET_KIND",
       `kind "${provider.kind}" needs a target of type "${provider.targetType}", but "${target.name}" is "${target.type}"`,
@@ -19040,7 +19269,8 @@ function checkDocument(ydoc, file, config, providers, diagnostics, secrets) {
     return void 0;
   let body = spec;
   const specName = spec["name"];
-  if (specName !== void 0 && specName !== name) {
+  if (pinnedOnly) {
+  } else if (specName !== void 0 && specName !== name) {
     report(
       "error",
       "NAME_MISMATCH",
@@ -19048,12 +19278,17 @@ function checkDocument(ydoc, file, config, providers, diagnostics, secrets) {
       "/spec/name"
     );
     return void 0;
-  }
-  if (specName === void 0) body = { ...spec, name };
+  } else if (specName === void 0) body = { ...spec, name };
   let specOk = true;
+  const known = target.known_fields ?? [];
   for (const problem of provider.checkSpec(body, target)) {
+    if (problem.code === "UNKNOWN_FIELD" && known.some((k) => pointerMatches(k, problem.pointer)))
+      continue;
     const pointer = `/spec${problem.pointer}`;
     let message = problem.message;
+    const unset = ydoc.unresolved?.get(pointer);
+    if (unset && problem.severity === "error")
+      message += ` (the value is \${env:${unset[0] ?? ""}}, which is not set here: the check needs its value)`;
     if (problem.code === "SCHEMA" && / must be a string/.test(message) && ydoc.numberLike.has(pointer)) {
       message += " (YAML read it as a number: put it in quotes)";
     }
@@ -19227,7 +19462,9 @@ function checkBatch(job, b, config, providers, env, held) {
       out.push({ diagnostics: [unreadable(path.shown, read.reason)], secrets: [], scopes: [] });
       continue;
     }
-    const c = checkFile({ path: path.shown, text: read.text }, config, providers, env, false);
+    const c = checkFile({ path: path.shown, text: read.text }, config, providers, env, false, {
+      offline: job.offline === true
+    });
     for (const doc of c.checked) held.push({ file, doc });
     out.push({
       diagnostics: c.diagnostics,

@@ -109,6 +109,47 @@ var init_errors = __esm({
   }
 });
 
+// src/core/suggest.ts
+function closest(word, candidates) {
+  let best;
+  let bestD = 3;
+  for (const c3 of candidates) {
+    const d = editDistance(word.toLowerCase(), c3.toLowerCase());
+    if (d < bestD) {
+      bestD = d;
+      best = c3;
+    }
+  }
+  return best;
+}
+function didYouMean(word, candidates) {
+  const c3 = closest(word, candidates) ?? (word.length >= 3 ? candidates.find((k2) => k2.startsWith(word)) : void 0);
+  return c3 !== void 0 && c3 !== word ? ` (did you mean "${c3}"?)` : "";
+}
+function editDistance(a, b2) {
+  if (Math.abs(a.length - b2.length) > 2) return 3;
+  const prev = Array.from({ length: b2.length + 1 }, (_2, i2) => i2);
+  for (let i2 = 1; i2 <= a.length; i2++) {
+    let diag = prev[0];
+    prev[0] = i2;
+    for (let j2 = 1; j2 <= b2.length; j2++) {
+      const tmp = prev[j2];
+      prev[j2] = Math.min(
+        prev[j2] + 1,
+        prev[j2 - 1] + 1,
+        diag + (a[i2 - 1] === b2[j2 - 1] ? 0 : 1)
+      );
+      diag = tmp;
+    }
+  }
+  return prev[b2.length];
+}
+var init_suggest = __esm({
+  "src/core/suggest.ts"() {
+    "use strict";
+  }
+});
+
 // src/core/options.ts
 import { parseArgs } from "node:util";
 function parseCommandLine(argv) {
@@ -122,8 +163,22 @@ function parseCommandLine(argv) {
     const [command, ...rest] = positionals;
     return { command, positionals: rest, flags: values };
   } catch (err2) {
-    throw new UsageError(err2.message.replace(/^TypeError \[[A-Z_]+\]: /, ""));
+    throw new UsageError(parseArgsMessage(err2));
   }
+}
+function parseArgsMessage(err2) {
+  const flag = /'(-{1,2}[^' ]+)/.exec(err2.message)?.[1] ?? "";
+  if (err2.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+    const name = flag.replace(/^-+/, "").split("=")[0] ?? "";
+    const guess = closest(name, Object.keys(OPTIONS));
+    return `unknown option ${flag}${guess ? ` (did you mean --${guess}?)` : ""}`;
+  }
+  if (err2.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+    const name = /--([a-z0-9-]+)/.exec(err2.message)?.[1] ?? "";
+    const option = OPTIONS[name];
+    return option?.type === "boolean" ? `--${name} takes no value` : `--${name} needs a value, e.g. --${name} VALUE`;
+  }
+  return err2.message.replace(/^TypeError \[[A-Z_]+\]: /, "");
 }
 function formatFlag(flags, allowed, fallback) {
   const f = flags.format;
@@ -155,6 +210,7 @@ var init_options = __esm({
   "src/core/options.ts"() {
     "use strict";
     init_errors();
+    init_suggest();
     OPTIONS = {
       config: { type: "string", short: "c" },
       target: { type: "string", multiple: true },
@@ -357,8 +413,11 @@ var init_exit_codes = __esm({
 // src/core/render-diagnostics.ts
 function countDiagnostics(list) {
   let errors = 0;
-  for (const d of list) if (d.severity === "error") errors++;
-  return { errors, warnings: list.length - errors };
+  let notices = 0;
+  for (const d of list)
+    if (d.severity === "error") errors++;
+    else if (d.severity === "notice") notices++;
+  return { errors, warnings: list.length - errors - notices, notices };
 }
 function plural(n, word) {
   return `${n} ${word}${n === 1 ? "" : "s"}`;
@@ -367,18 +426,27 @@ function renderDiagnosticLine(d) {
   return `${d.file}:${d.line}:${d.col}: ${d.severity}: ${d.message}${d.pointer ? ` (${d.pointer})` : ""}`;
 }
 function renderDiagnosticsText(list, stats) {
-  const { errors, warnings } = countDiagnostics(list);
+  const { errors, warnings, notices } = countDiagnostics(list);
   const lines = list.map(renderDiagnosticLine);
   const what = `${plural(stats.documents, "document")} in ${plural(stats.files, "file")}`;
+  const noted = notices > 0 ? `, ${plural(notices, "notice")}` : "";
   lines.push(
-    errors + warnings === 0 ? `OK: ${what}, no problems` : `${plural(errors, "error")}, ${plural(warnings, "warning")} (${what})`
+    errors + warnings === 0 ? `OK: ${what}, no problems${noted}` : `${plural(errors, "error")}, ${plural(warnings, "warning")}${noted} (${what})`
   );
   return lines.join("\n") + "\n";
 }
 function renderDiagnosticsJson(list, stats) {
-  const { errors, warnings } = countDiagnostics(list);
+  const { errors, warnings, notices } = countDiagnostics(list);
   return JSON.stringify(
-    { format_version: "1", valid: errors === 0, errors, warnings, ...stats, diagnostics: list },
+    {
+      format_version: "1",
+      valid: errors === 0,
+      errors,
+      warnings,
+      notices,
+      ...stats,
+      diagnostics: list
+    },
     null,
     2
   ) + "\n";
@@ -512,6 +580,11 @@ function getAtPointer(value, pointer) {
     if (cur === void 0) return void 0;
   }
   return cur;
+}
+function pointerMatches(pattern, pointer) {
+  const p2 = parsePointer(pattern);
+  const t2 = parsePointer(pointer);
+  return p2.length === t2.length && p2.every((token, i2) => token === "*" || token === t2[i2]);
 }
 var MAX_NESTING_DEPTH, MANY_KEYS;
 var init_json = __esm({
@@ -1469,13 +1542,13 @@ var require_Collection = __commonJS({
 var require_stringifyComment = __commonJS({
   "node_modules/yaml/dist/stringify/stringifyComment.js"(exports) {
     "use strict";
-    var stringifyComment = (str4) => str4.replace(/^(?!$)(?: $)?/gm, "#");
+    var stringifyComment = (str3) => str3.replace(/^(?!$)(?: $)?/gm, "#");
     function indentComment(comment, indent) {
       if (/^\n+$/.test(comment))
         return comment.substring(1);
       return indent ? comment.replace(/^(?! *$)/gm, indent) : comment;
     }
-    var lineComment = (str4, indent, comment) => str4.endsWith("\n") ? indentComment(comment, indent) : comment.includes("\n") ? "\n" + indentComment(comment, indent) : (str4.endsWith(" ") ? "" : " ") + comment;
+    var lineComment = (str3, indent, comment) => str3.endsWith("\n") ? indentComment(comment, indent) : comment.includes("\n") ? "\n" + indentComment(comment, indent) : (str3.endsWith(" ") ? "" : " ") + comment;
     exports.indentComment = indentComment;
     exports.lineComment = lineComment;
     exports.stringifyComment = stringifyComment;
@@ -1629,16 +1702,16 @@ var require_stringifyString = __commonJS({
       lineWidth: ctx.options.lineWidth,
       minContentWidth: ctx.options.minContentWidth
     });
-    var containsDocumentMarker = (str4) => /^(%|---|\.\.\.)/m.test(str4);
-    function lineLengthOverLimit(str4, lineWidth, indentLength) {
+    var containsDocumentMarker = (str3) => /^(%|---|\.\.\.)/m.test(str3);
+    function lineLengthOverLimit(str3, lineWidth, indentLength) {
       if (!lineWidth || lineWidth < 0)
         return false;
       const limit = lineWidth - indentLength;
-      const strLen = str4.length;
+      const strLen = str3.length;
       if (strLen <= limit)
         return false;
       for (let i2 = 0, start = 0; i2 < strLen; ++i2) {
-        if (str4[i2] === "\n") {
+        if (str3[i2] === "\n") {
           if (i2 - start > limit)
             return true;
           start = i2 + 1;
@@ -1655,11 +1728,11 @@ var require_stringifyString = __commonJS({
       const { implicitKey } = ctx;
       const minMultiLineLength = ctx.options.doubleQuotedMinMultiLineLength;
       const indent = ctx.indent || (containsDocumentMarker(value) ? "  " : "");
-      let str4 = "";
+      let str3 = "";
       let start = 0;
       for (let i2 = 0, ch = json[i2]; ch; ch = json[++i2]) {
         if (ch === " " && json[i2 + 1] === "\\" && json[i2 + 2] === "n") {
-          str4 += json.slice(start, i2) + "\\ ";
+          str3 += json.slice(start, i2) + "\\ ";
           i2 += 1;
           start = i2;
           ch = "\\";
@@ -1668,38 +1741,38 @@ var require_stringifyString = __commonJS({
           switch (json[i2 + 1]) {
             case "u":
               {
-                str4 += json.slice(start, i2);
+                str3 += json.slice(start, i2);
                 const code = json.substr(i2 + 2, 4);
                 switch (code) {
                   case "0000":
-                    str4 += "\\0";
+                    str3 += "\\0";
                     break;
                   case "0007":
-                    str4 += "\\a";
+                    str3 += "\\a";
                     break;
                   case "000b":
-                    str4 += "\\v";
+                    str3 += "\\v";
                     break;
                   case "001b":
-                    str4 += "\\e";
+                    str3 += "\\e";
                     break;
                   case "0085":
-                    str4 += "\\N";
+                    str3 += "\\N";
                     break;
                   case "00a0":
-                    str4 += "\\_";
+                    str3 += "\\_";
                     break;
                   case "2028":
-                    str4 += "\\L";
+                    str3 += "\\L";
                     break;
                   case "2029":
-                    str4 += "\\P";
+                    str3 += "\\P";
                     break;
                   default:
                     if (code.substr(0, 2) === "00")
-                      str4 += "\\x" + code.substr(2);
+                      str3 += "\\x" + code.substr(2);
                     else
-                      str4 += json.substr(i2, 6);
+                      str3 += json.substr(i2, 6);
                 }
                 i2 += 5;
                 start = i2 + 1;
@@ -1709,14 +1782,14 @@ var require_stringifyString = __commonJS({
               if (implicitKey || json[i2 + 2] === '"' || json.length < minMultiLineLength) {
                 i2 += 1;
               } else {
-                str4 += json.slice(start, i2) + "\n\n";
+                str3 += json.slice(start, i2) + "\n\n";
                 while (json[i2 + 2] === "\\" && json[i2 + 3] === "n" && json[i2 + 4] !== '"') {
-                  str4 += "\n";
+                  str3 += "\n";
                   i2 += 2;
                 }
-                str4 += indent;
+                str3 += indent;
                 if (json[i2 + 2] === " ")
-                  str4 += "\\";
+                  str3 += "\\";
                 i2 += 1;
                 start = i2 + 1;
               }
@@ -1725,8 +1798,8 @@ var require_stringifyString = __commonJS({
               i2 += 1;
           }
       }
-      str4 = start ? str4 + json.slice(start) : json;
-      return implicitKey ? str4 : foldFlowLines.foldFlowLines(str4, indent, foldFlowLines.FOLD_QUOTED, getFoldOptions(ctx, false));
+      str3 = start ? str3 + json.slice(start) : json;
+      return implicitKey ? str3 : foldFlowLines.foldFlowLines(str3, indent, foldFlowLines.FOLD_QUOTED, getFoldOptions(ctx, false));
     }
     function singleQuotedString(value, ctx) {
       if (ctx.options.singleQuote === false || ctx.implicitKey && value.includes("\n") || /[ \t]\n|\n[ \t]/.test(value))
@@ -1854,15 +1927,15 @@ ${indent}${start}${value}${end}`;
           return quotedString(value, ctx);
         }
       }
-      const str4 = value.replace(/\n+/g, `$&
+      const str3 = value.replace(/\n+/g, `$&
 ${indent}`);
       if (actualString) {
-        const test = (tag) => tag.default && tag.tag !== "tag:yaml.org,2002:str" && tag.test?.test(str4);
+        const test = (tag) => tag.default && tag.tag !== "tag:yaml.org,2002:str" && tag.test?.test(str3);
         const { compat, tags } = ctx.doc.schema;
         if (tags.some(test) || compat?.some(test))
           return quotedString(value, ctx);
       }
-      return implicitKey ? str4 : foldFlowLines.foldFlowLines(str4, indent, foldFlowLines.FOLD_FLOW, getFoldOptions(ctx, false));
+      return implicitKey ? str3 : foldFlowLines.foldFlowLines(str3, indent, foldFlowLines.FOLD_FLOW, getFoldOptions(ctx, false));
     }
     function stringifyString(item, ctx, onComment, onChompKeep) {
       const { implicitKey, inFlow } = ctx;
@@ -2014,11 +2087,11 @@ var require_stringify = __commonJS({
       const props = stringifyProps(node, tagObj, ctx);
       if (props.length > 0)
         ctx.indentAtStart = (ctx.indentAtStart ?? 0) + props.length + 1;
-      const str4 = typeof tagObj.stringify === "function" ? tagObj.stringify(node, ctx, onComment, onChompKeep) : identity2.isScalar(node) ? stringifyString.stringifyString(node, ctx, onComment, onChompKeep) : node.toString(ctx, onComment, onChompKeep);
+      const str3 = typeof tagObj.stringify === "function" ? tagObj.stringify(node, ctx, onComment, onChompKeep) : identity2.isScalar(node) ? stringifyString.stringifyString(node, ctx, onComment, onChompKeep) : node.toString(ctx, onComment, onChompKeep);
       if (!props)
-        return str4;
-      return identity2.isScalar(node) || str4[0] === "{" || str4[0] === "[" ? `${props} ${str4}` : `${props}
-${ctx.indent}${str4}`;
+        return str3;
+      return identity2.isScalar(node) || str3[0] === "{" || str3[0] === "[" ? `${props} ${str3}` : `${props}
+${ctx.indent}${str3}`;
     }
     exports.createStringifyContext = createStringifyContext;
     exports.stringify = stringify;
@@ -2053,8 +2126,8 @@ var require_stringifyPair = __commonJS({
       });
       let keyCommentDone = false;
       let chompKeep = false;
-      let str4 = stringify.stringify(key, ctx, () => keyCommentDone = true, () => chompKeep = true);
-      if (!explicitKey && !ctx.inFlow && str4.length > 1024) {
+      let str3 = stringify.stringify(key, ctx, () => keyCommentDone = true, () => chompKeep = true);
+      if (!explicitKey && !ctx.inFlow && str3.length > 1024) {
         if (simpleKeys)
           throw new Error("With simple keys, single line scalar must not span more than 1024 characters");
         explicitKey = true;
@@ -2063,27 +2136,27 @@ var require_stringifyPair = __commonJS({
         if (allNullValues || value == null) {
           if (keyCommentDone && onComment)
             onComment();
-          return str4 === "" ? "?" : explicitKey ? `? ${str4}` : str4;
+          return str3 === "" ? "?" : explicitKey ? `? ${str3}` : str3;
         }
       } else if (allNullValues && !simpleKeys || value == null && explicitKey) {
-        str4 = `? ${str4}`;
+        str3 = `? ${str3}`;
         if (keyComment && !keyCommentDone) {
-          str4 += stringifyComment.lineComment(str4, ctx.indent, commentString(keyComment));
+          str3 += stringifyComment.lineComment(str3, ctx.indent, commentString(keyComment));
         } else if (chompKeep && onChompKeep)
           onChompKeep();
-        return str4;
+        return str3;
       }
       if (keyCommentDone)
         keyComment = null;
       if (explicitKey) {
         if (keyComment)
-          str4 += stringifyComment.lineComment(str4, ctx.indent, commentString(keyComment));
-        str4 = `? ${str4}
+          str3 += stringifyComment.lineComment(str3, ctx.indent, commentString(keyComment));
+        str3 = `? ${str3}
 ${indent}:`;
       } else {
-        str4 = `${str4}:`;
+        str3 = `${str3}:`;
         if (keyComment)
-          str4 += stringifyComment.lineComment(str4, ctx.indent, commentString(keyComment));
+          str3 += stringifyComment.lineComment(str3, ctx.indent, commentString(keyComment));
       }
       let vsb, vcb, valueComment;
       if (identity2.isNode(value)) {
@@ -2099,7 +2172,7 @@ ${indent}:`;
       }
       ctx.implicitKey = false;
       if (!explicitKey && !keyComment && identity2.isScalar(value))
-        ctx.indentAtStart = str4.length + 1;
+        ctx.indentAtStart = str3.length + 1;
       chompKeep = false;
       if (!indentSeq && indentStep.length >= 2 && !ctx.inFlow && !explicitKey && identity2.isSeq(value) && !value.flow && !value.tag && !value.anchor) {
         ctx.indent = ctx.indent.substring(2);
@@ -2143,16 +2216,16 @@ ${ctx.indent}`;
       } else if (valueStr === "" || valueStr[0] === "\n") {
         ws = "";
       }
-      str4 += ws + valueStr;
+      str3 += ws + valueStr;
       if (ctx.inFlow) {
         if (valueCommentDone && onComment)
           onComment();
       } else if (valueComment && !valueCommentDone) {
-        str4 += stringifyComment.lineComment(str4, ctx.indent, commentString(valueComment));
+        str3 += stringifyComment.lineComment(str3, ctx.indent, commentString(valueComment));
       } else if (chompKeep && onChompKeep) {
         onChompKeep();
       }
-      return str4;
+      return str3;
     }
     exports.stringifyPair = stringifyPair;
   }
@@ -2379,31 +2452,31 @@ var require_stringifyCollection = __commonJS({
           }
         }
         chompKeep = false;
-        let str5 = stringify.stringify(item, itemCtx, () => comment2 = null, () => chompKeep = true);
+        let str4 = stringify.stringify(item, itemCtx, () => comment2 = null, () => chompKeep = true);
         if (comment2)
-          str5 += stringifyComment.lineComment(str5, itemIndent, commentString(comment2));
+          str4 += stringifyComment.lineComment(str4, itemIndent, commentString(comment2));
         if (chompKeep && comment2)
           chompKeep = false;
-        lines.push(blockItemPrefix + str5);
+        lines.push(blockItemPrefix + str4);
       }
-      let str4;
+      let str3;
       if (lines.length === 0) {
-        str4 = flowChars.start + flowChars.end;
+        str3 = flowChars.start + flowChars.end;
       } else {
-        str4 = lines[0];
+        str3 = lines[0];
         for (let i2 = 1; i2 < lines.length; ++i2) {
           const line = lines[i2];
-          str4 += line ? `
+          str3 += line ? `
 ${indent}${line}` : "\n";
         }
       }
       if (comment) {
-        str4 += "\n" + stringifyComment.indentComment(commentString(comment), indent);
+        str3 += "\n" + stringifyComment.indentComment(commentString(comment), indent);
         if (onComment)
           onComment();
       } else if (chompKeep && onChompKeep)
         onChompKeep();
-      return str4;
+      return str3;
     }
     function stringifyFlowCollection({ items }, ctx, { flowChars, itemIndent }) {
       const { indent, indentStep, flowCollectionPadding: fcPadding, options: { commentString } } = ctx;
@@ -2446,21 +2519,21 @@ ${indent}${line}` : "\n";
         }
         if (comment)
           reqNewline = true;
-        let str4 = stringify.stringify(item, itemCtx, () => comment = null);
-        reqNewline || (reqNewline = lines.length > linesAtValue || str4.includes("\n"));
+        let str3 = stringify.stringify(item, itemCtx, () => comment = null);
+        reqNewline || (reqNewline = lines.length > linesAtValue || str3.includes("\n"));
         if (i2 < items.length - 1) {
-          str4 += ",";
+          str3 += ",";
         } else if (ctx.options.trailingComma) {
           if (ctx.options.lineWidth > 0) {
-            reqNewline || (reqNewline = lines.reduce((sum, line) => sum + line.length + 2, 2) + (str4.length + 2) > ctx.options.lineWidth);
+            reqNewline || (reqNewline = lines.reduce((sum, line) => sum + line.length + 2, 2) + (str3.length + 2) > ctx.options.lineWidth);
           }
           if (reqNewline) {
-            str4 += ",";
+            str3 += ",";
           }
         }
         if (comment)
-          str4 += stringifyComment.lineComment(str4, itemIndent, commentString(comment));
-        lines.push(str4);
+          str3 += stringifyComment.lineComment(str3, itemIndent, commentString(comment));
+        lines.push(str3);
         linesAtValue = lines.length;
       }
       const { start, end } = flowChars;
@@ -2472,11 +2545,11 @@ ${indent}${line}` : "\n";
           reqNewline = ctx.options.lineWidth > 0 && len > ctx.options.lineWidth;
         }
         if (reqNewline) {
-          let str4 = start;
+          let str3 = start;
           for (const line of lines)
-            str4 += line ? `
+            str3 += line ? `
 ${indentStep}${indent}${line}` : "\n";
-          return `${str4}
+          return `${str3}
 ${indent}${end}`;
         } else {
           return `${start}${fcPadding}${lines.join(" ")}${fcPadding}${end}`;
@@ -2808,7 +2881,7 @@ var require_string = __commonJS({
       identify: (value) => typeof value === "string",
       default: true,
       tag: "tag:yaml.org,2002:str",
-      resolve: (str4) => str4,
+      resolve: (str3) => str3,
       stringify(item, ctx, onComment, onChompKeep) {
         ctx = Object.assign({ actualString: true }, ctx);
         return stringifyString.stringifyString(item, ctx, onComment, onChompKeep);
@@ -2846,7 +2919,7 @@ var require_bool = __commonJS({
       default: true,
       tag: "tag:yaml.org,2002:bool",
       test: /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/,
-      resolve: (str4) => new Scalar.Scalar(str4[0] === "t" || str4[0] === "T"),
+      resolve: (str3) => new Scalar.Scalar(str3[0] === "t" || str3[0] === "T"),
       stringify({ source, value }, ctx) {
         if (source && boolTag.test.test(source)) {
           const sv = source[0] === "t" || source[0] === "T";
@@ -2898,7 +2971,7 @@ var require_float = __commonJS({
       default: true,
       tag: "tag:yaml.org,2002:float",
       test: /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/,
-      resolve: (str4) => str4.slice(-3).toLowerCase() === "nan" ? NaN : str4[0] === "-" ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY,
+      resolve: (str3) => str3.slice(-3).toLowerCase() === "nan" ? NaN : str3[0] === "-" ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY,
       stringify: stringifyNumber.stringifyNumber
     };
     var floatExp = {
@@ -2907,7 +2980,7 @@ var require_float = __commonJS({
       tag: "tag:yaml.org,2002:float",
       format: "EXP",
       test: /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/,
-      resolve: (str4) => parseFloat(str4),
+      resolve: (str3) => parseFloat(str3),
       stringify(node) {
         const num = Number(node.value);
         return isFinite(num) ? num.toExponential() : stringifyNumber.stringifyNumber(node);
@@ -2918,11 +2991,11 @@ var require_float = __commonJS({
       default: true,
       tag: "tag:yaml.org,2002:float",
       test: /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/,
-      resolve(str4) {
-        const node = new Scalar.Scalar(parseFloat(str4));
-        const dot = str4.indexOf(".");
-        if (dot !== -1 && str4[str4.length - 1] === "0")
-          node.minFractionDigits = str4.length - dot - 1;
+      resolve(str3) {
+        const node = new Scalar.Scalar(parseFloat(str3));
+        const dot = str3.indexOf(".");
+        if (dot !== -1 && str3[str3.length - 1] === "0")
+          node.minFractionDigits = str3.length - dot - 1;
         return node;
       },
       stringify: stringifyNumber.stringifyNumber
@@ -2939,7 +3012,7 @@ var require_int = __commonJS({
     "use strict";
     var stringifyNumber = require_stringifyNumber();
     var intIdentify = (value) => typeof value === "bigint" || Number.isInteger(value);
-    var intResolve = (str4, offset, radix, { intAsBigInt }) => intAsBigInt ? BigInt(str4) : parseInt(str4.substring(offset), radix);
+    var intResolve = (str3, offset, radix, { intAsBigInt }) => intAsBigInt ? BigInt(str3) : parseInt(str3.substring(offset), radix);
     function intStringify(node, radix, prefix) {
       const { value } = node;
       if (intIdentify(value) && value >= 0)
@@ -2952,7 +3025,7 @@ var require_int = __commonJS({
       tag: "tag:yaml.org,2002:int",
       format: "OCT",
       test: /^0o[0-7]+$/,
-      resolve: (str4, _onError, opt) => intResolve(str4, 2, 8, opt),
+      resolve: (str3, _onError, opt) => intResolve(str3, 2, 8, opt),
       stringify: (node) => intStringify(node, 8, "0o")
     };
     var int2 = {
@@ -2960,7 +3033,7 @@ var require_int = __commonJS({
       default: true,
       tag: "tag:yaml.org,2002:int",
       test: /^[-+]?[0-9]+$/,
-      resolve: (str4, _onError, opt) => intResolve(str4, 0, 10, opt),
+      resolve: (str3, _onError, opt) => intResolve(str3, 0, 10, opt),
       stringify: stringifyNumber.stringifyNumber
     };
     var intHex = {
@@ -2969,7 +3042,7 @@ var require_int = __commonJS({
       tag: "tag:yaml.org,2002:int",
       format: "HEX",
       test: /^0x[0-9a-fA-F]+$/,
-      resolve: (str4, _onError, opt) => intResolve(str4, 2, 16, opt),
+      resolve: (str3, _onError, opt) => intResolve(str3, 2, 16, opt),
       stringify: (node) => intStringify(node, 16, "0x")
     };
     exports.int = int2;
@@ -3022,7 +3095,7 @@ var require_schema2 = __commonJS({
         identify: (value) => typeof value === "string",
         default: true,
         tag: "tag:yaml.org,2002:str",
-        resolve: (str4) => str4,
+        resolve: (str3) => str3,
         stringify: stringifyJSON
       },
       {
@@ -3039,7 +3112,7 @@ var require_schema2 = __commonJS({
         default: true,
         tag: "tag:yaml.org,2002:bool",
         test: /^true$|^false$/,
-        resolve: (str4) => str4 === "true",
+        resolve: (str3) => str3 === "true",
         stringify: stringifyJSON
       },
       {
@@ -3047,7 +3120,7 @@ var require_schema2 = __commonJS({
         default: true,
         tag: "tag:yaml.org,2002:int",
         test: /^-?(?:0|[1-9][0-9]*)$/,
-        resolve: (str4, _onError, { intAsBigInt }) => intAsBigInt ? BigInt(str4) : parseInt(str4, 10),
+        resolve: (str3, _onError, { intAsBigInt }) => intAsBigInt ? BigInt(str3) : parseInt(str3, 10),
         stringify: ({ value }) => intIdentify(value) ? value.toString() : JSON.stringify(value)
       },
       {
@@ -3055,7 +3128,7 @@ var require_schema2 = __commonJS({
         default: true,
         tag: "tag:yaml.org,2002:float",
         test: /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?$/,
-        resolve: (str4) => parseFloat(str4),
+        resolve: (str3) => parseFloat(str3),
         stringify: stringifyJSON
       }
     ];
@@ -3063,9 +3136,9 @@ var require_schema2 = __commonJS({
       default: true,
       tag: "",
       test: /^/,
-      resolve(str4, onError2) {
-        onError2(`Unresolved plain scalar ${JSON.stringify(str4)}`);
-        return str4;
+      resolve(str3, onError2) {
+        onError2(`Unresolved plain scalar ${JSON.stringify(str3)}`);
+        return str3;
       }
     };
     var schema = [map.map, seq.seq].concat(jsonScalars, jsonError);
@@ -3097,10 +3170,10 @@ var require_binary = __commonJS({
         if (typeof node_buffer.Buffer === "function") {
           return node_buffer.Buffer.from(src, "base64");
         } else if (typeof atob === "function") {
-          const str4 = atob(src.replace(/[\n\r]/g, ""));
-          const buffer = new Uint8Array(str4.length);
-          for (let i2 = 0; i2 < str4.length; ++i2)
-            buffer[i2] = str4.charCodeAt(i2);
+          const str3 = atob(src.replace(/[\n\r]/g, ""));
+          const buffer = new Uint8Array(str3.length);
+          for (let i2 = 0; i2 < str3.length; ++i2)
+            buffer[i2] = str3.charCodeAt(i2);
           return buffer;
         } else {
           onError2("This environment does not support reading binary tags; either Buffer or atob is required");
@@ -3111,28 +3184,28 @@ var require_binary = __commonJS({
         if (!value)
           return "";
         const buf = value;
-        let str4;
+        let str3;
         if (typeof node_buffer.Buffer === "function") {
-          str4 = buf instanceof node_buffer.Buffer ? buf.toString("base64") : node_buffer.Buffer.from(buf.buffer).toString("base64");
+          str3 = buf instanceof node_buffer.Buffer ? buf.toString("base64") : node_buffer.Buffer.from(buf.buffer).toString("base64");
         } else if (typeof btoa === "function") {
           let s = "";
           for (let i2 = 0; i2 < buf.length; ++i2)
             s += String.fromCharCode(buf[i2]);
-          str4 = btoa(s);
+          str3 = btoa(s);
         } else {
           throw new Error("This environment does not support writing binary tags; either Buffer or btoa is required");
         }
         type ?? (type = Scalar.Scalar.BLOCK_LITERAL);
         if (type !== Scalar.Scalar.QUOTE_DOUBLE) {
           const lineWidth = Math.max(ctx.options.lineWidth - ctx.indent.length, ctx.options.minContentWidth);
-          const n = Math.ceil(str4.length / lineWidth);
+          const n = Math.ceil(str3.length / lineWidth);
           const lines = new Array(n);
           for (let i2 = 0, o2 = 0; i2 < n; ++i2, o2 += lineWidth) {
-            lines[i2] = str4.substr(o2, lineWidth);
+            lines[i2] = str3.substr(o2, lineWidth);
           }
-          str4 = lines.join(type === Scalar.Scalar.BLOCK_LITERAL ? "\n" : " ");
+          str3 = lines.join(type === Scalar.Scalar.BLOCK_LITERAL ? "\n" : " ");
         }
-        return stringifyString.stringifyString({ comment, type, value: str4 }, ctx, onComment, onChompKeep);
+        return stringifyString.stringifyString({ comment, type, value: str3 }, ctx, onComment, onChompKeep);
       }
     };
     exports.binary = binary;
@@ -3338,7 +3411,7 @@ var require_float2 = __commonJS({
       default: true,
       tag: "tag:yaml.org,2002:float",
       test: /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/,
-      resolve: (str4) => str4.slice(-3).toLowerCase() === "nan" ? NaN : str4[0] === "-" ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY,
+      resolve: (str3) => str3.slice(-3).toLowerCase() === "nan" ? NaN : str3[0] === "-" ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY,
       stringify: stringifyNumber.stringifyNumber
     };
     var floatExp = {
@@ -3347,7 +3420,7 @@ var require_float2 = __commonJS({
       tag: "tag:yaml.org,2002:float",
       format: "EXP",
       test: /^[-+]?(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?[eE][-+]?[0-9]+$/,
-      resolve: (str4) => parseFloat(str4.replace(/_/g, "")),
+      resolve: (str3) => parseFloat(str3.replace(/_/g, "")),
       stringify(node) {
         const num = Number(node.value);
         return isFinite(num) ? num.toExponential() : stringifyNumber.stringifyNumber(node);
@@ -3358,11 +3431,11 @@ var require_float2 = __commonJS({
       default: true,
       tag: "tag:yaml.org,2002:float",
       test: /^[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*$/,
-      resolve(str4) {
-        const node = new Scalar.Scalar(parseFloat(str4.replace(/_/g, "")));
-        const dot = str4.indexOf(".");
+      resolve(str3) {
+        const node = new Scalar.Scalar(parseFloat(str3.replace(/_/g, "")));
+        const dot = str3.indexOf(".");
         if (dot !== -1) {
-          const f = str4.substring(dot + 1).replace(/_/g, "");
+          const f = str3.substring(dot + 1).replace(/_/g, "");
           if (f[f.length - 1] === "0")
             node.minFractionDigits = f.length;
         }
@@ -3382,34 +3455,34 @@ var require_int2 = __commonJS({
     "use strict";
     var stringifyNumber = require_stringifyNumber();
     var intIdentify = (value) => typeof value === "bigint" || Number.isInteger(value);
-    function intResolve(str4, offset, radix, { intAsBigInt }) {
-      const sign = str4[0];
+    function intResolve(str3, offset, radix, { intAsBigInt }) {
+      const sign = str3[0];
       if (sign === "-" || sign === "+")
         offset += 1;
-      str4 = str4.substring(offset).replace(/_/g, "");
+      str3 = str3.substring(offset).replace(/_/g, "");
       if (intAsBigInt) {
         switch (radix) {
           case 2:
-            str4 = `0b${str4}`;
+            str3 = `0b${str3}`;
             break;
           case 8:
-            str4 = `0o${str4}`;
+            str3 = `0o${str3}`;
             break;
           case 16:
-            str4 = `0x${str4}`;
+            str3 = `0x${str3}`;
             break;
         }
-        const n2 = BigInt(str4);
+        const n2 = BigInt(str3);
         return sign === "-" ? BigInt(-1) * n2 : n2;
       }
-      const n = parseInt(str4, radix);
+      const n = parseInt(str3, radix);
       return sign === "-" ? -1 * n : n;
     }
     function intStringify(node, radix, prefix) {
       const { value } = node;
       if (intIdentify(value)) {
-        const str4 = value.toString(radix);
-        return value < 0 ? "-" + prefix + str4.substr(1) : prefix + str4;
+        const str3 = value.toString(radix);
+        return value < 0 ? "-" + prefix + str3.substr(1) : prefix + str3;
       }
       return stringifyNumber.stringifyNumber(node);
     }
@@ -3419,7 +3492,7 @@ var require_int2 = __commonJS({
       tag: "tag:yaml.org,2002:int",
       format: "BIN",
       test: /^[-+]?0b[0-1_]+$/,
-      resolve: (str4, _onError, opt) => intResolve(str4, 2, 2, opt),
+      resolve: (str3, _onError, opt) => intResolve(str3, 2, 2, opt),
       stringify: (node) => intStringify(node, 2, "0b")
     };
     var intOct = {
@@ -3428,7 +3501,7 @@ var require_int2 = __commonJS({
       tag: "tag:yaml.org,2002:int",
       format: "OCT",
       test: /^[-+]?0[0-7_]+$/,
-      resolve: (str4, _onError, opt) => intResolve(str4, 1, 8, opt),
+      resolve: (str3, _onError, opt) => intResolve(str3, 1, 8, opt),
       stringify: (node) => intStringify(node, 8, "0")
     };
     var int2 = {
@@ -3436,7 +3509,7 @@ var require_int2 = __commonJS({
       default: true,
       tag: "tag:yaml.org,2002:int",
       test: /^[-+]?[0-9][0-9_]*$/,
-      resolve: (str4, _onError, opt) => intResolve(str4, 0, 10, opt),
+      resolve: (str3, _onError, opt) => intResolve(str3, 0, 10, opt),
       stringify: stringifyNumber.stringifyNumber
     };
     var intHex = {
@@ -3445,7 +3518,7 @@ var require_int2 = __commonJS({
       tag: "tag:yaml.org,2002:int",
       format: "HEX",
       test: /^[-+]?0x[0-9a-fA-F_]+$/,
-      resolve: (str4, _onError, opt) => intResolve(str4, 2, 16, opt),
+      resolve: (str3, _onError, opt) => intResolve(str3, 2, 16, opt),
       stringify: (node) => intStringify(node, 16, "0x")
     };
     exports.int = int2;
@@ -3549,9 +3622,9 @@ var require_timestamp = __commonJS({
   "node_modules/yaml/dist/schema/yaml-1.1/timestamp.js"(exports) {
     "use strict";
     var stringifyNumber = require_stringifyNumber();
-    function parseSexagesimal(str4, asBigInt) {
-      const sign = str4[0];
-      const parts = sign === "-" || sign === "+" ? str4.substring(1) : str4;
+    function parseSexagesimal(str3, asBigInt) {
+      const sign = str3[0];
+      const parts = sign === "-" || sign === "+" ? str3.substring(1) : str3;
       const num = (n) => asBigInt ? BigInt(n) : Number(n);
       const res = parts.replace(/_/g, "").split(":").reduce((res2, p2) => res2 * num(60) + num(p2), num(0));
       return sign === "-" ? num(-1) * res : res;
@@ -3588,7 +3661,7 @@ var require_timestamp = __commonJS({
       tag: "tag:yaml.org,2002:int",
       format: "TIME",
       test: /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+$/,
-      resolve: (str4, _onError, { intAsBigInt }) => parseSexagesimal(str4, intAsBigInt),
+      resolve: (str3, _onError, { intAsBigInt }) => parseSexagesimal(str3, intAsBigInt),
       stringify: stringifySexagesimal
     };
     var floatTime = {
@@ -3597,7 +3670,7 @@ var require_timestamp = __commonJS({
       tag: "tag:yaml.org,2002:float",
       format: "TIME",
       test: /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*$/,
-      resolve: (str4) => parseSexagesimal(str4, false),
+      resolve: (str3) => parseSexagesimal(str3, false),
       stringify: stringifySexagesimal
     };
     var timestamp = {
@@ -3608,8 +3681,8 @@ var require_timestamp = __commonJS({
       // may be omitted altogether, resulting in a date format. In such a case, the time part is
       // assumed to be 00:00:00Z (start of day, UTC).
       test: RegExp("^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:(?:t|T|[ \\t]+)([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2}(\\.[0-9]+)?)(?:[ \\t]*(Z|[-+][012]?[0-9](?::[0-9]{2})?))?)?$"),
-      resolve(str4) {
-        const match = str4.match(timestamp.test);
+      resolve(str3) {
+        const match = str3.match(timestamp.test);
         if (!match)
           throw new Error("!!timestamp expects a date, starting with yyyy-mm-dd");
         const [, year, month, day, hour, minute, second] = match.map(Number);
@@ -7886,6 +7959,7 @@ function substituteEnv(value, env) {
       resolved = false;
       problems.push({
         code: "ENV_MISSING",
+        name,
         message: `environment variable ${name} is not set${v === "" ? " (it is empty, as GitHub passes a secret the workflow cannot see)" : ""} (referenced as \${env:${name}})`
       });
       return match;
@@ -8195,8 +8269,8 @@ var init_yaml_fast = __esm({
         let end;
         if (isFlowStart(s)) [value, end] = this.flow(s, 0);
         else if (s[0] === '"' || s[0] === "'") {
-          const [str4, e] = quoted(s, 0);
-          value = this.string(str4);
+          const [str3, e] = quoted(s, 0);
+          value = this.string(str3);
           end = e;
           this.count();
         } else {
@@ -8275,9 +8349,9 @@ var init_yaml_fast = __esm({
         const c3 = s[i2];
         if (c3 === "{" || c3 === "[") return this.flow(s, i2);
         if (c3 === '"' || c3 === "'") {
-          const [str4, end2] = quoted(s, i2);
+          const [str3, end2] = quoted(s, i2);
           this.count();
-          return [this.string(str4), end2];
+          return [this.string(str3), end2];
         }
         let end = i2;
         while (end < s.length && !",]}".includes(s[end])) end++;
@@ -8383,31 +8457,56 @@ function parseYamlFile(file, text, env, options = {}) {
   }
   const documents = [];
   const reparsed = lazyReparse(text);
+  const flowEnv = docs.some((d) => d.errors.length > 0) ? unquotedEnvInFlow(text) : [];
   let deep;
   docs.forEach((doc, index) => {
     let failed = false;
     let reportedDeep = false;
-    for (const e of doc.errors) {
+    const from = index === 0 ? 0 : doc.range[0];
+    const to = docs[index + 1]?.range[0] ?? text.length;
+    const mine = flowEnv.filter((f) => f.offset >= from && f.offset < to);
+    if (mine.length > 0 && doc.errors.length > 0) {
       failed = true;
-      if (e.code === "RESOURCE_EXHAUSTION") {
-        if (reportedDeep) continue;
-        reportedDeep = true;
-        deep ??= tooDeep(text);
+      for (const f of mine) {
         diagnostics.push({
           severity: "error",
-          code: "YAML_TOO_DEEP",
-          message: TOO_DEEP,
-          ...at(deep.get(index) ?? e.pos[0])
+          code: "YAML_ENV_FLOW",
+          message: `${f.text} inside a flow collection ({ \u2026 } or [ \u2026 ]) must be quoted: YAML reads its "{" and "}" as the collection's own brackets; write "${f.text}"`,
+          ...at(f.offset)
         });
-        continue;
       }
-      const pos2 = at(e.pos[0]);
-      diagnostics.push({
-        severity: "error",
-        code: yamlCode(e.code),
-        message: yamlMessage(e.code, e.message),
-        ...pos2
-      });
+      const lines = new Set(mine.map((f) => at(f.offset).line));
+      for (const e of otherErrors(text, mine, index))
+        if (!lines.has(at(e).line))
+          diagnostics.push({
+            severity: "error",
+            code: "YAML_SYNTAX",
+            message: "YAML syntax error (left once the ${env:\u2026} above is quoted)",
+            ...at(e)
+          });
+    } else {
+      for (const e of doc.errors) {
+        failed = true;
+        if (e.code === "RESOURCE_EXHAUSTION") {
+          if (reportedDeep) continue;
+          reportedDeep = true;
+          deep ??= tooDeep(text);
+          diagnostics.push({
+            severity: "error",
+            code: "YAML_TOO_DEEP",
+            message: TOO_DEEP,
+            ...at(deep.get(index) ?? e.pos[0])
+          });
+          continue;
+        }
+        const pos2 = at(e.pos[0]);
+        diagnostics.push({
+          severity: "error",
+          code: yamlCode(e.code),
+          message: yamlMessage(e.code, e.message),
+          ...pos2
+        });
+      }
     }
     for (const w of doc.warnings) {
       const pos2 = at(w.pos[0]);
@@ -8431,7 +8530,7 @@ function parseYamlFile(file, text, env, options = {}) {
       });
       return;
     }
-    const conv = new Converter(doc, env, at, diagnostics);
+    const conv = new Converter(doc, env, at, diagnostics, options.missingEnv ?? "error");
     const value = doc.contents ? conv.convert(doc.contents, []) : void 0;
     documents.push({
       index,
@@ -8439,7 +8538,8 @@ function parseYamlFile(file, text, env, options = {}) {
       start,
       locate,
       sensitive: conv.sensitive,
-      numberLike: conv.numberLike
+      numberLike: conv.numberLike,
+      ...conv.unresolved.size > 0 ? { unresolved: conv.unresolved } : {}
     });
   });
   return { documents, diagnostics };
@@ -8459,6 +8559,55 @@ function yamlMessage(code, message) {
   if (code === "TAB_AS_INDENT") return "tab used for indentation: YAML indents with spaces only";
   if (code === "RESOURCE_EXHAUSTION") return TOO_DEEP;
   return `YAML syntax error: ${firstLine(message)}`;
+}
+function unquotedEnvInFlow(text) {
+  const out = [];
+  let depth = 0;
+  let quote;
+  for (let i2 = 0; i2 < text.length; i2++) {
+    const c3 = text[i2];
+    if (quote) {
+      if (c3 === "\\" && quote === '"') i2++;
+      else if (c3 === quote) quote = void 0;
+      continue;
+    }
+    if (c3 === "#" && (i2 === 0 || /\s/.test(text[i2 - 1] ?? ""))) {
+      const eol = text.indexOf("\n", i2);
+      if (eol === -1) break;
+      i2 = eol;
+      continue;
+    }
+    if ((c3 === '"' || c3 === "'") && /[\s:,[{-]/.test(text[i2 - 1] ?? " ")) quote = c3;
+    else if (c3 === "$" && text.startsWith("${env:", i2)) {
+      const close = text.indexOf("}", i2);
+      if (close === -1) continue;
+      if (depth > 0) {
+        let end = close + 1;
+        while (end < text.length && !/[\s,\]}]/.test(text[end] ?? "")) end++;
+        out.push({ offset: i2, text: text.slice(i2, end) });
+      }
+      i2 = close;
+    } else if (c3 === "{" || c3 === "[") depth++;
+    else if ((c3 === "}" || c3 === "]") && depth > 0) depth--;
+  }
+  return out;
+}
+function otherErrors(text, found, index) {
+  let fixed = "";
+  let last2 = 0;
+  const shift = [];
+  for (const f of found) {
+    fixed += `${text.slice(last2, f.offset)}"${f.text}"`;
+    last2 = f.offset + f.text.length;
+    shift.push({ at: f.offset, by: 2 });
+  }
+  fixed += text.slice(last2);
+  const doc = parseDocuments(fixed)[index];
+  return (doc?.errors ?? []).map((e) => {
+    let o2 = e.pos[0];
+    for (const s of shift) if (o2 > s.at + 1) o2 -= s.by;
+    return o2;
+  });
 }
 function linePositions(text) {
   const starts = [0];
@@ -8594,6 +8743,7 @@ var init_yaml = __esm({
     Converter = class {
       sensitive = [];
       numberLike = /* @__PURE__ */ new Set();
+      unresolved = /* @__PURE__ */ new Map();
       aborted = false;
       nodes = 0;
       doc;
@@ -8601,11 +8751,13 @@ var init_yaml = __esm({
       at;
       diagnostics;
       resolving = /* @__PURE__ */ new Set();
-      constructor(doc, env, at, diagnostics) {
+      missingEnv;
+      constructor(doc, env, at, diagnostics, missingEnv) {
         this.doc = doc;
         this.env = env;
         this.at = at;
         this.diagnostics = diagnostics;
+        this.missingEnv = missingEnv;
       }
       convert(node, path) {
         if (this.aborted || node == null) return null;
@@ -8715,13 +8867,25 @@ var init_yaml = __esm({
       }
       substitute(value, node, path) {
         const r2 = substituteEnv(value, this.env);
-        for (const p2 of r2.problems) this.report(node, "error", p2.code, p2.message);
+        for (const p2 of r2.problems) {
+          if (p2.code === "ENV_MISSING" && p2.name !== void 0) {
+            const pointer = buildPointer(path);
+            this.unresolved.set(pointer, [...this.unresolved.get(pointer) ?? [], p2.name]);
+            this.report(node, this.missingEnv, p2.code, p2.message, pointer);
+          } else this.report(node, "error", p2.code, p2.message);
+        }
         if (r2.used && r2.resolved) this.sensitive.push(buildPointer(path));
         return detached(r2.value);
       }
-      report(node, severity, code, message) {
+      report(node, severity, code, message, pointer) {
         const offset = node.range?.[0] ?? 0;
-        this.diagnostics.push({ severity, code, message, ...this.at(offset) });
+        this.diagnostics.push({
+          severity,
+          code,
+          message,
+          ...this.at(offset),
+          ...pointer !== void 0 ? { pointer } : {}
+        });
       }
       abort(node, code, message) {
         this.report(node, "error", code, message);
@@ -8733,10 +8897,37 @@ var init_yaml = __esm({
 
 // src/core/config.ts
 function parseConfig(file, dir, text, env, targetTypes2) {
-  const parsed = parseYamlFile(file, text, env);
-  const diagnostics = [...parsed.diagnostics];
+  const parsed = parseYamlFile(file, text, env, { missingEnv: "notice" });
+  const diagnostics = [];
   const secrets = [];
   const doc = parsed.documents[0];
+  const credentialEnv = /* @__PURE__ */ new Map();
+  const reported = /* @__PURE__ */ new Set();
+  for (const d of parsed.diagnostics) {
+    const m = d.code === "ENV_MISSING" && d.pointer !== void 0 ? /^\/targets\/([^/]+)\/(url|auth\/[^/]+)$/.exec(d.pointer) : null;
+    if (!m) {
+      const { pointer: _p, ...rest } = d;
+      diagnostics.push(d.severity === "notice" ? { ...rest, severity: "error" } : rest);
+      continue;
+    }
+    const target = m[1].replaceAll("~1", "/").replaceAll("~0", "~");
+    const setting = m[2].replace("/", ".");
+    for (const variable of doc?.unresolved?.get(d.pointer) ?? []) {
+      const list = credentialEnv.get(target) ?? [];
+      list.push({ setting, variable });
+      credentialEnv.set(target, list);
+      if (reported.has(variable)) continue;
+      reported.add(variable);
+      diagnostics.push({
+        severity: "notice",
+        code: "ENV_MISSING",
+        message: `environment variable ${variable} is not set (${setting} of target "${target}"): fine for validate, which needs no secret; plan and apply need it`,
+        file: d.file,
+        line: d.line,
+        col: d.col
+      });
+    }
+  }
   if (parsed.documents.length > 1) {
     const second = parsed.documents[1];
     diagnostics.push(
@@ -8777,11 +8968,11 @@ function parseConfig(file, dir, text, env, targetTypes2) {
     }
   }
   for (const key of Object.keys(root)) {
-    if (!["targets", "documents", "policy"].includes(key)) {
+    if (!ROOT_KEYS.includes(key)) {
       diagnostics.push(
         warn(
           "CONFIG_UNKNOWN_KEY",
-          `unknown config key "${key}" (expected targets, documents, policy)`,
+          `unknown config key "${key}"${didYouMean(key, ROOT_KEYS)} (known: ${ROOT_KEYS.join(", ")})`,
           keyAt(`/${key}`)
         )
       );
@@ -8800,7 +8991,11 @@ function parseConfig(file, dir, text, env, targetTypes2) {
   } else {
     for (const [name, raw2] of Object.entries(rawTargets)) {
       const base = `/targets/${name.replaceAll("~", "~0").replaceAll("/", "~1")}`;
-      const t2 = parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics);
+      const sensitive = new Set(doc.sensitive);
+      const t2 = parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics, {
+        unset: credentialEnv.get(name) ?? [],
+        fromEnv: (p2) => sensitive.has(p2)
+      });
       if (t2) targets[name] = t2;
     }
   }
@@ -8820,10 +9015,9 @@ function parseConfig(file, dir, text, env, targetTypes2) {
       );
   }
   const policy = parsePolicy(root["policy"], here, keyAt, diagnostics);
-  if (diagnostics.some((d) => d.severity === "error")) return { diagnostics, secrets };
   return { config: { file, dir, targets, documents, policy }, diagnostics, secrets };
 }
-function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics) {
+function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics, env) {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
     diagnostics.push(
       err("CONFIG", `target name "${name}" must be letters, digits, ".", "_" or "-"`, keyAt(base))
@@ -8839,48 +9033,61 @@ function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics) {
     );
     return void 0;
   }
-  let ok = true;
+  const unset = [...env.unset];
+  const isUnset = (setting) => unset.some((u) => u.setting === setting);
   for (const key of Object.keys(raw2)) {
     if (!TARGET_KEYS.includes(key))
       diagnostics.push(
         warn(
           "CONFIG_UNKNOWN_KEY",
-          `unknown setting "${key}" in target "${name}" (known: ${TARGET_KEYS.join(", ")})`,
+          `unknown setting "${key}" in target "${name}"${didYouMean(key, TARGET_KEYS)} (known: ${TARGET_KEYS.join(", ")})`,
           keyAt(`${base}/${key}`)
         )
       );
   }
   const type = raw2["type"];
-  if (typeof type !== "string" || !targetTypes2.includes(type)) {
+  let knownType = typeof type === "string" && targetTypes2.includes(type);
+  if (type === void 0) {
     diagnostics.push(
       err(
         "CONFIG",
         `target "${name}" needs \`type\`: one of ${targetTypes2.join(", ")}`,
-        raw2["type"] === void 0 ? keyAt(base) : here(`${base}/type`)
+        keyAt(base)
       )
     );
-    ok = false;
+  } else if (!knownType) {
+    diagnostics.push(
+      err(
+        "CONFIG",
+        typeof type === "string" ? `unknown type "${type}" for target "${name}"${didYouMean(type, targetTypes2)}; known types: ${targetTypes2.join(", ")}` : `\`type\` of target "${name}" must be a string: one of ${targetTypes2.join(", ")}`,
+        here(`${base}/type`)
+      )
+    );
+    knownType = false;
   }
-  const str4 = (key) => {
+  const str3 = (key) => {
     const v = raw2[key];
     if (v === void 0) return void 0;
     if (typeof v === "string" || key === "schema" && typeof v === "number") return String(v);
     diagnostics.push(
       err("CONFIG", `\`${key}\` of target "${name}" must be a string`, here(`${base}/${key}`))
     );
-    ok = false;
     return void 0;
   };
-  const url = str4("url");
+  let url = isUnset("url") ? void 0 : str3("url");
+  if (url === "" && env.fromEnv(`${base}/url`)) {
+    emptyVariable("url");
+    url = void 0;
+  }
   if (url !== void 0 && !/^https?:\/\/[^\s]+$/.test(url)) {
+    const example = type === "cloudflare" ? "https://api.cloudflare.com/client/v4" : "https://kazoo.example.net:8000/v2";
     diagnostics.push(
       err(
         "CONFIG",
-        `\`url\` of target "${name}" must be an http(s) URL, e.g. https://kazoo.example.net:8000/v2`,
+        `\`url\` of target "${name}" must be an http(s) URL, e.g. ${example}`,
         here(`${base}/url`)
       )
     );
-    ok = false;
   }
   const insecure = raw2["insecure_http"];
   if (insecure !== void 0 && typeof insecure !== "boolean") {
@@ -8891,7 +9098,6 @@ function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics) {
         here(`${base}/insecure_http`)
       )
     );
-    ok = false;
   }
   const checkNumbers = raw2["check_numbers"];
   if (checkNumbers !== void 0 && typeof checkNumbers !== "boolean") {
@@ -8902,7 +9108,6 @@ function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics) {
         here(`${base}/check_numbers`)
       )
     );
-    ok = false;
   }
   const int2 = (key, def, min, max) => {
     const v = raw2[key];
@@ -8915,7 +9120,6 @@ function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics) {
         here(`${base}/${key}`)
       )
     );
-    ok = false;
     return def;
   };
   const auth = {};
@@ -8925,14 +9129,16 @@ function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics) {
     diagnostics.push(
       err(
         "CONFIG",
-        `\`auth\` of target "${name}" must be a mapping, e.g. { api_key: \${env:KAZOO_API_KEY} }`,
+        `\`auth\` of target "${name}" must be a mapping, e.g. { api_key: "\${env:KAZOO_API_KEY}" }`,
         here(`${base}/auth`)
       )
     );
-    ok = false;
   } else {
     for (const [k2, v] of Object.entries(rawAuth)) {
-      if (typeof v === "string") auth[k2] = v;
+      if (isUnset(`auth.${k2}`)) continue;
+      if (typeof v === "string" && v === "" && env.fromEnv(`${base}/auth/${k2}`)) {
+        emptyVariable(`auth.${k2}`);
+      } else if (typeof v === "string") auth[k2] = v;
       else {
         diagnostics.push(
           err(
@@ -8941,7 +9147,6 @@ function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics) {
             here(`${base}/auth/${k2}`)
           )
         );
-        ok = false;
       }
     }
   }
@@ -8963,15 +9168,32 @@ function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics) {
           here(`${base}/url`)
         )
       );
-      ok = false;
     }
   }
-  const schema = str4("schema");
-  const account_id = str4("account_id");
-  const ca_file = str4("ca_file");
+  let known_fields;
+  const rawKnown = raw2["known_fields"];
+  if (rawKnown !== void 0) {
+    if (Array.isArray(rawKnown) && rawKnown.every((p2) => typeof p2 === "string" && p2.startsWith("/")))
+      known_fields = rawKnown;
+    else
+      diagnostics.push(
+        err(
+          "CONFIG",
+          `\`known_fields\` of target "${name}" must be a list of JSON Pointers into a spec, \`*\` for any one key or index, e.g. [/servers/*/options/x_routing_hint]`,
+          here(`${base}/known_fields`)
+        )
+      );
+  }
+  const schema = str3("schema");
+  const account_id = str3("account_id");
+  const ca_file = str3("ca_file");
+  const positions = {};
+  for (const key of Object.keys(raw2)) positions[key] = here(`${base}/${key}`);
   const target = {
     name,
-    type: typeof type === "string" ? type : "",
+    // An unknown type is reported above; the target stays, typeless, so its
+    // documents are still checked (by their kind's provider).
+    type: knownType ? type : "",
     auth,
     concurrency: int2("concurrency", DEFAULT_CONCURRENCY, 1, 256),
     timeout_ms: int2("timeout_ms", 3e4, 100, 6e5),
@@ -8980,9 +9202,23 @@ function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics) {
     ...schema !== void 0 ? { schema } : {},
     ...account_id !== void 0 ? { account_id } : {},
     ...ca_file !== void 0 ? { ca_file } : {},
+    positions,
+    ...known_fields ? { known_fields } : {},
+    ...unset.length > 0 ? { unset } : {},
     ...checkNumbers === false ? { check_numbers: false } : {}
   };
-  return ok ? target : void 0;
+  return target;
+  function emptyVariable(setting) {
+    const pointer = `${base}/${setting.replace(".", "/")}`;
+    const at = here(pointer);
+    unset.push({ setting, variable: "(empty)" });
+    diagnostics.push({
+      severity: "notice",
+      code: "ENV_EMPTY",
+      message: `${setting} of target "${name}" comes from an environment variable that is empty: fine for validate; plan and apply need it`,
+      ...at
+    });
+  }
 }
 function parsePolicy(raw2, here, keyAt, diagnostics) {
   if (raw2 === void 0) return DEFAULT_POLICY;
@@ -9014,7 +9250,7 @@ function parsePolicy(raw2, here, keyAt, diagnostics) {
       diagnostics.push(
         warn(
           "CONFIG_UNKNOWN_KEY",
-          `unknown policy "${key}" (known: prune, max_deletes, max_changes)`,
+          `unknown policy "${key}"${didYouMean(key, POLICY_KEYS)} (known: ${POLICY_KEYS.join(", ")})`,
           keyAt(`/policy/${key}`)
         )
       );
@@ -9044,15 +9280,18 @@ function err(code, message, at) {
 function warn(code, message, at) {
   return { severity: "warning", code, message, ...at };
 }
-var DEFAULT_POLICY, DEFAULT_DOCUMENTS, DEFAULT_CONCURRENCY, TARGET_KEYS;
+var DEFAULT_POLICY, DEFAULT_DOCUMENTS, DEFAULT_CONCURRENCY, ROOT_KEYS, POLICY_KEYS, TARGET_KEYS;
 var init_config = __esm({
   "src/core/config.ts"() {
     "use strict";
     init_json();
+    init_suggest();
     init_yaml();
     DEFAULT_POLICY = { prune: false, max_deletes: 5, max_changes: 100 };
     DEFAULT_DOCUMENTS = ["connectivity/**/*.yaml"];
     DEFAULT_CONCURRENCY = 8;
+    ROOT_KEYS = ["targets", "documents", "policy"];
+    POLICY_KEYS = ["prune", "max_deletes", "max_changes"];
     TARGET_KEYS = [
       "type",
       "url",
@@ -9063,7 +9302,8 @@ var init_config = __esm({
       "timeout_ms",
       "ca_file",
       "insecure_http",
-      "check_numbers"
+      "check_numbers",
+      "known_fields"
     ];
   }
 });
@@ -9145,12 +9385,12 @@ function uniqueTableOf(docs, providers) {
 }
 function findTargetDuplicates(tables, providers) {
   const groups = /* @__PURE__ */ new Map();
-  for (const table of tables)
-    for (const column of table.columns) {
+  for (const table2 of tables)
+    for (const column of table2.columns) {
       const k2 = `${column.kind}\0${column.target}`;
       const list = groups.get(k2);
-      if (list) list.push({ table, column });
-      else groups.set(k2, [{ table, column }]);
+      if (list) list.push({ table: table2, column });
+      else groups.set(k2, [{ table: table2, column }]);
     }
   const out = [];
   for (const members of groups.values()) {
@@ -9158,8 +9398,8 @@ function findTargetDuplicates(tables, providers) {
     if (!provider?.duplicateInTarget) continue;
     const repeated = repeatedNumbers(members.map((m) => m.column.sorted));
     const uses = /* @__PURE__ */ new Map();
-    const add = (value, table, d, part) => {
-      const doc = table.docs[d];
+    const add = (value, table2, d, part) => {
+      const doc = table2.docs[d];
       const u = { order: doc.order, use: { doc: doc.doc, part } };
       const list = uses.get(value);
       if (list) list.push(u);
@@ -9168,20 +9408,20 @@ function findTargetDuplicates(tables, providers) {
     const oddCount = /* @__PURE__ */ new Map();
     for (const { column } of members)
       for (const o2 of column.odd) oddCount.set(o2.value, (oddCount.get(o2.value) ?? 0) + 1);
-    for (const { table, column } of members) {
+    for (const { table: table2, column } of members) {
       if (repeated.size > 0)
         for (let i2 = 0; i2 < column.nums.length; i2++) {
           const n = column.nums[i2];
           if (repeated.has(n))
             add(
               decodeValue(n),
-              table,
+              table2,
               column.refs[2 * i2],
               column.refs[2 * i2 + 1]
             );
         }
       for (const o2 of column.odd)
-        if ((oddCount.get(o2.value) ?? 0) > 1) add(o2.value, table, o2.doc, o2.part);
+        if ((oddCount.get(o2.value) ?? 0) > 1) add(o2.value, table2, o2.doc, o2.part);
     }
     for (const [value, list] of uses) {
       list.sort((a, b2) => a.order - b2.order || a.use.part - b2.use.part);
@@ -9232,18 +9472,20 @@ var init_target_unique = __esm({
 // src/core/documents.ts
 function buildDesiredState(files, config, providers, env, options = {}) {
   const keepSpecs = options.keepSpecs !== false;
+  const offline = { offline: options.offline === true };
   return combineFileChecks(
-    files.map((file) => checkFile(file, config, providers, env, keepSpecs)),
+    files.map((file) => checkFile(file, config, providers, env, keepSpecs, offline)),
     providers
   );
 }
-function checkFile(file, config, providers, env, keepSpecs) {
+function checkFile(file, config, providers, env, keepSpecs, options = {}) {
   const diagnostics = [];
   const secrets = [];
   const checked = [];
   const documents = [];
-  const parsed = parseYamlFile(file.path, file.text, env);
-  diagnostics.push(...parsed.diagnostics);
+  const parsed = parseYamlFile(file.path, file.text, env, {
+    missingEnv: options.offline ? "notice" : "error"
+  });
   if (parsed.documents.length === 0 && parsed.diagnostics.length === 0) {
     diagnostics.push({
       severity: "warning",
@@ -9269,6 +9511,14 @@ function checkFile(file, config, providers, env, keepSpecs) {
     });
     if (keepSpecs) documents.push(doc);
   }
+  const needed = new Set(
+    diagnostics.filter((d) => d.code !== "ENV_MISSING").map((d) => `${d.line}:${d.col}:${d.pointer}`)
+  );
+  diagnostics.push(
+    ...parsed.diagnostics.filter(
+      (d) => !(d.severity === "notice" && needed.has(`${d.line}:${d.col}:${d.pointer}`))
+    )
+  );
   return { diagnostics, secrets, checked, documents };
 }
 function combineFileChecks(checks, providers) {
@@ -9315,10 +9565,15 @@ function checkDocument(ydoc, file, config, providers, diagnostics, secrets) {
       );
     }
   }
-  const str4 = (key, required) => {
+  const str3 = (key, required) => {
     const v = root[key];
     if (v === void 0) {
-      if (required) fail2("MISSING_FIELD", `document needs \`${key}\``, "");
+      if (required)
+        fail2(
+          "MISSING_FIELD",
+          key === "name" ? "document needs `name` (or `id`, to adopt an existing object by its id alone)" : `document needs \`${key}\``,
+          ""
+        );
       return void 0;
     }
     if (typeof v === "number") {
@@ -9335,11 +9590,12 @@ function checkDocument(ydoc, file, config, providers, diagnostics, secrets) {
     }
     return v;
   };
-  const kind = str4("kind", true);
-  const targetName = str4("target", true);
-  const name = str4("name", true);
-  const id = str4("id", false);
-  let account = str4("account", false);
+  const kind = str3("kind", true);
+  const targetName = str3("target", true);
+  const pinnedOnly = root["name"] === void 0 && root["id"] !== void 0;
+  const id = str3("id", false);
+  const name = pinnedOnly ? id : str3("name", true);
+  let account = str3("account", false);
   const provider = kind !== void 0 ? providers.get(kind) : void 0;
   if (kind !== void 0 && !provider) {
     fail2(
@@ -9350,14 +9606,14 @@ function checkDocument(ydoc, file, config, providers, diagnostics, secrets) {
   }
   const target = targetName !== void 0 ? config.targets[targetName] : void 0;
   if (targetName !== void 0 && !target) {
-    const known = Object.keys(config.targets);
+    const known2 = Object.keys(config.targets);
     fail2(
       "UNKNOWN_TARGET",
-      `unknown target "${targetName}"; the config defines ${known.length ? known.join(", ") : "no targets"}`,
+      `unknown target "${targetName}"; the config defines ${known2.length ? known2.join(", ") : "no targets"}`,
       "/target"
     );
   }
-  if (provider && target && target.type !== provider.targetType) {
+  if (provider && target && target.type !== "" && target.type !== provider.targetType) {
     fail2(
       "TARGET_KIND",
       `kind "${provider.kind}" needs a target of type "${provider.targetType}", but "${target.name}" is "${target.type}"`,
@@ -9407,7 +9663,8 @@ function checkDocument(ydoc, file, config, providers, diagnostics, secrets) {
     return void 0;
   let body = spec;
   const specName = spec["name"];
-  if (specName !== void 0 && specName !== name) {
+  if (pinnedOnly) {
+  } else if (specName !== void 0 && specName !== name) {
     report(
       "error",
       "NAME_MISMATCH",
@@ -9415,12 +9672,17 @@ function checkDocument(ydoc, file, config, providers, diagnostics, secrets) {
       "/spec/name"
     );
     return void 0;
-  }
-  if (specName === void 0) body = { ...spec, name };
+  } else if (specName === void 0) body = { ...spec, name };
   let specOk = true;
+  const known = target.known_fields ?? [];
   for (const problem of provider.checkSpec(body, target)) {
+    if (problem.code === "UNKNOWN_FIELD" && known.some((k2) => pointerMatches(k2, problem.pointer)))
+      continue;
     const pointer = `/spec${problem.pointer}`;
     let message = problem.message;
+    const unset = ydoc.unresolved?.get(pointer);
+    if (unset && problem.severity === "error")
+      message += ` (the value is \${env:${unset[0] ?? ""}}, which is not set here: the check needs its value)`;
     if (problem.code === "SCHEMA" && / must be a string/.test(message) && ydoc.numberLike.has(pointer)) {
       message += " (YAML read it as a number: put it in quotes)";
     }
@@ -9440,11 +9702,11 @@ function checkDocument(ydoc, file, config, providers, diagnostics, secrets) {
 }
 function checkAcross(checked, providers) {
   const out = checkScopes(checked, providers);
-  const table = uniqueTableOf(
+  const table2 = uniqueTableOf(
     checked.map((doc, i2) => ({ order: i2, doc })),
     providers
   );
-  out.push(...findTargetDuplicates([table], providers));
+  out.push(...findTargetDuplicates([table2], providers));
   return out;
 }
 function checkScopes(checked, providers) {
@@ -9750,7 +10012,7 @@ var require_code = __commonJS({
     }
     exports._ = _2;
     var plus = new _Code("+");
-    function str4(strs, ...args) {
+    function str3(strs, ...args) {
       const expr = [safeStringify(strs[0])];
       let i2 = 0;
       while (i2 < args.length) {
@@ -9761,7 +10023,7 @@ var require_code = __commonJS({
       optimize(expr);
       return new _Code(expr);
     }
-    exports.str = str4;
+    exports.str = str3;
     function addCodeArg(code, arg) {
       if (arg instanceof _Code)
         code.push(...arg._items);
@@ -9804,7 +10066,7 @@ var require_code = __commonJS({
       return;
     }
     function strConcat(c1, c22) {
-      return c22.emptyStr() ? c1 : c1.emptyStr() ? c22 : str4`${c1}${c22}`;
+      return c22.emptyStr() ? c1 : c1.emptyStr() ? c22 : str3`${c1}${c22}`;
     }
     exports.strConcat = strConcat;
     function interpolate(x2) {
@@ -10766,22 +11028,22 @@ var require_util = __commonJS({
       return (0, codegen_1._)`${topSchemaRef}${schemaPath}${(0, codegen_1.getProperty)(keyword)}`;
     }
     exports.schemaRefOrVal = schemaRefOrVal;
-    function unescapeFragment(str4) {
-      return unescapeJsonPointer(decodeURIComponent(str4));
+    function unescapeFragment(str3) {
+      return unescapeJsonPointer(decodeURIComponent(str3));
     }
     exports.unescapeFragment = unescapeFragment;
-    function escapeFragment(str4) {
-      return encodeURIComponent(escapeJsonPointer(str4));
+    function escapeFragment(str3) {
+      return encodeURIComponent(escapeJsonPointer(str3));
     }
     exports.escapeFragment = escapeFragment;
-    function escapeJsonPointer(str4) {
-      if (typeof str4 == "number")
-        return `${str4}`;
-      return str4.replace(/~/g, "~0").replace(/\//g, "~1");
+    function escapeJsonPointer(str3) {
+      if (typeof str3 == "number")
+        return `${str3}`;
+      return str3.replace(/~/g, "~0").replace(/\//g, "~1");
     }
     exports.escapeJsonPointer = escapeJsonPointer;
-    function unescapeJsonPointer(str4) {
-      return str4.replace(/~1/g, "/").replace(/~0/g, "~");
+    function unescapeJsonPointer(str3) {
+      return str3.replace(/~1/g, "/").replace(/~0/g, "~");
     }
     exports.unescapeJsonPointer = unescapeJsonPointer;
     function eachItem(xs, f) {
@@ -11806,8 +12068,8 @@ var require_json_schema_traverse = __commonJS({
         post(schema, jsonPtr, rootSchema, parentJsonPtr, parentKeyword, parentSchema, keyIndex);
       }
     }
-    function escapeJsonPtr(str4) {
-      return str4.replace(/~/g, "~0").replace(/\//g, "~1");
+    function escapeJsonPtr(str3) {
+      return str3.replace(/~/g, "~0").replace(/\//g, "~1");
     }
   }
 });
@@ -12904,10 +13166,10 @@ var require_utils = __commonJS({
         isIPV6: true
       };
     }
-    function findToken(str4, token) {
+    function findToken(str3, token) {
       let ind = 0;
-      for (let i2 = 0; i2 < str4.length; i2++) {
-        if (str4[i2] === token) ind++;
+      for (let i2 = 0; i2 < str3.length; i2++) {
+        if (str3[i2] === token) ind++;
       }
       return ind;
     }
@@ -13560,50 +13822,50 @@ var require_fast_uri = __commonJS({
       schemelessOptions.skipEscape = true;
       return serialize(resolved, schemelessOptions);
     }
-    function resolveComponent(base, relative7, options, skipNormalization) {
+    function resolveComponent(base, relative8, options, skipNormalization) {
       const target = {};
       if (!skipNormalization) {
         base = parse2(serialize(base, options), options);
-        relative7 = parse2(serialize(relative7, options), options);
+        relative8 = parse2(serialize(relative8, options), options);
       }
       options = options || {};
-      if (!options.tolerant && relative7.scheme) {
-        target.scheme = relative7.scheme;
-        target.userinfo = relative7.userinfo;
-        target.host = relative7.host;
-        target.port = relative7.port;
-        target.path = removeDotSegments(relative7.path || "");
-        target.query = relative7.query;
+      if (!options.tolerant && relative8.scheme) {
+        target.scheme = relative8.scheme;
+        target.userinfo = relative8.userinfo;
+        target.host = relative8.host;
+        target.port = relative8.port;
+        target.path = removeDotSegments(relative8.path || "");
+        target.query = relative8.query;
       } else {
-        if (relative7.userinfo !== void 0 || relative7.host !== void 0 || relative7.port !== void 0) {
-          target.userinfo = relative7.userinfo;
-          target.host = relative7.host;
-          target.port = relative7.port;
-          target.path = removeDotSegments(relative7.path || "");
-          target.query = relative7.query;
+        if (relative8.userinfo !== void 0 || relative8.host !== void 0 || relative8.port !== void 0) {
+          target.userinfo = relative8.userinfo;
+          target.host = relative8.host;
+          target.port = relative8.port;
+          target.path = removeDotSegments(relative8.path || "");
+          target.query = relative8.query;
         } else {
-          if (!relative7.path) {
+          if (!relative8.path) {
             target.path = base.path;
-            if (relative7.query !== void 0) {
-              target.query = relative7.query;
+            if (relative8.query !== void 0) {
+              target.query = relative8.query;
             } else {
               target.query = base.query;
             }
           } else {
-            if (relative7.path[0] === "/") {
-              target.path = removeDotSegments(relative7.path);
+            if (relative8.path[0] === "/") {
+              target.path = removeDotSegments(relative8.path);
             } else {
               const baseHasAuthority = base.userinfo !== void 0 || base.host !== void 0 || base.port !== void 0;
               if (baseHasAuthority && !base.path) {
-                target.path = "/" + relative7.path;
+                target.path = "/" + relative8.path;
               } else if (!base.path) {
-                target.path = relative7.path;
+                target.path = relative8.path;
               } else {
-                target.path = base.path.slice(0, base.path.lastIndexOf("/") + 1) + relative7.path;
+                target.path = base.path.slice(0, base.path.lastIndexOf("/") + 1) + relative8.path;
               }
               target.path = base.scheme === void 0 && !baseHasAuthority && target.path[0] !== "/" ? removeDotSegmentsRelative(target.path) : removeDotSegments(target.path);
             }
-            target.query = relative7.query;
+            target.query = relative8.query;
           }
           target.userinfo = base.userinfo;
           target.host = base.host;
@@ -13611,7 +13873,7 @@ var require_fast_uri = __commonJS({
         }
         target.scheme = base.scheme;
       }
-      target.fragment = relative7.fragment;
+      target.fragment = relative8.fragment;
       return target;
     }
     function equal(uriA, uriB, options) {
@@ -13977,7 +14239,7 @@ var require_core = __commonJS({
     var util_1 = require_util();
     var $dataRefSchema = require_data();
     var uri_1 = require_uri();
-    var defaultRegExp = (str4, flags) => new RegExp(str4, flags);
+    var defaultRegExp = (str3, flags) => new RegExp(str3, flags);
     defaultRegExp.code = "new RegExp";
     var META_IGNORE_OPTIONS = ["removeAdditional", "useDefaults", "coerceTypes"];
     var EXT_SCOPE_NAMES = /* @__PURE__ */ new Set([
@@ -14772,16 +15034,16 @@ var require_ucs2length = __commonJS({
   "node_modules/ajv/dist/runtime/ucs2length.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
-    function ucs2length(str4) {
-      const len = str4.length;
+    function ucs2length(str3) {
+      const len = str3.length;
       let length = 0;
       let pos2 = 0;
       let value;
       while (pos2 < len) {
         length++;
-        value = str4.charCodeAt(pos2++);
+        value = str3.charCodeAt(pos2++);
         if (value >= 55296 && value <= 56319 && pos2 < len) {
-          value = str4.charCodeAt(pos2);
+          value = str3.charCodeAt(pos2);
           if ((value & 64512) === 56320)
             pos2++;
         }
@@ -17105,10 +17367,15 @@ var init_package = __esm({
       description: "Declarative GitOps reconciler for Kazoo connectivity (trunkstore) documents and Cloudflare connectivity directory services",
       type: "module",
       license: "MIT",
-      private: true,
       bin: {
         connops: "bin/connops.js"
       },
+      files: [
+        "bin/connops.js",
+        "dist/cli.js",
+        "dist/check-worker.js",
+        "README.md"
+      ],
       engines: {
         node: ">=20.19"
       },
@@ -17124,13 +17391,6 @@ var init_package = __esm({
         "check-dist": "node scripts/check-dist.mjs",
         "test:node24": "node scripts/test-node24.mjs"
       },
-      dependencies: {
-        ajv: "^8.17.1",
-        "fast-json-patch": "^3.1.1",
-        "simple-git": "^3.28.0",
-        undici: "^7.16.0",
-        yaml: "^2.8.1"
-      },
       devDependencies: {
         "@actions/core": "^3.0.1",
         "@eslint/js": "^9.39.0",
@@ -17140,16 +17400,21 @@ var init_package = __esm({
         "@octokit/plugin-retry": "^8.1.1",
         "@octokit/plugin-throttling": "^11.0.5",
         "@types/node": "^20.19.0",
+        ajv: "^8.17.1",
         "ajv-draft-04": "^1.0.0",
         cloudflare: "^7.3.0",
         esbuild: "^0.25.0",
         eslint: "^9.39.0",
         "fast-check": "^4.3.0",
+        "fast-json-patch": "^3.1.1",
         prettier: "^3.6.0",
+        "simple-git": "^3.28.0",
         tsx: "^4.20.0",
         typescript: "~5.9.3",
         "typescript-eslint": "^8.46.0",
-        vitest: "^4.0.0"
+        undici: "^7.16.0",
+        vitest: "^4.0.0",
+        yaml: "^2.8.1"
       }
     };
   }
@@ -19572,11 +19837,11 @@ var require_request = __commonJS({
           } else if (typeof val[i2] === "object") {
             throw new InvalidArgumentError(`invalid ${key} header`);
           } else {
-            const str4 = `${val[i2]}`;
-            if (!isValidHeaderValue(str4)) {
+            const str3 = `${val[i2]}`;
+            if (!isValidHeaderValue(str3)) {
               throw new InvalidArgumentError(`invalid ${key} header`);
             }
-            arr.push(str4);
+            arr.push(str3);
           }
         }
         val = arr;
@@ -21119,8 +21384,8 @@ var require_infra = __commonJS({
     }
     var ASCII_WHITESPACE_REPLACE_REGEX = /[\u0009\u000A\u000C\u000D\u0020]/g;
     var nonASCIIRegex = /[^\x00-\x7F]/;
-    function asciiLowercase(str4) {
-      return nonASCIIRegex.test(str4) ? str4.replace(/[A-Z]+/g, (upper) => upper.toLowerCase()) : str4.toLowerCase();
+    function asciiLowercase(str3) {
+      return nonASCIIRegex.test(str3) ? str3.replace(/[A-Z]+/g, (upper) => upper.toLowerCase()) : str3.toLowerCase();
     }
     function forgivingBase64(data) {
       data = data.replace(ASCII_WHITESPACE_REPLACE_REGEX, "");
@@ -21173,19 +21438,19 @@ var require_infra = __commonJS({
     function parseJSONFromBytes(bytes) {
       return JSON.parse(utf8DecodeBytes(bytes));
     }
-    function removeASCIIWhitespace(str4, leading = true, trailing = true) {
-      return removeChars(str4, leading, trailing, isASCIIWhitespace);
+    function removeASCIIWhitespace(str3, leading = true, trailing = true) {
+      return removeChars(str3, leading, trailing, isASCIIWhitespace);
     }
-    function removeChars(str4, leading, trailing, predicate) {
+    function removeChars(str3, leading, trailing, predicate) {
       let lead = 0;
-      let trail = str4.length - 1;
+      let trail = str3.length - 1;
       if (leading) {
-        while (lead < str4.length && predicate(str4.charCodeAt(lead))) lead++;
+        while (lead < str3.length && predicate(str3.charCodeAt(lead))) lead++;
       }
       if (trailing) {
-        while (trail > 0 && predicate(str4.charCodeAt(trail))) trail--;
+        while (trail > 0 && predicate(str3.charCodeAt(trail))) trail--;
       }
-      return lead === 0 && trail === str4.length - 1 ? str4 : str4.slice(lead, trail + 1);
+      return lead === 0 && trail === str3.length - 1 ? str3 : str3.slice(lead, trail + 1);
     }
     function serializeJavascriptValueToJSONString(value) {
       const result = JSON.stringify(value);
@@ -21437,8 +21702,8 @@ var require_data_url = __commonJS({
     function isHTTPWhiteSpace(char) {
       return char === 13 || char === 10 || char === 9 || char === 32;
     }
-    function removeHTTPWhitespace(str4, leading = true, trailing = true) {
-      return removeChars(str4, leading, trailing, isHTTPWhiteSpace);
+    function removeHTTPWhitespace(str3, leading = true, trailing = true) {
+      return removeChars(str3, leading, trailing, isHTTPWhiteSpace);
     }
     function minimizeSupportedMimeType(mimeType) {
       switch (mimeType.essence) {
@@ -21618,8 +21883,8 @@ var require_webidl = __commonJS({
       return new TypeError(`${message.header}: ${message.message}`);
     };
     webidl.errors.conversionFailed = function(opts) {
-      const plural2 = opts.types.length === 1 ? "" : " one of";
-      const message = `${opts.argument} could not be converted to${plural2}: ${opts.types.join(", ")}.`;
+      const plural3 = opts.types.length === 1 ? "" : " one of";
+      const message = `${opts.argument} could not be converted to${plural3}: ${opts.types.join(", ")}.`;
       return webidl.errors.exception({
         header: opts.prefix,
         message
@@ -23559,7 +23824,7 @@ var require_body = __commonJS({
         const boundary = `----formdata-undici-0${`${random(1e11)}`.padStart(11, "0")}`;
         const prefix = `--${boundary}\r
 Content-Disposition: form-data`;
-        const formdataEscape = (str4) => str4.replace(/\n/g, "%0A").replace(/\r/g, "%0D").replace(/"/g, "%22");
+        const formdataEscape = (str3) => str3.replace(/\n/g, "%0A").replace(/\r/g, "%0D").replace(/"/g, "%22");
         const normalizeLinefeeds = (value) => value.replace(/\r?\n|\r/g, "\r\n");
         const blobParts = [];
         const rn = new Uint8Array([13, 10]);
@@ -40589,9 +40854,9 @@ var require_cookies = __commonJS({
       webidl.argumentLengthCheck(arguments, 2, "setCookie");
       brandChecks(headers);
       cookie = webidl.converters.Cookie(cookie);
-      const str4 = stringify(cookie);
-      if (str4) {
-        headers.append("set-cookie", str4, true);
+      const str3 = stringify(cookie);
+      if (str3) {
+        headers.append("set-cookie", str3, true);
       }
     }
     webidl.converters.DeleteCookieAttributes = webidl.dictionaryConverter([
@@ -44647,24 +44912,35 @@ var init_provider = __esm({
         const out = [];
         const account = target.account_id;
         if (account === void 0 || account === "") {
-          out.push('a cloudflare target needs "account_id" (the 32-character account identifier)');
+          out.push({
+            setting: "account_id",
+            message: 'a cloudflare target needs "account_id" (the 32-character account identifier)'
+          });
         } else if (!ACCOUNT_ID.test(account)) {
-          out.push(
-            `"account_id" must be 32 hexadecimal characters (the Cloudflare account identifier), not "${account}"`
-          );
+          out.push({
+            setting: "account_id",
+            message: `"account_id" must be 32 hexadecimal characters (the Cloudflare account identifier), not "${account}"`
+          });
         }
         const auth = target.auth;
         const has = (k2) => typeof auth[k2] === "string" && auth[k2] !== "";
         for (const k2 of Object.keys(auth)) {
           if (!AUTH_KEYS.includes(k2))
-            out.push(`unknown auth setting "${k2}" (use "token", or "email" with "api_key")`);
+            out.push({
+              setting: "auth",
+              message: `unknown auth setting "${k2}" (use "token", or "email" with "api_key")`
+            });
         }
         if (has("token") && (has("email") || has("api_key"))) {
-          out.push(
-            'auth has both "token" and "email"/"api_key"; use one: a token, or email with api_key'
-          );
+          out.push({
+            setting: "auth",
+            message: 'auth has both "token" and "email"/"api_key"; use one: a token, or email with api_key'
+          });
         } else if (!has("token") && !(has("email") && has("api_key"))) {
-          out.push('auth needs "token" (an API token), or both "email" and "api_key"');
+          out.push({
+            setting: "auth",
+            message: 'auth needs "token" (an API token), or both "email" and "api_key"'
+          });
         }
         return out;
       },
@@ -45140,6 +45416,7 @@ function checkKazooSpec(spec, version) {
     });
   }
   for (const pointer of findUnknownKeys(schema, spec)) {
+    if (readElsewhere(pointer)) continue;
     const tokens = parsePointer(pointer);
     if (tokens.length === 1 && Object.hasOwn(REQUEST_CONTROL_KEYS, tokens[0] ?? "")) continue;
     const key = tokens[tokens.length - 1] ?? "";
@@ -45155,6 +45432,9 @@ function checkKazooSpec(spec, version) {
   }
   problems.push(...checkServers(spec));
   return problems;
+}
+function readElsewhere(pointer) {
+  return READ_ELSEWHERE.some((p2) => pointerMatches(p2, pointer));
 }
 function label(pointer) {
   const last2 = parsePointer(pointer).pop();
@@ -45320,43 +45600,14 @@ function describeFirst(first2, did) {
   const p2 = did !== void 0 ? first2.doc.locate.key(didPointer(first2.server, did)) : first2.doc.locate.value(`/spec/servers/${first2.server}/auth/auth_user`);
   return `"${first2.doc.key.name}" servers[${first2.server}] (${p2.file}:${p2.line}:${p2.col})`;
 }
-function closest(word, candidates) {
-  let best;
-  let bestD = 3;
-  for (const c3 of candidates) {
-    const d = editDistance(word.toLowerCase(), c3.toLowerCase());
-    if (d < bestD) {
-      bestD = d;
-      best = c3;
-    }
-  }
-  return best;
-}
-function editDistance(a, b2) {
-  if (Math.abs(a.length - b2.length) > 2) return 3;
-  const prev = Array.from({ length: b2.length + 1 }, (_2, i2) => i2);
-  for (let i2 = 1; i2 <= a.length; i2++) {
-    let diag = prev[0];
-    prev[0] = i2;
-    for (let j2 = 1; j2 <= b2.length; j2++) {
-      const tmp = prev[j2];
-      prev[j2] = Math.min(
-        prev[j2] + 1,
-        prev[j2 - 1] + 1,
-        diag + (a[i2 - 1] === b2[j2 - 1] ? 0 : 1)
-      );
-      diag = tmp;
-    }
-  }
-  return prev[b2.length];
-}
-var E164, REQUEST_CONTROL_KEYS;
+var E164, REQUEST_CONTROL_KEYS, READ_ELSEWHERE;
 var init_checks2 = __esm({
   "src/providers/kazoo/checks.ts"() {
     "use strict";
     init_json();
     init_model();
     init_schema();
+    init_suggest();
     init_schema_walk();
     init_schema3();
     E164 = /^\+[1-9]\d{1,14}$/;
@@ -45370,6 +45621,23 @@ var init_checks2 = __esm({
       accept: 'Kazoo reads "accept" from the request data as an override of the Accept header (api_resource.erl@dcf86cbc:1265, 4.3 @223893d0:1234): the answer could come in another format, or as 406',
       start_key: 'Kazoo reads "start_key" from the request data as a listing cursor and deletes it from the data before saving (api_resource.erl@dcf86cbc:201-220, 4.3 @223893d0:162-181): the field would never be stored and every plan would show it again'
     };
+    READ_ELSEWHERE = [
+      "/billing_account_id",
+      "/DIDs_Unassigned",
+      "/ui_metadata",
+      "/account/credits",
+      // From 4.1 on the server forces it to the account's realm (§1.4); MonsterUI still writes it.
+      "/account/auth_realm",
+      "/account/inbound_trunks",
+      "/servers/*/server_name",
+      "/servers/*/server_type",
+      "/servers/*/cfg",
+      "/servers/*/monitor",
+      "/servers/*/permissions",
+      "/servers/*/options/international",
+      "/servers/*/options/e911_info",
+      "/servers/*/options/codecs"
+    ];
   }
 });
 
@@ -46413,17 +46681,19 @@ var init_provider2 = __esm({
       checkTarget(target) {
         const problems = [];
         if (resolveKazooSchemaVersion(target.schema) === void 0) {
-          problems.push(
-            `schema "${target.schema ?? ""}" is not a Kazoo version connops knows; use one of ${Object.keys(KAZOO_SCHEMA_ALIASES).join(", ")}`
-          );
+          problems.push({
+            setting: "schema",
+            message: `schema "${target.schema ?? ""}" is not a Kazoo version connops knows; use one of ${Object.keys(KAZOO_SCHEMA_ALIASES).join(", ")}`
+          });
         }
         const a = target.auth;
         const hasKey = typeof a["api_key"] === "string";
         const hasUser = typeof a["username"] === "string" && typeof a["password"] === "string" && (typeof a["account_name"] === "string" || typeof a["account_realm"] === "string");
         if (Object.keys(a).length > 0 && !hasKey && !hasUser) {
-          problems.push(
-            "auth must be { api_key } or { username, password, account_name | account_realm }"
-          );
+          problems.push({
+            setting: "auth",
+            message: "auth must be { api_key } or { username, password, account_name | account_realm }"
+          });
         }
         return problems;
       },
@@ -46557,7 +46827,9 @@ function checkBatch(job, b2, config, providers, env, held) {
       out.push({ diagnostics: [unreadable(path.shown, read.reason)], secrets: [], scopes: [] });
       continue;
     }
-    const c3 = checkFile({ path: path.shown, text: read.text }, config, providers, env, false);
+    const c3 = checkFile({ path: path.shown, text: read.text }, config, providers, env, false, {
+      offline: job.offline === true
+    });
     for (const doc of c3.checked) held.push({ file, doc });
     out.push({
       diagnostics: c3.diagnostics,
@@ -46864,14 +47136,17 @@ async function loadProject(options) {
   for (const target of Object.values(config.targets)) {
     for (const provider of providers.values()) {
       if (provider.targetType !== target.type) continue;
-      for (const message of provider.checkTarget(target)) {
+      const authUnset = (target.unset ?? []).some((u) => u.setting.startsWith("auth."));
+      for (const problem of provider.checkTarget(target)) {
+        if (problem.setting === "auth" && authUnset) continue;
+        const at = problem.setting && target.positions?.[problem.setting] || target.source;
         diagnostics.push({
           severity: "error",
           code: "CONFIG",
-          message: `target "${target.name}": ${message}`,
-          file: target.source.file,
-          line: target.source.line,
-          col: target.source.col
+          message: `target "${target.name}": ${problem.message}`,
+          file: at.file,
+          line: at.line,
+          col: at.col
         });
       }
     }
@@ -46901,6 +47176,7 @@ async function loadProject(options) {
       configDir: dir,
       configText: configText.text,
       env: options.env,
+      ...options.offline ? { offline: true } : {},
       files: paths.map((full) => ({ full, shown: shown(full) }))
     };
     const done = await checkFilesInThreads(job, config, providers, threads);
@@ -46915,7 +47191,10 @@ async function loadProject(options) {
       if (res.ok) files.push({ path: shown(full), text: res.text });
       else diagnostics.push(unreadable(shown(full), res.reason));
     }
-    state = buildDesiredState(files, config, providers, env, { keepSpecs });
+    state = buildDesiredState(files, config, providers, env, {
+      keepSpecs,
+      ...options.offline ? { offline: true } : {}
+    });
   }
   return {
     config,
@@ -47162,12 +47441,12 @@ var require_helpers = __commonJS({
       }
     }
     exports._deepClone = _deepClone;
-    function isInteger(str4) {
+    function isInteger(str3) {
       var i2 = 0;
-      var len = str4.length;
+      var len = str3.length;
       var charCode;
       while (i2 < len) {
-        charCode = str4.charCodeAt(i2);
+        charCode = str3.charCodeAt(i2);
         if (charCode >= 48 && charCode <= 57) {
           i2++;
           continue;
@@ -47950,9 +48229,10 @@ function planDocument(doc, live, reason, provider, target) {
     const identities2 = provider.identities ?? {};
     const after2 = withoutIgnored(desiredN, ignoredIn(doc.ignore, desiredN, identities2));
     const afterMasked2 = maskBody(after2, sensitive, void 0);
+    const createBody = provider.buildCreate(doc.spec, target);
     const request2 = {
       method: provider.verbs.create,
-      body: provider.markManaged(provider.buildCreate(doc.spec, target))
+      body: provider.markManaged(createBody)
     };
     return {
       key: doc.key,
@@ -47960,7 +48240,8 @@ function planDocument(doc, live, reason, provider, target) {
       reason,
       ...doc.id !== void 0 ? { id: doc.id } : {},
       after: after2,
-      ops: diffOps({}, afterMasked2),
+      // The ownership marker is written too, so the plan shows it.
+      ops: [...diffOps({}, afterMasked2), ...markerOps(createBody, request2.body ?? {})],
       request: request2,
       write: {
         address: keyString(doc.key),
@@ -48005,12 +48286,15 @@ function planDocument(doc, live, reason, provider, target) {
     afterMasked
   };
   const mark = (r2) => !provider.isManaged(live.body) && r2.body ? { ...r2, body: provider.markManaged(r2.body) } : r2;
-  const request = mark(provider.buildUpdate(liveN, desiredForWrite, doc.spec));
+  const unmarked = provider.buildUpdate(liveN, desiredForWrite, doc.spec);
+  const request = mark(unmarked);
   const had = new Set(provider.claims(liveN));
   const has = new Set(provider.claims(desiredForWrite));
   const claims = [...has].filter((d) => !had.has(d));
   const releases = [...had].filter((d) => !has.has(d));
   const ops = diffOps(beforeMasked, afterMasked);
+  if (request !== unmarked && unmarked.body && request.body)
+    ops.push(...markerOps(unmarked.body, request.body));
   let claimFirst;
   if (claims.length > 0 && releases.length > 0 && provider.keepReleased) {
     const between = provider.keepReleased(liveN, desiredForWrite, releases);
@@ -48041,6 +48325,11 @@ function planDocument(doc, live, reason, provider, target) {
     dependsOn: [],
     ...claimFirst ? { claimFirst } : {}
   };
+}
+function markerOps(body, marked) {
+  return Object.keys(marked).filter(
+    (k2) => !Object.hasOwn(body, k2) || !deepEqual(body[k2], marked[k2])
+  ).map((k2) => ({ op: "add", path: `/${escapePointerToken(k2)}`, value: marked[k2] }));
 }
 function noopChange(doc, id, revision) {
   return {
@@ -49510,11 +49799,26 @@ var init_apply_project = __esm({
 
 // src/core/render-run.ts
 function renderLoaded(loaded, quiet) {
+  const shown = loaded.diagnostics.filter(
+    (d) => d.severity === "error" || !quiet && d.file === loaded.configFile
+  );
+  const counted = countDiagnostics(
+    loaded.diagnostics.filter((d) => d.severity !== "error" && d.file !== loaded.configFile)
+  );
+  const parts = [
+    ...counted.warnings > 0 ? [plural2(counted.warnings, "warning")] : [],
+    ...counted.notices > 0 ? [plural2(counted.notices, "notice")] : []
+  ];
   return [
     ...loaded.notes.map((n) => `connops: ${n}
 `),
-    ...loaded.diagnostics.filter((d) => d.severity === "error" || !quiet).map((d) => renderDiagnosticLine(d) + "\n")
+    ...shown.map((d) => renderDiagnosticLine(d) + "\n"),
+    ...parts.length > 0 && !quiet ? [`connops: ${parts.join(", ")} in the documents; run \`connops validate\` for details
+`] : []
   ];
+}
+function plural2(n, word) {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
 function renderInvalidDocuments(diagnostics) {
   const { errors } = countDiagnostics(diagnostics);
@@ -49805,13 +50109,13 @@ var require_ms = __commonJS({
         "val is not a non-empty string or a valid number. val=" + JSON.stringify(val)
       );
     };
-    function parse2(str4) {
-      str4 = String(str4);
-      if (str4.length > 100) {
+    function parse2(str3) {
+      str3 = String(str3);
+      if (str3.length > 100) {
         return;
       }
       var match = /^(-?(?:\d+)?\.?\d+) *(milliseconds?|msecs?|ms|seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|w|years?|yrs?|y)?$/i.exec(
-        str4
+        str3
       );
       if (!match) {
         return;
@@ -49880,20 +50184,20 @@ var require_ms = __commonJS({
     function fmtLong(ms) {
       var msAbs = Math.abs(ms);
       if (msAbs >= d) {
-        return plural2(ms, msAbs, d, "day");
+        return plural3(ms, msAbs, d, "day");
       }
       if (msAbs >= h2) {
-        return plural2(ms, msAbs, h2, "hour");
+        return plural3(ms, msAbs, h2, "hour");
       }
       if (msAbs >= m) {
-        return plural2(ms, msAbs, m, "minute");
+        return plural3(ms, msAbs, m, "minute");
       }
       if (msAbs >= s) {
-        return plural2(ms, msAbs, s, "second");
+        return plural3(ms, msAbs, s, "second");
       }
       return ms + " ms";
     }
-    function plural2(ms, msAbs, n, name) {
+    function plural3(ms, msAbs, n, name) {
       var isPlural = msAbs >= n * 1.5;
       return Math.round(ms / n) + " " + name + (isPlural ? "s" : "");
     }
@@ -50527,7 +50831,7 @@ var require_node = __commonJS({
     var { formatters } = module.exports;
     formatters.o = function(v) {
       this.inspectOpts.colors = this.useColors;
-      return util.inspect(v, this.inspectOpts).split("\n").map((str4) => str4.trim()).join(" ");
+      return util.inspect(v, this.inspectOpts).split("\n").map((str3) => str3.trim()).join(" ");
     };
     formatters.O = function(v) {
       this.inspectOpts.colors = this.useColors;
@@ -51209,8 +51513,8 @@ function remove(target, item) {
 function asArray(source) {
   return Array.isArray(source) ? source : [source];
 }
-function asCamelCase(str4) {
-  return str4.replace(/[\s-]+(.)/g, (_all, chr) => {
+function asCamelCase(str3) {
+  return str3.replace(/[\s-]+(.)/g, (_all, chr) => {
     return chr.toUpperCase();
   });
 }
@@ -56021,7 +56325,7 @@ var init_git_inputs = __esm({
 });
 
 // src/engine/project.ts
-import { dirname as dirname6 } from "node:path";
+import { dirname as dirname6, relative as relative5 } from "node:path";
 function planOptionsFromFlags(flags) {
   const shard = shardFlag(flags);
   return {
@@ -56067,7 +56371,11 @@ async function planProject(options) {
     ...git.source ? { source: git.source } : {}
   });
   for (const s of project.secrets) options.secrets.add(s);
-  options.onLoaded?.({ diagnostics: project.diagnostics, notes });
+  options.onLoaded?.({
+    diagnostics: project.diagnostics,
+    notes,
+    configFile: relative5(options.cwd, options.configPath) || options.configPath
+  });
   const { errors } = countDiagnostics(project.diagnostics);
   if (errors > 0 || !project.config)
     return { invalid: true, diagnostics: project.diagnostics, errors, notes };
@@ -56082,6 +56390,7 @@ async function planProject(options) {
       throw new UsageError(
         `--target ${t2}: the config has no such target (known: ${Object.keys(config.targets).join(", ")})`
       );
+  checkAccountsDeclared(selection, project.documents, git.deleted ?? []);
   const documents = selectDocuments(project.documents, selection);
   checkReachable(config, documents, options.configPath);
   const pool = openSessions(options.secrets);
@@ -56121,13 +56430,30 @@ async function planProject(options) {
     throw err2;
   }
 }
+function checkAccountsDeclared(selection, documents, deleted) {
+  const targets = selection.targets;
+  const declared = new Set(
+    [...documents.map((d) => d.key), ...deleted].filter((k2) => !targets?.length || targets.includes(k2.target)).map((k2) => k2.account)
+  );
+  for (const a of selection.accounts ?? [])
+    if (!declared.has(a))
+      throw new UsageError(
+        `--account ${a}: no document${targets?.length ? ` of target ${targets.join(", ")}` : ""} declares this account (declared: ${[...declared].sort().join(", ") || "none"})`
+      );
+}
 function checkReachable(config, documents, configPath) {
   for (const t2 of Object.values(config.targets)) {
     if (!documents.some((d) => d.key.target === t2.name)) continue;
-    if (Object.keys(t2.auth).length === 0)
+    const unset = t2.unset ?? [];
+    if (unset.length > 0)
       throw new ConnopsError(
         "CONFIG",
-        `target "${t2.name}" has no \`auth\`; set it in ${configPath} (e.g. auth: { api_key: \${env:KAZOO_API_KEY} })`
+        `target "${t2.name}" cannot be reached: ${unset.map((u) => u.variable === "(empty)" ? `${u.setting} comes from an environment variable that is empty` : `${u.setting} comes from \${env:${u.variable}}, which is not set`).join("; ")}`
+      );
+    if (Object.values(t2.auth).every((v) => v === ""))
+      throw new ConnopsError(
+        "CONFIG",
+        `target "${t2.name}" has no \`auth\`; set it in ${configPath} (e.g. auth: { api_key: "\${env:KAZOO_API_KEY}" })`
       );
     if (t2.url === void 0 && t2.type === "kazoo")
       throw new ConnopsError(
@@ -56581,7 +56907,7 @@ function buildImport(input) {
     const name = named ?? `imported-${o2.id.slice(0, 8)}`;
     if (named === void 0)
       warnings.push(
-        `${provider.kind} ${o2.id} in account ${account} has no name; imported as "${name}" (apply will set that name on it)`
+        `${provider.kind} ${o2.id} in account ${account} has no name; adopted by its id (the document pins \`id\` and writes no name; add \`name:\` to give it one)`
       );
     return { o: o2, name, named: named !== void 0 };
   });
@@ -56589,12 +56915,12 @@ function buildImport(input) {
   const docs = [];
   for (const { o: o2, name, named } of rows) {
     const liveN = provider.normalize(o2.body, target);
-    const wanted = named ? liveN : { ...liveN, name };
-    const same2 = (candidate) => deepEqual(provider.normalize({ ...candidate, name }, target), wanted);
+    const withName = (candidate) => named ? { ...candidate, name } : candidate;
+    const same2 = (candidate) => deepEqual(provider.normalize(withName(candidate), target), liveN);
     const full = { ...liveN };
     delete full["name"];
     let spec = shrinkToDefaults(full, same2);
-    const checked = (s) => provider.checkSpec({ ...s, name }, target).filter((p2) => p2.severity === "error");
+    const checked = (s) => provider.checkSpec(withName(s), target).filter((p2) => p2.severity === "error");
     let errors = checked(spec);
     if (errors.length > 0 && checked(full).length < errors.length) {
       spec = full;
@@ -56621,7 +56947,7 @@ function buildImport(input) {
         kind: provider.kind,
         target: target.name,
         ...input.writeAccount ? { account } : {},
-        name,
+        ...named ? { name } : {},
         id: o2.id,
         spec
       }
@@ -56649,13 +56975,13 @@ __export(import_exports, {
   importCommand: () => importCommand
 });
 import { access, mkdir, writeFile as writeFile2 } from "node:fs/promises";
-import { dirname as dirname7, join as join6, relative as relative5, resolve as resolve5 } from "node:path";
+import { dirname as dirname7, join as join6, relative as relative6, resolve as resolve5 } from "node:path";
 async function importCommand(ctx) {
   const targetNames = ctx.flags.target ?? [];
   if (targetNames.length !== 1)
     throw new UsageError("import needs exactly one --target NAME (the target to read from)");
   const targetName = targetNames[0];
-  const configShown = relative5(ctx.io.cwd, ctx.configPath) || ctx.configPath;
+  const configShown = relative6(ctx.io.cwd, ctx.configPath) || ctx.configPath;
   const text = await readTextFile(ctx.configPath);
   if (!text.ok) {
     ctx.err(
@@ -56685,8 +57011,8 @@ async function importCommand(ctx) {
   const first2 = providers[0];
   if (!first2) throw new UsageError(`no document kind lives on targets of type "${target.type}"`);
   for (const p2 of providers)
-    for (const message of p2.checkTarget(target))
-      throw new ConnopsError("CONFIG", `target "${target.name}": ${message}`);
+    for (const problem of p2.checkTarget(target))
+      throw new ConnopsError("CONFIG", `target "${target.name}": ${problem.message}`);
   if (Object.keys(target.auth).length === 0)
     throw new ConnopsError(
       "CONFIG",
@@ -56710,18 +57036,9 @@ async function importCommand(ctx) {
     path: join6(outDir, target.name, `${account}.yaml`),
     parts: []
   }));
-  const shown = (p2) => relative5(ctx.io.cwd, p2) || p2;
-  if (!ctx.flags.force) {
-    const existing = [];
-    for (const f of files) if (await exists2(f.path)) existing.push(shown(f.path));
-    if (existing.length > 0) {
-      ctx.err(
-        `connops: refusing to overwrite ${existing.join(", ")}; move ${existing.length === 1 ? "it" : "them"} away, choose another --out, or pass --force
-`
-      );
-      return EXIT.FAILURE;
-    }
-  }
+  const shown = (p2) => relative6(ctx.io.cwd, p2) || p2;
+  const declared = await declaredObjects(ctx, target.name);
+  const skipped = [];
   const pool = new SessionPool({ ...httpOverrides.deps, secrets: ctx.secrets });
   const used = /* @__PURE__ */ new Set();
   try {
@@ -56736,7 +57053,15 @@ async function importCommand(ctx) {
       )
     );
     files.forEach((f, i2) => {
-      for (const { provider, objects } of listed[i2] ?? []) {
+      for (const { provider, objects: live } of listed[i2] ?? []) {
+        const mine = declared.get(`${f.account}/${provider.kind}`);
+        const objects = live.filter((o2) => {
+          const name = provider.nameOf(o2.body);
+          const at = mine?.ids.get(o2.id) ?? (name !== void 0 ? mine?.names.get(name) : void 0);
+          if (at === void 0) return true;
+          skipped.push({ account: f.account, label: name ?? o2.id, id: o2.id, at });
+          return false;
+        });
         const part = buildImport({
           provider,
           target,
@@ -56767,6 +57092,27 @@ async function importCommand(ctx) {
 `
     );
     return EXIT.INVALID;
+  }
+  if (skipped.length > 0) {
+    ctx.out(
+      `Skipped ${skipped.length} object${skipped.length === 1 ? "" : "s"} the repo already declares:
+`
+    );
+    for (const k2 of skipped)
+      ctx.out(`  "${k2.label}" (id ${k2.id}, account ${k2.account}) at ${k2.at}
+`);
+  }
+  if (!ctx.flags.force) {
+    const existing = [];
+    for (const f of files)
+      if (f.parts.some((p2) => p2.count > 0) && await exists2(f.path)) existing.push(shown(f.path));
+    if (existing.length > 0) {
+      ctx.err(
+        `connops: refusing to overwrite ${existing.join(", ")}; move ${existing.length === 1 ? "it" : "them"} away, choose another --out, or pass --force
+`
+      );
+      return EXIT.FAILURE;
+    }
   }
   let written = 0;
   let documents = 0;
@@ -56805,6 +57151,28 @@ Set these ${variables.length} environment variables to the current secret values
   }
   return EXIT.OK;
 }
+async function declaredObjects(ctx, target) {
+  const project = await loadProject({
+    configPath: ctx.configPath,
+    env: ctx.io.env,
+    cwd: ctx.io.cwd,
+    offline: true
+  });
+  const out = /* @__PURE__ */ new Map();
+  for (const d of project.documents) {
+    if (d.key.target !== target) continue;
+    const k2 = `${d.key.account}/${d.key.kind}`;
+    const entry2 = out.get(k2) ?? {
+      ids: /* @__PURE__ */ new Map(),
+      names: /* @__PURE__ */ new Map()
+    };
+    const at = `${d.source.file}:${d.source.line}`;
+    if (d.id !== void 0) entry2.ids.set(d.id, at);
+    else entry2.names.set(d.key.name, at);
+    out.set(k2, entry2);
+  }
+  return out;
+}
 async function exists2(path) {
   try {
     await access(path);
@@ -56820,6 +57188,7 @@ var init_import2 = __esm({
     init_errors();
     init_import();
     init_render_diagnostics();
+    init_load();
     init_sessions();
     init_files();
     init_registry();
@@ -58199,77 +58568,124 @@ var init_numbers3 = __esm({
 });
 
 // src/emulator/kazoo/seed.ts
-function parseSeedText(file, text) {
-  if (/\.json$/i.test(file)) return JSON.parse(text);
+function parseSeedDocument(file, text) {
   const parsed = parseYamlFile(file, text, (name) => process.env[name]);
-  const errors = parsed.diagnostics.filter((d) => d.severity === "error");
-  if (errors.length > 0) {
-    const first2 = errors[0];
-    throw new Error(
-      `Cannot read emulator seed ${file}: ${first2 ? `${first2.message} (line ${first2.line})` : "invalid YAML"}`
+  const first2 = parsed.diagnostics.find((d) => d.severity === "error");
+  if (first2)
+    throw new SeedError(
+      `${first2.file}:${first2.line}:${first2.col}: cannot read the emulator seed: ${first2.message}`
     );
-  }
-  return parsed.documents[0]?.value;
+  const doc = parsed.documents[0];
+  const start = { file, line: 1, col: 1 };
+  return {
+    value: doc?.value,
+    locate: (p2, atKey) => doc ? atKey ? doc.locate.key(p2) : doc.locate.value(p2) : start
+  };
 }
-function str3(obj, key, where2, required) {
-  const v = obj[key];
-  if (v === void 0 || v === null) {
-    if (required) throw new Error(`Invalid Kazoo seed: ${where2}.${key} is required`);
-    return void 0;
-  }
-  if (typeof v !== "string")
-    throw new Error(`Invalid Kazoo seed: ${where2}.${key} must be a string`);
-  return v;
-}
-function parseKazooSeed(value, source = "seed") {
+function parseKazooSeed(value, source = "seed", locate = () => ({ file: source, line: 1, col: 1 }), base = "") {
+  const fail2 = (pointer, message, atKey = false) => {
+    const at = locate(`${base}${pointer}`, atKey);
+    throw new SeedError(`${at.file}:${at.line}:${at.col}: invalid emulator seed: ${message}`);
+  };
   if (value === void 0 || value === null) return {};
   if (!isObject(value))
-    throw new Error(`Invalid Kazoo seed in ${source}: expected a mapping with "accounts"`);
+    return fail2("", 'expected a mapping with "accounts" (and optionally "docs", "numbers")');
+  for (const key of Object.keys(value))
+    if (!SEED_KEYS.includes(key))
+      fail2(
+        `/${key}`,
+        `unknown key "${key}"${didYouMean(key, SEED_KEYS)}; a seed has ${SEED_KEYS.join(", ")}`,
+        true
+      );
+  const str3 = (a, key, where2, required) => {
+    const v = a[key];
+    if (v === void 0 || v === null) {
+      if (required) fail2(where2, `${where2.slice(1).replace(/\/(\d+)$/, "[$1]")}.${key} is required`);
+      return void 0;
+    }
+    if (typeof v !== "string")
+      return fail2(`${where2}/${key}`, `${key} must be a string (put it in quotes)`);
+    return v;
+  };
   const seed = {};
   const accounts = value["accounts"];
   if (accounts !== void 0) {
-    if (!Array.isArray(accounts))
-      throw new Error(`Invalid Kazoo seed in ${source}: "accounts" must be a list`);
+    if (!Array.isArray(accounts)) return fail2("/accounts", '"accounts" must be a list of mappings');
+    const ids = /* @__PURE__ */ new Set();
     seed.accounts = accounts.map((a, i2) => {
-      const where2 = `accounts[${i2}]`;
+      const where2 = `/accounts/${i2}`;
       if (!isObject(a))
-        throw new Error(`Invalid Kazoo seed in ${source}: ${where2} must be a mapping`);
+        return fail2(
+          where2,
+          `accounts[${i2}] must be a mapping with id, name and realm (write "- id: \u2026" and indent its keys)`
+        );
+      for (const key of Object.keys(a))
+        if (!ACCOUNT_KEYS.includes(key))
+          fail2(
+            `${where2}/${key}`,
+            `unknown account key "${key}"${didYouMean(key, ACCOUNT_KEYS)}; an account has ${ACCOUNT_KEYS.join(", ")}`,
+            true
+          );
       const account = {
         id: str3(a, "id", where2, true) ?? "",
         name: str3(a, "name", where2, true) ?? "",
         realm: str3(a, "realm", where2, true) ?? ""
       };
+      if (!ACCOUNT_ID2.test(account.id))
+        fail2(`${where2}/id`, `account id "${account.id}" must be 32 lowercase hex characters`);
+      if (ids.has(account.id)) fail2(`${where2}/id`, `account id ${account.id} is seeded twice`);
+      ids.add(account.id);
       for (const key of ["api_key", "username", "password", "parent_id"]) {
         const v = str3(a, key, where2, false);
         if (v !== void 0) account[key] = v;
       }
+      if (account.api_key !== void 0 && account.api_key.length !== API_KEY_LENGTH)
+        fail2(
+          `${where2}/api_key`,
+          `api_key must be exactly ${API_KEY_LENGTH} characters (it has ${account.api_key.length}), as Kazoo's api_auth requires`
+        );
       return account;
+    });
+    (seed.accounts ?? []).forEach((a, i2) => {
+      if (a.parent_id !== void 0 && !ids.has(a.parent_id))
+        fail2(`/accounts/${i2}/parent_id`, `parent_id ${a.parent_id} is not an account of this seed`);
     });
   }
   const docs = value["docs"];
   if (docs !== void 0) {
-    if (!isObject(docs))
-      throw new Error(`Invalid Kazoo seed in ${source}: "docs" must map account ids to lists`);
+    if (!isObject(docs)) return fail2("/docs", '"docs" must map account ids to lists of documents');
     seed.docs = {};
+    const known = new Set((seed.accounts ?? []).map((a) => a.id));
     for (const [accountId, list] of Object.entries(docs)) {
-      if (!Array.isArray(list) || !list.every(isObject)) {
-        throw new Error(
-          `Invalid Kazoo seed in ${source}: docs.${accountId} must be a list of mappings`
-        );
-      }
+      const where2 = `/docs/${accountId}`;
+      if (!known.has(accountId))
+        fail2(where2, `docs for account ${accountId}, which "accounts" does not seed`, true);
+      if (!Array.isArray(list)) return fail2(where2, `docs.${accountId} must be a list of documents`);
+      list.forEach((d, i2) => {
+        if (!isObject(d))
+          fail2(`${where2}/${i2}`, `docs.${accountId}[${i2}] must be a mapping (a document body)`);
+      });
       seed.docs[accountId] = list;
     }
   }
   const numbers = value["numbers"];
   if (numbers !== void 0) {
-    if (!isObject(numbers)) {
-      throw new Error(
-        `Invalid Kazoo seed in ${source}: "numbers" must map numbers to an account id or to {assigned_to, state, used_by, features}`
+    if (!isObject(numbers))
+      fail2(
+        "/numbers",
+        '"numbers" must map numbers to an account id or to {assigned_to, state, used_by, features}'
       );
-    }
     seed.numbers = {};
-    for (const [num, entry2] of Object.entries(numbers))
-      seed.numbers[num] = parseSeedNumber(num, entry2, source);
+    for (const [num, entry2] of Object.entries(numbers)) {
+      try {
+        seed.numbers[num] = parseSeedNumber(num, entry2, source);
+      } catch (err2) {
+        fail2(
+          `/numbers/${escapePointerToken(num)}`,
+          err2.message.replace(/^Invalid Kazoo seed in [^:]*: /, "")
+        );
+      }
+    }
   }
   return seed;
 }
@@ -58305,13 +58721,21 @@ function parseSeedNumber(num, entry2, source) {
   }
   return out;
 }
-var NUMBER_KEYS;
+var ACCOUNT_ID2, API_KEY_LENGTH, SeedError, SEED_KEYS, ACCOUNT_KEYS, NUMBER_KEYS;
 var init_seed = __esm({
   "src/emulator/kazoo/seed.ts"() {
     "use strict";
+    init_errors();
     init_json();
+    init_suggest();
     init_yaml();
     init_numbers3();
+    ACCOUNT_ID2 = /^[0-9a-f]{32}$/;
+    API_KEY_LENGTH = 64;
+    SeedError = class extends UsageError {
+    };
+    SEED_KEYS = ["accounts", "docs", "numbers"];
+    ACCOUNT_KEYS = ["id", "name", "realm", "api_key", "username", "password", "parent_id"];
     NUMBER_KEYS = /* @__PURE__ */ new Set(["assigned_to", "state", "used_by", "features"]);
   }
 });
@@ -59122,32 +59546,26 @@ import { readFile as readFile2 } from "node:fs/promises";
 async function startEmulators(options = {}) {
   let kazooSeed;
   let cloudflareSeed;
+  let locate;
+  let base = "";
   if (options.seedFile !== void 0) {
-    const value = parseSeedText(options.seedFile, await readFile2(options.seedFile, "utf8"));
+    const read = parseSeedDocument(options.seedFile, await readFile2(options.seedFile, "utf8"));
+    const value = read.value;
+    locate = read.locate;
     if (isObject(value) && (Object.hasOwn(value, "kazoo") || Object.hasOwn(value, "cloudflare"))) {
       kazooSeed = value["kazoo"];
       cloudflareSeed = value["cloudflare"];
+      base = "/kazoo";
     } else {
       kazooSeed = value;
     }
   }
-  const parsed = parseKazooSeed(kazooSeed, options.seedFile);
-  const seed = (parsed.accounts?.length ?? 0) > 0 || options.accountId === void 0 && options.apiKey === void 0 ? parsed : {
-    ...parsed,
-    accounts: [
-      {
-        id: options.accountId ?? DEMO_KAZOO.accountId,
-        name: DEMO_KAZOO.accountName,
-        realm: DEMO_KAZOO.realm,
-        api_key: options.apiKey ?? DEMO_KAZOO.apiKey,
-        username: DEMO_KAZOO.username,
-        password: DEMO_KAZOO.password
-      }
-    ]
-  };
+  const parsed = parseKazooSeed(kazooSeed, options.seedFile, locate, base);
+  const { seed, loginAccount } = withCredentials(parsed.accounts ?? [], options);
+  const fullSeed = { ...parsed, accounts: seed };
   const kazoo = await startKazooEmulator({
     port: options.kazooPort ?? 0,
-    seed,
+    seed: fullSeed,
     ...options.faults ? { faults: options.faults } : {}
   });
   let cloudflare;
@@ -59161,17 +59579,15 @@ async function startEmulators(options = {}) {
     await kazoo.close();
     throw err2;
   }
-  const kazooAccount = seed.accounts?.[0];
+  const kazooAccount = loginAccount;
   return {
     kazoo,
     cloudflare,
     describe: () => [
       `kazoo: ${kazoo.url}`,
       `cloudflare: ${cloudflare.url}`,
-      ...kazooAccount ? [
-        `kazoo account id: ${kazooAccount.id}`,
-        ...kazooAccount.api_key !== void 0 ? [`kazoo api key: ${kazooAccount.api_key}`] : []
-      ] : [`kazoo account id: ${DEMO_KAZOO.accountId}`, `kazoo api key: ${DEMO_KAZOO.apiKey}`],
+      `kazoo account id: ${kazooAccount.id}`,
+      ...kazooAccount.api_key !== void 0 ? [`kazoo api key: ${kazooAccount.api_key}`] : [],
       `cloudflare account id: ${DEMO_CLOUDFLARE.accountId}`,
       `cloudflare api token: ${DEMO_CLOUDFLARE.token}`
     ],
@@ -59179,6 +59595,29 @@ async function startEmulators(options = {}) {
       await Promise.all([kazoo.close(), cloudflare.close()]);
     }
   };
+}
+function withCredentials(accounts, options) {
+  const demo = (id) => ({
+    id,
+    name: DEMO_KAZOO.accountName,
+    realm: DEMO_KAZOO.realm,
+    api_key: options.apiKey ?? DEMO_KAZOO.apiKey,
+    username: DEMO_KAZOO.username,
+    password: DEMO_KAZOO.password
+  });
+  if (accounts.length === 0) {
+    const account = demo(options.accountId ?? DEMO_KAZOO.accountId);
+    return { seed: [account], loginAccount: account };
+  }
+  const seed = accounts.map((a) => ({ ...a }));
+  const wanted = options.accountId !== void 0 ? seed.find((a) => a.id === options.accountId) : seed.find((a) => a.parent_id === void 0 && a.api_key !== void 0) ?? seed.find((a) => a.parent_id === void 0) ?? seed[0];
+  if (!wanted) {
+    const account = demo(options.accountId);
+    seed.push(account);
+    return { seed, loginAccount: account };
+  }
+  if (options.apiKey !== void 0) wanted.api_key = options.apiKey;
+  return { seed, loginAccount: wanted };
 }
 var init_emulator = __esm({
   "src/emulator/index.ts"() {
@@ -59227,6 +59666,16 @@ async function emulatorCommand(ctx) {
   } catch (err2) {
     throw new UsageError(err2.message);
   }
+  const apiKey = f["api-key"];
+  if (apiKey !== void 0 && apiKey.length !== API_KEY_LENGTH)
+    throw new UsageError(
+      `--api-key must be exactly ${API_KEY_LENGTH} characters, as Kazoo's api_auth requires (got ${apiKey.length})`
+    );
+  const accountId = f["account-id"];
+  if (accountId !== void 0 && !/^[0-9a-f]{32}$/.test(accountId))
+    throw new UsageError(
+      `--account-id must be a Kazoo account id: 32 lowercase hex characters (got "${accountId}")`
+    );
   const emulators = await startEmulators({
     kazooPort: port2(f["kazoo-port"], "--kazoo-port"),
     cloudflarePort: port2(f["cloudflare-port"], "--cloudflare-port"),
@@ -59250,6 +59699,7 @@ var init_emulator2 = __esm({
     init_errors();
     init_faults();
     init_emulator();
+    init_seed();
     init_exit_codes();
   }
 });
@@ -59382,7 +59832,7 @@ __export(report_exports, {
   reportCommand: () => reportCommand
 });
 import { writeFile as writeFile3 } from "node:fs/promises";
-import { relative as relative6, resolve as resolve7 } from "node:path";
+import { relative as relative7, resolve as resolve7 } from "node:path";
 async function reportCommand(ctx) {
   const [sub, ...files] = ctx.positionals;
   if (sub !== "merge")
@@ -59412,7 +59862,7 @@ async function reportCommand(ctx) {
       ctx.err(`connops: ${file}: ${reason}
 `);
       bad++;
-    } else inputs.push({ file: relative6(ctx.io.cwd, path) || file, plan: value });
+    } else inputs.push({ file: relative7(ctx.io.cwd, path) || file, plan: value });
   }
   if (bad > 0) return EXIT.INVALID;
   const merged = mergePlans(inputs);
@@ -59467,6 +59917,7 @@ init_signals();
 
 // src/cli/main.ts
 init_errors();
+init_suggest();
 init_options();
 
 // src/cli/context.ts
@@ -59502,7 +59953,9 @@ async function validateCommand(ctx) {
     configPath: ctx.configPath,
     env: ctx.io.env,
     cwd: ctx.io.cwd,
-    keepSpecs: false
+    keepSpecs: false,
+    // Offline and without secrets: a pre-commit hook or a fork's pull request can run it.
+    offline: true
   });
   for (const s of project.secrets) ctx.secrets.add(s);
   if (ctx.io.env["CONNOPS_DEBUG"]) {
@@ -59530,81 +59983,237 @@ var threadCount = (n) => n === 1 ? "1 thread" : `${n} threads`;
 
 // src/cli/main.ts
 init_version();
-var COMMANDS = {
+
+// src/cli/help.ts
+init_options();
+var FLAGS = {
+  config: { arg: "FILE", text: "the config file (default: connops.yaml)" },
+  target: { arg: "NAME", text: "only documents of this target (repeatable)" },
+  account: { arg: "ID", text: "only documents of this account (repeatable)" },
+  only: {
+    arg: "GLOB",
+    text: "apply only changes whose name or target/account/kind/name matches (repeatable)"
+  },
+  "changed-since": { arg: "REV", text: "only documents changed since this git revision" },
+  scope: {
+    arg: "documents|accounts",
+    text: "with --changed-since: plan only changed documents, or every account a change touches (default: documents)"
+  },
+  ref: { arg: "REV", text: "read the documents as of this git revision (default: working tree)" },
+  shard: { arg: "i/n", text: "only the i-th of n shards (by target and account)" },
+  format: { arg: "FORMAT", text: "output format (default: text)" },
+  "detailed-exitcode": { text: "exit 2 when there are changes (default: 0)" },
+  yes: { text: "apply without asking (needed when stdin is not a terminal)" },
+  force: { text: "allow more than policy.max_deletes / max_changes (import: overwrite files)" },
+  prune: { text: "delete live objects connops manages that no document declares" },
+  "log-file": { arg: "FILE", text: "append one JSON audit line per write" },
+  "no-color": { text: "no ANSI colours (also NO_COLOR=1; default: colour on a terminal)" },
+  color: { text: "colours even when not on a terminal" },
+  out: { arg: "FILE", text: "save the plan as JSON (no secret values)" },
+  "expect-fingerprint": { arg: "FP", text: "refuse unless the new plan has this fingerprint" },
+  lenient: { text: "write objects that fail the offline checks, each with a comment" },
+  quiet: { text: "print errors and the result only (no warnings, no progress)" },
+  help: { text: "show this command's help" },
+  version: { text: "print the version" },
+  "kazoo-port": { arg: "PORT", text: "Kazoo emulator port (default: 0, any free port)" },
+  "cloudflare-port": { arg: "PORT", text: "Cloudflare emulator port (default: 0, any free port)" },
+  seed: {
+    arg: "FILE",
+    text: "accounts and documents to start with (YAML or JSON; docs/emulator.md)"
+  },
+  "api-key": { arg: "KEY", text: "Kazoo api key to accept (64 characters; default: the demo key)" },
+  "account-id": {
+    arg: "ID",
+    text: "Kazoo account the api key logs in to (default: the demo account)"
+  },
+  latency: { arg: "MS", text: "added latency per request (default: 0)" },
+  jitter: { arg: "MS", text: "random extra latency up to this (default: 0)" },
+  "rate-429": { arg: "P", text: "share of requests answered 429 (0..1; default: 0)" },
+  "retry-after": { arg: "S", text: "Retry-After seconds on a 429 (default: 1)" },
+  "rate-500": { arg: "P", text: "share of requests answered 500 (default: 0)" },
+  "rate-502": { arg: "P", text: "share of requests answered 502 (default: 0)" },
+  "rate-503": { arg: "P", text: "share of requests answered 503 (default: 0)" },
+  "drop-rate": { arg: "P", text: "share of connections dropped before answering (default: 0)" },
+  "reset-rate": { arg: "P", text: "share of connections reset mid-answer (default: 0)" },
+  "token-expiry": { arg: "N", text: "auth tokens expire after N requests (default: never)" },
+  "fault-seed": { arg: "N", text: "seed of the fault generator, for repeatable runs" }
+};
+var SELECT = ["config", "target", "account", "changed-since", "scope", "ref", "shard"];
+var OUTPUT = ["no-color", "quiet"];
+var COMMAND_HELP = {
   validate: {
-    run: async () => validateCommand,
-    summary: "check every document offline; all problems in one run"
+    summary: "check every document offline; all problems in one run (needs no secret)",
+    usage: "connops validate [--config FILE] [--format text|json|github]",
+    flags: ["config", "format", ...OUTPUT],
+    formats: ["text", "json", "github"],
+    example: "connops validate --format github"
   },
   plan: {
-    run: async () => (await Promise.resolve().then(() => (init_plan2(), plan_exports))).planCommand,
-    summary: "read live state and show what apply would change"
+    summary: "read live state and show what apply would change",
+    usage: "connops plan [selectors] [--out plan.json] [--detailed-exitcode]",
+    flags: [...SELECT, "format", "out", "detailed-exitcode", "prune", ...OUTPUT],
+    formats: ["text", "markdown", "json"],
+    example: "connops plan --target kazoo-prod --out plan.json"
   },
   apply: {
-    run: async () => (await Promise.resolve().then(() => (init_apply2(), apply_exports))).applyCommand,
-    summary: "re-plan, then make live state match (asks first; --yes in CI)"
+    summary: "re-plan, then make live state match (asks first; --yes in CI)",
+    usage: "connops apply [plan.json] [selectors] [--only GLOB] [--yes]",
+    flags: [
+      ...SELECT,
+      "only",
+      "expect-fingerprint",
+      "yes",
+      "force",
+      "prune",
+      "log-file",
+      ...OUTPUT
+    ],
+    example: "connops apply plan.json --yes --log-file audit.jsonl"
   },
   drift: {
-    run: async () => (await Promise.resolve().then(() => (init_plan2(), plan_exports))).driftCommand,
-    summary: "report live changes made outside git; exit 2 on drift"
+    summary: "report live changes made outside git; exit 2 on drift",
+    usage: "connops drift [selectors] [--format text|markdown|json]",
+    flags: [...SELECT, "format", ...OUTPUT],
+    formats: ["text", "markdown", "json"],
+    example: "connops drift --format markdown"
   },
   import: {
-    run: async () => (await Promise.resolve().then(() => (init_import2(), import_exports))).importCommand,
-    summary: "write YAML documents from live objects (secrets become ${env:\u2026})"
+    summary: "write YAML documents from live objects (secrets become ${env:\u2026})",
+    usage: "connops import --target NAME [--account ID \u2026] [--out DIR] [--lenient] [--force]",
+    flags: ["config", "target", "account", "out", "lenient", "force", ...OUTPUT],
+    example: "connops import --target kazoo-prod --account 3f2a9c0e8b7d4e1fa6c5b4d3e2f1a0b9"
   },
   emulator: {
-    run: async () => (await Promise.resolve().then(() => (init_emulator2(), emulator_exports))).emulatorCommand,
-    summary: "run local Kazoo and Cloudflare API emulators"
+    summary: "run local Kazoo and Cloudflare API emulators",
+    usage: "connops emulator [--kazoo-port PORT] [--cloudflare-port PORT] [--seed FILE] [faults]",
+    flags: [
+      "kazoo-port",
+      "cloudflare-port",
+      "seed",
+      "api-key",
+      "account-id",
+      "latency",
+      "jitter",
+      "rate-429",
+      "retry-after",
+      "rate-500",
+      "rate-502",
+      "rate-503",
+      "drop-rate",
+      "reset-rate",
+      "token-expiry",
+      "fault-seed"
+    ],
+    example: "connops emulator --kazoo-port 8000 --cloudflare-port 8001 --seed emulator-seed.yaml"
   },
   report: {
-    run: async () => (await Promise.resolve().then(() => (init_report(), report_exports))).reportCommand,
-    summary: "report merge FILE\u2026: merge plan JSON from shards into one report"
+    summary: "report merge FILE\u2026: merge plan JSON from shards into one report",
+    usage: "connops report merge FILE\u2026 [--format text|markdown|json] [--out FILE]",
+    flags: ["format", "out", ...OUTPUT],
+    formats: ["text", "markdown", "json"],
+    example: "connops report merge plan-1.json plan-2.json --format markdown"
   }
 };
+function flagLine(flag, formats) {
+  const f = FLAGS[flag];
+  const short2 = OPTIONS[flag].short;
+  const arg = flag === "format" && formats ? formats.join("|") : f.arg;
+  const left = `${short2 ? `-${short2}, ` : "    "}--${flag}${arg ? ` ${arg}` : ""}`;
+  return [left, f.text];
+}
+function table(rows) {
+  const width = Math.max(...rows.map(([l]) => l.length));
+  return rows.map(([l, r2]) => `  ${l.padEnd(width)}  ${r2}`);
+}
+function commandHelp(name) {
+  const c3 = COMMAND_HELP[name];
+  if (!c3) return usage();
+  return [
+    `connops ${name}: ${c3.summary}`,
+    "",
+    `Usage: ${c3.usage}`,
+    "",
+    "Options:",
+    ...table([...c3.flags, "help"].map((f) => flagLine(f, c3.formats))),
+    "",
+    "Example:",
+    `  ${c3.example}`,
+    ""
+  ].join("\n");
+}
 function usage() {
-  const width = Math.max(...Object.keys(COMMANDS).map((c3) => c3.length));
+  const names = Object.keys(COMMAND_HELP);
   return [
     "Usage: connops <command> [options]",
     "",
     "Commands:",
-    ...Object.entries(COMMANDS).map(([name, c3]) => `  ${name.padEnd(width)}  ${c3.summary}`),
+    ...table(names.map((n) => [n, COMMAND_HELP[n]?.summary ?? ""])),
     "",
-    "Common options:",
-    "  -c, --config FILE         config file (default: connops.yaml)",
-    "  --target NAME             only this target (repeatable)",
-    "  --account ID              only this account (repeatable)",
-    "  --only GLOB               apply only documents whose target/account/kind/name matches (repeatable)",
-    "  --changed-since REV       only documents changed since a git revision",
-    "  --ref REV                 read documents as of a git revision",
-    "  --shard i/n               only the i-th of n deterministic shards (by target and account)",
-    "  -f, --format FORMAT       text | markdown | json (validate: text | json | github)",
-    "  --detailed-exitcode       plan: exit 2 when there are changes",
-    "  -o, --out FILE            plan: save the plan (no secret values) for `apply FILE`",
-    "  --expect-fingerprint FP   apply: refuse unless the new plan has this fingerprint",
-    "  -y, --yes                 apply without asking",
-    "  --force                   allow exceeding policy.max_deletes / max_changes",
-    "  --prune                   delete live objects connops manages that no document declares",
-    "  --log-file FILE           append one JSON audit line per write",
-    "  --no-color                no ANSI colours (also NO_COLOR=1)",
+    "Run 'connops <command> --help' for a command's options and an example.",
     "",
     "Exit codes: 0 ok/no changes, 1 failure, 2 changes pending, 3 invalid input, 64 usage",
     ""
   ].join("\n");
 }
+function seeHelp(command) {
+  return command && COMMAND_HELP[command] ? `see 'connops ${command} --help'` : "see 'connops --help'";
+}
+
+// src/cli/main.ts
+var COMMANDS = {
+  validate: {
+    run: async () => validateCommand
+  },
+  plan: {
+    run: async () => (await Promise.resolve().then(() => (init_plan2(), plan_exports))).planCommand
+  },
+  apply: {
+    run: async () => (await Promise.resolve().then(() => (init_apply2(), apply_exports))).applyCommand
+  },
+  drift: {
+    run: async () => (await Promise.resolve().then(() => (init_plan2(), plan_exports))).driftCommand
+  },
+  import: {
+    run: async () => (await Promise.resolve().then(() => (init_import2(), import_exports))).importCommand
+  },
+  emulator: {
+    run: async () => (await Promise.resolve().then(() => (init_emulator2(), emulator_exports))).emulatorCommand
+  },
+  report: {
+    run: async () => (await Promise.resolve().then(() => (init_report(), report_exports))).reportCommand
+  }
+};
 async function run(argv, io) {
   let ctx;
+  let commandWord = argv.find((a) => !a.startsWith("-"));
   try {
     const parsed = parseCommandLine(argv);
+    commandWord = parsed.command;
     if (parsed.flags.version) {
       io.stdout(`connops ${VERSION}
 `);
       return EXIT.OK;
     }
-    if (parsed.command === void 0 || parsed.command === "help" || parsed.flags.help) {
-      io.stdout(usage());
-      return parsed.command === void 0 && !parsed.flags.help ? EXIT.USAGE : EXIT.OK;
+    if (parsed.command === "help") {
+      io.stdout(commandHelp(parsed.positionals[0] ?? ""));
+      return EXIT.OK;
+    }
+    if (parsed.flags.help) {
+      io.stdout(parsed.command !== void 0 ? commandHelp(parsed.command) : usage());
+      return EXIT.OK;
+    }
+    if (parsed.command === void 0) {
+      io.stderr(usage());
+      return EXIT.USAGE;
     }
     const entry2 = COMMANDS[parsed.command];
-    if (!entry2) throw new UsageError(`unknown command "${parsed.command}"; run \`connops --help\``);
+    if (!entry2) {
+      const guess = closest(parsed.command, Object.keys(COMMANDS));
+      commandWord = void 0;
+      throw new UsageError(
+        `unknown command "${parsed.command}"${guess ? ` (did you mean "${guess}"?)` : ""}`
+      );
+    }
     ctx = createContext(io, parsed.flags, parsed.positionals);
     const command = await entry2.run();
     return await command(ctx);
@@ -59612,8 +60221,8 @@ async function run(argv, io) {
     const say = (text) => ctx ? ctx.err(text) : io.stderr(text);
     if (err2 instanceof UsageError) {
       say(`connops: ${err2.message}
-
-${usage()}`);
+${seeHelp(commandWord)}
+`);
       return EXIT.USAGE;
     }
     if (err2 instanceof ConnopsError) {

@@ -22,13 +22,27 @@ const DEMO_SECRETS = {
   INITECH_TRUNK_PASSWORD: 'demo-initech-password',
 };
 
+/** Whether the demo may colour its output: on a terminal, unless NO_COLOR is set (no-color.org). */
+export function demoColor(
+  env: Readonly<Record<string, string | undefined>>,
+  isTTY: boolean,
+): boolean {
+  return isTTY && (env['NO_COLOR'] ?? '') === '';
+}
+
 export async function runDemo(
   out: (s: string) => void = (s) => void process.stdout.write(s),
   examplesDir = join(import.meta.dirname, '..', 'examples'),
+  terminal: {
+    readonly isTTY?: boolean;
+    readonly env?: Readonly<Record<string, string | undefined>>;
+  } = {},
 ): Promise<number> {
   const emulators = await startExampleEmulators();
   const { kazoo, cloudflare } = emulators;
-  const env = { ...process.env, ...DEMO_SECRETS, ...emulators.env };
+  const env = { ...(terminal.env ?? process.env), ...DEMO_SECRETS, ...emulators.env };
+  const isTTY = terminal.isTTY ?? process.stdout.isTTY === true;
+  const color = demoColor(env, isTTY);
   // The example numbers belong to the example accounts in the number manager,
   // as a carrier order leaves them (plan checks each DID's owner).
   const examples = await loadProject({
@@ -42,11 +56,13 @@ export async function runDemo(
     stderr: out,
     env,
     cwd: examplesDir,
-    stdoutIsTTY: process.stdout.isTTY === true,
+    // The commands decide colour the same way (a terminal, and NO_COLOR unset).
+    stdoutIsTTY: isTTY,
     stdinIsTTY: false,
   };
+  const bold = (s: string): string => (color ? `\x1b[1m${s}\x1b[0m` : s);
   const step = async (title: string, argv: string[], expect: number[]): Promise<number> => {
-    out(`\n\x1b[1m$ connops ${argv.join(' ')}\x1b[0m   # ${title}\n`);
+    out(`\n${bold(`$ connops ${argv.join(' ')}`)}   # ${title}\n`);
     const code = await run(argv, io);
     out(`(exit ${code})\n`);
     if (!expect.includes(code))

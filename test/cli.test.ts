@@ -15,7 +15,7 @@ describe('connops validate', () => {
     expect(io.out).toContain(
       'wrong-types.yaml:10:18: error: "enabled" must be a boolean (/spec/servers/0/options/enabled)\n',
     );
-    expect(io.out).toMatch(/\n\d+ errors, 2 warnings \(\d+ documents in 17 files\)\n$/);
+    expect(io.out).toMatch(/\n\d+ errors, 2 warnings, 1 notice \(\d+ documents in 17 files\)\n$/);
   });
 
   it('--format json is machine-readable', async () => {
@@ -58,14 +58,67 @@ describe('connops validate', () => {
   });
 
   it.each([
-    ['--format xml', ['validate', '--format', 'xml']],
-    ['an unknown flag', ['validate', '--bogus']],
-    ['an unknown command', ['frobnicate']],
-    ['a bad shard', ['plan', '--shard', '5/4']],
-  ])('usage error (%s) exits 64 with help', async (_name, argv) => {
+    ['--format xml', ['validate', '--format', 'xml'], '--format must be one of text, json, github'],
+    ['an unknown flag', ['validate', '--bogus'], 'unknown option --bogus'],
+    [
+      'a near miss',
+      ['plan', '--detailed-exitcod'],
+      'unknown option --detailed-exitcod (did you mean --detailed-exitcode?)',
+    ],
+    ['a missing value', ['plan', '--config'], '--config needs a value, e.g. --config VALUE'],
+    ['a value for a switch', ['apply', '--yes=no'], '--yes takes no value'],
+    ['an unknown command', ['plna'], 'unknown command "plna" (did you mean "plan"?)'],
+    ['a bad shard', ['plan', '--shard', '5/4'], '--shard must be i/n'],
+  ])(
+    'usage error (%s) exits 64 with one line and a pointer to help',
+    async (_name, argv, message) => {
+      const io = memoryIO({ cwd: invalid });
+      expect(await run(argv, io)).toBe(64);
+      const lines = io.err.split('\n');
+      expect(lines[0]).toContain(`connops: ${message}`);
+      const command = argv[0] === 'plna' ? '' : `${argv[0]} `;
+      expect(lines[1]).toBe(`see 'connops ${command}--help'`);
+      expect(lines).toHaveLength(3);
+      expect(io.err).not.toContain('To specify a positional argument'); // parseArgs' own wording
+    },
+  );
+});
+
+describe('--help', () => {
+  const commands = ['validate', 'plan', 'apply', 'drift', 'import', 'emulator', 'report'];
+
+  it('connops --help lists every command, exit 0', async () => {
     const io = memoryIO({ cwd: invalid });
-    expect(await run(argv, io)).toBe(64);
-    expect(io.err).toContain('Usage: connops');
+    expect(await run(['--help'], io)).toBe(0);
+    for (const c of commands) expect(io.out).toMatch(new RegExp(`^  ${c} `, 'm'));
+  });
+
+  it.each(commands)('connops %s --help shows its usage, its flags and an example', async (c) => {
+    const io = memoryIO({ cwd: invalid });
+    expect(await run([c, '--help'], io)).toBe(0);
+    expect(io.out).toContain(`Usage: connops ${c}`);
+    expect(io.out).toContain('Example:\n  connops ' + c);
+    // every option line has a description
+    const options = io.out.split('Options:\n')[1]?.split('\n\n')[0]?.split('\n') ?? [];
+    expect(options.length).toBeGreaterThan(1);
+    for (const line of options) expect(line).toMatch(/^ {2}(-\w, | {4})--[\w-]+.* {2}\S/);
+    expect(await run(['help', c], memoryIO({ cwd: invalid }))).toBe(0);
+  });
+
+  it('shows the flags people look for on their own command', async () => {
+    const text = async (c: string) => {
+      const io = memoryIO({ cwd: invalid });
+      await run([c, '--help'], io);
+      return io.out;
+    };
+    const emulator = await text('emulator');
+    for (const f of ['--seed', '--latency', '--kazoo-port', '--cloudflare-port', '--api-key'])
+      expect(emulator).toContain(f);
+    const imp = await text('import');
+    for (const f of ['--out', '--lenient']) expect(imp).toContain(f);
+    expect(await text('plan')).toContain('--quiet');
+    expect(await text('plan')).toContain('(default: connops.yaml)');
+    expect(await text('validate')).not.toContain('--seed');
   });
 });
 

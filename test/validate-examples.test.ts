@@ -49,7 +49,13 @@ const expected: [
       ['error', 'YAML_SYNTAX', 7, 1],
     ],
   ],
-  ['missing-env.yaml', [['error', 'ENV_MISSING', 11, 24]]],
+  [
+    'missing-env.yaml',
+    [
+      ['notice', 'ENV_MISSING', 12, 24],
+      ['error', 'DID_FORMAT', 15, 17],
+    ],
+  ],
   ['not-a-mapping.yaml', [['error', 'DOCUMENT', 2, 1]]],
   ['number-account.yaml', [['error', 'DOCUMENT', 4, 10]]],
   [
@@ -79,7 +85,13 @@ const expected: [
 
 describe('examples/invalid/', async () => {
   const dir = join(root, 'invalid');
-  const p = await loadProject({ configPath: join(dir, 'connops.yaml'), env: {}, cwd: dir });
+  // As `validate` sees it: offline, with no variable set.
+  const p = await loadProject({
+    configPath: join(dir, 'connops.yaml'),
+    env: {},
+    cwd: dir,
+    offline: true,
+  });
 
   it('has one expectation per file, and every file reports something', () => {
     expect([...new Set(p.diagnostics.map((d) => d.file))].sort()).toEqual(
@@ -98,5 +110,71 @@ describe('examples/invalid/', async () => {
     const d = p.diagnostics.find((x) => x.code === 'ENV_MISSING');
     expect(d?.message).toContain('CONNOPS_EXAMPLE_UNSET_PASSWORD');
     expect(p.diagnostics.every((x) => !/\n\s+at /.test(x.message))).toBe(true);
+  });
+});
+
+describe('validate needs no secret and always checks the documents', () => {
+  const copy = async (): Promise<string> => {
+    const { cp, mkdtemp } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const dir = await mkdtemp(join(tmpdir(), 'connops-offline-'));
+    await cp(join(root, 'connops.yaml'), join(dir, 'connops.yaml'));
+    await cp(join(root, 'connectivity'), join(dir, 'connectivity'), { recursive: true });
+    return dir;
+  };
+  const load = (dir: string, offline = true) =>
+    loadProject({ configPath: join(dir, 'connops.yaml'), env: {}, cwd: dir, offline });
+
+  it('in examples/ with no variable set: no error, one notice per variable', async () => {
+    const dir = await copy();
+    const p = await load(dir);
+    expect(p.diagnostics.filter((d) => d.severity !== 'notice')).toEqual([]);
+    expect(p.documentCount).toBe(8);
+    const names = p.diagnostics.map((d) => /variable (\w+)/.exec(d.message)?.[1]);
+    expect(new Set(names).size).toBe(names.length);
+    expect(names).toContain('KAZOO_API_KEY');
+    expect(names).toContain('ACME_TRUNK_PASSWORD');
+  });
+
+  it('without offline (plan, apply), an unset variable in a document is an error', async () => {
+    const dir = await copy();
+    const p = await load(dir, false);
+    expect(p.diagnostics.filter((d) => d.severity === 'error').map((d) => d.code)).toContain(
+      'ENV_MISSING',
+    );
+  });
+
+  it('a broken target does not hide the documents’ problems', async () => {
+    const { readFile, writeFile } = await import('node:fs/promises');
+    const dir = await copy();
+    const config = join(dir, 'connops.yaml');
+    await writeFile(
+      config,
+      (await readFile(config, 'utf8')).replace('type: kazoo', 'type: kazooo'),
+    );
+    const doc = join(dir, 'connectivity/acme/main.yaml');
+    await writeFile(
+      doc,
+      (await readFile(doc, 'utf8')).replace("'+14155550100': {}", "'4155550100': {}"),
+    );
+    const p = await load(dir);
+    const errors = p.diagnostics.filter((d) => d.severity === 'error');
+    expect(errors.map((d) => `${d.file}:${d.code}`)).toEqual([
+      'connectivity/acme/main.yaml:DID_FORMAT',
+      'connops.yaml:CONFIG',
+    ]);
+    expect(errors[1]?.message).toContain('unknown type "kazooo"');
+  });
+
+  it('an unset variable is an error where its value’s shape matters', async () => {
+    const { readFile, writeFile } = await import('node:fs/promises');
+    const dir = await copy();
+    const doc = join(dir, 'connectivity/acme/main.yaml');
+    const text = await readFile(doc, 'utf8');
+    await writeFile(doc, text.replace('inbound_format: e164', 'inbound_format: ${env:FORMAT}'));
+    const p = await load(dir);
+    const errors = p.diagnostics.filter((d) => d.severity === 'error');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.message).toContain('${env:FORMAT}, which is not set here');
   });
 });

@@ -66,7 +66,7 @@ export async function validate(run: Run, options: { lenientEnv: boolean }): Prom
       startLine: d.line,
       startColumn: d.col,
     };
-    run.core[d.severity === 'error' ? 'error' : 'warning'](
+    run.core[d.severity](
       run.secrets.redact(`${d.message}${d.pointer ? ` (${d.pointer})` : ''}`),
       props,
     );

@@ -32,7 +32,8 @@ describe('plain http', () => {
     const r = parse(
       config(['url: http://kazoo.prod.example.net:8000/v2', 'auth:', '  api_key: ${env:KEY}']),
     );
-    expect(r.config).toBeUndefined();
+    // The config still comes back (its documents get checked); the error stops plan and apply.
+    expect(r.diagnostics.some((d) => d.severity === 'error')).toBe(true);
     expect(r.diagnostics).toMatchObject([
       { severity: 'error', code: 'INSECURE_HTTP', file: 'connops.yaml', line: 4, col: 10 },
     ]);

@@ -4,12 +4,15 @@
  */
 import { isObject, type JsonValue } from './json.ts';
 import type { Config, Diagnostic, Policy, SourcePos, TargetConfig } from './model.ts';
+import { didYouMean } from './suggest.ts';
 import { parseYamlFile, type EnvLookup } from './yaml.ts';
 
 export const DEFAULT_POLICY: Policy = { prune: false, max_deletes: 5, max_changes: 100 };
 export const DEFAULT_DOCUMENTS = ['connectivity/**/*.yaml'];
 /** `targets.*.concurrency` when a target does not set it. */
 export const DEFAULT_CONCURRENCY = 8;
+const ROOT_KEYS = ['targets', 'documents', 'policy'];
+const POLICY_KEYS = ['prune', 'max_deletes', 'max_changes'];
 const TARGET_KEYS = [
   'type',
   'url',
@@ -21,6 +24,7 @@ const TARGET_KEYS = [
   'ca_file',
   'insecure_http',
   'check_numbers',
+  'known_fields',
 ];
 
 export interface ParsedConfig {
@@ -44,10 +48,44 @@ export function parseConfig(
   env: EnvLookup,
   targetTypes: readonly string[],
 ): ParsedConfig {
-  const parsed = parseYamlFile(file, text, env);
-  const diagnostics = [...parsed.diagnostics];
+  // Unset variables come back as notices; below, those in a target's credentials
+  // or url stay notices (validate needs no secret; plan and apply refuse to reach
+  // such a target) and every other one becomes an error.
+  const parsed = parseYamlFile(file, text, env, { missingEnv: 'notice' });
+  const diagnostics: Diagnostic[] = [];
   const secrets: string[] = [];
   const doc = parsed.documents[0];
+  /** Variables of a target's credentials or url: target name → setting → variable names. */
+  const credentialEnv = new Map<string, { setting: string; variable: string }[]>();
+  const reported = new Set<string>();
+  for (const d of parsed.diagnostics) {
+    const m =
+      d.code === 'ENV_MISSING' && d.pointer !== undefined
+        ? /^\/targets\/([^/]+)\/(url|auth\/[^/]+)$/.exec(d.pointer)
+        : null;
+    if (!m) {
+      const { pointer: _p, ...rest } = d;
+      diagnostics.push(d.severity === 'notice' ? { ...rest, severity: 'error' } : rest);
+      continue;
+    }
+    const target = (m[1] as string).replaceAll('~1', '/').replaceAll('~0', '~');
+    const setting = (m[2] as string).replace('/', '.');
+    for (const variable of doc?.unresolved?.get(d.pointer as string) ?? []) {
+      const list = credentialEnv.get(target) ?? [];
+      list.push({ setting, variable });
+      credentialEnv.set(target, list);
+      if (reported.has(variable)) continue; // one notice per variable
+      reported.add(variable);
+      diagnostics.push({
+        severity: 'notice',
+        code: 'ENV_MISSING',
+        message: `environment variable ${variable} is not set (${setting} of target "${target}"): fine for validate, which needs no secret; plan and apply need it`,
+        file: d.file,
+        line: d.line,
+        col: d.col,
+      });
+    }
+  }
   if (parsed.documents.length > 1) {
     const second = parsed.documents[1];
     diagnostics.push(
@@ -89,11 +127,11 @@ export function parseConfig(
     }
   }
   for (const key of Object.keys(root)) {
-    if (!['targets', 'documents', 'policy'].includes(key)) {
+    if (!ROOT_KEYS.includes(key)) {
       diagnostics.push(
         warn(
           'CONFIG_UNKNOWN_KEY',
-          `unknown config key "${key}" (expected targets, documents, policy)`,
+          `unknown config key "${key}"${didYouMean(key, ROOT_KEYS)} (known: ${ROOT_KEYS.join(', ')})`,
           keyAt(`/${key}`),
         ),
       );
@@ -113,7 +151,11 @@ export function parseConfig(
   } else {
     for (const [name, raw] of Object.entries(rawTargets)) {
       const base = `/targets/${name.replaceAll('~', '~0').replaceAll('/', '~1')}`;
-      const t = parseTarget(name, raw, base, here, keyAt, targetTypes, diagnostics);
+      const sensitive = new Set(doc.sensitive);
+      const t = parseTarget(name, raw, base, here, keyAt, targetTypes, diagnostics, {
+        unset: credentialEnv.get(name) ?? [],
+        fromEnv: (p) => sensitive.has(p),
+      });
       if (t) targets[name] = t;
     }
   }
@@ -139,7 +181,9 @@ export function parseConfig(
   }
 
   const policy = parsePolicy(root['policy'], here, keyAt, diagnostics);
-  if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics, secrets };
+  // A config with errors still comes back (every target that could be read), so
+  // the documents are checked too: one run shows every problem. Callers that
+  // reach a server stop on any error first.
   return { config: { file, dir, targets, documents, policy }, diagnostics, secrets };
 }
 
@@ -151,6 +195,12 @@ function parseTarget(
   keyAt: (p: string) => SourcePos,
   targetTypes: readonly string[],
   diagnostics: Diagnostic[],
+  env: {
+    /** Settings whose variable is unset (reported once already, as a notice). */
+    readonly unset: readonly { setting: string; variable: string }[];
+    /** Whether the value at a pointer came from `${env:…}`. */
+    readonly fromEnv: (pointer: string) => boolean;
+  },
 ): TargetConfig | undefined {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
     diagnostics.push(
@@ -167,27 +217,39 @@ function parseTarget(
     );
     return undefined;
   }
-  let ok = true;
+  const unset = [...env.unset];
+  const isUnset = (setting: string): boolean => unset.some((u) => u.setting === setting);
   for (const key of Object.keys(raw)) {
     if (!TARGET_KEYS.includes(key))
       diagnostics.push(
         warn(
           'CONFIG_UNKNOWN_KEY',
-          `unknown setting "${key}" in target "${name}" (known: ${TARGET_KEYS.join(', ')})`,
+          `unknown setting "${key}" in target "${name}"${didYouMean(key, TARGET_KEYS)} (known: ${TARGET_KEYS.join(', ')})`,
           keyAt(`${base}/${key}`),
         ),
       );
   }
   const type = raw['type'];
-  if (typeof type !== 'string' || !targetTypes.includes(type)) {
+  let knownType = typeof type === 'string' && targetTypes.includes(type);
+  if (type === undefined) {
     diagnostics.push(
       err(
         'CONFIG',
         `target "${name}" needs \`type\`: one of ${targetTypes.join(', ')}`,
-        raw['type'] === undefined ? keyAt(base) : here(`${base}/type`),
+        keyAt(base),
       ),
     );
-    ok = false;
+  } else if (!knownType) {
+    diagnostics.push(
+      err(
+        'CONFIG',
+        typeof type === 'string'
+          ? `unknown type "${type}" for target "${name}"${didYouMean(type, targetTypes)}; known types: ${targetTypes.join(', ')}`
+          : `\`type\` of target "${name}" must be a string: one of ${targetTypes.join(', ')}`,
+        here(`${base}/type`),
+      ),
+    );
+    knownType = false;
   }
   const str = (key: string): string | undefined => {
     const v = raw[key];
@@ -196,19 +258,25 @@ function parseTarget(
     diagnostics.push(
       err('CONFIG', `\`${key}\` of target "${name}" must be a string`, here(`${base}/${key}`)),
     );
-    ok = false;
     return undefined;
   };
-  const url = str('url');
+  let url = isUnset('url') ? undefined : str('url');
+  if (url === '' && env.fromEnv(`${base}/url`)) {
+    emptyVariable('url');
+    url = undefined;
+  }
   if (url !== undefined && !/^https?:\/\/[^\s]+$/.test(url)) {
+    const example =
+      type === 'cloudflare'
+        ? 'https://api.cloudflare.com/client/v4'
+        : 'https://kazoo.example.net:8000/v2';
     diagnostics.push(
       err(
         'CONFIG',
-        `\`url\` of target "${name}" must be an http(s) URL, e.g. https://kazoo.example.net:8000/v2`,
+        `\`url\` of target "${name}" must be an http(s) URL, e.g. ${example}`,
         here(`${base}/url`),
       ),
     );
-    ok = false;
   }
   const insecure = raw['insecure_http'];
   if (insecure !== undefined && typeof insecure !== 'boolean') {
@@ -219,7 +287,6 @@ function parseTarget(
         here(`${base}/insecure_http`),
       ),
     );
-    ok = false;
   }
   const checkNumbers = raw['check_numbers'];
   if (checkNumbers !== undefined && typeof checkNumbers !== 'boolean') {
@@ -230,7 +297,6 @@ function parseTarget(
         here(`${base}/check_numbers`),
       ),
     );
-    ok = false;
   }
   const int = (key: string, def: number, min: number, max: number): number => {
     const v = raw[key];
@@ -243,7 +309,6 @@ function parseTarget(
         here(`${base}/${key}`),
       ),
     );
-    ok = false;
     return def;
   };
   const auth: Record<string, string> = {};
@@ -254,14 +319,16 @@ function parseTarget(
     diagnostics.push(
       err(
         'CONFIG',
-        `\`auth\` of target "${name}" must be a mapping, e.g. { api_key: \${env:KAZOO_API_KEY} }`,
+        `\`auth\` of target "${name}" must be a mapping, e.g. { api_key: "\${env:KAZOO_API_KEY}" }`,
         here(`${base}/auth`),
       ),
     );
-    ok = false;
   } else {
     for (const [k, v] of Object.entries(rawAuth)) {
-      if (typeof v === 'string') auth[k] = v;
+      if (isUnset(`auth.${k}`)) continue;
+      if (typeof v === 'string' && v === '' && env.fromEnv(`${base}/auth/${k}`)) {
+        emptyVariable(`auth.${k}`);
+      } else if (typeof v === 'string') auth[k] = v;
       else {
         diagnostics.push(
           err(
@@ -270,7 +337,6 @@ function parseTarget(
             here(`${base}/auth/${k}`),
           ),
         );
-        ok = false;
       }
     }
   }
@@ -295,15 +361,35 @@ function parseTarget(
           here(`${base}/url`),
         ),
       );
-      ok = false;
     }
+  }
+  let known_fields: string[] | undefined;
+  const rawKnown = raw['known_fields'];
+  if (rawKnown !== undefined) {
+    if (
+      Array.isArray(rawKnown) &&
+      rawKnown.every((p) => typeof p === 'string' && p.startsWith('/'))
+    )
+      known_fields = rawKnown as string[];
+    else
+      diagnostics.push(
+        err(
+          'CONFIG',
+          `\`known_fields\` of target "${name}" must be a list of JSON Pointers into a spec, \`*\` for any one key or index, e.g. [/servers/*/options/x_routing_hint]`,
+          here(`${base}/known_fields`),
+        ),
+      );
   }
   const schema = str('schema');
   const account_id = str('account_id');
   const ca_file = str('ca_file');
+  const positions: Record<string, SourcePos> = {};
+  for (const key of Object.keys(raw)) positions[key] = here(`${base}/${key}`);
   const target: TargetConfig = {
     name,
-    type: typeof type === 'string' ? type : '',
+    // An unknown type is reported above; the target stays, typeless, so its
+    // documents are still checked (by their kind's provider).
+    type: knownType ? (type as string) : '',
     auth,
     concurrency: int('concurrency', DEFAULT_CONCURRENCY, 1, 256),
     timeout_ms: int('timeout_ms', 30_000, 100, 600_000),
@@ -312,9 +398,25 @@ function parseTarget(
     ...(schema !== undefined ? { schema } : {}),
     ...(account_id !== undefined ? { account_id } : {}),
     ...(ca_file !== undefined ? { ca_file } : {}),
+    positions,
+    ...(known_fields ? { known_fields } : {}),
+    ...(unset.length > 0 ? { unset } : {}),
     ...(checkNumbers === false ? { check_numbers: false } : {}),
   };
-  return ok ? target : undefined;
+  return target;
+
+  /** A credential or url whose variable is set but empty: treated as unset, said once. */
+  function emptyVariable(setting: string): void {
+    const pointer = `${base}/${setting.replace('.', '/')}`;
+    const at = here(pointer);
+    unset.push({ setting, variable: '(empty)' });
+    diagnostics.push({
+      severity: 'notice',
+      code: 'ENV_EMPTY',
+      message: `${setting} of target "${name}" comes from an environment variable that is empty: fine for validate; plan and apply need it`,
+      ...at,
+    });
+  }
 }
 
 function parsePolicy(
@@ -352,7 +454,7 @@ function parsePolicy(
       diagnostics.push(
         warn(
           'CONFIG_UNKNOWN_KEY',
-          `unknown policy "${key}" (known: prune, max_deletes, max_changes)`,
+          `unknown policy "${key}"${didYouMean(key, POLICY_KEYS)} (known: ${POLICY_KEYS.join(', ')})`,
           keyAt(`/policy/${key}`),
         ),
       );

@@ -3,7 +3,7 @@
  * (kind, target, account, name, id, ignore, spec), each spec through its
  * provider, and identities across all documents. Pure.
  */
-import { getAtPointer, isObject, type JsonObject } from './json.ts';
+import { getAtPointer, isObject, pointerMatches, type JsonObject } from './json.ts';
 import {
   keyString,
   type Config,
@@ -60,11 +60,12 @@ export function buildDesiredState(
   config: Config,
   providers: ReadonlyMap<string, Provider>,
   env: EnvLookup,
-  options: { readonly keepSpecs?: boolean } = {},
+  options: { readonly keepSpecs?: boolean; readonly offline?: boolean } = {},
 ): DesiredState {
   const keepSpecs = options.keepSpecs !== false;
+  const offline = { offline: options.offline === true };
   return combineFileChecks(
-    files.map((file) => checkFile(file, config, providers, env, keepSpecs)),
+    files.map((file) => checkFile(file, config, providers, env, keepSpecs, offline)),
     providers,
   );
 }
@@ -80,13 +81,17 @@ export function checkFile(
   providers: ReadonlyMap<string, Provider>,
   env: EnvLookup,
   keepSpecs: boolean,
+  options: { readonly offline?: boolean } = {},
 ): FileCheck {
   const diagnostics: Diagnostic[] = [];
   const secrets: string[] = [];
   const checked: CheckedDocument[] = [];
   const documents: DesiredDocument[] = [];
-  const parsed = parseYamlFile(file.path, file.text, env);
-  diagnostics.push(...parsed.diagnostics);
+  // Offline, an unset variable is a notice; it becomes an error below where the
+  // value's shape matters (a check fails on the reference text it kept).
+  const parsed = parseYamlFile(file.path, file.text, env, {
+    missingEnv: options.offline ? 'notice' : 'error',
+  });
   if (parsed.documents.length === 0 && parsed.diagnostics.length === 0) {
     diagnostics.push({
       severity: 'warning',
@@ -112,6 +117,17 @@ export function checkFile(
     });
     if (keepSpecs) documents.push(doc);
   }
+  // An unset variable whose value a check needed is reported once, by that check's error.
+  const needed = new Set(
+    diagnostics
+      .filter((d) => d.code !== 'ENV_MISSING')
+      .map((d) => `${d.line}:${d.col}:${d.pointer}`),
+  );
+  diagnostics.push(
+    ...parsed.diagnostics.filter(
+      (d) => !(d.severity === 'notice' && needed.has(`${d.line}:${d.col}:${d.pointer}`)),
+    ),
+  );
   return { diagnostics, secrets, checked, documents };
 }
 
@@ -143,7 +159,7 @@ function checkDocument(
   if (root === undefined || root === null) return undefined; // empty document, or YAML errors already reported
   const loc = ydoc.locate;
   const report = (
-    severity: 'error' | 'warning',
+    severity: 'error' | 'warning' | 'notice',
     code: string,
     message: string,
     pointer: string,
@@ -180,7 +196,14 @@ function checkDocument(
   const str = (key: string, required: boolean): string | undefined => {
     const v = root[key];
     if (v === undefined) {
-      if (required) fail('MISSING_FIELD', `document needs \`${key}\``, '');
+      if (required)
+        fail(
+          'MISSING_FIELD',
+          key === 'name'
+            ? 'document needs `name` (or `id`, to adopt an existing object by its id alone)'
+            : `document needs \`${key}\``,
+          '',
+        );
       return undefined;
     }
     if (typeof v === 'number') {
@@ -199,8 +222,11 @@ function checkDocument(
   };
   const kind = str('kind', true);
   const targetName = str('target', true);
-  const name = str('name', true);
+  // A document that pins `id` may leave `name` out: its identity is then the id,
+  // and no name is written to the object (an object MonsterUI made has none, §13).
+  const pinnedOnly = root['name'] === undefined && root['id'] !== undefined;
   const id = str('id', false);
+  const name = pinnedOnly ? id : str('name', true);
   let account = str('account', false);
 
   const provider = kind !== undefined ? providers.get(kind) : undefined;
@@ -220,7 +246,9 @@ function checkDocument(
       '/target',
     );
   }
-  if (provider && target && target.type !== provider.targetType) {
+  // A target of unknown type is reported in the config; its documents are still
+  // checked, by their kind's provider.
+  if (provider && target && target.type !== '' && target.type !== provider.targetType) {
     fail(
       'TARGET_KIND',
       `kind "${provider.kind}" needs a target of type "${provider.targetType}", but "${target.name}" is "${target.type}"`,
@@ -285,7 +313,9 @@ function checkDocument(
 
   let body: JsonObject = spec;
   const specName = spec['name'];
-  if (specName !== undefined && specName !== name) {
+  if (pinnedOnly) {
+    // No name: the body is the spec as written.
+  } else if (specName !== undefined && specName !== name) {
     report(
       'error',
       'NAME_MISMATCH',
@@ -293,13 +323,19 @@ function checkDocument(
       '/spec/name',
     );
     return undefined;
-  }
-  if (specName === undefined) body = { ...spec, name };
+  } else if (specName === undefined) body = { ...spec, name };
 
   let specOk = true;
+  const known = target.known_fields ?? [];
   for (const problem of provider.checkSpec(body, target)) {
+    // The target says something else reads this field (config `known_fields`).
+    if (problem.code === 'UNKNOWN_FIELD' && known.some((k) => pointerMatches(k, problem.pointer)))
+      continue;
     const pointer = `/spec${problem.pointer}`;
     let message = problem.message;
+    const unset = ydoc.unresolved?.get(pointer);
+    if (unset && problem.severity === 'error')
+      message += ` (the value is \${env:${unset[0] ?? ''}}, which is not set here: the check needs its value)`;
     if (
       problem.code === 'SCHEMA' &&
       / must be a string/.test(message) &&

@@ -10,6 +10,8 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export interface EnvProblem {
   readonly code: 'ENV_SYNTAX' | 'ENV_MISSING';
   readonly message: string;
+  /** The variable's name (ENV_MISSING). */
+  readonly name?: string;
 }
 
 export interface Substituted {
@@ -45,6 +47,7 @@ export function substituteEnv(value: string, env: EnvLookup): Substituted {
       resolved = false;
       problems.push({
         code: 'ENV_MISSING',
+        name,
         message: `environment variable ${name} is not set${v === '' ? ' (it is empty, as GitHub passes a secret the workflow cannot see)' : ''} (referenced as \${env:${name}})`,
       });
       // Keep the reference text: the error already blocks every write, and an

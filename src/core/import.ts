@@ -139,10 +139,12 @@ export function buildImport(input: ImportInput): ImportedAccount {
   const variables: ImportVariable[] = [];
   const rows = input.objects.map((o) => {
     const named = provider.nameOf(o.body);
+    // A nameless object (MonsterUI writes none, reference §13) is adopted by its id
+    // alone: the document pins `id` and has no `name`, so nothing is written to it.
     const name = named ?? `imported-${o.id.slice(0, 8)}`;
     if (named === undefined)
       warnings.push(
-        `${provider.kind} ${o.id} in account ${account} has no name; imported as "${name}" (apply will set that name on it)`,
+        `${provider.kind} ${o.id} in account ${account} has no name; adopted by its id (the document pins \`id\` and writes no name; add \`name:\` to give it one)`,
       );
     return { o, name, named: named !== undefined };
   });
@@ -151,15 +153,17 @@ export function buildImport(input: ImportInput): ImportedAccount {
   const docs: YamlOutputDocument[] = [];
   for (const { o, name, named } of rows) {
     const liveN = provider.normalize(o.body, target);
-    // What the diff will compare: the document's spec with its name filled in.
-    const wanted = named ? liveN : { ...liveN, name };
+    // What the diff will compare: the document's spec with its name filled in
+    // (a nameless object's document has no name to fill in).
+    const withName = (candidate: JsonObject): JsonObject =>
+      named ? { ...candidate, name } : candidate;
     const same = (candidate: JsonObject): boolean =>
-      deepEqual(provider.normalize({ ...candidate, name }, target), wanted);
+      deepEqual(provider.normalize(withName(candidate), target), liveN);
     const full: JsonObject = { ...liveN };
     delete full['name'];
     let spec = shrinkToDefaults(full, same);
     const checked = (s: JsonObject) =>
-      provider.checkSpec({ ...s, name }, target).filter((p) => p.severity === 'error');
+      provider.checkSpec(withName(s), target).filter((p) => p.severity === 'error');
     let errors = checked(spec);
     if (errors.length > 0 && checked(full).length < errors.length) {
       // A default the schema requires to be written: keep the full form.
@@ -187,7 +191,7 @@ export function buildImport(input: ImportInput): ImportedAccount {
         kind: provider.kind,
         target: target.name,
         ...(input.writeAccount ? { account } : {}),
-        name,
+        ...(named ? { name } : {}),
         id: o.id,
         spec,
       },

@@ -195,3 +195,10 @@ export function removeAtPointer(value: JsonValue, pointer: string): void {
     delete parent[last];
   }
 }
+
+/** Whether a JSON Pointer matches a pattern whose `*` tokens stand for any one token. */
+export function pointerMatches(pattern: string, pointer: string): boolean {
+  const p = parsePointer(pattern);
+  const t = parsePointer(pointer);
+  return p.length === t.length && p.every((token, i) => token === '*' || token === t[i]);
+}

@@ -11,7 +11,11 @@ export interface SourcePos {
   readonly col: number;
 }
 
-export type Severity = 'error' | 'warning';
+/**
+ * `notice`: worth knowing, not a problem in the files (e.g. a credential
+ * variable that is not set where `validate` runs; it needs no secret).
+ */
+export type Severity = 'error' | 'warning' | 'notice';
 
 /** A problem with the user's input: reported, never thrown. */
 export interface Diagnostic {
@@ -109,6 +113,20 @@ export interface TargetConfig {
    */
   readonly check_numbers?: false;
   readonly source: SourcePos;
+  /**
+   * Unknown-field warnings to leave out, as JSON Pointer patterns into a spec
+   * (a `*` token matches any one token, e.g. `/servers/` + `*` + `/options/x_hint`):
+   * fields something else reads that connops cannot know about.
+   */
+  readonly known_fields?: readonly string[];
+  /** Where each setting's value is (`auth`, `schema`, …), for diagnostics at their own line. */
+  readonly positions?: Readonly<Record<string, SourcePos>>;
+  /**
+   * Settings left out because their `${env:…}` variable is unset or empty
+   * (`auth.api_key`, `url`): offline checks need no secret; online commands
+   * refuse to reach the target and name the variable.
+   */
+  readonly unset?: readonly { readonly setting: string; readonly variable: string }[];
 }
 
 export interface Policy {

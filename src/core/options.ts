@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { UsageError } from './errors.ts';
+import { closest } from './suggest.ts';
 
 export const OPTIONS = {
   config: { type: 'string', short: 'c' },
@@ -72,8 +73,28 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
     const [command, ...rest] = positionals;
     return { command, positionals: rest, flags: values as Flags };
   } catch (err) {
-    throw new UsageError((err as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ''));
+    throw new UsageError(parseArgsMessage(err as Error & { code?: string }));
   }
+}
+
+/** Our wording for node:util parseArgs errors (its own text suggests `-- "--foo"`). */
+function parseArgsMessage(err: Error & { code?: string }): string {
+  const flag = /'(-{1,2}[^' ]+)/.exec(err.message)?.[1] ?? '';
+  if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const name = flag.replace(/^-+/, '').split('=')[0] ?? '';
+    const guess = closest(name, Object.keys(OPTIONS));
+    return `unknown option ${flag}${guess ? ` (did you mean --${guess}?)` : ''}`;
+  }
+  if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    // "Option '-c, --config <value>' argument missing" / "Option '-y, --yes' does not take an argument"
+    const name = /--([a-z0-9-]+)/.exec(err.message)?.[1] ?? '';
+    const option = OPTIONS[name as keyof typeof OPTIONS] as { type: string } | undefined;
+    return option?.type === 'boolean'
+      ? `--${name} takes no value`
+      : `--${name} needs a value, e.g. --${name} VALUE`;
+  }
+  /* v8 ignore next -- @preserve: parseArgs has no other user-facing errors with strict and positionals on */
+  return err.message.replace(/^TypeError \[[A-Z_]+\]: /, '');
 }
 
 /** Reads `--format`, checking it against the allowed values. */

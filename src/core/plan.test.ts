@@ -57,11 +57,24 @@ const ipServer = (ip: string, dids: string[] = []): JsonObject => ({
   options: {},
 });
 
+/** The ops that change the spec (without the ownership marker a first write adds). */
+const specOps = (ops: readonly { path: string }[] | undefined) =>
+  ops?.filter((o) => o.path !== '/connops_managed');
+
 describe('buildPlan', () => {
   it('creates a missing document, with the ownership marker in the request', () => {
     const p = plan([doc('a', { servers: [ipServer('192.0.2.1')] })], []);
     expect(p.changes.map((c) => c.action)).toEqual(['create']);
     expect(p.changes[0]?.request?.body).toMatchObject({ name: 'a', connops_managed: true });
+    expect(p.changes[0]?.ops).toContainEqual({ op: 'add', path: '/connops_managed', value: true });
+  });
+
+  it('adds no marker op when the live object already carries it', () => {
+    const p = plan(
+      [doc('a', { account: { trunks: 2 }, servers: [] })],
+      [live('x1', { name: 'a', servers: [], connops_managed: true })],
+    );
+    expect(p.changes[0]?.ops).toEqual([{ op: 'add', path: '/account', value: { trunks: 2 } }]);
   });
 
   it('is a noop when live equals desired after defaults and server fields', () => {
@@ -99,7 +112,11 @@ describe('buildPlan', () => {
       method: 'PATCH',
       body: { account: { caller_id: { cid_name: 'New' } }, connops_managed: true },
     });
-    expect(c?.ops).toEqual([{ op: 'replace', path: '/account/caller_id/cid_name', value: 'New' }]);
+    // The plan shows every key the write adds, the ownership marker included.
+    expect(c?.ops).toEqual([
+      { op: 'replace', path: '/account/caller_id/cid_name', value: 'New' },
+      { op: 'add', path: '/connops_managed', value: true },
+    ]);
     expect(c?.revision).toBe('1-aaa');
   });
 
@@ -148,7 +165,7 @@ describe('buildPlan', () => {
     expect(after).not.toBe(before);
     expect(Object.keys(after)).toEqual(dids.slice(1));
     expect(after[dids[5] as string]).toBe(before[dids[5] as string]);
-    expect(c?.ops).toEqual([
+    expect(specOps(c?.ops)).toEqual([
       { op: 'remove', path: `/servers/1/DIDs/${dids[0]}` },
       { op: 'replace', path: '/account/trunks', value: 5 },
     ]);
@@ -164,7 +181,7 @@ describe('buildPlan', () => {
     );
     const c = p.changes[0];
     expect(JSON.stringify([c?.ops, c?.beforeMasked, c?.afterMasked])).not.toMatch(/secret/);
-    expect(c?.ops).toEqual([
+    expect(specOps(c?.ops)).toEqual([
       { op: 'replace', path: '/servers/0/auth/auth_password', value: SENSITIVE_CHANGED },
     ]);
   });
@@ -187,7 +204,7 @@ describe('buildPlan', () => {
       [live('x1', liveBody)],
     );
     const c = p.changes[0];
-    expect(c?.ops.map((o) => o.path)).toEqual(['/servers/0/auth/ip']);
+    expect(specOps(c?.ops)?.map((o) => o.path)).toEqual(['/servers/0/auth/ip']);
     expect(JSON.stringify(c?.request?.body)).toContain('"hunt_account_id":"reseller"');
   });
 

@@ -8,6 +8,7 @@ import {
   canonicalJson,
   cloneJson,
   deepEqual,
+  escapePointerToken,
   getAtPointer,
   isObject,
   parsePointer,
@@ -525,9 +526,10 @@ function planDocument(
     const identities = provider.identities ?? {};
     const after = withoutIgnored(desiredN, ignoredIn(doc.ignore, desiredN, identities));
     const afterMasked = maskBody(after, sensitive, undefined);
+    const createBody = provider.buildCreate(doc.spec, target);
     const request: WriteRequest = {
       method: provider.verbs.create as WriteRequest['method'],
-      body: provider.markManaged(provider.buildCreate(doc.spec, target)),
+      body: provider.markManaged(createBody),
     };
     return {
       key: doc.key,
@@ -535,7 +537,8 @@ function planDocument(
       reason,
       ...(doc.id !== undefined ? { id: doc.id } : {}),
       after,
-      ops: diffOps({}, afterMasked),
+      // The ownership marker is written too, so the plan shows it.
+      ops: [...diffOps({}, afterMasked), ...markerOps(createBody, request.body ?? {})],
       request,
       write: {
         address: keyString(doc.key),
@@ -586,14 +589,19 @@ function planDocument(
     beforeMasked,
     afterMasked,
   };
+  // An object connops adopts is marked only when it is written anyway (an
+  // unchanged one costs no write), and the plan shows the marker it adds.
   const mark = (r: WriteRequest): WriteRequest =>
     !provider.isManaged(live.body) && r.body ? { ...r, body: provider.markManaged(r.body) } : r;
-  const request = mark(provider.buildUpdate(liveN, desiredForWrite, doc.spec));
+  const unmarked = provider.buildUpdate(liveN, desiredForWrite, doc.spec);
+  const request = mark(unmarked);
   const had = new Set(provider.claims(liveN));
   const has = new Set(provider.claims(desiredForWrite));
   const claims = [...has].filter((d) => !had.has(d));
   const releases = [...had].filter((d) => !has.has(d));
   const ops = diffOps(beforeMasked, afterMasked);
+  if (request !== unmarked && unmarked.body && request.body)
+    ops.push(...markerOps(unmarked.body, request.body));
   // Kept only when ordering finds this update on a swap cycle (orderChanges).
   let claimFirst: PlanChange['claimFirst'];
   if (claims.length > 0 && releases.length > 0 && provider.keepReleased) {
@@ -625,6 +633,15 @@ function planDocument(
     dependsOn: [],
     ...(claimFirst ? { claimFirst } : {}),
   };
+}
+
+/** The top-level keys `markManaged` adds to a request body, as plan operations. */
+function markerOps(body: JsonObject, marked: JsonObject): PatchOp[] {
+  return Object.keys(marked)
+    .filter(
+      (k) => !Object.hasOwn(body, k) || !deepEqual(body[k] as JsonValue, marked[k] as JsonValue),
+    )
+    .map((k) => ({ op: 'add', path: `/${escapePointerToken(k)}`, value: marked[k] as JsonValue }));
 }
 
 /**

@@ -12,10 +12,14 @@ export type DiagnosticFormat = 'text' | 'json' | 'github';
 export function countDiagnostics(list: readonly Diagnostic[]): {
   errors: number;
   warnings: number;
+  notices: number;
 } {
   let errors = 0;
-  for (const d of list) if (d.severity === 'error') errors++;
-  return { errors, warnings: list.length - errors };
+  let notices = 0;
+  for (const d of list)
+    if (d.severity === 'error') errors++;
+    else if (d.severity === 'notice') notices++;
+  return { errors, warnings: list.length - errors - notices, notices };
 }
 
 function plural(n: number, word: string): string {
@@ -32,13 +36,14 @@ export function renderDiagnosticsText(
   list: readonly Diagnostic[],
   stats: { files: number; documents: number },
 ): string {
-  const { errors, warnings } = countDiagnostics(list);
+  const { errors, warnings, notices } = countDiagnostics(list);
   const lines = list.map(renderDiagnosticLine);
   const what = `${plural(stats.documents, 'document')} in ${plural(stats.files, 'file')}`;
+  const noted = notices > 0 ? `, ${plural(notices, 'notice')}` : '';
   lines.push(
     errors + warnings === 0
-      ? `OK: ${what}, no problems`
-      : `${plural(errors, 'error')}, ${plural(warnings, 'warning')} (${what})`,
+      ? `OK: ${what}, no problems${noted}`
+      : `${plural(errors, 'error')}, ${plural(warnings, 'warning')}${noted} (${what})`,
   );
   return lines.join('\n') + '\n';
 }
@@ -47,10 +52,18 @@ export function renderDiagnosticsJson(
   list: readonly Diagnostic[],
   stats: { files: number; documents: number },
 ): string {
-  const { errors, warnings } = countDiagnostics(list);
+  const { errors, warnings, notices } = countDiagnostics(list);
   return (
     JSON.stringify(
-      { format_version: '1', valid: errors === 0, errors, warnings, ...stats, diagnostics: list },
+      {
+        format_version: '1',
+        valid: errors === 0,
+        errors,
+        warnings,
+        notices,
+        ...stats,
+        diagnostics: list,
+      },
       null,
       2,
     ) + '\n'

@@ -8,19 +8,42 @@ import type { Plan, PlanChange } from './plan.ts';
 import { countDiagnostics, renderDiagnosticLine } from './render-diagnostics.ts';
 
 /**
- * What loading says before a plan: git notes, then each diagnostic (warnings
- * only without `quiet`), one line each.
+ * What loading says before a plan: git notes, every error, the config's own
+ * warnings and notices (few, and about the run: insecure http, unset
+ * credentials), and the documents' warnings as one count line pointing at
+ * `validate`: a plan is not the place to repeat dozens of them. `quiet` keeps
+ * only the errors.
  */
 export function renderLoaded(
-  loaded: { readonly diagnostics: readonly Diagnostic[]; readonly notes: readonly string[] },
+  loaded: {
+    readonly diagnostics: readonly Diagnostic[];
+    readonly notes: readonly string[];
+    /** The config file's path as diagnostics show it (its warnings are printed in full). */
+    readonly configFile?: string;
+  },
   quiet: boolean,
 ): string[] {
+  const shown = loaded.diagnostics.filter(
+    (d) => d.severity === 'error' || (!quiet && d.file === loaded.configFile),
+  );
+  const counted = countDiagnostics(
+    loaded.diagnostics.filter((d) => d.severity !== 'error' && d.file !== loaded.configFile),
+  );
+  const parts = [
+    ...(counted.warnings > 0 ? [plural(counted.warnings, 'warning')] : []),
+    ...(counted.notices > 0 ? [plural(counted.notices, 'notice')] : []),
+  ];
   return [
     ...loaded.notes.map((n) => `connops: ${n}\n`),
-    ...loaded.diagnostics
-      .filter((d) => d.severity === 'error' || !quiet)
-      .map((d) => renderDiagnosticLine(d) + '\n'),
+    ...shown.map((d) => renderDiagnosticLine(d) + '\n'),
+    ...(parts.length > 0 && !quiet
+      ? [`connops: ${parts.join(', ')} in the documents; run \`connops validate\` for details\n`]
+      : []),
   ];
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 /** The line that ends a run stopped by invalid documents. */

@@ -122,3 +122,44 @@ describe('values kept from a parse', () => {
     expect(grown).toBeLessThan(padding / 4);
   });
 });
+
+describe('an unquoted ${env:} inside a flow collection', () => {
+  const text = [
+    'targets:',
+    '  kazoo-prod:',
+    '    type: kazoo',
+    '    auth: { api_key: ${env:KAZOO_API_KEY} }   # or { username, password }',
+    '    concurrency: 8',
+    '  cf:',
+    '    auth: { token: ${env:CF_TOKEN} }',
+    "documents: ['connectivity/**/*.yaml']",
+    '',
+  ].join('\n');
+
+  it('is one error per reference, at the reference, showing the quoted form', () => {
+    const r = parseYamlFile('c.yaml', text, env({ KAZOO_API_KEY: 'k', CF_TOKEN: 't' }));
+    expect(r.diagnostics.map((d) => [d.code, d.line, d.col])).toEqual([
+      ['YAML_ENV_FLOW', 4, 22],
+      ['YAML_ENV_FLOW', 7, 20],
+    ]);
+    expect(r.diagnostics[0]?.message).toContain('write "${env:KAZOO_API_KEY}"');
+    expect(r.diagnostics[0]?.message).toContain('must be quoted');
+  });
+
+  it('still reports a separate mistake that quoting would not fix', () => {
+    const r = parseYamlFile('c.yaml', `${text}policy: "unclosed\n`, env({}));
+    expect(r.diagnostics.map((d) => d.code)).toEqual([
+      'YAML_ENV_FLOW',
+      'YAML_ENV_FLOW',
+      'YAML_SYNTAX',
+    ]);
+    expect(r.diagnostics[2]?.line).toBeGreaterThanOrEqual(9);
+  });
+
+  it('is not suspected when the reference is quoted or outside a flow collection', () => {
+    const ok = 'a: { k: "${env:A}" }\nb: ${env:A}\nc: [x, y]\nd: "{ ${env:A} }"\n';
+    const r = parseYamlFile('c.yaml', ok, env({ A: 'v' }));
+    expect(r.diagnostics).toEqual([]);
+    expect(r.documents[0]?.value).toEqual({ a: { k: 'v' }, b: 'v', c: ['x', 'y'], d: '{ v }' });
+  });
+});

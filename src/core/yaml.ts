@@ -31,7 +31,7 @@ import {
   type JsonObject,
   type JsonValue,
 } from './json.ts';
-import type { Diagnostic, Locator, SourcePos } from './model.ts';
+import type { Diagnostic, Locator, Severity, SourcePos } from './model.ts';
 import { detached } from './detach.ts';
 import { substituteEnv, type EnvLookup } from './env-subst.ts';
 import { parseFastYaml } from './yaml-fast.ts';
@@ -52,6 +52,22 @@ export interface YamlDocument {
   readonly sensitive: readonly string[];
   /** Pointers of number scalars written with a leading "+" or "0" (probably meant as strings). */
   readonly numberLike: ReadonlySet<string>;
+  /**
+   * Pointers of strings that reference an unset `${env:…}` variable (they keep
+   * the reference text), with the variables' names: a caller decides whether
+   * the value's shape matters there.
+   */
+  readonly unresolved?: ReadonlyMap<string, readonly string[]>;
+}
+
+export interface ParseYamlOptions {
+  readonly fast?: boolean;
+  /**
+   * How an unset `${env:…}` variable is reported: an error (the default: the
+   * value cannot be sent anywhere) or a notice (offline checks, which need no
+   * secret; see `YamlDocument.unresolved`).
+   */
+  readonly missingEnv?: 'error' | 'notice';
 }
 
 export interface ParsedYamlFile {
@@ -69,7 +85,7 @@ export function parseYamlFile(
   file: string,
   text: string,
   env: EnvLookup,
-  options: { readonly fast?: boolean } = {},
+  options: ParseYamlOptions = {},
 ): ParsedYamlFile {
   const diagnostics: Diagnostic[] = [];
   const position = linePositions(text);
@@ -126,33 +142,62 @@ export function parseYamlFile(
   }
   const documents: YamlDocument[] = [];
   const reparsed = lazyReparse(text);
+  const flowEnv = docs.some((d) => d.errors.length > 0) ? unquotedEnvInFlow(text) : [];
   let deep: Map<number, number> | undefined;
   docs.forEach((doc, index) => {
     let failed = false;
     let reportedDeep = false;
-    for (const e of doc.errors) {
+    // A document runs up to where the next one starts (its own range stops at a syntax error).
+    const from = index === 0 ? 0 : doc.range[0];
+    const to = docs[index + 1]?.range[0] ?? text.length;
+    const mine = flowEnv.filter((f) => f.offset >= from && f.offset < to);
+    if (mine.length > 0 && doc.errors.length > 0) {
+      // One unquoted `${env:…}` in `{ … }` breaks everything after it into dozens of
+      // errors; say what is wrong and show the fix instead, and keep only the errors
+      // that remain once it is quoted (those are other mistakes).
       failed = true;
-      if (e.code === 'RESOURCE_EXHAUSTION') {
-        // Reported once per document, at the collection that crosses the limit rather
-        // than where the library's stack happened to run out.
-        if (reportedDeep) continue;
-        reportedDeep = true;
-        deep ??= tooDeep(text);
+      for (const f of mine) {
         diagnostics.push({
           severity: 'error',
-          code: 'YAML_TOO_DEEP',
-          message: TOO_DEEP,
-          ...at(deep.get(index) ?? e.pos[0]),
+          code: 'YAML_ENV_FLOW',
+          message: `${f.text} inside a flow collection ({ … } or [ … ]) must be quoted: YAML reads its "{" and "}" as the collection's own brackets; write "${f.text}"`,
+          ...at(f.offset),
         });
-        continue;
       }
-      const pos = at(e.pos[0]);
-      diagnostics.push({
-        severity: 'error',
-        code: yamlCode(e.code),
-        message: yamlMessage(e.code, e.message),
-        ...pos,
-      });
+      const lines = new Set(mine.map((f) => at(f.offset).line));
+      for (const e of otherErrors(text, mine, index))
+        if (!lines.has(at(e).line))
+          diagnostics.push({
+            severity: 'error',
+            code: 'YAML_SYNTAX',
+            message: 'YAML syntax error (left once the ${env:…} above is quoted)',
+            ...at(e),
+          });
+    } else {
+      for (const e of doc.errors) {
+        failed = true;
+        if (e.code === 'RESOURCE_EXHAUSTION') {
+          // Reported once per document, at the collection that crosses the limit rather
+          // than where the library's stack happened to run out.
+          if (reportedDeep) continue;
+          reportedDeep = true;
+          deep ??= tooDeep(text);
+          diagnostics.push({
+            severity: 'error',
+            code: 'YAML_TOO_DEEP',
+            message: TOO_DEEP,
+            ...at(deep.get(index) ?? e.pos[0]),
+          });
+          continue;
+        }
+        const pos = at(e.pos[0]);
+        diagnostics.push({
+          severity: 'error',
+          code: yamlCode(e.code),
+          message: yamlMessage(e.code, e.message),
+          ...pos,
+        });
+      }
     }
     for (const w of doc.warnings) {
       const pos = at(w.pos[0]);
@@ -176,7 +221,7 @@ export function parseYamlFile(
       });
       return;
     }
-    const conv = new Converter(doc, env, at, diagnostics);
+    const conv = new Converter(doc, env, at, diagnostics, options.missingEnv ?? 'error');
     const value = doc.contents ? conv.convert(doc.contents, []) : undefined;
     documents.push({
       index,
@@ -185,6 +230,7 @@ export function parseYamlFile(
       locate,
       sensitive: conv.sensitive,
       numberLike: conv.numberLike,
+      ...(conv.unresolved.size > 0 ? { unresolved: conv.unresolved } : {}),
     });
   });
   return { documents, diagnostics };
@@ -216,6 +262,7 @@ function yamlMessage(code: string, message: string): string {
 class Converter {
   readonly sensitive: string[] = [];
   readonly numberLike = new Set<string>();
+  readonly unresolved = new Map<string, string[]>();
   aborted = false;
   private nodes = 0;
   private readonly doc: Document.Parsed;
@@ -223,17 +270,20 @@ class Converter {
   private readonly at: (offset: number) => SourcePos;
   private readonly diagnostics: Diagnostic[];
   private readonly resolving = new Set<Node>();
+  private readonly missingEnv: 'error' | 'notice';
 
   constructor(
     doc: Document.Parsed,
     env: EnvLookup,
     at: (offset: number) => SourcePos,
     diagnostics: Diagnostic[],
+    missingEnv: 'error' | 'notice',
   ) {
     this.doc = doc;
     this.env = env;
     this.at = at;
     this.diagnostics = diagnostics;
+    this.missingEnv = missingEnv;
   }
 
   convert(node: Node | null | undefined, path: string[]): JsonValue {
@@ -350,20 +400,102 @@ class Converter {
 
   private substitute(value: string, node: Node, path: string[]): string {
     const r = substituteEnv(value, this.env);
-    for (const p of r.problems) this.report(node, 'error', p.code, p.message);
+    for (const p of r.problems) {
+      if (p.code === 'ENV_MISSING' && p.name !== undefined) {
+        const pointer = buildPointer(path);
+        this.unresolved.set(pointer, [...(this.unresolved.get(pointer) ?? []), p.name]);
+        this.report(node, this.missingEnv, p.code, p.message, pointer);
+      } else this.report(node, 'error', p.code, p.message);
+    }
     if (r.used && r.resolved) this.sensitive.push(buildPointer(path));
     return detached(r.value);
   }
 
-  private report(node: Node, severity: 'error' | 'warning', code: string, message: string): void {
+  private report(
+    node: Node,
+    severity: Severity,
+    code: string,
+    message: string,
+    pointer?: string,
+  ): void {
     const offset = node.range?.[0] ?? 0;
-    this.diagnostics.push({ severity, code, message, ...this.at(offset) });
+    this.diagnostics.push({
+      severity,
+      code,
+      message,
+      ...this.at(offset),
+      ...(pointer !== undefined ? { pointer } : {}),
+    });
   }
 
   private abort(node: Node, code: string, message: string): void {
     this.report(node, 'error', code, message);
     this.aborted = true;
   }
+}
+
+/** An unquoted `${env:…}` plain scalar inside a flow collection: where, and its text. */
+interface FlowEnv {
+  readonly offset: number;
+  readonly text: string;
+}
+
+/**
+ * Finds every plain (unquoted) scalar that starts with `${env:` inside `{ … }` or
+ * `[ … ]`. Only asked after a syntax error, so a rough scan of quotes, comments
+ * and brackets is enough: it only decides which message the user reads.
+ */
+export function unquotedEnvInFlow(text: string): FlowEnv[] {
+  const out: FlowEnv[] = [];
+  let depth = 0;
+  let quote: '"' | "'" | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote) {
+      if (c === '\\' && quote === '"') i++;
+      else if (c === quote) quote = undefined;
+      continue;
+    }
+    if (c === '#' && (i === 0 || /\s/.test(text[i - 1] ?? ''))) {
+      const eol = text.indexOf('\n', i);
+      if (eol === -1) break;
+      i = eol;
+      continue;
+    }
+    if ((c === '"' || c === "'") && /[\s:,[{-]/.test(text[i - 1] ?? ' ')) quote = c;
+    else if (c === '$' && text.startsWith('${env:', i)) {
+      const close = text.indexOf('}', i);
+      if (close === -1) continue;
+      if (depth > 0) {
+        let end = close + 1;
+        while (end < text.length && !/[\s,\]}]/.test(text[end] ?? '')) end++;
+        out.push({ offset: i, text: text.slice(i, end) });
+      }
+      i = close; // the reference's own "}" closes no collection
+    } else if (c === '{' || c === '[') depth++;
+    else if ((c === '}' || c === ']') && depth > 0) depth--;
+  }
+  return out;
+}
+
+/** Offsets of the syntax errors left in document `index` once each found reference is quoted. */
+function otherErrors(text: string, found: readonly FlowEnv[], index: number): number[] {
+  let fixed = '';
+  let last = 0;
+  const shift: { at: number; by: number }[] = [];
+  for (const f of found) {
+    fixed += `${text.slice(last, f.offset)}"${f.text}"`;
+    last = f.offset + f.text.length;
+    shift.push({ at: f.offset, by: 2 });
+  }
+  fixed += text.slice(last);
+  const doc = parseDocuments(fixed)[index];
+  // Map offsets in the fixed text back to the original (2 characters per quoted reference before them).
+  return (doc?.errors ?? []).map((e) => {
+    let o = e.pos[0];
+    for (const s of shift) if (o > s.at + 1) o -= s.by;
+    return o;
+  });
 }
 
 /**

@@ -10,7 +10,8 @@ import {
   type CloudflareSeed,
 } from './cloudflare/server.ts';
 import type { FaultConfig } from './faults.ts';
-import { parseKazooSeed, parseSeedText } from './kazoo/seed.ts';
+import { parseKazooSeed, parseSeedDocument, type SeedLocator } from './kazoo/seed.ts';
+import type { SeedAccount } from './kazoo/store.ts';
 import { DEMO_KAZOO, startKazooEmulator, type KazooEmulator } from './kazoo/server.ts';
 
 export { FaultInjector, parseFaultFlags, type FaultConfig, type FaultRule } from './faults.ts';
@@ -32,9 +33,15 @@ export interface StartEmulatorsOptions {
    */
   seedFile?: string;
   faults?: FaultConfig;
-  /** Demo Kazoo account id to seed instead of DEMO_KAZOO's (when no seed file names accounts). */
+  /**
+   * Kazoo account the api key logs in to. With a seed that has this account,
+   * `apiKey` is set on it; otherwise a demo account with this id is added.
+   */
   accountId?: string;
-  /** Demo Kazoo api key (64 characters) to accept instead of DEMO_KAZOO's. */
+  /**
+   * Kazoo api key (64 characters) to accept: on `accountId`'s account, or else
+   * on the seed's first top-level account (no parent_id), or the demo account.
+   */
   apiKey?: string;
 }
 
@@ -51,36 +58,26 @@ export async function startEmulators(
 ): Promise<RunningEmulators> {
   let kazooSeed: unknown;
   let cloudflareSeed: unknown;
+  let locate: SeedLocator | undefined;
+  let base = '';
   if (options.seedFile !== undefined) {
-    const value = parseSeedText(options.seedFile, await readFile(options.seedFile, 'utf8'));
+    const read = parseSeedDocument(options.seedFile, await readFile(options.seedFile, 'utf8'));
+    const value = read.value;
+    locate = read.locate;
     if (isObject(value) && (Object.hasOwn(value, 'kazoo') || Object.hasOwn(value, 'cloudflare'))) {
       kazooSeed = value['kazoo'];
       cloudflareSeed = value['cloudflare'];
+      base = '/kazoo';
     } else {
       kazooSeed = value;
     }
   }
-  const parsed = parseKazooSeed(kazooSeed, options.seedFile);
-  const seed =
-    (parsed.accounts?.length ?? 0) > 0 ||
-    (options.accountId === undefined && options.apiKey === undefined)
-      ? parsed
-      : {
-          ...parsed,
-          accounts: [
-            {
-              id: options.accountId ?? DEMO_KAZOO.accountId,
-              name: DEMO_KAZOO.accountName,
-              realm: DEMO_KAZOO.realm,
-              api_key: options.apiKey ?? DEMO_KAZOO.apiKey,
-              username: DEMO_KAZOO.username,
-              password: DEMO_KAZOO.password,
-            },
-          ],
-        };
+  const parsed = parseKazooSeed(kazooSeed, options.seedFile, locate, base);
+  const { seed, loginAccount } = withCredentials(parsed.accounts ?? [], options);
+  const fullSeed = { ...parsed, accounts: seed };
   const kazoo = await startKazooEmulator({
     port: options.kazooPort ?? 0,
-    seed,
+    seed: fullSeed,
     ...(options.faults ? { faults: options.faults } : {}),
   });
   let cloudflare: RunningEmulators['cloudflare'];
@@ -94,21 +91,15 @@ export async function startEmulators(
     await kazoo.close();
     throw err;
   }
-  const kazooAccount = seed.accounts?.[0];
+  const kazooAccount = loginAccount;
   return {
     kazoo,
     cloudflare,
     describe: () => [
       `kazoo: ${kazoo.url}`,
       `cloudflare: ${cloudflare.url}`,
-      ...(kazooAccount
-        ? [
-            `kazoo account id: ${kazooAccount.id}`,
-            ...(kazooAccount.api_key !== undefined
-              ? [`kazoo api key: ${kazooAccount.api_key}`]
-              : []),
-          ]
-        : [`kazoo account id: ${DEMO_KAZOO.accountId}`, `kazoo api key: ${DEMO_KAZOO.apiKey}`]),
+      `kazoo account id: ${kazooAccount.id}`,
+      ...(kazooAccount.api_key !== undefined ? [`kazoo api key: ${kazooAccount.api_key}`] : []),
       `cloudflare account id: ${DEMO_CLOUDFLARE.accountId}`,
       `cloudflare api token: ${DEMO_CLOUDFLARE.token}`,
     ],
@@ -116,4 +107,40 @@ export async function startEmulators(
       await Promise.all([kazoo.close(), cloudflare.close()]);
     },
   };
+}
+
+/**
+ * The seed's accounts with `--account-id` / `--api-key` applied, and the account
+ * to print (the one those credentials log in to). Without a seed, the demo account.
+ */
+function withCredentials(
+  accounts: readonly SeedAccount[],
+  options: Pick<StartEmulatorsOptions, 'accountId' | 'apiKey'>,
+): { seed: SeedAccount[]; loginAccount: SeedAccount } {
+  const demo = (id: string): SeedAccount => ({
+    id,
+    name: DEMO_KAZOO.accountName,
+    realm: DEMO_KAZOO.realm,
+    api_key: options.apiKey ?? DEMO_KAZOO.apiKey,
+    username: DEMO_KAZOO.username,
+    password: DEMO_KAZOO.password,
+  });
+  if (accounts.length === 0) {
+    const account = demo(options.accountId ?? DEMO_KAZOO.accountId);
+    return { seed: [account], loginAccount: account };
+  }
+  const seed = accounts.map((a) => ({ ...a }));
+  const wanted =
+    options.accountId !== undefined
+      ? seed.find((a) => a.id === options.accountId)
+      : (seed.find((a) => a.parent_id === undefined && a.api_key !== undefined) ??
+        seed.find((a) => a.parent_id === undefined) ??
+        seed[0]);
+  if (!wanted) {
+    const account = demo(options.accountId as string);
+    seed.push(account);
+    return { seed, loginAccount: account };
+  }
+  if (options.apiKey !== undefined) wanted.api_key = options.apiKey;
+  return { seed, loginAccount: wanted };
 }

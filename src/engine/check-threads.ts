@@ -65,6 +65,8 @@ export interface CheckJob {
   readonly configDir: string;
   readonly configText: string;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** `validate`'s offline checks (see LoadOptions.offline). */
+  readonly offline?: boolean;
   readonly files: readonly FilePath[];
   /** Index of each batch's first file; a batch ends where the next begins. */
   readonly batchStarts: readonly number[];
@@ -135,7 +137,7 @@ export function takeBatch(counter: Int32Array, batches: number): number {
 
 /** Files of a batch: [start, end). */
 export function batchRange(
-  job: Pick<CheckJob, 'batchStarts' | 'files'>,
+  job: Pick<CheckJob, 'batchStarts' | 'files' | 'offline'>,
   b: number,
 ): [number, number] {
   return [job.batchStarts[b] as number, job.batchStarts[b + 1] ?? job.files.length];
@@ -146,7 +148,7 @@ export function batchRange(
  * summary, and its checked documents pushed onto `held`.
  */
 export function checkBatch(
-  job: Pick<CheckJob, 'batchStarts' | 'files'>,
+  job: Pick<CheckJob, 'batchStarts' | 'files' | 'offline'>,
   b: number,
   config: Config,
   providers: ReadonlyMap<string, Provider>,
@@ -162,7 +164,9 @@ export function checkBatch(
       out.push({ diagnostics: [unreadable(path.shown, read.reason)], secrets: [], scopes: [] });
       continue;
     }
-    const c = checkFile({ path: path.shown, text: read.text }, config, providers, env, false);
+    const c = checkFile({ path: path.shown, text: read.text }, config, providers, env, false, {
+      offline: job.offline === true,
+    });
     for (const doc of c.checked) held.push({ file, doc });
     out.push({
       diagnostics: c.diagnostics,

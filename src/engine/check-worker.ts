@@ -31,6 +31,7 @@ function main(port: NonNullable<typeof parentPort>, job: CheckJob): void {
     targetTypes(PROVIDERS),
   );
   // The main thread parsed the same text into a config, or it would not have started us.
+  /* v8 ignore next -- @preserve: a bug guard */
   if (!config) throw new Error('the config did not parse in the worker');
   const held: Held[] = [];
   const counter = new Int32Array(job.counter);

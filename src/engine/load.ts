@@ -50,6 +50,12 @@ export interface LoadOptions {
   readonly keepSpecs?: boolean;
   /** Threads that check the files when specs are not kept (default: see `checkThreads`). */
   readonly threads?: number;
+  /**
+   * Offline checks only (`validate`): an unset `${env:}` variable in a document is
+   * a notice unless its value's shape matters there (then an error). Without it
+   * every unset variable is an error: its value could not be sent.
+   */
+  readonly offline?: boolean;
 }
 
 export interface LoadedProject {
@@ -108,14 +114,18 @@ export async function loadProject(options: LoadOptions): Promise<LoadedProject> 
   for (const target of Object.values(config.targets)) {
     for (const provider of providers.values()) {
       if (provider.targetType !== target.type) continue;
-      for (const message of provider.checkTarget(target)) {
+      const authUnset = (target.unset ?? []).some((u) => u.setting.startsWith('auth.'));
+      for (const problem of provider.checkTarget(target)) {
+        // Credentials left out because their variable is unset were reported once, as a notice.
+        if (problem.setting === 'auth' && authUnset) continue;
+        const at = (problem.setting && target.positions?.[problem.setting]) || target.source;
         diagnostics.push({
           severity: 'error',
           code: 'CONFIG',
-          message: `target "${target.name}": ${message}`,
-          file: target.source.file,
-          line: target.source.line,
-          col: target.source.col,
+          message: `target "${target.name}": ${problem.message}`,
+          file: at.file,
+          line: at.line,
+          col: at.col,
         });
       }
     }
@@ -151,6 +161,7 @@ export async function loadProject(options: LoadOptions): Promise<LoadedProject> 
       configDir: dir,
       configText: configText.text,
       env: options.env,
+      ...(options.offline ? { offline: true } : {}),
       files: paths.map((full) => ({ full, shown: shown(full) })),
     };
     const done = await checkFilesInThreads(job, config, providers, threads);
@@ -166,7 +177,10 @@ export async function loadProject(options: LoadOptions): Promise<LoadedProject> 
       if (res.ok) files.push({ path: shown(full), text: res.text });
       else diagnostics.push(unreadable(shown(full), res.reason));
     }
-    state = buildDesiredState(files, config, providers, env, { keepSpecs });
+    state = buildDesiredState(files, config, providers, env, {
+      keepSpecs,
+      ...(options.offline ? { offline: true } : {}),
+    });
   }
   return {
     config,

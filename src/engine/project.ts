@@ -5,7 +5,7 @@
  * returns values and prints nothing: diagnostics, notes and read failures come
  * back in the result, and the driver (CLI or Action) renders them.
  */
-import { dirname } from 'node:path';
+import { dirname, relative } from 'node:path';
 import { ConnopsError, UsageError } from '../core/errors.ts';
 import type { Config, DesiredDocument, Diagnostic, DocumentKey } from '../core/model.ts';
 import { scopeFlag, shardFlag, type Flags } from '../core/options.ts';
@@ -80,7 +80,12 @@ export interface PlanProjectOptions extends ProjectSource {
    * that warnings are shown even when the run then stops.
    */
   readonly onLoaded?:
-    | ((loaded: { diagnostics: readonly Diagnostic[]; notes: readonly string[] }) => void)
+    | ((loaded: {
+        diagnostics: readonly Diagnostic[];
+        notes: readonly string[];
+        /** The config's path as the diagnostics show it. */
+        configFile: string;
+      }) => void)
     | undefined;
 }
 
@@ -173,7 +178,11 @@ export async function planProject(options: PlanProjectOptions): Promise<PlanProj
     ...(git.source ? { source: git.source } : {}),
   });
   for (const s of project.secrets) options.secrets.add(s);
-  options.onLoaded?.({ diagnostics: project.diagnostics, notes });
+  options.onLoaded?.({
+    diagnostics: project.diagnostics,
+    notes,
+    configFile: relative(options.cwd, options.configPath) || options.configPath,
+  });
   const { errors } = countDiagnostics(project.diagnostics);
   if (errors > 0 || !project.config)
     return { invalid: true, diagnostics: project.diagnostics, errors, notes };
@@ -188,6 +197,7 @@ export async function planProject(options: PlanProjectOptions): Promise<PlanProj
       throw new UsageError(
         `--target ${t}: the config has no such target (known: ${Object.keys(config.targets).join(', ')})`,
       );
+  checkAccountsDeclared(selection, project.documents, git.deleted ?? []);
   const documents = selectDocuments(project.documents, selection);
   checkReachable(config, documents, options.configPath);
   const pool = openSessions(options.secrets);
@@ -228,6 +238,28 @@ export async function planProject(options: PlanProjectOptions): Promise<PlanProj
   }
 }
 
+/**
+ * `--account A` that no document (of the selected targets) declares is a typo,
+ * not an empty plan: a drift job with it would report "no changes" forever.
+ */
+function checkAccountsDeclared(
+  selection: Selection,
+  documents: readonly DesiredDocument[],
+  deleted: readonly DocumentKey[],
+): void {
+  const targets = selection.targets;
+  const declared = new Set(
+    [...documents.map((d) => d.key), ...deleted]
+      .filter((k) => !targets?.length || targets.includes(k.target))
+      .map((k) => k.account),
+  );
+  for (const a of selection.accounts ?? [])
+    if (!declared.has(a))
+      throw new UsageError(
+        `--account ${a}: no document${targets?.length ? ` of target ${targets.join(', ')}` : ''} declares this account (declared: ${[...declared].sort().join(', ') || 'none'})`,
+      );
+}
+
 /** Every target the selected documents use has the auth and url it needs to be read. */
 function checkReachable(
   config: Config,
@@ -236,10 +268,17 @@ function checkReachable(
 ): void {
   for (const t of Object.values(config.targets)) {
     if (!documents.some((d) => d.key.target === t.name)) continue;
-    if (Object.keys(t.auth).length === 0)
+    // A setting whose variable is unset or empty was left out of the target (core/config.ts).
+    const unset = t.unset ?? [];
+    if (unset.length > 0)
       throw new ConnopsError(
         'CONFIG',
-        `target "${t.name}" has no \`auth\`; set it in ${configPath} (e.g. auth: { api_key: \${env:KAZOO_API_KEY} })`,
+        `target "${t.name}" cannot be reached: ${unset.map((u) => (u.variable === '(empty)' ? `${u.setting} comes from an environment variable that is empty` : `${u.setting} comes from \${env:${u.variable}}, which is not set`)).join('; ')}`,
+      );
+    if (Object.values(t.auth).every((v) => v === ''))
+      throw new ConnopsError(
+        'CONFIG',
+        `target "${t.name}" has no \`auth\`; set it in ${configPath} (e.g. auth: { api_key: "\${env:KAZOO_API_KEY}" })`,
       );
     if (t.url === undefined && t.type === 'kazoo')
       throw new ConnopsError(

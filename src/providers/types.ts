@@ -92,6 +92,12 @@ export interface ExclusiveValue {
   readonly scope: 'target' | 'account';
 }
 
+/** A bad target setting: the message, and which setting (`auth`, `schema`, …) it is about, for its position. */
+export interface TargetProblem {
+  readonly setting?: string;
+  readonly message: string;
+}
+
 export interface Provider {
   /** Document kind, e.g. "kazoo/connectivity". */
   readonly kind: string;
@@ -108,8 +114,8 @@ export interface Provider {
    */
   readonly conditionalWrites?: boolean;
 
-  /** Checks target settings (schema version, auth shape); returns messages for bad settings. */
-  checkTarget(target: TargetConfig): string[];
+  /** Checks target settings (schema version, auth shape); returns one problem per bad setting. */
+  checkTarget(target: TargetConfig): TargetProblem[];
   /** The account a document belongs to when it does not say (Cloudflare: the target's account_id). */
   defaultAccount(target: TargetConfig): string | undefined;
   /** Checks an account id's form; returns a message when it is malformed. */

@@ -288,9 +288,65 @@ describe('safety rules', () => {
     expect(world.kazoo.requestCount()).toBe(before);
   });
 
-  it('usage mistakes exit 64 with help', async () => {
+  it.each([
+    [
+      '--account',
+      ['plan', '--account', 'deadbeefdeadbeefdeadbeefdeadbeef'],
+      'no document declares this account',
+    ],
+    [
+      '--account on drift',
+      ['drift', '--account', 'deadbeefdeadbeefdeadbeefdeadbeef'],
+      'no document declares this account',
+    ],
+    ['--target', ['plan', '--target', 'kazoo-prd'], 'the config has no such target'],
+  ])(
+    'a selector that matches nothing (%s) is a usage error before any request',
+    async (_n, argv, message) => {
+      const before = world.kazoo.requestCount();
+      const r = await world.cli(argv);
+      expect(r.code, r.err).toBe(64);
+      expect(r.err).toContain(message);
+      expect(world.kazoo.requestCount()).toBe(before);
+    },
+  );
+
+  it('--only that matches nothing is a usage error, and nothing is written', async () => {
+    const r = await world.cli(['apply', '--yes', '--only', 'no-such-*']);
+    expect(r.code, r.err).toBe(64);
+    expect(r.err).toContain('--only');
+    for (const a of Object.values(ACCOUNTS)) expect(liveDocs(a)).toEqual([]);
+  });
+
+  it('plan counts the documents’ warnings in one line; known_fields silences one field', async () => {
+    const doc = join(world.dir, 'connectivity/initech/main.yaml');
+    const text = await readFile(doc, 'utf8');
+    await writeFile(
+      doc,
+      text.replace('inbound_format: e164', 'inbound_format: e164\n        x_routing_hint: blue'),
+    );
+    const plan = await world.cli(['plan']);
+    expect(plan.err).toContain(
+      'connops: 1 warning in the documents; run `connops validate` for details\n',
+    );
+    expect(plan.err).not.toContain('x_routing_hint');
+    expect((await world.cli(['validate'])).out).toContain('unknown field "x_routing_hint"');
+    const config = join(world.dir, 'connops.yaml');
+    await writeFile(
+      config,
+      (await readFile(config, 'utf8')).replace(
+        '    concurrency: 8',
+        '    concurrency: 8\n    known_fields: [/servers/*/options/x_routing_hint]',
+      ),
+    );
+    const validate = await world.cli(['validate']);
+    expect(validate.out, validate.err).toMatch(/^OK: /m);
+    expect((await world.cli(['plan'])).err).not.toContain('warning');
+  });
+
+  it('usage mistakes exit 64 with one line and where to read more', async () => {
     const r = await world.cli(['plan', '--frobnicate']);
     expect(r.code).toBe(64);
-    expect(r.err).toContain('Usage: connops');
+    expect(r.err).toBe("connops: unknown option --frobnicate\nsee 'connops plan --help'\n");
   });
 });

@@ -226,24 +226,24 @@ describe('import round trip', () => {
       `import round trip: ${ACCOUNT_COUNT} accounts, ${docCount} documents, ${vars.length} secrets; import ${importMs.toFixed(0)} ms, plan ${planMs.toFixed(0)} ms`,
     );
 
-    // A second import refuses to overwrite, unless --force.
-    const again = await cli([
-      'import',
-      '--target',
-      'kz',
-      '--account',
-      estate.accounts[0]?.id as string,
-    ]);
-    expect(again.code).toBe(1);
-    expect(again.err).toContain('refusing to overwrite');
-    const forced = await cli([
-      'import',
-      '--target',
-      'kz',
-      '--force',
-      '--account',
-      estate.accounts[0]?.id as string,
-    ]);
+    // A second import skips (and lists) what the repo now declares, and writes nothing.
+    const first = estate.accounts[0]?.id as string;
+    const file = join(dir, 'connectivity', 'kz', `${first}.yaml`);
+    const before = await readFile(file, 'utf8');
+    const again = await cli(['import', '--target', 'kz', '--account', first]);
+    expect(again.code, again.err).toBe(0);
+    expect(again.out).toMatch(/Skipped \d+ objects? the repo already declares:/);
+    expect(again.out).toContain(
+      `"trunk-0-0" (id ${hex(0, 'cd')}, account ${first}) at connectivity/kz/${first}.yaml:`,
+    );
+    expect(again.out).toContain('Imported 0 documents into 0 files.');
+    expect(await readFile(file, 'utf8')).toBe(before);
+    // A new live object is imported; the declared ones still are not.
+    await writeFile(file, '');
+    const refill = await cli(['import', '--target', 'kz', '--account', first]);
+    expect(refill.code, refill.err).toBe(1);
+    expect(refill.err).toContain('refusing to overwrite');
+    const forced = await cli(['import', '--target', 'kz', '--force', '--account', first]);
     expect(forced.code, forced.err).toBe(0);
   });
 
@@ -308,10 +308,12 @@ describe('import of objects the checks reject', () => {
       '--lenient',
     ]);
     expect(lenient.code, lenient.err).toBe(0);
-    expect(lenient.err).toContain('has no name; imported as "imported-ee000000"');
+    expect(lenient.err).toContain('has no name; adopted by its id');
     const text = await readFile(join(dir, 'odd', 'kz', `${account}.yaml`), 'utf8');
     expect(text).toMatch(/^# connops: \/servers\/0\/DIDs/m);
-    expect(text).toContain('name: imported-ee000000');
+    // Adopted by its id alone: no name is written to it.
+    expect(text).not.toContain('imported-ee000000');
+    expect(text).toContain(`id: ${hex(2, 'ee')}`);
   });
 
   it('needs --account for Kazoo and one --target', async () => {

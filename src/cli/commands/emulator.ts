@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { UsageError } from '../../core/errors.ts';
 import { parseFaultFlags } from '../../emulator/faults.ts';
 import { startEmulators } from '../../emulator/index.ts';
+import { API_KEY_LENGTH } from '../../emulator/kazoo/seed.ts';
 import type { CommandContext } from '../context.ts';
 import { EXIT } from '../../core/exit-codes.ts';
 
@@ -37,6 +38,16 @@ export async function emulatorCommand(ctx: CommandContext): Promise<number> {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+  const apiKey = f['api-key'];
+  if (apiKey !== undefined && apiKey.length !== API_KEY_LENGTH)
+    throw new UsageError(
+      `--api-key must be exactly ${API_KEY_LENGTH} characters, as Kazoo's api_auth requires (got ${apiKey.length})`,
+    );
+  const accountId = f['account-id'];
+  if (accountId !== undefined && !/^[0-9a-f]{32}$/.test(accountId))
+    throw new UsageError(
+      `--account-id must be a Kazoo account id: 32 lowercase hex characters (got "${accountId}")`,
+    );
   const emulators = await startEmulators({
     kazooPort: port(f['kazoo-port'], '--kazoo-port'),
     cloudflarePort: port(f['cloudflare-port'], '--cloudflare-port'),

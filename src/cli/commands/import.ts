@@ -10,6 +10,7 @@ import { parseConfig } from '../../core/config.ts';
 import { ConnopsError, UsageError } from '../../core/errors.ts';
 import { buildImport, type ImportedAccount } from '../../core/import.ts';
 import { renderDiagnosticLine } from '../../core/render-diagnostics.ts';
+import { loadProject } from '../../engine/load.ts';
 import { SessionPool } from '../../engine/sessions.ts';
 import { readTextFile } from '../../io/files.ts';
 import { PROVIDERS, targetTypes } from '../../providers/registry.ts';
@@ -59,8 +60,8 @@ export async function importCommand(ctx: CommandContext): Promise<number> {
   const first = providers[0];
   if (!first) throw new UsageError(`no document kind lives on targets of type "${target.type}"`);
   for (const p of providers)
-    for (const message of p.checkTarget(target))
-      throw new ConnopsError('CONFIG', `target "${target.name}": ${message}`);
+    for (const problem of p.checkTarget(target))
+      throw new ConnopsError('CONFIG', `target "${target.name}": ${problem.message}`);
   if (Object.keys(target.auth).length === 0)
     throw new ConnopsError(
       'CONFIG',
@@ -87,16 +88,8 @@ export async function importCommand(ctx: CommandContext): Promise<number> {
     parts: [],
   }));
   const shown = (p: string): string => relative(ctx.io.cwd, p) || p;
-  if (!ctx.flags.force) {
-    const existing: string[] = [];
-    for (const f of files) if (await exists(f.path)) existing.push(shown(f.path));
-    if (existing.length > 0) {
-      ctx.err(
-        `connops: refusing to overwrite ${existing.join(', ')}; move ${existing.length === 1 ? 'it' : 'them'} away, choose another --out, or pass --force\n`,
-      );
-      return EXIT.FAILURE;
-    }
-  }
+  const declared = await declaredObjects(ctx, target.name);
+  const skipped: { account: string; label: string; id: string; at: string }[] = [];
 
   const pool = new SessionPool({ ...httpOverrides.deps, secrets: ctx.secrets });
   const used = new Set<string>();
@@ -113,7 +106,18 @@ export async function importCommand(ctx: CommandContext): Promise<number> {
     );
     // Built in account order after all reads, so variable names do not depend on timing.
     files.forEach((f, i) => {
-      for (const { provider, objects } of listed[i] ?? []) {
+      for (const { provider, objects: live } of listed[i] ?? []) {
+        // Objects a document already declares (by pinned id or by name) are left
+        // alone: importing them again would make two documents of one object.
+        const mine = declared.get(`${f.account}/${provider.kind}`);
+        const objects = live.filter((o) => {
+          const name = provider.nameOf(o.body);
+          const at =
+            mine?.ids.get(o.id) ?? (name !== undefined ? mine?.names.get(name) : undefined);
+          if (at === undefined) return true;
+          skipped.push({ account: f.account, label: name ?? o.id, id: o.id, at });
+          return false;
+        });
         const part = buildImport({
           provider,
           target,
@@ -142,6 +146,25 @@ export async function importCommand(ctx: CommandContext): Promise<number> {
       `connops: ${problems.length} live object${problems.length === 1 ? '' : 's'} would not validate; nothing was written. Pass --lenient to write them anyway, each with a \`# connops:\` comment saying what to fix\n`,
     );
     return EXIT.INVALID;
+  }
+
+  if (skipped.length > 0) {
+    ctx.out(
+      `Skipped ${skipped.length} object${skipped.length === 1 ? '' : 's'} the repo already declares:\n`,
+    );
+    for (const k of skipped)
+      ctx.out(`  "${k.label}" (id ${k.id}, account ${k.account}) at ${k.at}\n`);
+  }
+  if (!ctx.flags.force) {
+    const existing: string[] = [];
+    for (const f of files)
+      if (f.parts.some((p) => p.count > 0) && (await exists(f.path))) existing.push(shown(f.path));
+    if (existing.length > 0) {
+      ctx.err(
+        `connops: refusing to overwrite ${existing.join(', ')}; move ${existing.length === 1 ? 'it' : 'them'} away, choose another --out, or pass --force\n`,
+      );
+      return EXIT.FAILURE;
+    }
   }
 
   let written = 0;
@@ -176,6 +199,37 @@ export async function importCommand(ctx: CommandContext): Promise<number> {
       ctx.out(`  ${v.name.padEnd(width)}  # "${v.document}" ${v.pointer} (account ${f.account})\n`);
   }
   return EXIT.OK;
+}
+
+/**
+ * What the repo's documents already declare on a target, per `account/kind`:
+ * pinned ids and names, each with where it is declared. Read offline (no
+ * secret needed); documents that fail their own checks declare nothing here.
+ */
+async function declaredObjects(
+  ctx: CommandContext,
+  target: string,
+): Promise<Map<string, { ids: Map<string, string>; names: Map<string, string> }>> {
+  const project = await loadProject({
+    configPath: ctx.configPath,
+    env: ctx.io.env,
+    cwd: ctx.io.cwd,
+    offline: true,
+  });
+  const out = new Map<string, { ids: Map<string, string>; names: Map<string, string> }>();
+  for (const d of project.documents) {
+    if (d.key.target !== target) continue;
+    const k = `${d.key.account}/${d.key.kind}`;
+    const entry = out.get(k) ?? {
+      ids: new Map<string, string>(),
+      names: new Map<string, string>(),
+    };
+    const at = `${d.source.file}:${d.source.line}`;
+    if (d.id !== undefined) entry.ids.set(d.id, at);
+    else entry.names.set(d.key.name, at);
+    out.set(k, entry);
+  }
+  return out;
 }
 
 async function exists(path: string): Promise<boolean> {

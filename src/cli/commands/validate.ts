@@ -19,6 +19,8 @@ export async function validateCommand(ctx: CommandContext): Promise<number> {
     env: ctx.io.env,
     cwd: ctx.io.cwd,
     keepSpecs: false,
+    // Offline and without secrets: a pre-commit hook or a fork's pull request can run it.
+    offline: true,
   });
   for (const s of project.secrets) ctx.secrets.add(s);
   if (ctx.io.env['CONNOPS_DEBUG']) {

@@ -77,7 +77,7 @@ describe('checkTarget', () => {
     const t = target(over);
     if (over.account_id === undefined && 'account_id' in over)
       delete (t as { account_id?: string }).account_id;
-    expect(provider.checkTarget(t)).toEqual(expected);
+    expect(provider.checkTarget(t).map((p) => p.message)).toEqual(expected);
   });
 });
 

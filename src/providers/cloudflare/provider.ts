@@ -6,7 +6,7 @@
 import { canonicalJson, deepEqual, type JsonObject } from '../../core/json.ts';
 import type { Diagnostic, TargetConfig } from '../../core/model.ts';
 import { validateAgainst, type SchemaProblem } from '../../core/schema.ts';
-import type { Provider, SpecProblem, WriteRequest } from '../types.ts';
+import type { Provider, SpecProblem, TargetProblem, WriteRequest } from '../types.ts';
 import { checkService } from './checks.ts';
 import { dropNulls, normalizeService } from './normalize.ts';
 import {
@@ -80,29 +80,41 @@ export const cloudflareConnectivityService: Provider = {
   // service_id is readOnly and server-assigned (cloudflare-api.md §2).
   createWithId: false,
 
-  checkTarget(target: TargetConfig): string[] {
-    const out: string[] = [];
+  checkTarget(target: TargetConfig): TargetProblem[] {
+    const out: TargetProblem[] = [];
     const account = target.account_id;
     if (account === undefined || account === '') {
-      out.push('a cloudflare target needs "account_id" (the 32-character account identifier)');
+      out.push({
+        setting: 'account_id',
+        message: 'a cloudflare target needs "account_id" (the 32-character account identifier)',
+      });
     } else if (!ACCOUNT_ID.test(account)) {
-      out.push(
-        `"account_id" must be 32 hexadecimal characters (the Cloudflare account identifier), not "${account}"`,
-      );
+      out.push({
+        setting: 'account_id',
+        message: `"account_id" must be 32 hexadecimal characters (the Cloudflare account identifier), not "${account}"`,
+      });
     }
     const auth = target.auth;
     const has = (k: string): boolean => typeof auth[k] === 'string' && auth[k] !== '';
     for (const k of Object.keys(auth)) {
       if (!AUTH_KEYS.includes(k))
-        out.push(`unknown auth setting "${k}" (use "token", or "email" with "api_key")`);
+        out.push({
+          setting: 'auth',
+          message: `unknown auth setting "${k}" (use "token", or "email" with "api_key")`,
+        });
     }
     // §6: a token OR an email plus global API key; not both, so it is clear which one is used.
     if (has('token') && (has('email') || has('api_key'))) {
-      out.push(
-        'auth has both "token" and "email"/"api_key"; use one: a token, or email with api_key',
-      );
+      out.push({
+        setting: 'auth',
+        message:
+          'auth has both "token" and "email"/"api_key"; use one: a token, or email with api_key',
+      });
     } else if (!has('token') && !(has('email') && has('api_key'))) {
-      out.push('auth needs "token" (an API token), or both "email" and "api_key"');
+      out.push({
+        setting: 'auth',
+        message: 'auth needs "token" (an API token), or both "email" and "api_key"',
+      });
     }
     return out;
   },

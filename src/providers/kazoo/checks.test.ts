@@ -109,6 +109,49 @@ describe('checkKazooSpec', () => {
   });
 });
 
+describe('fields something else reads are not "unknown"', () => {
+  /** A connectivity document as MonsterUI's PBX Connector writes it (reference §13). */
+  const monsterUi: JsonObject = {
+    account: { credits: { prepay: '0.00' }, trunks: 0, inbound_trunks: 0, auth_realm: 'r.local' },
+    billing_account_id: '3f2a9c0e8b7d4e1fa6c5b4d3e2f1a0b9',
+    DIDs_Unassigned: {},
+    ui_metadata: { version: '4.3', ui: 'monster-ui', origin: 'pbxs' },
+    servers: [
+      {
+        DIDs: { '+14155550100': {} },
+        options: {
+          enabled: true,
+          inbound_format: 'e164',
+          international: false,
+          caller_id: {},
+          e911_info: {},
+          failover: {},
+          media_handling: 'process',
+          codecs: ['PCMU', 'G722'],
+        },
+        permissions: { users: [] },
+        monitor: { monitor_enabled: false },
+        server_name: 'PBX 0',
+        server_type: 'FreePBX',
+        cfg: { register_time: '360' },
+        auth: { auth_method: 'Password', auth_user: 'u', auth_password: 'p' },
+      },
+    ],
+  };
+
+  it('MonsterUI fields and trunkstore’s options.codecs give no warning', () => {
+    expect(checkKazooSpec(monsterUi, '4.3')).toEqual([]);
+  });
+
+  it('a typo next to them still does', () => {
+    const spec = structuredClone(monsterUi);
+    ((spec['servers'] as JsonObject[])[0] as JsonObject)['server_nmae'] = 'x';
+    expect(checkKazooSpec(spec, '4.3').map((p) => [p.code, p.pointer])).toEqual([
+      ['UNKNOWN_FIELD', '/servers/0/server_nmae'],
+    ]);
+  });
+});
+
 describe('checkKazooSpec: keys Kazoo reads as request controls (§6.1, §14)', () => {
   it.each(Object.keys(REQUEST_CONTROL_KEYS))('top-level "%s" is an error at its key', (key) => {
     const found = checkKazooSpec({ servers: [ip()], [key]: 'GET' }, '4.3');

@@ -7,11 +7,13 @@ import {
   escapePointerToken,
   isObject,
   parsePointer,
+  pointerMatches,
   type JsonObject,
 } from '../../core/json.ts';
 import { scopeOf, type CheckedDocument, type Diagnostic } from '../../core/model.ts';
 import type { UniqueUse } from '../../core/target-unique.ts';
 import { validateAgainst } from '../../core/schema.ts';
+import { closest } from '../../core/suggest.ts';
 import { coerceAndDefault, findUnknownKeys, knownKeys, schemaAt } from '../../core/schema-walk.ts';
 import type { SpecProblem } from '../types.ts';
 import { kazooConnectivitySchema, type KazooSchemaVersion } from './schema.ts';
@@ -111,6 +113,7 @@ export function checkKazooSpec(spec: JsonObject, version: KazooSchemaVersion): S
     });
   }
   for (const pointer of findUnknownKeys(schema, spec)) {
+    if (readElsewhere(pointer)) continue;
     const tokens = parsePointer(pointer);
     // A request-control key already has its error (above).
     if (tokens.length === 1 && Object.hasOwn(REQUEST_CONTROL_KEYS, tokens[0] ?? '')) continue;
@@ -127,6 +130,40 @@ export function checkKazooSpec(spec: JsonObject, version: KazooSchemaVersion): S
   }
   problems.push(...checkServers(spec));
   return problems;
+}
+
+/**
+ * Fields the schema does not list but something does read, so they are not
+ * "unknown": MonsterUI's PBX Connector writes and reads them (reference §13;
+ * 2600hz/monster-ui-pbxs@304ab5a app.js:240-262 creates the document with
+ * billing_account_id, DIDs_Unassigned and account.credits/inbound_trunks;
+ * app.js:508-527 gives each server options.international/e911_info,
+ * permissions and monitor; app.js:761-767 the form writes server_type, cfg and
+ * options.codecs; server_name, views/endpoint.html:48; ui_metadata on every
+ * request, monster-ui@3c00cf7cb src/js/monster.js:388). Trunkstore reads
+ * options.codecs at call time (kazoo ts_from_offnet.erl@dcf86cbc:408, passed on
+ * as Codecs), so advice to drop it would break compatibility-mode trunks.
+ */
+export const READ_ELSEWHERE: readonly string[] = [
+  '/billing_account_id',
+  '/DIDs_Unassigned',
+  '/ui_metadata',
+  '/account/credits',
+  // From 4.1 on the server forces it to the account's realm (§1.4); MonsterUI still writes it.
+  '/account/auth_realm',
+  '/account/inbound_trunks',
+  '/servers/*/server_name',
+  '/servers/*/server_type',
+  '/servers/*/cfg',
+  '/servers/*/monitor',
+  '/servers/*/permissions',
+  '/servers/*/options/international',
+  '/servers/*/options/e911_info',
+  '/servers/*/options/codecs',
+];
+
+function readElsewhere(pointer: string): boolean {
+  return READ_ELSEWHERE.some((p) => pointerMatches(p, pointer));
 }
 
 function label(pointer: string): string {
@@ -345,35 +382,4 @@ function describeFirst(first: FirstUse, did?: string): string {
   return `"${first.doc.key.name}" servers[${first.server}] (${p.file}:${p.line}:${p.col})`;
 }
 
-/** The closest known key within edit distance 2, for "did you mean" hints. */
-export function closest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = 3;
-  for (const c of candidates) {
-    const d = editDistance(word.toLowerCase(), c.toLowerCase());
-    if (d < bestD) {
-      bestD = d;
-      best = c;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  if (Math.abs(a.length - b.length) > 2) return 3;
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0] as number;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j] as number;
-      prev[j] = Math.min(
-        (prev[j] as number) + 1,
-        (prev[j - 1] as number) + 1,
-        diag + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-      diag = tmp;
-    }
-  }
-  return prev[b.length] as number;
-}
+export { closest };

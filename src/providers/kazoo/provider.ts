@@ -4,7 +4,7 @@
  */
 import { cloneJson, getAtPointer, isObject, type JsonValue } from '../../core/json.ts';
 import type { TargetConfig } from '../../core/model.ts';
-import type { ExclusiveValue, Provider, WriteRequest } from '../types.ts';
+import type { ExclusiveValue, Provider, TargetProblem, WriteRequest } from '../types.ts';
 import {
   checkKazooAll,
   checkKazooSpec,
@@ -53,11 +53,12 @@ export const kazooConnectivity: Provider = {
   conditionalWrites: true,
 
   checkTarget(target) {
-    const problems: string[] = [];
+    const problems: TargetProblem[] = [];
     if (resolveKazooSchemaVersion(target.schema) === undefined) {
-      problems.push(
-        `schema "${target.schema ?? ''}" is not a Kazoo version connops knows; use one of ${Object.keys(KAZOO_SCHEMA_ALIASES).join(', ')}`,
-      );
+      problems.push({
+        setting: 'schema',
+        message: `schema "${target.schema ?? ''}" is not a Kazoo version connops knows; use one of ${Object.keys(KAZOO_SCHEMA_ALIASES).join(', ')}`,
+      });
     }
     const a = target.auth;
     const hasKey = typeof a['api_key'] === 'string';
@@ -66,9 +67,10 @@ export const kazooConnectivity: Provider = {
       typeof a['password'] === 'string' &&
       (typeof a['account_name'] === 'string' || typeof a['account_realm'] === 'string');
     if (Object.keys(a).length > 0 && !hasKey && !hasUser) {
-      problems.push(
-        'auth must be { api_key } or { username, password, account_name | account_realm }',
-      );
+      problems.push({
+        setting: 'auth',
+        message: 'auth must be { api_key } or { username, password, account_name | account_realm }',
+      });
     }
     return problems;
   },
