@@ -42,7 +42,12 @@ describe('parseConfig without secrets', () => {
 
   it('treats a set but empty credential as unset, with a notice', () => {
     const r = parse(base, { KAZOO_URL: 'https://k.example.net/v2', KAZOO_API_KEY: '' });
-    expect(brief(r)).toEqual(['6:16 notice ENV_EMPTY', '10:20 notice ENV_EMPTY']);
+    // Empty counts as unset (GitHub passes a secret a workflow cannot see as ""),
+    // and the notice names the variable.
+    expect(brief(r)).toEqual(['6:16 notice ENV_MISSING']); // once per variable
+    expect(r.diagnostics.map((d) => d.message).join('\n')).toContain(
+      'environment variable KAZOO_API_KEY is not set',
+    );
     expect(r.config?.targets['kazoo-prod']?.auth).toEqual({});
   });
 

@@ -19,6 +19,7 @@ import {
   type KazooEmulator,
 } from '../../src/emulator/kazoo/server.ts';
 import { httpOverrides } from '../../src/engine/project.ts';
+import { assignNumbers } from '../../src/emulator/examples.ts';
 import type { RequestEvent } from '../../src/io/http-types.ts';
 
 const ACCOUNTS = ['5b0c7d1e2f3a4b5c6d7e8f9012345678', '6c1d8e2f3a4b5c6d7e8f901234567890'];
@@ -111,6 +112,11 @@ beforeAll(async () => {
       ),
     },
   });
+  // MonsterUI adds numbers through the number manager before it routes them (§12, §13).
+  assignNumbers(
+    kazoo,
+    ACCOUNTS.map((id, i) => ({ account: id, body: monsterUiDoc(id, `pbx${i}.sip.test`, i) })),
+  );
   dir = await mkdtemp(join(tmpdir(), 'connops-monsterui-'));
   await writeFile(join(dir, 'connops.yaml'), CONFIG);
   env = { KAZOO_URL: kazoo.url, KAZOO_API_KEY: DEMO_KAZOO.apiKey };
@@ -177,8 +183,8 @@ describe('adopting an estate MonsterUI built', () => {
       (await readFile(file, 'utf8')).replace(/^( +)trunks: 0$/m, '$1trunks: 2'),
     );
     const plan = await cli(['plan']);
-    expect(plan.out).toContain('~ /account/trunks: 0 → 2');
-    expect(plan.out).toContain('+ /connops_managed: true');
+    expect(plan.out).toContain('~ account.trunks: 0 → 2');
+    expect(plan.out).toContain('+ connops_managed: true');
     requests.length = 0;
     expect((await cli(['apply', '--yes'])).code).toBe(0);
     expect(writes().map((r) => r.method)).toEqual(['PATCH']);
