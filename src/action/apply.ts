@@ -7,7 +7,12 @@ import { resolve } from 'node:path';
 import { EXIT } from '../core/exit-codes.ts';
 import type { Plan } from '../core/plan.ts';
 import { renderPlanMarkdown, renderPlanText, summaryLine } from '../core/render-plan.ts';
-import { countResults, renderApplyResults } from '../core/render-run.ts';
+import {
+  countResults,
+  renderApplyResults,
+  renderNumberRepairs,
+  renderNumbersNotRepaired,
+} from '../core/render-run.ts';
 import { executeApply, prepareApply } from '../engine/apply-project.ts';
 import type { PlannedProject } from '../engine/project.ts';
 import { AuditLog } from '../io/audit-log.ts';
@@ -233,17 +238,23 @@ async function runApply(
       say(`connops: ${s}: starting no new write; the writes in flight finish and are reported\n`);
     });
     try {
-      const results = await executeApply(project, prepared.selected, {
+      const { results, numbers } = await executeApply(project, prepared.selected, {
         ...(audit ? { audit: (r) => audit.append(r) } : {}),
         stop: () => (signal ? `interrupted by ${signal}` : undefined),
       });
       written = results;
       say(renderApplyResults(results));
+      say(renderNumberRepairs(numbers));
       if (signal) return SIGNAL_EXIT[signal];
-      if (countResults(results).complete) return EXIT.OK;
-      say(
-        'connops: some changes did not complete; the others were applied. Run `connops plan` to see what is left, then apply again.\n',
-      );
+      if (!countResults(results).complete) {
+        say(
+          'connops: some changes did not complete; the others were applied. Run `connops plan` to see what is left, then apply again.\n',
+        );
+        return EXIT.FAILURE;
+      }
+      const notRepaired = renderNumbersNotRepaired(numbers);
+      if (notRepaired === undefined) return EXIT.OK;
+      say(notRepaired);
       return EXIT.FAILURE;
     } finally {
       stopListening?.();

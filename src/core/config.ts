@@ -20,6 +20,7 @@ const TARGET_KEYS = [
   'timeout_ms',
   'ca_file',
   'insecure_http',
+  'fix_numbers',
 ];
 
 export interface ParsedConfig {
@@ -220,6 +221,17 @@ function parseTarget(
     );
     ok = false;
   }
+  const fixNumbers = raw['fix_numbers'];
+  if (fixNumbers !== undefined && typeof fixNumbers !== 'boolean') {
+    diagnostics.push(
+      err(
+        'CONFIG',
+        `\`fix_numbers\` of target "${name}" must be true or false (default true: after an apply the number manager's used_by is recomputed in every account whose numbers it moved)`,
+        here(`${base}/fix_numbers`),
+      ),
+    );
+    ok = false;
+  }
   const int = (key: string, def: number, min: number, max: number): number => {
     const v = raw[key];
     if (v === undefined) return def;
@@ -300,6 +312,7 @@ function parseTarget(
     ...(schema !== undefined ? { schema } : {}),
     ...(account_id !== undefined ? { account_id } : {}),
     ...(ca_file !== undefined ? { ca_file } : {}),
+    ...(fixNumbers === false ? { fix_numbers: false } : {}),
   };
   return ok ? target : undefined;
 }

@@ -103,6 +103,12 @@ export interface TargetConfig {
   readonly timeout_ms: number;
   /** Extra PEM file to trust (private CA), or undefined for the system store. */
   readonly ca_file?: string;
+  /**
+   * False: after an apply, do not have the API recompute which application
+   * uses each number (Kazoo's number manager `used_by`, INVARIANTS.md item 4).
+   * Absent means true.
+   */
+  readonly fix_numbers?: false;
   readonly source: SourcePos;
 }
 

@@ -67,6 +67,13 @@ export interface ProviderSession {
   update(account: string, live: LiveRef, request: WriteRequest): Promise<LiveObject>;
   /** Deletes; an object already gone counts as success. */
   delete(account: string, live: LiveRef): Promise<void>;
+  /**
+   * After writes that claimed or released numbers in `account`, has the API's
+   * own record of which application uses each number recomputed from the live
+   * documents (Kazoo: the number manager's `used_by`, INVARIANTS.md item 4).
+   * One idempotent request; absent for APIs without such a record.
+   */
+  repairNumbers?(account: string): Promise<void>;
   /** Frees connections. */
   close(): Promise<void>;
 }

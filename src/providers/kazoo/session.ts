@@ -53,6 +53,7 @@ export function createKazooSession(target: TargetConfig, deps: KazooDeps): Provi
     },
     delete: (account, live) =>
       client.delete(account, live.id, requireRevision(account, live, 'delete')),
+    repairNumbers: (account) => client.fixNumbers(account),
     close: () => client.close(),
   };
 }
