@@ -282,6 +282,14 @@ export async function generateEstate(dir: string, options: EstateOptions): Promi
  * A drifted copy of a live body, as an edit made outside git: the trunk count
  * changes, and every third drifted document has also lost its last DID.
  */
+/** True when `drifted(live, index)` changes the document's DIDs (so applying it claims one). */
+export function driftMovesNumbers(live: JsonObject, index: number): boolean {
+  const first = (live['servers'] as JsonObject[] | undefined)?.[0];
+  return (
+    index % 3 === 0 && Object.keys((first?.['DIDs'] as JsonObject | undefined) ?? {}).length > 0
+  );
+}
+
 export function drifted(live: JsonObject, index: number): JsonObject {
   const out: JsonObject = { ...live };
   const account = { ...(live['account'] as JsonObject) };

@@ -8,7 +8,9 @@
  * - Cloudflare: one listing per 1,000 services (per_page maximum, §3 SPEC), at
  *   least one; the session stops on a short page or at result_info.total_pages.
  * - An apply adds, per written object, its write and exactly one read-back GET
- *   (engine/apply.ts verifyApplied): Kazoo PATCH + GET, Cloudflare PUT + GET.
+ *   (engine/apply.ts verifyApplied): Kazoo PATCH + GET, Cloudflare PUT + GET;
+ *   and per Kazoo account in which a write claimed or released a DID, one
+ *   `POST /phone_numbers/fix` (engine/apply.ts repairNumbers, INVARIANTS.md 4).
  */
 import type { JsonObject } from '../src/core/json.ts';
 import { PAGE_SIZE as CLOUDFLARE_PAGE } from '../src/providers/cloudflare/session.ts';
@@ -29,6 +31,8 @@ export interface EstateShape {
 export interface Writes {
   readonly kazoo: number;
   readonly cloudflare: number;
+  /** Kazoo accounts whose DIDs the writes changed (one number fix each). */
+  readonly numberAccounts?: number;
 }
 
 /** Numbers per page of the number manager's listing the client asks for (client.ts listNumbers). */
@@ -63,5 +67,10 @@ export function minimumPlanRequests(shape: EstateShape): number {
 }
 
 export function minimumApplyRequests(shape: EstateShape, writes: Writes): number {
-  return minimumPlanRequests(shape) + 2 * writes.kazoo + 2 * writes.cloudflare;
+  return (
+    minimumPlanRequests(shape) +
+    2 * writes.kazoo +
+    2 * writes.cloudflare +
+    (writes.numberAccounts ?? 0)
+  );
 }

@@ -37,6 +37,7 @@ import {
   BENCH_CLOUDFLARE,
   drifted,
   driftedService,
+  driftMovesNumbers,
   generateEstate,
   type Estate,
 } from './estate.ts';
@@ -254,6 +255,24 @@ class LiveState {
     cloudflare.seed({ services: estate.services });
   }
 
+  /** The documents `setDrift(count)` drifts: `count` spread evenly over the estate. */
+  private driftIndices(count: number): Set<number> {
+    const step = count > 0 ? this.estate.docs.length / count : 0;
+    const next = new Set<number>();
+    for (let i = 0; i < count; i++) next.add(Math.floor(i * step));
+    return next;
+  }
+
+  /** Kazoo accounts in which applying `setDrift(count)` claims a DID: one number fix each. */
+  numberAccounts(count: number): number {
+    const accounts = new Set<string>();
+    for (const i of this.driftIndices(count)) {
+      const d = this.estate.docs[i];
+      if (d && driftMovesNumbers(d.live, i)) accounts.add(d.account);
+    }
+    return accounts.size;
+  }
+
   /**
    * Drifts `count` documents spread evenly over the estate (and `services`
    * Cloudflare services, by default the same share of them); the rest match git again.
@@ -275,9 +294,7 @@ class LiveState {
     this.cloudflare.seed({ services: reseed });
     this.serviceDrift = cfNext;
 
-    const step = count > 0 ? this.estate.docs.length / count : 0;
-    const next = new Set<number>();
-    for (let i = 0; i < count; i++) next.add(Math.floor(i * step));
+    const next = this.driftIndices(count);
     const docs: Record<string, JsonObject[]> = {};
     for (const i of new Set([...this.drift, ...next])) {
       const d = this.estate.docs[i];
@@ -489,7 +506,11 @@ async function main(): Promise<void> {
           const updates = Math.min(options.updates, docs);
           const cfUpdates = Math.min(options.cfUpdates, estate.services.length);
           const latency = Math.max(...options.latencies);
-          const minApply = minimumApplyRequests(shape, { kazoo: updates, cloudflare: cfUpdates });
+          const minApply = minimumApplyRequests(shape, {
+            kazoo: updates,
+            cloudflare: cfUpdates,
+            numberAccounts: live.numberAccounts(updates),
+          });
           const label = `apply ${updates} + ${cfUpdates} Cloudflare updates`;
           // Each run drifts the same documents again (the run before converged them).
           await scenario(label, ['apply', '--yes'], latency, minApply, {

@@ -38457,6 +38457,36 @@ var init_client2 = __esm({
           { status: 200, apiMessage: "" }
         );
       }
+      /**
+       * Has the number manager recompute `used_by` of every number assigned to an
+       * account from its live documents (`POST /v2/accounts/{A}/phone_numbers/fix`,
+       * §12): `kazoo_number_manager_maintenance:fix_account_db_numbers/1`
+       * (`core/kazoo_number_manager/src/kazoo_number_manager_maintenance.erl@223893d0:1462-1469`,
+       * via `cb_phone_numbers_v2.erl@223893d0:339-342`). Connectivity writes leave
+       * `used_by` wrong after a create (PUT does not track it) and after a move
+       * (the claim marks, the release then clears): the one call per account puts
+       * it right, `trunkstore` for DIDs of enabled servers of live documents,
+       * `callflow` for callflow numbers, cleared for numbers in neither. The
+       * per-number `fix/{NUM}` does not recompute `used_by` (it only copies the
+       * number doc, :332-337), so it is not used. Recomputing is idempotent, so
+       * the HTTP layer may repeat it. The answer (the account's first listing
+       * page) is not read: one request per account.
+       */
+      async fixNumbers(account) {
+        const op = {
+          verb: "fix",
+          target: this.target,
+          account,
+          resource: "kazoo/phone_numbers"
+        };
+        const res = await this.call({
+          method: "POST",
+          path: `/accounts/${encodeURIComponent(account)}/phone_numbers/fix`,
+          body: { data: {} },
+          idempotent: true
+        });
+        if (res.status !== 200) throw this.error(res, op);
+      }
       /** One document, or undefined when it does not exist (404 covers soft-deleted docs, §1.5). */
       async get(account, id, signal) {
         const res = await this.call(
@@ -38847,6 +38877,7 @@ function createKazooSession(target, deps) {
     ...target.check_numbers === false ? {} : {
       readAccountFacts: (account, signal) => client2.listNumbers(account, signal)
     },
+    repairNumbers: (account) => client2.fixNumbers(account),
     close: () => client2.close()
   };
 }
@@ -47521,6 +47552,16 @@ function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics, e
       )
     );
   }
+  const fixNumbers = raw2["fix_numbers"];
+  if (fixNumbers !== void 0 && typeof fixNumbers !== "boolean") {
+    diagnostics.push(
+      err(
+        "CONFIG",
+        `\`fix_numbers\` of target "${name}" must be true or false (default true: after an apply the number manager's used_by is recomputed in every account whose numbers it moved)`,
+        here(`${base}/fix_numbers`)
+      )
+    );
+  }
   const int2 = (key, def, min, max) => {
     const v = raw2[key];
     if (v === void 0) return def;
@@ -47617,7 +47658,8 @@ function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics, e
     positions,
     ...known_fields ? { known_fields } : {},
     ...unset.length > 0 ? { unset } : {},
-    ...checkNumbers === false ? { check_numbers: false } : {}
+    ...checkNumbers === false ? { check_numbers: false } : {},
+    ...fixNumbers === false ? { fix_numbers: false } : {}
   };
   return target;
   function emptyVariable(setting) {
@@ -47715,7 +47757,8 @@ var init_config = __esm({
       "ca_file",
       "insecure_http",
       "check_numbers",
-      "known_fields"
+      "known_fields",
+      "fix_numbers"
     ];
   }
 });
@@ -55967,6 +56010,19 @@ function renderApplyResults(results) {
   );
   return lines.join("");
 }
+function renderNumberRepairs(repairs) {
+  return repairs.map((r2) => {
+    const mark = r2.status === "ok" ? "\u2713" : r2.status === "failed" ? "\u2717" : r2.status === "skipped" ? "-" : "\xB7";
+    return `${mark} numbers of account ${r2.account} on ${r2.target}: ${r2.message}${r2.requestId ? ` [request ${r2.requestId}]` : ""}
+`;
+  }).join("");
+}
+function renderNumbersNotRepaired(repairs) {
+  const bad = repairs.filter((r2) => r2.status === "failed" || r2.status === "skipped");
+  if (bad.length === 0) return void 0;
+  return `connops: the writes were applied, but used_by could not be recomputed in ${bad.length} account${bad.length === 1 ? "" : "s"} (${bad.map((r2) => r2.account).join(", ")}); recompute it with POST /v2/accounts/{account}/phone_numbers/fix (a plan with no changes does not repeat it)
+`;
+}
 
 // src/engine/apply-project.ts
 init_errors();
@@ -56328,6 +56384,74 @@ function auditOf(r2, options, plan) {
     ...r2.status !== "ok" ? { error: r2.message } : {}
   };
 }
+async function repairNumbers(plan, results, options) {
+  const byKey = new Map(plan.changes.map((c3) => [keyString(c3.key), c3]));
+  const groups2 = /* @__PURE__ */ new Map();
+  for (const r2 of results) {
+    if (r2.status !== "ok" && r2.status !== "unknown") continue;
+    const change = byKey.get(keyString(r2.key));
+    if (!change || change.claims.length + change.releases.length === 0) continue;
+    const { target, account, kind } = r2.key;
+    groups2.set(`${target}\0${account}\0${kind}`, { target, account, kind });
+  }
+  const todo = [...groups2.entries()].sort(([a], [b2]) => a < b2 ? -1 : a > b2 ? 1 : 0).map(([, g]) => g);
+  const out = await Promise.all(
+    todo.map(async (g) => {
+      const provider = options.providers.get(g.kind);
+      const target = options.config.targets[g.target];
+      if (!provider || !target) return void 0;
+      const session = options.pool.get(provider, target);
+      if (!session.repairNumbers) return void 0;
+      const base = { target: g.target, account: g.account, kind: g.kind };
+      if (target.fix_numbers === false)
+        return {
+          ...base,
+          status: "off",
+          message: "not recomputed (fix_numbers: false): the number manager may show numbers this apply created or moved as unused"
+        };
+      const stopped = options.stop?.();
+      if (stopped !== void 0)
+        return { ...base, status: "skipped", message: `not recomputed: ${stopped}` };
+      const store = {};
+      const repair = session.repairNumbers.bind(session);
+      const result = await requestContext.run(store, async () => {
+        try {
+          await repair(g.account);
+          return {
+            ...base,
+            status: "ok",
+            message: "used_by recomputed from the live documents",
+            ...store.requestId ? { requestId: store.requestId } : {}
+          };
+        } catch (err2) {
+          const requestId = err2 instanceof ApiError ? err2.requestId : store.requestId;
+          return {
+            ...base,
+            status: "failed",
+            message: `${err2 instanceof Error ? err2.message : String(err2)}. The writes stand (nothing was undone); until used_by is recomputed the number manager may show numbers this apply created or moved as unused`,
+            ...requestId ? { requestId } : {}
+          };
+        }
+      });
+      options.audit?.({
+        time: options.now().toISOString(),
+        commit: plan.meta.git?.commit ?? null,
+        dirty: plan.meta.git?.dirty ?? null,
+        target: g.target,
+        account: g.account,
+        kind: g.kind,
+        name: "",
+        action: "repair-numbers",
+        id: null,
+        request_id: result.requestId ?? null,
+        status: result.status === "ok" ? "ok" : "failed",
+        ...result.status !== "ok" ? { error: result.message } : {}
+      });
+      return result;
+    })
+  );
+  return out.filter((r2) => r2 !== void 0);
+}
 async function verifyApplied(plan, results, options, ignoreOf) {
   const byKey = new Map(plan.changes.map((c3) => [keyString(c3.key), c3]));
   let done = 0;
@@ -56410,8 +56534,10 @@ async function executeApply(project, selected, options = {}) {
     ...options.onProgress ? { onProgress: options.onProgress } : {},
     ...options.stop ? { stop: options.stop } : {}
   };
-  const results = await applyPlan(project.plan, apply);
-  return verifyApplied(project.plan, results, apply, ignoreOf);
+  const written = await applyPlan(project.plan, apply);
+  const numbers = await repairNumbers(project.plan, written, apply);
+  const results = await verifyApplied(project.plan, written, apply, ignoreOf);
+  return { results, numbers };
 }
 function refuseReleaseWithoutClaim(plan, selected) {
   const missing = [];
@@ -57718,6 +57844,9 @@ function selectionRecord(s) {
   };
 }
 
+// src/action/plan.ts
+init_git();
+
 // src/action/run.ts
 import { randomUUID as randomUUID2 } from "node:crypto";
 import { readFileSync as readFileSync3 } from "node:fs";
@@ -58166,6 +58295,7 @@ init_redact();
 
 // src/action/inputs.ts
 var COMMANDS = ["validate", "plan", "apply", "drift"];
+var SCOPES = ["changed-accounts", "all"];
 var InputError = class extends Error {
   name = "InputError";
 };
@@ -58206,6 +58336,9 @@ function readInputs(env) {
         `input "args" must not contain ${flag}: the Action sets it (use the "config" input for the config file)`
       );
   }
+  const scope = input(env, "scope") || "changed-accounts";
+  if (!SCOPES.includes(scope))
+    throw new InputError(`input "scope" must be one of ${SCOPES.join(", ")} (got "${scope}")`);
   return {
     command,
     config: input(env, "config") || "connops.yaml",
@@ -58216,7 +58349,8 @@ function readInputs(env) {
     allowPlanChange: booleanInput(env, "allow-plan-change", false),
     allowTargetChanges: booleanInput(env, "allow-target-changes", false),
     failOnDrift: booleanInput(env, "fail-on-drift", true),
-    driftIssue: booleanInput(env, "drift-issue", false)
+    driftIssue: booleanInput(env, "drift-issue", false),
+    scope
   };
 }
 function splitArgs(text) {
@@ -58456,10 +58590,32 @@ async function validateStrict(run2) {
 function isOutcome(x2) {
   return "code" in x2;
 }
-async function makePlan(run2, keepOpen = false) {
+async function changedAccountsSince(run2, since, what) {
+  if (run2.flags["changed-since"] !== void 0) return void 0;
+  const why = await (async () => {
+    if (since === void 0 || !/^[0-9a-f]{40}$/.test(since))
+      return `the event payload has no ${what}`;
+    try {
+      const repo = await GitRepo.find(dirname7(run2.configPath), run2.env);
+      if (!repo) return "the workspace is not a git checkout";
+      await repo.mergeBase(await repo.resolveRef(since), await repo.headCommit());
+      return void 0;
+    } catch (err2) {
+      return err2.message;
+    }
+  })();
+  if (why === void 0) return { changedSince: since, scope: "accounts" };
+  run2.say(
+    "warning",
+    `connops: planning every account instead of only the changed ones: ${why} (check out with enough history, e.g. actions/checkout with fetch-depth: 2)`
+  );
+  return void 0;
+}
+async function makePlan(run2, keepOpen = false, scoped) {
   const planned = await run2.untrusted(async () => {
     const result = await planProject({
       ...planOptionsFromFlags(run2.flags),
+      ...scoped ?? {},
       configPath: run2.configPath,
       cwd: run2.cwd,
       env: run2.env,
@@ -58667,7 +58823,8 @@ Nothing was sent to any target. A maintainer who has checked the change can re-r
       `connops: ${what}; planning anyway because \`allow-target-changes\` is true`
     );
   }
-  const p2 = await makePlan(run2);
+  const scoped = run2.inputs.scope === "changed-accounts" ? await changedAccountsSince(run2, baseSha, "base commit") : void 0;
+  const p2 = await makePlan(run2, false, scoped);
   if (isOutcome(p2)) return p2;
   const comment = renderPrComment(run2, p2.plan, { headSha });
   await run2.summary(comment.summary);
@@ -58712,6 +58869,8 @@ async function postState(run2, pr, state, markdown, plan) {
     config: run2.identity.config,
     ...run2.identity.scope ? { scope: run2.identity.scope } : {},
     ...plan ? { fingerprint: plan.fingerprint } : { state },
+    // A plan of the changed accounts only: apply re-plans that scope (action/apply.ts).
+    ...plan?.policy?.scope ? { planned: "accounts" } : {},
     sha
   });
   const footer = plan ? `<sub>Planned at ${sha.slice(0, 12)}. When this merges, apply re-plans and refuses if the writes differ from these.</sub>` : `<sub>State at ${sha.slice(0, 12)}: ${state}. There is no reviewed plan for this commit; apply on merge will refuse.</sub>`;
@@ -58787,6 +58946,11 @@ function applyReport(code, notes, results, log) {
   const c3 = countResults(results);
   const counts = `${c3.created} created, ${c3.updated} updated, ${c3.deleted} deleted, ${c3.failed} failed, ${c3.skipped} skipped${c3.unverified ? `, ${c3.unverified} not converged` : ""}`;
   if (code === EXIT.OK) return [...lines, "", `**Applied:** ${counts}.`].join("\n");
+  const numbers = log.split("\n").find((l) => l.startsWith("connops: the writes were applied, but"));
+  if (numbers !== void 0 && c3.complete)
+    return [...lines, "", `**Applied, numbers not re-marked:** ${counts}. ${mdCell(numbers)}`].join(
+      "\n"
+    );
   const rows = results.map(
     (r2) => `| ${r2.status === "ok" ? r2.verified === false ? "written, not converged" : "written" : r2.status === "skipped" ? "not written (skipped)" : "not written (failed)"} | ${r2.action} | ${mdCell(r2.key.name)} | \`${r2.key.account}\` | ${mdCell(r2.message)} |`
   );
@@ -58821,7 +58985,12 @@ async function findReviewedPlan(run2, sha, pr) {
     return `pull request #${pr} has no connops plan comment for ${run2.identity.config}`;
   if (!fingerprint)
     return `pull request #${pr} was merged without a reviewed plan: its last connops comment says the head commit ${(marker["sha"] ?? "").slice(0, 12)} was ${marker["state"] ?? "not planned"}`;
-  return { pr, fingerprint, body: comment.body };
+  return {
+    pr,
+    fingerprint,
+    body: comment.body,
+    ...marker["planned"] ? { planned: marker["planned"] } : {}
+  };
 }
 async function applyOnPush(run2) {
   const sha = run2.env["GITHUB_SHA"] ?? "";
@@ -58835,7 +59004,8 @@ async function applyOnPush(run2) {
   if (invalid) return invalid;
   const pr = await mergedPull(run2, sha);
   const reviewed = run2.eventName === "push" ? await findReviewedPlan(run2, sha, pr) : `apply was started by ${run2.eventName || "an unknown event"}, not by a push that merged a reviewed pull request`;
-  const p2 = await makePlan(run2, true);
+  const scoped = typeof reviewed !== "string" && reviewed.planned === "accounts" ? await changedAccountsSince(run2, run2.event.before, "previous commit of the push (before)") : void 0;
+  const p2 = await makePlan(run2, true, scoped);
   if (isOutcome(p2)) {
     await tellPull(
       run2,
@@ -58978,17 +59148,23 @@ async function runApply(run2, project) {
 `);
     });
     try {
-      const results = await executeApply(project, prepared.selected, {
+      const { results, numbers } = await executeApply(project, prepared.selected, {
         ...audit ? { audit: (r2) => audit.append(r2) } : {},
         stop: () => signal ? `interrupted by ${signal}` : void 0
       });
       written = results;
       say(renderApplyResults(results));
+      say(renderNumberRepairs(numbers));
       if (signal) return SIGNAL_EXIT[signal];
-      if (countResults(results).complete) return EXIT.OK;
-      say(
-        "connops: some changes did not complete; the others were applied. Run `connops plan` to see what is left, then apply again.\n"
-      );
+      if (!countResults(results).complete) {
+        say(
+          "connops: some changes did not complete; the others were applied. Run `connops plan` to see what is left, then apply again.\n"
+        );
+        return EXIT.FAILURE;
+      }
+      const notRepaired = renderNumbersNotRepaired(numbers);
+      if (notRepaired === void 0) return EXIT.OK;
+      say(notRepaired);
       return EXIT.FAILURE;
     } finally {
       stopListening?.();

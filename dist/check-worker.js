@@ -15347,7 +15347,8 @@ var TARGET_KEYS = [
   "ca_file",
   "insecure_http",
   "check_numbers",
-  "known_fields"
+  "known_fields",
+  "fix_numbers"
 ];
 function parseConfig(file, dir, text, env, targetTypes2) {
   const parsed = parseYamlFile(file, text, env, { missingEnv: "notice" });
@@ -15562,6 +15563,16 @@ function parseTarget(name, raw, base, here, keyAt, targetTypes2, diagnostics, en
       )
     );
   }
+  const fixNumbers = raw["fix_numbers"];
+  if (fixNumbers !== void 0 && typeof fixNumbers !== "boolean") {
+    diagnostics.push(
+      err(
+        "CONFIG",
+        `\`fix_numbers\` of target "${name}" must be true or false (default true: after an apply the number manager's used_by is recomputed in every account whose numbers it moved)`,
+        here(`${base}/fix_numbers`)
+      )
+    );
+  }
   const int2 = (key, def, min, max) => {
     const v = raw[key];
     if (v === void 0) return def;
@@ -15658,7 +15669,8 @@ function parseTarget(name, raw, base, here, keyAt, targetTypes2, diagnostics, en
     positions,
     ...known_fields ? { known_fields } : {},
     ...unset.length > 0 ? { unset } : {},
-    ...checkNumbers === false ? { check_numbers: false } : {}
+    ...checkNumbers === false ? { check_numbers: false } : {},
+    ...fixNumbers === false ? { fix_numbers: false } : {}
   };
   return target;
   function emptyVariable(setting) {
@@ -18565,6 +18577,36 @@ var KazooClient = class {
       { status: 200, apiMessage: "" }
     );
   }
+  /**
+   * Has the number manager recompute `used_by` of every number assigned to an
+   * account from its live documents (`POST /v2/accounts/{A}/phone_numbers/fix`,
+   * §12): `kazoo_number_manager_maintenance:fix_account_db_numbers/1`
+   * (`core/kazoo_number_manager/src/kazoo_number_manager_maintenance.erl@223893d0:1462-1469`,
+   * via `cb_phone_numbers_v2.erl@223893d0:339-342`). Connectivity writes leave
+   * `used_by` wrong after a create (PUT does not track it) and after a move
+   * (the claim marks, the release then clears): the one call per account puts
+   * it right, `trunkstore` for DIDs of enabled servers of live documents,
+   * `callflow` for callflow numbers, cleared for numbers in neither. The
+   * per-number `fix/{NUM}` does not recompute `used_by` (it only copies the
+   * number doc, :332-337), so it is not used. Recomputing is idempotent, so
+   * the HTTP layer may repeat it. The answer (the account's first listing
+   * page) is not read: one request per account.
+   */
+  async fixNumbers(account) {
+    const op = {
+      verb: "fix",
+      target: this.target,
+      account,
+      resource: "kazoo/phone_numbers"
+    };
+    const res = await this.call({
+      method: "POST",
+      path: `/accounts/${encodeURIComponent(account)}/phone_numbers/fix`,
+      body: { data: {} },
+      idempotent: true
+    });
+    if (res.status !== 200) throw this.error(res, op);
+  }
   /** One document, or undefined when it does not exist (404 covers soft-deleted docs, §1.5). */
   async get(account, id, signal) {
     const res = await this.call(
@@ -18953,6 +18995,7 @@ function createKazooSession(target, deps) {
     ...target.check_numbers === false ? {} : {
       readAccountFacts: (account, signal) => client.listNumbers(account, signal)
     },
+    repairNumbers: (account) => client.fixNumbers(account),
     close: () => client.close()
   };
 }

@@ -9109,6 +9109,16 @@ function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics, e
       )
     );
   }
+  const fixNumbers = raw2["fix_numbers"];
+  if (fixNumbers !== void 0 && typeof fixNumbers !== "boolean") {
+    diagnostics.push(
+      err(
+        "CONFIG",
+        `\`fix_numbers\` of target "${name}" must be true or false (default true: after an apply the number manager's used_by is recomputed in every account whose numbers it moved)`,
+        here(`${base}/fix_numbers`)
+      )
+    );
+  }
   const int2 = (key, def, min, max) => {
     const v = raw2[key];
     if (v === void 0) return def;
@@ -9205,7 +9215,8 @@ function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics, e
     positions,
     ...known_fields ? { known_fields } : {},
     ...unset.length > 0 ? { unset } : {},
-    ...checkNumbers === false ? { check_numbers: false } : {}
+    ...checkNumbers === false ? { check_numbers: false } : {},
+    ...fixNumbers === false ? { fix_numbers: false } : {}
   };
   return target;
   function emptyVariable(setting) {
@@ -9303,7 +9314,8 @@ var init_config = __esm({
       "ca_file",
       "insecure_http",
       "check_numbers",
-      "known_fields"
+      "known_fields",
+      "fix_numbers"
     ];
   }
 });
@@ -46246,6 +46258,36 @@ var init_client2 = __esm({
           { status: 200, apiMessage: "" }
         );
       }
+      /**
+       * Has the number manager recompute `used_by` of every number assigned to an
+       * account from its live documents (`POST /v2/accounts/{A}/phone_numbers/fix`,
+       * §12): `kazoo_number_manager_maintenance:fix_account_db_numbers/1`
+       * (`core/kazoo_number_manager/src/kazoo_number_manager_maintenance.erl@223893d0:1462-1469`,
+       * via `cb_phone_numbers_v2.erl@223893d0:339-342`). Connectivity writes leave
+       * `used_by` wrong after a create (PUT does not track it) and after a move
+       * (the claim marks, the release then clears): the one call per account puts
+       * it right, `trunkstore` for DIDs of enabled servers of live documents,
+       * `callflow` for callflow numbers, cleared for numbers in neither. The
+       * per-number `fix/{NUM}` does not recompute `used_by` (it only copies the
+       * number doc, :332-337), so it is not used. Recomputing is idempotent, so
+       * the HTTP layer may repeat it. The answer (the account's first listing
+       * page) is not read: one request per account.
+       */
+      async fixNumbers(account) {
+        const op = {
+          verb: "fix",
+          target: this.target,
+          account,
+          resource: "kazoo/phone_numbers"
+        };
+        const res = await this.call({
+          method: "POST",
+          path: `/accounts/${encodeURIComponent(account)}/phone_numbers/fix`,
+          body: { data: {} },
+          idempotent: true
+        });
+        if (res.status !== 200) throw this.error(res, op);
+      }
       /** One document, or undefined when it does not exist (404 covers soft-deleted docs, §1.5). */
       async get(account, id, signal) {
         const res = await this.call(
@@ -46636,6 +46678,7 @@ function createKazooSession(target, deps) {
     ...target.check_numbers === false ? {} : {
       readAccountFacts: (account, signal) => client2.listNumbers(account, signal)
     },
+    repairNumbers: (account) => client2.fixNumbers(account),
     close: () => client2.close()
   };
 }
@@ -49624,6 +49667,74 @@ function auditOf(r2, options, plan) {
     ...r2.status !== "ok" ? { error: r2.message } : {}
   };
 }
+async function repairNumbers(plan, results, options) {
+  const byKey = new Map(plan.changes.map((c3) => [keyString(c3.key), c3]));
+  const groups = /* @__PURE__ */ new Map();
+  for (const r2 of results) {
+    if (r2.status !== "ok" && r2.status !== "unknown") continue;
+    const change = byKey.get(keyString(r2.key));
+    if (!change || change.claims.length + change.releases.length === 0) continue;
+    const { target, account, kind } = r2.key;
+    groups.set(`${target}\0${account}\0${kind}`, { target, account, kind });
+  }
+  const todo = [...groups.entries()].sort(([a], [b2]) => a < b2 ? -1 : a > b2 ? 1 : 0).map(([, g]) => g);
+  const out = await Promise.all(
+    todo.map(async (g) => {
+      const provider = options.providers.get(g.kind);
+      const target = options.config.targets[g.target];
+      if (!provider || !target) return void 0;
+      const session = options.pool.get(provider, target);
+      if (!session.repairNumbers) return void 0;
+      const base = { target: g.target, account: g.account, kind: g.kind };
+      if (target.fix_numbers === false)
+        return {
+          ...base,
+          status: "off",
+          message: "not recomputed (fix_numbers: false): the number manager may show numbers this apply created or moved as unused"
+        };
+      const stopped = options.stop?.();
+      if (stopped !== void 0)
+        return { ...base, status: "skipped", message: `not recomputed: ${stopped}` };
+      const store = {};
+      const repair = session.repairNumbers.bind(session);
+      const result = await requestContext.run(store, async () => {
+        try {
+          await repair(g.account);
+          return {
+            ...base,
+            status: "ok",
+            message: "used_by recomputed from the live documents",
+            ...store.requestId ? { requestId: store.requestId } : {}
+          };
+        } catch (err2) {
+          const requestId = err2 instanceof ApiError ? err2.requestId : store.requestId;
+          return {
+            ...base,
+            status: "failed",
+            message: `${err2 instanceof Error ? err2.message : String(err2)}. The writes stand (nothing was undone); until used_by is recomputed the number manager may show numbers this apply created or moved as unused`,
+            ...requestId ? { requestId } : {}
+          };
+        }
+      });
+      options.audit?.({
+        time: options.now().toISOString(),
+        commit: plan.meta.git?.commit ?? null,
+        dirty: plan.meta.git?.dirty ?? null,
+        target: g.target,
+        account: g.account,
+        kind: g.kind,
+        name: "",
+        action: "repair-numbers",
+        id: null,
+        request_id: result.requestId ?? null,
+        status: result.status === "ok" ? "ok" : "failed",
+        ...result.status !== "ok" ? { error: result.message } : {}
+      });
+      return result;
+    })
+  );
+  return out.filter((r2) => r2 !== void 0);
+}
 async function verifyApplied(plan, results, options, ignoreOf) {
   const byKey = new Map(plan.changes.map((c3) => [keyString(c3.key), c3]));
   let done = 0;
@@ -49722,8 +49833,10 @@ async function executeApply(project, selected, options = {}) {
     ...options.onProgress ? { onProgress: options.onProgress } : {},
     ...options.stop ? { stop: options.stop } : {}
   };
-  const results = await applyPlan(project.plan, apply);
-  return verifyApplied(project.plan, results, apply, ignoreOf);
+  const written = await applyPlan(project.plan, apply);
+  const numbers = await repairNumbers(project.plan, written, apply);
+  const results = await verifyApplied(project.plan, written, apply, ignoreOf);
+  return { results, numbers };
 }
 function staleReasons(plan, expected) {
   const fingerprint = expected.saved?.fingerprint ?? expected.fingerprint;
@@ -49875,6 +49988,19 @@ function renderApplyResults(results) {
 `
   );
   return lines.join("");
+}
+function renderNumberRepairs(repairs) {
+  return repairs.map((r2) => {
+    const mark = r2.status === "ok" ? "\u2713" : r2.status === "failed" ? "\u2717" : r2.status === "skipped" ? "-" : "\xB7";
+    return `${mark} numbers of account ${r2.account} on ${r2.target}: ${r2.message}${r2.requestId ? ` [request ${r2.requestId}]` : ""}
+`;
+  }).join("");
+}
+function renderNumbersNotRepaired(repairs) {
+  const bad = repairs.filter((r2) => r2.status === "failed" || r2.status === "skipped");
+  if (bad.length === 0) return void 0;
+  return `connops: the writes were applied, but used_by could not be recomputed in ${bad.length} account${bad.length === 1 ? "" : "s"} (${bad.map((r2) => r2.account).join(", ")}); recompute it with POST /v2/accounts/{account}/phone_numbers/fix (a plan with no changes does not repeat it)
+`;
 }
 var init_render_run = __esm({
   "src/core/render-run.ts"() {
@@ -56769,7 +56895,7 @@ Apply ${prepared.writes} change${prepared.writes === 1 ? "" : "s"} to live syste
     }
     const logFile = ctx.flags["log-file"];
     const audit = logFile ? AuditLog.open(resolve4(ctx.io.cwd, logFile), ctx.secrets) : void 0;
-    let results;
+    let outcome;
     let signal;
     const stopListening = ctx.io.onStopSignal?.((s) => {
       signal = s;
@@ -56780,7 +56906,7 @@ connops: ${s}: starting no new write; the writes in flight finish and are report
       );
     });
     try {
-      results = await executeApply(run2, prepared.selected, {
+      outcome = await executeApply(run2, prepared.selected, {
         ...audit ? { audit: (r2) => audit.append(r2) } : {},
         onProgress: progressReporter(ctx),
         stop: () => signal ? `interrupted by ${signal}` : void 0
@@ -56789,7 +56915,9 @@ connops: ${s}: starting no new write; the writes in flight finish and are report
       stopListening?.();
       audit?.close();
     }
+    const { results, numbers } = outcome;
     ctx.out(renderApplyResults(results));
+    ctx.out(renderNumberRepairs(numbers));
     if (signal) {
       ctx.err(
         `connops: apply interrupted by ${signal}: the writes not started are listed as skipped. Run \`connops plan\` to see what is left.
@@ -56801,6 +56929,11 @@ connops: ${s}: starting no new write; the writes in flight finish and are report
       ctx.err(
         "connops: some changes did not complete; the others were applied. Run `connops plan` to see what is left, then apply again.\n"
       );
+      return EXIT.FAILURE;
+    }
+    const notRepaired = renderNumbersNotRepaired(numbers);
+    if (notRepaired !== void 0) {
+      ctx.err(notRepaired);
       return EXIT.FAILURE;
     }
     return EXIT.OK;

@@ -4,7 +4,8 @@
  * Cloudflare services) is planned and applied in-process against both
  * emulators, counting every HTTP attempt as bench/scenario.ts does. A plan and
  * an apply must make exactly bench/minimum.ts's numbers, which include one
- * read-back per write (Kazoo PATCH + GET, Cloudflare PUT + GET).
+ * read-back per write (Kazoo PATCH + GET, Cloudflare PUT + GET) and one number
+ * fix per Kazoo account whose DIDs the writes changed.
  */
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,7 @@ import {
   BENCH_CLOUDFLARE,
   drifted,
   driftedService,
+  driftMovesNumbers,
   generateEstate,
   type Estate,
 } from '../bench/estate.ts';
@@ -127,15 +129,25 @@ describe('bench minimum request counts', () => {
     const before = { kazoo: kazoo.requestCount(), cloudflare: cloudflare.requestCount() };
     const r = await counted(['apply', '--yes']);
     expect(r.code, r.err + r.out).toBe(0);
+    // One number fix per account in which a drifted document lost a DID (apply claims it back).
+    const numberAccounts = new Set(
+      kazooDrift
+        .map((i) => estate.docs[i] as Estate['docs'][number])
+        .filter((d, j) => driftMovesNumbers(d.live, kazooDrift[j] as number))
+        .map((d) => d.account),
+    ).size;
+    expect(numberAccounts).toBeGreaterThan(0);
     const want = minimumApplyRequests(shape(), {
       kazoo: kazooDrift.length,
       cloudflare: serviceDrift.length,
+      numberAccounts,
     });
     expect(r.seen.length).toBe(want);
     // The servers saw the same number (no attempt hidden from the count).
     expect(
       kazoo.requestCount() - before.kazoo + cloudflare.requestCount() - before.cloudflare,
     ).toBe(want);
+    expect(r.seen.filter((s) => s.includes('/phone_numbers/fix'))).toHaveLength(numberAccounts);
     // Per Cloudflare write: its PUT, then exactly one GET of that service.
     const puts = r.seen.filter((s) => s.startsWith('PUT cf-bench'));
     expect(puts).toHaveLength(serviceDrift.length);

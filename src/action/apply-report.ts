@@ -59,6 +59,14 @@ export function applyReport(
   const c = countResults(results);
   const counts = `${c.created} created, ${c.updated} updated, ${c.deleted} deleted, ${c.failed} failed, ${c.skipped} skipped${c.unverified ? `, ${c.unverified} not converged` : ''}`;
   if (code === EXIT.OK) return [...lines, '', `**Applied:** ${counts}.`].join('\n');
+  // Every write landed but the number manager was not brought in line (engine/apply.ts repairNumbers).
+  const numbers = log
+    .split('\n')
+    .find((l) => l.startsWith('connops: the writes were applied, but'));
+  if (numbers !== undefined && c.complete)
+    return [...lines, '', `**Applied, numbers not re-marked:** ${counts}. ${mdCell(numbers)}`].join(
+      '\n',
+    );
   const rows = results.map(
     (r) =>
       `| ${r.status === 'ok' ? (r.verified === false ? 'written, not converged' : 'written') : r.status === 'skipped' ? 'not written (skipped)' : 'not written (failed)'} | ${r.action} | ${mdCell(r.key.name)} | \`${r.key.account}\` | ${mdCell(r.message)} |`,

@@ -7,14 +7,19 @@ import { resolve } from 'node:path';
 import { EXIT } from '../core/exit-codes.ts';
 import type { Plan } from '../core/plan.ts';
 import { renderPlanMarkdown, renderPlanText, summaryLine } from '../core/render-plan.ts';
-import { countResults, renderApplyResults } from '../core/render-run.ts';
+import {
+  countResults,
+  renderApplyResults,
+  renderNumberRepairs,
+  renderNumbersNotRepaired,
+} from '../core/render-run.ts';
 import { executeApply, prepareApply } from '../engine/apply-project.ts';
 import type { PlannedProject } from '../engine/project.ts';
 import { AuditLog } from '../io/audit-log.ts';
 import { SIGNAL_EXIT, type StopSignal } from '../io/signals.ts';
 import type { ChangeResult } from '../engine/apply.ts';
 import { explainPlanChange, parseMarker, sameIdentity } from './markers.ts';
-import { isOutcome, makePlan, type Planned } from './plan.ts';
+import { changedAccountsSince, isOutcome, makePlan, type Planned } from './plan.ts';
 import { applyReport, tellPull } from './apply-report.ts';
 import { ourComments } from './pull-request.ts';
 import { changeCount, INCOMPLETE, mdCell, title, type Outcome, type Run } from './run.ts';
@@ -27,6 +32,8 @@ interface Reviewed {
   readonly pr: number;
   readonly fingerprint: string;
   readonly body: string;
+  /** `accounts`: the reviewed plan read only the accounts the PR changed. */
+  readonly planned?: string;
 }
 
 /** The PR this push merged, if any. */
@@ -60,7 +67,12 @@ async function findReviewedPlan(
     return `pull request #${pr} has no connops plan comment for ${run.identity.config}`;
   if (!fingerprint)
     return `pull request #${pr} was merged without a reviewed plan: its last connops comment says the head commit ${(marker['sha'] ?? '').slice(0, 12)} was ${marker['state'] ?? 'not planned'}`;
-  return { pr, fingerprint, body: comment.body };
+  return {
+    pr,
+    fingerprint,
+    body: comment.body,
+    ...(marker['planned'] ? { planned: marker['planned'] } : {}),
+  };
 }
 
 export async function applyOnPush(run: Run): Promise<Outcome> {
@@ -79,8 +91,16 @@ export async function applyOnPush(run: Run): Promise<Outcome> {
     run.eventName === 'push'
       ? await findReviewedPlan(run, sha, pr)
       : `apply was started by ${run.eventName || 'an unknown event'}, not by a push that merged a reviewed pull request`;
+  // The reviewed scope (issue 24 item 1): a plan of the changed accounts is re-made
+  // over the accounts this push changes, i.e. the merged PR's files compared with the
+  // branch before the merge, so a PR merged after another sees only its own changes.
+  // The accounts enter the fingerprint, so a different scope is refused below.
+  const scoped =
+    typeof reviewed !== 'string' && reviewed.planned === 'accounts'
+      ? await changedAccountsSince(run, run.event.before, 'previous commit of the push (before)')
+      : undefined;
   // The plan's sessions stay open: the apply below writes from this very plan.
-  const p = await makePlan(run, true);
+  const p = await makePlan(run, true, scoped);
   if (isOutcome(p)) {
     await tellPull(
       run,
@@ -233,17 +253,23 @@ async function runApply(
       say(`connops: ${s}: starting no new write; the writes in flight finish and are reported\n`);
     });
     try {
-      const results = await executeApply(project, prepared.selected, {
+      const { results, numbers } = await executeApply(project, prepared.selected, {
         ...(audit ? { audit: (r) => audit.append(r) } : {}),
         stop: () => (signal ? `interrupted by ${signal}` : undefined),
       });
       written = results;
       say(renderApplyResults(results));
+      say(renderNumberRepairs(numbers));
       if (signal) return SIGNAL_EXIT[signal];
-      if (countResults(results).complete) return EXIT.OK;
-      say(
-        'connops: some changes did not complete; the others were applied. Run `connops plan` to see what is left, then apply again.\n',
-      );
+      if (!countResults(results).complete) {
+        say(
+          'connops: some changes did not complete; the others were applied. Run `connops plan` to see what is left, then apply again.\n',
+        );
+        return EXIT.FAILURE;
+      }
+      const notRepaired = renderNumbersNotRepaired(numbers);
+      if (notRepaired === undefined) return EXIT.OK;
+      say(notRepaired);
       return EXIT.FAILURE;
     } finally {
       stopListening?.();

@@ -18,7 +18,15 @@ export interface ActionInputs {
   readonly allowTargetChanges: boolean;
   readonly failOnDrift: boolean;
   readonly driftIssue: boolean;
+  /**
+   * What a pull request's plan reads: `changed-accounts` (default) only the
+   * accounts the PR's files touch (`--changed-since <base> --scope accounts`),
+   * `all` every account. Apply on merge re-plans the scope that was reviewed.
+   */
+  readonly scope: 'all' | 'changed-accounts';
 }
+
+export const SCOPES = ['changed-accounts', 'all'] as const;
 
 /** A mistake in the workflow file: the step fails with this message. */
 export class InputError extends Error {
@@ -75,6 +83,9 @@ export function readInputs(env: Env): ActionInputs {
         `input "args" must not contain ${flag}: the Action sets it (use the "config" input for the config file)`,
       );
   }
+  const scope = input(env, 'scope') || 'changed-accounts';
+  if (!(SCOPES as readonly string[]).includes(scope))
+    throw new InputError(`input "scope" must be one of ${SCOPES.join(', ')} (got "${scope}")`);
   return {
     command: command as ActionCommand,
     config: input(env, 'config') || 'connops.yaml',
@@ -86,6 +97,7 @@ export function readInputs(env: Env): ActionInputs {
     allowTargetChanges: booleanInput(env, 'allow-target-changes', false),
     failOnDrift: booleanInput(env, 'fail-on-drift', true),
     driftIssue: booleanInput(env, 'drift-issue', false),
+    scope: scope as ActionInputs['scope'],
   };
 }
 

@@ -13,6 +13,7 @@ import { renderPlanJson, renderPlanMarkdown, renderPlanText } from '../core/rend
 import { renderInvalidDocuments, renderLoaded, renderPlanTrouble } from '../core/render-run.ts';
 import { narrowPlan } from '../engine/apply-project.ts';
 import { planOptionsFromFlags, planProject, type PlannedProject } from '../engine/project.ts';
+import { GitRepo } from '../io/git.ts';
 import { changeCount, INCOMPLETE, title, type Outcome, type Run } from './run.ts';
 import { validateStrict } from './validate.ts';
 
@@ -28,11 +29,48 @@ export function isOutcome(x: Planned | Outcome): x is Outcome {
   return 'code' in x;
 }
 
+/**
+ * A plan scoped to the accounts changed since `since` (`--changed-since since
+ * --scope accounts`), when git can compare with that commit here; otherwise
+ * undefined (the caller plans everything), with a warning saying why. A full
+ * plan is never less safe than a scoped one, only slower.
+ */
+export async function changedAccountsSince(
+  run: Run,
+  since: string | undefined,
+  what: string,
+): Promise<{ readonly changedSince: string; readonly scope: 'accounts' } | undefined> {
+  if (run.flags['changed-since'] !== undefined) return undefined; // args chose already
+  const why = await (async (): Promise<string | undefined> => {
+    if (since === undefined || !/^[0-9a-f]{40}$/.test(since))
+      return `the event payload has no ${what}`;
+    try {
+      const repo = await GitRepo.find(dirname(run.configPath), run.env);
+      if (!repo) return 'the workspace is not a git checkout';
+      await repo.mergeBase(await repo.resolveRef(since), await repo.headCommit());
+      return undefined;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  })();
+  if (why === undefined) return { changedSince: since as string, scope: 'accounts' };
+  run.say(
+    'warning',
+    `connops: planning every account instead of only the changed ones: ${why} (check out with enough history, e.g. actions/checkout with fetch-depth: 2)`,
+  );
+  return undefined;
+}
+
 /** Plans with the engine, logs the text plan, writes the JSON plan and the outputs. */
-export async function makePlan(run: Run, keepOpen = false): Promise<Planned | Outcome> {
+export async function makePlan(
+  run: Run,
+  keepOpen = false,
+  scoped?: { readonly changedSince: string; readonly scope: 'accounts' },
+): Promise<Planned | Outcome> {
   const planned = await run.untrusted(async () => {
     const result = await planProject({
       ...planOptionsFromFlags(run.flags),
+      ...(scoped ?? {}),
       configPath: run.configPath,
       cwd: run.cwd,
       env: run.env,

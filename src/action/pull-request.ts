@@ -12,7 +12,7 @@ import { MARKDOWN_LIMIT } from '../core/render-plan.ts';
 import { renderPrComment } from './comment.ts';
 import type { GitHubApi, IssueComment } from './github.ts';
 import { parseMarker, renderMarker, renderReviewedChanges, sameIdentity } from './markers.ts';
-import { isOutcome, makePlan, plainPlan } from './plan.ts';
+import { changedAccountsSince, isOutcome, makePlan, plainPlan } from './plan.ts';
 import { checkTargetsAgainstBase } from './targets.ts';
 import { INCOMPLETE, mdCell, title, workspacePath, type Outcome, type Run } from './run.ts';
 import { validate, validationSummary, type Validation } from './validate.ts';
@@ -47,7 +47,7 @@ export async function pullRequestPlan(run: Run): Promise<Outcome> {
     return { code: EXIT.OK };
   }
   // INVARIANTS.md 17: the targets (where credentials go) come from the base branch.
-  const baseSha = (pr.base as { sha?: string }).sha;
+  const baseSha = pr.base.sha;
   const targets = baseSha
     ? await checkTargetsAgainstBase(run, baseSha)
     : { ok: false as const, unreadable: 'the event payload has no base commit' };
@@ -73,7 +73,13 @@ export async function pullRequestPlan(run: Run): Promise<Outcome> {
       `connops: ${what}; planning anyway because \`allow-target-changes\` is true`,
     );
   }
-  const p = await makePlan(run);
+  // Issue 24 item 1: by default only the accounts this PR's files touch are read;
+  // apply on merge re-plans the same scope (the marker says which).
+  const scoped =
+    run.inputs.scope === 'changed-accounts'
+      ? await changedAccountsSince(run, baseSha, 'base commit')
+      : undefined;
+  const p = await makePlan(run, false, scoped);
   if (isOutcome(p)) return p;
   const comment = renderPrComment(run, p.plan, { headSha });
   await run.summary(comment.summary);
@@ -135,6 +141,8 @@ async function postState(
     config: run.identity.config,
     ...(run.identity.scope ? { scope: run.identity.scope } : {}),
     ...(plan ? { fingerprint: plan.fingerprint } : { state }),
+    // A plan of the changed accounts only: apply re-plans that scope (action/apply.ts).
+    ...(plan?.policy?.scope ? { planned: 'accounts' } : {}),
     sha,
   });
   const footer = plan

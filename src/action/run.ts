@@ -64,8 +64,10 @@ export interface EventPayload {
   readonly pull_request?: {
     readonly number: number;
     readonly head: { readonly sha: string; readonly repo: { readonly full_name: string } | null };
-    readonly base: { readonly repo: { readonly full_name: string } };
+    readonly base: { readonly repo: { readonly full_name: string }; readonly sha?: string };
   };
+  /** A push: the branch's previous tip (what this push's changes are compared with). */
+  readonly before?: string;
   readonly repository?: { readonly default_branch?: string; readonly full_name?: string };
 }
 

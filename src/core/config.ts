@@ -25,6 +25,7 @@ const TARGET_KEYS = [
   'insecure_http',
   'check_numbers',
   'known_fields',
+  'fix_numbers',
 ];
 
 export interface ParsedConfig {
@@ -298,6 +299,16 @@ function parseTarget(
       ),
     );
   }
+  const fixNumbers = raw['fix_numbers'];
+  if (fixNumbers !== undefined && typeof fixNumbers !== 'boolean') {
+    diagnostics.push(
+      err(
+        'CONFIG',
+        `\`fix_numbers\` of target "${name}" must be true or false (default true: after an apply the number manager's used_by is recomputed in every account whose numbers it moved)`,
+        here(`${base}/fix_numbers`),
+      ),
+    );
+  }
   const int = (key: string, def: number, min: number, max: number): number => {
     const v = raw[key];
     if (v === undefined) return def;
@@ -402,6 +413,7 @@ function parseTarget(
     ...(known_fields ? { known_fields } : {}),
     ...(unset.length > 0 ? { unset } : {}),
     ...(checkNumbers === false ? { check_numbers: false } : {}),
+    ...(fixNumbers === false ? { fix_numbers: false } : {}),
   };
   return target;
 

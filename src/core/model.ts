@@ -112,6 +112,12 @@ export interface TargetConfig {
    * expose `phone_numbers`); DIDs are then not checked against their ownership.
    */
   readonly check_numbers?: false;
+  /**
+   * False: after an apply, do not have the API recompute which application
+   * uses each number (Kazoo's number manager `used_by`, INVARIANTS.md item 4).
+   * Absent means true.
+   */
+  readonly fix_numbers?: false;
   readonly source: SourcePos;
   /**
    * Unknown-field warnings to leave out, as JSON Pointer patterns into a spec

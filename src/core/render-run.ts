@@ -146,3 +146,32 @@ export function renderApplyResults(results: readonly WriteOutcome[]): string {
   );
   return lines.join('');
 }
+
+/** One account's number repair after an apply (engine/apply's NumberRepair). */
+export interface NumberRepairOutcome {
+  readonly target: string;
+  readonly account: string;
+  readonly status: 'ok' | 'failed' | 'skipped' | 'off';
+  readonly message: string;
+  readonly requestId?: string;
+}
+
+/** One line per account whose numbers an apply moved (✓ recomputed, ✗ failed, - skipped, · turned off). */
+export function renderNumberRepairs(repairs: readonly NumberRepairOutcome[]): string {
+  return repairs
+    .map((r) => {
+      const mark =
+        r.status === 'ok' ? '✓' : r.status === 'failed' ? '✗' : r.status === 'skipped' ? '-' : '·';
+      return `${mark} numbers of account ${r.account} on ${r.target}: ${r.message}${r.requestId ? ` [request ${r.requestId}]` : ''}\n`;
+    })
+    .join('');
+}
+
+/** The closing line when some number repair failed or was skipped (undefined when none did). */
+export function renderNumbersNotRepaired(
+  repairs: readonly NumberRepairOutcome[],
+): string | undefined {
+  const bad = repairs.filter((r) => r.status === 'failed' || r.status === 'skipped');
+  if (bad.length === 0) return undefined;
+  return `connops: the writes were applied, but used_by could not be recomputed in ${bad.length} account${bad.length === 1 ? '' : 's'} (${bad.map((r) => r.account).join(', ')}); recompute it with POST /v2/accounts/{account}/phone_numbers/fix (a plan with no changes does not repeat it)\n`;
+}

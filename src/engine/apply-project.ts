@@ -11,7 +11,14 @@ import { sealWrites, type Plan, type PlanChange } from '../core/plan.ts';
 import { explainStale, type PlanJson } from '../core/render-plan.ts';
 import { globToRegExp } from '../io/files.ts';
 import { PROVIDERS } from '../providers/registry.ts';
-import { applyPlan, verifyApplied, type AuditRecord, type ChangeResult } from './apply.ts';
+import {
+  applyPlan,
+  repairNumbers,
+  verifyApplied,
+  type AuditRecord,
+  type ChangeResult,
+  type NumberRepair,
+} from './apply.ts';
 import type { PlannedProject } from './project.ts';
 import type { ProgressEvent } from './reconcile.ts';
 
@@ -72,16 +79,32 @@ export interface ExecuteOptions {
   readonly stop?: (() => string | undefined) | undefined;
 }
 
+/** What an apply did: each write's result, and each account's number repair. */
+export interface ApplyOutcome {
+  readonly results: ChangeResult[];
+  /** One per account whose numbers the writes moved (engine/apply.ts repairNumbers). */
+  readonly numbers: NumberRepair[];
+}
+
+/** True when every number repair was made (or the target turned it off). */
+export function numbersRepaired(numbers: readonly NumberRepair[]): boolean {
+  return numbers.every((n) => n.status === 'ok' || n.status === 'off');
+}
+
 /**
  * Writes the selected changes of a prepared apply (each with the revision it
- * was planned against), then reads every written object back and marks what
- * did not converge. The sessions stay open; the caller closes the pool.
+ * was planned against), has the number manager recompute `used_by` in every
+ * account whose numbers moved, then reads every written object back and marks
+ * what did not converge. The repair comes before the read-back so that
+ * `used_by` is wrong for as short a time as possible (verification is a GET
+ * per write) and is already right if the run is killed while verifying. The
+ * sessions stay open; the caller closes the pool.
  */
 export async function executeApply(
   project: PlannedProject,
   selected: ReadonlySet<number>,
   options: ExecuteOptions = {},
-): Promise<ChangeResult[]> {
+): Promise<ApplyOutcome> {
   const ignores = new Map(project.documents.map((d) => [keyString(d.key), d.ignore]));
   const ignoreOf = (k: DocumentKey): readonly string[] => ignores.get(keyString(k)) ?? [];
   const apply = {
@@ -95,8 +118,10 @@ export async function executeApply(
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.stop ? { stop: options.stop } : {}),
   };
-  const results = await applyPlan(project.plan, apply);
-  return verifyApplied(project.plan, results, apply, ignoreOf);
+  const written = await applyPlan(project.plan, apply);
+  const numbers = await repairNumbers(project.plan, written, apply);
+  const results = await verifyApplied(project.plan, written, apply, ignoreOf);
+  return { results, numbers };
 }
 
 /**

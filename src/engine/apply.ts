@@ -421,6 +421,107 @@ function auditOf(r: ChangeResult, options: ApplyOptions, plan: Plan): AuditRecor
 }
 
 /**
+ * The API's record of which application uses each number, recomputed in one
+ * account after an apply (INVARIANTS.md item 4). `off`: the target turns it
+ * off (`fix_numbers: false`).
+ */
+export interface NumberRepair {
+  readonly target: string;
+  readonly account: string;
+  /** The document kind whose writes moved the numbers. */
+  readonly kind: string;
+  readonly status: 'ok' | 'failed' | 'skipped' | 'off';
+  readonly message: string;
+  readonly requestId?: string;
+}
+
+/**
+ * After the writes: once per account in which a write that landed (or may
+ * have: `unknown`) claimed or released numbers, creates and deletes included,
+ * asks the session to recompute the API's record of their use
+ * (`ProviderSession.repairNumbers`; Kazoo: `used_by`, reference/kazoo-api.md
+ * §12). Kazoo's own writes leave it wrong after a create (PUT does not track
+ * it) and after every move made claim-first (the claim marks the number, the
+ * release then clears it). A failure is reported, never undoes a write. Honours
+ * `stop` like a write: a stopped apply starts no repair.
+ */
+export async function repairNumbers(
+  plan: Plan,
+  results: readonly ChangeResult[],
+  options: ApplyOptions,
+): Promise<NumberRepair[]> {
+  const byKey = new Map(plan.changes.map((c) => [keyString(c.key), c]));
+  const groups = new Map<string, { target: string; account: string; kind: string }>();
+  for (const r of results) {
+    if (r.status !== 'ok' && r.status !== 'unknown') continue;
+    const change = byKey.get(keyString(r.key));
+    if (!change || change.claims.length + change.releases.length === 0) continue;
+    const { target, account, kind } = r.key;
+    groups.set(`${target}\u0000${account}\u0000${kind}`, { target, account, kind });
+  }
+  const todo = [...groups.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, g]) => g);
+  const out = await Promise.all(
+    todo.map(async (g): Promise<NumberRepair | undefined> => {
+      const provider = options.providers.get(g.kind);
+      const target = options.config.targets[g.target];
+      if (!provider || !target) return undefined;
+      const session = options.pool.get(provider, target);
+      if (!session.repairNumbers) return undefined;
+      const base = { target: g.target, account: g.account, kind: g.kind };
+      if (target.fix_numbers === false)
+        return {
+          ...base,
+          status: 'off',
+          message:
+            'not recomputed (fix_numbers: false): the number manager may show numbers this apply created or moved as unused',
+        };
+      const stopped = options.stop?.();
+      if (stopped !== undefined)
+        return { ...base, status: 'skipped', message: `not recomputed: ${stopped}` };
+      const store: { requestId?: string } = {};
+      const repair = session.repairNumbers.bind(session);
+      const result = await requestContext.run(store, async (): Promise<NumberRepair> => {
+        try {
+          await repair(g.account);
+          return {
+            ...base,
+            status: 'ok',
+            message: 'used_by recomputed from the live documents',
+            ...(store.requestId ? { requestId: store.requestId } : {}),
+          };
+        } catch (err) {
+          const requestId = err instanceof ApiError ? err.requestId : store.requestId;
+          return {
+            ...base,
+            status: 'failed',
+            message: `${err instanceof Error ? err.message : String(err)}. The writes stand (nothing was undone); until used_by is recomputed the number manager may show numbers this apply created or moved as unused`,
+            ...(requestId ? { requestId } : {}),
+          };
+        }
+      });
+      options.audit?.({
+        time: options.now().toISOString(),
+        commit: plan.meta.git?.commit ?? null,
+        dirty: plan.meta.git?.dirty ?? null,
+        target: g.target,
+        account: g.account,
+        kind: g.kind,
+        name: '',
+        action: 'repair-numbers',
+        id: null,
+        request_id: result.requestId ?? null,
+        status: result.status === 'ok' ? 'ok' : 'failed',
+        ...(result.status !== 'ok' ? { error: result.message } : {}),
+      });
+      return result;
+    }),
+  );
+  return out.filter((r): r is NumberRepair => r !== undefined);
+}
+
+/**
  * Reads back every object that was written and compares it with the plan:
  * creates and updates must now equal the desired body, deletes must be gone.
  */

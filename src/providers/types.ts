@@ -73,6 +73,13 @@ export interface ProviderSession {
    * beside `list`; a failure makes the account unread (the plan incomplete).
    */
   readAccountFacts?(account: string, signal?: AbortSignal): Promise<unknown>;
+  /**
+   * After writes that claimed or released numbers in `account`, has the API's
+   * own record of which application uses each number recomputed from the live
+   * documents (Kazoo: the number manager's `used_by`, INVARIANTS.md item 4).
+   * One idempotent request; absent for APIs without such a record.
+   */
+  repairNumbers?(account: string): Promise<void>;
   /** Frees connections. */
   close(): Promise<void>;
 }

@@ -64,6 +64,8 @@ export interface ActionWorld {
   readonly baseSha: string;
   /** Commits the workspace as it is now; returns the commit id. */
   commit(message: string): Promise<string>;
+  /** Runs git in the workspace (branches, merges); returns its stdout. */
+  git(...args: string[]): Promise<string>;
   /** The project directory inside the workspace (working-directory "infra"). */
   readonly project: string;
   readonly kazoo: KazooEmulator;
@@ -171,6 +173,7 @@ export async function startActionWorld(
     workspace,
     baseSha,
     commit,
+    git,
     project,
     kazoo,
     github,
@@ -196,6 +199,9 @@ export async function startActionWorld(
           'fail-on-drift': 'true',
           'drift-issue': 'false',
           args: '',
+          // The workspace's base commit already holds every example document, so a PR
+          // plan of the changed accounts would read none: tests of scoping set it.
+          scope: 'all',
           ...o.inputs,
         }).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v]),
       );
@@ -320,10 +326,15 @@ export function pullRequestPayload(options: {
   };
 }
 
-export function pushPayload(options: { sha: string; repository: string }): unknown {
+export function pushPayload(options: {
+  sha: string;
+  repository: string;
+  /** The branch's tip before the push (default: a commit the workspace does not have). */
+  before?: string;
+}): unknown {
   return {
     ref: 'refs/heads/main',
-    before: 'a'.repeat(40),
+    before: options.before ?? 'a'.repeat(40),
     after: options.sha,
     repository: {
       full_name: options.repository,

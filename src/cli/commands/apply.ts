@@ -7,11 +7,17 @@ import { resolve } from 'node:path';
 import { ConnopsError, UsageError } from '../../core/errors.ts';
 import { EXIT } from '../../core/exit-codes.ts';
 import { renderPlanText, type PlanJson } from '../../core/render-plan.ts';
-import { countResults, renderApplyResults } from '../../core/render-run.ts';
-import type { AuditRecord, ChangeResult } from '../../engine/apply.ts';
+import {
+  countResults,
+  renderApplyResults,
+  renderNumberRepairs,
+  renderNumbersNotRepaired,
+} from '../../core/render-run.ts';
+import type { AuditRecord } from '../../engine/apply.ts';
 import {
   executeApply,
   narrowPlan,
+  type ApplyOutcome,
   prepareApply,
   staleReasons,
 } from '../../engine/apply-project.ts';
@@ -110,7 +116,7 @@ async function applyPlanned(
     const logFile = ctx.flags['log-file'];
     // Opened before the first write: a log that cannot be written stops the apply here.
     const audit = logFile ? AuditLog.open(resolve(ctx.io.cwd, logFile), ctx.secrets) : undefined;
-    let results: ChangeResult[];
+    let outcome: ApplyOutcome;
     let signal: StopSignal | undefined;
     const stopListening = ctx.io.onStopSignal?.((s) => {
       signal = s;
@@ -119,7 +125,7 @@ async function applyPlanned(
       );
     });
     try {
-      results = await executeApply(run, prepared.selected, {
+      outcome = await executeApply(run, prepared.selected, {
         ...(audit ? { audit: (r: AuditRecord) => audit.append(r) } : {}),
         onProgress: progressReporter(ctx),
         stop: () => (signal ? `interrupted by ${signal}` : undefined),
@@ -128,7 +134,9 @@ async function applyPlanned(
       stopListening?.();
       audit?.close();
     }
+    const { results, numbers } = outcome;
     ctx.out(renderApplyResults(results));
+    ctx.out(renderNumberRepairs(numbers));
     if (signal) {
       ctx.err(
         `connops: apply interrupted by ${signal}: the writes not started are listed as skipped. Run \`connops plan\` to see what is left.\n`,
@@ -139,6 +147,11 @@ async function applyPlanned(
       ctx.err(
         'connops: some changes did not complete; the others were applied. Run `connops plan` to see what is left, then apply again.\n',
       );
+      return EXIT.FAILURE;
+    }
+    const notRepaired = renderNumbersNotRepaired(numbers);
+    if (notRepaired !== undefined) {
+      ctx.err(notRepaired);
       return EXIT.FAILURE;
     }
     return EXIT.OK;

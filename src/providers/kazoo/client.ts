@@ -327,6 +327,37 @@ export class KazooClient {
     );
   }
 
+  /**
+   * Has the number manager recompute `used_by` of every number assigned to an
+   * account from its live documents (`POST /v2/accounts/{A}/phone_numbers/fix`,
+   * §12): `kazoo_number_manager_maintenance:fix_account_db_numbers/1`
+   * (`core/kazoo_number_manager/src/kazoo_number_manager_maintenance.erl@223893d0:1462-1469`,
+   * via `cb_phone_numbers_v2.erl@223893d0:339-342`). Connectivity writes leave
+   * `used_by` wrong after a create (PUT does not track it) and after a move
+   * (the claim marks, the release then clears): the one call per account puts
+   * it right, `trunkstore` for DIDs of enabled servers of live documents,
+   * `callflow` for callflow numbers, cleared for numbers in neither. The
+   * per-number `fix/{NUM}` does not recompute `used_by` (it only copies the
+   * number doc, :332-337), so it is not used. Recomputing is idempotent, so
+   * the HTTP layer may repeat it. The answer (the account's first listing
+   * page) is not read: one request per account.
+   */
+  async fixNumbers(account: string): Promise<void> {
+    const op: KazooOperation = {
+      verb: 'fix',
+      target: this.target,
+      account,
+      resource: 'kazoo/phone_numbers',
+    };
+    const res = await this.call({
+      method: 'POST',
+      path: `/accounts/${encodeURIComponent(account)}/phone_numbers/fix`,
+      body: { data: {} },
+      idempotent: true,
+    });
+    if (res.status !== 200) throw this.error(res, op);
+  }
+
   /** One document, or undefined when it does not exist (404 covers soft-deleted docs, §1.5). */
   async get(account: string, id: string, signal?: AbortSignal): Promise<LiveObject | undefined> {
     const res = await this.call(

@@ -9,7 +9,7 @@ import type { HttpResponse } from '../../io/http-types.ts';
 
 /** What the client was doing, for the "Cannot … " part of a message. */
 export interface KazooOperation {
-  readonly verb: 'list' | 'read' | 'create' | 'update' | 'delete' | 'sign in to';
+  readonly verb: 'list' | 'read' | 'create' | 'update' | 'delete' | 'fix' | 'sign in to';
   readonly target: string;
   readonly account?: string;
   /** Document id, when known. */

@@ -61,6 +61,7 @@ export function createKazooSession(target: TargetConfig, deps: KazooDeps): Provi
           readAccountFacts: (account: string, signal?: AbortSignal) =>
             client.listNumbers(account, signal),
         }),
+    repairNumbers: (account) => client.fixNumbers(account),
     close: () => client.close(),
   };
 }
