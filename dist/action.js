@@ -1667,11 +1667,29 @@ var init_plan = __esm({
           (input2.deleted ?? []).map((k2) => scopeKey(k2.target, k2.kind, k2.account))
         );
       }
-      /** Plans one scope's documents against its live objects (call once per scope). */
+      /**
+       * Plans one scope's documents against its live objects (call once per scope).
+       * Returns the values (DIDs) its documents claim that a provider's account
+       * check must see (`checkAccountFacts`): those this plan newly routes, or every
+       * DID with the target's `check_numbers: all`; empty when nothing needs it.
+       */
       addScope(scope) {
         const sk = scopeKey(scope.target, scope.kind, scope.account);
         this.planned.add(sk);
-        this.planScope(sk, this.docsByScope.get(sk) ?? [], scope);
+        return this.planScope(sk, this.docsByScope.get(sk) ?? [], scope);
+      }
+      /**
+       * Checks a planned scope's claims against what the provider read of the
+       * account (Kazoo: the number manager, §12): each DID that would never route
+       * is a plan problem at its document.
+       */
+      addFacts(scope, claims, facts) {
+        const provider = this.input.providers.get(scope.kind);
+        const target = this.input.targets[scope.target];
+        if (!provider?.checkAccountFacts || !target) return;
+        const sk = scopeKey(scope.target, scope.kind, scope.account);
+        for (const f of provider.checkAccountFacts(scope.account, claims, facts, target))
+          this.problem(sk, { key: f.doc.key, source: f.doc.source, message: f.message });
       }
       /**
        * Plans the documents of scopes never added (no live objects: creates),
@@ -1764,11 +1782,10 @@ var init_plan = __esm({
         const account = sample?.key.account ?? scope?.account ?? "";
         const provider = input2.providers.get(kind);
         const target = input2.targets[targetName];
-        if (!provider || !target) return;
+        if (!provider || !target) return [];
         const objects = scope?.objects ?? [];
-        if (scope?.facts !== void 0 && provider.checkAccountFacts)
-          for (const f of provider.checkAccountFacts(account, docs, scope.facts, target))
-            this.problem(sk, { key: f.doc.key, source: f.doc.source, message: f.message });
+        const claimed = [];
+        const checkAll = target.check_numbers === "all";
         const byId = new Map(objects.map((o2) => [o2.id, o2]));
         const byName = /* @__PURE__ */ new Map();
         for (const o2 of objects) {
@@ -1820,6 +1837,8 @@ var init_plan = __esm({
             continue;
           }
           this.changes.push(change);
+          const values = checkAll ? provider.claims(doc.spec) : change.claims;
+          if (provider.checkAccountFacts && values.length > 0) claimed.push({ doc, values });
         }
         const declaresAccount = docs.length > 0 || this.deletedScopes.has(sk);
         for (const o2 of objects) {
@@ -1857,6 +1876,7 @@ var init_plan = __esm({
             this.undeclared.push({ key, id: o2.id, values: provider.exclusiveValues?.(o2.body) ?? [] });
           }
         }
+        return claimed;
       }
     };
     hmacKeys = /* @__PURE__ */ new WeakMap();
@@ -38997,10 +39017,10 @@ var init_provider2 = __esm({
         return out;
       },
       identities: { "/servers": SERVER_IDENTITY },
-      checkAccountFacts(account, docs, facts) {
+      checkAccountFacts(account, claims, facts) {
         const listing = facts;
-        return docs.flatMap(
-          (doc) => numberOwnershipFindings(account, kazooConnectivity.claims(doc.spec), listing).map((f) => ({
+        return claims.flatMap(
+          ({ doc, values }) => numberOwnershipFindings(account, values, listing).map((f) => ({
             doc,
             message: `${doc.key.kind} "${doc.key.name}": ${f.message}`
           }))
@@ -47543,11 +47563,11 @@ function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics, e
     );
   }
   const checkNumbers = raw2["check_numbers"];
-  if (checkNumbers !== void 0 && typeof checkNumbers !== "boolean") {
+  if (checkNumbers !== void 0 && typeof checkNumbers !== "boolean" && checkNumbers !== "all") {
     diagnostics.push(
       err(
         "CONFIG",
-        `\`check_numbers\` of target "${name}" must be true or false`,
+        `\`check_numbers\` of target "${name}" must be true (the DIDs a plan routes, the default), all (every DID) or false`,
         here(`${base}/check_numbers`)
       )
     );
@@ -47658,7 +47678,7 @@ function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics, e
     positions,
     ...known_fields ? { known_fields } : {},
     ...unset.length > 0 ? { unset } : {},
-    ...checkNumbers === false ? { check_numbers: false } : {},
+    ...checkNumbers === false || checkNumbers === "all" ? { check_numbers: checkNumbers } : {},
     ...fixNumbers === false ? { fix_numbers: false } : {}
   };
   return target;
@@ -47794,7 +47814,7 @@ function selectDocuments(documents, selection) {
     (d) => inSelection(selection, d.key.target, d.key.account) && (!selection.keys || selection.keys.has(`${d.key.target}/${d.key.account}/${d.key.kind}/${d.key.name}`))
   );
 }
-async function readLiveState(config, documents, deleted, providers, pool, onScope, onProgress) {
+async function readLiveState(config, documents, deleted, providers, pool, onScope, onFacts, onProgress) {
   const wanted = /* @__PURE__ */ new Map();
   for (const k2 of [...documents.map((d) => d.key), ...deleted])
     wanted.set(scopeKey(k2.target, k2.kind, k2.account), {
@@ -47803,7 +47823,6 @@ async function readLiveState(config, documents, deleted, providers, pool, onScop
       account: k2.account
     });
   const list = [...wanted.values()];
-  const declared = new Set(documents.map((d) => scopeKey(d.key.target, d.key.kind, d.key.account)));
   const touched = new Set(list.map((s) => s.target));
   const window2 = new Semaphore(
     [...touched].reduce((sum, t2) => sum + (config.targets[t2]?.concurrency ?? 1), 0)
@@ -47819,16 +47838,10 @@ async function readLiveState(config, documents, deleted, providers, pool, onScop
       if (!provider || !target) return;
       await window2.acquire();
       let objects;
-      let facts;
+      const session = pool.get(provider, target);
       try {
-        const session = pool.get(provider, target);
-        const wantsFacts = session.readAccountFacts !== void 0 && provider.checkAccountFacts !== void 0 && declared.has(scopeKey(s.target, s.kind, s.account));
-        [objects, facts] = await Promise.all([
-          session.list(s.account),
-          wantsFacts ? session.readAccountFacts?.(s.account) : void 0
-        ]);
+        objects = await session.list(s.account);
       } catch (err2) {
-        objects = void 0;
         failures.push({ ...s, message: err2 instanceof Error ? err2.message : String(err2) });
       } finally {
         window2.release();
@@ -47840,10 +47853,22 @@ async function readLiveState(config, documents, deleted, providers, pool, onScop
           current: `${s.target}/${s.account}`
         });
       }
-      if (objects) {
-        read++;
-        onScope({ ...s, objects, ...facts !== void 0 ? { facts } : {} });
+      if (!objects) return;
+      read++;
+      const scope = { ...s, objects };
+      const claims = onScope(scope);
+      if (claims.length === 0 || !session.readAccountFacts || !onFacts) return;
+      await window2.acquire();
+      let facts;
+      try {
+        facts = await session.readAccountFacts(s.account);
+      } catch (err2) {
+        failures.push({ ...s, message: err2 instanceof Error ? err2.message : String(err2) });
+        return;
+      } finally {
+        window2.release();
       }
+      onFacts(scope, claims, facts);
     })
   );
   return { read, failures };
@@ -47867,6 +47892,7 @@ async function planDocuments(config, documents, options) {
     options.providers,
     options.pool,
     (scope) => planner.addScope(scope),
+    (scope, claims, facts) => planner.addFacts(scope, claims, facts),
     options.onProgress
   );
   if (live.failures.length > 0 && live.read === 0 && documents.length > 0) {

@@ -15554,11 +15554,11 @@ function parseTarget(name, raw, base, here, keyAt, targetTypes2, diagnostics, en
     );
   }
   const checkNumbers = raw["check_numbers"];
-  if (checkNumbers !== void 0 && typeof checkNumbers !== "boolean") {
+  if (checkNumbers !== void 0 && typeof checkNumbers !== "boolean" && checkNumbers !== "all") {
     diagnostics.push(
       err(
         "CONFIG",
-        `\`check_numbers\` of target "${name}" must be true or false`,
+        `\`check_numbers\` of target "${name}" must be true (the DIDs a plan routes, the default), all (every DID) or false`,
         here(`${base}/check_numbers`)
       )
     );
@@ -15669,7 +15669,7 @@ function parseTarget(name, raw, base, here, keyAt, targetTypes2, diagnostics, en
     positions,
     ...known_fields ? { known_fields } : {},
     ...unset.length > 0 ? { unset } : {},
-    ...checkNumbers === false ? { check_numbers: false } : {},
+    ...checkNumbers === false || checkNumbers === "all" ? { check_numbers: checkNumbers } : {},
     ...fixNumbers === false ? { fix_numbers: false } : {}
   };
   return target;
@@ -19097,10 +19097,10 @@ var kazooConnectivity = {
     return out;
   },
   identities: { "/servers": SERVER_IDENTITY },
-  checkAccountFacts(account, docs, facts) {
+  checkAccountFacts(account, claims, facts) {
     const listing = facts;
-    return docs.flatMap(
-      (doc) => numberOwnershipFindings(account, kazooConnectivity.claims(doc.spec), listing).map((f) => ({
+    return claims.flatMap(
+      ({ doc, values }) => numberOwnershipFindings(account, values, listing).map((f) => ({
         doc,
         message: `${doc.key.kind} "${doc.key.name}": ${f.message}`
       }))

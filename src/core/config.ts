@@ -290,11 +290,11 @@ function parseTarget(
     );
   }
   const checkNumbers = raw['check_numbers'];
-  if (checkNumbers !== undefined && typeof checkNumbers !== 'boolean') {
+  if (checkNumbers !== undefined && typeof checkNumbers !== 'boolean' && checkNumbers !== 'all') {
     diagnostics.push(
       err(
         'CONFIG',
-        `\`check_numbers\` of target "${name}" must be true or false`,
+        `\`check_numbers\` of target "${name}" must be true (the DIDs a plan routes, the default), all (every DID) or false`,
         here(`${base}/check_numbers`),
       ),
     );
@@ -412,7 +412,7 @@ function parseTarget(
     positions,
     ...(known_fields ? { known_fields } : {}),
     ...(unset.length > 0 ? { unset } : {}),
-    ...(checkNumbers === false ? { check_numbers: false } : {}),
+    ...(checkNumbers === false || checkNumbers === 'all' ? { check_numbers: checkNumbers } : {}),
     ...(fixNumbers === false ? { fix_numbers: false } : {}),
   };
   return target;

@@ -108,10 +108,12 @@ export interface TargetConfig {
   /** Extra PEM file to trust (private CA), or undefined for the system store. */
   readonly ca_file?: string;
   /**
-   * false: do not read the number manager at plan time (for servers that do not
-   * expose `phone_numbers`); DIDs are then not checked against their ownership.
+   * Which DIDs the plan checks against the number manager (§12): by default
+   * those the plan newly routes (only accounts where it routes one are read);
+   * 'all': every desired DID of every declared account; false: none (servers
+   * that do not expose `phone_numbers`).
    */
-  readonly check_numbers?: false;
+  readonly check_numbers?: false | 'all';
   /**
    * False: after an apply, do not have the API recompute which application
    * uses each number (Kazoo's number manager `used_by`, INVARIANTS.md item 4).

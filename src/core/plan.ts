@@ -178,6 +178,12 @@ export interface Plan {
   readonly meta: PlanMeta;
 }
 
+/** The values (DIDs) a document claims that an account check must see. */
+export interface AccountClaim {
+  readonly doc: DesiredDocument;
+  readonly values: readonly string[];
+}
+
 /** A live object in a declared account that no document declares (and prune leaves alone). */
 export interface UndeclaredObject {
   readonly key: DocumentKey;
@@ -190,8 +196,6 @@ export interface LiveScope {
   readonly kind: string;
   readonly account: string;
   readonly objects: readonly LiveObject[];
-  /** What the provider's `readAccountFacts` read for this account, when it has such a check. */
-  readonly facts?: unknown;
 }
 
 /** Everything a plan needs except the live state, which arrives scope by scope. */
@@ -273,11 +277,30 @@ export class Planner {
     );
   }
 
-  /** Plans one scope's documents against its live objects (call once per scope). */
-  addScope(scope: LiveScope): void {
+  /**
+   * Plans one scope's documents against its live objects (call once per scope).
+   * Returns the values (DIDs) its documents claim that a provider's account
+   * check must see (`checkAccountFacts`): those this plan newly routes, or every
+   * DID with the target's `check_numbers: all`; empty when nothing needs it.
+   */
+  addScope(scope: LiveScope): AccountClaim[] {
     const sk = scopeKey(scope.target, scope.kind, scope.account);
     this.planned.add(sk);
-    this.planScope(sk, this.docsByScope.get(sk) ?? [], scope);
+    return this.planScope(sk, this.docsByScope.get(sk) ?? [], scope);
+  }
+
+  /**
+   * Checks a planned scope's claims against what the provider read of the
+   * account (Kazoo: the number manager, §12): each DID that would never route
+   * is a plan problem at its document.
+   */
+  addFacts(scope: LiveScope, claims: readonly AccountClaim[], facts: unknown): void {
+    const provider = this.input.providers.get(scope.kind);
+    const target = this.input.targets[scope.target];
+    if (!provider?.checkAccountFacts || !target) return;
+    const sk = scopeKey(scope.target, scope.kind, scope.account);
+    for (const f of provider.checkAccountFacts(scope.account, claims, facts, target))
+      this.problem(sk, { key: f.doc.key, source: f.doc.source, message: f.message });
   }
 
   /**
@@ -378,7 +401,11 @@ export class Planner {
     else this.problemsByScope.set(sk, [p]);
   }
 
-  private planScope(sk: string, docs: readonly DesiredDocument[], scope: LiveScope | undefined) {
+  private planScope(
+    sk: string,
+    docs: readonly DesiredDocument[],
+    scope: LiveScope | undefined,
+  ): AccountClaim[] {
     const input = this.input;
     const sample = docs[0];
     const kind = sample?.key.kind ?? scope?.kind ?? '';
@@ -386,12 +413,10 @@ export class Planner {
     const account = sample?.key.account ?? scope?.account ?? '';
     const provider = input.providers.get(kind);
     const target = input.targets[targetName];
-    if (!provider || !target) return;
+    if (!provider || !target) return [];
     const objects = scope?.objects ?? [];
-    // Facts the API keeps elsewhere (Kazoo: which account owns each DID, §12).
-    if (scope?.facts !== undefined && provider.checkAccountFacts)
-      for (const f of provider.checkAccountFacts(account, docs, scope.facts, target))
-        this.problem(sk, { key: f.doc.key, source: f.doc.source, message: f.message });
+    const claimed: AccountClaim[] = [];
+    const checkAll = target.check_numbers === 'all';
     const byId = new Map(objects.map((o) => [o.id, o]));
     const byName = new Map<string, LiveObject[]>();
     for (const o of objects) {
@@ -444,6 +469,10 @@ export class Planner {
         continue;
       }
       this.changes.push(change);
+      // What the account check must see: the DIDs this plan routes here (an
+      // unchanged document's DIDs are routed already, whatever this plan does).
+      const values = checkAll ? provider.claims(doc.spec) : change.claims;
+      if (provider.checkAccountFacts && values.length > 0) claimed.push({ doc, values });
     }
 
     // Objects no document declares: delete only with prune, only inside accounts
@@ -491,6 +520,7 @@ export class Planner {
         this.undeclared.push({ key, id: o.id, values: provider.exclusiveValues?.(o.body) ?? [] });
       }
     }
+    return claimed;
   }
 }
 

@@ -4,7 +4,14 @@
  */
 import { ConnopsError } from '../core/errors.ts';
 import { keyString, type Config, type DesiredDocument, type DocumentKey } from '../core/model.ts';
-import { Planner, scopeKey, type LiveScope, type Plan, type PlanMeta } from '../core/plan.ts';
+import {
+  Planner,
+  scopeKey,
+  type AccountClaim,
+  type LiveScope,
+  type Plan,
+  type PlanMeta,
+} from '../core/plan.ts';
 import { shardOf } from '../core/shard.ts';
 import { Semaphore } from '../io/http.ts';
 import type { LiveObject, Provider } from '../providers/types.ts';
@@ -81,7 +88,8 @@ export async function readLiveState(
   deleted: readonly DocumentKey[],
   providers: ReadonlyMap<string, Provider>,
   pool: SessionPool,
-  onScope: (scope: LiveScope) => void,
+  onScope: (scope: LiveScope) => readonly AccountClaim[],
+  onFacts?: (scope: LiveScope, claims: readonly AccountClaim[], facts: unknown) => void,
   onProgress?: (e: ProgressEvent) => void,
 ): Promise<{ readonly read: number; readonly failures: ReadFailure[] }> {
   const wanted = new Map<string, { target: string; kind: string; account: string }>();
@@ -92,7 +100,6 @@ export async function readLiveState(
       account: k.account,
     });
   const list = [...wanted.values()];
-  const declared = new Set(documents.map((d) => scopeKey(d.key.target, d.key.kind, d.key.account)));
   const touched = new Set(list.map((s) => s.target));
   const window = new Semaphore(
     [...touched].reduce((sum, t) => sum + (config.targets[t]?.concurrency ?? 1), 0),
@@ -108,21 +115,10 @@ export async function readLiveState(
       if (!provider || !target) return;
       await window.acquire();
       let objects: LiveObject[] | undefined;
-      let facts: unknown;
+      const session = pool.get(provider, target);
       try {
-        const session = pool.get(provider, target);
-        // What plan-time checks need besides the objects (Kazoo: the number
-        // manager), read beside the listing, only where documents are declared.
-        const wantsFacts =
-          session.readAccountFacts !== undefined &&
-          provider.checkAccountFacts !== undefined &&
-          declared.has(scopeKey(s.target, s.kind, s.account));
-        [objects, facts] = await Promise.all([
-          session.list(s.account),
-          wantsFacts ? session.readAccountFacts?.(s.account) : undefined,
-        ]);
+        objects = await session.list(s.account);
       } catch (err) {
-        objects = undefined;
         failures.push({ ...s, message: err instanceof Error ? err.message : String(err) });
       } finally {
         window.release();
@@ -135,10 +131,24 @@ export async function readLiveState(
         });
       }
       // Outside the try: a failure while planning is a bug to surface, not an unreadable account.
-      if (objects) {
-        read++;
-        onScope({ ...s, objects, ...(facts !== undefined ? { facts } : {}) });
+      if (!objects) return;
+      read++;
+      const scope = { ...s, objects };
+      const claims = onScope(scope);
+      // What the account check needs besides the objects (Kazoo: the number
+      // manager, §12), read only where the plan claims something to check.
+      if (claims.length === 0 || !session.readAccountFacts || !onFacts) return;
+      await window.acquire();
+      let facts: unknown;
+      try {
+        facts = await session.readAccountFacts(s.account);
+      } catch (err) {
+        failures.push({ ...s, message: err instanceof Error ? err.message : String(err) });
+        return;
+      } finally {
+        window.release();
       }
+      onFacts(scope, claims, facts);
     }),
   );
   return { read, failures };
@@ -182,6 +192,7 @@ export async function planDocuments(
     options.providers,
     options.pool,
     (scope) => planner.addScope(scope),
+    (scope, claims, facts) => planner.addFacts(scope, claims, facts),
     options.onProgress,
   );
   if (live.failures.length > 0 && live.read === 0 && documents.length > 0) {

@@ -212,7 +212,7 @@ export interface Provider {
    */
   checkAccountFacts?(
     account: string,
-    docs: readonly DesiredDocument[],
+    claims: readonly { readonly doc: DesiredDocument; readonly values: readonly string[] }[],
     facts: unknown,
     target: TargetConfig,
   ): AccountFinding[];

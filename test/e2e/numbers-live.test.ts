@@ -79,7 +79,7 @@ describe('ownership from the number manager', () => {
     expect(writes).toEqual([]);
   });
 
-  it('with every DID owned, the plan is clean and reads one number page per account', async () => {
+  it('reads the number manager only of accounts where the plan routes a DID: one page each', async () => {
     world = await startWorld();
     const requests: string[] = [];
     const decide = world.kazoo.faults.decide.bind(world.kazoo.faults);
@@ -87,10 +87,47 @@ describe('ownership from the number manager', () => {
       requests.push(`${m} ${p}`);
       return decide(m, p);
     };
+    const pages = (): string[] => requests.filter((r) => /^GET .*\/phone_numbers/.test(r));
+    // Every example document is a create: every account routes DIDs.
     const plan = await world.cli(['plan', '--detailed-exitcode']);
     expect(plan.code, plan.err).toBe(2);
-    const pages = requests.filter((r) => /^GET .*\/phone_numbers/.test(r));
-    expect(pages).toHaveLength(Object.keys(ACCOUNTS).length);
+    expect(pages()).toHaveLength(Object.keys(ACCOUNTS).length);
+    expect((await world.cli(['apply', '--yes'])).code).toBe(0);
+    // Converged: nothing is routed anew, so no number page is read.
+    requests.length = 0;
+    expect((await world.cli(['plan', '--detailed-exitcode'])).code).toBe(0);
+    expect(pages()).toEqual([]);
+    // A new DID in acme: only acme's number manager is read.
+    const main = join(world.dir, 'connectivity', 'acme', 'main.yaml');
+    await writeFile(
+      main,
+      (await readFile(main, 'utf8')).replace(
+        "'+14155550100': {}",
+        "'+14155550100': {}\n        '+14155550104': {}",
+      ),
+    );
+    world.kazoo.addNumber('+14155550104', { assigned_to: ACCOUNTS.acme, state: 'in_service' });
+    requests.length = 0;
+    expect((await world.cli(['plan', '--detailed-exitcode'])).code).toBe(2);
+    expect(pages().map((r) => r.split('/')[3])).toEqual([ACCOUNTS.acme]);
+  });
+
+  it('check_numbers: all reads every declared account and checks every DID', async () => {
+    world = await startWorld({ autoNumbers: false });
+    await world.seedNumbers();
+    expect((await world.cli(['apply', '--yes'])).code).toBe(0);
+    const config = join(world.dir, 'connops.yaml');
+    const text = await readFile(config, 'utf8');
+    await writeFile(config, text.replace(/(\n\s+type: kazoo\n)/, '$1    check_numbers: all\n'));
+    // A routed DID taken out of the number manager: only the "all" check can see it.
+    const released = await world.kazooApi(
+      'DELETE',
+      `/accounts/${ACCOUNTS.acme}/phone_numbers/${encodeURIComponent('+14155550100')}`,
+    );
+    expect(released.status, JSON.stringify(released.json)).toBe(200);
+    const plan = await world.cli(['plan']);
+    expect(plan.code, plan.out + plan.err).toBe(1);
+    expect(plan.err).toContain('would never route: +14155550100');
   });
 
   it('check_numbers: false on the target skips the check (and its requests)', async () => {

@@ -6,16 +6,12 @@
  * second meets the first's 409 and adopts it; on Cloudflare the API refuses
  * the duplicate name (5101) and the second adopts the service of that name.
  */
-import { spawn } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUNDLE_OPTIONS } from '../../scripts/bundle-options.mjs';
+import { buildBin, spawnCli } from '../helpers/bin.ts';
 import { ACCOUNTS, stackLines, startWorld, type World } from '../helpers/world.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 const DOCS = 12;
 
 const CONFIG = [
@@ -73,14 +69,7 @@ let binDir = '';
 let world: World;
 
 beforeAll(async () => {
-  binDir = await mkdtemp(join(tmpdir(), 'connops-bin-'));
-  await mkdir(join(binDir, 'bin'));
-  await copyFile(join(ROOT, 'bin/connops.js'), join(binDir, 'bin/connops.js'));
-  await build({
-    ...BUNDLE_OPTIONS,
-    entryPoints: { cli: join(ROOT, 'src/cli/entry.ts') },
-    outdir: join(binDir, 'dist'),
-  });
+  binDir = await buildBin();
   world = await startWorld({ files: { 'connops.yaml': CONFIG } });
   await mkdir(join(world.dir, 'docs'), { recursive: true });
   await writeFile(join(world.dir, 'docs/all.yaml'), documents());
@@ -93,15 +82,7 @@ afterAll(async () => {
 });
 
 function apply(): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, [join(binDir, 'bin/connops.js'), 'apply', '--yes'], {
-    cwd: world.dir,
-    env: { PATH: process.env['PATH'] ?? '', ...world.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, output })));
+  return spawnCli(binDir, ['apply', '--yes'], world.dir, world.env).done;
 }
 
 describe('two applies at once', () => {

@@ -5,18 +5,14 @@
  * emulator checks, after every write it makes, that each number is in at least
  * one live document; a final run converges and the plan is then empty.
  */
-import { spawn } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUNDLE_OPTIONS } from '../../scripts/bundle-options.mjs';
+import { buildBin, spawnCli } from '../helpers/bin.ts';
 import { mulberry32, type FaultDecision } from '../../src/emulator/faults.ts';
 import { ACCOUNTS, stackLines, startWorld, useFastRetries, type World } from '../helpers/world.ts';
 import { trunksYaml } from '../helpers/trunks.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 const TRUNKS = 40;
 const KILLS = 4;
 const SEED = 0x25;
@@ -49,14 +45,7 @@ let world: World;
 
 beforeAll(async () => {
   useFastRetries();
-  binDir = await mkdtemp(join(tmpdir(), 'connops-bin-'));
-  await mkdir(join(binDir, 'bin'));
-  await copyFile(join(ROOT, 'bin/connops.js'), join(binDir, 'bin/connops.js'));
-  await build({
-    ...BUNDLE_OPTIONS,
-    entryPoints: { cli: join(ROOT, 'src/cli/entry.ts') },
-    outdir: join(binDir, 'dist'),
-  });
+  binDir = await buildBin();
   world = await startWorld({ files: { 'connops.yaml': CONFIG, 'docs/trunks.yaml': version(0) } });
   const first = await world.cli(['apply', '--yes']);
   expect(first.code, first.out + first.err).toBe(0);
@@ -67,19 +56,8 @@ afterAll(async () => {
   await rm(binDir, { recursive: true, force: true });
 });
 
-function spawnApply() {
-  const child = spawn(process.execPath, [join(binDir, 'bin/connops.js'), 'apply', '--yes'], {
-    cwd: world.dir,
-    env: { PATH: process.env['PATH'] ?? '', ...world.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const done = new Promise<{ code: number | null; signal: string | null; output: string }>(
-    (resolve) => child.on('close', (code, signal) => resolve({ code, signal, output })),
-  );
-  return { child, done };
+function spawnApply(): ReturnType<typeof spawnCli> {
+  return spawnCli(binDir, ['apply', '--yes'], world.dir, world.env);
 }
 
 describe('SIGKILL while numbers move', () => {

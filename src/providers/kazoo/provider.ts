@@ -147,10 +147,10 @@ export const kazooConnectivity: Provider = {
 
   identities: { '/servers': SERVER_IDENTITY },
 
-  checkAccountFacts(account, docs, facts) {
+  checkAccountFacts(account, claims, facts) {
     const listing = facts as readonly AccountNumber[];
-    return docs.flatMap((doc) =>
-      numberOwnershipFindings(account, kazooConnectivity.claims(doc.spec), listing).map((f) => ({
+    return claims.flatMap(({ doc, values }) =>
+      numberOwnershipFindings(account, values, listing).map((f) => ({
         doc,
         message: `${doc.key.kind} "${doc.key.name}": ${f.message}`,
       })),
