@@ -31,6 +31,7 @@ describe('dist/action.js on Node 24', () => {
         number: 3,
         headSha: '3'.repeat(40),
         repository: world.github.repository,
+        baseSha: world.baseSha,
       }),
       node: node24 as string,
     });
