@@ -15445,10 +15445,8 @@ function parseConfig(file, dir, text, env, targetTypes2) {
   } else {
     for (const [name, raw] of Object.entries(rawTargets)) {
       const base = `/targets/${name.replaceAll("~", "~0").replaceAll("/", "~1")}`;
-      const sensitive = new Set(doc.sensitive);
       const t = parseTarget(name, raw, base, here, keyAt, targetTypes2, diagnostics, {
-        unset: credentialEnv.get(name) ?? [],
-        fromEnv: (p) => sensitive.has(p)
+        unset: credentialEnv.get(name) ?? []
       });
       if (t) targets[name] = t;
     }
@@ -15528,11 +15526,7 @@ function parseTarget(name, raw, base, here, keyAt, targetTypes2, diagnostics, en
     );
     return void 0;
   };
-  let url = isUnset("url") ? void 0 : str3("url");
-  if (url === "" && env.fromEnv(`${base}/url`)) {
-    emptyVariable("url");
-    url = void 0;
-  }
+  const url = isUnset("url") ? void 0 : str3("url");
   if (url !== void 0 && !/^https?:\/\/[^\s]+$/.test(url)) {
     const example = type === "cloudflare" ? "https://api.cloudflare.com/client/v4" : "https://kazoo.example.net:8000/v2";
     diagnostics.push(
@@ -15600,9 +15594,7 @@ function parseTarget(name, raw, base, here, keyAt, targetTypes2, diagnostics, en
   } else {
     for (const [k, v] of Object.entries(rawAuth)) {
       if (isUnset(`auth.${k}`)) continue;
-      if (typeof v === "string" && v === "" && env.fromEnv(`${base}/auth/${k}`)) {
-        emptyVariable(`auth.${k}`);
-      } else if (typeof v === "string") auth[k] = v;
+      if (typeof v === "string") auth[k] = v;
       else {
         diagnostics.push(
           err(
@@ -15673,17 +15665,6 @@ function parseTarget(name, raw, base, here, keyAt, targetTypes2, diagnostics, en
     ...fixNumbers === false ? { fix_numbers: false } : {}
   };
   return target;
-  function emptyVariable(setting) {
-    const pointer = `${base}/${setting.replace(".", "/")}`;
-    const at = here(pointer);
-    unset.push({ setting, variable: "(empty)" });
-    diagnostics.push({
-      severity: "notice",
-      code: "ENV_EMPTY",
-      message: `${setting} of target "${name}" comes from an environment variable that is empty: fine for validate; plan and apply need it`,
-      ...at
-    });
-  }
 }
 function parsePolicy(raw, here, keyAt, diagnostics) {
   if (raw === void 0) return DEFAULT_POLICY;

@@ -8991,10 +8991,8 @@ function parseConfig(file, dir, text, env, targetTypes2) {
   } else {
     for (const [name, raw2] of Object.entries(rawTargets)) {
       const base = `/targets/${name.replaceAll("~", "~0").replaceAll("/", "~1")}`;
-      const sensitive = new Set(doc.sensitive);
       const t2 = parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics, {
-        unset: credentialEnv.get(name) ?? [],
-        fromEnv: (p2) => sensitive.has(p2)
+        unset: credentialEnv.get(name) ?? []
       });
       if (t2) targets[name] = t2;
     }
@@ -9074,11 +9072,7 @@ function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics, e
     );
     return void 0;
   };
-  let url = isUnset("url") ? void 0 : str3("url");
-  if (url === "" && env.fromEnv(`${base}/url`)) {
-    emptyVariable("url");
-    url = void 0;
-  }
+  const url = isUnset("url") ? void 0 : str3("url");
   if (url !== void 0 && !/^https?:\/\/[^\s]+$/.test(url)) {
     const example = type === "cloudflare" ? "https://api.cloudflare.com/client/v4" : "https://kazoo.example.net:8000/v2";
     diagnostics.push(
@@ -9146,9 +9140,7 @@ function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics, e
   } else {
     for (const [k2, v] of Object.entries(rawAuth)) {
       if (isUnset(`auth.${k2}`)) continue;
-      if (typeof v === "string" && v === "" && env.fromEnv(`${base}/auth/${k2}`)) {
-        emptyVariable(`auth.${k2}`);
-      } else if (typeof v === "string") auth[k2] = v;
+      if (typeof v === "string") auth[k2] = v;
       else {
         diagnostics.push(
           err(
@@ -9219,17 +9211,6 @@ function parseTarget(name, raw2, base, here, keyAt, targetTypes2, diagnostics, e
     ...fixNumbers === false ? { fix_numbers: false } : {}
   };
   return target;
-  function emptyVariable(setting) {
-    const pointer = `${base}/${setting.replace(".", "/")}`;
-    const at = here(pointer);
-    unset.push({ setting, variable: "(empty)" });
-    diagnostics.push({
-      severity: "notice",
-      code: "ENV_EMPTY",
-      message: `${setting} of target "${name}" comes from an environment variable that is empty: fine for validate; plan and apply need it`,
-      ...at
-    });
-  }
 }
 function parsePolicy(raw2, here, keyAt, diagnostics) {
   if (raw2 === void 0) return DEFAULT_POLICY;

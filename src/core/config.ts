@@ -152,10 +152,8 @@ export function parseConfig(
   } else {
     for (const [name, raw] of Object.entries(rawTargets)) {
       const base = `/targets/${name.replaceAll('~', '~0').replaceAll('/', '~1')}`;
-      const sensitive = new Set(doc.sensitive);
       const t = parseTarget(name, raw, base, here, keyAt, targetTypes, diagnostics, {
         unset: credentialEnv.get(name) ?? [],
-        fromEnv: (p) => sensitive.has(p),
       });
       if (t) targets[name] = t;
     }
@@ -199,8 +197,6 @@ function parseTarget(
   env: {
     /** Settings whose variable is unset (reported once already, as a notice). */
     readonly unset: readonly { setting: string; variable: string }[];
-    /** Whether the value at a pointer came from `${env:…}`. */
-    readonly fromEnv: (pointer: string) => boolean;
   },
 ): TargetConfig | undefined {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
@@ -261,11 +257,8 @@ function parseTarget(
     );
     return undefined;
   };
-  let url = isUnset('url') ? undefined : str('url');
-  if (url === '' && env.fromEnv(`${base}/url`)) {
-    emptyVariable('url');
-    url = undefined;
-  }
+  // An empty variable counts as unset (core/env-subst.ts), so it arrives here as unset.
+  const url = isUnset('url') ? undefined : str('url');
   if (url !== undefined && !/^https?:\/\/[^\s]+$/.test(url)) {
     const example =
       type === 'cloudflare'
@@ -337,9 +330,7 @@ function parseTarget(
   } else {
     for (const [k, v] of Object.entries(rawAuth)) {
       if (isUnset(`auth.${k}`)) continue;
-      if (typeof v === 'string' && v === '' && env.fromEnv(`${base}/auth/${k}`)) {
-        emptyVariable(`auth.${k}`);
-      } else if (typeof v === 'string') auth[k] = v;
+      if (typeof v === 'string') auth[k] = v;
       else {
         diagnostics.push(
           err(
@@ -416,19 +407,6 @@ function parseTarget(
     ...(fixNumbers === false ? { fix_numbers: false } : {}),
   };
   return target;
-
-  /** A credential or url whose variable is set but empty: treated as unset, said once. */
-  function emptyVariable(setting: string): void {
-    const pointer = `${base}/${setting.replace('.', '/')}`;
-    const at = here(pointer);
-    unset.push({ setting, variable: '(empty)' });
-    diagnostics.push({
-      severity: 'notice',
-      code: 'ENV_EMPTY',
-      message: `${setting} of target "${name}" comes from an environment variable that is empty: fine for validate; plan and apply need it`,
-      ...at,
-    });
-  }
 }
 
 function parsePolicy(
