@@ -56024,6 +56024,15 @@ function renderNumberRepairs(repairs) {
 `;
   }).join("");
 }
+function renderLimitsRefused(reasons) {
+  return `connops: apply refused: ${reasons.join("; ")}. Review the plan, then re-run with --force if it is intended.
+`;
+}
+function renderApplyShortfall(results, repairs) {
+  if (!countResults(results).complete)
+    return "connops: some changes did not complete; the others were applied. Run `connops plan` to see what is left, then apply again.\n";
+  return renderNumbersNotRepaired(repairs);
+}
 function renderNumbersNotRepaired(repairs) {
   const bad = repairs.filter((r2) => r2.status === "failed" || r2.status === "skipped");
   if (bad.length === 0) return void 0;
@@ -59140,10 +59149,7 @@ async function runApply(run2, project) {
       return EXIT.OK;
     }
     if (prepared.refused === "limits") {
-      say(
-        `connops: apply refused: ${prepared.reasons.join("; ")}. Review the plan, then re-run with --force if it is intended.
-`
-      );
+      say(renderLimitsRefused(prepared.reasons));
       return EXIT.FAILURE;
     }
     const logFile = run2.flags["log-file"];
@@ -59163,15 +59169,9 @@ async function runApply(run2, project) {
       say(renderApplyResults(results));
       say(renderNumberRepairs(numbers));
       if (signal) return SIGNAL_EXIT[signal];
-      if (!countResults(results).complete) {
-        say(
-          "connops: some changes did not complete; the others were applied. Run `connops plan` to see what is left, then apply again.\n"
-        );
-        return EXIT.FAILURE;
-      }
-      const notRepaired = renderNumbersNotRepaired(numbers);
-      if (notRepaired === void 0) return EXIT.OK;
-      say(notRepaired);
+      const shortfall = renderApplyShortfall(results, numbers);
+      if (shortfall === void 0) return EXIT.OK;
+      say(shortfall);
       return EXIT.FAILURE;
     } finally {
       stopListening?.();

@@ -49997,6 +49997,15 @@ function renderNumberRepairs(repairs) {
 `;
   }).join("");
 }
+function renderLimitsRefused(reasons) {
+  return `connops: apply refused: ${reasons.join("; ")}. Review the plan, then re-run with --force if it is intended.
+`;
+}
+function renderApplyShortfall(results, repairs) {
+  if (!countResults(results).complete)
+    return "connops: some changes did not complete; the others were applied. Run `connops plan` to see what is left, then apply again.\n";
+  return renderNumbersNotRepaired(repairs);
+}
 function renderNumbersNotRepaired(repairs) {
   const bad = repairs.filter((r2) => r2.status === "failed" || r2.status === "skipped");
   if (bad.length === 0) return void 0;
@@ -56878,10 +56887,7 @@ async function applyPlanned(ctx, run2, only) {
       return EXIT.OK;
     }
     if (prepared.refused === "limits") {
-      ctx.err(
-        `connops: apply refused: ${prepared.reasons.join("; ")}. Review the plan, then re-run with --force if it is intended.
-`
-      );
+      ctx.err(renderLimitsRefused(prepared.reasons));
       return EXIT.FAILURE;
     }
     if (!ctx.flags.yes) {
@@ -56932,18 +56938,10 @@ connops: ${s}: starting no new write; the writes in flight finish and are report
       );
       return SIGNAL_EXIT[signal];
     }
-    if (!countResults(results).complete) {
-      ctx.err(
-        "connops: some changes did not complete; the others were applied. Run `connops plan` to see what is left, then apply again.\n"
-      );
-      return EXIT.FAILURE;
-    }
-    const notRepaired = renderNumbersNotRepaired(numbers);
-    if (notRepaired !== void 0) {
-      ctx.err(notRepaired);
-      return EXIT.FAILURE;
-    }
-    return EXIT.OK;
+    const shortfall = renderApplyShortfall(results, numbers);
+    if (shortfall === void 0) return EXIT.OK;
+    ctx.err(shortfall);
+    return EXIT.FAILURE;
   } finally {
     await run2.pool.closeAll();
   }

@@ -8,10 +8,10 @@ import { EXIT } from '../core/exit-codes.ts';
 import type { Plan } from '../core/plan.ts';
 import { renderPlanMarkdown, renderPlanText, summaryLine } from '../core/render-plan.ts';
 import {
-  countResults,
   renderApplyResults,
+  renderApplyShortfall,
+  renderLimitsRefused,
   renderNumberRepairs,
-  renderNumbersNotRepaired,
 } from '../core/render-run.ts';
 import { executeApply, prepareApply } from '../engine/apply-project.ts';
 import type { PlannedProject } from '../engine/project.ts';
@@ -240,9 +240,7 @@ async function runApply(
       return EXIT.OK;
     }
     if (prepared.refused === 'limits') {
-      say(
-        `connops: apply refused: ${prepared.reasons.join('; ')}. Review the plan, then re-run with --force if it is intended.\n`,
-      );
+      say(renderLimitsRefused(prepared.reasons));
       return EXIT.FAILURE;
     }
     const logFile = run.flags['log-file'];
@@ -261,15 +259,9 @@ async function runApply(
       say(renderApplyResults(results));
       say(renderNumberRepairs(numbers));
       if (signal) return SIGNAL_EXIT[signal];
-      if (!countResults(results).complete) {
-        say(
-          'connops: some changes did not complete; the others were applied. Run `connops plan` to see what is left, then apply again.\n',
-        );
-        return EXIT.FAILURE;
-      }
-      const notRepaired = renderNumbersNotRepaired(numbers);
-      if (notRepaired === undefined) return EXIT.OK;
-      say(notRepaired);
+      const shortfall = renderApplyShortfall(results, numbers);
+      if (shortfall === undefined) return EXIT.OK;
+      say(shortfall);
       return EXIT.FAILURE;
     } finally {
       stopListening?.();

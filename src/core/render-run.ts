@@ -167,6 +167,25 @@ export function renderNumberRepairs(repairs: readonly NumberRepairOutcome[]): st
     .join('');
 }
 
+/** Why an apply over the policy limits was refused (each limit exceeded). */
+export function renderLimitsRefused(reasons: readonly string[]): string {
+  return `connops: apply refused: ${reasons.join('; ')}. Review the plan, then re-run with --force if it is intended.\n`;
+}
+
+/**
+ * The closing line of an apply that ran to its end: why it did not complete
+ * (a write failed, was skipped, did not converge or has an unknown outcome;
+ * or a number repair failed), or undefined when everything landed.
+ */
+export function renderApplyShortfall(
+  results: readonly WriteOutcome[],
+  repairs: readonly NumberRepairOutcome[],
+): string | undefined {
+  if (!countResults(results).complete)
+    return 'connops: some changes did not complete; the others were applied. Run `connops plan` to see what is left, then apply again.\n';
+  return renderNumbersNotRepaired(repairs);
+}
+
 /** The closing line when some number repair failed or was skipped (undefined when none did). */
 export function renderNumbersNotRepaired(
   repairs: readonly NumberRepairOutcome[],

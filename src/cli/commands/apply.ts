@@ -8,10 +8,10 @@ import { ConnopsError, UsageError } from '../../core/errors.ts';
 import { EXIT } from '../../core/exit-codes.ts';
 import { renderPlanText, type PlanJson } from '../../core/render-plan.ts';
 import {
-  countResults,
   renderApplyResults,
+  renderApplyShortfall,
+  renderLimitsRefused,
   renderNumberRepairs,
-  renderNumbersNotRepaired,
 } from '../../core/render-run.ts';
 import type { AuditRecord } from '../../engine/apply.ts';
 import {
@@ -93,9 +93,7 @@ async function applyPlanned(
       return EXIT.OK;
     }
     if (prepared.refused === 'limits') {
-      ctx.err(
-        `connops: apply refused: ${prepared.reasons.join('; ')}. Review the plan, then re-run with --force if it is intended.\n`,
-      );
+      ctx.err(renderLimitsRefused(prepared.reasons));
       return EXIT.FAILURE;
     }
     if (!ctx.flags.yes) {
@@ -143,18 +141,10 @@ async function applyPlanned(
       );
       return SIGNAL_EXIT[signal];
     }
-    if (!countResults(results).complete) {
-      ctx.err(
-        'connops: some changes did not complete; the others were applied. Run `connops plan` to see what is left, then apply again.\n',
-      );
-      return EXIT.FAILURE;
-    }
-    const notRepaired = renderNumbersNotRepaired(numbers);
-    if (notRepaired !== undefined) {
-      ctx.err(notRepaired);
-      return EXIT.FAILURE;
-    }
-    return EXIT.OK;
+    const shortfall = renderApplyShortfall(results, numbers);
+    if (shortfall === undefined) return EXIT.OK;
+    ctx.err(shortfall);
+    return EXIT.FAILURE;
   } finally {
     await run.pool.closeAll();
   }
