@@ -3,8 +3,10 @@
  * bench reports any run above it ("no request beyond the minimum"). Pure.
  *
  * - Kazoo: one sign-in (api_auth), one listing page per account (an account
- *   holds far fewer documents than a page, 50), one GET per document, and the
- *   number manager's listing of each account (500 numbers a page).
+ *   holds far fewer documents than a page, 50), one GET per document, and in
+ *   each account where the plan routes DIDs anew, one number-manager `identify`
+ *   per such DID, or the account's listing (500 numbers a page) when it routes
+ *   more than IDENTIFY_MAX (providers/kazoo/session.ts).
  * - Cloudflare: one listing per 1,000 services (per_page maximum, §3 SPEC), at
  *   least one; the session stops on a short page or at result_info.total_pages.
  * - An apply adds, per written object, its write and exactly one read-back GET
@@ -15,15 +17,13 @@
 import type { JsonObject } from '../src/core/json.ts';
 import { PAGE_SIZE as CLOUDFLARE_PAGE } from '../src/providers/cloudflare/session.ts';
 import { kazooConnectivity } from '../src/providers/kazoo/provider.ts';
+import { IDENTIFY_MAX } from '../src/providers/kazoo/session.ts';
+
 export interface EstateShape {
   readonly kazooAccounts: number;
   readonly kazooDocs: number;
-  /**
-   * Pages of the number manager's listing over the accounts that declare
-   * documents (plan-time ownership check, §12): per account
-   * max(1, ceil(numbers / NUMBER_PAGE)).
-   */
-  readonly kazooNumberPages: number;
+  /** Number-manager requests of the plan-time ownership check (§12): see numberReads. */
+  readonly kazooNumberReads: number;
   /** Cloudflare services (0: no Cloudflare target). */
   readonly services: number;
 }
@@ -38,17 +38,24 @@ export interface Writes {
 /** Numbers per page of the number manager's listing the client asks for (client.ts listNumbers). */
 export const NUMBER_PAGE = 500;
 
-/** The number-manager pages of an estate whose every DID is owned by its document's account. */
-export function estateNumberPages(
+/**
+ * The number-manager requests of a plan that routes `claimed.get(account)`
+ * DIDs anew in each account, on an estate whose every DID is owned by its
+ * document's account: one identify per DID, or the account's listing pages
+ * (max(1, ceil(numbers / NUMBER_PAGE))) when more than IDENTIFY_MAX.
+ */
+export function numberReads(
   docs: Iterable<{ readonly account: string; readonly live: JsonObject }>,
+  claimed: ReadonlyMap<string, number>,
 ): number {
-  const perAccount = new Map<string, number>();
+  const owned = new Map<string, number>();
   for (const d of docs)
-    perAccount.set(
-      d.account,
-      (perAccount.get(d.account) ?? 0) + kazooConnectivity.claims(d.live).length,
-    );
-  return numberPages(perAccount.values());
+    if (claimed.has(d.account))
+      owned.set(d.account, (owned.get(d.account) ?? 0) + kazooConnectivity.claims(d.live).length);
+  let reads = 0;
+  for (const [account, n] of claimed)
+    reads += n <= IDENTIFY_MAX ? n : numberPages([owned.get(account) ?? 0]);
+  return reads;
 }
 
 /** The number-manager pages of accounts holding these many numbers each. */
@@ -60,7 +67,7 @@ export function numberPages(numbersPerAccount: Iterable<number>): number {
 
 export function minimumPlanRequests(shape: EstateShape): number {
   const kazoo =
-    shape.kazooDocs > 0 ? 1 + shape.kazooAccounts + shape.kazooDocs + shape.kazooNumberPages : 0;
+    shape.kazooDocs > 0 ? 1 + shape.kazooAccounts + shape.kazooDocs + shape.kazooNumberReads : 0;
   const cloudflare =
     shape.services > 0 ? Math.max(1, Math.ceil(shape.services / CLOUDFLARE_PAGE)) : 0;
   return kazoo + cloudflare;

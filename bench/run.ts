@@ -42,7 +42,7 @@ import {
   type Estate,
 } from './estate.ts';
 import {
-  estateNumberPages,
+  numberReads,
   minimumApplyRequests,
   minimumPlanRequests,
   type EstateShape,
@@ -264,23 +264,24 @@ class LiveState {
 
   /** Kazoo accounts in which applying `setDrift(count)` claims a DID: one number fix each. */
   numberAccounts(count: number): number {
-    return this.claimingAccounts(count).size;
+    return this.claimed(count).size;
   }
 
   /**
-   * The number-manager pages a plan of `setDrift(count)` reads: those of the
-   * accounts where it routes a DID (the ownership check reads no others).
+   * The number-manager requests a plan of `setDrift(count)` makes: in the
+   * accounts where it routes DIDs anew (the ownership check reads no others).
    */
-  numberPages(count: number): number {
-    const accounts = this.claimingAccounts(count);
-    return estateNumberPages(this.estate.docs.filter((d) => accounts.has(d.account)));
+  numberReads(count: number): number {
+    return numberReads(this.estate.docs, this.claimed(count));
   }
 
-  private claimingAccounts(count: number): Set<string> {
-    const accounts = new Set<string>();
+  /** Per account, the DIDs applying `setDrift(count)` routes anew (one per drifted document that lost one). */
+  private claimed(count: number): Map<string, number> {
+    const accounts = new Map<string, number>();
     for (const i of this.driftIndices(count)) {
       const d = this.estate.docs[i];
-      if (d && driftMovesNumbers(d.live, i)) accounts.add(d.account);
+      if (d && driftMovesNumbers(d.live, i))
+        accounts.set(d.account, (accounts.get(d.account) ?? 0) + 1);
     }
     return accounts;
   }
@@ -390,7 +391,7 @@ async function main(): Promise<void> {
         kazooAccounts: accounts,
         kazooDocs: docs,
         // Without changes a plan routes no DID, so it reads no number page.
-        kazooNumberPages: 0,
+        kazooNumberReads: 0,
         services: estate.services.length,
       };
       const minReads = minimumPlanRequests(shape);
@@ -466,7 +467,7 @@ async function main(): Promise<void> {
               `plan, ${label}`,
               ['plan'],
               latency,
-              minimumPlanRequests({ ...shape, kazooNumberPages: live.numberPages(count) }),
+              minimumPlanRequests({ ...shape, kazooNumberReads: live.numberReads(count) }),
             );
           }
         }
@@ -521,7 +522,7 @@ async function main(): Promise<void> {
           const cfUpdates = Math.min(options.cfUpdates, estate.services.length);
           const latency = Math.max(...options.latencies);
           const minApply = minimumApplyRequests(
-            { ...shape, kazooNumberPages: live.numberPages(updates) },
+            { ...shape, kazooNumberReads: live.numberReads(updates) },
             {
               kazoo: updates,
               cloudflare: cfUpdates,

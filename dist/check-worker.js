@@ -18205,6 +18205,49 @@ function numberOwnershipFindings(account, dids, listing, others = [], names) {
   }
   return findings;
 }
+function ownerFindings(account, dids, owners, names) {
+  const byNumber = /* @__PURE__ */ new Map();
+  for (const o of owners) byNumber.set(o.number, o);
+  const findings = [];
+  for (const entry of dids) {
+    const { did, pointer } = typeof entry === "string" ? { did: entry, pointer: void 0 } : entry;
+    const at = pointer !== void 0 ? { pointer } : {};
+    const o = byNumber.get(did);
+    const base = { severity: "error", did, account, ...at };
+    if (!o || !o.known) {
+      findings.push({
+        ...base,
+        code: "DID_NOT_IN_NUMBER_MANAGER",
+        message: `would never route: ${did} is not in the number manager (add it with PUT /v2/accounts/${account}/phone_numbers/${encodeURIComponent(did)}, or move it to the account that owns it)`
+      });
+    } else if (o.assignedTo === void 0) {
+      findings.push({
+        ...base,
+        code: "DID_UNASSIGNED",
+        message: `would never route: ${did} is in the number manager but assigned to no account; assign it to account ${label2(account, names)}`
+      });
+    } else if (o.assignedTo !== account) {
+      findings.push({
+        ...base,
+        code: "DID_ASSIGNED_ELSEWHERE",
+        assignedTo: o.assignedTo,
+        message: `would never route: ${did} is assigned to account ${label2(o.assignedTo, names)}, not to this document's account ${label2(account, names)} (reference \xA77.6 item 3)`
+      });
+    } else if (o.routable !== true) {
+      const state = o.state ?? "not in service";
+      findings.push({
+        ...base,
+        code: "DID_NOT_IN_SERVICE",
+        state,
+        message: `would never route: ${did} is in state "${state}" in the number manager of account ${label2(account, names)}; Kazoo routes only ${[...ROUTABLE_NUMBER_STATES].join(", ")} numbers`
+      });
+    }
+  }
+  return findings;
+}
+function factFindings(account, dids, facts) {
+  return facts.kind === "listing" ? numberOwnershipFindings(account, dids, facts.numbers) : ownerFindings(account, dids, facts.owners);
+}
 
 // src/providers/kazoo/client.ts
 import { createHash } from "node:crypto";
@@ -18557,6 +18600,63 @@ var KazooClient = class {
       `Cannot list kazoo/phone_numbers in account ${account}: more than ${MAX_PAGES2} pages`,
       { status: 200, apiMessage: "" }
     );
+  }
+  /**
+   * Who owns one number (`GET /v2/accounts/{A}/phone_numbers/{NUM}/identify`,
+   * §12): `identify/2` → `knm_number:lookup_account/1`, a system-wide lookup
+   * (`cb_phone_numbers_v2.erl@223893d0:807-818`, `knm_number.erl@223893d0:390-462`).
+   * 200 names the owner of a number that routes; 404 means the number manager
+   * does not have it; 400 `unassigned`, or `not_in_service` / `account_disabled`
+   * with the owner (`set_response/3`, :903-919). The state of a number that
+   * does not route is then read from the number itself (`GET …/{NUM}`,
+   * `_read_only.state`) so the finding can name it. One request per number
+   * (two for one that does not route).
+   */
+  async identifyNumber(account, number, signal) {
+    const op = {
+      verb: "read",
+      target: this.target,
+      account,
+      resource: "kazoo/phone_numbers",
+      id: number
+    };
+    const base = `/accounts/${encodeURIComponent(account)}/phone_numbers/${encodeURIComponent(number)}`;
+    const res = await this.call(
+      { method: "GET", path: `${base}/identify`, idempotent: true },
+      signal
+    );
+    if (res.status === 404) return { number, known: false };
+    const data = isObject(res.body) ? res.body["data"] : void 0;
+    if (res.status === 200) {
+      const owner2 = isObject(data) ? data["account_id"] : void 0;
+      if (typeof owner2 !== "string" || owner2 === "")
+        throw this.unexpected(res, op, "the identify answer has no data.account_id");
+      return { number, known: true, assignedTo: owner2, routable: true };
+    }
+    if (res.status === 400 && data === "unassigned")
+      return { number, known: true, routable: false };
+    const cause = isObject(data) ? data["cause"] : void 0;
+    const owner = isObject(data) ? data["account_id"] : void 0;
+    if (res.status === 400 && (cause === "not_in_service" || cause === "account_disabled")) {
+      const assignedTo = typeof owner === "string" && owner !== "" ? owner : void 0;
+      const state = cause === "account_disabled" ? "account disabled" : await this.numberState(base, signal);
+      return {
+        number,
+        known: true,
+        routable: false,
+        ...assignedTo !== void 0 ? { assignedTo } : {},
+        ...state !== void 0 ? { state } : {}
+      };
+    }
+    throw this.error(res, op);
+  }
+  /** A number's `_read_only.state` (`GET …/phone_numbers/{NUM}`), or undefined when it cannot be read. */
+  async numberState(path, signal) {
+    const res = await this.call({ method: "GET", path, idempotent: true }, signal);
+    const data = res.status === 200 && isObject(res.body) ? res.body["data"] : void 0;
+    const ro = isObject(data) ? data["_read_only"] : void 0;
+    const state = isObject(ro) ? ro["state"] : isObject(data) ? data["state"] : void 0;
+    return typeof state === "string" && state !== "" ? state : void 0;
   }
   /**
    * Has the number manager recompute `used_by` of every number assigned to an
@@ -18939,6 +19039,14 @@ var KazooClient = class {
 };
 
 // src/providers/kazoo/session.ts
+var IDENTIFY_MAX = 16;
+async function readNumberFacts(client, account, values, signal) {
+  const numbers = [...new Set(values)];
+  if (numbers.length > IDENTIFY_MAX)
+    return { kind: "listing", numbers: await client.listNumbers(account, signal) };
+  const owners = await Promise.all(numbers.map((n) => client.identifyNumber(account, n, signal)));
+  return { kind: "owners", owners };
+}
 function requireRevision(account, live, verb) {
   if (live.revision === void 0) {
     throw new ConnopsError(
@@ -18971,10 +19079,10 @@ function createKazooSession(target, deps) {
       }
     },
     delete: (account, live) => client.delete(account, live.id, requireRevision(account, live, "delete")),
-    // The number manager's listing, for the plan-time ownership check (§12);
+    // The number manager, for the plan-time ownership check (§12);
     // `check_numbers: false` on the target leaves it out.
     ...target.check_numbers === false ? {} : {
-      readAccountFacts: (account, signal) => client.listNumbers(account, signal)
+      readAccountFacts: (account, values, signal) => readNumberFacts(client, account, values, signal)
     },
     repairNumbers: (account) => client.fixNumbers(account),
     close: () => client.close()
@@ -19079,9 +19187,8 @@ var kazooConnectivity = {
   },
   identities: { "/servers": SERVER_IDENTITY },
   checkAccountFacts(account, claims, facts) {
-    const listing = facts;
     return claims.flatMap(
-      ({ doc, values }) => numberOwnershipFindings(account, values, listing).map((f) => ({
+      ({ doc, values }) => factFindings(account, values, facts).map((f) => ({
         doc,
         message: `${doc.key.kind} "${doc.key.name}": ${f.message}`
       }))

@@ -45845,6 +45845,49 @@ function numberOwnershipFindings(account, dids, listing, others = [], names) {
   }
   return findings;
 }
+function ownerFindings(account, dids, owners, names) {
+  const byNumber = /* @__PURE__ */ new Map();
+  for (const o2 of owners) byNumber.set(o2.number, o2);
+  const findings = [];
+  for (const entry2 of dids) {
+    const { did, pointer } = typeof entry2 === "string" ? { did: entry2, pointer: void 0 } : entry2;
+    const at = pointer !== void 0 ? { pointer } : {};
+    const o2 = byNumber.get(did);
+    const base = { severity: "error", did, account, ...at };
+    if (!o2 || !o2.known) {
+      findings.push({
+        ...base,
+        code: "DID_NOT_IN_NUMBER_MANAGER",
+        message: `would never route: ${did} is not in the number manager (add it with PUT /v2/accounts/${account}/phone_numbers/${encodeURIComponent(did)}, or move it to the account that owns it)`
+      });
+    } else if (o2.assignedTo === void 0) {
+      findings.push({
+        ...base,
+        code: "DID_UNASSIGNED",
+        message: `would never route: ${did} is in the number manager but assigned to no account; assign it to account ${label2(account, names)}`
+      });
+    } else if (o2.assignedTo !== account) {
+      findings.push({
+        ...base,
+        code: "DID_ASSIGNED_ELSEWHERE",
+        assignedTo: o2.assignedTo,
+        message: `would never route: ${did} is assigned to account ${label2(o2.assignedTo, names)}, not to this document's account ${label2(account, names)} (reference \xA77.6 item 3)`
+      });
+    } else if (o2.routable !== true) {
+      const state = o2.state ?? "not in service";
+      findings.push({
+        ...base,
+        code: "DID_NOT_IN_SERVICE",
+        state,
+        message: `would never route: ${did} is in state "${state}" in the number manager of account ${label2(account, names)}; Kazoo routes only ${[...ROUTABLE_NUMBER_STATES].join(", ")} numbers`
+      });
+    }
+  }
+  return findings;
+}
+function factFindings(account, dids, facts) {
+  return facts.kind === "listing" ? numberOwnershipFindings(account, dids, facts.numbers) : ownerFindings(account, dids, facts.owners);
+}
 var ROUTABLE_NUMBER_STATES;
 var init_numbers = __esm({
   "src/providers/kazoo/numbers.ts"() {
@@ -46240,6 +46283,63 @@ var init_client2 = __esm({
         );
       }
       /**
+       * Who owns one number (`GET /v2/accounts/{A}/phone_numbers/{NUM}/identify`,
+       * §12): `identify/2` → `knm_number:lookup_account/1`, a system-wide lookup
+       * (`cb_phone_numbers_v2.erl@223893d0:807-818`, `knm_number.erl@223893d0:390-462`).
+       * 200 names the owner of a number that routes; 404 means the number manager
+       * does not have it; 400 `unassigned`, or `not_in_service` / `account_disabled`
+       * with the owner (`set_response/3`, :903-919). The state of a number that
+       * does not route is then read from the number itself (`GET …/{NUM}`,
+       * `_read_only.state`) so the finding can name it. One request per number
+       * (two for one that does not route).
+       */
+      async identifyNumber(account, number, signal) {
+        const op = {
+          verb: "read",
+          target: this.target,
+          account,
+          resource: "kazoo/phone_numbers",
+          id: number
+        };
+        const base = `/accounts/${encodeURIComponent(account)}/phone_numbers/${encodeURIComponent(number)}`;
+        const res = await this.call(
+          { method: "GET", path: `${base}/identify`, idempotent: true },
+          signal
+        );
+        if (res.status === 404) return { number, known: false };
+        const data = isObject(res.body) ? res.body["data"] : void 0;
+        if (res.status === 200) {
+          const owner2 = isObject(data) ? data["account_id"] : void 0;
+          if (typeof owner2 !== "string" || owner2 === "")
+            throw this.unexpected(res, op, "the identify answer has no data.account_id");
+          return { number, known: true, assignedTo: owner2, routable: true };
+        }
+        if (res.status === 400 && data === "unassigned")
+          return { number, known: true, routable: false };
+        const cause = isObject(data) ? data["cause"] : void 0;
+        const owner = isObject(data) ? data["account_id"] : void 0;
+        if (res.status === 400 && (cause === "not_in_service" || cause === "account_disabled")) {
+          const assignedTo = typeof owner === "string" && owner !== "" ? owner : void 0;
+          const state = cause === "account_disabled" ? "account disabled" : await this.numberState(base, signal);
+          return {
+            number,
+            known: true,
+            routable: false,
+            ...assignedTo !== void 0 ? { assignedTo } : {},
+            ...state !== void 0 ? { state } : {}
+          };
+        }
+        throw this.error(res, op);
+      }
+      /** A number's `_read_only.state` (`GET …/phone_numbers/{NUM}`), or undefined when it cannot be read. */
+      async numberState(path, signal) {
+        const res = await this.call({ method: "GET", path, idempotent: true }, signal);
+        const data = res.status === 200 && isObject(res.body) ? res.body["data"] : void 0;
+        const ro = isObject(data) ? data["_read_only"] : void 0;
+        const state = isObject(ro) ? ro["state"] : isObject(data) ? data["state"] : void 0;
+        return typeof state === "string" && state !== "" ? state : void 0;
+      }
+      /**
        * Has the number manager recompute `used_by` of every number assigned to an
        * account from its live documents (`POST /v2/accounts/{A}/phone_numbers/fix`,
        * §12): `kazoo_number_manager_maintenance:fix_account_db_numbers/1`
@@ -46622,6 +46722,13 @@ var init_client2 = __esm({
 });
 
 // src/providers/kazoo/session.ts
+async function readNumberFacts(client2, account, values, signal) {
+  const numbers = [...new Set(values)];
+  if (numbers.length > IDENTIFY_MAX)
+    return { kind: "listing", numbers: await client2.listNumbers(account, signal) };
+  const owners = await Promise.all(numbers.map((n) => client2.identifyNumber(account, n, signal)));
+  return { kind: "owners", owners };
+}
 function requireRevision(account, live, verb) {
   if (live.revision === void 0) {
     throw new ConnopsError(
@@ -46654,20 +46761,22 @@ function createKazooSession(target, deps) {
       }
     },
     delete: (account, live) => client2.delete(account, live.id, requireRevision(account, live, "delete")),
-    // The number manager's listing, for the plan-time ownership check (§12);
+    // The number manager, for the plan-time ownership check (§12);
     // `check_numbers: false` on the target leaves it out.
     ...target.check_numbers === false ? {} : {
-      readAccountFacts: (account, signal) => client2.listNumbers(account, signal)
+      readAccountFacts: (account, values, signal) => readNumberFacts(client2, account, values, signal)
     },
     repairNumbers: (account) => client2.fixNumbers(account),
     close: () => client2.close()
   };
 }
+var IDENTIFY_MAX;
 var init_session2 = __esm({
   "src/providers/kazoo/session.ts"() {
     "use strict";
     init_errors();
     init_client2();
+    IDENTIFY_MAX = 16;
   }
 });
 
@@ -46780,9 +46889,8 @@ var init_provider2 = __esm({
       },
       identities: { "/servers": SERVER_IDENTITY },
       checkAccountFacts(account, claims, facts) {
-        const listing = facts;
         return claims.flatMap(
-          ({ doc, values }) => numberOwnershipFindings(account, values, listing).map((f) => ({
+          ({ doc, values }) => factFindings(account, values, facts).map((f) => ({
             doc,
             message: `${doc.key.kind} "${doc.key.name}": ${f.message}`
           }))
@@ -47269,6 +47377,23 @@ var init_load = __esm({
 });
 
 // src/core/numbers.ts
+function numberDelta(c3) {
+  if (c3.action === "noop" || c3.before.length === 0 || c3.after.length === 0) return c3;
+  const has = new Map(c3.after.map((s) => [s.number, s]));
+  const same2 = /* @__PURE__ */ new Set();
+  for (const b2 of c3.before) {
+    const a = has.get(b2.number);
+    if (a && a.partKey === b2.partKey && (a.options === b2.options || deepEqual(a.options, b2.options)))
+      same2.add(b2.number);
+  }
+  if (same2.size === 0) return c3;
+  return {
+    key: c3.key,
+    action: c3.action,
+    before: c3.before.filter((s) => !same2.has(s.number)),
+    after: c3.after.filter((s) => !same2.has(s.number))
+  };
+}
 function numbersOf(changes) {
   const out = [];
   const routes = /* @__PURE__ */ new Map();
@@ -47301,7 +47426,10 @@ function numbersOf(changes) {
       if (!had.has(number))
         push(routes, `${c3.key.target}\0${number}`, { place: placeOf(c3.key, a), site: a });
   }
+  const byPlace = (x2, y2) => placeText(x2.place).localeCompare(placeText(y2.place));
+  for (const list of unroutes.values()) list.sort(byPlace);
   for (const [k2, tos] of routes) {
+    tos.sort(byPlace);
     const froms = unroutes.get(k2) ?? [];
     const number = k2.slice(k2.indexOf("\0") + 1);
     tos.forEach((to, i2) => {
@@ -48674,6 +48802,8 @@ var init_plan = __esm({
       deletedScopes;
       planned = /* @__PURE__ */ new Set();
       changes = [];
+      /** Per change, the numbers that differ between its sides (numberDelta): all the numbers view needs. */
+      numberDeltas = [];
       problemsByScope = /* @__PURE__ */ new Map();
       unmanaged = 0;
       /** Undeclared live objects with the exclusive values they hold (DIDs, SIP users). */
@@ -48744,10 +48874,15 @@ var init_plan = __esm({
           unmanaged: this.unmanaged,
           undeclared: [...this.undeclared].sort((a, b2) => keyString(a.key) < keyString(b2.key) ? -1 : 1).map(({ key, id }) => ({ key, id })),
           summary: summarize(ordered),
-          numbers: numbersOf(ordered.map((c3) => this.numbered(c3))),
+          numbers: numbersOf(this.numberDeltas),
           ...sealWrites(writes, policy),
           meta: this.input.meta
         };
+      }
+      push(change) {
+        this.changes.push(change);
+        const delta = numberDelta(this.numbered(change));
+        if (delta.before.length > 0 || delta.after.length > 0) this.numberDeltas.push(delta);
       }
       /** A change with the numbers of its two (masked) sides, for the numbers view. */
       numbered(c3) {
@@ -48860,7 +48995,7 @@ var init_plan = __esm({
               });
             continue;
           }
-          this.changes.push(change);
+          this.push(change);
           const values = checkAll ? provider.claims(doc.spec) : change.claims;
           if (provider.checkAccountFacts && values.length > 0) claimed.push({ doc, values });
         }
@@ -48874,7 +49009,7 @@ var init_plan = __esm({
             const beforeN = provider.normalize(o2.body, target);
             const revision = o2.revision ?? bodyRevision(beforeN);
             const masked = maskBody(beforeN, new Set(provider.secretPointers(beforeN)), void 0);
-            this.changes.push({
+            this.push({
               write: {
                 address: keyString(key),
                 action: "delete",
@@ -50091,20 +50226,21 @@ async function readLiveState(config, documents, deleted, providers, pool, onScop
       }
       if (!objects) return;
       read++;
-      const scope = { ...s, objects };
-      const claims = onScope(scope);
+      const claims = onScope({ ...s, objects });
+      objects = void 0;
       if (claims.length === 0 || !session.readAccountFacts || !onFacts) return;
       await window2.acquire();
       let facts;
       try {
-        facts = await session.readAccountFacts(s.account);
+        const values = [...new Set(claims.flatMap((c3) => c3.values))];
+        facts = await session.readAccountFacts(s.account, values);
       } catch (err2) {
         failures.push({ ...s, message: err2 instanceof Error ? err2.message : String(err2) });
         return;
       } finally {
         window2.release();
       }
-      onFacts(scope, claims, facts);
+      onFacts(s, claims, facts);
     })
   );
   return { read, failures };

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { JsonObject } from './json.ts';
 import {
+  numberDelta,
   numbersOf,
   pairNumbers,
   type NumberedChange,
@@ -228,6 +229,10 @@ describe('numbersOf is consistent with the changes (property)', () => {
           if (e.action === 'route') expect(e.from).toBeNull();
           if (e.action === 'unroute') expect(e.to).toBeNull();
         }
+        // What a plan keeps per change (numberDelta) gives the same view, in
+        // whatever order the changes arrive.
+        const kept = changes.map(numberDelta).reverse();
+        expect(numbersOf(kept)).toEqual(got);
         // Each place is the start of at most one entry, and the end of at most one.
         const ends = got.filter((e) => e.to).map((e) => JSON.stringify(e.to));
         expect(new Set(ends).size).toBe(ends.length);

@@ -90,6 +90,35 @@ interface Side {
 }
 
 /**
+ * What of a change the numbers view needs: the sites that differ between its
+ * two sides (a number on one side only, or on another part, or with other
+ * options). `numbersOf` of the result equals `numbersOf` of the change, and a
+ * change that rewrites one trunk of a document with hundreds of DIDs keeps a
+ * handful of sites instead of all of them (a plan keeps this per change).
+ */
+export function numberDelta(c: NumberedChange): NumberedChange {
+  if (c.action === 'noop' || c.before.length === 0 || c.after.length === 0) return c;
+  const has = new Map(c.after.map((s) => [s.number, s]));
+  const same = new Set<string>();
+  for (const b of c.before) {
+    const a = has.get(b.number);
+    if (
+      a &&
+      a.partKey === b.partKey &&
+      (a.options === b.options || deepEqual(a.options, b.options))
+    )
+      same.add(b.number);
+  }
+  if (same.size === 0) return c;
+  return {
+    key: c.key,
+    action: c.action,
+    before: c.before.filter((s) => !same.has(s.number)),
+    after: c.after.filter((s) => !same.has(s.number)),
+  };
+}
+
+/**
  * The numbers view of a plan's changes. A number that leaves one change and
  * enters another of the same target (another document, account or server) is
  * one move, not an unroute and a route; each number a change routes or
@@ -130,7 +159,12 @@ export function numbersOf(changes: Iterable<NumberedChange>): NumberEntry[] {
       if (!had.has(number))
         push(routes, `${c.key.target}\u0000${number}`, { place: placeOf(c.key, a), site: a });
   }
+  // Which unroute pairs with which route does not depend on the order changes came in.
+  const byPlace = (x: Side, y: Side): number =>
+    placeText(x.place).localeCompare(placeText(y.place));
+  for (const list of unroutes.values()) list.sort(byPlace);
   for (const [k, tos] of routes) {
+    tos.sort(byPlace);
     const froms = unroutes.get(k) ?? [];
     const number = k.slice(k.indexOf('\u0000') + 1);
     tos.forEach((to, i) => {

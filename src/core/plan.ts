@@ -25,7 +25,13 @@ import {
   type SourcePos,
   type TargetConfig,
 } from './model.ts';
-import { numbersOf, type NumberEntry, type NumberSite } from './numbers.ts';
+import {
+  numberDelta,
+  numbersOf,
+  type NumberedChange,
+  type NumberEntry,
+  type NumberSite,
+} from './numbers.ts';
 import type {
   ExclusiveValue,
   LiveObject,
@@ -258,6 +264,8 @@ export class Planner {
   private readonly deletedScopes: Set<string>;
   private readonly planned = new Set<string>();
   private readonly changes: PlanChange[] = [];
+  /** Per change, the numbers that differ between its sides (numberDelta): all the numbers view needs. */
+  private readonly numberDeltas: NumberedChange[] = [];
   private readonly problemsByScope = new Map<string, PlanProblem[]>();
   private unmanaged = 0;
   /** Undeclared live objects with the exclusive values they hold (DIDs, SIP users). */
@@ -294,7 +302,11 @@ export class Planner {
    * account (Kazoo: the number manager, §12): each DID that would never route
    * is a plan problem at its document.
    */
-  addFacts(scope: LiveScope, claims: readonly AccountClaim[], facts: unknown): void {
+  addFacts(
+    scope: Omit<LiveScope, 'objects'>,
+    claims: readonly AccountClaim[],
+    facts: unknown,
+  ): void {
     const provider = this.input.providers.get(scope.kind);
     const target = this.input.targets[scope.target];
     if (!provider?.checkAccountFacts || !target) return;
@@ -337,14 +349,20 @@ export class Planner {
         .sort((a, b) => (keyString(a.key) < keyString(b.key) ? -1 : 1))
         .map(({ key, id }) => ({ key, id })),
       summary: summarize(ordered),
-      numbers: numbersOf(ordered.map((c) => this.numbered(c))),
+      numbers: numbersOf(this.numberDeltas),
       ...sealWrites(writes, policy),
       meta: this.input.meta,
     };
   }
 
+  private push(change: PlanChange): void {
+    this.changes.push(change);
+    const delta = numberDelta(this.numbered(change));
+    if (delta.before.length > 0 || delta.after.length > 0) this.numberDeltas.push(delta);
+  }
+
   /** A change with the numbers of its two (masked) sides, for the numbers view. */
-  private numbered(c: PlanChange) {
+  private numbered(c: PlanChange): NumberedChange {
     const provider = this.input.providers.get(c.key.kind);
     const target = this.input.targets[c.key.target];
     const sites = (body: JsonObject | undefined): NumberSite[] =>
@@ -468,7 +486,7 @@ export class Planner {
           });
         continue;
       }
-      this.changes.push(change);
+      this.push(change);
       // What the account check must see: the DIDs this plan routes here (an
       // unchanged document's DIDs are routed already, whatever this plan does).
       const values = checkAll ? provider.claims(doc.spec) : change.claims;
@@ -492,7 +510,7 @@ export class Planner {
         const beforeN = provider.normalize(o.body, target);
         const revision = o.revision ?? bodyRevision(beforeN);
         const masked = maskBody(beforeN, new Set(provider.secretPointers(beforeN)), undefined);
-        this.changes.push({
+        this.push({
           write: {
             address: keyString(key),
             action: 'delete',

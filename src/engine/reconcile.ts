@@ -89,7 +89,11 @@ export async function readLiveState(
   providers: ReadonlyMap<string, Provider>,
   pool: SessionPool,
   onScope: (scope: LiveScope) => readonly AccountClaim[],
-  onFacts?: (scope: LiveScope, claims: readonly AccountClaim[], facts: unknown) => void,
+  onFacts?: (
+    scope: Omit<LiveScope, 'objects'>,
+    claims: readonly AccountClaim[],
+    facts: unknown,
+  ) => void,
   onProgress?: (e: ProgressEvent) => void,
 ): Promise<{ readonly read: number; readonly failures: ReadFailure[] }> {
   const wanted = new Map<string, { target: string; kind: string; account: string }>();
@@ -133,22 +137,24 @@ export async function readLiveState(
       // Outside the try: a failure while planning is a bug to surface, not an unreadable account.
       if (!objects) return;
       read++;
-      const scope = { ...s, objects };
-      const claims = onScope(scope);
+      const claims = onScope({ ...s, objects });
+      // The live bodies are planned; the facts read below must not keep them alive.
+      objects = undefined;
       // What the account check needs besides the objects (Kazoo: the number
       // manager, §12), read only where the plan claims something to check.
       if (claims.length === 0 || !session.readAccountFacts || !onFacts) return;
       await window.acquire();
       let facts: unknown;
       try {
-        facts = await session.readAccountFacts(s.account);
+        const values = [...new Set(claims.flatMap((c) => c.values))];
+        facts = await session.readAccountFacts(s.account, values);
       } catch (err) {
         failures.push({ ...s, message: err instanceof Error ? err.message : String(err) });
         return;
       } finally {
         window.release();
       }
-      onFacts(scope, claims, facts);
+      onFacts(s, claims, facts);
     }),
   );
   return { read, failures };

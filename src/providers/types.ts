@@ -69,10 +69,15 @@ export interface ProviderSession {
   delete(account: string, live: LiveRef): Promise<void>;
   /**
    * Facts about one account that plan-time checks need beyond its objects
-   * (Kazoo: the number manager's listing, reference/kazoo-api.md §12). Read
-   * beside `list`; a failure makes the account unread (the plan incomplete).
+   * (Kazoo: the number manager, reference/kazoo-api.md §12), for the `values`
+   * the plan claims there (`AccountClaim`). Read after `list`; a failure
+   * makes the account unread (the plan incomplete).
    */
-  readAccountFacts?(account: string, signal?: AbortSignal): Promise<unknown>;
+  readAccountFacts?(
+    account: string,
+    values: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<unknown>;
   /**
    * After writes that claimed or released numbers in `account`, has the API's
    * own record of which application uses each number recomputed from the live

@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { PlanJson } from '../../src/core/render-plan.ts';
 import { loadProject } from '../../src/engine/load.ts';
 import { kazooConnectivity } from '../../src/providers/kazoo/provider.ts';
+import { IDENTIFY_MAX } from '../../src/providers/kazoo/session.ts';
 import { ACCOUNTS, startWorld, type World } from '../helpers/world.ts';
 
 let world: World;
@@ -67,20 +68,20 @@ describe('ownership from the number manager', () => {
     };
     const plan = await world.cli(['plan']);
     expect(plan.code, plan.err).toBe(1);
+    // identify (§12) names the owner of a number that is another account's.
     expect(plan.err).toContain(
-      `would never route: ${first} is not in the number manager for account`,
+      `would never route: ${first} is assigned to account ${other}, not to this document's account ${owner}`,
     );
-    expect(plan.err).toContain(
-      `would never route: ${second} is not in the number manager for account`,
-    );
+    expect(plan.err).toContain(`would never route: ${second} is not in the number manager (add it`);
     expect(plan.out).toContain('INCOMPLETE');
     const apply = await world.cli(['apply', '--yes']);
     expect(apply.code).toBe(1);
     expect(writes).toEqual([]);
   });
 
-  it('reads the number manager only of accounts where the plan routes a DID: one page each', async () => {
+  it('reads the number manager only for the DIDs a plan routes anew: one identify each', async () => {
     world = await startWorld();
+    const numbers = await exampleNumbers(world);
     const requests: string[] = [];
     const decide = world.kazoo.faults.decide.bind(world.kazoo.faults);
     world.kazoo.faults.decide = (m, p) => {
@@ -88,10 +89,20 @@ describe('ownership from the number manager', () => {
       return decide(m, p);
     };
     const pages = (): string[] => requests.filter((r) => /^GET .*\/phone_numbers/.test(r));
-    // Every example document is a create: every account routes DIDs.
+    // Every example document is a create: every DID is routed anew, and no
+    // account routes more than IDENTIFY_MAX, so each is looked up by itself.
+    const perAccount = new Map<string, number>();
+    for (const a of numbers.values()) perAccount.set(a, (perAccount.get(a) ?? 0) + 1);
+    expect(Math.max(...perAccount.values())).toBeLessThanOrEqual(IDENTIFY_MAX);
     const plan = await world.cli(['plan', '--detailed-exitcode']);
     expect(plan.code, plan.err).toBe(2);
-    expect(pages()).toHaveLength(Object.keys(ACCOUNTS).length);
+    expect(pages().sort()).toEqual(
+      [...numbers]
+        .map(
+          ([did, a]) => `GET /v2/accounts/${a}/phone_numbers/${encodeURIComponent(did)}/identify`,
+        )
+        .sort(),
+    );
     expect((await world.cli(['apply', '--yes'])).code).toBe(0);
     // Converged: nothing is routed anew, so no number page is read.
     requests.length = 0;
@@ -109,7 +120,39 @@ describe('ownership from the number manager', () => {
     world.kazoo.addNumber('+14155550104', { assigned_to: ACCOUNTS.acme, state: 'in_service' });
     requests.length = 0;
     expect((await world.cli(['plan', '--detailed-exitcode'])).code).toBe(2);
-    expect(pages().map((r) => r.split('/')[3])).toEqual([ACCOUNTS.acme]);
+    expect(pages()).toEqual([
+      `GET /v2/accounts/${ACCOUNTS.acme}/phone_numbers/%2B14155550104/identify`,
+    ]);
+  });
+
+  it('an account that routes more than IDENTIFY_MAX DIDs anew reads its listing instead', async () => {
+    world = await startWorld({ autoNumbers: false });
+    await world.seedNumbers();
+    expect((await world.cli(['apply', '--yes'])).code).toBe(0);
+    const main = join(world.dir, 'connectivity', 'acme', 'main.yaml');
+    const added = Array.from({ length: IDENTIFY_MAX + 1 }, (_, i) => `+1415555${String(2000 + i)}`);
+    await writeFile(
+      main,
+      (await readFile(main, 'utf8')).replace(
+        "'+14155550100': {}",
+        ["'+14155550100': {}", ...added.map((d) => `        '${d}': {}`)].join('\n'),
+      ),
+    );
+    // The last one is not the account's: the listing must still find it missing.
+    for (const d of added.slice(0, -1))
+      world.kazoo.addNumber(d, { assigned_to: ACCOUNTS.acme, state: 'in_service' });
+    const requests: string[] = [];
+    const decide = world.kazoo.faults.decide.bind(world.kazoo.faults);
+    world.kazoo.faults.decide = (m, p) => {
+      requests.push(`${m} ${p}`);
+      return decide(m, p);
+    };
+    const plan = await world.cli(['plan']);
+    expect(plan.code, plan.out).toBe(1);
+    expect(plan.err).toContain(`would never route: ${added.at(-1)} is not in the number manager`);
+    expect(requests.filter((r) => r.includes('/phone_numbers'))).toEqual([
+      `GET /v2/accounts/${ACCOUNTS.acme}/phone_numbers`,
+    ]);
   });
 
   it('check_numbers: all reads every declared account and checks every DID', async () => {

@@ -192,3 +192,69 @@ describe('KazooClient.listNumbers against answers it must not misread', () => {
     await expect(client.listNumbers(ACC)).rejects.toThrow(/repeated a page key/);
   });
 });
+
+describe('KazooClient.identifyNumber (the per-number ownership lookup, §12)', () => {
+  it('names the owner, says whether it routes, and reads the state of one that does not', async () => {
+    const { emu, client, events } = await start();
+    emu.addNumber('+14155550100', { assigned_to: ACC });
+    emu.addNumber('+14155550101', { assigned_to: OTHER.id });
+    emu.addNumber('+14155550102', { assigned_to: ACC, state: 'aging' });
+    emu.addNumber('+14155550103', { state: 'available' });
+    events.length = 0;
+    expect(await client.identifyNumber(ACC, '+14155550100')).toEqual({
+      number: '+14155550100',
+      known: true,
+      assignedTo: ACC,
+      routable: true,
+    });
+    expect(await client.identifyNumber(ACC, '+14155550101')).toEqual({
+      number: '+14155550101',
+      known: true,
+      assignedTo: OTHER.id,
+      routable: true,
+    });
+    expect(await client.identifyNumber(ACC, '+14155550102')).toEqual({
+      number: '+14155550102',
+      known: true,
+      assignedTo: ACC,
+      routable: false,
+      state: 'aging',
+    });
+    expect(await client.identifyNumber(ACC, '+14155550103')).toEqual({
+      number: '+14155550103',
+      known: true,
+      routable: false,
+    });
+    expect(await client.identifyNumber(ACC, '+14155550199')).toEqual({
+      number: '+14155550199',
+      known: false,
+    });
+    // One request per number; the one that does not route also reads its state.
+    expect(events.filter((e) => e.path.includes('/phone_numbers/')).map((e) => e.path)).toEqual([
+      `${numberPath}/%2B14155550100/identify`,
+      `${numberPath}/%2B14155550101/identify`,
+      `${numberPath}/%2B14155550102/identify`,
+      `${numberPath}/%2B14155550102`,
+      `${numberPath}/%2B14155550103/identify`,
+      `${numberPath}/%2B14155550199/identify`,
+    ]);
+  });
+
+  it('an answer without the owner is an error, not "owned by nobody"', async () => {
+    const server: Server = createServer((req, res) => {
+      res.setHeader('content-type', 'application/json');
+      if (req.url === '/v2/api_auth') {
+        res.statusCode = 201;
+        res.end(
+          JSON.stringify({ status: 'success', auth_token: 'tok', data: { account_id: ACC } }),
+        );
+        return;
+      }
+      res.end(JSON.stringify({ status: 'success', data: { number: '+14155550100' } }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    running.push({ close: () => new Promise<void>((resolve) => server.close(() => resolve())) });
+    const client = clientFor(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v2`, []);
+    await expect(client.identifyNumber(ACC, '+14155550100')).rejects.toThrow(/no data\.account_id/);
+  });
+});

@@ -16,7 +16,7 @@ import type { LiveObject } from '../types.ts';
 import { kazooApiError } from './errors.ts';
 import { MANAGED_MARKER } from './normalize.ts';
 import type { KazooOperation } from './errors.ts';
-import type { AccountNumber } from './numbers.ts';
+import type { AccountNumber, NumberOwner } from './numbers.ts';
 
 /** Dependencies and tuning of a Kazoo client. */
 export type KazooDeps = HttpDeps & {
@@ -325,6 +325,70 @@ export class KazooClient {
       `Cannot list kazoo/phone_numbers in account ${account}: more than ${MAX_PAGES} pages`,
       { status: 200, apiMessage: '' },
     );
+  }
+
+  /**
+   * Who owns one number (`GET /v2/accounts/{A}/phone_numbers/{NUM}/identify`,
+   * §12): `identify/2` → `knm_number:lookup_account/1`, a system-wide lookup
+   * (`cb_phone_numbers_v2.erl@223893d0:807-818`, `knm_number.erl@223893d0:390-462`).
+   * 200 names the owner of a number that routes; 404 means the number manager
+   * does not have it; 400 `unassigned`, or `not_in_service` / `account_disabled`
+   * with the owner (`set_response/3`, :903-919). The state of a number that
+   * does not route is then read from the number itself (`GET …/{NUM}`,
+   * `_read_only.state`) so the finding can name it. One request per number
+   * (two for one that does not route).
+   */
+  async identifyNumber(
+    account: string,
+    number: string,
+    signal?: AbortSignal,
+  ): Promise<NumberOwner> {
+    const op: KazooOperation = {
+      verb: 'read',
+      target: this.target,
+      account,
+      resource: 'kazoo/phone_numbers',
+      id: number,
+    };
+    const base = `/accounts/${encodeURIComponent(account)}/phone_numbers/${encodeURIComponent(number)}`;
+    const res = await this.call(
+      { method: 'GET', path: `${base}/identify`, idempotent: true },
+      signal,
+    );
+    if (res.status === 404) return { number, known: false };
+    const data = isObject(res.body) ? res.body['data'] : undefined;
+    if (res.status === 200) {
+      const owner = isObject(data) ? data['account_id'] : undefined;
+      if (typeof owner !== 'string' || owner === '')
+        throw this.unexpected(res, op, 'the identify answer has no data.account_id');
+      return { number, known: true, assignedTo: owner, routable: true };
+    }
+    if (res.status === 400 && data === 'unassigned')
+      return { number, known: true, routable: false };
+    const cause = isObject(data) ? data['cause'] : undefined;
+    const owner = isObject(data) ? data['account_id'] : undefined;
+    if (res.status === 400 && (cause === 'not_in_service' || cause === 'account_disabled')) {
+      const assignedTo = typeof owner === 'string' && owner !== '' ? owner : undefined;
+      const state =
+        cause === 'account_disabled' ? 'account disabled' : await this.numberState(base, signal);
+      return {
+        number,
+        known: true,
+        routable: false,
+        ...(assignedTo !== undefined ? { assignedTo } : {}),
+        ...(state !== undefined ? { state } : {}),
+      };
+    }
+    throw this.error(res, op);
+  }
+
+  /** A number's `_read_only.state` (`GET …/phone_numbers/{NUM}`), or undefined when it cannot be read. */
+  private async numberState(path: string, signal?: AbortSignal): Promise<string | undefined> {
+    const res = await this.call({ method: 'GET', path, idempotent: true }, signal);
+    const data = res.status === 200 && isObject(res.body) ? res.body['data'] : undefined;
+    const ro = isObject(data) ? data['_read_only'] : undefined;
+    const state = isObject(ro) ? ro['state'] : isObject(data) ? data['state'] : undefined;
+    return typeof state === 'string' && state !== '' ? state : undefined;
   }
 
   /**

@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { numberOwnershipFindings, ROUTABLE_NUMBER_STATES, type AccountNumber } from './numbers.ts';
+import {
+  factFindings,
+  numberOwnershipFindings,
+  ROUTABLE_NUMBER_STATES,
+  type AccountNumber,
+  type NumberOwner,
+} from './numbers.ts';
 
 const A = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1';
 const B = 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb2';
@@ -101,6 +107,44 @@ describe('numberOwnershipFindings', () => {
           expect(findings.map((f) => f.did)).toEqual(dids.filter((d) => ok.get(d) !== true));
         },
       ),
+    );
+  });
+});
+
+describe('factFindings: a listing and per-number lookups judge alike', () => {
+  it('the same DIDs would never route, whichever way the number manager was read', () => {
+    const states = ['in_service', 'reserved', 'port_in', 'aging', 'available', 'deleted'];
+    const fact = fc.record({
+      where: fc.constantFrom('absent', 'unassigned', 'own', 'other'),
+      state: fc.constantFrom(...states),
+    });
+    fc.assert(
+      fc.property(fc.array(fact, { minLength: 1, maxLength: 12 }), (facts) => {
+        const dids = facts.map((_, i) => `+1415555${String(1000 + i)}`);
+        const listing: AccountNumber[] = [];
+        const owners: NumberOwner[] = [];
+        facts.forEach((f, i) => {
+          const number = dids[i] as string;
+          const routable = ROUTABLE_NUMBER_STATES.has(f.state);
+          if (f.where === 'own') listing.push({ number, assignedTo: A, state: f.state });
+          if (f.where === 'absent') owners.push({ number, known: false });
+          else if (f.where === 'unassigned') owners.push({ number, known: true, routable: false });
+          else
+            owners.push({
+              number,
+              known: true,
+              assignedTo: f.where === 'own' ? A : B,
+              routable,
+              ...(routable ? {} : { state: f.state }),
+            });
+        });
+        const byListing = factFindings(A, dids, { kind: 'listing', numbers: listing });
+        const byOwner = factFindings(A, dids, { kind: 'owners', owners });
+        expect(byOwner.map((f) => f.did)).toEqual(byListing.map((f) => f.did));
+        // Only the lookup can name the other owner.
+        for (const f of byOwner)
+          if (f.code === 'DID_ASSIGNED_ELSEWHERE') expect(f.message).toContain(B);
+      }),
     );
   });
 });

@@ -36,7 +36,28 @@ export interface DesiredDid {
 }
 
 export type NumberFindingCode =
-  'DID_NOT_IN_NUMBER_MANAGER' | 'DID_ASSIGNED_ELSEWHERE' | 'DID_NOT_IN_SERVICE';
+  'DID_NOT_IN_NUMBER_MANAGER' | 'DID_ASSIGNED_ELSEWHERE' | 'DID_NOT_IN_SERVICE' | 'DID_UNASSIGNED';
+
+/** What `identify` (§12) says of one number: whether the number manager has it, who owns it, whether it routes. */
+export interface NumberOwner {
+  readonly number: string;
+  /** False: the number manager does not have the number (404). */
+  readonly known: boolean;
+  /** The owning account, when the answer names one. */
+  readonly assignedTo?: string;
+  /** True when Kazoo would route it (identify answered 200). */
+  readonly routable?: boolean;
+  /** The state of a number that does not route, when it could be read. */
+  readonly state?: string;
+}
+
+/**
+ * What the plan-time number check read of one account: its whole listing
+ * (many numbers to check), or one `identify` per number (a few).
+ */
+export type NumberFacts =
+  | { readonly kind: 'listing'; readonly numbers: readonly AccountNumber[] }
+  | { readonly kind: 'owners'; readonly owners: readonly NumberOwner[] };
 
 /** A desired DID that would never route, diagnostics-style (severity, code, message, pointer). */
 export interface NumberFinding {
@@ -130,4 +151,65 @@ export function numberOwnershipFindings(
     });
   }
   return findings;
+}
+
+/**
+ * `numberOwnershipFindings` for numbers looked up one by one (`identify`):
+ * the same findings, and the owner named when the number is another account's.
+ */
+export function ownerFindings(
+  account: string,
+  dids: Iterable<string | DesiredDid>,
+  owners: Iterable<NumberOwner>,
+  names?: ReadonlyMap<string, string>,
+): NumberFinding[] {
+  const byNumber = new Map<string, NumberOwner>();
+  for (const o of owners) byNumber.set(o.number, o);
+  const findings: NumberFinding[] = [];
+  for (const entry of dids) {
+    const { did, pointer } = typeof entry === 'string' ? { did: entry, pointer: undefined } : entry;
+    const at = pointer !== undefined ? { pointer } : {};
+    const o = byNumber.get(did);
+    const base = { severity: 'error' as const, did, account, ...at };
+    if (!o || !o.known) {
+      findings.push({
+        ...base,
+        code: 'DID_NOT_IN_NUMBER_MANAGER',
+        message: `would never route: ${did} is not in the number manager (add it with PUT /v2/accounts/${account}/phone_numbers/${encodeURIComponent(did)}, or move it to the account that owns it)`,
+      });
+    } else if (o.assignedTo === undefined) {
+      findings.push({
+        ...base,
+        code: 'DID_UNASSIGNED',
+        message: `would never route: ${did} is in the number manager but assigned to no account; assign it to account ${label(account, names)}`,
+      });
+    } else if (o.assignedTo !== account) {
+      findings.push({
+        ...base,
+        code: 'DID_ASSIGNED_ELSEWHERE',
+        assignedTo: o.assignedTo,
+        message: `would never route: ${did} is assigned to account ${label(o.assignedTo, names)}, not to this document's account ${label(account, names)} (reference §7.6 item 3)`,
+      });
+    } else if (o.routable !== true) {
+      const state = o.state ?? 'not in service';
+      findings.push({
+        ...base,
+        code: 'DID_NOT_IN_SERVICE',
+        state,
+        message: `would never route: ${did} is in state "${state}" in the number manager of account ${label(account, names)}; Kazoo routes only ${[...ROUTABLE_NUMBER_STATES].join(', ')} numbers`,
+      });
+    }
+  }
+  return findings;
+}
+
+/** The findings for what `readAccountFacts` read, whichever way it read it. */
+export function factFindings(
+  account: string,
+  dids: Iterable<string | DesiredDid>,
+  facts: NumberFacts,
+): NumberFinding[] {
+  return facts.kind === 'listing'
+    ? numberOwnershipFindings(account, dids, facts.numbers)
+    : ownerFindings(account, dids, facts.owners);
 }

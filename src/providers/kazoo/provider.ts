@@ -13,7 +13,7 @@ import {
   kazooUniqueInTarget,
 } from './checks.ts';
 import { kazooNumbers } from './number-view.ts';
-import { numberOwnershipFindings, type AccountNumber } from './numbers.ts';
+import { factFindings, type NumberFacts } from './numbers.ts';
 import {
   buildMergePatch,
   kazooSameNormalized,
@@ -148,9 +148,8 @@ export const kazooConnectivity: Provider = {
   identities: { '/servers': SERVER_IDENTITY },
 
   checkAccountFacts(account, claims, facts) {
-    const listing = facts as readonly AccountNumber[];
     return claims.flatMap(({ doc, values }) =>
-      numberOwnershipFindings(account, values, listing).map((f) => ({
+      factFindings(account, values, facts as NumberFacts).map((f) => ({
         doc,
         message: `${doc.key.kind} "${doc.key.name}": ${f.message}`,
       })),
