@@ -29859,7 +29859,7 @@ var require_request2 = __commonJS({
     var { URLSerializer } = require_data_url();
     var { kConstruct } = require_symbols();
     var assert = __require("node:assert");
-    var { getMaxListeners, setMaxListeners, defaultMaxListeners } = __require("node:events");
+    var { getMaxListeners, setMaxListeners: setMaxListeners2, defaultMaxListeners } = __require("node:events");
     var kAbortController = Symbol("abortController");
     var requestFinalizer = new FinalizationRegistry(({ signal, abort }) => {
       signal.removeEventListener("abort", abort);
@@ -30099,7 +30099,7 @@ var require_request2 = __commonJS({
             const acRef = new WeakRef(ac);
             const abort = buildAbort(acRef);
             if (abortSignalHasEventHandlerLeakWarning && getMaxListeners(signal) === defaultMaxListeners) {
-              setMaxListeners(1500, signal);
+              setMaxListeners2(1500, signal);
             }
             util.addAbortListener(signal, abort);
             requestFinalizer.register(ac, { signal, abort }, abort);
@@ -47930,7 +47930,7 @@ function selectDocuments(documents, selection) {
     (d) => inSelection(selection, d.key.target, d.key.account) && (!selection.keys || selection.keys.has(`${d.key.target}/${d.key.account}/${d.key.kind}/${d.key.name}`))
   );
 }
-async function readLiveState(config, documents, deleted, providers, pool, onScope, onFacts, onProgress) {
+async function readLiveState(config, documents, deleted, providers, pool, onScope, onFacts, onProgress, prefetch) {
   const wanted = /* @__PURE__ */ new Map();
   for (const k2 of [...documents.map((d) => d.key), ...deleted])
     wanted.set(scopeKey(k2.target, k2.kind, k2.account), {
@@ -47952,15 +47952,20 @@ async function readLiveState(config, documents, deleted, providers, pool, onScop
       const provider = providers.get(s.kind);
       const target = config.targets[s.target];
       if (!provider || !target) return;
-      await window2.acquire();
       let objects;
       const session = pool.get(provider, target);
+      const early = prefetch?.take(s.target, s.kind, s.account);
+      if (!early) await window2.acquire();
       try {
-        objects = await session.list(s.account);
+        if (early) {
+          const r2 = await early;
+          if (r2.error !== void 0) throw r2.error;
+          objects = r2.objects;
+        } else objects = await session.list(s.account);
       } catch (err2) {
         failures.push({ ...s, message: err2 instanceof Error ? err2.message : String(err2) });
       } finally {
-        window2.release();
+        if (!early) window2.release();
         done++;
         onProgress?.({
           phase: "read",
@@ -48010,7 +48015,8 @@ async function planDocuments(config, documents, options) {
     options.pool,
     (scope) => planner.addScope(scope),
     (scope, claims, facts) => planner.addFacts(scope, claims, facts),
-    options.onProgress
+    options.onProgress,
+    options.prefetch
   );
   if (live.failures.length > 0 && live.read === 0 && documents.length > 0) {
     const first2 = live.failures[0];
@@ -51167,21 +51173,21 @@ function timeoutPlugin({
           timeout && clearTimeout(timeout);
           timeout = setTimeout(kill, block);
         }
-        function stop() {
+        function stop2() {
           context.spawned.stdout?.off("data", wait);
           context.spawned.stderr?.off("data", wait);
-          context.spawned.off("exit", stop);
-          context.spawned.off("close", stop);
+          context.spawned.off("exit", stop2);
+          context.spawned.off("close", stop2);
           timeout && clearTimeout(timeout);
         }
         function kill() {
-          stop();
+          stop2();
           context.kill(new GitPluginError(void 0, "timeout", `block timeout reached`));
         }
         stdOut && context.spawned.stdout?.on("data", wait);
         stdErr && context.spawned.stderr?.on("data", wait);
-        context.spawned.on("exit", stop);
-        context.spawned.on("close", stop);
+        context.spawned.on("exit", stop2);
+        context.spawned.on("close", stop2);
         wait();
       }
     };
@@ -57111,14 +57117,6 @@ function repeatedNumbers(sorted2) {
 // src/core/documents.ts
 init_yaml();
 var DOC_KEYS = ["kind", "target", "account", "name", "id", "ignore", "spec"];
-function buildDesiredState(files, config, providers, env, options = {}) {
-  const keepSpecs = options.keepSpecs !== false;
-  const offline = { offline: options.offline === true };
-  return combineFileChecks(
-    files.map((file) => checkFile(file, config, providers, env, keepSpecs, offline)),
-    providers
-  );
-}
 function checkFile(file, config, providers, env, keepSpecs, options = {}) {
   const diagnostics = [];
   const secrets = [];
@@ -57719,6 +57717,7 @@ async function loadProject(options) {
     return { ...none, diagnostics, secrets };
   }
   const config = parsed.config;
+  options.onConfig?.(config, parsed.secrets);
   for (const target of Object.values(config.targets)) {
     for (const provider of providers.values()) {
       if (provider.targetType !== target.type) continue;
@@ -57770,17 +57769,37 @@ async function loadProject(options) {
     threadsUsed = done.threads;
     threadProblems.push(...done.problems);
   } else {
-    const files = [];
-    const read = await mapInOrder(paths, READS_IN_FLIGHT, (full) => source.read(full));
+    const checks = [];
+    const offline = { offline: options.offline === true };
+    const reads = [];
+    const start = (i2) => {
+      const full = paths[i2];
+      if (full !== void 0) reads[i2] = source.read(full);
+    };
+    for (let i2 = 0; i2 < Math.min(READS_IN_FLIGHT, paths.length); i2++) start(i2);
     for (const [i2, full] of paths.entries()) {
-      const res = read[i2];
-      if (res.ok) files.push({ path: shown(full), text: res.text });
-      else diagnostics.push(unreadable(shown(full), res.reason));
+      const res = await reads[i2];
+      delete reads[i2];
+      start(i2 + READS_IN_FLIGHT);
+      if (!res.ok) {
+        diagnostics.push(unreadable(shown(full), res.reason));
+        continue;
+      }
+      const check = checkFile(
+        { path: shown(full), text: res.text },
+        config,
+        providers,
+        env,
+        keepSpecs,
+        offline
+      );
+      checks.push(check);
+      if (options.onFile) {
+        options.onFile(check.documents, check.secrets);
+        await new Promise((resolve5) => setImmediate(resolve5));
+      }
     }
-    state = buildDesiredState(files, config, providers, env, {
-      keepSpecs,
-      ...options.offline ? { offline: true } : {}
-    });
+    state = combineFileChecks(checks, providers);
   }
   return {
     config,
@@ -57812,6 +57831,75 @@ function checkThreads(paths, env, configShown, diagnostics) {
   }
   return paths.length > 1 && totalFileSize(paths) >= THREADS_MIN_BYTES ? Math.min(availableParallelism(), MAX_THREADS) : 1;
 }
+
+// src/engine/prefetch.ts
+init_plan();
+init_http();
+init_reconcile();
+import { setMaxListeners } from "node:events";
+var PREFETCH_SCOPES = 256;
+var LivePrefetch = class {
+  constructor(input2) {
+    this.input = input2;
+    const sum = Object.values(input2.config.targets).reduce((n, t2) => n + t2.concurrency, 0);
+    this.window = new Semaphore(Math.max(1, sum));
+    setMaxListeners(0, this.controller.signal);
+  }
+  reads = /* @__PURE__ */ new Map();
+  controller = new AbortController();
+  window;
+  started = 0;
+  /** Scopes started so far (for tests and debugging). */
+  get count() {
+    return this.started;
+  }
+  /** Starts reading the scopes of these documents that are selected and not yet started. */
+  offer(documents) {
+    const { config, providers, selection } = this.input;
+    const max = this.input.max ?? PREFETCH_SCOPES;
+    for (const d of documents) {
+      if (this.controller.signal.aborted || this.started >= max) return;
+      const k2 = d.key;
+      if (!inSelection(selection, k2.target, k2.account)) continue;
+      if (selection.keys && !selection.keys.has(`${k2.target}/${k2.account}/${k2.kind}/${k2.name}`))
+        continue;
+      const sk = scopeKey(k2.target, k2.kind, k2.account);
+      if (this.reads.has(sk)) continue;
+      const target = config.targets[k2.target];
+      const provider = providers.get(k2.kind);
+      if (!target || !provider || !this.input.reachable(target)) continue;
+      this.started++;
+      this.reads.set(sk, this.read(provider, target, k2.account));
+    }
+  }
+  /** The read of a scope started here (once; later calls get undefined). */
+  take(target, kind, account) {
+    const sk = scopeKey(target, kind, account);
+    const read = this.reads.get(sk);
+    this.reads.delete(sk);
+    return read;
+  }
+  /** Stops the reads in flight and forgets every result (the documents turned out invalid). */
+  abort() {
+    this.controller.abort();
+    this.reads.clear();
+  }
+  async read(provider, target, account) {
+    const signal = this.controller.signal;
+    try {
+      await this.window.acquire(signal);
+    } catch (error3) {
+      return { error: error3 };
+    }
+    try {
+      return { objects: await this.input.pool.get(provider, target).list(account, signal) };
+    } catch (error3) {
+      return { error: error3 };
+    } finally {
+      this.window.release();
+    }
+  }
+};
 
 // src/engine/project.ts
 init_reconcile();
@@ -57879,44 +57967,63 @@ async function planProject(options) {
   const base = options.selection ?? {};
   const git = await readGitInputs(options);
   const notes = [...git.notes ?? []];
-  const project = await loadProject({
-    configPath: options.configPath,
-    env: options.env,
-    cwd: options.cwd,
-    ...git.source ? { source: git.source } : {}
-  });
-  for (const s of project.secrets) options.secrets.add(s);
-  options.onLoaded?.({
-    diagnostics: project.diagnostics,
-    notes,
-    configFile: relative5(options.cwd, options.configPath) || options.configPath
-  });
-  const { errors } = countDiagnostics(project.diagnostics);
-  if (errors > 0 || !project.config)
-    return { invalid: true, diagnostics: project.diagnostics, errors, notes };
-  const config = project.config;
   const selection = {
     ...base,
     ...git.keys ? { keys: git.keys } : {},
     ...git.scope?.accounts ? { scopes: git.scope.accounts } : {}
   };
-  for (const t2 of selection.targets ?? [])
-    if (!config.targets[t2])
-      throw new UsageError(
-        `--target ${t2}: the config has no such target (known: ${Object.keys(config.targets).join(", ")})`
-      );
-  checkAccountsDeclared(selection, project.documents, git.deleted ?? []);
-  const documents = selectDocuments(project.documents, selection);
-  checkReachable(config, documents, options.configPath);
   const pool = openSessions(options.secrets);
-  const prune = options.prune ?? config.policy.prune;
-  const deleted = (git.deleted ?? []).filter((k2) => inSelection(selection, k2.target, k2.account));
+  let prefetch;
   try {
+    const project = await loadProject({
+      configPath: options.configPath,
+      env: options.env,
+      cwd: options.cwd,
+      ...options.source ?? git.source ? { source: options.source ?? git.source } : {},
+      onConfig: (config2, secrets) => {
+        for (const s of secrets) options.secrets.add(s);
+        if (!prefetchOn(options.env)) return;
+        prefetch = new LivePrefetch({
+          config: config2,
+          providers: PROVIDERS,
+          pool,
+          selection,
+          reachable: (t2) => unreachable(t2, options.configPath) === void 0
+        });
+      },
+      onFile: (documents2, secrets) => {
+        for (const s of secrets) options.secrets.add(s);
+        prefetch?.offer(documents2);
+      }
+    });
+    for (const s of project.secrets) options.secrets.add(s);
+    options.onLoaded?.({
+      diagnostics: project.diagnostics,
+      notes,
+      configFile: relative5(options.cwd, options.configPath) || options.configPath
+    });
+    const { errors } = countDiagnostics(project.diagnostics);
+    if (errors > 0 || !project.config) {
+      await stop(pool, prefetch);
+      return { invalid: true, diagnostics: project.diagnostics, errors, notes };
+    }
+    const config = project.config;
+    for (const t2 of selection.targets ?? [])
+      if (!config.targets[t2])
+        throw new UsageError(
+          `--target ${t2}: the config has no such target (known: ${Object.keys(config.targets).join(", ")})`
+        );
+    checkAccountsDeclared(selection, project.documents, git.deleted ?? []);
+    const documents = selectDocuments(project.documents, selection);
+    checkReachable(config, documents, options.configPath);
+    const prune = options.prune ?? config.policy.prune;
+    const deleted = (git.deleted ?? []).filter((k2) => inSelection(selection, k2.target, k2.account));
     const run2 = await planDocuments(config, documents, {
       providers: PROVIDERS,
       pool,
       prune,
       deleted,
+      ...prefetch ? { prefetch } : {},
       ...git.keys ? { partial: true } : {},
       meta: {
         generated_at: (/* @__PURE__ */ new Date()).toISOString(),
@@ -57941,9 +58048,16 @@ async function planProject(options) {
       notes
     };
   } catch (err2) {
-    await pool.closeAll();
+    await stop(pool, prefetch);
     throw err2;
   }
+}
+function prefetchOn(env) {
+  return env["CONNOPS_PREFETCH"] !== "0";
+}
+async function stop(pool, prefetch) {
+  prefetch?.abort();
+  await pool.closeAll();
 }
 function checkAccountsDeclared(selection, documents, deleted) {
   const targets = selection.targets;
@@ -57959,23 +58073,19 @@ function checkAccountsDeclared(selection, documents, deleted) {
 function checkReachable(config, documents, configPath) {
   for (const t2 of Object.values(config.targets)) {
     if (!documents.some((d) => d.key.target === t2.name)) continue;
-    const unset = t2.unset ?? [];
-    if (unset.length > 0)
-      throw new ConnopsError(
-        "CONFIG",
-        `target "${t2.name}" cannot be reached: ${unset.map((u) => u.variable === "(empty)" ? `${u.setting} comes from an environment variable that is empty` : `${u.setting} comes from \${env:${u.variable}}, which is not set`).join("; ")}`
-      );
-    if (Object.values(t2.auth).every((v) => v === ""))
-      throw new ConnopsError(
-        "CONFIG",
-        `target "${t2.name}" has no \`auth\`; set it in ${configPath} (e.g. auth: { api_key: "\${env:KAZOO_API_KEY}" })`
-      );
-    if (t2.url === void 0 && t2.type === "kazoo")
-      throw new ConnopsError(
-        "CONFIG",
-        `target "${t2.name}" has no \`url\` (e.g. https://kazoo.example.net:8000/v2)`
-      );
+    const why = unreachable(t2, configPath);
+    if (why !== void 0) throw new ConnopsError("CONFIG", why);
   }
+}
+function unreachable(t2, configPath) {
+  const unset = t2.unset ?? [];
+  if (unset.length > 0)
+    return `target "${t2.name}" cannot be reached: ${unset.map((u) => u.variable === "(empty)" ? `${u.setting} comes from an environment variable that is empty` : `${u.setting} comes from \${env:${u.variable}}, which is not set`).join("; ")}`;
+  if (Object.values(t2.auth).every((v) => v === ""))
+    return `target "${t2.name}" has no \`auth\`; set it in ${configPath} (e.g. auth: { api_key: "\${env:KAZOO_API_KEY}" })`;
+  if (t2.url === void 0 && t2.type === "kazoo")
+    return `target "${t2.name}" has no \`url\` (e.g. https://kazoo.example.net:8000/v2)`;
+  return void 0;
 }
 function scopeRecord(scope, all, selected) {
   const count = (docs) => new Set(docs.map((d) => scopeOf2(d.key.target, d.key.account))).size;
@@ -59867,12 +59977,12 @@ function parse3(header, options) {
   let index = valueStart;
   let typeFlags = 0;
   let whitespace = -1;
-  let stop = options?.parameters === false ? COMMA_FLAG : 0;
+  let stop2 = options?.parameters === false ? COMMA_FLAG : 0;
   while (index < len) {
     const code = header.charCodeAt(index);
     const flags = CHAR_MAP[code];
     if ((flags & stopFlags) !== 0) {
-      stop |= flags & COMMA_FLAG;
+      stop2 |= flags & COMMA_FLAG;
       break;
     }
     if ((flags & OWS) !== 0) {
@@ -59887,7 +59997,7 @@ function parse3(header, options) {
   const valueEnd = whitespace === -1 ? index : whitespace;
   const value = header.slice(valueStart, valueEnd);
   const type = (typeFlags & CASE_FLAGS) === 0 ? value : value.toLowerCase();
-  if (index === len || stop !== 0) {
+  if (index === len || stop2 !== 0) {
     return { type, index, parameters: new NullObject() };
   }
   return parseParameters(header, type, index, len, stopFlags);
@@ -59928,17 +60038,17 @@ function parseParameters(header, type, index, len, stopFlags) {
                 parameters[key] = escaped ? unescapeQuotedPairs(header, quotedStart, index) : header.slice(quotedStart, index);
               }
               index++;
-              let stop2 = 0;
+              let stop3 = 0;
               while (index < len) {
                 const code3 = header.charCodeAt(index);
                 const flags2 = CHAR_MAP[code3];
                 if ((flags2 & stopFlags) !== 0) {
-                  stop2 = flags2 & COMMA_FLAG;
+                  stop3 = flags2 & COMMA_FLAG;
                   break;
                 }
                 index++;
               }
-              if (stop2 !== 0)
+              if (stop3 !== 0)
                 break parameter;
               continue parameter;
             }
@@ -59952,13 +60062,13 @@ function parseParameters(header, type, index, len, stopFlags) {
           continue parameter;
         }
         const valueStart = index;
-        let stop = 0;
+        let stop2 = 0;
         let valueWhitespace = -1;
         while (index < len) {
           const code2 = header.charCodeAt(index);
           const flags2 = CHAR_MAP[code2];
           if ((flags2 & stopFlags) !== 0) {
-            stop = flags2 & COMMA_FLAG;
+            stop2 = flags2 & COMMA_FLAG;
             break;
           }
           if ((flags2 & OWS) !== 0) {
@@ -59973,7 +60083,7 @@ function parseParameters(header, type, index, len, stopFlags) {
           const valueEnd = valueWhitespace === -1 ? index : valueWhitespace;
           parameters[key] = header.slice(valueStart, valueEnd);
         }
-        if (stop !== 0)
+        if (stop2 !== 0)
           break parameter;
         continue parameter;
       }

@@ -6,11 +6,12 @@ import { availableParallelism } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { parseConfig } from '../core/config.ts';
 import {
-  buildDesiredState,
+  checkFile,
+  combineFileChecks,
   sortDiagnostics,
   unreadable,
   type DesiredState,
-  type SourceFile,
+  type FileCheck,
 } from '../core/documents.ts';
 import type { Config, DesiredDocument, Diagnostic } from '../core/model.ts';
 import {
@@ -21,7 +22,6 @@ import {
 } from '../io/files.ts';
 import { PROVIDERS, targetTypes } from '../providers/registry.ts';
 import { checkFilesInThreads } from './check-threads.ts';
-import { mapInOrder } from './concurrency.ts';
 import type { Provider } from '../providers/types.ts';
 
 /** Where files come from: the working tree, or a git commit (src/io/git.ts). */
@@ -56,6 +56,20 @@ export interface LoadOptions {
    * every unset variable is an error: its value could not be sent.
    */
   readonly offline?: boolean;
+  /**
+   * Called once the config is parsed, before any document is read, with the
+   * secrets it holds (credentials), so a caller that starts requests early
+   * can redact them first.
+   */
+  readonly onConfig?: (config: Config, secrets: readonly string[]) => void;
+  /**
+   * Called for each file as soon as it is checked on its own, with the
+   * documents that passed and the secrets they hold, while later files are
+   * still being read (checks across documents come after the last file).
+   * The load yields to the event loop between files, so requests started
+   * here make progress meanwhile.
+   */
+  readonly onFile?: (documents: readonly DesiredDocument[], secrets: readonly string[]) => void;
 }
 
 export interface LoadedProject {
@@ -110,6 +124,7 @@ export async function loadProject(options: LoadOptions): Promise<LoadedProject> 
     return { ...none, diagnostics, secrets };
   }
   const config = parsed.config;
+  options.onConfig?.(config, parsed.secrets);
 
   for (const target of Object.values(config.targets)) {
     for (const provider of providers.values()) {
@@ -169,18 +184,40 @@ export async function loadProject(options: LoadOptions): Promise<LoadedProject> 
     threadsUsed = done.threads;
     threadProblems.push(...done.problems);
   } else {
-    const files: SourceFile[] = [];
-    // Several reads in flight: a source that reads from git waits on it (the working tree reads synchronously).
-    const read = await mapInOrder(paths, READS_IN_FLIGHT, (full) => source.read(full));
+    const checks: FileCheck[] = [];
+    const offline = { offline: options.offline === true };
+    // Several reads in flight (a source that reads from git waits on it; the
+    // working tree reads synchronously), each file checked in order as it arrives.
+    const reads: Array<Promise<ReadResult>> = [];
+    const start = (i: number): void => {
+      const full = paths[i];
+      if (full !== undefined) reads[i] = source.read(full);
+    };
+    for (let i = 0; i < Math.min(READS_IN_FLIGHT, paths.length); i++) start(i);
     for (const [i, full] of paths.entries()) {
-      const res = read[i] as ReadResult;
-      if (res.ok) files.push({ path: shown(full), text: res.text });
-      else diagnostics.push(unreadable(shown(full), res.reason));
+      const res = await (reads[i] as Promise<ReadResult>);
+      delete reads[i];
+      start(i + READS_IN_FLIGHT);
+      if (!res.ok) {
+        diagnostics.push(unreadable(shown(full), res.reason));
+        continue;
+      }
+      const check = checkFile(
+        { path: shown(full), text: res.text },
+        config,
+        providers,
+        env,
+        keepSpecs,
+        offline,
+      );
+      checks.push(check);
+      if (options.onFile) {
+        options.onFile(check.documents, check.secrets);
+        // Let responses to requests started for earlier files be handled.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
     }
-    state = buildDesiredState(files, config, providers, env, {
-      keepSpecs,
-      ...(options.offline ? { offline: true } : {}),
-    });
+    state = combineFileChecks(checks, providers);
   }
   return {
     config,

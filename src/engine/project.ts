@@ -7,7 +7,13 @@
  */
 import { dirname, relative } from 'node:path';
 import { ConnopsError, UsageError } from '../core/errors.ts';
-import type { Config, DesiredDocument, Diagnostic, DocumentKey } from '../core/model.ts';
+import type {
+  Config,
+  DesiredDocument,
+  Diagnostic,
+  DocumentKey,
+  TargetConfig,
+} from '../core/model.ts';
 import { scopeFlag, shardFlag, type Flags } from '../core/options.ts';
 import type { Plan, PlanMeta } from '../core/plan.ts';
 import { countDiagnostics } from '../core/render-diagnostics.ts';
@@ -16,6 +22,7 @@ import type { SecretSet } from '../io/redact.ts';
 import { PROVIDERS } from '../providers/registry.ts';
 import { recordRequestId } from './apply.ts';
 import { loadProject, type FileSource } from './load.ts';
+import { LivePrefetch } from './prefetch.ts';
 import {
   inSelection,
   planDocuments,
@@ -71,6 +78,11 @@ export interface PlanProjectOptions extends ProjectSource {
   readonly secrets: SecretSet;
   /** Targets, accounts and shard to plan (empty: everything). */
   readonly selection?: Selection;
+  /**
+   * Where the document files are read from, instead of the working tree (or
+   * `ref`'s commit); the config file too. For callers with their own source.
+   */
+  readonly source?: FileSource;
   /** Overrides `policy.prune` when set (the --prune flag, or a saved plan's choice). */
   readonly prune?: boolean | undefined;
   readonly onProgress?: ((e: ProgressEvent) => void) | undefined;
@@ -171,44 +183,65 @@ export async function planProject(options: PlanProjectOptions): Promise<PlanProj
   const base = options.selection ?? {};
   const git = await readGitInputs(options);
   const notes = [...(git.notes ?? [])];
-  const project = await loadProject({
-    configPath: options.configPath,
-    env: options.env,
-    cwd: options.cwd,
-    ...(git.source ? { source: git.source } : {}),
-  });
-  for (const s of project.secrets) options.secrets.add(s);
-  options.onLoaded?.({
-    diagnostics: project.diagnostics,
-    notes,
-    configFile: relative(options.cwd, options.configPath) || options.configPath,
-  });
-  const { errors } = countDiagnostics(project.diagnostics);
-  if (errors > 0 || !project.config)
-    return { invalid: true, diagnostics: project.diagnostics, errors, notes };
-  const config = project.config;
   const selection: Selection = {
     ...base,
     ...(git.keys ? { keys: git.keys } : {}),
     ...(git.scope?.accounts ? { scopes: git.scope.accounts } : {}),
   };
-  for (const t of selection.targets ?? [])
-    if (!config.targets[t])
-      throw new UsageError(
-        `--target ${t}: the config has no such target (known: ${Object.keys(config.targets).join(', ')})`,
-      );
-  checkAccountsDeclared(selection, project.documents, git.deleted ?? []);
-  const documents = selectDocuments(project.documents, selection);
-  checkReachable(config, documents, options.configPath);
+  // Live state is read while the documents load (engine/prefetch.ts); nothing
+  // read is used unless every document passes its checks.
   const pool = openSessions(options.secrets);
-  const prune = options.prune ?? config.policy.prune;
-  const deleted = (git.deleted ?? []).filter((k) => inSelection(selection, k.target, k.account));
+  let prefetch: LivePrefetch | undefined;
   try {
+    const project = await loadProject({
+      configPath: options.configPath,
+      env: options.env,
+      cwd: options.cwd,
+      ...((options.source ?? git.source) ? { source: options.source ?? git.source } : {}),
+      onConfig: (config, secrets) => {
+        for (const s of secrets) options.secrets.add(s);
+        if (!prefetchOn(options.env)) return;
+        prefetch = new LivePrefetch({
+          config,
+          providers: PROVIDERS,
+          pool,
+          selection,
+          reachable: (t) => unreachable(t, options.configPath) === undefined,
+        });
+      },
+      onFile: (documents, secrets) => {
+        for (const s of secrets) options.secrets.add(s);
+        prefetch?.offer(documents);
+      },
+    });
+    for (const s of project.secrets) options.secrets.add(s);
+    options.onLoaded?.({
+      diagnostics: project.diagnostics,
+      notes,
+      configFile: relative(options.cwd, options.configPath) || options.configPath,
+    });
+    const { errors } = countDiagnostics(project.diagnostics);
+    if (errors > 0 || !project.config) {
+      await stop(pool, prefetch);
+      return { invalid: true, diagnostics: project.diagnostics, errors, notes };
+    }
+    const config = project.config;
+    for (const t of selection.targets ?? [])
+      if (!config.targets[t])
+        throw new UsageError(
+          `--target ${t}: the config has no such target (known: ${Object.keys(config.targets).join(', ')})`,
+        );
+    checkAccountsDeclared(selection, project.documents, git.deleted ?? []);
+    const documents = selectDocuments(project.documents, selection);
+    checkReachable(config, documents, options.configPath);
+    const prune = options.prune ?? config.policy.prune;
+    const deleted = (git.deleted ?? []).filter((k) => inSelection(selection, k.target, k.account));
     const run = await planDocuments(config, documents, {
       providers: PROVIDERS,
       pool,
       prune,
       deleted,
+      ...(prefetch ? { prefetch } : {}),
       ...(git.keys ? { partial: true } : {}),
       meta: {
         generated_at: new Date().toISOString(),
@@ -233,9 +266,20 @@ export async function planProject(options: PlanProjectOptions): Promise<PlanProj
       notes,
     };
   } catch (err) {
-    await pool.closeAll();
+    await stop(pool, prefetch);
     throw err;
   }
+}
+
+/** `CONNOPS_PREFETCH=0` reads live state only after loading, as before (for measuring the overlap). */
+function prefetchOn(env: Env): boolean {
+  return env['CONNOPS_PREFETCH'] !== '0';
+}
+
+/** Ends a run that makes no plan: reads started early are stopped and dropped, sessions closed. */
+async function stop(pool: SessionPool, prefetch: LivePrefetch | undefined): Promise<void> {
+  prefetch?.abort();
+  await pool.closeAll();
 }
 
 /**
@@ -268,24 +312,22 @@ function checkReachable(
 ): void {
   for (const t of Object.values(config.targets)) {
     if (!documents.some((d) => d.key.target === t.name)) continue;
-    // A setting whose variable is unset or empty was left out of the target (core/config.ts).
-    const unset = t.unset ?? [];
-    if (unset.length > 0)
-      throw new ConnopsError(
-        'CONFIG',
-        `target "${t.name}" cannot be reached: ${unset.map((u) => (u.variable === '(empty)' ? `${u.setting} comes from an environment variable that is empty` : `${u.setting} comes from \${env:${u.variable}}, which is not set`)).join('; ')}`,
-      );
-    if (Object.values(t.auth).every((v) => v === ''))
-      throw new ConnopsError(
-        'CONFIG',
-        `target "${t.name}" has no \`auth\`; set it in ${configPath} (e.g. auth: { api_key: "\${env:KAZOO_API_KEY}" })`,
-      );
-    if (t.url === undefined && t.type === 'kazoo')
-      throw new ConnopsError(
-        'CONFIG',
-        `target "${t.name}" has no \`url\` (e.g. https://kazoo.example.net:8000/v2)`,
-      );
+    const why = unreachable(t, configPath);
+    if (why !== undefined) throw new ConnopsError('CONFIG', why);
   }
+}
+
+/** Why a target cannot be read (a setting from an unset variable, no auth, no url), or undefined. */
+function unreachable(t: TargetConfig, configPath: string): string | undefined {
+  // A setting whose variable is unset or empty was left out of the target (core/config.ts).
+  const unset = t.unset ?? [];
+  if (unset.length > 0)
+    return `target "${t.name}" cannot be reached: ${unset.map((u) => (u.variable === '(empty)' ? `${u.setting} comes from an environment variable that is empty` : `${u.setting} comes from \${env:${u.variable}}, which is not set`)).join('; ')}`;
+  if (Object.values(t.auth).every((v) => v === ''))
+    return `target "${t.name}" has no \`auth\`; set it in ${configPath} (e.g. auth: { api_key: "\${env:KAZOO_API_KEY}" })`;
+  if (t.url === undefined && t.type === 'kazoo')
+    return `target "${t.name}" has no \`url\` (e.g. https://kazoo.example.net:8000/v2)`;
+  return undefined;
 }
 
 /**

@@ -15,6 +15,7 @@ import {
 import { shardOf } from '../core/shard.ts';
 import { Semaphore } from '../io/http.ts';
 import type { LiveObject, Provider } from '../providers/types.ts';
+import type { LivePrefetch } from './prefetch.ts';
 import type { SessionPool } from './sessions.ts';
 
 export interface Selection {
@@ -95,6 +96,7 @@ export async function readLiveState(
     facts: unknown,
   ) => void,
   onProgress?: (e: ProgressEvent) => void,
+  prefetch?: LivePrefetch,
 ): Promise<{ readonly read: number; readonly failures: ReadFailure[] }> {
   const wanted = new Map<string, { target: string; kind: string; account: string }>();
   for (const k of [...documents.map((d) => d.key), ...deleted])
@@ -117,15 +119,21 @@ export async function readLiveState(
       const provider = providers.get(s.kind);
       const target = config.targets[s.target];
       if (!provider || !target) return;
-      await window.acquire();
       let objects: LiveObject[] | undefined;
       const session = pool.get(provider, target);
+      // A scope read while the documents were loading (engine/prefetch.ts) is not read again.
+      const early = prefetch?.take(s.target, s.kind, s.account);
+      if (!early) await window.acquire();
       try {
-        objects = await session.list(s.account);
+        if (early) {
+          const r = await early;
+          if (r.error !== undefined) throw r.error;
+          objects = r.objects;
+        } else objects = await session.list(s.account);
       } catch (err) {
         failures.push({ ...s, message: err instanceof Error ? err.message : String(err) });
       } finally {
-        window.release();
+        if (!early) window.release();
         done++;
         onProgress?.({
           phase: 'read',
@@ -178,6 +186,8 @@ export async function planDocuments(
     readonly partial?: boolean;
     readonly meta: PlanMeta;
     readonly onProgress?: (e: ProgressEvent) => void;
+    /** Scopes already being read (while the documents loaded). */
+    readonly prefetch?: LivePrefetch;
   },
 ): Promise<PlanRun> {
   const deleted = options.deleted ?? [];
@@ -200,6 +210,7 @@ export async function planDocuments(
     (scope) => planner.addScope(scope),
     (scope, claims, facts) => planner.addFacts(scope, claims, facts),
     options.onProgress,
+    options.prefetch,
   );
   if (live.failures.length > 0 && live.read === 0 && documents.length > 0) {
     const first = live.failures[0] as ReadFailure;

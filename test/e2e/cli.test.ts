@@ -276,16 +276,23 @@ describe('safety rules', () => {
     expect((await world.cli(['plan', '--detailed-exitcode'])).code).toBe(0);
   });
 
-  it('invalid documents stop plan before any request (exit 3)', async () => {
+  it('invalid documents stop plan with no plan shown and no write (exit 3)', async () => {
     await writeFile(
       join(world.dir, 'connectivity/bad.yaml'),
       'kind: kazoo/connectivity\ntarget: kazoo-prod\naccount: nope\nname: x\nspec: {}\n',
     );
-    const before = world.kazoo.requestCount();
+    // Reads may have started while the documents loaded (test/e2e/prefetch.test.ts); writes never.
+    const writes: string[] = [];
+    const decide = world.kazoo.faults.decide.bind(world.kazoo.faults);
+    world.kazoo.faults.decide = (m, p) => {
+      if (m !== 'GET' && !p.endsWith('/api_auth')) writes.push(`${m} ${p}`);
+      return decide(m, p);
+    };
     const r = await world.cli(['plan']);
     expect(r.code).toBe(3);
     expect(r.err).toContain('connectivity/bad.yaml:3:10: error:');
-    expect(world.kazoo.requestCount()).toBe(before);
+    expect(r.out).not.toMatch(/Plan:|No changes/);
+    expect(writes).toEqual([]);
   });
 
   it.each([
