@@ -22,6 +22,8 @@ const DOC_KEYS = ['kind', 'target', 'account', 'name', 'id', 'ignore', 'spec'];
 export interface SourceFile {
   readonly path: string;
   readonly text: string;
+  /** Reads the text again (see ParseYamlOptions.reread); absent: the text is kept while needed. */
+  readonly reread?: () => string | undefined;
 }
 
 export interface DesiredState {
@@ -91,6 +93,7 @@ export function checkFile(
   // value's shape matters (a check fails on the reference text it kept).
   const parsed = parseYamlFile(file.path, file.text, env, {
     missingEnv: options.offline ? 'notice' : 'error',
+    ...(file.reread ? { reread: file.reread } : {}),
   });
   if (parsed.documents.length === 0 && parsed.diagnostics.length === 0) {
     diagnostics.push({

@@ -163,3 +163,40 @@ describe('an unquoted ${env:} inside a flow collection', () => {
     expect(r.documents[0]?.value).toEqual({ a: { k: 'v' }, b: 'v', c: ['x', 'y'], d: '{ v }' });
   });
 });
+
+describe('parseYamlFile with reread (the text is not kept for positions)', () => {
+  const text = "a: 1\nspec:\n  servers:\n    - DIDs:\n        '+14155550100': {}\n";
+  const env = (): undefined => undefined;
+
+  it('locates through the text read again, and reads it only when a position is asked for', () => {
+    let reads = 0;
+    const parsed = parseYamlFile('f.yaml', text, env, {
+      reread: () => {
+        reads++;
+        return text;
+      },
+    });
+    const doc = parsed.documents[0];
+    expect(reads).toBe(0);
+    expect(doc?.locate.key('/spec/servers/0/DIDs/+14155550100')).toEqual({
+      file: 'f.yaml',
+      line: 5,
+      col: 9,
+    });
+    expect(reads).toBe(1);
+  });
+
+  it('a file that changed since (another length) is not used: the document start instead', () => {
+    const parsed = parseYamlFile('f.yaml', text, env, { reread: () => `# edited\n${text}` });
+    expect(parsed.documents[0]?.locate.key('/spec/servers/0/DIDs/+14155550100')).toEqual({
+      file: 'f.yaml',
+      line: 1,
+      col: 1,
+    });
+  });
+
+  it('a file that cannot be read again gives the document start', () => {
+    const parsed = parseYamlFile('f.yaml', text, env, { reread: () => undefined });
+    expect(parsed.documents[0]?.locate.value('/spec')).toEqual({ file: 'f.yaml', line: 1, col: 1 });
+  });
+});

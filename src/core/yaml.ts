@@ -68,6 +68,14 @@ export interface ParseYamlOptions {
    * secret; see `YamlDocument.unresolved`).
    */
   readonly missingEnv?: 'error' | 'notice';
+  /**
+   * Reads the file's text again. When given, the documents' locators (kept
+   * until the checks across documents are done) do not keep the text: a
+   * large repository's YAML is then held once, while it is parsed, not for
+   * the whole load. A text that comes back different (the file changed) is
+   * not used: positions then fall back to the document's start.
+   */
+  readonly reread?: () => string | undefined;
 }
 
 export interface ParsedYamlFile {
@@ -108,7 +116,9 @@ export function parseYamlFile(
   const fast =
     options.fast === false ? undefined : parseFastYaml(text, env, MAX_NODES_PER_DOCUMENT);
   if (fast) {
-    const reparse = lazyReparse(text);
+    const reparse = options.reread
+      ? lazyReparse(sameText(text.length, options.reread))
+      : lazyReparse(() => text);
     return {
       documents: fast.map((d, index) => {
         const start = at(d.startOffset);
@@ -141,7 +151,7 @@ export function parseYamlFile(
     return { documents: [], diagnostics };
   }
   const documents: YamlDocument[] = [];
-  const reparsed = lazyReparse(text);
+  const reparsed = lazyReparse(() => text);
   const flowEnv = docs.some((d) => d.errors.length > 0) ? unquotedEnvInFlow(text) : [];
   let deep: Map<number, number> | undefined;
   docs.forEach((doc, index) => {
@@ -572,13 +582,22 @@ interface Reparsed {
  * size of the text) the locators keep the text and parse it again when asked.
  * Same text, same options: the same trees and offsets.
  */
-function lazyReparse(text: string): () => Reparsed {
+function lazyReparse(textOf: () => string): () => Reparsed {
   let cached: Reparsed | undefined;
   return () => {
     if (!cached) {
+      const text = textOf();
       cached = { docs: parseDocuments(text), position: linePositions(text) };
     }
     return cached;
+  };
+}
+
+/** The reread text when it has the length the parsed text had, else '' (no documents: start positions). */
+function sameText(length: number, reread: () => string | undefined): () => string {
+  return () => {
+    const text = reread();
+    return text !== undefined && text.length === length ? text : '';
   };
 }
 

@@ -95,9 +95,9 @@ export function numbersRepaired(numbers: readonly NumberRepair[]): boolean {
  * Writes the selected changes of a prepared apply (each with the revision it
  * was planned against), has the number manager recompute `used_by` in every
  * account whose numbers moved, then reads every written object back and marks
- * what did not converge. The repair comes before the read-back so that
+ * what did not converge. The repairs are sent before the read-backs so that
  * `used_by` is wrong for as short a time as possible (verification is a GET
- * per write) and is already right if the run is killed while verifying. The
+ * per write), and the read-backs run beside them rather than after. The
  * sessions stay open; the caller closes the pool.
  */
 export async function executeApply(
@@ -119,8 +119,11 @@ export async function executeApply(
     ...(options.stop ? { stop: options.stop } : {}),
   };
   const written = await applyPlan(project.plan, apply);
-  const numbers = await repairNumbers(project.plan, written, apply);
-  const results = await verifyApplied(project.plan, written, apply, ignoreOf);
+  // The repairs are started first, so they go out ahead of the read-backs
+  // (the HTTP layer sends in order); the read-backs fill the other slots.
+  const repaired = repairNumbers(project.plan, written, apply);
+  const verified = verifyApplied(project.plan, written, apply, ignoreOf);
+  const [numbers, results] = await Promise.all([repaired, verified]);
   return { results, numbers };
 }
 

@@ -17,6 +17,7 @@ import type { Config, DesiredDocument, Diagnostic } from '../core/model.ts';
 import {
   listMatchingFiles,
   readDocumentFile,
+  readDocumentFileSync,
   totalFileSize,
   type ReadResult,
 } from '../io/files.ts';
@@ -202,8 +203,16 @@ export async function loadProject(options: LoadOptions): Promise<LoadedProject> 
         diagnostics.push(unreadable(shown(full), res.reason));
         continue;
       }
+      // The working tree can be read again if a check across documents needs a position.
+      const reread =
+        source === workingTree
+          ? () => {
+              const again = readDocumentFileSync(full);
+              return again.ok ? again.text : undefined;
+            }
+          : undefined;
       const check = checkFile(
-        { path: shown(full), text: res.text },
+        { path: shown(full), text: res.text, ...(reread ? { reread } : {}) },
         config,
         providers,
         env,
