@@ -21,6 +21,8 @@ export type Extracted =
   | { readonly ok: true; readonly cli: string; readonly label: string }
   | { readonly ok: false; readonly reason: string };
 
+const GIT_MISSING = 'git is not installed';
+
 function git(args: readonly string[], cwd: string): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(
@@ -34,8 +36,10 @@ function git(args: readonly string[], cwd: string): Promise<string> {
         reject(
           new Error(
             code === 'ENOENT'
-              ? 'git is not installed'
-              : (stderr.trim().split('\n')[0] ?? '') || error.message,
+              ? GIT_MISSING
+              : // git's first line, without its "fatal: " and closing period.
+                (stderr.trim().split('\n')[0] ?? '').replace(/^fatal: /, '').replace(/\.$/, '') ||
+                  error.message,
           ),
         );
       },
@@ -59,9 +63,13 @@ export async function extractBaseline(
     // "78db091 (2026-12-02)": the short hash and commit date, for RESULTS.md.
     label = (await git(['show', '-s', '--format=%h (%cs)', `${rev}^{commit}`], repoRoot)).trim();
   } catch (e) {
+    const said = (e as Error).message;
     return {
       ok: false,
-      reason: `commit ${rev} is not in this clone (${(e as Error).message}); a shallow clone lacks it`,
+      reason:
+        said === GIT_MISSING
+          ? `${GIT_MISSING}, so ${rev}'s bundle cannot be extracted`
+          : `commit ${rev} is not in this clone (a shallow clone lacks older commits): ${said}`,
     };
   }
   await mkdir(dir, { recursive: true });

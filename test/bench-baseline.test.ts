@@ -245,8 +245,23 @@ describe('extractBaseline', () => {
     expect(got.ok).toBe(false);
     if (got.ok) return;
     expect(got.reason).toMatch(
-      /^commit 0123abc is not in this clone \(.+\); a shallow clone lacks it$/,
+      /^commit 0123abc is not in this clone \(a shallow clone lacks older commits\): \S.*[^.]$/,
     );
+    expect(got.reason).not.toContain('fatal:');
+  });
+
+  it('says so when git is not there', async () => {
+    const path = process.env['PATH'];
+    process.env['PATH'] = join(repo, 'no-bin');
+    try {
+      const got = await extractBaseline(rev, repo, join(repo, 'nogit'));
+      expect(got).toEqual({
+        ok: false,
+        reason: `git is not installed, so ${rev}'s bundle cannot be extracted`,
+      });
+    } finally {
+      process.env['PATH'] = path;
+    }
   });
 
   it('says why when the commit has no bundle', async () => {
