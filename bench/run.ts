@@ -8,7 +8,7 @@
  *
  * Flags: --accounts 1000 --docs 10000 --dids 20..200 --latency 0,20
  *        --scales 1000,10000,50000 --concurrency 32 --updates 1000 --repeat 1 --quick
- *        --services-per-doc 0.25 --cf-updates 100
+ *        --services-per-doc 0.25 --cf-updates 100 --baseline 78db091 (or none)
  *
  * Beside the Kazoo estate, a Cloudflare target holds `docs × services-per-doc`
  * connectivity services on a Cloudflare emulator; apply also updates
@@ -16,6 +16,11 @@
  *
  * --repeat N runs every scenario N times and reports its median run, with the
  * range over the runs beside it (this machine's timings move by ±20 %).
+ *
+ * --baseline REV also runs validate and the two 0 ms plans (no changes, 100 %
+ * drift) with REV's committed dist/cli.js, and this build's CLI bundled the
+ * same way, both through bench/wrapper.ts, alternately; RESULTS.md compares
+ * their medians (see BASELINE_REV).
  */
 import { spawn } from 'node:child_process';
 import { build } from 'esbuild';
@@ -50,6 +55,25 @@ import {
 import { assignNumbers } from '../src/emulator/examples.ts';
 import type { FloorWrite } from './floor.ts';
 import type { ScenarioResult } from './scenario.ts';
+import { bundleCurrent, bundleWrapper, extractBaseline, runWrapped } from './baseline.ts';
+import {
+  baselineSection,
+  baselineTargetLines,
+  failed,
+  failureText,
+  type BaselinePair,
+  type BaselineStatus,
+  type Side,
+} from './baseline-report.ts';
+
+/**
+ * The build `--baseline` compares against by default: 78db091 (2026-12-02),
+ * main's last commit before the phone-number work (issue 19), whose committed
+ * dist/ is the "today's" build that issue's "validate and plan times must stay
+ * within 10 % of today's in the same run" means. Its bundle exports
+ * `main(argv)` like every later dist/cli.js, so the same wrapper runs both.
+ */
+const BASELINE_REV = '78db091';
 
 interface Options {
   accounts: number;
@@ -66,6 +90,8 @@ interface Options {
   cfUpdates: number;
   repeat: number;
   quick: boolean;
+  /** The commit whose committed bundle the baseline rows run; null: no baseline rows (`--baseline none`). */
+  baseline: string | null;
 }
 
 /** A scenario must finish within this, or the bench stops it and reports the timeout. */
@@ -87,6 +113,7 @@ function parseOptions(argv: readonly string[]): Options {
         cfUpdates: 20,
         repeat: 1,
         quick,
+        baseline: BASELINE_REV,
       }
     : {
         accounts: 1000,
@@ -101,6 +128,7 @@ function parseOptions(argv: readonly string[]): Options {
         cfUpdates: 100,
         repeat: 1,
         quick,
+        baseline: BASELINE_REV,
       };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -136,6 +164,9 @@ function parseOptions(argv: readonly string[]): Options {
         break;
       case '--cf-updates':
         o.cfUpdates = Number(value);
+        break;
+      case '--baseline':
+        o.baseline = value === 'none' ? null : value;
         break;
       case '--repeat':
         o.repeat = Math.max(1, Math.floor(Number(value)) || 1);
@@ -187,6 +218,67 @@ async function bundleScenario(dir: string): Promise<string> {
   return join(dir, 'scenario.js');
 }
 
+/** The whole environment of a scenario's process: PATH, the trunk passwords and both emulators. */
+function scenarioEnv(estate: Estate, url: string, cloudflareUrl: string): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env['PATH'] ?? '',
+    ...estate.env,
+    KAZOO_URL: url,
+    KAZOO_API_KEY: BENCH_API_KEY,
+    CLOUDFLARE_URL: cloudflareUrl,
+    CLOUDFLARE_TOKEN: BENCH_CLOUDFLARE.token,
+  };
+}
+
+/** One run of a scenario and the requests the emulators saw during it. */
+interface RunOf {
+  readonly result: ScenarioResult;
+  readonly serverRequests: number;
+}
+
+interface PreparedBaseline {
+  readonly status: BaselineStatus;
+  /** The bundled wrapper and both builds' cli.js, when the baseline could be extracted. */
+  readonly builds?: {
+    readonly wrapper: string;
+    readonly baseline: string;
+    readonly current: string;
+  };
+}
+
+/**
+ * Extracts the baseline's bundle (`git show` in the repo root) and bundles this
+ * build and the wrapper beside it. A missing git or commit (a shallow clone) is
+ * one line on stderr and no baseline rows, never a failed run.
+ */
+async function prepareBaseline(
+  root: string,
+  rev: string | null,
+  say: (s: string) => void,
+): Promise<PreparedBaseline> {
+  if (rev === null) return { status: { kind: 'off' } };
+  const extracted = await extractBaseline(
+    rev,
+    join(import.meta.dirname, '..'),
+    join(root, 'baseline'),
+  );
+  if (!extracted.ok) {
+    say(`baseline ${rev} skipped: ${extracted.reason}`);
+    return { status: { kind: 'skipped', rev, reason: extracted.reason } };
+  }
+  say(
+    `baseline ${extracted.label}: its committed dist/cli.js, against this build through bench/wrapper.ts`,
+  );
+  const [wrapper, current] = await Promise.all([
+    bundleWrapper(root),
+    bundleCurrent(join(root, 'current')),
+  ]);
+  return {
+    status: { kind: 'measured', rev, label: extracted.label },
+    builds: { wrapper, baseline: extracted.cli, current },
+  };
+}
+
 /** Runs the bundled scenario in a child process and parses its JSON line. */
 async function runScenario(
   script: string,
@@ -197,14 +289,7 @@ async function runScenario(
 ): Promise<ScenarioResult> {
   const child = spawn(process.execPath, [script, JSON.stringify({ argv, cwd: estate.dir })], {
     cwd: join(import.meta.dirname, '..'),
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      ...estate.env,
-      KAZOO_URL: url,
-      KAZOO_API_KEY: BENCH_API_KEY,
-      CLOUDFLARE_URL: cloudflareUrl,
-      CLOUDFLARE_TOKEN: BENCH_CLOUDFLARE.token,
-    },
+    env: scenarioEnv(estate, url, cloudflareUrl),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -358,10 +443,13 @@ async function main(): Promise<void> {
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   const root = await mkdtemp(join(tmpdir(), 'connops-bench-'));
   const rows: Row[] = [];
+  const pairs: BaselinePair[] = [];
   const started = Date.now();
   const say = (s: string): void => void process.stderr.write(`[${elapsed(started)}] ${s}\n`);
+  let compare: PreparedBaseline = { status: { kind: 'off' } };
   try {
     const script = await bundleScenario(root);
+    compare = await prepareBaseline(root, options.baseline, say);
     const scales = [...new Set([options.docs, ...options.scales])].sort((a, b) => a - b);
     for (const docs of scales) {
       const accounts = Math.max(1, Math.round((options.accounts * docs) / options.docs));
@@ -449,9 +537,57 @@ async function main(): Promise<void> {
           lowerBoundMs,
         });
       };
+      /**
+       * The baseline build and this one through the same wrapper, alternately
+       * (baseline first), right after the main rows of the same scenario so both
+       * see the live state those rows saw.
+       */
+      const versus = async (
+        name: string,
+        argv: string[],
+        latencyMs: number | null,
+      ): Promise<void> => {
+        if (compare.status.kind !== 'measured' || !compare.builds) return;
+        const { wrapper, baseline, current } = compare.builds;
+        emulator.faults.update({ latencyMs: latencyMs ?? 0 });
+        cloudflare.faults.update({ latencyMs: latencyMs ?? 0 });
+        const sides = { baseline: [] as RunOf[], current: [] as RunOf[] };
+        for (let n = 0; n < options.repeat; n++) {
+          for (const side of ['baseline', 'current'] as const) {
+            say(
+              `${name} (${docs} docs, ${side === 'baseline' ? compare.status.rev : 'this build'} through the wrapper)`,
+            );
+            const before = requestsSeen();
+            const result = await runWrapped({
+              wrapper,
+              cli: side === 'baseline' ? baseline : current,
+              argv: [...argv, ...cfg],
+              cwd: estate.dir,
+              env: scenarioEnv(estate, emulator.url, cloudflare.url),
+              timeoutMs: SCENARIO_TIMEOUT_MS,
+            });
+            sides[side].push({ result, serverRequests: requestsSeen() - before });
+            say(
+              `  ${(result.ms / 1000).toFixed(2)} s, ${result.maxRssMb.toFixed(0)} MB, ${failed(result) ? failureText(result) : result.summary}`,
+            );
+          }
+        }
+        // A side with a failed run shows that failure, not the median of the runs that worked.
+        const side = (runs: RunOf[]): Side => ({
+          ...(runs.find((r) => failed(r.result)) ?? medianRun(runs)),
+          runs: runs.map((r) => r.result),
+        });
+        pairs.push({
+          scenario: name,
+          latencyMs,
+          current: side(sides.current),
+          baseline: side(sides.baseline),
+        });
+      };
+      const main = docs === options.docs;
       try {
         await scenario('validate', ['validate'], null, null);
-        const main = docs === options.docs;
+        if (main) await versus('validate', ['validate'], null);
         const latencies = main ? options.latencies : [0];
         const drifts = main
           ? [
@@ -469,6 +605,8 @@ async function main(): Promise<void> {
               latency,
               minimumPlanRequests({ ...shape, kazooNumberReads: live.numberReads(count) }),
             );
+            if (main && latency === 0 && (count === 0 || count === docs))
+              await versus(`plan, ${label}`, ['plan'], latency);
           }
         }
         if (main) {
@@ -568,7 +706,7 @@ async function main(): Promise<void> {
   } finally {
     await rm(root, { recursive: true, force: true });
   }
-  const text = render(rows, options, command, Date.now() - started);
+  const text = render(rows, pairs, compare.status, options, command, Date.now() - started);
   process.stdout.write(text);
   await writeFile(join(import.meta.dirname, 'RESULTS.md'), text);
 }
@@ -708,7 +846,14 @@ function targetLines(rows: readonly Row[], concurrency: number): string[] {
   return out;
 }
 
-function render(rows: readonly Row[], o: Options, command: string, totalMs: number): string {
+function render(
+  rows: readonly Row[],
+  pairs: readonly BaselinePair[],
+  baseline: BaselineStatus,
+  o: Options,
+  command: string,
+  totalMs: number,
+): string {
   const mainRows = rows.filter((r) => r.docs === o.docs);
   const lines: string[] = [
     '# connops benchmark results',
@@ -739,13 +884,14 @@ function render(rows: readonly Row[], o: Options, command: string, totalMs: numb
   const validate = mainRows.find((r) => r.scenario === 'validate');
   if (validate)
     lines.push('', `Validate: ${fmt(o.docs / (validate.result.ms / 1000), 0)} documents/s.`);
-  lines.push('', ...targetLines(mainRows, o.concurrency));
+  lines.push('', ...targetLines(mainRows, o.concurrency), ...baselineTargetLines(baseline, pairs));
   lines.push(
     '',
     '"online" is the time from the first request to the end of the last; the rest of "time" is loading and validating the documents and building and printing the plan.',
     '',
     'The floor rows time only their own requests. The writes floor first signs in and GETs each drifted document for its revision, untimed (the server count includes those); its PATCH bodies are the ones apply sends.',
     '',
+    ...baselineSection(baseline, pairs, o.repeat),
     '## Growth (validate; plan without changes at 0 ms)',
     '',
     '| documents | validate (s) | per doc (ms) | ratio to smallest | peak RSS (MB) | plan (s) | per doc (ms) | ratio to smallest | peak RSS (MB) |',
