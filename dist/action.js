@@ -258,6 +258,10 @@ function keyString(key) {
 function scopeOf(key) {
   return `${key.target}/${key.account}`;
 }
+function splitScope(scope) {
+  const cut = scope.lastIndexOf("/");
+  return [scope.slice(0, cut), scope.slice(cut + 1)];
+}
 var init_model = __esm({
   "src/core/model.ts"() {
     "use strict";
@@ -47031,7 +47035,7 @@ function parseYamlFile(file, text, env, options = {}) {
   }
   const fast = options.fast === false ? void 0 : parseFastYaml(text, env, MAX_NODES_PER_DOCUMENT);
   if (fast) {
-    const reparse = lazyReparse(text);
+    const reparse = options.reread ? lazyReparse(sameText(text.length, options.reread)) : lazyReparse(() => text);
     return {
       documents: fast.map((d, index) => {
         const start = at(d.startOffset);
@@ -47062,7 +47066,7 @@ function parseYamlFile(file, text, env, options = {}) {
     return { documents: [], diagnostics };
   }
   const documents = [];
-  const reparsed = lazyReparse(text);
+  const reparsed = lazyReparse(() => text);
   const flowEnv = docs.some((d) => d.errors.length > 0) ? unquotedEnvInFlow(text) : [];
   let deep;
   docs.forEach((doc, index) => {
@@ -47263,13 +47267,20 @@ function parseDocuments(text) {
   });
   return Array.isArray(docs) ? docs : [docs];
 }
-function lazyReparse(text) {
+function lazyReparse(textOf) {
   let cached;
   return () => {
     if (!cached) {
+      const text = textOf();
       cached = { docs: parseDocuments(text), position: linePositions(text) };
     }
     return cached;
+  };
+}
+function sameText(length, reread) {
+  return () => {
+    const text = reread();
+    return text !== void 0 && text.length === length ? text : "";
   };
 }
 function lazyLocator(file, index, start, reparsed) {
@@ -47979,7 +47990,6 @@ async function readLiveState(config, documents, deleted, providers, pool, onScop
       const claims = onScope({ ...s, objects });
       objects = void 0;
       if (claims.length === 0 || !session.readAccountFacts || !onFacts) return;
-      await window2.acquire();
       let facts;
       try {
         const values = [...new Set(claims.flatMap((c3) => c3.values))];
@@ -47987,8 +47997,6 @@ async function readLiveState(config, documents, deleted, providers, pool, onScop
       } catch (err2) {
         failures.push({ ...s, message: err2 instanceof Error ? err2.message : String(err2) });
         return;
-      } finally {
-        window2.release();
       }
       onFacts(s, claims, facts);
     })
@@ -56693,8 +56701,9 @@ async function executeApply(project, selected, options = {}) {
     ...options.stop ? { stop: options.stop } : {}
   };
   const written = await applyPlan(project.plan, apply);
-  const numbers = await repairNumbers(project.plan, written, apply);
-  const results = await verifyApplied(project.plan, written, apply, ignoreOf);
+  const repaired = repairNumbers(project.plan, written, apply);
+  const verified = verifyApplied(project.plan, written, apply, ignoreOf);
+  const [numbers, results] = await Promise.all([repaired, verified]);
   return { results, numbers };
 }
 function refuseReleaseWithoutClaim(plan, selected) {
@@ -56864,6 +56873,7 @@ import { dirname as dirname7, join as join6 } from "node:path";
 
 // src/engine/project.ts
 init_errors();
+init_model();
 import { dirname as dirname6, relative as relative5 } from "node:path";
 
 // src/core/options.ts
@@ -57123,7 +57133,8 @@ function checkFile(file, config, providers, env, keepSpecs, options = {}) {
   const checked = [];
   const documents = [];
   const parsed = parseYamlFile(file.path, file.text, env, {
-    missingEnv: options.offline ? "notice" : "error"
+    missingEnv: options.offline ? "notice" : "error",
+    ...file.reread ? { reread: file.reread } : {}
   });
   if (parsed.documents.length === 0 && parsed.diagnostics.length === 0) {
     diagnostics.push({
@@ -57409,6 +57420,7 @@ function sortDiagnostics(list) {
 }
 
 // src/engine/load.ts
+init_model();
 init_files();
 init_registry();
 
@@ -57577,6 +57589,7 @@ async function checkFilesInThreads(job, config, providers, threads, options = {}
         diagnostics: sortDiagnostics(diagnostics),
         secrets: all.flatMap((s) => s.secrets)
       },
+      fileScopes: all.map((s) => s.scopes),
       threads: (mine.size > 0 ? 1 : 0) + helping.length,
       problems
     };
@@ -57703,6 +57716,7 @@ async function loadProject(options) {
         }
       ],
       secrets: [],
+      declared: /* @__PURE__ */ new Set(),
       files: [],
       threads: 1,
       threadProblems: []
@@ -57713,7 +57727,14 @@ async function loadProject(options) {
   const diagnostics = [...parsed.diagnostics];
   const secrets = [...parsed.secrets];
   if (!parsed.config) {
-    const none = { documents: [], documentCount: 0, files: [], threads: 1, threadProblems: [] };
+    const none = {
+      documents: [],
+      documentCount: 0,
+      declared: /* @__PURE__ */ new Set(),
+      files: [],
+      threads: 1,
+      threadProblems: []
+    };
     return { ...none, diagnostics, secrets };
   }
   const config = parsed.config;
@@ -57750,10 +57771,12 @@ async function loadProject(options) {
     });
   }
   const keepSpecs = options.keepSpecs !== false;
-  const threads = keepSpecs || source !== workingTree || options.providers ? 1 : options.threads ?? checkThreads(paths, options.env, configShown, diagnostics);
+  const planned = options.planned;
+  const threads = keepSpecs && !planned || source !== workingTree || options.providers ? 1 : options.threads ?? checkThreads(paths, options.env, configShown, diagnostics);
   const shown = (full) => relative2(options.cwd, full) || full;
   let state;
   let threadsUsed = 1;
+  const declared = /* @__PURE__ */ new Set();
   const threadProblems = [];
   if (threads > 1) {
     const job = {
@@ -57768,6 +57791,27 @@ async function loadProject(options) {
     state = done.state;
     threadsUsed = done.threads;
     threadProblems.push(...done.problems);
+    for (const scopes of done.fileScopes) for (const sc of scopes) declared.add(sc);
+    if (keepSpecs && planned) {
+      const documents = [];
+      const more = [];
+      done.fileScopes.forEach((scopes, i2) => {
+        const full = paths[i2];
+        if (full === void 0 || !scopes.some((sc) => planned(...splitScope(sc)))) return;
+        const again = readDocumentFileSync(full);
+        const check = again.ok ? checkFile({ path: shown(full), text: again.text }, config, providers, env, true) : { diagnostics: [unreadable(shown(full), again.reason)], documents: [] };
+        more.push(...check.diagnostics.filter((d) => d.severity === "error"));
+        documents.push(...check.documents);
+      });
+      const key = (d) => `${d.file}:${d.line}:${d.col}:${d.code}:${d.message}`;
+      const seen = new Set(state.diagnostics.map(key));
+      more.splice(0, more.length, ...more.filter((d) => !seen.has(key(d))));
+      state = {
+        ...state,
+        documents,
+        diagnostics: more.length > 0 ? sortDiagnostics([...state.diagnostics, ...more]) : state.diagnostics
+      };
+    }
   } else {
     const checks = [];
     const offline = { offline: options.offline === true };
@@ -57785,8 +57829,12 @@ async function loadProject(options) {
         diagnostics.push(unreadable(shown(full), res.reason));
         continue;
       }
+      const reread = source === workingTree ? () => {
+        const again = readDocumentFileSync(full);
+        return again.ok ? again.text : void 0;
+      } : void 0;
       const check = checkFile(
-        { path: shown(full), text: res.text },
+        { path: shown(full), text: res.text, ...reread ? { reread } : {} },
         config,
         providers,
         env,
@@ -57800,6 +57848,7 @@ async function loadProject(options) {
       }
     }
     state = combineFileChecks(checks, providers);
+    for (const c3 of checks) for (const d of c3.checked) declared.add(scopeOf(d.key));
   }
   return {
     config,
@@ -57807,6 +57856,7 @@ async function loadProject(options) {
     documentCount: state.count,
     diagnostics: sortDiagnostics([...diagnostics, ...state.diagnostics]),
     secrets: [...secrets, ...state.secrets],
+    declared,
     files: rel.filter((r2) => r2 !== configRel),
     threads: threadsUsed,
     threadProblems
@@ -57991,6 +58041,9 @@ async function planProject(options) {
           reachable: (t2) => unreachable(t2, options.configPath) === void 0
         });
       },
+      // A plan of a few accounts needs the specs of those only (the offline
+      // checks still cover every document, in threads on a large repository).
+      ...selection.scopes || selection.accounts?.length ? { planned: (t2, a) => inSelection(selection, t2, a) } : {},
       onFile: (documents2, secrets) => {
         for (const s of secrets) options.secrets.add(s);
         prefetch?.offer(documents2);
@@ -58013,7 +58066,7 @@ async function planProject(options) {
         throw new UsageError(
           `--target ${t2}: the config has no such target (known: ${Object.keys(config.targets).join(", ")})`
         );
-    checkAccountsDeclared(selection, project.documents, git.deleted ?? []);
+    checkAccountsDeclared(selection, project.declared, git.deleted ?? []);
     const documents = selectDocuments(project.documents, selection);
     checkReachable(config, documents, options.configPath);
     const prune = options.prune ?? config.policy.prune;
@@ -58031,7 +58084,7 @@ async function planProject(options) {
         selection: {
           ...selectionRecord(base),
           prune,
-          ...git.scope ? { scope: scopeRecord(git.scope, project.documents, documents) } : {}
+          ...git.scope ? { scope: scopeRecord(git.scope, project.declared, documents) } : {}
         }
       },
       ...options.onProgress ? { onProgress: options.onProgress } : {}
@@ -58059,10 +58112,11 @@ async function stop(pool, prefetch) {
   prefetch?.abort();
   await pool.closeAll();
 }
-function checkAccountsDeclared(selection, documents, deleted) {
+function checkAccountsDeclared(selection, scopes, deleted) {
   const targets = selection.targets;
+  const pairs = [...[...scopes].map(splitScope), ...deleted.map((k2) => [k2.target, k2.account])];
   const declared = new Set(
-    [...documents.map((d) => d.key), ...deleted].filter((k2) => !targets?.length || targets.includes(k2.target)).map((k2) => k2.account)
+    pairs.filter(([t2]) => !targets?.length || targets.includes(t2)).map(([, a]) => a)
   );
   for (const a of selection.accounts ?? [])
     if (!declared.has(a))
@@ -58087,14 +58141,13 @@ function unreachable(t2, configPath) {
     return `target "${t2.name}" has no \`url\` (e.g. https://kazoo.example.net:8000/v2)`;
   return void 0;
 }
-function scopeRecord(scope, all, selected) {
-  const count = (docs) => new Set(docs.map((d) => scopeOf2(d.key.target, d.key.account))).size;
+function scopeRecord(scope, declared, selected) {
   return {
     kind: "accounts",
     since: scope.since,
     accounts: scope.accounts ? [...scope.accounts].sort() : null,
-    planned_accounts: count(selected),
-    declared_accounts: count(all),
+    planned_accounts: new Set(selected.map((d) => scopeOf2(d.key.target, d.key.account))).size,
+    declared_accounts: declared.size,
     ...scope.why ? { whole_estate_because: scope.why } : {}
   };
 }

@@ -14880,7 +14880,7 @@ function parseYamlFile(file, text, env, options = {}) {
   }
   const fast = options.fast === false ? void 0 : parseFastYaml(text, env, MAX_NODES_PER_DOCUMENT);
   if (fast) {
-    const reparse = lazyReparse(text);
+    const reparse = options.reread ? lazyReparse(sameText(text.length, options.reread)) : lazyReparse(() => text);
     return {
       documents: fast.map((d, index) => {
         const start = at(d.startOffset);
@@ -14911,7 +14911,7 @@ function parseYamlFile(file, text, env, options = {}) {
     return { documents: [], diagnostics };
   }
   const documents = [];
-  const reparsed = lazyReparse(text);
+  const reparsed = lazyReparse(() => text);
   const flowEnv = docs.some((d) => d.errors.length > 0) ? unquotedEnvInFlow(text) : [];
   let deep;
   docs.forEach((doc, index) => {
@@ -15265,13 +15265,20 @@ function parseDocuments(text) {
   });
   return Array.isArray(docs) ? docs : [docs];
 }
-function lazyReparse(text) {
+function lazyReparse(textOf) {
   let cached;
   return () => {
     if (!cached) {
+      const text = textOf();
       cached = { docs: parseDocuments(text), position: linePositions(text) };
     }
     return cached;
+  };
+}
+function sameText(length, reread) {
+  return () => {
+    const text = reread();
+    return text !== void 0 && text.length === length ? text : "";
   };
 }
 function lazyLocator(file, index, start, reparsed) {
@@ -19232,7 +19239,8 @@ function checkFile(file, config, providers, env, keepSpecs, options = {}) {
   const checked = [];
   const documents = [];
   const parsed = parseYamlFile(file.path, file.text, env, {
-    missingEnv: options.offline ? "notice" : "error"
+    missingEnv: options.offline ? "notice" : "error",
+    ...file.reread ? { reread: file.reread } : {}
   });
   if (parsed.documents.length === 0 && parsed.diagnostics.length === 0) {
     diagnostics.push({

@@ -48,6 +48,12 @@ export function scopeOf(key: DocumentKey): string {
   return `${key.target}/${key.account}`;
 }
 
+/** A `scopeOf` string back into its target and account (an account id holds no "/"). */
+export function splitScope(scope: string): [target: string, account: string] {
+  const cut = scope.lastIndexOf('/');
+  return [scope.slice(0, cut), scope.slice(cut + 1)];
+}
+
 /** Finds the position of a key or value inside a document, by JSON Pointer. */
 export interface Locator {
   /** Position of the value at the pointer, falling back to the nearest ancestor that exists. */

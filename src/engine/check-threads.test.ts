@@ -332,3 +332,42 @@ describe('how many threads', () => {
     expect(diagnostics[0]?.message).toMatch(/whole number from 1 to 16/);
   });
 });
+
+describe('a scoped plan checks every file in threads and keeps only the planned accounts', () => {
+  const loadPlanned = (threads: number, planned?: (t: string, a: string) => boolean) =>
+    loadProject({
+      configPath: join(dir, 'connops.yaml'),
+      env,
+      cwd: dir,
+      threads,
+      ...(planned ? { planned } : {}),
+    });
+
+  it('the same diagnostics as one thread over everything, and the specs of account C only', async () => {
+    const all = await loadPlanned(1);
+    const scoped = await loadPlanned(2, (_t, a) => a === C);
+    expect(scoped.threads).toBe(2);
+    expect(scoped.diagnostics).toEqual(all.diagnostics);
+    // Offline checks across accounts still ran: account D routes a DID of account A.
+    expect(
+      scoped.diagnostics.some((d) => d.file.endsWith('g.yaml') && d.severity === 'error'),
+    ).toBe(true);
+    expect(scoped.documents.map((d) => d.key.name).sort()).toEqual(
+      all.documents
+        .filter((d) => d.key.account === C)
+        .map((d) => d.key.name)
+        .sort(),
+    );
+    expect(scoped.documents.map((d) => d.spec)).toEqual(
+      all.documents.filter((d) => d.key.account === C).map((d) => d.spec),
+    );
+    expect([...scoped.declared].sort()).toEqual([...all.declared].sort());
+    expect(scoped.documentCount).toBe(all.documentCount);
+  });
+
+  it('without a planned set a plan keeps every spec in one thread (so reads can overlap it)', async () => {
+    const p = await loadPlanned(2);
+    expect(p.threads).toBe(1);
+    expect(p.documents).toHaveLength(p.documentCount);
+  });
+});

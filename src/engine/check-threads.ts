@@ -123,6 +123,8 @@ export interface Held {
 
 export interface ThreadedCheck {
   readonly state: DesiredState;
+  /** Per file (in the job's order), the scope of each of its documents that passed its own checks. */
+  readonly fileScopes: ReadonlyArray<readonly string[]>;
   /** Threads that checked at least one batch. */
   readonly threads: number;
   /** Why a worker did not help (it could not start, or failed); the checks are complete regardless. */
@@ -385,6 +387,7 @@ export async function checkFilesInThreads(
         diagnostics: sortDiagnostics(diagnostics),
         secrets: all.flatMap((s) => s.secrets),
       },
+      fileScopes: all.map((s) => s.scopes),
       threads: (mine.size > 0 ? 1 : 0) + helping.length,
       problems,
     };

@@ -13,7 +13,13 @@ import {
   type DesiredState,
   type FileCheck,
 } from '../core/documents.ts';
-import type { Config, DesiredDocument, Diagnostic } from '../core/model.ts';
+import {
+  scopeOf,
+  splitScope,
+  type Config,
+  type DesiredDocument,
+  type Diagnostic,
+} from '../core/model.ts';
 import {
   listMatchingFiles,
   readDocumentFile,
@@ -71,6 +77,14 @@ export interface LoadOptions {
    * here make progress meanwhile.
    */
   readonly onFile?: (documents: readonly DesiredDocument[], secrets: readonly string[]) => void;
+  /**
+   * Only the documents of these (target, account) pairs will be planned (a
+   * scoped plan). Every document still gets every offline check, but on a
+   * large repository the checks then run in threads (as `validate`'s do), and
+   * only the files holding a planned account are parsed again here for their
+   * specs. `documents` then holds those files' documents only.
+   */
+  readonly planned?: (target: string, account: string) => boolean;
 }
 
 export interface LoadedProject {
@@ -82,6 +96,8 @@ export interface LoadedProject {
   readonly diagnostics: Diagnostic[];
   /** Values from `${env:…}` in config and documents, for redaction. */
   readonly secrets: string[];
+  /** Every (target, account) pair a document that passed its own checks declares (`scopeOf`). */
+  readonly declared: ReadonlySet<string>;
   /** Document files read, relative to the config directory. */
   readonly files: string[];
   /** Threads that checked the files (1 unless a large repo was validated, see check-threads.ts). */
@@ -111,6 +127,7 @@ export async function loadProject(options: LoadOptions): Promise<LoadedProject> 
         },
       ],
       secrets: [],
+      declared: new Set(),
       files: [],
       threads: 1,
       threadProblems: [],
@@ -121,7 +138,14 @@ export async function loadProject(options: LoadOptions): Promise<LoadedProject> 
   const diagnostics = [...parsed.diagnostics];
   const secrets = [...parsed.secrets];
   if (!parsed.config) {
-    const none = { documents: [], documentCount: 0, files: [], threads: 1, threadProblems: [] };
+    const none = {
+      documents: [],
+      documentCount: 0,
+      declared: new Set<string>(),
+      files: [],
+      threads: 1,
+      threadProblems: [],
+    };
     return { ...none, diagnostics, secrets };
   }
   const config = parsed.config;
@@ -163,13 +187,15 @@ export async function loadProject(options: LoadOptions): Promise<LoadedProject> 
   const keepSpecs = options.keepSpecs !== false;
   // Threads read the working tree themselves, and run only the built-in providers
   // (a worker cannot be handed an injected registry).
+  const planned = options.planned;
   const threads =
-    keepSpecs || source !== workingTree || options.providers
+    (keepSpecs && !planned) || source !== workingTree || options.providers
       ? 1
       : (options.threads ?? checkThreads(paths, options.env, configShown, diagnostics));
   const shown = (full: string): string => relative(options.cwd, full) || full;
   let state: DesiredState;
   let threadsUsed = 1;
+  const declared = new Set<string>();
   const threadProblems: string[] = [];
   if (threads > 1) {
     const job = {
@@ -184,6 +210,32 @@ export async function loadProject(options: LoadOptions): Promise<LoadedProject> 
     state = done.state;
     threadsUsed = done.threads;
     threadProblems.push(...done.problems);
+    for (const scopes of done.fileScopes) for (const sc of scopes) declared.add(sc);
+    if (keepSpecs && planned) {
+      const documents: DesiredDocument[] = [];
+      const more: Diagnostic[] = [];
+      done.fileScopes.forEach((scopes, i) => {
+        const full = paths[i];
+        if (full === undefined || !scopes.some((sc) => planned(...splitScope(sc)))) return;
+        const again = readDocumentFileSync(full);
+        // A file that changed since the threads read it must pass its checks again.
+        const check = again.ok
+          ? checkFile({ path: shown(full), text: again.text }, config, providers, env, true)
+          : { diagnostics: [unreadable(shown(full), again.reason)], documents: [] };
+        more.push(...check.diagnostics.filter((d) => d.severity === 'error'));
+        documents.push(...check.documents);
+      });
+      // Errors already reported by the threads are not repeated.
+      const key = (d: Diagnostic): string => `${d.file}:${d.line}:${d.col}:${d.code}:${d.message}`;
+      const seen = new Set(state.diagnostics.map(key));
+      more.splice(0, more.length, ...more.filter((d) => !seen.has(key(d))));
+      state = {
+        ...state,
+        documents,
+        diagnostics:
+          more.length > 0 ? sortDiagnostics([...state.diagnostics, ...more]) : state.diagnostics,
+      };
+    }
   } else {
     const checks: FileCheck[] = [];
     const offline = { offline: options.offline === true };
@@ -227,6 +279,7 @@ export async function loadProject(options: LoadOptions): Promise<LoadedProject> 
       }
     }
     state = combineFileChecks(checks, providers);
+    for (const c of checks) for (const d of c.checked) declared.add(scopeOf(d.key));
   }
   return {
     config,
@@ -234,6 +287,7 @@ export async function loadProject(options: LoadOptions): Promise<LoadedProject> 
     documentCount: state.count,
     diagnostics: sortDiagnostics([...diagnostics, ...state.diagnostics]),
     secrets: [...secrets, ...state.secrets],
+    declared,
     files: rel.filter((r) => r !== configRel),
     threads: threadsUsed,
     threadProblems,

@@ -7,12 +7,13 @@
  */
 import { dirname, relative } from 'node:path';
 import { ConnopsError, UsageError } from '../core/errors.ts';
-import type {
-  Config,
-  DesiredDocument,
-  Diagnostic,
-  DocumentKey,
-  TargetConfig,
+import {
+  splitScope,
+  type Config,
+  type DesiredDocument,
+  type Diagnostic,
+  type DocumentKey,
+  type TargetConfig,
 } from '../core/model.ts';
 import { scopeFlag, shardFlag, type Flags } from '../core/options.ts';
 import type { Plan, PlanMeta } from '../core/plan.ts';
@@ -209,6 +210,11 @@ export async function planProject(options: PlanProjectOptions): Promise<PlanProj
           reachable: (t) => unreachable(t, options.configPath) === undefined,
         });
       },
+      // A plan of a few accounts needs the specs of those only (the offline
+      // checks still cover every document, in threads on a large repository).
+      ...(selection.scopes || selection.accounts?.length
+        ? { planned: (t: string, a: string) => inSelection(selection, t, a) }
+        : {}),
       onFile: (documents, secrets) => {
         for (const s of secrets) options.secrets.add(s);
         prefetch?.offer(documents);
@@ -231,7 +237,7 @@ export async function planProject(options: PlanProjectOptions): Promise<PlanProj
         throw new UsageError(
           `--target ${t}: the config has no such target (known: ${Object.keys(config.targets).join(', ')})`,
         );
-    checkAccountsDeclared(selection, project.documents, git.deleted ?? []);
+    checkAccountsDeclared(selection, project.declared, git.deleted ?? []);
     const documents = selectDocuments(project.documents, selection);
     checkReachable(config, documents, options.configPath);
     const prune = options.prune ?? config.policy.prune;
@@ -249,7 +255,7 @@ export async function planProject(options: PlanProjectOptions): Promise<PlanProj
         selection: {
           ...selectionRecord(base),
           prune,
-          ...(git.scope ? { scope: scopeRecord(git.scope, project.documents, documents) } : {}),
+          ...(git.scope ? { scope: scopeRecord(git.scope, project.declared, documents) } : {}),
         },
       },
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
@@ -288,14 +294,13 @@ async function stop(pool: SessionPool, prefetch: LivePrefetch | undefined): Prom
  */
 function checkAccountsDeclared(
   selection: Selection,
-  documents: readonly DesiredDocument[],
+  scopes: ReadonlySet<string>,
   deleted: readonly DocumentKey[],
 ): void {
   const targets = selection.targets;
+  const pairs = [...[...scopes].map(splitScope), ...deleted.map((k) => [k.target, k.account])];
   const declared = new Set(
-    [...documents.map((d) => d.key), ...deleted]
-      .filter((k) => !targets?.length || targets.includes(k.target))
-      .map((k) => k.account),
+    pairs.filter(([t]) => !targets?.length || targets.includes(t as string)).map(([, a]) => a),
   );
   for (const a of selection.accounts ?? [])
     if (!declared.has(a))
@@ -336,17 +341,15 @@ function unreachable(t: TargetConfig, configPath: string): string | undefined {
  */
 function scopeRecord(
   scope: NonNullable<GitInputs['scope']>,
-  all: readonly DesiredDocument[],
+  declared: ReadonlySet<string>,
   selected: readonly DesiredDocument[],
 ): Record<string, unknown> {
-  const count = (docs: readonly DesiredDocument[]): number =>
-    new Set(docs.map((d) => scopeOf(d.key.target, d.key.account))).size;
   return {
     kind: 'accounts',
     since: scope.since,
     accounts: scope.accounts ? [...scope.accounts].sort() : null,
-    planned_accounts: count(selected),
-    declared_accounts: count(all),
+    planned_accounts: new Set(selected.map((d) => scopeOf(d.key.target, d.key.account))).size,
+    declared_accounts: declared.size,
     ...(scope.why ? { whole_estate_because: scope.why } : {}),
   };
 }
