@@ -18107,27 +18107,16 @@ function didDefaults(version) {
   }
   return d;
 }
-function kazooNumbers(body, version) {
+function kazooNumbers(body, version, skip) {
   const servers = body["servers"];
   if (!Array.isArray(servers)) return [];
   const defaults = didDefaults(version);
-  const names = servers.map(
-    (s) => isObject(s) && typeof s["name"] === "string" ? s["name"] : void 0
-  );
-  const keys = servers.map((s, i) => {
-    const name = names[i];
-    return name !== void 0 ? `name:${name}` : isObject(s) ? identity(s) : void 0;
-  });
-  const count = /* @__PURE__ */ new Map();
-  for (const k of [...names.map((n) => n === void 0 ? void 0 : `label:${n}`), ...keys])
-    if (k !== void 0) count.set(k, (count.get(k) ?? 0) + 1);
+  const { parts, partKeys } = serverKeys(servers);
   const out = [];
   servers.forEach((s, i) => {
-    if (!isObject(s) || !isObject(s["DIDs"])) return;
-    const name = names[i];
-    const key = keys[i];
-    const part = name !== void 0 && count.get(`label:${name}`) === 1 ? name : `servers[${i}]`;
-    const partKey = key !== void 0 && count.get(key) === 1 ? key : `index:${i}`;
+    if (skip?.has(i) || !isObject(s) || !isObject(s["DIDs"])) return;
+    const part = parts[i];
+    const partKey = partKeys[i];
     for (const [did, options] of Object.entries(s["DIDs"]))
       out.push({
         number: did,
@@ -18139,6 +18128,52 @@ function kazooNumbers(body, version) {
       });
   });
   return out;
+}
+function serverKeys(servers) {
+  const names = servers.map(
+    (s) => isObject(s) && typeof s["name"] === "string" ? s["name"] : void 0
+  );
+  const keys = servers.map((s, i) => {
+    const name = names[i];
+    return name !== void 0 ? `name:${name}` : isObject(s) ? identity(s) : void 0;
+  });
+  const count = /* @__PURE__ */ new Map();
+  for (const k of [...names.map((n) => n === void 0 ? void 0 : `label:${n}`), ...keys])
+    if (k !== void 0) count.set(k, (count.get(k) ?? 0) + 1);
+  return {
+    parts: names.map(
+      (name, i) => name !== void 0 && count.get(`label:${name}`) === 1 ? name : `servers[${i}]`
+    ),
+    partKeys: keys.map(
+      (key, i) => key !== void 0 && count.get(key) === 1 ? key : `index:${i}`
+    )
+  };
+}
+function kazooNumberPair(before, after, version) {
+  const bs = before?.["servers"];
+  const as = after?.["servers"];
+  const skipBefore = /* @__PURE__ */ new Set();
+  const skipAfter = /* @__PURE__ */ new Set();
+  if (Array.isArray(bs) && Array.isArray(as)) {
+    const bKeys = serverKeys(bs).partKeys;
+    const aKeys = serverKeys(as).partKeys;
+    const byKey = /* @__PURE__ */ new Map();
+    bKeys.forEach((k, i) => byKey.set(k, i));
+    aKeys.forEach((k, j) => {
+      const i = byKey.get(k);
+      if (i === void 0) return;
+      const b = bs[i];
+      const a = as[j];
+      if (isObject(b) && isObject(a) && isObject(b["DIDs"]) && b["DIDs"] === a["DIDs"]) {
+        skipBefore.add(i);
+        skipAfter.add(j);
+      }
+    });
+  }
+  return {
+    before: before ? kazooNumbers(before, version, skipBefore) : [],
+    after: after ? kazooNumbers(after, version, skipAfter) : []
+  };
 }
 function identity(server) {
   const auth = server["auth"];
@@ -19145,6 +19180,7 @@ var kazooConnectivity = {
   uniqueInTarget: (facts) => kazooUniqueInTarget(facts),
   duplicateInTarget: (did, first, again) => kazooDuplicateInTarget(did, first, again),
   numbers: (body, target) => kazooNumbers(body, versionOf(target)),
+  numberPair: (before, after, target) => kazooNumberPair(before, after, versionOf(target)),
   secretPointers(spec) {
     const out = [];
     const servers = spec["servers"];

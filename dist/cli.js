@@ -45740,27 +45740,16 @@ function didDefaults(version) {
   }
   return d;
 }
-function kazooNumbers(body, version) {
+function kazooNumbers(body, version, skip) {
   const servers = body["servers"];
   if (!Array.isArray(servers)) return [];
   const defaults = didDefaults(version);
-  const names = servers.map(
-    (s) => isObject(s) && typeof s["name"] === "string" ? s["name"] : void 0
-  );
-  const keys = servers.map((s, i2) => {
-    const name = names[i2];
-    return name !== void 0 ? `name:${name}` : isObject(s) ? identity(s) : void 0;
-  });
-  const count = /* @__PURE__ */ new Map();
-  for (const k2 of [...names.map((n) => n === void 0 ? void 0 : `label:${n}`), ...keys])
-    if (k2 !== void 0) count.set(k2, (count.get(k2) ?? 0) + 1);
+  const { parts, partKeys } = serverKeys(servers);
   const out = [];
   servers.forEach((s, i2) => {
-    if (!isObject(s) || !isObject(s["DIDs"])) return;
-    const name = names[i2];
-    const key = keys[i2];
-    const part = name !== void 0 && count.get(`label:${name}`) === 1 ? name : `servers[${i2}]`;
-    const partKey = key !== void 0 && count.get(key) === 1 ? key : `index:${i2}`;
+    if (skip?.has(i2) || !isObject(s) || !isObject(s["DIDs"])) return;
+    const part = parts[i2];
+    const partKey = partKeys[i2];
     for (const [did, options] of Object.entries(s["DIDs"]))
       out.push({
         number: did,
@@ -45772,6 +45761,52 @@ function kazooNumbers(body, version) {
       });
   });
   return out;
+}
+function serverKeys(servers) {
+  const names = servers.map(
+    (s) => isObject(s) && typeof s["name"] === "string" ? s["name"] : void 0
+  );
+  const keys = servers.map((s, i2) => {
+    const name = names[i2];
+    return name !== void 0 ? `name:${name}` : isObject(s) ? identity(s) : void 0;
+  });
+  const count = /* @__PURE__ */ new Map();
+  for (const k2 of [...names.map((n) => n === void 0 ? void 0 : `label:${n}`), ...keys])
+    if (k2 !== void 0) count.set(k2, (count.get(k2) ?? 0) + 1);
+  return {
+    parts: names.map(
+      (name, i2) => name !== void 0 && count.get(`label:${name}`) === 1 ? name : `servers[${i2}]`
+    ),
+    partKeys: keys.map(
+      (key, i2) => key !== void 0 && count.get(key) === 1 ? key : `index:${i2}`
+    )
+  };
+}
+function kazooNumberPair(before, after, version) {
+  const bs = before?.["servers"];
+  const as = after?.["servers"];
+  const skipBefore = /* @__PURE__ */ new Set();
+  const skipAfter = /* @__PURE__ */ new Set();
+  if (Array.isArray(bs) && Array.isArray(as)) {
+    const bKeys = serverKeys(bs).partKeys;
+    const aKeys = serverKeys(as).partKeys;
+    const byKey = /* @__PURE__ */ new Map();
+    bKeys.forEach((k2, i2) => byKey.set(k2, i2));
+    aKeys.forEach((k2, j2) => {
+      const i2 = byKey.get(k2);
+      if (i2 === void 0) return;
+      const b2 = bs[i2];
+      const a = as[j2];
+      if (isObject(b2) && isObject(a) && isObject(b2["DIDs"]) && b2["DIDs"] === a["DIDs"]) {
+        skipBefore.add(i2);
+        skipAfter.add(j2);
+      }
+    });
+  }
+  return {
+    before: before ? kazooNumbers(before, version, skipBefore) : [],
+    after: after ? kazooNumbers(after, version, skipAfter) : []
+  };
 }
 function identity(server) {
   const auth = server["auth"];
@@ -46844,6 +46879,7 @@ var init_provider2 = __esm({
       uniqueInTarget: (facts) => kazooUniqueInTarget(facts),
       duplicateInTarget: (did, first2, again) => kazooDuplicateInTarget(did, first2, again),
       numbers: (body, target) => kazooNumbers(body, versionOf(target)),
+      numberPair: (before, after, target) => kazooNumberPair(before, after, versionOf(target)),
       secretPointers(spec) {
         const out = [];
         const servers = spec["servers"];
@@ -48932,6 +48968,12 @@ var init_plan = __esm({
       numbered(c3) {
         const provider = this.input.providers.get(c3.key.kind);
         const target = this.input.targets[c3.key.target];
+        if (provider?.numberPair && target && c3.action !== "noop")
+          return {
+            key: c3.key,
+            action: c3.action,
+            ...provider.numberPair(c3.beforeMasked, c3.afterMasked, target)
+          };
         const sites = (body) => body && provider?.numbers && target && c3.action !== "noop" ? provider.numbers(body, target) : [];
         return {
           key: c3.key,

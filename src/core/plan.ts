@@ -365,6 +365,12 @@ export class Planner {
   private numbered(c: PlanChange): NumberedChange {
     const provider = this.input.providers.get(c.key.kind);
     const target = this.input.targets[c.key.target];
+    if (provider?.numberPair && target && c.action !== 'noop')
+      return {
+        key: c.key,
+        action: c.action,
+        ...provider.numberPair(c.beforeMasked, c.afterMasked, target),
+      };
     const sites = (body: JsonObject | undefined): NumberSite[] =>
       body && provider?.numbers && target && c.action !== 'noop'
         ? provider.numbers(body, target)

@@ -161,6 +161,17 @@ export interface Provider {
    * (core/numbers.ts); absent for kinds that route no numbers.
    */
   numbers?(body: JsonObject, target: TargetConfig): NumberSite[];
+  /**
+   * `numbers` of both sides of a change, where the provider may leave out
+   * parts it can tell are unchanged (the same object on both sides): the
+   * numbers view (`numberDelta`) of the result must equal that of `numbers`
+   * of each side. Optional; without it both sides are listed in full.
+   */
+  numberPair?(
+    before: JsonObject | undefined,
+    after: JsonObject | undefined,
+    target: TargetConfig,
+  ): { before: NumberSite[]; after: NumberSite[] };
   /** Pointers (inside a spec) of fields the API treats as secrets, e.g. auth passwords. */
   secretPointers(spec: JsonObject): string[];
   /**

@@ -12,7 +12,7 @@ import {
   kazooFacts,
   kazooUniqueInTarget,
 } from './checks.ts';
-import { kazooNumbers } from './number-view.ts';
+import { kazooNumberPair, kazooNumbers } from './number-view.ts';
 import { factFindings, type NumberFacts } from './numbers.ts';
 import {
   buildMergePatch,
@@ -90,6 +90,7 @@ export const kazooConnectivity: Provider = {
   uniqueInTarget: (facts) => kazooUniqueInTarget(facts),
   duplicateInTarget: (did, first, again) => kazooDuplicateInTarget(did, first, again),
   numbers: (body, target) => kazooNumbers(body, versionOf(target)),
+  numberPair: (before, after, target) => kazooNumberPair(before, after, versionOf(target)),
 
   secretPointers(spec) {
     const out: string[] = [];
