@@ -18,17 +18,21 @@ const serverArb = fc.record({
   desired: fc.constantFrom('share', 'share', 'drop-one', 'add-one', 'retag', 'rename'),
 });
 
-function bodies(specs: fc.infer<typeof serverArb>[], reverse: boolean): [JsonObject, JsonObject] {
+type ServerSpec = typeof serverArb extends fc.Arbitrary<infer T> ? T : never;
+
+function bodies(specs: ServerSpec[], reverse: boolean): [JsonObject, JsonObject] {
   // A DID in one server of a body only (validate refuses one in two; with
   // one, which place a view shows is arbitrary either way).
-  const live = specs.map((s, i) => ({
+  const live: JsonObject[] = specs.map((s, i) => ({
     ...(s.name !== undefined ? { name: s.name } : {}),
     ...(s.user !== undefined ? { auth: { auth_method: 'password', auth_user: s.user } } : {}),
-    DIDs: Object.fromEntries(Object.entries(s.dids).map(([d, v]) => [`${d}${i}`, v])),
+    DIDs: Object.fromEntries(
+      Object.entries(s.dids).map(([d, v]): [string, JsonObject] => [`${d}${i}`, v]),
+    ),
   }));
-  const desired = live.map((srv, i) => {
-    const spec = specs[i] as fc.infer<typeof serverArb>;
-    const dids = srv.DIDs;
+  const desired = live.map((srv, i): JsonObject => {
+    const spec = specs[i] as ServerSpec;
+    const dids = srv['DIDs'] as JsonObject;
     switch (spec.desired) {
       case 'share':
         return { ...srv };
