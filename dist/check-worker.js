@@ -19627,9 +19627,10 @@ function takeBatch(counter, batches) {
 function batchRange(job, b) {
   return [job.batchStarts[b], job.batchStarts[b + 1] ?? job.files.length];
 }
-function checkBatch(job, b, config, providers, env, held) {
+function checkBatch(job, b, config, providers, env, held, scopeChecks) {
   const [start, end] = batchRange(job, b);
   const out = [];
+  const from = held.length;
   for (let file = start; file < end; file++) {
     const path = job.files[file];
     const read = readDocumentFileSync(path.full);
@@ -19647,23 +19648,47 @@ function checkBatch(job, b, config, providers, env, held) {
       scopes: c.checked.map((d) => scopeOf(d.key))
     });
   }
+  if (scopeChecks) checkBatchScopes(held.slice(from), providers, scopeChecks);
   return out;
 }
-function checkHeld(held, shared, providers) {
+function checkBatchScopes(held, providers, into) {
+  const byScope = /* @__PURE__ */ new Map();
+  for (const h of inFileOrder(held)) {
+    const k = scopeOf(h.doc.key);
+    const list = byScope.get(k);
+    if (list) list.push(h.doc);
+    else byScope.set(k, [h.doc]);
+  }
+  for (const [k, docs] of byScope) into.set(k, checkScopes(docs, providers));
+}
+function checkHeld(held, shared, providers, scopeChecks) {
   const local = [];
   const spread = [];
   for (const h of inFileOrder(held)) {
     if (shared.has(scopeOf(h.doc.key))) spread.push(h);
     else local.push(h);
   }
-  return {
-    diagnostics: checkScopes(
+  let diagnostics;
+  if (scopeChecks) {
+    diagnostics = [];
+    const seen = /* @__PURE__ */ new Set();
+    const missing = [];
+    for (const h of local) {
+      const k = scopeOf(h.doc.key);
+      const done = scopeChecks.get(k);
+      if (!done) missing.push(h.doc);
+      else if (!seen.has(k)) {
+        seen.add(k);
+        diagnostics.push(...done);
+      }
+    }
+    if (missing.length > 0) diagnostics.push(...checkScopes(missing, providers));
+  } else
+    diagnostics = checkScopes(
       local.map((h) => h.doc),
       providers
-    ),
-    shared: spread,
-    unique: uniqueOfHeld(local, providers)
-  };
+    );
+  return { diagnostics, shared: spread, unique: uniqueOfHeld(local, providers) };
 }
 function uniqueOfHeld(held, providers) {
   return uniqueTableOf(
@@ -19702,15 +19727,16 @@ function main(port2, job) {
   );
   if (!config) throw new Error("the config did not parse in the worker");
   const held = [];
+  const scopeChecks = /* @__PURE__ */ new Map();
   const counter = new Int32Array(job.counter);
   for (let b = takeBatch(counter, job.batchStarts.length); b !== -1; ) {
-    const files = checkBatch(job, b, config, PROVIDERS, env, held);
+    const files = checkBatch(job, b, config, PROVIDERS, env, held, scopeChecks);
     port2.postMessage({ type: "batch", batch: b, files });
     b = takeBatch(counter, job.batchStarts.length);
   }
   port2.postMessage({ type: "checked" });
   port2.once("message", (request) => {
-    const done = checkHeld(held, new Set(request.shared), PROVIDERS);
+    const done = checkHeld(held, new Set(request.shared), PROVIDERS, scopeChecks);
     const shared = done.shared.map(({ file, doc: { locate: _locate, ...doc } }) => ({ file, doc }));
     const fileOf = new Map(held.map((h) => [h.doc, h.file]));
     const unique = wireTable(done.unique, fileOf);

@@ -46989,9 +46989,10 @@ function takeBatch(counter, batches) {
 function batchRange(job, b2) {
   return [job.batchStarts[b2], job.batchStarts[b2 + 1] ?? job.files.length];
 }
-function checkBatch(job, b2, config, providers, env, held) {
+function checkBatch(job, b2, config, providers, env, held, scopeChecks) {
   const [start, end] = batchRange(job, b2);
   const out = [];
+  const from = held.length;
   for (let file = start; file < end; file++) {
     const path = job.files[file];
     const read = readDocumentFileSync(path.full);
@@ -47009,23 +47010,47 @@ function checkBatch(job, b2, config, providers, env, held) {
       scopes: c3.checked.map((d) => scopeOf(d.key))
     });
   }
+  if (scopeChecks) checkBatchScopes(held.slice(from), providers, scopeChecks);
   return out;
 }
-function checkHeld(held, shared, providers) {
+function checkBatchScopes(held, providers, into) {
+  const byScope = /* @__PURE__ */ new Map();
+  for (const h2 of inFileOrder(held)) {
+    const k2 = scopeOf(h2.doc.key);
+    const list = byScope.get(k2);
+    if (list) list.push(h2.doc);
+    else byScope.set(k2, [h2.doc]);
+  }
+  for (const [k2, docs] of byScope) into.set(k2, checkScopes(docs, providers));
+}
+function checkHeld(held, shared, providers, scopeChecks) {
   const local = [];
   const spread = [];
   for (const h2 of inFileOrder(held)) {
     if (shared.has(scopeOf(h2.doc.key))) spread.push(h2);
     else local.push(h2);
   }
-  return {
-    diagnostics: checkScopes(
+  let diagnostics;
+  if (scopeChecks) {
+    diagnostics = [];
+    const seen = /* @__PURE__ */ new Set();
+    const missing = [];
+    for (const h2 of local) {
+      const k2 = scopeOf(h2.doc.key);
+      const done = scopeChecks.get(k2);
+      if (!done) missing.push(h2.doc);
+      else if (!seen.has(k2)) {
+        seen.add(k2);
+        diagnostics.push(...done);
+      }
+    }
+    if (missing.length > 0) diagnostics.push(...checkScopes(missing, providers));
+  } else
+    diagnostics = checkScopes(
       local.map((h2) => h2.doc),
       providers
-    ),
-    shared: spread,
-    unique: uniqueOfHeld(local, providers)
-  };
+    );
+  return { diagnostics, shared: spread, unique: uniqueOfHeld(local, providers) };
 }
 function uniqueOfHeld(held, providers) {
   return uniqueTableOf(
@@ -47063,10 +47088,11 @@ async function checkFilesInThreads(job, config, providers, threads, options = {}
   const workers = script ? Array.from({ length: threads - 1 }, () => new CheckWorker(script, full, problems)) : [];
   try {
     const held = [];
+    const scopeChecks = /* @__PURE__ */ new Map();
     const mine = /* @__PURE__ */ new Set();
     const checkHere = (b2) => {
       const [start] = batchRange(full, b2);
-      checkBatch(full, b2, config, providers, env, held).forEach((s, i2) => {
+      checkBatch(full, b2, config, providers, env, held, scopeChecks).forEach((s, i2) => {
         summaries[start + i2] = s;
       });
       mine.add(b2);
@@ -47093,7 +47119,7 @@ async function checkFilesInThreads(job, config, providers, threads, options = {}
     const shared = sharedScopes(full, summaries);
     const sharedSet = new Set(shared);
     const answers = helping.map((w) => w.across(shared));
-    const here = checkHeld(held, sharedSet, providers);
+    const here = checkHeld(held, sharedSet, providers, scopeChecks);
     const diagnostics = summaries.flatMap((s) => s.diagnostics);
     diagnostics.push(...here.diagnostics);
     const tables = [here.unique];

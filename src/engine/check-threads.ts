@@ -156,9 +156,11 @@ export function checkBatch(
   providers: ReadonlyMap<string, Provider>,
   env: EnvLookup,
   held: Held[],
+  scopeChecks?: Map<string, Diagnostic[]>,
 ): FileSummary[] {
   const [start, end] = batchRange(job, b);
   const out: FileSummary[] = [];
+  const from = held.length;
   for (let file = start; file < end; file++) {
     const path = job.files[file] as FilePath;
     const read = readDocumentFileSync(path.full);
@@ -176,7 +178,32 @@ export function checkBatch(
       scopes: c.checked.map((d) => scopeOf(d.key)),
     });
   }
+  if (scopeChecks) checkBatchScopes(held.slice(from), providers, scopeChecks);
   return out;
+}
+
+/**
+ * The checks across documents of each scope of one batch, while the threads
+ * still share the batches out (step 1) rather than after the last file: a
+ * scope that turns out to lie in other batches too is left out in step 2 and
+ * checked on the main thread with all its documents, so only whole scopes'
+ * results are ever used. (Sorted by position later, per-scope results give
+ * the diagnostics of one pass over everything: two at one position belong to
+ * one document, hence one scope.)
+ */
+function checkBatchScopes(
+  held: readonly Held[],
+  providers: ReadonlyMap<string, Provider>,
+  into: Map<string, Diagnostic[]>,
+): void {
+  const byScope = new Map<string, CheckedDocument[]>();
+  for (const h of inFileOrder(held)) {
+    const k = scopeOf(h.doc.key);
+    const list = byScope.get(k);
+    if (list) list.push(h.doc);
+    else byScope.set(k, [h.doc]);
+  }
+  for (const [k, docs] of byScope) into.set(k, checkScopes(docs, providers));
 }
 
 /**
@@ -188,6 +215,7 @@ export function checkHeld(
   held: readonly Held[],
   shared: ReadonlySet<string>,
   providers: ReadonlyMap<string, Provider>,
+  scopeChecks?: ReadonlyMap<string, Diagnostic[]>,
 ): { diagnostics: Diagnostic[]; shared: Held[]; unique: UniqueTable<Held['doc']> } {
   const local: Held[] = [];
   const spread: Held[] = [];
@@ -195,14 +223,28 @@ export function checkHeld(
     if (shared.has(scopeOf(h.doc.key))) spread.push(h);
     else local.push(h);
   }
-  return {
-    diagnostics: checkScopes(
+  // Each local scope lies in one batch, so the batch's own check of it (step 1) is whole.
+  let diagnostics: Diagnostic[];
+  if (scopeChecks) {
+    diagnostics = [];
+    const seen = new Set<string>();
+    const missing: CheckedDocument[] = [];
+    for (const h of local) {
+      const k = scopeOf(h.doc.key);
+      const done = scopeChecks.get(k);
+      if (!done) missing.push(h.doc);
+      else if (!seen.has(k)) {
+        seen.add(k);
+        diagnostics.push(...done);
+      }
+    }
+    if (missing.length > 0) diagnostics.push(...checkScopes(missing, providers));
+  } else
+    diagnostics = checkScopes(
       local.map((h) => h.doc),
       providers,
-    ),
-    shared: spread,
-    unique: uniqueOfHeld(local, providers),
-  };
+    );
+  return { diagnostics, shared: spread, unique: uniqueOfHeld(local, providers) };
 }
 
 /** The target-wide table of held documents (whole scopes), ordered by file and place in it. */
@@ -305,10 +347,11 @@ export async function checkFilesInThreads(
   try {
     // Step 1 on this thread, then the batches no worker reported (a worker failed).
     const held: Held[] = [];
+    const scopeChecks = new Map<string, Diagnostic[]>();
     const mine = new Set<number>();
     const checkHere = (b: number): void => {
       const [start] = batchRange(full, b);
-      checkBatch(full, b, config, providers, env, held).forEach((s, i) => {
+      checkBatch(full, b, config, providers, env, held, scopeChecks).forEach((s, i) => {
         summaries[start + i] = s;
       });
       mine.add(b);
@@ -338,7 +381,7 @@ export async function checkFilesInThreads(
     const shared = sharedScopes(full, summaries as FileSummary[]);
     const sharedSet = new Set(shared);
     const answers = helping.map((w) => w.across(shared));
-    const here = checkHeld(held, sharedSet, providers);
+    const here = checkHeld(held, sharedSet, providers, scopeChecks);
     const diagnostics = (summaries as FileSummary[]).flatMap((s) => s.diagnostics);
     diagnostics.push(...here.diagnostics);
     const tables: UniqueTable[] = [here.unique];

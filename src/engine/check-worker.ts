@@ -8,6 +8,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { parseConfig } from '../core/config.ts';
 import { tableBuffers } from '../core/target-unique.ts';
+import type { Diagnostic } from '../core/model.ts';
 import type { EnvLookup } from '../core/yaml.ts';
 import { PROVIDERS, targetTypes } from '../providers/registry.ts';
 import {
@@ -34,15 +35,16 @@ function main(port: NonNullable<typeof parentPort>, job: CheckJob): void {
   /* v8 ignore next -- @preserve: a bug guard */
   if (!config) throw new Error('the config did not parse in the worker');
   const held: Held[] = [];
+  const scopeChecks = new Map<string, Diagnostic[]>();
   const counter = new Int32Array(job.counter);
   for (let b = takeBatch(counter, job.batchStarts.length); b !== -1;) {
-    const files = checkBatch(job, b, config, PROVIDERS, env, held);
+    const files = checkBatch(job, b, config, PROVIDERS, env, held, scopeChecks);
     port.postMessage({ type: 'batch', batch: b, files } satisfies WorkerMessage);
     b = takeBatch(counter, job.batchStarts.length);
   }
   port.postMessage({ type: 'checked' } satisfies WorkerMessage);
   port.once('message', (request: AcrossRequest) => {
-    const done = checkHeld(held, new Set(request.shared), PROVIDERS);
+    const done = checkHeld(held, new Set(request.shared), PROVIDERS, scopeChecks);
     const shared = done.shared.map(({ file, doc: { locate: _locate, ...doc } }) => ({ file, doc }));
     const fileOf = new Map(held.map((h) => [h.doc, h.file]));
     const unique = wireTable(done.unique, fileOf);
