@@ -38098,6 +38098,15 @@ var init_number_view = __esm({
 });
 
 // src/providers/kazoo/numbers.ts
+function inStateMessage(did, state, account, names) {
+  return `would never route: ${did} is in state "${state}" in the number manager of account ${label2(account, names)}; Kazoo routes only ${[...ROUTABLE_NUMBER_STATES].join(", ")} numbers`;
+}
+function elsewhereMessage(did, owner, account, names) {
+  return `would never route: ${did} is assigned to account ${label2(owner, names)}, not to this document's account ${label2(account, names)} (reference \xA77.6 item 3)`;
+}
+function addHint(account, did) {
+  return `(add it with PUT /v2/accounts/${account}/phone_numbers/${encodeURIComponent(did)}, or move it to the account that owns it)`;
+}
 function label2(account, names) {
   const name = names?.get(account);
   return name !== void 0 && name !== account ? `${name} (${account})` : account;
@@ -38127,7 +38136,7 @@ function numberOwnershipFindings(account, dids, listing, others = [], names) {
         account,
         state,
         ...at,
-        message: `would never route: ${did} is in state "${state}" in the number manager of account ${label2(account, names)}; Kazoo routes only ${[...ROUTABLE_NUMBER_STATES].join(", ")} numbers`
+        message: inStateMessage(did, state, account, names)
       });
       continue;
     }
@@ -38140,7 +38149,7 @@ function numberOwnershipFindings(account, dids, listing, others = [], names) {
         account,
         assignedTo: owner,
         ...at,
-        message: `would never route: ${did} is assigned to account ${label2(owner, names)}, not to this document's account ${label2(account, names)} (reference \xA77.6 item 3)`
+        message: elsewhereMessage(did, owner, account, names)
       });
       continue;
     }
@@ -38150,7 +38159,7 @@ function numberOwnershipFindings(account, dids, listing, others = [], names) {
       did,
       account,
       ...at,
-      message: `would never route: ${did} is not in the number manager for account ${label2(account, names)} (add it with PUT /v2/accounts/${account}/phone_numbers/${encodeURIComponent(did)}, or move it to the account that owns it)`
+      message: `would never route: ${did} is not in the number manager for account ${label2(account, names)} ${addHint(account, did)}`
     });
   }
   return findings;
@@ -38168,7 +38177,7 @@ function ownerFindings(account, dids, owners, names) {
       findings.push({
         ...base,
         code: "DID_NOT_IN_NUMBER_MANAGER",
-        message: `would never route: ${did} is not in the number manager (add it with PUT /v2/accounts/${account}/phone_numbers/${encodeURIComponent(did)}, or move it to the account that owns it)`
+        message: `would never route: ${did} is not in the number manager ${addHint(account, did)}`
       });
     } else if (o2.assignedTo === void 0) {
       findings.push({
@@ -38181,7 +38190,7 @@ function ownerFindings(account, dids, owners, names) {
         ...base,
         code: "DID_ASSIGNED_ELSEWHERE",
         assignedTo: o2.assignedTo,
-        message: `would never route: ${did} is assigned to account ${label2(o2.assignedTo, names)}, not to this document's account ${label2(account, names)} (reference \xA77.6 item 3)`
+        message: elsewhereMessage(did, o2.assignedTo, account, names)
       });
     } else if (o2.routable !== true) {
       const state = o2.state ?? "not in service";
@@ -38189,7 +38198,7 @@ function ownerFindings(account, dids, owners, names) {
         ...base,
         code: "DID_NOT_IN_SERVICE",
         state,
-        message: `would never route: ${did} is in state "${state}" in the number manager of account ${label2(account, names)}; Kazoo routes only ${[...ROUTABLE_NUMBER_STATES].join(", ")} numbers`
+        message: inStateMessage(did, state, account, names)
       });
     }
   }
@@ -57523,26 +57532,19 @@ function checkHeld(held, shared, providers, scopeChecks) {
     if (shared.has(scopeOf(h2.doc.key))) spread.push(h2);
     else local.push(h2);
   }
-  let diagnostics;
-  if (scopeChecks) {
-    diagnostics = [];
-    const seen = /* @__PURE__ */ new Set();
-    const missing = [];
-    for (const h2 of local) {
-      const k2 = scopeOf(h2.doc.key);
-      const done = scopeChecks.get(k2);
-      if (!done) missing.push(h2.doc);
-      else if (!seen.has(k2)) {
-        seen.add(k2);
-        diagnostics.push(...done);
-      }
+  const diagnostics = [];
+  const seen = /* @__PURE__ */ new Set();
+  const missing = [];
+  for (const h2 of local) {
+    const k2 = scopeOf(h2.doc.key);
+    const done = scopeChecks?.get(k2);
+    if (!done) missing.push(h2.doc);
+    else if (!seen.has(k2)) {
+      seen.add(k2);
+      diagnostics.push(...done);
     }
-    if (missing.length > 0) diagnostics.push(...checkScopes(missing, providers));
-  } else
-    diagnostics = checkScopes(
-      local.map((h2) => h2.doc),
-      providers
-    );
+  }
+  if (missing.length > 0) diagnostics.push(...checkScopes(missing, providers));
   return { diagnostics, shared: spread, unique: uniqueOfHeld(local, providers) };
 }
 function uniqueOfHeld(held, providers) {

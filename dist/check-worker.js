@@ -18190,6 +18190,15 @@ var ROUTABLE_NUMBER_STATES = /* @__PURE__ */ new Set([
   "port_in",
   "port_out"
 ]);
+function inStateMessage(did, state, account, names) {
+  return `would never route: ${did} is in state "${state}" in the number manager of account ${label2(account, names)}; Kazoo routes only ${[...ROUTABLE_NUMBER_STATES].join(", ")} numbers`;
+}
+function elsewhereMessage(did, owner, account, names) {
+  return `would never route: ${did} is assigned to account ${label2(owner, names)}, not to this document's account ${label2(account, names)} (reference \xA77.6 item 3)`;
+}
+function addHint(account, did) {
+  return `(add it with PUT /v2/accounts/${account}/phone_numbers/${encodeURIComponent(did)}, or move it to the account that owns it)`;
+}
 function label2(account, names) {
   const name = names?.get(account);
   return name !== void 0 && name !== account ? `${name} (${account})` : account;
@@ -18219,7 +18228,7 @@ function numberOwnershipFindings(account, dids, listing, others = [], names) {
         account,
         state,
         ...at,
-        message: `would never route: ${did} is in state "${state}" in the number manager of account ${label2(account, names)}; Kazoo routes only ${[...ROUTABLE_NUMBER_STATES].join(", ")} numbers`
+        message: inStateMessage(did, state, account, names)
       });
       continue;
     }
@@ -18232,7 +18241,7 @@ function numberOwnershipFindings(account, dids, listing, others = [], names) {
         account,
         assignedTo: owner,
         ...at,
-        message: `would never route: ${did} is assigned to account ${label2(owner, names)}, not to this document's account ${label2(account, names)} (reference \xA77.6 item 3)`
+        message: elsewhereMessage(did, owner, account, names)
       });
       continue;
     }
@@ -18242,7 +18251,7 @@ function numberOwnershipFindings(account, dids, listing, others = [], names) {
       did,
       account,
       ...at,
-      message: `would never route: ${did} is not in the number manager for account ${label2(account, names)} (add it with PUT /v2/accounts/${account}/phone_numbers/${encodeURIComponent(did)}, or move it to the account that owns it)`
+      message: `would never route: ${did} is not in the number manager for account ${label2(account, names)} ${addHint(account, did)}`
     });
   }
   return findings;
@@ -18260,7 +18269,7 @@ function ownerFindings(account, dids, owners, names) {
       findings.push({
         ...base,
         code: "DID_NOT_IN_NUMBER_MANAGER",
-        message: `would never route: ${did} is not in the number manager (add it with PUT /v2/accounts/${account}/phone_numbers/${encodeURIComponent(did)}, or move it to the account that owns it)`
+        message: `would never route: ${did} is not in the number manager ${addHint(account, did)}`
       });
     } else if (o.assignedTo === void 0) {
       findings.push({
@@ -18273,7 +18282,7 @@ function ownerFindings(account, dids, owners, names) {
         ...base,
         code: "DID_ASSIGNED_ELSEWHERE",
         assignedTo: o.assignedTo,
-        message: `would never route: ${did} is assigned to account ${label2(o.assignedTo, names)}, not to this document's account ${label2(account, names)} (reference \xA77.6 item 3)`
+        message: elsewhereMessage(did, o.assignedTo, account, names)
       });
     } else if (o.routable !== true) {
       const state = o.state ?? "not in service";
@@ -18281,7 +18290,7 @@ function ownerFindings(account, dids, owners, names) {
         ...base,
         code: "DID_NOT_IN_SERVICE",
         state,
-        message: `would never route: ${did} is in state "${state}" in the number manager of account ${label2(account, names)}; Kazoo routes only ${[...ROUTABLE_NUMBER_STATES].join(", ")} numbers`
+        message: inStateMessage(did, state, account, names)
       });
     }
   }
@@ -19668,26 +19677,19 @@ function checkHeld(held, shared, providers, scopeChecks) {
     if (shared.has(scopeOf(h.doc.key))) spread.push(h);
     else local.push(h);
   }
-  let diagnostics;
-  if (scopeChecks) {
-    diagnostics = [];
-    const seen = /* @__PURE__ */ new Set();
-    const missing = [];
-    for (const h of local) {
-      const k = scopeOf(h.doc.key);
-      const done = scopeChecks.get(k);
-      if (!done) missing.push(h.doc);
-      else if (!seen.has(k)) {
-        seen.add(k);
-        diagnostics.push(...done);
-      }
+  const diagnostics = [];
+  const seen = /* @__PURE__ */ new Set();
+  const missing = [];
+  for (const h of local) {
+    const k = scopeOf(h.doc.key);
+    const done = scopeChecks?.get(k);
+    if (!done) missing.push(h.doc);
+    else if (!seen.has(k)) {
+      seen.add(k);
+      diagnostics.push(...done);
     }
-    if (missing.length > 0) diagnostics.push(...checkScopes(missing, providers));
-  } else
-    diagnostics = checkScopes(
-      local.map((h) => h.doc),
-      providers
-    );
+  }
+  if (missing.length > 0) diagnostics.push(...checkScopes(missing, providers));
   return { diagnostics, shared: spread, unique: uniqueOfHeld(local, providers) };
 }
 function uniqueOfHeld(held, providers) {

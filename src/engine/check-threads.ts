@@ -223,27 +223,21 @@ export function checkHeld(
     if (shared.has(scopeOf(h.doc.key))) spread.push(h);
     else local.push(h);
   }
-  // Each local scope lies in one batch, so the batch's own check of it (step 1) is whole.
-  let diagnostics: Diagnostic[];
-  if (scopeChecks) {
-    diagnostics = [];
-    const seen = new Set<string>();
-    const missing: CheckedDocument[] = [];
-    for (const h of local) {
-      const k = scopeOf(h.doc.key);
-      const done = scopeChecks.get(k);
-      if (!done) missing.push(h.doc);
-      else if (!seen.has(k)) {
-        seen.add(k);
-        diagnostics.push(...done);
-      }
+  // Each local scope lies in one batch, so the batch's own check of it (step 1) is
+  // whole; scopes without one (documents checked again after a worker failed) are checked here.
+  const diagnostics: Diagnostic[] = [];
+  const seen = new Set<string>();
+  const missing: CheckedDocument[] = [];
+  for (const h of local) {
+    const k = scopeOf(h.doc.key);
+    const done = scopeChecks?.get(k);
+    if (!done) missing.push(h.doc);
+    else if (!seen.has(k)) {
+      seen.add(k);
+      diagnostics.push(...done);
     }
-    if (missing.length > 0) diagnostics.push(...checkScopes(missing, providers));
-  } else
-    diagnostics = checkScopes(
-      local.map((h) => h.doc),
-      providers,
-    );
+  }
+  if (missing.length > 0) diagnostics.push(...checkScopes(missing, providers));
   return { diagnostics, shared: spread, unique: uniqueOfHeld(local, providers) };
 }
 

@@ -74,6 +74,29 @@ export interface NumberFinding {
   readonly state?: string;
 }
 
+function inStateMessage(
+  did: string,
+  state: string,
+  account: string,
+  names: ReadonlyMap<string, string> | undefined,
+): string {
+  return `would never route: ${did} is in state "${state}" in the number manager of account ${label(account, names)}; Kazoo routes only ${[...ROUTABLE_NUMBER_STATES].join(', ')} numbers`;
+}
+
+function elsewhereMessage(
+  did: string,
+  owner: string,
+  account: string,
+  names: ReadonlyMap<string, string> | undefined,
+): string {
+  return `would never route: ${did} is assigned to account ${label(owner, names)}, not to this document's account ${label(account, names)} (reference §7.6 item 3)`;
+}
+
+/** How to give the account the number, for a DID the number manager does not have. */
+function addHint(account: string, did: string): string {
+  return `(add it with PUT /v2/accounts/${account}/phone_numbers/${encodeURIComponent(did)}, or move it to the account that owns it)`;
+}
+
 function label(account: string, names: ReadonlyMap<string, string> | undefined): string {
   const name = names?.get(account);
   return name !== undefined && name !== account ? `${name} (${account})` : account;
@@ -124,7 +147,7 @@ export function numberOwnershipFindings(
         account,
         state,
         ...at,
-        message: `would never route: ${did} is in state "${state}" in the number manager of account ${label(account, names)}; Kazoo routes only ${[...ROUTABLE_NUMBER_STATES].join(', ')} numbers`,
+        message: inStateMessage(did, state, account, names),
       });
       continue;
     }
@@ -137,7 +160,7 @@ export function numberOwnershipFindings(
         account,
         assignedTo: owner,
         ...at,
-        message: `would never route: ${did} is assigned to account ${label(owner, names)}, not to this document's account ${label(account, names)} (reference §7.6 item 3)`,
+        message: elsewhereMessage(did, owner, account, names),
       });
       continue;
     }
@@ -147,7 +170,7 @@ export function numberOwnershipFindings(
       did,
       account,
       ...at,
-      message: `would never route: ${did} is not in the number manager for account ${label(account, names)} (add it with PUT /v2/accounts/${account}/phone_numbers/${encodeURIComponent(did)}, or move it to the account that owns it)`,
+      message: `would never route: ${did} is not in the number manager for account ${label(account, names)} ${addHint(account, did)}`,
     });
   }
   return findings;
@@ -175,7 +198,7 @@ export function ownerFindings(
       findings.push({
         ...base,
         code: 'DID_NOT_IN_NUMBER_MANAGER',
-        message: `would never route: ${did} is not in the number manager (add it with PUT /v2/accounts/${account}/phone_numbers/${encodeURIComponent(did)}, or move it to the account that owns it)`,
+        message: `would never route: ${did} is not in the number manager ${addHint(account, did)}`,
       });
     } else if (o.assignedTo === undefined) {
       findings.push({
@@ -188,7 +211,7 @@ export function ownerFindings(
         ...base,
         code: 'DID_ASSIGNED_ELSEWHERE',
         assignedTo: o.assignedTo,
-        message: `would never route: ${did} is assigned to account ${label(o.assignedTo, names)}, not to this document's account ${label(account, names)} (reference §7.6 item 3)`,
+        message: elsewhereMessage(did, o.assignedTo, account, names),
       });
     } else if (o.routable !== true) {
       const state = o.state ?? 'not in service';
@@ -196,7 +219,7 @@ export function ownerFindings(
         ...base,
         code: 'DID_NOT_IN_SERVICE',
         state,
-        message: `would never route: ${did} is in state "${state}" in the number manager of account ${label(account, names)}; Kazoo routes only ${[...ROUTABLE_NUMBER_STATES].join(', ')} numbers`,
+        message: inStateMessage(did, state, account, names),
       });
     }
   }
